@@ -1,0 +1,172 @@
+package core
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+var globBuiltin = &engine.Builtin{
+	Name: "glob",
+	Doc: "Lists the files under the calling file's folder that match any `include` pattern and no `exclude` pattern. " +
+		"Patterns use `*`, `?`, `[...]`, `{a,b}` and `**` (any number of folders). `.git` and `.ferry` are never listed. " +
+		"Globs are expanded when ferry.star is read, so they do not see files that rules generate later.",
+	Params: []engine.Param{
+		{Name: "include", Type: engine.StringList, Required: true, Positional: true, Doc: "Patterns of files to list."},
+		{Name: "exclude", Type: engine.StringList, Positional: true, Default: "[]", Doc: "Patterns of files to leave out."},
+	},
+	Returns: "a sorted list of paths relative to the calling file's folder.",
+	Impl:    doGlob,
+}
+
+func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+	ev := engine.EvaluationOf(thread)
+	dir := engine.ModuleDir(thread)
+	root := ev.Workspace().Path(dir)
+	for _, p := range append(c.Strings("include"), c.Strings("exclude")...) {
+		if !doublestar.ValidatePattern(p) {
+			return nil, c.Errorf("bad pattern %q", p)
+		}
+		if path.IsAbs(p) || p == ".." || len(p) > 2 && p[:3] == "../" {
+			return nil, c.Errorf("pattern %q must stay inside the calling file's folder", p)
+		}
+	}
+	fsys := os.DirFS(root)
+	seen := map[string]bool{}
+	for _, pat := range c.Strings("include") {
+		err := doublestar.GlobWalk(fsys, pat, func(p string, d fs.DirEntry) error {
+			if d.IsDir() {
+				return nil
+			}
+			seen[p] = true
+			return nil
+		}, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+		if err != nil {
+			return nil, c.Errorf("%v", err)
+		}
+	}
+	var out []string
+	for p := range seen {
+		if hidden(p) || excluded(p, c.Strings("exclude")) {
+			continue
+		}
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return stringList(out), nil
+}
+
+// hidden reports whether p lies in a folder that globs never enter.
+func hidden(p string) bool {
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if b := path.Base(d); b == ".git" || b == engine.StateDir {
+			return true
+		}
+	}
+	return false
+}
+
+func excluded(p string, patterns []string) bool {
+	for _, pat := range patterns {
+		if ok, _ := doublestar.Match(pat, p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+var readFileBuiltin = &engine.Builtin{
+	Name:    "read_file",
+	Doc:     "Reads a file while ferry.star is evaluated; the file is recorded as an input of the evaluation, so watch mode re-reads ferry.star when it changes.",
+	Params:  []engine.Param{{Name: "path", Type: engine.String, Required: true, Positional: true, Doc: "Path relative to the calling file's folder."}},
+	Returns: "the contents as a string.",
+	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+		ev := engine.EvaluationOf(thread)
+		p, err := wsPath(engine.ModuleDir(thread), c.String("path"))
+		if err != nil {
+			return nil, c.Errorf("%v", err)
+		}
+		abs := ev.Workspace().Path(p)
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, c.Errorf("cannot read %s: %v", p, unwrapPath(err))
+		}
+		ev.RecordFile(abs)
+		return starlark.String(b), nil
+	},
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+var envBuiltin = &engine.Builtin{
+	Name: "os.env",
+	Doc:  "Reads an environment variable while ferry.star is evaluated; the name and value are recorded as inputs of the evaluation.",
+	Params: []engine.Param{
+		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Variable name."},
+		{Name: "default", Type: engine.AnyValue, Positional: true, Doc: "Returned when the variable is not set."},
+	},
+	Returns: "the value as a string, or `default` (None when not given).",
+	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+		v, ok := os.LookupEnv(c.String("name"))
+		engine.EvaluationOf(thread).RecordEnv(c.String("name"), v)
+		if !ok {
+			if d := c.Raw("default"); d != nil {
+				return d, nil
+			}
+			return starlark.None, nil
+		}
+		return starlark.String(v), nil
+	},
+}
+
+var flagBuiltin = &engine.Builtin{
+	Name: "config.flag",
+	Doc: "Declares a command-line flag, set with `ferry run -- --name=value`. The value takes the type of `default` " +
+		"(string, int or bool; a bare `--name` sets a bool to True). A flag given on the command line that no `config.flag` declares is an error.",
+	Params: []engine.Param{
+		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Flag name, without dashes."},
+		{Name: "default", Type: engine.AnyValue, Positional: true, Default: `""`, Doc: "Value when the flag is not given; its type is the flag's type."},
+	},
+	Returns: "the flag's value.",
+	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+		def := c.Raw("default")
+		if def == nil {
+			def = starlark.String("")
+		}
+		v, ok := engine.EvaluationOf(thread).Flag(c.String("name"))
+		if !ok {
+			return def, nil
+		}
+		switch def.(type) {
+		case starlark.String:
+			return starlark.String(v), nil
+		case starlark.Bool:
+			switch v {
+			case "", "true", "1", "yes":
+				return starlark.True, nil
+			case "false", "0", "no":
+				return starlark.False, nil
+			}
+		case starlark.Int:
+			var n int64
+			if _, err := fmt.Sscan(v, &n); err == nil {
+				return starlark.MakeInt64(n), nil
+			}
+		default:
+			return nil, c.Errorf("default: got %s, want string, int or bool", def.Type())
+		}
+		return nil, fmt.Errorf("config.flag %q: --%s=%s is not a valid %s", c.String("name"), c.String("name"), v, def.Type())
+	},
+}

@@ -1,0 +1,154 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// Task is a build rule that runs a command or a run-time action.
+type Task struct {
+	info engine.RuleInfo
+	cmd  engine.Cmd
+	fn   starlark.Callable // run-time action, when cmd is empty
+	fnID string            // what identifies fn's code, for the key
+	srcs []string
+	outs []string
+	dir  string
+	env  map[string]string
+	ev   *engine.Evaluation
+}
+
+var taskBuiltin = &engine.Builtin{
+	Name: "task",
+	Doc: "Declares a build rule that runs a command, or a Starlark function at run time. " +
+		"It reruns only when its key changes: its definition, the contents of `srcs`, or the keys of `deps`; " +
+		"or when a declared output is missing or was modified. Paths are relative to the folder of the file that declares the task.",
+	Params: []engine.Param{
+		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
+		{Name: "cmd", Type: engine.Command, Doc: "The command: a string runs with `/bin/sh -c`, a list runs as argv with no shell. Give `cmd` or `run`."},
+		{Name: "run", Type: engine.Function, Doc: "A function `fn(ctx)` called when the rule runs, instead of `cmd`; see [run-time actions](#run-time-actions)."},
+		{Name: "srcs", Type: engine.StringList, Default: "[]", Doc: "Input files or folders (folders count every file below them); usually `glob(...)`."},
+		{Name: "outs", Type: engine.StringList, Default: "[]", Doc: "Files the task must write; a missing or modified one reruns it."},
+		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first; their keys are part of this one's."},
+		{Name: "dir", Type: engine.String, Default: `"."`, Doc: "Working folder of the command."},
+		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables added to ferry's own."},
+		{Name: "timeout", Type: engine.Duration, Doc: "Kill the command's whole process group after this long."},
+		{Name: "retries", Type: engine.Int, Default: "0", Doc: "Run again this many times after a failure."},
+		{Name: "cache", Type: engine.Bool, Default: "True", Doc: "False: run every time the task is selected (deploy steps, say)."},
+		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
+	},
+	Returns: "the rule's name, to use in `deps`.",
+	Impl:    declareTask,
+}
+
+func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+	ev := engine.EvaluationOf(thread)
+	if ev == nil || engine.IsRunTime(thread) {
+		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	}
+	dir := engine.ModuleDir(thread)
+	t := &Task{
+		info: engine.RuleInfo{
+			Name:    c.String("name"),
+			Kind:    "task",
+			Pos:     c.Pos,
+			Deps:    c.Strings("deps"),
+			Doc:     c.String("doc"),
+			Default: true,
+			Timeout: c.Duration("timeout", 0),
+			Retries: c.Int("retries", 0),
+			NoCache: !c.Bool("cache", true),
+		},
+		env: c.StringMap("env"),
+		ev:  ev,
+	}
+	if t.info.Name == "" || strings.ContainsAny(t.info.Name, " \t\n,") {
+		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
+	}
+	if t.info.Retries < 0 {
+		return nil, c.Errorf("retries: got %d, want 0 or more", t.info.Retries)
+	}
+	switch {
+	case c.Has("cmd") && c.Has("run"):
+		return nil, c.Errorf("give cmd or run, not both")
+	case c.Has("cmd"):
+		t.cmd = c.Value("cmd").(engine.Cmd)
+	case c.Has("run"):
+		t.fn = c.Value("run").(starlark.Callable)
+		t.fnID = t.fn.Name()
+		if f, ok := t.fn.(*starlark.Function); ok {
+			pos := f.Position()
+			t.fnID = fmt.Sprintf("%s@%s:%s", f.Name(), pos, ev.SourceDigest(pos.Filename()))
+		}
+	default:
+		return nil, c.Errorf("missing cmd (a shell string or an argv list) or run (a function)")
+	}
+	var err error
+	if t.srcs, err = wsPaths(dir, c.Strings("srcs")); err != nil {
+		return nil, c.Errorf("srcs: %v", err)
+	}
+	if t.outs, err = wsPaths(dir, c.Strings("outs")); err != nil {
+		return nil, c.Errorf("outs: %v", err)
+	}
+	if t.dir, err = wsPath(dir, c.String("dir")); err != nil {
+		return nil, c.Errorf("dir: %v", err)
+	}
+	if err := ev.AddRule(t); err != nil {
+		return nil, err
+	}
+	return starlark.String(t.info.Name), nil
+}
+
+// Info returns the rule's metadata.
+func (t *Task) Info() *engine.RuleInfo { return &t.info }
+
+// Inputs returns the task's srcs.
+func (t *Task) Inputs() []string { return t.srcs }
+
+// Outputs returns the task's outs.
+func (t *Task) Outputs() []string { return t.outs }
+
+// Definition adds the command, environment, folder and outputs to h.
+func (t *Task) Definition(h *engine.Hasher) {
+	h.String(t.cmd.Shell).String(fmt.Sprint(len(t.cmd.Argv)))
+	for _, a := range t.cmd.Argv {
+		h.String(a)
+	}
+	h.String(t.fnID).String(t.dir)
+	keys := make([]string, 0, len(t.env))
+	for k := range t.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.String(k).String(t.env[k])
+	}
+	for _, o := range t.outs {
+		h.String(o)
+	}
+}
+
+// Run runs the command or the run-time action.
+func (t *Task) Run(rc *engine.RunContext) error {
+	dir := rc.Workspace.Path(t.dir)
+	if t.fn != nil {
+		return t.runAction(rc, dir)
+	}
+	for _, o := range t.outs {
+		if err := mkdirFor(rc.Workspace.Path(o)); err != nil {
+			return err
+		}
+	}
+	return runCommand(rc, t.cmd, dir, t.env, rc.Stdout, rc.Stderr)
+}
+
+func mkdirFor(file string) error {
+	return os.MkdirAll(filepath.Dir(file), 0o755)
+}

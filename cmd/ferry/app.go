@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/console"
+	"github.com/ferryhq/ferry/stdlib"
+)
+
+// app holds the global flags and what every command sets up from them.
+type app struct {
+	dir       string
+	file      string
+	jobs      int
+	logFormat string
+	logLevel  string
+
+	sink *console.Sink
+	bus  *engine.Bus
+}
+
+// plugins lists the domains whose builtins ferry.star can use.
+func plugins() []engine.Plugin { return []engine.Plugin{core.Plugin{}} }
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Build, test and deploy from one Starlark file, running only what changed",
+		Long: `ferry reads ferry.star (found by walking up from the current folder), builds the
+graph of rules it declares, and runs the rules whose inputs changed.
+
+  ferry run            run every build rule that is out of date
+  ferry run api        run api and what it depends on
+  ferry plan           say what would run and why
+  ferry graph          show the rules and their deps`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setupLogging()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVarP(&a.dir, "dir", "C", ".", "run as if started in `DIR`")
+	f.StringVarP(&a.file, "file", "f", "", "use `FILE` as the main Starlark file (its folder is the workspace root)")
+	f.IntVarP(&a.jobs, "jobs", "j", runtime.NumCPU(), "run at most `N` rules at once")
+	f.StringVar(&a.logFormat, "log-format", "console", "log format: console (lines for people; coloured on a terminal) or json")
+	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.initCommand(), a.versionCommand(), a.docCommand())
+	return root
+}
+
+func (a *app) setupLogging() error {
+	lvl, err := console.ParseLevel(a.logLevel)
+	if err != nil {
+		return err
+	}
+	a.sink, err = console.New(console.Options{Out: os.Stderr, Format: a.logFormat, Level: lvl, Color: console.ColorFor(os.Stderr)})
+	if err != nil {
+		return err
+	}
+	a.bus = engine.NewBus(a.sink)
+	return nil
+}
+
+// loaded is an evaluated workspace.
+type loaded struct {
+	ws    *engine.Workspace
+	res   *engine.Result
+	graph *engine.Graph
+}
+
+// load finds the workspace, evaluates it with the given config flags and
+// checks the graph.
+func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error) {
+	ws, err := engine.FindWorkspace(a.dir, a.file)
+	if err != nil {
+		return nil, err
+	}
+	res, err := engine.Evaluate(ctx, engine.Options{
+		Workspace: ws,
+		Plugins:   plugins(),
+		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
+		Flags:     flags,
+		Events:    a.bus,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if extra := res.Eval.UndeclaredFlags(); len(extra) > 0 {
+		return nil, fmt.Errorf("unknown flag --%s: no config.flag(%q) in %s", extra[0], extra[0], ws.File)
+	}
+	g, err := engine.NewGraph(res.Rules)
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{ws: ws, res: res, graph: g}, nil
+}
+
+// splitDash separates rule names from the config flags after "--".
+func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, error) {
+	at := cmd.ArgsLenAtDash()
+	if at < 0 {
+		return args, nil, nil
+	}
+	flags := map[string]string{}
+	for _, f := range args[at:] {
+		if !strings.HasPrefix(f, "--") || len(f) < 3 {
+			return nil, nil, fmt.Errorf("after --, want config flags as --name=value or --name, got %q", f)
+		}
+		k, v, _ := strings.Cut(f[2:], "=")
+		flags[k] = v
+	}
+	return args[:at], flags, nil
+}
+
+// openState takes the workspace lock (for commands that change state) and
+// loads the state, reporting a corrupt file without failing.
+func (a *app) openState(ctx context.Context, ws *engine.Workspace, lock bool) (*engine.State, func(), error) {
+	release := func() {}
+	if lock {
+		l, err := engine.AcquireLock(ctx, ws, func(pid int) {
+			a.bus.Logf(engine.LevelWarn, "waiting for another ferry (pid %d) that holds the workspace lock in %s/.ferry", pid, ws.Root)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("workspace lock: %w", err)
+		}
+		release = l.Release
+	}
+	st, err := engine.LoadState(ws)
+	if err != nil {
+		a.bus.Logf(engine.LevelWarn, "%v", err)
+	}
+	return st, release, nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+func (a *app) graphCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "graph [RULE...]",
+		Short: "Show the rules and their deps, as a text tree or in Graphviz DOT",
+		Example: `  ferry graph
+  ferry graph --format dot | dot -Tsvg > graph.svg`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := a.load(cmd.Context(), nil)
+			if err != nil {
+				return err
+			}
+			names := args
+			if len(names) == 0 {
+				names = l.graph.Names()
+			}
+			sel, err := l.graph.Select(names)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "text":
+				writeTree(os.Stdout, l.graph, sel)
+			case "dot":
+				writeDOT(os.Stdout, l.graph, sel)
+			default:
+				return fmt.Errorf("unknown --format %q: want text or dot", format)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "text (a tree) or dot (Graphviz)")
+	return cmd
+}
+
+// writeTree prints each rule that nothing selected depends on, with its deps
+// below it; a subtree already printed is shown once and then referred to.
+func writeTree(w io.Writer, g *engine.Graph, sel []string) {
+	inSel := map[string]bool{}
+	for _, n := range sel {
+		inSel[n] = true
+	}
+	hasParent := map[string]bool{}
+	for _, n := range sel {
+		for _, d := range g.Rule(n).Info().Deps {
+			hasParent[d] = true
+		}
+	}
+	printed := map[string]bool{}
+	var walk func(n, indent string, last, top bool)
+	walk = func(n, indent string, last, top bool) {
+		info := g.Rule(n).Info()
+		branch, next := "", ""
+		if !top {
+			branch, next = "├── ", "│   "
+			if last {
+				branch, next = "└── ", "    "
+			}
+		}
+		label := fmt.Sprintf("%s (%s)", n, info.Kind)
+		if info.Doc != "" {
+			label += " — " + info.Doc
+		}
+		if printed[n] && len(info.Deps) > 0 {
+			fmt.Fprintf(w, "%s%s%s (deps shown above)\n", indent, branch, n)
+			return
+		}
+		printed[n] = true
+		fmt.Fprintf(w, "%s%s%s\n", indent, branch, label)
+		deps := append([]string{}, info.Deps...)
+		sort.Strings(deps)
+		for i, d := range deps {
+			walk(d, indent+next, i == len(deps)-1, false)
+		}
+	}
+	for _, n := range sel {
+		if !hasParent[n] {
+			walk(n, "", true, true)
+		}
+	}
+}
+
+func writeDOT(w io.Writer, g *engine.Graph, sel []string) {
+	fmt.Fprintln(w, "digraph ferry {")
+	fmt.Fprintln(w, "  rankdir=LR;")
+	fmt.Fprintln(w, "  node [shape=box];")
+	for _, n := range sel {
+		fmt.Fprintf(w, "  %q [label=%q];\n", n, n+"\n("+g.Rule(n).Info().Kind+")")
+	}
+	for _, n := range sel {
+		deps := append([]string{}, g.Rule(n).Info().Deps...)
+		sort.Strings(deps)
+		for _, d := range deps {
+			fmt.Fprintf(w, "  %q -> %q;\n", n, d)
+		}
+	}
+	fmt.Fprintln(w, "}")
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+func (a *app) planCommand() *cobra.Command {
+	var asJSON, force bool
+	cmd := &cobra.Command{
+		Use:   "plan [RULE...] [-- --flag=value...]",
+		Short: "Say which rules would run, and why, without running anything",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, flags, err := splitDash(cmd, args)
+			if err != nil {
+				return err
+			}
+			l, err := a.load(cmd.Context(), flags)
+			if err != nil {
+				return err
+			}
+			st, _, err := a.openState(cmd.Context(), l.ws, false)
+			if err != nil {
+				return err
+			}
+			items, err := engine.NewEngine(l.ws, l.graph, st, a.bus).Plan(cmd.Context(), names, force)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(items)
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			n := 0
+			for _, it := range items {
+				switch {
+				case it.Err != "":
+					fmt.Fprintf(tw, "error\t%s\t%s\n", it.Rule, it.Err)
+				case it.Run:
+					n++
+					fmt.Fprintf(tw, "would run\t%s\t%s\n", it.Rule, engine.ReasonText(it.Reasons))
+				default:
+					fmt.Fprintf(tw, "up to date\t%s\t\n", it.Rule)
+				}
+			}
+			tw.Flush()
+			fmt.Printf("%d of %d rules would run\n", n, len(items))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	cmd.Flags().BoolVar(&force, "force", false, "plan as `ferry run --force` would run")
+	return cmd
+}

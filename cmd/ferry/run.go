@@ -1,0 +1,46 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	var o engine.RunOptions
+	cmd := &cobra.Command{
+		Use:   "run [RULE...] [-- --flag=value...]",
+		Short: "Run rules that are out of date, and their deps",
+		Long: `Run the named rules and everything they depend on, skipping rules whose key
+(definition, input contents, deps' keys) matches their last success. With no
+names, run every build rule. Flags after -- set config.flag values.`,
+		Example: `  ferry run
+  ferry run test api -j 4
+  ferry run deploy -- --region=eu`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, flags, err := splitDash(cmd, args)
+			if err != nil {
+				return err
+			}
+			l, err := a.load(cmd.Context(), flags)
+			if err != nil {
+				return err
+			}
+			st, release, err := a.openState(cmd.Context(), l.ws, true)
+			if err != nil {
+				return err
+			}
+			defer release()
+			e := engine.NewEngine(l.ws, l.graph, st, a.bus)
+			o.Jobs = a.jobs
+			_, runErr := e.Run(cmd.Context(), names, o)
+			if err := e.Save(); err != nil {
+				a.bus.Logf(engine.LevelError, "could not save state: %v", err)
+			}
+			return runErr
+		},
+	}
+	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with the rules that do not depend on it")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "run the selected rules even when they are up to date")
+	return cmd
+}

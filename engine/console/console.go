@@ -1,0 +1,178 @@
+// Package console renders the engine's event stream as logs through zerolog:
+// readable, optionally coloured lines for people, or JSON for machines.
+package console
+
+import (
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/term"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// Options configure a sink.
+type Options struct {
+	Out    io.Writer
+	Format string // "console" (default) or "json"
+	Level  zerolog.Level
+	Color  bool // colour console output
+}
+
+// ColorFor reports whether console output to w should be coloured: only on
+// a terminal, and never under CI or with NO_COLOR set.
+func ColorFor(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false
+	}
+	return os.Getenv("CI") == "" && os.Getenv("NO_COLOR") == ""
+}
+
+// ParseLevel parses a --log-level value.
+func ParseLevel(s string) (zerolog.Level, error) {
+	l, err := zerolog.ParseLevel(strings.ToLower(s))
+	if err != nil || s == "" {
+		return zerolog.InfoLevel, fmt.Errorf("unknown log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// Sink logs events.
+type Sink struct {
+	log   zerolog.Logger
+	color bool
+}
+
+// New returns a sink writing to o.Out.
+func New(o Options) (*Sink, error) {
+	var w io.Writer
+	switch o.Format {
+	case "json":
+		w = o.Out
+	case "", "console":
+		w = consoleWriter(o.Out, o.Color)
+	default:
+		return nil, fmt.Errorf("unknown log format %q: want console or json", o.Format)
+	}
+	zerolog.DurationFieldUnit = time.Millisecond
+	return &Sink{log: zerolog.New(w).Level(o.Level).With().Timestamp().Logger(), color: o.Color && o.Format != "json"}, nil
+}
+
+// Logger returns the underlying logger, for messages from outside the engine.
+func (s *Sink) Logger() *zerolog.Logger { return &s.log }
+
+// Handle logs one event.
+func (s *Sink) Handle(e engine.Event) {
+	l := &s.log
+	switch e.Kind {
+	case engine.EventPrint:
+		l.Info().Str("pos", e.Pos).Msg(e.Text)
+	case engine.EventLog:
+		lvl, _ := zerolog.ParseLevel(e.Level)
+		l.WithLevel(lvl).Msg(e.Text)
+	case engine.EventRunStart:
+		l.Debug().Msg(e.Text)
+	case engine.EventRuleStart:
+		ev := l.Info().Str("rule", e.Rule).Str("reason", e.Reason)
+		if e.Attempt > 1 {
+			ev = ev.Int("attempt", e.Attempt)
+		}
+		ev.Msg("started")
+	case engine.EventOutput:
+		l.Info().Str("rule", e.Rule).Str("stream", e.Stream).Msg(e.Text)
+	case engine.EventCached:
+		l.Debug().Str("rule", e.Rule).Msg("up to date")
+	case engine.EventRuleDone:
+		l.Info().Str("rule", e.Rule).Dur("duration", e.Duration).Msg("done in " + human(e.Duration))
+	case engine.EventRuleFail:
+		l.Error().Str("rule", e.Rule).Dur("duration", e.Duration).Str("error", e.Err).Msg("failed after " + human(e.Duration))
+	case engine.EventRetry:
+		l.Warn().Str("rule", e.Rule).Int("attempt", e.Attempt).Str("error", e.Err).Msg("failed, retrying")
+	case engine.EventSkipped:
+		l.Warn().Str("rule", e.Rule).Str("reason", e.Reason).Msg("skipped")
+	case engine.EventRunDone:
+		s.summary(e.Summary)
+	}
+}
+
+func (s *Sink) summary(sum *engine.Summary) {
+	ev := s.log.Info()
+	if len(sum.Failed) > 0 || sum.Interrupted {
+		ev = s.log.Error()
+	}
+	msg := fmt.Sprintf("%d ran, %d up to date, %d failed, %d skipped in %s",
+		len(sum.Ran), len(sum.Cached), len(sum.Failed), len(sum.Skipped), human(sum.Duration))
+	if len(sum.Failed) > 0 {
+		msg += "; failed: " + strings.Join(sum.Failed, ", ")
+	}
+	if sum.Interrupted {
+		msg += "; interrupted"
+	}
+	ev.Int("ran", len(sum.Ran)).Int("cached", len(sum.Cached)).Int("failed", len(sum.Failed)).
+		Int("skipped", len(sum.Skipped)).Dur("duration", sum.Duration).Bool("summary", true).Msg(msg)
+}
+
+// human formats a duration for people: 850µs, 12.3ms, 4.56s.
+func human(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond).String()
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+// Colours cycled through by rule name, so a rule keeps its colour.
+var palette = []string{"36", "35", "33", "32", "34", "96", "95", "93", "92", "94"}
+
+func paint(color bool, code, s string) string {
+	if !color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func ruleColor(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return palette[h.Sum32()%uint32(len(palette))]
+}
+
+// consoleWriter formats log lines as "15:04:05 rule │ message key=value".
+func consoleWriter(out io.Writer, color bool) io.Writer {
+	return zerolog.ConsoleWriter{
+		Out:           out,
+		NoColor:       !color,
+		TimeFormat:    "15:04:05",
+		PartsOrder:    []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, "rule", zerolog.MessageFieldName},
+		FieldsExclude: []string{"rule", "stream", "summary", "duration", "ran", "cached", "failed", "skipped"},
+		FormatLevel: func(v any) string {
+			switch v {
+			case "warn":
+				return paint(color, "33", "WARN")
+			case "error":
+				return paint(color, "31", "ERROR")
+			case "debug":
+				return paint(color, "90", "debug")
+			}
+			return ""
+		},
+		FormatPartValueByName: func(v any, name string) string {
+			if name != "rule" {
+				return fmt.Sprint(v)
+			}
+			if v == nil {
+				return ""
+			}
+			r := fmt.Sprint(v)
+			return paint(color, ruleColor(r), r) + " │"
+		},
+	}
+}

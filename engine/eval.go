@@ -1,0 +1,423 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"sync"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/lib/math"
+	"go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// FileOptions is the Starlark dialect of ferry files: standard Starlark with
+// set, while, recursion and top-level control (and the reassignment of
+// top-level names that top-level loops need).
+var FileOptions = &syntax.FileOptions{
+	Set:             true,
+	While:           true,
+	TopLevelControl: true,
+	GlobalReassign:  true,
+	Recursion:       true,
+}
+
+// DefaultMaxSteps bounds the work of one evaluation, so a runaway loop ends
+// with an error instead of hanging.
+const DefaultMaxSteps = 200_000_000
+
+// A Plugin contributes builtins for one domain. Plugins hold no
+// per-evaluation state: that lives on the Evaluation reached from the thread.
+type Plugin interface {
+	Builtins() []*Builtin
+}
+
+// Options configure an evaluation.
+type Options struct {
+	Workspace *Workspace
+	Plugins   []Plugin
+	// Sources maps repository names (as in @std//) to their modules. The
+	// workspace itself is always the repository "".
+	Sources  map[string]ModuleSource
+	Flags    map[string]string // values for config.flag, from `ferry run -- --name=value`
+	MaxSteps uint64            // 0 means DefaultMaxSteps
+	Events   *Bus              // receives print() output
+}
+
+// An Evaluation is the state of one evaluation of a workspace: the rules it
+// declared and every input it read. Builtins reach it with EvaluationOf.
+type Evaluation struct {
+	opts        Options
+	predeclared starlark.StringDict
+
+	mu      sync.Mutex
+	rules   []Rule
+	byName  map[string]Rule
+	files   map[string]bool   // absolute paths of files read
+	sources map[string]Digest // module display name → digest of its source
+	flags   map[string]bool   // config flags declared
+	env     map[string]string // environment variables read
+	threads map[*starlark.Thread]bool
+	stopped string // cancellation reason, once cancelled
+
+	loadMu sync.Mutex // guards cache and the waits-for graph
+	cache  map[Label]*loadEntry
+}
+
+// Result is what an evaluation declared and read.
+type Result struct {
+	Rules []Rule            // in declaration order
+	Files []string          // absolute paths of every file read, sorted
+	Env   map[string]string // environment variables read, with their values
+	Eval  *Evaluation
+}
+
+// Evaluate executes the workspace's main file and everything it loads, and
+// returns the declared rules. It has no effects beyond reading files.
+func Evaluate(ctx context.Context, opts Options) (*Result, error) {
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
+	ev := &Evaluation{
+		opts:    opts,
+		byName:  map[string]Rule{},
+		files:   map[string]bool{},
+		sources: map[string]Digest{},
+		flags:   map[string]bool{},
+		env:     map[string]string{},
+		threads: map[*starlark.Thread]bool{},
+		cache:   map[Label]*loadEntry{},
+	}
+	ev.predeclared = starlark.StringDict{"json": json.Module, "math": math.Module, "time": time.Module}
+	for _, p := range opts.Plugins {
+		for k, v := range Predeclare(p.Builtins()) {
+			ev.predeclared[k] = v
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { ev.cancel("interrupted") })
+	defer stop()
+
+	rel, err := opts.Workspace.Rel(opts.Workspace.File)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ev.load(&loadChain{}, Label{Path: rel}); err != nil {
+		return nil, PositionError(err)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	res := &Result{Rules: ev.rules, Env: ev.env, Eval: ev}
+	for f := range ev.files {
+		res.Files = append(res.Files, f)
+	}
+	sort.Strings(res.Files)
+	return res, nil
+}
+
+func (ev *Evaluation) cancel(reason string) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.stopped = reason
+	for t := range ev.threads {
+		t.Cancel(reason)
+	}
+}
+
+// Workspace returns the workspace being evaluated.
+func (ev *Evaluation) Workspace() *Workspace { return ev.opts.Workspace }
+
+// Flag declares config flag name and returns the value given for it on the
+// command line.
+func (ev *Evaluation) Flag(name string) (string, bool) {
+	ev.mu.Lock()
+	ev.flags[name] = true
+	ev.mu.Unlock()
+	v, ok := ev.opts.Flags[name]
+	return v, ok
+}
+
+// UndeclaredFlags returns the flags given on the command line that no
+// config.flag call declared, sorted.
+func (ev *Evaluation) UndeclaredFlags() []string {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var out []string
+	for name := range ev.opts.Flags {
+		if !ev.flags[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SourceDigest returns the digest of the source of the module shown as
+// display in positions, so a rule can key on the code of a function.
+func (ev *Evaluation) SourceDigest(display string) Digest {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return ev.sources[display]
+}
+
+// Events returns the bus that receives the evaluation's messages.
+func (ev *Evaluation) Events() *Bus { return ev.opts.Events }
+
+// RecordFile notes that evaluation read the file at abs.
+func (ev *Evaluation) RecordFile(abs string) {
+	ev.mu.Lock()
+	ev.files[abs] = true
+	ev.mu.Unlock()
+}
+
+// RecordEnv notes that evaluation read an environment variable.
+func (ev *Evaluation) RecordEnv(name, value string) {
+	ev.mu.Lock()
+	ev.env[name] = value
+	ev.mu.Unlock()
+}
+
+// AddRule registers a rule declared at the caller's position. Names are unique.
+func (ev *Evaluation) AddRule(r Rule) error {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	info := r.Info()
+	if prev, ok := ev.byName[info.Name]; ok {
+		return fmt.Errorf("duplicate rule name %q: it is already declared at %s; rule names must be unique in a workspace", info.Name, prev.Info().Pos)
+	}
+	ev.byName[info.Name] = r
+	ev.rules = append(ev.rules, r)
+	return nil
+}
+
+// Thread-local keys.
+const (
+	localEval    = "ferry.evaluation"
+	localModule  = "ferry.module"
+	localRunTime = "ferry.runtime"
+)
+
+// EvaluationOf returns the Evaluation a thread belongs to, or nil.
+func EvaluationOf(thread *starlark.Thread) *Evaluation {
+	ev, _ := thread.Local(localEval).(*Evaluation)
+	return ev
+}
+
+// ModuleDir returns the workspace-relative folder of the module whose
+// top level the thread is executing: relative paths in rules resolve there.
+// Modules from other repositories resolve against the workspace root.
+func ModuleDir(thread *starlark.Thread) string {
+	m, _ := thread.Local(localModule).(*Module)
+	if m == nil || m.Label.Repo != "" {
+		return ""
+	}
+	if d := path.Dir(m.Label.Path); d != "." {
+		return d
+	}
+	return ""
+}
+
+// IsRunTime reports whether the thread runs a run-time action, where
+// builtins with effects are allowed.
+func IsRunTime(thread *starlark.Thread) bool {
+	rt, _ := thread.Local(localRunTime).(bool)
+	return rt
+}
+
+// NewRunTimeThread returns a thread for calling a run-time action of a rule
+// declared in this evaluation. It is cancelled with ctx.
+func (ev *Evaluation) NewRunTimeThread(ctx context.Context, rule string) (*starlark.Thread, func()) {
+	t := ev.newThread("run " + rule)
+	t.SetLocal(localRunTime, true)
+	stop := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
+	return t, func() { stop(); ev.forget(t) }
+}
+
+func (ev *Evaluation) newThread(name string) *starlark.Thread {
+	t := &starlark.Thread{
+		Name: name,
+		Print: func(t *starlark.Thread, msg string) {
+			pos := ""
+			if t.CallStackDepth() > 1 {
+				pos = t.CallFrame(1).Pos.String()
+			}
+			ev.opts.Events.Emit(Event{Kind: EventPrint, Text: msg, Pos: pos})
+		},
+	}
+	t.SetLocal(localEval, ev)
+	t.SetMaxExecutionSteps(ev.opts.MaxSteps)
+	ev.mu.Lock()
+	ev.threads[t] = true
+	if ev.stopped != "" {
+		t.Cancel(ev.stopped)
+	}
+	ev.mu.Unlock()
+	return t
+}
+
+func (ev *Evaluation) forget(t *starlark.Thread) {
+	ev.mu.Lock()
+	delete(ev.threads, t)
+	ev.mu.Unlock()
+}
+
+func (ev *Evaluation) source(repo string) (ModuleSource, error) {
+	if repo == "" {
+		return DirSource{Root: ev.opts.Workspace.Root}, nil
+	}
+	if s, ok := ev.opts.Sources[repo]; ok {
+		return s, nil
+	}
+	known := []string{}
+	for name := range ev.opts.Sources {
+		known = append(known, "@"+name)
+	}
+	sort.Strings(known)
+	return nil, fmt.Errorf("@%s is not a known module repository (known: %v)", repo, known)
+}
+
+// exec reads, parses and executes one module. Its loads are started in
+// parallel as soon as the file is parsed; the thread then picks them up in
+// order from the shared cache.
+func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, error) {
+	src, err := ev.source(l.Repo)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := src.ReadModule(l.Path)
+	if err != nil {
+		return nil, err
+	}
+	if mod.File != "" {
+		ev.RecordFile(mod.File)
+	}
+	ev.mu.Lock()
+	ev.sources[mod.Display] = HashBytes(mod.Src)
+	ev.mu.Unlock()
+	f, err := FileOptions.Parse(mod.Display, mod.Src, 0)
+	if err != nil {
+		return nil, PositionError(err)
+	}
+	for _, stmt := range f.Stmts {
+		if ld, ok := stmt.(*syntax.LoadStmt); ok {
+			if dep, err := ResolveLabel(l, ld.ModuleName()); err == nil {
+				go ev.load(&loadChain{}, dep)
+			}
+		}
+	}
+	prog, err := starlark.FileProgram(f, ev.predeclared.Has)
+	if err != nil {
+		return nil, PositionError(err)
+	}
+	t := ev.newThread("load " + l.String())
+	defer ev.forget(t)
+	t.SetLocal(localModule, mod)
+	t.Load = func(_ *starlark.Thread, spec string) (starlark.StringDict, error) {
+		dep, err := ResolveLabel(l, spec)
+		if err != nil {
+			return nil, err
+		}
+		return ev.load(chain, dep)
+	}
+	globals, err := prog.Init(t, ev.predeclared)
+	if err != nil {
+		return nil, PositionError(err)
+	}
+	globals.Freeze()
+	return globals, nil
+}
+
+// loadEntry is one module in the load cache.
+type loadEntry struct {
+	label   Label
+	owner   *loadChain // the chain loading it, while it loads
+	globals starlark.StringDict
+	err     error
+	ready   chan struct{}
+}
+
+// A loadChain is one logical thread of loading: a main file and the nested
+// loads it performs. Chains form a waits-for graph with cache entries, which
+// detects load cycles even when modules load in parallel.
+type loadChain struct {
+	stack    []Label    // entries this chain is loading, outermost first
+	waitsFor *loadEntry // the entry this chain is blocked on
+}
+
+// ErrLoadCycle is wrapped by errors reporting a cycle among loads.
+var ErrLoadCycle = errors.New("load cycle")
+
+// load returns the globals of module l, loading it once for the whole
+// evaluation.
+func (ev *Evaluation) load(chain *loadChain, l Label) (starlark.StringDict, error) {
+	ev.loadMu.Lock()
+	e := ev.cache[l]
+	if e != nil {
+		if cycle := ev.cycle(e, chain); cycle != "" {
+			ev.loadMu.Unlock()
+			return nil, fmt.Errorf("%w: %s", ErrLoadCycle, cycle)
+		}
+		chain.waitsFor = e
+		ev.loadMu.Unlock()
+		<-e.ready
+		ev.loadMu.Lock()
+		chain.waitsFor = nil
+		ev.loadMu.Unlock()
+		return e.globals, e.err
+	}
+	e = &loadEntry{label: l, owner: chain, ready: make(chan struct{})}
+	ev.cache[l] = e
+	chain.stack = append(chain.stack, l)
+	ev.loadMu.Unlock()
+
+	e.globals, e.err = ev.exec(chain, l)
+
+	ev.loadMu.Lock()
+	e.owner = nil
+	chain.stack = chain.stack[:len(chain.stack)-1]
+	ev.loadMu.Unlock()
+	close(e.ready)
+	return e.globals, e.err
+}
+
+// cycle reports the load path, as text, if waiting for e from chain me
+// would deadlock; otherwise "". Called with loadMu held.
+func (ev *Evaluation) cycle(e *loadEntry, me *loadChain) string {
+	var segs [][]Label
+	for e != nil && e.owner != nil {
+		segs = append(segs, from(e.owner.stack, e.label))
+		if e.owner == me {
+			// me loads its own stack from e onwards, then waits for start,
+			// whose owners wait in turn until the path returns to e.
+			last := segs[len(segs)-1]
+			path := append([]Label{}, last...)
+			for _, s := range segs[:len(segs)-1] {
+				path = append(path, s...)
+			}
+			path = append(path, last[0])
+			text := ""
+			for i, p := range path {
+				if i > 0 {
+					text += " loads "
+				}
+				text += p.String()
+			}
+			return text
+		}
+		e = e.owner.waitsFor
+	}
+	return ""
+}
+
+func from(stack []Label, l Label) []Label {
+	for i, s := range stack {
+		if s == l {
+			return stack[i:]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// An EventKind says what an Event reports.
+type EventKind string
+
+// The kinds of events the engine reports.
+const (
+	EventPrint     EventKind = "print"      // print() in Starlark: Text, Pos
+	EventLog       EventKind = "log"        // an engine message: Level, Text
+	EventRunStart  EventKind = "run.start"  // a run begins: Total rules selected
+	EventRuleStart EventKind = "rule.start" // a rule starts: Rule, Reason, Attempt
+	EventOutput    EventKind = "rule.output"
+	EventRuleDone  EventKind = "rule.done"    // Rule succeeded: Duration
+	EventCached    EventKind = "rule.cached"  // Rule was up to date
+	EventRuleFail  EventKind = "rule.failed"  // Rule failed: Err, Duration
+	EventSkipped   EventKind = "rule.skipped" // Rule not run: Reason
+	EventRetry     EventKind = "rule.retry"   // Rule failed and will run again: Err, Attempt
+	EventRunDone   EventKind = "run.done"     // a run ended: Summary
+)
+
+// Levels for EventLog events.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+)
+
+// An Event is one thing the engine reports. Every sink (console, JSON log,
+// later CI reports and the watch view) consumes the same stream.
+type Event struct {
+	Time     time.Time     `json:"time"`
+	Kind     EventKind     `json:"kind"`
+	Rule     string        `json:"rule,omitempty"`
+	Level    string        `json:"level,omitempty"`
+	Text     string        `json:"text,omitempty"`
+	Stream   string        `json:"stream,omitempty"` // "stdout" or "stderr" for output
+	Pos      string        `json:"pos,omitempty"`    // Starlark file:line:col
+	Reason   string        `json:"reason,omitempty"`
+	Err      string        `json:"error,omitempty"`
+	Attempt  int           `json:"attempt,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"`
+	Summary  *Summary      `json:"summary,omitempty"`
+}
+
+// A Summary totals a run.
+type Summary struct {
+	Ran         []string      `json:"ran"`
+	Cached      []string      `json:"cached"`
+	Failed      []string      `json:"failed"`
+	Skipped     []string      `json:"skipped"`
+	Interrupted bool          `json:"interrupted,omitempty"`
+	Duration    time.Duration `json:"duration"`
+}
+
+// A Sink consumes events. Handle is called from one goroutine at a time.
+type Sink interface {
+	Handle(Event)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(Event)
+
+// Handle calls f.
+func (f SinkFunc) Handle(e Event) { f(e) }
+
+// A Bus delivers each event to every sink, one event at a time, in order.
+type Bus struct {
+	mu    sync.Mutex
+	sinks []Sink
+}
+
+// NewBus returns a Bus feeding sinks.
+func NewBus(sinks ...Sink) *Bus { return &Bus{sinks: sinks} }
+
+// Add attaches another sink.
+func (b *Bus) Add(s Sink) {
+	b.mu.Lock()
+	b.sinks = append(b.sinks, s)
+	b.mu.Unlock()
+}
+
+// Emit stamps e with the time if it has none and delivers it.
+func (b *Bus) Emit(e Event) {
+	if b == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.sinks {
+		s.Handle(e)
+	}
+}
+
+// Logf emits an EventLog at level.
+func (b *Bus) Logf(level, format string, args ...any) {
+	b.Emit(Event{Kind: EventLog, Level: level, Text: fmt.Sprintf(format, args...)})
+}

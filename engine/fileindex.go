@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// racyWindow is how recent a file's mtime may be, relative to the moment it
+// was hashed, before the cached hash is distrusted: file systems stamp
+// modification times from a coarse clock, so two writes within one tick can
+// leave size and mtime unchanged.
+const racyWindow = 50 * time.Millisecond
+
+// fileStat is one stat cache entry: a file's identity and its content hash.
+type fileStat struct {
+	Size  int64
+	Mtime int64 // ns
+	Ctime int64 // ns
+	Ino   uint64
+	Racy  bool // mtime was within racyWindow of hashing: rehash next time
+	Sum   Digest
+}
+
+// A FileIndex hashes workspace files through a stat cache, so files whose
+// size, times and inode are unchanged are not read again.
+type FileIndex struct {
+	root string
+
+	mu      sync.Mutex
+	entries map[string]fileStat // by workspace-relative slash path
+
+	hashed atomic.Int64 // files read and hashed
+	stated atomic.Int64 // files stat-ed
+}
+
+// NewFileIndex returns an index for root seeded with cached entries.
+func NewFileIndex(root string, entries map[string]fileStat) *FileIndex {
+	if entries == nil {
+		entries = map[string]fileStat{}
+	}
+	return &FileIndex{root: root, entries: entries}
+}
+
+// Counts returns how many files were stat-ed and how many were read and
+// hashed since the index was made.
+func (ix *FileIndex) Counts() (stated, hashed int64) { return ix.stated.Load(), ix.hashed.Load() }
+
+// Hash returns the content digest of the workspace-relative file rel. It
+// reports fs.ErrNotExist (wrapped) for a missing file.
+func (ix *FileIndex) Hash(rel string) (Digest, error) {
+	abs := filepath.Join(ix.root, filepath.FromSlash(rel))
+	ix.stated.Add(1)
+	fi, err := os.Stat(abs)
+	if err != nil {
+		ix.forget(rel)
+		return Digest{}, err
+	}
+	if fi.IsDir() {
+		return Digest{}, fmt.Errorf("%s is a folder", rel)
+	}
+	cur := statOf(fi)
+	ix.mu.Lock()
+	old, ok := ix.entries[rel]
+	ix.mu.Unlock()
+	if ok && !old.Racy && old.Size == cur.Size && old.Mtime == cur.Mtime && old.Ctime == cur.Ctime && old.Ino == cur.Ino {
+		return old.Sum, nil
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return Digest{}, err
+	}
+	defer f.Close()
+	sum, err := HashReader(f)
+	if err != nil {
+		return Digest{}, fmt.Errorf("read %s: %w", rel, err)
+	}
+	ix.hashed.Add(1)
+	cur.Sum = sum
+	cur.Racy = time.Since(time.Unix(0, cur.Mtime)) < racyWindow
+	ix.mu.Lock()
+	ix.entries[rel] = cur
+	ix.mu.Unlock()
+	return sum, nil
+}
+
+func (ix *FileIndex) forget(rel string) {
+	ix.mu.Lock()
+	delete(ix.entries, rel)
+	ix.mu.Unlock()
+}
+
+func statOf(fi fs.FileInfo) fileStat {
+	s := fileStat{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.Ino = st.Ino
+		s.Ctime = st.Ctim.Nano()
+	}
+	return s
+}
+
+// snapshot returns a copy of the entries, for saving.
+func (ix *FileIndex) snapshot() map[string]fileStat {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	out := make(map[string]fileStat, len(ix.entries))
+	for k, v := range ix.entries {
+		out[k] = v
+	}
+	return out
+}
+
+// skipDirs are never walked when a folder is an input.
+var skipDirs = map[string]bool{".git": true, StateDir: true}
+
+// Expand turns workspace-relative inputs, which may name folders, into the
+// sorted list of files they stand for. A missing input is an error.
+func (ix *FileIndex) Expand(inputs []string) ([]string, error) {
+	var out []string
+	for _, in := range inputs {
+		abs := filepath.Join(ix.root, filepath.FromSlash(in))
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, in)
+			continue
+		}
+		err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if skipDirs[d.Name()] && p != abs {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			rel, err := filepath.Rel(ix.root, p)
+			if err != nil {
+				return err
+			}
+			out = append(out, filepath.ToSlash(rel))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return dedup(out), nil
+}
+
+func dedup(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+// keyed is a rule's key with the parts it was computed from, kept so the
+// reasons for a rerun can be told.
+type keyed struct {
+	key    Digest
+	def    Digest
+	inputs []FileSum
+	deps   map[string]Digest
+}
+
+// key computes r's key from its definition, the contents of its inputs and
+// the keys of its deps. Unchanged files cost one stat each.
+func (e *Engine) key(r Rule, depKeys map[string]Digest) (*keyed, error) {
+	info := r.Info()
+	dh := NewHasher().String(info.Kind)
+	r.Definition(dh)
+	k := &keyed{def: dh.Sum(), deps: map[string]Digest{}}
+	files, err := e.Index.Expand(r.Inputs())
+	if err != nil {
+		return nil, inputError(info, err)
+	}
+	h := NewHasher().String("ferry-key-v1").Digest(k.def)
+	for _, f := range files {
+		sum, err := e.Index.Hash(f)
+		if err != nil {
+			return nil, inputError(info, err)
+		}
+		k.inputs = append(k.inputs, FileSum{Path: f, Sum: sum})
+		h.String(f).Digest(sum)
+	}
+	deps := append([]string{}, info.Deps...)
+	sort.Strings(deps)
+	for _, d := range deps {
+		k.deps[d] = depKeys[d]
+		h.String(d).Digest(depKeys[d])
+	}
+	k.key = h.Sum()
+	return k, nil
+}
+
+func inputError(info *RuleInfo, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s %q (declared at %s): input %s does not exist; create it, or fix srcs (a dep that generates it must be listed in deps, and globs are expanded when ferry.star is read)", info.Kind, info.Name, info.Pos, pe.Path)
+	}
+	return fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
+}
+
+// reasons says why r must run, or returns nil when its last success is
+// still good: same key and every declared output as it was left.
+func (e *Engine) reasons(r Rule, k *keyed, force bool) []string {
+	info := r.Info()
+	var why []string
+	switch {
+	case force:
+		why = append(why, "forced (--force)")
+	case info.NoCache:
+		why = append(why, "cache = False: runs every time")
+	}
+	prev := e.State.Rule(info.Name)
+	if prev == nil {
+		return append(why, "never ran")
+	}
+	if prev.Def != k.def {
+		why = append(why, "definition changed")
+	}
+	var depChanged []string
+	for d, key := range k.deps {
+		if prev.Deps[d] != key {
+			depChanged = append(depChanged, d)
+		}
+	}
+	sort.Strings(depChanged)
+	for _, d := range depChanged {
+		why = append(why, fmt.Sprintf("dep %s changed", d))
+	}
+	why = append(why, inputChanges(prev.Inputs, k.inputs)...)
+	for _, out := range r.Outputs() {
+		sum, err := e.Index.Hash(out)
+		switch {
+		case err != nil:
+			why = append(why, fmt.Sprintf("output %s missing", out))
+		case !hasSum(prev.Outputs, out, sum):
+			why = append(why, fmt.Sprintf("output %s was modified", out))
+		}
+	}
+	if len(why) == 0 && prev.Key != k.key {
+		why = append(why, "key changed")
+	}
+	return why
+}
+
+func hasSum(sums []FileSum, path string, sum Digest) bool {
+	for _, s := range sums {
+		if s.Path == path {
+			return s.Sum == sum
+		}
+	}
+	return false
+}
+
+// inputChanges lists changed, added and removed inputs, naming at most a few.
+func inputChanges(prev, cur []FileSum) []string {
+	old := make(map[string]Digest, len(prev))
+	for _, f := range prev {
+		old[f.Path] = f.Sum
+	}
+	var changed []string
+	for _, f := range cur {
+		sum, ok := old[f.Path]
+		switch {
+		case !ok:
+			changed = append(changed, f.Path+" added")
+		case sum != f.Sum:
+			changed = append(changed, f.Path+" changed")
+		}
+		delete(old, f.Path)
+	}
+	var removed []string
+	for p := range old {
+		removed = append(removed, p+" removed")
+	}
+	sort.Strings(removed)
+	changed = append(changed, removed...)
+	const most = 3
+	if len(changed) > most {
+		return append(changed[:most], fmt.Sprintf("%d more inputs changed", len(changed)-most))
+	}
+	return changed
+}
+
+// changedPaths lists the inputs whose contents differ from the last success.
+func changedPaths(prev *RuleState, k *keyed) []string {
+	if prev == nil {
+		return nil
+	}
+	old := make(map[string]Digest, len(prev.Inputs))
+	for _, f := range prev.Inputs {
+		old[f.Path] = f.Sum
+	}
+	var out []string
+	for _, f := range k.inputs {
+		if old[f.Path] != f.Sum {
+			out = append(out, f.Path)
+		}
+		delete(old, f.Path)
+	}
+	for p := range old {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ReasonText joins reasons for display.
+func ReasonText(why []string) string { return strings.Join(why, "; ") }

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A Lock is the workspace lock held by a mutating ferry command.
+type Lock struct{ f *os.File }
+
+// AcquireLock takes the workspace lock in .ferry/lock. When another process
+// holds it, waiting is called once with that process's PID and AcquireLock
+// waits until the lock is free or ctx ends.
+func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lock, error) {
+	dir := filepath.Join(ws.Root, StateDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	p := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	told := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		if !told {
+			told = true
+			waiting(holderPID(p))
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return &Lock{f: f}, nil
+}
+
+func holderPID(p string) int {
+	b, _ := os.ReadFile(p)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// Release frees the lock.
+func (l *Lock) Release() {
+	l.f.Truncate(0)
+	l.f.Close()
+}

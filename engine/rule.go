@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"go.starlark.net/syntax"
+)
+
+// RuleInfo is what the engine knows of every rule, whatever its domain.
+type RuleInfo struct {
+	Name string
+	Kind string // "task", "image", "service", …
+	Pos  syntax.Position
+	Deps []string
+	Doc  string
+	// Default rules run when `ferry run` names no rule (build rules do;
+	// deploy rules do not).
+	Default bool
+	Timeout time.Duration // 0: none
+	Retries int
+	// NoCache rules run every time they are selected.
+	NoCache bool
+}
+
+// A Rule is one node of the graph. Domains implement it; the engine computes
+// keys, decides what runs, and runs it.
+type Rule interface {
+	Info() *RuleInfo
+	// Definition adds to h everything that decides the rule's result apart
+	// from the contents of its inputs and the keys of its deps: command,
+	// environment, folder, and so on.
+	Definition(h *Hasher)
+	// Inputs lists the workspace-relative files and folders whose contents
+	// the result depends on.
+	Inputs() []string
+	// Outputs lists the workspace-relative files the rule must write.
+	Outputs() []string
+	// Run does the work, reporting through rc and honouring rc's context.
+	Run(rc *RunContext) error
+}
+
+// A RunContext is handed to Rule.Run.
+type RunContext struct {
+	context.Context
+	Workspace *Workspace
+	Rule      string
+	Key       Digest   // the key being built
+	PrevKey   Digest   // the key of the last success, zero if none
+	Changed   []string // inputs whose contents changed since the last success
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Events    *Bus
+}

@@ -1,0 +1,322 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// An Engine decides what is out of date in one evaluated workspace and runs it.
+type Engine struct {
+	Workspace *Workspace
+	Graph     *Graph
+	State     *State
+	Index     *FileIndex
+	Events    *Bus
+}
+
+// NewEngine returns an Engine whose file index starts from the state's stat cache.
+func NewEngine(ws *Workspace, g *Graph, st *State, events *Bus) *Engine {
+	return &Engine{Workspace: ws, Graph: g, State: st, Index: NewFileIndex(ws.Root, st.Files()), Events: events}
+}
+
+// Save writes the state and stat cache.
+func (e *Engine) Save() error { return e.State.Save(e.Workspace, e.Index) }
+
+// RunOptions control a run.
+type RunOptions struct {
+	Jobs      int  // parallel rules; 0 means the CPU count
+	KeepGoing bool // run everything not blocked by a failure
+	Force     bool // rerun the selected rules even when up to date
+}
+
+// ErrFailed is returned by Run when a rule failed.
+var ErrFailed = errors.New("run failed")
+
+// PlanItem says whether a rule would run, and why.
+type PlanItem struct {
+	Rule    string   `json:"rule"`
+	Kind    string   `json:"kind"`
+	Run     bool     `json:"run"`
+	Reasons []string `json:"reasons,omitempty"`
+	Err     string   `json:"error,omitempty"`
+}
+
+// Plan reports, for the selected rules and their deps in run order, which
+// would run and why. It runs nothing and writes nothing.
+func (e *Engine) Plan(ctx context.Context, names []string, force bool) ([]PlanItem, error) {
+	sel, err := e.Graph.Select(names)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]Digest{}
+	var out []PlanItem
+	for _, n := range sel {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r := e.Graph.Rule(n)
+		item := PlanItem{Rule: n, Kind: r.Info().Kind}
+		k, err := e.key(r, keys)
+		if err != nil {
+			item.Run, item.Err = true, err.Error()
+		} else {
+			keys[n] = k.key
+			item.Reasons = e.reasons(r, k, force)
+			item.Run = len(item.Reasons) > 0
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+type outcome int
+
+const (
+	outcomeRan outcome = iota
+	outcomeCached
+	outcomeFailed
+	outcomeSkipped
+)
+
+type result struct {
+	name    string
+	outcome outcome
+	key     Digest
+}
+
+// Run brings the selected rules and their deps up to date, in parallel
+// where the graph allows. It returns the summary, and ErrFailed when a rule
+// failed or ctx's error when interrupted.
+func (e *Engine) Run(ctx context.Context, names []string, o RunOptions) (*Summary, error) {
+	start := time.Now()
+	sel, err := e.Graph.Select(names)
+	if err != nil {
+		return nil, err
+	}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	e.Events.Emit(Event{Kind: EventRunStart, Text: fmt.Sprintf("%d rules selected, %d at a time", len(sel), jobs)})
+
+	inSel := map[string]bool{}
+	for _, n := range sel {
+		inSel[n] = true
+	}
+	waiting := map[string]int{}
+	dependents := map[string][]string{}
+	for _, n := range sel {
+		for _, d := range e.Graph.Rule(n).Info().Deps {
+			waiting[n]++
+			dependents[d] = append(dependents[d], n)
+		}
+	}
+	sum := &Summary{}
+	keys := map[string]Digest{}
+	blocked := map[string]string{} // rule → failed dep that blocks it
+	finished := map[string]bool{}
+	var ready []string
+	for _, n := range sel {
+		if waiting[n] == 0 {
+			ready = append(ready, n)
+		}
+	}
+
+	var finish func(res result)
+	finish = func(res result) {
+		finished[res.name] = true
+		switch res.outcome {
+		case outcomeRan:
+			sum.Ran = append(sum.Ran, res.name)
+		case outcomeCached:
+			sum.Cached = append(sum.Cached, res.name)
+		case outcomeFailed:
+			sum.Failed = append(sum.Failed, res.name)
+		case outcomeSkipped:
+			sum.Skipped = append(sum.Skipped, res.name)
+		}
+		keys[res.name] = res.key
+		for _, d := range dependents[res.name] {
+			if res.outcome == outcomeFailed || res.outcome == outcomeSkipped {
+				if _, ok := blocked[d]; !ok {
+					blocked[d] = res.name
+				}
+			}
+			waiting[d]--
+			if waiting[d] > 0 {
+				continue
+			}
+			if by, ok := blocked[d]; ok {
+				e.Events.Emit(Event{Kind: EventSkipped, Rule: d, Reason: fmt.Sprintf("dep %s did not succeed", by)})
+				finish(result{name: d, outcome: outcomeSkipped})
+				continue
+			}
+			ready = append(ready, d)
+		}
+	}
+
+	results := make(chan result)
+	running := 0
+	stopping := false
+	var failedFirst string
+	for {
+		for !stopping && running < jobs && len(ready) > 0 && ctx.Err() == nil {
+			n := ready[0]
+			ready = ready[1:]
+			depKeys := map[string]Digest{}
+			for _, d := range e.Graph.Rule(n).Info().Deps {
+				depKeys[d] = keys[d]
+			}
+			running++
+			go func() { results <- e.runOne(ctx, n, depKeys, o) }()
+		}
+		if running == 0 {
+			break
+		}
+		res := <-results
+		running--
+		if res.outcome == outcomeFailed && !o.KeepGoing && !stopping {
+			stopping, failedFirst = true, res.name
+		}
+		if ctx.Err() != nil {
+			stopping = true
+		}
+		finish(res)
+	}
+	for _, n := range sel {
+		if !finished[n] {
+			reason := "not started: the run was interrupted"
+			if ctx.Err() == nil {
+				reason = fmt.Sprintf("not started: stopped after %s failed (--keep-going runs what does not depend on it)", failedFirst)
+			}
+			e.Events.Emit(Event{Kind: EventSkipped, Rule: n, Reason: reason})
+			sum.Skipped = append(sum.Skipped, n)
+		}
+	}
+	sum.Interrupted = ctx.Err() != nil
+	sum.Duration = time.Since(start)
+	e.Events.Emit(Event{Kind: EventRunDone, Summary: sum, Duration: sum.Duration})
+	switch {
+	case sum.Interrupted:
+		return sum, ctx.Err()
+	case len(sum.Failed) > 0:
+		return sum, ErrFailed
+	}
+	return sum, nil
+}
+
+// runOne brings one rule up to date; its deps are done and their keys known.
+func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Digest, o RunOptions) result {
+	r := e.Graph.Rule(name)
+	info := r.Info()
+	fail := func(err error, d time.Duration) result {
+		e.Events.Emit(Event{Kind: EventRuleFail, Rule: name, Err: err.Error(), Duration: d})
+		return result{name: name, outcome: outcomeFailed}
+	}
+	k, err := e.key(r, depKeys)
+	if err != nil {
+		return fail(err, 0)
+	}
+	why := e.reasons(r, k, o.Force)
+	if len(why) == 0 {
+		e.Events.Emit(Event{Kind: EventCached, Rule: name})
+		return result{name: name, outcome: outcomeCached, key: k.key}
+	}
+	prev := e.State.Rule(name)
+	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, Changed: changedPaths(prev, k), Events: e.Events}
+	if prev != nil {
+		rc.PrevKey = prev.Key
+	}
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		e.Events.Emit(Event{Kind: EventRuleStart, Rule: name, Reason: ReasonText(why), Attempt: attempt})
+		err = e.attempt(ctx, r, rc)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("interrupted: %w", err), time.Since(start))
+		}
+		if attempt > info.Retries {
+			return fail(err, time.Since(start))
+		}
+		e.Events.Emit(Event{Kind: EventRetry, Rule: name, Err: err.Error(), Attempt: attempt})
+	}
+	rs := &RuleState{Key: k.key, Def: k.def, Inputs: k.inputs, Deps: k.deps, Finished: time.Now(), Duration: time.Since(start)}
+	for _, out := range r.Outputs() {
+		sum, err := e.Index.Hash(out)
+		if err != nil {
+			return fail(fmt.Errorf("%s %q (declared at %s) succeeded but did not write its declared output %s; fix the command or outs", info.Kind, name, info.Pos, out), time.Since(start))
+		}
+		rs.Outputs = append(rs.Outputs, FileSum{Path: out, Sum: sum})
+	}
+	e.State.SetRule(name, rs)
+	e.Events.Emit(Event{Kind: EventRuleDone, Rule: name, Duration: rs.Duration})
+	return result{name: name, outcome: outcomeRan, key: k.key}
+}
+
+// attempt runs r once, under its timeout, with output streamed as events.
+func (e *Engine) attempt(ctx context.Context, r Rule, rc *RunContext) error {
+	info := r.Info()
+	actx := ctx
+	if info.Timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, info.Timeout)
+		defer cancel()
+	}
+	stdout := &lineWriter{emit: func(l string) { e.Events.Emit(Event{Kind: EventOutput, Rule: info.Name, Stream: "stdout", Text: l}) }}
+	stderr := &lineWriter{emit: func(l string) { e.Events.Emit(Event{Kind: EventOutput, Rule: info.Name, Stream: "stderr", Text: l}) }}
+	run := *rc
+	run.Context, run.Stdout, run.Stderr = actx, stdout, stderr
+	err := r.Run(&run)
+	stdout.Flush()
+	stderr.Flush()
+	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %s and its whole process group was killed; raise timeout (%s %q, declared at %s) if it needs longer", info.Timeout, info.Kind, info.Name, info.Pos)
+	}
+	return err
+}
+
+// lineWriter turns a byte stream into whole lines.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	emit func(string)
+}
+
+// maxLine bounds a line kept in memory; longer ones are split.
+const maxLine = 64 << 10
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		b := w.buf.Bytes()
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(b) >= maxLine {
+				w.emit(string(b))
+				w.buf.Reset()
+			}
+			return len(p), nil
+		}
+		w.emit(string(bytes.TrimSuffix(b[:i], []byte("\r"))))
+		w.buf.Next(i + 1)
+	}
+}
+
+// Flush emits a final unterminated line.
+func (w *lineWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() > 0 {
+		w.emit(w.buf.String())
+		w.buf.Reset()
+	}
+}

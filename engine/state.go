@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// stateMagic starts every state file; the digest of the payload follows it,
+// so a truncated or corrupt file is detected before it is decoded.
+const stateMagic = "FERRYST2"
+
+// FileSum is a file and the digest of its contents.
+type FileSum struct {
+	Path string
+	Sum  Digest
+}
+
+// RuleState is what ferry remembers of a rule's last success.
+type RuleState struct {
+	Key      Digest
+	Def      Digest
+	Inputs   []FileSum // sorted by path
+	Deps     map[string]Digest
+	Outputs  []FileSum
+	Finished time.Time
+	Duration time.Duration
+}
+
+// State is ferry's memory of a workspace, kept in .ferry/state.
+type State struct {
+	mu    sync.Mutex
+	rules map[string]*RuleState
+	files map[string]fileStat
+}
+
+type stateFile struct {
+	Rules map[string]*RuleState
+	Files map[string]fileStat
+}
+
+// Rule returns the last success of the named rule, or nil.
+func (s *State) Rule(name string) *RuleState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rules[name]
+}
+
+// SetRule records a success.
+func (s *State) SetRule(name string, rs *RuleState) {
+	s.mu.Lock()
+	s.rules[name] = rs
+	s.mu.Unlock()
+}
+
+func statePath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "state") }
+
+// ErrCorruptState is wrapped by LoadState when the state file cannot be read
+// back; the returned State is then empty and usable.
+var ErrCorruptState = errors.New("state file is corrupt")
+
+// LoadState reads the workspace's state. A missing file gives an empty
+// state; a corrupt one gives an empty state and an error wrapping
+// ErrCorruptState, and is moved aside to state.corrupt.
+func LoadState(ws *Workspace) (*State, error) {
+	s := &State{rules: map[string]*RuleState{}, files: map[string]fileStat{}}
+	p := statePath(ws)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("read %s: %w", p, err)
+	}
+	var sf stateFile
+	if err := decodeState(data, &sf); err != nil {
+		os.Rename(p, p+".corrupt")
+		return s, fmt.Errorf("%w (%s): moved it to %s.corrupt and starting afresh, so every rule runs once", ErrCorruptState, err, p)
+	}
+	if sf.Rules != nil {
+		s.rules = sf.Rules
+	}
+	if sf.Files != nil {
+		s.files = sf.Files
+	}
+	return s, nil
+}
+
+func decodeState(data []byte, sf *stateFile) error {
+	head := len(stateMagic) + len(Digest{})
+	if len(data) < head || string(data[:len(stateMagic)]) != stateMagic {
+		return errors.New("bad header")
+	}
+	payload := data[head:]
+	if HashBytes(payload) != Digest(data[len(stateMagic):head]) {
+		return errors.New("checksum mismatch: the file was truncated or changed")
+	}
+	return gob.NewDecoder(bytes.NewReader(payload)).Decode(sf)
+}
+
+// Save writes the state atomically, with the file index's stat cache.
+func (s *State) Save(ws *Workspace, ix *FileIndex) error {
+	s.mu.Lock()
+	sf := stateFile{Rules: s.rules, Files: ix.snapshot()}
+	var payload bytes.Buffer
+	err := gob.NewEncoder(&payload).Encode(&sf)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	sum := HashBytes(payload.Bytes())
+	data := make([]byte, 0, len(stateMagic)+len(sum)+payload.Len())
+	data = append(append(append(data, stateMagic...), sum[:]...), payload.Bytes()...)
+	return WriteFileAtomic(statePath(ws), data, 0o644)
+}
+
+// Files returns the stat cache loaded with the state.
+func (s *State) Files() map[string]fileStat { return s.files }
+
+// WriteFileAtomic writes data to path through a temporary file that is
+// synced and renamed into place, so readers see the old or the new file,
+// never a part.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

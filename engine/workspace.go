@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// FileName is the name of the file that marks a workspace root.
+const FileName = "ferry.star"
+
+// StateDir is the workspace-relative folder where ferry keeps its state.
+const StateDir = ".ferry"
+
+// A Workspace is a folder with a ferry.star at its root.
+type Workspace struct {
+	Root string // absolute path of the workspace folder
+	File string // absolute path of the main Starlark file
+}
+
+// ErrNoWorkspace is returned by FindWorkspace when no ferry.star exists.
+var ErrNoWorkspace = errors.New("no ferry.star found")
+
+// FindWorkspace locates the workspace for dir: with file set, that file is
+// the main file and its folder the root; otherwise it walks up from dir to
+// the first folder holding ferry.star.
+func FindWorkspace(dir, file string) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if file != "" {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(abs, file)
+		}
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("%w: %s does not exist; run `ferry init` to create a starter file", ErrNoWorkspace, file)
+		}
+		return &Workspace{Root: filepath.Dir(file), File: file}, nil
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		f := filepath.Join(d, FileName)
+		if st, err := os.Stat(f); err == nil && !st.IsDir() {
+			return &Workspace{Root: d, File: f}, nil
+		}
+		if filepath.Dir(d) == d {
+			return nil, fmt.Errorf("%w in %s or any parent folder; run `ferry init` to create one, or pass -C DIR / -f FILE", ErrNoWorkspace, abs)
+		}
+	}
+}
+
+// Path returns the absolute path of a workspace-relative slash path.
+func (w *Workspace) Path(rel string) string {
+	return filepath.Join(w.Root, filepath.FromSlash(rel))
+}
+
+// Rel returns the workspace-relative slash path of an absolute path.
+func (w *Workspace) Rel(abs string) (string, error) {
+	rel, err := filepath.Rel(w.Root, abs)
+	if err != nil {
+		return "", err
+	}
+	return filepath.ToSlash(rel), nil
+}
