@@ -199,6 +199,7 @@ const (
 	localEval    = "ferry.evaluation"
 	localModule  = "ferry.module"
 	localRunTime = "ferry.runtime"
+	localRule    = "ferry.rule"
 )
 
 // EvaluationOf returns the Evaluation a thread belongs to, or nil.
@@ -233,6 +234,7 @@ func IsRunTime(thread *starlark.Thread) bool {
 func (ev *Evaluation) NewRunTimeThread(ctx context.Context, rule string) (*starlark.Thread, func()) {
 	t := ev.newThread("run " + rule)
 	t.SetLocal(localRunTime, true)
+	t.SetLocal(localRule, rule)
 	stop := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
 	return t, func() { stop(); ev.forget(t) }
 }
@@ -245,7 +247,8 @@ func (ev *Evaluation) newThread(name string) *starlark.Thread {
 			if t.CallStackDepth() > 1 {
 				pos = t.CallFrame(1).Pos.String()
 			}
-			ev.opts.Events.Emit(Event{Kind: EventPrint, Text: msg, Pos: pos})
+			rule, _ := t.Local(localRule).(string)
+			ev.opts.Events.Emit(Event{Kind: EventPrint, Rule: rule, Text: msg, Pos: pos})
 		},
 	}
 	t.SetLocal(localEval, ev)

@@ -17,7 +17,6 @@ type Task struct {
 	info engine.RuleInfo
 	cmd  engine.Cmd
 	fn   starlark.Callable // run-time action, when cmd is empty
-	fnID string            // what identifies fn's code, for the key
 	srcs []string
 	outs []string
 	dir  string
@@ -82,11 +81,6 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 		t.cmd = c.Value("cmd").(engine.Cmd)
 	case c.Has("run"):
 		t.fn = c.Value("run").(starlark.Callable)
-		t.fnID = t.fn.Name()
-		if f, ok := t.fn.(*starlark.Function); ok {
-			pos := f.Position()
-			t.fnID = fmt.Sprintf("%s@%s:%s", f.Name(), pos, ev.SourceDigest(pos.Filename()))
-		}
 	default:
 		return nil, c.Errorf("missing cmd (a shell string or an argv list) or run (a function)")
 	}
@@ -121,7 +115,10 @@ func (t *Task) Definition(h *engine.Hasher) {
 	for _, a := range t.cmd.Argv {
 		h.String(a)
 	}
-	h.String(t.fnID).String(t.dir)
+	if t.fn != nil {
+		h.String(functionID(t.ev, t.fn))
+	}
+	h.String(t.dir)
 	keys := make([]string, 0, len(t.env))
 	for k := range t.env {
 		keys = append(keys, k)
@@ -151,4 +148,31 @@ func (t *Task) Run(rc *engine.RunContext) error {
 
 func mkdirFor(file string) error {
 	return os.MkdirAll(filepath.Dir(file), 0o755)
+}
+
+// functionID identifies what a run-time action does: its code (the source of
+// its module), the values it closes over, its parameter defaults and its
+// module's globals. It is computed after evaluation, when globals are final.
+func functionID(ev *engine.Evaluation, c starlark.Callable) string {
+	f, ok := c.(*starlark.Function)
+	if !ok {
+		return c.String()
+	}
+	var sb strings.Builder
+	pos := f.Position()
+	fmt.Fprintf(&sb, "%s@%s:%s\n", f.Name(), pos, ev.SourceDigest(pos.Filename()))
+	for i := 0; i < f.NumFreeVars(); i++ {
+		b, v := f.FreeVar(i)
+		fmt.Fprintf(&sb, "free %s=%s\n", b.Name, v)
+	}
+	for i := 0; i < f.NumParams(); i++ {
+		if d := f.ParamDefault(i); d != nil {
+			fmt.Fprintf(&sb, "default %d=%s\n", i, d)
+		}
+	}
+	globals := f.Globals()
+	for _, k := range globals.Keys() {
+		fmt.Fprintf(&sb, "global %s=%s\n", k, globals[k])
+	}
+	return sb.String()
 }

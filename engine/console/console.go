@@ -45,8 +45,8 @@ func ParseLevel(s string) (zerolog.Level, error) {
 
 // Sink logs events.
 type Sink struct {
-	log   zerolog.Logger
-	color bool
+	log     zerolog.Logger
+	console bool // people read it: put positions in the message
 }
 
 // New returns a sink writing to o.Out.
@@ -61,7 +61,7 @@ func New(o Options) (*Sink, error) {
 		return nil, fmt.Errorf("unknown log format %q: want console or json", o.Format)
 	}
 	zerolog.DurationFieldUnit = time.Millisecond
-	return &Sink{log: zerolog.New(w).Level(o.Level).With().Timestamp().Logger(), color: o.Color && o.Format != "json"}, nil
+	return &Sink{log: zerolog.New(w).Level(o.Level).With().Timestamp().Logger(), console: o.Format != "json"}, nil
 }
 
 // Logger returns the underlying logger, for messages from outside the engine.
@@ -72,7 +72,15 @@ func (s *Sink) Handle(e engine.Event) {
 	l := &s.log
 	switch e.Kind {
 	case engine.EventPrint:
-		l.Info().Str("pos", e.Pos).Msg(e.Text)
+		ev := l.Info().Str("pos", e.Pos)
+		if e.Rule != "" {
+			ev = ev.Str("rule", e.Rule)
+		}
+		msg := e.Text
+		if s.console && e.Pos != "" {
+			msg = e.Pos + ": " + msg
+		}
+		ev.Msg(msg)
 	case engine.EventLog:
 		lvl, _ := zerolog.ParseLevel(e.Level)
 		l.WithLevel(lvl).Msg(e.Text)
@@ -152,7 +160,7 @@ func consoleWriter(out io.Writer, color bool) io.Writer {
 		NoColor:       !color,
 		TimeFormat:    "15:04:05",
 		PartsOrder:    []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, "rule", zerolog.MessageFieldName},
-		FieldsExclude: []string{"rule", "stream", "summary", "duration", "ran", "cached", "failed", "skipped"},
+		FieldsExclude: []string{"rule", "pos", "stream", "summary", "duration", "ran", "cached", "failed", "skipped"},
 		FormatLevel: func(v any) string {
 			switch v {
 			case "warn":

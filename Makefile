@@ -1,0 +1,26 @@
+# ferry's own build. `make test` is what CI runs.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build test bench lint install docs
+
+build: ## build bin/ferry
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
+
+test: ## run every test (unit, end-to-end on the built binary, examples)
+	$(GO) test -count=1 ./...
+
+bench: build ## measure ferry against GNU make on a generated workspace (see bench/)
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine/
+	$(GO) run ./bench -ferry bin/ferry
+
+lint: ## gofmt, go vet, and the generated reference is current
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+docs: ## regenerate docs/reference.md from the builtins' definitions
+	$(GO) run ./cmd/ferry doc > docs/reference.md
+
+install: ## install ferry into $(go env GOPATH)/bin
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/ferry
