@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newTestEngine returns an engine over rules in a temp workspace with files.
+func newTestEngine(t *testing.T, files map[string]string, rs ...*testRule) (*Engine, *[]Event) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	ws := &Workspace{Root: dir, File: filepath.Join(dir, FileName)}
+	var list []Rule
+	for _, r := range rs {
+		list = append(list, r)
+	}
+	g, err := NewGraph(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadState(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []Event
+	return NewEngine(ws, g, st, NewBus(SinkFunc(func(e Event) { events = append(events, e) }))), &events
+}
+
+// reopen simulates the next ferry process: state saved and loaded again.
+func reopen(t *testing.T, e *Engine) *Engine {
+	t.Helper()
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadState(e.Workspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewEngine(e.Workspace, e.Graph, st, e.Events)
+}
+
+func age(t *testing.T, dir string) {
+	t.Helper()
+	old := time.Now().Add(-time.Hour)
+	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, old, old) })
+}
+
+func TestIncremental(t *testing.T) {
+	gen := &testRule{info: RuleInfo{Name: "gen", Kind: "rule", Default: true}, def: "v1", srcs: []string{"src"}, outs: []string{"gen.out"}}
+	api := &testRule{info: RuleInfo{Name: "api", Kind: "rule", Deps: []string{"gen"}, Default: true}, def: "v1", srcs: []string{"api.go"}}
+	e, _ := newTestEngine(t, map[string]string{"src/a.go": "a", "src/b.go": "b", "api.go": "api"}, gen, api)
+	age(t, e.Workspace.Root)
+	ctx := context.Background()
+
+	sum, err := e.Run(ctx, []string{"api"}, RunOptions{})
+	if err != nil || len(sum.Ran) != 2 {
+		t.Fatalf("first run: %+v, %v", sum, err)
+	}
+
+	// No change: nothing runs. Outputs written in the racy window are
+	// hashed once more; after that a no-op run reads no file at all.
+	time.Sleep(racyWindow)
+	e = reopen(t, e)
+	if _, err := e.Run(ctx, []string{"api"}, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e = reopen(t, e)
+	sum, err = e.Run(ctx, []string{"api"}, RunOptions{})
+	if err != nil || len(sum.Cached) != 2 || len(sum.Ran) != 0 {
+		t.Fatalf("no-op run: %+v, %v", sum, err)
+	}
+	if _, hashed := e.Index.Counts(); hashed != 0 {
+		t.Errorf("no-op run hashed %d files, want 0", hashed)
+	}
+
+	// touch without a change reruns nothing.
+	now := time.Now().Add(-time.Minute)
+	os.Chtimes(filepath.Join(e.Workspace.Root, "src/a.go"), now, now)
+	e = reopen(t, e)
+	if items, _ := e.Plan(ctx, []string{"api"}, false); items[0].Run || items[1].Run {
+		t.Errorf("plan after touch: %+v", items)
+	}
+
+	// A changed source reruns its rule and dependents, with reasons.
+	writeFiles(t, e.Workspace.Root, map[string]string{"src/a.go": "a2"})
+	e = reopen(t, e)
+	items, _ := e.Plan(ctx, []string{"api"}, false)
+	if got := ReasonText(items[0].Reasons); got != "src/a.go changed" {
+		t.Errorf("gen reason = %q", got)
+	}
+	if got := ReasonText(items[1].Reasons); got != "dep gen changed" {
+		t.Errorf("api reason = %q", got)
+	}
+	if _, err := e.Run(ctx, []string{"api"}, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if gen.runs != 2 || api.runs != 2 {
+		t.Errorf("runs gen=%d api=%d, want 2 and 2", gen.runs, api.runs)
+	}
+
+	// A missing output reruns only its rule: its key is unchanged, so
+	// dependents stay up to date.
+	os.Remove(filepath.Join(e.Workspace.Root, "gen.out"))
+	e = reopen(t, e)
+	items, _ = e.Plan(ctx, nil, false)
+	if !items[0].Run || ReasonText(items[0].Reasons) != "output gen.out missing" || items[1].Run {
+		t.Errorf("plan after deleting output: %+v", items)
+	}
+	writeFiles(t, e.Workspace.Root, map[string]string{"gen.out": "edited"})
+	e = reopen(t, e)
+	if items, _ = e.Plan(ctx, nil, false); ReasonText(items[0].Reasons) != "output gen.out was modified" {
+		t.Errorf("plan after editing output: %+v", items)
+	}
+
+	// A definition change.
+	gen.def = "v2"
+	if items, _ = e.Plan(ctx, []string{"gen"}, false); ReasonText(items[0].Reasons) != "definition changed; output gen.out was modified" {
+		t.Errorf("plan after definition change: %+v", items)
+	}
+	// A removed and an added source.
+	os.Remove(filepath.Join(e.Workspace.Root, "src/b.go"))
+	writeFiles(t, e.Workspace.Root, map[string]string{"src/c.go": "c"})
+	if items, _ = e.Plan(ctx, []string{"gen"}, false); !strings.Contains(ReasonText(items[0].Reasons), "src/c.go added; src/b.go removed") {
+		t.Errorf("plan after adding and removing: %+v", items)
+	}
+}
+
+func TestFailureStopsAndKeepGoing(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		bad := &testRule{info: RuleInfo{Name: "bad", Kind: "rule", Default: true}, fail: true}
+		after := &testRule{info: RuleInfo{Name: "after", Kind: "rule", Deps: []string{"bad"}, Default: true}}
+		other := &testRule{info: RuleInfo{Name: "other", Kind: "rule", Deps: []string{"slow"}, Default: true}}
+		slow := &testRule{info: RuleInfo{Name: "slow", Kind: "rule", Default: true}}
+		e, _ := newTestEngine(t, nil, bad, after, slow, other)
+		sum, err := e.Run(context.Background(), nil, RunOptions{Jobs: 1, KeepGoing: keep})
+		if !errors.Is(err, ErrFailed) {
+			t.Fatalf("keep=%v: err = %v", keep, err)
+		}
+		if after.runs != 0 || strings.Join(sum.Failed, ",") != "bad" {
+			t.Errorf("keep=%v: %+v", keep, sum)
+		}
+		if keep && (other.runs != 1 || slow.runs != 1) {
+			t.Errorf("--keep-going did not run the independent rules: %+v", sum)
+		}
+		if !keep && other.runs != 0 {
+			t.Errorf("without --keep-going a rule started after the failure: %+v", sum)
+		}
+	}
+}
+
+func TestCorruptState(t *testing.T) {
+	r := &testRule{info: RuleInfo{Name: "a", Kind: "rule"}}
+	e, _ := newTestEngine(t, nil, r)
+	if _, err := e.Run(context.Background(), nil, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	p := statePath(e.Workspace)
+	data, _ := os.ReadFile(p)
+	for name, bad := range map[string][]byte{"truncated": data[:len(data)/2], "garbage": []byte("not a state file")} {
+		os.WriteFile(p, bad, 0o644)
+		st, err := LoadState(e.Workspace)
+		if !errors.Is(err, ErrCorruptState) || st == nil || st.Rule("a") != nil {
+			t.Errorf("%s: LoadState = %v, %v", name, st, err)
+		}
+		if _, err := os.Stat(p + ".corrupt"); err != nil {
+			t.Errorf("%s: corrupt file not kept aside: %v", name, err)
+		}
+	}
+}
+
+func TestRacyFileRehashed(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a": "1"})
+	ix := NewFileIndex(dir, nil)
+	d1, _ := ix.Hash("a")
+	// Same size, and (on a coarse clock) perhaps the same mtime: a file this
+	// fresh is never trusted from the cache.
+	writeFiles(t, dir, map[string]string{"a": "2"})
+	d2, _ := ix.Hash("a")
+	if d1 == d2 {
+		t.Fatal("a rewrite within the racy window was served from the stat cache")
+	}
+}
