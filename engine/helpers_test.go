@@ -25,10 +25,10 @@ type testRule struct {
 	runs int
 }
 
-func (r *testRule) Info() *RuleInfo         { return &r.info }
-func (r *testRule) Definition(h *Hasher)    { h.String(r.def) }
-func (r *testRule) Inputs() []string        { return r.srcs }
-func (r *testRule) Outputs() []string       { return r.outs }
+func (r *testRule) Info() *RuleInfo      { return &r.info }
+func (r *testRule) Definition(h *Hasher) { h.String(r.def) }
+func (r *testRule) Inputs() []string     { return r.srcs }
+func (r *testRule) Outputs() []string    { return r.outs }
 func (r *testRule) Run(rc *RunContext) error {
 	r.mu.Lock()
 	r.runs++

@@ -71,14 +71,14 @@ func TestTaskPathsAndErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		`task(name = "t", cmd = "x", srcs = ["../../etc/passwd"])`: `task "t": srcs: "../../etc/passwd" leaves the workspace`,
 		`task(name = "t", cmd = "x", run = print)`:                 "give cmd or run, not both",
-		`task(name = "t")`:                                         "missing cmd",
-		`task(name = "t", cmd = [])`:                               "cmd: got list, want string",
-		`task(name = "t", cmd = "x", timeout = "soon")`:            "timeout: got string, want duration",
-		`task(name = "a b", cmd = "x")`:                            "no spaces",
-		`task(name = "t", cmd = "x", retries = -1)`:                "retries: got -1",
-		`task(name = "t", cmd = "x", env = {"A": 1})`:              "env: got dict, want dict of string to string",
-		`glob(["../*"])`:                                           "must stay inside",
-		`read_file("nope.txt")`:                                    "cannot read nope.txt",
+		`task(name = "t")`:                              "missing cmd",
+		`task(name = "t", cmd = [])`:                    "cmd: got list, want string",
+		`task(name = "t", cmd = "x", timeout = "soon")`: "timeout: got string, want duration",
+		`task(name = "a b", cmd = "x")`:                 "no spaces",
+		`task(name = "t", cmd = "x", retries = -1)`:     "retries: got -1",
+		`task(name = "t", cmd = "x", env = {"A": 1})`:   "env: got dict, want dict of string to string",
+		`glob(["../*"])`:                                "must stay inside",
+		`read_file("nope.txt")`:                         "cannot read nope.txt",
 	} {
 		_, err := evalFiles(t, map[string]string{"ferry.star": src}, nil)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "ferry.star:1:") {
