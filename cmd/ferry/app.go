@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"runtime"
 	"strings"
 
@@ -22,6 +22,9 @@ type app struct {
 	jobs      int
 	logFormat string
 	logLevel  string
+
+	stdout io.Writer
+	stderr io.Writer
 
 	sink *console.Sink
 	bus  *engine.Bus
@@ -62,7 +65,7 @@ func (a *app) setupLogging() error {
 	if err != nil {
 		return err
 	}
-	a.sink, err = console.New(console.Options{Out: os.Stderr, Format: a.logFormat, Level: lvl, Color: console.ColorFor(os.Stderr)})
+	a.sink, err = console.New(console.Options{Out: a.stderr, Format: a.logFormat, Level: lvl, Color: console.ColorFor(a.stderr)})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,13 +66,13 @@ func (a *app) docCommand() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				fmt.Print(reference())
+				fmt.Fprint(a.stdout, reference())
 				return nil
 			}
 			var names []string
 			for _, b := range documented() {
 				if b.Name == args[0] {
-					fmt.Print(b.Markdown())
+					fmt.Fprint(a.stdout, b.Markdown())
 					return nil
 				}
 				names = append(names, b.Name)
@@ -82,7 +81,6 @@ func (a *app) docCommand() *cobra.Command {
 			if s := engine.Suggest(args[0], names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			fmt.Fprintln(os.Stderr, "ferry: "+msg)
 			return fmt.Errorf("%s", msg)
 		},
 	}

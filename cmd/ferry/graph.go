@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -33,9 +32,9 @@ func (a *app) graphCommand() *cobra.Command {
 			}
 			switch format {
 			case "text":
-				writeTree(os.Stdout, l.graph, sel)
+				writeTree(a.stdout, l.graph, sel)
 			case "dot":
-				writeDOT(os.Stdout, l.graph, sel)
+				writeDOT(a.stdout, l.graph, sel)
 			default:
 				return fmt.Errorf("unknown --format %q: want text or dot", format)
 			}

@@ -59,7 +59,7 @@ func (a *app) initCommand() *cobra.Command {
 			if err := engine.WriteFileAtomic(p, []byte(starter), 0o644); err != nil {
 				return err
 			}
-			fmt.Printf("wrote %s; try `ferry run`\n", p)
+			fmt.Fprintf(a.stdout, "wrote %s; try `ferry run`\n", p)
 			return nil
 		},
 	}

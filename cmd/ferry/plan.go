@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -34,11 +33,11 @@ func (a *app) planCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
+				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(items)
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			n := 0
 			for _, it := range items {
 				switch {
@@ -52,7 +51,7 @@ func (a *app) planCommand() *cobra.Command {
 				}
 			}
 			tw.Flush()
-			fmt.Printf("%d of %d rules would run\n", n, len(items))
+			fmt.Fprintf(a.stdout, "%d of %d rules would run\n", n, len(items))
 			return nil
 		},
 	}

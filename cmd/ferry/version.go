@@ -25,7 +25,7 @@ func (a *app) versionCommand() *cobra.Command {
 					v = bi.Main.Version
 				}
 			}
-			fmt.Printf("ferry %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(a.stdout, "ferry %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
 }
