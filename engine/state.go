@@ -108,6 +108,21 @@ func decodeState(data []byte, sf *stateFile) error {
 func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 	s.mu.Lock()
 	sf := stateFile{Rules: s.rules, Files: ix.snapshot()}
+	// Keep the stat cache to the files some rule's last success refers to.
+	keep := map[string]bool{}
+	for _, rs := range s.rules {
+		for _, f := range rs.Inputs {
+			keep[f.Path] = true
+		}
+		for _, f := range rs.Outputs {
+			keep[f.Path] = true
+		}
+	}
+	for p := range sf.Files {
+		if !keep[p] {
+			delete(sf.Files, p)
+		}
+	}
 	var payload bytes.Buffer
 	err := gob.NewEncoder(&payload).Encode(&sf)
 	s.mu.Unlock()

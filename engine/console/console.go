@@ -88,10 +88,12 @@ func (s *Sink) Handle(e engine.Event) {
 		l.Debug().Msg(e.Text)
 	case engine.EventRuleStart:
 		ev := l.Info().Str("rule", e.Rule).Str("reason", e.Reason)
+		msg := "started: " + e.Reason
 		if e.Attempt > 1 {
 			ev = ev.Int("attempt", e.Attempt)
+			msg = fmt.Sprintf("started attempt %d: %s", e.Attempt, e.Reason)
 		}
-		ev.Msg("started")
+		ev.Msg(msg)
 	case engine.EventOutput:
 		l.Info().Str("rule", e.Rule).Str("stream", e.Stream).Msg(e.Text)
 	case engine.EventCached:
@@ -99,11 +101,13 @@ func (s *Sink) Handle(e engine.Event) {
 	case engine.EventRuleDone:
 		l.Info().Str("rule", e.Rule).Dur("duration", e.Duration).Msg("done in " + human(e.Duration))
 	case engine.EventRuleFail:
-		l.Error().Str("rule", e.Rule).Dur("duration", e.Duration).Str("error", e.Err).Msg("failed after " + human(e.Duration))
+		l.Error().Str("rule", e.Rule).Dur("duration", e.Duration).Str("error", e.Err).
+			Msg("failed after " + human(e.Duration) + ": " + e.Err)
 	case engine.EventRetry:
-		l.Warn().Str("rule", e.Rule).Int("attempt", e.Attempt).Str("error", e.Err).Msg("failed, retrying")
+		l.Warn().Str("rule", e.Rule).Int("attempt", e.Attempt).Str("error", e.Err).
+			Msg(fmt.Sprintf("attempt %d failed, retrying: %s", e.Attempt, e.Err))
 	case engine.EventSkipped:
-		l.Warn().Str("rule", e.Rule).Str("reason", e.Reason).Msg("skipped")
+		l.Warn().Str("rule", e.Rule).Str("reason", e.Reason).Msg("skipped: " + e.Reason)
 	case engine.EventRunDone:
 		s.summary(e.Summary)
 	}
@@ -160,7 +164,7 @@ func consoleWriter(out io.Writer, color bool) io.Writer {
 		NoColor:       !color,
 		TimeFormat:    "15:04:05",
 		PartsOrder:    []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, "rule", zerolog.MessageFieldName},
-		FieldsExclude: []string{"rule", "pos", "stream", "summary", "duration", "ran", "cached", "failed", "skipped"},
+		FieldsExclude: []string{"rule", "pos", "reason", "error", "attempt", "stream", "summary", "duration", "ran", "cached", "failed", "skipped"},
 		FormatLevel: func(v any) string {
 			switch v {
 			case "warn":
