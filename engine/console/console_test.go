@@ -1,0 +1,84 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+var events = []engine.Event{
+	{Kind: engine.EventPrint, Text: "hello", Pos: "ferry.star:3:6"},
+	{Kind: engine.EventRuleStart, Rule: "api", Reason: "src/a.go changed"},
+	{Kind: engine.EventOutput, Rule: "api", Stream: "stdout", Text: "compiling"},
+	{Kind: engine.EventCached, Rule: "gen"},
+	{Kind: engine.EventRetry, Rule: "api", Attempt: 1, Err: "exit code 1"},
+	{Kind: engine.EventRuleFail, Rule: "api", Err: "exit code 2", Duration: 1500 * time.Millisecond},
+	{Kind: engine.EventSkipped, Rule: "web", Reason: "dep api did not succeed"},
+	{Kind: engine.EventRunDone, Summary: &engine.Summary{Cached: []string{"gen"}, Failed: []string{"api"}, Skipped: []string{"web"}, Duration: 2 * time.Second}},
+}
+
+func render(t *testing.T, format string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	s, err := New(Options{Out: &buf, Format: format, Level: zerolog.InfoLevel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		s.Handle(e)
+	}
+	return buf.String()
+}
+
+func TestConsole(t *testing.T) {
+	got := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d `).ReplaceAllString(render(t, "console"), "")
+	want := `ferry.star:3:6: hello
+api │ started: src/a.go changed
+api │ compiling
+WARN api │ attempt 1 failed, retrying: exit code 1
+ERROR api │ failed after 1.5s: exit code 2
+WARN web │ skipped: dep api did not succeed
+ERROR 0 ran, 1 up to date, 1 failed, 1 skipped in 2s; failed: api
+`
+	if got != want {
+		t.Errorf("console output:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(got, "\x1b[") {
+		t.Error("colour codes without Color")
+	}
+}
+
+func TestJSON(t *testing.T) {
+	lines := strings.Split(strings.TrimSpace(render(t, "json")), "\n")
+	if len(lines) != 7 { // the cached event is debug
+		t.Fatalf("got %d lines:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	var fail map[string]any
+	if err := json.Unmarshal([]byte(lines[4]), &fail); err != nil {
+		t.Fatal(err)
+	}
+	if fail["level"] != "error" || fail["rule"] != "api" || fail["error"] != "exit code 2" || fail["duration"] != 1500.0 {
+		t.Errorf("failure event = %v", fail)
+	}
+	var sum map[string]any
+	json.Unmarshal([]byte(lines[6]), &sum)
+	if sum["summary"] != true || sum["failed"] != 1.0 || sum["cached"] != 1.0 {
+		t.Errorf("summary event = %v", sum)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	if _, err := New(Options{Format: "xml"}); err == nil || !strings.Contains(err.Error(), "want console or json") {
+		t.Errorf("format xml: %v", err)
+	}
+	if _, err := ParseLevel("loud"); err == nil {
+		t.Error("level loud accepted")
+	}
+}
