@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -35,6 +36,7 @@ type FileIndex struct {
 
 	mu      sync.Mutex
 	entries map[string]fileStat // by workspace-relative slash path
+	dirty   bool                // entries changed since loaded
 
 	hashed atomic.Int64 // files read and hashed
 	stated atomic.Int64 // files stat-ed
@@ -56,8 +58,7 @@ func (ix *FileIndex) Counts() (stated, hashed int64) { return ix.stated.Load(), 
 // reports fs.ErrNotExist (wrapped) for a missing file.
 func (ix *FileIndex) Hash(rel string) (Digest, error) {
 	abs := filepath.Join(ix.root, filepath.FromSlash(rel))
-	ix.stated.Add(1)
-	fi, err := os.Stat(abs)
+	fi, err := ix.stat(abs)
 	if err != nil {
 		ix.forget(rel)
 		return Digest{}, err
@@ -65,6 +66,17 @@ func (ix *FileIndex) Hash(rel string) (Digest, error) {
 	if fi.IsDir() {
 		return Digest{}, fmt.Errorf("%s is a folder", rel)
 	}
+	return ix.hash(rel, abs, fi)
+}
+
+func (ix *FileIndex) stat(abs string) (fs.FileInfo, error) {
+	ix.stated.Add(1)
+	return os.Stat(abs)
+}
+
+// hash returns the digest of the file whose stat is fi, from the cache when
+// fi matches the cached entry.
+func (ix *FileIndex) hash(rel, abs string, fi fs.FileInfo) (Digest, error) {
 	cur := statOf(fi)
 	ix.mu.Lock()
 	old, ok := ix.entries[rel]
@@ -86,13 +98,17 @@ func (ix *FileIndex) Hash(rel string) (Digest, error) {
 	cur.Racy = time.Since(time.Unix(0, cur.Mtime)) < racyWindow
 	ix.mu.Lock()
 	ix.entries[rel] = cur
+	ix.dirty = true
 	ix.mu.Unlock()
 	return sum, nil
 }
 
 func (ix *FileIndex) forget(rel string) {
 	ix.mu.Lock()
-	delete(ix.entries, rel)
+	if _, ok := ix.entries[rel]; ok {
+		delete(ix.entries, rel)
+		ix.dirty = true
+	}
 	ix.mu.Unlock()
 }
 
@@ -119,18 +135,23 @@ func (ix *FileIndex) snapshot() map[string]fileStat {
 // skipDirs are never walked when a folder is an input.
 var skipDirs = map[string]bool{".git": true, StateDir: true}
 
-// Expand turns workspace-relative inputs, which may name folders, into the
-// sorted list of files they stand for. A missing input is an error.
-func (ix *FileIndex) Expand(inputs []string) ([]string, error) {
-	var out []string
+// Sums returns the files that workspace-relative inputs stand for (a
+// folder stands for every file below it) with their digests, sorted by path.
+// Each file costs one stat when it is unchanged. A missing input is an error.
+func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
+	var out []FileSum
 	for _, in := range inputs {
 		abs := filepath.Join(ix.root, filepath.FromSlash(in))
-		fi, err := os.Stat(abs)
+		fi, err := ix.stat(abs)
 		if err != nil {
 			return nil, err
 		}
 		if !fi.IsDir() {
-			out = append(out, in)
+			sum, err := ix.hash(in, abs, fi)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, FileSum{Path: in, Sum: sum})
 			continue
 		}
 		err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
@@ -143,25 +164,30 @@ func (ix *FileIndex) Expand(inputs []string) ([]string, error) {
 				}
 				return nil
 			}
-			rel, err := filepath.Rel(ix.root, p)
+			fi, err := ix.stat(p)
 			if err != nil {
 				return err
 			}
-			out = append(out, filepath.ToSlash(rel))
+			rel := path.Join(in, filepath.ToSlash(p[len(abs)+1:]))
+			sum, err := ix.hash(rel, p, fi)
+			if err != nil {
+				return err
+			}
+			out = append(out, FileSum{Path: rel, Sum: sum})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return dedup(out), nil
 }
 
-func dedup(sorted []string) []string {
+func dedup(sorted []FileSum) []FileSum {
 	out := sorted[:0]
 	for i, s := range sorted {
-		if i == 0 || s != sorted[i-1] {
+		if i == 0 || s.Path != sorted[i-1].Path {
 			out = append(out, s)
 		}
 	}

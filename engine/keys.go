@@ -24,18 +24,14 @@ func (e *Engine) key(r Rule, depKeys map[string]Digest) (*keyed, error) {
 	dh := NewHasher().String(info.Kind)
 	r.Definition(dh)
 	k := &keyed{def: dh.Sum(), deps: map[string]Digest{}}
-	files, err := e.Index.Expand(r.Inputs())
+	var err error
+	k.inputs, err = e.Index.Sums(r.Inputs())
 	if err != nil {
 		return nil, inputError(info, err)
 	}
 	h := NewHasher().String("ferry-key-v1").Digest(k.def)
-	for _, f := range files {
-		sum, err := e.Index.Hash(f)
-		if err != nil {
-			return nil, inputError(info, err)
-		}
-		k.inputs = append(k.inputs, FileSum{Path: f, Sum: sum})
-		h.String(f).Digest(sum)
+	for _, f := range k.inputs {
+		h.String(f.Path).Digest(f.Sum)
 	}
 	deps := append([]string{}, info.Deps...)
 	sort.Strings(deps)

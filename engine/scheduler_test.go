@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +156,7 @@ func TestFailureStopsAndKeepGoing(t *testing.T) {
 }
 
 func TestCorruptState(t *testing.T) {
-	r := &testRule{info: RuleInfo{Name: "a", Kind: "rule"}}
+	r := &testRule{info: RuleInfo{Name: "a", Kind: "rule", Default: true}}
 	e, _ := newTestEngine(t, nil, r)
 	if _, err := e.Run(context.Background(), nil, RunOptions{}); err != nil {
 		t.Fatal(err)
@@ -188,5 +189,33 @@ func TestRacyFileRehashed(t *testing.T) {
 	d2, _ := ix.Hash("a")
 	if d1 == d2 {
 		t.Fatal("a rewrite within the racy window was served from the stat cache")
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	sf := &stateFile{
+		Rules: map[string]*RuleState{"a": {
+			Key: HashBytes([]byte("k")), Def: HashBytes([]byte("d")),
+			Inputs:   []FileSum{{Path: "x/y.go", Sum: HashBytes([]byte("y"))}},
+			Outputs:  []FileSum{{Path: "bin/a", Sum: HashBytes([]byte("a"))}},
+			Deps:     map[string]Digest{"gen": HashBytes([]byte("g"))},
+			Finished: time.Unix(0, 1234567890), Duration: time.Second,
+		}},
+		Files: map[string]fileStat{"x/y.go": {Size: 3, Mtime: -5, Ctime: 7, Ino: 99, Racy: true, Sum: HashBytes([]byte("y"))}},
+	}
+	var back stateFile
+	if err := decodeStatePayload(encodeState(sf), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sf.Files, back.Files) || !reflect.DeepEqual(sf.Rules["a"].Deps, back.Rules["a"].Deps) ||
+		!reflect.DeepEqual(sf.Rules["a"].Inputs, back.Rules["a"].Inputs) || back.Rules["a"].Finished.UnixNano() != 1234567890 {
+		t.Errorf("round trip:\n got %+v %+v\nwant %+v %+v", back.Files, back.Rules["a"], sf.Files, sf.Rules["a"])
+	}
+	enc := encodeState(sf)
+	for i := range enc {
+		var x stateFile
+		if err := decodeStatePayload(enc[:i], &x); err == nil {
+			t.Fatalf("a payload cut at %d of %d bytes decoded without error", i, len(enc))
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bytes"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,7 +12,7 @@ import (
 
 // stateMagic starts every state file; the digest of the payload follows it,
 // so a truncated or corrupt file is detected before it is decoded.
-const stateMagic = "FERRYST2"
+const stateMagic = "FERRYST3"
 
 // FileSum is a file and the digest of its contents.
 type FileSum struct {
@@ -38,6 +36,7 @@ type State struct {
 	mu    sync.Mutex
 	rules map[string]*RuleState
 	files map[string]fileStat
+	dirty bool // rules changed since loaded
 }
 
 type stateFile struct {
@@ -55,6 +54,7 @@ func (s *State) Rule(name string) *RuleState {
 // SetRule records a success.
 func (s *State) SetRule(name string, rs *RuleState) {
 	s.mu.Lock()
+	s.dirty = true
 	s.rules[name] = rs
 	s.mu.Unlock()
 }
@@ -101,12 +101,20 @@ func decodeState(data []byte, sf *stateFile) error {
 	if HashBytes(payload) != Digest(data[len(stateMagic):head]) {
 		return errors.New("checksum mismatch: the file was truncated or changed")
 	}
-	return gob.NewDecoder(bytes.NewReader(payload)).Decode(sf)
+	return decodeStatePayload(payload, sf)
 }
 
-// Save writes the state atomically, with the file index's stat cache.
+// Save writes the state atomically, with the file index's stat cache. When
+// neither changed since they were loaded, it writes nothing.
 func (s *State) Save(ws *Workspace, ix *FileIndex) error {
+	ix.mu.Lock()
+	ixDirty := ix.dirty
+	ix.mu.Unlock()
 	s.mu.Lock()
+	if !s.dirty && !ixDirty {
+		s.mu.Unlock()
+		return nil
+	}
 	sf := stateFile{Rules: s.rules, Files: ix.snapshot()}
 	// Keep the stat cache to the files some rule's last success refers to.
 	keep := map[string]bool{}
@@ -123,16 +131,21 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 			delete(sf.Files, p)
 		}
 	}
-	var payload bytes.Buffer
-	err := gob.NewEncoder(&payload).Encode(&sf)
+	payload := encodeState(&sf)
 	s.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+	sum := HashBytes(payload)
+	data := make([]byte, 0, len(stateMagic)+len(sum)+len(payload))
+	data = append(append(append(data, stateMagic...), sum[:]...), payload...)
+	if err := WriteFileAtomic(statePath(ws), data, 0o644); err != nil {
+		return err
 	}
-	sum := HashBytes(payload.Bytes())
-	data := make([]byte, 0, len(stateMagic)+len(sum)+payload.Len())
-	data = append(append(append(data, stateMagic...), sum[:]...), payload.Bytes()...)
-	return WriteFileAtomic(statePath(ws), data, 0o644)
+	s.mu.Lock()
+	s.dirty = false
+	s.mu.Unlock()
+	ix.mu.Lock()
+	ix.dirty = false
+	ix.mu.Unlock()
+	return nil
 }
 
 // Files returns the stat cache loaded with the state.

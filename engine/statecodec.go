@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"sort"
+	"time"
+)
+
+// The state file is a small binary format, decoded in a few milliseconds
+// even for tens of thousands of files (a no-op run pays for it every time):
+// uvarint-prefixed strings, fixed 32-byte digests, varints for numbers.
+
+func encodeState(sf *stateFile) []byte {
+	w := &stateWriter{}
+	names := make([]string, 0, len(sf.Rules))
+	for n := range sf.Rules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	w.uint(uint64(len(names)))
+	for _, n := range names {
+		rs := sf.Rules[n]
+		w.str(n)
+		w.digest(rs.Key)
+		w.digest(rs.Def)
+		w.int(rs.Finished.UnixNano())
+		w.int(int64(rs.Duration))
+		w.sums(rs.Inputs)
+		w.sums(rs.Outputs)
+		deps := make([]string, 0, len(rs.Deps))
+		for d := range rs.Deps {
+			deps = append(deps, d)
+		}
+		sort.Strings(deps)
+		w.uint(uint64(len(deps)))
+		for _, d := range deps {
+			w.str(d)
+			w.digest(rs.Deps[d])
+		}
+	}
+	paths := make([]string, 0, len(sf.Files))
+	for p := range sf.Files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	w.uint(uint64(len(paths)))
+	for _, p := range paths {
+		fs := sf.Files[p]
+		w.str(p)
+		w.int(fs.Size)
+		w.int(fs.Mtime)
+		w.int(fs.Ctime)
+		w.uint(fs.Ino)
+		racy := uint64(0)
+		if fs.Racy {
+			racy = 1
+		}
+		w.uint(racy)
+		w.digest(fs.Sum)
+	}
+	return w.buf
+}
+
+func decodeStatePayload(b []byte, sf *stateFile) error {
+	r := &stateReader{buf: b}
+	n := r.count()
+	sf.Rules = make(map[string]*RuleState, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		name := r.str()
+		rs := &RuleState{Key: r.digest(), Def: r.digest()}
+		rs.Finished = time.Unix(0, r.int())
+		rs.Duration = time.Duration(r.int())
+		rs.Inputs = r.sums()
+		rs.Outputs = r.sums()
+		nd := r.count()
+		rs.Deps = make(map[string]Digest, nd)
+		for j := 0; j < nd && r.err == nil; j++ {
+			d := r.str()
+			rs.Deps[d] = r.digest()
+		}
+		sf.Rules[name] = rs
+	}
+	nf := r.count()
+	sf.Files = make(map[string]fileStat, nf)
+	for i := 0; i < nf && r.err == nil; i++ {
+		p := r.str()
+		fs := fileStat{Size: r.int(), Mtime: r.int(), Ctime: r.int(), Ino: r.uint(), Racy: r.uint() == 1}
+		fs.Sum = r.digest()
+		sf.Files[p] = fs
+	}
+	if r.err == nil && len(r.buf) != 0 {
+		r.err = errors.New("trailing bytes")
+	}
+	return r.err
+}
+
+type stateWriter struct{ buf []byte }
+
+func (w *stateWriter) uint(v uint64)   { w.buf = binary.AppendUvarint(w.buf, v) }
+func (w *stateWriter) int(v int64)     { w.buf = binary.AppendVarint(w.buf, v) }
+func (w *stateWriter) digest(d Digest) { w.buf = append(w.buf, d[:]...) }
+func (w *stateWriter) str(s string) {
+	w.uint(uint64(len(s)))
+	w.buf = append(w.buf, s...)
+}
+func (w *stateWriter) sums(fs []FileSum) {
+	w.uint(uint64(len(fs)))
+	for _, f := range fs {
+		w.str(f.Path)
+		w.digest(f.Sum)
+	}
+}
+
+// stateReader decodes what stateWriter wrote; the first error sticks and
+// every later read returns zero values.
+type stateReader struct {
+	buf []byte
+	err error
+}
+
+var errShort = errors.New("unexpected end of data")
+
+func (r *stateReader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.buf = nil
+}
+
+func (r *stateReader) uint() uint64 {
+	v, n := binary.Uvarint(r.buf)
+	if n <= 0 {
+		r.fail(errShort)
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+func (r *stateReader) int() int64 {
+	v, n := binary.Varint(r.buf)
+	if n <= 0 {
+		r.fail(errShort)
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+// count reads a length, refusing one larger than the bytes left could hold.
+func (r *stateReader) count() int {
+	v := r.uint()
+	if v > uint64(len(r.buf)) {
+		r.fail(errShort)
+		return 0
+	}
+	return int(v)
+}
+
+func (r *stateReader) str() string {
+	n := r.count()
+	s := string(r.buf[:n])
+	r.buf = r.buf[n:]
+	return s
+}
+
+func (r *stateReader) digest() Digest {
+	var d Digest
+	if len(r.buf) < len(d) {
+		r.fail(errShort)
+		return d
+	}
+	copy(d[:], r.buf)
+	r.buf = r.buf[len(d):]
+	return d
+}
+
+func (r *stateReader) sums() []FileSum {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]FileSum, n)
+	for i := range out {
+		out[i] = FileSum{Path: r.str(), Sum: r.digest()}
+	}
+	return out
+}
