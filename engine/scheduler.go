@@ -34,6 +34,9 @@ type RunOptions struct {
 	Force     bool // rerun the selected rules even when up to date
 }
 
+// saveEvery is how often a long run writes its progress to the state file.
+const saveEvery = 5 * time.Second
+
 // ErrFailed is returned by Run when a rule failed.
 var ErrFailed = errors.New("run failed")
 
@@ -161,6 +164,7 @@ func (e *Engine) Run(ctx context.Context, names []string, o RunOptions) (*Summar
 	}
 
 	results := make(chan result)
+	lastSave := time.Now()
 	running := 0
 	stopping := false
 	var failedFirst string
@@ -187,6 +191,14 @@ func (e *Engine) Run(ctx context.Context, names []string, o RunOptions) (*Summar
 			stopping = true
 		}
 		finish(res)
+		// A long run keeps its progress on disk as it goes, so even a crash
+		// loses little; the caller saves at the end.
+		if res.outcome == outcomeRan && time.Since(lastSave) > saveEvery {
+			if err := e.Save(); err != nil {
+				e.Events.Logf(LevelWarn, "could not save state: %v", err)
+			}
+			lastSave = time.Now()
+		}
 	}
 	for _, n := range sel {
 		if !finished[n] {
