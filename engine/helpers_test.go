@@ -25,10 +25,10 @@ type testRule struct {
 	runs int
 }
 
-func (r *testRule) Info() *RuleInfo      { return &r.info }
-func (r *testRule) Definition(h *Hasher) { h.String(r.def) }
-func (r *testRule) Inputs() []string     { return r.srcs }
-func (r *testRule) Outputs() []string    { return r.outs }
+func (r *testRule) Info() *RuleInfo                               { return &r.info }
+func (r *testRule) Definition(_ context.Context, h *Hasher) error { h.String(r.def); return nil }
+func (r *testRule) Inputs(context.Context) ([]string, error)      { return r.srcs, nil }
+func (r *testRule) Outputs() []string                             { return r.outs }
 func (r *testRule) Run(rc *RunContext) error {
 	r.mu.Lock()
 	r.runs++

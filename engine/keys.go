@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,13 +20,18 @@ type keyed struct {
 
 // key computes r's key from its definition, the contents of its inputs and
 // the keys of its deps. Unchanged files cost one stat each.
-func (e *Engine) key(r Rule, depKeys map[string]Digest) (*keyed, error) {
+func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest) (*keyed, error) {
 	info := r.Info()
 	dh := NewHasher().String(info.Kind)
-	r.Definition(dh)
+	if err := r.Definition(ctx, dh); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
+	}
 	k := &keyed{def: dh.Sum(), deps: map[string]Digest{}}
-	var err error
-	k.inputs, err = e.Index.Sums(r.Inputs())
+	inputs, err := r.Inputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
+	}
+	k.inputs, err = e.Index.Sums(inputs)
 	if err != nil {
 		return nil, inputError(info, err)
 	}
@@ -53,7 +59,7 @@ func inputError(info *RuleInfo, err error) error {
 
 // reasons says why r must run, or returns nil when its last success is
 // still good: same key and every declared output as it was left.
-func (e *Engine) reasons(r Rule, k *keyed, force bool) []string {
+func (e *Engine) reasons(ctx context.Context, r Rule, k *keyed, force bool) ([]string, error) {
 	info := r.Info()
 	var why []string
 	switch {
@@ -64,7 +70,7 @@ func (e *Engine) reasons(r Rule, k *keyed, force bool) []string {
 	}
 	prev := e.State.Rule(info.Name)
 	if prev == nil {
-		return append(why, "never ran")
+		return append(why, "never ran"), nil
 	}
 	if prev.Def != k.def {
 		why = append(why, "definition changed")
@@ -92,7 +98,16 @@ func (e *Engine) reasons(r Rule, k *keyed, force bool) []string {
 	if len(why) == 0 && prev.Key != k.key {
 		why = append(why, "key changed")
 	}
-	return why
+	if o, ok := r.(Observer); ok && len(why) == 0 {
+		present, reason, err := o.Observe(ctx, k.key)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
+		}
+		if !present {
+			why = append(why, reason)
+		}
+	}
+	return why, nil
 }
 
 func hasSum(sums []FileSum, path string, sum Digest) bool {

@@ -30,15 +30,24 @@ type Rule interface {
 	Info() *RuleInfo
 	// Definition adds to h everything that decides the rule's result apart
 	// from the contents of its inputs and the keys of its deps: command,
-	// environment, folder, and so on.
-	Definition(h *Hasher)
+	// environment, folder, and so on (for an image, the IDs of its bases).
+	Definition(ctx context.Context, h *Hasher) error
 	// Inputs lists the workspace-relative files and folders whose contents
-	// the result depends on.
-	Inputs() []string
+	// the result depends on. It is called when the key is computed, after
+	// the rule's deps have run.
+	Inputs(ctx context.Context) ([]string, error)
 	// Outputs lists the workspace-relative files the rule must write.
 	Outputs() []string
 	// Run does the work, reporting through rc and honouring rc's context.
 	Run(rc *RunContext) error
+}
+
+// An Observer is a rule whose result lives outside the workspace, such as an
+// image in the Docker Engine. Observe reports whether the result built for
+// key is still there; when it is not, the rule runs again even though its
+// key is unchanged, with the reason given.
+type Observer interface {
+	Observe(ctx context.Context, key Digest) (present bool, reason string, err error)
 }
 
 // A RunContext is handed to Rule.Run.

@@ -64,13 +64,14 @@ func (e *Engine) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 		}
 		r := e.Graph.Rule(n)
 		item := PlanItem{Rule: n, Kind: r.Info().Kind}
-		k, err := e.key(r, keys)
+		k, err := e.key(ctx, r, keys)
+		if err == nil {
+			keys[n] = k.key
+			item.Reasons, err = e.reasons(ctx, r, k, force)
+			item.Run = len(item.Reasons) > 0
+		}
 		if err != nil {
 			item.Run, item.Err = true, err.Error()
-		} else {
-			keys[n] = k.key
-			item.Reasons = e.reasons(r, k, force)
-			item.Run = len(item.Reasons) > 0
 		}
 		out = append(out, item)
 	}
@@ -230,11 +231,14 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		e.Events.Emit(Event{Kind: EventRuleFail, Rule: name, Err: err.Error(), Duration: d})
 		return result{name: name, outcome: outcomeFailed}
 	}
-	k, err := e.key(r, depKeys)
+	k, err := e.key(ctx, r, depKeys)
 	if err != nil {
 		return fail(err, 0)
 	}
-	why := e.reasons(r, k, o.Force)
+	why, err := e.reasons(ctx, r, k, o.Force)
+	if err != nil {
+		return fail(err, 0)
+	}
 	if len(why) == 0 {
 		e.Events.Emit(Event{Kind: EventCached, Rule: name})
 		return result{name: name, outcome: outcomeCached, key: k.key}

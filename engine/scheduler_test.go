@@ -219,3 +219,36 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// observedRule's result lives outside the workspace; present says whether it
+// is still there.
+type observedRule struct {
+	testRule
+	present bool
+}
+
+func (r *observedRule) Observe(context.Context, Digest) (bool, string, error) {
+	return r.present, "image removed from the Engine", nil
+}
+
+func TestObserverReruns(t *testing.T) {
+	r := &observedRule{testRule: testRule{info: RuleInfo{Name: "img", Kind: "image", Default: true}}, present: true}
+	e, _ := newTestEngine(t, nil)
+	g, err := NewGraph([]Rule{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Graph = g
+	ctx := context.Background()
+	if _, err := e.Run(ctx, nil, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := e.Plan(ctx, nil, false); items[0].Run {
+		t.Fatalf("present result planned to run: %+v", items)
+	}
+	r.present = false
+	items, _ := e.Plan(ctx, nil, false)
+	if !items[0].Run || ReasonText(items[0].Reasons) != "image removed from the Engine" {
+		t.Fatalf("missing result: %+v", items)
+	}
+}

@@ -39,7 +39,8 @@ go_binary(name = "api", pkg = "./cmd/api", ldflags = "-s", deps = ["test", "vet"
 	}
 	got := map[string]string{}
 	for _, r := range res.Rules {
-		got[r.Info().Name] = strings.Join(r.Inputs(), ",") + " -> " + strings.Join(r.Outputs(), ",") + " after " + strings.Join(r.Info().Deps, ",")
+		in, _ := r.Inputs(context.Background())
+		got[r.Info().Name] = strings.Join(in, ",") + " -> " + strings.Join(r.Outputs(), ",") + " after " + strings.Join(r.Info().Deps, ",")
 	}
 	want := map[string]string{
 		"test": "cmd/api/main.go,go.mod ->  after ",

@@ -144,7 +144,7 @@ task(name = "t", run = check(config.flag("text", "a")))
 			t.Fatal(err)
 		}
 		h := engine.NewHasher()
-		res.Rules[0].Definition(h)
+		res.Rules[0].Definition(context.Background(), h)
 		return h.Sum()
 	}
 	if key("a") == key("b") {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -104,13 +105,13 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 func (t *Task) Info() *engine.RuleInfo { return &t.info }
 
 // Inputs returns the task's srcs.
-func (t *Task) Inputs() []string { return t.srcs }
+func (t *Task) Inputs(context.Context) ([]string, error) { return t.srcs, nil }
 
 // Outputs returns the task's outs.
 func (t *Task) Outputs() []string { return t.outs }
 
 // Definition adds the command, environment, folder and outputs to h.
-func (t *Task) Definition(h *engine.Hasher) {
+func (t *Task) Definition(_ context.Context, h *engine.Hasher) error {
 	h.String(t.cmd.Shell).String(fmt.Sprint(len(t.cmd.Argv)))
 	for _, a := range t.cmd.Argv {
 		h.String(a)
@@ -130,6 +131,7 @@ func (t *Task) Definition(h *engine.Hasher) {
 	for _, o := range t.outs {
 		h.String(o)
 	}
+	return nil
 }
 
 // Run runs the command or the run-time action.
