@@ -68,7 +68,7 @@ func BenchmarkNoOp500(b *testing.B) {
 	ws := benchWorkspace(b)
 	noop := func(cold bool) {
 		g := evaluate(b, ws)
-		st, err := engine.LoadState(ws)
+		st, err := engine.LoadState(ws, true)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -73,11 +73,25 @@ func fromEvalError(ee *starlark.EvalError) *Error {
 	if len(frames) == 0 {
 		return out
 	}
-	out.Pos = frames[len(frames)-1].Pos
-	if len(frames) > 1 {
-		for _, fr := range frames[:len(frames)-1] {
-			out.Trace = append(out.Trace, fmt.Sprintf("called from %s in %s", fr.Pos, fr.Name))
+	// Point at the innermost frame in the user's own files: an error inside
+	// a macro from another repository (@std//...) is the caller's to fix.
+	at := len(frames) - 1
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(frames[i].Pos.Filename(), "@") {
+			at = i
+			break
 		}
+	}
+	out.Pos = frames[at].Pos
+	for i := len(frames) - 1; i >= 0; i-- {
+		if i == at {
+			continue
+		}
+		rel := "called from"
+		if i > at {
+			rel = "inside"
+		}
+		out.Trace = append(out.Trace, fmt.Sprintf("%s %s in %s", rel, frames[i].Pos, frames[i].Name))
 	}
 	return out
 }

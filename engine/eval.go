@@ -253,6 +253,20 @@ func (ev *Evaluation) newThread(name string) *starlark.Thread {
 	}
 	t.SetLocal(localEval, ev)
 	t.SetMaxExecutionSteps(ev.opts.MaxSteps)
+	// A backward jump has no position of its own: step on a little until
+	// the thread is somewhere the user can find.
+	tries := 0
+	t.OnMaxSteps = func(t *starlark.Thread) {
+		if pos := t.CallFrame(0).Pos; pos.Line <= 1 && pos.Col <= 1 && tries < 1000 {
+			tries++
+			return
+		}
+		if IsRunTime(t) {
+			t.Cancel(fmt.Sprintf("run-time action exceeded %d steps: is there an endless loop here?", ev.opts.MaxSteps))
+			return
+		}
+		t.Cancel(fmt.Sprintf("evaluation exceeded %d steps: is there an endless loop here? (ferry.star only declares rules; heavy work belongs in tasks)", ev.opts.MaxSteps))
+	}
 	ev.mu.Lock()
 	ev.threads[t] = true
 	if ev.stopped != "" {

@@ -121,12 +121,12 @@ if fact(5) != 120 or len(s) != 2:
 
 func TestStepLimit(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"ferry.star": "while True:\n    pass"})
+	writeFiles(t, dir, map[string]string{"ferry.star": "x = 0\nwhile True:\n    x += 1"})
 	_, err := Evaluate(context.Background(), Options{
 		Workspace: &Workspace{Root: dir, File: filepath.Join(dir, FileName)},
 		MaxSteps:  10000,
 	})
-	wantErr(t, err, "too many steps")
+	wantErr(t, err, "ferry.star:3:", "exceeded 10000 steps", "endless loop")
 }
 
 func TestEvaluateCancel(t *testing.T) {

@@ -34,6 +34,16 @@ func NewGraph(rules []Rule) (*Graph, error) {
 			}
 		}
 	}
+	owner := map[string]Rule{}
+	for _, r := range rules {
+		for _, out := range r.Outputs() {
+			if prev, ok := owner[out]; ok {
+				p, info := prev.Info(), r.Info()
+				return nil, Errorf(info.Pos, "%s %q: output %s is already declared by %s %q at %s; each file has one rule that writes it", info.Kind, info.Name, out, p.Kind, p.Name, p.Pos)
+			}
+			owner[out] = r
+		}
+	}
 	if err := g.checkCycles(); err != nil {
 		return nil, err
 	}

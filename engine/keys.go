@@ -33,7 +33,7 @@ func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest) (*k
 	}
 	k.inputs, err = e.Index.Sums(inputs)
 	if err != nil {
-		return nil, inputError(info, err)
+		return nil, e.inputError(info, err)
 	}
 	h := NewHasher().String("ferry-key-v1").Digest(k.def)
 	for _, f := range k.inputs {
@@ -49,10 +49,14 @@ func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest) (*k
 	return k, nil
 }
 
-func inputError(info *RuleInfo, err error) error {
+func (e *Engine) inputError(info *RuleInfo, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s %q (declared at %s): input %s does not exist; create it, or fix srcs (a dep that generates it must be listed in deps, and globs are expanded when ferry.star is read)", info.Kind, info.Name, info.Pos, pe.Path)
+		p := pe.Path
+		if rel, err := e.Workspace.Rel(p); err == nil {
+			p = rel
+		}
+		return fmt.Errorf("%s %q (declared at %s): input %s does not exist; create it, or fix srcs (a dep that generates it must be listed in deps, and globs are expanded when ferry.star is read)", info.Kind, info.Name, info.Pos, p)
 	}
 	return fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
 }

@@ -28,6 +28,7 @@ func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lo
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
 	told := false
+	start := time.Now()
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -37,9 +38,9 @@ func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lo
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}
-		if !told {
+		if pid := holderPID(p); !told && (pid != 0 || time.Since(start) > time.Second) {
 			told = true
-			waiting(holderPID(p))
+			waiting(pid)
 		}
 		select {
 		case <-ctx.Done():

@@ -57,6 +57,7 @@ func (e *Engine) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 		return nil, err
 	}
 	keys := map[string]Digest{}
+	willRun := map[string]bool{}
 	var out []PlanItem
 	for _, n := range sel {
 		if err := ctx.Err(); err != nil {
@@ -71,8 +72,26 @@ func (e *Engine) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 			item.Run = len(item.Reasons) > 0
 		}
 		if err != nil {
-			item.Run, item.Err = true, err.Error()
+			// An input may be missing only because a dep that makes it has
+			// not run yet: then the rule runs after it, not fails.
+			var first string
+			for _, d := range r.Info().Deps {
+				if willRun[d] {
+					first = d
+					break
+				}
+			}
+			if first != "" {
+				reason := fmt.Sprintf("dep %s runs first", first)
+				if e.State.Rule(n) == nil {
+					reason = "never ran"
+				}
+				item.Run, item.Reasons = true, []string{reason}
+			} else {
+				item.Run, item.Err = true, err.Error()
+			}
 		}
+		willRun[n] = item.Run
 		out = append(out, item)
 	}
 	return out, nil
@@ -256,7 +275,8 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 			break
 		}
 		if ctx.Err() != nil {
-			return fail(fmt.Errorf("interrupted: %w", err), time.Since(start))
+			e.Events.Emit(Event{Kind: EventSkipped, Rule: name, Reason: fmt.Sprintf("interrupted after %s; it runs again next time", time.Since(start).Round(time.Millisecond))})
+			return result{name: name, outcome: outcomeSkipped}
 		}
 		if attempt > info.Retries {
 			return fail(err, time.Since(start))

@@ -25,7 +25,7 @@ func newTestEngine(t *testing.T, files map[string]string, rs ...*testRule) (*Eng
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := LoadState(ws)
+	st, err := LoadState(ws, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func reopen(t *testing.T, e *Engine) *Engine {
 	if err := e.Save(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := LoadState(e.Workspace)
+	st, err := LoadState(e.Workspace, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestCorruptState(t *testing.T) {
 	data, _ := os.ReadFile(p)
 	for name, bad := range map[string][]byte{"truncated": data[:len(data)/2], "garbage": []byte("not a state file")} {
 		os.WriteFile(p, bad, 0o644)
-		st, err := LoadState(e.Workspace)
+		st, err := LoadState(e.Workspace, true)
 		if !errors.Is(err, ErrCorruptState) || st == nil || st.Rule("a") != nil {
 			t.Errorf("%s: LoadState = %v, %v", name, st, err)
 		}

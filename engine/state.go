@@ -67,8 +67,9 @@ var ErrCorruptState = errors.New("state file is corrupt")
 
 // LoadState reads the workspace's state. A missing file gives an empty
 // state; a corrupt one gives an empty state and an error wrapping
-// ErrCorruptState, and is moved aside to state.corrupt.
-func LoadState(ws *Workspace) (*State, error) {
+// ErrCorruptState. With keep set (commands that write state), the corrupt
+// file is moved aside to state.corrupt for inspection.
+func LoadState(ws *Workspace, keep bool) (*State, error) {
 	s := &State{rules: map[string]*RuleState{}, files: map[string]fileStat{}}
 	p := statePath(ws)
 	data, err := os.ReadFile(p)
@@ -80,6 +81,9 @@ func LoadState(ws *Workspace) (*State, error) {
 	}
 	var sf stateFile
 	if err := decodeState(data, &sf); err != nil {
+		if !keep {
+			return s, fmt.Errorf("%w (%s): planning as if nothing ran; the next run rebuilds it", ErrCorruptState, err)
+		}
 		os.Rename(p, p+".corrupt")
 		return s, fmt.Errorf("%w (%s): moved it to %s.corrupt and starting afresh, so every rule runs once", ErrCorruptState, err, p)
 	}

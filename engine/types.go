@@ -124,10 +124,10 @@ func (commandType) Describe() string {
 }
 func (commandType) Convert(v starlark.Value) (any, bool) {
 	if s, ok := v.(starlark.String); ok {
-		return Cmd{Shell: string(s)}, s != ""
+		return Cmd{Shell: string(s)}, true
 	}
 	argv, ok := stringsOf(v)
-	return Cmd{Argv: argv}, ok && len(argv) > 0
+	return Cmd{Argv: argv}, ok
 }
 
 type callableType struct{}

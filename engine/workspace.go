@@ -30,6 +30,9 @@ func FindWorkspace(dir, file string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("folder %s does not exist", abs)
+	}
 	if file != "" {
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(abs, file)

@@ -72,7 +72,7 @@ func TestTaskPathsAndErrors(t *testing.T) {
 		`task(name = "t", cmd = "x", srcs = ["../../etc/passwd"])`: `task "t": srcs: "../../etc/passwd" leaves the workspace`,
 		`task(name = "t", cmd = "x", run = print)`:                 "give cmd or run, not both",
 		`task(name = "t")`:                              "missing cmd",
-		`task(name = "t", cmd = [])`:                    "cmd: got list, want string",
+		`task(name = "t", cmd = [])`:                    "cmd must not be empty",
 		`task(name = "t", cmd = "x", timeout = "soon")`: "timeout: got string, want duration",
 		`task(name = "a b", cmd = "x")`:                 "no spaces",
 		`task(name = "t", cmd = "x", retries = -1)`:     "retries: got -1",

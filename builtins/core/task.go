@@ -80,6 +80,9 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 		return nil, c.Errorf("give cmd or run, not both")
 	case c.Has("cmd"):
 		t.cmd = c.Value("cmd").(engine.Cmd)
+		if t.cmd.Argv == nil && strings.TrimSpace(t.cmd.Shell) == "" || t.cmd.Argv != nil && len(t.cmd.Argv) == 0 {
+			return nil, c.Errorf("cmd must not be empty")
+		}
 	case c.Has("run"):
 		t.fn = c.Value("run").(starlark.Callable)
 	default:
@@ -137,6 +140,9 @@ func (t *Task) Definition(_ context.Context, h *engine.Hasher) error {
 // Run runs the command or the run-time action.
 func (t *Task) Run(rc *engine.RunContext) error {
 	dir := rc.Workspace.Path(t.dir)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("its folder %s (dir = %q at %s) does not exist; create it or fix dir", t.dir, t.dir, t.info.Pos)
+	}
 	if t.fn != nil {
 		return t.runAction(rc, dir)
 	}
@@ -152,29 +158,67 @@ func mkdirFor(file string) error {
 	return os.MkdirAll(filepath.Dir(file), 0o755)
 }
 
-// functionID identifies what a run-time action does: its code (the source of
-// its module), the values it closes over, its parameter defaults and its
-// module's globals. It is computed after evaluation, when globals are final.
+// functionID identifies what a run-time action does: the source of every
+// module holding a function it can reach (through the values it closes over,
+// its parameter defaults and its module's globals), and those values. It is
+// computed after evaluation, when globals are final.
 func functionID(ev *engine.Evaluation, c starlark.Callable) string {
-	f, ok := c.(*starlark.Function)
-	if !ok {
-		return c.String()
-	}
-	var sb strings.Builder
-	pos := f.Position()
-	fmt.Fprintf(&sb, "%s@%s:%s\n", f.Name(), pos, ev.SourceDigest(pos.Filename()))
-	for i := 0; i < f.NumFreeVars(); i++ {
-		b, v := f.FreeVar(i)
-		fmt.Fprintf(&sb, "free %s=%s\n", b.Name, v)
-	}
-	for i := 0; i < f.NumParams(); i++ {
-		if d := f.ParamDefault(i); d != nil {
-			fmt.Fprintf(&sb, "default %d=%s\n", i, d)
+	w := &fnWalker{ev: ev, seen: map[starlark.Value]bool{}}
+	w.value(c)
+	return w.sb.String()
+}
+
+type fnWalker struct {
+	ev   *engine.Evaluation
+	sb   strings.Builder
+	seen map[starlark.Value]bool
+}
+
+func (w *fnWalker) value(v starlark.Value) {
+	switch v := v.(type) {
+	case *starlark.Function:
+		if w.seen[v] {
+			return
 		}
+		w.seen[v] = true
+		pos := v.Position()
+		fmt.Fprintf(&w.sb, "func %s@%s:%s\n", v.Name(), pos, w.ev.SourceDigest(pos.Filename()))
+		for i := 0; i < v.NumFreeVars(); i++ {
+			b, fv := v.FreeVar(i)
+			fmt.Fprintf(&w.sb, "free %s=", b.Name)
+			w.value(fv)
+		}
+		for i := 0; i < v.NumParams(); i++ {
+			if d := v.ParamDefault(i); d != nil {
+				fmt.Fprintf(&w.sb, "default %d=", i)
+				w.value(d)
+			}
+		}
+		globals := v.Globals()
+		for _, k := range globals.Keys() {
+			fmt.Fprintf(&w.sb, "global %s=", k)
+			w.value(globals[k])
+		}
+	case *starlark.List, starlark.Tuple, *starlark.Dict:
+		if w.seen[v] {
+			return
+		}
+		if _, isTuple := v.(starlark.Tuple); !isTuple {
+			w.seen[v] = true
+		}
+		fmt.Fprintf(&w.sb, "%s[\n", v.Type())
+		iter := v.(starlark.Iterable).Iterate()
+		defer iter.Done()
+		var x starlark.Value
+		for iter.Next(&x) {
+			w.value(x)
+			if d, ok := v.(*starlark.Dict); ok {
+				val, _, _ := d.Get(x)
+				w.value(val)
+			}
+		}
+		w.sb.WriteString("]\n")
+	default:
+		fmt.Fprintf(&w.sb, "%s\n", v)
 	}
-	globals := f.Globals()
-	for _, k := range globals.Keys() {
-		fmt.Fprintf(&sb, "global %s=%s\n", k, globals[k])
-	}
-	return sb.String()
 }

@@ -137,7 +137,7 @@ func (a *app) openState(ctx context.Context, ws *engine.Workspace, lock bool) (*
 		}
 		release = l.Release
 	}
-	st, err := engine.LoadState(ws)
+	st, err := engine.LoadState(ws, lock)
 	if err != nil {
 		a.bus.Logf(engine.LevelWarn, "%v", err)
 	}

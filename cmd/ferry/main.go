@@ -17,13 +17,28 @@ import (
 const (
 	exitFailed      = 1   // a rule failed
 	exitConfig      = 2   // bad usage, or ferry.star could not be evaluated
-	exitInterrupted = 130 // Ctrl-C
+	exitInterrupted = 130 // Ctrl-C (SIGTERM gives 143)
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() { cancel(signalError{<-sigs}) }()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+// exitCode follows the shell's convention: 128 + the signal's number.
+func (e signalError) exitCode() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitInterrupted
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -38,6 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		var sig signalError
+		if errors.As(context.Cause(ctx), &sig) {
+			a.printErr(sig.Error())
+			return sig.exitCode()
+		}
 		a.printErr("interrupted")
 		return exitInterrupted
 	case errors.Is(err, engine.ErrFailed):

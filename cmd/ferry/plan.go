@@ -38,10 +38,11 @@ func (a *app) planCommand() *cobra.Command {
 				return enc.Encode(items)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			n := 0
+			n, errs := 0, 0
 			for _, it := range items {
 				switch {
 				case it.Err != "":
+					errs++
 					fmt.Fprintf(tw, "error\t%s\t%s\n", it.Rule, it.Err)
 				case it.Run:
 					n++
@@ -51,7 +52,11 @@ func (a *app) planCommand() *cobra.Command {
 				}
 			}
 			tw.Flush()
-			fmt.Fprintf(a.stdout, "%d of %d rules would run\n", n, len(items))
+			fmt.Fprintf(a.stdout, "%d of %d rules would run", n, len(items))
+			if errs > 0 {
+				fmt.Fprintf(a.stdout, "; %d would fail", errs)
+			}
+			fmt.Fprintln(a.stdout)
 			return nil
 		},
 	}
