@@ -9,7 +9,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -40,6 +39,10 @@ type FileIndex struct {
 
 	hashed atomic.Int64 // files read and hashed
 	stated atomic.Int64 // files stat-ed
+
+	rootOnce sync.Once
+	rootFD   int // the root folder, for stat-ing relative paths (Linux)
+	rootErr  error
 }
 
 // NewFileIndex returns an index for root seeded with cached entries.
@@ -57,27 +60,21 @@ func (ix *FileIndex) Counts() (stated, hashed int64) { return ix.stated.Load(), 
 // Hash returns the content digest of the workspace-relative file rel. It
 // reports fs.ErrNotExist (wrapped) for a missing file.
 func (ix *FileIndex) Hash(rel string) (Digest, error) {
-	abs := filepath.Join(ix.root, filepath.FromSlash(rel))
-	fi, err := ix.stat(abs)
+	cur, isDir, err := ix.stat(rel)
 	if err != nil {
 		ix.forget(rel)
 		return Digest{}, err
 	}
-	if fi.IsDir() {
+	if isDir {
 		return Digest{}, fmt.Errorf("%s is a folder", rel)
 	}
-	return ix.hash(rel, abs, fi)
+	return ix.hash(rel, cur)
 }
 
-func (ix *FileIndex) stat(abs string) (fs.FileInfo, error) {
-	ix.stated.Add(1)
-	return os.Stat(abs)
-}
-
-// hash returns the digest of the file whose stat is fi, from the cache when
-// fi matches the cached entry.
-func (ix *FileIndex) hash(rel, abs string, fi fs.FileInfo) (Digest, error) {
-	cur := statOf(fi)
+// hash returns the digest of the file whose stat is cur, from the cache when
+// cur matches the cached entry.
+func (ix *FileIndex) hash(rel string, cur fileStat) (Digest, error) {
+	abs := filepath.Join(ix.root, filepath.FromSlash(rel))
 	ix.mu.Lock()
 	old, ok := ix.entries[rel]
 	ix.mu.Unlock()
@@ -112,26 +109,6 @@ func (ix *FileIndex) forget(rel string) {
 	ix.mu.Unlock()
 }
 
-func statOf(fi fs.FileInfo) fileStat {
-	s := fileStat{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		s.Ino = st.Ino
-		s.Ctime = st.Ctim.Nano()
-	}
-	return s
-}
-
-// snapshot returns a copy of the entries, for saving.
-func (ix *FileIndex) snapshot() map[string]fileStat {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	out := make(map[string]fileStat, len(ix.entries))
-	for k, v := range ix.entries {
-		out[k] = v
-	}
-	return out
-}
-
 // skipDirs are never walked when a folder is an input.
 var skipDirs = map[string]bool{".git": true, StateDir: true}
 
@@ -141,19 +118,19 @@ var skipDirs = map[string]bool{".git": true, StateDir: true}
 func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
 	var out []FileSum
 	for _, in := range inputs {
-		abs := filepath.Join(ix.root, filepath.FromSlash(in))
-		fi, err := ix.stat(abs)
+		cur, isDir, err := ix.stat(in)
 		if err != nil {
 			return nil, err
 		}
-		if !fi.IsDir() {
-			sum, err := ix.hash(in, abs, fi)
+		if !isDir {
+			sum, err := ix.hash(in, cur)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, FileSum{Path: in, Sum: sum})
 			continue
 		}
+		abs := filepath.Join(ix.root, filepath.FromSlash(in))
 		err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -164,12 +141,12 @@ func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
 				}
 				return nil
 			}
-			fi, err := ix.stat(p)
+			rel := path.Join(in, filepath.ToSlash(p[len(abs)+1:]))
+			cur, _, err := ix.stat(rel)
 			if err != nil {
 				return err
 			}
-			rel := path.Join(in, filepath.ToSlash(p[len(abs)+1:]))
-			sum, err := ix.hash(rel, p, fi)
+			sum, err := ix.hash(rel, cur)
 			if err != nil {
 				return err
 			}

@@ -179,7 +179,9 @@ func (e *Engine) Run(ctx context.Context, names []string, o RunOptions) (*Summar
 				finish(result{name: d, outcome: outcomeSkipped})
 				continue
 			}
-			ready = append(ready, d)
+			// Depth first: a chain that is moving keeps moving, so the
+			// commands of rules that must run overlap the checks of the rest.
+			ready = append([]string{d}, ready...)
 		}
 	}
 

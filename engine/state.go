@@ -119,23 +119,20 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 		s.mu.Unlock()
 		return nil
 	}
-	sf := stateFile{Rules: s.rules, Files: ix.snapshot()}
 	// Keep the stat cache to the files some rule's last success refers to.
-	keep := map[string]bool{}
+	files := map[string]fileStat{}
+	ix.mu.Lock()
 	for _, rs := range s.rules {
-		for _, f := range rs.Inputs {
-			keep[f.Path] = true
-		}
-		for _, f := range rs.Outputs {
-			keep[f.Path] = true
-		}
-	}
-	for p := range sf.Files {
-		if !keep[p] {
-			delete(sf.Files, p)
+		for _, list := range [][]FileSum{rs.Inputs, rs.Outputs} {
+			for _, f := range list {
+				if e, ok := ix.entries[f.Path]; ok {
+					files[f.Path] = e
+				}
+			}
 		}
 	}
-	payload := encodeState(&sf)
+	ix.mu.Unlock()
+	payload := encodeState(&stateFile{Rules: s.rules, Files: files})
 	s.mu.Unlock()
 	sum := HashBytes(payload)
 	data := make([]byte, 0, len(stateMagic)+len(sum)+len(payload))

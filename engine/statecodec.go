@@ -12,7 +12,8 @@ import (
 // uvarint-prefixed strings, fixed 32-byte digests, varints for numbers.
 
 func encodeState(sf *stateFile) []byte {
-	w := &stateWriter{}
+	// About 120 bytes a file: size the buffer once.
+	w := &stateWriter{buf: make([]byte, 0, 64+120*len(sf.Files)+128*len(sf.Rules))}
 	names := make([]string, 0, len(sf.Rules))
 	for n := range sf.Rules {
 		names = append(names, n)

@@ -36,7 +36,7 @@ func runCommand(ctx context.Context, c engine.Cmd, dir string, env map[string]st
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = processGroupAttr()
 	cmd.WaitDelay = killGrace + time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start: %w", err)

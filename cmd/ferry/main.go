@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/ferryhq/ferry/engine"
@@ -21,6 +22,9 @@ const (
 )
 
 func main() {
+	// ferry is a short-lived process with a small heap: collecting less
+	// often saves about a tenth of a no-op run.
+	debug.SetGCPercent(400)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
