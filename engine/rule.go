@@ -55,9 +55,10 @@ type RunContext struct {
 	context.Context
 	Workspace *Workspace
 	Rule      string
-	Key       Digest   // the key being built
-	PrevKey   Digest   // the key of the last success, zero if none
-	Changed   []string // inputs whose contents changed since the last success
+	Key       Digest            // the key being built
+	PrevKey   Digest            // the key of the last success, zero if none
+	DepKeys   map[string]Digest // the keys of the rule's deps, by name
+	Changed   []string          // inputs whose contents changed since the last success
 	Stdout    io.Writer
 	Stderr    io.Writer
 	Events    *Bus

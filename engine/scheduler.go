@@ -265,7 +265,7 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		return result{name: name, outcome: outcomeCached, key: k.key}
 	}
 	prev := e.State.Rule(name)
-	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, Changed: changedPaths(prev, k), Events: e.Events}
+	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events}
 	if prev != nil {
 		rc.PrevKey = prev.Key
 	}
