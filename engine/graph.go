@@ -21,6 +21,13 @@ func NewGraph(rules []Rule) (*Graph, error) {
 		g.order = append(g.order, r.Info().Name)
 	}
 	for _, r := range rules {
+		if l, ok := r.(Linker); ok {
+			if err := l.Link(g.Rule); err != nil {
+				return nil, Errorf(r.Info().Pos, "%s %q: %v", r.Info().Kind, r.Info().Name, err)
+			}
+		}
+	}
+	for _, r := range rules {
 		info := r.Info()
 		for _, d := range info.Deps {
 			if _, ok := g.rules[d]; !ok {

@@ -74,3 +74,32 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// linkedRule depends on whatever rule its target names, if there is one.
+type linkedRule struct {
+	testRule
+	target string
+}
+
+func (r *linkedRule) Link(lookup func(string) Rule) error {
+	if lookup(r.target) != nil {
+		r.info.Deps = append(r.info.Deps, r.target)
+	}
+	return nil
+}
+
+func TestLinker(t *testing.T) {
+	svc := &linkedRule{testRule: testRule{info: RuleInfo{Name: "svc", Kind: "service"}}, target: "img"}
+	ext := &linkedRule{testRule: testRule{info: RuleInfo{Name: "ext", Kind: "service"}}, target: "nginx:1.25"}
+	img := &testRule{info: RuleInfo{Name: "img", Kind: "image"}}
+	g, err := NewGraph([]Rule{svc, ext, img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel, _ := g.Select([]string{"svc"}); strings.Join(sel, ",") != "img,svc" {
+		t.Errorf("svc selects %v, want img,svc", sel)
+	}
+	if sel, _ := g.Select([]string{"ext"}); strings.Join(sel, ",") != "ext" {
+		t.Errorf("ext selects %v, want ext alone", sel)
+	}
+}

@@ -50,6 +50,14 @@ type Observer interface {
 	Observe(ctx context.Context, key Digest) (present bool, reason string, err error)
 }
 
+// A Linker is a rule whose deps follow from other rules: a service whose
+// image is built by an image rule, an image whose base another rule builds.
+// NewGraph calls Link once with a lookup of every rule by name, before it
+// checks deps; Link may add deps to the rule's RuleInfo.
+type Linker interface {
+	Link(lookup func(name string) Rule) error
+}
+
 // A RunContext is handed to Rule.Run.
 type RunContext struct {
 	context.Context
