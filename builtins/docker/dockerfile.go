@@ -1,0 +1,310 @@
+package docker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// A dockerfile is a parsed Dockerfile, reduced to what ferry needs: the
+// images it builds on and the line of every step the classic builder counts.
+type dockerfile struct {
+	path  string   // workspace-relative, for messages
+	lines []string // the source, split into lines
+	// steps holds the first line of each instruction the classic builder
+	// prints as "Step N/M" (meta ARGs, then every stage up to the target).
+	steps  []int
+	end    int    // last line of the last instruction built
+	escape rune   // the escape character (# escape=)
+	bases  []base // images from outside the Dockerfile, in order of use
+}
+
+// A base is an image that a FROM or a COPY --from takes from outside the
+// Dockerfile.
+type base struct {
+	ref   string          // as written, after ARG substitution
+	named reference.Named // ref, parsed; nil for an image ID
+	line  int             // line of the instruction that names it
+	node  *parser.Node    // that instruction
+	// stage is the name a FROM gives its stage, for rewriting the line;
+	// copyFrom is the value of a COPY's --from flag as written.
+	stage    string
+	copyFrom string
+}
+
+// pos returns "path:line" of a line of the Dockerfile.
+func (d *dockerfile) pos(line int) string { return fmt.Sprintf("%s:%d", d.path, line) }
+
+// stepLine returns the Dockerfile line of classic-builder step n, or 0 for
+// a step ferry added (the label step after the last instruction).
+func (d *dockerfile) stepLine(n int) int {
+	if n < 1 || n > len(d.steps) {
+		return 0
+	}
+	return d.steps[n-1]
+}
+
+// classicFlags are the instruction flags the classic builder knows; any
+// other flag needs BuildKit.
+var classicFlags = map[string]map[string]bool{
+	"from": {"platform": true},
+	"copy": {"from": true, "chown": true},
+	"add":  {"chown": true},
+}
+
+// parseDockerfile parses src, the Dockerfile at path, checks that the
+// classic builder can build it, and finds its external bases. buildArgs
+// override the defaults of ARGs declared before the first FROM; target, when
+// set, names the last stage built.
+func parseDockerfile(path string, src []byte, buildArgs map[string]string, target string) (*dockerfile, error) {
+	d := &dockerfile{path: path, lines: strings.Split(string(src), "\n"), escape: '\\'}
+	buildKit := func(line int, what string) error {
+		return fmt.Errorf("%s: %s needs BuildKit, which ferry does not support yet (it builds with the classic builder); rewrite it without", d.pos(line), what)
+	}
+	if _, _, loc, ok := parser.ParseDirective("syntax", src); ok {
+		return nil, buildKit(rangeLine(loc), `the "# syntax=" directive`)
+	}
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, d.parseError(err)
+	}
+	d.escape = res.EscapeToken
+	for _, n := range res.AST.Children {
+		instr := strings.ToLower(n.Value)
+		if len(n.Heredocs) > 0 {
+			return nil, buildKit(n.StartLine, fmt.Sprintf("a heredoc (%s <<%s)", strings.ToUpper(instr), n.Heredocs[0].Name))
+		}
+		for _, f := range n.Flags {
+			name, _, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+			if !classicFlags[instr][name] {
+				return nil, buildKit(n.StartLine, fmt.Sprintf("%s --%s", strings.ToUpper(instr), name))
+			}
+		}
+	}
+	// A linter with no Warn function reports nothing; a nil one would
+	// panic on a "# check=" comment.
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
+	if err != nil {
+		return nil, d.parseError(err)
+	}
+	if len(stages) == 0 {
+		return nil, fmt.Errorf("%s: no FROM instruction; a Dockerfile starts with FROM (FROM scratch for an empty base)", path)
+	}
+	last := len(stages) - 1
+	if target != "" {
+		i, ok := instructions.HasStage(stages, target)
+		if !ok {
+			return nil, fmt.Errorf("target %q is not a stage of %s (its stages: %s); fix target =", target, path, stageNames(stages))
+		}
+		last = i
+	}
+	stage := -1
+	for _, n := range res.AST.Children {
+		if strings.EqualFold(n.Value, "from") {
+			if stage++; stage > last {
+				break
+			}
+		}
+		d.steps = append(d.steps, n.StartLine)
+		d.end = n.EndLine
+	}
+
+	env := metaEnv(metaArgs, buildArgs)
+	lex := shell.NewLex(res.EscapeToken)
+	for i, st := range stages[:last+1] {
+		line := rangeLine(st.Location)
+		name, _, err := lex.ProcessWord(st.BaseName, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: FROM %s: %v", d.pos(line), st.BaseName, err)
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%s: FROM %s names no image once its ARGs are substituted; give the ARG a default or a build_args value", d.pos(line), st.BaseName)
+		}
+		if name != "scratch" && !isStage(stages[:i], name) {
+			b, err := d.newBase(name, line)
+			if err != nil {
+				return nil, err
+			}
+			b.node, b.stage = fromNode(res.AST, line), st.Name
+			d.bases = append(d.bases, b)
+		}
+		for _, cmd := range st.Commands {
+			c, ok := cmd.(*instructions.CopyCommand)
+			if !ok || c.From == "" || isStage(stages[:i], c.From) || isIndex(c.From, i) {
+				continue
+			}
+			cline := rangeLine(c.Location())
+			b, err := d.newBase(c.From, cline)
+			if err != nil {
+				return nil, err
+			}
+			b.node, b.copyFrom = fromNode(res.AST, cline), c.From
+			d.bases = append(d.bases, b)
+		}
+	}
+	return d, nil
+}
+
+func (d *dockerfile) newBase(ref string, line int) (base, error) {
+	// An image ID (sha256:…) names a local image too.
+	if r, err := reference.ParseAnyReference(ref); err == nil {
+		if _, named := r.(reference.Named); !named {
+			return base{ref: ref, line: line}, nil
+		}
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return base{}, fmt.Errorf("%s: %q is not a valid image reference: %v", d.pos(line), ref, err)
+	}
+	return base{ref: ref, named: named, line: line}, nil
+}
+
+// parseError positions a parser error at its Dockerfile line.
+func (d *dockerfile) parseError(err error) error {
+	msg := err.Error()
+	// Drop the parser's own "dockerfile parse error on line N: " prefix.
+	if _, rest, ok := strings.Cut(msg, "parse error on line "); ok {
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			msg = after
+		}
+	}
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 {
+		return fmt.Errorf("%s: %s; fix the Dockerfile", d.pos(rangeLine(le.Locations[0])), msg)
+	}
+	return fmt.Errorf("%s: %s; fix the Dockerfile", d.path, msg)
+}
+
+func rangeLine(r []parser.Range) int {
+	if len(r) == 0 {
+		return 0
+	}
+	return r[0].Start.Line
+}
+
+func fromNode(ast *parser.Node, line int) *parser.Node {
+	for _, n := range ast.Children {
+		if n.StartLine == line {
+			return n
+		}
+	}
+	return nil
+}
+
+func isStage(earlier []instructions.Stage, name string) bool {
+	_, ok := instructions.HasStage(earlier, name)
+	return ok
+}
+
+// isIndex reports whether s is the index of a stage before stage cur, as
+// COPY --from=0 may name it.
+func isIndex(s string, cur int) bool {
+	i, err := strconv.Atoi(s)
+	return err == nil && i >= 0 && i < cur
+}
+
+func stageNames(stages []instructions.Stage) string {
+	var names []string
+	for _, s := range stages {
+		if s.Name != "" {
+			names = append(names, s.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none are named; name one with FROM … AS name"
+	}
+	return strings.Join(names, ", ")
+}
+
+// metaEnv returns the values of the ARGs declared before the first FROM,
+// which is what FROM lines may use: a build arg overrides the default.
+func metaEnv(metaArgs []instructions.ArgCommand, buildArgs map[string]string) shell.EnvGetter {
+	vals := map[string]string{}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			if v, ok := buildArgs[kv.Key]; ok {
+				vals[kv.Key] = v
+			} else if kv.Value != nil {
+				vals[kv.Key] = *kv.Value
+			}
+		}
+	}
+	env := make([]string, 0, len(vals))
+	for k, v := range vals {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return shell.EnvsFromSlice(env)
+}
+
+// render returns the Dockerfile to send: the bases in refs (keyed by index
+// in d.bases) replaced by the given references, and one LABEL instruction
+// with labels added after the last instruction built. Every other line
+// stays where it was, so that build errors still name the right line.
+// (The classic builder would make one step, and one container, per label
+// given in the build's options.)
+func (d *dockerfile) render(refs map[int]string, labels map[string]string) []byte {
+	lines := append([]string{}, d.lines...)
+	for i, ref := range refs {
+		b := d.bases[i]
+		n := b.node
+		var text string
+		if b.copyFrom != "" {
+			text = strings.Replace(n.Original, "--from="+b.copyFrom, "--from="+ref, 1)
+		} else {
+			parts := []string{"FROM"}
+			parts = append(parts, n.Flags...)
+			parts = append(parts, ref)
+			if b.stage != "" {
+				parts = append(parts, "AS", b.stage)
+			}
+			text = strings.Join(parts, " ")
+		}
+		lines[n.StartLine-1] = text
+		for l := n.StartLine; l < n.EndLine && l < len(lines); l++ {
+			lines[l] = ""
+		}
+	}
+	if len(labels) > 0 {
+		keys := make([]string, 0, len(labels))
+		for k := range labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		label := "LABEL"
+		for _, k := range keys {
+			label += " " + d.quote(k) + "=" + d.quote(labels[k])
+		}
+		end := min(d.end, len(lines))
+		lines = slices.Insert(lines, end, label)
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
+// quote returns s as a double-quoted Dockerfile word, with no variable
+// substituted.
+func (d *dockerfile) quote(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '$', d.escape:
+			sb.WriteRune(d.escape)
+		case '\n':
+			r = ' '
+		}
+		sb.WriteRune(r)
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}

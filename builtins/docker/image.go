@@ -1,0 +1,419 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/distribution/reference"
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// Image is a build rule that builds a Docker image with the Engine's
+// classic builder and tags it with its key.
+type Image struct {
+	info       engine.RuleInfo
+	repo       string // familiar repository name: "acme/api"
+	context    string // workspace-relative folder
+	dockerfile string // workspace-relative file
+	buildArgs  map[string]string
+	target     string
+	ignore     []string // cleaned patterns, after .dockerignore's
+	tags       []string // extra references, "repo:tag"
+	ws         *engine.Workspace
+	docker     Engine
+	images     *catalog
+
+	mu    sync.Mutex
+	built engine.Digest // key of the image last built or found, zero if none
+}
+
+func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
+	return &engine.Builtin{
+		Name: "image",
+		Doc: "Declares a build rule that builds a Docker image with the Docker Engine's classic builder. " +
+			"Its key covers the context's files (after `.dockerignore` and `ignore`), the Dockerfile, the build arguments, the target, " +
+			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
+			"and labelled with the key, and while an image with that key exists no build starts. " +
+			"Base images are never pulled: they must be in the Engine already, or be built by an `image` rule listed in `deps` " +
+			"(`FROM acme/base` then uses the image that rule built). Paths are relative to the folder of the file that declares the image.",
+		Params: []engine.Param{
+			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
+			{Name: "repo", Type: engine.String, Required: true, Doc: "Repository to tag the image in, such as `acme/api` (no tag: ferry adds the key)."},
+			{Name: "context", Type: engine.String, Default: `"."`, Doc: "Folder sent to the Engine as the build context."},
+			{Name: "dockerfile", Type: engine.String, Default: `context + "/Dockerfile"`, Doc: "The Dockerfile; it may lie outside the context."},
+			{Name: "build_args", Type: engine.StringDict, Default: "{}", Doc: "Values for the Dockerfile's `ARG`s (`FROM` lines see those declared before the first `FROM`)."},
+			{Name: "target", Type: engine.String, Doc: "The stage to build, by its `AS` name; the last stage when not given."},
+			{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Patterns of context files to leave out, relative to the context, in `.dockerignore` syntax, on top of the context's `.dockerignore`."},
+			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first: tasks that write into the context, images named in `FROM`."},
+			{Name: "tag", Type: engine.StringList, Default: "[]", Doc: "More tags to give the image: `\"latest\"` tags `repo:latest`; a reference with a `:` (`\"acme/api:v1\"`) is used as it is."},
+			{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
+		},
+		Returns: "the rule's name, to use in `deps`.",
+		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+			return declareImage(thread, c, docker, images)
+		},
+	}
+}
+
+func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images *catalog) (starlark.Value, error) {
+	ev := engine.EvaluationOf(thread)
+	if ev == nil || engine.IsRunTime(thread) {
+		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	}
+	dir := engine.ModuleDir(thread)
+	i := &Image{
+		info: engine.RuleInfo{
+			Name:    c.String("name"),
+			Kind:    "image",
+			Pos:     c.Pos,
+			Deps:    c.Strings("deps"),
+			Doc:     c.String("doc"),
+			Default: true,
+		},
+		buildArgs: c.StringMap("build_args"),
+		target:    c.String("target"),
+		ws:        ev.Workspace(),
+		docker:    docker,
+		images:    images,
+	}
+	if i.info.Name == "" || strings.ContainsAny(i.info.Name, " \t\n,") {
+		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
+	}
+	repo, err := reference.ParseNormalizedNamed(c.String("repo"))
+	if err != nil {
+		return nil, c.Errorf("repo %q is not a valid repository name: %v (want lowercase, such as \"acme/api\")", c.String("repo"), err)
+	}
+	if !reference.IsNameOnly(repo) {
+		return nil, c.Errorf("repo %q has a tag or digest; give the repository alone (ferry tags it with the key) and extra tags with tag =", c.String("repo"))
+	}
+	i.repo = reference.FamiliarName(repo)
+	for _, t := range c.Strings("tag") {
+		ref, err := extraTag(repo, t)
+		if err != nil {
+			return nil, c.Errorf("tag %q: %v", t, err)
+		}
+		i.tags = append(i.tags, ref)
+	}
+	if i.context, err = wsPath(dir, c.String("context")); err != nil {
+		return nil, c.Errorf("context: %v", err)
+	}
+	df := path.Join(c.String("context"), "Dockerfile")
+	if c.Has("dockerfile") {
+		df = c.String("dockerfile")
+	}
+	if i.dockerfile, err = wsPath(dir, df); err != nil {
+		return nil, c.Errorf("dockerfile: %v", err)
+	}
+	if i.ignore, err = ignorePatterns(c.Strings("ignore")); err != nil {
+		return nil, c.Errorf("ignore: %v", err)
+	}
+	if err := ev.AddRule(i); err != nil {
+		return nil, err
+	}
+	images.add(i)
+	return starlark.String(i.info.Name), nil
+}
+
+// extraTag returns the reference that a tag= entry stands for: a bare tag
+// of repo, or a reference of its own.
+func extraTag(repo reference.Named, t string) (string, error) {
+	if !strings.ContainsAny(t, "/:") {
+		ref, err := reference.WithTag(repo, t)
+		if err != nil {
+			return "", err
+		}
+		return reference.FamiliarString(ref), nil
+	}
+	ref, err := reference.ParseNormalizedNamed(t)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := ref.(reference.Tagged); !ok {
+		return "", errors.New(`a reference given as a tag needs a tag, as in "acme/api:v1"`)
+	}
+	if _, ok := ref.(reference.Digested); ok {
+		return "", errors.New("a tag cannot carry a digest")
+	}
+	return reference.FamiliarString(ref), nil
+}
+
+// wsPath joins a path written in a module under dir into a workspace-relative
+// slash path, refusing paths that leave the workspace.
+func wsPath(dir, p string) (string, error) {
+	if path.IsAbs(p) {
+		return "", fmt.Errorf("%q is absolute; paths in ferry files are relative to the file's folder", p)
+	}
+	j := path.Join(dir, p)
+	if j == ".." || strings.HasPrefix(j, "../") {
+		return "", fmt.Errorf("%q leaves the workspace", p)
+	}
+	return j, nil
+}
+
+// Info returns the rule's metadata.
+func (i *Image) Info() *engine.RuleInfo { return &i.info }
+
+// Outputs returns nothing: the image lives in the Engine, not the workspace.
+func (i *Image) Outputs() []string { return nil }
+
+// Repo returns the repository the image is tagged in, such as "acme/api".
+func (i *Image) Repo() string { return i.repo }
+
+// Ref returns the reference of the image built for key: "repo:<short key>".
+func (i *Image) Ref(key engine.Digest) string { return i.repo + ":" + key.Short() }
+
+// Built returns the reference of the image that this rule built, or found
+// already built, in this process; false before the rule has succeeded.
+// Rules that use the image (a service, an image built FROM it) call it
+// when they run, after this rule.
+func (i *Image) Built() (string, bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.built.IsZero() {
+		return "", false
+	}
+	return i.Ref(i.built), true
+}
+
+func (i *Image) setBuilt(key engine.Digest) {
+	i.mu.Lock()
+	i.built = key
+	i.mu.Unlock()
+}
+
+// Inputs returns the files of the context that the build sends, after
+// .dockerignore and ignore=, with the Dockerfile and .dockerignore.
+func (i *Image) Inputs(ctx context.Context) ([]string, error) {
+	bc, err := i.readContext(ctx, i.ws)
+	if err != nil {
+		return nil, err
+	}
+	return bc.inputs(i.ws), nil
+}
+
+// Definition adds the repository, Dockerfile path, build arguments, target,
+// ignore patterns and tags to h, and the local ID of every base image (an
+// image built by a rule in deps is covered by that rule's key instead). A
+// base that is not in the Engine is an error: ferry does not pull.
+func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
+	h.String(i.repo).String(i.context).String(i.dockerfile).String(i.target)
+	args := make([]string, 0, len(i.buildArgs))
+	for k := range i.buildArgs {
+		args = append(args, k)
+	}
+	sort.Strings(args)
+	h.String(fmt.Sprint(len(args)))
+	for _, k := range args {
+		h.String(k).String(i.buildArgs[k])
+	}
+	h.String(fmt.Sprint(len(i.ignore)))
+	for _, p := range i.ignore {
+		h.String(p)
+	}
+	h.String(fmt.Sprint(len(i.tags)))
+	for _, t := range i.tags {
+		h.String(t)
+	}
+	df, err := i.parse()
+	if err != nil {
+		return err
+	}
+	for _, b := range df.bases {
+		dep, err := i.ruleBase(df, b)
+		if err != nil {
+			return err
+		}
+		if dep != nil {
+			h.String("rule").String(dep.info.Name)
+			continue
+		}
+		id, err := i.docker.ImageID(ctx, b.ref)
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			return fmt.Errorf("base image %s (%s) is not present in the Docker Engine, and ferry cannot pull images; build or load it first (docker load, docker import), or build it with an image() rule listed in deps", b.ref, df.pos(b.line))
+		}
+		h.String(b.ref).String(id)
+	}
+	return nil
+}
+
+// parse reads and parses the Dockerfile.
+func (i *Image) parse() (*dockerfile, error) {
+	src, err := os.ReadFile(i.ws.Path(i.dockerfile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("Dockerfile %s does not exist (image declared at %s); create it, or set dockerfile =", i.dockerfile, i.info.Pos)
+	case err != nil:
+		return nil, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	return parseDockerfile(i.dockerfile, src, i.buildArgs, i.target)
+}
+
+// ruleBase returns the image rule among deps that builds base b, or nil
+// when b comes from outside the workspace. A base built by an image rule
+// missing from deps is an error.
+func (i *Image) ruleBase(df *dockerfile, b base) (*Image, error) {
+	if _, ok := b.named.(reference.Digested); ok || b.named == nil {
+		return nil, nil
+	}
+	name, tag := reference.FamiliarName(b.named), ""
+	if t, ok := b.named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	var missing *Image
+	for _, r := range i.images.all() {
+		if r == i || r.repo != name {
+			continue
+		}
+		if tag != "" && tag != "latest" && !slices.Contains(r.tags, name+":"+tag) {
+			continue
+		}
+		if slices.Contains(i.info.Deps, r.info.Name) {
+			return r, nil
+		}
+		if missing == nil {
+			missing = r
+		}
+	}
+	if missing != nil {
+		return nil, fmt.Errorf("%s names %s, which image %q builds (declared at %s); add %q to deps so that it is built first", df.pos(b.line), b.ref, missing.info.Name, missing.info.Pos, missing.info.Name)
+	}
+	return nil, nil
+}
+
+// Observe reports whether an image labelled with key is in the Engine, and
+// makes sure its tags point at it.
+func (i *Image) Observe(ctx context.Context, key engine.Digest) (bool, string, error) {
+	found, err := i.find(ctx, key)
+	switch {
+	case err != nil:
+		return false, "", err
+	case !found:
+		return false, fmt.Sprintf("image %s is not in the Docker Engine", i.Ref(key)), nil
+	}
+	return true, "", nil
+}
+
+// find looks for an image built for key; when there is one, it tags it
+// (the key's tag and the extra tags, where they point elsewhere) and
+// remembers it as built.
+func (i *Image) find(ctx context.Context, key engine.Digest) (bool, error) {
+	imgs, err := i.docker.ImagesByLabel(ctx, LabelKey, key.String())
+	if err != nil || len(imgs) == 0 {
+		return false, err
+	}
+	img := imgs[0]
+	for _, ref := range append([]string{i.Ref(key)}, i.tags...) {
+		if slices.Contains(img.Tags, ref) {
+			continue
+		}
+		if err := i.docker.Tag(ctx, img.ID, ref); err != nil {
+			return false, err
+		}
+	}
+	i.setBuilt(key)
+	return true, nil
+}
+
+// errBuildEnded stops the context stream when the Engine stopped reading it.
+var errBuildEnded = errors.New("build ended")
+
+// Run builds the image for rc.Key, unless an image with that key is in the
+// Engine already (the content came back to an earlier state), in which case
+// it only tags it.
+func (i *Image) Run(rc *engine.RunContext) error {
+	ref := i.Ref(rc.Key)
+	if found, err := i.find(rc, rc.Key); err != nil {
+		return err
+	} else if found {
+		fmt.Fprintf(rc.Stdout, "an image with this key is already in the Docker Engine; tagged it %s\n", ref)
+		return nil
+	}
+	df, err := i.parse()
+	if err != nil {
+		return err
+	}
+	refs := map[int]string{}
+	for n, b := range df.bases {
+		dep, err := i.ruleBase(df, b)
+		if err != nil {
+			return err
+		}
+		if dep == nil {
+			continue
+		}
+		built, ok := dep.Built()
+		if !ok {
+			return fmt.Errorf("%s: base image rule %q has not been built in this run", df.pos(b.line), dep.info.Name)
+		}
+		refs[n] = built
+	}
+	dockerfile := df.render(refs, map[string]string{
+		LabelKey:     rc.Key.String(),
+		LabelRule:    i.info.Name,
+		LabelProject: filepath.Base(rc.Workspace.Root),
+	})
+	bc, err := i.readContext(rc, rc.Workspace)
+	if err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	tarDone := make(chan error, 1)
+	go func() {
+		err := bc.writeTar(rc, pw, rc.Workspace, dockerfile)
+		pw.CloseWithError(err)
+		tarDone <- err
+	}()
+	id, err := i.docker.Build(rc, pr, dockerd.BuildOptions{
+		Dockerfile: bc.dockerfile,
+		Tags:       append([]string{ref}, i.tags...),
+		BuildArgs:  i.buildArgs,
+		Target:     i.target,
+	}, rc.Stdout)
+	pr.CloseWithError(errBuildEnded)
+	tarErr := <-tarDone
+	if err != nil {
+		if tarErr != nil && !errors.Is(tarErr, errBuildEnded) && !errors.Is(tarErr, io.ErrClosedPipe) && rc.Err() == nil {
+			return fmt.Errorf("send the build context: %w", tarErr)
+		}
+		return i.buildError(df, err)
+	}
+	i.setBuilt(rc.Key)
+	fmt.Fprintf(rc.Stdout, "built %s (%s)\n", ref, shortID(id))
+	return nil
+}
+
+// buildError names the Dockerfile line of the step that failed.
+func (i *Image) buildError(df *dockerfile, err error) error {
+	var be *dockerd.BuildError
+	if !errors.As(err, &be) {
+		return err
+	}
+	if line := df.stepLine(be.Step); line > 0 {
+		return fmt.Errorf("build failed at %s (%s): %s", df.pos(line), be.Instruction, be.Message)
+	}
+	return fmt.Errorf("build of %s failed: %s", df.path, be.Message)
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,492 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+)
+
+const helloFerry = `image(name = "hello", repo = "REPO", context = "app", ignore = ["*.log"], tag = ["latest"])
+`
+
+const helloDockerfile = `FROM scratch
+COPY hello /hello
+COPY conf.txt /conf.txt
+`
+
+// helloWorkspace is a workspace with one image built FROM scratch.
+func helloWorkspace(t *testing.T, docker *dockerd.Client) *testWorkspace {
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star":        helloFerry,
+		"app/Dockerfile":    helloDockerfile,
+		"app/conf.txt":      "v1\n",
+		"app/.dockerignore": "notes/\n",
+		"app/notes/a.md":    "ignored by .dockerignore\n",
+		"app/debug.log":     "ignored by ignore=\n",
+	})
+	w.copyHello("app/hello")
+	return w
+}
+
+// imageFor returns the image labelled with key, failing the test when
+// there is not exactly one.
+func imageFor(t *testing.T, docker *dockerd.Client, key string) dockerd.Image {
+	t.Helper()
+	imgs, err := docker.ImagesByLabel(context.Background(), LabelKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 1 {
+		t.Fatalf("%d images labelled %s=%s, want 1", len(imgs), LabelKey, key)
+	}
+	return imgs[0]
+}
+
+func stateKey(t *testing.T, w *testWorkspace, rule string) engine.Digest {
+	t.Helper()
+	st, err := engine.LoadState(&engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := st.Rule(rule)
+	if rs == nil {
+		t.Fatalf("no state for %s", rule)
+	}
+	return rs.Key
+}
+
+func TestImageBuildTagAndCache(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := helloWorkspace(t, docker)
+
+	r := w.run(context.Background())
+	if r.err != nil {
+		t.Fatalf("first run: %v: %s", r.err, r.failure("hello"))
+	}
+	if !slices.Equal(r.sum.Ran, []string{"hello"}) || w.eng.builds.Load() != 1 {
+		t.Fatalf("first run ran %v with %d builds, want hello built once", r.sum.Ran, w.eng.builds.Load())
+	}
+	if out := r.output("hello"); !strings.Contains(out, "Step 2/4 : COPY hello /hello") || !strings.Contains(out, "built "+w.repo+":") {
+		t.Errorf("build output does not show the steps:\n%s", out)
+	}
+	key := stateKey(t, w, "hello")
+	img := imageFor(t, docker, key.String())
+	for _, want := range []string{w.repo + ":" + key.Short(), w.repo + ":latest"} {
+		if !slices.Contains(img.Tags, want) {
+			t.Errorf("image tags %v lack %s", img.Tags, want)
+		}
+	}
+	if img.Labels[LabelRule] != "hello" || img.Labels[LabelProject] != w.project {
+		t.Errorf("labels = %v", img.Labels)
+	}
+
+	// Nothing changed: the plan says up to date and the run starts no build.
+	if it := w.plan("hello"); it.Run || it.Err != "" {
+		t.Errorf("plan after a build: %+v", it)
+	}
+	if ran, cached := w.mustRun(); len(ran) != 0 || !slices.Equal(cached, []string{"hello"}) {
+		t.Errorf("second run ran %v, cached %v", ran, cached)
+	}
+	if n := w.eng.builds.Load(); n != 1 {
+		t.Errorf("%d builds after an up-to-date run, want 1", n)
+	}
+}
+
+func TestImageKeyFollowsContext(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := helloWorkspace(t, docker)
+	w.mustRun()
+	first := stateKey(t, w, "hello")
+
+	// Files left out by .dockerignore or ignore= do not change the key.
+	w.write("app/notes/b.md", "more\n")
+	w.write("app/debug.log", "changed\n")
+	w.write("app/trace.log", "new\n")
+	if it := w.plan("hello"); it.Run {
+		t.Errorf("an ignored file changed the key: %+v", it)
+	}
+
+	// A file of the context does.
+	w.write("app/conf.txt", "v2\n")
+	if it := w.plan("hello"); !it.Run || !slices.Contains(it.Reasons, "app/conf.txt changed") {
+		t.Errorf("plan after a context change: %+v", it)
+	}
+	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"hello"}) {
+		t.Fatalf("ran %v after a context change", ran)
+	}
+	second := stateKey(t, w, "hello")
+	if second == first {
+		t.Fatal("key unchanged after a context change")
+	}
+	imageFor(t, docker, second.String())
+
+	// Back to the first contents: the image built for that key is still
+	// there, so it is tagged again and nothing is built.
+	builds := w.eng.builds.Load()
+	w.write("app/conf.txt", "v1\n")
+	r := w.run(context.Background())
+	if r.err != nil || !slices.Equal(r.sum.Ran, []string{"hello"}) {
+		t.Fatalf("run after reverting: %v %v", r.err, r.failure("hello"))
+	}
+	if w.eng.builds.Load() != builds {
+		t.Errorf("reverting to an earlier key started a build")
+	}
+	if img := imageFor(t, docker, first.String()); !slices.Contains(img.Tags, w.repo+":latest") {
+		t.Errorf("latest does not point at the reverted image: %v", img.Tags)
+	}
+}
+
+func TestImageRemovedByHand(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := helloWorkspace(t, docker)
+	w.mustRun()
+	key := stateKey(t, w, "hello")
+	img := imageFor(t, docker, key.String())
+	if err := docker.Remove(context.Background(), img.ID); err != nil {
+		t.Fatal(err)
+	}
+	it := w.plan("hello")
+	want := "image " + w.repo + ":" + key.Short() + " is not in the Docker Engine"
+	if !it.Run || !slices.Equal(it.Reasons, []string{want}) {
+		t.Errorf("plan after docker rmi: %+v, want reason %q", it, want)
+	}
+	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"hello"}) {
+		t.Errorf("ran %v after docker rmi", ran)
+	}
+	imageFor(t, docker, key.String())
+
+	// A content tag removed by hand is put back without a build.
+	builds := w.eng.builds.Load()
+	if err := docker.Remove(context.Background(), w.repo+":latest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, cached := w.mustRun(); !slices.Equal(cached, []string{"hello"}) {
+		t.Errorf("cached %v, want hello", cached)
+	}
+	if img := imageFor(t, docker, key.String()); !slices.Contains(img.Tags, w.repo+":latest") || w.eng.builds.Load() != builds {
+		t.Errorf("tags %v after retagging, %d builds", img.Tags, w.eng.builds.Load()-builds)
+	}
+}
+
+// TestImageFromImage builds a base FROM scratch from a binary that a task
+// puts in its context, then an image FROM it through deps, with
+// multi-stage and ARG-substituted FROM lines.
+func TestImageFromImage(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star": `
+task(name = "bin", cmd = "cp hello.bin base/hello", srcs = ["hello.bin"], outs = ["base/hello"])
+image(name = "base", repo = "REPO-base", context = "base", deps = ["bin"])
+image(name = "app", repo = "REPO-app", context = "app", deps = ["base"], build_args = {"BASE": "REPO-base"})
+`,
+		"base/Dockerfile": "FROM scratch\nCOPY hello /hello\n",
+		"app/Dockerfile": `ARG BASE=nothing
+FROM ${BASE} AS build
+COPY greeting.txt /greeting.txt
+
+FROM build
+`,
+		"app/greeting.txt": "hi\n",
+	})
+	w.copyHello("hello.bin") // a task copies it into the base's context
+	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"bin", "base", "app"}) {
+		t.Fatalf("ran %v, want bin, base, then app", ran)
+	}
+	baseKey, appKey := stateKey(t, w, "base"), stateKey(t, w, "app")
+	base, app := imageFor(t, docker, baseKey.String()), imageFor(t, docker, appKey.String())
+	if base.ID == app.ID {
+		t.Fatal("app is the same image as base")
+	}
+
+	// A change to the base rebuilds both; the app then uses the new base.
+	w.write("base/extra.txt", "x\n")
+	w.write("base/Dockerfile", "FROM scratch\nCOPY hello /hello\nCOPY extra.txt /extra.txt\n")
+	r := w.run(context.Background())
+	if r.err != nil || !slices.Equal(r.sum.Ran, []string{"base", "app"}) {
+		t.Fatalf("after a base change: ran %v, %v %s", r.sum.Ran, r.err, r.failure("app"))
+	}
+	newBase := stateKey(t, w, "base")
+	if out := r.output("app"); !strings.Contains(out, "FROM "+w.repo+"-base:"+newBase.Short()+" AS build") {
+		t.Errorf("app was not built FROM the new base:\n%s", out)
+	}
+
+	// Without the dep, the FROM names a rule that may not be built yet.
+	w.write("ferry.star", `
+task(name = "bin", cmd = "cp hello.bin base/hello", srcs = ["hello.bin"], outs = ["base/hello"])
+image(name = "base", repo = "REPO-base", context = "base", deps = ["bin"])
+image(name = "app", repo = "REPO-app", context = "app", build_args = {"BASE": "REPO-base"})
+`)
+	it := w.plan("app")
+	for _, want := range []string{"app/Dockerfile:2", `which image "base" builds`, `add "base" to deps`} {
+		if !strings.Contains(it.Err, want) {
+			t.Errorf("plan error %q lacks %q", it.Err, want)
+		}
+	}
+}
+
+func TestImageErrors(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	absent := "ferrytest/absent-" + randomHex(t) + ":3.19"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{
+			name:  "base not present",
+			files: map[string]string{"Dockerfile": "FROM " + absent + "\nCOPY hello /hello\n"},
+			want:  []string{`image "api": base image ` + absent + ` (Dockerfile:1) is not present in the Docker Engine`, "cannot pull", "docker load"},
+		},
+		{
+			name:  "copy from absent image",
+			files: map[string]string{"Dockerfile": "FROM scratch\nCOPY --from=" + absent + " /x /x\n"},
+			want:  []string{`base image ` + absent + ` (Dockerfile:2) is not present`},
+		},
+		{
+			name:  "syntax error",
+			files: map[string]string{"Dockerfile": "FROM scratch\nCOPY hello /hello\nFORM scratch\n"},
+			want:  []string{`image "api": Dockerfile:3: unknown instruction: FORM`},
+		},
+		{
+			name:  "buildkit only",
+			files: map[string]string{"Dockerfile": "FROM scratch\nCOPY hello /hello\nRUN --mount=type=cache,target=/c [\"/hello\"]\n"},
+			want:  []string{"Dockerfile:3: RUN --mount needs BuildKit, which ferry does not support yet"},
+		},
+		{
+			name:  "missing Dockerfile",
+			files: map[string]string{"Dockerfile.other": "FROM scratch\n"},
+			want:  []string{"Dockerfile Dockerfile does not exist (image declared at ferry.star:1:6)", "dockerfile ="},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorkspace(t, docker, map[string]string{"ferry.star": `image(name = "api", repo = "REPO")` + "\n"})
+			for name, body := range tc.files {
+				w.write(name, body)
+			}
+			w.copyHello("hello")
+			r := w.run(context.Background())
+			if !errors.Is(r.err, engine.ErrFailed) {
+				t.Fatalf("run: %v, want a failure", r.err)
+			}
+			msg := r.failure("api")
+			for _, want := range tc.want {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q lacks %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			if w.eng.builds.Load() != 0 {
+				t.Errorf("a build started")
+			}
+		})
+	}
+}
+
+func TestImageMissingContext(t *testing.T) {
+	w := newWorkspace(t, nil, map[string]string{
+		"ferry.star":        `image(name = "api", repo = "acme/api", context = "api", dockerfile = "docker/Dockerfile")` + "\n",
+		"docker/Dockerfile": "FROM scratch\n",
+	})
+	it := w.plan("api")
+	if want := `image "api": context folder api does not exist (image declared at ferry.star:1:6); create it, or fix context =`; it.Err != want {
+		t.Errorf("plan error %q, want %q", it.Err, want)
+	}
+}
+
+func TestImageBuildFailures(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star": `
+image(name = "base", repo = "REPO-base", context = "base")
+image(name = "fails", repo = "REPO-fails", context = "fails", deps = ["base"])
+`,
+		"base/Dockerfile":  "FROM scratch\nCOPY hello /hello\n",
+		"fails/Dockerfile": "FROM REPO-base\n\n# fails on purpose\nRUN [\"/hello\", \"fail\"]\n",
+	})
+	w.copyHello("base/hello")
+	r := w.run(context.Background())
+	if !errors.Is(r.err, engine.ErrFailed) {
+		t.Fatalf("run: %v, want a failure", r.err)
+	}
+	msg := r.failure("fails")
+	for _, want := range []string{`build failed at fails/Dockerfile:4 (RUN ["/hello", "fail"])`, "returned a non-zero code: 3"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if out := r.output("fails"); !strings.Contains(out, "failing on purpose") {
+		t.Errorf("the failing command's output is not in the log:\n%s", out)
+	}
+	if imgs, _ := docker.ImagesByLabel(context.Background(), LabelRule, "fails"); len(imgs) != 0 {
+		t.Errorf("a failed build left an image: %v", imgs)
+	}
+}
+
+func TestImageBuildCancelled(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star": `
+image(name = "base", repo = "REPO-base", context = "base")
+image(name = "slow", repo = "REPO", context = "slow", deps = ["base"])
+`,
+		"base/Dockerfile": "FROM scratch\nCOPY hello /hello\n",
+		"slow/Dockerfile": "FROM REPO-base\nRUN [\"/hello\", \"sleep\"]\n",
+	})
+	w.copyHello("base/hello")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelled time.Time
+	w.onEvent = func(e engine.Event) {
+		if e.Rule == "slow" && strings.Contains(e.Text, "Running in") && cancelled.IsZero() {
+			cancelled = time.Now()
+			cancel()
+		}
+	}
+	r := w.run(ctx)
+	if r.err == nil || !r.sum.Interrupted || slices.Contains(r.sum.Ran, "slow") {
+		t.Fatalf("run: %v, summary %+v, want slow interrupted", r.err, r.sum)
+	}
+	if cancelled.IsZero() {
+		t.Fatal("the slow step never started")
+	}
+	if d := time.Since(cancelled); d > 5*time.Second {
+		t.Errorf("the build took %s to stop", d)
+	}
+}
+
+// TestNoDockerForTasks checks that a workspace without images never calls
+// the Engine, even with the Docker plugin loaded.
+func TestNoDockerForTasks(t *testing.T) {
+	w := newWorkspace(t, nil, map[string]string{"ferry.star": `task(name = "t", cmd = "true")` + "\n"})
+	w.eng = &countingEngine{Engine: panicEngine{t}}
+	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"t"}) {
+		t.Errorf("ran %v", ran)
+	}
+}
+
+// panicEngine fails the test on any call.
+type panicEngine struct{ t *testing.T }
+
+func (p panicEngine) Ping(context.Context) error { p.t.Error("Ping called"); return nil }
+func (p panicEngine) ImageID(context.Context, string) (string, error) {
+	p.t.Error("ImageID called")
+	return "", nil
+}
+func (p panicEngine) ImagesByLabel(context.Context, string, string) ([]dockerd.Image, error) {
+	p.t.Error("ImagesByLabel called")
+	return nil, nil
+}
+func (p panicEngine) Build(context.Context, io.Reader, dockerd.BuildOptions, io.Writer) (string, error) {
+	p.t.Error("Build called")
+	return "", nil
+}
+func (p panicEngine) Tag(context.Context, string, string) error { p.t.Error("Tag called"); return nil }
+func (p panicEngine) Remove(context.Context, string) error      { p.t.Error("Remove called"); return nil }
+
+func TestEngineUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+	c := dockerd.New()
+	err := c.Ping(context.Background())
+	want := "cannot reach the Docker Engine at unix:///nonexistent.sock: is it running? (start it, or fix DOCKER_HOST, which is set)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Ping: %v, want %q", err, want)
+	}
+	var ue *dockerd.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Errorf("error is a %T, want *dockerd.UnreachableError", err)
+	}
+
+	// Through the engine: the rule fails with the same one line.
+	w := newWorkspace(t, nil, map[string]string{
+		"ferry.star": `image(name = "api", repo = "acme/api")` + "\n",
+		"Dockerfile": "FROM scratch\n",
+	})
+	r := w.run(context.Background())
+	if got := r.failure("api"); got != want {
+		t.Errorf("rule error %q, want %q", got, want)
+	}
+}
+
+func TestImageDeclarationErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`image(name = "a", repo = "Acme/API")`:                        `image "a": repo "Acme/API" is not a valid repository name`,
+		`image(name = "a", repo = "acme/api:1")`:                      `image "a": repo "acme/api:1" has a tag or digest`,
+		`image(name = "a")`:                                           `missing required argument "repo"`,
+		`image(name = "a", repo = "acme/api", context = "../x")`:      `image "a": context: "../x" leaves the workspace`,
+		`image(name = "a", repo = "acme/api", tag = ["a b"])`:         `image "a": tag "a b"`,
+		`image(name = "a", repo = "acme/api", tag = ["x/y"])`:         `needs a tag`,
+		`image(name = "a b", repo = "acme/api")`:                      `no spaces`,
+		`image(name = "a", repo = "acme/api", build_args = {"A": 1})`: `build_args: got dict, want dict of string to string`,
+	} {
+		w := newWorkspace(t, nil, map[string]string{"ferry.star": src + "\n"})
+		_, err := w.load(context.Background(), engine.NewBus())
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", src, err, want)
+		}
+	}
+}
+
+func TestContextInputs(t *testing.T) {
+	w := newWorkspace(t, nil, map[string]string{
+		"ferry.star": `image(name = "a", repo = "acme/a", context = "ctx", dockerfile = "build/Dockerfile", ignore = ["/secret", "**/*.tmp"])
+image(name = "b", repo = "acme/b", context = "ctx2")
+image(name = "c", repo = "acme/c")
+`,
+		"build/Dockerfile":    "FROM scratch\n",
+		"ctx/.dockerignore":   "# comment\nvendor\n!vendor/keep.txt\ndocs/\n",
+		"ctx/main.go":         "",
+		"ctx/secret":          "",
+		"ctx/sub/x.tmp":       "",
+		"ctx/sub/y.go":        "",
+		"ctx/vendor/drop.txt": "",
+		"ctx/vendor/keep.txt": "",
+		"ctx/docs/a.md":       "",
+		"ctx2/Dockerfile":     "FROM scratch\n",
+		"ctx2/.dockerignore":  "Dockerfile\n.dockerignore\n*\n!app\n",
+		"ctx2/app":            "",
+		"ctx2/other":          "",
+		"Dockerfile":          "FROM scratch\n",
+		".git/HEAD":           "",
+		"notes.txt":           "",
+	})
+	w.write(".ferry/junk", "")
+	e, err := w.load(context.Background(), engine.NewBus())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rule, want := range map[string][]string{
+		"a": {"build/Dockerfile", "ctx/.dockerignore", "ctx/main.go", "ctx/sub/y.go", "ctx/vendor/keep.txt"},
+		"b": {"ctx2/.dockerignore", "ctx2/Dockerfile", "ctx2/app"},
+		"c": {".git/HEAD", "Dockerfile", "build/Dockerfile", "ctx/.dockerignore", "ctx/docs/a.md", "ctx/main.go", "ctx/secret", "ctx/sub/x.tmp", "ctx/sub/y.go", "ctx/vendor/drop.txt", "ctx/vendor/keep.txt", "ctx2/.dockerignore", "ctx2/Dockerfile", "ctx2/app", "ctx2/other", "ferry.star", "notes.txt"},
+	} {
+		got, err := e.Graph.Rule(rule).Inputs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("inputs of %s:\n got %v\nwant %v", rule, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(w.root, ".ferry")); err != nil {
+		t.Fatal(err)
+	}
+}
