@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
 	"github.com/ferryhq/ferry/stdlib"
@@ -26,12 +30,23 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	sink *console.Sink
-	bus  *engine.Bus
+	project string
+
+	sink   *console.Sink
+	bus    *engine.Bus
+	docker *dockerd.Client
+	target *docker.Target
 }
 
-// plugins lists the domains whose builtins ferry.star can use.
-func plugins() []engine.Plugin { return []engine.Plugin{core.Plugin{}} }
+// plugins lists the domains whose builtins ferry.star can use, sharing one
+// lazily connected Docker client. project names what deploy rules create.
+func (a *app) plugins(project string) []engine.Plugin {
+	if a.docker == nil {
+		a.docker = dockerd.New()
+		a.target = docker.NewTarget(a.docker)
+	}
+	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker}, &deploy.Plugin{Project: project, Target: a.target}}
+}
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -56,7 +71,9 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.IntVarP(&a.jobs, "jobs", "j", runtime.NumCPU(), "run at most `N` rules at once")
 	f.StringVar(&a.logFormat, "log-format", "console", "log format: console (lines for people; coloured on a terminal) or json")
 	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
-	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.initCommand(), a.versionCommand(), a.docCommand())
+	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
+	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
+		a.initCommand(), a.versionCommand(), a.docCommand())
 	return root
 }
 
@@ -75,9 +92,31 @@ func (a *app) setupLogging() error {
 
 // loaded is an evaluated workspace.
 type loaded struct {
-	ws    *engine.Workspace
-	res   *engine.Result
-	graph *engine.Graph
+	ws      *engine.Workspace
+	res     *engine.Result
+	graph   *engine.Graph
+	project string
+}
+
+// projectName is --project, or the workspace folder's name made fit for
+// Docker object names.
+func (a *app) projectName(ws *engine.Workspace) string {
+	if a.project != "" {
+		return a.project
+	}
+	var sb strings.Builder
+	for _, r := range strings.ToLower(filepath.Base(ws.Root)) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			sb.WriteRune(r)
+		} else {
+			sb.WriteRune('-')
+		}
+	}
+	name := strings.Trim(sb.String(), "-_")
+	if name == "" {
+		name = "ferry"
+	}
+	return name
 }
 
 // load finds the workspace, evaluates it with the given config flags and
@@ -87,9 +126,10 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
+	project := a.projectName(ws)
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   plugins(),
+		Plugins:   a.plugins(project),
 		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
 		Flags:     flags,
 		Events:    a.bus,
@@ -104,7 +144,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
-	return &loaded{ws: ws, res: res, graph: g}, nil
+	return &loaded{ws: ws, res: res, graph: g, project: project}, nil
 }
 
 // splitDash separates rule names from the config flags after "--".

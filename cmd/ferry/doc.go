@@ -16,7 +16,7 @@ type methodDocs interface {
 
 func documented() []*engine.Builtin {
 	var bs []*engine.Builtin
-	for _, p := range plugins() {
+	for _, p := range (&app{}).plugins("") {
 		bs = append(bs, p.Builtins()...)
 		if m, ok := p.(methodDocs); ok {
 			bs = append(bs, m.MethodDocs()...)

@@ -1,0 +1,285 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// An ImageRule is a rule that builds an image, as the docker domain's
+// image() does; a service naming it runs what it built.
+type ImageRule interface {
+	engine.Rule
+	// Ref returns the reference of the image built with key.
+	Ref(key engine.Digest) string
+}
+
+// Plugin declares service() and job(), run by Target under Project.
+type Plugin struct {
+	Project string
+	Target  Target
+}
+
+// Builtins returns service and job.
+func (p *Plugin) Builtins() []*engine.Builtin {
+	return []*engine.Builtin{p.builtin("service"), p.builtin("job")}
+}
+
+func (p *Plugin) builtin(kind string) *engine.Builtin {
+	doc := "Declares a long-running service: containers from `image`, kept running as declared by `ferry up`. " +
+		"An unchanged service is left alone; a changed one is replaced; `ferry down` removes it. " +
+		"Services reach each other by name on the workspace's network."
+	if kind == "job" {
+		doc = "Declares a one-shot container run to completion by `ferry up` (a migration, say). " +
+			"It runs again only when its definition or image changes; a service that `depends_on` it starts after it exits with 0."
+	}
+	params := []engine.Param{
+		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name; also the DNS name other services reach it by."},
+		{Name: "image", Type: engine.String, Required: true, Doc: "An image reference present in the Engine, or the name of an `image()` rule (built first)."},
+		{Name: "command", Type: engine.Command, Doc: "Replaces the image's command: a list (argv) or a string (split on spaces)."},
+		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
+		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables."},
+		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"127.0.0.1:8080:80\"`, `\"8080-8083:80\"`, `\"53/udp\"`."},
+		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only."},
+		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
+		{Name: "labels", Type: engine.StringDict, Default: "{}", Doc: "Labels on the containers."},
+		{Name: "workdir", Type: engine.String, Doc: "Working folder inside the container."},
+		{Name: "user", Type: engine.String, Doc: "User (and group) to run as: `\"1000\"`, `\"1000:1000\"`, `\"app\"`."},
+		{Name: "depends_on", Type: engine.StringList, Default: "[]", Doc: "Services and jobs to start (jobs: to complete) first."},
+		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Other rules that must succeed first (tasks, say)."},
+		{Name: "resources", Type: engine.AnyValue, Default: "{}", Doc: "Limits: `{\"memory\": \"256Mi\", \"cpus\": 0.5}`."},
+		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph`."},
+	}
+	if kind == "service" {
+		params = append(params,
+			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
+			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
+		)
+	}
+	return &engine.Builtin{
+		Name:    kind,
+		Doc:     doc,
+		Params:  params,
+		Returns: "the rule's name, to use in `depends_on` and `deps`.",
+		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+			return p.declare(thread, c, kind)
+		},
+	}
+}
+
+func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string) (starlark.Value, error) {
+	ev := engine.EvaluationOf(thread)
+	if ev == nil || engine.IsRunTime(thread) {
+		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	}
+	s := &ServiceSpec{
+		Name:       c.String("name"),
+		Image:      c.String("image"),
+		Entrypoint: c.Strings("entrypoint"),
+		Env:        c.StringMap("env"),
+		Networks:   c.Strings("networks"),
+		Labels:     c.StringMap("labels"),
+		Replicas:   c.Int("replicas", 1),
+		Restart:    c.String("restart"),
+		DependsOn:  c.Strings("depends_on"),
+		Workdir:    c.String("workdir"),
+		User:       c.String("user"),
+	}
+	if kind == "job" {
+		s.Restart = "no"
+	} else if s.Restart == "" {
+		s.Restart = "unless-stopped"
+	}
+	if !validName(s.Name) {
+		return nil, c.Errorf("name must be lowercase letters, digits, '-' and '_', starting with a letter or digit (it is a DNS name)")
+	}
+	if c.Has("command") {
+		cmd := c.Value("command").(engine.Cmd)
+		s.Command = cmd.Argv
+		if cmd.Argv == nil {
+			s.Command = strings.Fields(cmd.Shell)
+		}
+	}
+	for _, ps := range c.Strings("ports") {
+		port, err := ParsePort(ps)
+		if err != nil {
+			return nil, c.Errorf("ports: %v", err)
+		}
+		s.Ports = append(s.Ports, port)
+	}
+	dir := engine.ModuleDir(thread)
+	for _, vs := range c.Strings("volumes") {
+		v, err := ParseVolume(dir, vs)
+		if err != nil {
+			return nil, c.Errorf("volumes: %v", err)
+		}
+		s.Volumes = append(s.Volumes, v)
+	}
+	if err := parseResources(c.Raw("resources"), s); err != nil {
+		return nil, c.Errorf("resources: %v", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, c.Errorf("%v", err)
+	}
+	r := &Rule{
+		info: engine.RuleInfo{
+			Name: s.Name,
+			Kind: kind,
+			Pos:  c.Pos,
+			Deps: append(append([]string{}, c.Strings("deps")...), s.DependsOn...),
+			Doc:  c.String("doc"),
+		},
+		spec:   s,
+		job:    kind == "job",
+		plugin: p,
+	}
+	if err := ev.AddRule(r); err != nil {
+		return nil, err
+	}
+	return starlark.String(s.Name), nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '-' || r == '_')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func parseResources(v starlark.Value, s *ServiceSpec) error {
+	if v == nil {
+		return nil
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return fmt.Errorf("got %s, want a dict such as {\"memory\": \"256Mi\", \"cpus\": 0.5}", v.Type())
+	}
+	for _, item := range d.Items() {
+		k, _ := starlark.AsString(item[0])
+		switch k {
+		case "memory":
+			str, ok := starlark.AsString(item[1])
+			if !ok {
+				return fmt.Errorf("memory: got %s, want a string such as \"256Mi\"", item[1].Type())
+			}
+			n, err := ParseMemory(str)
+			if err != nil {
+				return err
+			}
+			s.Memory = n
+		case "cpus":
+			f, ok := starlark.AsFloat(item[1])
+			if !ok || f <= 0 {
+				return fmt.Errorf("cpus: got %s, want a positive number such as 0.5", item[1])
+			}
+			s.CPUs = f
+		default:
+			return fmt.Errorf("unknown resource %s: want memory or cpus", item[0])
+		}
+	}
+	return nil
+}
+
+// A Rule is a service or a job: its key is its config hash.
+type Rule struct {
+	info   engine.RuleInfo
+	spec   *ServiceSpec
+	job    bool
+	plugin *Plugin
+	image  ImageRule // when spec.Image names an image rule
+}
+
+// Info returns the rule's metadata.
+func (r *Rule) Info() *engine.RuleInfo { return &r.info }
+
+// Spec returns the declared spec.
+func (r *Rule) Spec() *ServiceSpec { return r.spec }
+
+// Link makes an image rule named by spec.Image a dep.
+func (r *Rule) Link(lookup func(string) engine.Rule) error {
+	for _, d := range r.spec.DependsOn {
+		if dep := lookup(d); dep != nil && dep.Info().Kind != "service" && dep.Info().Kind != "job" {
+			return fmt.Errorf("depends_on: %q is a %s; depends_on names services and jobs, deps names other rules", d, dep.Info().Kind)
+		}
+	}
+	switch ir := lookup(r.spec.Image).(type) {
+	case ImageRule:
+		r.image = ir
+		r.info.Deps = append(r.info.Deps, r.spec.Image)
+	case nil:
+	default:
+		return fmt.Errorf("image: %q names a %s, not an image rule", r.spec.Image, ir.Info().Kind)
+	}
+	return nil
+}
+
+// Inputs: a service's bind-mounted files are live, not part of its config.
+func (r *Rule) Inputs(context.Context) ([]string, error) { return nil, nil }
+
+// Outputs: what a service makes lives in the target.
+func (r *Rule) Outputs() []string { return nil }
+
+// Definition adds the spec but the replica count; the image's key arrives
+// as a dep key.
+func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
+	s := r.spec
+	h.String(r.plugin.Project).String(s.Name).String(s.Image).String(strings.Join(s.Command, "\x00")).String(strings.Join(s.Entrypoint, "\x00"))
+	for _, k := range sortedKeys(s.Env) {
+		h.String("env").String(k).String(s.Env[k])
+	}
+	for _, k := range sortedKeys(s.Labels) {
+		h.String("label").String(k).String(s.Labels[k])
+	}
+	for _, p := range s.Ports {
+		h.String("port").String(p.String())
+	}
+	for _, v := range s.Volumes {
+		h.String("volume").String(v.Source).String(v.Target).String(strconv.FormatBool(v.ReadOnly))
+	}
+	// Replicas are left out: scaling adds or removes containers without
+	// replacing the others; the target's Current sees the count differ.
+	h.String(strings.Join(s.Networks, ",")).String(s.Restart)
+	h.String(strconv.FormatInt(s.Memory, 10)).String(strconv.FormatFloat(s.CPUs, 'g', -1, 64)).String(s.Workdir).String(s.User)
+	return nil
+}
+
+func (r *Rule) deployment(rc *engine.RunContext, key engine.Digest, root string) *Deployment {
+	d := &Deployment{Project: r.plugin.Project, Spec: r.spec, Job: r.job, Image: r.spec.Image, Key: key, Root: root}
+	if r.image != nil && rc != nil {
+		d.Image = r.image.Ref(rc.DepKeys[r.image.Info().Name])
+	}
+	return d
+}
+
+// Observe asks the target whether the service runs as declared.
+func (r *Rule) Observe(ctx context.Context, key engine.Digest) (bool, string, error) {
+	if r.plugin.Target == nil {
+		return false, "", errNoTarget
+	}
+	return r.plugin.Target.Current(ctx, r.deployment(nil, key, ""))
+}
+
+var errNoTarget = fmt.Errorf("no deploy target is configured")
+
+// Run deploys the service, or runs the job to completion.
+func (r *Rule) Run(rc *engine.RunContext) error {
+	if r.plugin.Target == nil {
+		return errNoTarget
+	}
+	d := r.deployment(rc, rc.Key, rc.Workspace.Root)
+	if r.job {
+		return r.plugin.Target.RunJob(rc, d, rc.Stdout)
+	}
+	return r.plugin.Target.Deploy(rc, d, rc.Stdout)
+}

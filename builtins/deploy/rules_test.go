@@ -1,0 +1,139 @@
+package deploy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// fakeImage is an image rule for linking tests.
+type fakeImage struct{ info engine.RuleInfo }
+
+func (f *fakeImage) Info() *engine.RuleInfo                           { return &f.info }
+func (f *fakeImage) Definition(context.Context, *engine.Hasher) error { return nil }
+func (f *fakeImage) Inputs(context.Context) ([]string, error)         { return nil, nil }
+func (f *fakeImage) Outputs() []string                                { return nil }
+func (f *fakeImage) Run(*engine.RunContext) error                     { return nil }
+func (f *fakeImage) Ref(key engine.Digest) string                     { return "acme/api:" + key.Short() }
+func (fakeImagePlugin) Builtins() []*engine.Builtin                   { return []*engine.Builtin{fakeImageBuiltin} }
+func declareFake(th *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+	return starlark.String(c.String("name")), engine.EvaluationOf(th).AddRule(&fakeImage{info: engine.RuleInfo{Name: c.String("name"), Kind: "image", Pos: c.Pos}})
+}
+
+type fakeImagePlugin struct{}
+
+var fakeImageBuiltin = &engine.Builtin{Name: "image", Params: []engine.Param{{Name: "name", Type: engine.String, Required: true}}, Impl: declareFake}
+
+func load(t *testing.T, src string) (*engine.Graph, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ferry.star"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{core.Plugin{}, fakeImagePlugin{}, &Plugin{Project: "p"}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return engine.NewGraph(res.Rules)
+}
+
+func TestServiceDeclaration(t *testing.T) {
+	g, err := load(t, `
+image(name = "api-image")
+task(name = "gen", cmd = "true")
+job(name = "migrate", image = "api-image", command = "/api migrate")
+service(
+    name = "api",
+    image = "api-image",
+    command = ["/api", "--port=8080"],
+    ports = ["8080-8081:8080"],
+    replicas = 2,
+    volumes = ["data:/data", "./static:/srv:ro"],
+    resources = {"memory": "64Mi", "cpus": 0.5},
+    depends_on = ["migrate", "db"],
+    deps = ["gen"],
+)
+service(name = "db", image = "postgres:16")
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, _ := g.Select([]string{"api"})
+	if got := strings.Join(sel, ","); got != "api-image,db,gen,migrate,api" {
+		t.Errorf("api selects %s", got)
+	}
+	api := g.Rule("api").(*Rule)
+	s := api.Spec()
+	if s.Memory != 64<<20 || s.CPUs != 0.5 || s.Replicas != 2 || s.Restart != "unless-stopped" || len(s.Volumes) != 2 || !s.Volumes[1].Bind {
+		t.Errorf("spec = %+v", s)
+	}
+	if api.Info().Default {
+		t.Error("a service must not run with `ferry run`")
+	}
+	if g.Rule("migrate").(*Rule).Spec().Restart != "no" {
+		t.Error("jobs never restart")
+	}
+	if d := api.deployment(&engine.RunContext{DepKeys: map[string]engine.Digest{"api-image": engine.HashBytes([]byte("k"))}}, engine.Digest{}, "/ws"); !strings.HasPrefix(d.Image, "acme/api:") {
+		t.Errorf("image not resolved through the image rule: %q", d.Image)
+	}
+	if d := g.Rule("db").(*Rule).deployment(nil, engine.Digest{}, ""); d.Image != "postgres:16" {
+		t.Errorf("a plain reference changed: %q", d.Image)
+	}
+}
+
+func TestServiceErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`service(name = "api", image = "x", ports = ["8080:80"], replicas = 2)`:                          `ferry.star:1:8: service "api": ports: "8080:80/tcp" gives 1 host port(s) for 2 replicas`,
+		`service(name = "Api", image = "x")`:                                                             "DNS name",
+		`service(name = "a", image = "x", restart = "sometimes")`:                                        "restart",
+		`service(name = "a", image = "x", resources = {"disk": "1g"})`:                                   "unknown resource",
+		`service(name = "a", image = "x", volumes = ["data"])`:                                           "SOURCE:TARGET",
+		`service(name = "a", image = "x", ports = ["http"])`:                                             "not a port number",
+		"task(name = \"t\", cmd = \"true\")\nservice(name = \"a\", image = \"t\")":                       `image: "t" names a task, not an image rule`,
+		"task(name = \"t\", cmd = \"true\")\nservice(name = \"a\", image = \"x\", depends_on = [\"t\"])": "depends_on names services and jobs",
+		`job(name = "m", image = "x", replicas = 2)`:                                                     `unexpected keyword argument "replicas"`,
+	} {
+		_, err := load(t, src)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
+		}
+	}
+}
+
+func TestConfigHashCoversSpec(t *testing.T) {
+	hash := func(src string) engine.Digest {
+		g, err := load(t, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := engine.NewHasher()
+		g.Rule("a").Definition(context.Background(), h)
+		return h.Sum()
+	}
+	base := hash(`service(name = "a", image = "x", env = {"A": "1"})`)
+	if base != hash(`service(name = "a", image = "x", env = {"A": "1"})`) {
+		t.Error("config hash not stable")
+	}
+	if base != hash(`service(name = "a", image = "x", env = {"A": "1"}, replicas = 3)`) {
+		t.Error("scaling changed the config hash, so it would replace every replica")
+	}
+	for _, src := range []string{
+		`service(name = "a", image = "x", env = {"A": "2"})`,
+		`service(name = "a", image = "y", env = {"A": "1"})`,
+		`service(name = "a", image = "x", env = {"A": "1"}, ports = ["80"])`,
+	} {
+		if hash(src) == base {
+			t.Errorf("%s: config hash did not change", src)
+		}
+	}
+}

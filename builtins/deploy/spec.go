@@ -1,0 +1,262 @@
+// Package deploy declares what runs: the target-neutral service() and job()
+// specs, and the rules that hand them to a Target (the local Docker Engine
+// now; Swarm and Kubernetes later reuse the same specs).
+package deploy
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// A ServiceSpec is a long-running service, whatever runs it.
+type ServiceSpec struct {
+	Name       string
+	Image      string   // a reference, or the name of an image rule (see ImageRule)
+	Command    []string // nil: the image's default
+	Entrypoint []string // nil: the image's default
+	Env        map[string]string
+	Ports      []Port
+	Volumes    []Volume
+	Networks   []string // extra networks; every service joins the workspace network
+	Labels     map[string]string
+	Replicas   int
+	Restart    string // "no", "always", "on-failure", "unless-stopped"
+	Memory     int64  // bytes, 0: no limit
+	CPUs       float64
+	DependsOn  []string
+	Workdir    string
+	User       string
+}
+
+// A JobSpec is a one-shot container run to completion (a migration, say).
+type JobSpec struct {
+	ServiceSpec
+}
+
+// A Port publishes a container port on the host.
+type Port struct {
+	HostIP    string // "" for every interface
+	HostStart int    // 0: a free port chosen by the Engine
+	HostEnd   int    // == HostStart unless a range
+	Container int
+	Protocol  string // "tcp" or "udp"
+}
+
+func (p Port) String() string {
+	var sb strings.Builder
+	if p.HostIP != "" {
+		sb.WriteString(p.HostIP + ":")
+	}
+	if p.HostStart != 0 {
+		sb.WriteString(strconv.Itoa(p.HostStart))
+		if p.HostEnd != p.HostStart {
+			sb.WriteString("-" + strconv.Itoa(p.HostEnd))
+		}
+		sb.WriteString(":")
+	}
+	fmt.Fprintf(&sb, "%d/%s", p.Container, p.Protocol)
+	return sb.String()
+}
+
+// HostPorts returns how many fixed host ports p offers (0 for a free port).
+func (p Port) HostPorts() int {
+	if p.HostStart == 0 {
+		return 0
+	}
+	return p.HostEnd - p.HostStart + 1
+}
+
+// ParsePort parses a port as compose writes it: "80" (a free host port),
+// "8080:80", "127.0.0.1:8080:80", "8080-8083:80", with an optional "/udp".
+func ParsePort(s string) (Port, error) {
+	p := Port{Protocol: "tcp"}
+	spec := s
+	if base, proto, ok := strings.Cut(s, "/"); ok {
+		if proto != "tcp" && proto != "udp" {
+			return p, fmt.Errorf("port %q: protocol %q, want tcp or udp", s, proto)
+		}
+		spec, p.Protocol = base, proto
+	}
+	parts := strings.Split(spec, ":")
+	var host string
+	switch len(parts) {
+	case 1:
+	case 2:
+		host = parts[0]
+	case 3:
+		p.HostIP, host = parts[0], parts[1]
+		if p.HostIP == "" {
+			return p, fmt.Errorf("port %q: empty host address", s)
+		}
+	default:
+		return p, fmt.Errorf("port %q: want CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER", s)
+	}
+	c, err := portNumber(parts[len(parts)-1])
+	if err != nil {
+		return p, fmt.Errorf("port %q: container port: %v", s, err)
+	}
+	p.Container = c
+	if host != "" {
+		lo, hi, isRange := strings.Cut(host, "-")
+		if p.HostStart, err = portNumber(lo); err != nil {
+			return p, fmt.Errorf("port %q: host port: %v", s, err)
+		}
+		p.HostEnd = p.HostStart
+		if isRange {
+			if p.HostEnd, err = portNumber(hi); err != nil || p.HostEnd < p.HostStart {
+				return p, fmt.Errorf("port %q: host port range must be LOW-HIGH", s)
+			}
+		}
+	}
+	return p, nil
+}
+
+func portNumber(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("%q is not a port number (1-65535)", s)
+	}
+	return n, nil
+}
+
+// A Volume mounts a named volume or a host folder into the container.
+type Volume struct {
+	Source   string // a volume name, or a workspace-relative or absolute host path
+	Target   string
+	ReadOnly bool
+	Bind     bool // Source is a host path
+}
+
+// ParseVolume parses "NAME:/path", "./dir:/path" or "/abs:/path", with an
+// optional ":ro" or ":rw". dir is the declaring file's folder, which
+// relative host paths are resolved against.
+func ParseVolume(dir, s string) (Volume, error) {
+	parts := strings.Split(s, ":")
+	var v Volume
+	switch len(parts) {
+	case 2:
+	case 3:
+		switch parts[2] {
+		case "ro":
+			v.ReadOnly = true
+		case "rw":
+		default:
+			return v, fmt.Errorf("volume %q: mode %q, want ro or rw", s, parts[2])
+		}
+	default:
+		return v, fmt.Errorf("volume %q: want SOURCE:TARGET[:ro]", s)
+	}
+	v.Source, v.Target = parts[0], parts[1]
+	if v.Source == "" || !strings.HasPrefix(v.Target, "/") {
+		return v, fmt.Errorf("volume %q: want SOURCE:TARGET with an absolute TARGET", s)
+	}
+	switch {
+	case strings.HasPrefix(v.Source, "/"):
+		v.Bind = true
+	case strings.HasPrefix(v.Source, "./") || strings.HasPrefix(v.Source, "../") || v.Source == ".":
+		v.Bind = true
+		v.Source = cleanJoin(dir, v.Source)
+	default:
+		for _, r := range v.Source {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+				return v, fmt.Errorf("volume %q: %q is not a volume name; write ./%s for a folder", s, v.Source, v.Source)
+			}
+		}
+	}
+	return v, nil
+}
+
+func cleanJoin(dir, p string) string {
+	if dir == "" {
+		dir = "."
+	}
+	parts := strings.Split(dir+"/"+p, "/")
+	var out []string
+	for _, s := range parts {
+		switch s {
+		case "", ".":
+		case "..":
+			if len(out) > 0 && out[len(out)-1] != ".." {
+				out = out[:len(out)-1]
+			} else {
+				out = append(out, "..")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return "."
+	}
+	return strings.Join(out, "/")
+}
+
+// ParseMemory parses a memory size: a number of bytes, or with a unit
+// (k, m, g as Docker writes them; Ki, Mi, Gi as Kubernetes does).
+func ParseMemory(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30},
+		{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"b", 1},
+	}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseFloat(num, 64)
+			if err != nil || n <= 0 {
+				break
+			}
+			return int64(n * float64(u.mult)), nil
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("memory %q: want a size such as 256Mi, 512m or 1g", s)
+	}
+	return n, nil
+}
+
+// restartPolicies are the restart values every target understands.
+var restartPolicies = []string{"no", "always", "on-failure", "unless-stopped"}
+
+// Validate checks the spec as a whole.
+func (s *ServiceSpec) Validate() error {
+	if s.Replicas < 0 {
+		return fmt.Errorf("replicas: got %d, want 0 or more", s.Replicas)
+	}
+	ok := false
+	for _, r := range restartPolicies {
+		ok = ok || s.Restart == r
+	}
+	if !ok {
+		return fmt.Errorf("restart: got %q, want one of %s", s.Restart, strings.Join(restartPolicies, ", "))
+	}
+	for _, p := range s.Ports {
+		if n := p.HostPorts(); n > 0 && n < s.Replicas {
+			return fmt.Errorf("ports: %q gives %d host port(s) for %d replicas; give a range with a port per replica (\"%d-%d:%d\"), or publish \"%d\" so each replica gets a free host port; services reach every replica through the name %q either way",
+				p.String(), n, s.Replicas, p.HostStart, p.HostStart+s.Replicas-1, p.Container, p.Container, s.Name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range s.Volumes {
+		if seen[v.Target] {
+			return fmt.Errorf("volumes: %s is mounted twice", v.Target)
+		}
+		seen[v.Target] = true
+	}
+	return nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,91 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParsePort(t *testing.T) {
+	tests := []struct {
+		in, want string
+		hosts    int
+		err      string
+	}{
+		{in: "80", want: "80/tcp"},
+		{in: "8080:80", want: "8080:80/tcp", hosts: 1},
+		{in: "127.0.0.1:8080:80/udp", want: "127.0.0.1:8080:80/udp", hosts: 1},
+		{in: "8080-8083:80", want: "8080-8083:80/tcp", hosts: 4},
+		{in: "8083-8080:80", err: "LOW-HIGH"},
+		{in: "http", err: "not a port number"},
+		{in: "80/sctp", err: "want tcp or udp"},
+		{in: "1:2:3:4", err: "want CONTAINER"},
+		{in: "70000", err: "1-65535"},
+	}
+	for _, tt := range tests {
+		p, err := ParsePort(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParsePort(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || p.String() != tt.want || p.HostPorts() != tt.hosts {
+			t.Errorf("ParsePort(%q) = %s (%d host ports), %v; want %s (%d)", tt.in, p, p.HostPorts(), err, tt.want, tt.hosts)
+		}
+	}
+}
+
+func TestParseVolume(t *testing.T) {
+	tests := []struct {
+		dir, in string
+		want    Volume
+		err     string
+	}{
+		{in: "data:/var/lib/db", want: Volume{Source: "data", Target: "/var/lib/db"}},
+		{dir: "api", in: "./static:/srv:ro", want: Volume{Source: "api/static", Target: "/srv", ReadOnly: true, Bind: true}},
+		{dir: "api", in: "../shared:/shared", want: Volume{Source: "shared", Target: "/shared", Bind: true}},
+		{in: "/etc/ssl:/etc/ssl:ro", want: Volume{Source: "/etc/ssl", Target: "/etc/ssl", ReadOnly: true, Bind: true}},
+		{in: "data:relative", err: "absolute TARGET"},
+		{in: "data:/x:rx", err: "want ro or rw"},
+		{in: "my dir:/x", err: "not a volume name"},
+		{in: "data", err: "SOURCE:TARGET"},
+	}
+	for _, tt := range tests {
+		v, err := ParseVolume(tt.dir, tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseVolume(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || v != tt.want {
+			t.Errorf("ParseVolume(%q, %q) = %+v, %v; want %+v", tt.dir, tt.in, v, err, tt.want)
+		}
+	}
+}
+
+func TestParseMemory(t *testing.T) {
+	for in, want := range map[string]int64{"256Mi": 256 << 20, "512m": 512 << 20, "1g": 1 << 30, "1.5Gi": 3 << 29, "1048576": 1 << 20} {
+		if got, err := ParseMemory(in); err != nil || got != want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"lots", "-1m", "0", "m"} {
+		if _, err := ParseMemory(in); err == nil {
+			t.Errorf("ParseMemory(%q) accepted", in)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	fixed, _ := ParsePort("8080:80")
+	s := &ServiceSpec{Name: "api", Replicas: 3, Restart: "always", Ports: []Port{fixed}}
+	err := s.Validate()
+	if err == nil || !strings.Contains(err.Error(), `"8080-8082:80"`) || !strings.Contains(err.Error(), `publish "80"`) {
+		t.Errorf("3 replicas on one host port: %v", err)
+	}
+	s = &ServiceSpec{Name: "api", Replicas: 1, Restart: "sometimes"}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "want one of no, always") {
+		t.Errorf("bad restart: %v", err)
+	}
+}

@@ -1,0 +1,56 @@
+package deploy
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// A Target runs services and jobs somewhere: the local Docker Engine now,
+// Swarm and Kubernetes later. Every object it creates carries the project,
+// the rule and the config hash (the rule's key), so it can tell what it owns
+// and whether it is current.
+type Target interface {
+	// Current reports whether the service or job d.Spec.Name runs (or, for a
+	// job, has completed successfully) as declared with config hash d.Key;
+	// if not, reason says what differs.
+	Current(ctx context.Context, d *Deployment) (ok bool, reason string, err error)
+	// Deploy makes the service run as declared, replacing what differs.
+	Deploy(ctx context.Context, d *Deployment, log io.Writer) error
+	// RunJob runs the job to completion; a non-zero exit is an error.
+	RunJob(ctx context.Context, d *Deployment, log io.Writer) error
+	// RemoveExcept removes the project's services and jobs not named in keep.
+	RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error)
+	// Down removes everything the project owns (volumes too, if asked).
+	Down(ctx context.Context, project string, volumes bool) ([]string, error)
+	// Status describes the project's services.
+	Status(ctx context.Context, project string) ([]ServiceStatus, error)
+	// Logs streams the logs of the project's services (all when names is
+	// empty), each line prefixed with the service name.
+	Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error
+}
+
+// A Deployment is what a Target needs to run one service or job.
+type Deployment struct {
+	Project string
+	Spec    *ServiceSpec
+	Job     bool
+	Image   string        // the image reference to run
+	Key     engine.Digest // the config hash
+	Root    string        // workspace root, for relative bind mounts
+}
+
+// ServiceStatus is one row of `ferry status`.
+type ServiceStatus struct {
+	Name     string
+	Replicas int // running
+	Desired  int
+	State    string // running, exited (code), restarting, …
+	Health   string
+	Ports    []string
+	Image    string
+	Started  time.Time
+	Restarts int
+}

@@ -1,0 +1,355 @@
+package dockerd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+)
+
+// Container is a container as listed by the Engine.
+type Container struct {
+	ID      string
+	Name    string // without the leading slash
+	Image   string
+	Labels  map[string]string
+	State   string // created, running, restarting, exited, …
+	Status  string // "Up 3 minutes (healthy)", "Exited (1) 2 seconds ago"
+	Created time.Time
+	Ports   []string // "0.0.0.0:8080->80/tcp"
+}
+
+// ContainerSpec says how to create a container.
+type ContainerSpec struct {
+	Name       string
+	Image      string
+	Cmd        []string
+	Entrypoint []string
+	Env        []string // KEY=VALUE
+	Labels     map[string]string
+	Ports      []PortBinding
+	Mounts     []Mount
+	Network    string   // network to join
+	Aliases    []string // DNS names on that network
+	Restart    string   // no, always, on-failure, unless-stopped
+	Memory     int64
+	NanoCPUs   int64
+	WorkingDir string
+	User       string
+}
+
+// PortBinding publishes a container port; HostPort "" lets the Engine choose.
+type PortBinding struct {
+	HostIP        string
+	HostPort      string
+	ContainerPort int
+	Protocol      string
+}
+
+// Mount is a bind mount or a named volume.
+type Mount struct {
+	Bind     bool
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
+// ContainerState is what inspecting a container tells.
+type ContainerState struct {
+	Running    bool
+	Restarting bool
+	ExitCode   int
+	StartedAt  time.Time
+	Restarts   int
+	Health     string // "", starting, healthy, unhealthy
+	Error      string
+}
+
+// labelFilter builds a filter matching every key=value label.
+func labelFilter(labels map[string]string) filters.Args {
+	f := filters.NewArgs()
+	for k, v := range labels {
+		if v == "" {
+			f.Add("label", k)
+		} else {
+			f.Add("label", k+"="+v)
+		}
+	}
+	return f
+}
+
+// Containers lists the containers, running or not, that carry every label
+// given (an empty value matches any value).
+func (c *Client) Containers(ctx context.Context, labels map[string]string) ([]Container, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, c.wrap("list containers", err)
+	}
+	out := make([]Container, 0, len(list))
+	for _, s := range list {
+		ct := Container{ID: s.ID, Image: s.Image, Labels: s.Labels, State: s.State, Status: s.Status, Created: time.Unix(s.Created, 0)}
+		if len(s.Names) > 0 {
+			ct.Name = strings.TrimPrefix(s.Names[0], "/")
+		}
+		for _, p := range s.Ports {
+			if p.PublicPort != 0 {
+				ct.Ports = append(ct.Ports, fmt.Sprintf("%s:%d->%d/%s", p.IP, p.PublicPort, p.PrivatePort, p.Type))
+			}
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// ErrNameInUse is wrapped by CreateContainer when the name is taken.
+var ErrNameInUse = fmt.Errorf("name already in use")
+
+// CreateContainer creates a container and returns its ID.
+func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	cfg := &container.Config{
+		Image: s.Image, Cmd: s.Cmd, Entrypoint: s.Entrypoint, Env: s.Env, Labels: s.Labels,
+		WorkingDir: s.WorkingDir, User: s.User, ExposedPorts: nat.PortSet{},
+	}
+	host := &container.HostConfig{
+		PortBindings:  nat.PortMap{},
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart)},
+		Resources:     container.Resources{Memory: s.Memory, NanoCPUs: s.NanoCPUs},
+	}
+	for _, p := range s.Ports {
+		port := nat.Port(strconv.Itoa(p.ContainerPort) + "/" + p.Protocol)
+		cfg.ExposedPorts[port] = struct{}{}
+		host.PortBindings[port] = append(host.PortBindings[port], nat.PortBinding{HostIP: p.HostIP, HostPort: p.HostPort})
+	}
+	for _, m := range s.Mounts {
+		t := mount.TypeVolume
+		if m.Bind {
+			t = mount.TypeBind
+		}
+		host.Mounts = append(host.Mounts, mount.Mount{Type: t, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	var netCfg *network.NetworkingConfig
+	if s.Network != "" {
+		host.NetworkMode = container.NetworkMode(s.Network)
+		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.Network: {Aliases: s.Aliases}}}
+	}
+	res, err := cli.ContainerCreate(ctx, cfg, host, netCfg, nil, s.Name)
+	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			return "", fmt.Errorf("create container %s: %w", s.Name, ErrNameInUse)
+		}
+		return "", c.wrap("create container "+s.Name, err)
+	}
+	return res.ID, nil
+}
+
+// StartContainer starts a created container.
+func (c *Client) StartContainer(ctx context.Context, id string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return c.wrap("start container", err)
+	}
+	return nil
+}
+
+// RemoveContainer stops (with a grace period of a few seconds) and removes
+// a container; one already gone is not an error.
+func (c *Client) RemoveContainer(ctx context.Context, id string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	grace := 5
+	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
+		return c.wrap("stop container", err)
+	}
+	if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return c.wrap("remove container", err)
+	}
+	return nil
+}
+
+// RestartContainer restarts a container.
+func (c *Client) RestartContainer(ctx context.Context, id string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	grace := 5
+	if err := cli.ContainerRestart(ctx, id, container.StopOptions{Timeout: &grace}); err != nil {
+		return c.wrap("restart container", err)
+	}
+	return nil
+}
+
+// InspectContainer returns a container's state.
+func (c *Client) InspectContainer(ctx context.Context, id string) (ContainerState, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return ContainerState{}, err
+	}
+	res, err := cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return ContainerState{}, c.wrap("inspect container", err)
+	}
+	st := ContainerState{Restarts: res.RestartCount}
+	if s := res.State; s != nil {
+		st.Running, st.Restarting, st.ExitCode, st.Error = s.Running, s.Restarting, s.ExitCode, s.Error
+		st.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
+		if s.Health != nil {
+			st.Health = string(s.Health.Status)
+		}
+	}
+	return st, nil
+}
+
+// WaitContainer waits until the container stops and returns its exit code.
+func (c *Client) WaitContainer(ctx context.Context, id string) (int, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return 0, err
+	}
+	resC, errC := cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	select {
+	case res := <-resC:
+		if res.Error != nil {
+			return 0, fmt.Errorf("wait for container: %s", res.Error.Message)
+		}
+		return int(res.StatusCode), nil
+	case err := <-errC:
+		return 0, c.wrap("wait for container", err)
+	}
+}
+
+// Logs writes a container's output, stdout and stderr, line by line to
+// out, each line prefixed; tail limits it to the last lines ("" for all).
+func (c *Client) Logs(ctx context.Context, id, prefix string, follow bool, tail string, out io.Writer) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
+	if err != nil {
+		return c.wrap("container logs", err)
+	}
+	defer rc.Close()
+	pr, pw := io.Pipe()
+	go func() { _, err := stdcopy.StdCopy(pw, pw, rc); pw.CloseWithError(err) }()
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read container logs: %w", err)
+	}
+	return nil
+}
+
+// EnsureNetwork creates a bridge network with labels unless it exists.
+func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cli.NetworkInspect(ctx, name, network.InspectOptions{}); err == nil {
+		return nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return c.wrap("inspect network "+name, err)
+	}
+	if _, err := cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels}); err != nil && !cerrdefs.IsConflict(err) {
+		return c.wrap("create network "+name, err)
+	}
+	return nil
+}
+
+// RemoveNetworks removes the networks carrying every label given and
+// returns their names.
+func (c *Client) RemoveNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.NetworkList(ctx, network.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, c.wrap("list networks", err)
+	}
+	var names []string
+	for _, n := range list {
+		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
+			return names, c.wrap("remove network "+n.Name, err)
+		}
+		names = append(names, n.Name)
+	}
+	return names, nil
+}
+
+// EnsureVolume creates a named volume with labels unless it exists.
+func (c *Client) EnsureVolume(ctx context.Context, name string, labels map[string]string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cli.VolumeInspect(ctx, name); err == nil {
+		return nil
+	}
+	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: labels}); err != nil {
+		return c.wrap("create volume "+name, err)
+	}
+	return nil
+}
+
+// RemoveVolumes removes the volumes carrying every label given and returns
+// their names.
+func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, c.wrap("list volumes", err)
+	}
+	var names []string
+	for _, v := range list.Volumes {
+		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !cerrdefs.IsNotFound(err) {
+			return names, c.wrap("remove volume "+v.Name, err)
+		}
+		names = append(names, v.Name)
+	}
+	return names, nil
+}
+
+// ConnectNetwork attaches a container to another network under aliases.
+func (c *Client) ConnectNetwork(ctx context.Context, netName, id string, aliases []string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.NetworkConnect(ctx, netName, id, &network.EndpointSettings{Aliases: aliases}); err != nil {
+		return c.wrap("connect to network "+netName, err)
+	}
+	return nil
+}

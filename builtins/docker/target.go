@@ -1,0 +1,493 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+)
+
+// Labels on every object ferry creates.
+const (
+	labelProject = "ferry.project"
+	labelRule    = "ferry.rule"
+	labelConfig  = "ferry.config" // the rule's key: its config hash
+	labelKind    = "ferry.kind"   // service or job
+	labelReplica = "ferry.replica"
+)
+
+// startupWatch is how long a started container is watched for exiting at once.
+const startupWatch = 400 * time.Millisecond
+
+// Target runs services and jobs on the local Docker Engine: one bridge
+// network per project, on which each service's name is a DNS alias shared by
+// its replicas.
+type Target struct {
+	c *dockerd.Client
+
+	mu   sync.Mutex
+	snap map[string][]dockerd.Container // project → containers, until a change
+
+	prepMu sync.Mutex // serialises creating networks and volumes
+}
+
+var _ deploy.Target = (*Target)(nil)
+
+// NewTarget returns a Target using c.
+func NewTarget(c *dockerd.Client) *Target { return &Target{c: c} }
+
+// NetworkName is the project's network.
+func NetworkName(project string) string { return project + "_default" }
+
+// containers lists the project's containers; within one command the list is
+// taken once and kept until ferry changes something, so checking every
+// service costs one Engine call.
+func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Container, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if list, ok := t.snap[project]; ok {
+		return list, nil
+	}
+	// Containers made from an image ferry built inherit that image's labels:
+	// only ferry.kind, set on containers alone, marks one ferry started.
+	list, err := t.c.Containers(ctx, map[string]string{labelProject: project, labelKind: ""})
+	if err != nil {
+		return nil, err
+	}
+	if t.snap == nil {
+		t.snap = map[string][]dockerd.Container{}
+	}
+	t.snap[project] = list
+	return list, nil
+}
+
+func (t *Target) changed(project string) {
+	t.mu.Lock()
+	delete(t.snap, project)
+	t.mu.Unlock()
+}
+
+func (t *Target) ruleContainers(ctx context.Context, project, rule string) ([]dockerd.Container, error) {
+	all, err := t.containers(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	var out []dockerd.Container
+	for _, c := range all {
+		if c.Labels[labelRule] == rule {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Current reports whether the service runs, or the job has completed, as
+// declared with config hash d.Key.
+func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
+	list, err := t.ruleContainers(ctx, d.Project, d.Spec.Name)
+	if err != nil {
+		return false, "", err
+	}
+	key := d.Key.String()
+	if d.Job {
+		for _, c := range list {
+			if c.Labels[labelConfig] == key && c.State == "exited" && strings.HasPrefix(c.Status, "Exited (0)") {
+				return true, "", nil
+			}
+		}
+		return false, "it has not completed with this definition", nil
+	}
+	running, stale := 0, 0
+	for _, c := range list {
+		switch {
+		case c.Labels[labelConfig] != key:
+			stale++
+		case c.State == "running":
+			running++
+		}
+	}
+	switch {
+	case len(list) == 0:
+		return false, "no container is running it", nil
+	case stale > 0:
+		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
+	case running != d.Spec.Replicas || len(list) != d.Spec.Replicas:
+		return false, fmt.Sprintf("%d of %d replicas running", running, d.Spec.Replicas), nil
+	}
+	return true, "", nil
+}
+
+func (t *Target) labels(d *deploy.Deployment) map[string]string {
+	l := map[string]string{}
+	for k, v := range d.Spec.Labels {
+		l[k] = v
+	}
+	kind := "service"
+	if d.Job {
+		kind = "job"
+	}
+	l[labelProject], l[labelRule], l[labelConfig], l[labelKind] = d.Project, d.Spec.Name, d.Key.String(), kind
+	return l
+}
+
+// prepare makes sure the image, network and volumes the deployment needs exist.
+func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
+	id, err := t.c.ImageID(ctx, d.Image)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
+	}
+	own := map[string]string{labelProject: d.Project}
+	// The Engine allows two networks of one name: services deployed in
+	// parallel must not both create it.
+	t.prepMu.Lock()
+	defer t.prepMu.Unlock()
+	if err := t.c.EnsureNetwork(ctx, NetworkName(d.Project), own); err != nil {
+		return err
+	}
+	for _, n := range d.Spec.Networks {
+		if err := t.c.EnsureNetwork(ctx, d.Project+"_"+n, own); err != nil {
+			return err
+		}
+	}
+	for _, v := range d.Spec.Volumes {
+		if !v.Bind {
+			if err := t.c.EnsureVolume(ctx, d.Project+"_"+v.Source, own); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// containerSpec is the container for replica i (0 for a job).
+func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpec {
+	s := d.Spec
+	name := fmt.Sprintf("%s-%s-%d", d.Project, s.Name, i)
+	if d.Job {
+		name = fmt.Sprintf("%s-%s-job", d.Project, s.Name)
+	}
+	cs := dockerd.ContainerSpec{
+		Name: name, Image: d.Image, Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
+		Network: NetworkName(d.Project), Aliases: []string{s.Name}, Restart: s.Restart,
+		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
+	}
+	cs.Labels[labelReplica] = strconv.Itoa(i)
+	for _, k := range sortedKeys(s.Env) {
+		cs.Env = append(cs.Env, k+"="+s.Env[k])
+	}
+	for _, p := range s.Ports {
+		b := dockerd.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
+		if p.HostStart != 0 {
+			b.HostPort = strconv.Itoa(p.HostStart + max(i-1, 0))
+		}
+		cs.Ports = append(cs.Ports, b)
+	}
+	for _, v := range s.Volumes {
+		m := dockerd.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
+		switch {
+		case !v.Bind:
+			m.Source = d.Project + "_" + v.Source
+		case !strings.HasPrefix(v.Source, "/"):
+			m.Source = d.Root + "/" + v.Source
+		}
+		cs.Mounts = append(cs.Mounts, m)
+	}
+	return cs
+}
+
+// Deploy makes the service run as declared: containers of an older
+// definition, and replicas beyond the count, are removed; missing replicas
+// are created and started. A replica already running this definition is
+// left alone.
+func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	if err := t.prepare(ctx, d); err != nil {
+		return err
+	}
+	t.changed(d.Project)
+	list, err := t.ruleContainers(ctx, d.Project, d.Spec.Name)
+	if err != nil {
+		return err
+	}
+	key := d.Key.String()
+	have := map[int]bool{}
+	for _, c := range list {
+		i, _ := strconv.Atoi(c.Labels[labelReplica])
+		if c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= d.Spec.Replicas && !have[i] {
+			have[i] = true
+			continue
+		}
+		fmt.Fprintf(log, "removing %s\n", c.Name)
+		if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	defer t.changed(d.Project)
+	for i := 1; i <= d.Spec.Replicas; i++ {
+		if have[i] {
+			continue
+		}
+		cs := t.containerSpec(d, i)
+		fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
+		if _, err := t.start(ctx, d, cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start creates and starts one container, and watches it briefly so a
+// container that exits at once is reported with its code and last lines.
+func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
+	id, err := t.c.CreateContainer(ctx, cs)
+	if errors.Is(err, dockerd.ErrNameInUse) {
+		return "", fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", cs.Name, labelProject, d.Project)
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, n := range d.Spec.Networks {
+		if err := t.c.ConnectNetwork(ctx, d.Project+"_"+n, id, []string{d.Spec.Name}); err != nil {
+			t.c.RemoveContainer(context.WithoutCancel(ctx), id)
+			return "", err
+		}
+	}
+	if err := t.c.StartContainer(ctx, id); err != nil {
+		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
+		return "", portError(err)
+	}
+	if d.Job {
+		return id, nil
+	}
+	select {
+	case <-time.After(startupWatch):
+	case <-ctx.Done():
+		return id, ctx.Err()
+	}
+	st, err := t.c.InspectContainer(ctx, id)
+	if err != nil {
+		return id, err
+	}
+	if !st.Running || st.Restarting || st.Restarts > 0 {
+		return id, fmt.Errorf("%s exited at once with code %d%s", cs.Name, st.ExitCode, t.lastLines(ctx, id))
+	}
+	return id, nil
+}
+
+var portInUse = regexp.MustCompile(`(?:0\.0\.0\.0|\[::\]|[\d.]+):(\d+)`)
+
+// portError names the host port when starting failed because it is taken.
+func portError(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "port is already allocated") && !strings.Contains(msg, "address already in use") {
+		return err
+	}
+	if m := portInUse.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("host port %s is already in use (by another container or program); choose another in ports, or stop what holds it", m[1])
+	}
+	return fmt.Errorf("a host port is already in use: %v", err)
+}
+
+// lastLines returns the container's last log lines, formatted to follow an
+// error message.
+func (t *Target) lastLines(ctx context.Context, id string) string {
+	var sb strings.Builder
+	if err := t.c.Logs(ctx, id, "    ", false, "10", &sb); err != nil || sb.Len() == 0 {
+		return ""
+	}
+	return "; its last log lines:\n" + strings.TrimRight(sb.String(), "\n")
+}
+
+// RunJob runs the job's container to completion, streaming its output.
+func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	if err := t.prepare(ctx, d); err != nil {
+		return err
+	}
+	t.changed(d.Project)
+	defer t.changed(d.Project)
+	list, err := t.ruleContainers(ctx, d.Project, d.Spec.Name)
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	cs := t.containerSpec(d, 0)
+	fmt.Fprintf(log, "running %s (%s)\n", cs.Name, d.Image)
+	id, err := t.start(ctx, d, cs)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- t.c.Logs(ctx, id, "", true, "", log) }()
+	code, err := t.c.WaitContainer(ctx, id)
+	<-done
+	if err != nil {
+		if ctx.Err() != nil {
+			t.c.RemoveContainer(context.WithoutCancel(ctx), id)
+		}
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("job %s exited with code %d", d.Spec.Name, code)
+	}
+	return nil
+}
+
+// RemoveExcept removes the project's containers whose rule is not in keep.
+func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
+	t.changed(project)
+	defer t.changed(project)
+	list, err := t.containers(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[string]bool{}
+	for _, k := range keep {
+		wanted[k] = true
+	}
+	var removed []string
+	for _, c := range list {
+		if !wanted[c.Labels[labelRule]] {
+			if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
+				return removed, err
+			}
+			removed = append(removed, c.Name)
+		}
+	}
+	return removed, nil
+}
+
+// Down removes every container and network of the project, and its volumes
+// when asked; nothing without the project's label is touched.
+func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
+	removed, err := t.RemoveExcept(ctx, project, nil)
+	if err != nil {
+		return removed, err
+	}
+	own := map[string]string{labelProject: project}
+	nets, err := t.c.RemoveNetworks(ctx, own)
+	for _, n := range nets {
+		removed = append(removed, "network "+n)
+	}
+	if err != nil || !volumes {
+		return removed, err
+	}
+	vols, err := t.c.RemoveVolumes(ctx, own)
+	for _, v := range vols {
+		removed = append(removed, "volume "+v)
+	}
+	return removed, err
+}
+
+// Status describes each service and job of the project.
+func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceStatus, error) {
+	list, err := t.containers(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	byRule := map[string]*deploy.ServiceStatus{}
+	var names []string
+	for _, c := range list {
+		name := c.Labels[labelRule]
+		s := byRule[name]
+		if s == nil {
+			s = &deploy.ServiceStatus{Name: name, Image: c.Image}
+			byRule[name] = s
+			names = append(names, name)
+		}
+		st, err := t.c.InspectContainer(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if c.State == "running" {
+			s.Replicas++
+		}
+		s.Desired++
+		s.Restarts += st.Restarts
+		if s.Health == "" || st.Health == "unhealthy" {
+			s.Health = st.Health
+		}
+		if s.Started.IsZero() || st.StartedAt.Before(s.Started) {
+			s.Started = st.StartedAt
+		}
+		s.Ports = append(s.Ports, c.Ports...)
+		switch {
+		case c.Labels[labelKind] == "job" && c.State == "exited":
+			s.State = fmt.Sprintf("completed (exit %d)", st.ExitCode)
+		case s.State == "" || c.State != "running":
+			s.State = c.State
+		}
+	}
+	sort.Strings(names)
+	out := make([]deploy.ServiceStatus, 0, len(names))
+	for _, n := range names {
+		out = append(out, *byRule[n])
+	}
+	return out, nil
+}
+
+// Logs streams the logs of the project's containers (of the named
+// services only, when names are given), each line prefixed with the
+// container's service and replica.
+func (t *Target) Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error {
+	list, err := t.containers(ctx, project)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	w := &lockedWriter{w: out}
+	errs := make(chan error, len(list))
+	n := 0
+	for _, c := range list {
+		if len(names) > 0 && !want[c.Labels[labelRule]] {
+			continue
+		}
+		n++
+		prefix := fmt.Sprintf("%s-%s | ", c.Labels[labelRule], c.Labels[labelReplica])
+		go func() { errs <- t.c.Logs(ctx, c.ID, prefix, follow, "", w) }()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// isDeploy reports whether a rule is something `ferry up` runs.
+func isDeploy(r engine.Rule) bool {
+	k := r.Info().Kind
+	return k == "service" || k == "job"
+}
+
+func (a *app) upCommand() *cobra.Command {
+	var o engine.RunOptions
+	cmd := &cobra.Command{
+		Use:   "up [SERVICE...] [-- --flag=value...]",
+		Short: "Build what is needed and bring services and jobs to what ferry.star declares",
+		Long: `Build the images and run the tasks the services need, then make the Docker Engine
+match ferry.star: a service that is unchanged is left alone (same container, no restart), a
+changed one is replaced, replicas are added or removed, jobs run to completion once per
+definition, and (when no SERVICE is named) services no longer declared are removed.
+ferry up returns once everything is started; see ferry status and ferry logs -f.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, flags, err := splitDash(cmd, args)
+			if err != nil {
+				return err
+			}
+			l, err := a.load(cmd.Context(), flags)
+			if err != nil {
+				return err
+			}
+			var all []string
+			for _, n := range l.graph.Names() {
+				if isDeploy(l.graph.Rule(n)) {
+					all = append(all, n)
+				}
+			}
+			for _, n := range names {
+				if r := l.graph.Rule(n); r != nil && !isDeploy(r) {
+					return fmt.Errorf("ferry up starts services and jobs; %q is a %s (use `ferry run %s`)", n, r.Info().Kind, n)
+				}
+			}
+			selected := names
+			if len(names) == 0 {
+				if len(all) == 0 {
+					a.bus.Logf(engine.LevelWarn, "ferry.star declares no service or job; nothing to bring up")
+				}
+				selected = all
+			}
+			st, release, err := a.openState(cmd.Context(), l.ws, true)
+			if err != nil {
+				return err
+			}
+			defer release()
+			e := engine.NewEngine(l.ws, l.graph, st, a.bus)
+			o.Jobs = a.jobs
+			var runErr error
+			if len(selected) > 0 {
+				_, runErr = e.Run(cmd.Context(), selected, o)
+			}
+			if err := e.Save(); err != nil {
+				a.bus.Logf(engine.LevelError, "could not save state: %v", err)
+			}
+			if runErr != nil {
+				return runErr
+			}
+			if len(names) == 0 {
+				removed, err := a.target.RemoveExcept(cmd.Context(), l.project, all)
+				for _, r := range removed {
+					a.bus.Logf(engine.LevelInfo, "removed %s: its service is no longer in ferry.star", r)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if len(selected) > 0 {
+				a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild and recreate even what is up to date")
+	return cmd
+}
+
+func (a *app) downCommand() *cobra.Command {
+	var volumes bool
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Remove the containers and networks (and with --volumes, the volumes) this workspace owns",
+		Long: `Remove exactly what this workspace's project owns in the Docker Engine: the containers
+and networks labelled with its project, and its volumes with --volumes. Nothing else is
+touched. ferry.star is not evaluated, so down works even when it is broken.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ws, err := engine.FindWorkspace(a.dir, a.file)
+			if err != nil {
+				return err
+			}
+			project := a.projectName(ws)
+			a.plugins(project)
+			_, release, err := a.openState(cmd.Context(), ws, true)
+			if err != nil {
+				return err
+			}
+			defer release()
+			removed, err := a.target.Down(cmd.Context(), project, volumes)
+			for _, r := range removed {
+				a.bus.Logf(engine.LevelInfo, "removed %s", r)
+			}
+			if err == nil && len(removed) == 0 {
+				a.bus.Logf(engine.LevelInfo, "project %s has nothing in the Docker Engine", project)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes (their data is lost)")
+	return cmd
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the project's services: state, health, ports, image, uptime, restarts",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ws, err := engine.FindWorkspace(a.dir, a.file)
+			if err != nil {
+				return err
+			}
+			project := a.projectName(ws)
+			a.plugins(project)
+			list, err := a.target.Status(cmd.Context(), project)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
+			}
+			if len(list) == 0 {
+				fmt.Fprintf(a.stdout, "project %s has no services running; `ferry up` starts them\n", project)
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERVICE\tSTATE\tREPLICAS\tHEALTH\tPORTS\tIMAGE\tUPTIME\tRESTARTS")
+			for _, s := range list {
+				health, up := s.Health, ""
+				if health == "" {
+					health = "-"
+				}
+				if !s.Started.IsZero() && s.Replicas > 0 {
+					up = time.Since(s.Started).Round(time.Second).String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", s.Name, s.State, s.Replicas, s.Desired, health, strings.Join(s.Ports, ","), s.Image, up, s.Restarts)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	return cmd
+}
+
+func (a *app) logsCommand() *cobra.Command {
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "logs [SERVICE...]",
+		Short: "Show the logs of the project's services, each line prefixed with its service and replica",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ws, err := engine.FindWorkspace(a.dir, a.file)
+			if err != nil {
+				return err
+			}
+			project := a.projectName(ws)
+			a.plugins(project)
+			return a.target.Logs(cmd.Context(), project, args, follow, a.stdout)
+		},
+	}
+	cmd.Flags().BoolVar(&follow, "follow", false, "keep following new output until Ctrl-C (-f is the global --file flag)")
+	return cmd
+}
