@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -235,10 +237,10 @@ func (r *Rule) Outputs() []string { return nil }
 func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	s := r.spec
 	h.String(r.plugin.Project).String(s.Name).String(s.Image).String(strings.Join(s.Command, "\x00")).String(strings.Join(s.Entrypoint, "\x00"))
-	for _, k := range sortedKeys(s.Env) {
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		h.String("env").String(k).String(s.Env[k])
 	}
-	for _, k := range sortedKeys(s.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		h.String("label").String(k).String(s.Labels[k])
 	}
 	for _, p := range s.Ports {

@@ -5,7 +5,6 @@ package deploy
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -249,14 +248,4 @@ func (s *ServiceSpec) Validate() error {
 		seen[v.Target] = true
 	}
 	return nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
