@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 )
 
 // FileName is the name of the file that marks a workspace root.
@@ -65,4 +67,18 @@ func (w *Workspace) Rel(abs string) (string, error) {
 		return "", err
 	}
 	return filepath.ToSlash(rel), nil
+}
+
+// JoinPath joins p, written in a module whose folder is the
+// workspace-relative dir, into a workspace-relative slash path. Absolute
+// paths and paths that leave the workspace are refused.
+func JoinPath(dir, p string) (string, error) {
+	if path.IsAbs(p) {
+		return "", fmt.Errorf("%q is absolute; paths in ferry files are relative to the file's folder", p)
+	}
+	j := path.Join(dir, p)
+	if j == ".." || strings.HasPrefix(j, "../") {
+		return "", fmt.Errorf("%q leaves the workspace", p)
+	}
+	return j, nil
 }

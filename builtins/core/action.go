@@ -130,7 +130,7 @@ func actionSh(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 
 func actionRead(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	a := c.Receiver.(*actionContext)
-	p, err := wsPath("", c.String("path"))
+	p, err := engine.JoinPath("", c.String("path"))
 	if err != nil {
 		return nil, fmt.Errorf("ctx.read: %v", err)
 	}

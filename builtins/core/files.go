@@ -89,7 +89,7 @@ var readFileBuiltin = &engine.Builtin{
 	Returns: "the contents as a string.",
 	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 		ev := engine.EvaluationOf(thread)
-		p, err := wsPath(engine.ModuleDir(thread), c.String("path"))
+		p, err := engine.JoinPath(engine.ModuleDir(thread), c.String("path"))
 		if err != nil {
 			return nil, c.Errorf("%v", err)
 		}

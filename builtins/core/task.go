@@ -95,7 +95,7 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 	if t.outs, err = wsPaths(dir, c.Strings("outs")); err != nil {
 		return nil, c.Errorf("outs: %v", err)
 	}
-	if t.dir, err = wsPath(dir, c.String("dir")); err != nil {
+	if t.dir, err = engine.JoinPath(dir, c.String("dir")); err != nil {
 		return nil, c.Errorf("dir: %v", err)
 	}
 	if err := ev.AddRule(t); err != nil {
@@ -221,4 +221,17 @@ func (w *fnWalker) value(v starlark.Value) {
 	default:
 		fmt.Fprintf(&w.sb, "%s\n", v)
 	}
+}
+
+// wsPaths joins each of ps as engine.JoinPath does.
+func wsPaths(dir string, ps []string) ([]string, error) {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		j, err := engine.JoinPath(dir, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -156,7 +157,7 @@ func ParseVolume(dir, s string) (Volume, error) {
 		v.Bind = true
 	case strings.HasPrefix(v.Source, "./") || strings.HasPrefix(v.Source, "../") || v.Source == ".":
 		v.Bind = true
-		v.Source = cleanJoin(dir, v.Source)
+		v.Source = path.Join(dir, v.Source)
 	default:
 		for _, r := range v.Source {
 			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
@@ -165,31 +166,6 @@ func ParseVolume(dir, s string) (Volume, error) {
 		}
 	}
 	return v, nil
-}
-
-func cleanJoin(dir, p string) string {
-	if dir == "" {
-		dir = "."
-	}
-	parts := strings.Split(dir+"/"+p, "/")
-	var out []string
-	for _, s := range parts {
-		switch s {
-		case "", ".":
-		case "..":
-			if len(out) > 0 && out[len(out)-1] != ".." {
-				out = out[:len(out)-1]
-			} else {
-				out = append(out, "..")
-			}
-		default:
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		return "."
-	}
-	return strings.Join(out, "/")
 }
 
 // ParseMemory parses a memory size: a number of bytes, or with a unit

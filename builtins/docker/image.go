@@ -107,14 +107,14 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images
 		}
 		i.tags = append(i.tags, ref)
 	}
-	if i.context, err = wsPath(dir, c.String("context")); err != nil {
+	if i.context, err = engine.JoinPath(dir, c.String("context")); err != nil {
 		return nil, c.Errorf("context: %v", err)
 	}
 	df := path.Join(c.String("context"), "Dockerfile")
 	if c.Has("dockerfile") {
 		df = c.String("dockerfile")
 	}
-	if i.dockerfile, err = wsPath(dir, df); err != nil {
+	if i.dockerfile, err = engine.JoinPath(dir, df); err != nil {
 		return nil, c.Errorf("dockerfile: %v", err)
 	}
 	if i.ignore, err = ignorePatterns(c.Strings("ignore")); err != nil {
@@ -148,19 +148,6 @@ func extraTag(repo reference.Named, t string) (string, error) {
 		return "", errors.New("a tag cannot carry a digest")
 	}
 	return reference.FamiliarString(ref), nil
-}
-
-// wsPath joins a path written in a module under dir into a workspace-relative
-// slash path, refusing paths that leave the workspace.
-func wsPath(dir, p string) (string, error) {
-	if path.IsAbs(p) {
-		return "", fmt.Errorf("%q is absolute; paths in ferry files are relative to the file's folder", p)
-	}
-	j := path.Join(dir, p)
-	if j == ".." || strings.HasPrefix(j, "../") {
-		return "", fmt.Errorf("%q leaves the workspace", p)
-	}
-	return j, nil
 }
 
 // Info returns the rule's metadata.
