@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/distribution/reference"
 	"go.starlark.net/starlark"
@@ -35,9 +34,6 @@ type Image struct {
 	ws         *engine.Workspace
 	docker     Engine
 	images     *catalog
-
-	mu    sync.Mutex
-	built engine.Digest // key of the image last built or found, zero if none
 }
 
 func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
@@ -47,8 +43,8 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			"Its key covers the context's files (after `.dockerignore` and `ignore`), the Dockerfile, the build arguments, the target, " +
 			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
 			"and labelled with the key, and while an image with that key exists no build starts. " +
-			"Base images are never pulled: they must be in the Engine already, or be built by an `image` rule listed in `deps` " +
-			"(`FROM acme/base` then uses the image that rule built). Paths are relative to the folder of the file that declares the image.",
+			"Base images are never pulled: they must be in the Engine already, or be built by another `image` rule: " +
+			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. Paths are relative to the folder of the file that declares the image.",
 		Params: []engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 			{Name: "repo", Type: engine.String, Required: true, Doc: "Repository to tag the image in, such as `acme/api` (no tag: ferry adds the key)."},
@@ -57,7 +53,7 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			{Name: "build_args", Type: engine.StringDict, Default: "{}", Doc: "Values for the Dockerfile's `ARG`s (`FROM` lines see those declared before the first `FROM`)."},
 			{Name: "target", Type: engine.String, Doc: "The stage to build, by its `AS` name; the last stage when not given."},
 			{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Patterns of context files to leave out, relative to the context, in `.dockerignore` syntax, on top of the context's `.dockerignore`."},
-			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first: tasks that write into the context, images named in `FROM`."},
+			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first, such as tasks that write into the context (image rules named in `FROM` are deps without being listed)."},
 			{Name: "tag", Type: engine.StringList, Default: "[]", Doc: "More tags to give the image: `\"latest\"` tags `repo:latest`; a reference with a `:` (`\"acme/api:v1\"`) is used as it is."},
 			{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
 		},
@@ -162,25 +158,6 @@ func (i *Image) Repo() string { return i.repo }
 // Ref returns the reference of the image built for key: "repo:<short key>".
 func (i *Image) Ref(key engine.Digest) string { return i.repo + ":" + key.Short() }
 
-// Built returns the reference of the image that this rule built, or found
-// already built, in this process; false before the rule has succeeded.
-// Rules that use the image (a service, an image built FROM it) call it
-// when they run, after this rule.
-func (i *Image) Built() (string, bool) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.built.IsZero() {
-		return "", false
-	}
-	return i.Ref(i.built), true
-}
-
-func (i *Image) setBuilt(key engine.Digest) {
-	i.mu.Lock()
-	i.built = key
-	i.mu.Unlock()
-}
-
 // Inputs returns the files of the context that the build sends, after
 // .dockerignore and ignore=, with the Dockerfile and .dockerignore.
 func (i *Image) Inputs(ctx context.Context) ([]string, error) {
@@ -193,7 +170,8 @@ func (i *Image) Inputs(ctx context.Context) ([]string, error) {
 
 // Definition adds the repository, Dockerfile path, build arguments, target,
 // ignore patterns and tags to h, and the local ID of every base image (an
-// image built by a rule in deps is covered by that rule's key instead). A
+// image built by another image rule, a dep since Link, is covered by that
+// rule's key instead). A
 // base that is not in the Engine is an error: ferry does not pull.
 func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 	h.String(i.repo).String(i.context).String(i.dockerfile).String(i.target)
@@ -219,11 +197,7 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 		return err
 	}
 	for _, b := range df.bases {
-		dep, err := i.ruleBase(df, b)
-		if err != nil {
-			return err
-		}
-		if dep != nil {
+		if dep := i.baseRule(b); dep != nil {
 			h.String("rule").String(dep.info.Name)
 			continue
 		}
@@ -251,18 +225,16 @@ func (i *Image) parse() (*dockerfile, error) {
 	return parseDockerfile(i.dockerfile, src, i.buildArgs, i.target)
 }
 
-// ruleBase returns the image rule among deps that builds base b, or nil
-// when b comes from outside the workspace. A base built by an image rule
-// missing from deps is an error.
-func (i *Image) ruleBase(df *dockerfile, b base) (*Image, error) {
+// baseRule returns the image rule of this evaluation that builds base b, or
+// nil when b comes from outside the workspace.
+func (i *Image) baseRule(b base) *Image {
 	if _, ok := b.named.(reference.Digested); ok || b.named == nil {
-		return nil, nil
+		return nil
 	}
 	name, tag := reference.FamiliarName(b.named), ""
 	if t, ok := b.named.(reference.Tagged); ok {
 		tag = t.Tag()
 	}
-	var missing *Image
 	for _, r := range i.images.all() {
 		if r == i || r.repo != name {
 			continue
@@ -270,17 +242,26 @@ func (i *Image) ruleBase(df *dockerfile, b base) (*Image, error) {
 		if tag != "" && tag != "latest" && !slices.Contains(r.tags, name+":"+tag) {
 			continue
 		}
-		if slices.Contains(i.info.Deps, r.info.Name) {
-			return r, nil
-		}
-		if missing == nil {
-			missing = r
+		return r
+	}
+	return nil
+}
+
+// Link makes every image rule that the Dockerfile names as a base a dep, so
+// that FROM acme/base builds on what the rule for acme/base built, after it.
+// A Dockerfile that cannot be read or parsed is reported when the key is
+// computed, with its position, not here.
+func (i *Image) Link(func(string) engine.Rule) error {
+	df, err := i.parse()
+	if err != nil {
+		return nil
+	}
+	for _, b := range df.bases {
+		if r := i.baseRule(b); r != nil && !slices.Contains(i.info.Deps, r.info.Name) {
+			i.info.Deps = append(i.info.Deps, r.info.Name)
 		}
 	}
-	if missing != nil {
-		return nil, fmt.Errorf("%s names %s, which image %q builds (declared at %s); add %q to deps so that it is built first", df.pos(b.line), b.ref, missing.info.Name, missing.info.Pos, missing.info.Name)
-	}
-	return nil, nil
+	return nil
 }
 
 // Observe reports whether an image labelled with key is in the Engine, and
@@ -313,7 +294,6 @@ func (i *Image) find(ctx context.Context, key engine.Digest) (bool, error) {
 			return false, err
 		}
 	}
-	i.setBuilt(key)
 	return true, nil
 }
 
@@ -337,18 +317,9 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	}
 	refs := map[int]string{}
 	for n, b := range df.bases {
-		dep, err := i.ruleBase(df, b)
-		if err != nil {
-			return err
+		if dep := i.baseRule(b); dep != nil {
+			refs[n] = dep.Ref(rc.DepKeys[dep.info.Name])
 		}
-		if dep == nil {
-			continue
-		}
-		built, ok := dep.Built()
-		if !ok {
-			return fmt.Errorf("%s: base image rule %q has not been built in this run", df.pos(b.line), dep.info.Name)
-		}
-		refs[n] = built
 	}
 	dockerfile := df.render(refs, map[string]string{
 		LabelKey:     rc.Key.String(),
@@ -380,7 +351,6 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		}
 		return i.buildError(df, err)
 	}
-	i.setBuilt(rc.Key)
 	fmt.Fprintf(rc.Stdout, "built %s (%s)\n", ref, shortID(id))
 	return nil
 }
