@@ -147,6 +147,17 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	return &loaded{ws: ws, res: res, graph: g, project: project}, nil
 }
 
+// loadArgs evaluates the workspace with the config flags given after "--"
+// and returns the rule names given before it.
+func (a *app) loadArgs(cmd *cobra.Command, args []string) ([]string, *loaded, error) {
+	names, flags, err := splitDash(cmd, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := a.load(cmd.Context(), flags)
+	return names, l, err
+}
+
 // splitDash separates rule names from the config flags after "--".
 func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, error) {
 	at := cmd.ArgsLenAtDash()

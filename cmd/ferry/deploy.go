@@ -12,6 +12,19 @@ import (
 	"github.com/ferryhq/ferry/engine"
 )
 
+// workspaceProject finds the workspace and readies the deploy target for
+// its project, without evaluating ferry.star: down, status and logs work
+// even when it is broken.
+func (a *app) workspaceProject() (*engine.Workspace, string, error) {
+	ws, err := engine.FindWorkspace(a.dir, a.file)
+	if err != nil {
+		return nil, "", err
+	}
+	project := a.projectName(ws)
+	a.plugins(project)
+	return ws, project, nil
+}
+
 // isDeploy reports whether a rule is something `ferry up` runs.
 func isDeploy(r engine.Rule) bool {
 	k := r.Info().Kind
@@ -29,11 +42,7 @@ changed one is replaced, replicas are added or removed, jobs run to completion o
 definition, and (when no SERVICE is named) services no longer declared are removed.
 ferry up returns once everything is started; see ferry status and ferry logs -f.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names, flags, err := splitDash(cmd, args)
-			if err != nil {
-				return err
-			}
-			l, err := a.load(cmd.Context(), flags)
+			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -100,12 +109,10 @@ func (a *app) downCommand() *cobra.Command {
 and networks labelled with its project, and its volumes with --volumes. Nothing else is
 touched. ferry.star is not evaluated, so down works even when it is broken.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ws, err := engine.FindWorkspace(a.dir, a.file)
+			ws, project, err := a.workspaceProject()
 			if err != nil {
 				return err
 			}
-			project := a.projectName(ws)
-			a.plugins(project)
 			_, release, err := a.openState(cmd.Context(), ws, true)
 			if err != nil {
 				return err
@@ -131,12 +138,10 @@ func (a *app) statusCommand() *cobra.Command {
 		Use:   "status",
 		Short: "Show the project's services: state, health, ports, image, uptime, restarts",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ws, err := engine.FindWorkspace(a.dir, a.file)
+			_, project, err := a.workspaceProject()
 			if err != nil {
 				return err
 			}
-			project := a.projectName(ws)
-			a.plugins(project)
 			list, err := a.target.Status(cmd.Context(), project)
 			if err != nil {
 				return err
@@ -175,12 +180,10 @@ func (a *app) logsCommand() *cobra.Command {
 		Use:   "logs [SERVICE...]",
 		Short: "Show the logs of the project's services, each line prefixed with its service and replica",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := engine.FindWorkspace(a.dir, a.file)
+			_, project, err := a.workspaceProject()
 			if err != nil {
 				return err
 			}
-			project := a.projectName(ws)
-			a.plugins(project)
 			return a.target.Logs(cmd.Context(), project, args, follow, a.stdout)
 		},
 	}

@@ -16,11 +16,7 @@ func (a *app) planCommand() *cobra.Command {
 		Use:   "plan [RULE...] [-- --flag=value...]",
 		Short: "Say which rules would run, and why, without running anything",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names, flags, err := splitDash(cmd, args)
-			if err != nil {
-				return err
-			}
-			l, err := a.load(cmd.Context(), flags)
+			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
 				return err
 			}

@@ -18,11 +18,7 @@ names, run every build rule. Flags after -- set config.flag values.`,
   ferry run test api -j 4
   ferry run deploy -- --region=eu`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names, flags, err := splitDash(cmd, args)
-			if err != nil {
-				return err
-			}
-			l, err := a.load(cmd.Context(), flags)
+			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
 				return err
 			}
