@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.starlark.net/starlark"
 
@@ -28,11 +29,14 @@ type Plugin struct {
 }
 
 // Builtins returns service and job.
+// Each call returns builtins sharing a fresh register of the networks and
+// volumes declared, so call it once per evaluation, as engine.Evaluate does.
 func (p *Plugin) Builtins() []*engine.Builtin {
-	return []*engine.Builtin{p.builtin("service"), p.builtin("job")}
+	res := &resources{external: map[string]bool{}}
+	return []*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res)}
 }
 
-func (p *Plugin) builtin(kind string) *engine.Builtin {
+func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 	doc := "Declares a long-running service: containers from `image`, kept running as declared by `ferry up`. " +
 		"An unchanged service is left alone; a changed one is replaced; `ferry down` removes it. " +
 		"Services reach each other by name on the workspace's network."
@@ -69,12 +73,12 @@ func (p *Plugin) builtin(kind string) *engine.Builtin {
 		Params:  params,
 		Returns: "the rule's name, to use in `depends_on` and `deps`.",
 		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
-			return p.declare(thread, c, kind)
+			return p.declare(thread, c, kind, res)
 		},
 	}
 }
 
-func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string) (starlark.Value, error) {
+func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, res *resources) (starlark.Value, error) {
 	ev := engine.EvaluationOf(thread)
 	if ev == nil || engine.IsRunTime(thread) {
 		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
@@ -139,6 +143,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string) (
 		spec:   s,
 		job:    kind == "job",
 		plugin: p,
+		res:    res,
 	}
 	if err := ev.AddRule(r); err != nil {
 		return nil, err
@@ -197,6 +202,7 @@ func parseResources(v starlark.Value, s *ServiceSpec) error {
 type Rule struct {
 	info   engine.RuleInfo
 	spec   *ServiceSpec
+	res    *resources
 	job    bool
 	plugin *Plugin
 	image  ImageRule // when spec.Image names an image rule
@@ -213,6 +219,15 @@ func (r *Rule) Link(lookup func(string) engine.Rule) error {
 	for _, d := range r.spec.DependsOn {
 		if dep := lookup(d); dep != nil && dep.Info().Kind != "service" && dep.Info().Kind != "job" {
 			return fmt.Errorf("depends_on: %q is a %s; depends_on names services and jobs, deps names other rules", d, dep.Info().Kind)
+		}
+	}
+	for i, v := range r.spec.Volumes {
+		r.spec.Volumes[i].External = !v.Bind && r.res.isExternal("volume", v.Source)
+	}
+	r.spec.External = map[string]bool{}
+	for _, n := range r.spec.Networks {
+		if r.res.isExternal("network", n) {
+			r.spec.External[n] = true
 		}
 	}
 	switch ir := lookup(r.spec.Image).(type) {
@@ -247,11 +262,14 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 		h.String("port").String(p.String())
 	}
 	for _, v := range s.Volumes {
-		h.String("volume").String(v.Source).String(v.Target).String(strconv.FormatBool(v.ReadOnly))
+		h.String("volume").String(v.Source).String(v.Target).String(strconv.FormatBool(v.ReadOnly)).String(strconv.FormatBool(v.External))
+	}
+	for _, n := range s.Networks {
+		h.String("network").String(n).String(strconv.FormatBool(s.External[n]))
 	}
 	// Replicas are left out: scaling adds or removes containers without
 	// replacing the others; the target's Current sees the count differ.
-	h.String(strings.Join(s.Networks, ",")).String(s.Restart)
+	h.String(s.Restart)
 	h.String(strconv.FormatInt(s.Memory, 10)).String(strconv.FormatFloat(s.CPUs, 'g', -1, 64)).String(s.Workdir).String(s.User)
 	return nil
 }
@@ -284,4 +302,46 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 		return r.plugin.Target.RunJob(rc, d, rc.Stdout)
 	}
 	return r.plugin.Target.Deploy(rc, d, rc.Stdout)
+}
+
+// resources registers the networks and volumes declared with network() and
+// volume() in one evaluation.
+type resources struct {
+	mu       sync.Mutex
+	external map[string]bool // "volume data", "network shared"
+}
+
+func (r *resources) isExternal(kind, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.external[kind+" "+name]
+}
+
+func resourceBuiltin(kind string, res *resources) *engine.Builtin {
+	owned := "Without a declaration, a name used in `" + kind + "s` is the project's own: created as `<project>_NAME` and removed by `ferry down"
+	if kind == "volume" {
+		owned += " --volumes"
+	}
+	owned += "`."
+	return &engine.Builtin{
+		Name: kind,
+		Doc: fmt.Sprintf("Declares a %s that services name in `%ss`. With `external = True` it is one that exists outside ferry: "+
+			"used by its own name, never created or removed, and `ferry up` fails clearly when it is missing. %s", kind, kind, owned),
+		Params: []engine.Param{
+			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "The name services use."},
+			{Name: "external", Type: engine.Bool, Default: "False", Doc: "The " + kind + " exists outside ferry; ferry neither creates nor removes it."},
+			{Name: "doc", Type: engine.String, Doc: "What it is for."},
+		},
+		Returns: "the name.",
+		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+			key := kind + " " + c.String("name")
+			res.mu.Lock()
+			defer res.mu.Unlock()
+			if _, dup := res.external[key]; dup {
+				return nil, c.Errorf("%s %q is declared twice", kind, c.String("name"))
+			}
+			res.external[key] = c.Bool("external", false)
+			return starlark.String(c.String("name")), nil
+		},
+	}
 }

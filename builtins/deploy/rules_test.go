@@ -137,3 +137,22 @@ func TestConfigHashCoversSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestExternalResources(t *testing.T) {
+	g, err := load(t, `
+service(name = "a", image = "x", networks = ["shared", "mine"], volumes = ["keep:/k", "own:/o"])
+network("shared", external = True)
+volume("keep", external = True)
+volume("own")
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := g.Rule("a").(*Rule).Spec()
+	if !s.External["shared"] || s.External["mine"] || !s.Volumes[0].External || s.Volumes[1].External {
+		t.Errorf("external flags: networks %v, volumes %+v", s.External, s.Volumes)
+	}
+	if _, err := load(t, "volume(\"v\")\nvolume(\"v\", external = True)"); err == nil || !strings.Contains(err.Error(), `volume "v" is declared twice`) {
+		t.Errorf("duplicate volume: %v", err)
+	}
+}

@@ -19,7 +19,8 @@ type ServiceSpec struct {
 	Env        map[string]string
 	Ports      []Port
 	Volumes    []Volume
-	Networks   []string // extra networks; every service joins the workspace network
+	Networks   []string        // extra networks; every service joins the workspace network
+	External   map[string]bool // networks declared with network(name, external = True)
 	Labels     map[string]string
 	Replicas   int
 	Restart    string // "no", "always", "on-failure", "unless-stopped"
@@ -127,6 +128,7 @@ type Volume struct {
 	Target   string
 	ReadOnly bool
 	Bind     bool // Source is a host path
+	External bool // a named volume declared with volume(name, external = True)
 }
 
 // ParseVolume parses "NAME:/path", "./dir:/path" or "/abs:/path", with an

@@ -159,18 +159,46 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 		return err
 	}
 	for _, n := range d.Spec.Networks {
-		if err := t.c.EnsureNetwork(ctx, d.Project+"_"+n, own); err != nil {
+		if d.Spec.External[n] {
+			if ok, err := t.c.NetworkExists(ctx, n); err != nil || !ok {
+				return missingExternal("network", n, err)
+			}
+			continue
+		}
+		if err := t.c.EnsureNetwork(ctx, networkName(d, n), own); err != nil {
 			return err
 		}
 	}
 	for _, v := range d.Spec.Volumes {
-		if !v.Bind {
+		switch {
+		case v.Bind:
+		case v.External:
+			if ok, err := t.c.VolumeExists(ctx, v.Source); err != nil || !ok {
+				return missingExternal("volume", v.Source, err)
+			}
+		default:
 			if err := t.c.EnsureVolume(ctx, d.Project+"_"+v.Source, own); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+func missingExternal(kind, name string, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("external %s %s does not exist; ferry does not create external %ss: create it with `docker %s create %s`, or drop external = True to let ferry own it", kind, name, kind, kind, name)
+}
+
+// networkName is the Engine's name of a network a service names: its own
+// for an external network, else the project's.
+func networkName(d *deploy.Deployment, n string) string {
+	if d.Spec.External[n] {
+		return n
+	}
+	return d.Project + "_" + n
 }
 
 // containerSpec is the container for replica i (0 for a job).
@@ -199,6 +227,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	for _, v := range s.Volumes {
 		m := dockerd.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		switch {
+		case v.External:
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
 		case !strings.HasPrefix(v.Source, "/"):
@@ -260,7 +289,7 @@ func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.Con
 		return "", err
 	}
 	for _, n := range d.Spec.Networks {
-		if err := t.c.ConnectNetwork(ctx, d.Project+"_"+n, id, []string{d.Spec.Name}); err != nil {
+		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, []string{d.Spec.Name}); err != nil {
 			t.c.RemoveContainer(context.WithoutCancel(ctx), id)
 			return "", err
 		}

@@ -314,3 +314,46 @@ func TestUpErrors(t *testing.T) {
 		t.Errorf("the clashing container was touched: %v %s", err, out)
 	}
 }
+
+// Networks and volumes declared external are used by their own names, never
+// created or removed; a missing one is a clear error.
+func TestUpExternal(t *testing.T) {
+	dw := newDockerWorkspace(t, "")
+	net, vol := dw.project+"-shared", dw.project+"-keep"
+	rules := fmt.Sprintf(`network(%q, external = True)
+volume(%q, external = True)
+service(name = "web", image = "app-image", networks = [%q], volumes = ["%s:/data", "own:/own"])
+`, net, vol, net, vol)
+	dw.setRules(t, rules)
+	r := dw.run(t, "up")
+	r.wantCode(t, 1)
+	r.wantStderr(t, "external network "+net+" does not exist", "docker network create "+net)
+
+	for _, args := range [][]string{{"network", "create", net}, {"volume", "create", vol}} {
+		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %v: %v\n%s", args, err, out)
+		}
+	}
+	defer exec.Command("docker", "network", "rm", net).Run()
+	defer exec.Command("docker", "volume", "rm", "-f", vol).Run()
+	r = dw.run(t, "up")
+	r.wantCode(t, 0)
+	out, err := exec.Command("docker", "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}{{range .Mounts}}{{.Name}} {{end}}", dw.project+"-web-1").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{net, dw.project + "_default", vol, dw.project + "_own"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("web-1 networks and mounts %q lack %s", out, want)
+		}
+	}
+	dw.run(t, "down", "--volumes").wantCode(t, 0)
+	for _, args := range [][]string{{"network", "inspect", net}, {"volume", "inspect", vol}} {
+		if err := exec.Command("docker", args...).Run(); err != nil {
+			t.Errorf("down removed the external %s", args[0])
+		}
+	}
+	if err := exec.Command("docker", "volume", "inspect", dw.project+"_own").Run(); err == nil {
+		t.Error("down --volumes left the project's own volume")
+	}
+}

@@ -353,3 +353,35 @@ func (c *Client) ConnectNetwork(ctx context.Context, netName, id string, aliases
 	}
 	return nil
 }
+
+// NetworkExists reports whether a network of that name exists.
+func (c *Client) NetworkExists(ctx context.Context, name string) (bool, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	switch {
+	case err == nil:
+		return true, nil
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, c.wrap("inspect network "+name, err)
+}
+
+// VolumeExists reports whether a volume of that name exists.
+func (c *Client) VolumeExists(ctx context.Context, name string) (bool, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = cli.VolumeInspect(ctx, name)
+	switch {
+	case err == nil:
+		return true, nil
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, c.wrap("inspect volume "+name, err)
+}
