@@ -2,15 +2,29 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
 )
 
 // Every example is a complete workspace: it runs from a fresh copy, and a
-// second run finds everything up to date.
+// second run finds everything up to date. An example that declares services
+// is brought up on the Docker Engine instead, checked over HTTP, brought up
+// again (which must change nothing), and taken down.
 func TestExamples(t *testing.T) {
 	dirs, err := filepath.Glob("../../examples/*/ferry.star")
 	if err != nil || len(dirs) == 0 {
@@ -19,9 +33,20 @@ func TestExamples(t *testing.T) {
 	for _, f := range dirs {
 		src := filepath.Dir(f)
 		t.Run(filepath.Base(src), func(t *testing.T) {
+			star, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
 			dir := t.TempDir()
 			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 				t.Fatal(err)
+			}
+			// A copy of an example that was run in place carries its state
+			// and outputs: start from a fresh workspace, as a user would.
+			os.RemoveAll(filepath.Join(dir, ".ferry"))
+			if strings.Contains(string(star), "service(") {
+				testServiceExample(t, filepath.Base(src), dir, string(star))
+				return
 			}
 			var logs strings.Builder
 			if code := run(context.Background(), []string{"-C", dir, "run"}, io.Discard, &logs); code != 0 {
@@ -40,4 +65,255 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exampleChecks check what the services of an example answer, by example
+// folder; urls maps each service that publishes a TCP port to the address
+// of its first published port, as "http://127.0.0.1:PORT". Examples without
+// an entry get checkAnswers.
+var exampleChecks = map[string]func(t *testing.T, urls map[string]string){
+	// The api counts hits in the store, which it reaches by its service
+	// name: a count that grows proves service-to-service DNS.
+	"webapp": func(t *testing.T, urls map[string]string) {
+		api, ok := urls["api"]
+		if !ok {
+			t.Fatalf("the api publishes no port: %v", urls)
+		}
+		type answer struct {
+			Message string `json:"message"`
+			Count   *int   `json:"count"`
+		}
+		var first, second answer
+		getJSON(t, api+"/", &first)
+		getJSON(t, api+"/", &second)
+		if first.Message == "" || first.Count == nil || second.Count == nil {
+			t.Fatalf("the api answered %+v, want a message and a count", first)
+		}
+		if *second.Count != *first.Count+1 {
+			t.Errorf("the count went from %d to %d, want one more per request", *first.Count, *second.Count)
+		}
+	},
+}
+
+// checkAnswers checks that every published service answers HTTP.
+func checkAnswers(t *testing.T, urls map[string]string) {
+	for name, url := range urls {
+		if code := httpStatus(t, url+"/"); code >= 500 {
+			t.Errorf("%s answered %s/ with %d", name, url, code)
+		}
+	}
+}
+
+// testServiceExample brings up the example in dir under a project of its
+// own, checks it, brings it up again, and takes it down, removing the
+// images it built.
+func testServiceExample(t *testing.T, name, dir, star string) {
+	requireDocker(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	project := "ferryex-" + hex.EncodeToString(b)
+	repos := exampleRepos(star)
+	before := map[string]bool{}
+	for _, ref := range imageRefs(t, repos) {
+		before[ref] = true
+	}
+	t.Cleanup(func() {
+		// t.Context() is done by now; give down a context of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var logs strings.Builder
+		if code := run(ctx, []string{"-C", dir, "--project", project, "down", "--volumes"}, io.Discard, &logs); code != 0 {
+			t.Errorf("ferry down exited %d:\n%s", code, logs.String())
+		}
+		// Only the tags this test made: the same repositories may hold
+		// images of a user's own run of the example.
+		for _, ref := range imageRefs(t, repos) {
+			if !before[ref] {
+				if out, err := exec.Command("docker", "rmi", "-f", ref).CombinedOutput(); err != nil {
+					t.Errorf("docker rmi -f %s: %v\n%s", ref, err, out)
+				}
+			}
+		}
+	})
+
+	up := ferryInProcess(t, "-C", dir, "--project", project, "up")
+	up.wantCode(t, 0)
+	if len(up.done()) == 0 {
+		t.Fatalf("up ran nothing\n%s", up)
+	}
+	status := projectStatus(t, dir, project)
+	if len(status) == 0 {
+		t.Fatalf("nothing runs after up\n%s", up)
+	}
+	urls := map[string]string{}
+	for _, s := range status {
+		switch {
+		case s.State == "running" && s.Replicas == s.Desired:
+		case strings.HasPrefix(s.State, "completed (exit 0)"):
+		default:
+			t.Errorf("after up, %s is %s with %d/%d replicas", s.Name, s.State, s.Replicas, s.Desired)
+		}
+		if url := publishedURL(s.Ports); url != "" {
+			urls[s.Name] = url
+		}
+	}
+	if check, ok := exampleChecks[name]; ok {
+		check(t, urls)
+	} else {
+		checkAnswers(t, urls)
+	}
+
+	var logs strings.Builder
+	if code := run(t.Context(), []string{"-C", dir, "--project", project, "logs"}, &logs, io.Discard); code != 0 {
+		t.Errorf("ferry logs exited %d", code)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if line != "" && !logPrefix.MatchString(line) {
+			t.Errorf("ferry logs: line not prefixed with its service and replica: %q", line)
+		}
+	}
+
+	// A second up finds everything current: it runs nothing and leaves
+	// every container as it was.
+	containers := (&dockerWorkspace{project: project}).containers(t)
+	again := ferryInProcess(t, "-C", dir, "--project", project, "up")
+	again.wantCode(t, 0)
+	wantSet(t, "rules run by a second up", again.done(), nil, again)
+	if after := (&dockerWorkspace{project: project}).containers(t); !slices.Equal(after, containers) {
+		t.Errorf("a second up changed the containers:\nbefore %v\nafter  %v", containers, after)
+	}
+	// Named, the services and jobs are planned too, with their deps.
+	args := []string{"-C", dir, "--project", project, "plan"}
+	for _, s := range status {
+		args = append(args, s.Name)
+	}
+	var plan strings.Builder
+	if code := run(t.Context(), args, &plan, io.Discard); code != 0 || !strings.Contains(plan.String(), "\n0 of ") {
+		t.Errorf("after up, plan still has work (exit %d):\n%s", code, plan.String())
+	}
+}
+
+// ferryInProcess runs ferry in this process, with JSON logs for runResult.
+func ferryInProcess(t *testing.T, args ...string) *runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	args = append(slices.Clone(jsonArgs), args...)
+	var stdout, stderr strings.Builder
+	r := &runResult{args: args}
+	r.code = run(ctx, args, &stdout, &stderr)
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	r.parseEvents()
+	return r
+}
+
+// projectStatus is `ferry status --json`.
+func projectStatus(t *testing.T, dir, project string) []deploy.ServiceStatus {
+	t.Helper()
+	var out, logs strings.Builder
+	if code := run(t.Context(), []string{"-C", dir, "--project", project, "status", "--json"}, &out, &logs); code != 0 {
+		t.Fatalf("ferry status --json exited %d:\n%s", code, logs.String())
+	}
+	var list []deploy.ServiceStatus
+	if err := json.Unmarshal([]byte(out.String()), &list); err != nil {
+		t.Fatalf("ferry status --json: %v\n%s", err, out.String())
+	}
+	return list
+}
+
+// publishedURL returns the HTTP address of the first TCP port in ports, as
+// the Engine lists them ("0.0.0.0:32768->8080/tcp"), or "".
+func publishedURL(ports []string) string {
+	for _, p := range ports {
+		host, _, ok := strings.Cut(p, "->")
+		if !ok || !strings.HasSuffix(p, "/tcp") {
+			continue
+		}
+		i := strings.LastIndexByte(host, ':')
+		if i < 0 {
+			continue
+		}
+		ip, port := host[:i], host[i+1:]
+		switch ip {
+		case "", "0.0.0.0", "::", "[::]":
+			ip = "127.0.0.1"
+		}
+		return "http://" + net.JoinHostPort(ip, port)
+	}
+	return ""
+}
+
+// logPrefix starts each line of `ferry logs`: "SERVICE-REPLICA | ".
+var logPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*-\d+ \| `)
+
+var repoArg = regexp.MustCompile(`\brepo\s*=\s*"([^"]+)"`)
+
+// exampleRepos returns the repositories that the image() rules of a
+// ferry.star tag their images in.
+func exampleRepos(star string) []string {
+	var repos []string
+	for _, m := range repoArg.FindAllStringSubmatch(star, -1) {
+		repos = append(repos, m[1])
+	}
+	return repos
+}
+
+// imageRefs lists the "repo:tag" references of images in repos.
+func imageRefs(t *testing.T, repos []string) []string {
+	t.Helper()
+	var refs []string
+	for _, repo := range repos {
+		out, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo).Output()
+		if err != nil {
+			t.Fatalf("docker images %s: %v", repo, err)
+		}
+		refs = append(refs, strings.Fields(string(out))...)
+	}
+	return refs
+}
+
+// getJSON decodes the answer of a GET, retrying while the service is not
+// answering yet (or answers 502 while what it calls starts), for up to 10s.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			last = fmt.Sprintf("%s: %s", resp.Status, body)
+			if resp.StatusCode >= 500 {
+				continue
+			}
+			break
+		}
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v\n%s", url, err, body)
+		}
+		return
+	}
+	t.Fatalf("GET %s: %s", url, last)
+}
+
+// httpStatus returns the status code of a GET, retrying while the service
+// is not answering yet.
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err
+			continue
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Fatalf("GET %s: %v", url, last)
+	return 0
 }

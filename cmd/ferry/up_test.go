@@ -26,9 +26,15 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
+	if s := os.Getenv("SLEEP"); s != "" {
+		fmt.Println("sleeping")
+		n, _ := strconv.Atoi(s)
+		time.Sleep(time.Duration(n) * time.Second)
+	}
 	if code := os.Getenv("EXIT_CODE"); code != "" {
 		fmt.Println("bye: exiting on purpose")
 		n, _ := strconv.Atoi(code)
@@ -355,5 +361,26 @@ service(name = "web", image = "app-image", networks = [%q], volumes = ["%s:/data
 	}
 	if err := exec.Command("docker", "volume", "inspect", dw.project+"_own").Run(); err == nil {
 		t.Error("down --volumes left the project's own volume")
+	}
+}
+
+// Ctrl-C during up stops the job it was running and leaves nothing behind;
+// the next up converges.
+func TestUpInterrupted(t *testing.T) {
+	dw := newDockerWorkspace(t, `job(name = "slow", image = "app-image", command = ["migrate"], env = {"SLEEP": "60"})`)
+	p := dw.start(t, "--project", dw.project, "up")
+	eventually(t, "the job to start", func() bool { return strings.Contains(p.stderr.String(), "sleeping") })
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	if left := dw.containers(t); len(left) != 0 {
+		t.Errorf("containers left after Ctrl-C: %v", left)
+	}
+	dw.setRules(t, `job(name = "slow", image = "app-image", command = ["migrate"], env = {"SLEEP": "0"})
+service(name = "web", image = "app-image", depends_on = ["slow"])
+`)
+	dw.run(t, "up").wantCode(t, 0)
+	if got := names(dw.containers(t)); got != fmt.Sprintf("%[1]s-slow-job exited, %[1]s-web-1 running", dw.project) {
+		t.Errorf("after the next up: %s", got)
 	}
 }

@@ -1,0 +1,3 @@
+module example.com/webapp/api
+
+go 1.22

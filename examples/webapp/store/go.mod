@@ -1,0 +1,3 @@
+module example.com/webapp/store
+
+go 1.22
