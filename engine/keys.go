@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,7 +40,12 @@ func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest) (*k
 	for _, f := range k.inputs {
 		h.String(f.Path).Digest(f.Sum)
 	}
-	deps := append([]string{}, info.Deps...)
+	var deps []string
+	for _, d := range info.Deps {
+		if !slices.Contains(info.OrderOnly, d) {
+			deps = append(deps, d)
+		}
+	}
 	sort.Strings(deps)
 	for _, d := range deps {
 		k.deps[d] = depKeys[d]

@@ -14,7 +14,10 @@ type RuleInfo struct {
 	Kind string // "task", "image", "service", …
 	Pos  syntax.Position
 	Deps []string
-	Doc  string
+	// OrderOnly lists deps that must succeed first but are not part of the
+	// key: a service started after another, but not replaced when it is.
+	OrderOnly []string
+	Doc       string
 	// Default rules run when `ferry run` names no rule (build rules do;
 	// deploy rules do not).
 	Default bool

@@ -252,3 +252,19 @@ func TestObserverReruns(t *testing.T) {
 		t.Fatalf("missing result: %+v", items)
 	}
 }
+
+// An order-only dep runs first, but its key is not part of the dependent's:
+// changing it does not rerun the dependent.
+func TestOrderOnlyDeps(t *testing.T) {
+	db := &testRule{info: RuleInfo{Name: "db", Kind: "rule", Default: true}, def: "v1"}
+	api := &testRule{info: RuleInfo{Name: "api", Kind: "rule", Deps: []string{"db"}, OrderOnly: []string{"db"}, Default: true}}
+	e, _ := newTestEngine(t, nil, db, api)
+	ctx := context.Background()
+	if sum, err := e.Run(ctx, nil, RunOptions{Jobs: 1}); err != nil || strings.Join(sum.Ran, ",") != "db,api" {
+		t.Fatalf("first run: %+v, %v", sum, err)
+	}
+	db.def = "v2"
+	if sum, err := e.Run(ctx, nil, RunOptions{}); err != nil || strings.Join(sum.Ran, ",") != "db" || strings.Join(sum.Cached, ",") != "api" {
+		t.Errorf("after db changed: %+v, %v", sum, err)
+	}
+}

@@ -47,7 +47,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 	params := []engine.Param{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name; also the DNS name other services reach it by."},
 		{Name: "image", Type: engine.String, Required: true, Doc: "An image reference present in the Engine, or the name of an `image()` rule (built first)."},
-		{Name: "command", Type: engine.Command, Doc: "Replaces the image's command: a list (argv) or a string (split on spaces)."},
+		{Name: "command", Type: argv{}, Doc: "Replaces the image's command (the arguments of its entrypoint). No shell runs it."},
 		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
 		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables."},
 		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"127.0.0.1:8080:80\"`, `\"8080-8083:80\"`, `\"53/udp\"`."},
@@ -105,11 +105,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		return nil, c.Errorf("name must be lowercase letters, digits, '-' and '_', starting with a letter or digit (it is a DNS name)")
 	}
 	if c.Has("command") {
-		cmd := c.Value("command").(engine.Cmd)
-		s.Command = cmd.Argv
-		if cmd.Argv == nil {
-			s.Command = strings.Fields(cmd.Shell)
-		}
+		s.Command = c.Value("command").([]string)
 	}
 	for _, ps := range c.Strings("ports") {
 		port, err := ParsePort(ps)
@@ -138,7 +134,10 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 			Kind: kind,
 			Pos:  c.Pos,
 			Deps: append(append([]string{}, c.Strings("deps")...), s.DependsOn...),
-			Doc:  c.String("doc"),
+			// A service starts after what it depends on, but is not
+			// replaced when that changes.
+			OrderOnly: s.DependsOn,
+			Doc:       c.String("doc"),
 		},
 		spec:   s,
 		job:    kind == "job",
@@ -344,4 +343,17 @@ func resourceBuiltin(kind string, res *resources) *engine.Builtin {
 			return starlark.String(c.String("name")), nil
 		},
 	}
+}
+
+// argv is a command for a container: a list of strings, or a string split on
+// spaces. Unlike a task's cmd, no shell runs it: images FROM scratch have none.
+type argv struct{}
+
+func (argv) Describe() string { return "list of strings, or a string split on spaces" }
+
+func (argv) Convert(v starlark.Value) (any, bool) {
+	if s, ok := v.(starlark.String); ok {
+		return strings.Fields(string(s)), true
+	}
+	return engine.StringList.Convert(v)
 }

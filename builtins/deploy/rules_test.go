@@ -156,3 +156,15 @@ volume("own")
 		t.Errorf("duplicate volume: %v", err)
 	}
 }
+
+// depends_on orders services without making the others' keys part of theirs
+// (the engine's OrderOnly; see engine.TestOrderOnlyDeps).
+func TestDependsOnIsOrderOnly(t *testing.T) {
+	g, err := load(t, "service(name = \"db\", image = \"x\")\nservice(name = \"api\", image = \"y\", depends_on = [\"db\"])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := g.Rule("api").Info(); len(info.OrderOnly) != 1 || info.OrderOnly[0] != "db" || info.Deps[0] != "db" {
+		t.Errorf("api: %+v", info)
+	}
+}

@@ -44,13 +44,13 @@ type Deployment struct {
 
 // ServiceStatus is one row of `ferry status`.
 type ServiceStatus struct {
-	Name     string
-	Replicas int // running
-	Desired  int
-	State    string // running, exited (code), restarting, …
-	Health   string
-	Ports    []string
-	Image    string
-	Started  time.Time
-	Restarts int
+	Name     string    `json:"name"`
+	Replicas int       `json:"replicas"` // running
+	Desired  int       `json:"containers"`
+	State    string    `json:"state"` // running, exited, restarting, completed, failed (exit N)
+	Health   string    `json:"health,omitempty"`
+	Ports    []string  `json:"ports,omitempty"`
+	Image    string    `json:"image"`
+	Started  time.Time `json:"started"`
+	Restarts int       `json:"restarts"`
 }

@@ -118,12 +118,14 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		}
 	}
 	switch {
+	case len(list) == 0 && d.Spec.Replicas == 0:
+		return true, "", nil
 	case len(list) == 0:
 		return false, "no container is running it", nil
 	case stale > 0:
 		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
 	case running != d.Spec.Replicas || len(list) != d.Spec.Replicas:
-		return false, fmt.Sprintf("%d of %d replicas running", running, d.Spec.Replicas), nil
+		return false, fmt.Sprintf("%d replicas running, %d wanted", running, d.Spec.Replicas), nil
 	}
 	return true, "", nil
 }
@@ -310,7 +312,10 @@ func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.Con
 	if err != nil {
 		return id, err
 	}
-	if !st.Running || st.Restarting || st.Restarts > 0 {
+	switch {
+	case st.Restarting || st.Restarts > 0:
+		return id, fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s", cs.Name, st.Restarts, startupWatch, d.Spec.Restart, t.lastLines(ctx, id))
+	case !st.Running:
 		return id, fmt.Errorf("%s exited at once with code %d%s", cs.Name, st.ExitCode, t.lastLines(ctx, id))
 	}
 	return id, nil
@@ -457,8 +462,10 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 		}
 		s.Ports = append(s.Ports, c.Ports...)
 		switch {
+		case c.Labels[labelKind] == "job" && c.State == "exited" && st.ExitCode == 0:
+			s.State = "completed (exit 0)"
 		case c.Labels[labelKind] == "job" && c.State == "exited":
-			s.State = fmt.Sprintf("completed (exit %d)", st.ExitCode)
+			s.State = fmt.Sprintf("failed (exit %d)", st.ExitCode)
 		case s.State == "" || c.State != "running":
 			s.State = c.State
 		}
@@ -482,6 +489,15 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, follo
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
+	}
+	have := map[string]bool{}
+	for _, c := range list {
+		have[c.Labels[labelRule]] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			return fmt.Errorf("project %s runs no service or job named %q; `ferry status` lists what runs", project, n)
+		}
 	}
 	w := &lockedWriter{w: out}
 	errs := make(chan error, len(list))
