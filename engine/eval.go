@@ -410,15 +410,22 @@ func (ev *Evaluation) cycle(e *loadEntry, me *loadChain) string {
 		if e.owner == me {
 			// me loads its own stack from e onwards, then waits for start,
 			// whose owners wait in turn until the path returns to e.
-			last := segs[len(segs)-1]
-			path := append([]Label{}, last...)
+			ring := append([]Label{}, segs[len(segs)-1]...)
 			for _, s := range segs[:len(segs)-1] {
-				path = append(path, s...)
+				ring = append(ring, s...)
 			}
-			path = append(path, last[0])
+			// Start the text at the least label, so a cycle reads the same
+			// whichever of its modules found it first.
+			least := 0
+			for i, l := range ring {
+				if l.String() < ring[least].String() {
+					least = i
+				}
+			}
+			ring = append(append([]Label{}, ring[least:]...), ring[:least]...)
 			text := ""
-			for i, p := range path {
-				if i > 0 {
+			for _, p := range append(ring, ring[0]) {
+				if text != "" {
 					text += " loads "
 				}
 				text += p.String()

@@ -31,6 +31,7 @@ type Image struct {
 	target     string
 	ignore     []string // cleaned patterns, after .dockerignore's
 	tags       []string // extra references, "repo:tag"
+	push       bool     // push the image after building it
 	ws         *engine.Workspace
 	docker     Engine
 	images     *catalog
@@ -55,6 +56,7 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Patterns of context files to leave out, relative to the context, in `.dockerignore` syntax, on top of the context's `.dockerignore`."},
 			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first, such as tasks that write into the context (image rules named in `FROM` are deps without being listed)."},
 			{Name: "tag", Type: engine.StringList, Default: "[]", Doc: "More tags to give the image: `\"latest\"` tags `repo:latest`; a reference with a `:` (`\"acme/api:v1\"`) is used as it is."},
+			{Name: "push", Type: engine.Bool, Default: "False", Doc: "Push `repo:<key>` and the extra tags to the registry the repository names (such as `registry.example.com/acme/api`) after each build; `ferry push` pushes whenever asked."},
 			{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
 		},
 		Returns: "the rule's name, to use in `deps`.",
@@ -81,6 +83,7 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images
 		},
 		buildArgs: c.StringMap("build_args"),
 		target:    c.String("target"),
+		push:      c.Bool("push", false),
 		ws:        ev.Workspace(),
 		docker:    docker,
 		images:    images,
@@ -309,7 +312,7 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		return err
 	} else if found {
 		fmt.Fprintf(rc.Stdout, "an image with this key is already in the Docker Engine; tagged it %s\n", ref)
-		return nil
+		return i.pushIfAsked(rc, rc.Key)
 	}
 	df, err := i.parse()
 	if err != nil {
@@ -324,7 +327,7 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	dockerfile := df.render(refs, map[string]string{
 		LabelKey:     rc.Key.String(),
 		LabelRule:    i.info.Name,
-		LabelProject: filepath.Base(rc.Workspace.Root),
+		LabelProject: i.project(rc.Workspace),
 	})
 	bc, err := i.readContext(rc, rc.Workspace)
 	if err != nil {
@@ -352,7 +355,7 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		return i.buildError(df, err)
 	}
 	fmt.Fprintf(rc.Stdout, "built %s (%s)\n", ref, shortID(id))
-	return nil
+	return i.pushIfAsked(rc, rc.Key)
 }
 
 // buildError names the Dockerfile line of the step that failed.
@@ -373,4 +376,12 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// project is the project the image is labelled with.
+func (i *Image) project(ws *engine.Workspace) string {
+	if i.images.project != "" {
+		return i.images.project
+	}
+	return filepath.Base(ws.Root)
 }

@@ -50,6 +50,9 @@ type Plugin struct {
 	// evaluation; it connects when a rule first needs the Engine, so a
 	// workspace without Docker rules never touches it.
 	Engine Engine
+	// Project labels the images built (ferry.project), as the containers
+	// of the same workspace are; the workspace folder's name when empty.
+	Project string
 }
 
 // Builtins returns the Docker builtins. Each call returns fresh builtins
@@ -61,12 +64,14 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	if eng == nil {
 		eng = dockerd.New()
 	}
-	return []*engine.Builtin{imageBuiltin(eng, &catalog{})}
+	return []*engine.Builtin{imageBuiltin(eng, &catalog{project: p.Project})}
 }
 
 // A catalog holds the image rules of one evaluation, so that a Dockerfile's
 // FROM can be matched with the image() rule that builds it.
 type catalog struct {
+	project string
+
 	mu     sync.Mutex
 	images []*Image
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 
@@ -45,7 +46,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.docker = dockerd.New()
 		a.target = docker.NewTarget(a.docker)
 	}
-	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker}, &deploy.Plugin{Project: project, Target: a.target}}
+	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker, Project: project}, &deploy.Plugin{Project: project, Target: a.target}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -73,6 +74,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
+		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand())
 	return root
 }
@@ -100,9 +102,12 @@ type loaded struct {
 
 // projectName is --project, or the workspace folder's name made fit for
 // Docker object names.
-func (a *app) projectName(ws *engine.Workspace) string {
+func (a *app) projectName(ws *engine.Workspace) (string, error) {
 	if a.project != "" {
-		return a.project
+		if !validProject.MatchString(a.project) {
+			return "", fmt.Errorf("--project %q: want lowercase letters, digits, '-' and '_', starting with a letter or digit (it prefixes Docker names)", a.project)
+		}
+		return a.project, nil
 	}
 	var sb strings.Builder
 	for _, r := range strings.ToLower(filepath.Base(ws.Root)) {
@@ -116,8 +121,10 @@ func (a *app) projectName(ws *engine.Workspace) string {
 	if name == "" {
 		name = "ferry"
 	}
-	return name
+	return name, nil
 }
+
+var validProject = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // load finds the workspace, evaluates it with the given config flags and
 // checks the graph.
@@ -126,7 +133,10 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
-	project := a.projectName(ws)
+	project, err := a.projectName(ws)
+	if err != nil {
+		return nil, err
+	}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
 		Plugins:   a.plugins(project),

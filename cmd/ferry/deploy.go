@@ -20,7 +20,10 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	project := a.projectName(ws)
+	project, err := a.projectName(ws)
+	if err != nil {
+		return nil, "", err
+	}
 	a.plugins(project)
 	return ws, project, nil
 }
@@ -40,7 +43,7 @@ func (a *app) upCommand() *cobra.Command {
 match ferry.star: a service that is unchanged is left alone (same container, no restart), a
 changed one is replaced, replicas are added or removed, jobs run to completion once per
 definition, and (when no SERVICE is named) services no longer declared are removed.
-ferry up returns once everything is started; see ferry status and ferry logs -f.`,
+ferry up returns once everything is started; see ferry status and ferry logs --follow.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
@@ -84,24 +87,25 @@ ferry up returns once everything is started; see ferry status and ferry logs -f.
 			if len(names) == 0 {
 				removed, err := a.target.RemoveExcept(cmd.Context(), l.project, all)
 				for _, r := range removed {
-					a.bus.Logf(engine.LevelInfo, "removed %s: its service is no longer in ferry.star", r)
+					a.bus.Logf(engine.LevelInfo, "removed %s: it is no longer in ferry.star", r)
 				}
 				if err != nil {
 					return err
 				}
 			}
 			if len(selected) > 0 {
-				a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+				a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs --follow` follows it, `ferry down` stops it", l.project)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild and recreate even what is up to date")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "run the selected rules even when up to date: tasks and jobs run again, images and services are checked against the Engine (an image with the same key is re-tagged, a current container kept)")
+	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with what does not depend on it")
 	return cmd
 }
 
 func (a *app) downCommand() *cobra.Command {
-	var volumes bool
+	var volumes, rmi bool
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Remove the containers and networks (and with --volumes, the volumes) this workspace owns",
@@ -125,10 +129,14 @@ touched. ferry.star is not evaluated, so down works even when it is broken.`,
 			if err == nil && len(removed) == 0 {
 				a.bus.Logf(engine.LevelInfo, "project %s has nothing in the Docker Engine", project)
 			}
+			if err == nil && rmi {
+				err = a.downImages(cmd.Context(), project)
+			}
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes (their data is lost)")
+	cmd.Flags().BoolVar(&rmi, "rmi", false, "also remove the images this workspace's image rules built (not those a container still uses)")
 	return cmd
 }
 
@@ -149,6 +157,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
 				return enc.Encode(list)
 			}
 			if len(list) == 0 {

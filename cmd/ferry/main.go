@@ -67,8 +67,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, engine.ErrFailed):
 		return exitFailed
 	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		if ec.msg != "" {
+			a.printErr(ec.msg)
+		}
+		return ec.code
+	}
 	a.printErr(err.Error())
 	return exitConfig
+}
+
+// exitCodeError ends ferry with a code of a command's choosing, such as
+// the exit code of the program ferry exec ran; msg, if any, is reported.
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("exit code %d", e.code)
 }
 
 func (a *app) printErr(msg string) {

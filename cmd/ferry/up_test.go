@@ -215,7 +215,7 @@ service(name = "side", image = "app-image")
 	if names(scaled) != dw.project+"-web-1 running" || scaled[0] != changed[1] {
 		t.Errorf("after scaling down and removing side: %v (web-1 was %s)\n%s", scaled, changed[1], r)
 	}
-	if !strings.Contains(r.stderr, "side-1: its service is no longer in ferry.star") {
+	if !strings.Contains(r.stderr, "side-1: it is no longer in ferry.star") {
 		t.Errorf("the removal of side is not reported:\n%s", r.stderr)
 	}
 

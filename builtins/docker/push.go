@@ -1,0 +1,98 @@
+package docker
+
+// Pushing images to the registry their repository names.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/distribution/reference"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// A Pusher is an Engine that can push images; *dockerd.Client is one.
+type Pusher interface {
+	// Push pushes ref to its registry with the credentials auth ("" for
+	// none), writes progress lines to out and returns the manifest digest.
+	Push(ctx context.Context, ref, auth string, out io.Writer) (string, error)
+}
+
+// Pushes reports whether the rule declares push = True.
+func (i *Image) Pushes() bool { return i.push }
+
+// Refs returns the references the image built for key is pushed under:
+// repo:<short key>, then the extra tags.
+func (i *Image) Refs(key engine.Digest) []string {
+	return append([]string{i.Ref(key)}, i.tags...)
+}
+
+type deferPushKey struct{}
+
+// DeferPush returns a context under which image rules that build do not
+// push (ferry push pushes every image itself once they are built).
+func DeferPush(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deferPushKey{}, true)
+}
+
+// pushIfAsked pushes the image built for key when the rule says push =
+// True, unless the run defers pushing.
+func (i *Image) pushIfAsked(rc *engine.RunContext, key engine.Digest) error {
+	if !i.push || rc.Value(deferPushKey{}) != nil {
+		return nil
+	}
+	return i.Push(rc, key, rc.Stdout)
+}
+
+// Push pushes the image built for key under each of its references, with
+// the credentials that `docker login` stored for its registry. Pushing is
+// idempotent: layers the registry has are not sent again.
+func (i *Image) Push(ctx context.Context, key engine.Digest, out io.Writer) error {
+	p, ok := i.docker.(Pusher)
+	if !ok {
+		return fmt.Errorf("image %q: this Docker Engine client cannot push", i.info.Name)
+	}
+	for _, ref := range i.Refs(key) {
+		auth, note, err := dockerd.RegistryAuth(ref)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "pushing %s\n", ref)
+		digest, err := p.Push(ctx, ref, auth, out)
+		if err != nil {
+			return pushError(ref, note, err)
+		}
+		fmt.Fprintf(out, "pushed %s (%s)\n", ref, digest)
+	}
+	return nil
+}
+
+// pushError says what to do about a failed push.
+func pushError(ref, note string, err error) error {
+	var pe *dockerd.PushError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	host := "the registry"
+	if named, perr := reference.ParseNormalizedNamed(ref); perr == nil {
+		host = reference.Domain(named)
+	}
+	msg := strings.ToLower(pe.Message)
+	switch {
+	case pe.Auth:
+		fix := fmt.Sprintf("log in with `docker login %s` (ferry reads the credentials it stores in ~/.docker/config.json)", host)
+		if note != "" {
+			fix = note + "; push with `docker push " + ref + "`, or store the credentials in config.json's \"auths\""
+		}
+		return fmt.Errorf("push %s: %s refused it: %s; %s", ref, host, pe.Message, fix)
+	case strings.Contains(msg, "http response to https client"):
+		return fmt.Errorf("push %s: %s speaks plain HTTP, and the Docker daemon uses HTTPS for every registry but those on loopback (127.0.0.0/8); add %q to \"insecure-registries\" in /etc/docker/daemon.json and restart the daemon, or serve the registry over HTTPS", ref, host, host)
+	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout"):
+		return fmt.Errorf("push %s: the Docker daemon cannot reach the registry %s: %s; is the registry running, and is the repository's host right?", ref, host, pe.Message)
+	}
+	return fmt.Errorf("push %s: %s", ref, pe.Message)
+}

@@ -1,0 +1,228 @@
+package docker
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+)
+
+// Push makes the tests' countingEngine a Pusher, as the real client is.
+func (c *countingEngine) Push(ctx context.Context, ref, auth string, out io.Writer) (string, error) {
+	return c.Engine.(Pusher).Push(ctx, ref, auth, out)
+}
+
+// testRegistry is an in-process registry on loopback that counts the
+// manifests pushed to it.
+type testRegistry struct {
+	*httptest.Server
+	manifests atomic.Int32
+}
+
+func startRegistry(t *testing.T) *testRegistry {
+	reg := &testRegistry{}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	reg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+			reg.manifests.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(reg.Close)
+	return reg
+}
+
+func (reg *testRegistry) host() string { return strings.TrimPrefix(reg.URL, "http://") }
+
+// manifest returns the manifest of name:tag, or nil when there is none.
+func (reg *testRegistry) manifest(t *testing.T, name, tag string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, reg.URL+"/v2/"+name+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("manifest of %s:%s: %v", name, tag, err)
+	}
+	return m
+}
+
+// An image with push = True is pushed, under its key tag and its extra
+// tags, when it is built, and not again while it is up to date; under
+// DeferPush it is built but not pushed.
+func TestImagePushOnBuild(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startRegistry(t)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star":     `image(name = "hello", repo = "` + reg.host() + `/REPO", context = "app", tag = ["v1"], push = True)` + "\n",
+		"app/Dockerfile": "FROM scratch\nCOPY hello /hello\n",
+	})
+	w.copyHello("app/hello")
+
+	r := w.run(context.Background())
+	if r.err != nil {
+		t.Fatalf("run: %v: %s\n%s", r.err, r.failure("hello"), r.output("hello"))
+	}
+	key := stateKey(t, w, "hello")
+	for _, tag := range []string{key.Short(), "v1"} {
+		m := reg.manifest(t, w.repo, tag)
+		if m == nil {
+			t.Fatalf("the registry has no manifest for %s:%s\n%s", w.repo, tag, r.output("hello"))
+		}
+		if layers, _ := m["layers"].([]any); len(layers) != 1 {
+			t.Errorf("manifest of %s has %d layers, want 1 (COPY hello)", tag, len(layers))
+		}
+	}
+	if out := r.output("hello"); !strings.Contains(out, "pushed "+reg.host()+"/"+w.repo+":"+key.Short()+" (sha256:") {
+		t.Errorf("the push is not in the rule's output:\n%s", out)
+	}
+	if n := reg.manifests.Load(); n != 2 {
+		t.Errorf("%d manifests pushed, want 2", n)
+	}
+
+	// Up to date: no build, no push.
+	w.mustRun()
+	if n := reg.manifests.Load(); n != 2 {
+		t.Errorf("an up-to-date run pushed: %d manifests", n)
+	}
+
+	// A change is built; under DeferPush it is not pushed.
+	w.write("app/extra.txt", "x\n")
+	w.write("app/Dockerfile", "FROM scratch\nCOPY hello /hello\nCOPY extra.txt /\n")
+	r = w.run(DeferPush(context.Background()))
+	if r.err != nil {
+		t.Fatalf("run: %v: %s", r.err, r.failure("hello"))
+	}
+	if n := reg.manifests.Load(); n != 2 {
+		t.Errorf("a run under DeferPush pushed: %d manifests", n)
+	}
+	if m := reg.manifest(t, w.repo, stateKey(t, w, "hello").Short()); m != nil {
+		t.Errorf("the new key tag reached the registry under DeferPush")
+	}
+}
+
+// writeDockerConfig writes a Docker CLI config.json into a new folder and
+// points DOCKER_CONFIG at it.
+func writeDockerConfig(t *testing.T, cfg string) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", dir)
+}
+
+func decodeAuth(t *testing.T, s string) map[string]string {
+	t.Helper()
+	raw, err := base64.URLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("auth %q is not base64url: %v", s, err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("auth %s: %v", raw, err)
+	}
+	return m
+}
+
+func TestRegistryAuth(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	writeDockerConfig(t, `{
+		"auths": {
+			"reg.example.com": {"auth": "`+b64("alice:s3cret")+`"},
+			"https://index.docker.io/v1/": {"auth": "`+b64("bob:hub:pw")+`"},
+			"https://tok.example.com": {"identitytoken": "tok123"}
+		},
+		"credHelpers": {"ecr.example.com": "ecr-login"}
+	}`)
+	for _, tc := range []struct {
+		ref, user, pass, token, note string
+	}{
+		{ref: "reg.example.com/acme/api:1", user: "alice", pass: "s3cret"},
+		{ref: "acme/api:1", user: "bob", pass: "hub:pw"},
+		{ref: "tok.example.com/x:1", token: "tok123"},
+		{ref: "ecr.example.com/x:1", note: "credential helper docker-credential-ecr-login"},
+		{ref: "127.0.0.1:5000/acme/api:1"},
+	} {
+		auth, note, err := dockerd.RegistryAuth(tc.ref)
+		if err != nil {
+			t.Errorf("%s: %v", tc.ref, err)
+			continue
+		}
+		if tc.note != "" {
+			if auth != "" || !strings.Contains(note, tc.note) {
+				t.Errorf("%s: auth %q, note %q; want no auth and a note about %s", tc.ref, auth, note, tc.note)
+			}
+			continue
+		}
+		if tc.user == "" && tc.token == "" {
+			if auth != "" || note != "" {
+				t.Errorf("%s: auth %q, note %q; want none", tc.ref, auth, note)
+			}
+			continue
+		}
+		m := decodeAuth(t, auth)
+		if m["username"] != tc.user || m["password"] != tc.pass || m["identitytoken"] != tc.token {
+			t.Errorf("%s: auth %v", tc.ref, m)
+		}
+	}
+
+	writeDockerConfig(t, `{"credsStore": "desktop"}`)
+	if _, note, _ := dockerd.RegistryAuth("reg.example.com/a:1"); !strings.Contains(note, "credential store docker-credential-desktop") || !strings.Contains(note, "not support") {
+		t.Errorf("credsStore note: %q", note)
+	}
+	writeDockerConfig(t, `{not json`)
+	if _, _, err := dockerd.RegistryAuth("reg.example.com/a:1"); err == nil || !strings.Contains(err.Error(), "is not valid JSON") {
+		t.Errorf("a broken config.json: %v", err)
+	}
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	if auth, note, err := dockerd.RegistryAuth("reg.example.com/a:1"); auth != "" || note != "" || err != nil {
+		t.Errorf("no config.json: %q %q %v", auth, note, err)
+	}
+}
+
+func TestPushErrorSaysWhatToDo(t *testing.T) {
+	ref := "reg.example.com/acme/api:abc"
+	for _, tc := range []struct {
+		err  error
+		note string
+		want []string
+	}{
+		{&dockerd.PushError{Ref: ref, Message: "unauthorized: authentication required", Auth: true}, "",
+			[]string{"reg.example.com refused it", "docker login reg.example.com"}},
+		{&dockerd.PushError{Ref: ref, Message: "denied", Auth: true}, "config.json keeps credentials in the credential store docker-credential-desktop, which ferry does not support yet",
+			[]string{"does not support yet", "docker push " + ref}},
+		{&dockerd.PushError{Ref: ref, Message: `Get "https://reg.example.com/v2/": http: server gave HTTP response to HTTPS client`}, "",
+			[]string{"insecure-registries", "/etc/docker/daemon.json"}},
+		{&dockerd.PushError{Ref: ref, Message: `dial tcp: lookup reg.example.com: no such host`}, "",
+			[]string{"cannot reach the registry reg.example.com"}},
+		{errors.New("something else"), "", []string{"something else"}},
+	} {
+		got := pushError(ref, tc.note, tc.err).Error()
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%v: %q lacks %q", tc.err, got, w)
+			}
+		}
+	}
+}

@@ -1,0 +1,396 @@
+package main
+
+// ferry exec, restart, prune and push; and the images part of down --rmi.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ferryhq/ferry/builtins/docker"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// declared evaluates ferry.star on demand and returns the kind of each of
+// its services and jobs, to explain an unknown service.
+func (a *app) declared(ctx context.Context) docker.Declared {
+	return func() (map[string]string, error) {
+		l, err := a.load(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		kinds := map[string]string{}
+		for _, n := range l.graph.Names() {
+			if r := l.graph.Rule(n); isDeploy(r) {
+				kinds[n] = r.Info().Kind
+			}
+		}
+		return kinds, nil
+	}
+}
+
+func (a *app) execCommand() *cobra.Command {
+	var o docker.ExecRequest
+	var noTTY bool
+	cmd := &cobra.Command{
+		Use:   "exec SERVICE [--replica N] -- COMMAND [ARG...]",
+		Short: "Run a command in a running replica of a service",
+		Long: `Run a command in a running container of SERVICE (replica 1 unless --replica says
+otherwise), as docker compose exec does: its output and errors are ferry's, ferry's
+standard input is its input, and its exit code is ferry's. When ferry's input and
+output are a terminal, the command gets a terminal too (-T turns that off).
+Images built FROM scratch have no shell: run a program the image contains.
+
+  ferry exec web -- /app --version
+  ferry exec --replica 2 web -- env`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || cmd.ArgsLenAtDash() == 0 {
+				return errors.New("name the service, then the command after --, as in `ferry exec web -- ls /`")
+			}
+			if len(args) == 1 {
+				return fmt.Errorf("no command given: put it after --, as in `ferry exec %s -- ls /`", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, project, err := a.workspaceProject()
+			if err != nil {
+				return err
+			}
+			if o.Replica < 1 {
+				return fmt.Errorf("--replica %d: replicas are numbered from 1", o.Replica)
+			}
+			o.Project, o.Service, o.Cmd, o.Declared = project, args[0], args[1:], a.declared(cmd.Context())
+			o.Stdin, o.Stdout, o.Stderr = os.Stdin, a.stdout, a.stderr
+			restore := func() {}
+			if !noTTY && isTerminal(os.Stdin) && isTerminal(a.stdout) {
+				restore, err = a.startTTY(cmd.Context(), &o.ExecSpec)
+				if err != nil {
+					return err
+				}
+			}
+			code, err := a.target.Exec(cmd.Context(), o)
+			restore()
+			var se *dockerd.ExecStartError
+			if errors.As(err, &se) && code != 0 {
+				// As docker exec does: 126 when the program could not start.
+				return &exitCodeError{code: code, msg: err.Error()}
+			}
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitCodeError{code: code}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Replica, "replica", 1, "run in replica `N` of the service")
+	f.BoolVarP(&noTTY, "no-tty", "T", false, "give the command no terminal, even when ferry has one")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (`KEY=VALUE`) for the command; repeatable")
+	f.StringVarP(&o.User, "user", "u", "", "run as `USER` (name or uid[:gid]) instead of the container's user")
+	f.StringVarP(&o.WorkingDir, "workdir", "w", "", "run in folder `DIR` of the container")
+	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%v (put the command and its flags after --, as in `ferry exec web -- ls -la`)", err)
+	})
+	return cmd
+}
+
+// isTerminal reports whether w (or r) is a terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// startTTY puts ferry's terminal in raw mode for an exec with a terminal,
+// follows its size, and returns what restores it.
+func (a *app) startTTY(ctx context.Context, s *dockerd.ExecSpec) (func(), error) {
+	in, out := int(os.Stdin.Fd()), int(a.stdout.(*os.File).Fd())
+	s.TTY = true
+	size := func() dockerd.TermSize {
+		w, h, err := term.GetSize(out)
+		if err != nil {
+			return dockerd.TermSize{}
+		}
+		return dockerd.TermSize{Height: uint(h), Width: uint(w)}
+	}
+	s.Size = size()
+	resize := make(chan dockerd.TermSize, 1)
+	s.Resize = resize
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-winch:
+				select {
+				case resize <- size():
+				default:
+				}
+			}
+		}
+	}()
+	old, err := term.MakeRaw(in)
+	if err != nil {
+		signal.Stop(winch)
+		cancel()
+		return nil, fmt.Errorf("put the terminal in raw mode: %w (use -T to run without a terminal)", err)
+	}
+	return func() {
+		term.Restore(in, old)
+		signal.Stop(winch)
+		cancel()
+	}, nil
+}
+
+func (a *app) restartCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restart SERVICE...",
+		Short: "Restart the containers of services, as docker compose restart does",
+		Long: `Stop and start again every replica of each SERVICE, in the containers ferry up made
+(a stopped replica is started). The definition is not read again: after changing
+ferry.star, run ferry up. A replica that exits at once is reported with its last lines.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ws, project, err := a.workspaceProject()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				return errors.New("name the services to restart, as in `ferry restart web`")
+			}
+			_, release, err := a.openState(cmd.Context(), ws, true)
+			if err != nil {
+				return err
+			}
+			defer release()
+			log := a.logWriter("")
+			defer log.Flush()
+			return a.target.Restart(cmd.Context(), project, args, a.declared(cmd.Context()), log)
+		},
+	}
+}
+
+// imageRules returns the image rules of the workspace, in declaration order.
+func imageRules(l *loaded) []*docker.Image {
+	var out []*docker.Image
+	for _, n := range l.graph.Names() {
+		if img, ok := l.graph.Rule(n).(*docker.Image); ok {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+func (a *app) pruneCommand() *cobra.Command {
+	var keep int
+	cmd := &cobra.Command{
+		Use:   "prune [-- --flag=value...]",
+		Short: "Remove old images built by this workspace's image rules, keeping the newest per repository",
+		Long: `Remove the images that this workspace's image() rules built, beyond the newest --keep
+in each repository (by creation time). Never removed: an image that any container uses,
+running or not; the image of each rule's last successful build; and any image ferry did
+not build (one without ferry's key label and key tag). An old image that also has a tag
+ferry did not give it loses only ferry's tags.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keep < 0 {
+				return fmt.Errorf("--keep %d: give 0 or more", keep)
+			}
+			_, l, err := a.loadArgs(cmd, args)
+			if err != nil {
+				return err
+			}
+			imgs := imageRules(l)
+			if len(imgs) == 0 {
+				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
+				return nil
+			}
+			st, release, err := a.openState(cmd.Context(), l.ws, true)
+			if err != nil {
+				return err
+			}
+			defer release()
+			var protect []string
+			for _, img := range imgs {
+				if rs := st.Rule(img.Info().Name); rs != nil {
+					protect = append(protect, img.Ref(rs.Key))
+				}
+			}
+			res, err := docker.PruneImages(cmd.Context(), a.docker, docker.PruneOptions{
+				Project: l.project, Rules: imgs, Keep: keep, Protect: protect,
+			})
+			a.reportPrune(res, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&keep, "keep", 3, "keep the newest `N` images of each repository")
+	return cmd
+}
+
+func (a *app) reportPrune(res docker.PruneResult, none string) {
+	for _, r := range res.Removed {
+		a.bus.Logf(engine.LevelInfo, "removed image %s", r)
+	}
+	for _, k := range res.Kept {
+		a.bus.Logf(engine.LevelInfo, "kept image %s", k)
+	}
+	if len(res.Removed)+len(res.Kept) == 0 {
+		a.bus.Logf(engine.LevelInfo, "%s", none)
+	}
+}
+
+// downImages removes every image that this workspace's image rules built
+// (ferry down --rmi), except those a container uses. It does not evaluate
+// ferry.star: the images carry the project's label.
+func (a *app) downImages(ctx context.Context, project string) error {
+	res, err := docker.PruneImages(ctx, a.docker, docker.PruneOptions{Project: project, All: true})
+	a.reportPrune(res, "no image built by this workspace is in the Docker Engine")
+	return err
+}
+
+func (a *app) pushCommand() *cobra.Command {
+	var o engine.RunOptions
+	cmd := &cobra.Command{
+		Use:   "push [IMAGE...] [-- --flag=value...]",
+		Short: "Build what is needed and push images to the registries their repositories name",
+		Long: `Build the named image rules (those with push = True when none is named) if they are
+out of date, then push each one's repo:<key> tag and extra tags to the registry its
+repository names, such as 127.0.0.1:5000/acme/api. Pushing is idempotent: layers the
+registry has are not sent again, so ferry push always pushes.
+
+Credentials come from the "auths" of ~/.docker/config.json (as docker login writes them);
+credential helpers (credsStore, credHelpers) are not supported yet. A registry on
+loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, l, err := a.loadArgs(cmd, args)
+			if err != nil {
+				return err
+			}
+			all := imageRules(l)
+			var allNames []string
+			for _, img := range all {
+				allNames = append(allNames, img.Info().Name)
+			}
+			var sel []*docker.Image
+			for _, n := range names {
+				switch r := l.graph.Rule(n).(type) {
+				case *docker.Image:
+					sel = append(sel, r)
+				case nil:
+					msg := fmt.Sprintf("no image rule %q in ferry.star", n)
+					if s := engine.Suggest(n, allNames); s != "" {
+						msg += fmt.Sprintf(" (did you mean %q?)", s)
+					} else if len(allNames) > 0 {
+						msg += "; its image rules are " + strings.Join(allNames, ", ")
+					}
+					return errors.New(msg)
+				default:
+					return fmt.Errorf("%q is a %s, not an image rule; ferry push pushes images (%s)", n, r.Info().Kind, strings.Join(allNames, ", "))
+				}
+			}
+			if len(names) == 0 {
+				for _, img := range all {
+					if img.Pushes() {
+						sel = append(sel, img)
+					}
+				}
+				if len(sel) == 0 {
+					if len(all) == 0 {
+						return errors.New("ferry.star declares no image rule: nothing to push")
+					}
+					return fmt.Errorf("no image rule has push = True; name the images to push (`ferry push %s`), or set push = True on them", all[0].Info().Name)
+				}
+			}
+			st, release, err := a.openState(cmd.Context(), l.ws, true)
+			if err != nil {
+				return err
+			}
+			defer release()
+			e := engine.NewEngine(l.ws, l.graph, st, a.bus)
+			o.Jobs = a.jobs
+			selNames := make([]string, len(sel))
+			for i, img := range sel {
+				selNames[i] = img.Info().Name
+			}
+			_, runErr := e.Run(docker.DeferPush(cmd.Context()), selNames, o)
+			if err := e.Save(); err != nil {
+				a.bus.Logf(engine.LevelError, "could not save state: %v", err)
+			}
+			if runErr != nil {
+				return runErr
+			}
+			for _, img := range sel {
+				rs := st.Rule(img.Info().Name)
+				if rs == nil {
+					return fmt.Errorf("image %s has no successful build to push", img.Info().Name)
+				}
+				w := a.logWriter(img.Info().Name)
+				err := img.Push(cmd.Context(), rs.Key, w)
+				w.Flush()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild the images even when they are up to date")
+	return cmd
+}
+
+// eventWriter turns written lines into output events of a rule (or info
+// log lines when rule is ""), so they look like the rest of ferry's output.
+type eventWriter struct {
+	mu   sync.Mutex
+	bus  *engine.Bus
+	rule string
+	buf  []byte
+}
+
+func (a *app) logWriter(rule string) *eventWriter { return &eventWriter{bus: a.bus, rule: rule} }
+
+func (w *eventWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			break
+		}
+		w.emit(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// Flush emits a last line without a newline.
+func (w *eventWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.emit(string(w.buf))
+		w.buf = nil
+	}
+}
+
+func (w *eventWriter) emit(line string) {
+	line = strings.TrimRight(line, "\r")
+	if w.rule == "" {
+		w.bus.Logf(engine.LevelInfo, "%s", line)
+		return
+	}
+	w.bus.Emit(engine.Event{Kind: engine.EventOutput, Rule: w.rule, Stream: "stdout", Text: line})
+}
