@@ -44,20 +44,28 @@ func ignorePatterns(patterns []string) ([]string, error) {
 	return ignorefile.ReadAll(strings.NewReader(strings.Join(patterns, "\n")))
 }
 
+// checkContext reports a context that is missing or not a folder.
+func (i *Image) checkContext(ws *engine.Workspace) error {
+	fi, err := os.Stat(ws.Path(i.context))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("context folder %s does not exist (image declared at %s); create it, or fix context =", i.context, i.info.Pos)
+	case err != nil:
+		return fmt.Errorf("context folder %s: %w", i.context, err)
+	case !fi.IsDir():
+		return fmt.Errorf("context %s is a file, not a folder (image declared at %s); fix context =", i.context, i.info.Pos)
+	}
+	return nil
+}
+
 // readContext walks the context folder of i, leaving out what .dockerignore
 // and ignore= exclude, but keeping the Dockerfile and .dockerignore, which
 // the Docker CLI always sends. It reads no file contents besides
 // .dockerignore's.
 func (i *Image) readContext(ctx context.Context, ws *engine.Workspace) (*buildContext, error) {
 	root := ws.Path(i.context)
-	fi, err := os.Stat(root)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("context folder %s does not exist (image declared at %s); create it, or fix context =", i.context, i.info.Pos)
-	case err != nil:
-		return nil, fmt.Errorf("context folder %s: %w", i.context, err)
-	case !fi.IsDir():
-		return nil, fmt.Errorf("context %s is a file, not a folder (image declared at %s); fix context =", i.context, i.info.Pos)
+	if err := i.checkContext(ws); err != nil {
+		return nil, err
 	}
 	patterns, err := i.contextIgnores(ws)
 	if err != nil {

@@ -195,6 +195,10 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 	for _, t := range i.tags {
 		h.String(t)
 	}
+	// The context first: a missing one also hides the Dockerfile in it.
+	if err := i.checkContext(i.ws); err != nil {
+		return err
+	}
 	df, err := i.parse()
 	if err != nil {
 		return err
@@ -209,7 +213,7 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 			return err
 		}
 		if id == "" {
-			return fmt.Errorf("base image %s (%s) is not present in the Docker Engine, and ferry cannot pull images; build or load it first (docker load, docker import), or build it with an image() rule listed in deps", b.ref, df.pos(b.line))
+			return fmt.Errorf("base image %s (%s) is not present in the Docker Engine, and ferry cannot pull images; build or load it first (docker load, docker import), or build it with an image() rule whose repo it names", b.ref, df.pos(b.line))
 		}
 		h.String(b.ref).String(id)
 	}
