@@ -14,6 +14,8 @@ test: ## run every test (unit, end-to-end on the built binary, examples)
 bench: build ## measure ferry against GNU make on a generated workspace (see bench/)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine/
 	$(GO) run ./bench -ferry bin/ferry
+	$(GO) run ./bench/up -ferry bin/ferry
+	$(GO) run ./bench/context -ferry bin/ferry
 
 lint: ## gofmt, go vet, and the generated reference is current
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
