@@ -74,14 +74,13 @@ func (ix *FileIndex) Hash(rel string) (Digest, error) {
 // hash returns the digest of the file whose stat is cur, from the cache when
 // cur matches the cached entry.
 func (ix *FileIndex) hash(rel string, cur fileStat) (Digest, error) {
-	abs := filepath.Join(ix.root, filepath.FromSlash(rel))
 	ix.mu.Lock()
 	old, ok := ix.entries[rel]
 	ix.mu.Unlock()
 	if ok && !old.Racy && old.Size == cur.Size && old.Mtime == cur.Mtime && old.Ctime == cur.Ctime && old.Ino == cur.Ino {
 		return old.Sum, nil
 	}
-	f, err := os.Open(abs)
+	f, err := os.Open(filepath.Join(ix.root, filepath.FromSlash(rel)))
 	if err != nil {
 		return Digest{}, err
 	}
@@ -116,7 +115,7 @@ var skipDirs = map[string]bool{".git": true, StateDir: true}
 // folder stands for every file below it) with their digests, sorted by path.
 // Each file costs one stat when it is unchanged. A missing input is an error.
 func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
-	var out []FileSum
+	out := make([]FileSum, 0, len(inputs))
 	for _, in := range inputs {
 		cur, isDir, err := ix.stat(in)
 		if err != nil {

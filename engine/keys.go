@@ -95,7 +95,9 @@ func (e *Engine) reasons(ctx context.Context, r Rule, k *keyed, force bool) ([]s
 	for _, d := range depChanged {
 		why = append(why, fmt.Sprintf("dep %s changed", d))
 	}
-	why = append(why, inputChanges(prev.Inputs, k.inputs)...)
+	if prev.Key != k.key { // the key covers every input: compare them only when it differs
+		why = append(why, inputChanges(prev.Inputs, k.inputs)...)
+	}
 	for _, out := range r.Outputs() {
 		sum, err := e.Index.Hash(out)
 		switch {
