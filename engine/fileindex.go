@@ -116,8 +116,10 @@ var skipDirs = map[string]bool{".git": true, StateDir: true}
 // Each file costs one stat when it is unchanged. A missing input is an error.
 func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
 	out := make([]FileSum, 0, len(inputs))
+	st := ix.newStatter()
+	defer st.close()
 	for _, in := range inputs {
-		cur, isDir, err := ix.stat(in)
+		cur, isDir, err := st.stat(in)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +143,7 @@ func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
 				return nil
 			}
 			rel := path.Join(in, filepath.ToSlash(p[len(abs)+1:]))
-			cur, _, err := ix.stat(rel)
+			cur, _, err := st.stat(rel)
 			if err != nil {
 				return err
 			}

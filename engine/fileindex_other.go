@@ -17,3 +17,10 @@ func (ix *FileIndex) stat(rel string) (fileStat, bool, error) {
 	}
 	return fileStat{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}, fi.IsDir(), nil
 }
+
+// A statter stats many workspace files in a row.
+type statter struct{ ix *FileIndex }
+
+func (ix *FileIndex) newStatter() *statter                 { return &statter{ix: ix} }
+func (s *statter) stat(rel string) (fileStat, bool, error) { return s.ix.stat(rel) }
+func (s *statter) close()                                  {}
