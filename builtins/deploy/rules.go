@@ -33,7 +33,7 @@ type Plugin struct {
 // volumes declared, so call it once per evaluation, as engine.Evaluate does.
 func (p *Plugin) Builtins() []*engine.Builtin {
 	res := &resources{external: map[string]bool{}}
-	return []*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res)}
+	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res)}, healthBuiltins...)
 }
 
 func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
@@ -65,6 +65,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		params = append(params,
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
+			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` or `health.exec`. An exec check becomes the container's Docker health check."},
 		)
 	}
 	return &engine.Builtin{
@@ -121,6 +122,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 			return nil, c.Errorf("volumes: %v", err)
 		}
 		s.Volumes = append(s.Volumes, v)
+	}
+	if h, ok := c.Value("health").(*HealthCheck); ok {
+		s.Health = h
 	}
 	if err := parseResources(c.Raw("resources"), s); err != nil {
 		return nil, c.Errorf("resources: %v", err)
@@ -266,6 +270,9 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	for _, n := range s.Networks {
 		h.String("network").String(n).String(strconv.FormatBool(s.External[n]))
 	}
+	if s.Health != nil {
+		h.String("health").String(s.Health.String())
+	}
 	// Replicas are left out: scaling adds or removes containers without
 	// replacing the others; the target's Current sees the count differ.
 	h.String(s.Restart)
@@ -356,4 +363,14 @@ func (argv) Convert(v starlark.Value) (any, bool) {
 		return strings.Fields(string(s)), true
 	}
 	return engine.StringList.Convert(v)
+}
+
+// healthType accepts what health.http, health.tcp and health.exec return.
+type healthType struct{}
+
+func (healthType) Describe() string { return "health check (health.http, health.tcp or health.exec)" }
+
+func (healthType) Convert(v starlark.Value) (any, bool) {
+	h, ok := v.(*HealthCheck)
+	return h, ok
 }

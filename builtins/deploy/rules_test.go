@@ -131,6 +131,7 @@ func TestConfigHashCoversSpec(t *testing.T) {
 		`service(name = "a", image = "x", env = {"A": "2"})`,
 		`service(name = "a", image = "y", env = {"A": "1"})`,
 		`service(name = "a", image = "x", env = {"A": "1"}, ports = ["80"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, health = health.tcp(80))`,
 	} {
 		if hash(src) == base {
 			t.Errorf("%s: config hash did not change", src)
@@ -166,5 +167,27 @@ func TestDependsOnIsOrderOnly(t *testing.T) {
 	}
 	if info := g.Rule("api").Info(); len(info.OrderOnly) != 1 || info.OrderOnly[0] != "db" || info.Deps[0] != "db" {
 		t.Errorf("api: %+v", info)
+	}
+}
+
+func TestHealthChecks(t *testing.T) {
+	g, err := load(t, `service(name = "a", image = "x", health = health.http("/healthz", port = 8080, interval = "2s", retries = 5))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Rule("a").(*Rule).Spec().Health
+	if h == nil || h.String() != "health.http(GET :8080/healthz every 2s, timeout 2s, 5 retries, start period 0s)" {
+		t.Errorf("health = %v", h)
+	}
+	for src, want := range map[string]string{
+		`health.http("healthz", port = 80)`:                 `path: got "healthz"`,
+		`health.tcp(0)`:                                     "port: got 0",
+		`health.exec([])`:                                   "cmd must not be empty",
+		`health.exec(["x"], retries = 0)`:                   "retries: got 0",
+		`service(name = "a", image = "x", health = "curl")`: "health: got string, want health check",
+	} {
+		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", src, err, want)
+		}
 	}
 }

@@ -29,6 +29,7 @@ type ServiceSpec struct {
 	DependsOn  []string
 	Workdir    string
 	User       string
+	Health     *HealthCheck // nil: none declared
 }
 
 // A JobSpec is a one-shot container run to completion (a migration, say).

@@ -216,6 +216,13 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
 	cs.Labels[labelReplica] = strconv.Itoa(i)
+	if h := s.Health; h != nil && h.Kind == "exec" {
+		test := append([]string{"CMD"}, h.Argv...)
+		if h.Argv == nil {
+			test = []string{"CMD-SHELL", h.Shell}
+		}
+		cs.Health = &dockerd.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		cs.Env = append(cs.Env, k+"="+s.Env[k])
 	}

@@ -40,6 +40,9 @@ func main() {
 		n, _ := strconv.Atoi(code)
 		os.Exit(n)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "migrate" {
 		fmt.Println("migrated")
 		os.WriteFile("/data/migrated", []byte("yes"), 0o644)
@@ -383,4 +386,19 @@ service(name = "web", image = "app-image", depends_on = ["slow"])
 	if got := names(dw.containers(t)); got != fmt.Sprintf("%[1]s-slow-job exited, %[1]s-web-1 running", dw.project) {
 		t.Errorf("after the next up: %s", got)
 	}
+}
+
+// An exec health check becomes the container's Docker health check, and
+// ferry status shows the health.
+func TestUpHealthExec(t *testing.T) {
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", health = health.exec(["/app", "healthcheck"], interval = "1s", timeout = "1s", retries = 2))`)
+	dw.run(t, "up").wantCode(t, 0)
+	out, err := exec.Command("docker", "inspect", "-f", "{{json .Config.Healthcheck}}", dw.project+"-web-1").Output()
+	if err != nil || !strings.Contains(string(out), `"Test":["CMD","/app","healthcheck"]`) || !strings.Contains(string(out), `"Retries":2`) {
+		t.Fatalf("health check in Docker: %s (%v)", out, err)
+	}
+	eventually(t, "web to be healthy in ferry status", func() bool {
+		st := dw.ferry(t, "--project", dw.project, "status")
+		return strings.Contains(st.stdout, "healthy")
+	})
 }

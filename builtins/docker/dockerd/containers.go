@@ -48,6 +48,17 @@ type ContainerSpec struct {
 	NanoCPUs   int64
 	WorkingDir string
 	User       string
+	Health     *HealthCheck // nil: the image's own
+}
+
+// HealthCheck is a Docker health check: Test as Docker writes it
+// (["CMD", argv...] or ["CMD-SHELL", command]).
+type HealthCheck struct {
+	Test        []string
+	Interval    time.Duration
+	Timeout     time.Duration
+	Retries     int
+	StartPeriod time.Duration
 }
 
 // PortBinding publishes a container port; HostPort "" lets the Engine choose.
@@ -129,6 +140,9 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 	cfg := &container.Config{
 		Image: s.Image, Cmd: s.Cmd, Entrypoint: s.Entrypoint, Env: s.Env, Labels: s.Labels,
 		WorkingDir: s.WorkingDir, User: s.User, ExposedPorts: nat.PortSet{},
+	}
+	if h := s.Health; h != nil {
+		cfg.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
 	}
 	host := &container.HostConfig{
 		PortBindings:  nat.PortMap{},
