@@ -94,7 +94,7 @@ ferry up returns once everything is started; see ferry status and ferry logs --f
 				}
 			}
 			if len(selected) > 0 {
-				a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs --follow` follows it, `ferry down` stops it", l.project)
+				a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
 			}
 			return nil
 		},
@@ -196,6 +196,6 @@ func (a *app) logsCommand() *cobra.Command {
 			return a.target.Logs(cmd.Context(), project, args, follow, a.stdout)
 		},
 	}
-	cmd.Flags().BoolVar(&follow, "follow", false, "keep following new output until Ctrl-C (-f is the global --file flag)")
+	cmd.Flags().BoolVar(&follow, "follow", false, "keep following new output until Ctrl-C (also -f, after the command's name)")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -14,5 +15,21 @@ func TestReferenceIsCurrent(t *testing.T) {
 	}
 	if got := reference(); got != string(want) {
 		t.Fatal("docs/reference.md is stale: run `make docs`")
+	}
+}
+
+func TestLogsFollow(t *testing.T) {
+	for in, want := range map[string]string{
+		"logs -f":                   "logs --follow",
+		"logs web -f":               "logs web --follow",
+		"-f x.star logs -f":         "-f x.star logs --follow",
+		"-f logs logs":              "-f logs logs", // the file is named logs; the command is logs
+		"-f x.star run -- -f":       "-f x.star run -- -f",
+		"run -f":                    "run -f",
+		"--project p logs -f -- -f": "--project p logs --follow -- -f",
+	} {
+		if got := strings.Join(logsFollow(strings.Fields(in)), " "); got != want {
+			t.Errorf("logsFollow(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -48,7 +48,7 @@ func (e signalError) exitCode() int {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(logsFollow(args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
@@ -76,6 +76,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	a.printErr(err.Error())
 	return exitConfig
+}
+
+// logsFollow lets `ferry logs -f` follow, as `docker compose logs -f` does:
+// after the logs command, -f means --follow (the global -f FILE goes before
+// the command's name, as with compose).
+func logsFollow(args []string) []string {
+	out := append([]string{}, args...)
+	seen := false
+	for i, a := range out {
+		switch {
+		case a == "--":
+			return out
+		case !seen && a == "logs":
+			seen = i == 0 || out[i-1] != "-f" && out[i-1] != "--file" && out[i-1] != "-C" && out[i-1] != "--dir"
+		case seen && a == "-f":
+			out[i] = "--follow"
+		}
+	}
+	return out
 }
 
 // exitCodeError ends ferry with a code of a command's choosing, such as
