@@ -185,6 +185,27 @@ func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, 
 	return args[:at], flags, nil
 }
 
+// runRules brings the named rules up to date under the workspace lock, saves
+// the state, and then, still under the lock and only if the run succeeded,
+// calls after (when not nil) with the state.
+func (a *app) runRules(ctx context.Context, l *loaded, names []string, o engine.RunOptions, after func(*engine.State) error) error {
+	st, release, err := a.openState(ctx, l.ws, true)
+	if err != nil {
+		return err
+	}
+	defer release()
+	e := engine.NewEngine(l.ws, l.graph, st, a.bus)
+	o.Jobs = a.jobs
+	_, runErr := e.Run(ctx, names, o)
+	if err := e.Save(); err != nil {
+		a.bus.Logf(engine.LevelError, "could not save state: %v", err)
+	}
+	if runErr != nil || after == nil {
+		return runErr
+	}
+	return after(st)
+}
+
 // openState takes the workspace lock (for commands that change state) and
 // loads the state, reporting a corrupt file without failing.
 func (a *app) openState(ctx context.Context, ws *engine.Workspace, lock bool) (*engine.State, func(), error) {

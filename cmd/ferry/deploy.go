@@ -67,35 +67,23 @@ ferry up returns once everything is started; see ferry status and ferry logs --f
 				}
 				selected = all
 			}
-			st, release, err := a.openState(cmd.Context(), l.ws, true)
-			if err != nil {
-				return err
-			}
-			defer release()
-			e := engine.NewEngine(l.ws, l.graph, st, a.bus)
-			o.Jobs = a.jobs
-			var runErr error
-			if len(selected) > 0 {
-				_, runErr = e.Run(cmd.Context(), selected, o)
-			}
-			if err := e.Save(); err != nil {
-				a.bus.Logf(engine.LevelError, "could not save state: %v", err)
-			}
-			if runErr != nil {
-				return runErr
-			}
-			if len(names) == 0 {
+			removeUndeclared := func(*engine.State) error {
+				if len(names) > 0 {
+					return nil
+				}
 				removed, err := a.target.RemoveExcept(cmd.Context(), l.project, all)
 				for _, r := range removed {
 					a.bus.Logf(engine.LevelInfo, "removed %s: it is no longer in ferry.star", r)
 				}
-				if err != nil {
-					return err
-				}
+				return err
 			}
-			if len(selected) > 0 {
-				a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+			if len(selected) == 0 {
+				return removeUndeclared(nil)
 			}
+			if err := a.runRules(cmd.Context(), l, selected, o, removeUndeclared); err != nil {
+				return err
+			}
+			a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
 			return nil
 		},
 	}

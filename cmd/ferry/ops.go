@@ -313,37 +313,25 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 					return fmt.Errorf("no image rule has push = True; name the images to push (`ferry push %s`), or set push = True on them", all[0].Info().Name)
 				}
 			}
-			st, release, err := a.openState(cmd.Context(), l.ws, true)
-			if err != nil {
-				return err
-			}
-			defer release()
-			e := engine.NewEngine(l.ws, l.graph, st, a.bus)
-			o.Jobs = a.jobs
 			selNames := make([]string, len(sel))
 			for i, img := range sel {
 				selNames[i] = img.Info().Name
 			}
-			_, runErr := e.Run(docker.DeferPush(cmd.Context()), selNames, o)
-			if err := e.Save(); err != nil {
-				a.bus.Logf(engine.LevelError, "could not save state: %v", err)
-			}
-			if runErr != nil {
-				return runErr
-			}
-			for _, img := range sel {
-				rs := st.Rule(img.Info().Name)
-				if rs == nil {
-					return fmt.Errorf("image %s has no successful build to push", img.Info().Name)
+			return a.runRules(docker.DeferPush(cmd.Context()), l, selNames, o, func(st *engine.State) error {
+				for _, img := range sel {
+					rs := st.Rule(img.Info().Name)
+					if rs == nil {
+						return fmt.Errorf("image %s has no successful build to push", img.Info().Name)
+					}
+					w := a.logWriter(img.Info().Name)
+					err := img.Push(cmd.Context(), rs.Key, w)
+					w.Flush()
+					if err != nil {
+						return err
+					}
 				}
-				w := a.logWriter(img.Info().Name)
-				err := img.Push(cmd.Context(), rs.Key, w)
-				w.Flush()
-				if err != nil {
-					return err
-				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild the images even when they are up to date")

@@ -22,18 +22,7 @@ names, run every build rule. Flags after -- set config.flag values.`,
 			if err != nil {
 				return err
 			}
-			st, release, err := a.openState(cmd.Context(), l.ws, true)
-			if err != nil {
-				return err
-			}
-			defer release()
-			e := engine.NewEngine(l.ws, l.graph, st, a.bus)
-			o.Jobs = a.jobs
-			_, runErr := e.Run(cmd.Context(), names, o)
-			if err := e.Save(); err != nil {
-				a.bus.Logf(engine.LevelError, "could not save state: %v", err)
-			}
-			return runErr
+			return a.runRules(cmd.Context(), l, names, o, nil)
 		},
 	}
 	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with the rules that do not depend on it")
