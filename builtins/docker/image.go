@@ -271,37 +271,54 @@ func (i *Image) Link(func(string) engine.Rule) error {
 	return nil
 }
 
-// Observe reports whether an image labelled with key is in the Engine, and
-// makes sure its tags point at it.
+// Observe reports whether the image built for key is in the Engine with all
+// its tags. It changes nothing: a missing tag makes the rule run, and Run
+// puts it back without a build.
 func (i *Image) Observe(ctx context.Context, key engine.Digest) (bool, string, error) {
-	found, err := i.find(ctx, key)
+	img, err := i.lookup(ctx, key)
 	switch {
 	case err != nil:
 		return false, "", err
-	case !found:
+	case img == nil:
 		return false, fmt.Sprintf("image %s is not in the Docker Engine", i.Ref(key)), nil
+	}
+	if missing := i.missingTags(img, key); len(missing) > 0 {
+		return false, fmt.Sprintf("image %s lacks the tag(s) %s", shortID(img.ID), strings.Join(missing, ", ")), nil
 	}
 	return true, "", nil
 }
 
-// find looks for an image built for key; when there is one, it tags it
-// (the key's tag and the extra tags, where they point elsewhere) and
-// remembers it as built.
-func (i *Image) find(ctx context.Context, key engine.Digest) (bool, error) {
+// lookup returns the image built for key, or nil. Images built by hand FROM
+// it inherit its labels, so among those labelled with the key it prefers the
+// one tagged with the key's reference, and else the oldest: the original.
+func (i *Image) lookup(ctx context.Context, key engine.Digest) (*dockerd.Image, error) {
 	imgs, err := i.docker.ImagesByLabel(ctx, LabelKey, key.String())
 	if err != nil || len(imgs) == 0 {
-		return false, err
+		return nil, err
 	}
-	img := imgs[0]
+	best := &imgs[0]
+	for j := range imgs {
+		img := &imgs[j]
+		if slices.Contains(img.Tags, i.Ref(key)) {
+			return img, nil
+		}
+		if img.Created.Before(best.Created) {
+			best = img
+		}
+	}
+	return best, nil
+}
+
+// missingTags lists the references (the key's and the extra tags) that do
+// not point at img.
+func (i *Image) missingTags(img *dockerd.Image, key engine.Digest) []string {
+	var out []string
 	for _, ref := range append([]string{i.Ref(key)}, i.tags...) {
-		if slices.Contains(img.Tags, ref) {
-			continue
-		}
-		if err := i.docker.Tag(ctx, img.ID, ref); err != nil {
-			return false, err
+		if !slices.Contains(img.Tags, ref) {
+			out = append(out, ref)
 		}
 	}
-	return true, nil
+	return out
 }
 
 // errBuildEnded stops the context stream when the Engine stopped reading it.
@@ -312,9 +329,16 @@ var errBuildEnded = errors.New("build ended")
 // it only tags it.
 func (i *Image) Run(rc *engine.RunContext) error {
 	ref := i.Ref(rc.Key)
-	if found, err := i.find(rc, rc.Key); err != nil {
+	img, err := i.lookup(rc, rc.Key)
+	if err != nil {
 		return err
-	} else if found {
+	}
+	if img != nil {
+		for _, t := range i.missingTags(img, rc.Key) {
+			if err := i.docker.Tag(rc, img.ID, t); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(rc.Stdout, "an image with this key is already in the Docker Engine; tagged it %s\n", ref)
 		return i.pushIfAsked(rc, rc.Key)
 	}

@@ -167,13 +167,20 @@ func TestImageRemovedByHand(t *testing.T) {
 	}
 	imageFor(t, docker, key.String())
 
-	// A content tag removed by hand is put back without a build.
+	// A tag removed by hand is put back without a build: plan only says so
+	// (it changes nothing), and the run re-tags.
 	builds := w.eng.builds.Load()
 	if err := docker.Remove(context.Background(), w.repo+":latest"); err != nil {
 		t.Fatal(err)
 	}
-	if _, cached := w.mustRun(); !slices.Equal(cached, []string{"hello"}) {
-		t.Errorf("cached %v, want hello", cached)
+	if it := w.plan("hello"); !it.Run || !strings.Contains(strings.Join(it.Reasons, ";"), "lacks the tag(s) "+w.repo+":latest") {
+		t.Errorf("plan after a tag was removed: %+v", it)
+	}
+	if img := imageFor(t, docker, key.String()); slices.Contains(img.Tags, w.repo+":latest") {
+		t.Error("plan put the tag back: it must change nothing")
+	}
+	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"hello"}) {
+		t.Errorf("ran %v, want hello (a re-tag)", ran)
 	}
 	if img := imageFor(t, docker, key.String()); !slices.Contains(img.Tags, w.repo+":latest") || w.eng.builds.Load() != builds {
 		t.Errorf("tags %v after retagging, %d builds", img.Tags, w.eng.builds.Load()-builds)
@@ -486,5 +493,34 @@ image(name = "c", repo = "acme/c")
 	}
 	if _, err := os.Stat(filepath.Join(w.root, ".ferry")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// imagesOnly answers ImagesByLabel from a list; other calls are not expected.
+type imagesOnly struct {
+	Engine
+	imgs []dockerd.Image
+}
+
+func (f imagesOnly) ImagesByLabel(context.Context, string, string) ([]dockerd.Image, error) {
+	return f.imgs, nil
+}
+
+// An image built by hand FROM a ferry image inherits its key label: lookup
+// must still find ferry's own image, by its tag or else as the oldest.
+func TestLookupPrefersTheOriginal(t *testing.T) {
+	key := engine.HashBytes([]byte("k"))
+	now := time.Now()
+	original := dockerd.Image{ID: "sha256:orig", Created: now.Add(-time.Hour)}
+	child := dockerd.Image{ID: "sha256:child", Created: now}
+	i := &Image{repo: "acme/api"}
+	i.docker = imagesOnly{imgs: []dockerd.Image{child, original}}
+	if img, _ := i.lookup(context.Background(), key); img == nil || img.ID != "sha256:orig" {
+		t.Errorf("untagged: lookup = %+v, want the oldest", img)
+	}
+	child.Tags = []string{i.Ref(key)}
+	i.docker = imagesOnly{imgs: []dockerd.Image{original, child}}
+	if img, _ := i.lookup(context.Background(), key); img == nil || img.ID != "sha256:child" {
+		t.Errorf("tagged: lookup = %+v, want the one with the key's tag", img)
 	}
 }
