@@ -104,12 +104,15 @@ func (c *Client) client(ctx context.Context) (*client.Client, error) {
 	if !c.pinged {
 		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 		defer cancel()
-		if _, err := c.cli.Ping(pctx); err != nil {
+		ping, err := c.cli.Ping(pctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return nil, c.unreachable(err)
 		}
+		// Negotiate from this answer, so the SDK does not ping again.
+		c.cli.NegotiateAPIVersionPing(ping)
 		c.pinged = true
 	}
 	return c.cli, nil
