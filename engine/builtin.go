@@ -198,7 +198,7 @@ func (b *Builtin) Markdown() string {
 	var sig []string
 	for _, p := range b.Params {
 		switch {
-		case p.Positional && p.Required:
+		case p.Required:
 			sig = append(sig, p.Name)
 		case p.Default != "":
 			sig = append(sig, p.Name+" = "+p.Default)
