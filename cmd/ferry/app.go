@@ -76,6 +76,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand())
+	root.AddCommand(a.watchCommand())
 	return root
 }
 

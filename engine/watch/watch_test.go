@@ -1,0 +1,283 @@
+package watch
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// waitLimit bounds every wait; it is never a timing assertion.
+const waitLimit = 20 * time.Second
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func start(t *testing.T, root string, opts Options) *Watcher {
+	t.Helper()
+	w, err := New(root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// collect reads batches until every path of want has been reported, and
+// returns every path seen, failing after waitLimit.
+func collect(t *testing.T, w *Watcher, want ...string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	deadline := time.After(waitLimit)
+	for {
+		missing := false
+		for _, p := range want {
+			missing = missing || !seen[p]
+		}
+		if !missing {
+			var out []string
+			for p := range seen {
+				out = append(out, p)
+			}
+			slices.Sort(out)
+			return out
+		}
+		select {
+		case b := <-w.Batches():
+			for _, p := range b.Paths {
+				seen[p] = true
+			}
+		case err := <-w.Errors():
+			t.Fatalf("watch error: %v", err)
+		case <-deadline:
+			t.Fatalf("timed out waiting for %q; saw %v", want, seen)
+		}
+	}
+}
+
+func TestWatchWriteCreateRemove(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a.txt", "a")
+	write(t, root, "sub/deep/b.txt", "b")
+	w := start(t, root, Options{})
+
+	write(t, root, "a.txt", "a2")
+	collect(t, w, "a.txt")
+	write(t, root, "sub/deep/b.txt", "b2")
+	collect(t, w, "sub/deep/b.txt")
+	write(t, root, "sub/c.txt", "c")
+	collect(t, w, "sub/c.txt")
+	if err := os.Remove(filepath.Join(root, "a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, w, "a.txt")
+}
+
+// Editors save by writing a temporary file and renaming it over the
+// original: the original's path must be reported, the temporary ignored.
+func TestWatchAtomicSave(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "main.go", "package main")
+	w := start(t, root, Options{})
+
+	tmp := filepath.Join(root, "main.go~")
+	if err := os.WriteFile(tmp, []byte("package main // saved"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "main.go")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "marker", "")
+	got := collect(t, w, "main.go", "marker")
+	if slices.Contains(got, "main.go~") {
+		t.Errorf("temporary file reported: %q", got)
+	}
+}
+
+// A new folder is watched as soon as it appears, and files created in it
+// before the watch was in place are reported by the rescan of the folder.
+func TestWatchNewFolders(t *testing.T) {
+	root := t.TempDir()
+	w := start(t, root, Options{})
+
+	// MkdirAll and the write race the watcher: new/x/y.txt may exist before
+	// new/ is watched.
+	write(t, root, "new/x/y.txt", "y")
+	collect(t, w, "new", "new/x/y.txt")
+	// Now new/x is watched: a later file in it is seen.
+	write(t, root, "new/x/z.txt", "z")
+	collect(t, w, "new/x/z.txt")
+
+	// A folder built elsewhere and moved in arrives with its contents.
+	other := t.TempDir()
+	write(t, other, "pkg/f.go", "f")
+	if err := os.Rename(filepath.Join(other, "pkg"), filepath.Join(root, "pkg")); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, w, "pkg", "pkg/f.go")
+	write(t, root, "pkg/g.go", "g")
+	collect(t, w, "pkg/g.go")
+
+	// A removed folder is dropped; recreating it watches it again.
+	if err := os.RemoveAll(filepath.Join(root, "new")); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, w, "new")
+	write(t, root, "new/again.txt", "a")
+	collect(t, w, "new/again.txt")
+}
+
+func TestWatchIgnores(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, ".git/HEAD", "ref")
+	write(t, root, ".ferry/state", "s")
+	write(t, root, "sub/keep", "")
+	w := start(t, root, Options{})
+
+	write(t, root, ".git/HEAD", "ref2")
+	write(t, root, ".git/objects/ab/cd", "obj")
+	write(t, root, ".ferry/state", "s2")
+	write(t, root, ".main.go.swp", "x")
+	write(t, root, "4913", "")
+	write(t, root, "notes~", "")
+	write(t, root, "sub/.#main.go", "")
+	write(t, root, "marker", "")
+	got := collect(t, w, "marker")
+	if !slices.Equal(got, []string{"marker"}) {
+		t.Errorf("got %q, want only the marker", got)
+	}
+	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f"} {
+		if !Ignored(p) {
+			t.Errorf("Ignored(%q) = false", p)
+		}
+	}
+	for _, p := range []string{"git/x", "a.ferry", "main.go", "49131"} {
+		if Ignored(p) {
+			t.Errorf("Ignored(%q) = true", p)
+		}
+	}
+}
+
+// A burst of changes arrives in few batches, not one per file. How few
+// depends on scheduling; all must be reported.
+func TestWatchBurst(t *testing.T) {
+	root := t.TempDir()
+	w := start(t, root, Options{})
+	var want []string
+	for i := range 200 {
+		p := filepath.ToSlash(filepath.Join("burst", string(rune('a'+i%26))+strings.Repeat("x", i/26)+".txt"))
+		write(t, root, p, "x")
+		want = append(want, p)
+	}
+	collect(t, w, want...)
+}
+
+// With a long quiet window, a batch still goes out when it reaches its
+// maximum age; with a long maximum age, when the window passes.
+func TestWatchQuietWindowAndMaxAge(t *testing.T) {
+	root := t.TempDir()
+	w := start(t, root, Options{Debounce: time.Hour, MaxBatchAge: 20 * time.Millisecond})
+	write(t, root, "a", "")
+	collect(t, w, "a")
+
+	w2 := start(t, t.TempDir(), Options{Debounce: 20 * time.Millisecond, MaxBatchAge: time.Hour})
+	write(t, w2.root, "b", "")
+	collect(t, w2, "b")
+}
+
+// A batch that the reader does not take yet keeps growing, and is
+// delivered whole.
+func TestWatchSlowReaderGetsMergedBatch(t *testing.T) {
+	root := t.TempDir()
+	w := start(t, root, Options{Debounce: 10 * time.Millisecond})
+	write(t, root, "one", "")
+	// Let the first batch become ready before the second change.
+	time.Sleep(100 * time.Millisecond)
+	write(t, root, "two", "")
+	collect(t, w, "one", "two")
+}
+
+func TestWatchOverflowAsksForRescan(t *testing.T) {
+	root := t.TempDir()
+	w := start(t, root, Options{})
+	w.fsw.Errors <- fsnotify.ErrEventOverflow
+	select {
+	case b := <-w.Batches():
+		if !b.Rescan {
+			t.Errorf("batch %+v: want Rescan", b)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no batch after an overflow")
+	}
+}
+
+func TestWatchLimitError(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "sub/a.txt", "a")
+	w, err := newWatcher(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.fsw.Close()
+	w.add = func(string) error { return syscall.ENOSPC }
+	err = w.start()
+	if err == nil {
+		t.Fatal("no error when the watch limit is reached")
+	}
+	if !errors.Is(err, ErrWatchLimit) || !strings.Contains(err.Error(), "sysctl fs.inotify.max_user_watches=524288") {
+		t.Errorf("error %q does not explain the limit", err)
+	}
+
+	// Reached later, for a new folder, the limit is reported on Errors and
+	// the watcher goes on.
+	w2, err := newWatcher(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.add = func(p string) error {
+		if p == w2.root {
+			return w2.fsw.Add(p)
+		}
+		return syscall.ENOSPC
+	}
+	if err := w2.start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if err := os.Mkdir(filepath.Join(w2.root, "new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-w2.Errors():
+		if !errors.Is(err, ErrWatchLimit) {
+			t.Errorf("error %q does not explain the limit", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no error for a folder over the limit")
+	}
+	collect(t, w2, "new")
+}
+
+func TestCloseEndsBatches(t *testing.T) {
+	w := start(t, t.TempDir(), Options{})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-w.Batches(); ok {
+		t.Error("Batches not closed")
+	}
+}
