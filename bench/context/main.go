@@ -33,6 +33,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 	"os"
 	"os/exec"
@@ -134,13 +135,13 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		Layout: c.Layout, Platform: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
 		ColdRuns: c.ColdRuns, WarmRuns: c.WarmRuns, BuildRuns: c.BuildRuns,
 	}
-	if rep.FerryVersion, err = firstLine(output(ctx, ferry, "version")); err != nil {
+	if rep.FerryVersion, err = firstLine(measure.Output(ctx, ferry, "version")); err != nil {
 		return nil, fmt.Errorf("ferry binary: %w (run `make build` first)", err)
 	}
-	if rep.Engine, err = firstLine(output(ctx, "docker", "version", "--format", "Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})")); err != nil {
+	if rep.Engine, err = firstLine(measure.Output(ctx, "docker", "version", "--format", "Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})")); err != nil {
 		return nil, fmt.Errorf("the Docker Engine is needed: %w", err)
 	}
-	dockerRoot, err := firstLine(output(ctx, "docker", "info", "--format", "{{.DockerRootDir}}"))
+	dockerRoot, err := firstLine(measure.Output(ctx, "docker", "info", "--format", "{{.DockerRootDir}}"))
 	if err != nil {
 		return nil, err
 	}
@@ -198,8 +199,8 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	}
 	rep.ContextFiles, rep.ContextBytes = res.Files, res.Bytes
 
-	plan := func(label string, wantRun bool) (*Run, error) {
-		r, err := run(ctx, ws, nil, ferry, "plan", "--json", "ctx")
+	plan := func(label string, wantRun bool) (*measure.Run, error) {
+		r, err := measure.Command(ctx, ws, nil, ferry, "plan", "--json", "ctx")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", label, err)
 		}
@@ -227,20 +228,20 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		ds = append(ds, r.Wall)
 		rep.ColdRSSKB = max(rep.ColdRSSKB, r.MaxRSSKB)
 	}
-	rep.Cold = statsOf(ds)
+	rep.Cold = measure.StatsOf(ds)
 
 	// The first build leaves the stat cache in .ferry/state.
 	step("ferry run ctx: the first build, which sends the context to the Engine")
-	r, err := run(ctx, ws, nil, ferry, "--log-format", "json", "run", "ctx")
+	r, err := measure.Command(ctx, ws, nil, ferry, "--log-format", "json", "run", "ctx")
 	if err != nil {
 		return nil, fmt.Errorf("ferry run: %w", err)
 	}
-	if s, err := ferrySummary(r); err != nil {
+	if s, err := measure.FerrySummary(r); err != nil {
 		return nil, err
 	} else if s.Ran != 1 || s.Failed+s.Skipped > 0 {
-		return nil, fmt.Errorf("ferry run ran %d rules (%d failed, %d skipped), want 1:\n%s", s.Ran, s.Failed, s.Skipped, tail(string(r.Stderr), 20))
+		return nil, fmt.Errorf("ferry run ran %d rules (%d failed, %d skipped), want 1:\n%s", s.Ran, s.Failed, s.Skipped, measure.Tail(string(r.Stderr), 20))
 	}
-	rep.FerryBuild = statsOf([]time.Duration{r.Wall})
+	rep.FerryBuild = measure.StatsOf([]time.Duration{r.Wall})
 	if fi, err := os.Stat(filepath.Join(ws, ".ferry", "state")); err == nil {
 		rep.StateBytes = fi.Size()
 	}
@@ -251,8 +252,8 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	if err != nil {
 		return nil, err
 	}
-	walkChild := func() (*Run, error) {
-		r, err := run(ctx, ws, childEnv(walkEnv+"="+ctxDir), exe)
+	walkChild := func() (*measure.Run, error) {
+		r, err := measure.Command(ctx, ws, measure.ChildEnv(walkEnv+"="+ctxDir), exe)
 		if err != nil {
 			return nil, fmt.Errorf("bare walk in a child process: %w", err)
 		}
@@ -268,7 +269,7 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		return nil, err
 	}
 	step("warm ferry plan (stat cache, nothing changed) and bare walks: %d rounds", c.WarmRuns)
-	load0 := sampleCPU()
+	load0 := measure.SampleCPU()
 	var warm, walk, walkProc []time.Duration
 	for i := 0; i < c.WarmRuns; i++ {
 		start := time.Now()
@@ -291,8 +292,8 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		warm = append(warm, r.Wall)
 		rep.WarmRSSKB = max(rep.WarmRSSKB, r.MaxRSSKB)
 	}
-	rep.Load = loadBetween(load0, sampleCPU(), runtime.NumCPU())
-	rep.Warm, rep.Walk, rep.WalkProcess = statsOf(warm), statsOf(walk), statsOf(walkProc)
+	rep.Load = measure.LoadBetween(load0, measure.SampleCPU(), runtime.NumCPU())
+	rep.Warm, rep.Walk, rep.WalkProcess = measure.StatsOf(warm), measure.StatsOf(walk), measure.StatsOf(walkProc)
 
 	// docker build of the same context, as the Docker CLI sends it.
 	step("docker build (classic builder) of the same context: %d runs", c.BuildRuns)
@@ -306,7 +307,7 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		rep.DockerSent = b.sent
 		syscall.Sync()
 	}
-	rep.DockerSend, rep.DockerBuild = statsOf(toStep), statsOf(total)
+	rep.DockerSend, rep.DockerBuild = measure.StatsOf(toStep), measure.StatsOf(total)
 	rep.Targets = targets(rep)
 	fmt.Fprintln(log)
 	return rep, nil
@@ -382,7 +383,7 @@ var sendingLine = regexp.MustCompile(`Sending build context to Docker daemon\s+(
 // first step from the CLI's output as it arrives.
 func dockerBuild(ctx context.Context, dir, tag string) (*buildTimes, error) {
 	cmd := exec.CommandContext(ctx, "docker", "build", "--rm", "-t", tag, dir)
-	cmd.Env = childEnv("DOCKER_BUILDKIT=0")
+	cmd.Env = measure.ChildEnv("DOCKER_BUILDKIT=0")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	bt := &buildTimes{}
@@ -411,10 +412,10 @@ func dockerBuild(ctx context.Context, dir, tag string) (*buildTimes, error) {
 	pw.Close()
 	<-scanned
 	if err != nil {
-		return nil, fmt.Errorf("docker build: %w\n%s", err, tail(out.String(), 20))
+		return nil, fmt.Errorf("docker build: %w\n%s", err, measure.Tail(out.String(), 20))
 	}
 	if bt.toStep == 0 {
-		return nil, fmt.Errorf("docker build printed no \"Step 1/\" line: is it the classic builder?\n%s", tail(out.String(), 20))
+		return nil, fmt.Errorf("docker build printed no \"Step 1/\" line: is it the classic builder?\n%s", measure.Tail(out.String(), 20))
 	}
 	return bt, nil
 }
@@ -441,7 +442,7 @@ func removeImages(repo string) error {
 	defer cancel()
 	var last error
 	for pass := 0; pass < 3; pass++ {
-		refs, err := output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo)
+		refs, err := measure.Output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo)
 		if err != nil {
 			return err
 		}
@@ -449,12 +450,12 @@ func removeImages(repo string) error {
 			return nil
 		}
 		for _, ref := range strings.Fields(refs) {
-			if _, err := output(ctx, "docker", "rmi", "-f", ref); err != nil {
+			if _, err := measure.Output(ctx, "docker", "rmi", "-f", ref); err != nil {
 				last = err
 			}
 		}
 	}
-	left, err := output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", repo)
+	left, err := measure.Output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", repo)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 	"strings"
 )
@@ -21,21 +22,21 @@ type Report struct {
 	Generate float64 `json:"generate_s"`
 	Sync     float64 `json:"sync_s"`
 
-	Cold        Stats `json:"ferry_plan_cold"`
-	ColdRSSKB   int64 `json:"ferry_plan_cold_max_rss_kib"`
-	FerryBuild  Stats `json:"ferry_run_first_build"`
-	StateBytes  int64 `json:"state_bytes"`
-	Warm        Stats `json:"ferry_plan_warm"`
-	WarmRSSKB   int64 `json:"ferry_plan_warm_max_rss_kib"`
-	Walk        Stats `json:"bare_walk_in_process"`
-	WalkProcess Stats `json:"bare_walk_process"`
+	Cold        measure.Stats `json:"ferry_plan_cold"`
+	ColdRSSKB   int64         `json:"ferry_plan_cold_max_rss_kib"`
+	FerryBuild  measure.Stats `json:"ferry_run_first_build"`
+	StateBytes  int64         `json:"state_bytes"`
+	Warm        measure.Stats `json:"ferry_plan_warm"`
+	WarmRSSKB   int64         `json:"ferry_plan_warm_max_rss_kib"`
+	Walk        measure.Stats `json:"bare_walk_in_process"`
+	WalkProcess measure.Stats `json:"bare_walk_process"`
 
-	DockerSend  Stats  `json:"docker_build_until_step_1"`
-	DockerBuild Stats  `json:"docker_build_total"`
-	DockerSent  string `json:"docker_build_context_size"`
+	DockerSend  measure.Stats `json:"docker_build_until_step_1"`
+	DockerBuild measure.Stats `json:"docker_build_total"`
+	DockerSent  string        `json:"docker_build_context_size"`
 
-	Load    Load     `json:"machine"`
-	Targets []Target `json:"targets"`
+	Load    measure.Load `json:"machine"`
+	Targets []Target     `json:"targets"`
 }
 
 // A Target is one performance goal and whether this run met it.
@@ -89,7 +90,7 @@ func (r *Report) WriteText(w io.Writer) {
 	p("  docker build's sending ÷ warm ferry plan         %.1f×", r.DockerSend.Median/r.Warm.Median)
 	p("  docker build's sending ÷ cold ferry plan         %.2f×", r.DockerSend.Median/r.Cold.Median)
 	p("")
-	p("%s", r.Load)
+	p("%s", loadText(r.Load))
 	p("")
 	p("targets")
 	for _, t := range r.Targets {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 	"net/http"
 	"sort"
@@ -23,14 +24,14 @@ type Container struct {
 
 // containers inspects the containers that carry label (key=value).
 func containers(ctx context.Context, label string) ([]Container, error) {
-	ids, err := output(ctx, "docker", "ps", "-aq", "--no-trunc", "--filter", "label="+label)
+	ids, err := measure.Output(ctx, "docker", "ps", "-aq", "--no-trunc", "--filter", "label="+label)
 	if err != nil {
 		return nil, err
 	}
 	if len(strings.Fields(ids)) == 0 {
 		return nil, nil
 	}
-	out, err := output(ctx, append([]string{"docker", "inspect"}, strings.Fields(ids)...)...)
+	out, err := measure.Output(ctx, append([]string{"docker", "inspect"}, strings.Fields(ids)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ type Event struct {
 // until (both in the past).
 func engineEvents(ctx context.Context, since, until time.Time) ([]Event, error) {
 	stamp := func(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) }
-	out, err := output(ctx, "docker", "events", "--since", stamp(since), "--until", stamp(until), "--format", "{{json .}}")
+	out, err := measure.Output(ctx, "docker", "events", "--since", stamp(since), "--until", stamp(until), "--format", "{{json .}}")
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +268,7 @@ func describe(e Event) string {
 // standalone docker-compose. It returns nil when neither is installed.
 func composeCommand(ctx context.Context) ([]string, string) {
 	for _, argv := range [][]string{{"docker", "compose"}, {"docker-compose"}} {
-		out, err := output(ctx, append(argv, "version")...)
+		out, err := measure.Output(ctx, append(argv, "version")...)
 		if err == nil {
 			first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
 			return argv, first

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 	"os"
 	"os/signal"
@@ -123,10 +124,10 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		Services: c.Services, Platform: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
 		Runs: c.Runs, ComposeRuns: c.ComposeRuns,
 	}
-	if rep.FerryVersion, err = firstLine(output(ctx, ferry, "version")); err != nil {
+	if rep.FerryVersion, err = firstLine(measure.Output(ctx, ferry, "version")); err != nil {
 		return nil, fmt.Errorf("ferry binary: %w (run `make build` first)", err)
 	}
-	if rep.Engine, err = firstLine(output(ctx, "docker", "version", "--format", "Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})")); err != nil {
+	if rep.Engine, err = firstLine(measure.Output(ctx, "docker", "version", "--format", "Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})")); err != nil {
 		return nil, fmt.Errorf("the Docker Engine is needed: %w", err)
 	}
 	var compose []string
@@ -164,17 +165,17 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	// Cold: compile, build the image, start every service.
 	step("cold ferry up: compile, build the image, start %d services", c.Services)
 	tc := time.Now()
-	r, err := run(ctx, ws, nil, ferryUp...)
+	r, err := measure.Command(ctx, ws, nil, ferryUp...)
 	if err != nil {
 		return nil, fmt.Errorf("cold ferry up: %w", err)
 	}
 	tcEnd := time.Now()
-	if s, err := ferrySummary(r); err != nil {
+	if s, err := measure.FerrySummary(r); err != nil {
 		return nil, err
 	} else if s.Ran != wantRules || s.Failed+s.Skipped > 0 {
-		return nil, fmt.Errorf("cold ferry up ran %d rules (%d failed, %d skipped), want %d:\n%s", s.Ran, s.Failed, s.Skipped, wantRules, tail(string(r.Stderr), 20))
+		return nil, fmt.Errorf("cold ferry up ran %d rules (%d failed, %d skipped), want %d:\n%s", s.Ran, s.Failed, s.Skipped, wantRules, measure.Tail(string(r.Stderr), 20))
 	}
-	rep.FerryCold = statsOf([]time.Duration{r.Wall})
+	rep.FerryCold = measure.StatsOf([]time.Duration{r.Wall})
 	before, err := containers(ctx, ferryLabel)
 	if err != nil {
 		return nil, err
@@ -204,18 +205,18 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	// binary age past ferry's racy-timestamp window, as it would have by the
 	// time a user runs again.
 	time.Sleep(200 * time.Millisecond)
-	noop := func(label string) (*Run, error) {
-		r, err := run(ctx, ws, nil, ferryUp...)
+	noop := func(label string) (*measure.Run, error) {
+		r, err := measure.Command(ctx, ws, nil, ferryUp...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", label, err)
 		}
-		s, err := ferrySummary(r)
+		s, err := measure.FerrySummary(r)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", label, err)
 		}
 		if s.Ran != 0 || s.Cached != wantRules || s.Failed+s.Skipped > 0 {
 			return nil, fmt.Errorf("%s ran %d rules (%d up to date, %d failed, %d skipped), want 0 run and %d up to date:\n%s",
-				label, s.Ran, s.Cached, s.Failed, s.Skipped, wantRules, tail(string(r.Stderr), 20))
+				label, s.Ran, s.Cached, s.Failed, s.Skipped, wantRules, measure.Tail(string(r.Stderr), 20))
 		}
 		return r, nil
 	}
@@ -223,7 +224,7 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		return nil, err
 	}
 	step("no-op ferry up: %d timed runs", c.Runs)
-	load0 := sampleCPU()
+	load0 := measure.SampleCPU()
 	t0 := time.Now()
 	var ds []time.Duration
 	for i := 0; i < c.Runs; i++ {
@@ -234,8 +235,8 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		ds = append(ds, r.Wall)
 	}
 	t1 := time.Now()
-	load1 := sampleCPU()
-	rep.FerryNoop = statsOf(ds)
+	load1 := measure.SampleCPU()
+	rep.FerryNoop = measure.StatsOf(ds)
 	after, err := containers(ctx, ferryLabel)
 	if err != nil {
 		return nil, err
@@ -261,7 +262,7 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		step("no-op ferry up through the API-logging proxy: %d runs", c.APIRuns)
 		var calls [][]string
 		for i := 0; i < c.APIRuns; i++ {
-			if _, err := run(ctx, ws, childEnv(proxy.env()), ferryUp...); err != nil {
+			if _, err := measure.Command(ctx, ws, measure.ChildEnv(proxy.env()), ferryUp...); err != nil {
 				return nil, fmt.Errorf("no-op ferry up through the proxy: %w", err)
 			}
 			calls = append(calls, proxy.take())
@@ -276,18 +277,18 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	}
 
 	// The Compose baseline, with the image ferry built.
-	var load2, load3 cpuSample
+	var load2, load3 measure.CPUSample
 	if compose != nil {
 		step("compose baseline (%s): cold up -d, then %d timed no-op runs", rep.ComposeVersion, c.ComposeRuns)
 		if err := writeCompose(composeDir, ref, c.Services); err != nil {
 			return nil, err
 		}
 		up := append(append([]string{}, compose...), "-p", n.composeProject, "-f", filepath.Join(composeDir, "compose.yaml"), "up", "-d")
-		r, err := run(ctx, composeDir, nil, up...)
+		r, err := measure.Command(ctx, composeDir, nil, up...)
 		if err != nil {
 			return nil, fmt.Errorf("cold compose up: %w", err)
 		}
-		rep.ComposeCold = statsOf([]time.Duration{r.Wall})
+		rep.ComposeCold = measure.StatsOf([]time.Duration{r.Wall})
 		composeLabel := "com.docker.compose.project=" + n.composeProject
 		cbefore, err := containers(ctx, composeLabel)
 		if err != nil {
@@ -297,22 +298,22 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 			return nil, fmt.Errorf("after the cold compose up: %w", err)
 		}
 		time.Sleep(200 * time.Millisecond)
-		if _, err := run(ctx, composeDir, nil, up...); err != nil {
+		if _, err := measure.Command(ctx, composeDir, nil, up...); err != nil {
 			return nil, fmt.Errorf("warm-up compose up: %w", err)
 		}
-		load2 = sampleCPU()
+		load2 = measure.SampleCPU()
 		t2 := time.Now()
 		ds = nil
 		for i := 0; i < c.ComposeRuns; i++ {
-			r, err := run(ctx, composeDir, nil, up...)
+			r, err := measure.Command(ctx, composeDir, nil, up...)
 			if err != nil {
 				return nil, fmt.Errorf("no-op compose up %d: %w", i+1, err)
 			}
 			ds = append(ds, r.Wall)
 		}
 		t3 := time.Now()
-		load3 = sampleCPU()
-		rep.ComposeNoop = statsOf(ds)
+		load3 = measure.SampleCPU()
+		rep.ComposeNoop = measure.StatsOf(ds)
 		cafter, err := containers(ctx, composeLabel)
 		if err != nil {
 			return nil, err
@@ -328,7 +329,7 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		if proxy != nil {
 			var calls [][]string
 			for i := 0; i < c.APIRuns; i++ {
-				if _, err := run(ctx, composeDir, childEnv(proxy.env()), up...); err != nil {
+				if _, err := measure.Command(ctx, composeDir, measure.ChildEnv(proxy.env()), up...); err != nil {
 					return nil, fmt.Errorf("no-op compose up through the proxy: %w", err)
 				}
 				calls = append(calls, proxy.take())
@@ -336,10 +337,10 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 			rep.ComposeCalls = tally(calls)
 		}
 	}
-	rep.Load = loadBetween(load0, load1, runtime.NumCPU())
+	rep.Load = measure.LoadBetween(load0, load1, runtime.NumCPU())
 	if compose != nil {
 		// Both timed phases together.
-		l2 := loadBetween(load2, load3, runtime.NumCPU())
+		l2 := measure.LoadBetween(load2, load3, runtime.NumCPU())
 		rep.Load.Wall += l2.Wall
 		rep.Load.OtherCPU += l2.OtherCPU
 		rep.Load.MachinePct = 100 * rep.Load.OtherCPU / (rep.Load.Wall * float64(runtime.NumCPU()))
@@ -356,7 +357,7 @@ func firstLine(s string, err error) (string, error) {
 
 // builtRef is the one reference of the image the image() rule built.
 func builtRef(ctx context.Context, repo string) (string, error) {
-	out, err := output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo)
+	out, err := measure.Output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo)
 	if err != nil {
 		return "", err
 	}
@@ -398,14 +399,14 @@ func cleanup(ferry, ws string, compose []string, composeDir string, n names) err
 	defer cancel()
 	var errs []error
 	if _, err := os.Stat(filepath.Join(ws, "ferry.star")); err == nil {
-		if _, err := run(ctx, ws, nil, ferry, "--project", n.project, "down", "--volumes"); err != nil {
+		if _, err := measure.Command(ctx, ws, nil, ferry, "--project", n.project, "down", "--volumes"); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if compose != nil {
 		if _, err := os.Stat(filepath.Join(composeDir, "compose.yaml")); err == nil {
 			down := append(append([]string{}, compose...), "-p", n.composeProject, "-f", filepath.Join(composeDir, "compose.yaml"), "down", "--volumes", "--remove-orphans")
-			if _, err := run(ctx, composeDir, nil, down...); err != nil {
+			if _, err := measure.Command(ctx, composeDir, nil, down...); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -413,7 +414,7 @@ func cleanup(ferry, ws string, compose []string, composeDir string, n names) err
 	// By reference, over a few passes: the Engine refuses to remove an
 	// image that is another's parent before the child.
 	for pass := 0; pass < 3; pass++ {
-		refs, err := output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", n.repo)
+		refs, err := measure.Output(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", n.repo)
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -422,7 +423,7 @@ func cleanup(ferry, ws string, compose []string, composeDir string, n names) err
 			break
 		}
 		for _, ref := range strings.Fields(refs) {
-			output(ctx, "docker", "rmi", "-f", ref)
+			measure.Output(ctx, "docker", "rmi", "-f", ref)
 		}
 	}
 	// Nothing of ours may be left.
@@ -434,7 +435,7 @@ func cleanup(ferry, ws string, compose []string, composeDir string, n names) err
 		{"docker", "volume", "ls", "-q", "--filter", "name=" + n.project},
 		{"docker", "images", "-q", n.repo},
 	} {
-		if out, err := output(ctx, check...); err == nil && strings.TrimSpace(out) != "" {
+		if out, err := measure.Output(ctx, check...); err == nil && strings.TrimSpace(out) != "" {
 			errs = append(errs, fmt.Errorf("left behind: %s: %s", strings.Join(check, " "), strings.Join(strings.Fields(out), " ")))
 		}
 	}

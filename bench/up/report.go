@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 	"strings"
 )
@@ -17,22 +18,22 @@ type Report struct {
 	Runs           int    `json:"runs"`
 	ComposeRuns    int    `json:"compose_runs"`
 
-	FerryCold   Stats      `json:"ferry_cold"`
-	FerryNoop   Stats      `json:"ferry_noop"`
-	FerryEvents EventCount `json:"ferry_noop_events"`
+	FerryCold   measure.Stats `json:"ferry_cold"`
+	FerryNoop   measure.Stats `json:"ferry_noop"`
+	FerryEvents EventCount    `json:"ferry_noop_events"`
 	// FerryColdEvents is the mutating events of the cold up: the check
 	// that the event stream is read right.
 	FerryColdEvents int    `json:"ferry_cold_mutating_events"`
 	FerryCalls      Calls  `json:"ferry_noop_api_calls"`
 	APINote         string `json:"api_note,omitempty"`
 
-	ComposeCold   Stats      `json:"compose_cold"`
-	ComposeNoop   Stats      `json:"compose_noop"`
-	ComposeEvents EventCount `json:"compose_noop_events"`
-	ComposeCalls  Calls      `json:"compose_noop_api_calls"`
+	ComposeCold   measure.Stats `json:"compose_cold"`
+	ComposeNoop   measure.Stats `json:"compose_noop"`
+	ComposeEvents EventCount    `json:"compose_noop_events"`
+	ComposeCalls  Calls         `json:"compose_noop_api_calls"`
 
-	Load    Load     `json:"machine"`
-	Targets []Target `json:"targets"`
+	Load    measure.Load `json:"machine"`
+	Targets []Target     `json:"targets"`
 }
 
 // A Target is one performance goal and whether this run met it.
@@ -105,7 +106,7 @@ func (r *Report) WriteText(w io.Writer) {
 		p("compose no-op ÷ ferry no-op (medians): %.1f×", r.ComposeNoop.Median/r.FerryNoop.Median)
 	}
 	p("")
-	p("%s", r.Load)
+	p("%s", loadText(r.Load))
 	p("")
 	p("targets")
 	for _, t := range r.Targets {

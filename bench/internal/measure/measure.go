@@ -1,4 +1,6 @@
-package main
+// Package measure runs and times the processes the benchmarks measure, and
+// summarises timings and the load other processes put on the machine.
+package measure
 
 import (
 	"bufio"
@@ -24,9 +26,9 @@ type Run struct {
 	Stderr   []byte
 }
 
-// childEnv is the bench's environment without what an enclosing `make bench`
+// ChildEnv is the bench's environment without what an enclosing `make bench`
 // exports, with extra variables appended (later ones win).
-func childEnv(extra ...string) []string {
+func ChildEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		switch k, _, _ := strings.Cut(kv, "="); k {
@@ -38,14 +40,14 @@ func childEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// run runs argv in dir, timing it from start to exit. A non-zero exit is an
+// Command runs argv in dir, timing it from start to exit. A non-zero exit is an
 // error that quotes the end of the process's output.
-func run(ctx context.Context, dir string, env []string, argv ...string) (*Run, error) {
+func Command(ctx context.Context, dir string, env []string, argv ...string) (*Run, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = env
 	if env == nil {
-		cmd.Env = childEnv()
+		cmd.Env = ChildEnv()
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -53,7 +55,7 @@ func run(ctx context.Context, dir string, env []string, argv ...string) (*Run, e
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return nil, fmt.Errorf("%s (in %s): %w\n%s", strings.Join(argv, " "), dir, err, tail(stdout.String()+stderr.String(), 20))
+		return nil, fmt.Errorf("%s (in %s): %w\n%s", strings.Join(argv, " "), dir, err, Tail(stdout.String()+stderr.String(), 20))
 	}
 	r := &Run{Wall: wall, Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -62,17 +64,17 @@ func run(ctx context.Context, dir string, env []string, argv ...string) (*Run, e
 	return r, nil
 }
 
-// output runs a command for its standard output.
-func output(ctx context.Context, argv ...string) (string, error) {
-	r, err := run(ctx, "", nil, argv...)
+// Output runs a command for its standard output.
+func Output(ctx context.Context, argv ...string) (string, error) {
+	r, err := Command(ctx, "", nil, argv...)
 	if err != nil {
 		return "", err
 	}
 	return string(r.Stdout), nil
 }
 
-// tail returns the last n lines of s, indented.
-func tail(s string, n int) string {
+// Tail returns the last n lines of s, indented.
+func Tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = append([]string{"..."}, lines[len(lines)-n:]...)
@@ -80,8 +82,8 @@ func tail(s string, n int) string {
 	return "    " + strings.Join(lines, "\n    ")
 }
 
-// summary is the run summary ferry logs with --log-format json.
-type summary struct {
+// Summary is the run summary ferry logs with --log-format json.
+type Summary struct {
 	Summary bool `json:"summary"`
 	Ran     int  `json:"ran"`
 	Cached  int  `json:"cached"`
@@ -89,17 +91,17 @@ type summary struct {
 	Skipped int  `json:"skipped"`
 }
 
-// ferrySummary finds the run summary in the JSON log of a ferry command.
-func ferrySummary(r *Run) (summary, error) {
+// FerrySummary finds the run summary in the JSON log of a ferry command.
+func FerrySummary(r *Run) (Summary, error) {
 	sc := bufio.NewScanner(bytes.NewReader(r.Stderr))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var s summary
+		var s Summary
 		if json.Unmarshal(sc.Bytes(), &s) == nil && s.Summary {
 			return s, nil
 		}
 	}
-	return summary{}, fmt.Errorf("no run summary in ferry's output:\n%s", tail(string(r.Stderr), 20))
+	return Summary{}, fmt.Errorf("no run summary in ferry's output:\n%s", Tail(string(r.Stderr), 20))
 }
 
 // Stats summarises repeated timings, in milliseconds.
@@ -116,10 +118,10 @@ type Stats struct {
 	All    []float64 `json:"samples_ms"`
 }
 
-func statsOf(ds []time.Duration) Stats {
+func StatsOf(ds []time.Duration) Stats {
 	s := Stats{N: len(ds)}
 	for _, d := range ds {
-		s.All = append(s.All, ms(d))
+		s.All = append(s.All, MS(d))
 	}
 	if s.N == 0 {
 		return s
@@ -147,7 +149,7 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[lo] + (sorted[hi]-sorted[lo])*(pos-float64(lo))
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func MS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // String is the one-line form used in the report.
 func (s Stats) String() string {
@@ -164,7 +166,7 @@ func (s Stats) String() string {
 // A cpuSample is how much CPU the whole machine and the bench (with the
 // children it waited for) had used at one moment, from /proc/stat and
 // getrusage.
-type cpuSample struct {
+type CPUSample struct {
 	at      time.Time
 	machine time.Duration
 	ours    time.Duration
@@ -173,8 +175,8 @@ type cpuSample struct {
 
 const userHZ = 100 // unit of /proc/stat
 
-func sampleCPU() cpuSample {
-	s := cpuSample{at: time.Now()}
+func SampleCPU() CPUSample {
+	s := CPUSample{at: time.Now()}
 	var self, kids syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) == nil && syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids) == nil {
 		s.ours = tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
@@ -209,7 +211,7 @@ func tv(t syscall.Timeval) time.Duration {
 }
 
 // Load is the CPU that processes other than the bench and its children
-// used while it timed ferry and the walks.
+// used while it measured.
 type Load struct {
 	Measured   bool    `json:"measured"`
 	Wall       float64 `json:"wall_s"`
@@ -217,7 +219,7 @@ type Load struct {
 	MachinePct float64 `json:"machine_pct"`
 }
 
-func loadBetween(a, b cpuSample, cpus int) Load {
+func LoadBetween(a, b CPUSample, cpus int) Load {
 	l := Load{Wall: b.at.Sub(a.at).Seconds()}
 	if !a.ok || !b.ok || cpus < 1 || l.Wall <= 0 {
 		return l
@@ -227,21 +229,4 @@ func loadBetween(a, b cpuSample, cpus int) Load {
 	l.OtherCPU = max(other.Seconds(), 0)
 	l.MachinePct = 100 * l.OtherCPU / (l.Wall * float64(cpus))
 	return l
-}
-
-// busyPct is the share of the machine that other processes (kernel
-// writeback and the Engine's one image lookup per plan included) may use
-// before the report warns that timings are inflated.
-const busyPct = 10.0
-
-func (l Load) String() string {
-	if !l.Measured {
-		return "machine load: not measured (no /proc/stat)"
-	}
-	s := fmt.Sprintf("other processes used %.1f CPU-s during the %.0f s of timed ferry runs and walks (%.1f%% of the machine)",
-		l.OtherCPU, l.Wall, l.MachinePct)
-	if l.MachinePct > busyPct {
-		s += "\nWARNING: the machine was busy; timings are inflated and noisy: rerun on an idle machine"
-	}
-	return s
 }
