@@ -23,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 	"os"
 	"os/exec"
@@ -149,7 +150,7 @@ func bench(c Config, log io.Writer) (*Report, error) {
 	builders := []*Tool{fTool, mTool, mrTool}
 
 	// Everything from here on is measured; note what else the machine does.
-	before := sampleCPU()
+	before := measure.SampleCPU()
 
 	// Evaluation in process and start-up, before anything ran.
 	step("evaluating ferry.star in process, %d times each with glob and explicit srcs", c.EvalRuns)
@@ -278,7 +279,7 @@ func bench(c Config, log io.Writer) (*Report, error) {
 		}
 	}
 
-	rep.Machine = interference(before, sampleCPU(), runtime.NumCPU())
+	rep.Machine = measure.LoadBetween(before, measure.SampleCPU(), runtime.NumCPU())
 
 	step("checking every output of every tool")
 	if err := l.checkOutputs(trees.Ferry, trees.Ferry, trees.Make, trees.MakeR); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"io"
 )
 
@@ -37,7 +38,7 @@ type Report struct {
 	Version Stats `json:"ferry_version_time"`
 
 	// Machine is the CPU other processes used during the measurement.
-	Machine Interference `json:"machine"`
+	Machine measure.Load `json:"machine"`
 
 	Targets []Target `json:"targets"`
 }
@@ -151,7 +152,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmtMS(r.Ferry.OneFile.Min), fmtMS(r.Ferry.OneFile.Max), fmtMS(r.Make.OneFile.Min), fmtMS(r.Make.OneFile.Max),
 		fmtMS(r.MakeR.OneFile.Min), fmtMS(r.MakeR.OneFile.Max), r.EditedFile)
 	p("")
-	p("%s", r.Machine)
+	p("%s", loadText(r.Machine))
 	p("")
 	p("targets")
 	failed := 0

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ferryhq/ferry/bench/internal/measure"
 	"os"
 	"os/exec"
 	"runtime"
@@ -49,7 +50,7 @@ func run(dir string, argv ...string) (*Run, error) {
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return nil, fmt.Errorf("%s (in %s): %w\n%s", strings.Join(argv, " "), dir, err, tail(stdout.String()+stderr.String(), 20))
+		return nil, fmt.Errorf("%s (in %s): %w\n%s", strings.Join(argv, " "), dir, err, measure.Tail(stdout.String()+stderr.String(), 20))
 	}
 	r := &Run{Wall: wall, Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -61,40 +62,22 @@ func run(dir string, argv ...string) (*Run, error) {
 	return r, nil
 }
 
-// tail returns the last n lines of s, indented.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{"..."}, lines[len(lines)-n:]...)
-	}
-	return "    " + strings.Join(lines, "\n    ")
-}
-
-// ferrySummary is the run summary ferry logs with --log-format json.
-type ferrySummary struct {
-	Summary bool `json:"summary"`
-	Ran     int  `json:"ran"`
-	Cached  int  `json:"cached"`
-	Failed  int  `json:"failed"`
-	Skipped int  `json:"skipped"`
-}
-
 // ferryRan returns how many rules a `ferry --log-format json run` ran,
 // checking that none failed or was skipped.
 func ferryRan(r *Run) (int, error) {
 	sc := bufio.NewScanner(bytes.NewReader(r.Stderr))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var s ferrySummary
+		var s measure.Summary
 		if json.Unmarshal(sc.Bytes(), &s) != nil || !s.Summary {
 			continue
 		}
 		if s.Failed > 0 || s.Skipped > 0 {
-			return 0, fmt.Errorf("ferry reported %d failed and %d skipped rules:\n%s", s.Failed, s.Skipped, tail(string(r.Stderr), 20))
+			return 0, fmt.Errorf("ferry reported %d failed and %d skipped rules:\n%s", s.Failed, s.Skipped, measure.Tail(string(r.Stderr), 20))
 		}
 		return s.Ran, nil
 	}
-	return 0, fmt.Errorf("no run summary in ferry's output:\n%s", tail(string(r.Stderr), 20))
+	return 0, fmt.Errorf("no run summary in ferry's output:\n%s", measure.Tail(string(r.Stderr), 20))
 }
 
 // makeRan returns how many task recipes a make run executed: make echoes
@@ -129,7 +112,7 @@ func (t *Tool) Build(want int) (*Run, error) {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	if got != want {
-		return nil, fmt.Errorf("%s ran %d tasks, want %d: the measurement would be wrong\n%s", t.Name, got, want, tail(string(r.Stdout)+string(r.Stderr), 20))
+		return nil, fmt.Errorf("%s ran %d tasks, want %d: the measurement would be wrong\n%s", t.Name, got, want, measure.Tail(string(r.Stdout)+string(r.Stderr), 20))
 	}
 	return r, nil
 }
