@@ -32,14 +32,11 @@ save). A failing rule does not stop the watch. See docs/watch.md.`,
 			if err != nil {
 				return err
 			}
-			l, err := a.load(cmd.Context(), flags)
+			ws, err := engine.FindWorkspace(a.dir, a.file)
 			if err != nil {
 				return err
 			}
-			if _, err := l.graph.Select(names); err != nil {
-				return err
-			}
-			return a.watch(cmd.Context(), l, names, flags, wo)
+			return a.watch(cmd.Context(), ws, names, flags, wo)
 		},
 	}
 	cmd.Flags().DurationVar(&wo.Debounce, "debounce", watch.DefaultDebounce, "run once no file has changed for `DURATION`")
@@ -61,18 +58,22 @@ type watcher struct {
 
 // watch runs the selected rules once and then after every batch of
 // changes, holding the workspace lock, until ctx ends.
-func (a *app) watch(ctx context.Context, l *loaded, names []string, flags map[string]string, wo watch.Options) error {
+func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options) error {
+	// Watch before anything runs, so a change made meanwhile is not missed.
+	fw, err := watch.New(ws.Root, wo)
+	if err != nil {
+		return err
+	}
+	defer fw.Close()
+	l, err := a.firstLoad(ctx, fw, names, flags)
+	if err != nil {
+		return err
+	}
 	st, release, err := a.openState(ctx, l.ws, true)
 	if err != nil {
 		return err
 	}
 	defer release()
-	// Watch before the first run, so a change made during it is not missed.
-	fw, err := watch.New(l.ws.Root, wo)
-	if err != nil {
-		return err
-	}
-	defer fw.Close()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
 	w.setFiles(l.res.Files, false)
@@ -94,6 +95,29 @@ func (a *app) watch(ctx context.Context, l *loaded, names []string, flags map[st
 			if err := w.batch(ctx, b); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// firstLoad evaluates the workspace; while that fails, it reports why and
+// tries again after each batch of changes, as a later failure would. A rule
+// name that a good ferry.star does not declare ends the watch.
+func (a *app) firstLoad(ctx context.Context, fw *watch.Watcher, names []string, flags map[string]string) (*loaded, error) {
+	for {
+		l, err := a.load(ctx, flags)
+		if err == nil {
+			_, err := l.graph.Select(names)
+			return l, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		a.bus.Logf(engine.LevelError, "%v", err)
+		a.bus.Logf(engine.LevelInfo, "waiting for a change that fixes it (Ctrl-C to stop)")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-fw.Batches():
 		}
 	}
 }

@@ -118,3 +118,25 @@ func TestWatchFailingRuleAndNoOpSave(t *testing.T) {
 		t.Errorf("check ran %d times, want 2\n%s", n, r)
 	}
 }
+
+// A ferry.star that does not evaluate when the watch starts is reported, and
+// the watch waits for the save that fixes it.
+func TestWatchStartsBroken(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": "task(name = \"one\" cmd = \"true\")\n",
+	})
+	p := ws.start(t, append(slices.Clone(jsonArgs), "watch")...)
+	eventually(t, "the error and the wait to be logged", func() bool {
+		s := p.stderr.String()
+		return strings.Contains(s, "ferry.star:1:") && strings.Contains(s, "waiting for a change that fixes it")
+	})
+	ws.write(t, "ferry.star", watchStar)
+	ws.write(t, "one.src", "one\n")
+	ws.write(t, "two.src", "two\n")
+	eventually(t, "the fixed rules to run", func() bool {
+		return ws.countLines("runs.log", "one") == 1 && ws.countLines("runs.log", "two") == 1
+	})
+	p.cmd.Process.Signal(os.Interrupt)
+	p.wait(t).wantCode(t, 130)
+}
