@@ -1,24 +1,12 @@
 package main
 
-import (
-	"fmt"
+import "github.com/ferryhq/ferry/bench/internal/measure"
 
-	"github.com/ferryhq/ferry/bench/internal/measure"
-)
+// busyPct is the share of the machine other processes may use before the
+// report warns that the timings are inflated.
+const busyPct = 5.0
 
-// busyThresholdPct is the share of the machine other processes may use
-// before the report warns that the timings are inflated.
-const busyThresholdPct = 5.0
-
-// loadText describes the CPU other processes used, for the table.
+// loadText describes the machine load for the report.
 func loadText(l measure.Load) string {
-	if !l.Measured {
-		return "machine load: not measured (no /proc/stat)"
-	}
-	s := fmt.Sprintf("other processes used %.1f CPU-s during the %.0f s of measurement (%.1f%% of the machine)",
-		l.OtherCPU, l.Wall, l.MachinePct)
-	if l.MachinePct > busyThresholdPct {
-		s += "\nWARNING: the machine was busy; timings are inflated and noisy: rerun on an idle machine"
-	}
-	return s
+	return l.Describe("other processes", "measurement", busyPct)
 }

@@ -1,10 +1,6 @@
 package main
 
-import (
-	"fmt"
-
-	"github.com/ferryhq/ferry/bench/internal/measure"
-)
+import "github.com/ferryhq/ferry/bench/internal/measure"
 
 // busyPct is the share of the machine that other processes (the Engine
 // included) may use before the report warns that timings are inflated.
@@ -12,13 +8,5 @@ const busyPct = 15.0
 
 // loadText describes the machine load for the report.
 func loadText(l measure.Load) string {
-	if !l.Measured {
-		return "machine load: not measured (no /proc/stat)"
-	}
-	s := fmt.Sprintf("other processes (the Docker Engine included) used %.1f CPU-s during the %.0f s of timed runs (%.1f%% of the machine)",
-		l.OtherCPU, l.Wall, l.MachinePct)
-	if l.MachinePct > busyPct {
-		s += "\nWARNING: the machine was busy; timings are inflated and noisy: rerun on an idle machine"
-	}
-	return s
+	return l.Describe("other processes (the Docker Engine included)", "timed runs", busyPct)
 }

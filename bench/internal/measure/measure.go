@@ -118,6 +118,7 @@ type Stats struct {
 	All    []float64 `json:"samples_ms"`
 }
 
+// StatsOf summarises durations.
 func StatsOf(ds []time.Duration) Stats {
 	s := Stats{N: len(ds)}
 	for _, d := range ds {
@@ -229,4 +230,17 @@ func LoadBetween(a, b CPUSample, cpus int) Load {
 	l.OtherCPU = max(other.Seconds(), 0)
 	l.MachinePct = 100 * l.OtherCPU / (l.Wall * float64(cpus))
 	return l
+}
+
+// Describe says, for a report, how much CPU the others (as who names them)
+// used during what was timed, with a warning above busyPct of the machine.
+func (l Load) Describe(who, what string, busyPct float64) string {
+	if !l.Measured {
+		return "machine load: not measured (no /proc/stat)"
+	}
+	s := fmt.Sprintf("%s used %.1f CPU-s during the %.0f s of %s (%.1f%% of the machine)", who, l.OtherCPU, l.Wall, what, l.MachinePct)
+	if l.MachinePct > busyPct {
+		s += "\nWARNING: the machine was busy; timings are inflated and noisy: rerun on an idle machine"
+	}
+	return s
 }
