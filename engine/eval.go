@@ -222,6 +222,17 @@ func ModuleDir(thread *starlark.Thread) string {
 	return ""
 }
 
+// Declaring returns the evaluation that a rule builtin declares its rule in,
+// or an error when it is called from a run-time action, where no rule can be
+// declared.
+func Declaring(thread *starlark.Thread, c *Call) (*Evaluation, error) {
+	ev := EvaluationOf(thread)
+	if ev == nil || IsRunTime(thread) {
+		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	}
+	return ev, nil
+}
+
 // IsRunTime reports whether the thread runs a run-time action, where
 // builtins with effects are allowed.
 func IsRunTime(thread *starlark.Thread) bool {

@@ -49,9 +49,9 @@ var taskBuiltin = &engine.Builtin{
 }
 
 func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
-	ev := engine.EvaluationOf(thread)
-	if ev == nil || engine.IsRunTime(thread) {
-		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	ev, err := engine.Declaring(thread, c)
+	if err != nil {
+		return nil, err
 	}
 	dir := engine.ModuleDir(thread)
 	t := &Task{
@@ -88,7 +88,6 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 	default:
 		return nil, c.Errorf("missing cmd (a shell string or an argv list) or run (a function)")
 	}
-	var err error
 	if t.srcs, err = wsPaths(dir, c.Strings("srcs")); err != nil {
 		return nil, c.Errorf("srcs: %v", err)
 	}

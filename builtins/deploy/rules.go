@@ -80,9 +80,9 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 }
 
 func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, res *resources) (starlark.Value, error) {
-	ev := engine.EvaluationOf(thread)
-	if ev == nil || engine.IsRunTime(thread) {
-		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	ev, err := engine.Declaring(thread, c)
+	if err != nil {
+		return nil, err
 	}
 	s := &ServiceSpec{
 		Name:       c.String("name"),

@@ -67,9 +67,9 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 }
 
 func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images *catalog) (starlark.Value, error) {
-	ev := engine.EvaluationOf(thread)
-	if ev == nil || engine.IsRunTime(thread) {
-		return nil, c.Errorf("rules are declared while ferry.star is evaluated, not inside a run-time action")
+	ev, err := engine.Declaring(thread, c)
+	if err != nil {
+		return nil, err
 	}
 	dir := engine.ModuleDir(thread)
 	i := &Image{
