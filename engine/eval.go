@@ -58,6 +58,7 @@ type Evaluation struct {
 	rules   []Rule
 	byName  map[string]Rule
 	files   map[string]bool   // absolute paths of files read
+	lists   []Listing         // questions asked of the file tree, such as globs
 	sources map[string]Digest // module display name → digest of its source
 	flags   map[string]bool   // config flags declared
 	env     map[string]string // environment variables read
@@ -72,6 +73,10 @@ type Evaluation struct {
 type Result struct {
 	Rules []Rule            // in declaration order
 	Files []string          // absolute paths of every file read, sorted
+	// Listings are the questions evaluation asked of the file tree (each
+	// glob call), so a watch knows when a file that appears or vanishes
+	// changes what ferry.star declares.
+	Listings []Listing
 	Env   map[string]string // environment variables read, with their values
 	Eval  *Evaluation
 }
@@ -111,7 +116,7 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	res := &Result{Rules: ev.rules, Env: ev.env, Eval: ev}
+	res := &Result{Rules: ev.rules, Env: ev.env, Listings: ev.lists, Eval: ev}
 	for f := range ev.files {
 		res.Files = append(res.Files, f)
 	}
@@ -171,6 +176,22 @@ func (ev *Evaluation) Events() *Bus { return ev.opts.Events }
 func (ev *Evaluation) RecordFile(abs string) {
 	ev.mu.Lock()
 	ev.files[abs] = true
+	ev.mu.Unlock()
+}
+
+// A Listing is a question evaluation asked of the file tree, such as a
+// glob: which files match.
+type Listing interface {
+	// Changes reports whether the answer would differ now that the
+	// workspace-relative slash path rel exists (exists) or is gone (a file,
+	// or a folder with everything below it).
+	Changes(rel string, exists bool) bool
+}
+
+// RecordListing notes that evaluation asked the file tree a question.
+func (ev *Evaluation) RecordListing(l Listing) {
+	ev.mu.Lock()
+	ev.lists = append(ev.lists, l)
 	ev.mu.Unlock()
 }
 

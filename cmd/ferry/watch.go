@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -160,7 +161,7 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
 	reload := b.Rescan
 	for _, p := range paths {
 		abs := w.l.ws.Path(p)
-		if w.files[abs] || w.broken && strings.HasSuffix(p, ".star") {
+		if w.files[abs] || w.broken && strings.HasSuffix(p, ".star") || w.relisted(p, abs) {
 			reload = true
 		}
 	}
@@ -184,6 +185,19 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
 	}
 	w.a.bus.Logf(engine.LevelInfo, "%s; running %s", changed(paths, false), strings.Join(rules, ", "))
 	return w.run(ctx, rules)
+}
+
+// relisted reports whether the file at p (absolute path abs) appearing or
+// vanishing changes the result of a glob that the last evaluation made.
+func (w *watcher) relisted(p, abs string) bool {
+	_, err := os.Lstat(abs)
+	exists := err == nil
+	for _, l := range w.l.res.Listings {
+		if l.Changes(p, exists) {
+			return true
+		}
+	}
+	return false
 }
 
 // reload evaluates the workspace again and reports whether it worked. On an
