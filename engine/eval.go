@@ -71,14 +71,14 @@ type Evaluation struct {
 
 // Result is what an evaluation declared and read.
 type Result struct {
-	Rules []Rule            // in declaration order
-	Files []string          // absolute paths of every file read, sorted
+	Rules []Rule   // in declaration order
+	Files []string // absolute paths of every file read, sorted
 	// Listings are the questions evaluation asked of the file tree (each
 	// glob call), so a watch knows when a file that appears or vanishes
 	// changes what ferry.star declares.
 	Listings []Listing
-	Env   map[string]string // environment variables read, with their values
-	Eval  *Evaluation
+	Env      map[string]string // environment variables read, with their values
+	Eval     *Evaluation
 }
 
 // Evaluate executes the workspace's main file and everything it loads, and
