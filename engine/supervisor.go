@@ -195,9 +195,19 @@ func (s *Supervisor) Running(rule string, key Digest) bool {
 func (s *Supervisor) Stop() {
 	s.mu.Lock()
 	s.stopped = true
+	s.mu.Unlock()
+	s.StopOthers(nil)
+}
+
+// StopOthers stops the process of every rule not in keep, all at once, and
+// waits until they are gone: for rules that are no longer declared.
+func (s *Supervisor) StopOthers(keep map[string]bool) {
+	s.mu.Lock()
 	var slots []*slot
-	for _, sl := range s.slots {
-		slots = append(slots, sl)
+	for rule, sl := range s.slots {
+		if !keep[rule] {
+			slots = append(slots, sl)
+		}
 	}
 	s.mu.Unlock()
 	var wg sync.WaitGroup
@@ -209,6 +219,9 @@ func (s *Supervisor) Stop() {
 			defer sl.restart.Unlock()
 			if srv := s.current(sl); srv != nil {
 				srv.stop()
+				s.mu.Lock()
+				sl.cur = nil
+				s.mu.Unlock()
 				s.events.Logf(LevelInfo, "%s: server stopped", srv.rule)
 			}
 		}()

@@ -229,3 +229,17 @@ func TestSupervisorStartCancelled(t *testing.T) {
 		t.Errorf("Running: true, though nothing started")
 	}
 }
+
+func TestSupervisorStopOthers(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newTestSupervisor(t)
+	for _, rule := range []string{"keep", "drop"} {
+		if err := s.Start(context.Background(), rule, Digest{1}, shell(dir, "exec sleep 100"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.StopOthers(map[string]bool{"keep": true})
+	if !s.Running("keep", Digest{1}) || s.Running("drop", Digest{1}) {
+		t.Errorf("after StopOthers(keep): keep running %v, drop running %v; want true, false", s.Running("keep", Digest{1}), s.Running("drop", Digest{1}))
+	}
+}

@@ -199,3 +199,19 @@ task(
 		t.Errorf("quick was interrupted, though the run was done with it\n%s", r)
 	}
 }
+
+// A reload that removes a serve task stops its server.
+func TestWatchServeRemoved(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{"ferry.star": serveStar, "main.src": "v1\n"})
+	p := ws.start(t, append(slices.Clone(jsonArgs), "watch")...)
+	pid := ws.readPID(t, "api.pid")
+	ws.write(t, "ferry.star", strings.Split(serveStar, "task(\n")[0])
+	wantDead(t, pid, "the server of the removed serve task")
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	r.wantStderr(t, "api: server stopped")
+}

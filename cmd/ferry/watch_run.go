@@ -132,6 +132,7 @@ func (w *watcher) start(ctx context.Context, rules []string, active *atomic.Poin
 		defer active.CompareAndSwap(r, nil)
 		defer close(r.done)
 		defer cancel()
+		w.e.Servers.StopOthers(w.serveTasks())
 		_, err := w.e.Run(rctx, rules, w.o)
 		if serr := w.e.Save(); serr != nil {
 			w.a.bus.Logf(engine.LevelError, "could not save state: %v", serr)
@@ -186,6 +187,18 @@ func (w *watcher) selection() []string {
 	for _, n := range w.l.graph.Names() {
 		if info := w.l.graph.Rule(n).Info(); info.Default || info.Serve {
 			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// serveTasks returns the serve tasks the watch runs.
+func (w *watcher) serveTasks() map[string]bool {
+	out := map[string]bool{}
+	sel, _ := w.e.Graph.Select(w.selection())
+	for _, n := range sel {
+		if w.e.Graph.Rule(n).Info().Serve {
+			out[n] = true
 		}
 	}
 	return out
