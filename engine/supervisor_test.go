@@ -243,3 +243,17 @@ func TestSupervisorStopOthers(t *testing.T) {
 		t.Errorf("after StopOthers(keep): keep running %v, drop running %v; want true, false", s.Running("keep", Digest{1}), s.Running("drop", Digest{1}))
 	}
 }
+
+// BenchmarkSupervisorRestart measures one restart: SIGTERM to the running
+// server's group, waiting until it is gone, and starting the next one. The
+// server is a shell that execs sleep, which SIGTERM ends at once.
+func BenchmarkSupervisorRestart(b *testing.B) {
+	dir := b.TempDir()
+	s := NewSupervisor(NewBus())
+	defer s.Stop()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Start(context.Background(), "api", Digest{byte(i)}, shell(dir, "exec sleep 100"), 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

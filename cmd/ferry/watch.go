@@ -18,12 +18,15 @@ func (a *app) watchCommand() *cobra.Command {
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
 		Short:   "Run rules, then rerun them as their inputs change, until Ctrl-C",
-		Long: `Run the named rules (every build rule when none is named) as ferry run does,
-then watch the workspace. After each batch of changes, rerun the selected rules
-whose inputs changed and the selected rules that depend on them; when
-ferry.star, a loaded module or a file read while evaluating changes,
+		Long: `Run the named rules (every build rule and serve task when none is named) as
+ferry run does, then watch the workspace. After each batch of changes, rerun
+the selected rules whose inputs changed and the selected rules that depend on
+them; when ferry.star, a loaded module or a file read while evaluating changes,
 evaluate again (on an error, keep the previous rules and wait for the next
-save). A failing rule does not stop the watch. See docs/watch.md.`,
+save). A change to a rule the run in progress has still to finish interrupts
+that run and starts it again. Serve tasks (dev servers) are restarted when
+their key changes, and stopped when the watch ends. A failing rule does not
+stop the watch. See docs/watch.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
