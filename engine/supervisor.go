@@ -28,7 +28,7 @@ type Supervisor struct {
 // process, start the new one) one step.
 type slot struct {
 	restart sync.Mutex
-	cur     *server // guarded by Supervisor.mu
+	cur     *server // read under Supervisor.mu; changed under both locks
 }
 
 // server is one started process.
@@ -77,11 +77,15 @@ func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *ex
 	if old := s.current(sl); old != nil {
 		old.stop()
 	}
+	// sl.cur changes only under sl.restart, which StopOthers takes too: a
+	// process started here while the servers are being stopped is stopped
+	// right after.
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sl.cur = nil
-	if s.stopped {
-		return errors.New("the watch is stopping: server not started")
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return errors.New("not started: the servers are being stopped")
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -107,7 +111,9 @@ func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *ex
 		return fmt.Errorf("start: %w", err)
 	}
 	srv.pgid = cmd.Process.Pid
+	s.mu.Lock()
 	sl.cur = srv
+	s.mu.Unlock()
 	go s.wait(srv, cmd)
 	s.events.Logf(LevelInfo, "%s: server started (pid %d)", rule, srv.pgid)
 	return nil
