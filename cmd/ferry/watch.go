@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -20,12 +19,15 @@ func (a *app) watchCommand() *cobra.Command {
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
 		Short:   "Run rules, then rerun them as their inputs change, until Ctrl-C",
-		Long: `Run the named rules (every build rule when none is named) as ferry run does,
-then watch the workspace. After each batch of changes, rerun the selected rules
-whose inputs changed and the selected rules that depend on them; when
-ferry.star, a loaded module or a file read while evaluating changes,
+		Long: `Run the named rules (every build rule and serve task when none is named) as
+ferry run does, then watch the workspace. After each batch of changes, rerun
+the selected rules whose inputs changed and the selected rules that depend on
+them; when ferry.star, a loaded module or a file read while evaluating changes,
 evaluate again (on an error, keep the previous rules and wait for the next
-save). A failing rule does not stop the watch. See docs/watch.md.`,
+save). A change to a rule the run in progress has still to finish interrupts
+that run and starts it again. Serve tasks (dev servers) are restarted when
+their key changes, and stopped when the watch ends. A failing rule does not
+stop the watch. See docs/watch.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,26 +80,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
 	w.setFiles(l.res.Files, false)
-
-	if err := w.run(ctx, names); err != nil {
-		return err
-	}
-	a.bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", l.ws.Root)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-fw.Errors():
-			a.bus.Logf(engine.LevelError, "%v", err)
-		case b, ok := <-fw.Batches():
-			if !ok {
-				return nil
-			}
-			if err := w.batch(ctx, b); err != nil {
-				return err
-			}
-		}
-	}
+	return w.loop(ctx, fw)
 }
 
 // firstLoad evaluates the workspace; while that fails, it reports why and
@@ -134,29 +117,13 @@ func (w *watcher) setFiles(files []string, keep bool) {
 	}
 }
 
-// run brings rules up to date and saves the state. Only an interruption
-// ends the watch: failed rules were reported, and the next change may fix
-// them.
-func (w *watcher) run(ctx context.Context, rules []string) error {
-	_, err := w.e.Run(ctx, rules, w.o)
-	if serr := w.e.Save(); serr != nil {
-		w.a.bus.Logf(engine.LevelError, "could not save state: %v", serr)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil && !errors.Is(err, engine.ErrFailed) {
-		w.a.bus.Logf(engine.LevelError, "%v", err)
-	}
-	return nil
-}
-
-// batch reacts to one batch of changes.
-func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
+// batch reacts to one batch of changes: it evaluates again if the batch
+// calls for it, and returns the rules to run.
+func (w *watcher) batch(ctx context.Context, b watch.Batch) ([]string, error) {
 	paths := w.dropOutputs(b.Paths)
 	if len(paths) == 0 && !b.Rescan {
 		w.a.bus.Logf(engine.LevelDebug, "%d paths changed, all outputs of rules: nothing to do", len(b.Paths))
-		return nil
+		return nil, nil
 	}
 	reload := b.Rescan
 	for _, p := range paths {
@@ -169,22 +136,22 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
 		// The rules may have changed in any way: the key check finds what
 		// really has to run.
 		w.a.bus.Logf(engine.LevelInfo, "%s; rules reloaded, running what is out of date", changed(paths, b.Rescan))
-		return w.run(ctx, w.names)
+		return w.selection(), nil
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if b.Rescan {
 		w.a.bus.Logf(engine.LevelInfo, "%s; running what is out of date", changed(paths, true))
-		return w.run(ctx, w.names)
+		return w.selection(), nil
 	}
 	rules := w.affected(ctx, paths)
 	if len(rules) == 0 {
 		w.a.bus.Logf(engine.LevelInfo, "%s; no selected rule uses them", changed(paths, false))
-		return nil
+		return nil, nil
 	}
 	w.a.bus.Logf(engine.LevelInfo, "%s; running %s", changed(paths, false), strings.Join(rules, ", "))
-	return w.run(ctx, rules)
+	return rules, nil
 }
 
 // relisted reports whether the file at p (absolute path abs) appearing or
@@ -243,7 +210,7 @@ func (w *watcher) dropOutputs(paths []string) []string {
 // selected rules that depend on them, in selection order.
 func (w *watcher) affected(ctx context.Context, paths []string) []string {
 	g := w.l.graph
-	sel, err := g.Select(w.names)
+	sel, err := g.Select(w.selection())
 	if err != nil {
 		return nil
 	}
