@@ -126,6 +126,10 @@ func TestUpWaitExec(t *testing.T) {
 	r := dw.run(t, "up", "--wait")
 	r.wantCode(t, 1)
 	r.wantStderr(t, "service web is unhealthy (if it only needs longer to start, give its check a start_period): "+dw.project+"-web-1 is unhealthy (health.exec(/nope", "its last failed check said:", "/nope")
+	st := dw.ferry(t, "--project", dw.project, "status")
+	if !strings.Contains(st.stdout, "web is unhealthy: "+dw.project+"-web-1: ") || !strings.Contains(st.stdout, "/nope") {
+		t.Errorf("status does not show what the failing exec check printed:\n%s", st.stdout)
+	}
 }
 
 // health.wait in a run-time action waits for an HTTP server or a TCP port,
