@@ -471,8 +471,11 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 		if s.Health == "" || health == deploy.Unhealthy || health == deploy.Starting && s.Health == deploy.Healthy {
 			s.Health = health
 		}
+		if problem != "" && s.HealthError != "" {
+			s.HealthError += "; "
+		}
 		if problem != "" {
-			s.HealthError = c.Name + ": " + problem
+			s.HealthError += c.Name + ": " + problem
 		}
 		if s.Started.IsZero() || st.StartedAt.Before(s.Started) {
 			s.Started = st.StartedAt
