@@ -25,6 +25,11 @@ type RuleInfo struct {
 	Retries int
 	// NoCache rules run every time they are selected.
 	NoCache bool
+	// Manual rules run in `ferry watch` only when triggered (trigger = "manual").
+	Manual bool
+	// Profiles, when any, leave the rule out of the default set unless one
+	// is enabled (Graph.EnableProfiles).
+	Profiles []string
 }
 
 // A Rule is one node of the graph. Domains implement it; the engine computes
