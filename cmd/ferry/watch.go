@@ -39,8 +39,8 @@ save). A failing rule does not stop the watch. See docs/watch.md.`,
 			return a.watch(cmd.Context(), ws, names, flags, wo)
 		},
 	}
-	cmd.Flags().DurationVar(&wo.Debounce, "debounce", watch.DefaultDebounce, "run once no file has changed for `DURATION`")
-	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", watch.DefaultMaxBatchAge, "while files keep changing, run at least every `DURATION`")
+	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION` (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
+	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")
 	return cmd
 }
 
@@ -54,6 +54,7 @@ type watcher struct {
 	o      engine.RunOptions
 	files  map[string]bool // absolute paths read by the last evaluations
 	broken bool            // the last evaluation failed: l is the one before
+	trig   *triggers       // requests from ferry trigger and the view
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -64,9 +65,12 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	if err != nil {
 		return err
 	}
-	defer fw.Close()
+	defer func() { fw.Close() }()
 	l, err := a.firstLoad(ctx, fw, names, flags)
 	if err != nil {
+		return err
+	}
+	if fw, err = a.applySettings(fw, ws.Root, wo, l); err != nil {
 		return err
 	}
 	st, release, err := a.openState(ctx, l.ws, true)
@@ -77,8 +81,12 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
 	w.setFiles(l.res.Files, false)
+	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {
+		return err
+	}
+	defer w.trig.Close()
 
-	if err := w.run(ctx, names); err != nil {
+	if err := w.runAuto(ctx); err != nil {
 		return err
 	}
 	a.bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", l.ws.Root)
@@ -93,6 +101,10 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 				return nil
 			}
 			if err := w.batch(ctx, b); err != nil {
+				return err
+			}
+		case rules := <-w.trig.Requests():
+			if err := w.trigger(ctx, rules); err != nil {
 				return err
 			}
 		}
@@ -168,16 +180,16 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
 		// The rules may have changed in any way: the key check finds what
 		// really has to run.
 		w.a.bus.Logf(engine.LevelInfo, "%s; rules reloaded, running what is out of date", changed(paths, b.Rescan))
-		return w.run(ctx, w.names)
+		return w.runAuto(ctx)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if b.Rescan {
 		w.a.bus.Logf(engine.LevelInfo, "%s; running what is out of date", changed(paths, true))
-		return w.run(ctx, w.names)
+		return w.runAuto(ctx)
 	}
-	rules := w.affected(ctx, paths)
+	rules := w.dropManual(w.affected(ctx, paths))
 	if len(rules) == 0 {
 		w.a.bus.Logf(engine.LevelInfo, "%s; no selected rule uses them", changed(paths, false))
 		return nil
@@ -201,8 +213,10 @@ func (w *watcher) reload(ctx context.Context) bool {
 		w.broken = true
 		return false
 	}
+	w.noteSettings(l)
 	w.l, w.broken = l, false
 	w.e.Graph = l.graph
+	w.trig.SetGraph(l.graph)
 	w.setFiles(l.res.Files, false)
 	return true
 }
