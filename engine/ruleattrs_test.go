@@ -68,7 +68,7 @@ func TestParseProfiles(t *testing.T) {
 func TestForceRules(t *testing.T) {
 	gen := &testRule{info: RuleInfo{Name: "gen", Kind: "rule", Default: true}, def: "v1"}
 	seed := &testRule{info: RuleInfo{Name: "seed", Kind: "rule", Deps: []string{"gen"}, Default: true}, def: "v1"}
-	e, _ := newTestEngine(t, nil, gen, seed)
+	e, events := newTestEngine(t, nil, gen, seed)
 	ctx := context.Background()
 	if _, err := e.Run(ctx, []string{"seed"}, RunOptions{}); err != nil {
 		t.Fatal(err)
@@ -79,5 +79,14 @@ func TestForceRules(t *testing.T) {
 	}
 	if !slices.Equal(sum.Ran, []string{"seed"}) || !slices.Equal(sum.Cached, []string{"gen"}) {
 		t.Errorf("ran %v, cached %v; want seed ran, gen up to date", sum.Ran, sum.Cached)
+	}
+	last := ""
+	for _, ev := range *events {
+		if ev.Kind == EventRuleStart && ev.Rule == "seed" {
+			last = ev.Reason
+		}
+	}
+	if last != "triggered" {
+		t.Errorf("seed started for %q, want \"triggered\"", last)
 	}
 }

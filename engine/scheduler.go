@@ -260,9 +260,13 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 	if err != nil {
 		return fail(err, 0)
 	}
-	why, err := e.reasons(ctx, r, k, o.Force || slices.Contains(o.ForceRules, name))
+	triggered := !o.Force && slices.Contains(o.ForceRules, name)
+	why, err := e.reasons(ctx, r, k, o.Force || triggered)
 	if err != nil {
 		return fail(err, 0)
+	}
+	if triggered {
+		why[0] = "triggered" // not "forced (--force)"
 	}
 	if len(why) == 0 {
 		e.Events.Emit(Event{Kind: EventCached, Rule: name})
