@@ -38,6 +38,7 @@ type app struct {
 
 	eventsFile *os.File
 	eventLog   *console.EventLog
+	view       *watchView // the watch's status view, when open
 
 	sink   *console.Sink
 	bus    *engine.Bus

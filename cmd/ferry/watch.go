@@ -15,6 +15,7 @@ import (
 
 func (a *app) watchCommand() *cobra.Command {
 	var wo watch.Options
+	var noView bool
 	cmd := &cobra.Command{
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
@@ -36,10 +37,16 @@ save). A failing rule does not stop the watch. See docs/watch.md.`,
 			if err != nil {
 				return err
 			}
-			return a.watch(cmd.Context(), ws, names, flags, wo)
+			ctx, closeView := a.startView(cmd.Context(), noView, ws)
+			err = a.watch(ctx, ws, names, flags, wo)
+			if closeView() {
+				return nil // q in the view
+			}
+			return err
 		},
 	}
 	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION` (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
+	cmd.Flags().BoolVar(&noView, "no-view", false, "log lines instead of the status view on a terminal")
 	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")
 	return cmd
 }
@@ -85,6 +92,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		return err
 	}
 	defer w.trig.Close()
+	a.viewRules(l.graph, names, w.trig)
 
 	if err := w.runAuto(ctx); err != nil {
 		return err
@@ -217,6 +225,7 @@ func (w *watcher) reload(ctx context.Context) bool {
 	w.l, w.broken = l, false
 	w.e.Graph = l.graph
 	w.trig.SetGraph(l.graph)
+	w.a.viewRules(l.graph, w.names, w.trig)
 	w.setFiles(l.res.Files, false)
 	return true
 }
