@@ -130,3 +130,21 @@ func TestReadKey(t *testing.T) {
 		t.Errorf("keys %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// BenchmarkRender draws a screen of 40 rules over a full log, as the view
+// does at most 20 times a second.
+func BenchmarkRender(b *testing.B) {
+	m := NewModel("ferry watch · /src/big")
+	var rules []RuleMeta
+	for i := range 40 {
+		rules = append(rules, RuleMeta{Name: strings.Repeat("r", i%12+1) + string(rune('a'+i%26)), Kind: "task"})
+	}
+	m.SetRules(rules)
+	for range maxLog {
+		m.Write([]byte("03:04:05 build │ compiling github.com/acme/api/internal/server with a long line of output\n"))
+	}
+	now := time.Now()
+	for b.Loop() {
+		m.Render(120, 50, now, true)
+	}
+}
