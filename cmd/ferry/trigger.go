@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,11 +41,14 @@ output shows the run. Without a running watch, use ferry run RULE.`,
 			if err := sendTrigger(cmd.Context(), ws, args); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "the watch in %s runs %v now\n", ws.Root, args)
+			fmt.Fprintf(a.stdout, "the watch in %s runs %s now\n", ws.Root, strings.Join(args, ", "))
 			return nil
 		},
 	}
 }
+
+// replyWait bounds the exchange with the watch, which answers at once.
+const replyWait = 10 * time.Second
 
 // triggerMsg is the request (Rules) and the reply (Error) exchanged as
 // JSON lines on the watch's socket.
@@ -76,9 +80,7 @@ func sendTrigger(ctx context.Context, ws *engine.Workspace, rules []string) erro
 		return fmt.Errorf("reach the ferry watch in %s: %w", ws.Root, err)
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
+	conn.SetDeadline(time.Now().Add(replyWait))
 	if err := json.NewEncoder(conn).Encode(triggerMsg{Rules: rules}); err != nil {
 		return fmt.Errorf("send the trigger to the ferry watch in %s: %w", ws.Root, err)
 	}
@@ -141,7 +143,7 @@ func (t *triggers) serve() {
 
 func (t *triggers) handle(conn net.Conn) {
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn.SetDeadline(time.Now().Add(replyWait))
 	var req triggerMsg
 	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
 		return

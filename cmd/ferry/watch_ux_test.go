@@ -159,7 +159,7 @@ task(name = "seed", cmd = "echo seed >> runs.log", srcs = ["seed.src"], deps = [
 
 	r := ws.ferry(t, "trigger", "seed")
 	r.wantCode(t, 0)
-	if !strings.Contains(r.stdout, "runs [seed] now") {
+	if !strings.Contains(r.stdout, "runs seed now") {
 		t.Errorf("trigger's stdout: %q", r.stdout)
 	}
 	eventually(t, "seed to run", func() bool { return ws.countLines("runs.log", "seed") == 1 })

@@ -6,6 +6,7 @@ package view
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -131,7 +132,7 @@ func (m *Model) Write(p []byte) (int, error) {
 	lines := strings.Split(s, "\n")
 	m.partial = lines[len(lines)-1]
 	for _, l := range lines[:len(lines)-1] {
-		m.log = append(m.log, strings.TrimRight(l, "\r"))
+		m.log = append(m.log, printable(l))
 	}
 	if over := len(m.log) - maxLog; over > 0 {
 		m.log = append(m.log[:0], m.log[over:]...)
@@ -268,6 +269,30 @@ func fit(s string, w int) string {
 		return string(rs[:max(w, 0)])
 	}
 	return string(rs[:w-1]) + "…"
+}
+
+// escapes matches terminal escape sequences (colours, cursor moves) that
+// commands write.
+var escapes = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-_])`)
+
+// printable returns a log line as the view can draw it: without escape
+// sequences and control characters, tabs as spaces, and after the last
+// carriage return (a progress bar's last state).
+func printable(l string) string {
+	l = strings.TrimRight(l, "\r")
+	if i := strings.LastIndexByte(l, '\r'); i >= 0 {
+		l = l[i+1:]
+	}
+	l = escapes.ReplaceAllString(l, "")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, l)
 }
 
 func firstLine(s string) string {

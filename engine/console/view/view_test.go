@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,16 @@ func BenchmarkRender(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
 		m.Render(120, 50, now, true)
+	}
+}
+
+// Log lines lose what would break the layout: colours, control
+// characters, all but the last state of a progress bar.
+func TestLogLinesArePrintable(t *testing.T) {
+	m := NewModel("x")
+	m.Write([]byte("\x1b[32mok\x1b[0m\tdone\x07\r\n 10%\r 55%\r100%\n"))
+	want := []string{"ok done", "100%"}
+	if !slices.Equal(m.log, want) {
+		t.Errorf("log %q, want %q", m.log, want)
 	}
 }
