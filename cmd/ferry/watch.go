@@ -25,7 +25,10 @@ then watch the workspace. After each batch of changes, rerun the selected rules
 whose inputs changed and the selected rules that depend on them; when
 ferry.star, a loaded module or a file read while evaluating changes,
 evaluate again (on an error, keep the previous rules and wait for the next
-save). A failing rule does not stop the watch. See docs/watch.md.`,
+save). A failing rule does not stop the watch. Rules declared with
+trigger = "manual" run only when asked (ferry trigger RULE, or t in the view).
+On a terminal, a status view shows each rule's state above the log
+(--no-view for plain lines). See docs/watch.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
