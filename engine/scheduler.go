@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -34,6 +35,9 @@ type RunOptions struct {
 	Jobs      int  // parallel rules; 0 means the CPU count
 	KeepGoing bool // run everything not blocked by a failure
 	Force     bool // rerun the selected rules even when up to date
+	// ForceRules reruns these rules even when up to date (their deps only
+	// when out of date): what a manual trigger asks for.
+	ForceRules []string
 }
 
 // saveEvery is how often a long run writes its progress to the state file.
@@ -258,9 +262,13 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 	if err != nil {
 		return fail(err, 0)
 	}
-	why, err := e.reasons(ctx, r, k, o.Force)
+	triggered := !o.Force && slices.Contains(o.ForceRules, name)
+	why, err := e.reasons(ctx, r, k, o.Force || triggered)
 	if err != nil {
 		return fail(err, 0)
+	}
+	if triggered {
+		why[0] = "triggered" // not "forced (--force)"
 	}
 	if len(why) == 0 {
 		e.Events.Emit(Event{Kind: EventCached, Rule: name})

@@ -15,6 +15,7 @@ import (
 
 func (a *app) watchCommand() *cobra.Command {
 	var wo watch.Options
+	var noView bool
 	cmd := &cobra.Command{
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
@@ -27,7 +28,9 @@ evaluate again (on an error, keep the previous rules and wait for the next
 save). A change to a rule the run in progress has still to finish interrupts
 that run and starts it again. Serve tasks (dev servers) are restarted when
 their key changes, and stopped when the watch ends. A failing rule does not
-stop the watch. See docs/watch.md.`,
+stop the watch. Rules declared with trigger = "manual" run only when asked
+(ferry trigger RULE, or t in the view). On a terminal, a status view shows
+each rule's state above the log (--no-view for plain lines). See docs/watch.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -39,11 +42,17 @@ stop the watch. See docs/watch.md.`,
 			if err != nil {
 				return err
 			}
-			return a.watch(cmd.Context(), ws, names, flags, wo)
+			ctx, closeView := a.startView(cmd.Context(), noView, ws)
+			err = a.watch(ctx, ws, names, flags, wo)
+			if closeView() {
+				return nil // q in the view
+			}
+			return err
 		},
 	}
-	cmd.Flags().DurationVar(&wo.Debounce, "debounce", watch.DefaultDebounce, "run once no file has changed for `DURATION`")
-	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", watch.DefaultMaxBatchAge, "while files keep changing, run at least every `DURATION`")
+	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION` (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
+	cmd.Flags().BoolVar(&noView, "no-view", false, "log lines instead of the status view on a terminal")
+	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")
 	return cmd
 }
 
@@ -57,6 +66,7 @@ type watcher struct {
 	o      engine.RunOptions
 	files  map[string]bool // absolute paths read by the last evaluations
 	broken bool            // the last evaluation failed: l is the one before
+	trig   *triggers       // requests from ferry trigger and the view
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -67,9 +77,12 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	if err != nil {
 		return err
 	}
-	defer fw.Close()
+	defer func() { fw.Close() }()
 	l, err := a.firstLoad(ctx, fw, names, flags)
 	if err != nil {
+		return err
+	}
+	if fw, err = a.applySettings(fw, ws.Root, wo, l); err != nil {
 		return err
 	}
 	st, release, err := a.openState(ctx, l.ws, true)
@@ -80,6 +93,11 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
 	w.setFiles(l.res.Files, false)
+	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {
+		return err
+	}
+	defer w.trig.Close()
+	a.viewRules(l.graph, names, w.trig)
 	return w.loop(ctx, fw)
 }
 
@@ -145,7 +163,7 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) ([]string, error) {
 		w.a.bus.Logf(engine.LevelInfo, "%s; running what is out of date", changed(paths, true))
 		return w.selection(), nil
 	}
-	rules := w.affected(ctx, paths)
+	rules := w.dropManual(w.affected(ctx, paths))
 	if len(rules) == 0 {
 		w.a.bus.Logf(engine.LevelInfo, "%s; no selected rule uses them", changed(paths, false))
 		return nil, nil
@@ -182,8 +200,11 @@ func (w *watcher) reload(ctx context.Context) bool {
 		w.broken = true
 		return false
 	}
+	w.noteSettings(l)
 	w.l, w.broken = l, false
 	w.e.Graph = l.graph
+	w.trig.SetGraph(l.graph)
+	w.a.viewRules(l.graph, w.names, w.trig)
 	w.setFiles(l.res.Files, false)
 	return true
 }
