@@ -1,7 +1,9 @@
 // Package watch reports changes under a workspace folder in debounced
 // batches. It watches every folder with fsnotify (Linux has no recursive
 // watch), adds folders as they appear and drops them as they go, and skips
-// ferry's and git's folders and editors' temporary files.
+// ferry's and git's folders, editors' temporary files, and what .gitignore
+// files, .git/info/exclude and .ferryignore exclude: an ignored folder gets
+// no watch at all, unless a path the caller must see lies in it.
 package watch
 
 import (
@@ -34,6 +36,13 @@ type Options struct {
 	// MaxBatchAge bounds how long a batch collects during a steady stream
 	// of changes. 0 means DefaultMaxBatchAge.
 	MaxBatchAge time.Duration
+	// Ignore lists more gitignore-style patterns, relative to the root;
+	// they rank above .ferryignore and the .gitignore files.
+	Ignore []string
+	// Keep lists workspace-relative paths (files or folders) that are
+	// watched and reported even where ignore patterns exclude them: the
+	// inputs rules declare. SetKeep replaces them.
+	Keep []string
 }
 
 // A Batch is a set of changes.
@@ -57,7 +66,13 @@ type Watcher struct {
 	add    func(string) error
 	remove func(string) error
 
-	dirs    map[string]bool // absolute paths of the folders watched; only the loop goroutine touches it after start
+	// Only the loop goroutine touches these after start.
+	dirs    map[string]bool // absolute paths of the folders watched
+	skipped map[string]bool // absolute paths of the ignored folders seen and not watched
+	ig      *ignores
+	keep    keepSet
+
+	calls   chan func() // run on the loop goroutine
 	batches chan Batch
 	errs    chan error
 	done    chan struct{}
@@ -97,6 +112,10 @@ func newWatcher(root string, opts Options) (*Watcher, error) {
 	return &Watcher{
 		root: root, opts: opts, fsw: fsw, add: fsw.Add, remove: fsw.Remove,
 		dirs:    map[string]bool{},
+		skipped: map[string]bool{},
+		ig:      newIgnores(root, opts.Ignore),
+		keep:    newKeepSet(opts.Keep),
+		calls:   make(chan func()),
 		batches: make(chan Batch),
 		errs:    make(chan error, 16),
 		done:    make(chan struct{}),
@@ -105,8 +124,17 @@ func newWatcher(root string, opts Options) (*Watcher, error) {
 
 // start watches the whole tree and starts the event loop.
 func (w *Watcher) start() error {
-	if _, err := w.addTree(w.root); err != nil {
+	if err := w.ig.loadRoot(); err != nil {
 		return err
+	}
+	if _, err := w.sync(w.root, false); err != nil {
+		return err
+	}
+	// .git is not watched, but its info/exclude holds ignore patterns.
+	if info := filepath.Join(w.root, ".git", "info"); isDir(info) {
+		if err := w.add(info); err != nil {
+			return fmt.Errorf("watching %s: %w", info, watchErr(err))
+		}
 	}
 	w.wg.Add(1)
 	go w.loop()
@@ -119,6 +147,52 @@ func (w *Watcher) Batches() <-chan Batch { return w.batches }
 // Errors delivers problems that do not stop the watcher, such as a new
 // folder that could not be watched.
 func (w *Watcher) Errors() <-chan error { return w.errs }
+
+// SetKeep replaces the paths watched and reported even where ignored (see
+// Options.Keep), watching or dropping folders to match before it returns.
+func (w *Watcher) SetKeep(paths []string) error {
+	var err error
+	w.do(func() {
+		old := w.keep
+		w.keep = newKeepSet(paths)
+		// Only the paths that come or go can change what is watched, and
+		// only where a folder above them is ignored.
+		for p := range old.paths {
+			if !w.keep.paths[p] {
+				err = errors.Join(err, w.resyncAbove(p))
+			}
+		}
+		for p := range w.keep.paths {
+			if !old.paths[p] {
+				err = errors.Join(err, w.resyncAbove(p))
+			}
+		}
+	})
+	return err
+}
+
+// do runs f on the loop goroutine, and returns once it has run (at once if
+// the watcher is closed).
+func (w *Watcher) do(f func()) {
+	ran := make(chan struct{})
+	select {
+	case w.calls <- func() { f(); close(ran) }:
+		<-ran
+	case <-w.done:
+	}
+}
+
+// resyncAbove syncs the topmost ignored folder above the kept path p, if
+// there is one: it is watched or not depending on the kept paths.
+func (w *Watcher) resyncAbove(p string) error {
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && w.ig.match(p[:i], true) {
+			_, err := w.sync(filepath.Join(w.root, filepath.FromSlash(p[:i])), false)
+			return err
+		}
+	}
+	return nil
+}
 
 // Close stops watching and closes Batches.
 func (w *Watcher) Close() error {
@@ -149,6 +223,12 @@ func Ignored(rel string) bool {
 
 // rel returns the workspace-relative slash path of abs.
 func (w *Watcher) rel(abs string) string {
+	if abs == w.root {
+		return "."
+	}
+	if r, ok := strings.CutPrefix(abs, w.root+string(filepath.Separator)); ok {
+		return filepath.ToSlash(r)
+	}
 	r, err := filepath.Rel(w.root, abs)
 	if err != nil {
 		return filepath.ToSlash(abs)
@@ -156,11 +236,23 @@ func (w *Watcher) rel(abs string) string {
 	return filepath.ToSlash(r)
 }
 
-// addTree watches dir and every folder below it that is not ignored, and
-// returns the workspace-relative paths of the files and folders found
-// below dir (they may have been created before the watch was in place).
-func (w *Watcher) addTree(dir string) ([]string, error) {
+// reported reports whether a change to rel is reported: it is neither
+// always ignored (Ignored) nor excluded by ignore patterns, or it is kept.
+func (w *Watcher) reported(rel string, isDir bool) bool {
+	return !Ignored(rel) && (w.keep.covers(rel) || !w.ig.excluded(rel, isDir))
+}
+
+// sync makes the watches of dir and the folders below it match the ignore
+// patterns and kept paths: it watches the folders that are reported or
+// hold a kept path, drops the watches of the others, and reads the
+// .gitignore files it meets. With collect, it returns the workspace-
+// relative paths reported below dir (they may have been created before
+// the watch was in place).
+func (w *Watcher) sync(dir string, collect bool) ([]string, error) {
 	var found []string
+	// Folders watched only because a kept path lies below them: what else
+	// they hold is ignored.
+	ignoredDirs := map[string]bool{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p != w.root && errors.Is(err, fs.ErrNotExist) {
@@ -169,16 +261,43 @@ func (w *Watcher) addTree(dir string) ([]string, error) {
 			return err
 		}
 		rel := w.rel(p)
-		if p != dir && Ignored(rel) {
+		if p != w.root && Ignored(rel) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if p != dir {
+		isDir := d.IsDir()
+		var excluded bool
+		switch {
+		case p == w.root:
+		case p == dir:
+			excluded = w.ig.excluded(rel, isDir)
+		default:
+			excluded = ignoredDirs[path.Dir(rel)] || w.ig.match(rel, isDir)
+		}
+		kept := excluded && w.keep.covers(rel)
+		if !isDir {
+			if collect && (!excluded || kept) {
+				found = append(found, rel)
+			}
+			return nil
+		}
+		if excluded && !kept {
+			if !w.keep.holds(rel) {
+				w.skipped[p] = true
+				w.dropTree(p)
+				return filepath.SkipDir
+			}
+			ignoredDirs[rel] = true
+		} else if collect && p != dir {
 			found = append(found, rel)
 		}
-		if !d.IsDir() || w.dirs[p] {
+		delete(w.skipped, p)
+		if err := w.ig.loadDir(rel); err != nil {
+			return err
+		}
+		if w.dirs[p] {
 			return nil
 		}
 		if err := w.add(p); err != nil {
@@ -191,6 +310,11 @@ func (w *Watcher) addTree(dir string) ([]string, error) {
 		return nil
 	})
 	return found, err
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // ErrWatchLimit is wrapped by the error returned when the system's limit on
@@ -210,7 +334,13 @@ func watchErr(err error) error {
 
 // dropTree forgets dir and the folders below it.
 func (w *Watcher) dropTree(dir string) {
+	w.ig.forget(w.rel(dir))
 	prefix := dir + string(filepath.Separator)
+	for d := range w.skipped {
+		if d == dir || strings.HasPrefix(d, prefix) {
+			delete(w.skipped, d)
+		}
+	}
 	for d := range w.dirs {
 		if d == dir || strings.HasPrefix(d, prefix) {
 			delete(w.dirs, d)
@@ -259,6 +389,8 @@ func (w *Watcher) loop() {
 		select {
 		case <-w.done:
 			return
+		case f := <-w.calls:
+			f()
 		case ev, ok := <-w.fsw.Events:
 			if !ok {
 				return
@@ -279,7 +411,7 @@ func (w *Watcher) loop() {
 			}
 			// Events were lost: watch any folder we missed, and tell the
 			// reader that anything may have changed.
-			if _, err := w.addTree(w.root); err != nil {
+			if _, err := w.sync(w.root, false); err != nil {
 				report(err)
 			}
 			pendingRescan = true
@@ -310,27 +442,39 @@ func (w *Watcher) handle(ev fsnotify.Event, report func(error)) []string {
 		return nil // metadata only: the contents are what keys hash
 	}
 	rel := w.rel(ev.Name)
-	if rel == "." || strings.HasPrefix(rel, "../") || Ignored(rel) {
+	if rel == "." || strings.HasPrefix(rel, "../") {
 		return nil
 	}
-	out := []string{rel}
+	// A changed ignore file changes what is watched under its folder.
+	if dir, err := w.ig.reload(rel); err != nil {
+		report(err)
+	} else if dir != "" {
+		if _, err := w.sync(filepath.Join(w.root, filepath.FromSlash(dir)), false); err != nil {
+			report(err)
+		}
+	}
+	var dir bool
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-		if w.dirs[ev.Name] {
+		dir = w.dirs[ev.Name] || w.skipped[ev.Name]
+		if dir {
 			w.dropTree(ev.Name)
 		}
+	} else if fi, err := os.Lstat(ev.Name); err == nil {
+		dir = fi.IsDir()
 	}
-	if ev.Has(fsnotify.Create) {
-		if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
-			// Files may be created in the new folder before it is watched:
-			// report what the walk finds.
-			found, err := w.addTree(ev.Name)
-			if err != nil {
-				report(err)
-			}
-			out = append(out, found...)
+	var found []string
+	if ev.Has(fsnotify.Create) && dir {
+		// Watch the new folder, or not if it is ignored. Files may be
+		// created in it before it is watched: report what the walk finds.
+		var err error
+		if found, err = w.sync(ev.Name, true); err != nil {
+			report(err)
 		}
 	}
-	return out
+	if w.reported(rel, dir) {
+		found = append(found, rel)
+	}
+	return found
 }
 
 func dedupe(xs []string) []string {

@@ -281,3 +281,15 @@ func TestCloseEndsBatches(t *testing.T) {
 		t.Error("Batches not closed")
 	}
 }
+
+// waitFor polls cond until it holds, failing after waitLimit.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
