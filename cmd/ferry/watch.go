@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,6 +53,7 @@ type watcher struct {
 	o      engine.RunOptions
 	files  map[string]bool // absolute paths read by the last evaluations
 	broken bool            // the last evaluation failed: l is the one before
+	fw     *watch.Watcher  // told what the rules read, to watch it even where ignored
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -75,8 +75,9 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	defer release()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
-		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
+		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}, fw: fw}
 	w.setFiles(l.res.Files, false)
+	w.keepInputs(ctx)
 
 	if err := w.run(ctx, names); err != nil {
 		return err
@@ -204,7 +205,20 @@ func (w *watcher) reload(ctx context.Context) bool {
 	w.l, w.broken = l, false
 	w.e.Graph = l.graph
 	w.setFiles(l.res.Files, false)
+	w.keepInputs(ctx)
 	return true
+}
+
+// keepInputs has the watcher watch what the selected rules read, even
+// where it is ignored.
+func (w *watcher) keepInputs(ctx context.Context) {
+	sel, err := w.l.graph.Select(w.names)
+	if err != nil {
+		return
+	}
+	if err := w.fw.SetKeep(watchRoots(ctx, w.l.graph, sel)); err != nil {
+		w.a.bus.Logf(engine.LevelError, "%v", err)
+	}
 }
 
 // dropOutputs removes the declared outputs of rules from paths: rules
@@ -235,18 +249,7 @@ func (w *watcher) affected(ctx context.Context, paths []string) []string {
 	}
 	hit := map[string]bool{}
 	for _, n := range sel {
-		ins, err := g.Rule(n).Inputs(ctx)
-		if err != nil {
-			// Let the run report it, with the rule's name.
-			hit[n] = true
-			continue
-		}
-		for _, in := range ins {
-			if slices.ContainsFunc(paths, func(p string) bool { return within(p, in) || within(in, p) }) {
-				hit[n] = true
-				break
-			}
-		}
+		hit[n] = concerns(ctx, g.Rule(n), paths)
 	}
 	// Add dependents: sel lists deps first, so one pass reaches the
 	// dependents of dependents.

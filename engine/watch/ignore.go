@@ -186,21 +186,6 @@ func newKeepSet(paths []string) keepSet {
 	return k
 }
 
-// covers reports whether rel is a kept path or lies below one.
-func (k keepSet) covers(rel string) bool {
-	if len(k.paths) == 0 {
-		return false
-	}
-	for d := rel; ; d = path.Dir(d) {
-		if k.paths[d] {
-			return true
-		}
-		if d == "." {
-			return false
-		}
-	}
-}
-
 // holds reports whether the folder rel holds a kept path below it.
 func (k keepSet) holds(rel string) bool { return k.above[rel] }
 

@@ -144,21 +144,24 @@ func TestWatchGitignoreChanges(t *testing.T) {
 // folder, and only it: the rest of the folder stays ignored.
 func TestWatchKeep(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, ".gitignore", "build/\nvendor/\n")
+	write(t, root, ".gitignore", "build/\nvendor/\ntmp/\n")
 	write(t, root, "build/gen/api.go", "")
 	write(t, root, "build/gen/other.go", "")
 	write(t, root, "build/cache/c", "")
 	write(t, root, "vendor/lib/x.go", "")
-	w := start(t, root, Options{Keep: []string{"build/gen/api.go", "./vendor/lib"}})
+	write(t, root, "src/tmp/t", "")
+	w := start(t, root, Options{Keep: []string{"build/gen/api.go", "./vendor/lib", "src"}})
 
 	dirs := watched(w)
-	for d, want := range map[string]bool{"build": true, "build/gen": true, "build/cache": false, "vendor": true, "vendor/lib": true} {
+	for d, want := range map[string]bool{"build": true, "build/gen": true, "build/cache": false, "vendor": true, "vendor/lib": true, "src/tmp": false} {
 		if dirs[d] != want {
 			t.Errorf("%s watched: %v, want %v", d, dirs[d], want)
 		}
 	}
-	got := changeAll(t, w, "build/gen/api.go", "build/gen/other.go", "build/cache/c", "build/top", "vendor/lib/x.go", "vendor/lib/new/y.go", "vendor/z")
-	wantFiles(t, got, "build/gen/api.go", "vendor/lib/x.go", "vendor/lib/new/y.go")
+	// A kept folder that is not ignored (src) does not bring back what is
+	// ignored in it (src/tmp).
+	got := changeAll(t, w, "build/gen/api.go", "build/gen/other.go", "build/cache/c", "build/top", "vendor/lib/x.go", "vendor/lib/new/y.go", "vendor/z", "src/a", "src/tmp/t")
+	wantFiles(t, got, "build/gen/api.go", "vendor/lib/x.go", "vendor/lib/new/y.go", "src/a")
 
 	// Dropping the kept paths drops the folders' watches.
 	if err := w.SetKeep(nil); err != nil {

@@ -40,8 +40,10 @@ type Options struct {
 	// they rank above .ferryignore and the .gitignore files.
 	Ignore []string
 	// Keep lists workspace-relative paths (files or folders) that are
-	// watched and reported even where ignore patterns exclude them: the
-	// inputs rules declare. SetKeep replaces them.
+	// watched and reported even where ignore patterns exclude them, with
+	// all they hold: the inputs rules declare. An excluded path inside a
+	// kept folder that is not excluded itself stays excluded. SetKeep
+	// replaces them.
 	Keep []string
 }
 
@@ -239,7 +241,22 @@ func (w *Watcher) rel(abs string) string {
 // reported reports whether a change to rel is reported: it is neither
 // always ignored (Ignored) nor excluded by ignore patterns, or it is kept.
 func (w *Watcher) reported(rel string, isDir bool) bool {
-	return !Ignored(rel) && (w.keep.covers(rel) || !w.ig.excluded(rel, isDir))
+	return !Ignored(rel) && (!w.ig.excluded(rel, isDir) || w.kept(rel))
+}
+
+// kept reports whether rel is reported although excluded: it is a kept
+// path, or lies below a kept folder that is itself excluded. A kept folder
+// that is not excluded, such as srcs = ["."], does not bring back the
+// excluded paths it holds.
+func (w *Watcher) kept(rel string) bool {
+	for d := rel; ; d = path.Dir(d) {
+		if w.keep.paths[d] && (d == rel || w.ig.excluded(d, true)) {
+			return true
+		}
+		if d == "." {
+			return false
+		}
+	}
 }
 
 // sync makes the watches of dir and the folders below it match the ignore
@@ -276,7 +293,7 @@ func (w *Watcher) sync(dir string, collect bool) ([]string, error) {
 		default:
 			excluded = ignoredDirs[path.Dir(rel)] || w.ig.match(rel, isDir)
 		}
-		kept := excluded && w.keep.covers(rel)
+		kept := excluded && w.kept(rel)
 		if !isDir {
 			if collect && (!excluded || kept) {
 				found = append(found, rel)
