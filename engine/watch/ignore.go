@@ -56,14 +56,14 @@ func parsePatterns(text string, domain []string) []gitignore.Pattern {
 }
 
 // readFile returns the patterns of the ignore file rel, none if it does not
-// exist.
+// exist or cannot (.git is a file in a git worktree).
 func (ig *ignores) readFile(rel string) ([]gitignore.Pattern, error) {
 	b, err := os.ReadFile(filepath.Join(ig.root, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading ignore patterns: %w", err)
+		return nil, fmt.Errorf("reading the ignore patterns of %s: %w; make the file readable", rel, err)
 	}
 	var domain []string
 	if dir := path.Dir(rel); dir != "." && path.Base(rel) == gitignoreFile {

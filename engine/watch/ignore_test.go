@@ -214,3 +214,12 @@ func TestIgnoresMatch(t *testing.T) {
 		}
 	}
 }
+
+// In a git worktree .git is a file: there is no info/exclude to read.
+func TestWatchGitWorktree(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, ".git", "gitdir: /elsewhere/.git/worktrees/x\n")
+	write(t, root, ".gitignore", "*.o\n")
+	w := start(t, root, Options{})
+	wantFiles(t, changeAll(t, w, "a.o", "a.c"), "a.c")
+}
