@@ -98,3 +98,55 @@ task(name = "probe", cmd = "echo probe >> runs.log", srcs = ["probe.txt"])
 		t.Errorf("runs of app, gen, probe: %v, want [2 2 2]\n%s", got, r)
 	}
 }
+
+// An image rebuilds when a file is added to its context or removed from
+// it, and not when a file its .dockerignore leaves out changes.
+func TestWatchImageContext(t *testing.T) {
+	t.Parallel()
+	dw := newDockerWorkspace(t, `task(name = "probe", cmd = "echo probe >> runs.log", srcs = ["probe.txt"])`+"\n")
+	dw.write(t, "app/.dockerignore", "notes/\n")
+	dw.write(t, "app/notes/todo.txt", "v1\n")
+	dw.write(t, "app/old.txt", "old\n")
+	dw.write(t, "probe.txt", "")
+	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "watch")...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("ferry watch's log:\n%s", p.stderr.String())
+		}
+	})
+	eventually(t, "the first run and the watch to start", func() bool {
+		return strings.Contains(p.stderr.String(), "watching ")
+	})
+	builds := func() int {
+		n := 0
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(line, `"rule":"app-image"`) && strings.Contains(line, `"message":"started`) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := builds(); n != 1 {
+		t.Fatalf("the first run built the image %d times\n%s", n, p.stderr.String())
+	}
+	dw.write(t, "app/notes/todo.txt", "v2\n")
+	waitProbe(t, dw.testWorkspace, p, 2)
+	if n := builds(); n != 1 {
+		t.Errorf("a dockerignored change rebuilt the image\n%s", p.stderr.String())
+	}
+	dw.write(t, "app/extra.txt", "new\n")
+	eventually(t, "the image to be rebuilt for a new context file", func() bool { return builds() == 2 })
+	waitProbe(t, dw.testWorkspace, p, 3)
+	// A context never built before: an image with its key cannot exist.
+	if err := os.Remove(dw.path("app/old.txt")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the image to be rebuilt for a removed context file", func() bool { return builds() == 3 })
+	waitProbe(t, dw.testWorkspace, p, 4)
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	if len(r.failed()) > 0 {
+		t.Errorf("failed: %q\n%s", r.failed(), r)
+	}
+}
