@@ -4,8 +4,9 @@ import "context"
 
 // A Watchable rule decides itself which changed paths concern it, instead
 // of `ferry watch` matching them against Inputs. An image is one: a file
-// added to its build context counts although Inputs did not list it, and a
-// file its .dockerignore leaves out does not.
+// removed from its build context counts although Inputs, which walks the
+// context as it is now, no longer lists it; a file its .dockerignore leaves
+// out does not count; and no walk of the context is needed per change.
 type Watchable interface {
 	// WatchRoots lists the workspace-relative files and folders the rule
 	// reads from, to be watched even where ignore patterns exclude them.
