@@ -223,3 +223,22 @@ func TestWatchGitWorktree(t *testing.T) {
 	w := start(t, root, Options{})
 	wantFiles(t, changeAll(t, w, "a.o", "a.c"), "a.c")
 }
+
+// An ignored folder that appears and goes is never reported, though
+// "build/" matches folders only and a removed path cannot be stat-ed.
+func TestWatchIgnoredFolderComesAndGoes(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, ".gitignore", "build/\n")
+	w := start(t, root, Options{})
+	wantFiles(t, changeAll(t, w, "build/out/x"))
+	if watched(w)["build"] {
+		t.Error("the new ignored folder is watched")
+	}
+	if err := os.RemoveAll(filepath.Join(root, "build")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "marker", "")
+	if got := collect(t, w, "marker"); !slices.Equal(got, []string{"marker"}) {
+		t.Errorf("reported %q, want only the marker", got)
+	}
+}

@@ -305,8 +305,8 @@ func (w *Watcher) sync(dir string, collect bool) ([]string, error) {
 		}
 		if excluded && !kept {
 			if !w.keep.holds(rel) {
-				w.skipped[p] = true
 				w.dropTree(p)
+				w.skipped[p] = true
 				return filepath.SkipDir
 			}
 			ignoredDirs[rel] = true
@@ -429,8 +429,12 @@ func (w *Watcher) loop() {
 				report(fmt.Errorf("file watcher: %w", err))
 				continue
 			}
-			// Events were lost: watch any folder we missed, and tell the
-			// reader that anything may have changed.
+			// Events were lost: reread the ignore files, watch any folder
+			// we missed, and tell the reader that anything may have
+			// changed.
+			if err := w.ig.loadRoot(); err != nil {
+				report(err)
+			}
 			if _, err := w.sync(w.root, false); err != nil {
 				report(err)
 			}
