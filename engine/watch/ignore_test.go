@@ -242,3 +242,25 @@ func TestWatchIgnoredFolderComesAndGoes(t *testing.T) {
 		t.Errorf("reported %q, want only the marker", got)
 	}
 }
+
+// SetKeep watches an ignored folder that is itself kept, and drops it when
+// it no longer is.
+func TestWatchSetKeepIgnoredFolder(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, ".gitignore", "gen/\n")
+	write(t, root, "gen/sub/a.go", "")
+	w := start(t, root, Options{})
+	if err := w.SetKeep([]string{"gen"}); err != nil {
+		t.Fatal(err)
+	}
+	if dirs := watched(w); !dirs["gen"] || !dirs["gen/sub"] {
+		t.Fatalf("watched %v: want gen and gen/sub", dirs)
+	}
+	wantFiles(t, changeAll(t, w, "gen/sub/a.go"), "gen/sub/a.go")
+	if err := w.SetKeep(nil); err != nil {
+		t.Fatal(err)
+	}
+	if dirs := watched(w); dirs["gen"] || dirs["gen/sub"] {
+		t.Fatalf("watched %v after SetKeep(nil)", dirs)
+	}
+}

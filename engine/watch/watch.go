@@ -187,11 +187,11 @@ func (w *Watcher) do(f func()) {
 	}
 }
 
-// resyncAbove syncs the topmost ignored folder above the kept path p, if
-// there is one: it is watched or not depending on the kept paths.
+// resyncAbove syncs the topmost ignored folder at or above the kept path
+// p, if there is one: it is watched or not depending on the kept paths.
 func (w *Watcher) resyncAbove(p string) error {
-	for i := 0; i < len(p); i++ {
-		if p[i] == '/' && w.ig.match(p[:i], true) {
+	for i := 1; i <= len(p); i++ {
+		if (i == len(p) || p[i] == '/') && w.ig.match(p[:i], true) {
 			_, err := w.sync(filepath.Join(w.root, filepath.FromSlash(p[:i])), false)
 			return err
 		}
