@@ -214,16 +214,19 @@ func (w *Watcher) Close() error {
 // Ignored reports whether a workspace-relative slash path is never
 // reported: anything under .git or .ferry, and editors' temporary files
 // (Vim's *.swp and its 4913 probe, backups ending in ~, Emacs's .#lock
-// files).
+// files, JetBrains' *___jb_tmp___ and *___jb_old___, gedit's
+// .goutputstream-*).
 func Ignored(rel string) bool {
-	for _, part := range strings.Split(rel, "/") {
+	for part := range strings.SplitSeq(rel, "/") {
 		if part == ".git" || part == ".ferry" {
 			return true
 		}
 	}
 	base := path.Base(rel)
 	return strings.HasSuffix(base, ".swp") || strings.HasSuffix(base, "~") ||
-		strings.HasPrefix(base, ".#") || base == "4913"
+		strings.HasPrefix(base, ".#") || base == "4913" ||
+		strings.HasSuffix(base, "___jb_tmp___") || strings.HasSuffix(base, "___jb_old___") ||
+		strings.HasPrefix(base, ".goutputstream-")
 }
 
 // rel returns the workspace-relative slash path of abs.

@@ -161,7 +161,7 @@ func TestWatchIgnores(t *testing.T) {
 	if !slices.Equal(got, []string{"marker"}) {
 		t.Errorf("got %q, want only the marker", got)
 	}
-	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f"} {
+	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f", "main.go___jb_tmp___", "a/main.go___jb_old___", ".goutputstream-X1Y2"} {
 		if !Ignored(p) {
 			t.Errorf("Ignored(%q) = false", p)
 		}
@@ -424,5 +424,27 @@ func TestWatchBurstOfThousandIsAtMostTwoBatches(t *testing.T) {
 	t.Logf("a burst of 1,000 files came in %d batches", batches)
 	if batches > 2 {
 		t.Errorf("a burst of 1,000 files came in %d batches, want at most 2", batches)
+	}
+}
+
+// JetBrains' safe write: write a temporary file, move the original aside,
+// move the temporary in, delete the original. Only the file is reported.
+func TestWatchJetBrainsSave(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "main.go", "package main")
+	w := start(t, root, Options{})
+	abs := func(rel string) string { return filepath.Join(root, rel) }
+	write(t, root, "main.go___jb_tmp___", "package main // saved")
+	for _, mv := range [][2]string{{"main.go", "main.go___jb_old___"}, {"main.go___jb_tmp___", "main.go"}} {
+		if err := os.Rename(abs(mv[0]), abs(mv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(abs("main.go___jb_old___")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "marker", "")
+	if got := collect(t, w, "main.go", "marker"); !slices.Equal(got, []string{"main.go", "marker"}) {
+		t.Errorf("reported %q, want main.go and the marker", got)
 	}
 }
