@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -54,6 +55,7 @@ type watcher struct {
 	files  map[string]bool // absolute paths read by the last evaluations
 	broken bool            // the last evaluation failed: l is the one before
 	fw     *watch.Watcher  // told what the rules read, to watch it even where ignored
+	saves  sync.WaitGroup  // state saves in the background
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -76,6 +78,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	defer release()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}, fw: fw}
+	defer w.saves.Wait() // before the lock is released
 	w.setFiles(l.res.Files, false)
 	w.keepInputs(ctx)
 
@@ -134,14 +137,12 @@ func (w *watcher) setFiles(files []string, keep bool) {
 	}
 }
 
-// run brings rules up to date and saves the state. Only an interruption
-// ends the watch: failed rules were reported, and the next change may fix
-// them.
+// run brings rules up to date and saves the state in the background. Only
+// an interruption ends the watch: failed rules were reported, and the next
+// change may fix them.
 func (w *watcher) run(ctx context.Context, rules []string) error {
 	_, err := w.e.Run(ctx, rules, w.o)
-	if serr := w.e.Save(); serr != nil {
-		w.a.bus.Logf(engine.LevelError, "could not save state: %v", serr)
-	}
+	w.saveLater()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
