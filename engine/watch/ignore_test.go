@@ -105,6 +105,14 @@ func TestWatchFerryignoreExcludeAndOptions(t *testing.T) {
 	got := changeAll(t, w, "data/big.csv", "secret.txt", "x.tmp", "important.tmp", "gen/out.go", "main.go")
 	wantFiles(t, got, "important.tmp", "gen/out.go", "main.go")
 
+	// Editing .ferryignore takes effect: data is watched again.
+	write(t, root, ".ferryignore", "")
+	collect(t, w, ".ferryignore")
+	if !watched(w)["data"] {
+		t.Error("data is not watched once .ferryignore no longer lists it")
+	}
+	wantFiles(t, changeAll(t, w, "data/big.csv"), "data/big.csv")
+
 	// Editing .git/info/exclude takes effect, though .git is not watched.
 	write(t, root, ".git/info/exclude", "")
 	waitFor(t, "secret.txt to be reported", func() bool {
