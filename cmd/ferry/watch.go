@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -25,8 +25,8 @@ ferry run does, then watch the workspace. After each batch of changes, rerun
 the selected rules whose inputs changed and the selected rules that depend on
 them; when ferry.star, a loaded module or a file read while evaluating changes,
 evaluate again (on an error, keep the previous rules and wait for the next
-save). A change to a rule the run in progress has still to finish interrupts
-that run and starts it again. Serve tasks (dev servers) are restarted when
+save). A change to a rule the run in progress is running interrupts that
+run and starts it again. Serve tasks (dev servers) are restarted when
 their key changes, and stopped when the watch ends. A failing rule does not
 stop the watch. Rules declared with trigger = "manual" run only when asked
 (ferry trigger RULE, or t in the view). On a terminal, a status view shows
@@ -67,6 +67,8 @@ type watcher struct {
 	files  map[string]bool // absolute paths read by the last evaluations
 	broken bool            // the last evaluation failed: l is the one before
 	trig   *triggers       // requests from ferry trigger and the view
+	fw     *watch.Watcher  // told what the rules read, to watch it even where ignored
+	saves  sync.WaitGroup  // state saves in the background
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -91,8 +93,10 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	defer release()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
-		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
+		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}, fw: fw}
+	defer w.saves.Wait() // before the lock is released
 	w.setFiles(l.res.Files, false)
+	w.keepInputs(ctx)
 	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {
 		return err
 	}
@@ -206,7 +210,20 @@ func (w *watcher) reload(ctx context.Context) bool {
 	w.trig.SetGraph(l.graph)
 	w.a.viewRules(l.graph, w.names, w.trig)
 	w.setFiles(l.res.Files, false)
+	w.keepInputs(ctx)
 	return true
+}
+
+// keepInputs has the watcher watch what the selected rules read, even
+// where it is ignored.
+func (w *watcher) keepInputs(ctx context.Context) {
+	sel, err := w.l.graph.Select(w.names)
+	if err != nil {
+		return
+	}
+	if err := w.fw.SetKeep(watchRoots(ctx, w.l.graph, sel)); err != nil {
+		w.a.bus.Logf(engine.LevelError, "%v", err)
+	}
 }
 
 // dropOutputs removes the declared outputs of rules from paths: rules
@@ -237,18 +254,7 @@ func (w *watcher) affected(ctx context.Context, paths []string) []string {
 	}
 	hit := map[string]bool{}
 	for _, n := range sel {
-		ins, err := g.Rule(n).Inputs(ctx)
-		if err != nil {
-			// Let the run report it, with the rule's name.
-			hit[n] = true
-			continue
-		}
-		for _, in := range ins {
-			if slices.ContainsFunc(paths, func(p string) bool { return within(p, in) || within(in, p) }) {
-				hit[n] = true
-				break
-			}
-		}
+		hit[n] = concerns(ctx, g.Rule(n), paths)
 	}
 	// Add dependents: sel lists deps first, so one pass reaches the
 	// dependents of dependents.
