@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -74,6 +75,7 @@ type watcher struct {
 // watch runs the selected rules once and then after every batch of
 // changes, holding the workspace lock, until ctx ends.
 func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options) error {
+	limitMemory()
 	// Watch before anything runs, so a change made meanwhile is not missed.
 	fw, err := watch.New(ws.Root, wo)
 	if err != nil {
@@ -103,6 +105,21 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	defer w.trig.Close()
 	a.viewRules(l.graph, names, w.trig)
 	return w.loop(ctx, fw)
+}
+
+// watchMemoryLimit is the soft limit on the Go heap of a watch, unless
+// GOMEMLIMIT sets one. A watch lives for hours, and each run leaves garbage
+// the size of the state file (14 MB at 100,000 files) behind: without a
+// limit the heap grows to twice its peak before a collection, while the live
+// heap of a 100,000-file watch is under 50 MB. The limit is soft: a
+// workspace that needs more gets it, with more frequent collections.
+const watchMemoryLimit = 100 << 20
+
+// limitMemory sets watchMemoryLimit unless the user set GOMEMLIMIT.
+func limitMemory() {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(watchMemoryLimit)
+	}
 }
 
 // firstLoad evaluates the workspace; while that fails, it reports why and
