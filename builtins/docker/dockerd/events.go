@@ -1,0 +1,103 @@
+package dockerd
+
+// Following what happens to containers, and the two operations a rolling
+// update needs besides create, start and remove: stop and rename.
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+)
+
+// A ContainerEvent is something that happened to a container, as the
+// Engine reports it.
+type ContainerEvent struct {
+	Time   time.Time
+	Action string // die, start, kill, oom, destroy, "health_status: unhealthy", …
+	ID     string
+	Name   string
+	// Labels are the container's labels.
+	Labels map[string]string
+	// ExitCode is the exit code of a die event (-1 for other actions).
+	ExitCode int
+}
+
+// ContainerEvents streams the events of the containers carrying every label
+// given (an empty value matches any value) whose action is one of actions,
+// from since (the zero time: from now) until ctx ends or the stream breaks.
+// The error channel receives one error when the stream ends for another
+// reason than ctx.
+func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, actions []string, since time.Time) (<-chan ContainerEvent, <-chan error) {
+	out := make(chan ContainerEvent)
+	errc := make(chan error, 1)
+	cli, err := c.client(ctx)
+	if err != nil {
+		errc <- err
+		close(out)
+		return out, errc
+	}
+	f := labelFilter(labels)
+	f.Add("type", string(events.ContainerEventType))
+	for _, a := range actions {
+		f.Add("event", a)
+	}
+	opts := events.ListOptions{Filters: f}
+	if !since.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
+	}
+	msgs, errs := cli.Events(ctx, opts)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case m := <-msgs:
+				ev := ContainerEvent{Time: time.Unix(0, m.TimeNano), Action: string(m.Action), ID: m.Actor.ID, Name: m.Actor.Attributes["name"], Labels: m.Actor.Attributes, ExitCode: -1}
+				if code, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
+					ev.ExitCode = code
+				}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			case err := <-errs:
+				if ctx.Err() == nil {
+					errc <- c.wrap("follow the Engine's events", err)
+				}
+				return
+			}
+		}
+	}()
+	return out, errc
+}
+
+// StopContainer stops a running container, giving it a few seconds after
+// SIGTERM before it is killed; its restart policy does not start it again.
+func (c *Client) StopContainer(ctx context.Context, id string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	grace := 5
+	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
+		return c.wrap("stop container", err)
+	}
+	return nil
+}
+
+// RenameContainer gives a container another name.
+func (c *Client) RenameContainer(ctx context.Context, id, name string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.ContainerRename(ctx, id, name); err != nil {
+		return c.wrap("rename container to "+name, err)
+	}
+	return nil
+}
