@@ -111,8 +111,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 		if c, ok := old[i]; ok {
 			prev = &c
 		}
-		start := time.Now()
-		name, err := t.replace(ctx, d, i, prev, log)
+		name, took, err := t.replace(ctx, d, i, prev, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -129,16 +128,17 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 		if d.Spec.Health != nil {
 			state = "healthy"
 		}
-		fmt.Fprintf(log, "replica %d/%d updated: %s is %s after %s\n", updated, n, name, state, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(log, "replica %d/%d updated: %s was %s after %s\n", updated, n, name, state, took.Round(time.Millisecond))
 	}
 	return nil
 }
 
 // replace starts replica i of the new definition, waits until it is
 // healthy, and removes prev, the replica it replaces (nil for none). It
-// returns the new replica's name. When the new replica fails, it is
-// removed and a stopped prev is started again, so what ran before runs on.
-func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) (string, error) {
+// returns the new replica's name and how long it took to be healthy from
+// its start. When the new replica fails, it is removed and a stopped prev
+// is started again, so what ran before runs on.
+func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) (string, time.Duration, error) {
 	cs := t.containerSpec(d, i)
 	name := cs.Name
 	stop := prev != nil && stopFirst(d.Spec)
@@ -149,14 +149,16 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 	if stop {
 		fmt.Fprintf(log, "stopping %s first: its fixed host port leaves no room for a second replica\n", prev.Name)
 		if err := t.c.StopContainer(ctx, prev.ID); err != nil {
-			return "", err
+			return "", 0, err
 		}
 	}
 	fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
+	start := time.Now()
 	id, err := t.launch(ctx, d, cs)
 	if err == nil {
 		err = t.gate(ctx, d, cs.Name, id)
 	}
+	took := time.Since(start)
 	if err != nil {
 		cleanup := context.WithoutCancel(ctx)
 		if id != "" {
@@ -164,23 +166,23 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 		}
 		if stop {
 			if serr := t.c.StartContainer(cleanup, prev.ID); serr != nil {
-				return "", fmt.Errorf("%w; and the old %s could not be started again: %v", err, prev.Name, serr)
+				return "", 0, fmt.Errorf("%w; and the old %s could not be started again: %v", err, prev.Name, serr)
 			}
 		}
-		return "", err
+		return "", 0, err
 	}
 	if prev != nil {
 		fmt.Fprintf(log, "removing %s\n", prev.Name)
 		if err := t.c.RemoveContainer(ctx, prev.ID); err != nil {
-			return "", err
+			return "", 0, err
 		}
 	}
 	if cs.Name != name {
 		if err := t.c.RenameContainer(ctx, id, name); err != nil {
-			return "", err
+			return "", 0, err
 		}
 	}
-	return name, nil
+	return name, took, nil
 }
 
 // gate waits until the new replica is healthy, for at most as long as its
