@@ -36,7 +36,7 @@ func isDeploy(r engine.Rule) bool {
 
 func (a *app) upCommand() *cobra.Command {
 	var o engine.RunOptions
-	var wait bool
+	var wait, follow bool
 	var waitTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up [SERVICE...] [-- --flag=value...]",
@@ -92,6 +92,9 @@ ferry up returns once everything is started; with --wait, once every service is 
 				}
 			}
 			a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+			if follow {
+				return a.follow(cmd.Context(), l.project)
+			}
 			return nil
 		},
 	}
@@ -99,6 +102,7 @@ ferry up returns once everything is started; with --wait, once every service is 
 	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with what does not depend on it")
 	cmd.Flags().BoolVar(&wait, "wait", false, "return only once every service is healthy (running, without a health check); fail naming the service, its last probe errors and log lines otherwise")
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", defaultWaitTimeout, "with --wait, how long to wait for health")
+	cmd.Flags().BoolVar(&follow, "follow", false, "then stay, reporting crashes, Docker's restarts, crash loops and failing health checks until Ctrl-C (see docs/services.md)")
 	return cmd
 }
 

@@ -72,6 +72,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	if err != nil {
 		return err
 	}
+	a.followServices(ctx, l)
 	st, release, err := a.openState(ctx, l.ws, true)
 	if err != nil {
 		return err

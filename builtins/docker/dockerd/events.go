@@ -1,17 +1,21 @@
 package dockerd
 
-// Following what happens to containers, and the two operations a rolling
-// update needs besides create, start and remove: stop and rename.
+// Following what happens to containers (their events, and the output of
+// one run), and the two operations a rolling update needs besides create,
+// start and remove: stop and rename.
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/pkg/stdcopy"
 )
 
 // A ContainerEvent is something that happened to a container, as the
@@ -48,7 +52,7 @@ func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, 
 	}
 	opts := events.ListOptions{Filters: f}
 	if !since.IsZero() {
-		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
+		opts.Since = timestamp(since)
 	}
 	msgs, errs := cli.Events(ctx, opts)
 	go func() {
@@ -101,3 +105,38 @@ func (c *Client) RenameContainer(ctx context.Context, id, name string) error {
 	}
 	return nil
 }
+
+// LogsBetween writes the last tail lines (all for "") that a container wrote
+// after since and up to until (zero times: no bound) to out, each line
+// prefixed: the output of one run of a container that Docker restarts.
+func (c *Client) LogsBetween(ctx context.Context, id string, since, until time.Time, tail, prefix string, out io.Writer) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail}
+	if !since.IsZero() {
+		opts.Since = timestamp(since)
+	}
+	if !until.IsZero() {
+		opts.Until = timestamp(until)
+	}
+	rc, err := cli.ContainerLogs(ctx, id, opts)
+	if err != nil {
+		return c.wrap("container logs", err)
+	}
+	defer rc.Close()
+	var sb strings.Builder
+	if _, err := stdcopy.StdCopy(&sb, &sb, rc); err != nil {
+		return fmt.Errorf("read container logs: %w", err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(sb.String(), "\n"), "\n") {
+		if line != "" {
+			fmt.Fprintf(out, "%s%s\n", prefix, line)
+		}
+	}
+	return nil
+}
+
+// timestamp formats t as the Engine's API takes it: seconds.nanoseconds.
+func timestamp(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) }
