@@ -43,10 +43,12 @@ func (a *app) upCommand() *cobra.Command {
 		Short: "Build what is needed and bring services and jobs to what ferry.star declares",
 		Long: `Build the images and run the tasks the services need, then make the Docker Engine
 match ferry.star: a service that is unchanged is left alone (same container, no restart), a
-changed one is replaced, replicas are added or removed, jobs run to completion once per
+changed one is replaced (one replica at a time, each once healthy, when it has several),
+replicas are added or removed, jobs run to completion once per
 definition, and (when no SERVICE is named) services no longer declared are removed.
 ferry up returns once everything is started; with --wait, once every service is healthy
-(see docs/health.md). See ferry status and ferry logs --follow.`,
+(see docs/health.md); with --follow, it then reports crashes and restarts until Ctrl-C.
+See ferry status and ferry logs --follow.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
