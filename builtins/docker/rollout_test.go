@@ -415,3 +415,53 @@ func TestRollingUpdateUnhealthy(t *testing.T) {
 	}
 	f.wantVersions(t, ctx, "v3", "web-1", "web-2", "web-3")
 }
+
+// Cancelling a rollout (Ctrl-C) while a new replica is starting removes
+// that replica and leaves the old ones as they were.
+func TestRollingUpdateInterrupted(t *testing.T) {
+	f := newRolloutFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := f.target.Deploy(ctx, f.deployment(1, 2, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	slow := f.deployment(2, 2, map[string]string{"VERSION": "v2", "BROKEN": "1"})
+	slow.Spec.Health.StartPeriod = time.Minute
+	rctx, stop := context.WithCancel(ctx)
+	var log syncBuilder
+	done := make(chan error, 1)
+	go func() { done <- f.target.Deploy(rctx, slow, &log) }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(log.String(), "starting "+f.project+"-web-1-02000000"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rollout did not start a new replica")
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // probing, within its start period
+	stop()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("a cancelled rollout returned %v", err)
+	}
+	f.wantVersions(t, ctx, "v1", "web-1", "web-2")
+	list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project})
+	if err != nil || len(list) != 2 {
+		t.Errorf("after the cancelled rollout: %v containers (%v), want the 2 old ones", len(list), err)
+	}
+}
+
+// syncBuilder is a strings.Builder safe for a writer and a reader.
+type syncBuilder struct {
+	mu sync.Mutex
+	sb strings.Builder
+}
+
+func (b *syncBuilder) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sb.Write(p)
+}
+
+func (b *syncBuilder) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sb.String()
+}
