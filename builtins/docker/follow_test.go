@@ -1,12 +1,16 @@
 package docker
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
 )
 
 // The crash tracker's reports for sequences of Engine events: each step is
@@ -87,5 +91,48 @@ func TestCrashTracker(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Against the real Engine: Follow reports a replica killed for lack of
+// memory, with its last lines, and not one that ferry stops on purpose.
+func TestFollowEngine(t *testing.T) {
+	f := newRolloutFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reports := make(chan deploy.Report, 16)
+	fctx, stop := context.WithCancel(ctx)
+	followed := make(chan error, 1)
+	go func() { followed <- f.target.Follow(fctx, f.project, func(r deploy.Report) { reports <- r }) }()
+
+	calm := f.deployment(1, 1, map[string]string{"VERSION": "v1"})
+	calm.Spec.Name, calm.Spec.Health = "calm", nil
+	if err := f.target.Deploy(ctx, calm, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.target.RemoveExcept(ctx, f.project, nil); err != nil {
+		t.Fatal(err)
+	}
+	hungry := f.deployment(2, 1, map[string]string{"EAT_AFTER": "1s"})
+	hungry.Spec.Name, hungry.Spec.Health, hungry.Spec.Restart, hungry.Spec.Memory = "hungry", nil, "no", 32<<20
+	if err := f.target.Deploy(ctx, hungry, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-reports:
+		want := f.project + "-hungry-1 ran out of memory and was killed (exit code 137)"
+		if r.Service != "hungry" || r.Level != engine.LevelWarn || !strings.HasPrefix(r.Text, want) || !strings.HasSuffix(r.Text, "its last log lines:\n    eating memory") {
+			t.Errorf("got report %+v, want one from hungry starting %q and ending with its last line", r, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("no report of the container killed for lack of memory")
+	}
+	stop()
+	if err := <-followed; err != context.Canceled {
+		t.Errorf("Follow returned %v after its context was cancelled", err)
+	}
+	close(reports)
+	for r := range reports {
+		t.Errorf("unexpected report: %+v", r)
 	}
 }

@@ -28,7 +28,7 @@ import (
 
 // versionSrc serves its VERSION on / and /healthz; with BROKEN set,
 // /healthz answers 503; with CRASH_AFTER (a duration) it exits with 1
-// after that long.
+// after that long; with EAT_AFTER, it then takes memory until it is killed.
 const versionSrc = `package main
 
 import (
@@ -43,6 +43,18 @@ func main() {
 		time.Sleep(d)
 		fmt.Println("crashing on purpose")
 		os.Exit(1)
+	}
+	if d, err := time.ParseDuration(os.Getenv("EAT_AFTER")); err == nil {
+		time.Sleep(d)
+		fmt.Println("eating memory")
+		var keep [][]byte
+		for {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			keep = append(keep, b)
+		}
 	}
 	v := os.Getenv("VERSION")
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
