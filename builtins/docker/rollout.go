@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -112,16 +113,19 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 			prev = &c
 		}
 		name, took, err := t.replace(ctx, d, i, prev, log)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		var failed *replicaError
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &failed):
 			kept := "; the old replicas keep serving"
 			if prev != nil && stopFirst(d.Spec) {
 				kept = " and started the old " + prev.Name + " again; the old replicas keep serving"
 			}
-			return fmt.Errorf("rollout of %s stopped: its new replica %d did not become healthy, so ferry removed it%s (%d of %d replicas run the new definition); fix it and run `ferry up` again to resume the rollout: %w",
-				d.Spec.Name, i, kept, updated, n, err)
+			return fmt.Errorf("rollout of %s stopped: its new replica %d %s, so ferry removed it%s (%d of %d replicas run the new definition); fix it and run `ferry up` again to resume the rollout: %w",
+				d.Spec.Name, i, failed.what, kept, updated, n, failed.err)
+		case err != nil:
+			return fmt.Errorf("rollout of %s, replica %d: %w", d.Spec.Name, i, err)
 		}
 		updated++
 		state := "running"
@@ -155,8 +159,14 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 	fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
 	start := time.Now()
 	id, err := t.launch(ctx, d, cs)
-	if err == nil {
-		err = t.gate(ctx, d, cs.Name, id)
+	if err != nil {
+		err = &replicaError{what: "could not start", err: err}
+	} else if err = t.gate(ctx, d, cs.Name, id); err != nil {
+		what := "did not become healthy"
+		if d.Spec.Health == nil {
+			what = "did not keep running"
+		}
+		err = &replicaError{what: what, err: err}
 	}
 	took := time.Since(start)
 	if err != nil {
@@ -166,7 +176,7 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 		}
 		if stop {
 			if serr := t.c.StartContainer(cleanup, prev.ID); serr != nil {
-				return "", 0, fmt.Errorf("%w; and the old %s could not be started again: %v", err, prev.Name, serr)
+				return "", 0, fmt.Errorf("the new replica %v; ferry removed it, but could not start the stopped old %s again (%v); run `ferry up` again", err, prev.Name, serr)
 			}
 		}
 		return "", 0, err
@@ -184,6 +194,16 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 	}
 	return name, took, nil
 }
+
+// A replicaError is a new replica that could not start or did not become
+// healthy.
+type replicaError struct {
+	what string // "could not start", "did not become healthy", …
+	err  error
+}
+
+func (e *replicaError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *replicaError) Unwrap() error { return e.err }
 
 // gate waits until the new replica is healthy, for at most as long as its
 // check can stay starting; without a check, it watches it start as Deploy

@@ -426,6 +426,17 @@ func TestRollingUpdateUnhealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wantVersions(t, ctx, "v3", "web-1", "web-2", "web-3")
+
+	// Without a health check, a new replica must keep running.
+	crash := f.deployment(4, 3, map[string]string{"CRASH_AFTER": "0s"})
+	crash.Spec.Health, crash.Spec.Restart = nil, "no"
+	err = f.target.Deploy(ctx, crash, io.Discard)
+	want := "rollout of web stopped: its new replica 1 did not keep running, so ferry removed it; the old replicas keep serving (0 of 3 replicas run the new definition); fix it and run `ferry up` again to resume the rollout: " +
+		f.project + "-web-1-04000000 exited at once with code 1; its last log lines:\n    crashing on purpose"
+	if err == nil || err.Error() != want {
+		t.Errorf("a version that exits at once: got\n%v\nwant\n%s", err, want)
+	}
+	f.wantVersions(t, ctx, "v3", "web-1", "web-2", "web-3")
 }
 
 // Cancelling a rollout (Ctrl-C) while a new replica is starting removes
