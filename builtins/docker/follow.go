@@ -43,25 +43,30 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 	var since time.Time
 	broken := false
 	for {
-		evs, errc := t.c.ContainerEvents(ctx, map[string]string{labelProject: project, labelKind: "service"}, followedActions, since)
-		for e := range evs {
+		evs, errc, err := t.c.ContainerEvents(ctx, map[string]string{labelProject: project, labelKind: "service"}, followedActions, since)
+		if err == nil {
 			if broken {
 				report(deploy.Report{Level: engine.LevelInfo, Text: "following the Docker Engine's events again"})
 				broken = false
 			}
-			since = e.Time.Add(time.Nanosecond)
-			if r, ok := tr.observe(e); ok {
-				if r.lines {
-					r.Text += t.runLines(ctx, e.ID, r.since, r.until)
+			for e := range evs {
+				since = e.Time.Add(time.Nanosecond)
+				if r, ok := tr.observe(e); ok {
+					if r.lines {
+						r.Text += t.runLines(ctx, e.ID, r.since, r.until)
+					}
+					report(r.Report)
 				}
-				report(r.Report)
+			}
+			if ctx.Err() == nil {
+				err = <-errc
 			}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := <-errc; !broken {
-			report(deploy.Report{Level: engine.LevelWarn, Text: fmt.Sprintf("%v; ferry retries every %s", err, followRetry)})
+		if !broken {
+			report(deploy.Report{Level: engine.LevelWarn, Text: fmt.Sprintf("%v; ferry tries again every %s", err, followRetry)})
 			broken = true
 		}
 		if since.IsZero() {

@@ -136,3 +136,21 @@ func TestFollowEngine(t *testing.T) {
 		t.Errorf("unexpected report: %+v", r)
 	}
 }
+
+// Without an Engine to follow, Follow says so once, keeps trying, and ends
+// with its context.
+func TestFollowUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+t.TempDir()+"/none.sock")
+	target := NewTarget(dockerd.New())
+	ctx, cancel := context.WithTimeout(context.Background(), followRetry*2+followRetry/2)
+	defer cancel()
+	var reports []deploy.Report
+	err := target.Follow(ctx, "p", func(r deploy.Report) { reports = append(reports, r) })
+	if err != context.DeadlineExceeded {
+		t.Errorf("Follow returned %v, want its context's error", err)
+	}
+	if len(reports) != 1 || reports[0].Level != engine.LevelWarn || !strings.Contains(reports[0].Text, "cannot reach the Docker Engine at unix://") ||
+		!strings.HasSuffix(reports[0].Text, "; ferry tries again every 2s") {
+		t.Errorf("got reports %+v, want one warning that the Engine cannot be reached", reports)
+	}
+}

@@ -81,7 +81,10 @@ func BenchmarkCrashReport(b *testing.B) {
 			reports <- time.Now()
 		}
 	})
-	dies, _ := f.target.c.ContainerEvents(ctx, map[string]string{labelProject: f.project}, []string{"die"}, time.Time{})
+	dies, _, err := f.target.c.ContainerEvents(ctx, map[string]string{labelProject: f.project}, []string{"die"}, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	d := f.deployment(0, 1, map[string]string{"CRASH_AFTER": "1s"})
 	d.Spec.Restart, d.Spec.Health = "no", nil
 	var delay, engine time.Duration

@@ -31,19 +31,17 @@ type ContainerEvent struct {
 	ExitCode int
 }
 
-// ContainerEvents streams the events of the containers carrying every label
-// given (an empty value matches any value) whose action is one of actions,
-// from since (the zero time: from now) until ctx ends or the stream breaks.
-// The error channel receives one error when the stream ends for another
-// reason than ctx.
-func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, actions []string, since time.Time) (<-chan ContainerEvent, <-chan error) {
-	out := make(chan ContainerEvent)
-	errc := make(chan error, 1)
+// ContainerEvents follows the events of the containers carrying every
+// label given (an empty value matches any value) whose action is one of
+// actions, from since (the zero time: from now). It returns once the
+// Engine accepted to send them, or with the error it gave. The events then
+// arrive on the first channel until ctx ends or the stream breaks; the
+// error channel receives one error when it ends for another reason than
+// ctx.
+func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, actions []string, since time.Time) (<-chan ContainerEvent, <-chan error, error) {
 	cli, err := c.client(ctx)
 	if err != nil {
-		errc <- err
-		close(out)
-		return out, errc
+		return nil, nil, err
 	}
 	f := labelFilter(labels)
 	f.Add("type", string(events.ContainerEventType))
@@ -54,7 +52,15 @@ func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, 
 	if !since.IsZero() {
 		opts.Since = timestamp(since)
 	}
+	// Events returns once the Engine answered: a refusal is already sent.
 	msgs, errs := cli.Events(ctx, opts)
+	select {
+	case err := <-errs:
+		return nil, nil, c.wrap("follow the Engine's events", err)
+	default:
+	}
+	out := make(chan ContainerEvent)
+	errc := make(chan error, 1)
 	go func() {
 		defer close(out)
 		for {
@@ -77,7 +83,7 @@ func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, 
 			}
 		}
 	}()
-	return out, errc
+	return out, errc, nil
 }
 
 // StopContainer stops a running container, giving it a few seconds after
