@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
@@ -30,16 +31,12 @@ func rollsOut(d *deploy.Deployment, list []dockerd.Container) bool {
 	return false
 }
 
-// stopFirst reports whether the service publishes a fixed host port, which
-// an old and a new replica cannot both bind: the old one is then stopped
-// before the new one starts.
-func stopFirst(s *deploy.ServiceSpec) bool {
-	for _, p := range s.Ports {
-		if p.HostStart != 0 {
-			return true
-		}
+// stopReason says why an old replica is stopped before its new one starts.
+func stopReason(s *deploy.ServiceSpec) string {
+	if s.Update.Order == deploy.StopFirst {
+		return "update order " + deploy.StopFirst
 	}
-	return false
+	return "its fixed host port leaves no room for a second replica"
 }
 
 // replicaNumber is the replica number a container's label gives (0 for none).
@@ -48,15 +45,16 @@ func replicaNumber(c dockerd.Container) int {
 	return i
 }
 
-// rollout replaces the service's replicas one at a time, each new replica
-// gated on its health (on running, without a check): replicas that are
-// missing first, then those of an older definition. Start-first: the new
-// replica starts under a temporary name beside the old one, which is
-// removed once the new one is healthy, and the new one takes its name.
-// Stop-first (a fixed host port): the old one is stopped first, and
-// started again if the new one fails. A new replica that does not become
-// healthy is removed and the rollout stops, leaving the old replicas
-// serving; the next Deploy resumes it.
+// rollout replaces the service's replicas one at a time (Parallelism at a
+// time), each new replica gated on its health (on running, without a
+// check): replicas that are missing first, then those of an older
+// definition. Start-first: the new replica starts under a temporary name
+// beside the old one, which is removed once the new one is healthy, and
+// the new one takes its name. Stop-first (see UpdateOrder): the old one is
+// stopped first, and started again if the new one fails. A new replica
+// that does not become healthy is removed and the rollout stops once its
+// batch is done, leaving the old replicas serving; the next Deploy resumes
+// it.
 func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []dockerd.Container, log io.Writer) error {
 	key, n := d.Key.String(), d.Spec.Replicas
 	current := map[int]dockerd.Container{}
@@ -107,53 +105,73 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 		}
 	}
 	updated := len(current)
-	for _, i := range order {
-		var prev *dockerd.Container
-		if c, ok := old[i]; ok {
-			prev = &c
-		}
-		name, took, err := t.replace(ctx, d, i, prev, log)
-		var failed *replicaError
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.As(err, &failed):
-			kept := "; the old replicas keep serving"
-			if prev != nil && stopFirst(d.Spec) {
-				kept = " and started the old " + prev.Name + " again; the old replicas keep serving"
+	log = &lockedWriter{w: log}
+	k := max(d.Spec.Update.Parallelism, 1)
+	for len(order) > 0 {
+		batch := order[:min(k, len(order))]
+		order = order[len(batch):]
+		results := make([]replaced, len(batch))
+		var wg sync.WaitGroup
+		for j, i := range batch {
+			var prev *dockerd.Container
+			if c, ok := old[i]; ok {
+				prev = &c
 			}
-			return fmt.Errorf("rollout of %s stopped: its new replica %d %s, so ferry removed it%s (%d of %d replicas run the new definition); fix it and run `ferry up` again to resume the rollout: %w",
-				d.Spec.Name, i, failed.what, kept, updated, n, failed.err)
-		case err != nil:
-			return fmt.Errorf("rollout of %s, replica %d: %w", d.Spec.Name, i, err)
+			wg.Go(func() { results[j] = t.replace(ctx, d, i, prev, log) })
 		}
-		updated++
-		state := "running"
-		if d.Spec.Health != nil {
-			state = "healthy"
+		wg.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		fmt.Fprintf(log, "replica %d/%d updated: %s was %s after %s\n", updated, n, name, state, took.Round(time.Millisecond))
+		for _, r := range results {
+			if r.err == nil {
+				updated++
+				fmt.Fprintf(log, "replica %d/%d updated: %s was %s after %s\n", updated, n, r.name, r.state, r.took.Round(time.Millisecond))
+			}
+		}
+		for j, r := range results {
+			var failed *replicaError
+			switch {
+			case errors.As(r.err, &failed):
+				kept := "; the old replicas keep serving"
+				if _, ok := old[batch[j]]; ok && d.Spec.UpdateOrder() == deploy.StopFirst {
+					kept = " and started the old " + old[batch[j]].Name + " again; the old replicas keep serving"
+				}
+				return fmt.Errorf("rollout of %s stopped: its new replica %d %s, so ferry removed it%s (%d of %d replicas run the new definition); fix it and run `ferry up` again to resume the rollout: %w",
+					d.Spec.Name, batch[j], failed.what, kept, updated, n, failed.err)
+			case r.err != nil:
+				return fmt.Errorf("rollout of %s, replica %d: %w", d.Spec.Name, batch[j], r.err)
+			}
+		}
 	}
 	return nil
 }
 
+// replaced is what replacing one replica came to: the new replica's name,
+// its state ("healthy", or "running" without a check) and how long it
+// took from its start to get there, or the error.
+type replaced struct {
+	name, state string
+	took        time.Duration
+	err         error
+}
+
 // replace starts replica i of the new definition, waits until it is
-// healthy, and removes prev, the replica it replaces (nil for none). It
-// returns the new replica's name and how long it took to be healthy from
-// its start. When the new replica fails, it is removed and a stopped prev
-// is started again, so what ran before runs on.
-func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) (string, time.Duration, error) {
+// healthy, and removes prev, the replica it replaces (nil for none). When
+// the new replica fails, it is removed and a stopped prev is started
+// again, so what ran before runs on.
+func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) replaced {
 	cs := t.containerSpec(d, i)
 	name := cs.Name
-	stop := prev != nil && stopFirst(d.Spec)
+	stop := prev != nil && d.Spec.UpdateOrder() == deploy.StopFirst
 	if prev != nil {
 		// The new replica has a name of its own until the old one is gone.
 		cs.Name += "-" + d.Key.String()[:8]
 	}
 	if stop {
-		fmt.Fprintf(log, "stopping %s first: its fixed host port leaves no room for a second replica\n", prev.Name)
+		fmt.Fprintf(log, "stopping %s first: %s\n", prev.Name, stopReason(d.Spec))
 		if err := t.c.StopContainer(ctx, prev.ID); err != nil {
-			return "", 0, err
+			return replaced{err: err}
 		}
 	}
 	fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
@@ -176,23 +194,27 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 		}
 		if stop {
 			if serr := t.c.StartContainer(cleanup, prev.ID); serr != nil {
-				return "", 0, fmt.Errorf("the new replica %v; ferry removed it, but could not start the stopped old %s again (%v); run `ferry up` again", err, prev.Name, serr)
+				return replaced{err: fmt.Errorf("the new replica %v; ferry removed it, but could not start the stopped old %s again (%v); run `ferry up` again", err, prev.Name, serr)}
 			}
 		}
-		return "", 0, err
+		return replaced{err: err}
 	}
 	if prev != nil {
 		fmt.Fprintf(log, "removing %s\n", prev.Name)
 		if err := t.c.RemoveContainer(ctx, prev.ID); err != nil {
-			return "", 0, err
+			return replaced{err: err}
 		}
 	}
 	if cs.Name != name {
 		if err := t.c.RenameContainer(ctx, id, name); err != nil {
-			return "", 0, err
+			return replaced{err: err}
 		}
 	}
-	return name, took, nil
+	state := "running"
+	if d.Spec.Health != nil {
+		state = "healthy"
+	}
+	return replaced{name: name, state: state, took: took}
 }
 
 // A replicaError is a new replica that could not start or did not become
@@ -213,26 +235,25 @@ func (t *Target) gate(ctx context.Context, d *deploy.Deployment, name, id string
 	if h == nil {
 		return t.watchStartup(ctx, d, name, id)
 	}
-	return deploy.WaitHealthy(ctx, oneReplica{Target: t, name: name}, d, h.MaxWait(), io.Discard)
+	return deploy.WaitHealthy(ctx, oneReplica{Target: t, id: id}, d, h.MaxWait(), io.Discard)
 }
 
 // oneReplica shows one container of a service to deploy.WaitHealthy, so a
 // rollout waits for the new replica alone.
 type oneReplica struct {
 	*Target
-	name string
+	id string
 }
 
-// Replicas lists the one container, if it exists.
+// Replicas inspects the one container.
 func (o oneReplica) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
-	all, err := o.Target.Replicas(ctx, d)
+	host, err := o.c.DaemonHost(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range all {
-		if r.Name == o.name {
-			return []deploy.Replica{r}, nil
-		}
+	r, err := o.probeTarget(ctx, d, o.id, host, localNets())
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	return []deploy.Replica{r}, nil
 }

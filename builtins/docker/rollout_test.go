@@ -312,6 +312,44 @@ func TestRollingUpdate(t *testing.T) {
 	f.wantVersions(t, ctx, "v2", "web-1", "web-2", "web-3")
 }
 
+// update = {"parallelism": 2} replaces 2 replicas at a time: start-first,
+// up to 2 containers more than the replicas; stop-first, 2 replicas
+// fewer running.
+func TestRollingUpdateParallel(t *testing.T) {
+	f := newRolloutFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := f.target.Deploy(ctx, f.deployment(1, 4, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key            byte
+		order, version string
+		most, fewest   int
+	}{
+		// Both new replicas of a batch are created before either waited
+		// for its first probe, so the most is reached.
+		{2, deploy.StartFirst, "v2", 6, 4},
+		{3, deploy.StopFirst, "v3", 6, 2},
+	} {
+		d := f.deployment(tc.key, 4, map[string]string{"VERSION": tc.version})
+		d.Spec.Update = deploy.UpdatePolicy{Order: tc.order, Parallelism: 2}
+		since := time.Now()
+		var log strings.Builder
+		if err := f.target.Deploy(ctx, d, &log); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.order, err, log.String())
+		}
+		most, fewest := replay(engineEvents(t, f.project, since), 4)
+		if most != tc.most || fewest != tc.fewest {
+			t.Errorf("%s, 2 at a time: up to %d containers existed and as few as %d ran; want %d and %d\n%s", tc.order, most, fewest, tc.most, tc.fewest, log.String())
+		}
+		if tc.order == deploy.StopFirst && !strings.Contains(log.String(), "first: update order stop-first") {
+			t.Errorf("the log does not say why replicas are stopped first:\n%s", log.String())
+		}
+		f.wantVersions(t, ctx, tc.version, "web-1", "web-2", "web-3", "web-4")
+	}
+}
+
 // freePorts returns n host ports that were free a moment ago.
 func freePorts(t *testing.T, n int) []int {
 	var ports []int
