@@ -94,6 +94,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		return err
 	}
 	wo = withSettings(wo, l.res.Eval.WatchSettings())
+	a.followServices(ctx, l)
 	st, release, err := a.openState(ctx, l.ws, true)
 	if err != nil {
 		return err
