@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -32,11 +33,16 @@ type app struct {
 	stderr io.Writer
 
 	project string
+	env     string // --env: the environment to deploy to, "" for the local Docker Engine
 
 	sink   *console.Sink
 	bus    *engine.Bus
 	docker *dockerd.Client
 	target *docker.Target
+
+	envs         *deploy.Environments // declared by the latest evaluation
+	deployPlugin *deploy.Plugin
+	deployTo     deploy.Target // the selected environment's target (see selectEnv)
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -46,7 +52,9 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.docker = dockerd.New()
 		a.target = docker.NewTarget(a.docker)
 	}
-	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker, Project: project}, &deploy.Plugin{Project: project, Target: a.target}}
+	a.envs, a.deployTo = &deploy.Environments{}, a.target
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
+	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -72,6 +80,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.IntVarP(&a.jobs, "jobs", "j", runtime.NumCPU(), "run at most `N` rules at once")
 	f.StringVar(&a.logFormat, "log-format", "console", "log format: console (lines for people; coloured on a terminal) or json")
 	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	f.StringVar(&a.env, "env", os.Getenv("FERRY_ENV"), "`NAME` of the environment() to deploy to with up, status, logs and down (default: $FERRY_ENV, else the local Docker Engine)")
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
@@ -155,7 +164,8 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
-	return &loaded{ws: ws, res: res, graph: g, project: project}, nil
+	l := &loaded{ws: ws, res: res, graph: g, project: project}
+	return l, a.selectEnv(l)
 }
 
 // loadArgs evaluates the workspace with the config flags given after "--"
