@@ -35,9 +35,11 @@ type SwarmTarget struct {
 	env   *deploy.Environment
 	warn  func(string)
 
-	readyOnce sync.Once
-	readyErr  error
-	prepMu    sync.Mutex // serialises creating networks
+	readyOnce  sync.Once
+	readyErr   error
+	nodes      int // in the swarm
+	warnedOnce sync.Once
+	prepMu     sync.Mutex // serialises creating networks
 }
 
 var _ deploy.Target = (*SwarmTarget)(nil)
@@ -86,15 +88,23 @@ func (t *SwarmTarget) check(ctx context.Context) error {
 	case !info.Manager:
 		return fmt.Errorf("%s, but this Docker Engine is a swarm worker, and only managers deploy services; point DOCKER_HOST at a manager", where)
 	}
-	if host, err := t.c.DaemonHost(ctx); err == nil && strings.HasPrefix(host, "unix://") {
-		if why := ipvsMissing(); why != "" {
-			t.warn(fmt.Sprintf("this machine's kernel has no IPVS (%s), so Swarm's ingress routing mesh and virtual-IP service addresses do not answer here; ferry publishes ports in host mode and gives services dnsrr endpoints, which work without it (`docker service create -p` with ingress ports would not)", why))
-		}
-	}
-	if info.Nodes > 1 {
-		t.warn(fmt.Sprintf("the swarm has %d nodes and ferry references images by ID, which only nodes that have the image can run; push the images to a registry every node pulls from, or tasks placed on other nodes fail", info.Nodes))
-	}
+	t.nodes = info.Nodes
 	return nil
+}
+
+// warnOnce tells, the first time something is deployed, what this machine
+// and swarm cannot do.
+func (t *SwarmTarget) warnOnce(ctx context.Context) {
+	t.warnedOnce.Do(func() {
+		if host, err := t.c.DaemonHost(ctx); err == nil && strings.HasPrefix(host, "unix://") {
+			if why := ipvsMissing(); why != "" {
+				t.warn(fmt.Sprintf("this machine's kernel has no IPVS (%s), so Swarm's ingress routing mesh and virtual-IP service addresses do not answer here; ferry publishes ports in host mode and gives services dnsrr endpoints, which work without it (`docker service create -p` with ingress ports would not)", why))
+			}
+		}
+		if t.nodes > 1 {
+			t.warn(fmt.Sprintf("the swarm has %d nodes and ferry references images by ID, which only nodes that have the image can run; push the images to a registry every node pulls from, or tasks placed on other nodes fail", t.nodes))
+		}
+	})
 }
 
 // CheckSpec refuses, before anything runs, what a swarm cannot deploy as
@@ -169,6 +179,7 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 	if err := t.CheckSpec(d.Spec); err != nil {
 		return "", err
 	}
+	t.warnOnce(ctx)
 	id, err := t.c.ImageID(ctx, d.Image)
 	if err != nil {
 		return "", err
@@ -445,15 +456,24 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 
 // removeAndWait removes a service and waits (a while) until its task
 // containers on this node are gone, so its networks and volumes are free.
+// The swarm stops the running ones; ferry removes those that have exited
+// (a job's, which the swarm leaves behind).
 func (t *SwarmTarget) removeAndWait(ctx context.Context, s dockerd.Service) error {
 	if err := t.c.RemoveService(ctx, s.ID); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		n, err := t.c.ServiceContainers(ctx, s.ID)
-		if err != nil || n == 0 {
+		list, err := t.c.ServiceContainers(ctx, s.ID)
+		if err != nil || len(list) == 0 {
 			return err
+		}
+		for _, c := range list {
+			if c.State == "exited" || c.State == "created" || c.State == "dead" {
+				if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
+					return err
+				}
+			}
 		}
 		select {
 		case <-time.After(pollEvery):

@@ -100,7 +100,11 @@ ferry up returns once everything is started; with --wait, once every service is 
 					return err
 				}
 			}
-			a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+			f := "ferry"
+			if a.env != "" {
+				f += " --env " + a.env
+			}
+			a.bus.Logf(engine.LevelInfo, "project %s is up; `%[2]s status` shows it, `%[2]s logs -f` follows it, `%[2]s down` stops it", l.project, f)
 			return nil
 		},
 	}

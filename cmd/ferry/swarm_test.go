@@ -8,6 +8,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -77,7 +78,9 @@ func hostPort(t *testing.T, s deploy.ServiceStatus) string {
 func TestSwarmLifecycle(t *testing.T) {
 	rules := swarmEnv + `service(name = "web", image = "app-image", env = {"GREETING": "%s"}, replicas = 2, ports = ["8080"],
         health = health.exec(["/app", "healthcheck"], interval = "1s", timeout = "1s", retries = 2))
-service(name = "side", image = "app-image")
+service(name = "side", image = "app-image", ports = ["8080"], volumes = ["data:/data"], depends_on = ["migrate"],
+        health = health.http("/", port = 8080, interval = "1s"))
+job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["data:/data"])
 `
 	dw := newDockerWorkspace(t, fmt.Sprintf(rules, "one"))
 	// Build first, so the swarm is up only for what needs it.
@@ -87,10 +90,16 @@ service(name = "side", image = "app-image")
 		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
 	})
 
-	r := dw.run(t, "--env", "staging", "up")
+	r := dw.run(t, "--env", "staging", "up", "--wait")
 	r.wantCode(t, 0)
-	web, side := dw.project+"_web", dw.project+"_side"
-	if got, want := strings.Join(dw.swarmServices(t), ", "), side+" 1/1, "+web+" 2/2"; got != want {
+	if _, err := os.Stat("/proc/net/ip_vs"); err != nil {
+		r.wantStderr(t, "Swarm's ingress routing mesh and virtual-IP service addresses do not answer here; ferry publishes ports in host mode and gives services dnsrr endpoints")
+	}
+	if out := r.output("migrate"); !slices.Contains(out, "migrated") {
+		t.Errorf("the job's output: %v", out)
+	}
+	web, side, migrate := dw.project+"_web", dw.project+"_side", dw.project+"_migrate"
+	if got, want := strings.Join(dw.swarmServices(t), ", "), migrate+" 0/1 (1/1 completed), "+side+" 1/1, "+web+" 2/2"; got != want {
 		t.Fatalf("services after up: %s, want %s\n%s", got, want, r)
 	}
 	labels := serviceField(t, web, `{{index .Spec.Labels "ferry.rule"}} {{index .Spec.Labels "ferry.kind"}} {{index .Spec.Labels "ferry.config"}}`)
@@ -106,6 +115,12 @@ service(name = "side", image = "app-image")
 	st := dw.swarmStatus(t)
 	if s := st["web"]; s.Replicas != 2 || s.Desired != 2 || s.State != "running" || len(s.Ports) != 2 {
 		t.Errorf("status of web: %+v", s)
+	}
+	if s := st["side"]; s.Health != "healthy" || s.State != "running" {
+		t.Errorf("status of side: %+v", s)
+	}
+	if s := st["migrate"]; s.State != "completed (exit 0)" {
+		t.Errorf("status of migrate: %+v", s)
 	}
 	if got := httpGet(t, "http://127.0.0.1:"+hostPort(t, st["web"])+"/"); got != "hello one\n" {
 		t.Errorf("web answered %q", got)
@@ -169,6 +184,9 @@ service(name = "side", image = "app-image")
 	r.wantCode(t, 0)
 	if left := dw.swarmServices(t); len(left) != 0 {
 		t.Errorf("services left after down: %v", left)
+	}
+	if left := dw.containers(t); len(left) != 0 {
+		t.Errorf("task containers left after down: %v", left)
 	}
 	if out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label=ferry.project="+dw.project).Output(); len(strings.TrimSpace(string(out))) != 0 {
 		t.Errorf("network left after down: %s", out)

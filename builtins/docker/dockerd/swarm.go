@@ -333,16 +333,8 @@ func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]stri
 	return c.removeNetworks(ctx, labels, "swarm")
 }
 
-// ServiceContainers counts the containers on this node that run tasks of
-// the service.
-func (c *Client) ServiceContainers(ctx context.Context, serviceID string) (int, error) {
-	cli, err := c.client(ctx)
-	if err != nil {
-		return 0, err
-	}
-	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+serviceID))})
-	if err != nil {
-		return 0, c.wrap("list containers of service", err)
-	}
-	return len(list), nil
+// ServiceContainers lists the containers on this node that run, or ran,
+// tasks of the service.
+func (c *Client) ServiceContainers(ctx context.Context, serviceID string) ([]Container, error) {
+	return c.Containers(ctx, map[string]string{"com.docker.swarm.service.id": serviceID})
 }
