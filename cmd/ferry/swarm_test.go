@@ -79,7 +79,7 @@ func TestSwarmLifecycle(t *testing.T) {
 	rules := swarmEnv + `service(name = "web", image = "app-image", env = {"GREETING": "%s"}, replicas = 2, ports = ["8080"],
         health = health.exec(["/app", "healthcheck"], interval = "1s", timeout = "1s", retries = 2))
 service(name = "side", image = "app-image", ports = ["8080"], volumes = ["data:/data"], depends_on = ["migrate"],
-        health = health.http("/", port = 8080, interval = "1s"))
+        health = health.http("/", port = 8080, interval = "1s"), resources = {"memory": "64Mi"}, restart = "on-failure")
 job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["data:/data"])
 `
 	dw := newDockerWorkspace(t, fmt.Sprintf(rules, "one"))
@@ -111,6 +111,9 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	}
 	if got := serviceField(t, web, "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}"); got != `["CMD","/app","healthcheck"]` {
 		t.Errorf("web's health check: %s", got)
+	}
+	if got := serviceField(t, side, "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}} {{.Spec.TaskTemplate.RestartPolicy.Condition}} {{(index .Spec.TaskTemplate.Networks 0).Aliases}}"); got != "67108864 on-failure [side]" {
+		t.Errorf("side's resources, restart policy and network alias: %q", got)
 	}
 	st := dw.swarmStatus(t)
 	if s := st["web"]; s.Replicas != 2 || s.Desired != 2 || s.State != "running" || len(s.Ports) != 2 {
@@ -174,6 +177,17 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	r.wantCode(t, 0)
 	wantSet(t, "rules run by an up of the definition rolled back to", r.done(), nil, r)
 
+	// Scaling adds a task and leaves the running ones alone.
+	before := runningTasks(t, web)
+	dw.setRules(t, strings.Replace(fmt.Sprintf(rules, "two"), "replicas = 2", "replicas = 3", 1))
+	r = dw.run(t, "--env", "staging", "up")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "scaling swarm service "+web+" from 2 to 3 replicas")
+	after := runningTasks(t, web)
+	if len(after) != 3 || !slices.Contains(after, before[0]) || !slices.Contains(after, before[1]) {
+		t.Errorf("running tasks: %v before scaling to 3, %v after", before, after)
+	}
+
 	logs := dw.ferry(t, "--project", dw.project, "--env", "staging", "logs", "web")
 	logs.wantCode(t, 0)
 	if !strings.Contains(logs.stdout, "web-1 | listening on :8080") || !strings.Contains(logs.stdout, "web-2 | listening on :8080") {
@@ -207,4 +221,14 @@ func TestSwarmNotInitialised(t *testing.T) {
 	st := dw.ferry(t, "--project", dw.project, "--env", "staging", "status")
 	st.wantCode(t, 2)
 	st.wantStderr(t, "not in swarm mode")
+}
+
+// runningTasks lists the IDs of a service's running tasks.
+func runningTasks(t *testing.T, service string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "service", "ps", "-q", "--filter", "desired-state=running", service).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(out))
 }
