@@ -302,10 +302,7 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	switch {
 	case cur == nil:
 		fmt.Fprintf(log, "creating swarm service %s (%d replicas, %s)\n", spec.Name, spec.Replicas, d.Image)
-		if _, err := t.c.CreateService(ctx, spec); err != nil {
-			if errors.Is(err, dockerd.ErrServiceExists) {
-				return fmt.Errorf("a swarm service named %s already exists and ferry does not own it (it lacks the label %s=%s); remove it (`docker service rm %s`), or pick another project with --project", spec.Name, labelProject, d.Project, spec.Name)
-			}
+		if _, err := t.create(ctx, d, spec); err != nil {
 			return err
 		}
 	case cur.Labels[labelConfig] == d.Key.String() && cur.Replicas == spec.Replicas:
@@ -322,6 +319,16 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 		}
 	}
 	return t.converge(ctx, d, since, cur != nil)
+}
+
+// create creates the service, refusing to take over one of that name that
+// ferry does not own.
+func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec dockerd.ServiceSpec) (string, error) {
+	id, err := t.c.CreateService(ctx, spec)
+	if errors.Is(err, dockerd.ErrServiceExists) {
+		return "", fmt.Errorf("a swarm service named %s already exists and ferry does not own it (it lacks the label %s=%s); remove it (`docker service rm %s`), or pick another project with --project", spec.Name, labelProject, d.Project, spec.Name)
+	}
+	return id, err
 }
 
 // converge waits until the service's update is done and every replica runs
@@ -389,14 +396,13 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 const pollEvery = 250 * time.Millisecond
 
 func taskFailure(task dockerd.Task) string {
-	what := task.State
-	if task.State == "failed" && task.ContainerID != "" {
-		what = fmt.Sprintf("exited with code %d", task.ExitCode)
+	switch {
+	case task.State == "failed" && task.ExitCode != 0:
+		return fmt.Sprintf("exited with code %d", task.ExitCode)
+	case task.Err != "":
+		return task.State + ": " + task.Err
 	}
-	if task.Err != "" {
-		what += ": " + task.Err
-	}
-	return what
+	return task.State
 }
 
 // taskLines returns a task's last log lines, formatted to follow an error
@@ -427,7 +433,7 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 		}
 	}
 	fmt.Fprintf(log, "running swarm job %s (%s)\n", spec.Name, d.Image)
-	sid, err := t.c.CreateService(ctx, spec)
+	sid, err := t.create(ctx, d, spec)
 	if err != nil {
 		return err
 	}
@@ -443,6 +449,11 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 			case "failed", "rejected":
 				t.c.TaskLogs(ctx, task.ID, "", false, "", log)
 				return fmt.Errorf("job %s %s", d.Spec.Name, taskFailure(task))
+			case "pending":
+				if task.Err != "" {
+					t.c.RemoveService(context.WithoutCancel(ctx), sid)
+					return fmt.Errorf("job %s: the swarm cannot place its task: %s", d.Spec.Name, task.Err)
+				}
 			}
 		}
 		select {
@@ -534,7 +545,7 @@ func (t *SwarmTarget) Status(ctx context.Context, project string) ([]deploy.Serv
 	}
 	var out []deploy.ServiceStatus
 	for _, s := range list {
-		st := deploy.ServiceStatus{Name: s.Labels[labelRule], Image: s.Labels[labelImage], Replicas: s.Running, Desired: int(s.Replicas)}
+		st := deploy.ServiceStatus{Name: s.Labels[labelRule], Image: s.Labels[labelImage], Desired: int(s.Replicas)}
 		tasks, err := t.c.Tasks(ctx, s.ID)
 		if err != nil {
 			return nil, err
@@ -547,6 +558,7 @@ func (t *SwarmTarget) Status(ctx context.Context, project string) ([]deploy.Serv
 				continue
 			}
 			if task.State == "running" {
+				st.Replicas++
 				st.Ports = append(st.Ports, task.Ports...)
 				if st.Started.IsZero() || task.Timestamp.Before(st.Started) {
 					st.Started = task.Timestamp

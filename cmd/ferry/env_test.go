@@ -34,3 +34,15 @@ task(name = "show", cmd = "echo env=" + (config.env or "none"), cache = False)
 		r.wantStderr(t, `--env stagin: ferry.star declares no environment "stagin" (did you mean "staging", declared at ferry.star:1:12?)`)
 	}
 }
+
+// What a swarm cannot publish is refused when the environment is selected,
+// before anything runs, with the line that declares it.
+func TestSwarmRefusesPortRange(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": `environment("staging", target = "swarm")
+service(name = "web", image = "acme/web:1", replicas = 2, ports = ["8080-8081:8080"])
+`})
+	r := ws.ferry(t, "--env", "staging", "up")
+	r.wantCode(t, 2)
+	r.wantStderr(t, `ferry.star:2:8: service "web": ports: "8080-8081:8080/tcp": a swarm service publishes one host port for all its replicas`, "(environment staging deploys to swarm)")
+	ws.ferry(t, "plan").wantCode(t, 0)
+}

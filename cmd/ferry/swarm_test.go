@@ -205,6 +205,19 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	if out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label=ferry.project="+dw.project).Output(); len(strings.TrimSpace(string(out))) != 0 {
 		t.Errorf("network left after down: %s", out)
 	}
+
+	// A service with ferry's name that ferry does not own is left alone.
+	ref := imageTag(t, dw.repo)
+	if out, err := exec.Command("docker", "service", "create", "--detach", "--name", side, ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker service create: %v\n%s", err, out)
+	}
+	r = dw.run(t, "--env", "staging", "up", "side")
+	r.wantCode(t, 1)
+	r.wantStderr(t, "a swarm service named "+side+" already exists and ferry does not own it")
+	dw.run(t, "--env", "staging", "down").wantCode(t, 0)
+	if err := exec.Command("docker", "service", "inspect", side).Run(); err != nil {
+		t.Errorf("down removed a service ferry does not own: %v", err)
+	}
 }
 
 // Deploying to a swarm environment when the Engine is not in swarm mode

@@ -96,8 +96,6 @@ type Service struct {
 	Labels      map[string]string
 	Replicas    uint64 // desired, for a replicated service
 	Job         bool
-	Running     int // running tasks
-	Desired     int // desired tasks
 	UpdateState string
 	UpdateMsg   string
 	Spec        swarm.ServiceSpec // kept to update the service from
@@ -168,14 +166,13 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 	return spec
 }
 
-// Services lists the services that carry every label given, with their
-// running and desired task counts.
+// Services lists the services that carry every label given.
 func (c *Client) Services(ctx context.Context, labels map[string]string) ([]Service, error) {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: labelFilter(labels), Status: true})
+	list, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: labelFilter(labels)})
 	if err != nil {
 		return nil, c.wrap("list services", err)
 	}
@@ -184,9 +181,6 @@ func (c *Client) Services(ctx context.Context, labels map[string]string) ([]Serv
 		sv := Service{ID: s.ID, Name: s.Spec.Name, Version: s.Version.Index, Labels: s.Spec.Labels, Job: s.Spec.Mode.ReplicatedJob != nil, Spec: s.Spec}
 		if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
 			sv.Replicas = *r.Replicas
-		}
-		if st := s.ServiceStatus; st != nil {
-			sv.Running, sv.Desired = int(st.RunningTasks), int(st.DesiredTasks)
 		}
 		if u := s.UpdateStatus; u != nil {
 			sv.UpdateState, sv.UpdateMsg = string(u.State), u.Message
