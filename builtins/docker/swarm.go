@@ -108,8 +108,11 @@ func (t *SwarmTarget) warnOnce(ctx context.Context) {
 }
 
 // CheckSpec refuses, before anything runs, what a swarm cannot deploy as
-// declared: a host address or a range of host ports.
+// declared: a host address or a range of host ports, and an http or tcp
+// check on a port that is not published (ferry probes tasks through their
+// published host port: overlay addresses cannot be reached from the host).
 func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
+	published := false
 	for _, p := range s.Ports {
 		switch {
 		case p.HostIP != "":
@@ -117,6 +120,10 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 		case p.HostEnd != p.HostStart:
 			return fmt.Errorf("ports: %q: a swarm service publishes one host port for all its replicas, and in host mode a node runs one replica that holds it; publish \"%d\" so each replica gets a free host port, or fix one port with replicas = 1", p.String(), p.Container)
 		}
+		published = published || s.Health != nil && p.Container == s.Health.Port && p.Protocol == "tcp"
+	}
+	if h := s.Health; h != nil && h.Probed() && !published {
+		return fmt.Errorf("health: on a swarm ferry probes health.%s through each task's published host port, since overlay addresses cannot be reached from the host, and port %d is not published; publish it (ports = [\"%d\"]), or use health.exec, which the Engine runs inside the container", h.Kind, h.Port, h.Port)
 	}
 	return nil
 }
