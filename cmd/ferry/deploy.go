@@ -15,7 +15,8 @@ import (
 
 // workspaceProject finds the workspace and readies the deploy target for
 // its project, without evaluating ferry.star: down, status and logs work
-// even when it is broken.
+// even when it is broken. With --env it is evaluated, to find the
+// environment's target.
 func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	if a.env != "" {
 		// Only ferry.star says which target the environment deploys to.
