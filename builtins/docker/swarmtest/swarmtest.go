@@ -27,6 +27,7 @@ const lockWait = 10 * time.Minute
 func Up(t testing.TB) {
 	t.Helper()
 	Inactive(t)
+	start := time.Now()
 	if out, err := exec.Command("docker", "swarm", "init", "--advertise-addr", "127.0.0.1").CombinedOutput(); err != nil {
 		t.Fatalf("docker swarm init: %v\n%s", err, out)
 	}
@@ -34,6 +35,7 @@ func Up(t testing.TB) {
 		if out, err := exec.Command("docker", "swarm", "leave", "--force").CombinedOutput(); err != nil {
 			t.Errorf("docker swarm leave --force: %v\n%s", err, out)
 		}
+		t.Logf("the swarm was up for %s", time.Since(start).Round(time.Millisecond))
 	})
 }
 
