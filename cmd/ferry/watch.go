@@ -15,16 +15,20 @@ import (
 
 func (a *app) watchCommand() *cobra.Command {
 	var wo watch.Options
+	var keep bool
 	cmd := &cobra.Command{
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
 		Short:   "Run rules, then rerun them as their inputs change, until Ctrl-C",
-		Long: `Run the named rules (every build rule when none is named) as ferry run does,
-then watch the workspace. After each batch of changes, rerun the selected rules
+		Long: `Run the named rules (every build rule, service and job when none is named) as
+ferry run and ferry up do, then watch the workspace. After each batch of changes, rerun the selected rules
 whose inputs changed and the selected rules that depend on them; when
 ferry.star, a loaded module or a file read while evaluating changes,
 evaluate again (on an error, keep the previous rules and wait for the next
-save). A failing rule does not stop the watch. See docs/watch.md.`,
+save). A failing rule does not stop the watch. Images with live_update steps
+update their running containers in place when only synced files changed.
+On exit, the services the watch started are removed, unless --keep. See
+docs/watch.md and docs/live-update.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -36,10 +40,14 @@ save). A failing rule does not stop the watch. See docs/watch.md.`,
 			if err != nil {
 				return err
 			}
+			started := &startedRules{}
+			a.bus.Add(started)
+			defer a.stopStarted(cmd.Context(), ws, started, keep)
 			return a.watch(cmd.Context(), ws, names, flags, wo)
 		},
 	}
 	cmd.Flags().DurationVar(&wo.Debounce, "debounce", watch.DefaultDebounce, "run once no file has changed for `DURATION`")
+	cmd.Flags().BoolVar(&keep, "keep", false, "on exit, leave the services this watch started running")
 	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", watch.DefaultMaxBatchAge, "while files keep changing, run at least every `DURATION`")
 	return cmd
 }
@@ -75,10 +83,10 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	defer release()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
-		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
+		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true, LiveUpdate: true}}
 	w.setFiles(l.res.Files, false)
 
-	if err := w.run(ctx, names); err != nil {
+	if err := w.run(ctx, watchSelection(l.graph, names)); err != nil {
 		return err
 	}
 	a.bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", l.ws.Root)
@@ -168,14 +176,14 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
 		// The rules may have changed in any way: the key check finds what
 		// really has to run.
 		w.a.bus.Logf(engine.LevelInfo, "%s; rules reloaded, running what is out of date", changed(paths, b.Rescan))
-		return w.run(ctx, w.names)
+		return w.run(ctx, watchSelection(w.l.graph, w.names))
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if b.Rescan {
 		w.a.bus.Logf(engine.LevelInfo, "%s; running what is out of date", changed(paths, true))
-		return w.run(ctx, w.names)
+		return w.run(ctx, watchSelection(w.l.graph, w.names))
 	}
 	rules := w.affected(ctx, paths)
 	if len(rules) == 0 {
@@ -229,7 +237,7 @@ func (w *watcher) dropOutputs(paths []string) []string {
 // selected rules that depend on them, in selection order.
 func (w *watcher) affected(ctx context.Context, paths []string) []string {
 	g := w.l.graph
-	sel, err := g.Select(w.names)
+	sel, err := g.Select(watchSelection(g, w.names))
 	if err != nil {
 		return nil
 	}

@@ -1,0 +1,76 @@
+package main
+
+// Services in the dev loop: what ferry watch selects, and removing the
+// services it brought up when it ends.
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// watchSelection returns the rules a watch runs: those named, or when none
+// is, every build rule and every service and job (ferry run and ferry up
+// together), so a rebuilt image replaces its services' containers.
+func watchSelection(g *engine.Graph, names []string) []string {
+	if len(names) > 0 {
+		return names
+	}
+	var all []string
+	for _, n := range g.Names() {
+		if r := g.Rule(n); r.Info().Default || isDeploy(r) {
+			all = append(all, n)
+		}
+	}
+	return all
+}
+
+// startedRules records, from the events, the rules that ran during a watch:
+// the services among them are what the watch brought up.
+type startedRules struct {
+	mu    sync.Mutex
+	names []string
+}
+
+// Handle records a rule that ran to success.
+func (s *startedRules) Handle(e engine.Event) {
+	if e.Kind != engine.EventRuleDone {
+		return
+	}
+	s.mu.Lock()
+	if !slices.Contains(s.names, e.Rule) {
+		s.names = append(s.names, e.Rule)
+	}
+	s.mu.Unlock()
+}
+
+// stopTimeout bounds removing the watch's services when it ends.
+const stopTimeout = time.Minute
+
+// stopStarted removes the containers of the services that the watch
+// brought up (started or replaced), unless keep is set. Services that were
+// already running as declared, and were left alone, stay.
+func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, started *startedRules, keep bool) {
+	started.mu.Lock()
+	names := slices.Clone(started.names)
+	started.mu.Unlock()
+	if keep || len(names) == 0 || a.target == nil {
+		return
+	}
+	project, err := a.projectName(ws)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	removed, err := a.target.RemoveServices(ctx, project, names)
+	for _, r := range removed {
+		a.bus.Logf(engine.LevelInfo, "removed %s, which this watch started (--keep leaves services up)", r)
+	}
+	if err != nil {
+		a.bus.Logf(engine.LevelError, "could not remove the services this watch started: %v; `ferry down` removes them", err)
+	}
+}
