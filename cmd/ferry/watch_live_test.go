@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -118,5 +121,66 @@ func TestWatchLiveUpdate(t *testing.T) {
 	}
 	if got := httpGet(t, "http://"+containerIP(t, dw.webContainer(t))+":8080/index.html"); got != "v2\n" {
 		t.Errorf("after the rebuild, index.html is %q", got)
+	}
+}
+
+// The liveupdate example does under ferry watch what its README says:
+// pages and the greeting reach the running container, a greeting that
+// fails its check fails the live update without ending the watch, and
+// Ctrl-C removes the site.
+func TestLiveUpdateExample(t *testing.T) {
+	t.Parallel()
+	requireDocker(t)
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/liveupdate")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, ".ferry"))
+	b := make([]byte, 4)
+	rand.Read(b)
+	project := "ferryex-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		exec.Command(ferryBin, "-C", dir, "--project", project, "down", "--volumes", "--rmi").Run()
+	})
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	p := startFerry(t, dir, append(slices.Clone(jsonArgs), "--project", project, "watch")...)
+	eventually(t, "the first run and the watch to start", func() bool {
+		return strings.Contains(p.stderr.String(), "watching ")
+	})
+	var site string
+	for _, s := range projectStatus(t, dir, project) {
+		if s.Name == "site" {
+			site = publishedURL(s.Ports)
+		}
+	}
+	if site == "" {
+		t.Fatalf("the site is not published:\n%s", p.stderr.String())
+	}
+	if got := httpGet(t, site+"/greeting"); got != "hello from ferry\n" {
+		t.Fatalf("GET /greeting: %q", got)
+	}
+
+	write("site/conf/greeting.txt", "hi again\n")
+	eventually(t, "the new greeting", func() bool { return httpGet(t, site+"/greeting") == "hi again\n" })
+	write("site/static/index.html", "<h1>edited</h1>\n")
+	eventually(t, "the edited page", func() bool { return strings.Contains(httpGet(t, site+"/"), "edited") })
+
+	write("site/conf/greeting.txt", "\n")
+	eventually(t, "the failed check to be reported", func() bool {
+		return strings.Contains(p.stderr.String(), `exited with code 1 in `+project+`-site-1`)
+	})
+	write("site/conf/greeting.txt", "third\n")
+	eventually(t, "the fixed greeting", func() bool { return httpGet(t, site+"/greeting") == "third\n" })
+
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	if c := (&dockerWorkspace{project: project}).containers(t); len(c) != 0 {
+		t.Errorf("containers left after the watch: %v", c)
 	}
 }
