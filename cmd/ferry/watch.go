@@ -145,7 +145,10 @@ func (w *watcher) setFiles(files []string, keep bool) {
 // ends the watch: failed rules were reported, and the next change may fix
 // them.
 func (w *watcher) run(ctx context.Context, rules []string) error {
-	_, err := w.e.Run(ctx, rules, w.o)
+	sum, err := w.e.Run(ctx, rules, w.o)
+	if err == nil || errors.Is(err, engine.ErrFailed) {
+		w.resync(ctx, sum)
+	}
 	if serr := w.e.Save(); serr != nil {
 		w.a.bus.Logf(engine.LevelError, "could not save state: %v", serr)
 	}

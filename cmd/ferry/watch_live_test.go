@@ -97,6 +97,21 @@ func TestWatchLiveUpdate(t *testing.T) {
 		t.Errorf("web's container was replaced (%s, was %s): a live update keeps it", now, id)
 	}
 
+	// A service replaced during the watch runs the image of the last build:
+	// the watch syncs its new container too.
+	star, err := os.ReadFile(dw.path("ferry.star"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw.write(t, "ferry.star", strings.Replace(string(star), `image = "app-image")`, `image = "app-image", env = {"X": "1"})`, 1))
+	eventually(t, "web to be replaced", func() bool { now := dw.webContainer(t); return now != "" && now != id })
+	addr = "http://" + containerIP(t, dw.webContainer(t)) + ":8080"
+	eventually(t, "the new container to be synced", func() bool { return httpGet(t, addr+"/index.html") == "v2\n" })
+	r0 := p.stderr.String()
+	if !strings.Contains(r0, "syncing the new containers of app-image") {
+		t.Errorf("the re-sync is not logged:\n%s", r0)
+	}
+
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
