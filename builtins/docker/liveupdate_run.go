@@ -213,7 +213,6 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 		if err := i.syncInto(rc, c, todo[n]); err != nil {
 			return i.whyFailed(rc, c, start, err)
 		}
-		i.synced.done(c.ID, todo[n])
 		fmt.Fprintf(rc.Stdout, "synced %s into %s\n", countFiles(todo[n]), c.Name)
 	}
 	for _, s := range i.live {
@@ -228,6 +227,11 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 				return i.whyFailed(rc, c, start, err)
 			}
 		}
+	}
+	// Only now: after a failed step, the next live update copies the files
+	// again and runs the steps they trigger again.
+	for n, c := range targets {
+		i.synced.done(c.ID, todo[n])
 	}
 	fmt.Fprintf(rc.Stdout, "live update of %d container(s) done in %s\n", len(targets), time.Since(start).Round(time.Millisecond))
 	return engine.ErrLiveUpdated

@@ -321,6 +321,11 @@ func TestLiveUpdate(t *testing.T) {
 	if msg := r.failure("img"); !strings.Contains(msg, `run(["/server", "fail"]) (ferry.star:5:8) exited with code 4 in`) {
 		t.Errorf("failing run(): %q\n%s", msg, r.output("img"))
 	}
+	// The update did not complete: the next change runs it again.
+	w.write("app/static/y.txt", "y")
+	if msg := w.liveRun(true).failure("img"); !strings.Contains(msg, "exited with code 4") {
+		t.Errorf("the failed run() was not tried again: %q", msg)
+	}
 
 	// Outside a watch session the image is built: a later ferry run
 	// rebuilds what was live-updated.
