@@ -137,17 +137,17 @@ func (i *Image) syncFiles(changed []string) ([]syncFile, error) {
 	}
 	var out []syncFile
 	for _, p := range changed {
-		if p == i.dockerfile {
-			return nil, fallBack("the Dockerfile %s changed", p)
+		if p == i.dockerfile || p == path.Join(i.context, ".dockerignore") {
+			return nil, fallBack("%s changed", p)
 		}
 		for _, f := range fallBackOn {
 			if under(p, f) {
 				return nil, fallBack("%s changed, and fall_back_on lists %s", p, f)
 			}
 		}
-		var to *step
+		var to *step // the innermost sync source holding p
 		for _, s := range syncs {
-			if under(p, s.src) {
+			if under(p, s.src) && (to == nil || len(s.src) > len(to.src)) {
 				to = s
 			}
 		}

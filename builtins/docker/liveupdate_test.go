@@ -392,3 +392,47 @@ func TestParentsBelow(t *testing.T) {
 		}
 	}
 }
+
+// syncFiles maps changed paths to container paths through the innermost
+// sync source, and refuses what must be built.
+func TestSyncFiles(t *testing.T) {
+	w := newWorkspace(t, nil, map[string]string{
+		"app/static/a.txt":     "a",
+		"app/static/img/b.png": "b",
+		"app/conf/c.conf":      "c",
+	})
+	i := &Image{context: "app", dockerfile: "app/Dockerfile", ws: &engine.Workspace{Root: w.root}, live: []*step{
+		{kind: "fall_back_on", paths: []string{"app/conf/ports.txt"}},
+		{kind: "sync", src: "app/static", dest: "/srv"},
+		{kind: "sync", src: "app/static/img", dest: "/img"},
+		{kind: "sync", src: "app/conf/c.conf", dest: "/etc/c.conf"},
+	}}
+	files, err := i.syncFiles([]string{"app/conf/c.conf", "app/static/a.txt", "app/static/gone.txt", "app/static/img/b.png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, fmt.Sprintf("%s→%s gone=%v %s", f.local, f.dest, f.gone, f.body))
+	}
+	want := []string{
+		"app/conf/c.conf→/etc/c.conf gone=false c",
+		"app/static/a.txt→/srv/a.txt gone=false a",
+		"app/static/gone.txt→/srv/gone.txt gone=true ",
+		"app/static/img/b.png→/img/b.png gone=false b",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("syncFiles:\n got %q\nwant %q", got, want)
+	}
+	for path, reason := range map[string]string{
+		"app/Dockerfile":     "app/Dockerfile changed",
+		"app/.dockerignore":  "app/.dockerignore changed",
+		"app/conf/ports.txt": "app/conf/ports.txt changed, and fall_back_on lists app/conf/ports.txt",
+		"app/main.go":        "app/main.go changed, and no sync step covers it",
+	} {
+		_, err := i.syncFiles([]string{"app/static/a.txt", path})
+		if fb, ok := err.(*errFallBack); !ok || fb.reason != reason {
+			t.Errorf("%s: %v, want a fall back: %s", path, err, reason)
+		}
+	}
+}
