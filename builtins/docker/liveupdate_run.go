@@ -309,7 +309,8 @@ func (i *Image) syncInto(rc *engine.RunContext, c dockerd.Container, files []syn
 		}
 	}
 	if len(gone) > 0 {
-		code, err := i.docker.Exec(rc, c.ID, dockerd.ExecSpec{Cmd: append([]string{"rm", "-f", "--"}, gone...), Stderr: rc.Stderr})
+		// As root, as the copy writes: the image's files may be root's.
+		code, err := i.docker.Exec(rc, c.ID, dockerd.ExecSpec{Cmd: append([]string{"rm", "-f", "--"}, gone...), User: "0", Stdout: rc.Stdout, Stderr: rc.Stderr})
 		var se *dockerd.ExecStartError
 		switch {
 		case errors.As(err, &se):

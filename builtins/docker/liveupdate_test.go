@@ -21,7 +21,7 @@ import (
 
 // liveSrc is a server for FROM scratch images: GET /file?p=PATH answers
 // "uid:gid contents" of a file (or "uid:gid" of a folder), GET /hups the
-// number of SIGHUPs it received. `mark` appends a line to /tmp/marks,
+// number of SIGHUPs it received. Called as rm, it deletes files. `mark` appends a line to /tmp/marks,
 // `fail` exits with 4, and `stop` stops the server (its container's main
 // process) and waits to be killed with it.
 const liveSrc = `package main
@@ -31,12 +31,22 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "rm" {
+		for _, a := range os.Args[1:] {
+			if err := os.Remove(a); a != "-f" && a != "--" && err != nil && !os.IsNotExist(err) {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "mark":
@@ -127,6 +137,7 @@ const liveFerry = `image(name = "img", repo = "REPO", context = "app", live_upda
     run(["/server", "fail"], trigger = ["app/static/*.bad"]),
     run(["/server", "stop"], trigger = ["app/static/stop.txt"]),
     signal("HUP", trigger = ["app/static/hup.txt"]),
+    restart_container(trigger = ["app/static/restart.txt"]),
 ])
 service(name = "web", image = "img")
 `
@@ -315,6 +326,19 @@ func TestLiveUpdate(t *testing.T) {
 		t.Errorf("run() ran again without a matching change: /tmp/marks is %q", got)
 	}
 
+	// restart_container restarts the process; the synced files stay.
+	w.write("app/static/restart.txt", "restart")
+	w.liveRun(true).wantOutcome(t, "restart trigger", nil, []string{"img"})
+	if got := get(t, addr+"/hups"); got != "0" {
+		t.Errorf("SIGHUPs after restart_container: %s, want 0 from a new process", got)
+	}
+	if got := get(t, addr+"/file?p=/srv/static/restart.txt"); got != "1234:5678 restart" {
+		t.Errorf("restart.txt after the restart: %q", got)
+	}
+	if now, _ := w.container(); now != id {
+		t.Errorf("restart_container replaced the container")
+	}
+
 	// A run() that fails fails the rule, with its exit code and position.
 	w.write("app/static/x.bad", "bad")
 	r = w.liveRun(true)
@@ -434,5 +458,25 @@ func TestSyncFiles(t *testing.T) {
 		if fb, ok := err.(*errFallBack); !ok || fb.reason != reason {
 			t.Errorf("%s: %v, want a fall back: %s", path, err, reason)
 		}
+	}
+}
+
+// A deleted file is removed from the container when the image has rm.
+func TestLiveUpdateDelete(t *testing.T) {
+	t.Parallel()
+	w := newLiveWorkspace(t)
+	w.write("app/Dockerfile", strings.Replace(liveDockerfile, "COPY server /server\n", "COPY server /server\nCOPY server /bin/rm\n", 1))
+	w.liveRun(true).wantOutcome(t, "first run", []string{"img", "web"}, nil)
+	_, addr := w.container()
+	if err := os.Remove(filepath.Join(w.root, "app/static/index.html")); err != nil {
+		t.Fatal(err)
+	}
+	r := w.liveRun(true)
+	r.wantOutcome(t, "delete", nil, []string{"img"})
+	if got := get(t, addr+"/file?p=/srv/static/index.html"); !strings.Contains(got, "no such file") {
+		t.Errorf("index.html is still in the container: %q", got)
+	}
+	if out := r.output("img"); !strings.Contains(out, "synced 0 file(s) (and 1 deletion(s)) into") {
+		t.Errorf("output:\n%s", out)
 	}
 }
