@@ -70,11 +70,12 @@ type RunContext struct {
 	PrevKey   Digest            // the key of the last success, zero if none
 	DepKeys   map[string]Digest // the keys of the rule's deps, by name
 	Changed   []string          // inputs whose contents changed since the last success
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Events    *Bus
+
 	// LiveUpdate allows Run to return ErrLiveUpdated: the session asked for
 	// it (ferry watch), the rule succeeded before, and only the contents of
 	// its inputs (Changed) differ since: same definition, same deps' keys.
 	LiveUpdate bool
-	Stdout     io.Writer
-	Stderr     io.Writer
-	Events     *Bus
 }
