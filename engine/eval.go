@@ -58,6 +58,7 @@ type Evaluation struct {
 	rules   []Rule
 	byName  map[string]Rule
 	files   map[string]bool   // absolute paths of files read
+	lists   []Listing         // questions asked of the file tree, such as globs
 	sources map[string]Digest // module display name → digest of its source
 	flags   map[string]bool   // config flags declared
 	env     map[string]string // environment variables read
@@ -70,10 +71,14 @@ type Evaluation struct {
 
 // Result is what an evaluation declared and read.
 type Result struct {
-	Rules []Rule            // in declaration order
-	Files []string          // absolute paths of every file read, sorted
-	Env   map[string]string // environment variables read, with their values
-	Eval  *Evaluation
+	Rules []Rule   // in declaration order
+	Files []string // absolute paths of every file read, sorted
+	// Listings are the questions evaluation asked of the file tree (each
+	// glob call), so a watch knows when a file that appears or vanishes
+	// changes what ferry.star declares.
+	Listings []Listing
+	Env      map[string]string // environment variables read, with their values
+	Eval     *Evaluation
 }
 
 // Evaluate executes the workspace's main file and everything it loads, and
@@ -111,7 +116,7 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	res := &Result{Rules: ev.rules, Env: ev.env, Eval: ev}
+	res := &Result{Rules: ev.rules, Env: ev.env, Listings: ev.lists, Eval: ev}
 	for f := range ev.files {
 		res.Files = append(res.Files, f)
 	}
@@ -174,6 +179,22 @@ func (ev *Evaluation) RecordFile(abs string) {
 	ev.mu.Unlock()
 }
 
+// A Listing is a question evaluation asked of the file tree, such as a
+// glob: which files match.
+type Listing interface {
+	// Changes reports whether the answer would differ now that the
+	// workspace-relative slash path rel exists (exists) or is gone (a file,
+	// or a folder with everything below it).
+	Changes(rel string, exists bool) bool
+}
+
+// RecordListing notes that evaluation asked the file tree a question.
+func (ev *Evaluation) RecordListing(l Listing) {
+	ev.mu.Lock()
+	ev.lists = append(ev.lists, l)
+	ev.mu.Unlock()
+}
+
 // RecordEnv notes that evaluation read an environment variable.
 func (ev *Evaluation) RecordEnv(name, value string) {
 	ev.mu.Lock()
@@ -200,6 +221,7 @@ const (
 	localModule  = "ferry.module"
 	localRunTime = "ferry.runtime"
 	localRule    = "ferry.rule"
+	localContext = "ferry.context"
 )
 
 // EvaluationOf returns the Evaluation a thread belongs to, or nil.
@@ -240,12 +262,23 @@ func IsRunTime(thread *starlark.Thread) bool {
 	return rt
 }
 
+// RunTimeContext returns the context of the run-time action the thread
+// runs, for builtins that block (it is cancelled with the run), or
+// context.Background outside one.
+func RunTimeContext(thread *starlark.Thread) context.Context {
+	if ctx, ok := thread.Local(localContext).(context.Context); ok {
+		return ctx
+	}
+	return context.Background()
+}
+
 // NewRunTimeThread returns a thread for calling a run-time action of a rule
 // declared in this evaluation. It is cancelled with ctx.
 func (ev *Evaluation) NewRunTimeThread(ctx context.Context, rule string) (*starlark.Thread, func()) {
 	t := ev.newThread("run " + rule)
 	t.SetLocal(localRunTime, true)
 	t.SetLocal(localRule, rule)
+	t.SetLocal(localContext, ctx)
 	stop := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
 	return t, func() { stop(); ev.forget(t) }
 }

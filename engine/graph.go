@@ -39,6 +39,9 @@ func NewGraph(rules []Rule) (*Graph, error) {
 				}
 				return nil, Errorf(info.Pos, "%s", msg)
 			}
+			if di := g.rules[d].Info(); di.Serve {
+				return nil, Errorf(info.Pos, "%s %q: dep %q is a serve task (declared at %s), which runs until it is stopped, so nothing can wait for it; remove it from deps and name both rules to `ferry watch`", info.Kind, info.Name, d, di.Pos)
+			}
 		}
 	}
 	owner := map[string]Rule{}

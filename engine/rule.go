@@ -25,6 +25,11 @@ type RuleInfo struct {
 	Retries int
 	// NoCache rules run every time they are selected.
 	NoCache bool
+	// Serve rules start a long-running process (a dev server). They are up
+	// to date only while the engine's Servers runs the process started for
+	// their key, so `ferry run` (which has none) always runs them; no rule
+	// may depend on them.
+	Serve bool
 }
 
 // A Rule is one node of the graph. Domains implement it; the engine computes
@@ -73,7 +78,9 @@ type RunContext struct {
 	Stdout    io.Writer
 	Stderr    io.Writer
 	Events    *Bus
-
+	// Servers keeps the processes of serve rules running after Run returns;
+	// nil outside a watch, where a serve rule runs in the foreground.
+	Servers *Supervisor
 	// LiveUpdate allows Run to return ErrLiveUpdated: the session asked for
 	// it (ferry watch), the rule succeeded before, and only the contents of
 	// its inputs (Changed) differ since: same definition, same deps' keys.

@@ -18,6 +18,8 @@ type Engine struct {
 	State     *State
 	Index     *FileIndex
 	Events    *Bus
+	// Servers, when set, runs the processes of serve rules (see RuleInfo.Serve).
+	Servers *Supervisor
 }
 
 // NewEngine returns an Engine whose file index starts from the state's stat cache.
@@ -272,7 +274,7 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		return result{name: name, outcome: outcomeCached, key: k.key}
 	}
 	prev := e.State.Rule(name)
-	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events}
+	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events, Servers: e.Servers}
 	if prev != nil {
 		rc.PrevKey = prev.Key
 		rc.LiveUpdate = o.LiveUpdate && prev.Def == k.def && maps.Equal(prev.Deps, k.deps)

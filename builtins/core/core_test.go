@@ -154,3 +154,41 @@ task(name = "t", run = check(config.flag("text", "a")))
 		t.Error("the definition is not stable")
 	}
 }
+
+func TestGlobListingChanges(t *testing.T) {
+	res, err := evalFiles(t, map[string]string{
+		"ferry.star":              `load("//api/rules.star", "srcs")`,
+		"api/rules.star":          `srcs = glob(["**/*.go"], exclude = ["**/*_test.go"])`,
+		"api/a.go":                "",
+		"api/sub/b.go":            "",
+		"api/sub/deeper/readme.m": "",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Listings) != 1 {
+		t.Fatalf("got %d listings, want 1 (the glob)", len(res.Listings))
+	}
+	l := res.Listings[0]
+	for _, c := range []struct {
+		rel    string
+		exists bool
+		want   bool
+	}{
+		{"api/a.go", true, false},           // modified: the glob's result is the same
+		{"api/new.go", true, true},          // a new match
+		{"api/sub/deeper/c.go", true, true}, // a new match below
+		{"api/new_test.go", true, false},    // excluded
+		{"api/notes.md", true, false},       // no pattern matches
+		{"other/x.go", true, false},         // outside the glob's folder
+		{"api/.git/x.go", true, false},      // never listed
+		{"api/a.go", false, true},           // a match removed
+		{"api/sub", false, true},            // a folder holding a match removed
+		{"api/sub/deeper", false, false},    // a folder holding no match removed
+		{"api/gone.go", false, false},       // never matched
+	} {
+		if got := l.Changes(c.rel, c.exists); got != c.want {
+			t.Errorf("Changes(%q, exists=%v) = %v, want %v", c.rel, c.exists, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"go.starlark.net/starlark"
@@ -54,13 +55,46 @@ func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	}
 	var out []string
 	for p := range seen {
-		if hidden(p) || excluded(p, c.Strings("exclude")) {
+		if hidden(p) || matchesAny(p, c.Strings("exclude")) {
 			continue
 		}
 		out = append(out, p)
 	}
 	sort.Strings(out)
+	ev.RecordListing(&globListing{dir: dir, include: c.Strings("include"), exclude: c.Strings("exclude"), matched: seen})
 	return stringList(out), nil
+}
+
+// globListing is one glob call, kept so a watch can tell when a file that
+// appears or vanishes changes its result.
+type globListing struct {
+	dir              string // workspace-relative folder the patterns apply in, "" for the root
+	include, exclude []string
+	matched          map[string]bool // paths relative to dir, before exclusion
+}
+
+func (g *globListing) Changes(rel string, exists bool) bool {
+	if g.dir != "" {
+		if !strings.HasPrefix(rel, g.dir+"/") {
+			return false
+		}
+		rel = rel[len(g.dir)+1:]
+	}
+	if hidden(rel) {
+		return false
+	}
+	if exists {
+		return !g.matched[rel] && matchesAny(rel, g.include) && !matchesAny(rel, g.exclude)
+	}
+	if g.matched[rel] {
+		return true
+	}
+	for m := range g.matched {
+		if strings.HasPrefix(m, rel+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // hidden reports whether p lies in a folder that globs never enter.
@@ -73,7 +107,8 @@ func hidden(p string) bool {
 	return false
 }
 
-func excluded(p string, patterns []string) bool {
+// matchesAny reports whether p matches one of patterns.
+func matchesAny(p string, patterns []string) bool {
 	for _, pat := range patterns {
 		if ok, _ := doublestar.Match(pat, p); ok {
 			return true

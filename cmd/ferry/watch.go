@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -20,14 +20,17 @@ func (a *app) watchCommand() *cobra.Command {
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
 		Short:   "Run rules, then rerun them as their inputs change, until Ctrl-C",
-		Long: `Run the named rules (every build rule, service and job when none is named) as
-ferry run and ferry up do, then watch the workspace. After each batch of changes, rerun the selected rules
-whose inputs changed and the selected rules that depend on them; when
-ferry.star, a loaded module or a file read while evaluating changes,
-evaluate again (on an error, keep the previous rules and wait for the next
-save). A failing rule does not stop the watch. Images with live_update steps
-update their running containers in place when only synced files changed.
-On exit, the services the watch started are removed, unless --keep. See
+		Long: `Run the named rules (every build rule, service, job and serve task when none
+is named) as ferry run and ferry up do, then watch the workspace. After each
+batch of changes, rerun the selected rules whose inputs changed and the
+selected rules that depend on them; when ferry.star, a loaded module or a file
+read while evaluating changes, evaluate again (on an error, keep the previous
+rules and wait for the next save). A change to a rule the run in progress has
+still to finish interrupts that run and starts it again. Serve tasks (dev
+servers) are restarted when their key changes, and stopped when the watch
+ends. Images with live_update steps update their running containers in place
+when only synced files changed. On exit, the services the watch started are
+removed, unless --keep. A failing rule does not stop the watch. See
 docs/watch.md and docs/live-update.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
@@ -85,26 +88,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true, LiveUpdate: true}}
 	w.setFiles(l.res.Files, false)
-
-	if err := w.run(ctx, watchSelection(l.graph, names)); err != nil {
-		return err
-	}
-	a.bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", l.ws.Root)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-fw.Errors():
-			a.bus.Logf(engine.LevelError, "%v", err)
-		case b, ok := <-fw.Batches():
-			if !ok {
-				return nil
-			}
-			if err := w.batch(ctx, b); err != nil {
-				return err
-			}
-		}
-	}
+	return w.loop(ctx, fw)
 }
 
 // firstLoad evaluates the workspace; while that fails, it reports why and
@@ -141,37 +125,18 @@ func (w *watcher) setFiles(files []string, keep bool) {
 	}
 }
 
-// run brings rules up to date and saves the state. Only an interruption
-// ends the watch: failed rules were reported, and the next change may fix
-// them.
-func (w *watcher) run(ctx context.Context, rules []string) error {
-	sum, err := w.e.Run(ctx, rules, w.o)
-	if err == nil || errors.Is(err, engine.ErrFailed) {
-		w.resync(ctx, sum)
-	}
-	if serr := w.e.Save(); serr != nil {
-		w.a.bus.Logf(engine.LevelError, "could not save state: %v", serr)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil && !errors.Is(err, engine.ErrFailed) {
-		w.a.bus.Logf(engine.LevelError, "%v", err)
-	}
-	return nil
-}
-
-// batch reacts to one batch of changes.
-func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
+// batch reacts to one batch of changes: it evaluates again if the batch
+// calls for it, and returns the rules to run.
+func (w *watcher) batch(ctx context.Context, b watch.Batch) ([]string, error) {
 	paths := w.dropOutputs(b.Paths)
 	if len(paths) == 0 && !b.Rescan {
 		w.a.bus.Logf(engine.LevelDebug, "%d paths changed, all outputs of rules: nothing to do", len(b.Paths))
-		return nil
+		return nil, nil
 	}
 	reload := b.Rescan
 	for _, p := range paths {
 		abs := w.l.ws.Path(p)
-		if w.files[abs] || w.broken && strings.HasSuffix(p, ".star") {
+		if w.files[abs] || w.broken && strings.HasSuffix(p, ".star") || w.relisted(p, abs) {
 			reload = true
 		}
 	}
@@ -179,22 +144,35 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) error {
 		// The rules may have changed in any way: the key check finds what
 		// really has to run.
 		w.a.bus.Logf(engine.LevelInfo, "%s; rules reloaded, running what is out of date", changed(paths, b.Rescan))
-		return w.run(ctx, watchSelection(w.l.graph, w.names))
+		return w.selection(), nil
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if b.Rescan {
 		w.a.bus.Logf(engine.LevelInfo, "%s; running what is out of date", changed(paths, true))
-		return w.run(ctx, watchSelection(w.l.graph, w.names))
+		return w.selection(), nil
 	}
 	rules := w.affected(ctx, paths)
 	if len(rules) == 0 {
 		w.a.bus.Logf(engine.LevelInfo, "%s; no selected rule uses them", changed(paths, false))
-		return nil
+		return nil, nil
 	}
 	w.a.bus.Logf(engine.LevelInfo, "%s; running %s", changed(paths, false), strings.Join(rules, ", "))
-	return w.run(ctx, rules)
+	return rules, nil
+}
+
+// relisted reports whether the file at p (absolute path abs) appearing or
+// vanishing changes the result of a glob that the last evaluation made.
+func (w *watcher) relisted(p, abs string) bool {
+	_, err := os.Lstat(abs)
+	exists := err == nil
+	for _, l := range w.l.res.Listings {
+		if l.Changes(p, exists) {
+			return true
+		}
+	}
+	return false
 }
 
 // reload evaluates the workspace again and reports whether it worked. On an
@@ -240,7 +218,7 @@ func (w *watcher) dropOutputs(paths []string) []string {
 // selected rules that depend on them, in selection order.
 func (w *watcher) affected(ctx context.Context, paths []string) []string {
 	g := w.l.graph
-	sel, err := g.Select(watchSelection(g, w.names))
+	sel, err := g.Select(w.selection())
 	if err != nil {
 		return nil
 	}

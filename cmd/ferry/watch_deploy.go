@@ -1,7 +1,7 @@
 package main
 
-// Services in the dev loop: what ferry watch selects, and removing the
-// services it brought up when it ends.
+// Services in the dev loop: removing the services a watch brought up when
+// it ends, and syncing the containers it deploys from a live-updated image.
 
 import (
 	"context"
@@ -13,22 +13,6 @@ import (
 
 	"github.com/ferryhq/ferry/engine"
 )
-
-// watchSelection returns the rules a watch runs: those named, or when none
-// is, every build rule and every service and job (ferry run and ferry up
-// together), so a rebuilt image replaces its services' containers.
-func watchSelection(g *engine.Graph, names []string) []string {
-	if len(names) > 0 {
-		return names
-	}
-	var all []string
-	for _, n := range g.Names() {
-		if r := g.Rule(n); r.Info().Default || isDeploy(r) {
-			all = append(all, n)
-		}
-	}
-	return all
-}
 
 // startedRules records, from the events, the rules that ran during a watch:
 // the services among them are what the watch brought up.
