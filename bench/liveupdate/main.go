@@ -49,8 +49,10 @@ import (
 // targetP50 is the issue's target for the median latency.
 const targetP50 = 200 * time.Millisecond
 
-// busyPct is the machine load above which the report warns.
-const busyPct = 25
+// busyPct is the machine load above which the report warns. The Docker
+// Engine's work for the live updates counts as load: about a quarter of
+// the machine here.
+const busyPct = 40
 
 // Config is the command line.
 type Config struct {
@@ -71,6 +73,7 @@ type Report struct {
 	Met          bool          `json:"target_met"`
 	LiveUpdates  int           `json:"live_updates"`
 	Builds       int           `json:"image_builds_after_start"`
+	FerryCPU     float64       `json:"ferry_cpu_s"` // used by ferry watch during the timed changes
 	Load         measure.Load  `json:"machine"`
 }
 
@@ -269,9 +272,10 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	client := &http.Client{Timeout: 2 * time.Second}
 	var lat []time.Duration
 	var load0 measure.CPUSample
+	var ferryCPU0 time.Duration
 	for n := 1; n <= warmup+c.Changes; n++ {
 		if n == warmup+1 {
-			load0 = measure.SampleCPU()
+			load0, ferryCPU0 = measure.SampleCPU(), processCPU(watch.Process.Pid)
 		}
 		time.Sleep(c.Pause)
 		before := time.Now()
@@ -287,6 +291,13 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		}
 	}
 	rep.Load = measure.LoadBetween(load0, measure.SampleCPU(), runtime.NumCPU())
+	// ferry watch is the bench's child, but not yet waited for: take its
+	// CPU out of the others' by hand.
+	if cpu := processCPU(watch.Process.Pid) - ferryCPU0; rep.Load.Measured && cpu > 0 {
+		rep.FerryCPU = cpu.Seconds()
+		rep.Load.OtherCPU = max(rep.Load.OtherCPU-rep.FerryCPU, 0)
+		rep.Load.MachinePct = 100 * rep.Load.OtherCPU / (rep.Load.Wall * float64(runtime.NumCPU()))
+	}
 	rep.Latency = measure.StatsOf(lat)
 	rep.Met = rep.Latency.Median <= measure.MS(targetP50)
 
@@ -345,6 +356,25 @@ func waitFor(ctx context.Context, limit time.Duration, exited <-chan error, out 
 	return nil
 }
 
+// processCPU returns the CPU time a process has used, from
+// /proc/PID/stat (0 where there is none).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 a second).
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100
+}
+
 func firstLine(s string, err error) (string, error) {
 	if err != nil {
 		return "", err
@@ -365,5 +395,6 @@ func (r *Report) writeText(w io.Writer) {
 	}
 	p("target      p50 ≤ %.0f ms: %s", r.TargetP50MS, verdict)
 	p("checks      %d live updates, %d image builds, the same container throughout", r.LiveUpdates, r.Builds)
-	p("%s", r.Load.Describe("other processes (ferry watch and the Docker Engine included)", "timed changes", busyPct))
+	p("ferry watch used %.1f CPU-s", r.FerryCPU)
+	p("%s", r.Load.Describe("other processes (the Docker Engine included)", "timed changes", busyPct))
 }
