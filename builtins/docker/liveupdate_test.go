@@ -480,3 +480,41 @@ func TestLiveUpdateDelete(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+func TestNumericUser(t *testing.T) {
+	for _, c := range []struct {
+		user     string
+		uid, gid int
+		ok       bool
+	}{
+		{"", 0, 0, true},
+		{"1000", 1000, 1000, true},
+		{"1000:50", 1000, 50, true},
+		{"app", 0, 0, false},
+		{"1000:staff", 0, 0, false},
+	} {
+		uid, gid, ok := numericUser(c.user)
+		if uid != c.uid || gid != c.gid || ok != c.ok {
+			t.Errorf("numericUser(%q) = %d, %d, %v; want %d, %d, %v", c.user, uid, gid, ok, c.uid, c.gid, c.ok)
+		}
+	}
+}
+
+func TestTriggered(t *testing.T) {
+	s := &step{trigger: []string{"app/conf/**/*.toml", "app/static/reload"}}
+	for path, want := range map[string]bool{
+		"app/conf/a.toml":         true,
+		"app/conf/deep/er/b.toml": true,
+		"app/conf/a.txt":          false,
+		"app/static/reload":       true,
+		"app/static/reload/x":     true,
+		"app/static/other":        false,
+	} {
+		if got := s.triggered([]string{"app/x", path}); got != want {
+			t.Errorf("triggered by %s: %v, want %v", path, got, want)
+		}
+	}
+	if !(&step{}).triggered([]string{"anything"}) {
+		t.Error("a step without trigger must run on every live update")
+	}
+}
