@@ -36,6 +36,8 @@ type liveEngine interface {
 	CopyToContainer(ctx context.Context, id, dir string, tarStream io.Reader) error
 	// Exec runs a program in a running container and returns its exit code.
 	Exec(ctx context.Context, id string, s dockerd.ExecSpec) (int, error)
+	// ReadContainerFile returns (at most limit bytes of) a file in a container.
+	ReadContainerFile(ctx context.Context, id, name string, limit int64) ([]byte, error)
 	// KillContainer signals the container's main process.
 	KillContainer(ctx context.Context, id, signal string) error
 	// RestartContainer restarts a container.
@@ -54,13 +56,14 @@ type syncFile struct {
 }
 
 // synced remembers, for each container, the contents it was given by live
-// updates during this evaluation, so that each live update copies only
+// updates during this evaluation (and the owner of its user), so that each live update copies only
 // what a container lacks and triggers steps only for files new to it: a
 // container that replaced another (from the same image) gets every file
 // changed since the image was built. It is shared by the image's runs.
 type synced struct {
-	mu  sync.Mutex
-	sum map[string]map[string]string // container ID → path → sum
+	mu    sync.Mutex
+	sum   map[string]map[string]string // container ID → path → sum
+	owner map[string][2]int            // container ID → uid, gid of its user
 }
 
 // pending returns the files container id lacks.
@@ -324,40 +327,15 @@ func (i *Image) syncInto(rc *engine.RunContext, c dockerd.Container, files []syn
 	if len(gone) == len(files) {
 		return nil
 	}
-	info, err := i.docker.ContainerInfo(rc, c.ID)
+	uid, gid, err := i.owner(rc, c.ID)
 	if err != nil {
 		return err
-	}
-	uid, gid, ok := numericUser(info.User)
-	if !ok {
-		fmt.Fprintf(rc.Stdout, "the user of %s is %q, not numeric: synced files are owned by root; give USER as uid:gid to have them owned by it\n", c.Name, info.User)
 	}
 	var buf bytes.Buffer
 	if err := i.syncTar(&buf, files, uid, gid); err != nil {
 		return err
 	}
 	return i.docker.CopyToContainer(rc, c.ID, "/", &buf)
-}
-
-// numericUser parses a container's USER as "uid[:gid]"; "" is root. A
-// name cannot be resolved without reading the container's /etc/passwd:
-// it reports false, and root is used.
-func numericUser(u string) (uid, gid int, ok bool) {
-	if u == "" {
-		return 0, 0, true
-	}
-	us, gs, hasGroup := strings.Cut(u, ":")
-	uid, err := strconv.Atoi(us)
-	if err != nil {
-		return 0, 0, false
-	}
-	gid = uid
-	if hasGroup {
-		if gid, err = strconv.Atoi(gs); err != nil {
-			return 0, 0, false
-		}
-	}
-	return uid, gid, true
 }
 
 // syncTar writes a tar of the files that still exist, at their paths in

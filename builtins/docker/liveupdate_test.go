@@ -144,9 +144,10 @@ service(name = "web", image = "img")
 
 const liveDockerfile = `FROM scratch
 COPY server /server
+COPY passwd /etc/passwd
 COPY --chown=1234:5678 tmp /tmp
 COPY static /srv/static
-USER 1234:5678
+USER app
 ENTRYPOINT ["/server"]
 `
 
@@ -164,6 +165,7 @@ func newLiveWorkspace(t *testing.T) *liveWorkspace {
 		"ferry.star":            liveFerry,
 		"app/Dockerfile":        liveDockerfile,
 		"app/tmp/.keep":         "",
+		"app/passwd":            "root:x:0:0::/:/server\napp:x:1234:5678::/:/server\n",
 		"app/static/index.html": "v1",
 		"app/static/app.conf":   "a=1",
 		"app/other.txt":         "not synced",
@@ -266,7 +268,7 @@ func (r runResult) wantOutcome(t *testing.T, what string, ran, live []string) {
 }
 
 // Live update against the real Engine, into a FROM scratch container with
-// a non-root USER: files synced with their owner and new folders created,
+// a non-root USER, named in its /etc/passwd: files synced with their owner and new folders created,
 // steps run only when their trigger matches, the state kept at the last
 // build, and every case that needs a rebuild rebuilt, saying why.
 func TestLiveUpdate(t *testing.T) {
@@ -481,21 +483,38 @@ func TestLiveUpdateDelete(t *testing.T) {
 	}
 }
 
-func TestNumericUser(t *testing.T) {
+func TestResolveUser(t *testing.T) {
+	files := map[string]string{
+		"/etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1234:5678::/:/app\n",
+		"/etc/group":  "root:x:0:\nstaff:x:50:\n",
+	}
+	withFiles := func(name string) []byte { return []byte(files[name]) }
+	without := func(string) []byte { return nil }
 	for _, c := range []struct {
 		user     string
+		read     func(string) []byte
 		uid, gid int
-		ok       bool
+		err      string
 	}{
-		{"", 0, 0, true},
-		{"1000", 1000, 1000, true},
-		{"1000:50", 1000, 50, true},
-		{"app", 0, 0, false},
-		{"1000:staff", 0, 0, false},
+		{"", without, 0, 0, ""},
+		{"1000", without, 1000, 0, ""},
+		{"1234", withFiles, 1234, 5678, ""},
+		{"1000:50", without, 1000, 50, ""},
+		{"app", withFiles, 1234, 5678, ""},
+		{"app:staff", withFiles, 1234, 50, ""},
+		{"1000:staff", withFiles, 1000, 50, ""},
+		{"app", without, 0, 0, `user "app" is not in the container's /etc/passwd`},
+		{"1000:wheel", withFiles, 0, 0, `group "wheel" is not in the container's /etc/group`},
 	} {
-		uid, gid, ok := numericUser(c.user)
-		if uid != c.uid || gid != c.gid || ok != c.ok {
-			t.Errorf("numericUser(%q) = %d, %d, %v; want %d, %d, %v", c.user, uid, gid, ok, c.uid, c.gid, c.ok)
+		uid, gid, err := resolveUser(c.user, c.read)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("resolveUser(%q): %v, want an error with %q", c.user, err, c.err)
+			}
+			continue
+		}
+		if err != nil || uid != c.uid || gid != c.gid {
+			t.Errorf("resolveUser(%q) = %d, %d, %v; want %d, %d", c.user, uid, gid, err, c.uid, c.gid)
 		}
 	}
 }

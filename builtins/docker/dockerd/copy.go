@@ -3,7 +3,9 @@ package dockerd
 // Live update: copying files into a running container and signalling it.
 
 import (
+	"archive/tar"
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/docker/docker/api/types/container"
@@ -36,4 +38,28 @@ func (c *Client) KillContainer(ctx context.Context, id, signal string) error {
 		return c.wrap("signal container", err)
 	}
 	return nil
+}
+
+// ReadContainerFile returns the contents of a regular file in a container
+// (running or not), through the Engine's archive API, reading at most
+// limit bytes of it.
+func (c *Client) ReadContainerFile(ctx context.Context, id, name string, limit int64) ([]byte, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := cli.CopyFromContainer(ctx, id, name)
+	if err != nil {
+		return nil, c.wrap("copy from container", err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %s from the container: %w", name, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("%s in the container is not a regular file", name)
+	}
+	return io.ReadAll(io.LimitReader(tr, limit))
 }
