@@ -8,8 +8,9 @@ import (
 
 // A Graph is the checked dependency graph of a workspace's rules.
 type Graph struct {
-	rules map[string]Rule
-	order []string // declaration order
+	rules    map[string]Rule
+	order    []string        // declaration order
+	profiles map[string]bool // enabled profiles (EnableProfiles)
 }
 
 // NewGraph checks that every dep names a rule and that there is no cycle.
@@ -115,11 +116,12 @@ func indexOf(xs []string, x string) int {
 }
 
 // Select returns the named rules and all their transitive deps, deps first.
-// With no names it selects every default (build) rule.
+// With no names it selects every default (build) rule, leaving out rules
+// whose profiles are not enabled.
 func (g *Graph) Select(names []string) ([]string, error) {
 	if len(names) == 0 {
 		for _, n := range g.order {
-			if g.rules[n].Info().Default {
+			if g.inDefaultSet(g.rules[n].Info()) {
 				names = append(names, n)
 			}
 		}

@@ -30,6 +30,11 @@ type RuleInfo struct {
 	// their key, so `ferry run` (which has none) always runs them; no rule
 	// may depend on them.
 	Serve bool
+	// Manual rules run in `ferry watch` only when triggered (trigger = "manual").
+	Manual bool
+	// Profiles, when any, leave the rule out of the default set unless one
+	// is enabled (Graph.EnableProfiles).
+	Profiles []string
 }
 
 // A Rule is one node of the graph. Domains implement it; the engine computes

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -38,6 +39,9 @@ type RunOptions struct {
 	// LiveUpdate lets rules update what runs in place instead of
 	// rebuilding it, when only their inputs changed (see ErrLiveUpdated).
 	LiveUpdate bool
+	// ForceRules reruns these rules even when up to date (their deps only
+	// when out of date): what a manual trigger asks for.
+	ForceRules []string
 }
 
 // saveEvery is how often a long run writes its progress to the state file.
@@ -265,9 +269,13 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 	if err != nil {
 		return fail(err, 0)
 	}
-	why, err := e.reasons(ctx, r, k, o.Force)
+	triggered := !o.Force && slices.Contains(o.ForceRules, name)
+	why, err := e.reasons(ctx, r, k, o.Force || triggered)
 	if err != nil {
 		return fail(err, 0)
+	}
+	if triggered {
+		why[0] = "triggered" // not "forced (--force)"
 	}
 	if len(why) == 0 {
 		e.Events.Emit(Event{Kind: EventCached, Rule: name})

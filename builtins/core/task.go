@@ -34,7 +34,7 @@ var taskBuiltin = &engine.Builtin{
 	Doc: "Declares a build rule that runs a command, or a Starlark function at run time. " +
 		"It reruns only when its key changes: its definition, the contents of `srcs`, or the keys of `deps`; " +
 		"or when a declared output is missing or was modified. Paths are relative to the folder of the file that declares the task.",
-	Params: []engine.Param{
+	Params: append([]engine.Param{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 		{Name: "cmd", Type: engine.Command, Doc: "The command: a string runs with `/bin/sh -c`, a list runs as argv with no shell. Give `cmd` or `run`."},
 		{Name: "run", Type: engine.Function, Doc: "A function `fn(ctx)` called when the rule runs, instead of `cmd`; see [run-time actions](#run-time-actions)."},
@@ -51,7 +51,7 @@ var taskBuiltin = &engine.Builtin{
 			"A serve task is not run by `ferry run` with no names, has no `outs`, `timeout`, `retries` or `run`, and no rule can depend on it."},
 		{Name: "grace", Type: engine.Duration, Default: `"5s"`, Doc: "For a serve task: how long its process group has to exit after SIGTERM before SIGKILL, when it is stopped or restarted."},
 		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
-	},
+	}, engine.RuleAttrParams...),
 	Returns: "the rule's name, to use in `deps`.",
 	Impl:    declareTask,
 }
@@ -80,6 +80,9 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 	}
 	if t.info.Name == "" || strings.ContainsAny(t.info.Name, " \t\n,") {
 		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
+	}
+	if err := engine.SetRuleAttrs(c, &t.info); err != nil {
+		return nil, err
 	}
 	if t.info.Retries < 0 {
 		return nil, c.Errorf("retries: got %d, want 0 or more", t.info.Retries)

@@ -71,7 +71,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 	return &engine.Builtin{
 		Name:    kind,
 		Doc:     doc,
-		Params:  params,
+		Params:  append(params, engine.RuleAttrParams...),
 		Returns: "the rule's name, to use in `depends_on` and `deps`.",
 		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			return p.declare(thread, c, kind, res)
@@ -147,6 +147,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		job:    kind == "job",
 		plugin: p,
 		res:    res,
+	}
+	if err := engine.SetRuleAttrs(c, &r.info); err != nil {
+		return nil, err
 	}
 	if err := ev.AddRule(r); err != nil {
 		return nil, err

@@ -68,7 +68,12 @@ ferry up returns once everything is started; with --wait, once every service is 
 				if len(all) == 0 {
 					a.bus.Logf(engine.LevelWarn, "ferry.star declares no service or job; nothing to bring up")
 				}
-				selected = all
+				selected = nil
+				for _, n := range all {
+					if l.graph.ProfileEnabled(l.graph.Rule(n).Info()) {
+						selected = append(selected, n)
+					}
+				}
 			}
 			removeUndeclared := func(*engine.State) error {
 				if len(names) > 0 {

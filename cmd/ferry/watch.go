@@ -16,22 +16,25 @@ import (
 func (a *app) watchCommand() *cobra.Command {
 	var wo watch.Options
 	var keep bool
+	var noView bool
 	cmd := &cobra.Command{
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
 		Short:   "Run rules, then rerun them as their inputs change, until Ctrl-C",
-		Long: `Run the named rules (every build rule, service, job and serve task when none
-is named) as ferry run and ferry up do, then watch the workspace. After each
-batch of changes, rerun the selected rules whose inputs changed and the
+		Long: `Run the named rules (every build rule, serve task, service and job when
+none is named) as ferry run and ferry up do, then watch the workspace. After
+each batch of changes, rerun the selected rules whose inputs changed and the
 selected rules that depend on them; when ferry.star, a loaded module or a file
 read while evaluating changes, evaluate again (on an error, keep the previous
 rules and wait for the next save). A change to a rule the run in progress has
 still to finish interrupts that run and starts it again. Serve tasks (dev
 servers) are restarted when their key changes, and stopped when the watch
 ends. Images with live_update steps update their running containers in place
-when only synced files changed. On exit, the services the watch started are
-removed, unless --keep. A failing rule does not stop the watch. See
-docs/watch.md and docs/live-update.md.`,
+when only synced files changed; on exit, the services the watch started are
+removed, unless --keep. A failing rule does not stop the watch. Rules declared
+with trigger = "manual" run only when asked (ferry trigger RULE, or t in the
+view). On a terminal, a status view shows each rule's state above the log
+(--no-view for plain lines). See docs/watch.md and docs/live-update.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,15 +46,19 @@ docs/watch.md and docs/live-update.md.`,
 			if err != nil {
 				return err
 			}
-			started := &startedRules{}
-			a.bus.Add(started)
-			defer a.stopStarted(cmd.Context(), ws, started, keep)
-			return a.watch(cmd.Context(), ws, names, flags, wo)
+			defer a.stopStarted(cmd.Context(), ws, keep)
+			ctx, closeView := a.startView(cmd.Context(), noView, ws)
+			err = a.watch(ctx, ws, names, flags, wo)
+			if closeView() {
+				return nil // q in the view
+			}
+			return err
 		},
 	}
-	cmd.Flags().DurationVar(&wo.Debounce, "debounce", watch.DefaultDebounce, "run once no file has changed for `DURATION`")
+	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION` (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
 	cmd.Flags().BoolVar(&keep, "keep", false, "on exit, leave the services this watch started running")
-	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", watch.DefaultMaxBatchAge, "while files keep changing, run at least every `DURATION`")
+	cmd.Flags().BoolVar(&noView, "no-view", false, "log lines instead of the status view on a terminal")
+	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")
 	return cmd
 }
 
@@ -65,6 +72,7 @@ type watcher struct {
 	o      engine.RunOptions
 	files  map[string]bool // absolute paths read by the last evaluations
 	broken bool            // the last evaluation failed: l is the one before
+	trig   *triggers       // requests from ferry trigger and the view
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -75,9 +83,12 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	if err != nil {
 		return err
 	}
-	defer fw.Close()
+	defer func() { fw.Close() }()
 	l, err := a.firstLoad(ctx, fw, names, flags)
 	if err != nil {
+		return err
+	}
+	if fw, err = a.applySettings(fw, ws.Root, wo, l); err != nil {
 		return err
 	}
 	st, release, err := a.openState(ctx, l.ws, true)
@@ -88,6 +99,11 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true, LiveUpdate: true}}
 	w.setFiles(l.res.Files, false)
+	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {
+		return err
+	}
+	defer w.trig.Close()
+	a.viewRules(l.graph, names, w.trig)
 	return w.loop(ctx, fw)
 }
 
@@ -153,7 +169,7 @@ func (w *watcher) batch(ctx context.Context, b watch.Batch) ([]string, error) {
 		w.a.bus.Logf(engine.LevelInfo, "%s; running what is out of date", changed(paths, true))
 		return w.selection(), nil
 	}
-	rules := w.affected(ctx, paths)
+	rules := w.dropManual(w.affected(ctx, paths))
 	if len(rules) == 0 {
 		w.a.bus.Logf(engine.LevelInfo, "%s; no selected rule uses them", changed(paths, false))
 		return nil, nil
@@ -190,8 +206,11 @@ func (w *watcher) reload(ctx context.Context) bool {
 		w.broken = true
 		return false
 	}
+	w.noteSettings(l)
 	w.l, w.broken = l, false
 	w.e.Graph = l.graph
+	w.trig.SetGraph(l.graph)
+	w.a.viewRules(l.graph, w.names, w.trig)
 	w.setFiles(l.res.Files, false)
 	return true
 }

@@ -8,42 +8,19 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ferryhq/ferry/engine"
 )
 
-// startedRules records, from the events, the rules that ran during a watch:
-// the services among them are what the watch brought up.
-type startedRules struct {
-	mu    sync.Mutex
-	names []string
-}
-
-// Handle records a rule that ran to success.
-func (s *startedRules) Handle(e engine.Event) {
-	if e.Kind != engine.EventRuleDone {
-		return
-	}
-	s.mu.Lock()
-	if !slices.Contains(s.names, e.Rule) {
-		s.names = append(s.names, e.Rule)
-	}
-	s.mu.Unlock()
-}
-
 // stopTimeout bounds removing the watch's services when it ends.
 const stopTimeout = time.Minute
 
 // stopStarted removes the containers of the services that the watch
-// brought up (started or replaced), unless keep is set. Services that were
+// deployed (started or replaced), unless keep is set. Services that were
 // already running as declared, and were left alone, stay.
-func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, started *startedRules, keep bool) {
-	started.mu.Lock()
-	names := slices.Clone(started.names)
-	started.mu.Unlock()
-	if keep || len(names) == 0 || a.target == nil {
+func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, keep bool) {
+	if keep || a.target == nil {
 		return
 	}
 	project, err := a.projectName(ws)
@@ -52,7 +29,7 @@ func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, started *st
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
-	removed, err := a.target.RemoveServices(ctx, project, names)
+	removed, err := a.target.RemoveDeployed(ctx, project)
 	for _, r := range removed {
 		a.bus.Logf(engine.LevelInfo, "removed %s, which this watch started (--keep leaves services up)", r)
 	}

@@ -40,7 +40,7 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 	var active atomic.Pointer[watchRun]
 	w.a.bus.Add(engine.SinkFunc(func(ev engine.Event) {
 		switch ev.Kind {
-		case engine.EventRuleDone, engine.EventCached, engine.EventRuleFail, engine.EventSkipped:
+		case engine.EventRuleDone, engine.EventCached, engine.EventRuleFail, engine.EventSkipped, engine.EventLiveUpdated:
 			if r := active.Load(); r != nil {
 				r.mu.Lock()
 				r.finished[ev.Rule] = true
@@ -48,10 +48,15 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 			}
 		}
 	}))
-	start := func(rules []string) *watchRun { return w.start(ctx, rules, &active) }
-	cur := start(w.selection())
+	start := func(rules, force []string) *watchRun { return w.start(ctx, rules, force, &active) }
+	sel := w.selection()
+	if len(sel) == 0 {
+		w.a.bus.Logf(engine.LevelInfo, "every selected rule is manual: nothing runs until `ferry trigger RULE`")
+	}
+	cur := start(sel, nil)
 	first := true
 	var pending *watch.Batch // changes that arrived during the run
+	var triggered []string   // rules triggered during the run
 	for {
 		var done chan struct{}
 		if cur != nil {
@@ -79,7 +84,7 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 					return err
 				}
 				if len(rules) > 0 {
-					cur = start(rules)
+					cur = start(rules, nil)
 				}
 				continue
 			}
@@ -89,6 +94,13 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 				cur.canceled = true
 				cur.cancel()
 			}
+		case rules := <-w.trig.Requests():
+			w.a.bus.Logf(engine.LevelInfo, "triggered: running %s", strings.Join(rules, ", "))
+			if cur == nil {
+				cur = start(rules, rules)
+				continue
+			}
+			triggered = w.union(triggered, rules)
 		case <-done:
 			if first {
 				w.a.bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", w.l.ws.Root)
@@ -99,19 +111,22 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 			}
 			prev := cur
 			cur = nil
-			if pending == nil {
-				continue
+			var rules []string
+			if pending != nil {
+				var err error
+				rules, err = w.batch(ctx, *pending)
+				pending = nil
+				if err != nil {
+					return err
+				}
+				if prev.canceled {
+					rules = w.union(prev.rules, rules)
+				}
 			}
-			rules, err := w.batch(ctx, *pending)
-			pending = nil
-			if err != nil {
-				return err
-			}
-			if prev.canceled {
-				rules = w.union(prev.rules, rules)
-			}
-			if len(rules) > 0 {
-				cur = start(rules)
+			force := triggered
+			triggered = nil
+			if rules = w.union(rules, force); len(rules) > 0 {
+				cur = start(rules, force)
 			}
 		}
 	}
@@ -120,7 +135,8 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 // start runs rules in a goroutine. Only an interruption ends the watch:
 // failed rules were reported, and the next change may fix them.
 // It becomes the active run until it ends.
-func (w *watcher) start(ctx context.Context, rules []string, active *atomic.Pointer[watchRun]) *watchRun {
+// Rules in force run even when up to date (they were triggered).
+func (w *watcher) start(ctx context.Context, rules, force []string, active *atomic.Pointer[watchRun]) *watchRun {
 	rctx, cancel := context.WithCancel(ctx)
 	r := &watchRun{rules: rules, sel: map[string]bool{}, cancel: cancel, done: make(chan struct{}), finished: map[string]bool{}}
 	sel, _ := w.e.Graph.Select(rules)
@@ -133,7 +149,9 @@ func (w *watcher) start(ctx context.Context, rules []string, active *atomic.Poin
 		defer close(r.done)
 		defer cancel()
 		w.e.Servers.StopOthers(w.serveTasks())
-		sum, err := w.e.Run(rctx, rules, w.o)
+		o := w.o
+		o.ForceRules = force
+		sum, err := w.e.Run(rctx, rules, o)
 		if err == nil || errors.Is(err, engine.ErrFailed) {
 			w.resync(rctx, sum)
 		}
@@ -180,16 +198,29 @@ func (w *watcher) union(prev, rules []string) []string {
 	return out
 }
 
-// selection returns the rules the watch runs: those named, or every build
-// rule, serve task, service and job (so a rebuilt image replaces its
-// services' containers).
+// selection returns the rules the watch runs by itself: those named, or
+// every build rule, serve task, service and job of the enabled profiles (so
+// a rebuilt image replaces its services' containers); manual rules
+// (trigger = "manual") wait to be triggered.
 func (w *watcher) selection() []string {
-	if len(w.names) > 0 {
-		return w.names
+	rules := w.names
+	if len(rules) == 0 {
+		g := w.l.graph
+		for _, n := range g.Names() {
+			r := g.Rule(n)
+			if info := r.Info(); (info.Default || info.Serve || isDeploy(r)) && g.ProfileEnabled(info) {
+				rules = append(rules, n)
+			}
+		}
 	}
+	return w.dropManual(rules)
+}
+
+// dropManual removes manual rules from rules.
+func (w *watcher) dropManual(rules []string) []string {
 	var out []string
-	for _, n := range w.l.graph.Names() {
-		if r := w.l.graph.Rule(n); r.Info().Default || r.Info().Serve || isDeploy(r) {
+	for _, n := range rules {
+		if !w.l.graph.Rule(n).Info().Manual {
 			out = append(out, n)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/moby/patternmatcher"
 )
 
 // Defaults for Options.
@@ -34,6 +35,9 @@ type Options struct {
 	// MaxBatchAge bounds how long a batch collects during a steady stream
 	// of changes. 0 means DefaultMaxBatchAge.
 	MaxBatchAge time.Duration
+	// Ignore lists more paths never reported, as patterns relative to the
+	// root in .dockerignore syntax ("tmp", "**/*.log", "!keep.log").
+	Ignore []string
 }
 
 // A Batch is a set of changes.
@@ -49,9 +53,10 @@ type Batch struct {
 // A Watcher watches a folder tree. Read its batches from Batches and its
 // non-fatal errors (a folder that could not be watched) from Errors.
 type Watcher struct {
-	root string
-	opts Options
-	fsw  *fsnotify.Watcher
+	root   string
+	opts   Options
+	ignore *patternmatcher.PatternMatcher // Options.Ignore, nil when empty
+	fsw    *fsnotify.Watcher
 	// add and remove start and stop watching one folder: fsnotify's, or a
 	// test's stand-in.
 	add    func(string) error
@@ -90,12 +95,16 @@ func newWatcher(root string, opts Options) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	ignore, err := compileIgnore(opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("starting the file watcher: %w", watchErr(err))
 	}
 	return &Watcher{
-		root: root, opts: opts, fsw: fsw, add: fsw.Add, remove: fsw.Remove,
+		root: root, opts: opts, ignore: ignore, fsw: fsw, add: fsw.Add, remove: fsw.Remove,
 		dirs:    map[string]bool{},
 		batches: make(chan Batch),
 		errs:    make(chan error, 16),
@@ -169,7 +178,7 @@ func (w *Watcher) addTree(dir string) ([]string, error) {
 			return err
 		}
 		rel := w.rel(p)
-		if p != dir && Ignored(rel) {
+		if p != dir && w.ignored(rel) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -310,7 +319,7 @@ func (w *Watcher) handle(ev fsnotify.Event, report func(error)) []string {
 		return nil // metadata only: the contents are what keys hash
 	}
 	rel := w.rel(ev.Name)
-	if rel == "." || strings.HasPrefix(rel, "../") || Ignored(rel) {
+	if rel == "." || strings.HasPrefix(rel, "../") || w.ignored(rel) {
 		return nil
 	}
 	out := []string{rel}
