@@ -343,7 +343,7 @@ var errBuildEnded = errors.New("build ended")
 // In a watch session, when only synced files changed, it live-updates the
 // running containers instead (see liveUpdate).
 func (i *Image) Run(rc *engine.RunContext) error {
-	if rc.LiveUpdate && len(i.live) > 0 {
+	if rc.LiveUpdate && len(i.live) > 0 && rc.Key != rc.PrevKey {
 		if err := i.liveUpdate(rc); err != nil {
 			return err
 		}

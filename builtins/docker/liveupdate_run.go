@@ -125,9 +125,6 @@ func (i *Image) liveUpdate(rc *engine.RunContext) error {
 
 // syncFiles maps the changed paths to the files to copy or delete.
 func (i *Image) syncFiles(changed []string) ([]syncFile, error) {
-	if len(changed) == 0 {
-		return nil, fallBack("no file changed (the image was removed, or a rule it depends on changed)")
-	}
 	var fallBackOn []string
 	var syncs []*step
 	for _, s := range i.live {
