@@ -10,7 +10,7 @@ import (
 type WatchSettings struct {
 	Debounce    time.Duration // quiet window; 0 when not set
 	MaxBatchAge time.Duration // 0 when not set
-	Ignore      []string      // more paths to leave unwatched, .dockerignore syntax
+	Ignore      []string      // more paths to leave unwatched, .gitignore syntax
 	Pos         syntax.Position
 }
 

@@ -1,9 +1,10 @@
 package core
 
 import (
+	"path"
+	"strings"
 	"time"
 
-	"github.com/moby/patternmatcher"
 	"go.starlark.net/starlark"
 
 	"github.com/ferryhq/ferry/engine"
@@ -14,10 +15,10 @@ var watchSettingsBuiltin = &engine.Builtin{
 	Doc: "Sets how `ferry watch` batches and filters file changes. Call it at most once, at load time. " +
 		"The `--debounce` and `--max-batch-age` flags override it; a change takes effect when the watch starts again.",
 	Params: []engine.Param{
-		{Name: "debounce", Type: engine.Duration, Default: `"50ms"`, Doc: "Quiet window: run once no file has changed for this long."},
+		{Name: "debounce", Type: engine.Duration, Default: `"30ms"`, Doc: "Quiet window: run once no file has changed for this long."},
 		{Name: "max_batch_age", Type: engine.Duration, Default: `"500ms"`, Doc: "While files keep changing, run at least this often; at least `debounce`."},
-		{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Paths whose changes start nothing, as patterns relative to the workspace root in `.dockerignore` syntax " +
-			"(`\"tmp\"` covers everything below `tmp`, `\"**/*.log\"`, `\"!keep.log\"`); on top of `.git`, `.ferry` and editors' temporary files."},
+		{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Paths whose changes start nothing, as patterns relative to the workspace root in `.gitignore` syntax " +
+			"(`\"tmp/\"`, `\"*.log\"`, `\"!keep.log\"`); they rank above `.ferryignore` and the `.gitignore` files, on top of `.git`, `.ferry` and editors' temporary files."},
 	},
 	Impl: watchSettings,
 }
@@ -43,8 +44,10 @@ func watchSettings(thread *starlark.Thread, c *engine.Call) (starlark.Value, err
 	if s.Debounce > 0 && s.MaxBatchAge > 0 && s.MaxBatchAge < s.Debounce {
 		return nil, c.Errorf("max_batch_age (%s) is shorter than debounce (%s); make it at least as long", s.MaxBatchAge, s.Debounce)
 	}
-	if _, err := patternmatcher.New(s.Ignore); err != nil {
-		return nil, c.Errorf("ignore: %v", err)
+	for _, p := range s.Ignore {
+		if _, err := path.Match(strings.TrimPrefix(p, "!"), ""); err != nil {
+			return nil, c.Errorf("ignore: bad pattern %q: %v", p, err)
+		}
 	}
 	if err := ev.SetWatchSettings(s); err != nil {
 		return nil, err

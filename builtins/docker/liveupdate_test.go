@@ -242,8 +242,8 @@ func (w *liveWorkspace) container() (id, addr string) {
 	return id, "http://" + strings.TrimSpace(string(ip)) + ":8080"
 }
 
-// get returns the body of GET url, retrying while the server starts.
-func get(t *testing.T, url string) string {
+// httpBody returns the body of GET url, retrying while the server starts.
+func httpBody(t *testing.T, url string) string {
 	t.Helper()
 	var last error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -277,7 +277,7 @@ func TestLiveUpdate(t *testing.T) {
 	w.liveRun(true).wantOutcome(t, "first run", []string{"img", "web"}, nil)
 	built := stateKey(t, w.testWorkspace, "img")
 	id, addr := w.container()
-	if got := get(t, addr+"/file?p=/srv/static/index.html"); got != "0:0 v1" {
+	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); got != "0:0 v1" {
 		t.Fatalf("built file: %q", got)
 	}
 
@@ -294,11 +294,11 @@ func TestLiveUpdate(t *testing.T) {
 		"/srv/static/new/deep/x.txt": "1234:5678 deep",
 		"/srv/static/new":            "1234:5678",
 	} {
-		if got := get(t, addr+"/file?p="+p); got != want {
+		if got := httpBody(t, addr+"/file?p="+p); got != want {
 			t.Errorf("%s in the container: %q, want %q", p, got, want)
 		}
 	}
-	if got := get(t, addr+"/file?p=/tmp/marks"); !strings.Contains(got, "no such file") {
+	if got := httpBody(t, addr+"/file?p=/tmp/marks"); !strings.Contains(got, "no such file") {
 		t.Errorf("run() ran without a matching change: /tmp/marks is %q", got)
 	}
 	if now, _ := w.container(); now != id {
@@ -313,7 +313,7 @@ func TestLiveUpdate(t *testing.T) {
 	w.write("app/static/app.conf", "a=2")
 	r = w.liveRun(true)
 	r.wantOutcome(t, "run trigger", nil, []string{"img"})
-	if got := get(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
+	if got := httpBody(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
 		t.Errorf("/tmp/marks after app.conf changed: %q, want one mark", got)
 	}
 	if out := r.output("img"); !strings.Contains(out, "synced 1 file(s) into") || !strings.Contains(out, "marked") {
@@ -321,20 +321,20 @@ func TestLiveUpdate(t *testing.T) {
 	}
 	w.write("app/static/hup.txt", "hup")
 	w.liveRun(true).wantOutcome(t, "signal trigger", nil, []string{"img"})
-	if got := get(t, addr+"/hups"); got != "1" {
+	if got := httpBody(t, addr+"/hups"); got != "1" {
 		t.Errorf("SIGHUPs received: %s, want 1", got)
 	}
-	if got := get(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
+	if got := httpBody(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
 		t.Errorf("run() ran again without a matching change: /tmp/marks is %q", got)
 	}
 
 	// restart_container restarts the process; the synced files stay.
 	w.write("app/static/restart.txt", "restart")
 	w.liveRun(true).wantOutcome(t, "restart trigger", nil, []string{"img"})
-	if got := get(t, addr+"/hups"); got != "0" {
+	if got := httpBody(t, addr+"/hups"); got != "0" {
 		t.Errorf("SIGHUPs after restart_container: %s, want 0 from a new process", got)
 	}
-	if got := get(t, addr+"/file?p=/srv/static/restart.txt"); got != "1234:5678 restart" {
+	if got := httpBody(t, addr+"/file?p=/srv/static/restart.txt"); got != "1234:5678 restart" {
 		t.Errorf("restart.txt after the restart: %q", got)
 	}
 	if now, _ := w.container(); now != id {
@@ -379,7 +379,7 @@ func TestLiveUpdate(t *testing.T) {
 		}
 		id, addr = now, a
 	}
-	if got := get(t, addr+"/file?p=/srv/static/stop.txt"); got != "0:0 stop" {
+	if got := httpBody(t, addr+"/file?p=/srv/static/stop.txt"); got != "0:0 stop" {
 		t.Errorf("after the rebuild, stop.txt is %q", got)
 	}
 }
@@ -475,7 +475,7 @@ func TestLiveUpdateDelete(t *testing.T) {
 	}
 	r := w.liveRun(true)
 	r.wantOutcome(t, "delete", nil, []string{"img"})
-	if got := get(t, addr+"/file?p=/srv/static/index.html"); !strings.Contains(got, "no such file") {
+	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); !strings.Contains(got, "no such file") {
 		t.Errorf("index.html is still in the container: %q", got)
 	}
 	if out := r.output("img"); !strings.Contains(out, "synced 0 file(s) (and 1 deletion(s)) into") {

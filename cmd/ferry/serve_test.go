@@ -191,7 +191,7 @@ task(
 	if got := runs(); got != "start end start killed start end" {
 		t.Errorf("runs.log: %q, want the interrupted slow to end before the next starts: start end start killed start end\n%s", got, r)
 	}
-	r.wantStderr(t, "a change touches slow, which the run in progress has still to finish")
+	r.wantStderr(t, "a change touches slow, which is running with older inputs")
 	if !slices.Contains(r.skipped(), "slow") {
 		t.Errorf("the interrupted slow was not reported as skipped\n%s", r)
 	}

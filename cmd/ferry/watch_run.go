@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/watch"
@@ -23,29 +25,36 @@ type watchRun struct {
 	canceled bool          // cancelled by a change: its rules run again
 
 	mu       sync.Mutex
-	finished map[string]bool // rules of sel the run is done with
+	started  map[string]time.Time // rules of sel the run has started, and when
+	finished map[string]bool      // rules of sel the run is done with
 }
 
 // loop runs the selected rules, then the rules that each batch of changes
 // calls for, until ctx ends. A batch that touches a rule of the run in
-// progress (running, or still to run) interrupts that run; once it has
+// progress is running (started before the change) interrupts that run; once it has
 // ended, a new run covers its rules and the batch's. Other batches wait for
 // the run to end. So one rule never runs twice at once. The serve tasks the
 // watch started are stopped when it ends.
-func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
+func (w *watcher) loop(ctx context.Context) error {
 	w.e.Servers = engine.NewSupervisor(w.a.bus)
 	defer w.e.Servers.Stop()
 	// The run in progress learns from the events which of its rules it is
 	// done with.
 	var active atomic.Pointer[watchRun]
 	w.a.bus.Add(engine.SinkFunc(func(ev engine.Event) {
+		r := active.Load()
+		if r == nil {
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		switch ev.Kind {
-		case engine.EventRuleDone, engine.EventCached, engine.EventRuleFail, engine.EventSkipped, engine.EventLiveUpdated:
-			if r := active.Load(); r != nil {
-				r.mu.Lock()
-				r.finished[ev.Rule] = true
-				r.mu.Unlock()
+		case engine.EventRuleStart:
+			if _, ok := r.started[ev.Rule]; !ok {
+				r.started[ev.Rule] = ev.Time
 			}
+		case engine.EventRuleDone, engine.EventCached, engine.EventRuleFail, engine.EventSkipped, engine.EventLiveUpdated:
+			r.finished[ev.Rule] = true
 		}
 	}))
 	start := func(rules, force []string) *watchRun { return w.start(ctx, rules, force, &active) }
@@ -68,15 +77,31 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 				<-cur.done
 			}
 			return ctx.Err()
-		case err := <-fw.Errors():
+		case err := <-w.fw.Errors():
 			w.a.bus.Logf(engine.LevelError, "%v", err)
-		case b, ok := <-fw.Batches():
+		case b, ok := <-w.fw.Batches():
 			if !ok {
 				if cur != nil {
 					cur.cancel()
 					<-cur.done
 				}
 				return nil
+			}
+			if w.rootGone() {
+				if cur != nil {
+					cur.cancel()
+					<-cur.done
+					cur = nil
+				}
+				pending, triggered = nil, nil
+				if err := w.awaitRoot(ctx); err != nil {
+					return err
+				}
+				w.reload(ctx)
+				if rules := w.selection(); len(rules) > 0 {
+					cur = start(rules, nil)
+				}
+				continue
 			}
 			if cur == nil {
 				rules, err := w.batch(ctx, b)
@@ -90,7 +115,7 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 			}
 			pending = mergeBatch(pending, b)
 			if hit := w.touches(ctx, cur, b); !cur.canceled && len(hit) > 0 {
-				w.a.bus.Logf(engine.LevelInfo, "%s, which the run in progress has still to finish: interrupting it to start again", changedRules(hit))
+				w.a.bus.Logf(engine.LevelInfo, "%s, which is running with older inputs: interrupting the run to start again", changedRules(hit))
 				cur.canceled = true
 				cur.cancel()
 			}
@@ -138,7 +163,7 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 // Rules in force run even when up to date (they were triggered).
 func (w *watcher) start(ctx context.Context, rules, force []string, active *atomic.Pointer[watchRun]) *watchRun {
 	rctx, cancel := context.WithCancel(ctx)
-	r := &watchRun{rules: rules, sel: map[string]bool{}, cancel: cancel, done: make(chan struct{}), finished: map[string]bool{}}
+	r := &watchRun{rules: rules, sel: map[string]bool{}, cancel: cancel, done: make(chan struct{}), started: map[string]time.Time{}, finished: map[string]bool{}}
 	sel, _ := w.e.Graph.Select(rules)
 	for _, n := range sel {
 		r.sel[n] = true
@@ -155,9 +180,7 @@ func (w *watcher) start(ctx context.Context, rules, force []string, active *atom
 		if err == nil || errors.Is(err, engine.ErrFailed) {
 			w.resync(rctx, sum)
 		}
-		if serr := w.e.Save(); serr != nil {
-			w.a.bus.Logf(engine.LevelError, "could not save state: %v", serr)
-		}
+		w.saveLater()
 		if err != nil && rctx.Err() == nil && !errors.Is(err, engine.ErrFailed) {
 			w.a.bus.Logf(engine.LevelError, "%v", err)
 		}
@@ -165,8 +188,10 @@ func (w *watcher) start(ctx context.Context, rules, force []string, active *atom
 	return r
 }
 
-// touches returns the rules of the run r, running or still to run, that the
-// batch b affects.
+// touches returns the rules of the run r that the batch b affects and that
+// are running with inputs read before the batch's last change. A rule still
+// to run reads its inputs when it starts, so it needs no interruption; a
+// rule done with is run again after the run, from the batch.
 func (w *watcher) touches(ctx context.Context, r *watchRun, b watch.Batch) []string {
 	var rules []string
 	if b.Rescan {
@@ -178,7 +203,7 @@ func (w *watcher) touches(ctx context.Context, r *watchRun, b watch.Batch) []str
 	defer r.mu.Unlock()
 	var hit []string
 	for _, n := range rules {
-		if r.sel[n] && !r.finished[n] {
+		if start, ok := r.started[n]; ok && !r.finished[n] && start.Before(b.Last) {
 			hit = append(hit, n)
 		}
 	}
@@ -246,7 +271,11 @@ func mergeBatch(a *watch.Batch, b watch.Batch) *watch.Batch {
 	}
 	paths := slices.Concat(a.Paths, b.Paths)
 	slices.Sort(paths)
-	return &watch.Batch{Paths: slices.Compact(paths), Rescan: a.Rescan || b.Rescan}
+	last := a.Last
+	if b.Last.After(last) {
+		last = b.Last
+	}
+	return &watch.Batch{Paths: slices.Compact(paths), Rescan: a.Rescan || b.Rescan, Last: last}
 }
 
 // changedRules says which rules a change touches, for the log.
@@ -256,3 +285,39 @@ func changedRules(rules []string) string {
 	}
 	return "a change touches " + strings.Join(rules, ", ")
 }
+
+// rootGone reports whether the workspace folder is gone: deleted, or moved
+// away.
+func (w *watcher) rootGone() bool {
+	_, err := os.Stat(w.l.ws.Root)
+	return err != nil
+}
+
+// awaitRoot waits for the workspace folder to come back, then watches it
+// anew: the watches went with the folder.
+func (w *watcher) awaitRoot(ctx context.Context) error {
+	root := w.l.ws.Root
+	w.a.bus.Logf(engine.LevelError, "the workspace folder %s is gone (deleted or moved away): nothing can run until it is back; waiting for it (Ctrl-C to stop)", root)
+	tick := time.NewTicker(rootPoll)
+	defer tick.Stop()
+	for w.rootGone() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	fw, err := watch.New(root, w.wo)
+	if err != nil {
+		return err
+	}
+	w.fw.Close()
+	w.fw = fw
+	w.e.Reopen()
+	w.keepInputs(ctx)
+	w.a.bus.Logf(engine.LevelInfo, "the workspace folder %s is back: evaluating it again and running what is out of date", root)
+	return nil
+}
+
+// rootPoll is how often a watch whose workspace folder is gone looks for it.
+const rootPoll = 250 * time.Millisecond

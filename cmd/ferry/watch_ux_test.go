@@ -198,7 +198,7 @@ func TestWatchSettings(t *testing.T) {
 	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `watch_settings(debounce = "20ms", max_batch_age = "1s", ignore = ["scratch"])
-task(name = "a", cmd = "echo a >> runs.log", srcs = ["scratch", "src.txt"])
+task(name = "a", cmd = "echo a >> runs.log", srcs = ["src.txt"])
 `,
 		"scratch/x": "1\n",
 		"src.txt":   "1\n",
