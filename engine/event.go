@@ -22,6 +22,9 @@ const (
 	EventSkipped   EventKind = "rule.skipped" // Rule not run: Reason
 	EventRetry     EventKind = "rule.retry"   // Rule failed and will run again: Err, Attempt
 	EventRunDone   EventKind = "run.done"     // a run ended: Summary
+	// EventLiveUpdated: Rule updated what runs in place instead of
+	// rebuilding (see ErrLiveUpdated): Duration.
+	EventLiveUpdated EventKind = "rule.live_updated"
 )
 
 // Levels for EventLog events.
@@ -55,6 +58,7 @@ type Summary struct {
 	Cached      []string      `json:"cached"`
 	Failed      []string      `json:"failed"`
 	Skipped     []string      `json:"skipped"`
+	LiveUpdated []string      `json:"live_updated,omitempty"`
 	Interrupted bool          `json:"interrupted,omitempty"`
 	Duration    time.Duration `json:"duration"`
 }

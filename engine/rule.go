@@ -86,4 +86,8 @@ type RunContext struct {
 	// Servers keeps the processes of serve rules running after Run returns;
 	// nil outside a watch, where a serve rule runs in the foreground.
 	Servers *Supervisor
+	// LiveUpdate allows Run to return ErrLiveUpdated: the session asked for
+	// it (ferry watch), the rule succeeded before, and only the contents of
+	// its inputs (Changed) differ since: same definition, same deps' keys.
+	LiveUpdate bool
 }

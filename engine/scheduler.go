@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -43,6 +44,9 @@ type RunOptions struct {
 	Jobs      int  // parallel rules; 0 means the CPU count
 	KeepGoing bool // run everything not blocked by a failure
 	Force     bool // rerun the selected rules even when up to date
+	// LiveUpdate lets rules update what runs in place instead of
+	// rebuilding it, when only their inputs changed (see ErrLiveUpdated).
+	LiveUpdate bool
 	// ForceRules reruns these rules even when up to date (their deps only
 	// when out of date): what a manual trigger asks for.
 	ForceRules []string
@@ -118,6 +122,7 @@ const (
 	outcomeCached
 	outcomeFailed
 	outcomeSkipped
+	outcomeLiveUpdated
 )
 
 type result struct {
@@ -176,6 +181,8 @@ func (e *Engine) Run(ctx context.Context, names []string, o RunOptions) (*Summar
 			sum.Failed = append(sum.Failed, res.name)
 		case outcomeSkipped:
 			sum.Skipped = append(sum.Skipped, res.name)
+		case outcomeLiveUpdated:
+			sum.LiveUpdated = append(sum.LiveUpdated, res.name)
 		}
 		keys[res.name] = res.key
 		for _, d := range dependents[res.name] {
@@ -286,6 +293,7 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events, Servers: e.Servers}
 	if prev != nil {
 		rc.PrevKey = prev.Key
+		rc.LiveUpdate = o.LiveUpdate && prev.Def == k.def && maps.Equal(prev.Deps, k.deps)
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -293,6 +301,12 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		err = e.attempt(ctx, r, rc)
 		if err == nil {
 			break
+		}
+		if rc.LiveUpdate && errors.Is(err, ErrLiveUpdated) {
+			// The state keeps the last full success, and dependents see
+			// its key: nothing downstream changed.
+			e.Events.Emit(Event{Kind: EventLiveUpdated, Rule: name, Duration: time.Since(start)})
+			return result{name: name, outcome: outcomeLiveUpdated, key: rc.PrevKey}
 		}
 		if ctx.Err() != nil {
 			e.Events.Emit(Event{Kind: EventSkipped, Rule: name, Reason: fmt.Sprintf("interrupted after %s; it runs again next time", time.Since(start).Round(time.Millisecond))})

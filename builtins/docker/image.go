@@ -32,6 +32,8 @@ type Image struct {
 	ignore     []string // cleaned patterns, after .dockerignore's
 	tags       []string // extra references, "repo:tag"
 	push       bool     // push the image after building it
+	live       []*step  // live_update steps
+	synced     synced   // what live updates copied into which container
 	ws         *engine.Workspace
 	docker     Engine
 	images     *catalog
@@ -56,6 +58,7 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Patterns of context files to leave out, relative to the context, in `.dockerignore` syntax, on top of the context's `.dockerignore`."},
 			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first, such as tasks that write into the context (image rules named in `FROM` are deps without being listed)."},
 			{Name: "tag", Type: engine.StringList, Default: "[]", Doc: "More tags to give the image: `\"latest\"` tags `repo:latest`; a reference with a `:` (`\"acme/api:v1\"`) is used as it is."},
+			{Name: "live_update", Type: stepType{}, Default: "[]", Doc: "How `ferry watch` updates the running containers of the services using this image in place when only some files changed, instead of rebuilding it: `fall_back_on(...)` steps, then `sync(...)` steps, then `run(...)`, `signal(...)` and `restart_container(...)` steps. Not part of the key: editing it rebuilds nothing. See docs/live-update.md."},
 			{Name: "push", Type: engine.Bool, Default: "False", Doc: "Push `repo:<key>` and the extra tags to the registry the repository names (such as `registry.example.com/acme/api`) after each build; `ferry push` pushes whenever asked."},
 			{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
 		}, engine.RuleAttrParams...),
@@ -121,6 +124,12 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images
 	}
 	if i.ignore, err = ignorePatterns(c.Strings("ignore")); err != nil {
 		return nil, c.Errorf("ignore: %v", err)
+	}
+	if steps, ok := c.Value("live_update").([]*step); ok && len(steps) > 0 {
+		if err := i.checkLiveUpdate(steps); err != nil {
+			return nil, c.Errorf("%v", err)
+		}
+		i.live = steps
 	}
 	if err := ev.AddRule(i); err != nil {
 		return nil, err
@@ -330,7 +339,15 @@ var errBuildEnded = errors.New("build ended")
 // Run builds the image for rc.Key, unless an image with that key is in the
 // Engine already (the content came back to an earlier state), in which case
 // it only tags it.
+//
+// In a watch session, when only synced files changed, it live-updates the
+// running containers instead (see liveUpdate).
 func (i *Image) Run(rc *engine.RunContext) error {
+	if rc.LiveUpdate && len(i.live) > 0 && rc.Key != rc.PrevKey {
+		if err := i.liveUpdate(rc); err != nil {
+			return err
+		}
+	}
 	ref := i.Ref(rc.Key)
 	img, err := i.lookup(rc, rc.Key)
 	if err != nil {

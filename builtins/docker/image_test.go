@@ -381,14 +381,18 @@ image(name = "slow", repo = "REPO", context = "slow", deps = ["base"])
 // the Engine, even with the Docker plugin loaded.
 func TestNoDockerForTasks(t *testing.T) {
 	w := newWorkspace(t, nil, map[string]string{"ferry.star": `task(name = "t", cmd = "true")` + "\n"})
-	w.eng = &countingEngine{Engine: panicEngine{t}}
+	w.eng = &countingEngine{Engine: panicEngine{t: t}}
 	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"t"}) {
 		t.Errorf("ran %v", ran)
 	}
 }
 
-// panicEngine fails the test on any call.
-type panicEngine struct{ t *testing.T }
+// panicEngine fails the test on any call (a live update call panics on
+// the nil liveEngine).
+type panicEngine struct {
+	t *testing.T
+	liveEngine
+}
 
 func (p panicEngine) Ping(context.Context) error { p.t.Error("Ping called"); return nil }
 func (p panicEngine) ImageID(context.Context, string) (string, error) {

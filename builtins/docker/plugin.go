@@ -34,6 +34,7 @@ type Engine interface {
 	Tag(ctx context.Context, id, ref string) error
 	// Remove removes an image by reference or ID; a missing one is no error.
 	Remove(ctx context.Context, ref string) error
+	liveEngine
 }
 
 // Labels that ferry puts on every image it builds.
@@ -64,7 +65,7 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	if eng == nil {
 		eng = dockerd.New()
 	}
-	return []*engine.Builtin{imageBuiltin(eng, &catalog{project: p.Project})}
+	return append(liveUpdateBuiltins(), imageBuiltin(eng, &catalog{project: p.Project}))
 }
 
 // A catalog holds the image rules of one evaluation, so that a Dockerfile's

@@ -38,6 +38,8 @@ type Target struct {
 
 	mu   sync.Mutex
 	snap map[string][]dockerd.Container // project → containers, until a change
+	// deployed lists, by project, the services this Target deployed.
+	deployed map[string][]string
 
 	prepMu sync.Mutex // serialises creating networks and volumes
 }
@@ -255,6 +257,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 // are created and started. A replica already running this definition is
 // left alone.
 func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	t.noteDeployed(d.Project, d.Spec.Name)
 	if err := t.prepare(ctx, d); err != nil {
 		return err
 	}

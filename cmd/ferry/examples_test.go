@@ -93,6 +93,16 @@ var exampleChecks = map[string]func(t *testing.T, urls map[string]string){
 			t.Errorf("the count went from %d to %d, want one more per request", *first.Count, *second.Count)
 		}
 	},
+	// liveupdate serves its greeting (watch_live_test.go live-updates it).
+	"liveupdate": func(t *testing.T, urls map[string]string) {
+		site, ok := urls["site"]
+		if !ok {
+			t.Fatalf("the site publishes no port: %v", urls)
+		}
+		if got := httpGet(t, site+"/greeting"); got != "hello from ferry\n" {
+			t.Errorf("GET /greeting: %q", got)
+		}
+	},
 }
 
 // checkAnswers checks that every published service answers HTTP.

@@ -179,9 +179,10 @@ task(
 	ws.write(t, "slow.src", "v2\n")
 	eventually(t, "slow to run again", func() bool { return runs() == "start end start" })
 	ws.write(t, "slow.src", "v3\n")
-	eventually(t, "slow.out to hold v3", func() bool {
+	// slow writes slow.out before its end line: wait for both.
+	eventually(t, "slow to end with slow.out holding v3", func() bool {
 		b, _ := os.ReadFile(ws.path("slow.out"))
-		return string(b) == "v3\n"
+		return string(b) == "v3\n" && strings.HasSuffix(runs(), "start end")
 	})
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)

@@ -16,22 +16,26 @@ import (
 
 func (a *app) watchCommand() *cobra.Command {
 	var wo watch.Options
+	var keep bool
 	var noView bool
 	cmd := &cobra.Command{
 		Use:     "watch [RULE...] [-- --flag=value...]",
 		Aliases: []string{"dev"},
 		Short:   "Run rules, then rerun them as their inputs change, until Ctrl-C",
-		Long: `Run the named rules (every build rule and serve task when none is named) as
-ferry run does, then watch the workspace. After each batch of changes, rerun
-the selected rules whose inputs changed and the selected rules that depend on
-them; when ferry.star, a loaded module or a file read while evaluating changes,
-evaluate again (on an error, keep the previous rules and wait for the next
-save). A change to a rule the run in progress is running interrupts that
-run and starts it again. Serve tasks (dev servers) are restarted when
-their key changes, and stopped when the watch ends. A failing rule does not
-stop the watch. Rules declared with trigger = "manual" run only when asked
-(ferry trigger RULE, or t in the view). On a terminal, a status view shows
-each rule's state above the log (--no-view for plain lines). See docs/watch.md.`,
+		Long: `Run the named rules (every build rule, serve task, service and job when
+none is named) as ferry run and ferry up do, then watch the workspace. After
+each batch of changes, rerun the selected rules whose inputs changed and the
+selected rules that depend on them; when ferry.star, a loaded module or a file
+read while evaluating changes, evaluate again (on an error, keep the previous
+rules and wait for the next save). A change to a rule the run in progress is
+running interrupts that run and starts it again. Serve tasks (dev
+servers) are restarted when their key changes, and stopped when the watch
+ends. Images with live_update steps update their running containers in place
+when only synced files changed; on exit, the services the watch started are
+removed, unless --keep. A failing rule does not stop the watch. Rules declared
+with trigger = "manual" run only when asked (ferry trigger RULE, or t in the
+view). On a terminal, a status view shows each rule's state above the log
+(--no-view for plain lines). See docs/watch.md and docs/live-update.md.`,
 		Example: `  ferry watch
   ferry dev api --debounce 100ms`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,6 +50,7 @@ each rule's state above the log (--no-view for plain lines). See docs/watch.md.`
 			// Evaluate again by absolute paths: the current folder may be
 			// deleted and made anew (say by a branch switch) during a watch.
 			a.dir, a.file = ws.Root, ws.File
+			defer a.stopStarted(cmd.Context(), ws, keep)
 			ctx, closeView := a.startView(cmd.Context(), noView, ws)
 			err = a.watch(ctx, ws, names, flags, wo)
 			if closeView() {
@@ -55,6 +60,7 @@ each rule's state above the log (--no-view for plain lines). See docs/watch.md.`
 		},
 	}
 	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION` (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
+	cmd.Flags().BoolVar(&keep, "keep", false, "on exit, leave the services this watch started running")
 	cmd.Flags().BoolVar(&noView, "no-view", false, "log lines instead of the status view on a terminal")
 	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")
 	return cmd
@@ -101,7 +107,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	defer release()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
-		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}, fw: fw, wo: wo}
+		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true, LiveUpdate: true}, fw: fw, wo: wo}
 	defer func() { w.fw.Close() }() // a new one if the workspace folder came back
 	defer w.saves.Wait()            // before the lock is released
 	w.setFiles(l.res.Files, false)

@@ -53,7 +53,7 @@ func (w *watcher) loop(ctx context.Context) error {
 			if _, ok := r.started[ev.Rule]; !ok {
 				r.started[ev.Rule] = ev.Time
 			}
-		case engine.EventRuleDone, engine.EventCached, engine.EventRuleFail, engine.EventSkipped:
+		case engine.EventRuleDone, engine.EventCached, engine.EventRuleFail, engine.EventSkipped, engine.EventLiveUpdated:
 			r.finished[ev.Rule] = true
 		}
 	}))
@@ -176,7 +176,10 @@ func (w *watcher) start(ctx context.Context, rules, force []string, active *atom
 		w.e.Servers.StopOthers(w.serveTasks())
 		o := w.o
 		o.ForceRules = force
-		_, err := w.e.Run(rctx, rules, o)
+		sum, err := w.e.Run(rctx, rules, o)
+		if err == nil || errors.Is(err, engine.ErrFailed) {
+			w.resync(rctx, sum)
+		}
 		w.saveLater()
 		if err != nil && rctx.Err() == nil && !errors.Is(err, engine.ErrFailed) {
 			w.a.bus.Logf(engine.LevelError, "%v", err)
@@ -221,14 +224,16 @@ func (w *watcher) union(prev, rules []string) []string {
 }
 
 // selection returns the rules the watch runs by itself: those named, or
-// every build rule and serve task of the enabled profiles; manual rules
+// every build rule, serve task, service and job of the enabled profiles (so
+// a rebuilt image replaces its services' containers); manual rules
 // (trigger = "manual") wait to be triggered.
 func (w *watcher) selection() []string {
 	rules := w.names
 	if len(rules) == 0 {
 		g := w.l.graph
 		for _, n := range g.Names() {
-			if info := g.Rule(n).Info(); (info.Default || info.Serve) && g.ProfileEnabled(info) {
+			r := g.Rule(n)
+			if info := r.Info(); (info.Default || info.Serve || isDeploy(r)) && g.ProfileEnabled(info) {
 				rules = append(rules, n)
 			}
 		}

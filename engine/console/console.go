@@ -108,6 +108,8 @@ func (s *Sink) Handle(e engine.Event) {
 			Msg(fmt.Sprintf("attempt %d failed, retrying: %s", e.Attempt, e.Err))
 	case engine.EventSkipped:
 		l.Warn().Str("rule", e.Rule).Str("reason", e.Reason).Msg("skipped: " + e.Reason)
+	case engine.EventLiveUpdated:
+		l.Info().Str("rule", e.Rule).Dur("duration", e.Duration).Msg("live-updated in " + human(e.Duration))
 	case engine.EventRunDone:
 		s.summary(e.Summary)
 	}
@@ -120,6 +122,9 @@ func (s *Sink) summary(sum *engine.Summary) {
 	}
 	msg := fmt.Sprintf("%d ran, %d up to date, %d failed, %d skipped in %s",
 		len(sum.Ran), len(sum.Cached), len(sum.Failed), len(sum.Skipped), human(sum.Duration))
+	if len(sum.LiveUpdated) > 0 {
+		msg += fmt.Sprintf("; %d live-updated", len(sum.LiveUpdated))
+	}
 	if len(sum.Failed) > 0 {
 		msg += "; failed: " + strings.Join(sum.Failed, ", ")
 	}

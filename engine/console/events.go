@@ -46,6 +46,7 @@ type SummaryRecord struct {
 	Skipped     []string `json:"skipped"`
 	Interrupted bool     `json:"interrupted"`
 	DurationMS  float64  `json:"duration_ms"`
+	LiveUpdated []string `json:"live_updated,omitempty"`
 }
 
 // Handle writes e as one line. After a write error it writes nothing more
@@ -73,13 +74,13 @@ func RecordOf(e engine.Event) Record {
 		Time: e.Time.UTC().Format(time.RFC3339Nano), Kind: string(e.Kind), Rule: e.Rule, Level: e.Level, Text: e.Text,
 		Stream: e.Stream, Pos: e.Pos, Reason: e.Reason, Error: e.Err, Attempt: e.Attempt,
 	}
-	if e.Kind == engine.EventRuleDone || e.Kind == engine.EventRuleFail {
+	if e.Kind == engine.EventRuleDone || e.Kind == engine.EventRuleFail || e.Kind == engine.EventLiveUpdated {
 		ms := millis(e.Duration)
 		r.DurationMS = &ms
 	}
 	if s := e.Summary; s != nil {
 		r.Summary = &SummaryRecord{Ran: nonNil(s.Ran), Cached: nonNil(s.Cached), Failed: nonNil(s.Failed), Skipped: nonNil(s.Skipped),
-			Interrupted: s.Interrupted, DurationMS: millis(s.Duration)}
+			Interrupted: s.Interrupted, DurationMS: millis(s.Duration), LiveUpdated: s.LiveUpdated}
 	}
 	return r
 }

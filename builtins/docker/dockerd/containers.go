@@ -24,6 +24,7 @@ type Container struct {
 	ID      string
 	Name    string // without the leading slash
 	Image   string
+	ImageID string
 	Labels  map[string]string
 	State   string // created, running, restarting, exited, …
 	Status  string // "Up 3 minutes (healthy)", "Exited (1) 2 seconds ago"
@@ -114,7 +115,7 @@ func (c *Client) Containers(ctx context.Context, labels map[string]string) ([]Co
 	}
 	out := make([]Container, 0, len(list))
 	for _, s := range list {
-		ct := Container{ID: s.ID, Image: s.Image, Labels: s.Labels, State: s.State, Status: s.Status, Created: time.Unix(s.Created, 0)}
+		ct := Container{ID: s.ID, Image: s.Image, ImageID: s.ImageID, Labels: s.Labels, State: s.State, Status: s.Status, Created: time.Unix(s.Created, 0)}
 		if len(s.Names) > 0 {
 			ct.Name = strings.TrimPrefix(s.Names[0], "/")
 		}

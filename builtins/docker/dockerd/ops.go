@@ -237,6 +237,7 @@ type ContainerInfo struct {
 	ImageID    string
 	Entrypoint []string
 	Cmd        []string
+	User       string // "uid[:gid]" or a name; "" for root
 }
 
 // ContainerInfo inspects a container's definition.
@@ -251,7 +252,7 @@ func (c *Client) ContainerInfo(ctx context.Context, id string) (ContainerInfo, e
 	}
 	info := ContainerInfo{ImageID: res.Image}
 	if res.Config != nil {
-		info.Image, info.Entrypoint, info.Cmd = res.Config.Image, res.Config.Entrypoint, res.Config.Cmd
+		info.Image, info.Entrypoint, info.Cmd, info.User = res.Config.Image, res.Config.Entrypoint, res.Config.Cmd, res.Config.User
 	}
 	return info, nil
 }

@@ -22,6 +22,7 @@ const (
 	StateRetrying = "retrying" // failed, running again
 	StateOK       = "ok"       // ran and succeeded
 	StateCached   = "cached"   // found up to date
+	StateLive     = "live"     // live-updated: running containers updated in place
 	StateFailed   = "failed"
 	StateSkipped  = "skipped" // not run: a dep failed
 )
@@ -111,6 +112,8 @@ func (m *Model) Handle(e engine.Event) {
 		r.state, r.last, r.err = StateOK, e.Duration, ""
 	case engine.EventCached:
 		r.state, r.err = StateCached, ""
+	case engine.EventLiveUpdated:
+		r.state, r.last, r.err = StateLive, e.Duration, ""
 	case engine.EventRuleFail:
 		r.state, r.last, r.err = StateFailed, e.Duration, firstLine(e.Err)
 	case engine.EventRetry:
@@ -241,7 +244,7 @@ func (m *Model) Summary() []string {
 
 func stateColor(state string) string {
 	switch state {
-	case StateOK:
+	case StateOK, StateLive:
 		return "32"
 	case StateCached:
 		return "90"

@@ -160,3 +160,14 @@ func TestLogLinesArePrintable(t *testing.T) {
 		t.Errorf("log %q, want %q", m.log, want)
 	}
 }
+
+// A live update shows as its own state, with its duration.
+func TestLiveUpdatedState(t *testing.T) {
+	m := NewModel("ferry watch")
+	m.SetRules([]RuleMeta{{Name: "site-image", Kind: "image"}})
+	m.Handle(engine.Event{Time: t0, Kind: engine.EventRuleStart, Rule: "site-image"})
+	m.Handle(engine.Event{Time: t0, Kind: engine.EventLiveUpdated, Rule: "site-image", Duration: 95 * time.Millisecond})
+	if r := m.byName["site-image"]; r.state != StateLive || r.last != 95*time.Millisecond {
+		t.Errorf("state %q, last %s; want %q, 95ms", r.state, r.last, StateLive)
+	}
+}

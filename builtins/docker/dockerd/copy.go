@@ -1,0 +1,65 @@
+package dockerd
+
+// Live update: copying files into a running container and signalling it.
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// CopyToContainer extracts the tar stream into the container at dir (which
+// must exist in it), through the Engine's archive API: no program runs in
+// the container, so it works in images FROM scratch. The tar headers'
+// owners are kept as they are; missing parents of an entry are created,
+// owned by root.
+func (c *Client) CopyToContainer(ctx context.Context, id, dir string, tarStream io.Reader) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.CopyToContainer(ctx, id, dir, tarStream, container.CopyToContainerOptions{}); err != nil {
+		return c.wrap("copy into container", err)
+	}
+	return nil
+}
+
+// KillContainer sends a signal ("HUP", "SIGUSR1", …) to the main process
+// of a running container.
+func (c *Client) KillContainer(ctx context.Context, id, signal string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.ContainerKill(ctx, id, signal); err != nil {
+		return c.wrap("signal container", err)
+	}
+	return nil
+}
+
+// ReadContainerFile returns the contents of a regular file in a container
+// (running or not), through the Engine's archive API, reading at most
+// limit bytes of it.
+func (c *Client) ReadContainerFile(ctx context.Context, id, name string, limit int64) ([]byte, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := cli.CopyFromContainer(ctx, id, name)
+	if err != nil {
+		return nil, c.wrap("copy from container", err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %s from the container: %w", name, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("%s in the container is not a regular file", name)
+	}
+	return io.ReadAll(io.LimitReader(tr, limit))
+}

@@ -1,0 +1,539 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// liveSrc is a server for FROM scratch images: GET /file?p=PATH answers
+// "uid:gid contents" of a file (or "uid:gid" of a folder), GET /hups the
+// number of SIGHUPs it received. Called as rm, it deletes files. `mark` appends a line to /tmp/marks,
+// `fail` exits with 4, and `stop` stops the server (its container's main
+// process) and waits to be killed with it.
+const liveSrc = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if filepath.Base(os.Args[0]) == "rm" {
+		for _, a := range os.Args[1:] {
+			if err := os.Remove(a); a != "-f" && a != "--" && err != nil && !os.IsNotExist(err) {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "mark":
+			f, err := os.OpenFile("/tmp/marks", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+			fmt.Fprintln(f, "mark")
+			f.Close()
+			fmt.Println("marked")
+			return
+		case "fail":
+			fmt.Println("reload failed on purpose")
+			os.Exit(4)
+		case "stop":
+			syscall.Kill(1, syscall.SIGTERM)
+			time.Sleep(30 * time.Second)
+			return
+		}
+	}
+	var hups atomic.Int32
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM)
+	go func() {
+		for s := range sig {
+			if s == syscall.SIGTERM {
+				os.Exit(0)
+			}
+			hups.Add(1)
+		}
+	}()
+	http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Query().Get("p")
+		fi, err := os.Stat(p)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		fmt.Fprintf(w, "%d:%d", st.Uid, st.Gid)
+		if !fi.IsDir() {
+			b, _ := os.ReadFile(p)
+			fmt.Fprintf(w, " %s", b)
+		}
+	})
+	http.HandleFunc("/hups", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, hups.Load()) })
+	http.ListenAndServe(":8080", nil)
+}
+`
+
+var (
+	liveOnce sync.Once
+	livePath string
+	liveErr  error
+)
+
+// liveServer returns the path of the static liveSrc binary, built once.
+func liveServer(t *testing.T) string {
+	t.Helper()
+	liveOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ferry-live-")
+		if err != nil {
+			liveErr = err
+			return
+		}
+		src := filepath.Join(dir, "main.go")
+		if liveErr = os.WriteFile(src, []byte(liveSrc), 0o644); liveErr != nil {
+			return
+		}
+		livePath = filepath.Join(dir, "server")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", livePath, src)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			liveErr = fmt.Errorf("go build the live update server: %v\n%s", err, out)
+		}
+	})
+	if liveErr != nil {
+		t.Fatal(liveErr)
+	}
+	return livePath
+}
+
+const liveFerry = `image(name = "img", repo = "REPO", context = "app", live_update = [
+    fall_back_on(["app/static/fallback.txt"]),
+    sync("app/static", "/srv/static"),
+    run(["/server", "mark"], trigger = ["app/static/**/*.conf"]),
+    run(["/server", "fail"], trigger = ["app/static/*.bad"]),
+    run(["/server", "stop"], trigger = ["app/static/stop.txt"]),
+    signal("HUP", trigger = ["app/static/hup.txt"]),
+    restart_container(trigger = ["app/static/restart.txt"]),
+])
+service(name = "web", image = "img")
+`
+
+const liveDockerfile = `FROM scratch
+COPY server /server
+COPY passwd /etc/passwd
+COPY --chown=1234:5678 tmp /tmp
+COPY static /srv/static
+USER app
+ENTRYPOINT ["/server"]
+`
+
+// liveWorkspace is a workspace with an image FROM scratch that has
+// live_update steps, and a service running it.
+type liveWorkspace struct {
+	*testWorkspace
+	target *Target
+	graph  *engine.Graph // evaluated once, as in one watch session
+}
+
+func newLiveWorkspace(t *testing.T) *liveWorkspace {
+	docker := needDocker(t)
+	w := &liveWorkspace{testWorkspace: newWorkspace(t, docker, map[string]string{
+		"ferry.star":            liveFerry,
+		"app/Dockerfile":        liveDockerfile,
+		"app/tmp/.keep":         "",
+		"app/passwd":            "root:x:0:0::/:/server\napp:x:1234:5678::/:/server\n",
+		"app/static/index.html": "v1",
+		"app/static/app.conf":   "a=1",
+		"app/other.txt":         "not synced",
+	}), target: NewTarget(docker)}
+	body, err := os.ReadFile(liveServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unique layers per test, as copyHello does.
+	w.write("app/server", string(body)+w.repo)
+	if err := os.Chmod(filepath.Join(w.root, "app/server"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := w.target.Down(ctx, w.project, true); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return w
+}
+
+// liveRun runs every build and deploy rule, with live updates allowed when
+// live is set, and saves the state.
+func (w *liveWorkspace) liveRun(live bool) runResult {
+	w.t.Helper()
+	ctx := context.Background()
+	var r runResult
+	var mu sync.Mutex
+	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) {
+		mu.Lock()
+		r.events = append(r.events, e)
+		mu.Unlock()
+	}))
+	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
+	if w.graph == nil {
+		res, err := engine.Evaluate(ctx, engine.Options{
+			Workspace: ws,
+			Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Engine: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: w.target}},
+			Events:    bus,
+		})
+		if err != nil {
+			w.t.Fatalf("evaluate: %v", err)
+		}
+		if w.graph, err = engine.NewGraph(res.Rules); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	st, err := engine.LoadState(ws, true)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	e := engine.NewEngine(ws, w.graph, st, bus)
+	r.sum, r.err = e.Run(ctx, []string{"img", "web"}, engine.RunOptions{Jobs: 2, LiveUpdate: live})
+	if err := e.Save(); err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// container returns the ID and address of the web service's one container.
+func (w *liveWorkspace) container() (id, addr string) {
+	w.t.Helper()
+	out, err := exec.Command("docker", "ps", "-q", "--no-trunc", "--filter", "label=ferry.project="+w.project, "--filter", "label=ferry.rule=web").Output()
+	if err != nil || len(strings.Fields(string(out))) != 1 {
+		w.t.Fatalf("want one running web container: %q %v", out, err)
+	}
+	id = strings.TrimSpace(string(out))
+	ip, err := exec.Command("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", id).Output()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return id, "http://" + strings.TrimSpace(string(ip)) + ":8080"
+}
+
+// httpBody returns the body of GET url, retrying while the server starts.
+func httpBody(t *testing.T, url string) string {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.TrimSpace(string(b))
+	}
+	t.Fatalf("GET %s: %v", url, last)
+	return ""
+}
+
+func (r runResult) wantOutcome(t *testing.T, what string, ran, live []string) {
+	t.Helper()
+	if r.err != nil || !slices.Equal(r.sum.Ran, ran) || !slices.Equal(r.sum.LiveUpdated, live) {
+		t.Fatalf("%s: ran %v, live-updated %v (%v), want ran %v, live-updated %v\n%s%s", what, r.sum.Ran, r.sum.LiveUpdated, r.err, ran, live, r.output("img"), r.failure("img")+r.failure("web"))
+	}
+}
+
+// Live update against the real Engine, into a FROM scratch container with
+// a non-root USER, named in its /etc/passwd: files synced with their owner and new folders created,
+// steps run only when their trigger matches, the state kept at the last
+// build, and every case that needs a rebuild rebuilt, saying why.
+func TestLiveUpdate(t *testing.T) {
+	t.Parallel()
+	w := newLiveWorkspace(t)
+	w.liveRun(true).wantOutcome(t, "first run", []string{"img", "web"}, nil)
+	built := stateKey(t, w.testWorkspace, "img")
+	id, addr := w.container()
+	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); got != "0:0 v1" {
+		t.Fatalf("built file: %q", got)
+	}
+
+	// A changed file and a new nested one: copied, owned by the USER.
+	w.write("app/static/index.html", "v2")
+	w.write("app/static/new/deep/x.txt", "deep")
+	r := w.liveRun(true)
+	r.wantOutcome(t, "sync", nil, []string{"img"})
+	if !slices.Contains(r.sum.Cached, "web") {
+		t.Errorf("web not up to date after a live update: %+v", r.sum)
+	}
+	for p, want := range map[string]string{
+		"/srv/static/index.html":     "1234:5678 v2",
+		"/srv/static/new/deep/x.txt": "1234:5678 deep",
+		"/srv/static/new":            "1234:5678",
+	} {
+		if got := httpBody(t, addr+"/file?p="+p); got != want {
+			t.Errorf("%s in the container: %q, want %q", p, got, want)
+		}
+	}
+	if got := httpBody(t, addr+"/file?p=/tmp/marks"); !strings.Contains(got, "no such file") {
+		t.Errorf("run() ran without a matching change: /tmp/marks is %q", got)
+	}
+	if now, _ := w.container(); now != id {
+		t.Errorf("container replaced by a live update")
+	}
+	if k := stateKey(t, w.testWorkspace, "img"); k != built {
+		t.Errorf("state key moved to %s after a live update, want the build's %s", k.Short(), built.Short())
+	}
+
+	// A matching change runs run(); files synced before are not new to the
+	// container and trigger nothing again.
+	w.write("app/static/app.conf", "a=2")
+	r = w.liveRun(true)
+	r.wantOutcome(t, "run trigger", nil, []string{"img"})
+	if got := httpBody(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
+		t.Errorf("/tmp/marks after app.conf changed: %q, want one mark", got)
+	}
+	if out := r.output("img"); !strings.Contains(out, "synced 1 file(s) into") || !strings.Contains(out, "marked") {
+		t.Errorf("output of the live update:\n%s", out)
+	}
+	w.write("app/static/hup.txt", "hup")
+	w.liveRun(true).wantOutcome(t, "signal trigger", nil, []string{"img"})
+	if got := httpBody(t, addr+"/hups"); got != "1" {
+		t.Errorf("SIGHUPs received: %s, want 1", got)
+	}
+	if got := httpBody(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
+		t.Errorf("run() ran again without a matching change: /tmp/marks is %q", got)
+	}
+
+	// restart_container restarts the process; the synced files stay.
+	w.write("app/static/restart.txt", "restart")
+	w.liveRun(true).wantOutcome(t, "restart trigger", nil, []string{"img"})
+	if got := httpBody(t, addr+"/hups"); got != "0" {
+		t.Errorf("SIGHUPs after restart_container: %s, want 0 from a new process", got)
+	}
+	if got := httpBody(t, addr+"/file?p=/srv/static/restart.txt"); got != "1234:5678 restart" {
+		t.Errorf("restart.txt after the restart: %q", got)
+	}
+	if now, _ := w.container(); now != id {
+		t.Errorf("restart_container replaced the container")
+	}
+
+	// A run() that fails fails the rule, with its exit code and position.
+	w.write("app/static/x.bad", "bad")
+	r = w.liveRun(true)
+	if msg := r.failure("img"); !strings.Contains(msg, `run(["/server", "fail"]) (ferry.star:5:8) exited with code 4 in`) {
+		t.Errorf("failing run(): %q\n%s", msg, r.output("img"))
+	}
+	// The update did not complete: the next change runs it again.
+	w.write("app/static/y.txt", "y")
+	if msg := w.liveRun(true).failure("img"); !strings.Contains(msg, "exited with code 4") {
+		t.Errorf("the failed run() was not tried again: %q", msg)
+	}
+
+	// Outside a watch session the image is built: a later ferry run
+	// rebuilds what was live-updated.
+	w.liveRun(false).wantOutcome(t, "ferry run", []string{"img", "web"}, nil)
+	id, addr = w.container()
+
+	for _, c := range []struct {
+		what, reason string
+		change       func()
+	}{
+		{"a deleted file in a FROM scratch image", "has no rm to delete it", func() { os.Remove(filepath.Join(w.root, "app/static/index.html")) }},
+		{"a fall_back_on file", "fall_back_on lists app/static/fallback.txt", func() { w.write("app/static/fallback.txt", "f") }},
+		{"a file outside every sync", "app/other.txt changed, and no sync step covers it", func() { w.write("app/other.txt", "changed") }},
+		{"a container dying during the update", "stopped during the live update", func() { w.write("app/static/stop.txt", "stop") }},
+	} {
+		c.change()
+		r := w.liveRun(true)
+		r.wantOutcome(t, c.what, []string{"img", "web"}, nil)
+		if out := r.output("img"); !strings.Contains(out, "live update not possible: ") || !strings.Contains(out, c.reason) {
+			t.Errorf("%s: the output does not say why it rebuilt (%q):\n%s", c.what, c.reason, out)
+		}
+		now, a := w.container()
+		if now == id {
+			t.Errorf("%s: the container was not replaced", c.what)
+		}
+		id, addr = now, a
+	}
+	if got := httpBody(t, addr+"/file?p=/srv/static/stop.txt"); got != "0:0 stop" {
+		t.Errorf("after the rebuild, stop.txt is %q", got)
+	}
+}
+
+// Steps are checked when ferry.star is evaluated, with the position of the
+// call at fault.
+func TestLiveUpdateErrors(t *testing.T) {
+	for _, c := range []struct{ star, want string }{
+		{`image(name = "i", repo = "r", context = "app", live_update = [sync("other", "/x")])`, "sync source other (ferry.star:1:67) is outside the image's context app"},
+		{`image(name = "i", repo = "r", context = "app", live_update = [sync("app/s", "x")])`, `dest "x" is relative; give the absolute path`},
+		{`image(name = "i", repo = "r", context = "app", live_update = [sync("app/s", "/x"), signal("BOGUS")])`, `unknown signal "BOGUS"; use one of HUP`},
+		{`image(name = "i", repo = "r", context = "app", live_update = [run(["/r"]), sync("app/s", "/x")])`, "sync (ferry.star:1:80) comes after run (ferry.star:1:66); give fall_back_on first"},
+		{`image(name = "i", repo = "r", context = "app", live_update = [run(["/r"])])`, "live_update has no sync step"},
+		{`image(name = "i", repo = "r", context = "app", live_update = ["x"])`, "live_update"},
+	} {
+		w := newWorkspace(t, nil, map[string]string{"ferry.star": c.star + "\n", "app/Dockerfile": "FROM scratch\n"})
+		_, err := w.load(context.Background(), engine.NewBus())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %q", c.star, err, c.want)
+		}
+	}
+}
+
+func TestParentsBelow(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		dests []string
+		want  []string
+	}{
+		{"/srv/static/a.txt", []string{"/srv/static"}, []string{"/srv/static"}},
+		{"/srv/static/n/d/a.txt", []string{"/srv", "/srv/static"}, []string{"/srv/static", "/srv/static/n", "/srv/static/n/d"}},
+		{"/etc/app.conf", []string{"/etc/app.conf"}, nil},
+	} {
+		if got := parentsBelow(c.file, c.dests); !slices.Equal(got, c.want) {
+			t.Errorf("parentsBelow(%q, %q) = %q, want %q", c.file, c.dests, got, c.want)
+		}
+	}
+}
+
+// syncFiles maps changed paths to container paths through the innermost
+// sync source, and refuses what must be built.
+func TestSyncFiles(t *testing.T) {
+	w := newWorkspace(t, nil, map[string]string{
+		"app/static/a.txt":     "a",
+		"app/static/img/b.png": "b",
+		"app/conf/c.conf":      "c",
+	})
+	i := &Image{context: "app", dockerfile: "app/Dockerfile", ws: &engine.Workspace{Root: w.root}, live: []*step{
+		{kind: "fall_back_on", paths: []string{"app/conf/ports.txt"}},
+		{kind: "sync", src: "app/static", dest: "/srv"},
+		{kind: "sync", src: "app/static/img", dest: "/img"},
+		{kind: "sync", src: "app/conf/c.conf", dest: "/etc/c.conf"},
+	}}
+	files, err := i.syncFiles([]string{"app/conf/c.conf", "app/static/a.txt", "app/static/gone.txt", "app/static/img/b.png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, fmt.Sprintf("%s→%s gone=%v %s", f.local, f.dest, f.gone, f.body))
+	}
+	want := []string{
+		"app/conf/c.conf→/etc/c.conf gone=false c",
+		"app/static/a.txt→/srv/a.txt gone=false a",
+		"app/static/gone.txt→/srv/gone.txt gone=true ",
+		"app/static/img/b.png→/img/b.png gone=false b",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("syncFiles:\n got %q\nwant %q", got, want)
+	}
+	for path, reason := range map[string]string{
+		"app/Dockerfile":     "app/Dockerfile changed",
+		"app/.dockerignore":  "app/.dockerignore changed",
+		"app/conf/ports.txt": "app/conf/ports.txt changed, and fall_back_on lists app/conf/ports.txt",
+		"app/main.go":        "app/main.go changed, and no sync step covers it",
+	} {
+		_, err := i.syncFiles([]string{"app/static/a.txt", path})
+		if fb, ok := err.(*errFallBack); !ok || fb.reason != reason {
+			t.Errorf("%s: %v, want a fall back: %s", path, err, reason)
+		}
+	}
+}
+
+// A deleted file is removed from the container when the image has rm.
+func TestLiveUpdateDelete(t *testing.T) {
+	t.Parallel()
+	w := newLiveWorkspace(t)
+	w.write("app/Dockerfile", strings.Replace(liveDockerfile, "COPY server /server\n", "COPY server /server\nCOPY server /bin/rm\n", 1))
+	w.liveRun(true).wantOutcome(t, "first run", []string{"img", "web"}, nil)
+	_, addr := w.container()
+	if err := os.Remove(filepath.Join(w.root, "app/static/index.html")); err != nil {
+		t.Fatal(err)
+	}
+	r := w.liveRun(true)
+	r.wantOutcome(t, "delete", nil, []string{"img"})
+	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); !strings.Contains(got, "no such file") {
+		t.Errorf("index.html is still in the container: %q", got)
+	}
+	if out := r.output("img"); !strings.Contains(out, "synced 0 file(s) (and 1 deletion(s)) into") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	files := map[string]string{
+		"/etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1234:5678::/:/app\n",
+		"/etc/group":  "root:x:0:\nstaff:x:50:\n",
+	}
+	withFiles := func(name string) []byte { return []byte(files[name]) }
+	without := func(string) []byte { return nil }
+	for _, c := range []struct {
+		user     string
+		read     func(string) []byte
+		uid, gid int
+		err      string
+	}{
+		{"", without, 0, 0, ""},
+		{"1000", without, 1000, 0, ""},
+		{"1234", withFiles, 1234, 5678, ""},
+		{"1000:50", without, 1000, 50, ""},
+		{"app", withFiles, 1234, 5678, ""},
+		{"app:staff", withFiles, 1234, 50, ""},
+		{"1000:staff", withFiles, 1000, 50, ""},
+		{"app", without, 0, 0, `user "app" is not in the container's /etc/passwd`},
+		{"1000:wheel", withFiles, 0, 0, `group "wheel" is not in the container's /etc/group`},
+	} {
+		uid, gid, err := resolveUser(c.user, c.read)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("resolveUser(%q): %v, want an error with %q", c.user, err, c.err)
+			}
+			continue
+		}
+		if err != nil || uid != c.uid || gid != c.gid {
+			t.Errorf("resolveUser(%q) = %d, %d, %v; want %d, %d", c.user, uid, gid, err, c.uid, c.gid)
+		}
+	}
+}
+
+func TestTriggered(t *testing.T) {
+	s := &step{trigger: []string{"app/conf/**/*.toml", "app/static/reload"}}
+	for path, want := range map[string]bool{
+		"app/conf/a.toml":         true,
+		"app/conf/deep/er/b.toml": true,
+		"app/conf/a.txt":          false,
+		"app/static/reload":       true,
+		"app/static/reload/x":     true,
+		"app/static/other":        false,
+	} {
+		if got := s.triggered([]string{"app/x", path}); got != want {
+			t.Errorf("triggered by %s: %v, want %v", path, got, want)
+		}
+	}
+	if !(&step{}).triggered([]string{"anything"}) {
+		t.Error("a step without trigger must run on every live update")
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+// Services in the dev loop: removing the services a watch brought up when
+// it ends, and syncing the containers it deploys from a live-updated image.
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// stopTimeout bounds removing the watch's services when it ends.
+const stopTimeout = time.Minute
+
+// stopStarted removes the containers of the services that the watch
+// deployed (started or replaced), unless keep is set. Services that were
+// already running as declared, and were left alone, stay.
+func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, keep bool) {
+	if keep || a.target == nil {
+		return
+	}
+	project, err := a.projectName(ws)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	removed, err := a.target.RemoveDeployed(ctx, project)
+	for _, r := range removed {
+		a.bus.Logf(engine.LevelInfo, "removed %s, which this watch started (--keep leaves services up)", r)
+	}
+	if err != nil {
+		a.bus.Logf(engine.LevelError, "could not remove the services this watch started: %v; `ferry down` removes them", err)
+	}
+}
+
+// resync runs again the image rules of the services that a run deployed:
+// a container made from the image of the last build lacks the files that
+// live updates synced since, and the image rule, out of date by those
+// files, live-updates the new container too. An image with nothing synced
+// is up to date, and costs a key check.
+func (w *watcher) resync(ctx context.Context, sum *engine.Summary) {
+	if sum == nil {
+		return
+	}
+	g := w.l.graph
+	var images []string
+	for _, n := range sum.Ran {
+		r := g.Rule(n)
+		if r == nil || !isDeploy(r) {
+			continue
+		}
+		for _, d := range r.Info().Deps {
+			if dr := g.Rule(d); dr != nil && dr.Info().Kind == "image" && !slices.Contains(images, d) {
+				images = append(images, d)
+			}
+		}
+	}
+	if len(images) == 0 {
+		return
+	}
+	// Only those with something to sync: no run, no summary line, otherwise.
+	plan, err := w.e.Plan(ctx, images, false)
+	if err != nil {
+		return
+	}
+	images = images[:0]
+	for _, it := range plan {
+		if it.Run && it.Kind == "image" {
+			images = append(images, it.Rule)
+		}
+	}
+	if len(images) == 0 {
+		return
+	}
+	w.a.bus.Logf(engine.LevelInfo, "syncing the new containers of %s", strings.Join(images, ", "))
+	if _, err := w.e.Run(ctx, images, w.o); err != nil && ctx.Err() == nil && !errors.Is(err, engine.ErrFailed) {
+		w.a.bus.Logf(engine.LevelError, "%v", err)
+	}
+}

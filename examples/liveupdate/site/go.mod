@@ -1,0 +1,3 @@
+module example.com/liveupdate/site
+
+go 1.22
