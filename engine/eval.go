@@ -221,6 +221,7 @@ const (
 	localModule  = "ferry.module"
 	localRunTime = "ferry.runtime"
 	localRule    = "ferry.rule"
+	localContext = "ferry.context"
 )
 
 // EvaluationOf returns the Evaluation a thread belongs to, or nil.
@@ -261,12 +262,23 @@ func IsRunTime(thread *starlark.Thread) bool {
 	return rt
 }
 
+// RunTimeContext returns the context of the run-time action the thread
+// runs, for builtins that block (it is cancelled with the run), or
+// context.Background outside one.
+func RunTimeContext(thread *starlark.Thread) context.Context {
+	if ctx, ok := thread.Local(localContext).(context.Context); ok {
+		return ctx
+	}
+	return context.Background()
+}
+
 // NewRunTimeThread returns a thread for calling a run-time action of a rule
 // declared in this evaluation. It is cancelled with ctx.
 func (ev *Evaluation) NewRunTimeThread(ctx context.Context, rule string) (*starlark.Thread, func()) {
 	t := ev.newThread("run " + rule)
 	t.SetLocal(localRunTime, true)
 	t.SetLocal(localRule, rule)
+	t.SetLocal(localContext, ctx)
 	stop := context.AfterFunc(ctx, func() { t.Cancel("interrupted") })
 	return t, func() { stop(); ev.forget(t) }
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
 	"github.com/ferryhq/ferry/stdlib"
@@ -46,7 +47,8 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.docker = dockerd.New()
 		a.target = docker.NewTarget(a.docker)
 	}
-	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker, Project: project}, &deploy.Plugin{Project: project, Target: a.target}}
+	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker, Project: project}, &deploy.Plugin{Project: project, Target: a.target},
+		metrics.Plugin{}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
