@@ -216,7 +216,9 @@ func (x *Exporter) Scaled(service string, from, to int) {
 	}
 }
 
-// Handler serves the metrics in the Prometheus exposition formats.
+// Handler serves the metrics in the Prometheus exposition formats,
+// uncompressed: it is served on loopback, where compressing costs time and
+// saves nothing.
 func (x *Exporter) Handler() http.Handler {
-	return promhttp.HandlerFor(x.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(x.reg, promhttp.HandlerOpts{DisableCompression: true})
 }
