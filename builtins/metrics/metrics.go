@@ -71,7 +71,7 @@ var (
 	}
 	allBuiltin = &engine.Builtin{
 		Name:        "samples.all",
-		Doc:         "Returns every sample with this name and these labels, ordered by labels. Fails when the metric does not exist or no sample of it has one of the label names; a label value that no sample has gives an empty list.",
+		Doc:         "Returns every sample with this name and these labels, ordered by labels (numbers as numbers: buckets in the order of `le`). Fails when the metric does not exist or no sample of it has one of the label names; a label value that no sample has gives an empty list.",
 		RunTimeOnly: true,
 		Params: []engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "The series name."},

@@ -229,7 +229,7 @@ def check(ctx):
     if m.sum("http_requests_total", labels = {"code": "200"}) != 1039.0:
         fail("sum")
     buckets = m.all("latency_seconds_bucket", labels = {"route": "/api"})
-    if [(b.labels["le"], b.value) for b in buckets] != [("+Inf", 50.0), ("0.1", 40.0), ("1", 48.0)]:
+    if [(b.labels["le"], b.value) for b in buckets] != [("0.1", 40.0), ("1", 48.0), ("+Inf", 50.0)]:
         fail("all: %%r" %% buckets)
     if buckets[0].name != "latency_seconds_bucket":
         fail("name")

@@ -28,7 +28,7 @@ type Sample struct {
 // Samples are the samples of one exposition, queried by name and labels.
 type Samples struct {
 	Source string              // where they came from, for messages
-	byName map[string][]Sample // sorted by labels
+	byName map[string][]Sample // ordered by labelsLess
 	kinds  map[string]dto.MetricType
 }
 
@@ -64,9 +64,35 @@ func Parse(source string, r io.Reader) (*Samples, error) {
 		}
 	}
 	for _, list := range s.byName {
-		sort.Slice(list, func(i, j int) bool { return labelText(list[i].Labels) < labelText(list[j].Labels) })
+		sort.Slice(list, func(i, j int) bool { return labelsLess(list[i].Labels, list[j].Labels) })
 	}
 	return s, nil
+}
+
+// labelsLess orders label sets by their values, label name by label name;
+// values that are both numbers compare as numbers, so buckets come in the
+// order of le (0.1, 1, +Inf) and quantiles in the order of quantile.
+func labelsLess(a, b map[string]string) bool {
+	names := slices.Sorted(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		va, vb := a[k], b[k]
+		if va == vb {
+			continue
+		}
+		fa, errA := strconv.ParseFloat(va, 64)
+		fb, errB := strconv.ParseFloat(vb, 64)
+		if errA == nil && errB == nil {
+			return fa < fb
+		}
+		return va < vb
+	}
+	return false
 }
 
 // parseError says which line of body is not in the text format, and shows it.
