@@ -56,8 +56,12 @@ type Exporter struct {
 
 // New returns an Exporter. kind gives the kind of a rule ("task", "image",
 // "service"…) for the kind label; the Exporter calls it while handling the
-// events of a run, from the goroutine that emits them.
+// events of a run, from the goroutine that emits them. With a nil kind the
+// label is empty.
 func New(kind func(rule string) string) *Exporter {
+	if kind == nil {
+		kind = func(string) string { return "" }
+	}
 	x := &Exporter{
 		reg:  prometheus.NewRegistry(),
 		kind: kind,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,10 +151,21 @@ func TestServeErrors(t *testing.T) {
 	_, srv, _ := serve(t)
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	n, _ := strconv.Atoi(port)
-	_, err := exporter.New(nil).Serve(n)
+	x := exporter.New(nil)
+	_, err := x.Serve(n)
 	if err == nil || !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), "--metrics-port") {
 		t.Errorf("a port in use: got %v", err)
 	}
+	// Without kinds, the label is empty.
+	engine.NewBus(x).Emit(engine.Event{Kind: engine.EventCached, Rule: "r"})
+	hs := httptest.NewServer(x.Handler())
+	defer hs.Close()
+	s, err := metrics.Scrape(context.Background(), hs.URL, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, s, "ferry_rule_cache_hits_total", map[string]string{"kind": "", "rule": "r"}, 1)
+
 	resp, err := http.Get("http://" + srv.Addr + "/other")
 	if err != nil {
 		t.Fatal(err)
