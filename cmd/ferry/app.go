@@ -34,6 +34,8 @@ type app struct {
 
 	project string
 
+	metricsPort int // --metrics-port of foreground loops; -1: no metrics
+
 	sink   *console.Sink
 	bus    *engine.Bus
 	docker *dockerd.Client

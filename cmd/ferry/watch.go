@@ -42,6 +42,7 @@ save). A failing rule does not stop the watch. See docs/watch.md.`,
 	}
 	cmd.Flags().DurationVar(&wo.Debounce, "debounce", watch.DefaultDebounce, "run once no file has changed for `DURATION`")
 	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", watch.DefaultMaxBatchAge, "while files keep changing, run at least every `DURATION`")
+	a.addMetricsFlag(cmd)
 	return cmd
 }
 
@@ -78,6 +79,11 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
 		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}}
 	w.setFiles(l.res.Files, false)
+	stopMetrics, err := a.serveMetrics(l.ws, w.kind)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	if err := w.run(ctx, names); err != nil {
 		return err
