@@ -37,5 +37,5 @@ func TestWatchGlobNewFile(t *testing.T) {
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd.Wait()
+	p.wait(t).wantCode(t, 130)
 }
