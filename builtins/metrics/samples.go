@@ -64,22 +64,27 @@ func Parse(source string, r io.Reader) (*Samples, error) {
 		}
 	}
 	for _, list := range s.byName {
-		sort.Slice(list, func(i, j int) bool { return labelsLess(list[i].Labels, list[j].Labels) })
+		sortByLabels(list)
 	}
 	return s, nil
 }
 
-// labelsLess orders label sets by their values, label name by label name;
-// values that are both numbers compare as numbers, so buckets come in the
-// order of le (0.1, 1, +Inf) and quantiles in the order of quantile.
-func labelsLess(a, b map[string]string) bool {
-	names := slices.Sorted(maps.Keys(a))
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			names = append(names, k)
+// sortByLabels orders samples by their label values, label name by label
+// name; values that are both numbers compare as numbers, so buckets come in
+// the order of le (0.1, 1, +Inf) and quantiles in the order of quantile.
+func sortByLabels(list []Sample) {
+	seen := map[string]bool{}
+	for _, x := range list {
+		for k := range x.Labels {
+			seen[k] = true
 		}
 	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(seen))
+	sort.SliceStable(list, func(i, j int) bool { return labelsLess(names, list[i].Labels, list[j].Labels) })
+}
+
+// labelsLess compares the values of the labels names of a and b in turn.
+func labelsLess(names []string, a, b map[string]string) bool {
 	for _, k := range names {
 		va, vb := a[k], b[k]
 		if va == vb {
