@@ -17,6 +17,8 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) run ./bench -ferry bin/ferry
 	$(GO) run ./bench/up -ferry bin/ferry
 	$(GO) run ./bench/context -ferry bin/ferry
+	$(GO) run ./bench/health -ferry bin/ferry
+	$(GO) run ./bench/watch -ferry bin/ferry
 
 lint: ## gofmt, go vet, and the generated reference is current
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -63,7 +63,8 @@ type Evaluation struct {
 	flags   map[string]bool   // config flags declared
 	env     map[string]string // environment variables read
 	threads map[*starlark.Thread]bool
-	stopped string // cancellation reason, once cancelled
+	stopped string         // cancellation reason, once cancelled
+	watch   *WatchSettings // watch_settings(), once called
 
 	loadMu sync.Mutex // guards cache and the waits-for graph
 	cache  map[Label]*loadEntry

@@ -8,8 +8,9 @@ import (
 
 // A Graph is the checked dependency graph of a workspace's rules.
 type Graph struct {
-	rules map[string]Rule
-	order []string // declaration order
+	rules    map[string]Rule
+	order    []string        // declaration order
+	profiles map[string]bool // enabled profiles (EnableProfiles)
 }
 
 // NewGraph checks that every dep names a rule and that there is no cycle.
@@ -38,6 +39,9 @@ func NewGraph(rules []Rule) (*Graph, error) {
 					msg += "; `ferry graph` lists the rules"
 				}
 				return nil, Errorf(info.Pos, "%s", msg)
+			}
+			if di := g.rules[d].Info(); di.Serve {
+				return nil, Errorf(info.Pos, "%s %q: dep %q is a serve task (declared at %s), which runs until it is stopped, so nothing can wait for it; remove it from deps and name both rules to `ferry watch`", info.Kind, info.Name, d, di.Pos)
 			}
 		}
 	}
@@ -112,11 +116,12 @@ func indexOf(xs []string, x string) int {
 }
 
 // Select returns the named rules and all their transitive deps, deps first.
-// With no names it selects every default (build) rule.
+// With no names it selects every default (build) rule, leaving out rules
+// whose profiles are not enabled.
 func (g *Graph) Select(names []string) ([]string, error) {
 	if len(names) == 0 {
 		for _, n := range g.order {
-			if g.rules[n].Info().Default {
+			if g.inDefaultSet(g.rules[n].Info()) {
 				names = append(names, n)
 			}
 		}

@@ -110,6 +110,9 @@ func (e *Engine) reasons(ctx context.Context, r Rule, k *keyed, force bool) ([]s
 	if len(why) == 0 && prev.Key != k.key {
 		why = append(why, "key changed")
 	}
+	if info.Serve && len(why) == 0 && !e.Servers.Running(info.Name, k.key) {
+		why = append(why, "server not running")
+	}
 	if o, ok := r.(Observer); ok && len(why) == 0 {
 		present, reason, err := o.Observe(ctx, k.key)
 		if err != nil {

@@ -25,6 +25,16 @@ type RuleInfo struct {
 	Retries int
 	// NoCache rules run every time they are selected.
 	NoCache bool
+	// Serve rules start a long-running process (a dev server). They are up
+	// to date only while the engine's Servers runs the process started for
+	// their key, so `ferry run` (which has none) always runs them; no rule
+	// may depend on them.
+	Serve bool
+	// Manual rules run in `ferry watch` only when triggered (trigger = "manual").
+	Manual bool
+	// Profiles, when any, leave the rule out of the default set unless one
+	// is enabled (Graph.EnableProfiles).
+	Profiles []string
 }
 
 // A Rule is one node of the graph. Domains implement it; the engine computes
@@ -73,4 +83,7 @@ type RunContext struct {
 	Stdout    io.Writer
 	Stderr    io.Writer
 	Events    *Bus
+	// Servers keeps the processes of serve rules running after Run returns;
+	// nil outside a watch, where a serve rule runs in the foreground.
+	Servers *Supervisor
 }

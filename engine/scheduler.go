@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,6 +18,8 @@ type Engine struct {
 	State     *State
 	Index     *FileIndex
 	Events    *Bus
+	// Servers, when set, runs the processes of serve rules (see RuleInfo.Serve).
+	Servers *Supervisor
 }
 
 // NewEngine returns an Engine whose file index starts from the state's stat cache.
@@ -32,6 +35,9 @@ type RunOptions struct {
 	Jobs      int  // parallel rules; 0 means the CPU count
 	KeepGoing bool // run everything not blocked by a failure
 	Force     bool // rerun the selected rules even when up to date
+	// ForceRules reruns these rules even when up to date (their deps only
+	// when out of date): what a manual trigger asks for.
+	ForceRules []string
 }
 
 // saveEvery is how often a long run writes its progress to the state file.
@@ -256,16 +262,20 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 	if err != nil {
 		return fail(err, 0)
 	}
-	why, err := e.reasons(ctx, r, k, o.Force)
+	triggered := !o.Force && slices.Contains(o.ForceRules, name)
+	why, err := e.reasons(ctx, r, k, o.Force || triggered)
 	if err != nil {
 		return fail(err, 0)
+	}
+	if triggered {
+		why[0] = "triggered" // not "forced (--force)"
 	}
 	if len(why) == 0 {
 		e.Events.Emit(Event{Kind: EventCached, Rule: name})
 		return result{name: name, outcome: outcomeCached, key: k.key}
 	}
 	prev := e.State.Rule(name)
-	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events}
+	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events, Servers: e.Servers}
 	if prev != nil {
 		rc.PrevKey = prev.Key
 	}

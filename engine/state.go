@@ -33,10 +33,11 @@ type RuleState struct {
 
 // State is ferry's memory of a workspace, kept in .ferry/state.
 type State struct {
-	mu    sync.Mutex
-	rules map[string]*RuleState
-	files map[string]fileStat
-	dirty bool // rules changed since loaded
+	mu     sync.Mutex
+	saveMu sync.Mutex // one Save at a time: an older snapshot never replaces a newer one
+	rules  map[string]*RuleState
+	files  map[string]fileStat
+	dirty  bool // rules changed since the last snapshot written
 }
 
 type stateFile struct {
@@ -109,8 +110,11 @@ func decodeState(data []byte, sf *stateFile) error {
 }
 
 // Save writes the state atomically, with the file index's stat cache. When
-// neither changed since they were loaded, it writes nothing.
+// neither changed since they were loaded, it writes nothing. It is safe to
+// call while rules run: what changes after its snapshot is written next time.
 func (s *State) Save(ws *Workspace, ix *FileIndex) error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	ix.mu.Lock()
 	ixDirty := ix.dirty
 	ix.mu.Unlock()
@@ -131,21 +135,21 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 			}
 		}
 	}
+	ix.dirty = false
 	ix.mu.Unlock()
 	payload := encodeState(&stateFile{Rules: s.rules, Files: files})
+	s.dirty = false
 	s.mu.Unlock()
 	sum := HashBytes(payload)
 	data := make([]byte, 0, len(stateMagic)+len(sum)+len(payload))
 	data = append(append(append(data, stateMagic...), sum[:]...), payload...)
 	if err := WriteFileAtomic(statePath(ws), data, 0o644); err != nil {
+		// Not written: try again next time.
+		s.mu.Lock()
+		s.dirty = true
+		s.mu.Unlock()
 		return err
 	}
-	s.mu.Lock()
-	s.dirty = false
-	s.mu.Unlock()
-	ix.mu.Lock()
-	ix.dirty = false
-	ix.mu.Unlock()
 	return nil
 }
 

@@ -110,7 +110,7 @@ func actionSh(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 		env[k] = v
 	}
 	var out bytes.Buffer
-	err := runCommand(a.rc, c.Value("cmd").(engine.Cmd), a.dir, env, io.MultiWriter(a.rc.Stdout, &out), a.rc.Stderr)
+	err := runCommand(a.rc, c.Value("cmd").(engine.Cmd), a.dir, env, io.MultiWriter(a.rc.Stdout, &out), a.rc.Stderr, killGrace)
 	code := 0
 	if err != nil {
 		if a.rc.Err() != nil || c.Bool("check", true) {

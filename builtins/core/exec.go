@@ -18,26 +18,15 @@ const killGrace = 2 * time.Second
 
 // runCommand runs c in dir with extra environment variables, in a process
 // group of its own. When ctx ends, the whole group gets SIGTERM and, after
-// killGrace, SIGKILL; when the command exits, any process it left behind
-// in its group is killed too, so nothing outlives the rule.
-func runCommand(ctx context.Context, c engine.Cmd, dir string, env map[string]string, stdout, stderr io.Writer) error {
-	var cmd *exec.Cmd
-	if c.Argv != nil {
-		if _, err := exec.LookPath(c.Argv[0]); err != nil {
-			return fmt.Errorf("program %q not found: check its spelling and that it is installed and on PATH", c.Argv[0])
-		}
-		cmd = exec.Command(c.Argv[0], c.Argv[1:]...)
-	} else {
-		cmd = exec.Command("/bin/sh", "-c", c.Shell)
+// grace, SIGKILL; when the command exits, any process it left behind in its
+// group is killed too, so nothing outlives the rule.
+func runCommand(ctx context.Context, c engine.Cmd, dir string, env map[string]string, stdout, stderr io.Writer, grace time.Duration) error {
+	cmd, err := newCommand(c, dir, env)
+	if err != nil {
+		return err
 	}
-	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = processGroupAttr()
-	cmd.WaitDelay = killGrace + time.Second
+	cmd.WaitDelay = grace + time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -48,17 +37,38 @@ func runCommand(ctx context.Context, c engine.Cmd, dir string, env map[string]st
 		case <-ctx.Done():
 			syscall.Kill(-pgid, syscall.SIGTERM)
 			select {
-			case <-time.After(killGrace):
+			case <-time.After(grace):
 				syscall.Kill(-pgid, syscall.SIGKILL)
 			case <-done:
 			}
 		case <-done:
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	close(done)
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	return describeExit(err, c)
+}
+
+// newCommand prepares c to run in dir with extra environment variables, in
+// a process group of its own.
+func newCommand(c engine.Cmd, dir string, env map[string]string) (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	if c.Argv != nil {
+		if _, err := exec.LookPath(c.Argv[0]); err != nil {
+			return nil, fmt.Errorf("program %q not found: check its spelling and that it is installed and on PATH", c.Argv[0])
+		}
+		cmd = exec.Command(c.Argv[0], c.Argv[1:]...)
+	} else {
+		cmd = exec.Command("/bin/sh", "-c", c.Shell)
+	}
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = processGroupAttr()
+	return cmd, nil
 }
 
 // exitError reports a command that exited with a non-zero code.

@@ -9,7 +9,7 @@ type Plugin struct{}
 
 // Builtins returns the core builtins.
 func (Plugin) Builtins() []*engine.Builtin {
-	return []*engine.Builtin{taskBuiltin, globBuiltin, readFileBuiltin, envBuiltin, flagBuiltin, yamlEncode, yamlDecode}
+	return []*engine.Builtin{taskBuiltin, globBuiltin, readFileBuiltin, envBuiltin, flagBuiltin, yamlEncode, yamlDecode, watchSettingsBuiltin}
 }
 
 // MethodDocs returns the run-time methods of `ctx`, for the reference.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -23,6 +24,9 @@ type Task struct {
 	dir  string
 	env  map[string]string
 	ev   *engine.Evaluation
+	// grace is how long a serve task's process group has between SIGTERM
+	// and SIGKILL when it is stopped.
+	grace time.Duration
 }
 
 var taskBuiltin = &engine.Builtin{
@@ -30,7 +34,7 @@ var taskBuiltin = &engine.Builtin{
 	Doc: "Declares a build rule that runs a command, or a Starlark function at run time. " +
 		"It reruns only when its key changes: its definition, the contents of `srcs`, or the keys of `deps`; " +
 		"or when a declared output is missing or was modified. Paths are relative to the folder of the file that declares the task.",
-	Params: []engine.Param{
+	Params: append([]engine.Param{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 		{Name: "cmd", Type: engine.Command, Doc: "The command: a string runs with `/bin/sh -c`, a list runs as argv with no shell. Give `cmd` or `run`."},
 		{Name: "run", Type: engine.Function, Doc: "A function `fn(ctx)` called when the rule runs, instead of `cmd`; see [run-time actions](#run-time-actions)."},
@@ -42,8 +46,12 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "timeout", Type: engine.Duration, Doc: "Kill the command's whole process group after this long."},
 		{Name: "retries", Type: engine.Int, Default: "0", Doc: "Run again this many times after a failure."},
 		{Name: "cache", Type: engine.Bool, Default: "True", Doc: "False: run every time the task is selected (deploy steps, say)."},
+		{Name: "serve", Type: engine.Bool, Default: "False", Doc: "True: `cmd` is a long-running process, such as a dev server; see [dev servers](watch.md#dev-servers). " +
+			"`ferry watch` starts it once its deps succeed and restarts it when its key changes; `ferry run NAME` runs it in the foreground until it exits or Ctrl-C. " +
+			"A serve task is not run by `ferry run` with no names, has no `outs`, `timeout`, `retries` or `run`, and no rule can depend on it."},
+		{Name: "grace", Type: engine.Duration, Default: `"5s"`, Doc: "For a serve task: how long its process group has to exit after SIGTERM before SIGKILL, when it is stopped or restarted."},
 		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
-	},
+	}, engine.RuleAttrParams...),
 	Returns: "the rule's name, to use in `deps`.",
 	Impl:    declareTask,
 }
@@ -66,11 +74,15 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 			Retries: c.Int("retries", 0),
 			NoCache: !c.Bool("cache", true),
 		},
-		env: c.StringMap("env"),
-		ev:  ev,
+		env:   c.StringMap("env"),
+		ev:    ev,
+		grace: c.Duration("grace", defaultGrace),
 	}
 	if t.info.Name == "" || strings.ContainsAny(t.info.Name, " \t\n,") {
 		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
+	}
+	if err := engine.SetRuleAttrs(c, &t.info); err != nil {
+		return nil, err
 	}
 	if t.info.Retries < 0 {
 		return nil, c.Errorf("retries: got %d, want 0 or more", t.info.Retries)
@@ -96,6 +108,9 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 	}
 	if t.dir, err = engine.JoinPath(dir, c.String("dir")); err != nil {
 		return nil, c.Errorf("dir: %v", err)
+	}
+	if err := checkServe(c, t); err != nil {
+		return nil, err
 	}
 	if err := ev.AddRule(t); err != nil {
 		return nil, err
@@ -133,6 +148,9 @@ func (t *Task) Definition(_ context.Context, h *engine.Hasher) error {
 	for _, o := range t.outs {
 		h.String(o)
 	}
+	if t.info.Serve {
+		h.String("serve")
+	}
 	return nil
 }
 
@@ -145,12 +163,15 @@ func (t *Task) Run(rc *engine.RunContext) error {
 	if t.fn != nil {
 		return t.runAction(rc, dir)
 	}
+	if t.info.Serve {
+		return t.serve(rc, dir)
+	}
 	for _, o := range t.outs {
 		if err := mkdirFor(rc.Workspace.Path(o)); err != nil {
 			return err
 		}
 	}
-	return runCommand(rc, t.cmd, dir, t.env, rc.Stdout, rc.Stderr)
+	return runCommand(rc, t.cmd, dir, t.env, rc.Stdout, rc.Stderr, killGrace)
 }
 
 func mkdirFor(file string) error {

@@ -11,9 +11,9 @@ import (
 )
 
 // A HealthCheck says how to tell that a service is healthy. An exec check
-// becomes the container's Docker HEALTHCHECK; ferry itself will probe http
-// and tcp checks from outside the container (images FROM scratch have no
-// curl to run inside).
+// becomes the container's Docker HEALTHCHECK; ferry itself probes http and
+// tcp checks from outside the container (images FROM scratch have no curl
+// to run inside), with Docker's rules for the timings (see Tracker).
 type HealthCheck struct {
 	Kind        string   // "http", "tcp" or "exec"
 	Path        string   // http
@@ -53,7 +53,7 @@ var timingParams = []engine.Param{
 	{Name: "interval", Type: engine.Duration, Default: `"10s"`, Doc: "Time between probes."},
 	{Name: "timeout", Type: engine.Duration, Default: `"2s"`, Doc: "How long one probe may take."},
 	{Name: "retries", Type: engine.Int, Default: "3", Doc: "Failed probes in a row before the service counts as unhealthy."},
-	{Name: "start_period", Type: engine.Duration, Default: `"0s"`, Doc: "Time to start up, during which failures do not count."},
+	{Name: "start_period", Type: engine.Duration, Default: `"0s"`, Doc: "Time to start up, during which failures do not count (a success still makes the service healthy)."},
 }
 
 func healthBuiltin(kind, doc string, params ...engine.Param) *engine.Builtin {
@@ -95,11 +95,12 @@ func healthBuiltin(kind, doc string, params ...engine.Param) *engine.Builtin {
 }
 
 var healthBuiltins = []*engine.Builtin{
-	healthBuiltin("http", "An HTTP health check: healthy when `GET path` on the container's `port` answers 2xx or 3xx. ferry will probe it from outside the container (with the health gating that is coming); it is not passed to Docker, since images FROM scratch have no program to probe with.",
+	healthBuiltin("http", "An HTTP health check: healthy when `GET path` on the container's `port` answers 2xx or 3xx. ferry probes it from outside the container (at the container's address, or its published port when the Engine is not on this machine); it is not passed to Docker, since images FROM scratch have no program to probe with.",
 		engine.Param{Name: "path", Type: engine.String, Required: true, Positional: true, Doc: "Path to request, such as `/healthz`."},
 		engine.Param{Name: "port", Type: engine.Int, Required: true, Doc: "Container port."}),
 	healthBuiltin("tcp", "A TCP health check: healthy when the container's `port` accepts a connection. Probed by ferry, like `health.http`.",
 		engine.Param{Name: "port", Type: engine.Int, Required: true, Positional: true, Doc: "Container port."}),
 	healthBuiltin("exec", "A health check that runs a command inside the container: healthy when it exits 0. It becomes the container's Docker `HEALTHCHECK`, so `ferry status` and `docker ps` show the health; the program must exist in the image.",
 		engine.Param{Name: "cmd", Type: engine.Command, Required: true, Positional: true, Doc: "A list (argv, no shell) or a string (run by the image's `/bin/sh -c`)."}),
+	waitBuiltin,
 }

@@ -56,7 +56,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "labels", Type: engine.StringDict, Default: "{}", Doc: "Labels on the containers."},
 		{Name: "workdir", Type: engine.String, Doc: "Working folder inside the container."},
 		{Name: "user", Type: engine.String, Doc: "User (and group) to run as: `\"1000\"`, `\"1000:1000\"`, `\"app\"`."},
-		{Name: "depends_on", Type: engine.StringList, Default: "[]", Doc: "Services and jobs to start (jobs: to complete) first."},
+		{Name: "depends_on", Type: engine.StringList, Default: "[]", Doc: "Services and jobs to start (jobs: to complete) first; a service with a health check must be healthy first."},
 		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Other rules that must succeed first (tasks, say)."},
 		{Name: "resources", Type: engine.AnyValue, Default: "{}", Doc: "Limits: `{\"memory\": \"256Mi\", \"cpus\": 0.5}`."},
 		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph`."},
@@ -65,13 +65,13 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		params = append(params,
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
-			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` or `health.exec`. An exec check becomes the container's Docker health check."},
+			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
 		)
 	}
 	return &engine.Builtin{
 		Name:    kind,
 		Doc:     doc,
-		Params:  params,
+		Params:  append(params, engine.RuleAttrParams...),
 		Returns: "the rule's name, to use in `depends_on` and `deps`.",
 		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			return p.declare(thread, c, kind, res)
@@ -148,6 +148,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		plugin: p,
 		res:    res,
 	}
+	if err := engine.SetRuleAttrs(c, &r.info); err != nil {
+		return nil, err
+	}
 	if err := ev.AddRule(r); err != nil {
 		return nil, err
 	}
@@ -209,6 +212,9 @@ type Rule struct {
 	job    bool
 	plugin *Plugin
 	image  ImageRule // when spec.Image names an image rule
+	// healthDeps are the services in depends_on with a health check: the
+	// rule starts once they are healthy.
+	healthDeps []*Rule
 }
 
 // Info returns the rule's metadata.
@@ -222,6 +228,9 @@ func (r *Rule) Link(lookup func(string) engine.Rule) error {
 	for _, d := range r.spec.DependsOn {
 		if dep := lookup(d); dep != nil && dep.Info().Kind != "service" && dep.Info().Kind != "job" {
 			return fmt.Errorf("depends_on: %q is a %s; depends_on names services and jobs, deps names other rules", d, dep.Info().Kind)
+		}
+		if dr, ok := lookup(d).(*Rule); ok && !dr.job && dr.spec.Health != nil {
+			r.healthDeps = append(r.healthDeps, dr)
 		}
 	}
 	for i, v := range r.spec.Volumes {
@@ -302,6 +311,9 @@ var errNoTarget = fmt.Errorf("no deploy target is configured")
 func (r *Rule) Run(rc *engine.RunContext) error {
 	if r.plugin.Target == nil {
 		return errNoTarget
+	}
+	if err := r.waitForDeps(rc); err != nil {
+		return err
 	}
 	d := r.deployment(rc, rc.Key, rc.Workspace.Root)
 	if r.job {

@@ -185,6 +185,9 @@ func TestHealthChecks(t *testing.T) {
 		`health.exec([])`:                                   "cmd must not be empty",
 		`health.exec(["x"], retries = 0)`:                   "retries: got 0",
 		`service(name = "a", image = "x", health = "curl")`: "health: got string, want health check",
+		`health.tcp(80, interval = "soon")`:                 `ferry.star:1:11: health.tcp: interval: got string, want duration ("30s", "5m") or seconds`,
+		`health.tcp(80, timeout = "0s")`:                    "ferry.star:1:11: health.tcp: interval and timeout must be more than 0",
+		`health.wait("127.0.0.1:80")`:                       "health.wait has effects, so it works only inside a run-time action",
 	} {
 		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)

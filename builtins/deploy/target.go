@@ -30,6 +30,12 @@ type Target interface {
 	// Logs streams the logs of the project's services (all when names is
 	// empty), each line prefixed with the service name.
 	Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error
+	// Replicas lists the containers of the service d.Spec.Name, with where
+	// its http or tcp health check can reach each (see WaitHealthy).
+	Replicas(ctx context.Context, d *Deployment) ([]Replica, error)
+	// LastLines returns a container's last log lines, formatted to follow
+	// an error message ("" when there are none).
+	LastLines(ctx context.Context, container string) string
 }
 
 // A Deployment is what a Target needs to run one service or job.
@@ -44,13 +50,16 @@ type Deployment struct {
 
 // ServiceStatus is one row of `ferry status`.
 type ServiceStatus struct {
-	Name     string    `json:"name"`
-	Replicas int       `json:"replicas"` // running
-	Desired  int       `json:"containers"`
-	State    string    `json:"state"` // running, exited, restarting, completed, failed (exit N)
-	Health   string    `json:"health,omitempty"`
-	Ports    []string  `json:"ports,omitempty"`
-	Image    string    `json:"image"`
-	Started  time.Time `json:"started"`
-	Restarts int       `json:"restarts"`
+	Name     string `json:"name"`
+	Replicas int    `json:"replicas"` // running
+	Desired  int    `json:"containers"`
+	State    string `json:"state"` // running, exited, restarting, completed, failed (exit N)
+	Health   string `json:"health,omitempty"`
+	// HealthError says why a replica is not healthy: its last probe error,
+	// or what its last failed exec check printed.
+	HealthError string    `json:"health_error,omitempty"`
+	Ports       []string  `json:"ports,omitempty"`
+	Image       string    `json:"image"`
+	Started     time.Time `json:"started"`
+	Restarts    int       `json:"restarts"`
 }

@@ -46,7 +46,7 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			"and labelled with the key, and while an image with that key exists no build starts. " +
 			"Base images are never pulled: they must be in the Engine already, or be built by another `image` rule: " +
 			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. Paths are relative to the folder of the file that declares the image.",
-		Params: []engine.Param{
+		Params: append([]engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 			{Name: "repo", Type: engine.String, Required: true, Doc: "Repository to tag the image in, such as `acme/api` (no tag: ferry adds the key)."},
 			{Name: "context", Type: engine.String, Default: `"."`, Doc: "Folder sent to the Engine as the build context."},
@@ -58,7 +58,7 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			{Name: "tag", Type: engine.StringList, Default: "[]", Doc: "More tags to give the image: `\"latest\"` tags `repo:latest`; a reference with a `:` (`\"acme/api:v1\"`) is used as it is."},
 			{Name: "push", Type: engine.Bool, Default: "False", Doc: "Push `repo:<key>` and the extra tags to the registry the repository names (such as `registry.example.com/acme/api`) after each build; `ferry push` pushes whenever asked."},
 			{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
-		},
+		}, engine.RuleAttrParams...),
 		Returns: "the rule's name, to use in `deps`.",
 		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			return declareImage(thread, c, docker, images)
@@ -90,6 +90,9 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images
 	}
 	if i.info.Name == "" || strings.ContainsAny(i.info.Name, " \t\n,") {
 		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
+	}
+	if err := engine.SetRuleAttrs(c, &i.info); err != nil {
+		return nil, err
 	}
 	repo, err := reference.ParseNormalizedNamed(c.String("repo"))
 	if err != nil {

@@ -216,6 +216,9 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
 	cs.Labels[labelReplica] = strconv.Itoa(i)
+	if l, ok := healthLabel(s.Health); ok {
+		cs.Labels[labelHealth] = l
+	}
 	if h := s.Health; h != nil && h.Kind == "exec" {
 		test := append([]string{"CMD"}, h.Argv...)
 		if h.Argv == nil {
@@ -461,8 +464,18 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 		}
 		s.Desired++
 		s.Restarts += st.Restarts
-		if s.Health == "" || st.Health == "unhealthy" {
-			s.Health = st.Health
+		health, problem, err := t.containerHealth(ctx, project, c, st)
+		if err != nil {
+			return nil, err
+		}
+		if s.Health == "" || health == deploy.Unhealthy || health == deploy.Starting && s.Health == deploy.Healthy {
+			s.Health = health
+		}
+		if problem != "" && s.HealthError != "" {
+			s.HealthError += "; "
+		}
+		if problem != "" {
+			s.HealthError += c.Name + ": " + problem
 		}
 		if s.Started.IsZero() || st.StartedAt.Before(s.Started) {
 			s.Started = st.StartedAt

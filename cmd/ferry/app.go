@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -32,7 +33,13 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	project string
+	project  string
+	profiles []string // --profile
+	events   string   // --events FILE
+
+	eventsFile *os.File
+	eventLog   *console.EventLog
+	view       *watchView // the watch's status view, when open
 
 	metricsPort int // --metrics-port of foreground loops; -1: no metrics
 
@@ -76,11 +83,13 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.IntVarP(&a.jobs, "jobs", "j", runtime.NumCPU(), "run at most `N` rules at once")
 	f.StringVar(&a.logFormat, "log-format", "console", "log format: console (lines for people; coloured on a terminal) or json")
 	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	f.StringArrayVar(&a.profiles, "profile", nil, "also run the rules of profile `NAME` when no rule is named (repeatable; FERRY_PROFILES adds more)")
+	f.StringVar(&a.events, "events", "", "append every engine event to `FILE` as one JSON object per line (see docs/watch.md)")
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand())
-	root.AddCommand(a.watchCommand())
+	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	return root
 }
 
@@ -94,7 +103,7 @@ func (a *app) setupLogging() error {
 		return err
 	}
 	a.bus = engine.NewBus(a.sink)
-	return nil
+	return a.openEvents()
 }
 
 // loaded is an evaluated workspace.
@@ -157,6 +166,9 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	}
 	g, err := engine.NewGraph(res.Rules)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.EnableProfiles(a.enabledProfiles()); err != nil {
 		return nil, err
 	}
 	return &loaded{ws: ws, res: res, graph: g, project: project}, nil

@@ -36,6 +36,8 @@ func isDeploy(r engine.Rule) bool {
 
 func (a *app) upCommand() *cobra.Command {
 	var o engine.RunOptions
+	var wait bool
+	var waitTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up [SERVICE...] [-- --flag=value...]",
 		Short: "Build what is needed and bring services and jobs to what ferry.star declares",
@@ -43,7 +45,8 @@ func (a *app) upCommand() *cobra.Command {
 match ferry.star: a service that is unchanged is left alone (same container, no restart), a
 changed one is replaced, replicas are added or removed, jobs run to completion once per
 definition, and (when no SERVICE is named) services no longer declared are removed.
-ferry up returns once everything is started; see ferry status and ferry logs --follow.`,
+ferry up returns once everything is started; with --wait, once every service is healthy
+(see docs/health.md). See ferry status and ferry logs --follow.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
@@ -65,7 +68,12 @@ ferry up returns once everything is started; see ferry status and ferry logs --f
 				if len(all) == 0 {
 					a.bus.Logf(engine.LevelWarn, "ferry.star declares no service or job; nothing to bring up")
 				}
-				selected = all
+				selected = nil
+				for _, n := range all {
+					if l.graph.ProfileEnabled(l.graph.Rule(n).Info()) {
+						selected = append(selected, n)
+					}
+				}
 			}
 			removeUndeclared := func(*engine.State) error {
 				if len(names) > 0 {
@@ -83,12 +91,19 @@ ferry up returns once everything is started; see ferry status and ferry logs --f
 			if err := a.runRules(cmd.Context(), l, selected, o, removeUndeclared); err != nil {
 				return err
 			}
+			if wait {
+				if err := a.waitHealthy(cmd.Context(), l, selected, waitTimeout); err != nil {
+					return err
+				}
+			}
 			a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "run the selected rules even when up to date: tasks and jobs run again, images and services are checked against the Engine (an image with the same key is re-tagged, a current container kept)")
 	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with what does not depend on it")
+	cmd.Flags().BoolVar(&wait, "wait", false, "return only once every service is healthy (running, without a health check); fail naming the service, its last probe errors and log lines otherwise")
+	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", defaultWaitTimeout, "with --wait, how long to wait for health")
 	return cmd
 }
 
@@ -164,7 +179,11 @@ func (a *app) statusCommand() *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", s.Name, s.State, s.Replicas, s.Desired, health, strings.Join(s.Ports, ","), s.Image, up, s.Restarts)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			printHealthErrors(a.stdout, list)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -160,7 +161,7 @@ func TestWatchIgnores(t *testing.T) {
 	if !slices.Equal(got, []string{"marker"}) {
 		t.Errorf("got %q, want only the marker", got)
 	}
-	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f"} {
+	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f", "main.go___jb_tmp___", "a/main.go___jb_old___", ".goutputstream-X1Y2"} {
 		if !Ignored(p) {
 			t.Errorf("Ignored(%q) = false", p)
 		}
@@ -279,5 +280,171 @@ func TestCloseEndsBatches(t *testing.T) {
 	}
 	if _, ok := <-w.Batches(); ok {
 		t.Error("Batches not closed")
+	}
+}
+
+// waitFor polls cond until it holds, failing after waitLimit.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Renaming a file reports both names; renaming a folder reports both and
+// what it holds, and the folder is watched under its new name.
+func TestWatchRenames(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a.txt", "a")
+	write(t, root, "old/f.txt", "f")
+	write(t, root, "old/deep/g.txt", "g")
+	w := start(t, root, Options{})
+
+	mv := func(from, to string) {
+		t.Helper()
+		if err := os.Rename(filepath.Join(root, from), filepath.Join(root, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mv("a.txt", "b.txt")
+	collect(t, w, "a.txt", "b.txt")
+
+	mv("old", "new")
+	collect(t, w, "old", "new", "new/f.txt", "new/deep/g.txt")
+	if dirs := watched(w); dirs["old"] || dirs["old/deep"] || !dirs["new"] || !dirs["new/deep"] {
+		t.Errorf("watched %v after renaming old to new", dirs)
+	}
+	write(t, root, "new/deep/h.txt", "h")
+	collect(t, w, "new/deep/h.txt")
+
+	// Vim's save: the original becomes a backup, the new contents a new file.
+	mv("b.txt", "b.txt~")
+	write(t, root, "b.txt", "b2")
+	write(t, root, "marker", "")
+	if got := collect(t, w, "b.txt", "marker"); slices.Contains(got, "b.txt~") {
+		t.Errorf("backup file reported: %q", got)
+	}
+}
+
+// A removed folder tree is reported and its watches dropped.
+func TestWatchRemoveFolder(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a/b/c/f.txt", "f")
+	write(t, root, "a/g.txt", "g")
+	w := start(t, root, Options{})
+	if err := os.RemoveAll(filepath.Join(root, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, w, "a/b")
+	waitFor(t, "a/b's watches to be dropped", func() bool {
+		dirs := watched(w)
+		return dirs["a"] && !dirs["a/b"] && !dirs["a/b/c"]
+	})
+}
+
+// Folders created quickly one in another, as `mkdir -p` does, are all
+// watched, and a file written at once in the deepest is reported.
+func TestWatchMkdirP(t *testing.T) {
+	root := t.TempDir()
+	w := start(t, root, Options{})
+	for i := range 20 {
+		deep := filepath.Join(root, "m", strconv.Itoa(i), "b", "c")
+		if err := os.MkdirAll(deep, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(deep, "f"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		collect(t, w, "m/"+strconv.Itoa(i)+"/b/c/f")
+		if !watched(w)["m/"+strconv.Itoa(i)+"/b/c"] {
+			t.Fatalf("m/%d/b/c is not watched", i)
+		}
+	}
+}
+
+// After an overflow, the rescan watches a folder whose creation was lost.
+func TestWatchOverflowWatchesMissedFolders(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "seen/x", "")
+	w := start(t, root, Options{})
+	// Lose the folder's watch as if its creation event had been dropped.
+	missed := filepath.Join(root, "seen")
+	w.do(func() {
+		delete(w.dirs, missed)
+		w.remove(missed)
+	})
+	w.fsw.Errors <- fsnotify.ErrEventOverflow
+	deadline := time.After(waitLimit)
+	for rescan := false; !rescan; {
+		select {
+		case b := <-w.Batches():
+			rescan = b.Rescan
+		case <-deadline:
+			t.Fatal("no rescan batch after an overflow")
+		}
+	}
+	if !watched(w)["seen"] {
+		t.Fatal("the rescan did not watch the missed folder")
+	}
+	write(t, root, "seen/y", "")
+	collect(t, w, "seen/y")
+}
+
+// A burst such as a `git checkout` writing 1,000 files as fast as it can
+// comes in at most two batches with the default settings.
+func TestWatchBurstOfThousandIsAtMostTwoBatches(t *testing.T) {
+	root := t.TempDir()
+	for d := range 10 {
+		write(t, root, "pkg"+strconv.Itoa(d)+"/keep", "")
+	}
+	w := start(t, root, Options{})
+	want := map[string]bool{}
+	for i := range 1000 {
+		rel := "pkg" + strconv.Itoa(i%10) + "/f" + strconv.Itoa(i) + ".go"
+		write(t, root, rel, "package p")
+		want[rel] = true
+	}
+	batches := 0
+	deadline := time.After(waitLimit)
+	for len(want) > 0 {
+		select {
+		case b := <-w.Batches():
+			batches++
+			for _, p := range b.Paths {
+				delete(want, p)
+			}
+		case <-deadline:
+			t.Fatalf("%d paths not reported after %d batches", len(want), batches)
+		}
+	}
+	t.Logf("a burst of 1,000 files came in %d batches", batches)
+	if batches > 2 {
+		t.Errorf("a burst of 1,000 files came in %d batches, want at most 2", batches)
+	}
+}
+
+// JetBrains' safe write: write a temporary file, move the original aside,
+// move the temporary in, delete the original. Only the file is reported.
+func TestWatchJetBrainsSave(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "main.go", "package main")
+	w := start(t, root, Options{})
+	abs := func(rel string) string { return filepath.Join(root, rel) }
+	write(t, root, "main.go___jb_tmp___", "package main // saved")
+	for _, mv := range [][2]string{{"main.go", "main.go___jb_old___"}, {"main.go___jb_tmp___", "main.go"}} {
+		if err := os.Rename(abs(mv[0]), abs(mv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(abs("main.go___jb_old___")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "marker", "")
+	if got := collect(t, w, "main.go", "marker"); !slices.Equal(got, []string{"main.go", "marker"}) {
+		t.Errorf("reported %q, want main.go and the marker", got)
 	}
 }

@@ -1,0 +1,152 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+)
+
+// labelHealth carries an http or tcp check on the containers, so that
+// `ferry status`, which does not evaluate ferry.star, can probe it.
+const labelHealth = "ferry.health"
+
+// healthLabel encodes the check ferry probes itself; exec checks are the
+// container's HEALTHCHECK and need no label.
+func healthLabel(h *deploy.HealthCheck) (string, bool) {
+	if h == nil || !h.Probed() {
+		return "", false
+	}
+	b, err := json.Marshal(h)
+	return string(b), err == nil
+}
+
+// Replicas lists the service's containers with where its http or tcp check
+// reaches each: the container's address on the project's network when the
+// Engine runs on this machine and that network is reachable, else the
+// port's published host port.
+func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
+	list, err := t.c.Containers(ctx, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name, labelKind: "service"})
+	if err != nil {
+		return nil, err
+	}
+	var host string
+	var nets []*net.IPNet
+	if h := d.Spec.Health; h != nil && h.Probed() {
+		if host, err = t.c.DaemonHost(ctx); err != nil {
+			return nil, err
+		}
+		nets = localNets()
+	}
+	out := make([]deploy.Replica, 0, len(list))
+	for _, c := range list {
+		ep, err := t.c.InspectEndpoints(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
+		if h := d.Spec.Health; h != nil && h.Probed() {
+			r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// LastLines returns the container's last log lines, formatted to follow an
+// error message.
+func (t *Target) LastLines(ctx context.Context, container string) string {
+	return t.lastLines(ctx, container)
+}
+
+// localNets lists the networks of this machine's interfaces: a container
+// address in one of them is reachable (a bridge of a local Engine).
+func localNets() []*net.IPNet {
+	addrs, _ := net.InterfaceAddrs()
+	var nets []*net.IPNet
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			nets = append(nets, n)
+		}
+	}
+	return nets
+}
+
+// reach returns the host:port where the container's port answers from this
+// machine, given the Engine's address and the local networks.
+func reach(daemonHost string, nets []*net.IPNet, ep dockerd.Endpoints, network string, port int) (string, error) {
+	local := strings.HasPrefix(daemonHost, "unix://")
+	ip := net.ParseIP(ep.IPs[network])
+	if local && ip != nil {
+		for _, n := range nets {
+			if n.Contains(ip) {
+				return net.JoinHostPort(ip.String(), strconv.Itoa(port)), nil
+			}
+		}
+	}
+	if b := ep.Published[port]; len(b) > 0 {
+		host := b[0].IP
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = "127.0.0.1"
+			if !local {
+				host = daemonHostname(daemonHost)
+			}
+		}
+		return net.JoinHostPort(host, strconv.Itoa(b[0].Port)), nil
+	}
+	why := fmt.Sprintf("the Docker Engine at %s is not on this machine, so container addresses cannot be reached from here", daemonHost)
+	if local {
+		why = fmt.Sprintf("its address on %s (%s) is not reachable from this machine (the Engine runs its containers elsewhere, as Docker Desktop does in a VM)", network, ep.IPs[network])
+	}
+	return "", fmt.Errorf("ferry cannot reach port %d of %s: %s, and port %d is not published; publish it (ports = [\"%d\"]) so ferry probes it through the host, or use health.exec, which the Engine runs inside the container",
+		port, ep.Name, why, port, port)
+}
+
+// daemonHostname is the host part of an Engine address such as
+// tcp://10.0.0.5:2376 or ssh://me@build-box.
+func daemonHostname(daemonHost string) string {
+	u, err := url.Parse(daemonHost)
+	if err != nil || u.Hostname() == "" {
+		return "127.0.0.1"
+	}
+	return u.Hostname()
+}
+
+// containerHealth is a container's health for `ferry status`: for a check
+// ferry probes, one probe now (ProbeOnce); for an exec check, the Engine's
+// status and what its last failed run printed.
+func (t *Target) containerHealth(ctx context.Context, project string, c dockerd.Container, st dockerd.ContainerState) (health, problem string, err error) {
+	label := c.Labels[labelHealth]
+	if label == "" && (st.Health == "" || st.Health == deploy.Healthy) {
+		return st.Health, "", nil
+	}
+	ep, err := t.c.InspectEndpoints(ctx, c.ID)
+	if err != nil || label == "" {
+		return st.Health, ep.HealthOutput, err
+	}
+	var h deploy.HealthCheck
+	if err := json.Unmarshal([]byte(label), &h); err != nil {
+		return "", "", fmt.Errorf("container %s: label %s: %v", c.Name, labelHealth, err)
+	}
+	if !ep.Running {
+		return "", "", nil
+	}
+	host, err := t.c.DaemonHost(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	r := deploy.Replica{Name: ep.Name, Started: ep.StartedAt}
+	r.Addr, r.AddrErr = reach(host, localNets(), ep, NetworkName(project), h.Port)
+	health, perr := h.ProbeOnce(ctx, r, time.Now())
+	if perr != nil {
+		problem = perr.Error()
+	}
+	return health, problem, nil
+}

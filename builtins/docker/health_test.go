@@ -1,0 +1,50 @@
+package docker
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+)
+
+// reach picks the container's address when a local bridge covers it, else
+// its published port, and says why when there is neither.
+func TestReach(t *testing.T) {
+	_, bridge, _ := net.ParseCIDR("172.18.0.1/16")
+	local := []*net.IPNet{bridge}
+	ep := func(published ...dockerd.HostPort) dockerd.Endpoints {
+		e := dockerd.Endpoints{Name: "p-web-1", IPs: map[string]string{"p_default": "172.18.0.5"}, Published: map[int][]dockerd.HostPort{}}
+		if len(published) > 0 {
+			e.Published[8080] = published
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name, host string
+		nets       []*net.IPNet
+		ep         dockerd.Endpoints
+		want       string // the address, or a part of the error
+		fails      bool
+	}{
+		{"local bridge", "unix:///var/run/docker.sock", local, ep(), "172.18.0.5:8080", false},
+		{"local bridge before the published port", "unix:///var/run/docker.sock", local, ep(dockerd.HostPort{IP: "0.0.0.0", Port: 32768}), "172.18.0.5:8080", false},
+		{"bridge not on this machine: published port", "unix:///var/run/docker.sock", nil, ep(dockerd.HostPort{IP: "0.0.0.0", Port: 32768}), "127.0.0.1:32768", false},
+		{"published on one address", "unix:///var/run/docker.sock", nil, ep(dockerd.HostPort{IP: "127.0.0.2", Port: 9000}), "127.0.0.2:9000", false},
+		{"remote Engine: its host", "tcp://10.0.0.5:2376", local, ep(dockerd.HostPort{IP: "0.0.0.0", Port: 32768}), "10.0.0.5:32768", false},
+		{"ssh Engine: its host", "ssh://me@build-box", nil, ep(dockerd.HostPort{IP: "::", Port: 32768}), "build-box:32768", false},
+		{"remote and not published", "tcp://10.0.0.5:2376", local, ep(),
+			`ferry cannot reach port 8080 of p-web-1: the Docker Engine at tcp://10.0.0.5:2376 is not on this machine, so container addresses cannot be reached from here, and port 8080 is not published; publish it (ports = ["8080"])`, true},
+		{"VM and not published", "unix:///var/run/docker.sock", nil, ep(),
+			"its address on p_default (172.18.0.5) is not reachable from this machine (the Engine runs its containers elsewhere, as Docker Desktop does in a VM), and port 8080 is not published; publish it", true},
+	} {
+		addr, err := reach(tc.host, tc.nets, tc.ep, "p_default", 8080)
+		got := addr
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, tc.want) || (err != nil) != tc.fails {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/ferryhq/ferry/engine/console"
+)
+
+// openEvents adds the --events sink to the bus: the file is created (or
+// emptied) and every event is appended to it as a JSON line.
+func (a *app) openEvents() error {
+	if a.events == "" {
+		return nil
+	}
+	f, err := os.OpenFile(a.events, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("--events: %w; give a file in a folder you can write to", err)
+	}
+	a.eventsFile = f
+	a.eventLog = console.NewEventLog(f)
+	a.bus.Add(a.eventLog)
+	return nil
+}
+
+// closeEvents closes the --events file and reports a write that failed.
+func (a *app) closeEvents() {
+	if a.eventsFile == nil {
+		return
+	}
+	err := a.eventLog.Err()
+	if cerr := a.eventsFile.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		a.printErr(fmt.Sprintf("--events %s: %v; the file misses events", a.events, err))
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// defaultWaitTimeout is how long `ferry up --wait` waits for health.
+const defaultWaitTimeout = 60 * time.Second
+
+// waitHealthy waits, for at most timeout, until every service among names
+// and what they depend on is healthy (running, for a service without a
+// health check). It fails naming each service that is not, with exit code 1.
+func (a *app) waitHealthy(ctx context.Context, l *loaded, names []string, timeout time.Duration) error {
+	sel, err := l.graph.Select(names)
+	if err != nil {
+		return err
+	}
+	var rules []*deploy.Rule
+	for _, n := range sel {
+		if r, ok := l.graph.Rule(n).(*deploy.Rule); ok && r.Info().Kind == "service" {
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == 0 {
+		return nil
+	}
+	a.bus.Logf(engine.LevelInfo, "waiting up to %s for %d service(s) to be healthy", timeout, len(rules))
+	errs := make([]error, len(rules))
+	var wg sync.WaitGroup
+	for i, r := range rules {
+		wg.Go(func() {
+			errs[i] = r.WaitHealthy(ctx, timeout, &ruleOutput{bus: a.bus, rule: r.Info().Name})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		// The services were brought up but are not healthy: a failure of
+		// what runs (1), not of ferry.star or of the command line (2).
+		return &exitCodeError{code: exitFailed, msg: err.Error()}
+	}
+	return nil
+}
+
+// ruleOutput sends each line written to it to the bus as output of rule.
+type ruleOutput struct {
+	bus  *engine.Bus
+	rule string
+}
+
+func (w *ruleOutput) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.bus.Emit(engine.Event{Kind: engine.EventOutput, Rule: w.rule, Stream: "stdout", Text: line})
+	}
+	return len(p), nil
+}
+
+// printHealthErrors lists, under the status table, why services are not
+// healthy.
+func printHealthErrors(w io.Writer, list []deploy.ServiceStatus) {
+	for _, s := range list {
+		if s.HealthError != "" {
+			fmt.Fprintf(w, "%s is %s: %s\n", s.Name, s.Health, s.HealthError)
+		}
+	}
+}

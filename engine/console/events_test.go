@@ -1,0 +1,54 @@
+package console
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+func TestEventLogLines(t *testing.T) {
+	var b bytes.Buffer
+	l := NewEventLog(&b)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("CET", 3600))
+	l.Handle(engine.Event{Time: at, Kind: engine.EventRuleDone, Rule: "api", Duration: 1500 * time.Microsecond})
+	l.Handle(engine.Event{Time: at, Kind: engine.EventRunDone, Summary: &engine.Summary{Ran: []string{"api"}, Duration: 2 * time.Second}})
+	l.Handle(engine.Event{Time: at, Kind: engine.EventOutput, Rule: "api", Stream: "stderr", Text: "a \"quoted\"\nline"})
+	want := `{"time":"2026-01-02T02:04:05.0000006Z","kind":"rule.done","rule":"api","duration_ms":1.5}
+{"time":"2026-01-02T02:04:05.0000006Z","kind":"run.done","summary":{"ran":["api"],"cached":[],"failed":[],"skipped":[],"interrupted":false,"duration_ms":2000}}
+{"time":"2026-01-02T02:04:05.0000006Z","kind":"rule.output","rule":"api","text":"a \"quoted\"\nline","stream":"stderr"}
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// failWriter fails every write.
+type failWriter struct{ n int }
+
+func (w *failWriter) Write([]byte) (int, error) {
+	w.n++
+	return 0, bytes.ErrTooLarge
+}
+
+func TestEventLogStopsAfterError(t *testing.T) {
+	w := &failWriter{}
+	l := NewEventLog(w)
+	l.Handle(engine.Event{Kind: engine.EventLog, Text: "a"})
+	l.Handle(engine.Event{Kind: engine.EventLog, Text: "b"})
+	if w.n != 1 || l.Err() == nil || !strings.Contains(l.Err().Error(), "too large") {
+		t.Errorf("writes %d, Err %v; want 1 write and the error", w.n, l.Err())
+	}
+}
+
+func BenchmarkEventLog(b *testing.B) {
+	var buf bytes.Buffer
+	l := NewEventLog(&buf)
+	e := engine.Event{Time: time.Now(), Kind: engine.EventOutput, Rule: "api", Stream: "stdout", Text: "compiling github.com/acme/api/internal/server"}
+	for b.Loop() {
+		buf.Reset()
+		l.Handle(e)
+	}
+}

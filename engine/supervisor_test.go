@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests run real processes under a real Supervisor.
+
+// eventLog collects a Bus's events.
+type eventLog struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (l *eventLog) Handle(e Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+// texts returns the text of the events of kind.
+func (l *eventLog) texts(kind EventKind) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, e := range l.events {
+		if e.Kind == kind {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+func newTestSupervisor(t *testing.T) (*Supervisor, *eventLog) {
+	t.Helper()
+	log := &eventLog{}
+	s := NewSupervisor(NewBus(log))
+	t.Cleanup(s.Stop)
+	return s, log
+}
+
+// shell returns an unstarted sh -c script running in dir.
+func shell(dir, script string) *exec.Cmd {
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Dir = dir
+	return cmd
+}
+
+// alive reports whether pid is a live process (not a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return f[0] != "Z" && f[0] != "X"
+}
+
+// waitFor polls cond, failing the test after a generous limit; it is not a
+// timing assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// readPIDs waits for file to hold n pids, one a line, and returns them.
+func readPIDs(t *testing.T, file string, n int) []int {
+	t.Helper()
+	var pids []int
+	waitFor(t, fmt.Sprintf("%d pids in %s", n, filepath.Base(file)), func() bool {
+		b, _ := os.ReadFile(file)
+		pids = nil
+		for _, l := range strings.Fields(string(b)) {
+			p, err := strconv.Atoi(l)
+			if err != nil {
+				return false
+			}
+			pids = append(pids, p)
+		}
+		return len(pids) >= n
+	})
+	return pids
+}
+
+func TestSupervisorKillsAfterGrace(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	s, log := newTestSupervisor(t)
+	// The shell and its sleep both ignore SIGTERM (an ignored signal stays
+	// ignored across exec).
+	script := `trap "" TERM; sleep 100 & echo $$ $! >> pids; wait`
+	if err := s.Start(context.Background(), "api", Digest{1}, shell(dir, script), 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	first := readPIDs(t, filepath.Join(dir, "pids"), 2)
+	if !s.Running("api", Digest{1}) || s.Running("api", Digest{2}) {
+		t.Fatalf("Running: want true for the key started, false for another")
+	}
+	if err := s.Start(context.Background(), "api", Digest{2}, shell(dir, script), 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// Start returned: the old group is gone, though it ignored SIGTERM.
+	for _, pid := range first {
+		if alive(pid) {
+			t.Errorf("pid %d of the first instance is alive after the restart", pid)
+		}
+	}
+	second := readPIDs(t, filepath.Join(dir, "pids"), 4)[2:]
+	if !s.Running("api", Digest{2}) || s.Running("api", Digest{1}) {
+		t.Errorf("Running: want true for the new key only")
+	}
+	s.Stop()
+	for _, pid := range second {
+		if alive(pid) {
+			t.Errorf("pid %d of the second instance is alive after Stop", pid)
+		}
+	}
+	for _, l := range log.texts(EventLog) {
+		if strings.Contains(l, "on its own") {
+			t.Errorf("a stopped server was reported as exiting on its own: %q", l)
+		}
+	}
+}
+
+func TestSupervisorStopsWholeGroup(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	s, _ := newTestSupervisor(t)
+	// The grandchild leaves the shell's job control and outlives its parent
+	// unless the group is killed.
+	script := `(sleep 100 & echo $! >> pids) ; echo $$ >> pids; sleep 100`
+	if err := s.Start(context.Background(), "api", Digest{1}, shell(dir, script), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pids := readPIDs(t, filepath.Join(dir, "pids"), 2)
+	s.Stop()
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("pid %d is alive after Stop", pid)
+		}
+	}
+	if err := s.Start(context.Background(), "api", Digest{1}, shell(dir, script), time.Second); err == nil {
+		t.Errorf("Start after Stop: no error")
+	}
+}
+
+// The next instance starts only once the previous one has finished its
+// shutdown.
+func TestSupervisorRestartWaitsForExit(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newTestSupervisor(t)
+	script := `trap 'sleep 0.3; echo end >> log; exit 0' TERM; echo start >> log; while :; do sleep 0.05; done`
+	for i := range 3 {
+		if err := s.Start(context.Background(), "api", Digest{byte(i)}, shell(dir, script), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the instance to start", func() bool {
+			b, _ := os.ReadFile(filepath.Join(dir, "log"))
+			return strings.Count(string(b), "start") == i+1
+		})
+	}
+	s.Stop()
+	b, err := os.ReadFile(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Fields(string(b)), strings.Fields("start end start end start end"); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("log: got %q, want %q", got, want)
+	}
+}
+
+func TestSupervisorReportsExitOnItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	s, log := newTestSupervisor(t)
+	if err := s.Start(context.Background(), "api", Digest{1}, shell(dir, `echo listening; echo "bind: address in use" >&2; exit 3`), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var report string
+	waitFor(t, "the exit to be reported", func() bool {
+		for _, l := range log.texts(EventLog) {
+			if strings.Contains(l, "on its own") {
+				report = l
+				return true
+			}
+		}
+		return false
+	})
+	for _, want := range []string{"api: server exited on its own (exit code 3)", "next change", "listening", "bind: address in use"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report %q lacks %q", report, want)
+		}
+	}
+	if s.Running("api", Digest{1}) {
+		t.Errorf("Running: true after the process exited")
+	}
+	if out := log.texts(EventOutput); len(out) != 2 {
+		t.Errorf("output events: %q, want the 2 lines", out)
+	}
+}
+
+func TestSupervisorStartCancelled(t *testing.T) {
+	s, _ := newTestSupervisor(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Start(ctx, "api", Digest{1}, shell(t.TempDir(), "sleep 100"), time.Second); err == nil {
+		t.Fatal("Start with a cancelled context: no error")
+	}
+	if s.Running("api", Digest{1}) {
+		t.Errorf("Running: true, though nothing started")
+	}
+}
+
+func TestSupervisorStopOthers(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newTestSupervisor(t)
+	for _, rule := range []string{"keep", "drop"} {
+		if err := s.Start(context.Background(), rule, Digest{1}, shell(dir, "exec sleep 100"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.StopOthers(map[string]bool{"keep": true})
+	if !s.Running("keep", Digest{1}) || s.Running("drop", Digest{1}) {
+		t.Errorf("after StopOthers(keep): keep running %v, drop running %v; want true, false", s.Running("keep", Digest{1}), s.Running("drop", Digest{1}))
+	}
+}
+
+// BenchmarkSupervisorRestart measures one restart: SIGTERM to the running
+// server's group, waiting until it is gone, and starting the next one. The
+// server is a shell that execs sleep, which SIGTERM ends at once.
+func BenchmarkSupervisorRestart(b *testing.B) {
+	dir := b.TempDir()
+	s := NewSupervisor(NewBus())
+	defer s.Stop()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Start(context.Background(), "api", Digest{byte(i)}, shell(dir, "exec sleep 100"), 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
