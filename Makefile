@@ -19,6 +19,7 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) run ./bench/context -ferry bin/ferry
 	$(GO) run ./bench/health -ferry bin/ferry
 	$(GO) run ./bench/watch -ferry bin/ferry
+	$(GO) test -run '^$$' -bench 'Rollout|CrashReport' -benchtime 5x ./builtins/docker/
 
 lint: ## gofmt, go vet, and the generated reference is current
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

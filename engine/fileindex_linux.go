@@ -90,3 +90,13 @@ func (s *statter) close() {
 		s.fd, s.dir = -1, ""
 	}
 }
+
+// closeRoot closes the root folder if openRoot opened it; the index cannot
+// stat afterwards.
+func (ix *FileIndex) closeRoot() {
+	ix.rootOnce.Do(func() { ix.rootErr = fs.ErrClosed })
+	if ix.rootErr == nil {
+		unix.Close(ix.rootFD)
+		ix.rootErr = fs.ErrClosed
+	}
+}

@@ -24,3 +24,5 @@ type statter struct{ ix *FileIndex }
 func (ix *FileIndex) newStatter() *statter                 { return &statter{ix: ix} }
 func (s *statter) stat(rel string) (fileStat, bool, error) { return s.ix.stat(rel) }
 func (s *statter) close()                                  {}
+
+func (ix *FileIndex) closeRoot() {}

@@ -27,6 +27,14 @@ func NewEngine(ws *Workspace, g *Graph, st *State, events *Bus) *Engine {
 	return &Engine{Workspace: ws, Graph: g, State: st, Index: NewFileIndex(ws.Root, st.Files()), Events: events}
 }
 
+// Reopen gives the engine a new file index, for a workspace folder that was
+// deleted and made anew: the old index holds the deleted folder open. No run
+// may be in progress.
+func (e *Engine) Reopen() {
+	e.Index.closeRoot()
+	e.Index = NewFileIndex(e.Workspace.Root, e.State.Files())
+}
+
 // Save writes the state and stat cache.
 func (e *Engine) Save() error { return e.State.Save(e.Workspace, e.Index) }
 

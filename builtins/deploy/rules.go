@@ -66,6 +66,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
 			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
+			engine.Param{Name: "update", Type: engine.AnyValue, Default: "{}", Doc: "How a change is rolled out when there are several replicas: `{\"order\": \"start-first\" or \"stop-first\", \"parallelism\": 1}`. By default one replica at a time, start-first, or stop-first when a host port is fixed. Changing it replaces nothing."},
 		)
 	}
 	return &engine.Builtin{
@@ -128,6 +129,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	}
 	if err := parseResources(c.Raw("resources"), s); err != nil {
 		return nil, c.Errorf("resources: %v", err)
+	}
+	if s.Update, err = parseUpdate(c.Raw("update")); err != nil {
+		return nil, c.Errorf("update: %v", err)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, c.Errorf("%v", err)

@@ -30,6 +30,7 @@ type ServiceSpec struct {
 	Workdir    string
 	User       string
 	Health     *HealthCheck // nil: none declared
+	Update     UpdatePolicy // how a change is rolled out (services)
 }
 
 // A JobSpec is a one-shot container run to completion (a migration, say).
@@ -218,6 +219,9 @@ func (s *ServiceSpec) Validate() error {
 			return fmt.Errorf("ports: %q gives %d host port(s) for %d replicas; give a range with a port per replica (\"%d-%d:%d\"), or publish \"%d\" so each replica gets a free host port; services reach every replica through the name %q either way",
 				p.String(), n, s.Replicas, p.HostStart, p.HostStart+s.Replicas-1, p.Container, p.Container, s.Name)
 		}
+	}
+	if err := s.validateUpdate(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, v := range s.Volumes {

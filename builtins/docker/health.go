@@ -47,17 +47,27 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 	}
 	out := make([]deploy.Replica, 0, len(list))
 	for _, c := range list {
-		ep, err := t.c.InspectEndpoints(ctx, c.ID)
+		r, err := t.probeTarget(ctx, d, c.ID, host, nets)
 		if err != nil {
 			return nil, err
-		}
-		r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
-		if h := d.Spec.Health; h != nil && h.Probed() {
-			r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// probeTarget inspects one container of the service d for its health check,
+// given the Engine's address and the local networks (see Replicas).
+func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host string, nets []*net.IPNet) (deploy.Replica, error) {
+	ep, err := t.c.InspectEndpoints(ctx, id)
+	if err != nil {
+		return deploy.Replica{}, err
+	}
+	r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
+	if h := d.Spec.Health; h != nil && h.Probed() {
+		r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
+	}
+	return r, nil
 }
 
 // LastLines returns the container's last log lines, formatted to follow an

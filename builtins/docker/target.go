@@ -263,6 +263,9 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if err != nil {
 		return err
 	}
+	if rollsOut(d, list) {
+		return t.rollout(ctx, d, list, log)
+	}
 	key := d.Key.String()
 	have := map[int]bool{}
 	for _, c := range list {
@@ -293,6 +296,16 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 // start creates and starts one container, and watches it briefly so a
 // container that exits at once is reported with its code and last lines.
 func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
+	id, err := t.launch(ctx, d, cs)
+	if err != nil || d.Job {
+		return id, err
+	}
+	return id, t.watchStartup(ctx, d, cs.Name, id)
+}
+
+// launch creates and starts one container; one that could not start is
+// removed.
+func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
 	id, err := t.c.CreateContainer(ctx, cs)
 	if errors.Is(err, dockerd.ErrNameInUse) {
 		return "", fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", cs.Name, labelProject, d.Project)
@@ -310,25 +323,28 @@ func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.Con
 		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
 		return "", portError(err)
 	}
-	if d.Job {
-		return id, nil
-	}
+	return id, nil
+}
+
+// watchStartup watches a started container for startupWatch and fails,
+// with its code and last lines, when it exits or restarts meanwhile.
+func (t *Target) watchStartup(ctx context.Context, d *deploy.Deployment, name, id string) error {
 	select {
 	case <-time.After(startupWatch):
 	case <-ctx.Done():
-		return id, ctx.Err()
+		return ctx.Err()
 	}
 	st, err := t.c.InspectContainer(ctx, id)
 	if err != nil {
-		return id, err
+		return err
 	}
 	switch {
 	case st.Restarting || st.Restarts > 0:
-		return id, fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s", cs.Name, st.Restarts, startupWatch, d.Spec.Restart, t.lastLines(ctx, id))
+		return fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s", name, st.Restarts, startupWatch, d.Spec.Restart, t.lastLines(ctx, id))
 	case !st.Running:
-		return id, fmt.Errorf("%s exited at once with code %d%s", cs.Name, st.ExitCode, t.lastLines(ctx, id))
+		return fmt.Errorf("%s exited at once with code %d%s", name, st.ExitCode, t.lastLines(ctx, id))
 	}
-	return id, nil
+	return nil
 }
 
 var portInUse = regexp.MustCompile(`(?:0\.0\.0\.0|\[::\]|[\d.]+):(\d+)`)

@@ -36,17 +36,19 @@ func isDeploy(r engine.Rule) bool {
 
 func (a *app) upCommand() *cobra.Command {
 	var o engine.RunOptions
-	var wait bool
+	var wait, follow bool
 	var waitTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up [SERVICE...] [-- --flag=value...]",
 		Short: "Build what is needed and bring services and jobs to what ferry.star declares",
 		Long: `Build the images and run the tasks the services need, then make the Docker Engine
 match ferry.star: a service that is unchanged is left alone (same container, no restart), a
-changed one is replaced, replicas are added or removed, jobs run to completion once per
+changed one is replaced (one replica at a time, each once healthy, when it has several),
+replicas are added or removed, jobs run to completion once per
 definition, and (when no SERVICE is named) services no longer declared are removed.
 ferry up returns once everything is started; with --wait, once every service is healthy
-(see docs/health.md). See ferry status and ferry logs --follow.`,
+(see docs/health.md); with --follow, it then reports crashes and restarts until Ctrl-C.
+See ferry status and ferry logs --follow.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
@@ -97,6 +99,9 @@ ferry up returns once everything is started; with --wait, once every service is 
 				}
 			}
 			a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+			if follow {
+				return a.follow(cmd.Context(), l.project)
+			}
 			return nil
 		},
 	}
@@ -104,6 +109,7 @@ ferry up returns once everything is started; with --wait, once every service is 
 	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with what does not depend on it")
 	cmd.Flags().BoolVar(&wait, "wait", false, "return only once every service is healthy (running, without a health check); fail naming the service, its last probe errors and log lines otherwise")
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", defaultWaitTimeout, "with --wait, how long to wait for health")
+	cmd.Flags().BoolVar(&follow, "follow", false, "then stay, reporting crashes, Docker's restarts, crash loops and failing health checks until Ctrl-C (see docs/services.md)")
 	return cmd
 }
 

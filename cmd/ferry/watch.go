@@ -43,6 +43,9 @@ each rule's state above the log (--no-view for plain lines). See docs/watch.md.`
 			if err != nil {
 				return err
 			}
+			// Evaluate again by absolute paths: the current folder may be
+			// deleted and made anew (say by a branch switch) during a watch.
+			a.dir, a.file = ws.Root, ws.File
 			ctx, closeView := a.startView(cmd.Context(), noView, ws)
 			err = a.watch(ctx, ws, names, flags, wo)
 			if closeView() {
@@ -70,6 +73,7 @@ type watcher struct {
 	broken bool            // the last evaluation failed: l is the one before
 	trig   *triggers       // requests from ferry trigger and the view
 	fw     *watch.Watcher  // told what the rules read, to watch it even where ignored
+	wo     watch.Options   // fw's options, to watch the workspace anew
 	saves  sync.WaitGroup  // state saves in the background
 }
 
@@ -90,14 +94,17 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	if fw, err = a.applySettings(fw, ws.Root, wo, l); err != nil {
 		return err
 	}
+	wo = withSettings(wo, l.res.Eval.WatchSettings())
+	a.followServices(ctx, l)
 	st, release, err := a.openState(ctx, l.ws, true)
 	if err != nil {
 		return err
 	}
 	defer release()
 	w := &watcher{a: a, names: names, flags: flags, l: l, e: engine.NewEngine(l.ws, l.graph, st, a.bus),
-		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}, fw: fw}
-	defer w.saves.Wait() // before the lock is released
+		o: engine.RunOptions{Jobs: a.jobs, KeepGoing: true}, fw: fw, wo: wo}
+	defer func() { w.fw.Close() }() // a new one if the workspace folder came back
+	defer w.saves.Wait()            // before the lock is released
 	w.setFiles(l.res.Files, false)
 	stopMetrics, err := a.serveMetrics(l.ws, w.kind)
 	if err != nil {
@@ -110,7 +117,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	defer w.trig.Close()
 	a.viewRules(l.graph, names, w.trig)
-	return w.loop(ctx, fw)
+	return w.loop(ctx)
 }
 
 // watchMemoryLimit is the soft limit on the Go heap of a watch, unless

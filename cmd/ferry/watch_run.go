@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -34,7 +35,7 @@ type watchRun struct {
 // ended, a new run covers its rules and the batch's. Other batches wait for
 // the run to end. So one rule never runs twice at once. The serve tasks the
 // watch started are stopped when it ends.
-func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
+func (w *watcher) loop(ctx context.Context) error {
 	w.e.Servers = engine.NewSupervisor(w.a.bus)
 	defer w.e.Servers.Stop()
 	// The run in progress learns from the events which of its rules it is
@@ -76,15 +77,31 @@ func (w *watcher) loop(ctx context.Context, fw *watch.Watcher) error {
 				<-cur.done
 			}
 			return ctx.Err()
-		case err := <-fw.Errors():
+		case err := <-w.fw.Errors():
 			w.a.bus.Logf(engine.LevelError, "%v", err)
-		case b, ok := <-fw.Batches():
+		case b, ok := <-w.fw.Batches():
 			if !ok {
 				if cur != nil {
 					cur.cancel()
 					<-cur.done
 				}
 				return nil
+			}
+			if w.rootGone() {
+				if cur != nil {
+					cur.cancel()
+					<-cur.done
+					cur = nil
+				}
+				pending, triggered = nil, nil
+				if err := w.awaitRoot(ctx); err != nil {
+					return err
+				}
+				w.reload(ctx)
+				if rules := w.selection(); len(rules) > 0 {
+					cur = start(rules, nil)
+				}
+				continue
 			}
 			if cur == nil {
 				rules, err := w.batch(ctx, b)
@@ -263,3 +280,39 @@ func changedRules(rules []string) string {
 	}
 	return "a change touches " + strings.Join(rules, ", ")
 }
+
+// rootGone reports whether the workspace folder is gone: deleted, or moved
+// away.
+func (w *watcher) rootGone() bool {
+	_, err := os.Stat(w.l.ws.Root)
+	return err != nil
+}
+
+// awaitRoot waits for the workspace folder to come back, then watches it
+// anew: the watches went with the folder.
+func (w *watcher) awaitRoot(ctx context.Context) error {
+	root := w.l.ws.Root
+	w.a.bus.Logf(engine.LevelError, "the workspace folder %s is gone (deleted or moved away): nothing can run until it is back; waiting for it (Ctrl-C to stop)", root)
+	tick := time.NewTicker(rootPoll)
+	defer tick.Stop()
+	for w.rootGone() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	fw, err := watch.New(root, w.wo)
+	if err != nil {
+		return err
+	}
+	w.fw.Close()
+	w.fw = fw
+	w.e.Reopen()
+	w.keepInputs(ctx)
+	w.a.bus.Logf(engine.LevelInfo, "the workspace folder %s is back: evaluating it again and running what is out of date", root)
+	return nil
+}
+
+// rootPoll is how often a watch whose workspace folder is gone looks for it.
+const rootPoll = 250 * time.Millisecond

@@ -1,0 +1,19 @@
+package deploy
+
+import "context"
+
+// A Report is something a Follower noticed about what runs: a replica
+// that died, a restart by the target's restart policy, a crash loop, a
+// health check that started failing.
+type Report struct {
+	Level   string // engine.LevelInfo, LevelWarn or LevelError
+	Service string
+	Text    string // for people; it names the replica
+}
+
+// A Follower follows a project's running services and reports what
+// happens to them until ctx ends. It only watches: restarting a crashed
+// replica is the target's restart policy's job, never the follower's.
+type Follower interface {
+	Follow(ctx context.Context, project string, report func(Report)) error
+}

@@ -1,0 +1,156 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// The crash tracker's reports for sequences of Engine events: each step is
+// an event at a time (seconds after t0) and the report it must give, as
+// "level: text prefix", or "" for none.
+func TestCrashTracker(t *testing.T) {
+	type step struct {
+		at     float64
+		action string
+		exit   int
+		want   string
+	}
+	crash := func(at float64) []step {
+		return []step{{at, "die", 1, "warn: web-1 exited with code 1"}}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a crash loop, reported once per quiet period", append(append(append([]step{
+			{0, "start", -1, ""}},
+			crash(1)...),
+			step{1.1, "start", -1, "info: Docker restarted web-1 (restart 1 within 1m0s)"},
+			step{2, "die", 1, "warn: web-1 exited with code 1"},
+			step{2.3, "start", -1, "info: Docker restarted web-1 (restart 2 within 1m0s)"},
+			step{3, "die", 2, "warn: web-1 exited with code 2"},
+			step{3.5, "start", -1, "error: web-1 is in a crash loop: Docker restarted it 3 times in 2.4s, last exit code 2"},
+			step{4, "die", 2, ""},
+			step{5, "start", -1, ""},
+			step{20, "die", 2, ""},
+			step{34, "start", -1, "error: web-1 is in a crash loop: Docker restarted it 5 times in 32.9s, last exit code 2"},
+		),
+			// The loop ended: the container ran for more than a minute.
+			crash(200)...)},
+		{"deaths that were asked for", []step{
+			{0, "start", -1, ""},
+			{1, "kill", -1, ""},
+			{1.1, "die", 143, ""},
+			{2, "start", -1, ""},
+		}},
+		{"out of memory", []step{
+			{0, "start", -1, ""},
+			{1, "oom", -1, ""},
+			{1, "die", 137, "warn: web-1 ran out of memory and was killed (exit code 137)"},
+		}},
+		{"restarts spread out are no loop", []step{
+			{0, "die", 1, "warn: web-1 exited with code 1"},
+			{1, "start", -1, "info: Docker restarted web-1 (restart 1 within 1m0s)"},
+			{40, "die", 1, "warn: web-1 exited with code 1"},
+			{41, "start", -1, "info: Docker restarted web-1 (restart 2 within 1m0s)"},
+			{80, "die", 1, "warn: web-1 exited with code 1"},
+			{81, "start", -1, "info: Docker restarted web-1 (restart 2 within 1m0s)"},
+		}},
+		{"exec health", []step{
+			{0, "health_status: unhealthy", -1, "warn: web-1 is unhealthy (its health.exec check fails)"},
+			{1, "health_status: unhealthy", -1, ""},
+			{2, "health_status: healthy", -1, "info: web-1 is healthy again"},
+			{3, "health_status: healthy", -1, ""},
+		}},
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newCrashTracker()
+			for i, s := range tc.steps {
+				e := dockerd.ContainerEvent{Time: t0.Add(time.Duration(s.at * float64(time.Second))), Action: s.action, ID: "c1", Name: "web-1",
+					Labels: map[string]string{labelRule: "web"}, ExitCode: s.exit}
+				r, ok := tr.observe(e)
+				got := ""
+				if ok {
+					got = fmt.Sprintf("%s: %s", r.Level, r.Text)
+					if r.Service != "web" {
+						t.Errorf("step %d: service %q, want web", i, r.Service)
+					}
+				}
+				if s.want == "" && got != "" || !strings.HasPrefix(got, s.want) {
+					t.Errorf("step %d (%s at %gs): got %q, want %q", i, s.action, s.at, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+// Against the real Engine: Follow reports a replica killed for lack of
+// memory, with its last lines, and not one that ferry stops on purpose.
+func TestFollowEngine(t *testing.T) {
+	f := newRolloutFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reports := make(chan deploy.Report, 16)
+	fctx, stop := context.WithCancel(ctx)
+	followed := make(chan error, 1)
+	go func() { followed <- f.target.Follow(fctx, f.project, func(r deploy.Report) { reports <- r }) }()
+
+	calm := f.deployment(1, 1, map[string]string{"VERSION": "v1"})
+	calm.Spec.Name, calm.Spec.Health = "calm", nil
+	if err := f.target.Deploy(ctx, calm, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.target.RemoveExcept(ctx, f.project, nil); err != nil {
+		t.Fatal(err)
+	}
+	hungry := f.deployment(2, 1, map[string]string{"EAT_AFTER": "1s"})
+	hungry.Spec.Name, hungry.Spec.Health, hungry.Spec.Restart, hungry.Spec.Memory = "hungry", nil, "no", 32<<20
+	if err := f.target.Deploy(ctx, hungry, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-reports:
+		want := f.project + "-hungry-1 ran out of memory and was killed (exit code 137)"
+		if r.Service != "hungry" || r.Level != engine.LevelWarn || !strings.HasPrefix(r.Text, want) || !strings.HasSuffix(r.Text, "its last log lines:\n    eating memory") {
+			t.Errorf("got report %+v, want one from hungry starting %q and ending with its last line", r, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("no report of the container killed for lack of memory")
+	}
+	stop()
+	if err := <-followed; err != context.Canceled {
+		t.Errorf("Follow returned %v after its context was cancelled", err)
+	}
+	close(reports)
+	for r := range reports {
+		t.Errorf("unexpected report: %+v", r)
+	}
+}
+
+// Without an Engine to follow, Follow says so once, keeps trying, and ends
+// with its context.
+func TestFollowUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+t.TempDir()+"/none.sock")
+	target := NewTarget(dockerd.New())
+	ctx, cancel := context.WithTimeout(context.Background(), followRetry*2+followRetry/2)
+	defer cancel()
+	var reports []deploy.Report
+	err := target.Follow(ctx, "p", func(r deploy.Report) { reports = append(reports, r) })
+	if err != context.DeadlineExceeded {
+		t.Errorf("Follow returned %v, want its context's error", err)
+	}
+	if len(reports) != 1 || reports[0].Level != engine.LevelWarn || !strings.Contains(reports[0].Text, "cannot reach the Docker Engine at unix://") ||
+		!strings.HasSuffix(reports[0].Text, "; ferry tries again every 2s") {
+		t.Errorf("got reports %+v, want one warning that the Engine cannot be reached", reports)
+	}
+}

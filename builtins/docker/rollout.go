@@ -1,0 +1,259 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+)
+
+// rollsOut reports whether Deploy replaces the service's containers one
+// replica at a time: when it has more than one replica and a container of
+// an older definition is running. A single replica is replaced at once,
+// and a new one that fails is left in place for `ferry logs` and `ferry
+// status` to show.
+func rollsOut(d *deploy.Deployment, list []dockerd.Container) bool {
+	if d.Spec.Replicas < 2 {
+		return false
+	}
+	key := d.Key.String()
+	for _, c := range list {
+		if c.Labels[labelConfig] != key && c.State == "running" {
+			return true
+		}
+	}
+	return false
+}
+
+// stopReason says why an old replica is stopped before its new one starts.
+func stopReason(s *deploy.ServiceSpec) string {
+	if s.Update.Order == deploy.StopFirst {
+		return "update order " + deploy.StopFirst
+	}
+	return "its fixed host port leaves no room for a second replica"
+}
+
+// replicaNumber is the replica number a container's label gives (0 for none).
+func replicaNumber(c dockerd.Container) int {
+	i, _ := strconv.Atoi(c.Labels[labelReplica])
+	return i
+}
+
+// rollout replaces the service's replicas one at a time (Parallelism at a
+// time), each new replica gated on its health (on running, without a
+// check): replicas that are missing first, then those of an older
+// definition. Start-first: the new replica starts under a temporary name
+// beside the old one, which is removed once the new one is healthy, and
+// the new one takes its name. Stop-first (see UpdateOrder): the old one is
+// stopped first, and started again if the new one fails. A new replica
+// that does not become healthy is removed and the rollout stops once its
+// batch is done, leaving the old replicas serving; the next Deploy resumes
+// it.
+func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []dockerd.Container, log io.Writer) error {
+	key, n := d.Key.String(), d.Spec.Replicas
+	current := map[int]dockerd.Container{}
+	for _, c := range list {
+		i := replicaNumber(c)
+		if _, dup := current[i]; !dup && c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= n {
+			current[i] = c
+		}
+	}
+	old := map[int]dockerd.Container{}
+	defer t.changed(d.Project)
+	for _, c := range list {
+		i := replicaNumber(c)
+		if cur, ok := current[i]; ok && cur.ID == c.ID {
+			continue
+		}
+		_, has := current[i]
+		_, dup := old[i]
+		if !has && !dup && c.State == "running" && i >= 1 && i <= n {
+			old[i] = c
+			continue
+		}
+		fmt.Fprintf(log, "removing %s\n", c.Name)
+		if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	// A replica left with its temporary name by an interrupted rollout
+	// takes its own name, now free.
+	for i, c := range current {
+		if name := t.containerSpec(d, i).Name; c.Name != name {
+			if err := t.c.RenameContainer(ctx, c.ID, name); err != nil {
+				return err
+			}
+		}
+	}
+	var order []int
+	for i := 1; i <= n; i++ {
+		if _, ok := current[i]; !ok {
+			if _, ok := old[i]; !ok {
+				order = append(order, i)
+			}
+		}
+	}
+	for i := 1; i <= n; i++ {
+		if _, ok := old[i]; ok {
+			order = append(order, i)
+		}
+	}
+	updated := len(current)
+	log = &lockedWriter{w: log}
+	k := max(d.Spec.Update.Parallelism, 1)
+	for len(order) > 0 {
+		batch := order[:min(k, len(order))]
+		order = order[len(batch):]
+		results := make([]replaced, len(batch))
+		var wg sync.WaitGroup
+		for j, i := range batch {
+			var prev *dockerd.Container
+			if c, ok := old[i]; ok {
+				prev = &c
+			}
+			wg.Go(func() { results[j] = t.replace(ctx, d, i, prev, log) })
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, r := range results {
+			if r.err == nil {
+				updated++
+				fmt.Fprintf(log, "replica %d/%d updated: %s was %s after %s\n", updated, n, r.name, r.state, r.took.Round(time.Millisecond))
+			}
+		}
+		for j, r := range results {
+			var failed *replicaError
+			switch {
+			case errors.As(r.err, &failed):
+				kept := "; the old replicas keep serving"
+				if _, ok := old[batch[j]]; ok && d.Spec.UpdateOrder() == deploy.StopFirst {
+					kept = " and started the old " + old[batch[j]].Name + " again; the old replicas keep serving"
+				}
+				return fmt.Errorf("rollout of %s stopped: its new replica %d %s, so ferry removed it%s (%d of %d replicas run the new definition); fix it and run `ferry up` again to resume the rollout: %w",
+					d.Spec.Name, batch[j], failed.what, kept, updated, n, failed.err)
+			case r.err != nil:
+				return fmt.Errorf("rollout of %s, replica %d: %w", d.Spec.Name, batch[j], r.err)
+			}
+		}
+	}
+	return nil
+}
+
+// replaced is what replacing one replica came to: the new replica's name,
+// its state ("healthy", or "running" without a check) and how long it
+// took from its start to get there, or the error.
+type replaced struct {
+	name, state string
+	took        time.Duration
+	err         error
+}
+
+// replace starts replica i of the new definition, waits until it is
+// healthy, and removes prev, the replica it replaces (nil for none). When
+// the new replica fails, it is removed and a stopped prev is started
+// again, so what ran before runs on.
+func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) replaced {
+	cs := t.containerSpec(d, i)
+	name := cs.Name
+	stop := prev != nil && d.Spec.UpdateOrder() == deploy.StopFirst
+	if prev != nil {
+		// The new replica has a name of its own until the old one is gone.
+		cs.Name += "-" + d.Key.String()[:8]
+	}
+	if stop {
+		fmt.Fprintf(log, "stopping %s first: %s\n", prev.Name, stopReason(d.Spec))
+		if err := t.c.StopContainer(ctx, prev.ID); err != nil {
+			return replaced{err: err}
+		}
+	}
+	fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
+	start := time.Now()
+	id, err := t.launch(ctx, d, cs)
+	if err != nil {
+		err = &replicaError{what: "could not start", err: err}
+	} else if err = t.gate(ctx, d, cs.Name, id); err != nil {
+		what := "did not become healthy"
+		if d.Spec.Health == nil {
+			what = "did not keep running"
+		}
+		err = &replicaError{what: what, err: err}
+	}
+	took := time.Since(start)
+	if err != nil {
+		cleanup := context.WithoutCancel(ctx)
+		if id != "" {
+			t.c.RemoveContainer(cleanup, id)
+		}
+		if stop {
+			if serr := t.c.StartContainer(cleanup, prev.ID); serr != nil {
+				return replaced{err: fmt.Errorf("the new replica %v; ferry removed it, but could not start the stopped old %s again (%v); run `ferry up` again", err, prev.Name, serr)}
+			}
+		}
+		return replaced{err: err}
+	}
+	if prev != nil {
+		fmt.Fprintf(log, "removing %s\n", prev.Name)
+		if err := t.c.RemoveContainer(ctx, prev.ID); err != nil {
+			return replaced{err: err}
+		}
+	}
+	if cs.Name != name {
+		if err := t.c.RenameContainer(ctx, id, name); err != nil {
+			return replaced{err: err}
+		}
+	}
+	state := "running"
+	if d.Spec.Health != nil {
+		state = "healthy"
+	}
+	return replaced{name: name, state: state, took: took}
+}
+
+// A replicaError is a new replica that could not start or did not become
+// healthy.
+type replicaError struct {
+	what string // "could not start", "did not become healthy", …
+	err  error
+}
+
+func (e *replicaError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *replicaError) Unwrap() error { return e.err }
+
+// gate waits until the new replica is healthy, for at most as long as its
+// check can stay starting; without a check, it watches it start as Deploy
+// does.
+func (t *Target) gate(ctx context.Context, d *deploy.Deployment, name, id string) error {
+	h := d.Spec.Health
+	if h == nil {
+		return t.watchStartup(ctx, d, name, id)
+	}
+	return deploy.WaitHealthy(ctx, oneReplica{Target: t, id: id}, d, h.MaxWait(), io.Discard)
+}
+
+// oneReplica shows one container of a service to deploy.WaitHealthy, so a
+// rollout waits for the new replica alone.
+type oneReplica struct {
+	*Target
+	id string
+}
+
+// Replicas inspects the one container.
+func (o oneReplica) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
+	host, err := o.c.DaemonHost(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := o.probeTarget(ctx, d, o.id, host, localNets())
+	if err != nil {
+		return nil, err
+	}
+	return []deploy.Replica{r}, nil
+}

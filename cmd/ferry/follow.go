@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// follow reports, on the bus, what happens to the project's services
+// (replicas that die, Docker restarting them, crash loops, failing exec
+// checks) until ctx ends, and returns ctx's error: `ferry up --follow`
+// ends with Ctrl-C.
+func (a *app) follow(ctx context.Context, project string) error {
+	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
+	return a.target.Follow(ctx, project, func(r deploy.Report) {
+		text := r.Text
+		if r.Service != "" {
+			text = r.Service + ": " + text
+		}
+		a.bus.Emit(engine.Event{Kind: engine.EventLog, Level: r.Level, Text: text})
+	})
+}
+
+// followServices follows the project's services in the background while
+// ctx lasts, when l declares any, for the loops that watch a running
+// system (ferry watch).
+func (a *app) followServices(ctx context.Context, l *loaded) {
+	for _, n := range l.graph.Names() {
+		if l.graph.Rule(n).Info().Kind == "service" {
+			go a.follow(ctx, l.project)
+			return
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// ferry up --follow converges, then reports a replica that keeps crashing:
+// each death with its exit code and last lines, Docker's restarts, and the
+// crash loop with its count and last exit code. Ctrl-C ends it with 130.
+func TestUpFollowCrashLoop(t *testing.T) {
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1", "EXIT_CODE": "3"}, restart = "always")`)
+	p := dw.start(t, "--project", dw.project, "up", "--follow")
+	eventually(t, "a crash loop report", func() bool { return strings.Contains(p.stderr.String(), "is in a crash loop") })
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	web := dw.project + "-web-1"
+	r.wantStderr(t, "project "+dw.project+" is up",
+		"following project "+dw.project,
+		"web: "+web+" exited with code 3; its last log lines:\n    sleeping\n    bye: exiting on purpose",
+		"web: Docker restarted "+web+" (restart 1 within 1m0s)",
+		"web: "+web+" is in a crash loop: Docker restarted it 3 times in ",
+		"last exit code 3 (ferry says so again every 30s while it lasts; `ferry logs web` shows more); its last log lines:\n    sleeping\n    bye: exiting on purpose")
+	// The lines of the last run only, not those of every run.
+	if !regexp.MustCompile(`is in a crash loop: [^\n]*; its last log lines:\n    sleeping\n    bye: exiting on purpose\n(\S|$)`).MatchString(r.stderr) {
+		t.Errorf("the crash loop report does not end with the last run's lines:\n%s", r.stderr)
+	}
+	if n := strings.Count(r.stderr, "is in a crash loop"); n != 1 {
+		t.Errorf("the crash loop was reported %d times, want once\n%s", n, r.stderr)
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A file that appears or vanishes under a glob changes what ferry.star
+// declares: the watch evaluates again, and the task sees the new list.
+func TestWatchGlobNewFile(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `task(name = "cat", cmd = "cat src/*.txt > all.out", srcs = glob(["src/**/*.txt"]), outs = ["all.out"])`,
+		"src/a.txt":  "a\n",
+	})
+	p := ws.start(t, append(slices.Clone(jsonArgs), "watch")...)
+	eventually(t, "the first run and the watch to start", func() bool {
+		return strings.Contains(p.stderr.String(), "watching ")
+	})
+	ws.write(t, "src/b.txt", "b\n")
+	eventually(t, "the new file to be picked up", func() bool {
+		b, _ := os.ReadFile(ws.path("all.out"))
+		return string(b) == "a\nb\n"
+	})
+	if !strings.Contains(p.stderr.String(), "rules reloaded") {
+		t.Errorf("a new file matching a glob should reload the rules:\n%s", p.stderr.String())
+	}
+	if err := os.Remove(ws.path("src/a.txt")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the removed file to be dropped", func() bool {
+		b, _ := os.ReadFile(ws.path("all.out"))
+		return string(b) == "b\n"
+	})
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+}
+
+// A workspace folder deleted during a watch is reported; once it is made
+// anew (a branch switch, a re-clone), the watch evaluates it again and goes
+// on.
+func TestWatchWorkspaceDeleted(t *testing.T) {
+	t.Parallel()
+	const star = `task(name = "copy", cmd = "cat a.txt > a.out", srcs = ["a.txt"], outs = ["a.out"])`
+	ws := newWorkspace(t, map[string]string{"ferry.star": star, "a.txt": "v1\n"})
+	p := ws.start(t, append(slices.Clone(jsonArgs), "watch")...)
+	eventually(t, "the first run and the watch to start", func() bool {
+		return strings.Contains(p.stderr.String(), "watching ")
+	})
+	if err := os.RemoveAll(ws.dir); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the deletion to be reported", func() bool {
+		return strings.Contains(p.stderr.String(), "is gone (deleted or moved away)")
+	})
+	ws.write(t, "a.txt", "v2\n")
+	ws.write(t, "ferry.star", star)
+	eventually(t, "the task to run in the new folder", func() bool {
+		b, _ := os.ReadFile(ws.path("a.out"))
+		return string(b) == "v2\n"
+	})
+	// The new folder is watched.
+	ws.write(t, "a.txt", "v3\n")
+	eventually(t, "a change in the new folder to run the task", func() bool {
+		b, _ := os.ReadFile(ws.path("a.out"))
+		return string(b) == "v3\n"
+	})
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t).wantCode(t, 130)
+}
