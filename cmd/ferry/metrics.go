@@ -15,10 +15,10 @@ import (
 const metricsAddrFile = engine.StateDir + "/metrics.addr"
 
 // addMetricsFlag adds --metrics-port to a command that runs a foreground
-// loop (ferry watch).
+// loop (ferry watch, ferry up --follow).
 func (a *app) addMetricsFlag(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&a.metricsPort, "metrics-port", 0,
-		"serve ferry's own Prometheus metrics on 127.0.0.1:`PORT` (0: a free port; -1: none); the address is logged and written to "+metricsAddrFile)
+		"while the loop runs (watch, up --follow), serve ferry's own Prometheus metrics on 127.0.0.1:`PORT` (0: a free port; -1: none); the address is logged and written to "+metricsAddrFile)
 }
 
 // serveMetrics serves ferry's own metrics while a foreground loop on ws
@@ -45,7 +45,10 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 	}
 	a.bus.Logf(engine.LevelInfo, "serving ferry's metrics on %s", srv.URL())
 	return func() {
-		os.Remove(path)
+		// Another ferry may have started serving since: leave its address.
+		if b, err := os.ReadFile(path); err == nil && string(b) == srv.Addr+"\n" {
+			os.Remove(path)
+		}
 		if err := srv.Close(); err != nil {
 			a.bus.Logf(engine.LevelWarn, "stopping the metrics server: %v", err)
 		}
@@ -53,8 +56,11 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 }
 
 // kind returns the kind of a rule of the current evaluation, for metrics.
-func (w *watcher) kind(rule string) string {
-	if r := w.l.graph.Rule(rule); r != nil {
+func (w *watcher) kind(rule string) string { return ruleKind(w.l.graph, rule) }
+
+// ruleKind returns the kind of a rule of g, or "" for a rule g lacks.
+func ruleKind(g *engine.Graph, rule string) string {
+	if r := g.Rule(rule); r != nil {
 		return r.Info().Kind
 	}
 	return ""

@@ -90,3 +90,28 @@ func TestWatchWithoutMetrics(t *testing.T) {
 	p.cmd.Process.Signal(os.Interrupt)
 	p.wait(t).wantCode(t, 130)
 }
+
+// ferry up --follow serves the metrics of its run while it follows: the
+// image and the service it brought up are counted, by kind.
+func TestUpFollowServesMetrics(t *testing.T) {
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image")`)
+	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "up", "--follow")...)
+	eventually(t, "the project to be up and followed", func() bool {
+		return strings.Contains(p.stderr.String(), "following project "+dw.project)
+	})
+	addr := strings.TrimSpace(dw.read(t, ".ferry/metrics.addr"))
+	s, err := metrics.Scrape(context.Background(), "http://"+addr+"/metrics", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rule, kind := range map[string]string{"app-bin": "task", "app-image": "image", "web": "service"} {
+		if n, err := s.Get("ferry_rule_runs_total", map[string]string{"rule": rule, "kind": kind, "outcome": "succeeded"}); err != nil || n != 1 {
+			t.Errorf("runs of %s: %v, %v; want 1", rule, n, err)
+		}
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	p.wait(t).wantCode(t, 130)
+	if dw.exists(".ferry/metrics.addr") {
+		t.Error(".ferry/metrics.addr is left after ferry up --follow stopped")
+	}
+}
