@@ -37,7 +37,7 @@ func TestWatchGlobNewFile(t *testing.T) {
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd.Wait()
+	p.wait(t).wantCode(t, 130)
 }
 
 // A workspace folder deleted during a watch is reported; once it is made
