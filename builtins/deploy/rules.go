@@ -22,18 +22,22 @@ type ImageRule interface {
 	Ref(key engine.Digest) string
 }
 
-// Plugin declares service() and job(), run by Target under Project.
+// Plugin declares service() and job(), run by Target under Project, and
+// environment().
 type Plugin struct {
 	Project string
 	Target  Target
+	// Environments receives the environment() declarations of the
+	// evaluation; nil drops them.
+	Environments *Environments
 }
 
-// Builtins returns service and job.
+// Builtins returns service, job, network, volume, environment and health.
 // Each call returns builtins sharing a fresh register of the networks and
 // volumes declared, so call it once per evaluation, as engine.Evaluate does.
 func (p *Plugin) Builtins() []*engine.Builtin {
 	res := &resources{external: map[string]bool{}}
-	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res)}, healthBuiltins...)
+	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res), environmentBuiltin(p.Environments)}, healthBuiltins...)
 }
 
 func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {

@@ -34,6 +34,7 @@ type app struct {
 	stderr io.Writer
 
 	project  string
+	env      string   // --env: the environment to deploy to, "" for the local Docker Engine
 	profiles []string // --profile
 	events   string   // --events FILE
 
@@ -47,6 +48,10 @@ type app struct {
 	bus    *engine.Bus
 	docker *dockerd.Client
 	target *docker.Target
+
+	envs         *deploy.Environments // declared by the latest evaluation
+	deployPlugin *deploy.Plugin
+	deployTo     deploy.Target // the selected environment's target (see selectEnv)
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -56,8 +61,9 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.docker = dockerd.New()
 		a.target = docker.NewTarget(a.docker)
 	}
-	return []engine.Plugin{core.Plugin{}, docker.Plugin{Engine: a.docker, Project: project}, &deploy.Plugin{Project: project, Target: a.target},
-		metrics.Plugin{}}
+	a.envs, a.deployTo = &deploy.Environments{}, a.target
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
+	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -85,6 +91,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	f.StringArrayVar(&a.profiles, "profile", nil, "also run the rules of profile `NAME` when no rule is named (repeatable; FERRY_PROFILES adds more)")
 	f.StringVar(&a.events, "events", "", "append every engine event to `FILE` as one JSON object per line (see docs/watch.md)")
+	f.StringVar(&a.env, "env", os.Getenv("FERRY_ENV"), "`NAME` of the environment() to deploy to with up, status, logs and down (default: $FERRY_ENV, else the local Docker Engine)")
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
@@ -171,7 +178,8 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err := g.EnableProfiles(a.enabledProfiles()); err != nil {
 		return nil, err
 	}
-	return &loaded{ws: ws, res: res, graph: g, project: project}, nil
+	l := &loaded{ws: ws, res: res, graph: g, project: project}
+	return l, a.selectEnv(l)
 }
 
 // loadArgs evaluates the workspace with the config flags given after "--"

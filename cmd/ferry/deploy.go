@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -14,8 +15,17 @@ import (
 
 // workspaceProject finds the workspace and readies the deploy target for
 // its project, without evaluating ferry.star: down, status and logs work
-// even when it is broken.
+// even when it is broken. With --env it is evaluated, to find the
+// environment's target.
 func (a *app) workspaceProject() (*engine.Workspace, string, error) {
+	if a.env != "" {
+		// Only ferry.star says which target the environment deploys to.
+		l, err := a.load(context.Background(), nil)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.ws, l.project, nil
+	}
 	ws, err := engine.FindWorkspace(a.dir, a.file)
 	if err != nil {
 		return nil, "", err
@@ -88,7 +98,7 @@ See ferry status and ferry logs --follow.`,
 				if len(names) > 0 {
 					return nil
 				}
-				removed, err := a.target.RemoveExcept(cmd.Context(), l.project, all)
+				removed, err := a.deployTo.RemoveExcept(cmd.Context(), l.project, all)
 				for _, r := range removed {
 					a.bus.Logf(engine.LevelInfo, "removed %s: it is no longer in ferry.star", r)
 				}
@@ -105,7 +115,11 @@ See ferry status and ferry logs --follow.`,
 					return err
 				}
 			}
-			a.bus.Logf(engine.LevelInfo, "project %s is up; `ferry status` shows it, `ferry logs -f` follows it, `ferry down` stops it", l.project)
+			f := "ferry"
+			if a.env != "" {
+				f += " --env " + a.env
+			}
+			a.bus.Logf(engine.LevelInfo, "project %s is up; `%[2]s status` shows it, `%[2]s logs -f` follows it, `%[2]s down` stops it", l.project, f)
 			if follow {
 				return a.follow(cmd.Context(), l.project)
 			}
@@ -128,7 +142,8 @@ func (a *app) downCommand() *cobra.Command {
 		Short: "Remove the containers and networks (and with --volumes, the volumes) this workspace owns",
 		Long: `Remove exactly what this workspace's project owns in the Docker Engine: the containers
 and networks labelled with its project, and its volumes with --volumes. Nothing else is
-touched. ferry.star is not evaluated, so down works even when it is broken.`,
+touched. ferry.star is not evaluated, so down works even when it is broken (with --env
+it is: it says where the environment deploys).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ws, project, err := a.workspaceProject()
 			if err != nil {
@@ -139,7 +154,7 @@ touched. ferry.star is not evaluated, so down works even when it is broken.`,
 				return err
 			}
 			defer release()
-			removed, err := a.target.Down(cmd.Context(), project, volumes)
+			removed, err := a.deployTo.Down(cmd.Context(), project, volumes)
 			for _, r := range removed {
 				a.bus.Logf(engine.LevelInfo, "removed %s", r)
 			}
@@ -167,7 +182,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := a.target.Status(cmd.Context(), project)
+			list, err := a.deployTo.Status(cmd.Context(), project)
 			if err != nil {
 				return err
 			}
@@ -214,7 +229,7 @@ func (a *app) logsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.target.Logs(cmd.Context(), project, args, follow, a.stdout)
+			return a.deployTo.Logs(cmd.Context(), project, args, follow, a.stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&follow, "follow", false, "keep following new output until Ctrl-C (also -f, after the command's name)")

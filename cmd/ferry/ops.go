@@ -62,7 +62,7 @@ Images built FROM scratch have no shell: run a program the image contains.
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, project, err := a.workspaceProject()
+			_, project, err := a.localProject("exec")
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ func (a *app) restartCommand() *cobra.Command {
 (a stopped replica is started). The definition is not read again: after changing
 ferry.star, run ferry up. A replica that exits at once is reported with its last lines.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, project, err := a.workspaceProject()
+			ws, project, err := a.localProject("restart")
 			if err != nil {
 				return err
 			}

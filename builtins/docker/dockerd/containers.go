@@ -299,14 +299,22 @@ func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[stri
 	return nil
 }
 
-// RemoveNetworks removes the networks carrying every label given and
-// returns their names.
+// RemoveNetworks removes the local networks carrying every label given and
+// returns their names; swarm networks are left to RemoveSwarmNetworks.
 func (c *Client) RemoveNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
+	return c.removeNetworks(ctx, labels, "local")
+}
+
+// removeNetworks removes the networks of scope (local or swarm) carrying
+// every label given and returns their names.
+func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, scope string) ([]string, error) {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.NetworkList(ctx, network.ListOptions{Filters: labelFilter(labels)})
+	f := labelFilter(labels)
+	f.Add("scope", scope)
+	list, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
 	if err != nil {
 		return nil, c.wrap("list networks", err)
 	}

@@ -1,0 +1,156 @@
+package deploy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// Target kinds an environment can deploy to.
+const (
+	TargetDocker = "docker" // the local Docker Engine: containers
+	TargetSwarm  = "swarm"  // Docker Swarm: services
+)
+
+// targetKinds are the targets environment() accepts; later ones are named
+// in the error so a user knows they are planned.
+var targetKinds = []string{TargetDocker, TargetSwarm}
+
+// An Environment is a place to deploy to, declared with environment() and
+// selected with `--env NAME` (or FERRY_ENV).
+type Environment struct {
+	Name   string
+	Target string // TargetDocker or TargetSwarm
+	Doc    string
+	Pos    syntax.Position // where it is declared
+}
+
+// Environments collects the environment() declarations of one evaluation.
+// The CLI makes one per evaluation, hands it to the Plugin, and selects
+// from it once evaluation is done.
+type Environments struct {
+	mu   sync.Mutex
+	list []*Environment
+}
+
+// Select returns the environment named name, or nil for "" (no environment
+// selected: the local Docker Engine). An unknown name is an error that
+// lists the declared ones and suggests the closest.
+func (e *Environments) Select(name string) (*Environment, error) {
+	if name == "" {
+		return nil, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var names []string
+	for _, env := range e.list {
+		if env.Name == name {
+			return env, nil
+		}
+		names = append(names, env.Name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("--env %s: ferry.star declares no environment; declare it, as in environment(%q, target = \"swarm\"), or drop --env (and FERRY_ENV) to deploy to the local Docker Engine", name, name)
+	}
+	msg := fmt.Sprintf("--env %s: ferry.star declares no environment %q", name, name)
+	if s := engine.Suggest(name, names); s != "" {
+		env := e.find(s)
+		msg += fmt.Sprintf(" (did you mean %q, declared at %s?)", s, env.Pos)
+	}
+	return nil, fmt.Errorf("%s; the environments are %s", msg, strings.Join(names, ", "))
+}
+
+func (e *Environments) find(name string) *Environment {
+	for _, env := range e.list {
+		if env.Name == name {
+			return env
+		}
+	}
+	return nil
+}
+
+func (e *Environments) add(env *Environment) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if prev := e.find(env.Name); prev != nil {
+		return fmt.Errorf("environment %q is declared twice: it is already declared at %s", env.Name, prev.Pos)
+	}
+	e.list = append(e.list, env)
+	return nil
+}
+
+// environmentBuiltin declares environment(), recording into envs (nil: the
+// declarations are checked and dropped, as for `ferry doc`).
+func environmentBuiltin(envs *Environments) *engine.Builtin {
+	return &engine.Builtin{
+		Name: "environment",
+		Doc: "Declares an environment: a place to deploy the services and jobs to, selected with `ferry --env NAME` " +
+			"(or the FERRY_ENV variable) for `up`, `status`, `logs` and `down`; `config.env` is the selected name. " +
+			"Without `--env`, ferry deploys to the local Docker Engine, as with `target = \"docker\"`. " +
+			"With `target = \"swarm\"` the same service rules become Docker Swarm services (see docs/swarm.md).",
+		Params: []engine.Param{
+			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "The name given to `--env`: lowercase letters, digits, `-` and `_`."},
+			{Name: "target", Type: engine.String, Default: `"docker"`, Doc: "Where it deploys: `docker` (containers on the local Docker Engine) or `swarm` (services on the Docker Swarm the Engine is a manager of)."},
+			{Name: "doc", Type: engine.String, Doc: "What it is for."},
+		},
+		Returns: "the name.",
+		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+			if _, err := engine.Declaring(thread, c); err != nil {
+				return nil, err
+			}
+			env := &Environment{Name: c.String("name"), Target: c.String("target"), Doc: c.String("doc"), Pos: c.Pos}
+			if env.Target == "" {
+				env.Target = TargetDocker
+			}
+			if !validName(env.Name) {
+				return nil, c.Errorf("name must be lowercase letters, digits, '-' and '_', starting with a letter or digit")
+			}
+			if !slices.Contains(targetKinds, env.Target) {
+				msg := fmt.Sprintf("target: got %q, want %s", env.Target, strings.Join(targetKinds, " or "))
+				if env.Target == "kubernetes" || env.Target == "k8s" {
+					msg += " (kubernetes is not supported yet)"
+				} else if s := engine.Suggest(env.Target, targetKinds); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				return nil, c.Errorf("%s", msg)
+			}
+			if envs != nil {
+				if err := envs.add(env); err != nil {
+					return nil, err
+				}
+			}
+			return starlark.String(env.Name), nil
+		},
+	}
+}
+
+// A SpecChecker is a Target that refuses, before anything runs, a service
+// or job that it cannot deploy as declared.
+type SpecChecker interface {
+	CheckSpec(s *ServiceSpec) error
+}
+
+// CheckRules asks t, when it is a SpecChecker, about every service and job
+// among rules; the error names the first one it refuses, with its position.
+func CheckRules(rules []engine.Rule, t Target, env *Environment) error {
+	c, ok := t.(SpecChecker)
+	if !ok {
+		return nil
+	}
+	for _, r := range rules {
+		dr, ok := r.(*Rule)
+		if !ok {
+			continue
+		}
+		if err := c.CheckSpec(dr.spec); err != nil {
+			return fmt.Errorf("%s: %s %q: %v (environment %s deploys to %s)", dr.info.Pos, dr.info.Kind, dr.spec.Name, err, env.Name, env.Target)
+		}
+	}
+	return nil
+}

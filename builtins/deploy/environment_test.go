@@ -1,0 +1,114 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// evalEnvs evaluates src with env selected and returns what environment()
+// declared.
+func evalEnvs(t *testing.T, src, env string) (*Environments, *engine.Result, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ferry.star"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envs := &Environments{}
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{core.Plugin{Env: env}, fakeImagePlugin{}, &Plugin{Project: "p", Environments: envs}},
+	})
+	return envs, res, err
+}
+
+func TestEnvironmentSelect(t *testing.T) {
+	src := `environment("staging", target = "swarm")
+environment("local")
+service(name = "web", image = "acme/web:1", replicas = {"staging": 3}.get(config.env, 1))
+`
+	envs, res, err := evalEnvs(t, src, "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Rules[0].(*Rule); r.Spec().Replicas != 3 {
+		t.Errorf("config.env did not select the staging value: %d replicas", r.Spec().Replicas)
+	}
+	env, err := envs.Select("staging")
+	if err != nil || env.Target != TargetSwarm || env.Pos.String() != "ferry.star:1:12" {
+		t.Errorf("staging: %+v, %v", env, err)
+	}
+	if env, err := envs.Select("local"); err != nil || env.Target != TargetDocker {
+		t.Errorf("local defaults to the docker target: %+v, %v", env, err)
+	}
+	if env, err := envs.Select(""); env != nil || err != nil {
+		t.Errorf("no selection: %+v, %v", env, err)
+	}
+	_, err = envs.Select("stagin")
+	want := `--env stagin: ferry.star declares no environment "stagin" (did you mean "staging", declared at ferry.star:1:12?); the environments are staging, local`
+	if err == nil || err.Error() != want {
+		t.Errorf("unknown env:\n got %v\nwant %s", err, want)
+	}
+	_, res, err = evalEnvs(t, src, "")
+	if err != nil || res.Rules[0].(*Rule).Spec().Replicas != 1 {
+		t.Errorf("without --env, config.env is \"\": %v", err)
+	}
+
+	envs, _, err = evalEnvs(t, `service(name = "web", image = "acme/web:1")`, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envs.Select("prod"); err == nil || !strings.Contains(err.Error(), `ferry.star declares no environment; declare it, as in environment("prod", target = "swarm")`) {
+		t.Errorf("no environments declared: %v", err)
+	}
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		`environment("staging", target = "swam")`:                          `ferry.star:1:12: environment "staging": target: got "swam", want docker or swarm (did you mean "swarm"?)`,
+		`environment("staging", target = "kubernetes")`:                    `kubernetes is not supported yet`,
+		`environment("Staging")`:                                           `environment "Staging": name must be lowercase letters`,
+		"environment(\"prod\")\nenvironment(\"prod\", target = \"swarm\")": `ferry.star:2:12: environment "prod" is declared twice: it is already declared at ferry.star:1:12`,
+		`environment("prod", targets = "swarm")`:                           `unexpected keyword argument "targets" (did you mean "target"?)`,
+	} {
+		_, _, err := evalEnvs(t, src, "")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %s", src, err, want)
+		}
+	}
+}
+
+// refuseUDP is a target that cannot publish UDP ports.
+type refuseUDP struct{ Target }
+
+func (refuseUDP) CheckSpec(s *ServiceSpec) error {
+	for _, p := range s.Ports {
+		if p.Protocol == "udp" {
+			return errUDP
+		}
+	}
+	return nil
+}
+
+var errUDP = errors.New("no udp here")
+
+func TestCheckRules(t *testing.T) {
+	envs, res, err := evalEnvs(t, `environment("edge", target = "swarm")
+service(name = "web", image = "acme/web:1", ports = ["8080"])
+service(name = "dns", image = "acme/dns:1", ports = ["53/udp"])
+`, "edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := envs.Select("edge")
+	err = CheckRules(res.Rules, refuseUDP{}, env)
+	if want := `ferry.star:3:8: service "dns": no udp here (environment edge deploys to swarm)`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}

@@ -1,0 +1,334 @@
+package dockerd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// SwarmInfo is what the Engine says of its place in a swarm.
+type SwarmInfo struct {
+	State   string // inactive, pending, active, error, locked
+	Manager bool   // the node can manage services
+	Nodes   int
+	Error   string
+}
+
+// SwarmInfo reports whether the Engine is in swarm mode, and as what.
+func (c *Client) SwarmInfo(ctx context.Context) (SwarmInfo, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return SwarmInfo{}, err
+	}
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return SwarmInfo{}, c.wrap("engine info", err)
+	}
+	s := info.Swarm
+	return SwarmInfo{State: string(s.LocalNodeState), Manager: s.ControlAvailable, Nodes: s.Nodes, Error: s.Error}, nil
+}
+
+// ServiceSpec says how to create or update a Swarm service. Its ports are
+// published in host mode and it resolves by DNS round-robin (dnsrr), which
+// work without IPVS.
+type ServiceSpec struct {
+	Name            string
+	Labels          map[string]string // on the service
+	ContainerLabels map[string]string // on its task containers
+	Image           string            // an image ID, so no node tries a pull
+	Entrypoint      []string
+	Cmd             []string
+	Env             []string
+	Ports           []ServicePort
+	Mounts          []ServiceMount
+	Networks        []ServiceNetwork
+	Replicas        uint64
+	Job             bool   // a replicated job run to completion once
+	Restart         string // none, on-failure, any
+	Memory          int64
+	NanoCPUs        int64
+	WorkingDir      string
+	User            string
+	Health          *HealthCheck
+	// UpdateOrder is start-first or stop-first; updates replace one task
+	// at a time, and roll back when a new task fails.
+	UpdateOrder string
+}
+
+// A ServicePort publishes a target port on the host of each task (host
+// mode); Published 0 lets the Engine choose a free one.
+type ServicePort struct {
+	Target    int
+	Published int
+	Protocol  string
+}
+
+// A ServiceMount is a named volume (created on each node with Labels) or a
+// bind mount of a host path.
+type ServiceMount struct {
+	Mount
+	Labels map[string]string
+}
+
+// A ServiceNetwork is a network a service joins, and the names it answers
+// to there.
+type ServiceNetwork struct {
+	Name    string
+	Aliases []string
+}
+
+// A Service is a Swarm service as listed.
+type Service struct {
+	ID          string
+	Name        string
+	Version     uint64
+	Labels      map[string]string
+	Replicas    uint64 // desired, for a replicated service
+	Job         bool
+	UpdateState string
+	UpdateMsg   string
+	Spec        swarm.ServiceSpec // kept to update the service from
+}
+
+// A Task is one of a service's tasks.
+type Task struct {
+	ID           string
+	Slot         int
+	State        string // running, complete, failed, rejected, …
+	DesiredState string
+	Err          string
+	Message      string
+	ContainerID  string
+	ExitCode     int
+	Timestamp    time.Time
+	Labels       map[string]string // its container labels, from the spec
+	Ports        []string          // "0.0.0.0:32768->8080/tcp"
+}
+
+func (s ServiceSpec) swarm() swarm.ServiceSpec {
+	cs := &swarm.ContainerSpec{
+		Image: s.Image, Labels: s.ContainerLabels, Command: s.Entrypoint, Args: s.Cmd, Env: s.Env,
+		Dir: s.WorkingDir, User: s.User,
+	}
+	if h := s.Health; h != nil {
+		cs.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+	}
+	for _, m := range s.Mounts {
+		mt := mount.Mount{Type: mount.TypeVolume, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+		if m.Bind {
+			mt.Type = mount.TypeBind
+		} else {
+			mt.VolumeOptions = &mount.VolumeOptions{Labels: m.Labels}
+		}
+		cs.Mounts = append(cs.Mounts, mt)
+	}
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: s.Name, Labels: s.Labels},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: cs,
+			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyCondition(s.Restart)},
+		},
+		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR},
+	}
+	if s.Memory > 0 || s.NanoCPUs > 0 {
+		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: s.Memory, NanoCPUs: s.NanoCPUs}}
+	}
+	for _, n := range s.Networks {
+		spec.TaskTemplate.Networks = append(spec.TaskTemplate.Networks, swarm.NetworkAttachmentConfig{Target: n.Name, Aliases: n.Aliases})
+	}
+	for _, p := range s.Ports {
+		spec.EndpointSpec.Ports = append(spec.EndpointSpec.Ports, swarm.PortConfig{
+			Protocol: swarm.PortConfigProtocol(p.Protocol), TargetPort: uint32(p.Target),
+			PublishedPort: uint32(p.Published), PublishMode: swarm.PortConfigPublishModeHost,
+		})
+	}
+	if s.Job {
+		one := uint64(1)
+		spec.Mode.ReplicatedJob = &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}
+		return spec
+	}
+	replicas := s.Replicas
+	spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
+	update := &swarm.UpdateConfig{Parallelism: 1, Order: s.UpdateOrder, FailureAction: swarm.UpdateFailureActionRollback}
+	spec.UpdateConfig = update
+	spec.RollbackConfig = &swarm.UpdateConfig{Parallelism: 1, Order: s.UpdateOrder, FailureAction: swarm.UpdateFailureActionPause}
+	return spec
+}
+
+// Services lists the services that carry every label given.
+func (c *Client) Services(ctx context.Context, labels map[string]string) ([]Service, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, c.wrap("list services", err)
+	}
+	out := make([]Service, 0, len(list))
+	for _, s := range list {
+		sv := Service{ID: s.ID, Name: s.Spec.Name, Version: s.Version.Index, Labels: s.Spec.Labels, Job: s.Spec.Mode.ReplicatedJob != nil, Spec: s.Spec}
+		if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
+			sv.Replicas = *r.Replicas
+		}
+		if u := s.UpdateStatus; u != nil {
+			sv.UpdateState, sv.UpdateMsg = string(u.State), u.Message
+		}
+		out = append(out, sv)
+	}
+	return out, nil
+}
+
+// ErrServiceExists is wrapped by CreateService when the name is taken.
+var ErrServiceExists = fmt.Errorf("service name already in use")
+
+// CreateService creates a service and returns its ID.
+func (c *Client) CreateService(ctx context.Context, s ServiceSpec) (string, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	res, err := cli.ServiceCreate(ctx, s.swarm(), swarm.ServiceCreateOptions{})
+	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			return "", fmt.Errorf("create service %s: %w", s.Name, ErrServiceExists)
+		}
+		return "", c.wrap("create service "+s.Name, err)
+	}
+	return res.ID, nil
+}
+
+// UpdateService replaces the spec of the service at version; the Swarm
+// rolls its tasks over as the spec's update settings say.
+func (c *Client) UpdateService(ctx context.Context, id string, version uint64, s ServiceSpec) error {
+	return c.updateService(ctx, id, version, s.Name, s.swarm())
+}
+
+// ScaleService changes only the replica count of a replicated service.
+func (c *Client) ScaleService(ctx context.Context, sv Service, replicas uint64) error {
+	spec := sv.Spec
+	spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
+	return c.updateService(ctx, sv.ID, sv.Version, sv.Name, spec)
+}
+
+func (c *Client) updateService(ctx context.Context, id string, version uint64, name string, spec swarm.ServiceSpec) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cli.ServiceUpdate(ctx, id, swarm.Version{Index: version}, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		return c.wrap("update service "+name, err)
+	}
+	return nil
+}
+
+// RemoveService removes a service; its tasks' containers go shortly after.
+// One already gone is not an error.
+func (c *Client) RemoveService(ctx context.Context, id string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.ServiceRemove(ctx, id); err != nil && !cerrdefs.IsNotFound(err) {
+		return c.wrap("remove service", err)
+	}
+	return nil
+}
+
+// Tasks lists the tasks of a service, the current and the recent past ones.
+func (c *Client) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
+	if err != nil {
+		return nil, c.wrap("list tasks", err)
+	}
+	out := make([]Task, 0, len(list))
+	for _, t := range list {
+		task := Task{
+			ID: t.ID, Slot: t.Slot, State: string(t.Status.State), DesiredState: string(t.DesiredState),
+			Err: t.Status.Err, Message: t.Status.Message, Timestamp: t.Status.Timestamp,
+		}
+		if cs := t.Status.ContainerStatus; cs != nil {
+			task.ContainerID, task.ExitCode = cs.ContainerID, cs.ExitCode
+		}
+		if cs := t.Spec.ContainerSpec; cs != nil {
+			task.Labels = cs.Labels
+		}
+		for _, p := range t.Status.PortStatus.Ports {
+			// The Engine reports a host-mode port once per address family.
+			if port := fmt.Sprintf("0.0.0.0:%d->%d/%s", p.PublishedPort, p.TargetPort, p.Protocol); !slices.Contains(task.Ports, port) {
+				task.Ports = append(task.Ports, port)
+			}
+		}
+		out = append(out, task)
+	}
+	return out, nil
+}
+
+// TaskLogs writes a task's output, line by line, each line prefixed.
+func (c *Client) TaskLogs(ctx context.Context, taskID, prefix string, follow bool, tail string, out io.Writer) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	rc, err := cli.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
+	if err != nil {
+		return c.wrap("task logs", err)
+	}
+	defer rc.Close()
+	pr, pw := io.Pipe()
+	go func() { _, err := stdcopy.StdCopy(pw, pw, rc); pw.CloseWithError(err) }()
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read task logs: %w", err)
+	}
+	return nil
+}
+
+// EnsureOverlayNetwork creates an attachable overlay network with labels
+// unless one of that name exists.
+func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels map[string]string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cli.NetworkInspect(ctx, name, network.InspectOptions{}); err == nil {
+		return nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return c.wrap("inspect network "+name, err)
+	}
+	if _, err := cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels}); err != nil && !cerrdefs.IsConflict(err) {
+		return c.wrap("create overlay network "+name, err)
+	}
+	return nil
+}
+
+// RemoveSwarmNetworks removes the swarm-scoped networks carrying every label
+// given and returns their names.
+func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
+	return c.removeNetworks(ctx, labels, "swarm")
+}
+
+// ServiceContainers lists the containers on this node that run, or ran,
+// tasks of the service.
+func (c *Client) ServiceContainers(ctx context.Context, serviceID string) ([]Container, error) {
+	return c.Containers(ctx, map[string]string{"com.docker.swarm.service.id": serviceID})
+}

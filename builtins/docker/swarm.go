@@ -1,0 +1,723 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+)
+
+// labelImage carries, on a swarm service, the image reference it was
+// deployed from (the service itself runs the image by ID).
+const labelImage = "ferry.image"
+
+// convergeTimeout bounds how long Deploy waits for a service's tasks to run.
+const convergeTimeout = 2 * time.Minute
+
+// SwarmTarget runs services and jobs as Docker Swarm services, on the swarm
+// the Engine is a manager of: one attachable overlay network per project,
+// on which each service answers to its rule's name by DNS round-robin
+// (dnsrr), and ports published in host mode. Neither needs IPVS, which the
+// ingress routing mesh and virtual IPs do. Images are referenced by ID, so
+// no node tries a pull: on a swarm of several nodes, every node must have
+// the image (push it to a registry they pull from).
+type SwarmTarget struct {
+	c     *dockerd.Client
+	local *Target // task containers on this node: health, last log lines
+	env   *deploy.Environment
+	warn  func(string)
+
+	readyOnce  sync.Once
+	readyErr   error
+	nodes      int // in the swarm
+	warnedOnce sync.Once
+	prepMu     sync.Mutex // serialises creating networks
+}
+
+var _ deploy.Target = (*SwarmTarget)(nil)
+
+// NewSwarmTarget returns a SwarmTarget for the environment env, using c;
+// warn receives what the user should know but that does not stop a
+// deployment (no IPVS in the kernel, a swarm of several nodes).
+func NewSwarmTarget(c *dockerd.Client, env *deploy.Environment, warn func(string)) *SwarmTarget {
+	return &SwarmTarget{c: c, local: NewTarget(c), env: env, warn: warn}
+}
+
+// SwarmServiceName is the swarm service that runs a rule of a project.
+func SwarmServiceName(project, rule string) string { return project + "_" + rule }
+
+// SwarmNetworkName is the project's overlay network; its name differs from
+// the Docker target's bridge network so both can exist on one Engine.
+func SwarmNetworkName(project string) string { return project + "_swarm" }
+
+func swarmNetwork(d *deploy.Deployment, n string) string {
+	if d.Spec.External[n] {
+		return n
+	}
+	return SwarmNetworkName(d.Project) + "_" + n
+}
+
+// ready checks, once, that the Engine is a manager of an active swarm, and
+// warns about what this machine and swarm cannot do.
+func (t *SwarmTarget) ready(ctx context.Context) error {
+	t.readyOnce.Do(func() { t.readyErr = t.check(ctx) })
+	return t.readyErr
+}
+
+func (t *SwarmTarget) check(ctx context.Context) error {
+	info, err := t.c.SwarmInfo(ctx)
+	if err != nil {
+		return err
+	}
+	where := fmt.Sprintf("environment %s (declared at %s) deploys to Docker Swarm", t.env.Name, t.env.Pos)
+	switch {
+	case info.State == "inactive" || info.State == "":
+		return fmt.Errorf("%s, but the Docker Engine is not in swarm mode; initialise a swarm with `docker swarm init --advertise-addr ADDR` (ADDR: this machine's address, 127.0.0.1 for a swarm of this machine alone), or select another environment with --env", where)
+	case info.State == "locked":
+		return fmt.Errorf("%s, but the swarm is locked; unlock it with `docker swarm unlock`", where)
+	case info.State != "active":
+		return fmt.Errorf("%s, but this node's swarm state is %s (%s); see `docker info`", where, info.State, info.Error)
+	case !info.Manager:
+		return fmt.Errorf("%s, but this Docker Engine is a swarm worker, and only managers deploy services; point DOCKER_HOST at a manager", where)
+	}
+	t.nodes = info.Nodes
+	return nil
+}
+
+// warnOnce tells, the first time something is deployed, what this machine
+// and swarm cannot do.
+func (t *SwarmTarget) warnOnce(ctx context.Context) {
+	t.warnedOnce.Do(func() {
+		if host, err := t.c.DaemonHost(ctx); err == nil && strings.HasPrefix(host, "unix://") {
+			if why := ipvsMissing(); why != "" {
+				t.warn(fmt.Sprintf("this machine's kernel has no IPVS (%s), so Swarm's ingress routing mesh and virtual-IP service addresses do not answer here; ferry publishes ports in host mode and gives services dnsrr endpoints, which work without it (`docker service create -p` with ingress ports would not)", why))
+			}
+		}
+		if t.nodes > 1 {
+			t.warn(fmt.Sprintf("the swarm has %d nodes and ferry references images by ID, which only nodes that have the image can run; push the images to a registry every node pulls from, or tasks placed on other nodes fail", t.nodes))
+		}
+	})
+}
+
+// CheckSpec refuses, before anything runs, what a swarm cannot deploy as
+// declared: a host address or a range of host ports, and an http or tcp
+// check on a port that is not published (ferry probes tasks through their
+// published host port: overlay addresses cannot be reached from the host).
+func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
+	published := false
+	for _, p := range s.Ports {
+		switch {
+		case p.HostIP != "":
+			return fmt.Errorf("ports: %q: a swarm publishes a port on every address of the node running the task; drop %s", p.String(), p.HostIP)
+		case p.HostEnd != p.HostStart:
+			return fmt.Errorf("ports: %q: a swarm service publishes one host port for all its replicas, and in host mode a node runs one replica that holds it; publish \"%d\" so each replica gets a free host port, or fix one port with replicas = 1", p.String(), p.Container)
+		}
+		published = published || s.Health != nil && p.Container == s.Health.Port && p.Protocol == "tcp"
+	}
+	if h := s.Health; h != nil && h.Probed() && !published {
+		return fmt.Errorf("health: on a swarm ferry probes health.%s through each task's published host port, since overlay addresses cannot be reached from the host, and port %d is not published; publish it (ports = [\"%d\"]), or use health.exec, which the Engine runs inside the container", h.Kind, h.Port, h.Port)
+	}
+	return nil
+}
+
+func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.Service, error) {
+	if err := t.ready(ctx); err != nil {
+		return nil, err
+	}
+	return t.c.Services(ctx, map[string]string{labelProject: project, labelKind: ""})
+}
+
+// service returns the project's service for rule, or nil.
+func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*dockerd.Service, error) {
+	list, err := t.services(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		if s.Labels[labelRule] == rule {
+			return &s, nil
+		}
+	}
+	return nil, nil
+}
+
+// Current reports whether the service runs, or the job has completed, as
+// declared with config hash d.Key and d.Spec.Replicas.
+func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
+	s, err := t.service(ctx, d.Project, d.Spec.Name)
+	switch {
+	case err != nil:
+		return false, "", err
+	case s == nil:
+		return false, "no swarm service runs it", nil
+	case s.Labels[labelConfig] != d.Key.String():
+		return false, "its swarm service runs an older definition", nil
+	case d.Job:
+		tasks, err := t.c.Tasks(ctx, s.ID)
+		if err != nil {
+			return false, "", err
+		}
+		for _, task := range tasks {
+			if task.State == "complete" {
+				return true, "", nil
+			}
+		}
+		return false, "it has not completed with this definition", nil
+	case s.Replicas != uint64(d.Spec.Replicas):
+		return false, fmt.Sprintf("its swarm service has %d replicas, %d wanted", s.Replicas, d.Spec.Replicas), nil
+	}
+	return true, "", nil
+}
+
+// prepare makes sure the image is in the Engine and the networks exist,
+// and returns the image's ID.
+func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string, error) {
+	if err := t.ready(ctx); err != nil {
+		return "", err
+	}
+	if err := t.CheckSpec(d.Spec); err != nil {
+		return "", err
+	}
+	t.warnOnce(ctx)
+	id, err := t.c.ImageID(ctx, d.Image)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
+	}
+	own := map[string]string{labelProject: d.Project}
+	t.prepMu.Lock()
+	defer t.prepMu.Unlock()
+	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own); err != nil {
+		return "", err
+	}
+	for _, n := range d.Spec.Networks {
+		if d.Spec.External[n] {
+			if ok, err := t.c.NetworkExists(ctx, n); err != nil || !ok {
+				return "", missingExternal("network", n, err)
+			}
+			continue
+		}
+		if err := t.c.EnsureOverlayNetwork(ctx, swarmNetwork(d, n), own); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
+// serviceSpec is the swarm service for the deployment, running image id.
+func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.ServiceSpec {
+	s := d.Spec
+	kind := "service"
+	if d.Job {
+		kind = "job"
+	}
+	labels := maps.Clone(s.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	own := map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()}
+	maps.Copy(labels, own)
+	labels[labelKind], labels[labelImage] = kind, d.Image
+	// Task containers carry no ferry.kind: the Docker target counts a
+	// container with it as one of its own.
+	clabels := maps.Clone(s.Labels)
+	if clabels == nil {
+		clabels = map[string]string{}
+	}
+	maps.Copy(clabels, own)
+	if l, ok := healthLabel(s.Health); ok {
+		clabels[labelHealth] = l
+	}
+	ss := dockerd.ServiceSpec{
+		Name: SwarmServiceName(d.Project, s.Name), Labels: labels, ContainerLabels: clabels, Image: id,
+		Entrypoint: s.Entrypoint, Cmd: s.Command, Replicas: uint64(s.Replicas), Job: d.Job,
+		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
+		Networks:    []dockerd.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: []string{s.Name}}},
+		UpdateOrder: "start-first",
+	}
+	switch s.Restart {
+	case "no":
+		ss.Restart = "none"
+	case "on-failure":
+		ss.Restart = "on-failure"
+	default:
+		ss.Restart = "any"
+	}
+	if d.Job {
+		ss.Restart = "none"
+	}
+	if h := s.Health; h != nil && h.Kind == "exec" {
+		test := append([]string{"CMD"}, h.Argv...)
+		if h.Argv == nil {
+			test = []string{"CMD-SHELL", h.Shell}
+		}
+		ss.Health = &dockerd.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		ss.Env = append(ss.Env, k+"="+s.Env[k])
+	}
+	for _, p := range s.Ports {
+		ss.Ports = append(ss.Ports, dockerd.ServicePort{Target: p.Container, Published: p.HostStart, Protocol: p.Protocol})
+		if p.HostStart != 0 {
+			// A new task cannot bind the fixed port while the old one
+			// holds it.
+			ss.UpdateOrder = "stop-first"
+		}
+	}
+	for _, v := range s.Volumes {
+		m := dockerd.ServiceMount{Mount: dockerd.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}}
+		switch {
+		case v.External:
+		case !v.Bind:
+			m.Source = d.Project + "_" + v.Source
+			m.Labels = map[string]string{labelProject: d.Project}
+		case !strings.HasPrefix(v.Source, "/"):
+			m.Source = d.Root + "/" + v.Source
+		}
+		ss.Mounts = append(ss.Mounts, m)
+	}
+	for _, n := range s.Networks {
+		ss.Networks = append(ss.Networks, dockerd.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: []string{s.Name}})
+	}
+	return ss
+}
+
+// Deploy creates the service, scales it, or rolls it over to a changed
+// definition one task at a time (rolled back by the swarm when a new task
+// fails), and waits until its tasks run.
+func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	id, err := t.prepare(ctx, d)
+	if err != nil {
+		return err
+	}
+	spec := t.serviceSpec(d, id)
+	cur, err := t.service(ctx, d.Project, d.Spec.Name)
+	if err != nil {
+		return err
+	}
+	since := time.Now()
+	switch {
+	case cur == nil:
+		fmt.Fprintf(log, "creating swarm service %s (%d replicas, %s)\n", spec.Name, spec.Replicas, d.Image)
+		if _, err := t.create(ctx, d, spec); err != nil {
+			return err
+		}
+	case cur.Labels[labelConfig] == d.Key.String() && cur.Replicas == spec.Replicas:
+		fmt.Fprintf(log, "swarm service %s runs this definition\n", spec.Name)
+	case cur.Labels[labelConfig] == d.Key.String():
+		fmt.Fprintf(log, "scaling swarm service %s from %d to %d replicas\n", spec.Name, cur.Replicas, spec.Replicas)
+		if err := t.c.ScaleService(ctx, *cur, spec.Replicas); err != nil {
+			return err
+		}
+	default:
+		fmt.Fprintf(log, "updating swarm service %s (%s): one task at a time, %s, rolled back if a new task fails\n", spec.Name, d.Image, spec.UpdateOrder)
+		if err := t.c.UpdateService(ctx, cur.ID, cur.Version, spec); err != nil {
+			return err
+		}
+	}
+	return t.converge(ctx, d, since, cur != nil)
+}
+
+// create creates the service, refusing to take over one of that name that
+// ferry does not own.
+func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec dockerd.ServiceSpec) (string, error) {
+	id, err := t.c.CreateService(ctx, spec)
+	if errors.Is(err, dockerd.ErrServiceExists) {
+		return "", fmt.Errorf("a swarm service named %s already exists and ferry does not own it (it lacks the label %s=%s); remove it (`docker service rm %s`), or pick another project with --project", spec.Name, labelProject, d.Project, spec.Name)
+	}
+	return id, err
+}
+
+// converge waits until the service's update is done and every replica runs
+// the definition d.Key. It fails when a task of a new service fails or
+// cannot be placed; when a task of an update fails, it waits for the swarm
+// to roll the service back, so nothing is left half-updated, and says so.
+func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since time.Time, update bool) error {
+	name := SwarmServiceName(d.Project, d.Spec.Name)
+	key := d.Key.String()
+	deadline := time.Now().Add(convergeTimeout)
+	var failure string // the first failed task of this definition
+	for {
+		s, err := t.service(ctx, d.Project, d.Spec.Name)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			return fmt.Errorf("swarm service %s vanished while ferry deployed it", name)
+		}
+		tasks, err := t.c.Tasks(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		running, others := 0, 0
+		var states []string
+		for _, task := range tasks {
+			if task.Labels[labelConfig] == key && (task.State == "failed" || task.State == "rejected") && task.Timestamp.After(since) && failure == "" {
+				failure = fmt.Sprintf("task %s.%d %s%s", name, task.Slot, taskFailure(task), t.taskLines(ctx, task))
+			}
+			if task.DesiredState != "running" {
+				continue
+			}
+			switch {
+			case task.Labels[labelConfig] != key:
+				others++
+			case task.State == "running":
+				running++
+			case task.State == "pending" && task.Err != "":
+				return fmt.Errorf("swarm service %s: the swarm cannot place task %s.%d: %s (in host mode a fixed host port is held by one task per node; publish a free port, or free that one)", name, name, task.Slot, task.Err)
+			}
+			states = append(states, fmt.Sprintf("%s.%d %s", name, task.Slot, task.State))
+		}
+		switch {
+		case failure != "" && !update:
+			return fmt.Errorf("swarm service %s: %s", name, failure)
+		case s.UpdateState == "rollback_completed" || s.UpdateState == "rollback_paused" || s.UpdateState == "paused":
+			if failure == "" {
+				failure = s.UpdateMsg
+			}
+			return fmt.Errorf("swarm service %s: the new definition failed, so the swarm rolled the service back to the previous one (%s): %s", name, strings.ReplaceAll(s.UpdateState, "_", " "), failure)
+		case s.UpdateState != "updating" && s.UpdateState != "rollback_started" && others == 0 && running == d.Spec.Replicas:
+			return nil
+		case !time.Now().Before(deadline):
+			return fmt.Errorf("swarm service %s: %d of %d replicas run this definition after %s (%s)", name, running, d.Spec.Replicas, convergeTimeout, strings.Join(states, ", "))
+		}
+		select {
+		case <-time.After(pollEvery):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// pollEvery is how often ferry looks at a swarm service it waits for.
+const pollEvery = 250 * time.Millisecond
+
+func taskFailure(task dockerd.Task) string {
+	switch {
+	case task.State == "failed" && task.ExitCode != 0:
+		return fmt.Sprintf("exited with code %d", task.ExitCode)
+	case task.Err != "":
+		return task.State + ": " + task.Err
+	}
+	return task.State
+}
+
+// taskLines returns a task's last log lines, formatted to follow an error
+// message.
+func (t *SwarmTarget) taskLines(ctx context.Context, task dockerd.Task) string {
+	var sb strings.Builder
+	if err := t.c.TaskLogs(ctx, task.ID, "    ", false, "10", &sb); err != nil || sb.Len() == 0 {
+		return ""
+	}
+	return "; its last log lines:\n" + strings.TrimRight(sb.String(), "\n")
+}
+
+// RunJob runs the job as a replicated-job service with one task, replacing
+// the one of an earlier run, and writes its output once it ends.
+func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	id, err := t.prepare(ctx, d)
+	if err != nil {
+		return err
+	}
+	spec := t.serviceSpec(d, id)
+	cur, err := t.service(ctx, d.Project, d.Spec.Name)
+	if err != nil {
+		return err
+	}
+	if cur != nil {
+		if err := t.removeAndWait(ctx, *cur); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(log, "running swarm job %s (%s)\n", spec.Name, d.Image)
+	sid, err := t.create(ctx, d, spec)
+	if err != nil {
+		return err
+	}
+	for {
+		tasks, err := t.c.Tasks(ctx, sid)
+		if err != nil {
+			return err
+		}
+		for _, task := range tasks {
+			switch task.State {
+			case "complete":
+				return t.c.TaskLogs(ctx, task.ID, "", false, "", log)
+			case "failed", "rejected":
+				t.c.TaskLogs(ctx, task.ID, "", false, "", log)
+				return fmt.Errorf("job %s %s", d.Spec.Name, taskFailure(task))
+			case "pending":
+				if task.Err != "" {
+					t.c.RemoveService(context.WithoutCancel(ctx), sid)
+					return fmt.Errorf("job %s: the swarm cannot place its task: %s", d.Spec.Name, task.Err)
+				}
+			}
+		}
+		select {
+		case <-time.After(pollEvery):
+		case <-ctx.Done():
+			t.c.RemoveService(context.WithoutCancel(ctx), sid)
+			return ctx.Err()
+		}
+	}
+}
+
+// removeAndWait removes a service and waits (a while) until its task
+// containers on this node are gone, so its networks and volumes are free.
+// The swarm stops the running ones; ferry removes those that have exited
+// (a job's, which the swarm leaves behind).
+func (t *SwarmTarget) removeAndWait(ctx context.Context, s dockerd.Service) error {
+	if err := t.c.RemoveService(ctx, s.ID); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		list, err := t.c.ServiceContainers(ctx, s.ID)
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		for _, c := range list {
+			if c.State == "exited" || c.State == "created" || c.State == "dead" {
+				if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case <-time.After(pollEvery):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// RemoveExcept removes the project's swarm services whose rule is not in
+// keep.
+func (t *SwarmTarget) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
+	list, err := t.services(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, s := range list {
+		if slices.Contains(keep, s.Labels[labelRule]) {
+			continue
+		}
+		if err := t.removeAndWait(ctx, s); err != nil {
+			return removed, err
+		}
+		removed = append(removed, "swarm service "+s.Name)
+	}
+	return removed, nil
+}
+
+// Down removes the project's swarm services and overlay networks, and its
+// volumes on this node when asked.
+func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
+	removed, err := t.RemoveExcept(ctx, project, nil)
+	if err != nil {
+		return removed, err
+	}
+	own := map[string]string{labelProject: project}
+	nets, err := t.c.RemoveSwarmNetworks(ctx, own)
+	for _, n := range nets {
+		removed = append(removed, "network "+n)
+	}
+	if err != nil || !volumes {
+		return removed, err
+	}
+	vols, err := t.c.RemoveVolumes(ctx, own)
+	for _, v := range vols {
+		removed = append(removed, "volume "+v)
+	}
+	return removed, err
+}
+
+// Status describes each swarm service and job of the project.
+func (t *SwarmTarget) Status(ctx context.Context, project string) ([]deploy.ServiceStatus, error) {
+	list, err := t.services(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	var out []deploy.ServiceStatus
+	for _, s := range list {
+		st := deploy.ServiceStatus{Name: s.Labels[labelRule], Image: s.Labels[labelImage], Desired: int(s.Replicas)}
+		tasks, err := t.c.Tasks(ctx, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, task := range tasks {
+			if task.DesiredState != "running" && !s.Job {
+				if task.State == "failed" {
+					st.Restarts++
+				}
+				continue
+			}
+			if task.State == "running" {
+				st.Replicas++
+				st.Ports = append(st.Ports, task.Ports...)
+				if st.Started.IsZero() || task.Timestamp.Before(st.Started) {
+					st.Started = task.Timestamp
+				}
+				if err := t.taskHealth(ctx, project, task, &st); err != nil {
+					return nil, err
+				}
+			}
+			if s.Job {
+				st.Desired = 1
+				switch task.State {
+				case "complete":
+					st.State = "completed (exit 0)"
+				case "failed":
+					st.State = fmt.Sprintf("failed (exit %d)", task.ExitCode)
+				}
+			}
+		}
+		switch {
+		case st.State != "":
+		case s.UpdateState == "updating":
+			st.State = "updating"
+		case strings.HasPrefix(s.UpdateState, "rollback"):
+			st.State = "rolled back"
+		case s.UpdateState == "paused":
+			st.State = "update paused"
+		case st.Replicas == st.Desired:
+			st.State = "running"
+		default:
+			st.State = "starting"
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b deploy.ServiceStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// taskHealth folds a running task's health into st, when its container is
+// on this node (ferry probes http and tcp checks through the published
+// host port; the Engine runs exec checks).
+func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task dockerd.Task, st *deploy.ServiceStatus) error {
+	if task.ContainerID == "" {
+		return nil
+	}
+	cst, err := t.c.InspectContainer(ctx, task.ContainerID)
+	if err != nil {
+		// On another node: its health is not known here.
+		return nil
+	}
+	c := dockerd.Container{ID: task.ContainerID, Name: SwarmServiceName(project, st.Name) + fmt.Sprintf(".%d", task.Slot), Labels: task.Labels}
+	health, problem, err := t.local.containerHealth(ctx, project, c, cst)
+	if err != nil {
+		return err
+	}
+	if st.Health == "" || health == deploy.Unhealthy || health == deploy.Starting && st.Health == deploy.Healthy {
+		st.Health = health
+	}
+	if problem != "" {
+		if st.HealthError != "" {
+			st.HealthError += "; "
+		}
+		st.HealthError += c.Name + ": " + problem
+	}
+	return nil
+}
+
+// Logs streams the logs of the project's current tasks (of the named
+// services only, when names are given), each line prefixed with its
+// service and slot.
+func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error {
+	list, err := t.services(ctx, project)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, s := range list {
+		have[s.Labels[labelRule]] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			return fmt.Errorf("project %s runs no swarm service or job named %q; `ferry status --env %s` lists what runs", project, n, t.env.Name)
+		}
+	}
+	w := &lockedWriter{w: out}
+	errs := make(chan error)
+	n := 0
+	for _, s := range list {
+		rule := s.Labels[labelRule]
+		if len(names) > 0 && !slices.Contains(names, rule) {
+			continue
+		}
+		tasks, err := t.c.Tasks(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		for _, task := range tasks {
+			if task.DesiredState != "running" && !(s.Job && task.State == "complete" || s.Job && task.State == "failed") {
+				continue
+			}
+			n++
+			prefix := fmt.Sprintf("%s-%d | ", rule, task.Slot)
+			go func() { errs <- t.c.TaskLogs(ctx, task.ID, prefix, follow, "", w) }()
+		}
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Replicas lists the service's running tasks whose containers are on this
+// node, with where an http or tcp check reaches each: its published host
+// port, since overlay addresses are not reachable from the host.
+func (t *SwarmTarget) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
+	s, err := t.service(ctx, d.Project, d.Spec.Name)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	tasks, err := t.c.Tasks(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	probed := d.Spec.Health != nil && d.Spec.Health.Probed()
+	var host string
+	if probed {
+		if host, err = t.c.DaemonHost(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []deploy.Replica
+	for _, task := range tasks {
+		if task.DesiredState != "running" || task.State != "running" || task.ContainerID == "" {
+			continue
+		}
+		ep, err := t.c.InspectEndpoints(ctx, task.ContainerID)
+		if err != nil {
+			return nil, fmt.Errorf("swarm service %s: task %d runs on another node, whose containers ferry cannot inspect from here: %w", s.Name, task.Slot, err)
+		}
+		r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
+		if probed {
+			r.Addr, r.AddrErr = reach(host, nil, ep, SwarmNetworkName(d.Project), d.Spec.Health.Port)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// LastLines returns a task container's last log lines, formatted to follow
+// an error message.
+func (t *SwarmTarget) LastLines(ctx context.Context, container string) string {
+	return t.local.lastLines(ctx, container)
+}

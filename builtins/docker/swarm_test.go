@@ -1,0 +1,99 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+func TestSwarmServiceSpec(t *testing.T) {
+	port := func(s string) deploy.Port {
+		p, err := deploy.ParsePort(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	spec := &deploy.ServiceSpec{
+		Name: "web", Image: "web-image", Replicas: 2, Restart: "unless-stopped",
+		Env:      map[string]string{"B": "2", "A": "1"},
+		Labels:   map[string]string{"team": "core"},
+		Ports:    []deploy.Port{port("8080")},
+		Volumes:  []deploy.Volume{{Source: "data", Target: "/data"}, {Source: "conf", Target: "/conf", Bind: true, ReadOnly: true}},
+		Networks: []string{"backend", "shared"},
+		External: map[string]bool{"shared": true},
+		Health:   &deploy.HealthCheck{Kind: "exec", Argv: []string{"/web", "healthcheck"}, Retries: 3},
+	}
+	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}, Root: "/ws"}
+	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
+
+	if ss.Name != "shop_web" || ss.Image != "sha256:abc" || ss.Replicas != 2 || ss.Restart != "any" || ss.UpdateOrder != "start-first" {
+		t.Errorf("spec: %+v", ss)
+	}
+	if ss.Labels[labelKind] != "service" || ss.Labels[labelImage] != "acme/web:1" || ss.Labels["team"] != "core" || ss.Labels[labelConfig] != d.Key.String() {
+		t.Errorf("service labels: %v", ss.Labels)
+	}
+	if _, ok := ss.ContainerLabels[labelKind]; ok || ss.ContainerLabels[labelConfig] != d.Key.String() || ss.ContainerLabels[labelRule] != "web" {
+		t.Errorf("task container labels (no %s, so the Docker target ignores them): %v", labelKind, ss.ContainerLabels)
+	}
+	if strings.Join(ss.Env, " ") != "A=1 B=2" {
+		t.Errorf("env: %v", ss.Env)
+	}
+	if len(ss.Ports) != 1 || ss.Ports[0].Published != 0 || ss.Ports[0].Target != 8080 {
+		t.Errorf("ports: %+v", ss.Ports)
+	}
+	if m := ss.Mounts; len(m) != 2 || m[0].Source != "shop_data" || m[0].Labels[labelProject] != "shop" || m[1].Source != "/ws/conf" || !m[1].ReadOnly {
+		t.Errorf("mounts: %+v", m)
+	}
+	var nets []string
+	for _, n := range ss.Networks {
+		nets = append(nets, n.Name+"="+strings.Join(n.Aliases, ","))
+	}
+	if got := strings.Join(nets, " "); got != "shop_swarm=web shop_swarm_backend=web shared=web" {
+		t.Errorf("networks: %s", got)
+	}
+	if ss.Health == nil || strings.Join(ss.Health.Test, " ") != "CMD /web healthcheck" {
+		t.Errorf("health: %+v", ss.Health)
+	}
+
+	// A fixed host port is held by the old task until it stops.
+	spec.Ports, spec.Replicas, spec.Restart = []deploy.Port{port("8080:8080")}, 1, "no"
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.UpdateOrder != "stop-first" || ss.Ports[0].Published != 8080 || ss.Restart != "none" {
+		t.Errorf("fixed port: order %s, ports %+v, restart %s", ss.UpdateOrder, ss.Ports, ss.Restart)
+	}
+	d.Job = true
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); !ss.Job || ss.Labels[labelKind] != "job" || ss.Restart != "none" {
+		t.Errorf("job: %+v", ss)
+	}
+}
+
+func TestSwarmCheckSpec(t *testing.T) {
+	for _, tc := range []struct {
+		ports  []string
+		health *deploy.HealthCheck
+		want   string
+	}{
+		{[]string{"8080", "9000:9000"}, nil, ""},
+		{[]string{"127.0.0.1:8080:80"}, nil, "drop 127.0.0.1"},
+		{[]string{"8080-8081:80"}, nil, `publish "80" so each replica gets a free host port`},
+		{nil, &deploy.HealthCheck{Kind: "http", Port: 8080}, `port 8080 is not published; publish it (ports = ["8080"])`},
+		{[]string{"8080/udp"}, &deploy.HealthCheck{Kind: "tcp", Port: 8080}, "port 8080 is not published"},
+		{[]string{"8080"}, &deploy.HealthCheck{Kind: "http", Port: 8080}, ""},
+		{nil, &deploy.HealthCheck{Kind: "exec", Argv: []string{"/x"}}, ""},
+	} {
+		s := &deploy.ServiceSpec{Name: "web", Health: tc.health}
+		for _, p := range tc.ports {
+			port, err := deploy.ParsePort(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Ports = append(s.Ports, port)
+		}
+		err := (&SwarmTarget{}).CheckSpec(s)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("ports %v, health %+v: got %v, want %q", tc.ports, tc.health, err, tc.want)
+		}
+	}
+}

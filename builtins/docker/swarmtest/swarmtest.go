@@ -1,0 +1,79 @@
+// Package swarmtest gives tests a real single-node Docker Swarm, one test
+// at a time across processes: initialising or leaving a swarm changes the
+// whole daemon, which other tests share.
+package swarmtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// LockFile serialises, across processes, the tests that init or leave the
+// swarm or need the daemon out of swarm mode.
+const LockFile = "/tmp/ferry-swarm-test.lock"
+
+// lockWait bounds how long a test waits for another one to release the lock.
+const lockWait = 10 * time.Minute
+
+// Up takes the lock, checks that the daemon is not in swarm mode (a swarm
+// that the test did not make is not its to leave), and initialises a
+// single-node swarm on 127.0.0.1. When the test ends, even on failure, it
+// leaves the swarm and releases the lock.
+func Up(t testing.TB) {
+	t.Helper()
+	Inactive(t)
+	start := time.Now()
+	if out, err := exec.Command("docker", "swarm", "init", "--advertise-addr", "127.0.0.1").CombinedOutput(); err != nil {
+		t.Fatalf("docker swarm init: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("docker", "swarm", "leave", "--force").CombinedOutput(); err != nil {
+			t.Errorf("docker swarm leave --force: %v\n%s", err, out)
+		}
+		t.Logf("the swarm was up for %s", time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// Inactive takes the lock and checks that the daemon is not in swarm mode,
+// for a test that needs it so (or that is about to make a swarm); the lock
+// is released when the test ends.
+func Inactive(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(LockFile, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("swarm test lock: %v", err)
+	}
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("swarm test lock %s: %v (another swarm test held it for %s)", LockFile, err, lockWait)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+	if state, err := State(); err != nil {
+		t.Fatal(err)
+	} else if state != "inactive" {
+		t.Fatalf("the Docker Engine is already in swarm mode (%s), and not by this test: it may be someone else's swarm, so the test leaves it alone; run the swarm tests on an Engine out of swarm mode (`docker swarm leave --force` if it is yours)", state)
+	}
+}
+
+// State is the daemon's swarm state: inactive, active, pending, error or
+// locked.
+func State() (string, error) {
+	out, err := exec.Command("docker", "info", "--format", "{{.Swarm.LocalNodeState}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("docker info: %v", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
