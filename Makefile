@@ -13,6 +13,7 @@ test: ## run every test (unit, end-to-end on the built binary, examples)
 
 bench: build ## measure ferry against GNU make on a generated workspace (see bench/)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine/
+	$(GO) test -run '^$$' -bench . -benchtime 300x ./engine/exporter/
 	$(GO) run ./bench -ferry bin/ferry
 	$(GO) run ./bench/up -ferry bin/ferry
 	$(GO) run ./bench/context -ferry bin/ferry

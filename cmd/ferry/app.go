@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
 	"github.com/ferryhq/ferry/stdlib"
@@ -41,6 +42,8 @@ type app struct {
 	eventLog   *console.EventLog
 	view       *watchView // the watch's status view, when open
 
+	metricsPort int // --metrics-port of foreground loops; -1: no metrics
+
 	sink   *console.Sink
 	bus    *engine.Bus
 	docker *dockerd.Client
@@ -60,7 +63,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 	}
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
-	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin}
+	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{}}
 }
 
 func (a *app) rootCommand() *cobra.Command {

@@ -64,6 +64,13 @@ See ferry status and ferry logs --follow.`,
 			if err != nil {
 				return err
 			}
+			if follow {
+				stopMetrics, err := a.serveMetrics(l.ws, func(rule string) string { return ruleKind(l.graph, rule) })
+				if err != nil {
+					return err
+				}
+				defer stopMetrics()
+			}
 			var all []string
 			for _, n := range l.graph.Names() {
 				if isDeploy(l.graph.Rule(n)) {
@@ -124,6 +131,7 @@ See ferry status and ferry logs --follow.`,
 	cmd.Flags().BoolVar(&wait, "wait", false, "return only once every service is healthy (running, without a health check); fail naming the service, its last probe errors and log lines otherwise")
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", defaultWaitTimeout, "with --wait, how long to wait for health")
 	cmd.Flags().BoolVar(&follow, "follow", false, "then stay, reporting crashes, Docker's restarts, crash loops and failing health checks until Ctrl-C (see docs/services.md)")
+	a.addMetricsFlag(cmd)
 	return cmd
 }
 

@@ -63,6 +63,7 @@ view). On a terminal, a status view shows each rule's state above the log
 	cmd.Flags().BoolVar(&keep, "keep", false, "on exit, leave the services this watch started running")
 	cmd.Flags().BoolVar(&noView, "no-view", false, "log lines instead of the status view on a terminal")
 	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")
+	a.addMetricsFlag(cmd)
 	return cmd
 }
 
@@ -111,6 +112,11 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	defer func() { w.fw.Close() }() // a new one if the workspace folder came back
 	defer w.saves.Wait()            // before the lock is released
 	w.setFiles(l.res.Files, false)
+	stopMetrics, err := a.serveMetrics(l.ws, w.kind)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	w.keepInputs(ctx)
 	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {
 		return err
