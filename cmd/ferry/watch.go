@@ -241,6 +241,7 @@ func (w *watcher) reload(ctx context.Context) bool {
 		return false
 	}
 	w.noteSettings(l)
+	w.removeDropped(ctx, w.l.graph, l.graph, l.project)
 	w.l, w.broken = l, false
 	w.e.Graph = l.graph
 	w.trig.SetGraph(l.graph)

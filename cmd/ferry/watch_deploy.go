@@ -38,6 +38,34 @@ func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, keep bool) 
 	}
 }
 
+// removeDropped removes the services and jobs that a reload took out of
+// ferry.star, as `ferry up` removes what is no longer declared. It calls the
+// Engine only when the old rules had such a rule that the new ones lack.
+func (w *watcher) removeDropped(ctx context.Context, old, cur *engine.Graph, project string) {
+	var keep []string
+	dropped := false
+	for _, n := range old.Names() {
+		if isDeploy(old.Rule(n)) && cur.Rule(n) == nil {
+			dropped = true
+		}
+	}
+	if !dropped || w.a.deployTo == nil {
+		return
+	}
+	for _, n := range cur.Names() {
+		if isDeploy(cur.Rule(n)) {
+			keep = append(keep, n)
+		}
+	}
+	removed, err := w.a.deployTo.RemoveExcept(ctx, project, keep)
+	for _, r := range removed {
+		w.a.bus.Logf(engine.LevelInfo, "removed %s: it is no longer in ferry.star", r)
+	}
+	if err != nil {
+		w.a.bus.Logf(engine.LevelError, "could not remove what ferry.star no longer declares: %v; `ferry up` removes it", err)
+	}
+}
+
 // resync runs again the image rules of the services that a run deployed:
 // a container made from the image of the last build lacks the files that
 // live updates synced since, and the image rule, out of date by those

@@ -74,3 +74,34 @@ func TestWatchWorkspaceDeleted(t *testing.T) {
 	}
 	p.wait(t).wantCode(t, 130)
 }
+
+// A service that a reload takes out of ferry.star is removed, as ferry up
+// removes what is no longer declared; the others stay as they are.
+func TestWatchRemovesDroppedService(t *testing.T) {
+	t.Parallel()
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image")
+service(name = "side", image = "app-image")
+`)
+	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "watch")...)
+	running := func(name string) bool {
+		for _, c := range dw.containers(t) {
+			if strings.HasPrefix(c, dw.project+"-"+name+"-") && strings.Contains(c, " running ") {
+				return true
+			}
+		}
+		return false
+	}
+	eventually(t, "both services to run", func() bool { return running("web") && running("side") })
+	before := dw.containers(t)
+	dw.setRules(t, `service(name = "web", image = "app-image")`+"\n")
+	eventually(t, "side to be removed", func() bool { return !running("side") && len(dw.containers(t)) == 1 })
+	if got := dw.containers(t); !slices.Contains(before, got[0]) {
+		t.Errorf("web was replaced: before %q, after %q", before, got)
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	r.wantStderr(t, "removed "+dw.project+"-side")
+}
