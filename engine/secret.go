@@ -26,6 +26,12 @@ type Secret interface {
 	Keyed(ctx context.Context, ws *Workspace) (string, error)
 }
 
+// A SecretUser is a rule that passes secrets on, so that commands which
+// show what such rules made (logs, exec) can teach the redactor them.
+type SecretUser interface {
+	Secrets() []Secret
+}
+
 // SecretPlaceholder is what str() and print() show for the secret name.
 func SecretPlaceholder(name string) string { return "<secret " + name + ">" }
 
@@ -96,10 +102,11 @@ func (envDictType) Convert(v starlark.Value) (any, bool) {
 // checkSecrets refuses a secret, or a string built from a secret's
 // placeholder, in an argument that is not meant to hold secrets.
 func checkSecrets(p Param, v starlark.Value) error {
-	if _, ok := p.Type.(interface{ acceptsSecrets() }); ok {
-		return nil
-	}
+	_, accepts := p.Type.(interface{ acceptsSecrets() })
 	return walkSecrets(v, 0, func(s Secret, str string) error {
+		if s != nil && accepts {
+			return nil
+		}
 		const how = "a secret reaches a process only as an environment variable or a file: pass it in task(secrets = {...}) or service(env = {...}, secret_files = {...}) and read it there"
 		if s != nil {
 			return fmt.Errorf("%s: secret %s cannot be used here: %s would be stored or shown where ferry cannot hide it; %s", p.Name, s.SecretName(), p.Name, how)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"maps"
+	"slices"
 
 	"github.com/ferryhq/ferry/engine"
 )
@@ -10,6 +11,11 @@ import (
 func secretsOf(c *engine.Call) map[string]engine.Secret {
 	s, _ := c.Value("secrets").(map[string]engine.Secret)
 	return s
+}
+
+// Secrets returns the secrets the task passes to its command.
+func (t *Task) Secrets() []engine.Secret {
+	return slices.Collect(maps.Values(t.secrets))
 }
 
 // checkSecrets refuses secrets a task cannot pass on.
