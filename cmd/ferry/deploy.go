@@ -221,6 +221,9 @@ func (a *app) logsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := a.redactDeclared(cmd.Context()); err != nil {
+				return err
+			}
 			return a.deployTo.Logs(cmd.Context(), project, args, follow, a.stdout)
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -161,6 +162,29 @@ removes the plaintext.`,
 
 	cmd.AddCommand(keygen, encrypt, decrypt, edit)
 	return cmd
+}
+
+// redactDeclared reads the secrets of every rule of the workspace, so that
+// output ferry shows without running the rules (logs, exec) is redacted
+// too. It fails when ferry.star cannot be evaluated: without it, ferry
+// cannot know what to hide.
+func (a *app) redactDeclared(ctx context.Context) error {
+	l, err := a.load(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%w\n(ferry evaluates ferry.star to learn which secrets to hide from this output)", err)
+	}
+	for _, n := range l.graph.Names() {
+		u, ok := l.graph.Rule(n).(engine.SecretUser)
+		if !ok {
+			continue
+		}
+		for _, s := range u.Secrets() {
+			if _, err := s.Reveal(ctx); err != nil {
+				a.bus.Logf(engine.LevelWarn, "%v; output that shows it is not redacted", err)
+			}
+		}
+	}
+	return nil
 }
 
 // workspaceRoot is the root of the workspace ferry runs in, without
