@@ -25,7 +25,8 @@ const MinLen = 8
 // use; values added are removed from everything written afterwards.
 type Redactor struct {
 	mu       sync.RWMutex
-	patterns []pattern // longest first
+	patterns []pattern  // longest first
+	byFirst  [256][]int // indexes into patterns, by first byte
 	seen     map[string]bool
 }
 
@@ -56,6 +57,10 @@ func (r *Redactor) Add(name, value string) error {
 		r.patterns = append(r.patterns, pattern{text: []byte(form), repl: repl})
 	}
 	sort.SliceStable(r.patterns, func(i, j int) bool { return len(r.patterns[i].text) > len(r.patterns[j].text) })
+	r.byFirst = [256][]int{}
+	for i, p := range r.patterns {
+		r.byFirst[p.text[0]] = append(r.byFirst[p.text[0]], i)
+	}
 	return nil
 }
 
@@ -136,7 +141,7 @@ func (r *Redactor) replace(b []byte) ([]byte, int) {
 }
 
 func (r *Redactor) matchAt(b []byte, i int) *pattern {
-	for k := range r.patterns {
+	for _, k := range r.byFirst[b[i]] {
 		if bytes.HasPrefix(b[i:], r.patterns[k].text) {
 			return &r.patterns[k]
 		}

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -113,5 +115,24 @@ func TestShortValueRefused(t *testing.T) {
 	err := New().Add("pin", "1234")
 	if err == nil || !strings.Contains(err.Error(), "pin") || strings.Contains(err.Error(), "1234") {
 		t.Fatalf("got %v, want an error naming pin without the value", err)
+	}
+}
+
+// BenchmarkWriter measures redacting log-like output with ten secrets
+// known, against copying it with none.
+func BenchmarkWriter(b *testing.B) {
+	line := []byte("12:00:00 api │ GET /healthz 200 in 1.2ms user=alice request=9f8e7d6c5b4a\n")
+	for _, n := range []int{0, 10} {
+		b.Run(strconv.Itoa(n)+" secrets", func(b *testing.B) {
+			r := New()
+			for i := range n {
+				r.Add("s"+strconv.Itoa(i), "secret-value-number-"+strconv.Itoa(i)+"-xyz")
+			}
+			w := r.Writer(io.Discard)
+			b.SetBytes(int64(len(line)))
+			for b.Loop() {
+				w.Write(line)
+			}
+		})
 	}
 }
