@@ -67,6 +67,9 @@ Images built FROM scratch have no shell: run a program the image contains.
 			if err != nil {
 				return err
 			}
+			if err := a.redactDeclared(cmd.Context()); err != nil {
+				return err
+			}
 			if o.Replica < 1 {
 				return fmt.Errorf("--replica %d: replicas are numbered from 1", o.Replica)
 			}

@@ -258,6 +258,12 @@ job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
 		t.Errorf("secret folder: %v %v", fi, err)
 	}
 
+	ex := dw.ferry(t, "--project", dw.project, "exec", "web", "--", "/app", "job")
+	wantNoLeak(t, "exec", ex.stdout+ex.stderr)
+	if ex.code != 0 || !strings.Contains(ex.stdout, "env=[redacted tok] file=[redacted tok]") {
+		t.Errorf("exec: %d\n%s%s", ex.code, ex.stdout, ex.stderr)
+	}
+
 	// Unchanged: left running. A new value with --force: replaced.
 	before := dw.containers(t)
 	dw.run(t, "up").wantCode(t, 0)
