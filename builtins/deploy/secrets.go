@@ -67,6 +67,9 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 	if len(s.Secrets) == 0 && len(s.SecretFiles) == 0 {
 		return nil
 	}
+	if _, ok := r.plugin.Target.(interface{ MountsSecretFiles() }); len(s.SecretFiles) > 0 && !ok {
+		return fmt.Errorf("secret_files (at %s) are not supported by this environment's target yet (Swarm secrets are to come): pass the secrets in env, or deploy to the local Docker Engine", r.info.Pos)
+	}
 	var labelHash hash.Hash = sha256.New() // over HMACs only, never values
 	d.SecretEnv = map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {

@@ -298,14 +298,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 // Deploy creates the service, scales it, or rolls it over to a changed
 // definition one task at a time (rolled back by the swarm when a new task
 // fails), and waits until its tasks run.
-// errSwarmSecretFiles refuses secret_files on Swarm, where they must become
-// Swarm secrets, which ferry does not make yet.
-var errSwarmSecretFiles = errors.New("secret_files are not supported on the swarm target yet: pass the secrets in env, or deploy this service to the local Docker Engine")
-
 func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
-	if len(d.Spec.SecretFiles) > 0 {
-		return errSwarmSecretFiles
-	}
 	id, err := t.prepare(ctx, d)
 	if err != nil {
 		return err
@@ -435,9 +428,6 @@ func (t *SwarmTarget) taskLines(ctx context.Context, task dockerd.Task) string {
 // RunJob runs the job as a replicated-job service with one task, replacing
 // the one of an earlier run, and writes its output once it ends.
 func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
-	if len(d.Spec.SecretFiles) > 0 {
-		return errSwarmSecretFiles
-	}
 	id, err := t.prepare(ctx, d)
 	if err != nil {
 		return err

@@ -260,6 +260,9 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	return cs
 }
 
+// MountsSecretFiles says that the target bind-mounts secret_files.
+func (t *Target) MountsSecretFiles() {}
+
 // Deploy makes the service run as declared: containers of an older
 // definition, and replicas beyond the count, are removed; missing replicas
 // are created and started. A replica already running this definition is
