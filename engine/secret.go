@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -19,12 +20,17 @@ type Secret interface {
 	// DB_PASSWORD"), never the value; rule keys include it.
 	Source() string
 	// Reveal reads the value and, before returning it, hands it to the
-	// redactor so that no output of ferry shows it.
+	// redactor so that no output of ferry shows it. For an optional
+	// secret whose source has no value, its error wraps ErrSecretAbsent.
 	Reveal(ctx context.Context) (string, error)
 	// Keyed returns an HMAC of the value under the workspace's secret key,
 	// for keys and labels that must change when the value does.
 	Keyed(ctx context.Context, ws *Workspace) (string, error)
 }
+
+// ErrSecretAbsent is the error Reveal wraps for an optional secret whose
+// source has no value: the variable or file it would fill is left out.
+var ErrSecretAbsent = errors.New("secret absent")
 
 // A SecretUser is a rule that passes secrets on, so that commands which
 // show what such rules made (logs, exec) can teach the redactor them.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"maps"
 	"slices"
 
@@ -46,6 +47,9 @@ func (t *Task) environ(rc *engine.RunContext) (map[string]string, error) {
 	}
 	for name, s := range t.secrets {
 		v, err := s.Reveal(rc)
+		if errors.Is(err, engine.ErrSecretAbsent) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -74,6 +74,9 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 	d.SecretEnv = map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
 		v, err := s.Secrets[k].Reveal(rc)
+		if errors.Is(err, engine.ErrSecretAbsent) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -99,6 +102,9 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 		d.SecretFiles = map[string]string{}
 		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
 			v, err := s.SecretFiles[p].Reveal(rc)
+			if errors.Is(err, engine.ErrSecretAbsent) {
+				continue
+			}
 			if err != nil {
 				return err
 			}

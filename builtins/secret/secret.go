@@ -6,6 +6,7 @@ package secret
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -43,6 +44,7 @@ func (p *Plugin) Builtins() []*engine.Builtin {
 			{Name: "file", Type: engine.String, Doc: "File holding the value (read as is), relative to the declaring file's folder."},
 			{Name: "encrypted", Type: engine.String, Doc: "age-encrypted file (made with `ferry secret encrypt`), decrypted with the identity from `--identity`, `$FERRY_AGE_KEY` or the user's `ferry/age.key`."},
 			{Name: "cmd", Type: engine.Command, Doc: "Command whose standard output (less one trailing newline) is the value, such as a password manager's; run at most once per ferry process."},
+			{Name: "required", Type: engine.Bool, Default: "True", Doc: "False: when the source has no value (the variable is not set, the file or `.env` variable does not exist), the environment variable or file the secret would fill is left out instead of failing the rule. A source that is there but unreadable, or cannot be decrypted, still fails."},
 			{Name: "dotenv", Type: engine.String, Doc: "A `.env` file to read variable `env` (default: `name`) from; with `--env E`, the file's `.E` variant (`.env.staging`) is read first when it exists."},
 		},
 		Returns: "a secret value.",
@@ -91,7 +93,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 	if len(srcs) != 1 {
 		return nil, c.Errorf("give exactly one source: env, file, encrypted, cmd, or dotenv (with env naming the variable); got %d", len(srcs))
 	}
-	return &Secret{name: name, pos: c.Pos, src: srcs[0], redactor: p.Redactor}, nil
+	return &Secret{name: name, pos: c.Pos, src: srcs[0], redactor: p.Redactor, optional: !c.Bool("required", true)}, nil
 }
 
 func validName(s string) bool {
@@ -117,6 +119,7 @@ type Secret struct {
 	pos      syntax.Position
 	src      source
 	redactor *redact.Redactor
+	optional bool // required = False
 
 	mu    sync.Mutex
 	read  bool
@@ -186,7 +189,11 @@ func (s *Secret) Reveal(ctx context.Context) (string, error) {
 		if s.err == nil && s.redactor != nil {
 			s.err = s.redactor.Add(s.name, s.value)
 		}
-		if s.err != nil {
+		switch {
+		case s.optional && errors.As(s.err, new(*missingError)):
+			s.value = ""
+			s.err = fmt.Errorf("optional secret %q (from %s, declared at %s) has no value: %w", s.name, s.src, s.pos, engine.ErrSecretAbsent)
+		case s.err != nil:
 			s.value = ""
 			s.err = fmt.Errorf("secret %q (from %s, declared at %s): %w", s.name, s.src, s.pos, s.err)
 		}

@@ -2,6 +2,7 @@ package secret
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,5 +242,27 @@ func TestKeyedUsesAPrivateWorkspaceKey(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(ws1.Root, ".ferry", "secret-hmac.key"))
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
 		t.Fatalf("key file: %v %v", fi, err)
+	}
+}
+
+func TestOptionalSecret(t *testing.T) {
+	files := map[string]string{".env": "OTHER=other-long-value\n", "bad.age": "not an age file"}
+	for src, absent := range map[string]bool{
+		`secret("tok", env = "FERRY_TEST_UNSET", required = False)`: true,
+		`secret("tok", file = "nope.txt", required = False)`:        true,
+		`secret("tok", dotenv = ".env", required = False)`:          true,
+		`secret("tok", dotenv = "nope.env", required = False)`:      true,
+		`secret("tok", encrypted = "bad.age", required = False)`:    false,
+		`secret("tok", cmd = "exit 1", required = False)`:           false,
+		`secret("tok", env = "FERRY_TEST_UNSET")`:                   false,
+	} {
+		fs := map[string]string{}
+		for k, v := range files {
+			fs[k] = v
+		}
+		_, err := reveal(t, &Plugin{Identity: "/nonexistent"}, src, fs)
+		if got := errors.Is(err, engine.ErrSecretAbsent); got != absent || err == nil {
+			t.Errorf("%s: got %v, want absent %v", src, err, absent)
+		}
 	}
 }

@@ -16,6 +16,16 @@ import (
 	"github.com/ferryhq/ferry/engine"
 )
 
+// missingError reports a source that has no value, which an optional
+// secret allows.
+type missingError struct{ msg string }
+
+func (e *missingError) Error() string { return e.msg }
+
+func missingf(format string, args ...any) error {
+	return &missingError{fmt.Sprintf(format, args...)}
+}
+
 type envSource string
 
 func (e envSource) String() string { return "environment variable " + string(e) }
@@ -23,7 +33,7 @@ func (e envSource) String() string { return "environment variable " + string(e) 
 func (e envSource) read(context.Context) (string, error) {
 	v, ok := os.LookupEnv(string(e))
 	if !ok {
-		return "", fmt.Errorf("environment variable %s is not set: export it before running ferry", string(e))
+		return "", missingf("environment variable %s is not set: export it before running ferry", string(e))
 	}
 	return v, nil
 }
@@ -44,7 +54,7 @@ func (f fileSource) read(context.Context) (string, error) {
 func fileError(rel string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("file %s does not exist: create it or fix the path", rel)
+		return missingf("file %s does not exist: create it or fix the path", rel)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("file %s is not readable by this user: fix its permissions", rel)
 	}
@@ -63,7 +73,7 @@ func (d dotenvSource) read(context.Context) (string, error) {
 	}
 	v, ok, err := d.lookup(d.rel, false)
 	if err == nil && !ok {
-		err = fmt.Errorf("%s has no variable %s: add a line %s=... to it", d.rel, d.key, d.key)
+		err = missingf("%s has no variable %s: add a line %s=... to it", d.rel, d.key, d.key)
 	}
 	return v, err
 }

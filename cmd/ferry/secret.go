@@ -179,7 +179,7 @@ func (a *app) redactDeclared(ctx context.Context) error {
 			continue
 		}
 		for _, s := range u.Secrets() {
-			if _, err := s.Reveal(ctx); err != nil {
+			if _, err := s.Reveal(ctx); err != nil && !errors.Is(err, engine.ErrSecretAbsent) {
 				a.bus.Logf(engine.LevelWarn, "%v; output that shows it is not redacted", err)
 			}
 		}

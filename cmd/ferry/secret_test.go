@@ -281,3 +281,14 @@ job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
 		t.Fatalf("ferry down left %s", dir)
 	}
 }
+
+func TestOptionalSecretLeftOut(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `task(name = "t", cmd = 'test -z "${OPT+x}" && echo unset', secrets = {"OPT": secret("opt", env = "FERRY_TEST_UNSET_OPT", required = False)})`,
+	})
+	r := ws.ferryJSON(t, "run")
+	r.wantCode(t, 0)
+	if got := strings.Join(r.output("t"), ""); got != "unset" {
+		t.Fatalf("output %q, want unset\n%s", got, r.stderr)
+	}
+}
