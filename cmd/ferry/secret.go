@@ -171,7 +171,7 @@ removes the plaintext.`,
 func (a *app) redactDeclared(ctx context.Context) error {
 	l, err := a.load(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("%w\n(ferry evaluates ferry.star to learn which secrets to hide from this output)", err)
+		return fmt.Errorf("%w\n(this command evaluates ferry.star to learn which secrets to hide from what it shows: fix it and run the command again)", err)
 	}
 	for _, n := range l.graph.Names() {
 		u, ok := l.graph.Rule(n).(engine.SecretUser)

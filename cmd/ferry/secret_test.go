@@ -211,6 +211,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "job" {
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "unhealthy" {
+		os.Exit(1)
+	}
 	fmt.Printf("read-only: %v\n", os.WriteFile("/run/secrets/tok", []byte("x"), 0o644) != nil)
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "%s|%s", os.Getenv("TOK"), b) })
 	http.ListenAndServe(":8080", nil)
@@ -222,6 +225,7 @@ func TestSecretsInContainers(t *testing.T) {
 	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
 service(name = "web", image = "app-image", env = {"TOK": tok, "PLAIN": "plain"}, secret_files = {"/run/secrets/tok": tok})
 job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
+service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "unhealthy"], interval = "500ms", retries = 1))
 `)
 	dw.write(t, "app/main.go", secretAppMain)
 	events := filepath.Join(t.TempDir(), "events.json")
@@ -243,6 +247,16 @@ job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
 	wantNoLeak(t, "logs", logs.stdout+logs.stderr)
 	if !strings.Contains(logs.stdout, "env=[redacted tok] file=[redacted tok]") || !strings.Contains(logs.stdout, "read-only: true") {
 		t.Errorf("logs:\n%s", logs.stdout)
+	}
+	// A failing exec check's output, which status shows.
+	var st *runResult
+	eventually(t, "sick is unhealthy", func() bool {
+		st = dw.ferry(t, "--project", dw.project, "status")
+		return strings.Contains(st.stdout, "sick is unhealthy")
+	})
+	wantNoLeak(t, "status", st.stdout+st.stderr)
+	if !strings.Contains(st.stdout, "env=[redacted tok]") {
+		t.Errorf("status does not show the check's redacted output:\n%s", st.stdout)
 	}
 	out, err := exec.Command("docker", "inspect", "-f", `{{range .Mounts}}{{.Source}} {{.Destination}} {{.RW}}{{end}}|{{json .Config.Labels}}`, name).Output()
 	if err != nil {
