@@ -197,6 +197,7 @@ func (s *Secret) Reveal(ctx context.Context) (string, error) {
 			s.value = ""
 			s.err = fmt.Errorf("secret %q (from %s, declared at %s): %w", s.name, s.src, s.pos, s.err)
 		}
+		// A read cut short by cancellation is tried again next time.
 		s.read = ctx.Err() == nil || s.err == nil
 	}
 	return s.value, s.err
