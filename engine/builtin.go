@@ -174,6 +174,9 @@ func (b *Builtin) unpack(thread *starlark.Thread, args starlark.Tuple, kwargs []
 			delete(c.raw, p.Name)
 			continue
 		}
+		if err := checkSecrets(p, v); err != nil {
+			return nil, c.Errorf("%v", err)
+		}
 		conv, ok := p.Type.Convert(v)
 		if !ok {
 			return nil, c.Errorf("%s: got %s, want %s", p.Name, v.Type(), p.Type.Describe())

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // An EventKind says what an Event reports.
@@ -76,8 +78,9 @@ func (f SinkFunc) Handle(e Event) { f(e) }
 
 // A Bus delivers each event to every sink, one event at a time, in order.
 type Bus struct {
-	mu    sync.Mutex
-	sinks []Sink
+	mu       sync.Mutex
+	sinks    []Sink
+	redactor *redact.Redactor
 }
 
 // NewBus returns a Bus feeding sinks.
@@ -87,6 +90,14 @@ func NewBus(sinks ...Sink) *Bus { return &Bus{sinks: sinks} }
 func (b *Bus) Add(s Sink) {
 	b.mu.Lock()
 	b.sinks = append(b.sinks, s)
+	b.mu.Unlock()
+}
+
+// Redact makes the bus remove r's secret values from the text of every
+// event before any sink sees it.
+func (b *Bus) Redact(r *redact.Redactor) {
+	b.mu.Lock()
+	b.redactor = r
 	b.mu.Unlock()
 }
 
@@ -100,6 +111,9 @@ func (b *Bus) Emit(e Event) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if r := b.redactor; r != nil {
+		e.Text, e.Err, e.Reason = r.String(e.Text), r.String(e.Err), r.String(e.Reason)
+	}
 	for _, s := range b.sinks {
 		s.Handle(e)
 	}

@@ -35,11 +35,11 @@ func checkServe(c *engine.Call, t *Task) error {
 // one has started; elsewhere it runs the command in the foreground until it
 // exits or rc ends, when its process group is stopped (SIGTERM, then SIGKILL
 // after grace).
-func (t *Task) serve(rc *engine.RunContext, dir string) error {
+func (t *Task) serve(rc *engine.RunContext, dir string, env map[string]string) error {
 	if rc.Servers == nil {
-		return runCommand(rc, t.cmd, dir, t.env, rc.Stdout, rc.Stderr, t.grace)
+		return runCommand(rc, t.cmd, dir, env, rc.Stdout, rc.Stderr, t.grace)
 	}
-	cmd, err := newCommand(t.cmd, dir, t.env)
+	cmd, err := newCommand(t.cmd, dir, env)
 	if err != nil {
 		return err
 	}

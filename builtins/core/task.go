@@ -3,8 +3,10 @@ package core
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,7 +25,9 @@ type Task struct {
 	outs []string
 	dir  string
 	env  map[string]string
-	ev   *engine.Evaluation
+	// secrets are added to env when the task runs.
+	secrets map[string]engine.Secret
+	ev      *engine.Evaluation
 	// grace is how long a serve task's process group has between SIGTERM
 	// and SIGKILL when it is stopped.
 	grace time.Duration
@@ -43,6 +47,8 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first; their keys are part of this one's."},
 		{Name: "dir", Type: engine.String, Default: `"."`, Doc: "Working folder of the command."},
 		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables added to ferry's own."},
+		{Name: "secrets", Type: engine.SecretDict, Default: "{}", Doc: "Environment variables whose values are `secret()`s, read when the task runs; " +
+			"the key counts each secret's name and source, not its value. See [secrets](secrets.md)."},
 		{Name: "timeout", Type: engine.Duration, Doc: "Kill the command's whole process group after this long."},
 		{Name: "retries", Type: engine.Int, Default: "0", Doc: "Run again this many times after a failure."},
 		{Name: "cache", Type: engine.Bool, Default: "True", Doc: "False: run every time the task is selected (deploy steps, say)."},
@@ -74,9 +80,10 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 			Retries: c.Int("retries", 0),
 			NoCache: !c.Bool("cache", true),
 		},
-		env:   c.StringMap("env"),
-		ev:    ev,
-		grace: c.Duration("grace", defaultGrace),
+		env:     c.StringMap("env"),
+		secrets: secretsOf(c),
+		ev:      ev,
+		grace:   c.Duration("grace", defaultGrace),
 	}
 	if t.info.Name == "" || strings.ContainsAny(t.info.Name, " \t\n,") {
 		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
@@ -112,6 +119,9 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 	if err := checkServe(c, t); err != nil {
 		return nil, err
 	}
+	if err := checkSecrets(c, t); err != nil {
+		return nil, err
+	}
 	if err := ev.AddRule(t); err != nil {
 		return nil, err
 	}
@@ -145,6 +155,9 @@ func (t *Task) Definition(_ context.Context, h *engine.Hasher) error {
 	for _, k := range keys {
 		h.String(k).String(t.env[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(t.secrets)) {
+		h.String("secret").String(k).String(t.secrets[k].SecretName()).String(t.secrets[k].Source())
+	}
 	for _, o := range t.outs {
 		h.String(o)
 	}
@@ -163,15 +176,19 @@ func (t *Task) Run(rc *engine.RunContext) error {
 	if t.fn != nil {
 		return t.runAction(rc, dir)
 	}
+	env, err := t.environ(rc)
+	if err != nil {
+		return err
+	}
 	if t.info.Serve {
-		return t.serve(rc, dir)
+		return t.serve(rc, dir, env)
 	}
 	for _, o := range t.outs {
 		if err := mkdirFor(rc.Workspace.Path(o)); err != nil {
 			return err
 		}
 	}
-	return runCommand(rc, t.cmd, dir, t.env, rc.Stdout, rc.Stderr, killGrace)
+	return runCommand(rc, t.cmd, dir, env, rc.Stdout, rc.Stderr, killGrace)
 }
 
 func mkdirFor(file string) error {

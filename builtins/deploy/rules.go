@@ -53,7 +53,8 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "image", Type: engine.String, Required: true, Doc: "An image reference present in the Engine, or the name of an `image()` rule (built first)."},
 		{Name: "command", Type: argv{}, Doc: "Replaces the image's command (the arguments of its entrypoint). No shell runs it."},
 		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
-		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables."},
+		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
+		{Name: "secret_files", Type: engine.SecretDict, Default: "{}", Doc: "Files to put in the container, by absolute path: each `secret()` is written to a private folder on a host tmpfs and bind-mounted read-only (never copied into the container, where it would land on disk); `ferry down` removes them. See [secrets](secrets.md)."},
 		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"127.0.0.1:8080:80\"`, `\"8080-8083:80\"`, `\"53/udp\"`."},
 		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only."},
 		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
@@ -93,7 +94,6 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		Name:       c.String("name"),
 		Image:      c.String("image"),
 		Entrypoint: c.Strings("entrypoint"),
-		Env:        c.StringMap("env"),
 		Networks:   c.Strings("networks"),
 		Labels:     c.StringMap("labels"),
 		Replicas:   c.Int("replicas", 1),
@@ -101,6 +101,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		DependsOn:  c.Strings("depends_on"),
 		Workdir:    c.String("workdir"),
 		User:       c.String("user"),
+	}
+	if err := declareSecrets(c, s); err != nil {
+		return nil, err
 	}
 	if kind == "job" {
 		s.Restart = "no"
@@ -275,6 +278,12 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		h.String("env").String(k).String(s.Env[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
+		h.String("secret env").String(k).String(s.Secrets[k].SecretName()).String(s.Secrets[k].Source())
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.SecretFiles)) {
+		h.String("secret file").String(k).String(s.SecretFiles[k].SecretName()).String(s.SecretFiles[k].Source())
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		h.String("label").String(k).String(s.Labels[k])
 	}
@@ -324,6 +333,9 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 		return err
 	}
 	d := r.deployment(rc, rc.Key, rc.Workspace.Root)
+	if err := r.revealSecrets(rc, d); err != nil {
+		return err
+	}
 	if r.job {
 		return r.plugin.Target.RunJob(rc, d, rc.Stdout)
 	}

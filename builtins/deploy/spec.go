@@ -8,6 +8,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/ferryhq/ferry/engine"
 )
 
 // A ServiceSpec is a long-running service, whatever runs it.
@@ -17,20 +19,23 @@ type ServiceSpec struct {
 	Command    []string // nil: the image's default
 	Entrypoint []string // nil: the image's default
 	Env        map[string]string
-	Ports      []Port
-	Volumes    []Volume
-	Networks   []string        // extra networks; every service joins the workspace network
-	External   map[string]bool // networks declared with network(name, external = True)
-	Labels     map[string]string
-	Replicas   int
-	Restart    string // "no", "always", "on-failure", "unless-stopped"
-	Memory     int64  // bytes, 0: no limit
-	CPUs       float64
-	DependsOn  []string
-	Workdir    string
-	User       string
-	Health     *HealthCheck // nil: none declared
-	Update     UpdatePolicy // how a change is rolled out (services)
+	Secrets    map[string]engine.Secret // environment variables with secret values
+	// SecretFiles maps container paths to the secrets bind-mounted there.
+	SecretFiles map[string]engine.Secret
+	Ports       []Port
+	Volumes     []Volume
+	Networks    []string        // extra networks; every service joins the workspace network
+	External    map[string]bool // networks declared with network(name, external = True)
+	Labels      map[string]string
+	Replicas    int
+	Restart     string // "no", "always", "on-failure", "unless-stopped"
+	Memory      int64  // bytes, 0: no limit
+	CPUs        float64
+	DependsOn   []string
+	Workdir     string
+	User        string
+	Health      *HealthCheck // nil: none declared
+	Update      UpdatePolicy // how a change is rolled out (services)
 }
 
 // A JobSpec is a one-shot container run to completion (a migration, say).

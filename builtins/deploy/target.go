@@ -46,6 +46,13 @@ type Deployment struct {
 	Image   string        // the image reference to run
 	Key     engine.Digest // the config hash
 	Root    string        // workspace root, for relative bind mounts
+	// Secrets, read when the rule runs (empty when only observed): the
+	// secret environment variables, the host files to bind-mount
+	// read-only (by container path), and an HMAC of their values for a
+	// label, so that a container of older values is replaced.
+	SecretEnv   map[string]string
+	SecretFiles map[string]string
+	SecretsHash string
 }
 
 // ServiceStatus is one row of `ferry status`.

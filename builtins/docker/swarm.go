@@ -266,6 +266,9 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		ss.Env = append(ss.Env, k+"="+s.Env[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(d.SecretEnv)) {
+		ss.Env = append(ss.Env, k+"="+d.SecretEnv[k])
+	}
 	for _, p := range s.Ports {
 		ss.Ports = append(ss.Ports, dockerd.ServicePort{Target: p.Container, Published: p.HostStart, Protocol: p.Protocol})
 		if p.HostStart != 0 {

@@ -25,6 +25,7 @@ const (
 	labelConfig  = "ferry.config" // the rule's key: its config hash
 	labelKind    = "ferry.kind"   // service or job
 	labelReplica = "ferry.replica"
+	labelSecrets = "ferry.secrets" // a hash of HMACs of the secret values
 )
 
 // startupWatch is how long a started container is watched for exiting at once.
@@ -231,6 +232,15 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		cs.Env = append(cs.Env, k+"="+s.Env[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(d.SecretEnv)) {
+		cs.Env = append(cs.Env, k+"="+d.SecretEnv[k])
+	}
+	for _, p := range slices.Sorted(maps.Keys(d.SecretFiles)) {
+		cs.Mounts = append(cs.Mounts, dockerd.Mount{Bind: true, Source: d.SecretFiles[p], Target: p, ReadOnly: true})
+	}
+	if d.SecretsHash != "" {
+		cs.Labels[labelSecrets] = d.SecretsHash
+	}
 	for _, p := range s.Ports {
 		b := dockerd.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
 		if p.HostStart != 0 {
@@ -251,6 +261,9 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	}
 	return cs
 }
+
+// MountsSecretFiles says that the target bind-mounts secret_files.
+func (t *Target) MountsSecretFiles() {}
 
 // Deploy makes the service run as declared: containers of an older
 // definition, and replicas beyond the count, are removed; missing replicas
@@ -273,7 +286,7 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	have := map[int]bool{}
 	for _, c := range list {
 		i, _ := strconv.Atoi(c.Labels[labelReplica])
-		if c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= d.Spec.Replicas && !have[i] {
+		if c.Labels[labelConfig] == key && c.Labels[labelSecrets] == d.SecretsHash && c.State == "running" && i >= 1 && i <= d.Spec.Replicas && !have[i] {
 			have[i] = true
 			continue
 		}
@@ -441,6 +454,9 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
 	removed, err := t.RemoveExcept(ctx, project, nil)
 	if err != nil {
+		return removed, err
+	}
+	if err := deploy.RemoveSecretFiles(project); err != nil {
 		return removed, err
 	}
 	own := map[string]string{labelProject: project}

@@ -17,8 +17,10 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
+	"github.com/ferryhq/ferry/engine/redact"
 	"github.com/ferryhq/ferry/stdlib"
 )
 
@@ -32,6 +34,10 @@ type app struct {
 
 	stdout io.Writer
 	stderr io.Writer
+	// redactor removes secret values from stdout, stderr, the events and
+	// the --events file; the secret plugin feeds it.
+	redactor *redact.Redactor
+	identity string // --identity: the age identity file
 
 	project  string
 	env      string   // --env: the environment to deploy to, "" for the local Docker Engine
@@ -39,6 +45,7 @@ type app struct {
 	events   string   // --events FILE
 
 	eventsFile *os.File
+	eventsOut  *redact.Writer // redacts what goes to eventsFile
 	eventLog   *console.EventLog
 	view       *watchView // the watch's status view, when open
 
@@ -63,7 +70,8 @@ func (a *app) plugins(project string) []engine.Plugin {
 	}
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
-	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{}}
+	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{},
+		&secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -92,10 +100,11 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringArrayVar(&a.profiles, "profile", nil, "also run the rules of profile `NAME` when no rule is named (repeatable; FERRY_PROFILES adds more)")
 	f.StringVar(&a.events, "events", "", "append every engine event to `FILE` as one JSON object per line (see docs/watch.md)")
 	f.StringVar(&a.env, "env", os.Getenv("FERRY_ENV"), "`NAME` of the environment() to deploy to with up, status, logs and down (default: $FERRY_ENV, else the local Docker Engine)")
+	f.StringVar(&a.identity, "identity", "", "age identity `FILE` that decrypts secret(encrypted = ...) (default: $FERRY_AGE_KEY, else ferry/age.key in the user's config folder)")
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
-		a.initCommand(), a.versionCommand(), a.docCommand())
+		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	return root
 }
@@ -110,6 +119,7 @@ func (a *app) setupLogging() error {
 		return err
 	}
 	a.bus = engine.NewBus(a.sink)
+	a.bus.Redact(a.redactor)
 	return a.openEvents()
 }
 

@@ -4,19 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
 )
 
 // workspaceProject finds the workspace and readies the deploy target for
-// its project, without evaluating ferry.star: down, status and logs work
-// even when it is broken. With --env it is evaluated, to find the
-// environment's target.
+// its project, without evaluating ferry.star: down and status work even
+// when it is broken. With --env it is evaluated, to find the environment's
+// target. (logs, exec, and status showing health errors evaluate it to
+// learn which secrets to hide: see redactDeclared.)
 func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	if a.env != "" {
 		// Only ferry.star says which target the environment deploys to.
@@ -186,6 +189,12 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A health error can quote what a container printed.
+			if slices.ContainsFunc(list, func(s deploy.ServiceStatus) bool { return s.HealthError != "" }) {
+				if err := a.redactDeclared(cmd.Context()); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -227,6 +236,9 @@ func (a *app) logsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, project, err := a.workspaceProject()
 			if err != nil {
+				return err
+			}
+			if err := a.redactDeclared(cmd.Context()); err != nil {
 				return err
 			}
 			return a.deployTo.Logs(cmd.Context(), project, args, follow, a.stdout)

@@ -18,7 +18,8 @@ func (a *app) openEvents() error {
 		return fmt.Errorf("--events: %w; give a file in a folder you can write to", err)
 	}
 	a.eventsFile = f
-	a.eventLog = console.NewEventLog(f)
+	a.eventsOut = a.redactor.Writer(f)
+	a.eventLog = console.NewEventLog(a.eventsOut)
 	a.bus.Add(a.eventLog)
 	return nil
 }
@@ -29,6 +30,9 @@ func (a *app) closeEvents() {
 		return
 	}
 	err := a.eventLog.Err()
+	if ferr := a.eventsOut.Flush(); err == nil {
+		err = ferr
+	}
 	if cerr := a.eventsFile.Close(); err == nil {
 		err = cerr
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Exit codes.
@@ -46,11 +47,16 @@ func (e signalError) exitCode() int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	// Every byte ferry writes passes through the redactor.
+	red := redact.New()
+	out, errOut := red.Writer(stdout), red.Writer(stderr)
+	defer out.Flush()
+	defer errOut.Flush()
+	a := &app{stdout: out, stderr: errOut, redactor: red}
 	root := a.rootCommand()
 	root.SetArgs(logsFollow(args))
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
 	a.closeEvents()
 	if err == nil {

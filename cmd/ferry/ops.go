@@ -18,6 +18,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // declared evaluates ferry.star on demand and returns the kind of each of
@@ -66,6 +67,9 @@ Images built FROM scratch have no shell: run a program the image contains.
 			if err != nil {
 				return err
 			}
+			if err := a.redactDeclared(cmd.Context()); err != nil {
+				return err
+			}
 			if o.Replica < 1 {
 				return fmt.Errorf("--replica %d: replicas are numbered from 1", o.Replica)
 			}
@@ -108,14 +112,26 @@ Images built FROM scratch have no shell: run a program the image contains.
 
 // isTerminal reports whether w (or r) is a terminal.
 func isTerminal(v any) bool {
-	f, ok := v.(*os.File)
+	f, ok := terminalFile(v)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalFile returns the file under v, through a redacting writer, to
+// set a terminal's mode and size. The watch's view writes to it directly,
+// showing events the bus has redacted.
+func terminalFile(v any) (*os.File, bool) {
+	if w, ok := v.(*redact.Writer); ok {
+		v = w.Unwrap()
+	}
+	f, ok := v.(*os.File)
+	return f, ok
 }
 
 // startTTY puts ferry's terminal in raw mode for an exec with a terminal,
 // follows its size, and returns what restores it.
 func (a *app) startTTY(ctx context.Context, s *dockerd.ExecSpec) (func(), error) {
-	in, out := int(os.Stdin.Fd()), int(a.stdout.(*os.File).Fd())
+	f, _ := terminalFile(a.stdout)
+	in, out := int(os.Stdin.Fd()), int(f.Fd())
 	s.TTY = true
 	size := func() dockerd.TermSize {
 		w, h, err := term.GetSize(out)

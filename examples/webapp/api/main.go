@@ -19,6 +19,7 @@ import (
 func main() {
 	log.SetFlags(0)
 	store := env("STORE_URL", "http://store:9000")
+	token := os.Getenv("STORE_TOKEN")
 	greeting := env("GREETING", "hello from ferry")
 	port := env("PORT", "8080")
 	host, _ := os.Hostname()
@@ -26,7 +27,7 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		count, err := hit(client, store)
+		count, err := hit(client, store, token)
 		if err != nil {
 			log.Printf("GET / from %s: store: %v", r.RemoteAddr, err)
 			http.Error(w, fmt.Sprintf(`{"error": %q}`, err.Error()), http.StatusBadGateway)
@@ -58,8 +59,13 @@ func main() {
 }
 
 // hit asks the store to count one more hit and returns the new count.
-func hit(client *http.Client, store string) (int, error) {
-	resp, err := client.Post(store+"/hits", "", nil)
+func hit(client *http.Client, store, token string) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, store+"/hits", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -2,7 +2,8 @@
 // kept in memory and saved to $DATA_DIR (a named volume), so the count
 // survives `ferry down` and `ferry up` but not `ferry down --volumes`.
 //
-//	store            serve on :$PORT (POST /hits adds one, GET /hits reads)
+//	store            serve on :$PORT (POST /hits adds one, with the bearer
+//	                 token in $TOKEN_FILE; GET /hits reads)
 //	store migrate    prepare $DATA_DIR once: the job that runs before the service
 package main
 
@@ -34,7 +35,11 @@ func main() {
 		}
 		return
 	}
-	if err := serve(dir, env("PORT", "9000")); err != nil {
+	token, err := os.ReadFile(env("TOKEN_FILE", "/run/secrets/store_token"))
+	if err != nil || len(token) == 0 {
+		log.Fatalf("no token to check callers against (%v): mount one at $TOKEN_FILE", err)
+	}
+	if err := serve(dir, env("PORT", "9000"), strings.TrimSpace(string(token))); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -75,7 +80,7 @@ func (c *counter) get() int {
 	return c.n
 }
 
-func serve(dir, port string) error {
+func serve(dir, port, token string) error {
 	b, err := os.ReadFile(filepath.Join(dir, "schema"))
 	if err != nil || strings.TrimSpace(string(b)) != schema {
 		return fmt.Errorf("%s is not at schema %s: run `store migrate` first (ferry's migrate job does)", dir, schema)
@@ -87,6 +92,10 @@ func serve(dir, port string) error {
 	http.HandleFunc("/hits", func(w http.ResponseWriter, r *http.Request) {
 		n := c.get()
 		if r.Method == http.MethodPost {
+			if r.Header.Get("Authorization") != "Bearer "+token {
+				http.Error(w, "POST /hits needs Authorization: Bearer TOKEN", http.StatusUnauthorized)
+				return
+			}
 			if n, err = c.add(); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return

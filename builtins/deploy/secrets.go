@@ -1,0 +1,161 @@
+package deploy
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// declareSecrets splits service(env=) into plain values and secrets, and
+// checks service(secret_files=).
+func declareSecrets(c *engine.Call, s *ServiceSpec) error {
+	env, _ := c.Value("env").(map[string]engine.EnvValue)
+	for k, v := range env {
+		if v.Secret == nil {
+			if s.Env == nil {
+				s.Env = map[string]string{}
+			}
+			s.Env[k] = v.Plain
+			continue
+		}
+		if s.Secrets == nil {
+			s.Secrets = map[string]engine.Secret{}
+		}
+		s.Secrets[k] = v.Secret
+	}
+	s.SecretFiles, _ = c.Value("secret_files").(map[string]engine.Secret)
+	for p := range s.SecretFiles {
+		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+			return c.Errorf("secret_files: %q is not a clean absolute path of a file in the container; write it as /run/secrets/NAME", p)
+		}
+	}
+	return nil
+}
+
+// Secrets returns the secrets the service or job passes to its containers.
+func (r *Rule) Secrets() []engine.Secret {
+	return append(slices.Collect(maps.Values(r.spec.Secrets)), slices.Collect(maps.Values(r.spec.SecretFiles))...)
+}
+
+// SecretDir is the private folder on a host tmpfs that holds the secret
+// files of the project's containers: /dev/shm, else $XDG_RUNTIME_DIR.
+func SecretDir(project string) (string, error) {
+	for _, base := range []string{"/dev/shm", os.Getenv("XDG_RUNTIME_DIR")} {
+		if fi, err := os.Stat(base); base != "" && err == nil && fi.IsDir() {
+			return filepath.Join(base, "ferry-"+strconv.Itoa(os.Getuid()), project), nil
+		}
+	}
+	return "", errors.New("secret_files need a tmpfs on the host, so secrets never reach a disk, and neither /dev/shm nor $XDG_RUNTIME_DIR exists; mount one or pass the secrets in env")
+}
+
+// revealSecrets reads the rule's secrets into d: environment values, and
+// files written (mode 0444, in 0700 folders) under SecretDir. Files are
+// named by the HMAC of their content, so a container keeps the file it
+// was started with while a new value is written beside it.
+func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
+	s := r.spec
+	if len(s.Secrets) == 0 && len(s.SecretFiles) == 0 {
+		return nil
+	}
+	if _, ok := r.plugin.Target.(interface{ MountsSecretFiles() }); len(s.SecretFiles) > 0 && !ok {
+		return fmt.Errorf("secret_files (at %s) are not supported by this environment's target yet (Swarm secrets are to come): pass the secrets in env, or deploy to the local Docker Engine", r.info.Pos)
+	}
+	var labelHash hash.Hash = sha256.New() // over HMACs only, never values
+	d.SecretEnv = map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
+		v, err := s.Secrets[k].Reveal(rc)
+		if errors.Is(err, engine.ErrSecretAbsent) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		keyed, err := s.Secrets[k].Keyed(rc, rc.Workspace)
+		if err != nil {
+			return err
+		}
+		d.SecretEnv[k] = v
+		fmt.Fprintf(labelHash, "env %s %s\n", k, keyed)
+	}
+	if len(s.SecretFiles) > 0 {
+		base, err := SecretDir(d.Project)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(base, s.Name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("secret_files: %w", err)
+		}
+		if err := os.Chmod(filepath.Dir(base), 0o700); err != nil {
+			return fmt.Errorf("secret_files: %w", err)
+		}
+		d.SecretFiles = map[string]string{}
+		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
+			v, err := s.SecretFiles[p].Reveal(rc)
+			if errors.Is(err, engine.ErrSecretAbsent) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			keyed, err := s.SecretFiles[p].Keyed(rc, rc.Workspace)
+			if err != nil {
+				return err
+			}
+			host := filepath.Join(dir, keyed[:32])
+			if err := writeSecretFile(host, v); err != nil {
+				return fmt.Errorf("secret_files %s: %w", p, err)
+			}
+			d.SecretFiles[p] = host
+			fmt.Fprintf(labelHash, "file %s %s\n", p, keyed)
+		}
+	}
+	d.SecretsHash = fmt.Sprintf("%x", labelHash.Sum(nil))
+	return nil
+}
+
+// writeSecretFile writes value to path (0444) unless it is there already.
+func writeSecretFile(path, value string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".new-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(value); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// Readable by the container's user, whoever it is; the folders
+	// above are the host's guard.
+	if err := os.Chmod(f.Name(), 0o444); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// RemoveSecretFiles removes the project's secret files from the host.
+func RemoveSecretFiles(project string) error {
+	dir, err := SecretDir(project)
+	if err != nil {
+		return nil
+	}
+	return os.RemoveAll(dir)
+}

@@ -1,0 +1,218 @@
+// Package secret provides secret(): values read from the environment, a
+// file, a .env file, an age-encrypted file or a command, only when a rule
+// that needs them runs. A secret is opaque in Starlark, and every value
+// read is handed to the redactor before anything else sees it.
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
+)
+
+// Plugin provides secret().
+type Plugin struct {
+	// Redactor receives every value read, before any rule sees it.
+	Redactor *redact.Redactor
+	// Env is the selected environment (--env), "" for none: a .env file
+	// F is then looked up as F.ENV first.
+	Env string
+	// Identity is the --identity file, "" for the default places.
+	Identity string
+}
+
+// Builtins returns secret().
+func (p *Plugin) Builtins() []*engine.Builtin {
+	return []*engine.Builtin{{
+		Name: "secret",
+		Doc: "Declares a secret: a value read only when a rule that needs it runs (`plan`, `graph` and evaluation never read it). " +
+			"Give exactly one source: `env`, `file`, `encrypted`, `cmd`, or `dotenv` (with `env` naming the variable in it). " +
+			"The value is opaque: `str()` and `print()` show `<secret NAME>`; `+`, `%`, `format()` and `json.encode` are errors. " +
+			"Pass it to `task(secrets = ...)`, `service(env = ...)` or `service(secret_files = ...)`; " +
+			"ferry removes it, and its JSON, base64, hex and URL-encoded forms, from all its output. See [secrets](secrets.md).",
+		Params: []engine.Param{
+			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Name shown in placeholders, messages and redacted output."},
+			{Name: "env", Type: engine.String, Doc: "Environment variable holding the value; with `dotenv`, the variable to read from that file."},
+			{Name: "file", Type: engine.String, Doc: "File holding the value (read as is), relative to the declaring file's folder."},
+			{Name: "encrypted", Type: engine.String, Doc: "age-encrypted file (made with `ferry secret encrypt`), decrypted with the identity from `--identity`, `$FERRY_AGE_KEY` or the user's `ferry/age.key`."},
+			{Name: "cmd", Type: engine.Command, Doc: "Command whose standard output (less one trailing newline) is the value, such as a password manager's; run at most once per ferry process."},
+			{Name: "required", Type: engine.Bool, Default: "True", Doc: "False: when the source has no value (the variable is not set, the file or `.env` variable does not exist), the environment variable or file the secret would fill is left out instead of failing the rule. A source that is there but unreadable, or cannot be decrypted, still fails."},
+			{Name: "dotenv", Type: engine.String, Doc: "A `.env` file to read variable `env` (default: `name`) from; with `--env E`, the file's `.E` variant (`.env.staging`) is read first when it exists."},
+		},
+		Returns: "a secret value.",
+		Impl:    p.declare,
+	}}
+}
+
+func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+	name := c.String("name")
+	if name == "" || !validName(name) {
+		return nil, c.Errorf("name must be letters, digits, '_', '-' or '.', got %q", name)
+	}
+	dir := engine.ModuleDir(thread)
+	var root string
+	if ev := engine.EvaluationOf(thread); ev != nil {
+		root = ev.Workspace().Root
+	}
+	var srcs []source
+	if c.Has("env") && !c.Has("dotenv") {
+		srcs = append(srcs, envSource(c.String("env")))
+	}
+	for _, param := range []string{"file", "encrypted", "dotenv"} {
+		if !c.Has(param) {
+			continue
+		}
+		rel, err := engine.JoinPath(dir, c.String(param))
+		if err != nil {
+			return nil, c.Errorf("%s: %v", param, err)
+		}
+		switch param {
+		case "file":
+			srcs = append(srcs, fileSource{root: root, rel: rel})
+		case "encrypted":
+			srcs = append(srcs, ageSource{root: root, rel: rel, identity: p.Identity})
+		case "dotenv":
+			key := name
+			if c.Has("env") {
+				key = c.String("env")
+			}
+			srcs = append(srcs, dotenvSource{root: root, rel: rel, key: key, env: p.Env})
+		}
+	}
+	if c.Has("cmd") {
+		srcs = append(srcs, cmdSource{cmd: c.Value("cmd").(engine.Cmd), dir: filepath.Join(root, dir)})
+	}
+	if len(srcs) != 1 {
+		return nil, c.Errorf("give exactly one source: env, file, encrypted, cmd, or dotenv (with env naming the variable); got %d", len(srcs))
+	}
+	return &Secret{name: name, pos: c.Pos, src: srcs[0], redactor: p.Redactor, optional: !c.Bool("required", true)}, nil
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// A source reads a secret's value.
+type source interface {
+	// String says where the value comes from, never the value.
+	String() string
+	// read returns the value; its errors never contain the value.
+	read(ctx context.Context) (string, error)
+}
+
+// Secret is the value secret() returns. It implements engine.Secret.
+type Secret struct {
+	name     string
+	pos      syntax.Position
+	src      source
+	redactor *redact.Redactor
+	optional bool // required = False
+
+	mu    sync.Mutex
+	read  bool
+	value string
+	err   error
+}
+
+var (
+	_ engine.Secret       = (*Secret)(nil)
+	_ starlark.HasBinary  = (*Secret)(nil)
+	_ starlark.HasUnary   = (*Secret)(nil)
+	_ starlark.Comparable = (*Secret)(nil)
+)
+
+// String returns the placeholder <secret NAME>.
+func (s *Secret) String() string { return engine.SecretPlaceholder(s.name) }
+
+// Type returns "secret".
+func (s *Secret) Type() string { return "secret" }
+
+// Freeze does nothing: a Secret is immutable.
+func (s *Secret) Freeze() {}
+
+// Truth is True.
+func (s *Secret) Truth() starlark.Bool { return starlark.True }
+
+// Hash refuses: a secret is not a dict key.
+func (s *Secret) Hash() (uint32, error) {
+	return 0, fmt.Errorf("secret %s cannot be a dict key or set member: use its name instead", s.name)
+}
+
+// SecretName returns the name given to secret().
+func (s *Secret) SecretName() string { return s.name }
+
+// Source says where the value comes from.
+func (s *Secret) Source() string { return s.src.String() }
+
+func (s *Secret) misuse(what string) error {
+	return fmt.Errorf("secret %s cannot be used with %s: that would put its value (or, through str(), its placeholder) into a plain string ferry cannot hide; "+
+		"pass the secret whole to task(secrets = {...}) or service(env = {...}, secret_files = {...}) and build the string in the process that receives it", s.name, what)
+}
+
+// Binary refuses every operator, so "Bearer " + tok fails instead of
+// sending a placeholder.
+func (s *Secret) Binary(op syntax.Token, _ starlark.Value, _ starlark.Side) (starlark.Value, error) {
+	return nil, s.misuse(op.String())
+}
+
+// Unary refuses every operator.
+func (s *Secret) Unary(op syntax.Token) (starlark.Value, error) { return nil, s.misuse(op.String()) }
+
+// CompareSameType refuses: comparing would reveal the value bit by bit.
+func (s *Secret) CompareSameType(op syntax.Token, _ starlark.Value, _ int) (bool, error) {
+	return false, s.misuse(op.String())
+}
+
+// MarshalJSON refuses, so json.encode cannot reveal or misrepresent it.
+func (s *Secret) MarshalJSON() ([]byte, error) { return nil, s.misuse("json.encode") }
+
+// Reveal reads the value once, hands it to the redactor and returns it.
+// Its errors name the secret, its source and where it was declared.
+func (s *Secret) Reveal(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.read {
+		s.value, s.err = s.src.read(ctx)
+		if s.err == nil && s.redactor != nil {
+			s.err = s.redactor.Add(s.name, s.value)
+		}
+		switch {
+		case s.optional && errors.As(s.err, new(*missingError)):
+			s.value = ""
+			s.err = fmt.Errorf("optional secret %q (from %s, declared at %s) has no value: %w", s.name, s.src, s.pos, engine.ErrSecretAbsent)
+		case s.err != nil:
+			s.value = ""
+			s.err = fmt.Errorf("secret %q (from %s, declared at %s): %w", s.name, s.src, s.pos, s.err)
+		}
+		// A read cut short by cancellation is tried again next time.
+		s.read = ctx.Err() == nil || s.err == nil
+	}
+	return s.value, s.err
+}
+
+// Keyed returns the HMAC-SHA256 of the value under the workspace's secret
+// key (see WorkspaceKey), in hex.
+func (s *Secret) Keyed(ctx context.Context, ws *engine.Workspace) (string, error) {
+	v, err := s.Reveal(ctx)
+	if err != nil {
+		return "", err
+	}
+	key, err := WorkspaceKey(ws.Root)
+	if err != nil {
+		return "", err
+	}
+	return hmacHex(key, v), nil
+}

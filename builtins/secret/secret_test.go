@@ -1,0 +1,268 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
+)
+
+const value = "hunter2-s3cr3t-value"
+
+// capture is a test plugin whose keep(secrets = {...}) hands the secrets
+// it gets to the test.
+type capture struct{ got map[string]engine.Secret }
+
+func (c *capture) Builtins() []*engine.Builtin {
+	return []*engine.Builtin{{
+		Name:   "keep",
+		Params: []engine.Param{{Name: "secrets", Type: engine.SecretDict, Required: true}},
+		Impl: func(_ *starlark.Thread, call *engine.Call) (starlark.Value, error) {
+			c.got = call.Value("secrets").(map[string]engine.Secret)
+			return starlark.None, nil
+		},
+	}}
+}
+
+// eval evaluates ferry.star (with files beside it) and returns what keep()
+// got, the redactor, and the evaluation's error.
+func eval(t *testing.T, p *Plugin, files map[string]string) (map[string]engine.Secret, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.Redactor == nil {
+		p.Redactor = redact.New()
+	}
+	c := &capture{}
+	var printed strings.Builder
+	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) { printed.WriteString(e.Text + "\n") }))
+	_, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, engine.FileName)},
+		Plugins:   []engine.Plugin{core.Plugin{}, p, c},
+		Events:    bus,
+	})
+	return c.got, printed.String(), err
+}
+
+func TestSecretIsOpaque(t *testing.T) {
+	t.Setenv("FERRY_TEST_TOK", value)
+	head := "tok = secret(\"tok\", env = \"FERRY_TEST_TOK\")\n"
+	ok := []string{
+		`print(tok)`,
+		`print("tok is", tok)`,
+		`if str(tok) != "<secret tok>": fail(str(tok))`,
+		`if type(tok) != "secret": fail(type(tok))`,
+		`keep(secrets = {"A": tok})`,
+		`x = [tok, tok]`,
+	}
+	for _, src := range ok {
+		_, printed, err := eval(t, &Plugin{}, map[string]string{"ferry.star": head + src})
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
+		if strings.Contains(printed, value) {
+			t.Errorf("%s printed the value: %s", src, printed)
+		}
+	}
+	bad := map[string]string{
+		`x = "Bearer " + tok`:         "secret tok cannot be used with +",
+		`x = tok + "!"`:               "secret tok cannot be used with +",
+		`x = tok * 2`:                 "secret tok cannot be used with *",
+		`x = tok < tok`:               "secret tok cannot be used with <",
+		`x = json.encode({"t": tok})`: "secret tok cannot be used with json.encode",
+		`x = {tok: 1}`:                "cannot be a dict key",
+		`task(name = "t", cmd = ["curl", "Bearer %s" % tok])`:                 `cmd: "Bearer <secret tok>" holds the placeholder <secret tok>`,
+		`task(name = "t", cmd = "x", env = {"A": "{}".format(tok)})`:          "env: \"<secret tok>\" holds the placeholder <secret tok>",
+		`task(name = "t", cmd = ["echo", tok])`:                               "cmd: secret tok cannot be used here",
+		`task(name = "t", cmd = "x", env = {"A": tok})`:                       "env: secret tok cannot be used here",
+		`task(name = "t", cmd = "x", env = {"A": "1"}, secrets = {"A": tok})`: "A is in both env and secrets",
+		`task(name = "t", run = print, secrets = {"A": tok})`:                 "run = fn runs no command",
+		`fail(tok)`:        "<secret tok>",
+		`x = secret("t2")`: "give exactly one source",
+		`x = secret("t2", env = "A", file = "b")`:         "give exactly one source",
+		`x = secret("t 2", env = "A")`:                    "name must be",
+		`x = secret("t2", file = "../../etc/shadow")`:     "leaves the workspace",
+		`task(name = "t", cmd = "x", secrets = {"A": 1})`: "secrets: got dict, want dict of string to secret",
+	}
+	for src, want := range bad {
+		_, printed, err := eval(t, &Plugin{}, map[string]string{"ferry.star": head + src})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", src, err, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), "ferry.star:2:") {
+			t.Errorf("%s: %v does not say where", src, err)
+		}
+		if strings.Contains(err.Error(), value) || strings.Contains(printed, value) {
+			t.Errorf("%s: the value leaked: %v %s", src, err, printed)
+		}
+	}
+}
+
+func TestEvaluationReadsNoSecret(t *testing.T) {
+	// Every source is broken: declaring them must still succeed.
+	got, _, err := eval(t, &Plugin{}, map[string]string{"ferry.star": `keep(secrets = {
+    "E": secret("e", env = "FERRY_TEST_UNSET"),
+    "F": secret("f", file = "missing.txt"),
+    "A": secret("a", encrypted = "missing.age"),
+    "C": secret("c", cmd = "exit 3"),
+    "D": secret("d", dotenv = ".env"),
+})`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 {
+		t.Fatalf("got %d secrets", len(got))
+	}
+}
+
+// reveal declares one secret from src and reads it.
+func reveal(t *testing.T, p *Plugin, src string, files map[string]string) (string, error) {
+	t.Helper()
+	if files == nil {
+		files = map[string]string{}
+	}
+	files["ferry.star"] = "keep(secrets = {\"S\": " + src + "})"
+	got, _, err := eval(t, p, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got["S"].Reveal(context.Background())
+}
+
+func TestSources(t *testing.T) {
+	t.Setenv("FERRY_TEST_TOK", value)
+	id, _ := age.GenerateX25519Identity()
+	other, _ := age.GenerateX25519Identity()
+	enc, err := Encrypt([]byte(value), []age.Recipient{id.Recipient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "age.key")
+	os.WriteFile(keyFile, []byte(id.String()+"\n"), 0o600)
+	otherFile := filepath.Join(t.TempDir(), "other.key")
+	os.WriteFile(otherFile, []byte(other.String()+"\n"), 0o600)
+	corrupt := append([]byte{}, enc...)
+	corrupt[len(corrupt)-5] ^= 0xff
+	files := map[string]string{
+		"tok.txt":      value,
+		"pin.txt":      "1234",
+		"sub/tok.txt":  value,
+		".env":         "# comment\nTOK=" + value + "\nOTHER=other-long-value\n",
+		".env.staging": "TOK=staging-" + value + "\n",
+		"bad.env":      "TOK=\"" + value + "\n'x",
+		"tok.age":      string(enc),
+		"corrupt.age":  string(corrupt),
+		"garbage.age":  "not age at all " + value,
+	}
+	cases := []struct {
+		name, src string
+		p         Plugin
+		want      string // the value, or a part of the error
+	}{
+		{"env", `secret("tok", env = "FERRY_TEST_TOK")`, Plugin{}, value},
+		{"env missing", `secret("tok", env = "FERRY_TEST_UNSET")`, Plugin{}, `secret "tok" (from environment variable FERRY_TEST_UNSET, declared at ferry.star:1:28): environment variable FERRY_TEST_UNSET is not set: export it`},
+		{"file", `secret("tok", file = "tok.txt")`, Plugin{}, value},
+		{"file missing", `secret("tok", file = "nope.txt")`, Plugin{}, "file nope.txt does not exist: create it or fix the path"},
+		{"file unreadable", `secret("tok", file = "sub")`, Plugin{}, "cannot read file sub (read "},
+		{"dotenv", `secret("tok", dotenv = ".env", env = "TOK")`, Plugin{}, value},
+		{"dotenv per environment", `secret("tok", dotenv = ".env", env = "TOK")`, Plugin{Env: "staging"}, "staging-" + value},
+		{"dotenv falls back", `secret("OTHER", dotenv = ".env")`, Plugin{Env: "staging"}, "other-long-value"},
+		{"dotenv no such variable", `secret("tok", dotenv = ".env", env = "NOPE")`, Plugin{}, ".env has no variable NOPE: add a line NOPE=... to it"},
+		{"dotenv broken", `secret("tok", dotenv = "bad.env", env = "TOK")`, Plugin{}, "bad.env is not a valid .env file"},
+		{"cmd", `secret("tok", cmd = "cat sub/tok.txt; echo")`, Plugin{}, value},
+		{"cmd argv", `secret("tok", cmd = ["printenv", "FERRY_TEST_TOK"])`, Plugin{}, value},
+		{"cmd fails", `secret("tok", cmd = "cat tok.txt >&2; exit 3")`, Plugin{}, "failed (exit status 3): run it by hand to see why"},
+		{"cmd prints nothing", `secret("tok", cmd = "true")`, Plugin{}, "printed nothing"},
+		{"encrypted", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: keyFile}, value},
+		{"encrypted wrong key", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: otherFile}, "tok.age was not encrypted for this age identity: ask someone"},
+		{"encrypted corrupted", `secret("tok", encrypted = "corrupt.age")`, Plugin{Identity: keyFile}, "corrupt.age is corrupted"},
+		{"encrypted garbage", `secret("tok", encrypted = "garbage.age")`, Plugin{Identity: keyFile}, "garbage.age is not a valid age file"},
+		{"encrypted bad identity", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: filepath.Join(t.TempDir())}, "age identity"},
+		{"too short", `secret("pin", cmd = "cat pin.txt")`, Plugin{}, "secret pin is 4 bytes long; ferry cannot redact values shorter than 8 bytes safely"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := map[string]string{}
+			for k, v := range files {
+				fs[k] = v
+			}
+			p := tc.p
+			got, err := reveal(t, &p, tc.src, fs)
+			if err != nil {
+				if !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("got error %v, want %q", err, tc.want)
+				}
+				if strings.Contains(err.Error(), value) || strings.Contains(err.Error(), "1234") {
+					t.Fatalf("error shows the value: %v", err)
+				}
+				return
+			}
+			if got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if r := p.Redactor.String(got); !strings.HasPrefix(r, "[redacted ") {
+				t.Fatalf("the redactor does not know the value: %q", r)
+			}
+		})
+	}
+}
+
+func TestKeyedUsesAPrivateWorkspaceKey(t *testing.T) {
+	t.Setenv("FERRY_TEST_TOK", value)
+	got, _, err := eval(t, &Plugin{}, map[string]string{"ferry.star": `keep(secrets = {"S": secret("tok", env = "FERRY_TEST_TOK")})`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws1, ws2 := &engine.Workspace{Root: t.TempDir()}, &engine.Workspace{Root: t.TempDir()}
+	a, err := got["S"].Keyed(context.Background(), ws1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := got["S"].Keyed(context.Background(), ws1)
+	other, _ := got["S"].Keyed(context.Background(), ws2)
+	if a != again || a == other || len(a) != 64 {
+		t.Fatalf("keyed: %s, again %s, other workspace %s", a, again, other)
+	}
+	fi, err := os.Stat(filepath.Join(ws1.Root, ".ferry", "secret-hmac.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+}
+
+func TestOptionalSecret(t *testing.T) {
+	files := map[string]string{".env": "OTHER=other-long-value\n", "bad.age": "not an age file"}
+	for src, absent := range map[string]bool{
+		`secret("tok", env = "FERRY_TEST_UNSET", required = False)`: true,
+		`secret("tok", file = "nope.txt", required = False)`:        true,
+		`secret("tok", dotenv = ".env", required = False)`:          true,
+		`secret("tok", dotenv = "nope.env", required = False)`:      true,
+		`secret("tok", encrypted = "bad.age", required = False)`:    false,
+		`secret("tok", cmd = "exit 1", required = False)`:           false,
+		`secret("tok", env = "FERRY_TEST_UNSET")`:                   false,
+	} {
+		fs := map[string]string{}
+		for k, v := range files {
+			fs[k] = v
+		}
+		_, err := reveal(t, &Plugin{Identity: "/nonexistent"}, src, fs)
+		if got := errors.Is(err, engine.ErrSecretAbsent); got != absent || err == nil {
+			t.Errorf("%s: got %v, want absent %v", src, err, absent)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package secret
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/joho/godotenv"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// missingError reports a source that has no value, which an optional
+// secret allows.
+type missingError struct{ msg string }
+
+func (e *missingError) Error() string { return e.msg }
+
+func missingf(format string, args ...any) error {
+	return &missingError{fmt.Sprintf(format, args...)}
+}
+
+type envSource string
+
+func (e envSource) String() string { return "environment variable " + string(e) }
+
+func (e envSource) read(context.Context) (string, error) {
+	v, ok := os.LookupEnv(string(e))
+	if !ok {
+		return "", missingf("environment variable %s is not set: export it before running ferry", string(e))
+	}
+	return v, nil
+}
+
+type fileSource struct{ root, rel string }
+
+func (f fileSource) String() string { return "file " + f.rel }
+
+func (f fileSource) read(context.Context) (string, error) {
+	b, err := os.ReadFile(filepath.Join(f.root, f.rel))
+	if err != nil {
+		return "", fileError(f.rel, err)
+	}
+	return string(b), nil
+}
+
+// fileError says what to do about a file that cannot be read.
+func fileError(rel string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return missingf("file %s does not exist: create it or fix the path", rel)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("file %s is not readable by this user: fix its permissions", rel)
+	}
+	return fmt.Errorf("cannot read file %s (%v): give a readable regular file", rel, err)
+}
+
+type dotenvSource struct{ root, rel, key, env string }
+
+func (d dotenvSource) String() string { return fmt.Sprintf("variable %s of %s", d.key, d.rel) }
+
+func (d dotenvSource) read(context.Context) (string, error) {
+	if d.env != "" {
+		if v, ok, err := d.lookup(d.rel+"."+d.env, true); err != nil || ok {
+			return v, err
+		}
+	}
+	v, ok, err := d.lookup(d.rel, false)
+	if err == nil && !ok {
+		err = missingf("%s has no variable %s: add a line %s=... to it", d.rel, d.key, d.key)
+	}
+	return v, err
+}
+
+// lookup reads variable d.key from the .env file rel; an optional file
+// may be missing.
+func (d dotenvSource) lookup(rel string, optional bool) (string, bool, error) {
+	b, err := os.ReadFile(filepath.Join(d.root, rel))
+	if optional && errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fileError(rel, err)
+	}
+	vars, err := godotenv.UnmarshalBytes(b)
+	if err != nil {
+		// The parser's message may quote a line, and so a value.
+		return "", false, fmt.Errorf("%s is not a valid .env file (lines of NAME=value); check its syntax", rel)
+	}
+	v, ok := vars[d.key]
+	return v, ok, nil
+}
+
+type cmdSource struct {
+	cmd engine.Cmd
+	dir string
+}
+
+func (c cmdSource) String() string {
+	if c.cmd.Argv != nil {
+		return fmt.Sprintf("command %q", c.cmd.Argv)
+	}
+	return fmt.Sprintf("command %q", c.cmd.Shell)
+}
+
+func (c cmdSource) read(ctx context.Context) (string, error) {
+	var cmd *exec.Cmd
+	if c.cmd.Argv != nil {
+		cmd = exec.CommandContext(ctx, c.cmd.Argv[0], c.cmd.Argv[1:]...)
+	} else {
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", c.cmd.Shell)
+	}
+	cmd.Dir = c.dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stdin = os.Stdin // a password manager may ask for a passphrase
+	// Its standard error is not shown: it might echo the value.
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s failed (%v): run it by hand to see why", c, err)
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(out.String(), "\n"), "\r")
+	if v == "" {
+		return "", fmt.Errorf("%s printed nothing: it must print the value on its standard output", c)
+	}
+	return v, nil
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/builtins/secret"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// recipientsFile is the default recipients file, at the workspace root.
+const recipientsFile = "ferry.recipients"
+
+func (a *app) secretCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secret",
+		Short: "Make age keys, and encrypt, decrypt and edit secret files",
+		Long: `Secrets committed to the repository are age-encrypted files, read with
+secret("name", encrypted = "secrets/name.age"). Each person has an age identity
+(ferry secret keygen); the recipients file (ferry.recipients at the workspace
+root, or --recipients) lists the public keys of everyone who may read them.`,
+	}
+	var recipients string
+	rflag := func(c *cobra.Command) {
+		c.Flags().StringVar(&recipients, "recipients", "", "`FILE` of age public keys to encrypt for, one per line (default: ferry.recipients at the workspace root)")
+	}
+	loadRecipients := func() ([]age.Recipient, error) {
+		path := recipients
+		if path == "" {
+			root, err := a.workspaceRoot()
+			if err != nil {
+				return nil, err
+			}
+			path = filepath.Join(root, recipientsFile)
+		}
+		return secret.ParseRecipients(path)
+	}
+
+	var output string
+	keygen := &cobra.Command{
+		Use:   "keygen",
+		Short: "Make an age identity and print its public key",
+		Long: `keygen writes a new age identity to ferry/age.key in your config folder (or
+--output FILE), readable only by you, and prints its public key: add that line
+to the recipients file so that others can encrypt secrets for you.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := output
+			if path == "" {
+				var err error
+				if path, err = secret.KeyFile(); err != nil {
+					return err
+				}
+			}
+			id, err := age.GenerateX25519Identity()
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s already exists: keygen does not replace an identity; give --output FILE for another", path)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f, "# public key: %s\n%s\n", id.Recipient(), id)
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s\n", id.Recipient())
+			fmt.Fprintf(a.stderr, "wrote the identity to %s; add the public key above to %s\n", path, recipientsFile)
+			return nil
+		},
+	}
+	keygen.Flags().StringVarP(&output, "output", "o", "", "write the identity to `FILE`")
+
+	var input string
+	encrypt := &cobra.Command{
+		Use:   "encrypt FILE.age",
+		Short: "Encrypt standard input (or --in FILE) to FILE.age for the recipients",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := loadRecipients()
+			if err != nil {
+				return err
+			}
+			var plain []byte
+			if input != "" {
+				plain, err = os.ReadFile(input)
+			} else {
+				plain, err = io.ReadAll(cmd.InOrStdin())
+			}
+			if err != nil {
+				return err
+			}
+			return encryptTo(args[0], plain, rs)
+		},
+	}
+	encrypt.Flags().StringVar(&input, "in", "", "read the plaintext from `FILE` instead of standard input")
+	rflag(encrypt)
+
+	decrypt := &cobra.Command{
+		Use:   "decrypt FILE.age",
+		Short: "Print the decrypted content of FILE.age",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plain, err := a.decrypt(args[0])
+			if err != nil {
+				return err
+			}
+			// The redactor does not know this value: decrypt shows it on purpose.
+			_, err = cmd.OutOrStdout().Write(plain)
+			return err
+		},
+	}
+
+	edit := &cobra.Command{
+		Use:   "edit FILE.age",
+		Short: "Decrypt FILE.age to a private temporary file, open $EDITOR, and encrypt the result",
+		Long: `edit decrypts FILE.age (or starts empty when it does not exist) into a file in
+a private folder (on /dev/shm when there is one, so it stays in memory), runs
+$EDITOR (else vi) on it, encrypts what you saved for the recipients, and
+removes the plaintext.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := loadRecipients()
+			if err != nil {
+				return err
+			}
+			var plain []byte
+			if _, err := os.Stat(args[0]); err == nil {
+				if plain, err = a.decrypt(args[0]); err != nil {
+					return err
+				}
+			}
+			edited, err := editPrivately(cmd, filepath.Base(strings.TrimSuffix(args[0], ".age")), plain)
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(edited, plain) {
+				fmt.Fprintf(a.stderr, "%s unchanged\n", args[0])
+				return nil
+			}
+			return encryptTo(args[0], edited, rs)
+		},
+	}
+	rflag(edit)
+
+	cmd.AddCommand(keygen, encrypt, decrypt, edit)
+	return cmd
+}
+
+// redactDeclared reads the secrets of every rule of the workspace, so that
+// output ferry shows without running the rules (logs, exec) is redacted
+// too. It fails when ferry.star cannot be evaluated: without it, ferry
+// cannot know what to hide.
+func (a *app) redactDeclared(ctx context.Context) error {
+	l, err := a.load(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%w\n(this command evaluates ferry.star to learn which secrets to hide from what it shows: fix it and run the command again)", err)
+	}
+	for _, n := range l.graph.Names() {
+		u, ok := l.graph.Rule(n).(engine.SecretUser)
+		if !ok {
+			continue
+		}
+		for _, s := range u.Secrets() {
+			if _, err := s.Reveal(ctx); err != nil && !errors.Is(err, engine.ErrSecretAbsent) {
+				a.bus.Logf(engine.LevelWarn, "%v; output that shows it is not redacted", err)
+			}
+		}
+	}
+	return nil
+}
+
+// workspaceRoot is the root of the workspace ferry runs in, without
+// evaluating it.
+func (a *app) workspaceRoot() (string, error) {
+	ws, err := engine.FindWorkspace(a.dir, a.file)
+	if err != nil {
+		return "", err
+	}
+	return ws.Root, nil
+}
+
+func (a *app) decrypt(path string) ([]byte, error) {
+	ids, err := secret.Identities(a.identity)
+	if err != nil {
+		return nil, err
+	}
+	return secret.Decrypt(path, ids)
+}
+
+// encryptTo writes plain encrypted for rs to path, atomically.
+func encryptTo(path string, plain []byte, rs []age.Recipient) error {
+	enc, err := secret.Encrypt(plain, rs)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ferry-secret-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(enc); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// editPrivately writes plain to a file in a new 0700 folder, runs the
+// editor on it, and returns what was saved; the folder is always removed.
+func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error) {
+	base := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(base, "ferry-secret-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, name)
+	if err := os.WriteFile(file, plain, 0o600); err != nil {
+		return nil, err
+	}
+	editor := os.Getenv("EDITOR")
+	if editor == "" {
+		editor = "vi"
+	}
+	ed := exec.CommandContext(cmd.Context(), "/bin/sh", "-c", editor+` "$1"`, "sh", file)
+	ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if err := ed.Run(); err != nil {
+		return nil, fmt.Errorf("editor %q failed (%v): nothing was encrypted; set $EDITOR to an editor that exits 0 on save", editor, err)
+	}
+	return os.ReadFile(file)
+}

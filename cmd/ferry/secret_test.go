@@ -1,0 +1,308 @@
+package main
+
+// End-to-end tests of secrets: every leak attempt through every output of
+// ferry, lazy reading, the age commands, and the container sinks.
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/engine/redact"
+)
+
+const leakValue = `hunter2-"s3cr3t"/value&more`
+
+// wantNoLeak fails when any form of leakValue appears in out.
+func wantNoLeak(t *testing.T, where, out string) {
+	t.Helper()
+	for _, f := range redact.Forms(leakValue) {
+		if strings.Contains(out, f) {
+			t.Errorf("%s shows the secret (as %q):\n%s", where, f, out)
+		}
+	}
+}
+
+func TestSecretLeakAttempts(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	attempts := map[string]string{
+		"echo":        `echo "token: $TOK"`,
+		"env":         `env | grep TOK`,
+		"stderr":      `echo "$TOK" >&2`,
+		"split":       `printf %s "${TOK%%/*}"; sleep 0.2; printf '%s\n' "/${TOK#*/}"`,
+		"base64":      `printf %s "$TOK" | base64 -w0; echo; printf 'xy%s' "$TOK" | base64 -w0; echo; printf 'x%s' "$TOK" | base64 -w0; echo`,
+		"basic-auth":  `printf 'user:%s' "$TOK" | base64 -w0; echo`,
+		"hex":         `printf %s "$TOK" | od -An -tx1 | tr -d ' \n'; echo`,
+		"json":        `printf '{"token": "%s"}\n' "$(printf %s "$TOK" | sed 's/"/\\"/g')"`,
+		"urlencoded":  `python3 -c 'import os, urllib.parse; print(urllib.parse.quote(os.environ["TOK"], safe=""))'`,
+		"fails":       `echo "bad token $TOK"; exit 3`,
+		"multi-write": `for i in 1 2 3; do printf '%s' "$TOK"; done; echo`,
+	}
+	var star strings.Builder
+	star.WriteString("tok = secret(\"tok\", env = \"FERRY_TEST_SECRET\")\nprint(\"the token is\", tok)\n")
+	for name, cmd := range attempts {
+		b, _ := json.Marshal(cmd)
+		star.WriteString("task(name = \"" + name + "\", cmd = " + string(b) + ", secrets = {\"TOK\": tok}, cache = False)\n")
+	}
+	ws := newWorkspace(t, map[string]string{"ferry.star": star.String()})
+	for _, format := range []string{"console", "json"} {
+		events := filepath.Join(t.TempDir(), "events.json")
+		r := ws.ferry(t, "--log-format", format, "--events", events, "run", "-k")
+		if r.code != exitFailed {
+			t.Fatalf("%s: exit %d, want %d (the failing task)\n%s", format, r.code, exitFailed, r.stderr)
+		}
+		ev, err := os.ReadFile(events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for where, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "--events": string(ev)} {
+			wantNoLeak(t, format+" "+where, out)
+			if where != "stdout" && strings.Count(out, "[redacted tok]") < len(attempts) {
+				t.Errorf("%s %s: want [redacted tok] for each attempt:\n%s", format, where, out)
+			}
+		}
+		if !strings.Contains(r.stderr, "<secret tok>") {
+			t.Errorf("print(tok) did not show the placeholder:\n%s", r.stderr)
+		}
+	}
+}
+
+func TestSecretErrorsShowNoValue(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `tok = secret("tok", env = "FERRY_TEST_SECRET")
+task(name = "t", cmd = ["curl", "-H", "Bearer %s" % tok])
+`})
+	r := ws.ferry(t, "run")
+	r.wantCode(t, exitConfig)
+	r.wantStderr(t, `ferry.star:2:5: task "t": cmd: "Bearer <secret tok>" holds the placeholder <secret tok>`)
+	wantNoLeak(t, "stderr", r.stderr)
+
+	ws.write(t, "ferry.star", `task(name = "t", cmd = "true", secrets = {"A": secret("db", env = "FERRY_TEST_UNSET_VAR")})`)
+	r = ws.ferry(t, "run")
+	r.wantCode(t, exitFailed)
+	r.wantStderr(t, `secret "db" (from environment variable FERRY_TEST_UNSET_VAR, declared at ferry.star:1:54): environment variable FERRY_TEST_UNSET_VAR is not set: export it before running ferry`)
+}
+
+func TestSecretsReadOnlyWhenNeeded(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `tok = secret("tok", cmd = "touch read.marker; echo long-enough-value")
+task(name = "use", cmd = "test \"$TOK\" = long-enough-value && echo ok", secrets = {"TOK": tok})
+task(name = "other", cmd = "true")
+`})
+	for _, args := range [][]string{{"plan"}, {"graph"}, {"run", "other"}} {
+		r := ws.ferry(t, args...)
+		r.wantCode(t, 0)
+		if ws.exists("read.marker") {
+			t.Fatalf("ferry %s read the secret", args[0])
+		}
+	}
+	r := ws.ferryJSON(t, "run", "use")
+	r.wantCode(t, 0)
+	if !ws.exists("read.marker") || strings.Join(r.output("use"), "") != "ok" {
+		t.Fatalf("the task did not get the secret: %v\n%s", r.output("use"), r.stderr)
+	}
+}
+
+func TestSecretAgeCommands(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `tok = secret("tok", encrypted = "secrets/tok.age")
+task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok}, cache = False)
+`})
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("FERRY_AGE_KEY", "")
+	// Alice's key in the default place, Bob's in a file.
+	alice := ws.ferry(t, "secret", "keygen")
+	alice.wantCode(t, 0)
+	bobFile := filepath.Join(t.TempDir(), "bob.key")
+	bob := ws.ferry(t, "secret", "keygen", "-o", bobFile)
+	bob.wantCode(t, 0)
+	if r := ws.ferry(t, "secret", "keygen"); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Fatalf("keygen replaced an identity: %s", r.stderr)
+	}
+	if fi, err := os.Stat(bobFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity file: %v %v", fi, err)
+	}
+	ws.write(t, "ferry.recipients", "# alice\n"+alice.stdout)
+	os.MkdirAll(ws.path("secrets"), 0o755)
+
+	enc := exec.Command(ferryBin, "secret", "encrypt", "secrets/tok.age")
+	enc.Dir, enc.Stdin = ws.dir, strings.NewReader(leakValue)
+	if out, err := enc.CombinedOutput(); err != nil {
+		t.Fatalf("encrypt: %v\n%s", err, out)
+	}
+	if strings.Contains(ws.read(t, "secrets/tok.age"), "s3cr3t") {
+		t.Fatal("the .age file holds the plaintext")
+	}
+	dec := ws.ferry(t, "secret", "decrypt", "secrets/tok.age")
+	if dec.code != 0 || dec.stdout != leakValue {
+		t.Fatalf("decrypt: %q %s", dec.stdout, dec.stderr)
+	}
+	// Bob cannot read it until he is a recipient and it is encrypted again.
+	r := ws.ferry(t, "--identity", bobFile, "run")
+	r.wantCode(t, exitFailed)
+	r.wantStderr(t, "secrets/tok.age was not encrypted for this age identity: ask someone who can read it to add your public key")
+	ws.write(t, "ferry.recipients", "# alice\n"+alice.stdout+"# bob\n"+bob.stdout)
+
+	// edit: the editor appends to the plaintext, which is then re-encrypted
+	// for both; the private copy is gone afterwards.
+	edit := exec.Command(ferryBin, "secret", "edit", "secrets/tok.age")
+	edit.Dir = ws.dir
+	edit.Env = append(os.Environ(), `EDITOR=sh -c 'printf -- -edited >> "$1"; dirname "$1" > `+ws.path("editdir")+`' sh`)
+	if out, err := edit.CombinedOutput(); err != nil {
+		t.Fatalf("edit: %v\n%s", err, out)
+	}
+	d := strings.TrimSpace(ws.read(t, "editdir"))
+	if _, err := os.Stat(d); d == "" || err == nil {
+		t.Fatalf("the plaintext folder %q was not removed", d)
+	}
+	r = ws.ferry(t, "--identity", bobFile, "run")
+	r.wantCode(t, 0)
+	if got := ws.read(t, "got.txt"); got != leakValue+"-edited" {
+		t.Fatalf("bob read %q", got)
+	}
+	// FERRY_AGE_KEY holds the identity itself.
+	key, _ := os.ReadFile(bobFile)
+	t.Setenv("FERRY_AGE_KEY", string(key))
+	ws.ferry(t, "run").wantCode(t, 0)
+
+	// A corrupted file.
+	b := []byte(ws.read(t, "secrets/tok.age"))
+	b[len(b)-3] ^= 0xff
+	ws.write(t, "secrets/tok.age", string(b))
+	r = ws.ferry(t, "run")
+	r.wantCode(t, exitFailed)
+	r.wantStderr(t, "secrets/tok.age is corrupted")
+	wantNoLeak(t, "stderr", r.stderr)
+}
+
+func TestSecretRefusedWhereItWouldStay(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	for src, want := range map[string]string{
+		`image(name = "i", repo = "r", context = ".", build_args = {"T": tok})`:        "build_args: secret tok cannot be used here",
+		`service(name = "s", image = "busybox", labels = {"T": tok})`:                  "labels: secret tok cannot be used here",
+		`service(name = "s", image = "busybox", command = ["--token", tok])`:           "command: secret tok cannot be used here",
+		`service(name = "s", image = "busybox", secret_files = {"run/tok": tok})`:      `secret_files: "run/tok" is not a clean absolute path`,
+		`service(name = "s", image = "busybox", env = {"T": "Bearer {}".format(tok)})`: "holds the placeholder <secret tok>",
+	} {
+		ws := newWorkspace(t, map[string]string{"ferry.star": "tok = secret(\"tok\", env = \"FERRY_TEST_SECRET\")\n" + src + "\n"})
+		r := ws.ferry(t, "graph")
+		r.wantCode(t, exitConfig)
+		r.wantStderr(t, "ferry.star:2:", want)
+		wantNoLeak(t, "stderr", r.stderr)
+	}
+}
+
+const secretAppMain = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+)
+
+func main() {
+	b, err := os.ReadFile("/run/secrets/tok")
+	fmt.Printf("env=%s file=%s err=%v\n", os.Getenv("TOK"), b, err)
+	if len(os.Args) > 1 && os.Args[1] == "job" {
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "unhealthy" {
+		os.Exit(1)
+	}
+	fmt.Printf("read-only: %v\n", os.WriteFile("/run/secrets/tok", []byte("x"), 0o644) != nil)
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "%s|%s", os.Getenv("TOK"), b) })
+	http.ListenAndServe(":8080", nil)
+}
+`
+
+func TestSecretsInContainers(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+service(name = "web", image = "app-image", env = {"TOK": tok, "PLAIN": "plain"}, secret_files = {"/run/secrets/tok": tok})
+job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
+service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "unhealthy"], interval = "500ms", retries = 1))
+`)
+	dw.write(t, "app/main.go", secretAppMain)
+	events := filepath.Join(t.TempDir(), "events.json")
+	r := dw.run(t, "--events", events, "up")
+	r.wantCode(t, 0)
+	ev, _ := os.ReadFile(events)
+	for where, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "--events": string(ev)} {
+		wantNoLeak(t, "up "+where, out)
+	}
+	if !strings.Contains(string(ev), "env=[redacted tok]") {
+		t.Errorf("the job's output is missing from the events:\n%s", ev)
+	}
+	name := dw.project + "-web-1"
+	url := "http://" + containerIP(t, name) + ":8080/"
+	if got := httpGet(t, url); got != leakValue+"|"+leakValue {
+		t.Fatalf("the service got %q", got)
+	}
+	logs := dw.ferry(t, "--project", dw.project, "logs", "web")
+	wantNoLeak(t, "logs", logs.stdout+logs.stderr)
+	if !strings.Contains(logs.stdout, "env=[redacted tok] file=[redacted tok]") || !strings.Contains(logs.stdout, "read-only: true") {
+		t.Errorf("logs:\n%s", logs.stdout)
+	}
+	// A failing exec check's output, which status shows.
+	var st *runResult
+	eventually(t, "sick is unhealthy", func() bool {
+		st = dw.ferry(t, "--project", dw.project, "status")
+		return strings.Contains(st.stdout, "sick is unhealthy")
+	})
+	wantNoLeak(t, "status", st.stdout+st.stderr)
+	if !strings.Contains(st.stdout, "env=[redacted tok]") {
+		t.Errorf("status does not show the check's redacted output:\n%s", st.stdout)
+	}
+	out, err := exec.Command("docker", "inspect", "-f", `{{range .Mounts}}{{.Source}} {{.Destination}} {{.RW}}{{end}}|{{json .Config.Labels}}`, name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount, labels, _ := strings.Cut(strings.TrimSpace(string(out)), "|")
+	dir := filepath.Join("/dev/shm", "ferry-"+strconv.Itoa(os.Getuid()), dw.project)
+	if f := strings.Fields(mount); len(f) != 3 || !strings.HasPrefix(f[0], dir+"/web/") || f[1] != "/run/secrets/tok" || f[2] != "false" {
+		t.Errorf("mount: %s", mount)
+	}
+	wantNoLeak(t, "labels", labels)
+	if fi, err := os.Stat(filepath.Dir(dir)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("secret folder: %v %v", fi, err)
+	}
+
+	ex := dw.ferry(t, "--project", dw.project, "exec", "web", "--", "/app", "job")
+	wantNoLeak(t, "exec", ex.stdout+ex.stderr)
+	if ex.code != 0 || !strings.Contains(ex.stdout, "env=[redacted tok] file=[redacted tok]") {
+		t.Errorf("exec: %d\n%s%s", ex.code, ex.stdout, ex.stderr)
+	}
+
+	// Unchanged: left running. A new value with --force: replaced.
+	before := dw.containers(t)
+	dw.run(t, "up").wantCode(t, 0)
+	if after := dw.containers(t); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("an unchanged service was replaced: %v -> %v", before, after)
+	}
+	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	dw.run(t, "up", "--force").wantCode(t, 0)
+	if got := httpGet(t, "http://"+containerIP(t, name)+":8080/"); got != leakValue+"-rotated|"+leakValue+"-rotated" {
+		t.Fatalf("after rotation the service got %q", got)
+	}
+
+	dw.ferry(t, "--project", dw.project, "down").wantCode(t, 0)
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("ferry down left %s", dir)
+	}
+}
+
+func TestOptionalSecretLeftOut(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `task(name = "t", cmd = 'test -z "${OPT+x}" && echo unset', secrets = {"OPT": secret("opt", env = "FERRY_TEST_UNSET_OPT", required = False)})`,
+	})
+	r := ws.ferryJSON(t, "run")
+	r.wantCode(t, 0)
+	if got := strings.Join(r.output("t"), ""); got != "unset" {
+		t.Fatalf("output %q, want unset\n%s", got, r.stderr)
+	}
+}
