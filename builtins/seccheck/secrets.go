@@ -1,0 +1,157 @@
+package seccheck
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// A secretPattern finds one kind of credential. The regexp runs only on
+// files that contain one of its keywords (lowercase), which keeps the scan
+// fast; its last capturing group is the secret.
+type secretPattern struct {
+	id       string
+	keywords []string
+	re       *regexp.Regexp
+	// accept, when set, vets a match: a placeholder or a low-entropy value
+	// is no credential.
+	accept func(secret string) bool
+}
+
+// assignment matches NAME = "value", NAME: 'value', "NAME": "value" and
+// NAME := "value", where NAME contains one of words (and is not the end of
+// a path, as in "/etc/passwd": "…").
+func assignment(words string, minLen int) *regexp.Regexp {
+	return regexp.MustCompile(`(?im)(?:^|[^/a-z0-9_.-])[a-z0-9_.-]*(?:` + words + `)[a-z0-9_.-]*["']?\s*(?::=|=|:)\s*["']([^"'\s]{` + fmt.Sprint(minLen) + `,})["']`)
+}
+
+var secretPatterns = []secretPattern{
+	{id: "FERRY-SEC001", keywords: []string{"akia", "asia"}, re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`)},
+	{id: "FERRY-SEC002", keywords: []string{"aws"}, re: regexp.MustCompile(`(?i)aws_?secret_?(?:access_?)?key["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9/+]{40})\b`)},
+	{id: "FERRY-SEC003", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`)},
+	{id: "FERRY-SEC004", keywords: []string{"glpat-"}, re: regexp.MustCompile(`\b(glpat-[A-Za-z0-9_-]{20,})`)},
+	{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[A-Za-z0-9-]{10,})`)},
+	{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`)},
+	{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})`)},
+	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`)},
+	{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`)},
+	{id: "FERRY-SEC010", keywords: []string{"pass", "pwd"}, re: assignment(`password|passwd|pwd|pass`, 4), accept: notPlaceholder},
+	{id: "FERRY-SEC011", keywords: []string{"secret", "token", "key", "auth", "credential"}, re: assignment(`secret|token|api_?key|apikey|auth|credential|private_?key|access_?key`, 16), accept: highEntropy},
+}
+
+// notPlaceholder reports whether a password literal looks real: not a
+// template, a variable or a well-known stand-in.
+func notPlaceholder(s string) bool {
+	l := strings.ToLower(s)
+	for _, t := range []string{"${", "$(", "{{", "<", "%s", "%v", "***", "xxx", "..."} {
+		if strings.Contains(l, t) {
+			return false
+		}
+	}
+	switch l {
+	case "password", "passwd", "changeme", "change-me", "example", "secret", "redacted", "none", "null", "true", "false", "test", "dummy":
+		return false
+	}
+	return strings.Trim(l, l[:1]) != ""
+}
+
+// highEntropy reports whether s looks random: at least 3.5 bits of
+// entropy per character, as keys and tokens have and words do not.
+func highEntropy(s string) bool {
+	return notPlaceholder(s) && entropy(s) >= 3.5
+}
+
+// entropy is the Shannon entropy of s in bits per byte.
+func entropy(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(len(s))
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// mask shows enough of a secret to find it (a provider prefix, say) and
+// never all of it.
+func mask(s string) string {
+	n := min(4, len(s)/4)
+	return fmt.Sprintf("%s… (%d characters)", s[:n], len(s))
+}
+
+// A secretHit is a finding of the secret scan, with the secret it found
+// (kept to tell the same secret in two places, never printed).
+type secretHit struct {
+	Finding
+	secret string
+}
+
+// scanText returns the credentials in src, the text of file whose first
+// line is line first. A "ferry:ignore" comment on a line, or on the line
+// before it, silences the rules it names there.
+func scanText(file string, src []byte, first int) []secretHit {
+	lower := bytes.ToLower(src)
+	var hits []secretHit
+	var lineStarts []int
+	var lines []string
+	var spans [][2]int // where the secrets found so far are
+	for _, p := range secretPatterns {
+		if !containsAny(lower, p.keywords) {
+			continue
+		}
+		for _, m := range p.re.FindAllSubmatchIndex(src, -1) {
+			g := len(m) - 2
+			secret := string(src[m[g]:m[g+1]])
+			if p.accept != nil && !p.accept(secret) {
+				continue
+			}
+			// The generic rules come last: a secret a provider's rule found
+			// is not reported twice.
+			if slices.ContainsFunc(spans, func(s [2]int) bool { return s[0] < m[g+1] && m[g] < s[1] }) {
+				continue
+			}
+			spans = append(spans, [2]int{m[g], m[g+1]})
+			if lineStarts == nil {
+				lineStarts = lineOffsets(src)
+				lines = strings.Split(string(src), "\n")
+			}
+			i := sort.Search(len(lineStarts), func(i int) bool { return lineStarts[i] > m[g] }) - 1
+			if ignoredAt(lines, i+1, p.id) {
+				continue
+			}
+			f := finding(p.id, file, first+i, fmt.Sprintf("%s: %s", ruleByID(p.id).Title, mask(secret)))
+			f.Col = m[g] - lineStarts[i] + 1
+			hits = append(hits, secretHit{Finding: f, secret: secret})
+		}
+	}
+	return hits
+}
+
+func containsAny(b []byte, words []string) bool {
+	for _, w := range words {
+		if bytes.Contains(b, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineOffsets returns the offset at which each line of src starts.
+func lineOffsets(src []byte) []int {
+	offs := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			offs = append(offs, i+1)
+		}
+	}
+	return offs
+}
