@@ -97,52 +97,81 @@ type secretHit struct {
 
 // scanText returns the credentials in src, the text of file whose first
 // line is line first. A "ferry:ignore" comment on a line, or on the line
-// before it, silences the rules it names there.
+// before it, silences the rules it names there. Each pattern runs only on
+// the lines that hold one of its keywords.
 func scanText(file string, src []byte, first int) []secretHit {
-	lower := bytes.ToLower(src)
+	lower := asciiLower(src)
+	starts := lineOffsets(src)
 	var hits []secretHit
-	var lineStarts []int
 	var lines []string
 	var spans [][2]int // where the secrets found so far are
 	for _, p := range secretPatterns {
-		if !containsAny(lower, p.keywords) {
-			continue
-		}
-		for _, m := range p.re.FindAllSubmatchIndex(src, -1) {
-			g := len(m) - 2
-			secret := string(src[m[g]:m[g+1]])
-			if p.accept != nil && !p.accept(secret) {
-				continue
+		for _, i := range keywordLines(lower, starts, p.keywords) {
+			lo, hi := starts[i], len(src)
+			if i+1 < len(starts) {
+				hi = starts[i+1]
 			}
-			// The generic rules come last: a secret a provider's rule found
-			// is not reported twice.
-			if slices.ContainsFunc(spans, func(s [2]int) bool { return s[0] < m[g+1] && m[g] < s[1] }) {
-				continue
+			for _, m := range p.re.FindAllSubmatchIndex(src[lo:hi], -1) {
+				g := len(m) - 2
+				from, to := lo+m[g], lo+m[g+1]
+				secret := string(src[from:to])
+				if p.accept != nil && !p.accept(secret) {
+					continue
+				}
+				// The generic rules come last: a secret a provider's rule
+				// found is not reported twice.
+				if slices.ContainsFunc(spans, func(s [2]int) bool { return s[0] < to && from < s[1] }) {
+					continue
+				}
+				spans = append(spans, [2]int{from, to})
+				if lines == nil {
+					lines = strings.Split(string(src), "\n")
+				}
+				if ignoredAt(lines, i+1, p.id) {
+					continue
+				}
+				f := finding(p.id, file, first+i, fmt.Sprintf("%s: %s", ruleByID(p.id).Title, mask(secret)))
+				f.Col = from - lo + 1
+				hits = append(hits, secretHit{Finding: f, secret: secret})
 			}
-			spans = append(spans, [2]int{m[g], m[g+1]})
-			if lineStarts == nil {
-				lineStarts = lineOffsets(src)
-				lines = strings.Split(string(src), "\n")
-			}
-			i := sort.Search(len(lineStarts), func(i int) bool { return lineStarts[i] > m[g] }) - 1
-			if ignoredAt(lines, i+1, p.id) {
-				continue
-			}
-			f := finding(p.id, file, first+i, fmt.Sprintf("%s: %s", ruleByID(p.id).Title, mask(secret)))
-			f.Col = m[g] - lineStarts[i] + 1
-			hits = append(hits, secretHit{Finding: f, secret: secret})
 		}
 	}
 	return hits
 }
 
-func containsAny(b []byte, words []string) bool {
+// asciiLower returns a copy of b with A-Z lowered, at the same offsets.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// keywordLines returns, in order, the indexes of the lines (starting at
+// starts) of lower that contain one of words.
+func keywordLines(lower []byte, starts []int, words []string) []int {
+	var idx []int
 	for _, w := range words {
-		if bytes.Contains(b, []byte(w)) {
-			return true
+		for off := 0; ; {
+			j := bytes.Index(lower[off:], []byte(w))
+			if j < 0 {
+				break
+			}
+			i := sort.Search(len(starts), func(i int) bool { return starts[i] > off+j }) - 1
+			idx = append(idx, i)
+			// Go on from the next line: one hit per line is enough.
+			if i+1 >= len(starts) {
+				break
+			}
+			off = starts[i+1]
 		}
 	}
-	return false
+	slices.Sort(idx)
+	return slices.Compact(idx)
 }
 
 // lineOffsets returns the offset at which each line of src starts.
