@@ -44,12 +44,8 @@ type Report struct {
 // git history when o.History). Findings of ignored rules are left out.
 func Check(ctx context.Context, o Options) (*Report, error) {
 	for _, id := range o.Ignore {
-		if !Known(id) {
-			msg := fmt.Sprintf("unknown rule id %q in ignore", id)
-			if s := engine.Suggest(id, IDs()); s != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", s)
-			}
-			return nil, errors.New(msg + "; docs/security.md lists the rules")
+		if err := checkID(id); err != nil {
+			return nil, fmt.Errorf("--ignore: %w", err)
 		}
 	}
 	r := &Report{}

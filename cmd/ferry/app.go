@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
 	"github.com/ferryhq/ferry/stdlib"
@@ -48,7 +49,8 @@ type app struct {
 
 	envs         *deploy.Environments // declared by the latest evaluation
 	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target // the selected environment's target (see selectEnv)
+	deployTo     deploy.Target      // the selected environment's target (see selectEnv)
+	lint         *seccheck.Settings // lint_settings() of the latest evaluation
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -60,7 +62,8 @@ func (a *app) plugins(project string) []engine.Plugin {
 	}
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
-	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin}
+	a.lint = &seccheck.Settings{}
+	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, seccheck.Plugin{Settings: a.lint}}
 }
 
 func (a *app) rootCommand() *cobra.Command {

@@ -20,8 +20,9 @@ func (a *app) lintCommand() *cobra.Command {
 job(), and scans the workspace's files and git history for credentials. Each
 finding has a rule id, a position, a severity and a fix (docs/security.md).
 
-It exits with 1 when a finding is an error. Leave a rule out with --ignore ID,
-or at one place with a "ferry:ignore ID" comment on the line or the line above.`,
+It exits with 1 when a finding is an error. Leave a rule out with --ignore ID
+or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
+"ferry:ignore ID" comment on the line or the line above.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
@@ -30,7 +31,7 @@ or at one place with a "ferry:ignore ID" comment on the line or the line above.`
 			if len(names) > 0 {
 				return fmt.Errorf("ferry lint checks the whole workspace and takes no rule names (got %q); config flags go after --", names[0])
 			}
-			rep, err := seccheck.Check(cmd.Context(), seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, History: !noHistory, Ignore: ignore})
+			rep, err := seccheck.Check(cmd.Context(), seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, History: !noHistory, Ignore: append(ignore, a.lint.Ignore()...)})
 			if err != nil {
 				return err
 			}
@@ -70,7 +71,7 @@ func lintSummary(fs []seccheck.Finding) string {
 // security checks on the files (not the history, which `ferry lint`
 // scans), without failing the plan.
 func (a *app) planFindings(ctx context.Context, l *loaded) {
-	rep, err := seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules})
+	rep, err := seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Ignore: a.lint.Ignore()})
 	if err != nil {
 		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
 		return

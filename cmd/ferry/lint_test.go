@@ -49,6 +49,17 @@ func TestLintExitCodes(t *testing.T) {
 		t.Fatalf("want exit 0 with SEC005 and SV003 ignored:\n%s", r)
 	}
 
+	// Ignored by lint_settings() in ferry.star, and by a comment.
+	star := ws.read(t, "ferry.star")
+	ws.write(t, "ferry.star", "lint_settings(ignore = [\"FERRY-SV003\"])\n"+star)
+	ws.write(t, "app/.env", "# ferry:ignore FERRY-SEC005\nSLACK="+lintSlackToken+"\n")
+	r = ws.ferry(t, "lint")
+	if r.code != 0 || strings.Contains(r.stdout, "FERRY-SV003") || strings.Contains(r.stdout, "FERRY-SEC005") {
+		t.Fatalf("want exit 0 with SV003 and SEC005 ignored:\n%s", r)
+	}
+	ws.write(t, "ferry.star", star)
+	ws.write(t, "app/.env", "SLACK="+lintSlackToken+"\n")
+
 	// An unknown id is a usage error, with a suggestion.
 	r = ws.ferry(t, "lint", "--ignore", "FERRY-SEC05")
 	if r.code != 2 || !strings.Contains(r.stderr, "did you mean FERRY-SEC005?") {
