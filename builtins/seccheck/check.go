@@ -48,7 +48,7 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("--ignore: %w", err)
 		}
 	}
-	r := &Report{}
+	r := &Report{Findings: []Finding{}}
 	if err := checkRules(o.Root, o.Rules, r); err != nil {
 		return nil, err
 	}
