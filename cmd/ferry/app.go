@@ -17,6 +17,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
@@ -58,7 +59,8 @@ type app struct {
 
 	envs         *deploy.Environments // declared by the latest evaluation
 	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target // the selected environment's target (see selectEnv)
+	deployTo     deploy.Target      // the selected environment's target (see selectEnv)
+	lint         *seccheck.Settings // lint_settings() of the latest evaluation
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -70,8 +72,9 @@ func (a *app) plugins(project string) []engine.Plugin {
 	}
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
+	a.lint = &seccheck.Settings{}
 	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{},
-		&secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}}
+		&secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}, seccheck.Plugin{Settings: a.lint}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -104,7 +107,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
-		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand())
+		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	return root
 }

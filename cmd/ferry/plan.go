@@ -53,6 +53,7 @@ func (a *app) planCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "; %d would fail", errs)
 			}
 			fmt.Fprintln(a.stdout)
+			a.planFindings(cmd.Context(), l)
 			return nil
 		},
 	}

@@ -1,0 +1,234 @@
+package seccheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// An ImageRule is what the checks need of an image() rule: the
+// repository it builds and how it builds it.
+type ImageRule interface {
+	engine.Rule
+	Repo() string
+	// DockerfileSpec returns the workspace-relative Dockerfile, the build
+	// arguments and the target stage ("" for the last).
+	DockerfileSpec() (dockerfile string, buildArgs map[string]string, target string)
+}
+
+// Options say what Check looks at.
+type Options struct {
+	Root    string        // the workspace folder
+	Rules   []engine.Rule // the rules ferry.star declares
+	History bool          // scan the git history as well as the files
+	Ignore  []string      // rule ids to leave out
+}
+
+// A Report is what Check found.
+type Report struct {
+	Findings []Finding `json:"findings"`
+	// Notes say what was not checked, and what the secret scan read.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Check runs every check on the workspace: the Dockerfile of each image
+// rule, each service and job, and the secret scan of the files (and of the
+// git history when o.History). Findings of ignored rules are left out.
+func Check(ctx context.Context, o Options) (*Report, error) {
+	for _, id := range o.Ignore {
+		if err := checkID(id); err != nil {
+			return nil, fmt.Errorf("--ignore: %w", err)
+		}
+	}
+	r := &Report{Findings: []Finding{}}
+	if err := checkRules(o.Root, o.Rules, r); err != nil {
+		return nil, err
+	}
+	if err := scanSecrets(ctx, o, r); err != nil {
+		return nil, err
+	}
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return slices.Contains(o.Ignore, f.Rule) })
+	Sort(r.Findings)
+	return r, nil
+}
+
+// checkRules runs the Dockerfile and service rules.
+func checkRules(root string, rules []engine.Rule, r *Report) error {
+	var images []ImageRule
+	var runners []*deploy.Rule
+	local := map[string]bool{}
+	for _, rule := range rules {
+		switch rule := rule.(type) {
+		case ImageRule:
+			images = append(images, rule)
+			local[rule.Repo()] = true
+		case *deploy.Rule:
+			runners = append(runners, rule)
+			fs, err := checkService(root, rule)
+			if err != nil {
+				return err
+			}
+			r.Findings = append(r.Findings, fs...)
+		}
+	}
+	for _, img := range images {
+		file, args, target := img.DockerfileSpec()
+		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		if err != nil {
+			return fmt.Errorf("%s: image %q: %w; fix dockerfile =", ruleFile(root, img.Info()), img.Info().Name, err)
+		}
+		d := Dockerfile{Path: file, Src: src, BuildArgs: args, Target: target, LocalRepos: local}
+		d.RunAsSet, d.HealthSet = uses(img.Info().Name, runners)
+		fs, err := CheckDockerfile(d)
+		if err != nil {
+			return err
+		}
+		r.Findings = append(r.Findings, fs...)
+	}
+	if len(runners) > 0 {
+		r.Notes = append(r.Notes, "service() has no privileged or network mode setting, so FERRY-SV001 looks for the external network \"host\" only")
+	}
+	return nil
+}
+
+// uses reports whether the services and jobs that run image all set a
+// non-root user (and there is one), and whether the services all declare a
+// health check (true as well when only jobs run it: a job needs none).
+func uses(image string, runners []*deploy.Rule) (runAs, health bool) {
+	n, services := 0, 0
+	runAs, health = true, true
+	for _, r := range runners {
+		s := r.Spec()
+		if s.Image != image {
+			continue
+		}
+		n++
+		if s.User == "" || isRoot(s.User) {
+			runAs = false
+		}
+		if r.Info().Kind == "service" {
+			services++
+			if s.Health == nil {
+				health = false
+			}
+		}
+	}
+	return runAs && n > 0, health && n > 0
+}
+
+// dbPorts are the container ports of well-known databases and caches.
+var dbPorts = map[int]string{
+	5432: "PostgreSQL", 3306: "MySQL", 27017: "MongoDB", 6379: "Redis", 9200: "Elasticsearch",
+	1433: "SQL Server", 5984: "CouchDB", 11211: "memcached", 9042: "Cassandra", 8086: "InfluxDB",
+}
+
+// checkService runs the service rules on a service or job, positioned at
+// its call in ferry.star.
+func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
+	info := rule.Info()
+	file := ruleFile(root, info)
+	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
+	}
+	lines := strings.Split(string(src), "\n")
+	line := int(info.Pos.Line)
+	var out []Finding
+	add := func(id, msg string) {
+		if ignoredAt(lines, line, id) {
+			return
+		}
+		f := finding(id, file, line, fmt.Sprintf("%s %q: %s", info.Kind, info.Name, msg))
+		f.Col = int(info.Pos.Col)
+		out = append(out, f)
+	}
+	s := rule.Spec()
+	for _, n := range s.Networks {
+		if n == "host" && s.External[n] {
+			add("FERRY-SV001", "joins the host network: it shares the host's network stack and every port on it")
+		}
+	}
+	for _, v := range s.Volumes {
+		if !v.Bind {
+			continue
+		}
+		switch path.Clean(v.Source) {
+		case "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/":
+			add("FERRY-SV002", fmt.Sprintf("mounts %s at %s: the container can start privileged containers, which is root on the host", v.Source, v.Target))
+		}
+	}
+	for _, p := range s.Ports {
+		if db, ok := dbPorts[p.Container]; ok && (p.HostIP == "" || p.HostIP == "0.0.0.0" || p.HostIP == "::") {
+			add("FERRY-SV003", fmt.Sprintf("publishes %s port %d on every interface (%s): anyone who reaches the host reaches the database", db, p.Container, p.String()))
+		}
+	}
+	if isRoot(s.User) {
+		add("FERRY-SV004", fmt.Sprintf("user = %q runs the container as root", s.User))
+	}
+	return out, nil
+}
+
+// ruleFile returns the workspace-relative file that declares a rule.
+func ruleFile(root string, info *engine.RuleInfo) string {
+	f := info.Pos.Filename()
+	if filepath.IsAbs(f) {
+		if rel, err := filepath.Rel(root, f); err == nil {
+			f = rel
+		}
+	}
+	return filepath.ToSlash(strings.TrimPrefix(f, "//"))
+}
+
+// scanSecrets runs the secret scan, and the history scan when asked. A
+// secret still in the files is reported there only; one found in several
+// commits is reported at the oldest.
+func scanSecrets(ctx context.Context, o Options, r *Report) error {
+	hits, files, err := scanWorkspace(ctx, o.Root)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, h := range hits {
+		seen[h.Rule+"\x00"+h.secret] = true
+		r.Findings = append(r.Findings, h.Finding)
+	}
+	note := fmt.Sprintf("secret scan: %d files", files)
+	if o.History {
+		old, commits, err := scanHistory(ctx, o.Root)
+		switch {
+		case errors.Is(err, errNotGit):
+			note += "; not in a git repository, so no history scanned"
+		case err != nil:
+			return err
+		default:
+			note += fmt.Sprintf(", %d commits of git history", commits)
+			oldest := map[string]Finding{}
+			var order []string
+			for _, h := range old { // newest commit first
+				k := h.Rule + "\x00" + h.secret
+				if seen[k] {
+					continue
+				}
+				if _, ok := oldest[k]; !ok {
+					order = append(order, k)
+				}
+				oldest[k] = h.Finding
+			}
+			for _, k := range order {
+				f := oldest[k]
+				f.Message += " (in git history: still readable after it was removed)"
+				r.Findings = append(r.Findings, f)
+			}
+		}
+	}
+	r.Notes = append(r.Notes, note)
+	return nil
+}

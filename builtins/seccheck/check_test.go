@@ -1,0 +1,157 @@
+package seccheck
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// evaluate writes files into a new workspace and evaluates its ferry.star
+// with the real image(), service() and job().
+func evaluate(t *testing.T, files map[string]string) (string, []engine.Rule) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{core.Plugin{}, docker.Plugin{Project: "p"}, &deploy.Plugin{Project: "p"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.NewGraph(res.Rules); err != nil { // links services to images
+		t.Fatal(err)
+	}
+	return dir, res.Rules
+}
+
+func ids(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule+" "+f.Pos())
+	}
+	return out
+}
+
+func TestServiceRules(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{"ferry.star": `
+network("host", external = True)
+service(name = "db", image = "postgres:16", ports = ["5432:5432"], user = "999")
+service(name = "db-local", image = "postgres:16", ports = ["127.0.0.1:5432:5432", "8080:80"], user = "999")
+service(name = "cache", image = "redis:7", ports = ["6379"], user = "999")
+service(name = "agent", image = "agent:1", volumes = ["/var/run/docker.sock:/var/run/docker.sock:ro"], user = "1")
+service(name = "files", image = "files:1", volumes = ["./data:/data", "/srv/www:/www"], user = "1")
+service(name = "edge", image = "edge:1", networks = ["host"], user = "1")
+service(name = "own-host", image = "edge:1", networks = ["backend"], user = "1")
+job(name = "admin", image = "tool:1", user = "root")
+# ferry:ignore FERRY-SV003
+service(name = "db-dev", image = "postgres:16", ports = ["5433:5432"], user = "999")
+`})
+	var fs []Finding
+	for _, r := range rules {
+		got, err := checkService(dir, r.(*deploy.Rule))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, got...)
+	}
+	want := []string{
+		"FERRY-SV003 ferry.star:3:8",
+		"FERRY-SV003 ferry.star:5:8",
+		"FERRY-SV002 ferry.star:6:8",
+		"FERRY-SV001 ferry.star:8:8",
+		"FERRY-SV004 ferry.star:10:4",
+	}
+	if got := ids(fs); !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if !strings.Contains(fs[0].Message, `service "db": publishes PostgreSQL port 5432 on every interface`) {
+		t.Errorf("message: %s", fs[0].Message)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{
+		"ferry.star": `
+image(name = "base", repo = "acme/base", context = "base")
+image(name = "api-image", repo = "acme/api", context = "api")
+image(name = "tool", repo = "acme/tool", context = "tool")
+service(name = "api", image = "api-image", user = "1000", health = health.tcp(8080))
+job(name = "migrate", image = "api-image", user = "1000")
+job(name = "once", image = "tool")
+`,
+		"base/Dockerfile": "FROM debian:12\nUSER 1000\nHEALTHCHECK CMD [\"/ok\"]\n",
+		"api/Dockerfile":  "FROM acme/base\nCOPY api /api\n",
+		"tool/Dockerfile": "FROM scratch\nENV API_TOKEN=abc\n",
+		"tool/notes.txt":  "api_key = \"" + apiKey + "\"\n",
+	})
+	rep, err := Check(context.Background(), Options{Root: dir, Rules: rules, History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"FERRY-DF004 tool/Dockerfile:2",
+		"FERRY-DF002 base/Dockerfile:1",
+		"FERRY-DF001 tool/Dockerfile:1",
+		"FERRY-SEC011 tool/notes.txt:1:12",
+	}
+	// Not reported: acme/base is built here, so api needs no digest; api's
+	// runners set a user and its service a health check; tool is run by a
+	// job only, which needs no health check.
+	if got := ids(rep.Findings); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "not in a git repository") }) {
+		t.Errorf("notes %v do not say the history was not scanned", rep.Notes)
+	}
+
+	rep, err = Check(context.Background(), Options{Root: dir, Rules: rules, Ignore: []string{"FERRY-DF004", "FERRY-SEC011"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(rep.Findings); !slices.Equal(got, []string{want[1], want[2]}) {
+		t.Errorf("ignoring DF004 and SEC011: got %v", got)
+	}
+
+	_, err = Check(context.Background(), Options{Root: dir, Rules: rules, Ignore: []string{"FERRY-DF04"}})
+	if err == nil || !strings.Contains(err.Error(), "did you mean FERRY-DF004?") {
+		t.Errorf("unknown id: got %v", err)
+	}
+}
+
+func TestCheckHistoryDedup(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{"ferry.star": "x = 1\n", "a.env": "ID=" + awsID + "\n"})
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "one")
+	writeFiles(t, dir, map[string]string{"b.env": "GH=" + ghToken + "\n"})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "two")
+	writeFiles(t, dir, map[string]string{"b.env": "GH=${GH}\n", "c.env": "GH=" + ghToken + "\n"})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "three")
+	writeFiles(t, dir, map[string]string{"c.env": "GH=${GH}\n"})
+	git(t, dir, "commit", "-q", "-am", "four")
+	second := git(t, dir, "rev-parse", "HEAD~2")
+
+	rep, err := Check(context.Background(), Options{Root: dir, Rules: rules, History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The AWS key is still in a.env: reported there, not in history too.
+	// The GitHub token was in two commits: reported once, where it came in.
+	want := []string{"FERRY-SEC001 a.env:1:4", "FERRY-SEC003 " + second[:12] + ":b.env:1:4"}
+	if got := ids(rep.Findings); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if !strings.Contains(rep.Findings[1].Message, "in git history") {
+		t.Errorf("history finding says %q", rep.Findings[1].Message)
+	}
+}

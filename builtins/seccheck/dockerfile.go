@@ -1,0 +1,269 @@
+package seccheck
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// A Dockerfile is one image's Dockerfile and what is known of how it runs.
+type Dockerfile struct {
+	Path      string // workspace-relative, for findings
+	Src       []byte
+	BuildArgs map[string]string
+	Target    string // the last stage built; "" for the last one
+	// LocalRepos are repositories built by image rules of the workspace:
+	// a FROM naming one needs no digest.
+	LocalRepos map[string]bool
+	// RunAsSet is true when services run the image and every one of them
+	// sets a non-root user =; HealthSet when every one declares health =.
+	RunAsSet, HealthSet bool
+}
+
+// CheckDockerfile returns the findings of rules FERRY-DF001 to DF005 in d,
+// or an error when d does not parse.
+func CheckDockerfile(d Dockerfile) ([]Finding, error) {
+	res, err := parser.Parse(bytes.NewReader(d.Src))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v; fix the Dockerfile", d.Path, err)
+	}
+	// A linter with no Warn function reports nothing and reaches for
+	// nothing; a nil one would panic on a "# check=" comment.
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v; fix the Dockerfile", d.Path, err)
+	}
+	if len(stages) == 0 {
+		return nil, fmt.Errorf("%s: no FROM instruction; a Dockerfile starts with FROM", d.Path)
+	}
+	last := len(stages) - 1
+	if d.Target != "" {
+		i, ok := instructions.HasStage(stages, d.Target)
+		if !ok {
+			return nil, fmt.Errorf("%s: no stage named %q; fix target =", d.Path, d.Target)
+		}
+		last = i
+	}
+	stages = stages[:last+1]
+	c := &dfCheck{d: d, lines: strings.Split(string(d.Src), "\n"), stages: stages, lex: shell.NewLex(res.EscapeToken), env: metaEnv(metaArgs, d.BuildArgs)}
+	for _, a := range metaArgs {
+		c.args(&a)
+	}
+	for i := range stages {
+		c.stage(i)
+	}
+	c.runAs(last)
+	c.health(last)
+	return c.out, nil
+}
+
+type dfCheck struct {
+	d      Dockerfile
+	lines  []string
+	stages []instructions.Stage
+	lex    *shell.Lex
+	env    shell.EnvGetter
+	out    []Finding
+}
+
+func (c *dfCheck) add(id string, loc []parser.Range, msg string) {
+	line := 0
+	if len(loc) > 0 {
+		line = loc[0].Start.Line
+	}
+	if ignoredAt(c.lines, line, id) {
+		return
+	}
+	c.out = append(c.out, finding(id, c.d.Path, line, msg))
+}
+
+// base returns the image stage i builds on, after ARG substitution.
+func (c *dfCheck) base(i int) string {
+	name, _, err := c.lex.ProcessWord(c.stages[i].BaseName, c.env)
+	if err != nil {
+		return c.stages[i].BaseName
+	}
+	return name
+}
+
+// stageIndex returns the index of the stage before stage cur that name
+// names (by AS name or by index), or -1.
+func (c *dfCheck) stageIndex(name string, cur int) int {
+	if i, ok := instructions.HasStage(c.stages[:cur], name); ok {
+		return i
+	}
+	if i, err := strconv.Atoi(name); err == nil && i >= 0 && i < cur {
+		return i
+	}
+	return -1
+}
+
+func (c *dfCheck) stage(i int) {
+	st := c.stages[i]
+	if b := c.base(i); c.stageIndex(b, i) < 0 {
+		c.pinned(b, st.Location)
+	}
+	for _, cmd := range st.Commands {
+		switch cmd := cmd.(type) {
+		case *instructions.AddCommand:
+			for _, src := range cmd.SourcePaths {
+				if isURL(src) {
+					c.add("FERRY-DF003", cmd.Location(), fmt.Sprintf("ADD %s fetches a URL at build time with no checksum", src))
+				}
+			}
+		case *instructions.CopyCommand:
+			if cmd.From != "" && c.stageIndex(cmd.From, i) < 0 {
+				c.pinned(cmd.From, cmd.Location())
+			}
+		case *instructions.EnvCommand:
+			for _, kv := range cmd.Env {
+				if secretName(kv.Key) && kv.Value != "" {
+					c.add("FERRY-DF004", cmd.Location(), fmt.Sprintf("ENV %s bakes a secret-looking value into the image", kv.Key))
+				}
+			}
+		case *instructions.ArgCommand:
+			c.args(cmd)
+		}
+	}
+}
+
+func (c *dfCheck) args(cmd *instructions.ArgCommand) {
+	for _, kv := range cmd.Args {
+		if secretName(kv.Key) {
+			c.add("FERRY-DF004", cmd.Location(), fmt.Sprintf("ARG %s: build arguments are kept in the image's history", kv.Key))
+		}
+	}
+}
+
+// pinned reports FERRY-DF002 when ref, an image from outside the
+// Dockerfile, carries no digest.
+func (c *dfCheck) pinned(ref string, loc []parser.Range) {
+	switch {
+	case ref == "scratch", strings.Contains(ref, "@sha256:"), strings.HasPrefix(ref, "sha256:"):
+		return
+	}
+	name, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	if c.d.LocalRepos[name] {
+		return
+	}
+	c.add("FERRY-DF002", loc, fmt.Sprintf("%s is not pinned by digest", ref))
+}
+
+// runAs reports FERRY-DF001 when the final stage, last, runs as root: its
+// USER (or that of the stages it builds on) is root, or there is none.
+func (c *dfCheck) runAs(last int) {
+	if c.d.RunAsSet {
+		return
+	}
+	for i := last; ; {
+		st := c.stages[i]
+		for j := len(st.Commands) - 1; j >= 0; j-- {
+			if u, ok := st.Commands[j].(*instructions.UserCommand); ok {
+				if isRoot(u.User) {
+					c.add("FERRY-DF001", u.Location(), fmt.Sprintf("USER %s: the container runs as root", u.User))
+				}
+				return
+			}
+		}
+		b := c.base(i)
+		if p := c.stageIndex(b, i); p >= 0 {
+			i = p
+			continue
+		}
+		msg := "no USER: the container runs as root"
+		if b != "scratch" {
+			msg = fmt.Sprintf("no USER: the container runs as root unless %s sets a user", b)
+		}
+		c.add("FERRY-DF001", c.stages[last].Location, msg)
+		return
+	}
+}
+
+// health reports FERRY-DF005 when the final stage, and the stages it
+// builds on, have no HEALTHCHECK and the services do not declare health =.
+func (c *dfCheck) health(last int) {
+	if c.d.HealthSet {
+		return
+	}
+	for i := last; ; {
+		st := c.stages[i]
+		for j := len(st.Commands) - 1; j >= 0; j-- {
+			if h, ok := st.Commands[j].(*instructions.HealthCheckCommand); ok {
+				if h.Health == nil || len(h.Health.Test) == 0 || h.Health.Test[0] != "NONE" {
+					return
+				}
+				break
+			}
+		}
+		p := c.stageIndex(c.base(i), i)
+		if p < 0 {
+			break
+		}
+		i = p
+	}
+	c.add("FERRY-DF005", c.stages[last].Location, "no HEALTHCHECK, and not every service running the image declares health =")
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// isRoot reports whether a USER or user = value names root.
+func isRoot(user string) bool {
+	u, _, _ := strings.Cut(user, ":")
+	return u == "root" || u == "0"
+}
+
+// secretName reports whether an environment variable or build argument
+// name looks like it holds a secret (DB_PASSWORD, GITHUB_TOKEN, API_KEY),
+// leaving out names of where a secret is (DB_PASSWORD_FILE).
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"_file", "_path", "_dir"} {
+		if strings.HasSuffix(n, s) {
+			return false
+		}
+	}
+	for _, s := range []string{"password", "passwd", "secret", "token", "apikey", "api_key", "private_key", "access_key", "credential"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	for part := range strings.FieldsFuncSeq(n, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+		if part == "pass" || part == "pwd" {
+			return true
+		}
+	}
+	return false
+}
+
+// metaEnv returns the values of the ARGs declared before the first FROM, as
+// FROM lines see them: a build argument overrides a default.
+func metaEnv(metaArgs []instructions.ArgCommand, buildArgs map[string]string) shell.EnvGetter {
+	vals := map[string]string{}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			if v, ok := buildArgs[kv.Key]; ok {
+				vals[kv.Key] = v
+			} else if kv.Value != nil {
+				vals[kv.Key] = *kv.Value
+			}
+		}
+	}
+	env := make([]string, 0, len(vals))
+	for k, v := range vals {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return shell.EnvsFromSlice(env)
+}

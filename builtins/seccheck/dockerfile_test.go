@@ -1,0 +1,111 @@
+package seccheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// found returns the findings of rule id as "id:line", and their messages.
+func found(fs []Finding, id string) ([]string, string) {
+	var got []string
+	var msgs []string
+	for _, f := range fs {
+		if f.Rule == id {
+			got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+			msgs = append(msgs, f.Message)
+		}
+	}
+	return got, strings.Join(msgs, "\n")
+}
+
+func TestDockerfileRules(t *testing.T) {
+	tests := []struct {
+		name string
+		rule string
+		src  string
+		d    Dockerfile // options; Path and Src are filled in
+		want []string   // "id:line" of the findings of rule
+		msg  string     // a part of the first message, when want is not empty
+	}{
+		{name: "scratch without USER", rule: "FERRY-DF001", src: "FROM scratch\nCOPY app /app\n", want: []string{"FERRY-DF001:1"}, msg: "no USER: the container runs as root"},
+		{name: "USER nobody", rule: "FERRY-DF001", src: "FROM scratch\nUSER 65534:65534\n"},
+		{name: "USER root", rule: "FERRY-DF001", src: "FROM scratch\nUSER 1000\nUSER root\n", want: []string{"FERRY-DF001:3"}, msg: "USER root"},
+		{name: "USER 0:0", rule: "FERRY-DF001", src: "FROM scratch\nUSER 0:0\n", want: []string{"FERRY-DF001:2"}},
+		{name: "USER in the stage built on", rule: "FERRY-DF001", src: "FROM scratch AS base\nUSER 10001\nFROM base\nCOPY app /app\n"},
+		{name: "external base without USER", rule: "FERRY-DF001", src: "FROM scratch AS build\nUSER 10\nFROM alpine:3.19\n", want: []string{"FERRY-DF001:3"}, msg: "unless alpine:3.19 sets a user"},
+		{name: "services set a user", rule: "FERRY-DF001", src: "FROM scratch\n", d: Dockerfile{RunAsSet: true}},
+		{name: "ignored by comment", rule: "FERRY-DF001", src: "# ferry:ignore FERRY-DF001, FERRY-DF005\nFROM scratch\n"},
+		{name: "comment names another rule", rule: "FERRY-DF001", src: "# ferry:ignore FERRY-DF002\nFROM scratch\n", want: []string{"FERRY-DF001:2"}},
+		{name: "target stage runs as root", rule: "FERRY-DF001", src: "FROM scratch AS dev\nFROM scratch\nUSER 1\n", d: Dockerfile{Target: "dev"}, want: []string{"FERRY-DF001:1"}},
+
+		{name: "tag only", rule: "FERRY-DF002", src: "FROM alpine:3.19\nUSER 1\n", want: []string{"FERRY-DF002:1"}, msg: "alpine:3.19 is not pinned by digest"},
+		{name: "digest", rule: "FERRY-DF002", src: "FROM alpine:3.19@sha256:" + strings.Repeat("a", 64) + "\n"},
+		{name: "scratch", rule: "FERRY-DF002", src: "FROM scratch\n"},
+		{name: "image rule of the workspace", rule: "FERRY-DF002", src: "FROM acme/base:dev\n", d: Dockerfile{LocalRepos: map[string]bool{"acme/base": true}}},
+		{name: "earlier stage", rule: "FERRY-DF002", src: "FROM scratch AS a\nFROM a\nCOPY --from=a /x /x\nCOPY --from=0 /y /y\n"},
+		{name: "COPY --from an image", rule: "FERRY-DF002", src: "FROM scratch\nCOPY --from=busybox:1 /bin/busybox /bin/\n", want: []string{"FERRY-DF002:2"}},
+		{name: "ARG default", rule: "FERRY-DF002", src: "ARG BASE=debian:12\nFROM ${BASE}\n", want: []string{"FERRY-DF002:2"}, msg: "debian:12 is not"},
+		{name: "ARG pinned by build_args", rule: "FERRY-DF002", src: "ARG BASE=debian:12\nFROM ${BASE}\n", d: Dockerfile{BuildArgs: map[string]string{"BASE": "debian@sha256:" + strings.Repeat("b", 64)}}},
+		{name: "stage after the target", rule: "FERRY-DF002", src: "FROM scratch AS app\nFROM alpine\n", d: Dockerfile{Target: "app"}},
+
+		{name: "ADD a URL", rule: "FERRY-DF003", src: "FROM scratch\nADD https://example.com/tool.tgz /opt/\n", want: []string{"FERRY-DF003:2"}, msg: "https://example.com/tool.tgz"},
+		{name: "ADD a local archive", rule: "FERRY-DF003", src: "FROM scratch\nADD tool.tgz /opt/\n"},
+
+		{name: "ENV password", rule: "FERRY-DF004", src: "FROM scratch\nENV DB_PASSWORD=hunter2 MODE=prod\n", want: []string{"FERRY-DF004:2"}, msg: "ENV DB_PASSWORD"},
+		{name: "ENV token, old form", rule: "FERRY-DF004", src: "FROM scratch\nENV GITHUB_TOKEN abc\n", want: []string{"FERRY-DF004:2"}},
+		{name: "ENV where the secret is", rule: "FERRY-DF004", src: "FROM scratch\nENV DB_PASSWORD_FILE=/run/secrets/db AUTHOR=me BYPASS=1\n"},
+		{name: "ARG secret", rule: "FERRY-DF004", src: "ARG NPM_TOKEN\nFROM scratch\nARG API_KEY=\n", want: []string{"FERRY-DF004:1", "FERRY-DF004:3"}, msg: "ARG NPM_TOKEN"},
+		{name: "ARG version", rule: "FERRY-DF004", src: "FROM scratch\nARG VERSION=1\n"},
+
+		{name: "no health check", rule: "FERRY-DF005", src: "FROM scratch\n", want: []string{"FERRY-DF005:1"}},
+		{name: "HEALTHCHECK", rule: "FERRY-DF005", src: "FROM scratch\nHEALTHCHECK CMD [\"/app\", \"-ping\"]\n"},
+		{name: "HEALTHCHECK NONE", rule: "FERRY-DF005", src: "FROM scratch\nHEALTHCHECK NONE\n", want: []string{"FERRY-DF005:1"}},
+		{name: "HEALTHCHECK in the stage built on", rule: "FERRY-DF005", src: "FROM scratch AS base\nHEALTHCHECK CMD [\"/x\"]\nFROM base\n"},
+		{name: "services declare health", rule: "FERRY-DF005", src: "FROM scratch\n", d: Dockerfile{HealthSet: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule+" "+tt.name, func(t *testing.T) {
+			d := tt.d
+			d.Path, d.Src = "app/Dockerfile", []byte(tt.src)
+			fs, err := CheckDockerfile(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, msgs := found(fs, tt.rule)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v (all: %v)", got, tt.want, fs)
+			}
+			if tt.msg != "" && !strings.Contains(msgs, tt.msg) {
+				t.Errorf("messages %q do not say %q", msgs, tt.msg)
+			}
+			for _, f := range fs {
+				if f.File != "app/Dockerfile" || f.Fix == "" || f.Severity != ruleByID(f.Rule).Severity {
+					t.Errorf("finding %+v: want file app/Dockerfile, a fix and the rule's severity", f)
+				}
+			}
+		})
+	}
+}
+
+func TestDockerfileErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		"# just a comment\n":            "no instructions",
+		"ARG X=1\n":                     "no FROM",
+		"FROM scratch\nCOPY\n":          "app/Dockerfile",
+		"FROM scratch AS a\nFROM a\n":   "", // parses
+		"FROM scratch\nUSER 1\nBOGUS x": "app/Dockerfile",
+	} {
+		_, err := CheckDockerfile(Dockerfile{Path: "app/Dockerfile", Src: []byte(src), Target: ""})
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", src, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got error %v, want one with %q", src, err, want)
+		}
+	}
+	if _, err := CheckDockerfile(Dockerfile{Path: "Dockerfile", Src: []byte("FROM scratch\n"), Target: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown target: got %v", err)
+	}
+}

@@ -1,0 +1,46 @@
+package seccheck
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+func evalSettings(t *testing.T, src string) (*Settings, error) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ferry.star": src})
+	s := &Settings{}
+	_, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{Plugin{Settings: s}},
+	})
+	return s, err
+}
+
+func TestLintSettings(t *testing.T) {
+	s, err := evalSettings(t, `lint_settings(ignore = ["FERRY-DF005", "FERRY-SV003"])`+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Ignore(); !slices.Equal(got, []string{"FERRY-DF005", "FERRY-SV003"}) {
+		t.Errorf("ignore = %v", got)
+	}
+	if s, err := evalSettings(t, "x = 1\n"); err != nil || len(s.Ignore()) != 0 {
+		t.Errorf("no call: %v, %v", s.Ignore(), err)
+	}
+	for src, want := range map[string]string{
+		`lint_settings(ignore = ["FERRY-DF05"])`:                     `ferry.star:1:14: lint_settings: ignore: unknown rule id "FERRY-DF05" (did you mean FERRY-DF005?)`,
+		"lint_settings()\nlint_settings(ignore = [\"FERRY-DF001\"])": "second time (first at ",
+		`lint_settings(ignore = "FERRY-DF001")`:                      "ignore",
+	} {
+		_, err := evalSettings(t, src+"\n")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error with %q", src, err, want)
+		}
+	}
+}

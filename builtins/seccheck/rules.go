@@ -1,0 +1,38 @@
+package seccheck
+
+// Rules is the catalogue of every check, in the order docs/security.md
+// lists them.
+var Rules = []Rule{
+	{"FERRY-DF001", Warning, "the container runs as root",
+		"add `USER 65534:65534` (or another non-root uid:gid) to the final stage, or set user = on every service that runs the image"},
+	{"FERRY-DF002", Warning, "base image not pinned by digest",
+		"pin the base: `FROM name:tag@sha256:<digest>` (docker images --digests shows it), so a re-pushed tag cannot change what you build"},
+	{"FERRY-DF003", Warning, "ADD fetches a URL",
+		"download in a build stage and check the file's checksum (curl … && sha256sum -c), or COPY a vendored copy; ADD <url> takes whatever the server sends"},
+	{"FERRY-DF004", Error, "secret-looking ENV or ARG",
+		"pass secrets at run time: a service's env = with a secret() value or secret_files =; ENV and ARG values stay readable in the image's history"},
+	{"FERRY-DF005", Info, "no health check",
+		"add a HEALTHCHECK to the Dockerfile, or health = health.http(…) / health.tcp(…) to the services that run the image"},
+	{"FERRY-SV001", Error, "service on the host network",
+		"drop the external \"host\" network from networks =; publish the ports the service needs with ports = instead"},
+	{"FERRY-SV002", Error, "Docker socket mounted",
+		"do not mount the Docker socket: whoever controls it is root on the host; if the service must drive Docker, give it a socket proxy that allows only the calls it needs"},
+	{"FERRY-SV003", Warning, "database port published on all interfaces",
+		"publish it on loopback only (\"127.0.0.1:5432:5432\"), or not at all: services reach it by name on the project network"},
+	{"FERRY-SV004", Warning, "service runs as root",
+		"set user = to a non-root uid:gid such as \"65534:65534\""},
+	{"FERRY-SEC001", Error, "AWS access key id", rotateFix},
+	{"FERRY-SEC002", Error, "AWS secret access key", rotateFix},
+	{"FERRY-SEC003", Error, "GitHub token", rotateFix},
+	{"FERRY-SEC004", Error, "GitLab token", rotateFix},
+	{"FERRY-SEC005", Error, "Slack token", rotateFix},
+	{"FERRY-SEC006", Error, "Stripe live secret key", rotateFix},
+	{"FERRY-SEC007", Error, "Google API key", rotateFix},
+	{"FERRY-SEC008", Error, "private key", rotateFix},
+	{"FERRY-SEC009", Warning, "JSON Web Token", rotateFix},
+	{"FERRY-SEC010", Warning, "hard-coded password", rotateFix},
+	{"FERRY-SEC011", Warning, "high-entropy value assigned to a secret-looking name", rotateFix},
+}
+
+const rotateFix = "revoke and rotate the credential, then read it at run time with secret() (env =, file = or encrypted =); " +
+	"if it is in git history, rewrite the history too (git filter-repo) or treat it as public"

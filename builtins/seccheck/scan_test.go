@@ -1,0 +1,136 @@
+package seccheck
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeFiles writes files (slash paths to contents) under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// git runs git in dir with a fixed identity and returns its output.
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func positions(hits []secretHit) []string {
+	var ps []string
+	for _, h := range hits {
+		ps = append(ps, h.Rule+" "+h.Pos())
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+func TestScanWorkspace(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"config/app.env":      "MODE=prod\nAWS_ACCESS_KEY_ID=" + awsID + "\n",
+		"README.md":           "no secrets here\n",
+		".gitignore":          "*.local\nbuild/\n",
+		"dev.local":           "token: " + ghToken + "\n",
+		"build/out.txt":       "token: " + ghToken + "\n",
+		"sub/.gitignore":      "private.txt\n",
+		"sub/private.txt":     "STRIPE=" + stripe + "\n",
+		"other/private.txt":   "STRIPE=" + stripe + "\n",
+		".git/config":         "token: " + ghToken + "\n",
+		".ferry/state":        "token: " + ghToken + "\n",
+		"bin/tool":            "\x00\x01" + ghToken,
+		"deploy/ferry.star":   "x = 1\n",
+		"deploy/settings.yml": "slack: " + slack + "\n",
+	})
+	hits, files, err := scanWorkspace(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"FERRY-SEC001 config/app.env:2:19",
+		"FERRY-SEC005 deploy/settings.yml:1:8",
+		"FERRY-SEC006 other/private.txt:1:8",
+	}
+	if got := positions(hits); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if files != 7 { // app.env, README.md, .gitignore, sub/.gitignore, other/private.txt, ferry.star, settings.yml
+		t.Errorf("read %d files, want 7", files)
+	}
+}
+
+func TestScanHistory(t *testing.T) {
+	repo := t.TempDir()
+	git(t, repo, "init", "-q", "-b", "main")
+	writeFiles(t, repo, map[string]string{
+		"app/ferry.star": "x = 1\n",
+		"app/conf.env":   "MODE=dev\nGITLAB=" + glToken + "\n",
+		"elsewhere.env":  "STRIPE=" + stripe + "\n", // outside the workspace (app/)
+	})
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "add config")
+	added := git(t, repo, "rev-parse", "HEAD")
+	writeFiles(t, repo, map[string]string{"app/conf.env": "MODE=dev\nGITLAB=${GITLAB_TOKEN}\n"})
+	git(t, repo, "commit", "-q", "-am", "read the token from the environment")
+	// A secret on another branch is reachable too.
+	git(t, repo, "checkout", "-q", "-b", "topic")
+	writeFiles(t, repo, map[string]string{"app/keys/id_rsa": pemHead + "\nMIIE\n"})
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "a key")
+	onTopic := git(t, repo, "rev-parse", "HEAD")
+	git(t, repo, "checkout", "-q", "main")
+
+	ws := filepath.Join(repo, "app")
+	hits, commits, err := scanHistory(context.Background(), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if commits != 3 {
+		t.Errorf("read %d commits, want 3", commits)
+	}
+	want := []string{
+		"FERRY-SEC004 " + added[:12] + ":conf.env:2:8",
+		"FERRY-SEC008 " + onTopic[:12] + ":keys/id_rsa:1:1",
+	}
+	if got := positions(hits); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if now, _, _ := scanWorkspace(context.Background(), ws); len(now) != 0 {
+		t.Errorf("the workspace holds no secret now, got %v", positions(now))
+	}
+
+	if _, _, err := scanHistory(context.Background(), t.TempDir()); err != errNotGit {
+		t.Errorf("outside git: got %v, want errNotGit", err)
+	}
+}
+
+func TestParseLogQuotedNames(t *testing.T) {
+	log := "\x00abc\ndiff --git \"a/x y\" \"b/x y\"\n--- /dev/null\n+++ \"b/sp\\303\\251cial.env\"\n@@ -0,0 +7,2 @@\n+a\n+id=" + awsID + "\n"
+	hits, commits, err := parseLog(strings.NewReader(log))
+	if err != nil || commits != 1 {
+		t.Fatal(err, commits)
+	}
+	if got := positions(hits); !slices.Equal(got, []string{"FERRY-SEC001 abc:spécial.env:8:4"}) {
+		t.Errorf("got %v", got)
+	}
+}

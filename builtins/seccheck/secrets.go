@@ -1,0 +1,186 @@
+package seccheck
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// A secretPattern finds one kind of credential. The regexp runs only on
+// files that contain one of its keywords (lowercase), which keeps the scan
+// fast; its last capturing group is the secret.
+type secretPattern struct {
+	id       string
+	keywords []string
+	re       *regexp.Regexp
+	// accept, when set, vets a match: a placeholder or a low-entropy value
+	// is no credential.
+	accept func(secret string) bool
+}
+
+// assignment matches NAME = "value", NAME: 'value', "NAME": "value" and
+// NAME := "value", where NAME contains one of words (and is not the end of
+// a path, as in "/etc/passwd": "…").
+func assignment(words string, minLen int) *regexp.Regexp {
+	return regexp.MustCompile(`(?im)(?:^|[^/a-z0-9_.-])[a-z0-9_.-]*(?:` + words + `)[a-z0-9_.-]*["']?\s*(?::=|=|:)\s*["']([^"'\s]{` + fmt.Sprint(minLen) + `,})["']`)
+}
+
+var secretPatterns = []secretPattern{
+	{id: "FERRY-SEC001", keywords: []string{"akia", "asia"}, re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`)},
+	{id: "FERRY-SEC002", keywords: []string{"aws"}, re: regexp.MustCompile(`(?i)aws_?secret_?(?:access_?)?key["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9/+]{40})\b`)},
+	{id: "FERRY-SEC003", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`)},
+	{id: "FERRY-SEC004", keywords: []string{"glpat-"}, re: regexp.MustCompile(`\b(glpat-[A-Za-z0-9_-]{20,})`)},
+	{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[A-Za-z0-9-]{10,})`)},
+	{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`)},
+	{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})`)},
+	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`)},
+	{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`)},
+	{id: "FERRY-SEC010", keywords: []string{"pass", "pwd"}, re: assignment(`password|passwd|pwd|pass`, 4), accept: notPlaceholder},
+	{id: "FERRY-SEC011", keywords: []string{"secret", "token", "key", "auth", "credential"}, re: assignment(`secret|token|api_?key|apikey|auth|credential|private_?key|access_?key`, 16), accept: highEntropy},
+}
+
+// notPlaceholder reports whether a password literal looks real: not a
+// template, a variable or a well-known stand-in.
+func notPlaceholder(s string) bool {
+	l := strings.ToLower(s)
+	for _, t := range []string{"${", "$(", "{{", "<", "%s", "%v", "***", "xxx", "..."} {
+		if strings.Contains(l, t) {
+			return false
+		}
+	}
+	switch l {
+	case "password", "passwd", "changeme", "change-me", "example", "secret", "redacted", "none", "null", "true", "false", "test", "dummy":
+		return false
+	}
+	return strings.Trim(l, l[:1]) != ""
+}
+
+// highEntropy reports whether s looks random: at least 3.5 bits of
+// entropy per character, as keys and tokens have and words do not.
+func highEntropy(s string) bool {
+	return notPlaceholder(s) && entropy(s) >= 3.5
+}
+
+// entropy is the Shannon entropy of s in bits per byte.
+func entropy(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(len(s))
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// mask shows enough of a secret to find it (a provider prefix, say) and
+// never all of it.
+func mask(s string) string {
+	n := min(4, len(s)/4)
+	return fmt.Sprintf("%s… (%d characters)", s[:n], len(s))
+}
+
+// A secretHit is a finding of the secret scan, with the secret it found
+// (kept to tell the same secret in two places, never printed).
+type secretHit struct {
+	Finding
+	secret string
+}
+
+// scanText returns the credentials in src, the text of file whose first
+// line is line first. A "ferry:ignore" comment on a line, or on the line
+// before it, silences the rules it names there. Each pattern runs only on
+// the lines that hold one of its keywords.
+func scanText(file string, src []byte, first int) []secretHit {
+	lower := asciiLower(src)
+	starts := lineOffsets(src)
+	var hits []secretHit
+	var lines []string
+	var spans [][2]int // where the secrets found so far are
+	for _, p := range secretPatterns {
+		for _, i := range keywordLines(lower, starts, p.keywords) {
+			lo, hi := starts[i], len(src)
+			if i+1 < len(starts) {
+				hi = starts[i+1]
+			}
+			for _, m := range p.re.FindAllSubmatchIndex(src[lo:hi], -1) {
+				g := len(m) - 2
+				from, to := lo+m[g], lo+m[g+1]
+				secret := string(src[from:to])
+				if p.accept != nil && !p.accept(secret) {
+					continue
+				}
+				// The generic rules come last: a secret a provider's rule
+				// found is not reported twice.
+				if slices.ContainsFunc(spans, func(s [2]int) bool { return s[0] < to && from < s[1] }) {
+					continue
+				}
+				spans = append(spans, [2]int{from, to})
+				if lines == nil {
+					lines = strings.Split(string(src), "\n")
+				}
+				if ignoredAt(lines, i+1, p.id) {
+					continue
+				}
+				f := finding(p.id, file, first+i, fmt.Sprintf("%s: %s", ruleByID(p.id).Title, mask(secret)))
+				f.Col = from - lo + 1
+				hits = append(hits, secretHit{Finding: f, secret: secret})
+			}
+		}
+	}
+	return hits
+}
+
+// asciiLower returns a copy of b with A-Z lowered, at the same offsets.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// keywordLines returns, in order, the indexes of the lines (starting at
+// starts) of lower that contain one of words.
+func keywordLines(lower []byte, starts []int, words []string) []int {
+	var idx []int
+	for _, w := range words {
+		for off := 0; ; {
+			j := bytes.Index(lower[off:], []byte(w))
+			if j < 0 {
+				break
+			}
+			i := sort.Search(len(starts), func(i int) bool { return starts[i] > off+j }) - 1
+			idx = append(idx, i)
+			// Go on from the next line: one hit per line is enough.
+			if i+1 >= len(starts) {
+				break
+			}
+			off = starts[i+1]
+		}
+	}
+	slices.Sort(idx)
+	return slices.Compact(idx)
+}
+
+// lineOffsets returns the offset at which each line of src starts.
+func lineOffsets(src []byte) []int {
+	offs := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			offs = append(offs, i+1)
+		}
+	}
+	return offs
+}

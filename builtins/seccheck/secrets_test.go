@@ -1,0 +1,103 @@
+package seccheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Fixture credentials are put together at run time, so that this file
+// does not trip secret scanners itself (ferry lint's included).
+var (
+	awsID     = "AKIA" + "Z7QW3EXAMPLE4KDJ"
+	awsSecret = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzEXAMPLEKE"
+	ghToken   = "ghp_" + "Zq8mW2xY7vB4nK1pL9sT3rU6cE0aH5dF8gJ2"
+	ghPAT     = "github_pat_" + "11ABCDEFG0abcdefghijkl_mnopQRSTUVwxyz0123456789"
+	glToken   = "glpat-" + "x9Fk2LmQ8rTz4WvN1pYb"
+	slack     = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+	stripe    = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+	google    = "AIza" + "SyD3k9Lm2Qx7Vb1Nc8Rt5Yw0Zp4Jh6Gf2Ks"
+	pemHead   = "-----BEGIN RSA " + "PRIVATE KEY-----"
+	jwt       = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	apiKey    = "q8Zr2Lx" + "N5vT9mWp3Kc7Yb"
+)
+
+func TestSecretPatterns(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string // "id:line:col"
+	}{
+		{"AWS key id", "export AWS_ACCESS_KEY_ID=" + awsID + "\n", []string{"FERRY-SEC001:1:26"}},
+		{"AWS key id too short", "id = AKIA1234\n", nil},
+		{"AWS secret", "x = 1\naws_secret_access_key = " + awsSecret + "\n", []string{"FERRY-SEC002:2:25"}},
+		{"GitHub token", `token: "` + ghToken + "\"\n", []string{"FERRY-SEC003:1:9"}},
+		{"GitHub fine-grained token", "GH=" + ghPAT + "\n", []string{"FERRY-SEC003:1:4"}},
+		{"ghp_ too short", "name = ghp_abc\n", nil},
+		{"GitLab token", "CI_TOKEN=" + glToken + "\n", []string{"FERRY-SEC004:1:10"}},
+		{"Slack token", "hook: " + slack + "\n", []string{"FERRY-SEC005:1:7"}},
+		{"Stripe live key", "STRIPE=" + stripe + "\n", []string{"FERRY-SEC006:1:8"}},
+		{"Stripe test key", "STRIPE=sk_test_4eC39HqLyjWDarjtT1zdp7dc\n", nil},
+		{"Google API key", "maps(" + google + ")\n", []string{"FERRY-SEC007:1:6"}},
+		{"private key", "a\n" + pemHead + "\nMIIE\n", []string{"FERRY-SEC008:2:1"}},
+		{"public key", "-----BEGIN PUBLIC KEY-----\n", nil},
+		{"JWT", "Authorization: Bearer " + jwt + "\n", []string{"FERRY-SEC009:1:23"}},
+		{"password assignment", `db_password = "hunter22"` + "\n", []string{"FERRY-SEC010:1:16"}},
+		{"password in a dict", `env = {"DB_PASSWORD": "s3cr3t!"}` + "\n", []string{"FERRY-SEC010:1:24"}},
+		{"password from a variable", "db_password = os.env(\"DB_PASSWORD\")\npassword := cfg.Password\n", nil},
+		{"password placeholder", `password = "changeme"` + "\n" + `PASSWORD: "${DB_PASSWORD}"` + "\n" + `pass = "xxxxxxxx"` + "\n", nil},
+		{"a path, not a name", `"/etc/passwd": "root:x:0:0:root:/root:/bin/sh"` + "\n", nil},
+		{"high-entropy api key", `api_key = "` + apiKey + `"` + "\n", []string{"FERRY-SEC011:1:12"}},
+		{"low-entropy token", `token = "aaaaaaaabbbbbbbbcccc"` + "\n", nil},
+		{"secret name, word value", `secret_name = "database-password-prod"` + "\n", nil},
+		{"ignored on the line", `db_password = "hunter22"  # ferry:ignore FERRY-SEC010` + "\n", nil},
+		{"ignored on the line before", "# ferry:ignore FERRY-SEC001\nid = " + awsID + "\n", nil},
+		{"ignore names another rule", "// ferry:ignore FERRY-SEC002\nid = " + awsID + "\n", []string{"FERRY-SEC001:2:6"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, h := range scanText("conf/app.env", []byte(tt.src), 1) {
+				got = append(got, fmt.Sprintf("%s:%d:%d", h.Rule, h.Line, h.Col))
+				if strings.Contains(h.Message, h.secret) || strings.Contains(h.String(), h.secret) {
+					t.Errorf("finding shows the whole secret: %s", h)
+				}
+				if h.File != "conf/app.env" || h.Fix == "" {
+					t.Errorf("finding %+v: want the file and a fix", h.Finding)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestScanTextFirstLine(t *testing.T) {
+	hits := scanText("a.txt", []byte("x\nid = "+awsID+"\n"), 40)
+	if len(hits) != 1 || hits[0].Line != 41 {
+		t.Fatalf("got %v, want one finding on line 41", hits)
+	}
+}
+
+func TestMask(t *testing.T) {
+	for _, s := range []string{"hunter2", ghToken, "abcd"} {
+		m := mask(s)
+		if strings.Contains(m, s) || !strings.Contains(m, fmt.Sprintf("(%d characters)", len(s))) {
+			t.Errorf("mask(%q) = %q", s, m)
+		}
+	}
+	if m := mask(ghToken); !strings.HasPrefix(m, "ghp_") {
+		t.Errorf("mask(GitHub token) = %q, want the ghp_ prefix shown", m)
+	}
+}
+
+func TestEntropy(t *testing.T) {
+	if e := entropy("aaaa"); e != 0 {
+		t.Errorf("entropy(aaaa) = %v", e)
+	}
+	if e := entropy("abcd"); e != 2 {
+		t.Errorf("entropy(abcd) = %v", e)
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A Slack token put together at run time, so that this file trips no
+// secret scanner.
+var lintSlackToken = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+
+func lintWorkspace(t *testing.T) *testWorkspace {
+	return newWorkspace(t, map[string]string{
+		"ferry.star": `image(name = "app-image", repo = "acme/app", context = "app")
+service(name = "db", image = "postgres:16", ports = ["5432:5432"], user = "999")
+service(name = "app", image = "app-image", health = health.tcp(8080))
+`,
+		"app/Dockerfile": "FROM scratch\nCOPY app /app\nUSER 65534:65534\n",
+		"app/app":        "binary\n",
+	})
+}
+
+func TestLintExitCodes(t *testing.T) {
+	ws := lintWorkspace(t)
+	// Warnings only: exit 0, with the position, rule and fix.
+	r := ws.ferry(t, "lint")
+	if r.code != 0 || !strings.Contains(r.stdout, "ferry.star:2:8: warning FERRY-SV003: service \"db\": publishes PostgreSQL port 5432") ||
+		!strings.Contains(r.stdout, "fix: publish it on loopback only") || !strings.Contains(r.stdout, "0 errors, 1 warnings, 0 info") {
+		t.Fatalf("want exit 0 and the SV003 warning:\n%s", r)
+	}
+
+	// An error: exit 1, and the secret never printed whole.
+	ws.write(t, "app/.env", "SLACK="+lintSlackToken+"\n")
+	r = ws.ferry(t, "lint")
+	if r.code != 1 || !strings.Contains(r.stdout, "app/.env:1:7: error FERRY-SEC005: Slack token: xoxb") || strings.Contains(r.stdout+r.stderr, lintSlackToken) {
+		t.Fatalf("want exit 1 and the masked Slack token:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "error findings above") {
+		t.Errorf("stderr does not say why ferry lint failed:\n%s", r.stderr)
+	}
+
+	// Ignored by id: exit 0 again.
+	r = ws.ferry(t, "lint", "--ignore", "FERRY-SEC005", "--ignore", "FERRY-SV003")
+	if r.code != 0 || strings.Contains(r.stdout, "FERRY-SEC005") || strings.Contains(r.stdout, "FERRY-SV003") {
+		t.Fatalf("want exit 0 with SEC005 and SV003 ignored:\n%s", r)
+	}
+
+	// Ignored by lint_settings() in ferry.star, and by a comment.
+	star := ws.read(t, "ferry.star")
+	ws.write(t, "ferry.star", "lint_settings(ignore = [\"FERRY-SV003\"])\n"+star)
+	ws.write(t, "app/.env", "# ferry:ignore FERRY-SEC005\nSLACK="+lintSlackToken+"\n")
+	r = ws.ferry(t, "lint")
+	if r.code != 0 || strings.Contains(r.stdout, "FERRY-SV003") || strings.Contains(r.stdout, "FERRY-SEC005") {
+		t.Fatalf("want exit 0 with SV003 and SEC005 ignored:\n%s", r)
+	}
+	ws.write(t, "ferry.star", star)
+	ws.write(t, "app/.env", "SLACK="+lintSlackToken+"\n")
+
+	// An unknown id is a usage error, with a suggestion.
+	r = ws.ferry(t, "lint", "--ignore", "FERRY-SEC05")
+	if r.code != 2 || !strings.Contains(r.stderr, "did you mean FERRY-SEC005?") {
+		t.Fatalf("want exit 2 and a suggestion:\n%s", r)
+	}
+
+	// `ferry plan` shows the findings and does not fail.
+	r = ws.ferry(t, "plan")
+	if r.code != 0 || !strings.Contains(r.stdout, "app/.env:1:7: error FERRY-SEC005") || !strings.Contains(r.stdout, "security checks: 1 errors, 1 warnings") {
+		t.Fatalf("want plan to show the findings and exit 0:\n%s", r)
+	}
+}
+
+func TestLintJSONAndHistory(t *testing.T) {
+	ws := lintWorkspace(t)
+	ws.write(t, "app/.env", "SLACK="+lintSlackToken+"\n")
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-q", "-m", "config"}} {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = ws.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := os.Remove(filepath.Join(ws.dir, "app/.env")); err != nil {
+		t.Fatal(err)
+	}
+	r := ws.ferry(t, "lint", "--json")
+	var rep struct {
+		Findings []struct {
+			Rule, Severity, File, Commit, Message, Fix string
+			Line, Col                                  int
+		}
+		Notes []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, r)
+	}
+	if r.code != 1 || len(rep.Findings) != 2 {
+		t.Fatalf("want exit 1 and two findings:\n%s", r)
+	}
+	f := rep.Findings[0] // errors first
+	if f.Rule != "FERRY-SEC005" || f.Severity != "error" || f.File != "app/.env" || f.Line != 1 || len(f.Commit) != 40 || f.Fix == "" ||
+		strings.Contains(r.stdout, lintSlackToken) {
+		t.Errorf("history finding: %+v", f)
+	}
+	r = ws.ferry(t, "lint", "--no-history", "--json", "--ignore", "FERRY-SV003")
+	if r.code != 0 || !strings.Contains(r.stdout, `"findings": []`) {
+		t.Errorf("--no-history: want exit 0 and no findings (the token is only in history):\n%s", r)
+	}
+}
+
+// TestExamplesLint checks that the bundled examples pass ferry lint, and
+// that their images run as non-root.
+func TestExamplesLint(t *testing.T) {
+	dirs, err := filepath.Glob("../../examples/*/ferry.star")
+	if err != nil || len(dirs) == 0 {
+		t.Fatal("no examples", err)
+	}
+	for _, star := range dirs {
+		r := startFerry(t, filepath.Dir(star), "lint", "--no-history").wait(t)
+		if r.code != 0 || strings.Contains(r.stdout, "FERRY-DF001") || strings.Contains(r.stdout, ": warning ") {
+			t.Errorf("%s: want no errors or warnings:\n%s", filepath.Dir(star), r)
+		}
+	}
+}
