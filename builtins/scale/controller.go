@@ -57,43 +57,58 @@ func (c *Controller) Observe(now time.Time, values map[string]float64) {
 	}
 }
 
-// Average returns the per-replica average over the window: of each
-// replica's rate per second for a counter (increase over the time its
-// observations span; a value lower than the one before is a reset, and
-// counts from 0), or of its values for anything else. ok is false until
-// some replica has enough observations (two for a counter).
+// Average returns the per-replica average over the window. For a counter
+// it is the service's rate (the increase of every replica's counter over
+// the time the observations span; a value lower than the one before is a
+// reset and counts from 0) divided by the replicas observed now: a replica
+// that has just started counts, having served little, so the rate a
+// scale-up spreads is not counted again while the window catches up. For
+// anything else it is the mean of each replica's average value. ok is false
+// until there is something to average (two observations, for a counter).
 func (c *Controller) Average() (avg float64, ok bool) {
-	sum, n := 0.0, 0
-	for _, s := range c.series {
-		if IsCounter(c.Policy.Metric) {
-			if len(s) < 2 {
-				continue
-			}
-			inc := 0.0
-			for i := 1; i < len(s); i++ {
-				if d := s[i].v - s[i-1].v; d >= 0 {
-					inc += d
-				} else {
-					inc += s[i].v
-				}
-			}
-			sum += inc / s[len(s)-1].t.Sub(s[0].t).Seconds()
-		} else {
-			if len(s) == 0 {
-				continue
-			}
-			total := 0.0
-			for _, p := range s {
-				total += p.v
-			}
-			sum += total / float64(len(s))
-		}
-		n++
+	if IsCounter(c.Policy.Metric) {
+		return c.rate()
 	}
-	if n == 0 {
+	sum := 0.0
+	for _, s := range c.series {
+		total := 0.0
+		for _, p := range s {
+			total += p.v
+		}
+		sum += total / float64(len(s))
+	}
+	if len(c.series) == 0 {
 		return 0, false
 	}
-	return sum / float64(n), true
+	return sum / float64(len(c.series)), true
+}
+
+// rate is Average for a counter.
+func (c *Controller) rate() (float64, bool) {
+	var first, last time.Time
+	inc := 0.0
+	for _, s := range c.series {
+		for i, p := range s {
+			if first.IsZero() || p.t.Before(first) {
+				first = p.t
+			}
+			if p.t.After(last) {
+				last = p.t
+			}
+			switch {
+			case i == 0:
+			case p.v >= s[i-1].v:
+				inc += p.v - s[i-1].v
+			default:
+				inc += p.v
+			}
+		}
+	}
+	span := last.Sub(first).Seconds()
+	if span <= 0 {
+		return 0, false
+	}
+	return inc / span / float64(len(c.series)), true
 }
 
 // A Decision is what the controller recommends for a service.

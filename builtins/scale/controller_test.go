@@ -44,10 +44,11 @@ func TestAverageAcrossReplicasThatComeAndGo(t *testing.T) {
 	if avg, _ := c.Average(); avg != 20 {
 		t.Fatalf("average %v, want 20", avg)
 	}
-	// b is gone, c is new (one observation: no rate yet).
+	// b is gone; c is new, with one observation: the service served
+	// a's 60 requests in 2s, and two replicas run now.
 	c.Observe(at(2), map[string]float64{"a": 60, "c": 5})
-	if avg, _ := c.Average(); avg != 30 {
-		t.Fatalf("average %v, want a's 30 alone", avg)
+	if avg, _ := c.Average(); avg != 15 {
+		t.Fatalf("average %v, want 60/2s over 2 replicas", avg)
 	}
 }
 
@@ -129,5 +130,25 @@ func TestDecideWithoutObservationsClamps(t *testing.T) {
 	}
 	if d := c.Decide(at(0), 3); d.To != 3 {
 		t.Fatalf("%+v, want unchanged", d)
+	}
+}
+
+// After a scale-up, the window still holds the old replica's high rate;
+// counting the service's requests once, over every replica now running,
+// keeps the controller from scaling up again for load it has already met.
+func TestNoOvershootAfterScaleUp(t *testing.T) {
+	p := counterPolicy()
+	p.Window, p.Max = 10*time.Second, 10
+	c := NewController("api", p)
+	for s := 0; s <= 6; s++ {
+		c.Observe(at(float64(s)), map[string]float64{"a": float64(30 * s)})
+	}
+	if d := c.Decide(at(6), 1); d.To != 3 {
+		t.Fatalf("30 requests a second on one replica: %+v, want 3", d)
+	}
+	c.Observe(at(6.5), map[string]float64{"a": 185, "b": 0, "c": 0})
+	c.Observe(at(7), map[string]float64{"a": 190, "b": 5, "c": 5})
+	if d := c.Decide(at(7), 3); d.To != 3 {
+		t.Fatalf("the same 30 a second over 3 replicas: %+v (average %.1f), want 3", d, d.Observed)
 	}
 }
