@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
+	"github.com/ferryhq/ferry/engine/exporter"
 	"github.com/ferryhq/ferry/stdlib"
 )
 
@@ -42,7 +44,8 @@ type app struct {
 	eventLog   *console.EventLog
 	view       *watchView // the watch's status view, when open
 
-	metricsPort int // --metrics-port of foreground loops; -1: no metrics
+	metricsPort int                               // --metrics-port of foreground loops; -1: no metrics
+	exporter    atomic.Pointer[exporter.Exporter] // ferry's metrics, while served
 
 	sink   *console.Sink
 	bus    *engine.Bus

@@ -121,7 +121,7 @@ See ferry status and ferry logs --follow.`,
 			}
 			a.bus.Logf(engine.LevelInfo, "project %s is up; `%[2]s status` shows it, `%[2]s logs -f` follows it, `%[2]s down` stops it", l.project, f)
 			if follow {
-				return a.follow(cmd.Context(), l.project)
+				return a.follow(cmd.Context(), l)
 			}
 			return nil
 		},
