@@ -56,7 +56,7 @@ var Builtin = &engine.Builtin{
 		{Name: "min", Type: engine.Int, Required: true, Doc: "Fewest replicas (1 or more); `ferry up` starts this many."},
 		{Name: "max", Type: engine.Int, Required: true, Doc: "Most replicas."},
 		{Name: "metric", Type: engine.String, Required: true, Doc: "`\"cpu\"` (container CPU, percent of one core, from the Engine's stats), or the name of a Prometheus counter or gauge each replica serves: a counter (a name ending in `_total`) is read as a rate per second over `window`, anything else as a value averaged over `window`."},
-		{Name: "target", Type: engine.AnyValue, Required: true, Doc: "The per-replica average to keep: requests per second for a counter, the value for a gauge, percent for cpu."},
+		{Name: "target", Type: number{}, Required: true, Doc: "The per-replica average to keep: requests per second for a counter, the value for a gauge, percent for cpu."},
 		{Name: "window", Type: engine.Duration, Default: `"30s"`, Doc: "How far back rates and averages look; the loop observes three times per window."},
 		{Name: "cooldown", Type: engine.Duration, Default: `"60s"`, Doc: "Scale-down stabilisation: a scale down goes only to the highest count recommended within this time."},
 		{Name: "path", Type: engine.String, Default: `"/metrics"`, Doc: "Path of the replicas' metrics."},
@@ -64,9 +64,8 @@ var Builtin = &engine.Builtin{
 	},
 	Returns: "a policy for `service(autoscale = ...)`.",
 	Impl: func(_ *starlark.Thread, c *engine.Call) (starlark.Value, error) {
-		target, ok := starlark.AsFloat(c.Raw("target"))
 		p := &Policy{
-			Min: c.Int("min", 0), Max: c.Int("max", 0), Metric: c.String("metric"), Target: target,
+			Min: c.Int("min", 0), Max: c.Int("max", 0), Metric: c.String("metric"), Target: c.Value("target").(float64),
 			Window: c.Duration("window", 30*time.Second), Cooldown: c.Duration("cooldown", 60*time.Second),
 			Path: c.String("path"), Port: c.Int("port", 0),
 		}
@@ -80,7 +79,7 @@ var Builtin = &engine.Builtin{
 			return nil, c.Errorf("min (%d) is more than max (%d); give min <= max", p.Min, p.Max)
 		case p.Metric == "":
 			return nil, c.Errorf("metric: give \"cpu\" or the name of a counter or gauge the service serves, such as \"http_requests_total\"")
-		case !ok || p.Target <= 0 || math.IsInf(p.Target, 0):
+		case p.Target <= 0 || math.IsInf(p.Target, 0) || math.IsNaN(p.Target):
 			return nil, c.Errorf("target: got %s, want a number more than 0 (the per-replica average to keep)", c.Raw("target"))
 		case p.Window <= 0:
 			return nil, c.Errorf("window: got %s, want a duration more than 0, such as \"30s\"", p.Window)
@@ -103,4 +102,18 @@ func (PolicyType) Describe() string { return "autoscale(...)" }
 func (PolicyType) Convert(v starlark.Value) (any, bool) {
 	p, ok := v.(*Policy)
 	return p, ok
+}
+
+// number accepts an int or a float.
+type number struct{}
+
+func (number) Describe() string { return "number" }
+
+func (number) Convert(v starlark.Value) (any, bool) {
+	switch v.(type) {
+	case starlark.Int, starlark.Float:
+		f, ok := starlark.AsFloat(v)
+		return f, ok
+	}
+	return nil, false
 }
