@@ -16,6 +16,12 @@ func (a *app) follow(ctx context.Context, l *loaded) error {
 	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
 	a.autoscale(ctx, l)
 	return a.target.Follow(ctx, project, func(r deploy.Report) {
+		if x := a.exporter.Load(); x != nil && r.Restarted {
+			x.ContainerRestarted(r.Service)
+		}
+		if r.Text == "" {
+			return
+		}
 		text := r.Text
 		if r.Service != "" {
 			text = r.Service + ": " + text
