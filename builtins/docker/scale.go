@@ -49,9 +49,7 @@ type Scaler struct {
 	root    string
 	specs   map[string]*deploy.ServiceSpec
 	log     io.Writer
-
-	mu  sync.Mutex
-	cpu map[string]*cpuStream // container ID → its stats stream
+	cpu     *cpuStreams
 }
 
 var _ scale.Scaler = (*Scaler)(nil)
@@ -60,7 +58,7 @@ var _ scale.Scaler = (*Scaler)(nil)
 // root is the workspace root (for bind mounts) and log receives what
 // Deploy says when it starts and removes replicas. Close it when done.
 func (t *Target) NewScaler(project, root string, specs map[string]*deploy.ServiceSpec, log io.Writer) *Scaler {
-	return &Scaler{t: t, project: project, root: root, specs: specs, log: log, cpu: map[string]*cpuStream{}}
+	return &Scaler{t: t, project: project, root: root, specs: specs, log: log, cpu: newCPUStreams(t.c)}
 }
 
 // running lists the service's running containers.
@@ -128,49 +126,62 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 }
 
 // CPU returns the CPU use of each running replica, in percent of one core,
-// from the Engine's streaming stats: Scaler keeps a stream open for each
-// replica and reports the latest frame's figure, so a call does not wait
-// (a replica appears once its stream has had two frames, about 2 s).
+// from the Engine's streaming stats (see cpuStreams).
 func (s *Scaler) CPU(ctx context.Context, service string) (map[string]float64, error) {
 	list, err := s.running(ctx, service)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := map[string]float64{}
 	for _, c := range list {
-		st := s.cpu[c.ID]
-		if st == nil {
-			st = s.follow(c.ID)
-			s.cpu[c.ID] = st
-		}
-		if pct, ok := st.latest(); ok {
+		if pct, ok := s.cpu.latest(c.ID); ok {
 			out[c.Name] = pct
 		}
 	}
 	return out, nil
 }
 
-// follow opens the container's stats stream until Close, or until the
-// container stops.
-func (s *Scaler) follow(id string) *cpuStream {
-	ctx, cancel := context.WithCancel(context.Background())
-	st := &cpuStream{cancel: cancel}
-	go func() {
-		s.t.c.StreamCPU(ctx, id, st.observe)
-		s.mu.Lock()
-		delete(s.cpu, id)
-		s.mu.Unlock()
-	}()
-	return st
+// Close ends the stats streams.
+func (s *Scaler) Close() { s.cpu.close() }
+
+// cpuStreams keeps a stats stream open for each container asked about, and
+// gives the latest frame's CPU figure, so asking does not wait: a container
+// has a figure once its stream has had two frames (about 2 s).
+type cpuStreams struct {
+	c  *dockerd.Client
+	mu sync.Mutex
+	m  map[string]*cpuStream // container ID → its stats stream
 }
 
-// Close ends the stats streams.
-func (s *Scaler) Close() {
+func newCPUStreams(c *dockerd.Client) *cpuStreams {
+	return &cpuStreams{c: c, m: map[string]*cpuStream{}}
+}
+
+// latest returns the container's latest CPU figure, opening its stream
+// on the first call.
+func (s *cpuStreams) latest(id string) (float64, bool) {
+	s.mu.Lock()
+	st := s.m[id]
+	if st == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		st = &cpuStream{cancel: cancel}
+		s.m[id] = st
+		go func() {
+			s.c.StreamCPU(ctx, id, st.observe)
+			s.mu.Lock()
+			delete(s.m, id)
+			s.mu.Unlock()
+		}()
+	}
+	s.mu.Unlock()
+	return st.latest()
+}
+
+// close ends the streams.
+func (s *cpuStreams) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, st := range s.cpu {
+	for _, st := range s.m {
 		st.cancel()
 	}
 }

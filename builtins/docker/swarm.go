@@ -171,8 +171,8 @@ func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, 
 			}
 		}
 		return false, "it has not completed with this definition", nil
-	case s.Replicas != uint64(d.Spec.Replicas):
-		return false, fmt.Sprintf("its swarm service has %d replicas, %d wanted", s.Replicas, d.Spec.Replicas), nil
+	case s.Replicas != swarmReplicas(d, s):
+		return false, fmt.Sprintf("its swarm service has %d replicas, %d wanted", s.Replicas, swarmReplicas(d, s)), nil
 	}
 	return true, "", nil
 }
@@ -300,11 +300,14 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	if err != nil {
 		return err
 	}
-	spec := t.serviceSpec(d, id)
 	cur, err := t.service(ctx, d.Project, d.Spec.Name)
 	if err != nil {
 		return err
 	}
+	if d.Spec.Autoscale != nil {
+		d = withReplicas(d, int(swarmReplicas(d, cur)))
+	}
+	spec := t.serviceSpec(d, id)
 	since := time.Now()
 	switch {
 	case cur == nil:

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/exporter"
@@ -26,11 +27,19 @@ func (a *app) autoscale(ctx context.Context, l *loaded) {
 	if len(names) == 0 {
 		return
 	}
-	if a.deployTo != deploy.Target(a.target) {
-		a.bus.Logf(engine.LevelWarn, "autoscale of %s: ferry runs the autoscaler on the local Docker Engine only so far; on environment %s the replicas stay at min", strings.Join(names, ", "), a.env)
+	var sc interface {
+		scale.Scaler
+		Close()
+	}
+	switch t := a.deployTo.(type) {
+	case *docker.Target:
+		sc = t.NewScaler(l.project, l.ws.Root, specs, lineLogger{a.bus})
+	case *docker.SwarmTarget:
+		sc = t.NewScaler(l.project)
+	default:
+		a.bus.Logf(engine.LevelWarn, "autoscale of %s: environment %s has no autoscaler in ferry yet; the replicas stay at min", strings.Join(names, ", "), a.env)
 		return
 	}
-	sc := a.target.NewScaler(l.project, l.ws.Root, specs, lineLogger{a.bus})
 	loop := &scale.Loop{Scaler: sc, Hooks: exporterHooks{&a.exporter}, Log: func(level, service, text string) {
 		a.bus.Emit(engine.Event{Kind: engine.EventLog, Level: level, Text: "autoscale " + service + ": " + text})
 	}}
