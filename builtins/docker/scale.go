@@ -125,12 +125,12 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	return s.t.Deploy(ctx, withReplicas(d, n), s.log)
 }
 
-// CPU returns the CPU use of each running replica, in percent of one core,
-// from the Engine's streaming stats (see cpuStreams).
-func (s *Scaler) CPU(ctx context.Context, service string) (map[string]float64, error) {
+// CPU returns how many replicas run, and the CPU use of each, in percent of
+// one core, from the Engine's streaming stats (see cpuStreams).
+func (s *Scaler) CPU(ctx context.Context, service string) (int, map[string]float64, error) {
 	list, err := s.running(ctx, service)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	out := map[string]float64{}
 	for _, c := range list {
@@ -138,7 +138,7 @@ func (s *Scaler) CPU(ctx context.Context, service string) (map[string]float64, e
 			out[c.Name] = pct
 		}
 	}
-	return out, nil
+	return len(list), out, nil
 }
 
 // Close ends the stats streams.

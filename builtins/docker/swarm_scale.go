@@ -86,12 +86,12 @@ func (s *SwarmScaler) Replicas(ctx context.Context, service string, port int) ([
 	return out, nil
 }
 
-// CPU returns the CPU use of each running task's container, in percent of
-// one core, from the Engine's streaming stats.
-func (s *SwarmScaler) CPU(ctx context.Context, service string) (map[string]float64, error) {
+// CPU returns how many tasks run, and the CPU use of each one's container,
+// in percent of one core, from the Engine's streaming stats.
+func (s *SwarmScaler) CPU(ctx context.Context, service string) (int, map[string]float64, error) {
 	tasks, err := s.tasks(ctx, service)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	out := map[string]float64{}
 	for name, id := range tasks {
@@ -99,7 +99,7 @@ func (s *SwarmScaler) CPU(ctx context.Context, service string) (map[string]float
 			out[name] = pct
 		}
 	}
-	return out, nil
+	return len(tasks), out, nil
 }
 
 // Scale sets the swarm service's replica count to n.

@@ -43,9 +43,12 @@ func TestSwarmScaler(t *testing.T) {
 	// Every task's CPU, once its stats stream has had two frames.
 	deadline := time.Now().Add(time.Minute)
 	for {
-		cpu, err := sc.CPU(ctx, "api")
+		n, cpu, err := sc.CPU(ctx, "api")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n != 3 && time.Now().After(deadline) {
+			t.Fatalf("%d tasks run, want 3", n)
 		}
 		if len(cpu) == 3 {
 			for name, pct := range cpu {

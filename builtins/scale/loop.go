@@ -25,9 +25,9 @@ type Scaler interface {
 	// Replicas lists the service's running replicas, with where their
 	// container port answers.
 	Replicas(ctx context.Context, service string, port int) ([]Replica, error)
-	// CPU returns each running replica's CPU use, in percent of one core,
-	// by replica name.
-	CPU(ctx context.Context, service string) (map[string]float64, error)
+	// CPU returns how many replicas of the service run, and the CPU use,
+	// in percent of one core, of those that have a figure yet, by name.
+	CPU(ctx context.Context, service string) (running int, pct map[string]float64, err error)
 	// Scale makes n replicas of the service run.
 	Scale(ctx context.Context, service string, n int) error
 }
@@ -81,11 +81,11 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 	var values map[string]float64
 	var current int
 	if p.Metric == CPU {
-		v, err := l.Scaler.CPU(ctx, service)
+		n, v, err := l.Scaler.CPU(ctx, service)
 		if err != nil {
 			return err
 		}
-		values, current = v, len(v)
+		values, current = v, n
 	} else {
 		reps, err := l.Scaler.Replicas(ctx, service, p.Port)
 		if err != nil {
@@ -105,7 +105,10 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 		return nil
 	}
 	l.Log(engine.LevelInfo, service, fmt.Sprintf("%d → %d replicas: %s", d.From, d.To, d.Reason))
-	if err := l.Scaler.Scale(ctx, service, d.To); err != nil {
+	// A scale begun is finished, even when ctx ends meanwhile: a container
+	// being created when its request is cancelled is created all the same,
+	// after ferry has stopped looking.
+	if err := l.Scaler.Scale(context.WithoutCancel(ctx), service, d.To); err != nil {
 		return fmt.Errorf("scaling %s from %d to %d replicas: %w", service, d.From, d.To, err)
 	}
 	if l.Hooks != nil {

@@ -20,8 +20,8 @@ type fakeScaler struct {
 func (f *fakeScaler) Replicas(context.Context, string, int) ([]Replica, error) {
 	return f.replicas, nil
 }
-func (f *fakeScaler) CPU(context.Context, string) (map[string]float64, error) {
-	return nil, errors.New("not used")
+func (f *fakeScaler) CPU(context.Context, string) (int, map[string]float64, error) {
+	return 0, nil, errors.New("not used")
 }
 func (f *fakeScaler) Scale(_ context.Context, _ string, n int) error {
 	f.scaled = append(f.scaled, n)

@@ -4,6 +4,7 @@
 //	app serve                  count GET / in http_requests_total, served on /metrics, at :8080
 //	app load URL RATE [FOR]    GET URL RATE times a second for FOR (a duration; default:
 //	                           forever), then idle
+//	app spin PERCENT           also keep PERCENT of one core busy (for metric = "cpu")
 //
 // The load generator opens a new connection for every request, so Docker's
 // DNS spreads them over the service's replicas.
@@ -22,6 +23,14 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "load" {
 		load(os.Args[2:])
 		return
+	}
+	if len(os.Args) > 2 && os.Args[1] == "spin" {
+		pct, err := strconv.Atoi(os.Args[2])
+		if err != nil || pct < 1 || pct > 100 {
+			fmt.Fprintf(os.Stderr, "spin %q: want a percentage of one core, 1-100\n", os.Args[2])
+			os.Exit(2)
+		}
+		go spin(pct)
 	}
 	var requests atomic.Int64
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -74,5 +83,16 @@ func load(args []string) {
 				}
 			}()
 		}
+	}
+}
+
+// spin keeps pct percent of one core busy: busy, then asleep, every 100 ms.
+func spin(pct int) {
+	busy := time.Duration(pct) * time.Millisecond
+	for {
+		end := time.Now().Add(busy)
+		for time.Now().Before(end) {
+		}
+		time.Sleep(100*time.Millisecond - busy)
 	}
 }
