@@ -134,7 +134,8 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	}
 
 	// Stop the load generator: the rate falls to 0 once the window has
-	// passed, and the count to min once the cooldown has.
+	// passed, and the count to min once the cooldown has (in one step, or
+	// two when a recommendation made while the window drained is held).
 	if _, err := target.RemoveExcept(ctx, project, []string{"api"}); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	}
 
 	logged := log.String()
-	for _, want := range []string{"1 → 4 replicas: ", "http_requests_total/s per replica over 3s, target 10.0", "4 → 1 replicas: 0.0 "} {
+	for _, want := range []string{"1 → 4 replicas: ", "http_requests_total/s per replica over 3s, target 10.0", " → 1 replicas: 0.0 "} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("the loop's log lacks %q:\n%s", want, logged)
 		}
@@ -157,7 +158,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	x.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for _, want := range []string{
 		`ferry_scaling_decisions_total{direction="up",service="api"} 1`,
-		`ferry_scaling_decisions_total{direction="down",service="api"} 1`,
+		`ferry_scaling_decisions_total{direction="down",service="api"} `,
 		`ferry_service_replicas{service="api"} 1`,
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
