@@ -125,7 +125,7 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	if h := s.Health; h != nil && h.Probed() && !published {
 		return fmt.Errorf("health: on a swarm ferry probes health.%s through each task's published host port, since overlay addresses cannot be reached from the host, and port %d is not published; publish it (ports = [\"%d\"]), or use health.exec, which the Engine runs inside the container", h.Kind, h.Port, h.Port)
 	}
-	return nil
+	return checkSwarmAutoscale(s)
 }
 
 func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.Service, error) {

@@ -20,6 +20,22 @@ func swarmReplicas(d *deploy.Deployment, cur *dockerd.Service) uint64 {
 	return uint64(min(max(int(cur.Replicas), a.Min), a.Max))
 }
 
+// checkSwarmAutoscale refuses an autoscaled service whose metrics port is
+// not published: on a swarm the autoscaler reads each task's metrics
+// through its published host port, as health checks are probed.
+func checkSwarmAutoscale(s *deploy.ServiceSpec) error {
+	a := s.Autoscale
+	if a == nil || a.Metric == scale.CPU {
+		return nil
+	}
+	for _, p := range s.Ports {
+		if p.Container == a.Port && p.Protocol == "tcp" {
+			return nil
+		}
+	}
+	return fmt.Errorf("autoscale: on a swarm ferry reads %s through each task's published host port, since overlay addresses cannot be reached from the host, and port %d is not published; publish it (ports = [\"%d\"]), or scale on metric = \"cpu\"", a.Metric, a.Port, a.Port)
+}
+
 // A SwarmScaler scales the services of one project on a swarm for the
 // autoscaler: it sets the swarm service's replica count, which the swarm
 // then converges to.

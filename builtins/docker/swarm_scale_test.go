@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/swarmtest"
+	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -29,7 +30,7 @@ func TestSwarmScaler(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d := &deploy.Deployment{Project: project, Image: image, Key: engine.Digest{1}, Spec: &deploy.ServiceSpec{
-		Name: "api", Replicas: 1, Restart: "unless-stopped",
+		Name: "api", Replicas: 1, Restart: "unless-stopped", Ports: []deploy.Port{{Container: 8080, Protocol: "tcp"}},
 		Autoscale: &scale.Policy{Min: 1, Max: 3, Metric: scale.CPU, Target: 50, Window: time.Second},
 	}}
 	if err := target.Deploy(ctx, d, io.Discard); err != nil {
@@ -62,6 +63,25 @@ func TestSwarmScaler(t *testing.T) {
 			t.Fatalf("CPU of %d tasks after a minute, want 3: %v", len(cpu), cpu)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// Each task's metrics, through its own published host port.
+	reps, err := sc.Replicas(ctx, "api", 8080)
+	if err != nil || len(reps) != 3 {
+		t.Fatalf("replicas %+v, %v; want 3", reps, err)
+	}
+	seen := map[string]bool{}
+	for _, r := range reps {
+		if r.AddrErr != nil || seen[r.Addr] {
+			t.Fatalf("replica %s: address %q (%v), want a host port of its own", r.Name, r.Addr, r.AddrErr)
+		}
+		seen[r.Addr] = true
+		m, err := metrics.Scrape(ctx, "http://"+r.Addr+"/metrics", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Get("http_requests_total", nil); err != nil {
+			t.Errorf("replica %s: %v", r.Name, err)
+		}
 	}
 	if ok, why, err := target.Current(ctx, d); err != nil || !ok {
 		t.Errorf("with 3 replicas within 1-3, Current says %v (%s, %v)", ok, why, err)
