@@ -45,8 +45,6 @@ type Loop struct {
 	Hooks  Hooks // nil: none
 	// Log receives each decision and each problem, once until it changes.
 	Log func(level, service, text string)
-	// ScrapeTimeout bounds one scrape; 0: one tick.
-	ScrapeTimeout time.Duration
 }
 
 // Run scales service by p until ctx ends, and returns ctx's error.
@@ -99,6 +97,9 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 	if l.Hooks != nil {
 		l.Hooks.SetReplicas(service, current)
 	}
+	if current == 0 {
+		return fmt.Errorf("no replica of %s runs, so there is nothing to scale: `ferry up` starts it, and Docker's restart policy restarts replicas that crash (see `ferry status`)", service)
+	}
 	c.Observe(time.Now(), values)
 	d := c.Decide(time.Now(), current)
 	if d.To == d.From {
@@ -119,13 +120,10 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 }
 
 // scrape reads the policy's metric from every replica at once, summed over
-// its label sets. A replica that cannot be scraped is left out (it may be
+// its label sets, each read bounded by a tick. A replica that cannot be scraped is left out (it may be
 // starting); when none can, or the metric is missing, the error says why.
 func (l *Loop) scrape(ctx context.Context, p *Policy, reps []Replica) (map[string]float64, error) {
-	timeout := l.ScrapeTimeout
-	if timeout == 0 {
-		timeout = p.Tick()
-	}
+	timeout := p.Tick()
 	values := map[string]float64{}
 	var errs []string
 	var mu sync.Mutex

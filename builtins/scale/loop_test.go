@@ -95,3 +95,15 @@ func TestLoopMissingMetric(t *testing.T) {
 		t.Errorf("scaled %v without a metric", f.scaled)
 	}
 }
+
+// The loop scales what runs; it never starts a service none of whose
+// replicas runs (ferry up and the restart policy do).
+func TestLoopDoesNotStartAStoppedService(t *testing.T) {
+	f := &fakeScaler{}
+	l := &Loop{Scaler: f, Log: func(string, string, string) {}}
+	c := NewController("api", &Policy{Min: 2, Max: 5, Metric: "x_total", Target: 10, Path: "/metrics", Window: 1})
+	err := l.step(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "no replica of api runs, so there is nothing to scale") || len(f.scaled) != 0 {
+		t.Errorf("got %v and scaled %v, want an error and no scaling", err, f.scaled)
+	}
+}
