@@ -55,9 +55,6 @@ func TestWatchServesMetrics(t *testing.T) {
 			t.Errorf("runs of %s: %v, %v; want 1", rule, n, err)
 		}
 	}
-	if n, err := s.Get("ferry_service_health", map[string]string{"service": "web", "state": "healthy"}); err != nil || n != 1 {
-		t.Errorf("health of web: %v, %v; want healthy", n, err)
-	}
 	if n, err := s.Get("ferry_runs_total", map[string]string{"outcome": "succeeded"}); err != nil || n != 1 {
 		t.Errorf("runs: %v, %v; want 1", n, err)
 	}
