@@ -8,7 +8,10 @@ import "context"
 type Report struct {
 	Level   string // engine.LevelInfo, LevelWarn or LevelError
 	Service string
-	Text    string // for people; it names the replica
+	Text    string // for people; it names the replica; "" when there is nothing to say
+	// Restarted is set when the target restarted the replica, for the
+	// count of restarts: also when, in a crash loop, nothing is said.
+	Restarted bool
 }
 
 // A Follower follows a project's running services and reports what

@@ -11,6 +11,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -32,12 +33,13 @@ type Plugin struct {
 	Environments *Environments
 }
 
-// Builtins returns service, job, network, volume, environment and health.
+// Builtins returns service, job, network, volume, environment, autoscale
+// and health.
 // Each call returns builtins sharing a fresh register of the networks and
 // volumes declared, so call it once per evaluation, as engine.Evaluate does.
 func (p *Plugin) Builtins() []*engine.Builtin {
 	res := &resources{external: map[string]bool{}}
-	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res), environmentBuiltin(p.Environments)}, healthBuiltins...)
+	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res), environmentBuiltin(p.Environments), scale.Builtin}, healthBuiltins...)
 }
 
 func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
@@ -69,6 +71,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 	if kind == "service" {
 		params = append(params,
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
+			engine.Param{Name: "autoscale", Type: scale.PolicyType{}, Doc: "An `autoscale(...)` policy instead of a fixed `replicas`: `ferry up` starts `min` replicas (or keeps the count running, when it lies within min and max), and `ferry up --follow` or `ferry watch` adjusts it. See docs/scaling.md."},
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
 			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
 			engine.Param{Name: "update", Type: engine.AnyValue, Default: "{}", Doc: "How a change is rolled out when there are several replicas: `{\"order\": \"start-first\" or \"stop-first\", \"parallelism\": 1}`. By default one replica at a time, start-first, or stop-first when a host port is fixed. Changing it replaces nothing."},
@@ -133,6 +136,12 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	}
 	if h, ok := c.Value("health").(*HealthCheck); ok {
 		s.Health = h
+	}
+	if a, ok := c.Value("autoscale").(*scale.Policy); ok {
+		if c.Has("replicas") {
+			return nil, c.Errorf("give replicas or autoscale, not both: with autoscale, min and max bound the count")
+		}
+		s.Autoscale, s.Replicas = a, a.Min
 	}
 	if err := parseResources(c.Raw("resources"), s); err != nil {
 		return nil, c.Errorf("resources: %v", err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -36,6 +37,9 @@ type ServiceSpec struct {
 	User        string
 	Health      *HealthCheck // nil: none declared
 	Update      UpdatePolicy // how a change is rolled out (services)
+	// Autoscale, when set, lets the foreground loop choose the replica
+	// count within [Min, Max]; Replicas is then Min.
+	Autoscale *scale.Policy
 }
 
 // A JobSpec is a one-shot container run to completion (a migration, say).
@@ -219,10 +223,14 @@ func (s *ServiceSpec) Validate() error {
 	if !ok {
 		return fmt.Errorf("restart: got %q, want one of %s", s.Restart, strings.Join(restartPolicies, ", "))
 	}
+	most := s.Replicas
+	if s.Autoscale != nil {
+		most = s.Autoscale.Max
+	}
 	for _, p := range s.Ports {
-		if n := p.HostPorts(); n > 0 && n < s.Replicas {
+		if n := p.HostPorts(); n > 0 && n < most {
 			return fmt.Errorf("ports: %q gives %d host port(s) for %d replicas; give a range with a port per replica (\"%d-%d:%d\"), or publish \"%d\" so each replica gets a free host port; services reach every replica through the name %q either way",
-				p.String(), n, s.Replicas, p.HostStart, p.HostStart+s.Replicas-1, p.Container, p.Container, s.Name)
+				p.String(), n, most, p.HostStart, p.HostStart+most-1, p.Container, p.Container, s.Name)
 		}
 	}
 	if err := s.validateUpdate(); err != nil {

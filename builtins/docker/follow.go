@@ -37,7 +37,9 @@ var _ deploy.Follower = (*Target)(nil)
 // asked for (ferry up replacing a replica, ferry down, docker stop) are
 // not reported. Docker's restart policy is the only restarter: Follow
 // never starts a container. When the Engine's event stream breaks, Follow
-// says so and follows again from where it was. It returns ctx's error.
+// says so and follows again from where it was. Every restart by Docker is
+// reported with Restarted set, without text when nothing is said about it
+// (within a crash loop). It returns ctx's error.
 func (t *Target) Follow(ctx context.Context, project string, report func(deploy.Report)) error {
 	tr := newCrashTracker()
 	var since time.Time
@@ -51,11 +53,15 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 			}
 			for e := range evs {
 				since = e.Time.Add(time.Nanosecond)
+				restarted := tr.restarts(e)
 				if r, ok := tr.observe(e); ok {
 					if r.lines {
 						r.Text += t.runLines(ctx, e.ID, r.since, r.until)
 					}
+					r.Restarted = restarted
 					report(r.Report)
+				} else if restarted {
+					report(deploy.Report{Service: e.Labels[labelRule], Restarted: true})
 				}
 			}
 			if ctx.Err() == nil {
@@ -108,6 +114,13 @@ type tracked struct {
 }
 
 func newCrashTracker() *crashTracker { return &crashTracker{byID: map[string]*tracked{}} }
+
+// restarts reports whether e is Docker starting a container that died:
+// a restart by its restart policy.
+func (c *crashTracker) restarts(e dockerd.ContainerEvent) bool {
+	s := c.byID[e.ID]
+	return e.Action == "start" && s != nil && s.died
+}
 
 // observe records e and returns what to report about it, if anything.
 func (c *crashTracker) observe(e dockerd.ContainerEvent) (crashReport, bool) {

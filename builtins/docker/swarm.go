@@ -125,7 +125,7 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	if h := s.Health; h != nil && h.Probed() && !published {
 		return fmt.Errorf("health: on a swarm ferry probes health.%s through each task's published host port, since overlay addresses cannot be reached from the host, and port %d is not published; publish it (ports = [\"%d\"]), or use health.exec, which the Engine runs inside the container", h.Kind, h.Port, h.Port)
 	}
-	return nil
+	return checkSwarmAutoscale(s)
 }
 
 func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.Service, error) {
@@ -171,8 +171,8 @@ func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, 
 			}
 		}
 		return false, "it has not completed with this definition", nil
-	case s.Replicas != uint64(d.Spec.Replicas):
-		return false, fmt.Sprintf("its swarm service has %d replicas, %d wanted", s.Replicas, d.Spec.Replicas), nil
+	case s.Replicas != swarmReplicas(d, s):
+		return false, fmt.Sprintf("its swarm service has %d replicas, %d wanted", s.Replicas, swarmReplicas(d, s)), nil
 	}
 	return true, "", nil
 }
@@ -303,11 +303,14 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	if err != nil {
 		return err
 	}
-	spec := t.serviceSpec(d, id)
 	cur, err := t.service(ctx, d.Project, d.Spec.Name)
 	if err != nil {
 		return err
 	}
+	if d.Spec.Autoscale != nil {
+		d = withReplicas(d, int(swarmReplicas(d, cur)))
+	}
+	spec := t.serviceSpec(d, id)
 	since := time.Now()
 	switch {
 	case cur == nil:

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -82,8 +83,13 @@ func TestSwarmCheckSpec(t *testing.T) {
 		{[]string{"8080/udp"}, &deploy.HealthCheck{Kind: "tcp", Port: 8080}, "port 8080 is not published"},
 		{[]string{"8080"}, &deploy.HealthCheck{Kind: "http", Port: 8080}, ""},
 		{nil, &deploy.HealthCheck{Kind: "exec", Argv: []string{"/x"}}, ""},
+		{[]string{"9000"}, nil, `autoscale: on a swarm ferry reads http_requests_total through each task's published host port, since overlay addresses cannot be reached from the host, and port 8080 is not published; publish it (ports = ["8080"]), or scale on metric = "cpu"`},
+		{[]string{"8080"}, nil, ""},
 	} {
 		s := &deploy.ServiceSpec{Name: "web", Health: tc.health}
+		if tc.health == nil {
+			s.Autoscale = &scale.Policy{Min: 1, Max: 2, Metric: "http_requests_total", Target: 1, Port: 8080}
+		}
 		for _, p := range tc.ports {
 			port, err := deploy.ParsePort(p)
 			if err != nil {

@@ -111,7 +111,7 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		}
 		return false, "it has not completed with this definition", nil
 	}
-	running, stale := 0, 0
+	running, stale, want := 0, 0, wantReplicas(d.Spec, list)
 	for _, c := range list {
 		switch {
 		case c.Labels[labelConfig] != key:
@@ -121,14 +121,14 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		}
 	}
 	switch {
-	case len(list) == 0 && d.Spec.Replicas == 0:
+	case len(list) == 0 && want == 0:
 		return true, "", nil
 	case len(list) == 0:
 		return false, "no container is running it", nil
 	case stale > 0:
 		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
-	case running != d.Spec.Replicas || len(list) != d.Spec.Replicas:
-		return false, fmt.Sprintf("%d replicas running, %d wanted", running, d.Spec.Replicas), nil
+	case running != want || len(list) != want:
+		return false, fmt.Sprintf("%d replicas running, %d wanted", running, want), nil
 	}
 	return true, "", nil
 }
@@ -278,6 +278,9 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	list, err := t.ruleContainers(ctx, d.Project, d.Spec.Name)
 	if err != nil {
 		return err
+	}
+	if d.Spec.Autoscale != nil {
+		d = withReplicas(d, wantReplicas(d.Spec, list))
 	}
 	if rollsOut(d, list) {
 		return t.rollout(ctx, d, list, log)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
+	"github.com/ferryhq/ferry/engine/exporter"
 	"github.com/ferryhq/ferry/engine/redact"
 	"github.com/ferryhq/ferry/stdlib"
 )
@@ -50,7 +52,8 @@ type app struct {
 	eventLog   *console.EventLog
 	view       *watchView // the watch's status view, when open
 
-	metricsPort int // --metrics-port of foreground loops; -1: no metrics
+	metricsPort int                               // --metrics-port of foreground loops; -1: no metrics
+	exporter    atomic.Pointer[exporter.Exporter] // ferry's metrics, while served
 
 	sink   *console.Sink
 	bus    *engine.Bus

@@ -124,7 +124,7 @@ See ferry status and ferry logs --follow.`,
 			}
 			a.bus.Logf(engine.LevelInfo, "project %s is up; `%[2]s status` shows it, `%[2]s logs -f` follows it, `%[2]s down` stops it", l.project, f)
 			if follow {
-				return a.follow(cmd.Context(), l.project)
+				return a.follow(cmd.Context(), l)
 			}
 			return nil
 		},
@@ -133,7 +133,7 @@ See ferry status and ferry logs --follow.`,
 	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with what does not depend on it")
 	cmd.Flags().BoolVar(&wait, "wait", false, "return only once every service is healthy (running, without a health check); fail naming the service, its last probe errors and log lines otherwise")
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", defaultWaitTimeout, "with --wait, how long to wait for health")
-	cmd.Flags().BoolVar(&follow, "follow", false, "then stay, reporting crashes, Docker's restarts, crash loops and failing health checks until Ctrl-C (see docs/services.md)")
+	cmd.Flags().BoolVar(&follow, "follow", false, "then stay, reporting crashes, Docker's restarts, crash loops and failing health checks, and running the autoscalers (docs/scaling.md), until Ctrl-C (see docs/services.md)")
 	a.addMetricsFlag(cmd)
 	return cmd
 }

@@ -9,11 +9,19 @@ import (
 
 // follow reports, on the bus, what happens to the project's services
 // (replicas that die, Docker restarting them, crash loops, failing exec
-// checks) until ctx ends, and returns ctx's error: `ferry up --follow`
-// ends with Ctrl-C.
-func (a *app) follow(ctx context.Context, project string) error {
+// checks) and runs their autoscalers until ctx ends, and returns ctx's
+// error: `ferry up --follow` ends with Ctrl-C.
+func (a *app) follow(ctx context.Context, l *loaded) error {
+	project := l.project
 	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
+	a.autoscale(ctx, l)
 	return a.target.Follow(ctx, project, func(r deploy.Report) {
+		if x := a.exporter.Load(); x != nil && r.Restarted {
+			x.ContainerRestarted(r.Service)
+		}
+		if r.Text == "" {
+			return
+		}
 		text := r.Text
 		if r.Service != "" {
 			text = r.Service + ": " + text
@@ -28,7 +36,7 @@ func (a *app) follow(ctx context.Context, project string) error {
 func (a *app) followServices(ctx context.Context, l *loaded) {
 	for _, n := range l.graph.Names() {
 		if l.graph.Rule(n).Info().Kind == "service" {
-			go a.follow(ctx, l.project)
+			go a.follow(ctx, l)
 			return
 		}
 	}

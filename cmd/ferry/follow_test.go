@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -14,6 +16,19 @@ func TestUpFollowCrashLoop(t *testing.T) {
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1", "EXIT_CODE": "3"}, restart = "always")`)
 	p := dw.start(t, "--project", dw.project, "up", "--follow")
 	eventually(t, "a crash loop report", func() bool { return strings.Contains(p.stderr.String(), "is in a crash loop") })
+	// Each restart is counted in ferry's metrics, before it is reported.
+	addr, err := os.ReadFile(filepath.Join(dw.dir, metricsAddrFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`ferry_container_restarts_total\{service="web"\} (\d+)`).FindStringSubmatch(httpGet(t, "http://"+strings.TrimSpace(string(addr))+"/metrics"))
+	n := 0
+	if m != nil {
+		n, _ = strconv.Atoi(m[1])
+	}
+	if n < 3 {
+		t.Errorf("ferry_container_restarts_total{service=\"web\"} is %d after a crash loop report, want 3 or more", n)
+	}
 	p.cmd.Process.Signal(os.Interrupt)
 	r := p.wait(t)
 	r.wantCode(t, 130)

@@ -39,6 +39,13 @@ func (a *app) waitHealthy(ctx context.Context, l *loaded, names []string, timeou
 	for i, r := range rules {
 		wg.Go(func() {
 			errs[i] = r.WaitHealthy(ctx, timeout, &ruleOutput{bus: a.bus, rule: r.Info().Name})
+			if x := a.exporter.Load(); x != nil && ctx.Err() == nil {
+				state := deploy.Healthy
+				if errs[i] != nil {
+					state = deploy.Unhealthy
+				}
+				x.SetHealth(r.Info().Name, state)
+			}
 		})
 	}
 	wg.Wait()

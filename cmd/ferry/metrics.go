@@ -35,6 +35,7 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 		return nil, err
 	}
 	a.bus.Add(x)
+	a.exporter.Store(x)
 	path := ws.Path(metricsAddrFile)
 	err = os.MkdirAll(filepath.Dir(path), 0o755)
 	if err == nil {
@@ -49,6 +50,7 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 		if b, err := os.ReadFile(path); err == nil && string(b) == srv.Addr+"\n" {
 			os.Remove(path)
 		}
+		a.exporter.Store(nil)
 		if err := srv.Close(); err != nil {
 			a.bus.Logf(engine.LevelWarn, "stopping the metrics server: %v", err)
 		}

@@ -92,10 +92,11 @@ func TestWatchWithoutMetrics(t *testing.T) {
 }
 
 // ferry up --follow serves the metrics of its run while it follows: the
-// image and the service it brought up are counted, by kind.
+// image and the service it brought up are counted, by kind, and with
+// --wait the health it waited for.
 func TestUpFollowServesMetrics(t *testing.T) {
-	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image")`)
-	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "up", "--follow")...)
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", health = health.tcp(8080, interval = "200ms"))`)
+	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "up", "--wait", "--follow")...)
 	eventually(t, "the project to be up and followed", func() bool {
 		return strings.Contains(p.stderr.String(), "following project "+dw.project)
 	})
@@ -108,6 +109,9 @@ func TestUpFollowServesMetrics(t *testing.T) {
 		if n, err := s.Get("ferry_rule_runs_total", map[string]string{"rule": rule, "kind": kind, "outcome": "succeeded"}); err != nil || n != 1 {
 			t.Errorf("runs of %s: %v, %v; want 1", rule, n, err)
 		}
+	}
+	if n, err := s.Get("ferry_service_health", map[string]string{"service": "web", "state": "healthy"}); err != nil || n != 1 {
+		t.Errorf("health of web: %v, %v; want healthy", n, err)
 	}
 	p.cmd.Process.Signal(os.Interrupt)
 	p.wait(t).wantCode(t, 130)

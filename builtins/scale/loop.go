@@ -1,0 +1,163 @@
+package scale
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// A Replica is one running container of a service, as the loop observes it.
+type Replica struct {
+	Name string
+	// Addr is host:port where the metrics port answers from this machine;
+	// AddrErr says why there is none.
+	Addr    string
+	AddrErr error
+}
+
+// A Scaler is what a target does for the loop.
+type Scaler interface {
+	// Replicas lists the service's running replicas, with where their
+	// container port answers.
+	Replicas(ctx context.Context, service string, port int) ([]Replica, error)
+	// CPU returns how many replicas of the service run, and the CPU use,
+	// in percent of one core, of those that have a figure yet, by name.
+	CPU(ctx context.Context, service string) (running int, pct map[string]float64, err error)
+	// Scale makes n replicas of the service run.
+	Scale(ctx context.Context, service string, n int) error
+}
+
+// A Hooks receives the loop's decisions and observations; engine/exporter
+// implements it.
+type Hooks interface {
+	Scaled(service string, from, to int)
+	SetReplicas(service string, n int)
+}
+
+// A Loop keeps services scaled as their policies say.
+type Loop struct {
+	Scaler Scaler
+	Hooks  Hooks // nil: none
+	// Log receives each decision and each problem, once until it changes.
+	Log func(level, service, text string)
+}
+
+// Run scales service by p until ctx ends, and returns ctx's error.
+func (l *Loop) Run(ctx context.Context, service string, p *Policy) error {
+	c := NewController(service, p)
+	tick := time.NewTicker(p.Tick())
+	defer tick.Stop()
+	said := ""
+	for {
+		err := l.step(ctx, c)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && err.Error() != said:
+			l.Log(engine.LevelWarn, service, err.Error())
+			said = err.Error()
+		case err == nil && said != "":
+			l.Log(engine.LevelInfo, service, "observing "+c.what()+" again")
+			said = ""
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// step observes the service once and applies the controller's decision.
+func (l *Loop) step(ctx context.Context, c *Controller) error {
+	p, service := c.Policy, c.Service
+	var values map[string]float64
+	var current int
+	if p.Metric == CPU {
+		n, v, err := l.Scaler.CPU(ctx, service)
+		if err != nil {
+			return err
+		}
+		values, current = v, n
+	} else {
+		reps, err := l.Scaler.Replicas(ctx, service, p.Port)
+		if err != nil {
+			return err
+		}
+		if values, err = l.scrape(ctx, p, reps); err != nil {
+			return err
+		}
+		current = len(reps)
+	}
+	if l.Hooks != nil {
+		l.Hooks.SetReplicas(service, current)
+	}
+	if current == 0 {
+		return fmt.Errorf("no replica of %s runs, so there is nothing to scale: `ferry up` starts it, and Docker's restart policy restarts replicas that crash (see `ferry status`)", service)
+	}
+	c.Observe(time.Now(), values)
+	d := c.Decide(time.Now(), current)
+	if d.To == d.From {
+		return nil
+	}
+	l.Log(engine.LevelInfo, service, fmt.Sprintf("%d → %d replicas: %s", d.From, d.To, d.Reason))
+	// A scale begun is finished, even when ctx ends meanwhile: a container
+	// being created when its request is cancelled is created all the same,
+	// after ferry has stopped looking.
+	if err := l.Scaler.Scale(context.WithoutCancel(ctx), service, d.To); err != nil {
+		return fmt.Errorf("scaling %s from %d to %d replicas: %w", service, d.From, d.To, err)
+	}
+	if l.Hooks != nil {
+		l.Hooks.Scaled(service, d.From, d.To)
+		l.Hooks.SetReplicas(service, d.To)
+	}
+	return nil
+}
+
+// scrape reads the policy's metric from every replica at once, summed over
+// its label sets, each read bounded by a tick. A replica that cannot be scraped is left out (it may be
+// starting); when none can, or the metric is missing, the error says why.
+func (l *Loop) scrape(ctx context.Context, p *Policy, reps []Replica) (map[string]float64, error) {
+	timeout := p.Tick()
+	values := map[string]float64{}
+	var errs []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, r := range reps {
+		wg.Go(func() {
+			v, err := scrapeOne(ctx, p, r, timeout)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err.Error())
+				return
+			}
+			values[r.Name] = v
+		})
+	}
+	wg.Wait()
+	if len(values) == 0 && len(errs) > 0 {
+		return nil, fmt.Errorf("cannot read %s from any replica: %s", p.Metric, strings.Join(errs, "; "))
+	}
+	return values, nil
+}
+
+func scrapeOne(ctx context.Context, p *Policy, r Replica, timeout time.Duration) (float64, error) {
+	if r.AddrErr != nil {
+		return 0, r.AddrErr
+	}
+	s, err := metrics.Scrape(ctx, "http://"+r.Addr+p.Path, timeout)
+	if err != nil {
+		return 0, err
+	}
+	v, err := s.Sum(p.Metric, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%v; autoscale(metric = %q) names a metric the service does not serve: fix the name, or serve it", err, p.Metric)
+	}
+	return v, nil
+}

@@ -1,0 +1,3 @@
+module example.com/autoscale
+
+go 1.22
