@@ -143,6 +143,9 @@ func (x *Exporter) Handle(e engine.Event) {
 		x.ran(e, OutcomeSucceeded)
 	case engine.EventRuleFail:
 		x.ran(e, OutcomeFailed)
+	case engine.EventLiveUpdated:
+		x.ran(e, OutcomeSucceeded)
+		x.LiveUpdated(e.Rule, OutcomeSucceeded)
 	case engine.EventCached:
 		x.built[e.Rule] = true
 		x.cacheHits.WithLabelValues(x.kind(e.Rule), e.Rule).Inc()

@@ -101,6 +101,8 @@ func TestRunsThroughTheBus(t *testing.T) {
 		{Kind: engine.EventRuleStart, Rule: "gen", Attempt: 1},
 		{Kind: engine.EventRuleDone, Rule: "gen", Duration: 20 * time.Millisecond},
 		{Kind: engine.EventCached, Rule: "api-image"},
+		{Kind: engine.EventRuleStart, Rule: "web-image", Attempt: 1},
+		{Kind: engine.EventLiveUpdated, Rule: "web-image", Duration: 80 * time.Millisecond},
 		{Kind: engine.EventRuleStart, Rule: "lint", Attempt: 1},
 		{Kind: engine.EventSkipped, Rule: "lint", Reason: "interrupted after 1s; it runs again next time"},
 		{Kind: engine.EventRunDone, Duration: sec, Summary: &engine.Summary{Interrupted: true}},
@@ -117,6 +119,8 @@ func TestRunsThroughTheBus(t *testing.T) {
 	}
 	want(t, s, "ferry_runs_total", map[string]string{"outcome": "interrupted"}, 1)
 	want(t, s, "ferry_run_duration_seconds_count", nil, 2)
+	want(t, s, "ferry_live_updates_total", map[string]string{"rule": "web-image", "outcome": "succeeded"}, 1)
+	want(t, s, "ferry_rule_runs_total", map[string]string{"rule": "web-image", "outcome": "succeeded"}, 1)
 	if n, _ := s.Sum("ferry_rule_rebuilds_total", nil); n != 1 {
 		t.Errorf("rebuilds = %v, want only gen's", n)
 	}
