@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
@@ -15,6 +16,7 @@ func (a *app) follow(ctx context.Context, l *loaded) error {
 	project := l.project
 	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
 	a.autoscale(ctx, l)
+	go a.sampleStatus(ctx, project)
 	return a.target.Follow(ctx, project, func(r deploy.Report) {
 		if x := a.exporter.Load(); x != nil && r.Restarted {
 			x.ContainerRestarted(r.Service)
@@ -38,6 +40,37 @@ func (a *app) followServices(ctx context.Context, l *loaded) {
 		if l.graph.Rule(n).Info().Kind == "service" {
 			go a.follow(ctx, l)
 			return
+		}
+	}
+}
+
+// statusEvery is how often a follower samples the services' replicas and
+// health for ferry's metrics.
+const statusEvery = 5 * time.Second
+
+// sampleStatus sets the replicas and health of the project's services in
+// ferry's metrics, from the target's status, until ctx ends. It does
+// nothing while no metrics are served.
+func (a *app) sampleStatus(ctx context.Context, project string) {
+	tick := time.NewTicker(statusEvery)
+	defer tick.Stop()
+	for {
+		if x := a.exporter.Load(); x != nil {
+			list, err := a.deployTo.Status(ctx, project)
+			if err != nil && ctx.Err() == nil {
+				a.bus.Logf(engine.LevelDebug, "sampling the services' status for the metrics: %v", err)
+			}
+			for _, st := range list {
+				x.SetReplicas(st.Name, st.Replicas)
+				if st.Health != "" {
+					x.SetHealth(st.Name, st.Health)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }

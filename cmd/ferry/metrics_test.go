@@ -113,6 +113,15 @@ func TestUpFollowServesMetrics(t *testing.T) {
 	if n, err := s.Get("ferry_service_health", map[string]string{"service": "web", "state": "healthy"}); err != nil || n != 1 {
 		t.Errorf("health of web: %v, %v; want healthy", n, err)
 	}
+	// The follower samples the replicas of every service, autoscaled or not.
+	eventually(t, "the replicas of web in the metrics", func() bool {
+		s, err := metrics.Scrape(context.Background(), "http://"+addr+"/metrics", 5*time.Second)
+		if err != nil {
+			return false
+		}
+		n, err := s.Get("ferry_service_replicas", map[string]string{"service": "web"})
+		return err == nil && n == 1
+	})
 	p.cmd.Process.Signal(os.Interrupt)
 	p.wait(t).wantCode(t, 130)
 	if dw.exists(".ferry/metrics.addr") {
