@@ -13,9 +13,14 @@ import (
 // checks) and runs their autoscalers until ctx ends, and returns ctx's
 // error: `ferry up --follow` ends with Ctrl-C.
 func (a *app) follow(ctx context.Context, l *loaded) error {
-	project := l.project
-	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
 	a.autoscale(ctx, l)
+	return a.followEvents(ctx, l.project)
+}
+
+// followEvents reports what happens to the project's services, and samples
+// their status for ferry's metrics, until ctx ends.
+func (a *app) followEvents(ctx context.Context, project string) error {
+	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
 	go a.sampleStatus(ctx, project)
 	return a.target.Follow(ctx, project, func(r deploy.Report) {
 		if x := a.exporter.Load(); x != nil && r.Restarted {
@@ -33,12 +38,12 @@ func (a *app) follow(ctx context.Context, l *loaded) error {
 }
 
 // followServices follows the project's services in the background while
-// ctx lasts, when l declares any, for the loops that watch a running
-// system (ferry watch).
+// ctx lasts, when l declares any, for ferry watch; the watch (re)starts
+// their autoscalers itself (watcher.rescale), as reloads change them.
 func (a *app) followServices(ctx context.Context, l *loaded) {
 	for _, n := range l.graph.Names() {
 		if l.graph.Rule(n).Info().Kind == "service" {
-			go a.follow(ctx, l)
+			go a.followEvents(ctx, l.project)
 			return
 		}
 	}

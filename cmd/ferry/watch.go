@@ -80,7 +80,11 @@ type watcher struct {
 	trig   *triggers       // requests from ferry trigger and the view
 	fw     *watch.Watcher  // told what the rules read, to watch it even where ignored
 	wo     watch.Options   // fw's options, to watch the workspace anew
-	saves  sync.WaitGroup  // state saves in the background
+	// scaled describes the autoscale policies the running autoscalers
+	// follow; stopScale stops them.
+	scaled    string
+	stopScale context.CancelFunc
+	saves     sync.WaitGroup // state saves in the background
 }
 
 // watch runs the selected rules once and then after every batch of
@@ -118,6 +122,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	defer stopMetrics()
 	w.keepInputs(ctx)
+	w.rescale(ctx)
 	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {
 		return err
 	}
@@ -248,6 +253,7 @@ func (w *watcher) reload(ctx context.Context) bool {
 	w.a.viewRules(l.graph, w.names, w.trig)
 	w.setFiles(l.res.Files, false)
 	w.keepInputs(ctx)
+	w.rescale(ctx)
 	return true
 }
 

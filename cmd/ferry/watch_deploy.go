@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -109,4 +110,26 @@ func (w *watcher) resync(ctx context.Context, sum *engine.Summary) {
 	if _, err := w.e.Run(ctx, images, w.o); err != nil && ctx.Err() == nil && !errors.Is(err, engine.ErrFailed) {
 		w.a.bus.Logf(engine.LevelError, "%v", err)
 	}
+}
+
+// rescale starts the autoscalers of the services that declare autoscale,
+// and after a reload that changed a policy, stops them and starts them
+// anew, so an edit to autoscale(...) applies at once.
+func (w *watcher) rescale(ctx context.Context) {
+	var policies []string
+	for _, n := range w.l.graph.Names() {
+		if r, ok := w.l.graph.Rule(n).(*deploy.Rule); ok && r.Info().Kind == "service" && r.Spec().Autoscale != nil {
+			policies = append(policies, n+" "+r.Spec().Autoscale.String())
+		}
+	}
+	desc := strings.Join(policies, "\n")
+	if desc == w.scaled {
+		return
+	}
+	if w.stopScale != nil {
+		w.stopScale()
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	w.scaled, w.stopScale = desc, cancel
+	w.a.autoscale(sctx, w.l)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -104,4 +105,28 @@ service(name = "side", image = "app-image")
 	r := p.wait(t)
 	r.wantCode(t, 130)
 	r.wantStderr(t, "removed "+dw.project+"-side")
+}
+
+// An edit to a service's autoscale policy applies at once in a watch: the
+// autoscaler starts again with the new policy.
+func TestWatchReloadsAutoscale(t *testing.T) {
+	t.Parallel()
+	rules := func(max int) string {
+		return fmt.Sprintf(`service(name = "web", image = "app-image", ports = ["8080"],
+    autoscale = autoscale(min = 1, max = %d, metric = "http_requests_total", target = 10, window = "3s", cooldown = "4s", port = 8080))
+`, max)
+	}
+	dw := newDockerWorkspace(t, rules(2))
+	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "watch")...)
+	eventually(t, "the autoscaler to start", func() bool {
+		return strings.Contains(p.stderr.String(), "autoscaling web: autoscale(1-2 replicas")
+	})
+	dw.setRules(t, rules(3))
+	eventually(t, "the autoscaler to start again with the new policy", func() bool {
+		return strings.Contains(p.stderr.String(), "autoscaling web: autoscale(1-3 replicas")
+	})
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t).wantCode(t, 130)
 }
