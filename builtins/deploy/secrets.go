@@ -67,8 +67,10 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 	if len(s.Secrets) == 0 && len(s.SecretFiles) == 0 {
 		return nil
 	}
-	if _, ok := r.plugin.Target.(interface{ MountsSecretFiles() }); len(s.SecretFiles) > 0 && !ok {
-		return fmt.Errorf("secret_files (at %s) are not supported by this environment's target yet (Swarm secrets are to come): pass the secrets in env, or deploy to the local Docker Engine", r.info.Pos)
+	_, mounts := r.plugin.Target.(interface{ MountsSecretFiles() })
+	_, stores := r.plugin.Target.(interface{ StoresSecretFiles() })
+	if len(s.SecretFiles) > 0 && !mounts && !stores {
+		return fmt.Errorf("secret_files (at %s) are not supported by this environment's target: pass the secrets in env, or deploy to the local Docker Engine", r.info.Pos)
 	}
 	var labelHash hash.Hash = sha256.New() // over HMACs only, never values
 	d.SecretEnv = map[string]string{}
@@ -87,7 +89,25 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 		d.SecretEnv[k] = v
 		fmt.Fprintf(labelHash, "env %s %s\n", k, keyed)
 	}
-	if len(s.SecretFiles) > 0 {
+	if len(s.SecretFiles) > 0 && stores {
+		d.SecretFileValues = map[string]SecretFileValue{}
+		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
+			v, err := s.SecretFiles[p].Reveal(rc)
+			if errors.Is(err, engine.ErrSecretAbsent) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			keyed, err := s.SecretFiles[p].Keyed(rc, rc.Workspace)
+			if err != nil {
+				return err
+			}
+			d.SecretFileValues[p] = SecretFileValue{Value: v, HMAC: keyed}
+			fmt.Fprintf(labelHash, "file %s %s\n", p, keyed)
+		}
+	}
+	if len(s.SecretFiles) > 0 && !stores {
 		base, err := SecretDir(d.Project)
 		if err != nil {
 			return err

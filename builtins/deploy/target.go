@@ -53,6 +53,17 @@ type Deployment struct {
 	SecretEnv   map[string]string
 	SecretFiles map[string]string
 	SecretsHash string
+	// SecretFileValues holds, by container path, the values of
+	// secret_files for a target that stores them itself (Swarm secrets)
+	// instead of bind-mounting host files.
+	SecretFileValues map[string]SecretFileValue
+}
+
+// A SecretFileValue is a secret file's content and the HMAC of it under
+// the workspace's secret key (hex), to name it by.
+type SecretFileValue struct {
+	Value string
+	HMAC  string
 }
 
 // ServiceStatus is one row of `ferry status`.

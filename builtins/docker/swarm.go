@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +54,87 @@ func NewSwarmTarget(c *dockerd.Client, env *deploy.Environment, warn func(string
 
 // SwarmServiceName is the swarm service that runs a rule of a project.
 func SwarmServiceName(project, rule string) string { return project + "_" + rule }
+
+// SwarmSecretName is the Swarm secret that holds a secret file of a
+// project's rule: <project>_<rule>_<basename>_<hmac8>, where hmac8 is the
+// first 8 hex digits of the HMAC of the value under the workspace's
+// secret key (never a plain hash, which could be checked against
+// guesses). A Swarm secret is immutable, so a new value gets a new name.
+// Characters a secret name cannot hold become '-', and a name longer than
+// Swarm's 64 characters is shortened before its HMAC.
+func SwarmSecretName(project, rule, containerPath, hmac string) string {
+	base := path.Base(containerPath)
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+				return r
+			}
+			return '-'
+		}, s)
+	}
+	head := clean(project + "_" + rule + "_" + base)
+	if len(head) > 64-9 {
+		head = head[:64-9]
+	}
+	return head + "_" + hmac[:8]
+}
+
+// StoresSecretFiles says that the target passes secret_files as Swarm
+// secrets, which it makes from their values.
+func (t *SwarmTarget) StoresSecretFiles() {}
+
+// swarmSecrets makes sure the deployment's secret files exist as Swarm
+// secrets, labelled with the project and rule, and returns the references
+// to give the service.
+func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerd.ServiceSecret, error) {
+	var out []dockerd.ServiceSecret
+	labels := map[string]string{labelProject: d.Project, labelRule: d.Spec.Name}
+	for _, p := range slices.Sorted(maps.Keys(d.SecretFileValues)) {
+		v := d.SecretFileValues[p]
+		name := SwarmSecretName(d.Project, d.Spec.Name, p, v.HMAC)
+		id, err := t.c.EnsureSecret(ctx, name, []byte(v.Value), labels)
+		if err != nil {
+			return nil, fmt.Errorf("secret_files %s: %w", p, err)
+		}
+		out = append(out, dockerd.ServiceSecret{ID: id, Name: name, Target: p})
+	}
+	return out, nil
+}
+
+// pruneSecrets removes the Swarm secrets of a project's rule that its
+// service no longer references (all of them when it has no service). One
+// still in use (by a service's previous spec) is left for a later up.
+func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([]string, error) {
+	keep := map[string]bool{}
+	if s, err := t.service(ctx, project, rule); err != nil {
+		return nil, err
+	} else if s != nil {
+		for _, n := range s.SecretNames {
+			keep[n] = true
+		}
+	}
+	labels := map[string]string{labelProject: project}
+	if rule != "" {
+		labels[labelRule] = rule
+	}
+	list, err := t.c.Secrets(ctx, labels)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, sec := range list {
+		if keep[sec.Name] {
+			continue
+		}
+		if err := t.c.RemoveSecret(ctx, sec.ID, sec.Name); errors.Is(err, dockerd.ErrSecretInUse) {
+			continue
+		} else if err != nil {
+			return removed, err
+		}
+		removed = append(removed, "swarm secret "+sec.Name)
+	}
+	return removed, nil
+}
 
 // SwarmNetworkName is the project's overlay network; its name differs from
 // the Docker target's bridge network so both can exist on one Engine.
@@ -228,6 +310,9 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	own := map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()}
 	maps.Copy(labels, own)
 	labels[labelKind], labels[labelImage] = kind, d.Image
+	if d.SecretsHash != "" {
+		labels[labelSecrets] = d.SecretsHash
+	}
 	// Task containers carry no ferry.kind: the Docker target counts a
 	// container with it as one of its own.
 	clabels := maps.Clone(s.Labels)
@@ -311,6 +396,10 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 		d = withReplicas(d, int(swarmReplicas(d, cur)))
 	}
 	spec := t.serviceSpec(d, id)
+	if spec.Secrets, err = t.swarmSecrets(ctx, d); err != nil {
+		return err
+	}
+	same := cur != nil && cur.Labels[labelConfig] == d.Key.String() && cur.Labels[labelSecrets] == d.SecretsHash
 	since := time.Now()
 	switch {
 	case cur == nil:
@@ -318,9 +407,9 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 		if _, err := t.create(ctx, d, spec); err != nil {
 			return err
 		}
-	case cur.Labels[labelConfig] == d.Key.String() && cur.Replicas == spec.Replicas:
+	case same && cur.Replicas == spec.Replicas:
 		fmt.Fprintf(log, "swarm service %s runs this definition\n", spec.Name)
-	case cur.Labels[labelConfig] == d.Key.String():
+	case same:
 		fmt.Fprintf(log, "scaling swarm service %s from %d to %d replicas\n", spec.Name, cur.Replicas, spec.Replicas)
 		if err := t.c.ScaleService(ctx, *cur, spec.Replicas); err != nil {
 			return err
@@ -331,7 +420,17 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 			return err
 		}
 	}
-	return t.converge(ctx, d, since, cur != nil)
+	err = t.converge(ctx, d, since, cur != nil)
+	// Secrets of an older value go once no spec references them; after a
+	// rollback, those of the failed definition go.
+	removed, perr := t.pruneSecrets(ctx, d.Project, d.Spec.Name)
+	for _, r := range removed {
+		fmt.Fprintf(log, "removed %s, which the service no longer uses\n", r)
+	}
+	if err == nil {
+		err = perr
+	}
+	return err
 }
 
 // create creates the service, refusing to take over one of that name that
@@ -445,6 +544,13 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 			return err
 		}
 	}
+	// The job's earlier service is gone, and its secrets with it.
+	if _, err := t.pruneSecrets(ctx, d.Project, d.Spec.Name); err != nil {
+		return err
+	}
+	if spec.Secrets, err = t.swarmSecrets(ctx, d); err != nil {
+		return err
+	}
 	fmt.Fprintf(log, "running swarm job %s (%s)\n", spec.Name, d.Image)
 	sid, err := t.create(ctx, d, spec)
 	if err != nil {
@@ -524,6 +630,11 @@ func (t *SwarmTarget) RemoveExcept(ctx context.Context, project string, keep []s
 			return removed, err
 		}
 		removed = append(removed, "swarm service "+s.Name)
+		secs, err := t.pruneSecrets(ctx, project, s.Labels[labelRule])
+		removed = append(removed, secs...)
+		if err != nil {
+			return removed, err
+		}
 	}
 	return removed, nil
 }
@@ -532,6 +643,12 @@ func (t *SwarmTarget) RemoveExcept(ctx context.Context, project string, keep []s
 // volumes on this node when asked.
 func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
 	removed, err := t.RemoveExcept(ctx, project, nil)
+	if err != nil {
+		return removed, err
+	}
+	// Any secret of the project left (of a rule ferry.star no longer has).
+	secs, err := t.pruneSecrets(ctx, project, "")
+	removed = append(removed, secs...)
 	if err != nil {
 		return removed, err
 	}

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -101,5 +102,28 @@ func TestSwarmCheckSpec(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("ports %v, health %+v: got %v, want %q", tc.ports, tc.health, err, tc.want)
 		}
+	}
+}
+
+func TestSwarmSecretName(t *testing.T) {
+	hmac := "0123456789abcdef" + strings.Repeat("0", 48)
+	valid := regexp.MustCompile(`^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$`) // Swarm's rule
+	for _, c := range []struct{ project, rule, path, want string }{
+		{"shop", "web", "/run/secrets/tls.key", "shop_web_tls.key_01234567"},
+		{"shop", "web", "/etc/app/db password", "shop_web_db-password_01234567"},
+		{"shop", "web", "/etc/ünï", "shop_web_-n-_01234567"},
+		{"p", strings.Repeat("r", 80), "/x", "p_" + strings.Repeat("r", 53) + "_01234567"},
+	} {
+		got := SwarmSecretName(c.project, c.rule, c.path, hmac)
+		if got != c.want {
+			t.Errorf("SwarmSecretName(%q, %q, %q) = %q, want %q", c.project, c.rule, c.path, got, c.want)
+		}
+		if len(got) > 64 || !valid.MatchString(got) {
+			t.Errorf("%q is not a valid Swarm secret name", got)
+		}
+	}
+	// Another value (another HMAC) gets another name.
+	if a, b := SwarmSecretName("p", "r", "/x", hmac), SwarmSecretName("p", "r", "/x", "fedcba98"+hmac[8:]); a == b {
+		t.Errorf("two values share the name %s", a)
 	}
 }

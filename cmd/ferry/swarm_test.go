@@ -245,3 +245,112 @@ func runningTasks(t *testing.T, service string) []string {
 	}
 	return strings.Fields(string(out))
 }
+
+// swarmSecretAppMain serves the content of the file $FILE.
+const swarmSecretAppMain = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "job" {
+		b, err := os.ReadFile(os.Getenv("FILE"))
+		fmt.Printf("file=%s err=%v\n", b, err)
+		return
+	}
+	fmt.Println("listening on :8080")
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(os.Getenv("FILE"))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(b)
+	})
+	http.ListenAndServe(":8080", nil)
+}
+`
+
+// swarmSecrets lists the project's Swarm secrets by name, sorted.
+func (dw *dockerWorkspace) swarmSecrets(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "secret", "ls", "--filter", "label=ferry.project="+dw.project, "--format", "{{.Name}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := strings.Fields(string(out))
+	slices.Sort(list)
+	return list
+}
+
+// secret_files on a swarm become Swarm secrets named by an HMAC of their
+// value, mounted at the declared path; a new value (up --force) makes a
+// new secret, the service is updated to it and the old one removed; down
+// removes them all. The value never shows in ferry's output.
+func TestSwarmSecretFiles(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, swarmEnv+`tok = secret("tok", env = "FERRY_TEST_SECRET")
+service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, ports = ["8080"],
+        secret_files = {"/etc/app/tok.txt": tok})
+job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/secrets/tok"}, secret_files = {"/run/secrets/tok": tok})
+`)
+	dw.write(t, "app/main.go", swarmSecretAppMain)
+	dw.run(t, "run", "app-image").wantCode(t, 0)
+	swarmtest.Up(t)
+	t.Cleanup(func() {
+		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
+	})
+
+	r := dw.run(t, "--env", "staging", "up")
+	r.wantCode(t, 0)
+	wantNoLeak(t, "up", r.stdout+r.stderr)
+	if out := r.output("once"); !slices.Contains(out, "file=[redacted tok] err=<nil>") {
+		t.Errorf("the job's output: %v", out)
+	}
+	all := dw.swarmSecrets(t)
+	if len(all) != 2 || !strings.HasPrefix(all[0], dw.project+"_once_tok_") {
+		t.Fatalf("swarm secrets after up: %v, want one of the job and one of the service", all)
+	}
+	secrets := all[1:]
+	prefix := dw.project + "_web_tok.txt_"
+	if !strings.HasPrefix(secrets[0], prefix) || len(secrets[0]) != len(prefix)+8 {
+		t.Fatalf("swarm secrets after up: %v, want %s<hmac8>", all, prefix)
+	}
+	web := dw.project + "_web"
+	if got := serviceField(t, web, `{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{.File.Name}}{{end}}`); got != secrets[0]+" /etc/app/tok.txt" {
+		t.Errorf("web's secret references: %q", got)
+	}
+	if got := httpGet(t, "http://127.0.0.1:"+hostPort(t, dw.swarmStatus(t)["web"])+"/"); got != leakValue {
+		t.Fatalf("the service read %q from its secret file", got)
+	}
+
+	// Unchanged: nothing updated.
+	version := serviceField(t, web, "{{.Version.Index}}")
+	dw.run(t, "--env", "staging", "up", "--force").wantCode(t, 0)
+	if again := serviceField(t, web, "{{.Version.Index}}"); again != version {
+		t.Errorf("up --force with the same value updated web: version %s → %s", version, again)
+	}
+
+	// Rotation: a new secret, the service moves to it, the old one goes.
+	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	r = dw.run(t, "--env", "staging", "up", "--force")
+	r.wantCode(t, 0)
+	wantNoLeak(t, "up after rotation", r.stdout+r.stderr)
+	rotated := dw.swarmSecrets(t)
+	if len(rotated) != 2 || rotated[0] == all[0] || rotated[1] == secrets[0] || !strings.HasPrefix(rotated[1], prefix) {
+		t.Fatalf("swarm secrets after rotation: %v (before: %v)\n%s", rotated, all, r)
+	}
+	r.wantStderr(t, "removed swarm secret "+secrets[0])
+	if got := httpGet(t, "http://127.0.0.1:"+hostPort(t, dw.swarmStatus(t)["web"])+"/"); got != leakValue+"-rotated" {
+		t.Fatalf("after rotation the service read %q", got)
+	}
+
+	r = dw.run(t, "--env", "staging", "down")
+	r.wantCode(t, 0)
+	if left := dw.swarmSecrets(t); len(left) != 0 {
+		t.Errorf("swarm secrets left after down: %v", left)
+	}
+}

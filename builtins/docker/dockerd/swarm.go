@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -61,6 +62,7 @@ type ServiceSpec struct {
 	WorkingDir      string
 	User            string
 	Health          *HealthCheck
+	Secrets         []ServiceSecret
 	// UpdateOrder is start-first or stop-first; updates replace one task
 	// at a time, and roll back when a new task fails.
 	UpdateOrder string
@@ -81,6 +83,15 @@ type ServiceMount struct {
 	Labels map[string]string
 }
 
+// A ServiceSecret mounts a Swarm secret in the task containers as the
+// file Target (an absolute path, or one relative to /run/secrets),
+// owned by root and readable by every user (0444).
+type ServiceSecret struct {
+	ID     string
+	Name   string
+	Target string
+}
+
 // A ServiceNetwork is a network a service joins, and the names it answers
 // to there.
 type ServiceNetwork struct {
@@ -98,6 +109,7 @@ type Service struct {
 	Job         bool
 	UpdateState string
 	UpdateMsg   string
+	SecretNames []string          // the Swarm secrets its spec references
 	Spec        swarm.ServiceSpec // kept to update the service from
 }
 
@@ -123,6 +135,12 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 	}
 	if h := s.Health; h != nil {
 		cs.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+	}
+	for _, sec := range s.Secrets {
+		cs.Secrets = append(cs.Secrets, &swarm.SecretReference{
+			SecretID: sec.ID, SecretName: sec.Name,
+			File: &swarm.SecretReferenceFileTarget{Name: sec.Target, UID: "0", GID: "0", Mode: 0o444},
+		})
 	}
 	for _, m := range s.Mounts {
 		mt := mount.Mount{Type: mount.TypeVolume, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
@@ -181,6 +199,11 @@ func (c *Client) Services(ctx context.Context, labels map[string]string) ([]Serv
 		sv := Service{ID: s.ID, Name: s.Spec.Name, Version: s.Version.Index, Labels: s.Spec.Labels, Job: s.Spec.Mode.ReplicatedJob != nil, Spec: s.Spec}
 		if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
 			sv.Replicas = *r.Replicas
+		}
+		if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil {
+			for _, ref := range cs.Secrets {
+				sv.SecretNames = append(sv.SecretNames, ref.SecretName)
+			}
 		}
 		if u := s.UpdateStatus; u != nil {
 			sv.UpdateState, sv.UpdateMsg = string(u.State), u.Message
@@ -331,4 +354,76 @@ func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]stri
 // tasks of the service.
 func (c *Client) ServiceContainers(ctx context.Context, serviceID string) ([]Container, error) {
 	return c.Containers(ctx, map[string]string{"com.docker.swarm.service.id": serviceID})
+}
+
+// A Secret is a Swarm secret as listed (its value cannot be read back).
+type Secret struct {
+	ID     string
+	Name   string
+	Labels map[string]string
+}
+
+// EnsureSecret returns the ID of the Swarm secret name, creating it with
+// data and labels unless it exists. A secret is immutable, so a name must
+// stand for one value: callers name secrets by an HMAC of it. The value
+// never appears in the errors returned.
+func (c *Client) EnsureSecret(ctx context.Context, name string, data []byte, labels map[string]string) (string, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	res, err := cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: name, Labels: labels}, Data: data})
+	if err == nil {
+		return res.ID, nil
+	}
+	if !cerrdefs.IsConflict(err) && !cerrdefs.IsAlreadyExists(err) {
+		return "", c.wrap("create swarm secret "+name, err)
+	}
+	list, lerr := c.Secrets(ctx, nil)
+	if lerr != nil {
+		return "", lerr
+	}
+	for _, s := range list {
+		if s.Name == name {
+			return s.ID, nil
+		}
+	}
+	return "", c.wrap("create swarm secret "+name, err)
+}
+
+// Secrets lists the Swarm secrets that carry every label given.
+func (c *Client) Secrets(ctx context.Context, labels map[string]string) ([]Secret, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.SecretList(ctx, swarm.SecretListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, c.wrap("list swarm secrets", err)
+	}
+	out := make([]Secret, 0, len(list))
+	for _, s := range list {
+		out = append(out, Secret{ID: s.ID, Name: s.Spec.Name, Labels: s.Spec.Labels})
+	}
+	return out, nil
+}
+
+// ErrSecretInUse is wrapped by RemoveSecret when a service references the
+// secret.
+var ErrSecretInUse = fmt.Errorf("swarm secret in use")
+
+// RemoveSecret removes a Swarm secret; one already gone is not an error.
+func (c *Client) RemoveSecret(ctx context.Context, id, name string) error {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	err = cli.SecretRemove(ctx, id)
+	switch {
+	case err == nil || cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsInvalidArgument(err) && strings.Contains(err.Error(), "in use"):
+		return fmt.Errorf("remove swarm secret %s: %w", name, ErrSecretInUse)
+	}
+	return c.wrap("remove swarm secret "+name, err)
 }
