@@ -60,6 +60,8 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"127.0.0.1:8080:80\"`, `\"8080-8083:80\"`, `\"53/udp\"`."},
 		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only."},
 		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
+		{Name: "network_mode", Type: engine.String, Default: `""`, Doc: "`\"host\"`: share the host's network stack (no isolation: every port it opens is open on the host; it joins no project network, so other services cannot reach it by name, and takes no `ports` or `networks`); `\"none\"`: no network but loopback; `\"bridge\"` or unset: the project's network. `ferry lint` flags `\"host\"` (FERRY-SV001). Not on Swarm."},
+		{Name: "privileged", Type: engine.Bool, Default: "False", Doc: "Run the container privileged: every capability and host device, no seccomp or AppArmor confinement, which is root on the host. `ferry lint` flags it (FERRY-SV005). Not on Swarm."},
 		{Name: "labels", Type: engine.StringDict, Default: "{}", Doc: "Labels on the containers."},
 		{Name: "workdir", Type: engine.String, Doc: "Working folder inside the container."},
 		{Name: "user", Type: engine.String, Doc: "User (and group) to run as: `\"1000\"`, `\"1000:1000\"`, `\"app\"`."},
@@ -98,6 +100,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		Image:      c.String("image"),
 		Entrypoint: c.Strings("entrypoint"),
 		Networks:   c.Strings("networks"),
+		Privileged: c.Bool("privileged", false),
 		Labels:     c.StringMap("labels"),
 		Replicas:   c.Int("replicas", 1),
 		Restart:    c.String("restart"),
@@ -112,6 +115,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		s.Restart = "no"
 	} else if s.Restart == "" {
 		s.Restart = "unless-stopped"
+	}
+	if s.NetworkMode = c.String("network_mode"); s.NetworkMode == "bridge" {
+		s.NetworkMode = ""
 	}
 	if !validName(s.Name) {
 		return nil, c.Errorf("name must be lowercase letters, digits, '-' and '_', starting with a letter or digit (it is a DNS name)")
@@ -307,6 +313,13 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	}
 	if s.Health != nil {
 		h.String("health").String(s.Health.String())
+	}
+	// Left out at their defaults, so adding the settings replaced nothing.
+	if s.NetworkMode != "" {
+		h.String("network_mode").String(s.NetworkMode)
+	}
+	if s.Privileged {
+		h.String("privileged")
 	}
 	// Replicas are left out: scaling adds or removes containers without
 	// replacing the others; the target's Current sees the count differ.

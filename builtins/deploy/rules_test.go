@@ -102,6 +102,12 @@ func TestServiceErrors(t *testing.T) {
 		"task(name = \"t\", cmd = \"true\")\nservice(name = \"a\", image = \"t\")":                       `image: "t" names a task, not an image rule`,
 		"task(name = \"t\", cmd = \"true\")\nservice(name = \"a\", image = \"x\", depends_on = [\"t\"])": "depends_on names services and jobs",
 		`job(name = "m", image = "x", replicas = 2)`:                                                     `unexpected keyword argument "replicas"`,
+		`service(name = "a", image = "x", network_mode = "macvlan")`:                                     `ferry.star:1:8: service "a": network_mode: got "macvlan", want "host", "none", or "bridge"`,
+		`service(name = "a", image = "x", network_mode = "host", ports = ["80"])`:                        `ferry.star:1:8: service "a": network_mode = "host" cannot be combined with ports: the container shares the host's network stack`,
+		`job(name = "a", image = "x", network_mode = "host", networks = ["backend"])`:                    `ferry.star:1:4: job "a": network_mode = "host" cannot be combined with networks`,
+		`service(name = "a", image = "x", network_mode = "none", ports = ["80"])`:                        `network_mode = "none" cannot be combined with ports: the container has no network but loopback`,
+		`service(name = "a", image = "x", network_mode = "none", health = health.tcp(80))`:               `health: network_mode = "none" leaves nothing for ferry to probe health.tcp through`,
+		`service(name = "a", image = "x", privileged = "yes")`:                                           `privileged: got string, want bool`,
 	} {
 		_, err := load(t, src)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -124,6 +130,13 @@ func TestConfigHashCoversSpec(t *testing.T) {
 	if base != hash(`service(name = "a", image = "x", env = {"A": "1"})`) {
 		t.Error("config hash not stable")
 	}
+	// The defaults, spelled out, leave the hash (and running services) alone.
+	if base != hash(`service(name = "a", image = "x", env = {"A": "1"}, privileged = False, network_mode = "bridge")`) {
+		t.Error("the default privileged and network_mode changed the config hash")
+	}
+	if hash(`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "host")`) == hash(`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "none")`) {
+		t.Error("network modes host and none hash alike")
+	}
 	if base != hash(`service(name = "a", image = "x", env = {"A": "1"}, replicas = 3)`) {
 		t.Error("scaling changed the config hash, so it would replace every replica")
 	}
@@ -132,6 +145,9 @@ func TestConfigHashCoversSpec(t *testing.T) {
 		`service(name = "a", image = "y", env = {"A": "1"})`,
 		`service(name = "a", image = "x", env = {"A": "1"}, ports = ["80"])`,
 		`service(name = "a", image = "x", env = {"A": "1"}, health = health.tcp(80))`,
+		`service(name = "a", image = "x", env = {"A": "1"}, privileged = True)`,
+		`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "host")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "none")`,
 	} {
 		if hash(src) == base {
 			t.Errorf("%s: config hash did not change", src)

@@ -25,7 +25,11 @@ type ServiceSpec struct {
 	SecretFiles map[string]engine.Secret
 	Ports       []Port
 	Volumes     []Volume
-	Networks    []string        // extra networks; every service joins the workspace network
+	Networks    []string // extra networks; every service joins the workspace network
+	// NetworkMode is "" (the project network, and Networks), "host" (the
+	// host's network stack) or "none" (no network but loopback).
+	NetworkMode string
+	Privileged  bool            // every capability and device of the host
 	External    map[string]bool // networks declared with network(name, external = True)
 	Labels      map[string]string
 	Replicas    int
@@ -223,6 +227,9 @@ func (s *ServiceSpec) Validate() error {
 	if !ok {
 		return fmt.Errorf("restart: got %q, want one of %s", s.Restart, strings.Join(restartPolicies, ", "))
 	}
+	if err := s.validateNetworkMode(); err != nil {
+		return err
+	}
 	most := s.Replicas
 	if s.Autoscale != nil {
 		most = s.Autoscale.Max
@@ -242,6 +249,34 @@ func (s *ServiceSpec) Validate() error {
 			return fmt.Errorf("volumes: %s is mounted twice", v.Target)
 		}
 		seen[v.Target] = true
+	}
+	return nil
+}
+
+// validateNetworkMode checks network_mode against what it leaves out: a
+// container on the host's network stack (or on none) joins no network of
+// the project and publishes no ports.
+func (s *ServiceSpec) validateNetworkMode() error {
+	switch s.NetworkMode {
+	case "", "host", "none":
+	default:
+		return fmt.Errorf("network_mode: got %q, want \"host\", \"none\", or \"bridge\" (the default: the project's network)", s.NetworkMode)
+	}
+	if s.NetworkMode == "" {
+		return nil
+	}
+	why := "the container shares the host's network stack, so its ports are the host's ports already"
+	if s.NetworkMode == "none" {
+		why = "the container has no network but loopback"
+	}
+	if len(s.Ports) > 0 {
+		return fmt.Errorf("network_mode = %q cannot be combined with ports: %s; drop ports (or network_mode)", s.NetworkMode, why)
+	}
+	if len(s.Networks) > 0 {
+		return fmt.Errorf("network_mode = %q cannot be combined with networks: %s, and it joins no network of the project (other services cannot reach it by name); drop networks (or network_mode)", s.NetworkMode, why)
+	}
+	if h := s.Health; s.NetworkMode == "none" && h != nil && h.Probed() {
+		return fmt.Errorf("health: network_mode = \"none\" leaves nothing for ferry to probe health.%s through; use health.exec, which the Engine runs inside the container", h.Kind)
 	}
 	return nil
 }

@@ -66,6 +66,14 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 	r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
 	if h := d.Spec.Health; h != nil && h.Probed() {
 		r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
+		if d.Spec.NetworkMode == "host" {
+			// The container's ports are the Engine host's own.
+			addr := "127.0.0.1"
+			if !strings.HasPrefix(host, "unix://") {
+				addr = daemonHostname(host)
+			}
+			r.Addr, r.AddrErr = net.JoinHostPort(addr, strconv.Itoa(h.Port)), nil
+		}
 	}
 	return r, nil
 }

@@ -190,10 +190,16 @@ func (t *SwarmTarget) warnOnce(ctx context.Context) {
 }
 
 // CheckSpec refuses, before anything runs, what a swarm cannot deploy as
-// declared: a host address or a range of host ports, and an http or tcp
+// declared: privileged and network_mode, a host address or a range of host ports, and an http or tcp
 // check on a port that is not published (ferry probes tasks through their
 // published host port: overlay addresses cannot be reached from the host).
 func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
+	if s.Privileged {
+		return fmt.Errorf("privileged: a swarm service cannot run privileged (the Engine's service API has no such setting); drop privileged = True, or deploy it with the docker target")
+	}
+	if s.NetworkMode != "" {
+		return fmt.Errorf("network_mode = %q: ferry's swarm services join the project's overlay network only; drop network_mode, or deploy it with the docker target", s.NetworkMode)
+	}
 	published := false
 	for _, p := range s.Ports {
 		switch {

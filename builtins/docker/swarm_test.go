@@ -127,3 +127,20 @@ func TestSwarmSecretName(t *testing.T) {
 		t.Errorf("two values share the name %s", a)
 	}
 }
+
+func TestSwarmRefusesPrivilegedAndNetworkMode(t *testing.T) {
+	for _, tc := range []struct {
+		spec deploy.ServiceSpec
+		want string
+	}{
+		{deploy.ServiceSpec{Name: "a", Privileged: true}, "privileged: a swarm service cannot run privileged"},
+		{deploy.ServiceSpec{Name: "a", NetworkMode: "host"}, `network_mode = "host": ferry's swarm services join the project's overlay network only`},
+		{deploy.ServiceSpec{Name: "a", NetworkMode: "none"}, `network_mode = "none"`},
+		{deploy.ServiceSpec{Name: "a"}, ""},
+	} {
+		err := (&SwarmTarget{}).CheckSpec(&tc.spec)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: got %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}

@@ -219,6 +219,12 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
 	cs.Labels[labelReplica] = strconv.Itoa(i)
+	if s.NetworkMode != "" {
+		// The host's network stack, or none: no project network, so no
+		// DNS name on it either.
+		cs.Network, cs.Aliases = s.NetworkMode, nil
+	}
+	cs.Privileged = s.Privileged
 	if l, ok := healthLabel(s.Health); ok {
 		cs.Labels[labelHealth] = l
 	}
@@ -340,6 +346,9 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.Co
 	}
 	if err := t.c.StartContainer(ctx, id); err != nil {
 		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
+		if d.Spec.Privileged && strings.Contains(err.Error(), "operation not permitted") {
+			return "", fmt.Errorf("%w; privileged = True asks for every capability, and this Docker Engine lacks some itself (a rootless or nested Engine): drop privileged, or run it on an Engine running as root", err)
+		}
 		return "", portError(err)
 	}
 	return id, nil

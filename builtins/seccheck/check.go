@@ -93,9 +93,6 @@ func checkRules(root string, rules []engine.Rule, r *Report) error {
 		}
 		r.Findings = append(r.Findings, fs...)
 	}
-	if len(runners) > 0 {
-		r.Notes = append(r.Notes, "service() has no privileged or network mode setting, so FERRY-SV001 looks for the external network \"host\" only")
-	}
 	return nil
 }
 
@@ -151,10 +148,16 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		out = append(out, f)
 	}
 	s := rule.Spec()
+	if s.NetworkMode == "host" {
+		add("FERRY-SV001", "network_mode = \"host\": it shares the host's network stack and every port on it")
+	}
 	for _, n := range s.Networks {
 		if n == "host" && s.External[n] {
 			add("FERRY-SV001", "joins the host network: it shares the host's network stack and every port on it")
 		}
+	}
+	if s.Privileged {
+		add("FERRY-SV005", "privileged = True: the container gets every capability and host device, with no seccomp or AppArmor confinement, which is root on the host")
 	}
 	for _, v := range s.Volumes {
 		if !v.Bind {

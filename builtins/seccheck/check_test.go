@@ -53,6 +53,12 @@ service(name = "own-host", image = "edge:1", networks = ["backend"], user = "1")
 job(name = "admin", image = "tool:1", user = "root")
 # ferry:ignore FERRY-SV003
 service(name = "db-dev", image = "postgres:16", ports = ["5433:5432"], user = "999")
+service(name = "probe", image = "edge:1", network_mode = "host", user = "1")
+service(name = "dind", image = "dind:1", privileged = True, user = "1")
+job(name = "sandbox", image = "tool:1", network_mode = "none", privileged = False, user = "1")
+service(name = "bridged", image = "edge:1", network_mode = "bridge", user = "1")
+# ferry:ignore FERRY-SV005
+job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -68,12 +74,17 @@ service(name = "db-dev", image = "postgres:16", ports = ["5433:5432"], user = "9
 		"FERRY-SV002 ferry.star:6:8",
 		"FERRY-SV001 ferry.star:8:8",
 		"FERRY-SV004 ferry.star:10:4",
+		"FERRY-SV001 ferry.star:13:8",
+		"FERRY-SV005 ferry.star:14:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	if !strings.Contains(fs[0].Message, `service "db": publishes PostgreSQL port 5432 on every interface`) {
 		t.Errorf("message: %s", fs[0].Message)
+	}
+	if !strings.Contains(fs[5].Message, `service "probe": network_mode = "host"`) || !strings.Contains(fs[6].Message, `service "dind": privileged = True`) {
+		t.Errorf("messages: %s / %s", fs[5].Message, fs[6].Message)
 	}
 }
 

@@ -402,3 +402,51 @@ func TestUpHealthExec(t *testing.T) {
 		return strings.Contains(st.stdout, "healthy")
 	})
 }
+
+// TestUpNetworkMode checks that network_mode reaches the Engine: a service
+// on the host's network stack (joining no project network) and a job with
+// no network. (Privileged is checked at container creation in
+// builtins/docker: this Engine may lack the capabilities to start one.)
+func TestUpNetworkMode(t *testing.T) {
+	// The host-network service sleeps rather than listen, so it holds no
+	// port of the host.
+	rules := `service(name = "hostnet", image = "app-image", network_mode = "host", env = {"SLEEP": "3600"})
+job(name = "isolated", image = "app-image", network_mode = "none", env = {"EXIT_CODE": "0"})
+service(name = "plain", image = "app-image", network_mode = "bridge")
+`
+	dw := newDockerWorkspace(t, rules)
+	r := dw.run(t, "up")
+	r.wantCode(t, 0)
+	inspect := func(name string) string {
+		t.Helper()
+		out, err := exec.Command("docker", "inspect", "-f", "{{.HostConfig.Privileged}} {{.HostConfig.NetworkMode}} {{range $n, $e := .NetworkSettings.Networks}}{{$n}}{{$e.Aliases}}{{end}}", dw.project+"-"+name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker inspect %s: %v: %s", name, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	for name, want := range map[string]string{
+		"hostnet-1":    "false host host[]",
+		"isolated-job": "false none none[]",
+	} {
+		if got := inspect(name); got != want {
+			t.Errorf("%s: got %q, want %q\n%s", name, got, want, r)
+		}
+	}
+	if got := inspect("plain-1"); !strings.HasPrefix(got, "false "+dw.project+"_default "+dw.project+"_default[") || !strings.Contains(got, "plain") {
+		t.Errorf("plain-1: got %q, want the project network with the alias plain", got)
+	}
+
+	// Unchanged: nothing is replaced. Moving plain to the host network
+	// replaces it.
+	r = dw.run(t, "up")
+	r.wantCode(t, 0)
+	wantSet(t, "rules run by a no-op up", r.done(), nil, r)
+	dw.setRules(t, strings.Replace(rules, `network_mode = "bridge"`, `network_mode = "host", env = {"SLEEP": "3600"}`, 1))
+	r = dw.run(t, "up")
+	r.wantCode(t, 0)
+	wantSet(t, "rules run after changing network_mode", r.done(), []string{"plain"}, r)
+	if got := inspect("plain-1"); got != "false host host[]" {
+		t.Errorf("plain-1 after network_mode = host: got %q", got)
+	}
+}

@@ -42,7 +42,7 @@ type ContainerSpec struct {
 	Labels     map[string]string
 	Ports      []PortBinding
 	Mounts     []Mount
-	Network    string   // network to join
+	Network    string   // network to join; "host" or "none": that network mode, with no aliases
 	Aliases    []string // DNS names on that network
 	Restart    string   // no, always, on-failure, unless-stopped
 	Memory     int64
@@ -50,6 +50,7 @@ type ContainerSpec struct {
 	WorkingDir string
 	User       string
 	Health     *HealthCheck // nil: the image's own
+	Privileged bool
 }
 
 // HealthCheck is a Docker health check: Test as Docker writes it
@@ -149,6 +150,7 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 		PortBindings:  nat.PortMap{},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart)},
 		Resources:     container.Resources{Memory: s.Memory, NanoCPUs: s.NanoCPUs},
+		Privileged:    s.Privileged,
 	}
 	for _, p := range s.Ports {
 		port := nat.Port(strconv.Itoa(p.ContainerPort) + "/" + p.Protocol)
@@ -165,6 +167,8 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 	var netCfg *network.NetworkingConfig
 	if s.Network != "" {
 		host.NetworkMode = container.NetworkMode(s.Network)
+	}
+	if s.Network != "" && !host.NetworkMode.IsHost() && !host.NetworkMode.IsNone() {
 		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.Network: {Aliases: s.Aliases}}}
 	}
 	res, err := cli.ContainerCreate(ctx, cfg, host, netCfg, nil, s.Name)
