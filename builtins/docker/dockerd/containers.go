@@ -273,6 +273,12 @@ func (c *Client) Logs(ctx context.Context, id, prefix string, follow bool, tail 
 	if err != nil {
 		return c.wrap("container logs", err)
 	}
+	return prefixLines(ctx, rc, prefix, "container logs", out)
+}
+
+// prefixLines copies the multiplexed log stream rc (closed at the end) to
+// out, line by line, each line prefixed; what names the stream in errors.
+func prefixLines(ctx context.Context, rc io.ReadCloser, prefix, what string, out io.Writer) error {
 	defer rc.Close()
 	pr, pw := io.Pipe()
 	go func() { _, err := stdcopy.StdCopy(pw, pw, rc); pw.CloseWithError(err) }()
@@ -282,13 +288,19 @@ func (c *Client) Logs(ctx context.Context, id, prefix string, follow bool, tail 
 		fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
 	}
 	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("read container logs: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
 	return nil
 }
 
 // EnsureNetwork creates a bridge network with labels unless it exists.
 func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
+	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels}, "network")
+}
+
+// ensureNetwork creates the network name with opts unless one of that name
+// exists; what names its kind in errors.
+func (c *Client) ensureNetwork(ctx context.Context, name string, opts network.CreateOptions, what string) error {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return err
@@ -298,8 +310,8 @@ func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[stri
 	} else if !cerrdefs.IsNotFound(err) {
 		return c.wrap("inspect network "+name, err)
 	}
-	if _, err := cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels}); err != nil && !cerrdefs.IsConflict(err) {
-		return c.wrap("create network "+name, err)
+	if _, err := cli.NetworkCreate(ctx, name, opts); err != nil && !cerrdefs.IsConflict(err) {
+		return c.wrap("create "+what+" "+name, err)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package dockerd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/pkg/stdcopy"
 )
 
 // SwarmInfo is what the Engine says of its place in a swarm.
@@ -312,36 +310,13 @@ func (c *Client) TaskLogs(ctx context.Context, taskID, prefix string, follow boo
 	if err != nil {
 		return c.wrap("task logs", err)
 	}
-	defer rc.Close()
-	pr, pw := io.Pipe()
-	go func() { _, err := stdcopy.StdCopy(pw, pw, rc); pw.CloseWithError(err) }()
-	sc := bufio.NewScanner(pr)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
-	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("read task logs: %w", err)
-	}
-	return nil
+	return prefixLines(ctx, rc, prefix, "task logs", out)
 }
 
 // EnsureOverlayNetwork creates an attachable overlay network with labels
 // unless one of that name exists.
 func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels map[string]string) error {
-	cli, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := cli.NetworkInspect(ctx, name, network.InspectOptions{}); err == nil {
-		return nil
-	} else if !cerrdefs.IsNotFound(err) {
-		return c.wrap("inspect network "+name, err)
-	}
-	if _, err := cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels}); err != nil && !cerrdefs.IsConflict(err) {
-		return c.wrap("create overlay network "+name, err)
-	}
-	return nil
+	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels}, "overlay network")
 }
 
 // RemoveSwarmNetworks removes the swarm-scoped networks carrying every label
