@@ -658,19 +658,7 @@ func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([
 	if err != nil {
 		return removed, err
 	}
-	own := map[string]string{labelProject: project}
-	nets, err := t.c.RemoveSwarmNetworks(ctx, own)
-	for _, n := range nets {
-		removed = append(removed, "network "+n)
-	}
-	if err != nil || !volumes {
-		return removed, err
-	}
-	vols, err := t.c.RemoveVolumes(ctx, own)
-	for _, v := range vols {
-		removed = append(removed, "volume "+v)
-	}
-	return removed, err
+	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, project, volumes, removed)
 }
 
 // Status describes each swarm service and job of the project.

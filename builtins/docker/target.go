@@ -471,15 +471,22 @@ func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]stri
 	if err := deploy.RemoveSecretFiles(project); err != nil {
 		return removed, err
 	}
+	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, project, volumes, removed)
+}
+
+// removeNetworksAndVolumes removes the project's networks with removeNets
+// and, when volumes is set, its volumes, and returns removed with what it
+// removed added.
+func removeNetworksAndVolumes(ctx context.Context, c *dockerd.Client, removeNets func(context.Context, map[string]string) ([]string, error), project string, volumes bool, removed []string) ([]string, error) {
 	own := map[string]string{labelProject: project}
-	nets, err := t.c.RemoveNetworks(ctx, own)
+	nets, err := removeNets(ctx, own)
 	for _, n := range nets {
 		removed = append(removed, "network "+n)
 	}
 	if err != nil || !volumes {
 		return removed, err
 	}
-	vols, err := t.c.RemoveVolumes(ctx, own)
+	vols, err := c.RemoveVolumes(ctx, own)
 	for _, v := range vols {
 		removed = append(removed, "volume "+v)
 	}
