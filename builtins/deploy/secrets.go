@@ -75,16 +75,12 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 	var labelHash hash.Hash = sha256.New() // over HMACs only, never values
 	d.SecretEnv = map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
-		v, err := s.Secrets[k].Reveal(rc)
-		if errors.Is(err, engine.ErrSecretAbsent) {
+		v, keyed, ok, err := reveal(rc, s.Secrets[k])
+		if err != nil {
+			return err
+		}
+		if !ok {
 			continue
-		}
-		if err != nil {
-			return err
-		}
-		keyed, err := s.Secrets[k].Keyed(rc, rc.Workspace)
-		if err != nil {
-			return err
 		}
 		d.SecretEnv[k] = v
 		fmt.Fprintf(labelHash, "env %s %s\n", k, keyed)
@@ -92,16 +88,12 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 	if len(s.SecretFiles) > 0 && stores {
 		d.SecretFileValues = map[string]SecretFileValue{}
 		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
-			v, err := s.SecretFiles[p].Reveal(rc)
-			if errors.Is(err, engine.ErrSecretAbsent) {
+			v, keyed, ok, err := reveal(rc, s.SecretFiles[p])
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
-			}
-			if err != nil {
-				return err
-			}
-			keyed, err := s.SecretFiles[p].Keyed(rc, rc.Workspace)
-			if err != nil {
-				return err
 			}
 			d.SecretFileValues[p] = SecretFileValue{Value: v, HMAC: keyed}
 			fmt.Fprintf(labelHash, "file %s %s\n", p, keyed)
@@ -121,16 +113,12 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 		}
 		d.SecretFiles = map[string]string{}
 		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
-			v, err := s.SecretFiles[p].Reveal(rc)
-			if errors.Is(err, engine.ErrSecretAbsent) {
+			v, keyed, ok, err := reveal(rc, s.SecretFiles[p])
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
-			}
-			if err != nil {
-				return err
-			}
-			keyed, err := s.SecretFiles[p].Keyed(rc, rc.Workspace)
-			if err != nil {
-				return err
 			}
 			host := filepath.Join(dir, keyed[:32])
 			if err := writeSecretFile(host, v); err != nil {
@@ -142,6 +130,20 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 	}
 	d.SecretsHash = fmt.Sprintf("%x", labelHash.Sum(nil))
 	return nil
+}
+
+// reveal returns a secret's value and its keyed hash (HMAC); ok is false
+// when the secret is optional and absent.
+func reveal(rc *engine.RunContext, sec engine.Secret) (value, keyed string, ok bool, err error) {
+	value, err = sec.Reveal(rc)
+	if errors.Is(err, engine.ErrSecretAbsent) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	keyed, err = sec.Keyed(rc, rc.Workspace)
+	return value, keyed, err == nil, err
 }
 
 // writeSecretFile writes value to path (0444) unless it is there already.
