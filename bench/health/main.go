@@ -22,7 +22,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,16 +82,9 @@ func main() {
 	defer stop()
 	rep, err := bench(ctx, *ferry, *runs, os.Stderr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "\nbench/health: FAILED, the figures would not be meaningful:\n%v\n", err)
-		os.Exit(1)
+		measure.Fail("bench/health", err)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-		return
-	}
-	rep.WriteText(os.Stdout)
+	measure.Print(rep, *asJSON, rep.WriteText)
 }
 
 // variant is one of the two workspaces.

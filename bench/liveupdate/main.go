@@ -27,7 +27,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,19 +92,9 @@ func main() {
 	defer stop()
 	rep, err := bench(ctx, c, os.Stderr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "\nbench/liveupdate: FAILED, the figures would not be meaningful:\n%v\n", err)
-		os.Exit(1)
+		measure.Fail("bench/liveupdate", err)
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
-	rep.writeText(os.Stdout)
+	measure.Print(rep, c.JSON, rep.writeText)
 }
 
 // appMain is the service: it serves GET /last (the last mark: number and

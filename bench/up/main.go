@@ -23,7 +23,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -71,19 +70,9 @@ func main() {
 	rep, err := bench(ctx, c, os.Stderr)
 	var ce *cleanupError
 	if err != nil && (rep == nil || !errors.As(err, &ce)) {
-		fmt.Fprintf(os.Stderr, "\nbench/up: FAILED, the figures would not be meaningful:\n%v\n", err)
-		os.Exit(1)
+		measure.Fail("bench/up", err)
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	} else {
-		rep.WriteText(os.Stdout)
-	}
+	measure.Print(rep, c.JSON, rep.WriteText)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "\nbench/up: the figures stand, but %v\n", err)
 		os.Exit(1)

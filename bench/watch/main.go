@@ -26,7 +26,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -95,19 +94,9 @@ func main() {
 	defer stop()
 	rep, err := bench(ctx, c, os.Stderr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "\nbench/watch: FAILED, the figures would not be meaningful:\n%v\n", err)
-		os.Exit(1)
+		measure.Fail("bench/watch", err)
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
-	rep.WriteText(os.Stdout)
+	measure.Print(rep, c.JSON, rep.WriteText)
 }
 
 // Report is what the bench found.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -243,4 +244,26 @@ func (l Load) Describe(who, what string, busyPct float64) string {
 		s += "\nWARNING: the machine was busy; timings are inflated and noisy: rerun on an idle machine"
 	}
 	return s
+}
+
+// Fail ends the bench called name when it failed: its figures would not be
+// meaningful.
+func Fail(name string, err error) {
+	fmt.Fprintf(os.Stderr, "\n%s: FAILED, the figures would not be meaningful:\n%v\n", name, err)
+	os.Exit(1)
+}
+
+// Print writes the report rep to stdout: as indented JSON when asJSON, else
+// with text. It ends the bench if the JSON cannot be written.
+func Print(rep any, asJSON bool, text func(io.Writer)) {
+	if !asJSON {
+		text(os.Stdout)
+		return
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
