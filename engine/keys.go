@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -17,11 +18,25 @@ type keyed struct {
 	def    Digest
 	inputs []FileSum
 	deps   map[string]Digest
+	// secrets holds the HMACs of the values of the secrets the rule passes
+	// on, by secretKey; nil for a rule without secrets.
+	secrets map[string]Digest
 }
 
-// key computes r's key from its definition, the contents of its inputs and
-// the keys of its deps. Unchanged files cost one stat each.
-func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest) (*keyed, error) {
+// How key treats the secrets of a SecretUser rule.
+const (
+	// assumeSecrets takes the HMACs recorded at the last success: plan
+	// never reads a secret, so it cannot see a rotated value.
+	assumeSecrets = false
+	// readSecrets reads the values (only when the rule may run) and
+	// counts their HMACs, so a rotated value reruns the rule.
+	readSecrets = true
+)
+
+// key computes r's key from its definition, the contents of its inputs, the
+// keys of its deps and, for a rule that passes secrets on, the HMACs of
+// their values (see readSecrets). Unchanged files cost one stat each.
+func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest, secrets bool) (*keyed, error) {
 	info := r.Info()
 	dh := NewHasher().String(info.Kind)
 	if err := r.Definition(ctx, dh); err != nil {
@@ -51,9 +66,52 @@ func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest) (*k
 		k.deps[d] = depKeys[d]
 		h.String(d).Digest(depKeys[d])
 	}
+	if k.secrets, err = e.secretSums(ctx, r, secrets); err != nil {
+		return nil, err
+	}
+	for _, s := range slices.Sorted(maps.Keys(k.secrets)) {
+		h.String("secret").String(s).Digest(k.secrets[s])
+	}
 	k.key = h.Sum()
 	return k, nil
 }
+
+// secretSums returns the HMACs of the values of r's secrets, read now or,
+// with assumeSecrets, as recorded at its last success. An optional secret
+// without a value counts as the zero digest.
+func (e *Engine) secretSums(ctx context.Context, r Rule, read bool) (map[string]Digest, error) {
+	u, ok := r.(SecretUser)
+	if !ok {
+		return nil, nil
+	}
+	list := u.Secrets()
+	if len(list) == 0 {
+		return nil, nil
+	}
+	if !read {
+		if prev := e.State.Rule(r.Info().Name); prev != nil {
+			return prev.Secrets, nil
+		}
+		return nil, nil
+	}
+	sums := make(map[string]Digest, len(list))
+	for _, s := range list {
+		keyed, err := s.Keyed(ctx, e.Workspace)
+		switch {
+		case errors.Is(err, ErrSecretAbsent):
+			sums[secretKey(s)] = Digest{}
+		case err != nil:
+			info := r.Info()
+			return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
+		default:
+			sums[secretKey(s)] = HashBytes([]byte(keyed))
+		}
+	}
+	return sums, nil
+}
+
+// secretKey names a secret in the state: two secrets may share a name.
+func secretKey(s Secret) string { return s.SecretName() + " from " + s.Source() }
 
 func (e *Engine) inputError(info *RuleInfo, err error) error {
 	var pe *fs.PathError
@@ -97,6 +155,7 @@ func (e *Engine) reasons(ctx context.Context, r Rule, k *keyed, force bool) ([]s
 	}
 	if prev.Key != k.key { // the key covers every input: compare them only when it differs
 		why = append(why, inputChanges(prev.Inputs, k.inputs)...)
+		why = append(why, secretChanges(prev.Secrets, k.secrets)...)
 	}
 	for _, out := range r.Outputs() {
 		sum, err := e.Index.Hash(out)
@@ -162,6 +221,26 @@ func inputChanges(prev, cur []FileSum) []string {
 		return append(changed[:most], fmt.Sprintf("%d more inputs changed", len(changed)-most))
 	}
 	return changed
+}
+
+// secretChanges says which secrets' values changed, by name and source
+// (the state holds only HMACs: it cannot tell more).
+func secretChanges(prev, cur map[string]Digest) []string {
+	var why []string
+	for _, s := range slices.Sorted(maps.Keys(cur)) {
+		old, known := prev[s]
+		switch {
+		case !known: // a secret added to the definition: "definition changed" says it
+		case old == cur[s]:
+		case old == Digest{}:
+			why = append(why, "secret "+s+" now has a value")
+		case cur[s] == Digest{}:
+			why = append(why, "secret "+s+" no longer has a value")
+		default:
+			why = append(why, "secret "+s+" changed")
+		}
+	}
+	return why
 }
 
 // changedPaths lists the inputs whose contents differ from the last success.

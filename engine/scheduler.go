@@ -83,7 +83,7 @@ func (e *Engine) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 		}
 		r := e.Graph.Rule(n)
 		item := PlanItem{Rule: n, Kind: r.Info().Kind}
-		k, err := e.key(ctx, r, keys)
+		k, err := e.key(ctx, r, keys, assumeSecrets)
 		if err == nil {
 			keys[n] = k.key
 			item.Reasons, err = e.reasons(ctx, r, k, force)
@@ -273,7 +273,7 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		e.Events.Emit(Event{Kind: EventRuleFail, Rule: name, Err: err.Error(), Duration: d})
 		return result{name: name, outcome: outcomeFailed}
 	}
-	k, err := e.key(ctx, r, depKeys)
+	k, err := e.key(ctx, r, depKeys, readSecrets)
 	if err != nil {
 		return fail(err, 0)
 	}
@@ -317,7 +317,7 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		}
 		e.Events.Emit(Event{Kind: EventRetry, Rule: name, Err: err.Error(), Attempt: attempt})
 	}
-	rs := &RuleState{Key: k.key, Def: k.def, Inputs: k.inputs, Deps: k.deps, Finished: time.Now(), Duration: time.Since(start)}
+	rs := &RuleState{Key: k.key, Def: k.def, Inputs: k.inputs, Deps: k.deps, Secrets: k.secrets, Finished: time.Now(), Duration: time.Since(start)}
 	for _, out := range r.Outputs() {
 		sum, err := e.Index.Hash(out)
 		if err != nil {

@@ -176,6 +176,17 @@ func TestCorruptState(t *testing.T) {
 			t.Errorf("%s: corrupt file not kept aside: %v", name, err)
 		}
 	}
+
+	// An older format is not corruption: it is read as empty and replaced.
+	os.Remove(p + ".corrupt")
+	os.WriteFile(p, append([]byte("FERRYST3"), data[len(stateMagic):]...), 0o644)
+	st, err := LoadState(e.Workspace, true)
+	if err == nil || errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), "another version of ferry (format FERRYST3, this one reads "+stateMagic+")") || st.Rule("a") != nil {
+		t.Errorf("older format: LoadState = %v, %v", st, err)
+	}
+	if _, err := os.Stat(p + ".corrupt"); err == nil {
+		t.Error("an older state file was moved aside as corrupt")
+	}
 }
 
 func TestRacyFileRehashed(t *testing.T) {
@@ -199,6 +210,7 @@ func TestStateRoundTrip(t *testing.T) {
 			Inputs:   []FileSum{{Path: "x/y.go", Sum: HashBytes([]byte("y"))}},
 			Outputs:  []FileSum{{Path: "bin/a", Sum: HashBytes([]byte("a"))}},
 			Deps:     map[string]Digest{"gen": HashBytes([]byte("g"))},
+			Secrets:  map[string]Digest{"tok from environment variable TOK": HashBytes([]byte("hmac")), "opt from file o": {}},
 			Finished: time.Unix(0, 1234567890), Duration: time.Second,
 		}},
 		Files: map[string]fileStat{"x/y.go": {Size: 3, Mtime: -5, Ctime: 7, Ino: 99, Racy: true, Sum: HashBytes([]byte("y"))}},
@@ -208,6 +220,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(sf.Files, back.Files) || !reflect.DeepEqual(sf.Rules["a"].Deps, back.Rules["a"].Deps) ||
+		!reflect.DeepEqual(sf.Rules["a"].Secrets, back.Rules["a"].Secrets) ||
 		!reflect.DeepEqual(sf.Rules["a"].Inputs, back.Rules["a"].Inputs) || back.Rules["a"].Finished.UnixNano() != 1234567890 {
 		t.Errorf("round trip:\n got %+v %+v\nwant %+v %+v", back.Files, back.Rules["a"], sf.Files, sf.Rules["a"])
 	}

@@ -6,13 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
 
 // stateMagic starts every state file; the digest of the payload follows it,
 // so a truncated or corrupt file is detected before it is decoded.
-const stateMagic = "FERRYST3"
+const stateMagic = "FERRYST4"
 
 // FileSum is a file and the digest of its contents.
 type FileSum struct {
@@ -22,10 +23,13 @@ type FileSum struct {
 
 // RuleState is what ferry remembers of a rule's last success.
 type RuleState struct {
-	Key      Digest
-	Def      Digest
-	Inputs   []FileSum // sorted by path
-	Deps     map[string]Digest
+	Key    Digest
+	Def    Digest
+	Inputs []FileSum // sorted by path
+	Deps   map[string]Digest
+	// Secrets holds HMACs (under the workspace's secret key, never plain
+	// hashes) of the values of the secrets the rule passed on.
+	Secrets  map[string]Digest
 	Outputs  []FileSum
 	Finished time.Time
 	Duration time.Duration
@@ -79,6 +83,9 @@ func LoadState(ws *Workspace, keep bool) (*State, error) {
 	}
 	if err != nil {
 		return s, fmt.Errorf("read %s: %w", p, err)
+	}
+	if format := string(data[:min(len(data), len(stateMagic))]); format != stateMagic && strings.HasPrefix(format, stateMagic[:len(stateMagic)-1]) {
+		return s, fmt.Errorf("%s was written by another version of ferry (format %s, this one reads %s): every rule runs once, and the next run replaces it", p, format, stateMagic)
 	}
 	var sf stateFile
 	if err := decodeState(data, &sf); err != nil {

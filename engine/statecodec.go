@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
@@ -29,16 +31,8 @@ func encodeState(sf *stateFile) []byte {
 		w.int(int64(rs.Duration))
 		w.sums(rs.Inputs)
 		w.sums(rs.Outputs)
-		deps := make([]string, 0, len(rs.Deps))
-		for d := range rs.Deps {
-			deps = append(deps, d)
-		}
-		sort.Strings(deps)
-		w.uint(uint64(len(deps)))
-		for _, d := range deps {
-			w.str(d)
-			w.digest(rs.Deps[d])
-		}
+		w.digests(rs.Deps)
+		w.digests(rs.Secrets)
 	}
 	paths := make([]string, 0, len(sf.Files))
 	for p := range sf.Files {
@@ -74,11 +68,9 @@ func decodeStatePayload(b []byte, sf *stateFile) error {
 		rs.Duration = time.Duration(r.int())
 		rs.Inputs = r.sums()
 		rs.Outputs = r.sums()
-		nd := r.count()
-		rs.Deps = make(map[string]Digest, nd)
-		for j := 0; j < nd && r.err == nil; j++ {
-			d := r.str()
-			rs.Deps[d] = r.digest()
+		rs.Deps = r.digests()
+		if rs.Secrets = r.digests(); len(rs.Secrets) == 0 {
+			rs.Secrets = nil
 		}
 		sf.Rules[name] = rs
 	}
@@ -105,6 +97,17 @@ func (w *stateWriter) str(s string) {
 	w.uint(uint64(len(s)))
 	w.buf = append(w.buf, s...)
 }
+
+// digests writes a map of names to digests, sorted by name.
+func (w *stateWriter) digests(m map[string]Digest) {
+	names := slices.Sorted(maps.Keys(m))
+	w.uint(uint64(len(names)))
+	for _, n := range names {
+		w.str(n)
+		w.digest(m[n])
+	}
+}
+
 func (w *stateWriter) sums(fs []FileSum) {
 	w.uint(uint64(len(fs)))
 	for _, f := range fs {
@@ -175,6 +178,17 @@ func (r *stateReader) digest() Digest {
 	copy(d[:], r.buf)
 	r.buf = r.buf[len(d):]
 	return d
+}
+
+// digests reads what stateWriter.digests wrote; the map is never nil.
+func (r *stateReader) digests() map[string]Digest {
+	n := r.count()
+	m := make(map[string]Digest, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		name := r.str()
+		m[name] = r.digest()
+	}
+	return m
 }
 
 func (r *stateReader) sums() []FileSum {

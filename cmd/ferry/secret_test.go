@@ -278,14 +278,24 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 		t.Errorf("exec: %d\n%s%s", ex.code, ex.stdout, ex.stderr)
 	}
 
-	// Unchanged: left running. A new value with --force: replaced.
+	// Unchanged: left running. A new value: replaced, with no --force
+	// (the rule's key counts an HMAC of the value), and plan, which never
+	// reads a secret, does not claim to know.
 	before := dw.containers(t)
 	dw.run(t, "up").wantCode(t, 0)
 	if after := dw.containers(t); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("an unchanged service was replaced: %v -> %v", before, after)
 	}
 	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
-	dw.run(t, "up", "--force").wantCode(t, 0)
+	if p := dw.run(t, "plan", "web"); p.code != 0 || !strings.Contains(p.stdout, "up to date") {
+		t.Errorf("plan after rotation: %d\n%s%s", p.code, p.stdout, p.stderr)
+	}
+	r = dw.run(t, "up")
+	r.wantCode(t, 0)
+	wantNoLeak(t, "up after rotation", r.stdout+r.stderr)
+	if !strings.Contains(r.stdout+r.stderr, "secret tok from environment variable FERRY_TEST_SECRET changed") {
+		t.Errorf("up after rotation does not say why web runs:\n%s%s", r.stdout, r.stderr)
+	}
 	if got := httpGet(t, "http://"+containerIP(t, name)+":8080/"); got != leakValue+"-rotated|"+leakValue+"-rotated" {
 		t.Fatalf("after rotation the service got %q", got)
 	}

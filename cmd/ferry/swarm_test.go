@@ -336,7 +336,7 @@ job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/
 
 	// Rotation: a new secret, the service moves to it, the old one goes.
 	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
-	r = dw.run(t, "--env", "staging", "up", "--force")
+	r = dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 0)
 	wantNoLeak(t, "up after rotation", r.stdout+r.stderr)
 	rotated := dw.swarmSecrets(t)
