@@ -24,9 +24,11 @@ type File struct {
 	env      shell.EnvGetter // the meta ARGs' values, build args applied
 }
 
-// Parse parses src, the text of a Dockerfile, into its stages, as
-// Instructions does. buildArgs override the defaults of the meta ARGs. The
-// error is the parser's, with the line it names, unpositioned by path.
+// Parse parses src, the text of a Dockerfile, into its syntax tree and
+// then, as Instructions does, into stages. buildArgs override the defaults
+// of the meta ARGs. Its errors are BuildKit's, unchanged: they carry the
+// line (as a parser.LocationError) but not the file's path, which the
+// caller adds.
 func Parse(src []byte, buildArgs map[string]string) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
