@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	// Renamed: this package's own type is called dockerfile.
+	dfile "github.com/ferryhq/ferry/builtins/dockerfile"
 )
 
 // A dockerfile is a parsed Dockerfile, reduced to what ferry needs: the
@@ -72,7 +72,7 @@ func parseDockerfile(path string, src []byte, buildArgs map[string]string, targe
 		return fmt.Errorf("%s: %s needs BuildKit, which ferry does not support yet (it builds with the classic builder); rewrite it without", d.pos(line), what)
 	}
 	if _, _, loc, ok := parser.ParseDirective("syntax", src); ok {
-		return nil, buildKit(rangeLine(loc), `the "# syntax=" directive`)
+		return nil, buildKit(dfile.Line(loc), `the "# syntax=" directive`)
 	}
 	res, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
@@ -91,22 +91,16 @@ func parseDockerfile(path string, src []byte, buildArgs map[string]string, targe
 			}
 		}
 	}
-	// A linter with no Warn function reports nothing; a nil one would
-	// panic on a "# check=" comment.
-	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
+	f, err := dfile.Instructions(res, buildArgs)
 	if err != nil {
 		return nil, d.parseError(err)
 	}
-	if len(stages) == 0 {
+	if len(f.Stages) == 0 {
 		return nil, fmt.Errorf("%s: no FROM instruction; a Dockerfile starts with FROM (FROM scratch for an empty base)", path)
 	}
-	last := len(stages) - 1
-	if target != "" {
-		i, ok := instructions.HasStage(stages, target)
-		if !ok {
-			return nil, fmt.Errorf("target %q is not a stage of %s (its stages: %s); fix target =", target, path, stageNames(stages))
-		}
-		last = i
+	last, ok := f.Last(target)
+	if !ok {
+		return nil, fmt.Errorf("target %q is not a stage of %s (its stages: %s); fix target =", target, path, stageNames(f.Stages))
 	}
 	stage := -1
 	for _, n := range res.AST.Children {
@@ -119,18 +113,16 @@ func parseDockerfile(path string, src []byte, buildArgs map[string]string, targe
 		d.end = n.EndLine
 	}
 
-	env := metaEnv(metaArgs, buildArgs)
-	lex := shell.NewLex(res.EscapeToken)
-	for i, st := range stages[:last+1] {
-		line := rangeLine(st.Location)
-		name, _, err := lex.ProcessWord(st.BaseName, env)
+	for i, st := range f.Stages[:last+1] {
+		line := dfile.Line(st.Location)
+		name, err := f.Base(i)
 		if err != nil {
 			return nil, fmt.Errorf("%s: FROM %s: %v", d.pos(line), st.BaseName, err)
 		}
 		if name == "" {
 			return nil, fmt.Errorf("%s: FROM %s names no image once its ARGs are substituted; give the ARG a default or a build_args value", d.pos(line), st.BaseName)
 		}
-		if name != "scratch" && !isStage(stages[:i], name) {
+		if _, earlier := instructions.HasStage(f.Stages[:i], name); name != "scratch" && !earlier {
 			b, err := d.newBase(name, line)
 			if err != nil {
 				return nil, err
@@ -140,10 +132,10 @@ func parseDockerfile(path string, src []byte, buildArgs map[string]string, targe
 		}
 		for _, cmd := range st.Commands {
 			c, ok := cmd.(*instructions.CopyCommand)
-			if !ok || c.From == "" || isStage(stages[:i], c.From) || isIndex(c.From, i) {
+			if !ok || c.From == "" || f.StageIndex(c.From, i) >= 0 {
 				continue
 			}
-			cline := rangeLine(c.Location())
+			cline := dfile.Line(c.Location())
 			b, err := d.newBase(c.From, cline)
 			if err != nil {
 				return nil, err
@@ -180,16 +172,9 @@ func (d *dockerfile) parseError(err error) error {
 	}
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 {
-		return fmt.Errorf("%s: %s; fix the Dockerfile", d.pos(rangeLine(le.Locations[0])), msg)
+		return fmt.Errorf("%s: %s; fix the Dockerfile", d.pos(dfile.Line(le.Locations[0])), msg)
 	}
 	return fmt.Errorf("%s: %s; fix the Dockerfile", d.path, msg)
-}
-
-func rangeLine(r []parser.Range) int {
-	if len(r) == 0 {
-		return 0
-	}
-	return r[0].Start.Line
 }
 
 func fromNode(ast *parser.Node, line int) *parser.Node {
@@ -199,18 +184,6 @@ func fromNode(ast *parser.Node, line int) *parser.Node {
 		}
 	}
 	return nil
-}
-
-func isStage(earlier []instructions.Stage, name string) bool {
-	_, ok := instructions.HasStage(earlier, name)
-	return ok
-}
-
-// isIndex reports whether s is the index of a stage before stage cur, as
-// COPY --from=0 may name it.
-func isIndex(s string, cur int) bool {
-	i, err := strconv.Atoi(s)
-	return err == nil && i >= 0 && i < cur
 }
 
 func stageNames(stages []instructions.Stage) string {
@@ -224,27 +197,6 @@ func stageNames(stages []instructions.Stage) string {
 		return "none are named; name one with FROM … AS name"
 	}
 	return strings.Join(names, ", ")
-}
-
-// metaEnv returns the values of the ARGs declared before the first FROM,
-// which is what FROM lines may use: a build arg overrides the default.
-func metaEnv(metaArgs []instructions.ArgCommand, buildArgs map[string]string) shell.EnvGetter {
-	vals := map[string]string{}
-	for _, a := range metaArgs {
-		for _, kv := range a.Args {
-			if v, ok := buildArgs[kv.Key]; ok {
-				vals[kv.Key] = v
-			} else if kv.Value != nil {
-				vals[kv.Key] = *kv.Value
-			}
-		}
-	}
-	env := make([]string, 0, len(vals))
-	for k, v := range vals {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	return shell.EnvsFromSlice(env)
 }
 
 // render returns the Dockerfile to send: the bases in refs (keyed by index

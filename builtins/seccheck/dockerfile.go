@@ -1,16 +1,13 @@
 package seccheck
 
 import (
-	"bytes"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/ferryhq/ferry/builtins/dockerfile"
 )
 
 // A Dockerfile is one image's Dockerfile and what is known of how it runs.
@@ -30,33 +27,22 @@ type Dockerfile struct {
 // CheckDockerfile returns the findings of rules FERRY-DF001 to DF005 in d,
 // or an error when d does not parse.
 func CheckDockerfile(d Dockerfile) ([]Finding, error) {
-	res, err := parser.Parse(bytes.NewReader(d.Src))
+	f, err := dockerfile.Parse(d.Src, d.BuildArgs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v; fix the Dockerfile", d.Path, err)
 	}
-	// A linter with no Warn function reports nothing and reaches for
-	// nothing; a nil one would panic on a "# check=" comment.
-	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v; fix the Dockerfile", d.Path, err)
-	}
-	if len(stages) == 0 {
+	if len(f.Stages) == 0 {
 		return nil, fmt.Errorf("%s: no FROM instruction; a Dockerfile starts with FROM", d.Path)
 	}
-	last := len(stages) - 1
-	if d.Target != "" {
-		i, ok := instructions.HasStage(stages, d.Target)
-		if !ok {
-			return nil, fmt.Errorf("%s: no stage named %q; fix target =", d.Path, d.Target)
-		}
-		last = i
+	last, ok := f.Last(d.Target)
+	if !ok {
+		return nil, fmt.Errorf("%s: no stage named %q; fix target =", d.Path, d.Target)
 	}
-	stages = stages[:last+1]
-	c := &dfCheck{d: d, lines: strings.Split(string(d.Src), "\n"), stages: stages, lex: shell.NewLex(res.EscapeToken), env: metaEnv(metaArgs, d.BuildArgs)}
-	for _, a := range metaArgs {
+	c := &dfCheck{d: d, lines: strings.Split(string(d.Src), "\n"), f: f, stages: f.Stages[:last+1]}
+	for _, a := range f.MetaArgs {
 		c.args(&a)
 	}
-	for i := range stages {
+	for i := range c.stages {
 		c.stage(i)
 	}
 	c.runAs(last)
@@ -67,17 +53,13 @@ func CheckDockerfile(d Dockerfile) ([]Finding, error) {
 type dfCheck struct {
 	d      Dockerfile
 	lines  []string
-	stages []instructions.Stage
-	lex    *shell.Lex
-	env    shell.EnvGetter
+	f      *dockerfile.File
+	stages []instructions.Stage // up to the last one built
 	out    []Finding
 }
 
 func (c *dfCheck) add(id string, loc []parser.Range, msg string) {
-	line := 0
-	if len(loc) > 0 {
-		line = loc[0].Start.Line
-	}
+	line := dockerfile.Line(loc)
 	if ignoredAt(c.lines, line, id) {
 		return
 	}
@@ -86,28 +68,16 @@ func (c *dfCheck) add(id string, loc []parser.Range, msg string) {
 
 // base returns the image stage i builds on, after ARG substitution.
 func (c *dfCheck) base(i int) string {
-	name, _, err := c.lex.ProcessWord(c.stages[i].BaseName, c.env)
+	name, err := c.f.Base(i)
 	if err != nil {
 		return c.stages[i].BaseName
 	}
 	return name
 }
 
-// stageIndex returns the index of the stage before stage cur that name
-// names (by AS name or by index), or -1.
-func (c *dfCheck) stageIndex(name string, cur int) int {
-	if i, ok := instructions.HasStage(c.stages[:cur], name); ok {
-		return i
-	}
-	if i, err := strconv.Atoi(name); err == nil && i >= 0 && i < cur {
-		return i
-	}
-	return -1
-}
-
 func (c *dfCheck) stage(i int) {
 	st := c.stages[i]
-	if b := c.base(i); c.stageIndex(b, i) < 0 {
+	if b := c.base(i); c.f.StageIndex(b, i) < 0 {
 		c.pinned(b, st.Location)
 	}
 	for _, cmd := range st.Commands {
@@ -119,7 +89,7 @@ func (c *dfCheck) stage(i int) {
 				}
 			}
 		case *instructions.CopyCommand:
-			if cmd.From != "" && c.stageIndex(cmd.From, i) < 0 {
+			if cmd.From != "" && c.f.StageIndex(cmd.From, i) < 0 {
 				c.pinned(cmd.From, cmd.Location())
 			}
 		case *instructions.EnvCommand:
@@ -176,7 +146,7 @@ func (c *dfCheck) runAs(last int) {
 			}
 		}
 		b := c.base(i)
-		if p := c.stageIndex(b, i); p >= 0 {
+		if p := c.f.StageIndex(b, i); p >= 0 {
 			i = p
 			continue
 		}
@@ -205,7 +175,7 @@ func (c *dfCheck) health(last int) {
 				break
 			}
 		}
-		p := c.stageIndex(c.base(i), i)
+		p := c.f.StageIndex(c.base(i), i)
 		if p < 0 {
 			break
 		}
@@ -245,25 +215,4 @@ func secretName(name string) bool {
 		}
 	}
 	return false
-}
-
-// metaEnv returns the values of the ARGs declared before the first FROM, as
-// FROM lines see them: a build argument overrides a default.
-func metaEnv(metaArgs []instructions.ArgCommand, buildArgs map[string]string) shell.EnvGetter {
-	vals := map[string]string{}
-	for _, a := range metaArgs {
-		for _, kv := range a.Args {
-			if v, ok := buildArgs[kv.Key]; ok {
-				vals[kv.Key] = v
-			} else if kv.Value != nil {
-				vals[kv.Key] = *kv.Value
-			}
-		}
-	}
-	env := make([]string, 0, len(vals))
-	for k, v := range vals {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	return shell.EnvsFromSlice(env)
 }

@@ -56,7 +56,7 @@ func fileError(rel string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return missingf("file %s does not exist: create it or fix the path", rel)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("file %s is not readable by this user: fix its permissions", rel)
+		return fmt.Errorf("cannot read file %s (permission denied): give the user running ferry read access to it (chmod, chown)", rel)
 	}
 	return fmt.Errorf("cannot read file %s (%v): give a readable regular file", rel, err)
 }

@@ -123,10 +123,17 @@ type ferryProc struct {
 // otherwise) without waiting for it.
 func startFerry(t *testing.T, dir string, args ...string) *ferryProc {
 	t.Helper()
-	p := &ferryProc{args: args, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(ferryBin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd := exec.Command(ferryBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd, a ferry command made ready by the caller (its binary,
+// folder, environment, credentials), without waiting for it.
+func startCmd(t *testing.T, cmd *exec.Cmd) *ferryProc {
+	t.Helper()
+	p := &ferryProc{args: cmd.Args[1:], cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

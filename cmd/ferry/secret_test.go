@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ferryhq/ferry/engine/redact"
@@ -314,5 +315,78 @@ func TestOptionalSecretLeftOut(t *testing.T) {
 	r.wantCode(t, 0)
 	if got := strings.Join(r.output("t"), ""); got != "unset" {
 		t.Fatalf("output %q, want unset\n%s", got, r.stderr)
+	}
+}
+
+// TestSecretFileUnreadable runs ferry as a user who may not read a secret's
+// file: as root (who reads any file), ferry runs as nobody (65534) over a
+// file of root's with mode 0600; otherwise the file gets mode 000.
+func TestSecretFileUnreadable(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `tok = secret("tok", file = "secrets/tok.txt")
+task(name = "use", cmd = "true", secrets = {"TOK": tok})
+task(name = "other", cmd = "true")
+`,
+		"secrets/tok.txt": leakValue,
+	})
+	ferry := ws.ferry
+	if os.Geteuid() == 0 {
+		ferry = ws.ferryAsNobody(t)
+		if err := os.Chmod(ws.path("secrets/tok.txt"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.Chmod(ws.path("secrets/tok.txt"), 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// Only a rule that uses the secret reads it.
+	for _, args := range [][]string{{"plan"}, {"graph"}, {"run", "other"}} {
+		r := ferry(t, args...)
+		r.wantCode(t, 0)
+		wantNoLeak(t, "ferry "+args[0]+" stderr", r.stderr+r.stdout)
+	}
+	r := ferry(t, "run", "use")
+	r.wantCode(t, exitFailed)
+	r.wantStderr(t,
+		`secret "tok" (from file secrets/tok.txt, declared at ferry.star:1:13): `,
+		"cannot read file secrets/tok.txt (permission denied)",
+		"give the user running ferry read access to it (chmod, chown)")
+	wantNoLeak(t, "stderr", r.stderr+r.stdout)
+}
+
+// ferryAsNobody returns a runner of ferry in the workspace as user and
+// group 65534, with a copy of the binary that user may run, and the
+// workspace folder made theirs (for .ferry/). Its files stay root's.
+func (ws *testWorkspace) ferryAsNobody(t *testing.T) func(*testing.T, ...string) *runResult {
+	t.Helper()
+	const nobody = 65534
+	bin := filepath.Join(t.TempDir(), "ferry")
+	src, err := os.ReadFile(ferryBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	for _, dir := range []string{ws.dir, home} {
+		if err := os.Chown(dir, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// t.TempDir's folders lie in one made for the test, which only root
+	// may enter.
+	for _, dir := range []string{filepath.Dir(ws.dir), filepath.Dir(bin)} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func(t *testing.T, args ...string) *runResult {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = ws.dir
+		cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+home)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		return startCmd(t, cmd).wait(t)
 	}
 }
