@@ -194,16 +194,16 @@ func ruleFile(root string, info *engine.RuleInfo) string {
 // secret still in the files is reported there only; one found in several
 // commits is reported at the oldest.
 func scanSecrets(ctx context.Context, o Options, r *Report) error {
-	hits, files, err := scanWorkspace(ctx, o.Root)
+	ws, err := scanWorkspace(ctx, o.Root)
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
-	for _, h := range hits {
+	for _, h := range ws.hits {
 		seen[h.Rule+"\x00"+h.secret] = true
 		r.Findings = append(r.Findings, h.Finding)
 	}
-	note := fmt.Sprintf("secret scan: %d files", files)
+	note := fmt.Sprintf("secret scan: %d files", ws.files)
 	if o.History {
 		old, commits, err := scanHistory(ctx, o.Root)
 		switch {
@@ -233,5 +233,13 @@ func scanSecrets(ctx context.Context, o Options, r *Report) error {
 		}
 	}
 	r.Notes = append(r.Notes, note)
+	if n := len(ws.unreadable); n > 0 {
+		const most = 5
+		list := strings.Join(ws.unreadable[:min(n, most)], ", ")
+		if n > most {
+			list += fmt.Sprintf(" and %d more", n-most)
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("secret scan: could not read %d files or folders, so they were not checked: %s; give the user running ferry read access, or list them in .gitignore", n, list))
+	}
 	return nil
 }

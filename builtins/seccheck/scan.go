@@ -21,16 +21,38 @@ import (
 // data, not configuration.
 const maxScanSize = 4 << 20
 
+// A workspaceScan is what scanWorkspace found and read.
+type workspaceScan struct {
+	hits       []secretHit
+	files      int      // files read
+	unreadable []string // workspace-relative paths it could not read, with the cause
+}
+
 // scanWorkspace returns the credentials in the files under root, leaving
 // out .git, .ferry, what .gitignore files ignore, binary files and files
-// over maxScanSize. It also returns how many files it read.
-func scanWorkspace(ctx context.Context, root string) ([]secretHit, int, error) {
+// over maxScanSize. A file or folder it cannot read (permission denied) is
+// listed, not an error: the rest is still checked.
+func scanWorkspace(ctx context.Context, root string) (*workspaceScan, error) {
 	var patterns []gitignore.Pattern
-	var hits []secretHit
-	files := 0
+	ws := &workspaceScan{}
+	skip := func(p string, err error) {
+		rel, _ := filepath.Rel(root, p)
+		cause := err.Error()
+		if errors.Is(err, fs.ErrPermission) {
+			cause = "permission denied"
+		}
+		ws.unreadable = append(ws.unreadable, fmt.Sprintf("%s (%s)", filepath.ToSlash(rel), cause))
+	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if p == root {
+				return err
+			}
+			skip(p, err)
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -66,16 +88,20 @@ func scanWorkspace(ctx context.Context, root string) ([]secretHit, int, error) {
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return fmt.Errorf("secret scan: %w", err)
+			skip(p, err)
+			return nil
 		}
 		if bytes.IndexByte(b[:min(len(b), 8000)], 0) >= 0 {
 			return nil // binary
 		}
-		files++
-		hits = append(hits, scanText(filepath.ToSlash(rel), b, 1)...)
+		ws.files++
+		ws.hits = append(ws.hits, scanText(filepath.ToSlash(rel), b, 1)...)
 		return nil
 	})
-	return hits, files, err
+	if err != nil {
+		return nil, fmt.Errorf("secret scan: %w", err)
+	}
+	return ws, nil
 }
 
 // errNotGit says that the workspace is not in a git repository.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -62,10 +63,11 @@ func TestScanWorkspace(t *testing.T) {
 		"deploy/ferry.star":   "x = 1\n",
 		"deploy/settings.yml": "slack: " + slack + "\n",
 	})
-	hits, files, err := scanWorkspace(context.Background(), dir)
+	ws, err := scanWorkspace(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hits, files := ws.hits, ws.files
 	want := []string{
 		"FERRY-SEC001 config/app.env:2:19",
 		"FERRY-SEC005 deploy/settings.yml:1:8",
@@ -115,8 +117,8 @@ func TestScanHistory(t *testing.T) {
 	if got := positions(hits); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	if now, _, _ := scanWorkspace(context.Background(), ws); len(now) != 0 {
-		t.Errorf("the workspace holds no secret now, got %v", positions(now))
+	if now, err := scanWorkspace(context.Background(), ws); err != nil || len(now.hits) != 0 {
+		t.Errorf("the workspace holds no secret now, got %v, %v", now, err)
 	}
 
 	if _, _, err := scanHistory(context.Background(), t.TempDir()); err != errNotGit {
@@ -132,5 +134,80 @@ func TestParseLogQuotedNames(t *testing.T) {
 	}
 	if got := positions(hits); !slices.Equal(got, []string{"FERRY-SEC001 abc:spécial.env:8:4"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+// A file or folder the scan cannot read is listed, and the rest is still
+// scanned. Root reads everything, so as root the test runs itself again as
+// the unprivileged user 65534.
+func TestScanWorkspaceUnreadable(t *testing.T) {
+	if dir := os.Getenv("FERRY_TEST_SCAN_DIR"); dir != "" {
+		checkUnreadableScan(t, dir)
+		return
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"app.env":        "AWS_ACCESS_KEY_ID=" + awsID + "\n",
+		"locked.env":     "GITHUB=" + ghToken + "\n",
+		"private/a.env":  "SLACK=" + slack + "\n",
+		"private/b.env":  "SLACK=" + slack + "\n",
+		"public/ok.env":  "STRIPE=" + stripe + "\n",
+		"public/readme":  "nothing\n",
+		"z/last/one.txt": "x\n",
+	})
+	for _, p := range []string{"locked.env", "private"} {
+		if err := os.Chmod(filepath.Join(dir, p), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "private"), 0o755) })
+	if os.Getuid() != 0 {
+		checkUnreadableScan(t, dir)
+		return
+	}
+	// The test binary and the temp folders must be reachable by 65534.
+	bin := filepath.Join(t.TempDir(), "seccheck.test")
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(bin), filepath.Dir(filepath.Dir(bin)), dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "-test.run=^TestScanWorkspaceUnreadable$", "-test.v")
+	cmd.Env = append(os.Environ(), "FERRY_TEST_SCAN_DIR="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestScanWorkspaceUnreadable") {
+		t.Fatalf("as uid 65534: %v\n%s", err, out)
+	}
+}
+
+func checkUnreadableScan(t *testing.T, dir string) {
+	ws, err := scanWorkspace(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"FERRY-SEC001 app.env:1:19", "FERRY-SEC006 public/ok.env:1:8"}
+	if got := positions(ws.hits); !slices.Equal(got, want) {
+		t.Errorf("hits %v, want %v", got, want)
+	}
+	if want := []string{"locked.env (permission denied)", "private (permission denied)"}; !slices.Equal(ws.unreadable, want) {
+		t.Errorf("unreadable %q, want %q", ws.unreadable, want)
+	}
+	if ws.files != 4 {
+		t.Errorf("read %d files, want 4", ws.files)
+	}
+	var r Report
+	if err := scanSecrets(context.Background(), Options{Root: dir}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if note := strings.Join(r.Notes, "\n"); !strings.Contains(note, "could not read 2 files or folders, so they were not checked: locked.env (permission denied), private (permission denied); give the user running ferry read access") {
+		t.Errorf("notes:\n%s", note)
 	}
 }
