@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"sync"
 
@@ -214,6 +215,13 @@ func (ev *Evaluation) AddRule(r Rule) error {
 	ev.byName[info.Name] = r
 	ev.rules = append(ev.rules, r)
 	return nil
+}
+
+// Rules returns the rules declared so far, in declaration order.
+func (ev *Evaluation) Rules() []Rule {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return slices.Clone(ev.rules)
 }
 
 // Thread-local keys.

@@ -249,6 +249,12 @@ func (r *Rule) Info() *engine.RuleInfo { return &r.info }
 // Spec returns the declared spec.
 func (r *Rule) Spec() *ServiceSpec { return r.spec }
 
+// Project returns the name of the project the rule deploys under.
+func (r *Rule) Project() string { return r.plugin.Project }
+
+// Target returns the target the rule deploys to, nil when none is set.
+func (r *Rule) Target() Target { return r.plugin.Target }
+
 // Link makes an image rule named by spec.Image a dep.
 func (r *Rule) Link(lookup func(string) engine.Rule) error {
 	for _, d := range r.spec.DependsOn {

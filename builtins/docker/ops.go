@@ -79,26 +79,34 @@ func (t *Target) replica(ctx context.Context, project, service string, n int, de
 	if len(list) == 0 {
 		return dockerd.Container{}, t.noContainer(ctx, project, service, declared)
 	}
-	if list[0].Labels[labelKind] == "job" {
-		if list[0].State == "running" {
-			return list[0], nil
-		}
+	c, err := pickReplica(list, service, n, "--replica")
+	switch {
+	case err != nil:
+		return dockerd.Container{}, err
+	case c.State == "running":
+		return c, nil
+	case c.Labels[labelKind] == "job":
 		return dockerd.Container{}, fmt.Errorf("%s is a job, which runs to completion during `ferry up`, and it is not running now; exec runs a command in a running service", service)
+	case c.State == "restarting":
+		return dockerd.Container{}, fmt.Errorf("%s is restarting (%s): it keeps exiting; `ferry logs %s` shows why", c.Name, c.Status, service)
+	}
+	return dockerd.Container{}, fmt.Errorf("%s is not running (%s); `ferry logs %s` shows why, and `ferry restart %s` or `ferry up %s` starts it again", c.Name, strings.ToLower(c.Status), service, service, service)
+}
+
+// pickReplica returns, among the containers of a service or job (list,
+// not empty), the job's container or the service's replica n; choose
+// says how to choose another replica ("--replica").
+func pickReplica(list []dockerd.Container, service string, n int, choose string) (dockerd.Container, error) {
+	if list[0].Labels[labelKind] == "job" {
+		return list[0], nil
 	}
 	var have []int
 	for _, c := range list {
 		i, _ := strconv.Atoi(c.Labels[labelReplica])
-		if i != n {
-			have = append(have, i)
-			continue
-		}
-		switch c.State {
-		case "running":
+		if i == n {
 			return c, nil
-		case "restarting":
-			return dockerd.Container{}, fmt.Errorf("%s is restarting (%s): it keeps exiting; `ferry logs %s` shows why", c.Name, c.Status, service)
 		}
-		return dockerd.Container{}, fmt.Errorf("%s is not running (%s); `ferry logs %s` shows why, and `ferry restart %s` or `ferry up %s` starts it again", c.Name, strings.ToLower(c.Status), service, service, service)
+		have = append(have, i)
 	}
 	sort.Ints(have)
 	nums := make([]string, len(have))
@@ -109,7 +117,7 @@ func (t *Target) replica(ctx context.Context, project, service string, n int, de
 	if len(nums) > 1 {
 		which = "replicas " + strings.Join(nums, ", ")
 	}
-	return dockerd.Container{}, fmt.Errorf("service %s has no replica %d: it runs %s; choose one with --replica", service, n, which)
+	return dockerd.Container{}, fmt.Errorf("service %s has no replica %d: it runs %s; choose one with %s", service, n, which, choose)
 }
 
 // noContainer explains why a service has no container: it is not running,

@@ -54,6 +54,9 @@ type Plugin struct {
 	// Project labels the images built (ferry.project), as the containers
 	// of the same workspace are; the workspace folder's name when empty.
 	Project string
+	// Secrets recognises secret values among what docker.inspect reads
+	// back from the Engine; without it, docker.inspect fails.
+	Secrets SecretFinder
 }
 
 // Builtins returns the Docker builtins. Each call returns fresh builtins
@@ -65,7 +68,7 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	if eng == nil {
 		eng = dockerd.New()
 	}
-	return append(liveUpdateBuiltins(), imageBuiltin(eng, &catalog{project: p.Project}))
+	return append(liveUpdateBuiltins(), imageBuiltin(eng, &catalog{project: p.Project}), p.inspectBuiltin())
 }
 
 // A catalog holds the image rules of one evaluation, so that a Dockerfile's

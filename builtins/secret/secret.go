@@ -216,3 +216,36 @@ func (s *Secret) Keyed(ctx context.Context, ws *engine.Workspace) (string, error
 	}
 	return hmacHex(key, v), nil
 }
+
+// Wrap returns a secret named name that stands for value: a secret's value
+// that ferry read back from elsewhere (from says where, such as "the
+// environment of container shop-web-1"), so that it reaches Starlark as
+// opaque as the secret it came from. The redactor learns the value at once.
+func (p *Plugin) Wrap(name, value, from string) engine.Secret {
+	s := &Secret{name: name, src: readBack{from: from, value: value}, redactor: p.Redactor}
+	// A value too short to redact is refused by the redactor, and stays
+	// opaque in Starlark all the same.
+	s.Reveal(context.Background())
+	return s
+}
+
+// Find returns a secret standing for value, named as the secret whose
+// value it holds (whole, encoded, or within a longer string, as the
+// redactor finds values), when it holds the value of a secret that ferry
+// has read; see Wrap.
+func (p *Plugin) Find(value, from string) (engine.Secret, bool) {
+	if p.Redactor == nil {
+		return nil, false
+	}
+	name, ok := p.Redactor.Find(value)
+	if !ok {
+		return nil, false
+	}
+	return p.Wrap(name, value, from), true
+}
+
+// readBack is the source of a value that ferry read back from elsewhere.
+type readBack struct{ from, value string }
+
+func (r readBack) String() string                       { return r.from }
+func (r readBack) read(context.Context) (string, error) { return r.value, nil }

@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/engine"
@@ -264,5 +265,34 @@ func TestOptionalSecret(t *testing.T) {
 		if got := errors.Is(err, engine.ErrSecretAbsent); got != absent || err == nil {
 			t.Errorf("%s: got %v, want absent %v", src, err, absent)
 		}
+	}
+}
+
+// Values read back from elsewhere come wrapped, and the redactor learns
+// them at once.
+func TestWrapAndFind(t *testing.T) {
+	p := &Plugin{Redactor: redact.New()}
+	if _, ok := p.Find(value, "here"); ok {
+		t.Fatal("Find found a value no secret holds")
+	}
+	w := p.Wrap("tok", value, "the environment of container c")
+	if w.String() != "<secret tok>" || w.Source() != "the environment of container c" {
+		t.Errorf("Wrap gave %s from %s", w, w.Source())
+	}
+	if got, err := w.Reveal(context.Background()); got != value || err != nil {
+		t.Errorf("Reveal: %q, %v", got, err)
+	}
+	if got := p.Redactor.String("x " + value); got != "x [redacted tok]" {
+		t.Errorf("the redactor did not learn the value: %q", got)
+	}
+	s, ok := p.Find("url://u:"+value+"@db", "the labels of container c")
+	if !ok || s.String() != "<secret tok>" {
+		t.Errorf("Find: %v, %v", s, ok)
+	}
+	if _, err := starlark.Binary(syntax.PLUS, s, starlark.String("x")); err == nil {
+		t.Error("a found secret can be added to a string")
+	}
+	if _, ok := (&Plugin{}).Find(value, "here"); ok {
+		t.Error("Find without a redactor found a value")
 	}
 }

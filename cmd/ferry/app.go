@@ -76,8 +76,9 @@ func (a *app) plugins(project string) []engine.Plugin {
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
 	a.lint = &seccheck.Settings{}
-	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{},
-		&secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}, seccheck.Plugin{Settings: a.lint}}
+	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
+	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
+		secrets, seccheck.Plugin{Settings: a.lint}}
 }
 
 func (a *app) rootCommand() *cobra.Command {

@@ -33,6 +33,7 @@ type Redactor struct {
 type pattern struct {
 	text []byte
 	repl []byte
+	name string // of the secret
 }
 
 // New returns a Redactor with no values.
@@ -54,7 +55,7 @@ func (r *Redactor) Add(name, value string) error {
 	r.seen[value] = true
 	repl := []byte("[redacted " + name + "]")
 	for _, form := range Forms(value) {
-		r.patterns = append(r.patterns, pattern{text: []byte(form), repl: repl})
+		r.patterns = append(r.patterns, pattern{text: []byte(form), repl: repl, name: name})
 	}
 	sort.SliceStable(r.patterns, func(i, j int) bool { return len(r.patterns[i].text) > len(r.patterns[j].text) })
 	r.byFirst = [256][]int{}
@@ -117,6 +118,20 @@ func (r *Redactor) String(s string) string {
 	}
 	out, _ := r.replace([]byte(s))
 	return string(out)
+}
+
+// Find reports whether s holds a registered value, or one of the forms
+// that String would replace, and returns the name it was registered as.
+func (r *Redactor) Find(s string) (name string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	b := []byte(s)
+	for i := range b {
+		if p := r.matchAt(b, i); p != nil {
+			return p.name, true
+		}
+	}
+	return "", false
 }
 
 // replace returns b with every match replaced, and the offset in b after

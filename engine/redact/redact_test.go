@@ -118,6 +118,28 @@ func TestShortValueRefused(t *testing.T) {
 	}
 }
 
+func TestFind(t *testing.T) {
+	r := New()
+	if _, ok := r.Find(secret); ok {
+		t.Fatal("an empty Redactor found a value")
+	}
+	r.Add("tok", secret)
+	r.Add("other", "another-value")
+	for s, want := range map[string]string{
+		secret:                             "tok",
+		"postgres://u:" + secret:           "tok",
+		hex.EncodeToString([]byte(secret)): "tok",
+		"x another-value y":                "other",
+		"s3cr3t-":                          "",
+		"":                                 "",
+	} {
+		name, ok := r.Find(s)
+		if name != want || ok != (want != "") {
+			t.Errorf("Find(%q) = %q, %v; want %q", s, name, ok, want)
+		}
+	}
+}
+
 // BenchmarkWriter measures redacting log-like output with ten secrets
 // known, against copying it with none.
 func BenchmarkWriter(b *testing.B) {

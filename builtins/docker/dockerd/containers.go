@@ -225,13 +225,9 @@ func (c *Client) RestartContainer(ctx context.Context, id string) error {
 
 // InspectContainer returns a container's state.
 func (c *Client) InspectContainer(ctx context.Context, id string) (ContainerState, error) {
-	cli, err := c.client(ctx)
+	res, err := c.inspect(ctx, id)
 	if err != nil {
 		return ContainerState{}, err
-	}
-	res, err := cli.ContainerInspect(ctx, id)
-	if err != nil {
-		return ContainerState{}, c.wrap("inspect container", err)
 	}
 	st := ContainerState{Restarts: res.RestartCount}
 	if s := res.State; s != nil {
@@ -242,6 +238,20 @@ func (c *Client) InspectContainer(ctx context.Context, id string) (ContainerStat
 		}
 	}
 	return st, nil
+}
+
+// inspect returns the Engine's whole description of a container: the
+// Inspect methods each keep the part they need.
+func (c *Client) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	res, err := cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return container.InspectResponse{}, c.wrap("inspect container", err)
+	}
+	return res, nil
 }
 
 // WaitContainer waits until the container stops and returns its exit code.

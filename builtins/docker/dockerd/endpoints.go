@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
 )
 
 // Endpoints is what a health probe needs to know of a container: where it
@@ -43,14 +46,14 @@ func (c *Client) DaemonHost(ctx context.Context) (string, error) {
 
 // InspectEndpoints inspects a container for probing it.
 func (c *Client) InspectEndpoints(ctx context.Context, id string) (Endpoints, error) {
-	cli, err := c.client(ctx)
+	res, err := c.inspect(ctx, id)
 	if err != nil {
 		return Endpoints{}, err
 	}
-	res, err := cli.ContainerInspect(ctx, id)
-	if err != nil {
-		return Endpoints{}, c.wrap("inspect container", err)
-	}
+	return endpoints(res), nil
+}
+
+func endpoints(res container.InspectResponse) Endpoints {
 	ep := Endpoints{Name: strings.TrimPrefix(res.Name, "/"), IPs: map[string]string{}, Published: map[int][]HostPort{}}
 	if s := res.State; s != nil {
 		ep.Running, ep.ExitCode = s.Running, s.ExitCode
@@ -70,16 +73,60 @@ func (c *Client) InspectEndpoints(ctx context.Context, id string) (Endpoints, er
 				ep.IPs[name] = n.IPAddress
 			}
 		}
-		for port, bindings := range ns.Ports {
-			if port.Proto() != "tcp" {
-				continue
-			}
-			for _, b := range bindings {
-				if hp, err := strconv.Atoi(b.HostPort); err == nil {
-					ep.Published[port.Int()] = append(ep.Published[port.Int()], HostPort{IP: b.HostIP, Port: hp})
-				}
+		for port, bindings := range published(ns.Ports) {
+			if port.Proto() == "tcp" {
+				ep.Published[port.Int()] = bindings
 			}
 		}
 	}
-	return ep, nil
+	return ep
+}
+
+// published returns the host ports each container port is published on.
+func published(ports nat.PortMap) map[nat.Port][]HostPort {
+	out := map[nat.Port][]HostPort{}
+	for port, bindings := range ports {
+		for _, b := range bindings {
+			if hp, err := strconv.Atoi(b.HostPort); err == nil {
+				out[port] = append(out[port], HostPort{IP: b.HostIP, Port: hp})
+			}
+		}
+	}
+	return out
+}
+
+// Details is everything docker.inspect tells of a container: its
+// endpoints and state, its definition, and what the Engine adds.
+type Details struct {
+	Endpoints
+	ContainerInfo
+	ID       string
+	State    string // created, running, restarting, exited, …
+	Restarts int
+	Env      []string // KEY=VALUE, the image's and the container's
+	Labels   map[string]string
+	// Ports maps each published container port, as "80/tcp", to its
+	// bindings on the host.
+	Ports map[string][]HostPort
+}
+
+// Inspect describes a container, running or not.
+func (c *Client) Inspect(ctx context.Context, id string) (Details, error) {
+	res, err := c.inspect(ctx, id)
+	if err != nil {
+		return Details{}, err
+	}
+	d := Details{Endpoints: endpoints(res), ContainerInfo: containerInfo(res), ID: res.ID, Restarts: res.RestartCount, Ports: map[string][]HostPort{}}
+	if res.State != nil {
+		d.State = string(res.State.Status)
+	}
+	if res.Config != nil {
+		d.Env, d.Labels = res.Config.Env, res.Config.Labels
+	}
+	if ns := res.NetworkSettings; ns != nil {
+		for port, bindings := range published(ns.Ports) {
+			d.Ports[string(port)] = bindings
+		}
+	}
+	return d, nil
 }

@@ -242,19 +242,19 @@ type ContainerInfo struct {
 
 // ContainerInfo inspects a container's definition.
 func (c *Client) ContainerInfo(ctx context.Context, id string) (ContainerInfo, error) {
-	cli, err := c.client(ctx)
+	res, err := c.inspect(ctx, id)
 	if err != nil {
 		return ContainerInfo{}, err
 	}
-	res, err := cli.ContainerInspect(ctx, id)
-	if err != nil {
-		return ContainerInfo{}, c.wrap("inspect container", err)
-	}
+	return containerInfo(res), nil
+}
+
+func containerInfo(res container.InspectResponse) ContainerInfo {
 	info := ContainerInfo{ImageID: res.Image}
 	if res.Config != nil {
 		info.Image, info.Entrypoint, info.Cmd, info.User = res.Config.Image, res.Config.Entrypoint, res.Config.Cmd, res.Config.User
 	}
-	return info, nil
+	return info
 }
 
 // ImageUsers maps the ID of every image a container (running or not) was
