@@ -314,13 +314,14 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		labels = map[string]string{}
 	}
 	own := map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()}
+	if d.SecretsHash != "" {
+		own[labelSecrets] = d.SecretsHash
+	}
 	maps.Copy(labels, own)
 	labels[labelKind], labels[labelImage] = kind, d.Image
-	if d.SecretsHash != "" {
-		labels[labelSecrets] = d.SecretsHash
-	}
 	// Task containers carry no ferry.kind: the Docker target counts a
-	// container with it as one of its own.
+	// container with it as one of its own. They carry the secrets' hash,
+	// so a task of an older value counts as one of an older definition.
 	clabels := maps.Clone(s.Labels)
 	if clabels == nil {
 		clabels = map[string]string{}
@@ -455,7 +456,13 @@ func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec doc
 // to roll the service back, so nothing is left half-updated, and says so.
 func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since time.Time, update bool) error {
 	name := SwarmServiceName(d.Project, d.Spec.Name)
-	key := d.Key.String()
+	// ours says whether a task runs this definition with these secret
+	// values; one without the secrets' label (started by an older ferry)
+	// is judged by its definition alone.
+	ours := func(task dockerd.Task) bool {
+		h, ok := task.Labels[labelSecrets]
+		return task.Labels[labelConfig] == d.Key.String() && (h == d.SecretsHash || !ok)
+	}
 	deadline := time.Now().Add(convergeTimeout)
 	var failure string // the first failed task of this definition
 	for {
@@ -473,14 +480,14 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 		running, others := 0, 0
 		var states []string
 		for _, task := range tasks {
-			if task.Labels[labelConfig] == key && (task.State == "failed" || task.State == "rejected") && task.Timestamp.After(since) && failure == "" {
+			if ours(task) && (task.State == "failed" || task.State == "rejected") && task.Timestamp.After(since) && failure == "" {
 				failure = fmt.Sprintf("task %s.%d %s%s", name, task.Slot, taskFailure(task), t.taskLines(ctx, task))
 			}
 			if task.DesiredState != "running" {
 				continue
 			}
 			switch {
-			case task.Labels[labelConfig] != key:
+			case !ours(task):
 				others++
 			case task.State == "running":
 				running++

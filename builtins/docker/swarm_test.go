@@ -59,6 +59,15 @@ func TestSwarmServiceSpec(t *testing.T) {
 	if ss.Health == nil || strings.Join(ss.Health.Test, " ") != "CMD /web healthcheck" {
 		t.Errorf("health: %+v", ss.Health)
 	}
+	if _, ok := ss.ContainerLabels[labelSecrets]; ok {
+		t.Errorf("task container labels of a service without secrets: %v", ss.ContainerLabels)
+	}
+	// The tasks of another secret value count as another definition's.
+	d.SecretsHash = "feed"
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.Labels[labelSecrets] != "feed" || ss.ContainerLabels[labelSecrets] != "feed" {
+		t.Errorf("secrets' hash: service labels %v, task container labels %v", ss.Labels, ss.ContainerLabels)
+	}
+	d.SecretsHash = ""
 
 	// A fixed host port is held by the old task until it stops.
 	spec.Ports, spec.Replicas, spec.Restart = []deploy.Port{port("8080:8080")}, 1, "no"
