@@ -453,7 +453,8 @@ func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec doc
 // converge waits until the service's update is done and every replica runs
 // the definition d.Key. It fails when a task of a new service fails or
 // cannot be placed; when a task of an update fails, it waits for the swarm
-// to roll the service back, so nothing is left half-updated, and says so.
+// to roll the service back and for the previous definition's tasks to run
+// again, so nothing is left half-updated, and says so.
 func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since time.Time, update bool) error {
 	name := SwarmServiceName(d.Project, d.Spec.Name)
 	// ours says whether a task runs this definition with these secret
@@ -477,7 +478,7 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 		if err != nil {
 			return err
 		}
-		running, others := 0, 0
+		running, others, live := 0, 0, 0 // live: running tasks of any definition
 		var states []string
 		for _, task := range tasks {
 			if ours(task) && (task.State == "failed" || task.State == "rejected") && task.Timestamp.After(since) && failure == "" {
@@ -485,6 +486,9 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 			}
 			if task.DesiredState != "running" {
 				continue
+			}
+			if task.State == "running" {
+				live++
 			}
 			switch {
 			case !ours(task):
@@ -499,11 +503,20 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 		switch {
 		case failure != "" && !update:
 			return fmt.Errorf("swarm service %s: %s", name, failure)
+		case s.UpdateState == "rollback_completed" && (live != len(states) || uint64(live) != s.Replicas) && time.Now().Before(deadline):
+			// The swarm says the rollback completed before the previous
+			// definition's tasks run again (a failed one restarts after
+			// a delay): wait for them, so the service serves when up
+			// returns.
 		case s.UpdateState == "rollback_completed" || s.UpdateState == "rollback_paused" || s.UpdateState == "paused":
 			if failure == "" {
 				failure = s.UpdateMsg
 			}
-			return fmt.Errorf("swarm service %s: the new definition failed, so the swarm rolled the service back to the previous one (%s): %s", name, strings.ReplaceAll(s.UpdateState, "_", " "), failure)
+			err := fmt.Errorf("swarm service %s: the new definition failed, so the swarm rolled the service back to the previous one (%s): %s", name, strings.ReplaceAll(s.UpdateState, "_", " "), failure)
+			if uint64(live) != s.Replicas {
+				err = fmt.Errorf("%w\n%d of the previous definition's %d replicas run (%s)", err, live, s.Replicas, strings.Join(states, ", "))
+			}
+			return err
 		case s.UpdateState != "updating" && s.UpdateState != "rollback_started" && others == 0 && running == d.Spec.Replicas:
 			return nil
 		case !time.Now().Before(deadline):
