@@ -103,12 +103,17 @@ func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([
 
 // pruneSecrets removes the Swarm secrets of a project's rule that its
 // service no longer references (all of them when it has no service). One
-// still in use (by a service's previous spec) is left for a later up.
+// the swarm counts as in use is left for a later up, and so are all of
+// them while the service's update has not settled: until it has, the
+// swarm may roll the service back to the secrets of its previous spec.
 func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([]string, error) {
 	keep := map[string]bool{}
 	if s, err := t.service(ctx, project, rule); err != nil {
 		return nil, err
 	} else if s != nil {
+		if s.UpdateState != "" && s.UpdateState != "completed" && s.UpdateState != "rollback_completed" {
+			return nil, nil
+		}
 		for _, n := range s.SecretNames {
 			keep[n] = true
 		}
