@@ -103,12 +103,17 @@ func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([
 
 // pruneSecrets removes the Swarm secrets of a project's rule that its
 // service no longer references (all of them when it has no service). One
-// still in use (by a service's previous spec) is left for a later up.
+// the swarm counts as in use is left for a later up, and so are all of
+// them while the service's update has not settled: until it has, the
+// swarm may roll the service back to the secrets of its previous spec.
 func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([]string, error) {
 	keep := map[string]bool{}
 	if s, err := t.service(ctx, project, rule); err != nil {
 		return nil, err
 	} else if s != nil {
+		if s.UpdateState != "" && s.UpdateState != "completed" && s.UpdateState != "rollback_completed" {
+			return nil, nil
+		}
 		for _, n := range s.SecretNames {
 			keep[n] = true
 		}
@@ -314,13 +319,14 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		labels = map[string]string{}
 	}
 	own := map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()}
+	if d.SecretsHash != "" {
+		own[labelSecrets] = d.SecretsHash
+	}
 	maps.Copy(labels, own)
 	labels[labelKind], labels[labelImage] = kind, d.Image
-	if d.SecretsHash != "" {
-		labels[labelSecrets] = d.SecretsHash
-	}
 	// Task containers carry no ferry.kind: the Docker target counts a
-	// container with it as one of its own.
+	// container with it as one of its own. They carry the secrets' hash,
+	// so a task of an older value counts as one of an older definition.
 	clabels := maps.Clone(s.Labels)
 	if clabels == nil {
 		clabels = map[string]string{}
@@ -452,10 +458,17 @@ func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec doc
 // converge waits until the service's update is done and every replica runs
 // the definition d.Key. It fails when a task of a new service fails or
 // cannot be placed; when a task of an update fails, it waits for the swarm
-// to roll the service back, so nothing is left half-updated, and says so.
+// to roll the service back and for the previous definition's tasks to run
+// again, so nothing is left half-updated, and says so.
 func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since time.Time, update bool) error {
 	name := SwarmServiceName(d.Project, d.Spec.Name)
-	key := d.Key.String()
+	// ours says whether a task runs this definition with these secret
+	// values; one without the secrets' label (started by an older ferry)
+	// is judged by its definition alone.
+	ours := func(task dockerd.Task) bool {
+		h, ok := task.Labels[labelSecrets]
+		return task.Labels[labelConfig] == d.Key.String() && (h == d.SecretsHash || !ok)
+	}
 	deadline := time.Now().Add(convergeTimeout)
 	var failure string // the first failed task of this definition
 	for {
@@ -470,17 +483,20 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 		if err != nil {
 			return err
 		}
-		running, others := 0, 0
+		running, others, live := 0, 0, 0 // live: running tasks of any definition
 		var states []string
 		for _, task := range tasks {
-			if task.Labels[labelConfig] == key && (task.State == "failed" || task.State == "rejected") && task.Timestamp.After(since) && failure == "" {
+			if ours(task) && (task.State == "failed" || task.State == "rejected") && task.Timestamp.After(since) && failure == "" {
 				failure = fmt.Sprintf("task %s.%d %s%s", name, task.Slot, taskFailure(task), t.taskLines(ctx, task))
 			}
 			if task.DesiredState != "running" {
 				continue
 			}
+			if task.State == "running" {
+				live++
+			}
 			switch {
-			case task.Labels[labelConfig] != key:
+			case !ours(task):
 				others++
 			case task.State == "running":
 				running++
@@ -492,11 +508,20 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 		switch {
 		case failure != "" && !update:
 			return fmt.Errorf("swarm service %s: %s", name, failure)
+		case s.UpdateState == "rollback_completed" && (live != len(states) || uint64(live) != s.Replicas) && time.Now().Before(deadline):
+			// The swarm says the rollback completed before the previous
+			// definition's tasks run again (a failed one restarts after
+			// a delay): wait for them, so the service serves when up
+			// returns.
 		case s.UpdateState == "rollback_completed" || s.UpdateState == "rollback_paused" || s.UpdateState == "paused":
 			if failure == "" {
 				failure = s.UpdateMsg
 			}
-			return fmt.Errorf("swarm service %s: the new definition failed, so the swarm rolled the service back to the previous one (%s): %s", name, strings.ReplaceAll(s.UpdateState, "_", " "), failure)
+			err := fmt.Errorf("swarm service %s: the new definition failed, so the swarm rolled the service back to the previous one (%s): %s", name, strings.ReplaceAll(s.UpdateState, "_", " "), failure)
+			if uint64(live) != s.Replicas {
+				err = fmt.Errorf("%w\n%d of the previous definition's %d replicas run (%s)", err, live, s.Replicas, strings.Join(states, ", "))
+			}
+			return err
 		case s.UpdateState != "updating" && s.UpdateState != "rollback_started" && others == 0 && running == d.Spec.Replicas:
 			return nil
 		case !time.Now().Before(deadline):

@@ -1,11 +1,16 @@
 package docker
 
 import (
+	"context"
+	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/swarmtest"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -59,6 +64,15 @@ func TestSwarmServiceSpec(t *testing.T) {
 	if ss.Health == nil || strings.Join(ss.Health.Test, " ") != "CMD /web healthcheck" {
 		t.Errorf("health: %+v", ss.Health)
 	}
+	if _, ok := ss.ContainerLabels[labelSecrets]; ok {
+		t.Errorf("task container labels of a service without secrets: %v", ss.ContainerLabels)
+	}
+	// The tasks of another secret value count as another definition's.
+	d.SecretsHash = "feed"
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.Labels[labelSecrets] != "feed" || ss.ContainerLabels[labelSecrets] != "feed" {
+		t.Errorf("secrets' hash: service labels %v, task container labels %v", ss.Labels, ss.ContainerLabels)
+	}
+	d.SecretsHash = ""
 
 	// A fixed host port is held by the old task until it stops.
 	spec.Ports, spec.Replicas, spec.Restart = []deploy.Port{port("8080:8080")}, 1, "no"
@@ -142,5 +156,52 @@ func TestSwarmRefusesPrivilegedAndNetworkMode(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%+v: got %v, want %q", tc.spec, err, tc.want)
 		}
+	}
+}
+
+// While a service's update has not settled, ferry removes none of the
+// rule's secrets: the swarm lets the older one be removed though the
+// previous spec references it, and may still roll the service back to it.
+func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
+	c := needDocker(t)
+	swarmtest.Up(t)
+	image := autoscaleImage(t)
+	target := NewSwarmTarget(c, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
+	project := "ferrytest-" + uniq(t)
+	t.Cleanup(func() {
+		if _, err := target.Down(context.Background(), project, true); err != nil {
+			t.Errorf("down: %v", err)
+		}
+		if left, err := c.Secrets(context.Background(), map[string]string{labelProject: project}); err != nil || len(left) != 0 {
+			t.Errorf("swarm secrets left after down: %v %v", left, err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	deployment := func(key byte, value string, health *deploy.HealthCheck) *deploy.Deployment {
+		hmac := strings.Repeat(value[:1], 64)
+		return &deploy.Deployment{Project: project, Image: image, Key: engine.Digest{key}, SecretsHash: hmac,
+			SecretFileValues: map[string]deploy.SecretFileValue{"/run/secrets/tok": {Value: value, HMAC: hmac}},
+			Spec:             &deploy.ServiceSpec{Name: "web", Replicas: 1, Restart: "unless-stopped", Health: health}}
+	}
+	if err := target.Deploy(ctx, deployment(1, "1-old", nil), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// The new task stays starting: its first health check is a minute away.
+	slow := &deploy.HealthCheck{Kind: "exec", Argv: []string{"/app", "serve"}, Interval: time.Minute, Timeout: time.Second, Retries: 1}
+	short, stop := context.WithTimeout(ctx, 5*time.Second)
+	defer stop()
+	if err := target.Deploy(short, deployment(2, "2-new", slow), io.Discard); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("deploy of a task that stays starting: %v, want it still waiting after 5s", err)
+	}
+	if s, err := target.service(ctx, project, "web"); err != nil || s.UpdateState != "updating" {
+		t.Fatalf("service %+v, %v; want it updating", s, err)
+	}
+	removed, err := target.pruneSecrets(ctx, project, "web")
+	if err != nil || len(removed) != 0 {
+		t.Errorf("pruning mid-update removed %v (%v)", removed, err)
+	}
+	if list, err := c.Secrets(ctx, map[string]string{labelProject: project}); err != nil || len(list) != 2 {
+		t.Errorf("swarm secrets mid-update: %+v %v, want the old one and the new one", list, err)
 	}
 }

@@ -246,7 +246,8 @@ func runningTasks(t *testing.T, service string) []string {
 	return strings.Fields(string(out))
 }
 
-// swarmSecretAppMain serves the content of the file $FILE.
+// swarmSecretAppMain serves the content of the file $FILE; with the
+// argument fail, it prints it and exits 1.
 const swarmSecretAppMain = `package main
 
 import (
@@ -256,6 +257,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "fail" {
+		b, err := os.ReadFile(os.Getenv("FILE"))
+		fmt.Printf("file=%s err=%v\n", b, err)
+		fmt.Println("failing on purpose")
+		os.Exit(1)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "job" {
 		b, err := os.ReadFile(os.Getenv("FILE"))
 		fmt.Printf("file=%s err=%v\n", b, err)
@@ -352,5 +359,84 @@ job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/
 	r.wantCode(t, 0)
 	if left := dw.swarmSecrets(t); len(left) != 0 {
 		t.Errorf("swarm secrets left after down: %v", left)
+	}
+}
+
+// A rotation whose update fails is rolled back by the swarm: up fails
+// saying so and why, without the value; the rolled-back tasks use the old
+// secret, which is still there, and the new one, which nothing uses, is
+// removed. A later up of a fixed definition converges on the new value and
+// removes the old secret; down leaves nothing of the project.
+func TestSwarmSecretRotationRolledBack(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	rules := swarmEnv + `tok = secret("tok", env = "FERRY_TEST_SECRET")
+service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, ports = ["8080"],%s
+        secret_files = {"/etc/app/tok.txt": tok})
+`
+	dw := newDockerWorkspace(t, fmt.Sprintf(rules, ""))
+	dw.write(t, "app/main.go", swarmSecretAppMain)
+	dw.run(t, "run", "app-image").wantCode(t, 0)
+	swarmtest.Up(t)
+	t.Cleanup(func() {
+		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
+	})
+	web := dw.project + "_web"
+	refs := func() string {
+		return serviceField(t, web, `{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}`)
+	}
+	answer := func() string {
+		return httpGet(t, "http://127.0.0.1:"+hostPort(t, dw.swarmStatus(t)["web"])+"/")
+	}
+
+	dw.run(t, "--env", "staging", "up").wantCode(t, 0)
+	old := dw.swarmSecrets(t)
+	if len(old) != 1 || refs() != old[0] {
+		t.Fatalf("swarm secrets after up: %v; web references %q", old, refs())
+	}
+
+	// Rotate the value and, at the same time, make the new tasks exit.
+	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	dw.setRules(t, fmt.Sprintf(rules, ` command = ["fail"],`))
+	r := dw.run(t, "--env", "staging", "up", "--force")
+	r.wantCode(t, 1)
+	wantNoLeak(t, "a rolled-back up", r.stdout+r.stderr)
+	r.wantStderr(t, "swarm service "+web+": the new definition failed, so the swarm rolled the service back to the previous one",
+		"exited with code 1", "file=[redacted tok] err=<nil>", "failing on purpose")
+	if got := refs(); got != old[0] {
+		t.Errorf("after the rollback web references %q, want %s", got, old[0])
+	}
+	if s := dw.swarmStatus(t)["web"]; s.Replicas != 1 || s.State != "rolled back" {
+		t.Errorf("when the rolled-back up returned, web was %+v, want its replica running", s)
+	}
+	if got := answer(); got != leakValue {
+		t.Errorf("after the rollback the service read %q", got)
+	}
+	if got := dw.swarmSecrets(t); len(got) != 1 || got[0] != old[0] {
+		t.Errorf("swarm secrets after the rollback: %v, want only the old one, %s, which the service uses\n%s", got, old[0], r)
+	}
+
+	// Fixed: the service moves to the new value, and the old secret goes.
+	dw.setRules(t, fmt.Sprintf(rules, ""))
+	r = dw.run(t, "--env", "staging", "up", "--force")
+	r.wantCode(t, 0)
+	wantNoLeak(t, "up after the fix", r.stdout+r.stderr)
+	r.wantStderr(t, "removed swarm secret "+old[0])
+	rotated := dw.swarmSecrets(t)
+	if len(rotated) != 1 || rotated[0] == old[0] || refs() != rotated[0] {
+		t.Fatalf("swarm secrets after the fixed up: %v (before: %v); web references %q\n%s", rotated, old, refs(), r)
+	}
+	if got := answer(); got != leakValue+"-rotated" {
+		t.Errorf("after the fixed up the service read %q", got)
+	}
+
+	dw.run(t, "--env", "staging", "down").wantCode(t, 0)
+	if left := dw.swarmSecrets(t); len(left) != 0 {
+		t.Errorf("swarm secrets left after down: %v", left)
+	}
+	if left := dw.swarmServices(t); len(left) != 0 {
+		t.Errorf("services left after down: %v", left)
+	}
+	if out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label=ferry.project="+dw.project).Output(); len(strings.TrimSpace(string(out))) != 0 {
+		t.Errorf("network left after down: %s", out)
 	}
 }
