@@ -44,10 +44,17 @@ func healthWait(thread *starlark.Thread, c *engine.Call) (starlark.Value, error)
 	}
 	ctx := engine.RunTimeContext(thread)
 	deadline := time.Now().Add(timeout)
+	var last error
 	for {
-		last := probe(ctx, min(waitProbeTimeout, max(time.Until(deadline), time.Millisecond)))
+		budget := min(waitProbeTimeout, max(time.Until(deadline), time.Millisecond))
+		err := probe(ctx, budget)
+		// A try the deadline cut short says less than an earlier one
+		// that had its full time (an answer, a refused connection).
+		if last == nil || budget == waitProbeTimeout || err == nil {
+			last = err
+		}
 		switch {
-		case last == nil:
+		case err == nil:
 			return starlark.None, nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()

@@ -294,7 +294,7 @@ func (dw *dockerWorkspace) swarmSecrets(t *testing.T) []string {
 }
 
 // secret_files on a swarm become Swarm secrets named by an HMAC of their
-// value, mounted at the declared path; a new value (up --force) makes a
+// value, mounted at the declared path; a new value (a plain up) makes a
 // new secret, the service is updated to it and the old one removed; down
 // removes them all. The value never shows in ferry's output.
 func TestSwarmSecretFiles(t *testing.T) {
@@ -397,7 +397,7 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 	// Rotate the value and, at the same time, make the new tasks exit.
 	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
 	dw.setRules(t, fmt.Sprintf(rules, ` command = ["fail"],`))
-	r := dw.run(t, "--env", "staging", "up", "--force")
+	r := dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 1)
 	wantNoLeak(t, "a rolled-back up", r.stdout+r.stderr)
 	r.wantStderr(t, "swarm service "+web+": the new definition failed, so the swarm rolled the service back to the previous one",
@@ -417,7 +417,7 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 
 	// Fixed: the service moves to the new value, and the old secret goes.
 	dw.setRules(t, fmt.Sprintf(rules, ""))
-	r = dw.run(t, "--env", "staging", "up", "--force")
+	r = dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 0)
 	wantNoLeak(t, "up after the fix", r.stdout+r.stderr)
 	r.wantStderr(t, "removed swarm secret "+old[0])

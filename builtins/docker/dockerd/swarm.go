@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -289,10 +288,14 @@ func (c *Client) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
 		if cs := t.Spec.ContainerSpec; cs != nil {
 			task.Labels = cs.Labels
 		}
+		// The Engine reports a host-mode port once per address family, and
+		// a dynamic one may get a different number in each: keep the first
+		// of each container port, so a task shows one per declared port.
+		seen := map[string]bool{}
 		for _, p := range t.Status.PortStatus.Ports {
-			// The Engine reports a host-mode port once per address family.
-			if port := fmt.Sprintf("0.0.0.0:%d->%d/%s", p.PublishedPort, p.TargetPort, p.Protocol); !slices.Contains(task.Ports, port) {
-				task.Ports = append(task.Ports, port)
+			if target := fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol); !seen[target] {
+				seen[target] = true
+				task.Ports = append(task.Ports, fmt.Sprintf("0.0.0.0:%d->%s", p.PublishedPort, target))
 			}
 		}
 		out = append(out, task)
