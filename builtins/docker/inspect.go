@@ -186,8 +186,8 @@ func (p Plugin) plainOrSecret(v, from string) starlark.Value {
 }
 
 // holds reports whether v is the value of s. It may not be: a variable
-// that a secret fills keeps an older value after a rotation, until `ferry
-// up --force`.
+// that a secret fills keeps an older value after a rotation, until the
+// next `ferry up` replaces the container.
 func holds(ctx context.Context, s engine.Secret, v string) bool {
 	current, err := s.Reveal(ctx)
 	return err == nil && subtle.ConstantTimeCompare([]byte(current), []byte(v)) == 1

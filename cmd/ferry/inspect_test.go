@@ -120,7 +120,7 @@ func TestDockerInspect(t *testing.T) {
 	dw.ferry(t, "--project", dw.project, "run", "idle-after-up").wantCode(t, 0)
 }
 
-// After a rotation without `ferry up --force`, the container keeps
+// After a rotation, until the next `ferry up`, the container keeps
 // the older value, which this ferry never read: it stays wrapped, and so
 // do the values baked into the image.
 func TestDockerInspectAfterRotation(t *testing.T) {
