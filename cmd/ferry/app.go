@@ -18,6 +18,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/pipeline"
 	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
@@ -62,8 +63,9 @@ type app struct {
 
 	envs         *deploy.Environments // declared by the latest evaluation
 	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target      // the selected environment's target (see selectEnv)
-	lint         *seccheck.Settings // lint_settings() of the latest evaluation
+	deployTo     deploy.Target       // the selected environment's target (see selectEnv)
+	lint         *seccheck.Settings  // lint_settings() of the latest evaluation
+	pipelines    *pipeline.Pipelines // pipeline() declarations of the latest evaluation
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -76,8 +78,9 @@ func (a *app) plugins(project string) []engine.Plugin {
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
 	a.lint = &seccheck.Settings{}
+	a.pipelines = &pipeline.Pipelines{}
 	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project}, a.deployPlugin, metrics.Plugin{},
-		&secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}, seccheck.Plugin{Settings: a.lint}}
+		&secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}, seccheck.Plugin{Settings: a.lint}, pipeline.Plugin{Pipelines: a.pipelines}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -192,6 +195,9 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 		return nil, err
 	}
 	if err := g.EnableProfiles(a.enabledProfiles()); err != nil {
+		return nil, err
+	}
+	if err := a.pipelines.Check(g); err != nil {
 		return nil, err
 	}
 	l := &loaded{ws: ws, res: res, graph: g, project: project}
