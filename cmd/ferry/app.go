@@ -113,7 +113,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
-		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand())
+		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	return root
 }

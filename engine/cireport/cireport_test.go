@@ -19,7 +19,7 @@ func TestReportWrite(t *testing.T) {
 		}},
 		{Name: "stage 1: a, b", Time: Seconds(time.Second), Cases: []Case{
 			{Name: "a", Classname: "stage 1", Time: Seconds(1234 * time.Millisecond)},
-			{Name: "b", Classname: "stage 1", Properties: []Property{{Name: "outcome", Value: "cached"}}, SystemOut: "up to date"},
+			{Name: "b", Classname: "stage 1", Properties: Props("outcome", "cached"), SystemOut: "up to date"},
 			{Name: "c", Classname: "stage 1", Failure: &Failure{Message: "exit status 1", Text: "line 1\nline \x01 2"}},
 			{Name: "d", Classname: "stage 1", Skipped: &Skipped{Message: "dep c did not succeed"}},
 		}},
@@ -43,6 +43,9 @@ func TestReportWrite(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %s:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "<properties></properties>") {
+		t.Errorf("a case without properties has an empty <properties>:\n%s", out)
 	}
 	var back Report
 	if err := xml.Unmarshal(buf.Bytes(), &back); err != nil {

@@ -34,15 +34,33 @@ type Suite struct {
 
 // A Case is one <testcase>: it passed unless it has a Failure or Skipped.
 type Case struct {
-	Name       string     `xml:"name,attr"`
-	Classname  string     `xml:"classname,attr"`
-	Time       Seconds    `xml:"time,attr"`
-	File       string     `xml:"file,attr,omitempty"`
-	Line       int        `xml:"line,attr,omitempty"`
-	Properties []Property `xml:"properties>property,omitempty"`
-	Failure    *Failure   `xml:"failure,omitempty"`
-	Skipped    *Skipped   `xml:"skipped,omitempty"`
-	SystemOut  string     `xml:"system-out,omitempty"`
+	Name       string      `xml:"name,attr"`
+	Classname  string      `xml:"classname,attr"`
+	Time       Seconds     `xml:"time,attr"`
+	File       string      `xml:"file,attr,omitempty"`
+	Line       int         `xml:"line,attr,omitempty"`
+	Properties *Properties `xml:"properties,omitempty"`
+	Failure    *Failure    `xml:"failure,omitempty"`
+	Skipped    *Skipped    `xml:"skipped,omitempty"`
+	SystemOut  string      `xml:"system-out,omitempty"`
+}
+
+// Properties are the <properties> of a Case.
+type Properties struct {
+	List []Property `xml:"property"`
+}
+
+// Props returns the Properties holding the name and value pairs of kv, or
+// nil when kv is empty.
+func Props(kv ...string) *Properties {
+	if len(kv) == 0 {
+		return nil
+	}
+	p := &Properties{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		p.List = append(p.List, Property{Name: kv[i], Value: kv[i+1]})
+	}
+	return p
 }
 
 // A Property is a name and value attached to a Case.
