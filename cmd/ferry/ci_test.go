@@ -290,3 +290,44 @@ pipeline("ci", stages = [["leaky"]])
 		t.Errorf("the failure does not show the redacted output: %+v", leaky.Failure)
 	}
 }
+
+// TestCiDeploysAndWaits checks that a stage's service is deployed as ferry
+// up --wait deploys it: the next stage starts only once it is healthy, and
+// one that never is fails the stage.
+func TestCiDeploysAndWaits(t *testing.T) {
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1"}, health = health.http("/", port = 8080, interval = "200ms", start_period = "10s"))
+task(name = "check", cmd = "echo checked")
+pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
+`)
+	r := dw.run(t, "ci", "--junit", "report.xml")
+	r.wantCode(t, 0)
+	healthy := strings.Index(r.stderr, "web is healthy after")
+	checked := strings.Index(r.stderr, `"rule":"check","reason"`)
+	if healthy < 0 || checked < healthy {
+		t.Fatalf("want check to start once web is healthy\n%s", r)
+	}
+	if got := httpGet(t, "http://"+containerIP(t, dw.project+"-web-1")+":8080/"); got != "hello \n" {
+		t.Errorf("web answered %q", got)
+	}
+	web := testcase(t, suite(t, readJUnit(t, dw.path("report.xml")), "stage 2: web"), "web")
+	if web.Failure != nil || property(web, "kind") != "service" || property(web, "outcome") != "ran" {
+		t.Errorf("web's case: %+v", web)
+	}
+
+	// A service that never becomes healthy fails its stage.
+	dw.setRules(t, `service(name = "web", image = "app-image", health = health.http("/healthz", port = 9090, interval = "200ms", retries = 2))
+task(name = "check", cmd = "echo checked")
+pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
+`)
+	r = dw.run(t, "ci", "--wait-timeout", "5s", "--junit", "report.xml")
+	r.wantCode(t, 1)
+	wantSet(t, "started", r.started(), []string{"web"}, r)
+	rep := readJUnit(t, dw.path("report.xml"))
+	web = testcase(t, suite(t, rep, "stage 2: web"), "web")
+	if web.Failure == nil || !strings.Contains(web.Failure.Message, "service web is unhealthy") {
+		t.Errorf("web's case: %+v", web.Failure)
+	}
+	if check := testcase(t, suite(t, rep, "stage 3: check"), "check"); check.Skipped == nil {
+		t.Errorf("check ran after an unhealthy stage: %+v", check)
+	}
+}
