@@ -57,7 +57,6 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&c.o.KeepGoing, "keep-going", "k", false, "after a failure, go on with the rules that do not depend on it, and with the later stages")
-	f.BoolVar(&c.o.Force, "force", false, "run the pipeline's rules even when they are up to date")
 	f.BoolVar(&c.noLint, "no-lint", false, "skip the security checks")
 	f.StringVar(&c.junit, "junit", "", "write a JUnit XML report to `FILE`: one test suite for the security checks and one per stage")
 	f.DurationVar(&c.waitTimeout, "wait-timeout", defaultWaitTimeout, "how long the services of a stage have to be healthy")
@@ -119,6 +118,10 @@ type ciRun struct {
 	// stages by "passed", "failed" and "skipped".
 	rules  map[cireport.Outcome]int
 	stages map[string]int
+	// reported are the rules reported by an earlier stage: when a later
+	// stage finds one up to date (it is a dep there), it is not reported
+	// again.
+	reported map[string]bool
 }
 
 // run runs the security checks and the stages, writes the report and
@@ -130,7 +133,7 @@ func (c *ciRun) run(ctx context.Context) error {
 	c.rec = cireport.NewRecorder()
 	a.bus.Add(c.rec)
 	c.report.Name = "ferry ci " + c.pl.Name
-	c.rules, c.stages = map[cireport.Outcome]int{}, map[string]int{}
+	c.rules, c.stages, c.reported = map[cireport.Outcome]int{}, map[string]int{}, map[string]bool{}
 	if len(c.pl.Stages) == 0 {
 		a.bus.Logf(engine.LevelWarn, "ferry.star declares no pipeline and no build rule: the default pipeline has nothing to run")
 	} else {
@@ -256,6 +259,10 @@ func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
 	suite := cireport.Suite{Name: title, Time: cireport.Seconds(time.Since(start))}
 	ok := true
 	for _, r := range c.rec.Results() {
+		if r.Outcome == cireport.OutcomeCached && c.reported[r.Name] {
+			continue
+		}
+		c.reported[r.Name] = true
 		c.rules[r.Outcome]++
 		cs := cireport.Case{Name: r.Name, Classname: c.classname(i), Time: cireport.Seconds(r.Duration),
 			Properties: cireport.Props("kind", c.l.graph.Rule(r.Name).Info().Kind, "outcome", string(r.Outcome))}
