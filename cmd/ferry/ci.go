@@ -129,6 +129,14 @@ type ciRun struct {
 func (c *ciRun) run(ctx context.Context) error {
 	a := c.a
 	start := time.Now()
+	var report *os.File
+	if c.junit != "" {
+		// Created first, so a wrong path fails at once, not after the stages.
+		var err error
+		if report, err = os.Create(c.junit); err != nil {
+			return fmt.Errorf("--junit: %w; give a file in a folder you can write to", err)
+		}
+	}
 	c.github = os.Getenv("GITHUB_ACTIONS") == "true"
 	c.rec = cireport.NewRecorder()
 	a.bus.Add(c.rec)
@@ -146,9 +154,13 @@ func (c *ciRun) run(ctx context.Context) error {
 		c.skipStages(0, "not run: the security checks failed")
 	}
 	c.report.Time = cireport.Seconds(time.Since(start))
-	if c.junit != "" {
-		if werr := c.writeJUnit(); werr != nil && err == nil {
-			err = werr
+	if report != nil {
+		if werr := c.writeJUnit(report); werr != nil {
+			if err != nil {
+				a.bus.Logf(engine.LevelError, "%v", werr)
+			} else {
+				err = werr
+			}
 		}
 	}
 	c.summary(time.Since(start))
@@ -316,14 +328,11 @@ func (c *ciRun) command(line string) {
 	}
 }
 
-// writeJUnit writes the report to --junit FILE through the redactor.
-func (c *ciRun) writeJUnit() error {
-	f, err := os.Create(c.junit)
-	if err != nil {
-		return fmt.Errorf("--junit: %w; give a file in a folder you can write to", err)
-	}
+// writeJUnit writes the report to f, the --junit file, through the
+// redactor, and closes it.
+func (c *ciRun) writeJUnit(f *os.File) error {
 	w := c.a.redactor.Writer(f)
-	err = c.report.Write(w)
+	err := c.report.Write(w)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
@@ -331,7 +340,7 @@ func (c *ciRun) writeJUnit() error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("--junit %s: %w", c.junit, err)
+		return fmt.Errorf("--junit %s: %w; the report is incomplete", c.junit, err)
 	}
 	c.a.bus.Logf(engine.LevelInfo, "JUnit report written to %s", c.junit)
 	return nil

@@ -333,3 +333,30 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 		t.Errorf("check ran after an unhealthy stage: %+v", check)
 	}
 }
+
+// TestCiInterrupted checks that Ctrl-C stops ferry ci with 130, and that
+// the report still says what ran and what did not.
+func TestCiInterrupted(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": `task(name = "slow", cmd = "echo sleeping; sleep 60")
+task(name = "after", cmd = "echo after")
+pipeline("ci", stages = [["slow"], ["after"]])
+`})
+	p := ws.start(t, "ci", "--junit", "report.xml")
+	eventually(t, "slow to start", func() bool { return strings.Contains(p.stderr.String(), "sleeping") })
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	rep := readJUnit(t, ws.path("report.xml"))
+	if slow := testcase(t, suite(t, rep, "stage 1: slow"), "slow"); slow.Skipped == nil || !strings.Contains(slow.Skipped.Message, "interrupted") {
+		t.Errorf("slow's case: %+v", slow)
+	}
+	if after := testcase(t, suite(t, rep, "stage 2: after"), "after"); after.Skipped == nil || after.Skipped.Message != "not run: the pipeline was interrupted" {
+		t.Errorf("after's case: %+v", after)
+	}
+
+	// A --junit file that cannot be written fails at once: nothing runs.
+	r = ws.ferryJSON(t, "ci", "--junit", "no/such/folder/report.xml")
+	r.wantCode(t, 2)
+	r.wantStderr(t, "--junit: open no/such/folder/report.xml: no such file or directory; give a file in a folder you can write to")
+	wantSet(t, "started", r.started(), nil, r)
+}
