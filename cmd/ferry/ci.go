@@ -197,7 +197,12 @@ func (c *ciRun) securityChecks(ctx context.Context) error {
 		}
 		suite.Cases = append(suite.Cases, cs)
 		if f.Severity != seccheck.Info {
-			c.command(cireport.Annotation{Level: string(f.Severity), File: f.File, Line: f.Line, Col: f.Col, Title: f.Rule, Message: f.Message + "; fix: " + f.Fix}.String())
+			an := cireport.Annotation{Level: string(f.Severity), File: f.File, Line: f.Line, Col: f.Col, Title: f.Rule, Message: f.Message + "; fix: " + f.Fix}
+			if f.Commit != "" {
+				// In git history, not in the checked-out file: no line to mark.
+				an.File, an.Line, an.Col, an.Message = "", 0, 0, f.Pos()+": "+an.Message
+			}
+			c.command(an.String())
 		}
 	}
 	c.command(cireport.EndGroup)

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/xml"
 	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -359,4 +361,33 @@ pipeline("ci", stages = [["slow"], ["after"]])
 	r.wantCode(t, 2)
 	r.wantStderr(t, "--junit: open no/such/folder/report.xml: no such file or directory; give a file in a folder you can write to")
 	wantSet(t, "started", r.started(), nil, r)
+}
+
+// TestCiHistoryFindingAnnotation checks that a finding in git history,
+// which marks no line of the checked-out files, is an annotation that
+// names the commit in its message instead.
+func TestCiHistoryFindingAnnotation(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": "task(name = \"test\", cmd = \"true\")\n",
+		"app/.env":   "SLACK=" + lintSlackToken + "\n",
+	})
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-q", "-m", "config"}} {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = ws.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := os.Remove(ws.path("app/.env")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITHUB_ACTIONS", "true")
+	r := ws.ferry(t, "ci")
+	r.wantCode(t, 1)
+	if !regexp.MustCompile(`(?m)^::error title=FERRY-SEC005::[0-9a-f]{12}:app/\.env:1:7: Slack token`).MatchString(r.stderr) {
+		t.Errorf("want an annotation without a file, naming the commit:\n%s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, lintSlackToken) {
+		t.Errorf("the token leaked:\n%s", r)
+	}
 }

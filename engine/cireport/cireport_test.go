@@ -91,6 +91,7 @@ func TestRecorder(t *testing.T) {
 	for i := range TailLines + 5 {
 		r.Handle(engine.Event{Kind: engine.EventOutput, Rule: "a", Text: fmt.Sprint("line ", i)})
 	}
+	r.Handle(engine.Event{Kind: engine.EventPrint, Rule: "a", Text: "printed"})
 	r.Handle(engine.Event{Kind: engine.EventRuleFail, Rule: "a", Err: "exit status 2", Duration: time.Second})
 	r.Handle(engine.Event{Kind: engine.EventCached, Rule: "b"})
 	r.Handle(engine.Event{Kind: engine.EventSkipped, Rule: "c", Reason: "dep a did not succeed"})
@@ -102,7 +103,7 @@ func TestRecorder(t *testing.T) {
 		t.Fatalf("results: %+v", res)
 	}
 	a := res[0]
-	if a.Outcome != OutcomeFailed || a.Err != "exit status 2" || a.Duration != time.Second || len(a.Output) != TailLines || a.Output[0] != "line 5" || a.Output[TailLines-1] != fmt.Sprint("line ", TailLines+4) {
+	if a.Outcome != OutcomeFailed || a.Err != "exit status 2" || a.Duration != time.Second || len(a.Output) != TailLines || a.Output[0] != "line 6" || a.Output[TailLines-1] != "printed" {
 		t.Errorf("a: %+v", a)
 	}
 	if res[1].Outcome != OutcomeCached || res[2].Outcome != OutcomeSkipped || res[2].Reason != "dep a did not succeed" {

@@ -60,7 +60,7 @@ func (r *Recorder) Handle(e engine.Event) {
 	defer r.mu.Unlock()
 	res := r.rule(e.Rule)
 	switch e.Kind {
-	case engine.EventOutput:
+	case engine.EventOutput, engine.EventPrint: // print() in a run-time action
 		res.Output = append(res.Output, e.Text)
 		if len(res.Output) > TailLines {
 			res.Output = append(res.Output[:0], res.Output[len(res.Output)-TailLines:]...)
