@@ -80,6 +80,9 @@ func (a *app) ciPipeline(l *loaded, names []string) (*pipeline.Pipeline, error) 
 		if p := a.pipelines.Find(names[0]); p != nil {
 			return p, nil
 		}
+		if r := l.graph.Rule(names[0]); r != nil {
+			return nil, fmt.Errorf("%q is a %s, not a pipeline: ferry ci runs a pipeline(), `ferry run %s` runs one rule", names[0], r.Info().Kind, names[0])
+		}
 		if len(declared) == 0 {
 			return nil, fmt.Errorf("ferry.star declares no pipeline %q; declare it, as in pipeline(%q, stages = [[\"test\"]]), or run `ferry ci` with no name for the default pipeline (every build rule, in one stage)", names[0], names[0])
 		}

@@ -157,6 +157,7 @@ pipeline("ci", stages = [["deploy"]])
 		{[]string{"ci"}, "ferry.star declares 2 pipelines; name the one to run, as in `ferry ci release`: release (ferry.star:2:9), ci (ferry.star:3:9)"},
 		{[]string{"ci", "relaese"}, `ferry.star declares no pipeline "relaese" (did you mean "release"?); the pipelines are release (ferry.star:2:9), ci (ferry.star:3:9)`},
 		{[]string{"ci", "release", "ci"}, "ferry ci runs one pipeline, got 2 names (release ci); config flags go after --"},
+		{[]string{"ci", "deploy"}, "\"deploy\" is a task, not a pipeline: ferry ci runs a pipeline(), `ferry run deploy` runs one rule"},
 	} {
 		r := ws.ferry(t, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
