@@ -270,6 +270,11 @@ func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
 	if err == nil {
 		var bad []unhealthyService
 		bad, err = a.unhealthy(ctx, c.l, names, c.waitTimeout)
+		if err == nil && ctx.Err() != nil {
+			// Interrupted while waiting: the services are not at fault.
+			err = ctx.Err()
+			bad = nil
+		}
 		for _, u := range bad {
 			msg := a.redactor.String(u.err.Error())
 			a.bus.Logf(engine.LevelError, "%s", msg)
