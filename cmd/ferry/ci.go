@@ -234,7 +234,7 @@ func (c *ciRun) runStages(ctx context.Context) error {
 		if err != nil {
 			reason := "not run: the pipeline was interrupted"
 			if ctx.Err() == nil {
-				reason = "not run: stage " + fmt.Sprint(i+1) + " could not run: " + err.Error()
+				reason = fmt.Sprintf("not run: stage %d could not run: %v", i+1, err)
 			}
 			c.skipStages(i+1, reason)
 			return err
