@@ -115,16 +115,24 @@ func indexOf(xs []string, x string) int {
 	return -1
 }
 
+// DefaultNames returns, in declaration order, the rules that run when no
+// rule is named: the build rules whose profiles (if any) are enabled.
+func (g *Graph) DefaultNames() []string {
+	var names []string
+	for _, n := range g.order {
+		if g.inDefaultSet(g.rules[n].Info()) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Select returns the named rules and all their transitive deps, deps first.
 // With no names it selects every default (build) rule, leaving out rules
 // whose profiles are not enabled.
 func (g *Graph) Select(names []string) ([]string, error) {
 	if len(names) == 0 {
-		for _, n := range g.order {
-			if g.inDefaultSet(g.rules[n].Info()) {
-				names = append(names, n)
-			}
-		}
+		names = g.DefaultNames()
 	}
 	for _, n := range names {
 		if _, ok := g.rules[n]; !ok {

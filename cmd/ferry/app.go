@@ -18,6 +18,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/pipeline"
 	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
@@ -62,8 +63,9 @@ type app struct {
 
 	envs         *deploy.Environments // declared by the latest evaluation
 	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target      // the selected environment's target (see selectEnv)
-	lint         *seccheck.Settings // lint_settings() of the latest evaluation
+	deployTo     deploy.Target       // the selected environment's target (see selectEnv)
+	lint         *seccheck.Settings  // lint_settings() of the latest evaluation
+	pipelines    *pipeline.Pipelines // pipeline() declarations of the latest evaluation
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -76,9 +78,10 @@ func (a *app) plugins(project string) []engine.Plugin {
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
 	a.lint = &seccheck.Settings{}
+	a.pipelines = &pipeline.Pipelines{}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
 	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
-		secrets, seccheck.Plugin{Settings: a.lint}}
+		secrets, seccheck.Plugin{Settings: a.lint}, pipeline.Plugin{Pipelines: a.pipelines}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -111,7 +114,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
-		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand())
+		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	return root
 }
@@ -193,6 +196,9 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 		return nil, err
 	}
 	if err := g.EnableProfiles(a.enabledProfiles()); err != nil {
+		return nil, err
+	}
+	if err := a.pipelines.Check(g); err != nil {
 		return nil, err
 	}
 	l := &loaded{ws: ws, res: res, graph: g, project: project}

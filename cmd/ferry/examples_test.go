@@ -63,6 +63,13 @@ func TestExamples(t *testing.T) {
 			if !strings.Contains(plan.String(), "\n0 of ") {
 				t.Errorf("after a run, plan still has work:\n%s", plan.String())
 			}
+			// Its pipeline passes: the security checks, then its stages.
+			if strings.Contains(string(star), "pipeline(") {
+				var ci strings.Builder
+				if code := run(context.Background(), []string{"-C", dir, "ci", "--no-history"}, io.Discard, &ci); code != 0 {
+					t.Fatalf("ferry ci exited %d:\n%s", code, ci.String())
+				}
+			}
 		})
 	}
 }

@@ -20,9 +20,35 @@ const defaultWaitTimeout = 60 * time.Second
 // and what they depend on is healthy (running, for a service without a
 // health check). It fails naming each service that is not, with exit code 1.
 func (a *app) waitHealthy(ctx context.Context, l *loaded, names []string, timeout time.Duration) error {
-	sel, err := l.graph.Select(names)
+	bad, err := a.unhealthy(ctx, l, names, timeout)
 	if err != nil {
 		return err
+	}
+	var errs []error
+	for _, u := range bad {
+		errs = append(errs, u.err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		// The services were brought up but are not healthy: a failure of
+		// what runs (1), not of ferry.star or of the command line (2).
+		return &exitCodeError{code: exitFailed, msg: err.Error()}
+	}
+	return nil
+}
+
+// unhealthyService is a service that did not become healthy, and why.
+type unhealthyService struct {
+	rule string
+	err  error
+}
+
+// unhealthy waits, for at most timeout, until every service among names
+// and what they depend on is healthy, and returns those that are not, in
+// the graph's order.
+func (a *app) unhealthy(ctx context.Context, l *loaded, names []string, timeout time.Duration) ([]unhealthyService, error) {
+	sel, err := l.graph.Select(names)
+	if err != nil {
+		return nil, err
 	}
 	var rules []*deploy.Rule
 	for _, n := range sel {
@@ -31,7 +57,7 @@ func (a *app) waitHealthy(ctx context.Context, l *loaded, names []string, timeou
 		}
 	}
 	if len(rules) == 0 {
-		return nil
+		return nil, nil
 	}
 	a.bus.Logf(engine.LevelInfo, "waiting up to %s for %d service(s) to be healthy", timeout, len(rules))
 	errs := make([]error, len(rules))
@@ -49,12 +75,13 @@ func (a *app) waitHealthy(ctx context.Context, l *loaded, names []string, timeou
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		// The services were brought up but are not healthy: a failure of
-		// what runs (1), not of ferry.star or of the command line (2).
-		return &exitCodeError{code: exitFailed, msg: err.Error()}
+	var bad []unhealthyService
+	for i, err := range errs {
+		if err != nil {
+			bad = append(bad, unhealthyService{rule: rules[i].Info().Name, err: err})
+		}
 	}
-	return nil
+	return bad, nil
 }
 
 // ruleOutput sends each line written to it to the bus as output of rule.

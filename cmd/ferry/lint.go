@@ -11,8 +11,8 @@ import (
 )
 
 func (a *app) lintCommand() *cobra.Command {
-	var asJSON, noHistory bool
-	var ignore []string
+	var asJSON bool
+	var f lintFlags
 	cmd := &cobra.Command{
 		Use:   "lint [-- --flag=value...]",
 		Short: "Run the security checks: Dockerfiles, services, and a secret scan of the files and git history",
@@ -31,7 +31,7 @@ or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
 			if len(names) > 0 {
 				return fmt.Errorf("ferry lint checks the whole workspace and takes no rule names (got %q); config flags go after --", names[0])
 			}
-			rep, err := seccheck.Check(cmd.Context(), seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, History: !noHistory, Ignore: append(ignore, a.lint.Ignore()...)})
+			rep, err := a.securityChecks(cmd.Context(), l, f)
 			if err != nil {
 				return err
 			}
@@ -42,13 +42,7 @@ or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
 					return err
 				}
 			} else {
-				for _, f := range rep.Findings {
-					fmt.Fprintln(a.stdout, f)
-				}
-				for _, n := range rep.Notes {
-					fmt.Fprintf(a.stdout, "note: %s\n", n)
-				}
-				fmt.Fprintln(a.stdout, lintSummary(rep.Findings))
+				a.printFindings(rep)
 			}
 			if seccheck.Count(rep.Findings, seccheck.Error) > 0 {
 				return &exitCodeError{code: exitFailed, msg: "ferry lint: error findings above; fix them, or ignore them by id (docs/security.md)"}
@@ -57,9 +51,37 @@ or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
-	cmd.Flags().BoolVar(&noHistory, "no-history", false, "scan the files only, not the git history")
-	cmd.Flags().StringArrayVar(&ignore, "ignore", nil, "leave out the findings of rule `ID` (repeatable)")
+	f.add(cmd)
 	return cmd
+}
+
+// lintFlags are the flags of the security checks, shared by lint and ci.
+type lintFlags struct {
+	noHistory bool
+	ignore    []string
+}
+
+func (f *lintFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.noHistory, "no-history", false, "scan the files only, not the git history")
+	cmd.Flags().StringArrayVar(&f.ignore, "ignore", nil, "leave out the findings of rule `ID` (repeatable)")
+}
+
+// securityChecks runs the security checks on the workspace, leaving out
+// the rules that --ignore and lint_settings(ignore =) name.
+func (a *app) securityChecks(ctx context.Context, l *loaded, f lintFlags) (*seccheck.Report, error) {
+	return seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, History: !f.noHistory, Ignore: append(f.ignore, a.lint.Ignore()...)})
+}
+
+// printFindings prints each finding with its fix, the notes, and the
+// counts.
+func (a *app) printFindings(rep *seccheck.Report) {
+	for _, f := range rep.Findings {
+		fmt.Fprintln(a.stdout, f)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(a.stdout, "note: %s\n", n)
+	}
+	fmt.Fprintln(a.stdout, lintSummary(rep.Findings))
 }
 
 // lintSummary counts findings by severity.

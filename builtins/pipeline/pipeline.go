@@ -1,0 +1,174 @@
+// Package pipeline provides pipeline(), which declares the stages that
+// `ferry ci` runs in order, and checks them against the workspace's rules.
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// A Pipeline is a named list of stages; each stage names rules that run in
+// parallel, and the stages run one after the other.
+type Pipeline struct {
+	Name   string
+	Stages [][]string
+	Doc    string
+	Pos    syntax.Position // where it is declared
+}
+
+// Pipelines collects the pipeline() declarations of one evaluation. The CLI
+// makes one per evaluation, hands it to the Plugin, and checks it against
+// the graph once evaluation is done.
+type Pipelines struct {
+	mu   sync.Mutex
+	list []*Pipeline
+}
+
+// List returns the pipelines in declaration order.
+func (p *Pipelines) List() []*Pipeline {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Pipeline{}, p.list...)
+}
+
+// Names returns the pipelines' names in declaration order.
+func (p *Pipelines) Names() []string {
+	var names []string
+	for _, pl := range p.List() {
+		names = append(names, pl.Name)
+	}
+	return names
+}
+
+// Find returns the pipeline named name, or nil.
+func (p *Pipelines) Find(name string) *Pipeline {
+	for _, pl := range p.List() {
+		if pl.Name == name {
+			return pl
+		}
+	}
+	return nil
+}
+
+func (p *Pipelines) add(pl *Pipeline) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, prev := range p.list {
+		if prev.Name == pl.Name {
+			return fmt.Errorf("pipeline %q is declared twice: it is already declared at %s; rename one or merge their stages", pl.Name, prev.Pos)
+		}
+	}
+	p.list = append(p.list, pl)
+	return nil
+}
+
+// Check reports, at the position of the pipeline() call, a stage that
+// names no rule of g (with a suggestion) or names a serve task, which
+// never finishes, so no later stage could start.
+func (p *Pipelines) Check(g *engine.Graph) error {
+	for _, pl := range p.List() {
+		for i, stage := range pl.Stages {
+			for _, name := range stage {
+				r := g.Rule(name)
+				if r == nil {
+					msg := fmt.Sprintf("pipeline %q: stage %d names no rule %q", pl.Name, i+1, name)
+					if s := engine.Suggest(name, g.Names()); s != "" {
+						msg += fmt.Sprintf(" (did you mean %q?)", s)
+					} else {
+						msg += "; `ferry graph` lists the rules"
+					}
+					return engine.Errorf(pl.Pos, "%s", msg)
+				}
+				if info := r.Info(); info.Serve {
+					return engine.Errorf(pl.Pos, "pipeline %q: stage %d names %q, a serve task (declared at %s) that runs until it is stopped, so the pipeline could never go on; "+
+						"leave it out, and put the tasks that need the server in one task that starts and stops it", pl.Name, i+1, name, info.Pos)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Plugin declares pipeline(), recording into Pipelines (nil: the
+// declarations are checked and dropped, as for `ferry doc`).
+type Plugin struct {
+	Pipelines *Pipelines
+}
+
+// Builtins returns pipeline.
+func (p Plugin) Builtins() []*engine.Builtin {
+	return []*engine.Builtin{{
+		Name: "pipeline",
+		Doc: "Declares a pipeline for `ferry ci`: stages that run one after the other, each a list of rules that run in parallel, with their deps, " +
+			"as `ferry run` runs them; services and jobs in a stage are deployed as `ferry up --wait` deploys them, and must be healthy before the next stage starts. " +
+			"A failed stage stops the pipeline unless `ferry ci --keep-going`. Serve tasks cannot be in a stage; manual rules can. See [CI](ci.md).",
+		Params: []engine.Param{
+			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "The name given to `ferry ci NAME`."},
+			{Name: "stages", Type: stagesType{}, Required: true, Doc: "The stages in order: a list of lists of rule names, such as `[[\"lint\", \"test\"], [\"api-image\"], [\"api\"]]`."},
+			{Name: "doc", Type: engine.String, Doc: "What it is for."},
+		},
+		Returns: "the name.",
+		Impl:    p.declare,
+	}}
+}
+
+func (p Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+	if _, err := engine.Declaring(thread, c); err != nil {
+		return nil, err
+	}
+	pl := &Pipeline{Name: c.String("name"), Stages: c.Value("stages").([][]string), Doc: c.String("doc"), Pos: c.Pos}
+	if pl.Name == "" || strings.ContainsAny(pl.Name, " \t\n,") {
+		return nil, c.Errorf("name must be non-empty, with no spaces or commas")
+	}
+	if len(pl.Stages) == 0 {
+		return nil, c.Errorf("stages is empty; give at least one stage, as in stages = [[\"test\"]]")
+	}
+	where := map[string]int{}
+	for i, stage := range pl.Stages {
+		if len(stage) == 0 {
+			return nil, c.Errorf("stage %d is empty; name the rules it runs, or remove it", i+1)
+		}
+		for _, name := range stage {
+			if j, ok := where[name]; ok {
+				return nil, c.Errorf("rule %q is in stage %d and again in stage %d; a rule runs once per pipeline, so keep it in one stage", name, j+1, i+1)
+			}
+			where[name] = i
+		}
+	}
+	if p.Pipelines != nil {
+		if err := p.Pipelines.add(pl); err != nil {
+			return nil, err
+		}
+	}
+	return starlark.String(pl.Name), nil
+}
+
+// stagesType is a list of lists of strings.
+type stagesType struct{}
+
+func (stagesType) Describe() string { return "list of lists of rule names" }
+
+func (stagesType) Convert(v starlark.Value) (any, bool) {
+	seq, ok := v.(starlark.Indexable)
+	if !ok {
+		return nil, false
+	}
+	if _, isStr := v.(starlark.String); isStr {
+		return nil, false
+	}
+	out := make([][]string, seq.Len())
+	for i := range out {
+		stage, ok := engine.StringList.Convert(seq.Index(i))
+		if !ok {
+			return nil, false
+		}
+		out[i] = stage.([]string)
+	}
+	return out, true
+}
