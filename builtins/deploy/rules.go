@@ -364,10 +364,18 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 	if err := r.revealSecrets(rc, d); err != nil {
 		return err
 	}
+	run := r.plugin.Target.Deploy
 	if r.job {
-		return r.plugin.Target.RunJob(rc, d, rc.Stdout)
+		run = r.plugin.Target.RunJob
 	}
-	return r.plugin.Target.Deploy(rc, d, rc.Stdout)
+	if err := run(rc, d, rc.Stdout); err != nil {
+		return err
+	}
+	if d.SecretFiles != nil {
+		// No container holds an older value now.
+		return pruneSecretFiles(d.Project, r.info.Name, d.SecretFiles)
+	}
+	return nil
 }
 
 // resources registers the networks and volumes declared with network() and

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io/fs"
 	"maps"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 
 	"github.com/ferryhq/ferry/engine"
 )
@@ -45,17 +42,6 @@ func declareSecrets(c *engine.Call, s *ServiceSpec) error {
 // Secrets returns the secrets the service or job passes to its containers.
 func (r *Rule) Secrets() []engine.Secret {
 	return append(slices.Collect(maps.Values(r.spec.Secrets)), slices.Collect(maps.Values(r.spec.SecretFiles))...)
-}
-
-// SecretDir is the private folder on a host tmpfs that holds the secret
-// files of the project's containers: /dev/shm, else $XDG_RUNTIME_DIR.
-func SecretDir(project string) (string, error) {
-	for _, base := range []string{"/dev/shm", os.Getenv("XDG_RUNTIME_DIR")} {
-		if fi, err := os.Stat(base); base != "" && err == nil && fi.IsDir() {
-			return filepath.Join(base, "ferry-"+strconv.Itoa(os.Getuid()), project), nil
-		}
-	}
-	return "", errors.New("secret_files need a tmpfs on the host, so secrets never reach a disk, and neither /dev/shm nor $XDG_RUNTIME_DIR exists; mount one or pass the secrets in env")
 }
 
 // revealSecrets reads the rule's secrets into d: environment values, and
@@ -100,16 +86,9 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 		}
 	}
 	if len(s.SecretFiles) > 0 && !stores {
-		base, err := SecretDir(d.Project)
+		dir, err := makeSecretDir(d.Project, s.Name)
 		if err != nil {
-			return err
-		}
-		dir := filepath.Join(base, s.Name)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("secret_files: %w", err)
-		}
-		if err := os.Chmod(filepath.Dir(base), 0o700); err != nil {
-			return fmt.Errorf("secret_files: %w", err)
+			return fmt.Errorf("secret_files (at %s): %w", r.info.Pos, err)
 		}
 		d.SecretFiles = map[string]string{}
 		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
@@ -144,40 +123,4 @@ func reveal(rc *engine.RunContext, sec engine.Secret) (value, keyed string, ok b
 	}
 	keyed, err = sec.Keyed(rc, rc.Workspace)
 	return value, keyed, err == nil, err
-}
-
-// writeSecretFile writes value to path (0444) unless it is there already.
-func writeSecretFile(path, value string) error {
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".new-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(value); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	// Readable by the container's user, whoever it is; the folders
-	// above are the host's guard.
-	if err := os.Chmod(f.Name(), 0o444); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// RemoveSecretFiles removes the project's secret files from the host.
-func RemoveSecretFiles(project string) error {
-	dir, err := SecretDir(project)
-	if err != nil {
-		return nil
-	}
-	return os.RemoveAll(dir)
 }

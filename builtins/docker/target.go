@@ -437,7 +437,8 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	return nil
 }
 
-// RemoveExcept removes the project's containers whose rule is not in keep.
+// RemoveExcept removes the project's containers, and the secret files on
+// the host, of the rules not in keep.
 func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
 	t.changed(project)
 	defer t.changed(project)
@@ -458,7 +459,7 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 			removed = append(removed, c.Name)
 		}
 	}
-	return removed, nil
+	return removed, deploy.RemoveSecretFiles(project, keep)
 }
 
 // Down removes every container and network of the project, and its volumes
@@ -466,9 +467,6 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
 	removed, err := t.RemoveExcept(ctx, project, nil)
 	if err != nil {
-		return removed, err
-	}
-	if err := deploy.RemoveSecretFiles(project); err != nil {
 		return removed, err
 	}
 	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, project, volumes, removed)

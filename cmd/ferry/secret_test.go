@@ -300,10 +300,50 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 	if got := httpGet(t, "http://"+containerIP(t, name)+":8080/"); got != leakValue+"-rotated|"+leakValue+"-rotated" {
 		t.Fatalf("after rotation the service got %q", got)
 	}
+	// The older value's file is gone from the host, and the folder of a
+	// service removed from ferry.star too.
+	if files, err := os.ReadDir(filepath.Join(dir, "web")); err != nil || len(files) != 1 {
+		t.Errorf("web's secret files after rotation: %v, %v; want the new value's only", files, err)
+	}
+	dw.setRules(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
+`)
+	dw.run(t, "up").wantCode(t, 0)
+	if _, err := os.Stat(filepath.Join(dir, "web")); err == nil {
+		t.Errorf("the secret files of web, removed from ferry.star, are still in %s", dir)
+	}
 
 	dw.ferry(t, "--project", dw.project, "down").wantCode(t, 0)
 	if _, err := os.Stat(dir); err == nil {
 		t.Fatalf("ferry down left %s", dir)
+	}
+}
+
+// /dev/shm is writable by everyone: a folder on the way to the secret
+// files that another user made is refused, never used.
+func TestSecretFolderOfAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("making a folder of another user's needs root")
+	}
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", secret_files = {"/run/secrets/tok": secret("tok", env = "FERRY_TEST_SECRET")})`)
+	theirs := filepath.Join("/dev/shm", "ferry-0", dw.project, "web")
+	if err := os.MkdirAll(theirs, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(theirs)) })
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	r := dw.run(t, "up")
+	r.wantCode(t, 1)
+	r.wantStderr(t, theirs+" belongs to user 65534, not to you (0): someone else made it, maybe to read the secret files ferry keeps there")
+	wantNoLeak(t, "up", r.stdout+r.stderr)
+	if files, _ := os.ReadDir(theirs); len(files) != 0 {
+		t.Errorf("ferry wrote %v into a folder of another user's", files)
+	}
+	if got := dw.containers(t); len(got) != 0 {
+		t.Errorf("containers started: %v", got)
 	}
 }
 
