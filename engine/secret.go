@@ -41,7 +41,8 @@ type SecretUser interface {
 // SecretPlaceholder is what str() and print() show for the secret name.
 func SecretPlaceholder(name string) string { return "<secret " + name + ">" }
 
-var placeholderRE = regexp.MustCompile(`<secret [^<>\s]+>`)
+// Case does not matter: str(tok).upper() is the same mistake.
+var placeholderRE = regexp.MustCompile(`(?i)<secret [^<>\s]+>`)
 
 // Argument types that hold secrets.
 var (

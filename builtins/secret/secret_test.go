@@ -89,6 +89,7 @@ func TestSecretIsOpaque(t *testing.T) {
 		`x = {tok: 1}`:                "cannot be a dict key",
 		`task(name = "t", cmd = ["curl", "Bearer %s" % tok])`:                 `cmd: "Bearer <secret tok>" holds the placeholder <secret tok>`,
 		`task(name = "t", cmd = "x", env = {"A": "{}".format(tok)})`:          "env: \"<secret tok>\" holds the placeholder <secret tok>",
+		`task(name = "t", cmd = "x", env = {"A": str(tok).upper()})`:          "env: \"<SECRET TOK>\" holds the placeholder <SECRET TOK>",
 		`task(name = "t", cmd = ["echo", tok])`:                               "cmd: secret tok cannot be used here",
 		`task(name = "t", cmd = "x", env = {"A": tok})`:                       "env: secret tok cannot be used here",
 		`task(name = "t", cmd = "x", env = {"A": "1"}, secrets = {"A": tok})`: "A is in both env and secrets",
