@@ -10,16 +10,33 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // keyName is the workspace's HMAC key file, in .ferry.
 const keyName = "secret-hmac.key"
+
+// keys holds each workspace's key once read: a run checks the HMACs of
+// every rule's secrets, and one key per process keeps them consistent.
+var keys sync.Map // root → []byte
 
 // WorkspaceKey returns the workspace's 32-byte HMAC key from
 // ROOT/.ferry/secret-hmac.key, creating it (mode 0600) on first use. Keys
 // and labels that must change with a secret use an HMAC under it, never a
 // plain hash, which could be checked against guesses.
 func WorkspaceKey(root string) ([]byte, error) {
+	if key, ok := keys.Load(root); ok {
+		return key.([]byte), nil
+	}
+	key, err := readWorkspaceKey(root)
+	if err != nil {
+		return nil, err
+	}
+	stored, _ := keys.LoadOrStore(root, key)
+	return stored.([]byte), nil
+}
+
+func readWorkspaceKey(root string) ([]byte, error) {
 	path := filepath.Join(root, ".ferry", keyName)
 	key, err := os.ReadFile(path)
 	if err == nil && len(key) == 32 {

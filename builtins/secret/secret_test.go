@@ -36,7 +36,7 @@ func (c *capture) Builtins() []*engine.Builtin {
 
 // eval evaluates ferry.star (with files beside it) and returns what keep()
 // got, the redactor, and the evaluation's error.
-func eval(t *testing.T, p *Plugin, files map[string]string) (map[string]engine.Secret, string, error) {
+func eval(t testing.TB, p *Plugin, files map[string]string) (map[string]engine.Secret, string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
@@ -245,6 +245,37 @@ func TestKeyedUsesAPrivateWorkspaceKey(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
 		t.Fatalf("key file: %v %v", fi, err)
 	}
+}
+
+// BenchmarkKeyed measures what a secret adds to a rule's key check on
+// every run (the value is read once per process): an HMAC under the
+// workspace key, which is read once too. The baseline is reading the key
+// file, as each check did before.
+func BenchmarkKeyed(b *testing.B) {
+	b.Setenv("FERRY_TEST_TOK", value)
+	got, _, err := eval(b, &Plugin{}, map[string]string{"ferry.star": `keep(secrets = {"S": secret("tok", env = "FERRY_TEST_TOK")})`})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws := &engine.Workspace{Root: b.TempDir()}
+	ctx := context.Background()
+	if _, err := got["S"].Keyed(ctx, ws); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("key file read", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := readWorkspaceKey(ws.Root); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("keyed", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := got["S"].Keyed(ctx, ws); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestOptionalSecret(t *testing.T) {
