@@ -202,7 +202,7 @@ func (a *app) decrypt(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return secret.Decrypt(path, ids)
+	return secret.Decrypt(path, path, ids)
 }
 
 // encryptTo writes plain encrypted for rs to path, atomically.

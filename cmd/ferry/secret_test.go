@@ -146,7 +146,7 @@ task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok},
 	// Bob cannot read it until he is a recipient and it is encrypted again.
 	r := ws.ferry(t, "--identity", bobFile, "run")
 	r.wantCode(t, exitFailed)
-	r.wantStderr(t, "secrets/tok.age was not encrypted for this age identity: ask someone who can read it to add your public key")
+	r.wantStderr(t, "secrets/tok.age was not encrypted for this age identity (public key ", "): ask someone who can read it to add your public key")
 	ws.write(t, "ferry.recipients", "# alice\n"+alice.stdout+"# bob\n"+bob.stdout)
 
 	// edit: the editor appends to the plaintext, which is then re-encrypted
@@ -179,6 +179,53 @@ task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok},
 	r.wantCode(t, exitFailed)
 	r.wantStderr(t, "secrets/tok.age is corrupted")
 	wantNoLeak(t, "stderr", r.stderr)
+}
+
+// wantNoPart fails when out shows any part of secret 6 bytes or longer.
+func wantNoPart(t *testing.T, where, out, secret string) {
+	t.Helper()
+	for i := 0; i+6 <= len(secret); i++ {
+		if strings.Contains(out, secret[i:i+6]) {
+			t.Errorf("%s shows %q of the secret:\n%s", where, secret[i:i+6], out)
+			return
+		}
+	}
+}
+
+// ageWorkspace returns a workspace whose ferry.star reads secret tok from
+// secrets/tok.age, with files, and the identity file of its one recipient.
+func ageWorkspace(t *testing.T, files map[string]string) (*testWorkspace, string) {
+	t.Helper()
+	files["ferry.star"] = `tok = secret("tok", encrypted = "secrets/tok.age")
+task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok}, cache = False)
+`
+	ws := newWorkspace(t, files)
+	t.Setenv("FERRY_AGE_KEY", "")
+	key := filepath.Join(t.TempDir(), "alice.key")
+	r := ws.ferry(t, "secret", "keygen", "-o", key)
+	r.wantCode(t, 0)
+	ws.write(t, "ferry.recipients", r.stdout)
+	return ws, key
+}
+
+// A secret committed in the clear at an encrypted = path is reported as
+// such, and no command quotes it.
+func TestSecretNotAgeFile(t *testing.T) {
+	const plain = "MyPlaintextPassw0rd-oo\nsecond-line-of-it\n"
+	ws, key := ageWorkspace(t, map[string]string{"secrets/tok.age": plain})
+	want := "secrets/tok.age is not an age-encrypted file: it may hold the secret in the clear. " +
+		"Encrypt it in place with `ferry secret encrypt --in secrets/tok.age secrets/tok.age`; " +
+		"if it was ever committed or shared unencrypted, treat the secret as exposed and rotate it"
+	for _, args := range [][]string{{"run"}, {"secret", "decrypt", "secrets/tok.age"}, {"secret", "edit", "secrets/tok.age"}} {
+		r := ws.ferry(t, append([]string{"--identity", key}, args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("ferry %s: exit %d, want %q:\n%s", strings.Join(args, " "), r.code, want, r.stderr)
+		}
+		wantNoPart(t, "ferry "+strings.Join(args, " "), r.stdout+r.stderr, plain)
+	}
+	if got := ws.read(t, "secrets/tok.age"); got != plain {
+		t.Fatalf("edit changed the file: %q", got)
+	}
 }
 
 func TestSecretRefusedWhereItWouldStay(t *testing.T) {
