@@ -36,7 +36,7 @@ root, or --recipients) lists the public keys of everyone who may read them.`,
 		c.Flags().StringVar(&recipients, "recipients", "", "`FILE` of age public keys to encrypt for, one per line (default: ferry.recipients at the workspace root)")
 	}
 	loadRecipients := func() ([]age.Recipient, error) {
-		path := recipients
+		path := a.path(recipients)
 		if path == "" {
 			root, err := a.workspaceRoot()
 			if err != nil {
@@ -56,7 +56,7 @@ root, or --recipients) lists the public keys of everyone who may read them.`,
 to the recipients file so that others can encrypt secrets for you.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path := output
+			path := a.path(output)
 			if path == "" {
 				var err error
 				if path, err = secret.KeyFile(); err != nil {
@@ -100,14 +100,14 @@ to the recipients file so that others can encrypt secrets for you.`,
 			}
 			var plain []byte
 			if input != "" {
-				plain, err = os.ReadFile(input)
+				plain, err = os.ReadFile(a.path(input))
 			} else {
 				plain, err = io.ReadAll(cmd.InOrStdin())
 			}
 			if err != nil {
 				return err
 			}
-			return encryptTo(args[0], plain, rs)
+			return encryptTo(a.path(args[0]), plain, rs)
 		},
 	}
 	encrypt.Flags().StringVar(&input, "in", "", "read the plaintext from `FILE` instead of standard input")
@@ -142,7 +142,7 @@ removes the plaintext.`,
 				return err
 			}
 			var plain []byte
-			if _, err := os.Stat(args[0]); err == nil {
+			if _, err := os.Stat(a.path(args[0])); err == nil {
 				if plain, err = a.decrypt(args[0]); err != nil {
 					return err
 				}
@@ -155,7 +155,7 @@ removes the plaintext.`,
 				fmt.Fprintf(a.stderr, "%s unchanged\n", args[0])
 				return nil
 			}
-			return encryptTo(args[0], edited, rs)
+			return encryptTo(a.path(args[0]), edited, rs)
 		},
 	}
 	rflag(edit)
@@ -197,12 +197,13 @@ func (a *app) workspaceRoot() (string, error) {
 	return ws.Root, nil
 }
 
-func (a *app) decrypt(path string) ([]byte, error) {
+// decrypt decrypts file, given on the command line.
+func (a *app) decrypt(file string) ([]byte, error) {
 	ids, err := secret.Identities(a.identity)
 	if err != nil {
 		return nil, err
 	}
-	return secret.Decrypt(path, path, ids)
+	return secret.Decrypt(a.path(file), file, ids)
 }
 
 // encryptTo writes plain encrypted for rs to path, atomically.

@@ -228,6 +228,36 @@ func TestSecretNotAgeFile(t *testing.T) {
 	}
 }
 
+// With -C DIR, the age commands resolve every path they are given in DIR,
+// as if ferry had been started there.
+func TestSecretCommandsUnderDirFlag(t *testing.T) {
+	ws, key := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	b, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.write(t, "keys/alice.key", string(b))
+	ws.write(t, "other.recipients", ws.read(t, "ferry.recipients"))
+	os.MkdirAll(ws.path("secrets"), 0o755)
+	parent, dir := filepath.Split(ws.dir)
+	ferry := func(args ...string) *runResult {
+		return startFerry(t, parent, append([]string{"-C", dir, "--identity", "keys/alice.key"}, args...)...).wait(t)
+	}
+	ferry("secret", "encrypt", "--in", "plain.txt", "--recipients", "other.recipients", "secrets/tok.age").wantCode(t, 0)
+	if !ws.exists("secrets/tok.age") {
+		t.Fatal("encrypt did not write secrets/tok.age in DIR")
+	}
+	if r := ferry("secret", "decrypt", "secrets/tok.age"); r.code != 0 || r.stdout != leakValue {
+		t.Fatalf("decrypt: %s", r)
+	}
+	t.Setenv("EDITOR", `sh -c 'printf -- -edited >> "$1"' sh`)
+	ferry("secret", "edit", "secrets/tok.age").wantCode(t, 0)
+	ferry("run").wantCode(t, 0)
+	if got := ws.read(t, "got.txt"); got != leakValue+"-edited" {
+		t.Fatalf("after edit, the task got %q", got)
+	}
+}
+
 func TestSecretRefusedWhereItWouldStay(t *testing.T) {
 	t.Setenv("FERRY_TEST_SECRET", leakValue)
 	for src, want := range map[string]string{
