@@ -107,7 +107,7 @@ to the recipients file so that others can encrypt secrets for you.`,
 			if err != nil {
 				return err
 			}
-			return encryptTo(a.path(args[0]), plain, rs)
+			return encryptTo(a.path(args[0]), args[0], plain, rs)
 		},
 	}
 	encrypt.Flags().StringVar(&input, "in", "", "read the plaintext from `FILE` instead of standard input")
@@ -141,11 +141,16 @@ removes the plaintext.`,
 			if err != nil {
 				return err
 			}
+			path := a.path(args[0])
 			var plain []byte
-			if _, err := os.Stat(a.path(args[0])); err == nil {
-				if plain, err = a.decrypt(args[0]); err != nil {
-					return err
-				}
+			if _, err = os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+				plain, err = a.decrypt(args[0])
+			} else {
+				// Found out now, not once the editing is done.
+				err = checkFolder(path, args[0])
+			}
+			if err != nil {
+				return err
 			}
 			edited, err := editPrivately(cmd, filepath.Base(strings.TrimSuffix(args[0], ".age")), plain)
 			if err != nil {
@@ -155,7 +160,7 @@ removes the plaintext.`,
 				fmt.Fprintf(a.stderr, "%s unchanged\n", args[0])
 				return nil
 			}
-			return encryptTo(a.path(args[0]), edited, rs)
+			return encryptTo(path, args[0], edited, rs)
 		},
 	}
 	rflag(edit)
@@ -206,8 +211,12 @@ func (a *app) decrypt(file string) ([]byte, error) {
 	return secret.Decrypt(a.path(file), file, ids)
 }
 
-// encryptTo writes plain encrypted for rs to path, atomically.
-func encryptTo(path string, plain []byte, rs []age.Recipient) error {
+// encryptTo writes plain encrypted for rs to path (given on the command
+// line as name), atomically.
+func encryptTo(path, name string, plain []byte, rs []age.Recipient) error {
+	if err := checkFolder(path, name); err != nil {
+		return err
+	}
 	enc, err := secret.Encrypt(plain, rs)
 	if err != nil {
 		return err
@@ -232,6 +241,23 @@ func encryptTo(path string, plain []byte, rs []age.Recipient) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// checkFolder fails when the folder that path (given on the command line
+// as name) goes in does not exist: ferry does not make it, lest a typo in
+// the path leave the secret where nobody looks for it.
+func checkFolder(path, name string) error {
+	dir := filepath.Dir(name)
+	fi, err := os.Stat(filepath.Dir(path))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot write %s: folder %s does not exist; create it (mkdir -p %s) or fix the path", name, dir, dir)
+	case err != nil:
+		return fmt.Errorf("cannot write %s: %v", name, err)
+	case !fi.IsDir():
+		return fmt.Errorf("cannot write %s: %s is not a folder; fix the path", name, dir)
+	}
+	return nil
 }
 
 // editPrivately writes plain to a file in a new 0700 folder, runs the

@@ -258,6 +258,21 @@ func TestSecretCommandsUnderDirFlag(t *testing.T) {
 	}
 }
 
+// Encrypting into a folder that does not exist says so, and edit says it
+// before the editor runs.
+func TestSecretEncryptIntoMissingFolder(t *testing.T) {
+	ws, _ := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	want := "cannot write nope/tok.age: folder nope does not exist; create it (mkdir -p nope) or fix the path"
+	ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "nope/tok.age").wantStderr(t, want)
+	t.Setenv("EDITOR", "touch "+ws.path("edited.marker")+"; true")
+	r := ws.ferry(t, "secret", "edit", "nope/tok.age")
+	r.wantCode(t, exitConfig)
+	r.wantStderr(t, want)
+	if ws.exists("edited.marker") {
+		t.Fatal("edit ran the editor before finding that it could not write the file")
+	}
+}
+
 func TestSecretRefusedWhereItWouldStay(t *testing.T) {
 	t.Setenv("FERRY_TEST_SECRET", leakValue)
 	for src, want := range map[string]string{
