@@ -29,7 +29,9 @@ func (a *app) secretCommand() *cobra.Command {
 		Long: `Secrets committed to the repository are age-encrypted files, read with
 secret("name", encrypted = "secrets/name.age"). Each person has an age identity
 (ferry secret keygen); the recipients file (ferry.recipients at the workspace
-root, or --recipients) lists the public keys of everyone who may read them.`,
+root, or --recipients) lists the public keys of everyone who may read them.
+To let someone in, add their public key to it and run ferry secret rekey on
+the files, from an account that can read them. See docs/secrets.md.`,
 	}
 	var recipients string
 	rflag := func(c *cobra.Command) {
@@ -134,7 +136,8 @@ to the recipients file so that others can encrypt secrets for you.`,
 		Long: `edit decrypts FILE.age (or starts empty when it does not exist) into a file in
 a private folder (on /dev/shm when there is one, so it stays in memory), runs
 $EDITOR (else vi) on it, encrypts what you saved for the recipients, and
-removes the plaintext.`,
+removes the plaintext. Content saved unchanged is left as it was: to encrypt
+a file again for the recipients as they are now, use ferry secret rekey.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := loadRecipients()
@@ -156,8 +159,12 @@ removes the plaintext.`,
 			if err != nil {
 				return err
 			}
-			if bytes.Equal(edited, plain) {
-				fmt.Fprintf(a.stderr, "%s unchanged\n", args[0])
+			switch {
+			case bytes.Equal(edited, plain) && plain == nil:
+				fmt.Fprintf(a.stderr, "%s not created: nothing was saved\n", args[0])
+				return nil
+			case bytes.Equal(edited, plain):
+				fmt.Fprintf(a.stderr, "%s unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey %s`\n", args[0], args[0])
 				return nil
 			}
 			return encryptTo(path, args[0], edited, rs)
@@ -165,7 +172,37 @@ removes the plaintext.`,
 	}
 	rflag(edit)
 
-	cmd.AddCommand(keygen, encrypt, decrypt, edit)
+	rekey := &cobra.Command{
+		Use:   "rekey FILE.age...",
+		Short: "Encrypt each FILE.age again for the recipients as they are now",
+		Long: `rekey decrypts each FILE.age and encrypts its content again, unchanged, for
+the recipients as they are now (ferry.recipients, or --recipients). Run it
+after adding someone's public key, so that they can read the files, or after
+removing one, so that the files are closed to that key from now on; the
+versions in the repository's history stay readable to it, so rotate the
+secrets a removed key could read.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := loadRecipients()
+			if err != nil {
+				return err
+			}
+			for _, file := range args {
+				plain, err := a.decrypt(file)
+				if err != nil {
+					return err
+				}
+				if err := encryptTo(a.path(file), file, plain, rs); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "re-encrypted %s for the current recipients\n", file)
+			}
+			return nil
+		},
+	}
+	rflag(rekey)
+
+	cmd.AddCommand(keygen, encrypt, decrypt, edit, rekey)
 	return cmd
 }
 

@@ -258,6 +258,51 @@ func TestSecretCommandsUnderDirFlag(t *testing.T) {
 	}
 }
 
+// Adding a recipient takes a rekey: an edit that changes nothing says so.
+func TestSecretRekey(t *testing.T) {
+	ws, alice := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	aliceKey := ws.read(t, "ferry.recipients")
+	bob := filepath.Join(t.TempDir(), "bob.key")
+	r := ws.ferry(t, "secret", "keygen", "-o", bob)
+	r.wantCode(t, 0)
+	bobKey := r.stdout
+	os.MkdirAll(ws.path("secrets"), 0o755)
+	ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "secrets/tok.age").wantCode(t, 0)
+	decrypts := func(key string) bool {
+		r := ws.ferry(t, "--identity", key, "secret", "decrypt", "secrets/tok.age")
+		return r.code == 0 && r.stdout == leakValue
+	}
+	if !decrypts(alice) || decrypts(bob) {
+		t.Fatal("before bob is added: alice should decrypt, bob not")
+	}
+
+	ws.write(t, "ferry.recipients", aliceKey+bobKey)
+	t.Setenv("EDITOR", "true")
+	r = ws.ferry(t, "--identity", alice, "secret", "edit", "secrets/tok.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "secrets/tok.age unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey secrets/tok.age`")
+	if decrypts(bob) {
+		t.Fatal("an unchanged edit encrypted the file again")
+	}
+	r = ws.ferry(t, "--identity", alice, "secret", "rekey", "secrets/tok.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "re-encrypted secrets/tok.age for the current recipients")
+	if !decrypts(alice) || !decrypts(bob) {
+		t.Fatal("after rekey, alice and bob should both decrypt")
+	}
+
+	// Bob leaves; a file bob cannot read stops a rekey, which says why.
+	ws.write(t, "ferry.recipients", aliceKey)
+	ws.ferry(t, "--identity", alice, "secret", "rekey", "secrets/tok.age").wantCode(t, 0)
+	if decrypts(bob) {
+		t.Fatal("after bob left and a rekey, bob still decrypts")
+	}
+	r = ws.ferry(t, "--identity", bob, "secret", "rekey", "secrets/tok.age")
+	if r.code == 0 || !strings.Contains(r.stderr, "secrets/tok.age was not encrypted for this age identity") {
+		t.Fatalf("rekey by bob: %s", r)
+	}
+}
+
 // Encrypting into a folder that does not exist says so, and edit says it
 // before the editor runs.
 func TestSecretEncryptIntoMissingFolder(t *testing.T) {
