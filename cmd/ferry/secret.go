@@ -136,7 +136,8 @@ to the recipients file so that others can encrypt secrets for you.`,
 		Long: `edit decrypts FILE.age (or starts empty when it does not exist) into a file in
 a private folder (on /dev/shm when there is one, so it stays in memory), runs
 $EDITOR (else vi) on it, encrypts what you saved for the recipients, and
-removes the plaintext. Content saved unchanged is left as it was: to encrypt
+removes the plaintext, also when ferry is stopped by Ctrl-C, SIGTERM, SIGHUP
+or SIGQUIT (only SIGKILL leaves it behind). Content saved unchanged is left as it was: to encrypt
 a file again for the recipients as they are now, use ferry secret rekey.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -317,8 +318,10 @@ func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error
 	if editor == "" {
 		editor = "vi"
 	}
+	// The editor gets the terminal itself. A signal that stops ferry kills
+	// it, and the folder is removed on the way out.
 	ed := exec.CommandContext(cmd.Context(), "/bin/sh", "-c", editor+` "$1"`, "sh", file)
-	ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := ed.Run(); err != nil {
 		return nil, fmt.Errorf("editor %q failed (%v): nothing was encrypted; set $EDITOR to an editor that exits 0 on save", editor, err)
 	}

@@ -303,6 +303,47 @@ func TestSecretRekey(t *testing.T) {
 	}
 }
 
+// A signal that stops ferry secret edit while the editor runs removes the
+// plaintext's folder, and leaves the file as it was.
+func TestSecretEditCleansUpOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ws, key := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+			os.MkdirAll(ws.path("secrets"), 0o755)
+			ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "secrets/tok.age").wantCode(t, 0)
+			// The editor says where the plaintext is and sleeps, as sleep
+			// (same PID), without ferry's output.
+			ws.write(t, "editor.sh", "#!/bin/sh\necho $$ > "+ws.path("editor.pid")+"\ndirname \"$1\" > "+ws.path("editdir.tmp")+
+				"\nmv "+ws.path("editdir.tmp")+" "+ws.path("editdir")+"\nexec sleep 60 </dev/null >/dev/null 2>&1\n")
+			os.Chmod(ws.path("editor.sh"), 0o755)
+			t.Setenv("EDITOR", ws.path("editor.sh"))
+			p := ws.start(t, "--identity", key, "secret", "edit", "secrets/tok.age")
+			eventually(t, "the editor runs", func() bool { return ws.exists("editdir") })
+			d := strings.TrimSpace(ws.read(t, "editdir"))
+			t.Cleanup(func() { os.RemoveAll(d) })
+			t.Cleanup(func() {
+				if pid, err := strconv.Atoi(strings.TrimSpace(ws.read(t, "editor.pid"))); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			if _, err := os.Stat(d); err != nil {
+				t.Fatalf("the plaintext folder: %v", err)
+			}
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			r := p.wait(t)
+			r.wantCode(t, 128+int(sig))
+			if _, err := os.Stat(d); err == nil {
+				t.Fatalf("after %s, the plaintext folder %s is still there", sig, d)
+			}
+			if r := ws.ferry(t, "--identity", key, "secret", "decrypt", "secrets/tok.age"); r.stdout != leakValue {
+				t.Fatalf("the file changed: %s", r)
+			}
+		})
+	}
+}
+
 // Encrypting into a folder that does not exist says so, and edit says it
 // before the editor runs.
 func TestSecretEncryptIntoMissingFolder(t *testing.T) {
