@@ -256,6 +256,20 @@ func TestSources(t *testing.T) {
 	}
 }
 
+// A dotenv secret's source, part of rule keys and of the reasons they
+// rerun, names the environment's file under --env.
+func TestDotenvSourceNamesTheFilesRead(t *testing.T) {
+	for env, want := range map[string]string{"": "variable TOK of .env", "staging": "variable TOK of .env.staging or .env"} {
+		got, _, err := eval(t, &Plugin{Env: env}, map[string]string{"ferry.star": `keep(secrets = {"S": secret("tok", dotenv = ".env", env = "TOK")})`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src := got["S"].Source(); src != want {
+			t.Errorf("--env %q: source %q, want %q", env, src, want)
+		}
+	}
+}
+
 func TestKeyedUsesAPrivateWorkspaceKey(t *testing.T) {
 	t.Setenv("FERRY_TEST_TOK", value)
 	got, _, err := eval(t, &Plugin{}, map[string]string{"ferry.star": `keep(secrets = {"S": secret("tok", env = "FERRY_TEST_TOK")})`})

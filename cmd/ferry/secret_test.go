@@ -344,6 +344,29 @@ func TestSecretEditCleansUpOnSignal(t *testing.T) {
 	}
 }
 
+// Under --env, a dotenv secret's source, in the reason a rule reruns,
+// names the environment's file it is read from first.
+func TestSecretDotenvSourceNamesEnvFile(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `environment("staging")
+task(name = "use", cmd = "true", secrets = {"API": secret("api", dotenv = ".env", env = "API")})
+`,
+		".env":         "API=base-value-long\n",
+		".env.staging": "API=staging-value-1\n",
+	})
+	ws.ferry(t, "--env", "staging", "run").wantCode(t, 0)
+	ws.write(t, ".env.staging", "API=staging-value-2\n")
+	r := ws.ferry(t, "--env", "staging", "run")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "secret api from variable API of .env.staging or .env changed")
+	ws.write(t, ".env", "API=base-value-longer\n")
+	r = ws.ferry(t, "run")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "use │ started: definition changed")
+	ws.write(t, ".env", "API=base-value-longest\n")
+	ws.ferry(t, "run").wantStderr(t, "secret api from variable API of .env changed")
+}
+
 // Encrypting into a folder that does not exist says so, and edit says it
 // before the editor runs.
 func TestSecretEncryptIntoMissingFolder(t *testing.T) {
