@@ -95,7 +95,7 @@ func TestSecretsReadOnlyWhenNeeded(t *testing.T) {
 task(name = "use", cmd = "test \"$TOK\" = long-enough-value && echo ok", secrets = {"TOK": tok})
 task(name = "other", cmd = "true")
 `})
-	for _, args := range [][]string{{"plan"}, {"graph"}, {"run", "other"}} {
+	for _, args := range [][]string{{"plan"}, {"graph"}, {"lint"}, {"run", "other"}} {
 		r := ws.ferry(t, args...)
 		r.wantCode(t, 0)
 		if ws.exists("read.marker") {
