@@ -137,8 +137,9 @@ to the recipients file so that others can encrypt secrets for you.`,
 a private folder (on /dev/shm when there is one, so it stays in memory), runs
 $EDITOR (else vi) on it, encrypts what you saved for the recipients, and
 removes the plaintext, also when ferry is stopped by Ctrl-C, SIGTERM, SIGHUP
-or SIGQUIT (only SIGKILL leaves it behind). Content saved unchanged is left as it was: to encrypt
-a file again for the recipients as they are now, use ferry secret rekey.`,
+or SIGQUIT (only SIGKILL leaves it behind). Content saved unchanged is left
+as it was: to encrypt a file again for the recipients as they are now, use
+ferry secret rekey.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := loadRecipients()

@@ -284,6 +284,12 @@ func TestSecretRekey(t *testing.T) {
 	if decrypts(bob) {
 		t.Fatal("an unchanged edit encrypted the file again")
 	}
+	r = ws.ferry(t, "--identity", alice, "secret", "edit", "secrets/new.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "secrets/new.age not created: nothing was saved")
+	if ws.exists("secrets/new.age") {
+		t.Fatal("an edit that saved nothing created the file")
+	}
 	r = ws.ferry(t, "--identity", alice, "secret", "rekey", "secrets/tok.age")
 	r.wantCode(t, 0)
 	r.wantStderr(t, "re-encrypted secrets/tok.age for the current recipients")
