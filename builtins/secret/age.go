@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -54,26 +55,83 @@ func Identities(file string) ([]age.Identity, error) {
 	return ids, nil
 }
 
-// Decrypt decrypts the age file at path with ids.
-func Decrypt(path string, ids []age.Identity) ([]byte, error) {
-	f, err := os.Open(path)
+// Decrypt decrypts the age file at path with ids; its errors call the
+// file name. They never quote the file: age's own messages may quote its
+// first line, which in a file that was never encrypted is the secret.
+func Decrypt(path, name string, ids []age.Identity) ([]byte, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r, err := age.Decrypt(f, ids...)
+	if err := checkIntro(name, b); err != nil {
+		return nil, err
+	}
+	r, err := age.Decrypt(bytes.NewReader(b), ids...)
 	var noMatch *age.NoIdentityMatchError
 	switch {
+	case errors.As(err, &noMatch) && !slices.ContainsFunc(noMatch.StanzaTypes, ferryStanza):
+		return nil, damagedHeader(name)
 	case errors.As(err, &noMatch):
-		return nil, fmt.Errorf("%s was not encrypted for this age identity: ask someone who can read it to add your public key to the recipients file and run `ferry secret encrypt` again", path)
+		return nil, fmt.Errorf("%s was not encrypted for this age identity (public key %s): "+
+			"ask someone who can read it to add your public key to the recipients file and run `ferry secret rekey %s`; "+
+			"if your key was a recipient when it was last encrypted, its header is damaged: restore it from version control",
+			name, publicKeys(ids), name)
 	case err != nil:
-		return nil, fmt.Errorf("%s is not a valid age file (%v): restore it from version control or encrypt it again", path, err)
+		// A header that does not parse, a bad MAC, a malformed stanza.
+		return nil, damagedHeader(name)
 	}
-	b, err := io.ReadAll(r)
+	plain, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s is corrupted (%v): restore it from version control or encrypt it again", path, err)
+		return nil, fmt.Errorf("%s is corrupted (its encrypted content is damaged or cut short): restore it from version control or encrypt it again", name)
 	}
-	return b, nil
+	return plain, nil
+}
+
+const (
+	ageIntro    = "age-encryption.org/"                // the start of a binary age file
+	armorHeader = "-----BEGIN AGE ENCRYPTED FILE-----" // of an ASCII-armored one (age -a)
+)
+
+// checkIntro says what b is when it is not a binary age file.
+func checkIntro(name string, b []byte) error {
+	_, second, _ := bytes.Cut(b, []byte("\n"))
+	switch {
+	case bytes.HasPrefix(b, []byte(ageIntro)):
+		return nil
+	case len(b) == 0:
+		return fmt.Errorf("%s is empty: encrypt the secret into it with `ferry secret encrypt %s`", name, name)
+	case bytes.HasPrefix(b, []byte(armorHeader)):
+		return fmt.Errorf("%s is an ASCII-armored age file (age -a), which ferry does not read: "+
+			"encrypt it again in binary, with `age -d -i KEY %s | ferry secret encrypt %s`", name, name, name)
+	case bytes.HasPrefix(second, []byte("-> ")):
+		// An age header whose first line is damaged.
+		return damagedHeader(name)
+	}
+	return fmt.Errorf("%s is not an age-encrypted file: it may hold the secret in the clear. "+
+		"Encrypt it in place with `ferry secret encrypt --in %s %s`; "+
+		"if it was ever committed or shared unencrypted, treat the secret as exposed and rotate it", name, name, name)
+}
+
+func damagedHeader(name string) error {
+	return fmt.Errorf("%s has a damaged age header (it does not parse or does not authenticate): restore it from version control or encrypt it again", name)
+}
+
+// ferryStanza reports whether typ is the type of a recipient stanza that
+// an identity ferry reads (X25519, or the post-quantum hybrid) may open.
+func ferryStanza(typ string) bool { return typ == "X25519" || typ == "mlkem768x25519" }
+
+// publicKeys lists the public keys of ids.
+func publicKeys(ids []age.Identity) string {
+	var keys []string
+	for _, id := range ids {
+		switch id := id.(type) {
+		case *age.X25519Identity:
+			keys = append(keys, id.Recipient().String())
+		case *age.HybridIdentity:
+			keys = append(keys, id.Recipient().String())
+		}
+	}
+	return strings.Join(keys, ", ")
 }
 
 // Encrypt encrypts plaintext for recipients.
@@ -119,9 +177,12 @@ func (a ageSource) read(context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := Decrypt(path, ids)
+	b, err := Decrypt(path, a.rel, ids)
+	if errors.As(err, new(*fs.PathError)) {
+		return "", fileError(a.rel, err)
+	}
 	if err != nil {
-		return "", fmt.Errorf("%v", strings.Replace(err.Error(), path, a.rel, 1))
+		return "", err
 	}
 	return string(b), nil
 }

@@ -19,6 +19,9 @@ import (
 
 const value = "hunter2-s3cr3t-value"
 
+// garbage is a secret that was never encrypted, at an encrypted = path.
+const garbage = "MyPlaintextPassw0rd-oo\n" + value
+
 // capture is a test plugin whose keep(secrets = {...}) hands the secrets
 // it gets to the test.
 type capture struct{ got map[string]engine.Secret }
@@ -161,6 +164,18 @@ func TestSources(t *testing.T) {
 	os.WriteFile(otherFile, []byte(other.String()+"\n"), 0o600)
 	corrupt := append([]byte{}, enc...)
 	corrupt[len(corrupt)-5] ^= 0xff
+	// damage returns enc with the byte at offset off of the first
+	// occurrence of marker changed.
+	damage := func(marker string, off int) string {
+		b := append([]byte{}, enc...)
+		i := strings.Index(string(b), marker) + off
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
 	files := map[string]string{
 		"tok.txt":      value,
 		"pin.txt":      "1234",
@@ -170,7 +185,13 @@ func TestSources(t *testing.T) {
 		"bad.env":      "TOK=\"" + value + "\n'x",
 		"tok.age":      string(enc),
 		"corrupt.age":  string(corrupt),
-		"garbage.age":  "not age at all " + value,
+		"garbage.age":  garbage,
+		"empty.age":    "",
+		"armored.age":  "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n",
+		"type.age":     damage("-> X25519 ", 3),
+		"stanza.age":   damage("-> X25519 ", 10),
+		"mac.age":      damage("\n--- ", 5),
+		"intro.age":    damage("age-encryption.org", 0),
 	}
 	cases := []struct {
 		name, src string
@@ -192,9 +213,15 @@ func TestSources(t *testing.T) {
 		{"cmd fails", `secret("tok", cmd = "cat tok.txt >&2; exit 3")`, Plugin{}, "failed (exit status 3): run it by hand to see why"},
 		{"cmd prints nothing", `secret("tok", cmd = "true")`, Plugin{}, "printed nothing"},
 		{"encrypted", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: keyFile}, value},
-		{"encrypted wrong key", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: otherFile}, "tok.age was not encrypted for this age identity: ask someone"},
-		{"encrypted corrupted", `secret("tok", encrypted = "corrupt.age")`, Plugin{Identity: keyFile}, "corrupt.age is corrupted"},
-		{"encrypted garbage", `secret("tok", encrypted = "garbage.age")`, Plugin{Identity: keyFile}, "garbage.age is not a valid age file"},
+		{"encrypted wrong key", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: otherFile}, "tok.age was not encrypted for this age identity (public key " + other.Recipient().String() + "): ask someone who can read it to add your public key to the recipients file and run `ferry secret rekey tok.age`"},
+		{"encrypted corrupted", `secret("tok", encrypted = "corrupt.age")`, Plugin{Identity: keyFile}, "corrupt.age is corrupted (its encrypted content is damaged or cut short)"},
+		{"encrypted garbage", `secret("tok", encrypted = "garbage.age")`, Plugin{Identity: keyFile}, "garbage.age is not an age-encrypted file: it may hold the secret in the clear. Encrypt it in place with `ferry secret encrypt --in garbage.age garbage.age`; if it was ever committed or shared unencrypted, treat the secret as exposed and rotate it"},
+		{"encrypted empty", `secret("tok", encrypted = "empty.age")`, Plugin{Identity: keyFile}, "empty.age is empty: encrypt the secret into it with `ferry secret encrypt empty.age`"},
+		{"encrypted armored", `secret("tok", encrypted = "armored.age")`, Plugin{Identity: keyFile}, "armored.age is an ASCII-armored age file (age -a), which ferry does not read"},
+		{"encrypted damaged stanza type", `secret("tok", encrypted = "type.age")`, Plugin{Identity: keyFile}, "type.age has a damaged age header (it does not parse or does not authenticate): restore it from version control"},
+		{"encrypted damaged stanza", `secret("tok", encrypted = "stanza.age")`, Plugin{Identity: keyFile}, "stanza.age was not encrypted for this age identity (public key " + id.Recipient().String() + "): ask someone who can read it to add your public key to the recipients file and run `ferry secret rekey stanza.age`; if your key was a recipient when it was last encrypted, its header is damaged: restore it from version control"},
+		{"encrypted damaged MAC", `secret("tok", encrypted = "mac.age")`, Plugin{Identity: keyFile}, "mac.age has a damaged age header"},
+		{"encrypted damaged intro", `secret("tok", encrypted = "intro.age")`, Plugin{Identity: keyFile}, "intro.age has a damaged age header"},
 		{"encrypted bad identity", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: filepath.Join(t.TempDir())}, "age identity"},
 		{"too short", `secret("pin", cmd = "cat pin.txt")`, Plugin{}, "secret pin is 4 bytes long; ferry cannot redact values shorter than 8 bytes safely"},
 	}
@@ -210,7 +237,12 @@ func TestSources(t *testing.T) {
 				if !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("got error %v, want %q", err, tc.want)
 				}
-				if strings.Contains(err.Error(), value) || strings.Contains(err.Error(), "1234") {
+				for _, plain := range []string{value, garbage} {
+					if part := leakedPart(err.Error(), plain); part != "" {
+						t.Fatalf("error shows %q of a value: %v", part, err)
+					}
+				}
+				if strings.Contains(err.Error(), "1234") {
 					t.Fatalf("error shows the value: %v", err)
 				}
 				return
@@ -222,6 +254,20 @@ func TestSources(t *testing.T) {
 				t.Fatalf("the redactor does not know the value: %q", r)
 			}
 		})
+	}
+}
+
+// A dotenv secret's source, part of rule keys and of the reasons they
+// rerun, names the environment's file under --env.
+func TestDotenvSourceNamesTheFilesRead(t *testing.T) {
+	for env, want := range map[string]string{"": "variable TOK of .env", "staging": "variable TOK of .env.staging or .env"} {
+		got, _, err := eval(t, &Plugin{Env: env}, map[string]string{"ferry.star": `keep(secrets = {"S": secret("tok", dotenv = ".env", env = "TOK")})`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src := got["S"].Source(); src != want {
+			t.Errorf("--env %q: source %q, want %q", env, src, want)
+		}
 	}
 }
 
@@ -327,4 +373,15 @@ func TestWrapAndFind(t *testing.T) {
 	if _, ok := (&Plugin{}).Find(value, "here"); ok {
 		t.Error("Find without a redactor found a value")
 	}
+}
+
+// leakedPart returns a part of secret, of 6 bytes or more, that out shows,
+// or "".
+func leakedPart(out, secret string) string {
+	for i := 0; i+6 <= len(secret); i++ {
+		if strings.Contains(out, secret[i:i+6]) {
+			return secret[i : i+6]
+		}
+	}
+	return ""
 }

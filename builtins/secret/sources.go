@@ -63,7 +63,15 @@ func fileError(rel string, err error) error {
 
 type dotenvSource struct{ root, rel, key, env string }
 
-func (d dotenvSource) String() string { return fmt.Sprintf("variable %s of %s", d.key, d.rel) }
+// String names the files read, the environment's first under --env. It is
+// part of the keys of the rules that use the secret, so it depends on
+// the configuration only, not on which file has the variable.
+func (d dotenvSource) String() string {
+	if d.env != "" {
+		return fmt.Sprintf("variable %s of %s.%s or %s", d.key, d.rel, d.env, d.rel)
+	}
+	return fmt.Sprintf("variable %s of %s", d.key, d.rel)
+}
 
 func (d dotenvSource) read(context.Context) (string, error) {
 	if d.env != "" {

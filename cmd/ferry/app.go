@@ -98,6 +98,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.identity = a.path(a.identity)
 			return a.setupLogging()
 		},
 	}
@@ -166,6 +167,15 @@ func (a *app) projectName(ws *engine.Workspace) (string, error) {
 }
 
 var validProject = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// path resolves p, a path given on the command line, against -C DIR, as
+// if ferry had been started there (as -f FILE is).
+func (a *app) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(a.dir, p)
+}
 
 // load finds the workspace, evaluates it with the given config flags and
 // checks the graph.

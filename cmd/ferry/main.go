@@ -19,7 +19,7 @@ import (
 const (
 	exitFailed      = 1   // a rule failed
 	exitConfig      = 2   // bad usage, or ferry.star could not be evaluated
-	exitInterrupted = 130 // Ctrl-C (SIGTERM gives 143)
+	exitInterrupted = 130 // Ctrl-C (SIGTERM gives 143, SIGHUP 129, SIGQUIT 131)
 )
 
 func main() {
@@ -27,8 +27,15 @@ func main() {
 	// often saves about a tenth of a no-op run.
 	debug.SetGCPercent(400)
 	ctx, cancel := context.WithCancelCause(context.Background())
+	// Each of these stops ferry the same way, so that what it must undo
+	// (such as the plaintext of ferry secret edit) is undone. One that
+	// ferry was started ignoring (nohup) stays ignored.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
 	go func() { cancel(signalError{<-sigs}) }()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

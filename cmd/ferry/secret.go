@@ -29,14 +29,16 @@ func (a *app) secretCommand() *cobra.Command {
 		Long: `Secrets committed to the repository are age-encrypted files, read with
 secret("name", encrypted = "secrets/name.age"). Each person has an age identity
 (ferry secret keygen); the recipients file (ferry.recipients at the workspace
-root, or --recipients) lists the public keys of everyone who may read them.`,
+root, or --recipients) lists the public keys of everyone who may read them.
+To let someone in, add their public key to it and run ferry secret rekey on
+the files, from an account that can read them. See docs/secrets.md.`,
 	}
 	var recipients string
 	rflag := func(c *cobra.Command) {
 		c.Flags().StringVar(&recipients, "recipients", "", "`FILE` of age public keys to encrypt for, one per line (default: ferry.recipients at the workspace root)")
 	}
 	loadRecipients := func() ([]age.Recipient, error) {
-		path := recipients
+		path := a.path(recipients)
 		if path == "" {
 			root, err := a.workspaceRoot()
 			if err != nil {
@@ -56,7 +58,7 @@ root, or --recipients) lists the public keys of everyone who may read them.`,
 to the recipients file so that others can encrypt secrets for you.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path := output
+			path := a.path(output)
 			if path == "" {
 				var err error
 				if path, err = secret.KeyFile(); err != nil {
@@ -100,14 +102,14 @@ to the recipients file so that others can encrypt secrets for you.`,
 			}
 			var plain []byte
 			if input != "" {
-				plain, err = os.ReadFile(input)
+				plain, err = os.ReadFile(a.path(input))
 			} else {
 				plain, err = io.ReadAll(cmd.InOrStdin())
 			}
 			if err != nil {
 				return err
 			}
-			return encryptTo(args[0], plain, rs)
+			return encryptTo(a.path(args[0]), args[0], plain, rs)
 		},
 	}
 	encrypt.Flags().StringVar(&input, "in", "", "read the plaintext from `FILE` instead of standard input")
@@ -134,33 +136,75 @@ to the recipients file so that others can encrypt secrets for you.`,
 		Long: `edit decrypts FILE.age (or starts empty when it does not exist) into a file in
 a private folder (on /dev/shm when there is one, so it stays in memory), runs
 $EDITOR (else vi) on it, encrypts what you saved for the recipients, and
-removes the plaintext.`,
+removes the plaintext, also when ferry is stopped by Ctrl-C, SIGTERM, SIGHUP
+or SIGQUIT (only SIGKILL leaves it behind). Content saved unchanged is left
+as it was: to encrypt a file again for the recipients as they are now, use
+ferry secret rekey.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := loadRecipients()
 			if err != nil {
 				return err
 			}
+			path := a.path(args[0])
 			var plain []byte
-			if _, err := os.Stat(args[0]); err == nil {
-				if plain, err = a.decrypt(args[0]); err != nil {
-					return err
-				}
+			if _, err = os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+				plain, err = a.decrypt(args[0])
+			} else {
+				// Found out now, not once the editing is done.
+				err = checkFolder(path, args[0])
+			}
+			if err != nil {
+				return err
 			}
 			edited, err := editPrivately(cmd, filepath.Base(strings.TrimSuffix(args[0], ".age")), plain)
 			if err != nil {
 				return err
 			}
-			if bytes.Equal(edited, plain) {
-				fmt.Fprintf(a.stderr, "%s unchanged\n", args[0])
+			switch {
+			case bytes.Equal(edited, plain) && plain == nil:
+				fmt.Fprintf(a.stderr, "%s not created: nothing was saved\n", args[0])
+				return nil
+			case bytes.Equal(edited, plain):
+				fmt.Fprintf(a.stderr, "%s unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey %s`\n", args[0], args[0])
 				return nil
 			}
-			return encryptTo(args[0], edited, rs)
+			return encryptTo(path, args[0], edited, rs)
 		},
 	}
 	rflag(edit)
 
-	cmd.AddCommand(keygen, encrypt, decrypt, edit)
+	rekey := &cobra.Command{
+		Use:   "rekey FILE.age...",
+		Short: "Encrypt each FILE.age again for the recipients as they are now",
+		Long: `rekey decrypts each FILE.age and encrypts its content again, unchanged, for
+the recipients as they are now (ferry.recipients, or --recipients). Run it
+after adding someone's public key, so that they can read the files, or after
+removing one, so that the files are closed to that key from now on; the
+versions in the repository's history stay readable to it, so rotate the
+secrets a removed key could read.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := loadRecipients()
+			if err != nil {
+				return err
+			}
+			for _, file := range args {
+				plain, err := a.decrypt(file)
+				if err != nil {
+					return err
+				}
+				if err := encryptTo(a.path(file), file, plain, rs); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "re-encrypted %s for the current recipients\n", file)
+			}
+			return nil
+		},
+	}
+	rflag(rekey)
+
+	cmd.AddCommand(keygen, encrypt, decrypt, edit, rekey)
 	return cmd
 }
 
@@ -197,16 +241,21 @@ func (a *app) workspaceRoot() (string, error) {
 	return ws.Root, nil
 }
 
-func (a *app) decrypt(path string) ([]byte, error) {
+// decrypt decrypts file, given on the command line.
+func (a *app) decrypt(file string) ([]byte, error) {
 	ids, err := secret.Identities(a.identity)
 	if err != nil {
 		return nil, err
 	}
-	return secret.Decrypt(path, ids)
+	return secret.Decrypt(a.path(file), file, ids)
 }
 
-// encryptTo writes plain encrypted for rs to path, atomically.
-func encryptTo(path string, plain []byte, rs []age.Recipient) error {
+// encryptTo writes plain encrypted for rs to path (given on the command
+// line as name), atomically.
+func encryptTo(path, name string, plain []byte, rs []age.Recipient) error {
+	if err := checkFolder(path, name); err != nil {
+		return err
+	}
 	enc, err := secret.Encrypt(plain, rs)
 	if err != nil {
 		return err
@@ -233,6 +282,23 @@ func encryptTo(path string, plain []byte, rs []age.Recipient) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// checkFolder fails when the folder that path (given on the command line
+// as name) goes in does not exist: ferry does not make it, lest a typo in
+// the path leave the secret where nobody looks for it.
+func checkFolder(path, name string) error {
+	dir := filepath.Dir(name)
+	fi, err := os.Stat(filepath.Dir(path))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot write %s: folder %s does not exist; create it (mkdir -p %s) or fix the path", name, dir, dir)
+	case err != nil:
+		return fmt.Errorf("cannot write %s: %v", name, err)
+	case !fi.IsDir():
+		return fmt.Errorf("cannot write %s: %s is not a folder; fix the path", name, dir)
+	}
+	return nil
+}
+
 // editPrivately writes plain to a file in a new 0700 folder, runs the
 // editor on it, and returns what was saved; the folder is always removed.
 func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error) {
@@ -253,8 +319,10 @@ func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error
 	if editor == "" {
 		editor = "vi"
 	}
+	// The editor gets the terminal itself. A signal that stops ferry kills
+	// it, and the folder is removed on the way out.
 	ed := exec.CommandContext(cmd.Context(), "/bin/sh", "-c", editor+` "$1"`, "sh", file)
-	ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := ed.Run(); err != nil {
 		return nil, fmt.Errorf("editor %q failed (%v): nothing was encrypted; set $EDITOR to an editor that exits 0 on save", editor, err)
 	}

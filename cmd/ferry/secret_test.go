@@ -95,7 +95,7 @@ func TestSecretsReadOnlyWhenNeeded(t *testing.T) {
 task(name = "use", cmd = "test \"$TOK\" = long-enough-value && echo ok", secrets = {"TOK": tok})
 task(name = "other", cmd = "true")
 `})
-	for _, args := range [][]string{{"plan"}, {"graph"}, {"run", "other"}} {
+	for _, args := range [][]string{{"plan"}, {"graph"}, {"lint"}, {"run", "other"}} {
 		r := ws.ferry(t, args...)
 		r.wantCode(t, 0)
 		if ws.exists("read.marker") {
@@ -146,7 +146,7 @@ task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok},
 	// Bob cannot read it until he is a recipient and it is encrypted again.
 	r := ws.ferry(t, "--identity", bobFile, "run")
 	r.wantCode(t, exitFailed)
-	r.wantStderr(t, "secrets/tok.age was not encrypted for this age identity: ask someone who can read it to add your public key")
+	r.wantStderr(t, "secrets/tok.age was not encrypted for this age identity (public key ", "): ask someone who can read it to add your public key")
 	ws.write(t, "ferry.recipients", "# alice\n"+alice.stdout+"# bob\n"+bob.stdout)
 
 	// edit: the editor appends to the plaintext, which is then re-encrypted
@@ -179,6 +179,213 @@ task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok},
 	r.wantCode(t, exitFailed)
 	r.wantStderr(t, "secrets/tok.age is corrupted")
 	wantNoLeak(t, "stderr", r.stderr)
+}
+
+// wantNoPart fails when out shows any part of secret 6 bytes or longer.
+func wantNoPart(t *testing.T, where, out, secret string) {
+	t.Helper()
+	for i := 0; i+6 <= len(secret); i++ {
+		if strings.Contains(out, secret[i:i+6]) {
+			t.Errorf("%s shows %q of the secret:\n%s", where, secret[i:i+6], out)
+			return
+		}
+	}
+}
+
+// ageWorkspace returns a workspace whose ferry.star reads secret tok from
+// secrets/tok.age, with files, and the identity file of its one recipient.
+func ageWorkspace(t *testing.T, files map[string]string) (*testWorkspace, string) {
+	t.Helper()
+	files["ferry.star"] = `tok = secret("tok", encrypted = "secrets/tok.age")
+task(name = "use", cmd = "printf %s \"$TOK\" > got.txt", secrets = {"TOK": tok}, cache = False)
+`
+	ws := newWorkspace(t, files)
+	t.Setenv("FERRY_AGE_KEY", "")
+	key := filepath.Join(t.TempDir(), "alice.key")
+	r := ws.ferry(t, "secret", "keygen", "-o", key)
+	r.wantCode(t, 0)
+	ws.write(t, "ferry.recipients", r.stdout)
+	return ws, key
+}
+
+// A secret committed in the clear at an encrypted = path is reported as
+// such, and no command quotes it.
+func TestSecretNotAgeFile(t *testing.T) {
+	const plain = "MyPlaintextPassw0rd-oo\nsecond-line-of-it\n"
+	ws, key := ageWorkspace(t, map[string]string{"secrets/tok.age": plain})
+	want := "secrets/tok.age is not an age-encrypted file: it may hold the secret in the clear. " +
+		"Encrypt it in place with `ferry secret encrypt --in secrets/tok.age secrets/tok.age`; " +
+		"if it was ever committed or shared unencrypted, treat the secret as exposed and rotate it"
+	for _, args := range [][]string{{"run"}, {"secret", "decrypt", "secrets/tok.age"}, {"secret", "edit", "secrets/tok.age"}} {
+		r := ws.ferry(t, append([]string{"--identity", key}, args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("ferry %s: exit %d, want %q:\n%s", strings.Join(args, " "), r.code, want, r.stderr)
+		}
+		wantNoPart(t, "ferry "+strings.Join(args, " "), r.stdout+r.stderr, plain)
+	}
+	if got := ws.read(t, "secrets/tok.age"); got != plain {
+		t.Fatalf("edit changed the file: %q", got)
+	}
+}
+
+// With -C DIR, the age commands resolve every path they are given in DIR,
+// as if ferry had been started there.
+func TestSecretCommandsUnderDirFlag(t *testing.T) {
+	ws, key := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	b, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.write(t, "keys/alice.key", string(b))
+	ws.write(t, "other.recipients", ws.read(t, "ferry.recipients"))
+	os.MkdirAll(ws.path("secrets"), 0o755)
+	parent, dir := filepath.Split(ws.dir)
+	ferry := func(args ...string) *runResult {
+		return startFerry(t, parent, append([]string{"-C", dir, "--identity", "keys/alice.key"}, args...)...).wait(t)
+	}
+	ferry("secret", "encrypt", "--in", "plain.txt", "--recipients", "other.recipients", "secrets/tok.age").wantCode(t, 0)
+	if !ws.exists("secrets/tok.age") {
+		t.Fatal("encrypt did not write secrets/tok.age in DIR")
+	}
+	if r := ferry("secret", "decrypt", "secrets/tok.age"); r.code != 0 || r.stdout != leakValue {
+		t.Fatalf("decrypt: %s", r)
+	}
+	t.Setenv("EDITOR", `sh -c 'printf -- -edited >> "$1"' sh`)
+	ferry("secret", "edit", "secrets/tok.age").wantCode(t, 0)
+	ferry("run").wantCode(t, 0)
+	if got := ws.read(t, "got.txt"); got != leakValue+"-edited" {
+		t.Fatalf("after edit, the task got %q", got)
+	}
+}
+
+// Adding a recipient takes a rekey: an edit that changes nothing says so.
+func TestSecretRekey(t *testing.T) {
+	ws, alice := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	aliceKey := ws.read(t, "ferry.recipients")
+	bob := filepath.Join(t.TempDir(), "bob.key")
+	r := ws.ferry(t, "secret", "keygen", "-o", bob)
+	r.wantCode(t, 0)
+	bobKey := r.stdout
+	os.MkdirAll(ws.path("secrets"), 0o755)
+	ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "secrets/tok.age").wantCode(t, 0)
+	decrypts := func(key string) bool {
+		r := ws.ferry(t, "--identity", key, "secret", "decrypt", "secrets/tok.age")
+		return r.code == 0 && r.stdout == leakValue
+	}
+	if !decrypts(alice) || decrypts(bob) {
+		t.Fatal("before bob is added: alice should decrypt, bob not")
+	}
+
+	ws.write(t, "ferry.recipients", aliceKey+bobKey)
+	t.Setenv("EDITOR", "true")
+	r = ws.ferry(t, "--identity", alice, "secret", "edit", "secrets/tok.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "secrets/tok.age unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey secrets/tok.age`")
+	if decrypts(bob) {
+		t.Fatal("an unchanged edit encrypted the file again")
+	}
+	r = ws.ferry(t, "--identity", alice, "secret", "edit", "secrets/new.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "secrets/new.age not created: nothing was saved")
+	if ws.exists("secrets/new.age") {
+		t.Fatal("an edit that saved nothing created the file")
+	}
+	r = ws.ferry(t, "--identity", alice, "secret", "rekey", "secrets/tok.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "re-encrypted secrets/tok.age for the current recipients")
+	if !decrypts(alice) || !decrypts(bob) {
+		t.Fatal("after rekey, alice and bob should both decrypt")
+	}
+
+	// Bob leaves; a file bob cannot read stops a rekey, which says why.
+	ws.write(t, "ferry.recipients", aliceKey)
+	ws.ferry(t, "--identity", alice, "secret", "rekey", "secrets/tok.age").wantCode(t, 0)
+	if decrypts(bob) {
+		t.Fatal("after bob left and a rekey, bob still decrypts")
+	}
+	r = ws.ferry(t, "--identity", bob, "secret", "rekey", "secrets/tok.age")
+	if r.code == 0 || !strings.Contains(r.stderr, "secrets/tok.age was not encrypted for this age identity") {
+		t.Fatalf("rekey by bob: %s", r)
+	}
+}
+
+// A signal that stops ferry secret edit while the editor runs removes the
+// plaintext's folder, and leaves the file as it was.
+func TestSecretEditCleansUpOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ws, key := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+			os.MkdirAll(ws.path("secrets"), 0o755)
+			ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "secrets/tok.age").wantCode(t, 0)
+			// The editor says where the plaintext is and sleeps, as sleep
+			// (same PID), without ferry's output.
+			ws.write(t, "editor.sh", "#!/bin/sh\necho $$ > "+ws.path("editor.pid")+"\ndirname \"$1\" > "+ws.path("editdir.tmp")+
+				"\nmv "+ws.path("editdir.tmp")+" "+ws.path("editdir")+"\nexec sleep 60 </dev/null >/dev/null 2>&1\n")
+			os.Chmod(ws.path("editor.sh"), 0o755)
+			t.Setenv("EDITOR", ws.path("editor.sh"))
+			p := ws.start(t, "--identity", key, "secret", "edit", "secrets/tok.age")
+			eventually(t, "the editor runs", func() bool { return ws.exists("editdir") })
+			d := strings.TrimSpace(ws.read(t, "editdir"))
+			t.Cleanup(func() { os.RemoveAll(d) })
+			t.Cleanup(func() {
+				if pid, err := strconv.Atoi(strings.TrimSpace(ws.read(t, "editor.pid"))); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			if _, err := os.Stat(d); err != nil {
+				t.Fatalf("the plaintext folder: %v", err)
+			}
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			r := p.wait(t)
+			r.wantCode(t, 128+int(sig))
+			if _, err := os.Stat(d); err == nil {
+				t.Fatalf("after %s, the plaintext folder %s is still there", sig, d)
+			}
+			if r := ws.ferry(t, "--identity", key, "secret", "decrypt", "secrets/tok.age"); r.stdout != leakValue {
+				t.Fatalf("the file changed: %s", r)
+			}
+		})
+	}
+}
+
+// Under --env, a dotenv secret's source, in the reason a rule reruns,
+// names the environment's file it is read from first.
+func TestSecretDotenvSourceNamesEnvFile(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `environment("staging")
+task(name = "use", cmd = "true", secrets = {"API": secret("api", dotenv = ".env", env = "API")})
+`,
+		".env":         "API=base-value-long\n",
+		".env.staging": "API=staging-value-1\n",
+	})
+	ws.ferry(t, "--env", "staging", "run").wantCode(t, 0)
+	ws.write(t, ".env.staging", "API=staging-value-2\n")
+	r := ws.ferry(t, "--env", "staging", "run")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "secret api from variable API of .env.staging or .env changed")
+	ws.write(t, ".env", "API=base-value-longer\n")
+	r = ws.ferry(t, "run")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "use │ started: definition changed")
+	ws.write(t, ".env", "API=base-value-longest\n")
+	ws.ferry(t, "run").wantStderr(t, "secret api from variable API of .env changed")
+}
+
+// Encrypting into a folder that does not exist says so, and edit says it
+// before the editor runs.
+func TestSecretEncryptIntoMissingFolder(t *testing.T) {
+	ws, _ := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	want := "cannot write nope/tok.age: folder nope does not exist; create it (mkdir -p nope) or fix the path"
+	ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "nope/tok.age").wantStderr(t, want)
+	t.Setenv("EDITOR", "touch "+ws.path("edited.marker")+"; true")
+	r := ws.ferry(t, "secret", "edit", "nope/tok.age")
+	r.wantCode(t, exitConfig)
+	r.wantStderr(t, want)
+	if ws.exists("edited.marker") {
+		t.Fatal("edit ran the editor before finding that it could not write the file")
+	}
 }
 
 func TestSecretRefusedWhereItWouldStay(t *testing.T) {
