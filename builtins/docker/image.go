@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Image is a build rule that builds a Docker image with the Engine's
@@ -35,6 +36,7 @@ type Image struct {
 	live       []*step  // live_update steps
 	synced     synced   // what live updates copied into which container
 	ws         *engine.Workspace
+	ev         *engine.Evaluation // knows the secrets read from files
 	docker     Engine
 	images     *catalog
 }
@@ -88,6 +90,7 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images
 		target:    c.String("target"),
 		push:      c.Bool("push", false),
 		ws:        ev.Workspace(),
+		ev:        ev,
 		docker:    docker,
 		images:    images,
 	}
@@ -343,6 +346,13 @@ var errBuildEnded = errors.New("build ended")
 // In a watch session, when only synced files changed, it live-updates the
 // running containers instead (see liveUpdate).
 func (i *Image) Run(rc *engine.RunContext) error {
+	bc, err := i.readContext(rc, rc.Workspace)
+	if err != nil {
+		return err
+	}
+	if files := i.secretFilesIn(bc); len(files) > 0 {
+		return i.secretFilesError(files)
+	}
 	if rc.LiveUpdate && len(i.live) > 0 && rc.Key != rc.PrevKey {
 		if err := i.liveUpdate(rc); err != nil {
 			return err
@@ -377,14 +387,14 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		LabelRule:    i.info.Name,
 		LabelProject: i.project(rc.Workspace),
 	})
-	bc, err := i.readContext(rc, rc.Workspace)
-	if err != nil {
-		return err
+	var values *redact.Matcher // of the secrets read so far
+	if i.images.secrets != nil {
+		values = i.images.secrets.Matcher()
 	}
 	pr, pw := io.Pipe()
 	tarDone := make(chan error, 1)
 	go func() {
-		err := bc.writeTar(rc, pw, rc.Workspace, dockerfile)
+		err := bc.writeTar(rc, pw, rc.Workspace, dockerfile, values)
 		pw.CloseWithError(err)
 		tarDone <- err
 	}()
@@ -396,6 +406,12 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	}, rc.Stdout)
 	pr.CloseWithError(errBuildEnded)
 	tarErr := <-tarDone
+	if se := (*secretContentError)(nil); errors.As(tarErr, &se) {
+		if err == nil { // the Engine cannot build from a cut stream, but if it did
+			i.docker.Remove(context.WithoutCancel(rc), id)
+		}
+		return se
+	}
 	if err != nil {
 		if tarErr != nil && !errors.Is(tarErr, errBuildEnded) && !errors.Is(tarErr, io.ErrClosedPipe) && rc.Err() == nil {
 			return fmt.Errorf("send the build context: %w", tarErr)

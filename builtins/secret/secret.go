@@ -256,6 +256,15 @@ func (p *Plugin) Find(value, from string) (engine.Secret, bool) {
 	return p.Wrap(name, value, from), true
 }
 
+// Matcher finds the values of the secrets read so far in bytes, such as
+// the files of a build context; it is nil when none has been read.
+func (p *Plugin) Matcher() *redact.Matcher {
+	if p.Redactor == nil {
+		return nil
+	}
+	return p.Redactor.Matcher()
+}
+
 // readBack is the source of a value that ferry read back from elsewhere.
 type readBack struct{ from, value string }
 
