@@ -49,7 +49,9 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
 			"and labelled with the key, and while an image with that key exists no build starts. " +
 			"Base images are never pulled: they must be in the Engine already, or be built by another `image` rule: " +
-			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. Paths are relative to the folder of the file that declares the image.",
+			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. " +
+			"A context that would send a secret's value (the file of a `secret(file = ...)` or `secret(dotenv = ...)`, or a file holding the value of a secret read during the run) is refused: see [secrets](secrets.md#not-in-an-image). " +
+			"Paths are relative to the folder of the file that declares the image.",
 		Params: append([]engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 			{Name: "repo", Type: engine.String, Required: true, Doc: "Repository to tag the image in, such as `acme/api` (no tag: ferry adds the key)."},
