@@ -347,18 +347,21 @@ var errBuildEnded = errors.New("build ended")
 //
 // In a watch session, when only synced files changed, it live-updates the
 // running containers instead (see liveUpdate).
+//
+// A context that sends a secret's file is refused, even when the image is
+// in the Engine already: it was built with the secret in it.
 func (i *Image) Run(rc *engine.RunContext) error {
+	if rc.LiveUpdate && len(i.live) > 0 && rc.Key != rc.PrevKey {
+		if err := i.liveUpdate(rc); err != nil {
+			return err
+		}
+	}
 	bc, err := i.readContext(rc, rc.Workspace)
 	if err != nil {
 		return err
 	}
 	if files := i.secretFilesIn(bc); len(files) > 0 {
 		return i.secretFilesError(files)
-	}
-	if rc.LiveUpdate && len(i.live) > 0 && rc.Key != rc.PrevKey {
-		if err := i.liveUpdate(rc); err != nil {
-			return err
-		}
 	}
 	ref := i.Ref(rc.Key)
 	img, err := i.lookup(rc, rc.Key)
