@@ -23,9 +23,10 @@ const runTimeHow = "give the secret to the containers at run time instead, with 
 
 // SecretFilesSent returns the files that hold a secret's value in clear
 // and that the build context of i sends, after .dockerignore and ignore =.
-// It reads no file's contents but .dockerignore's.
+// It reads no file's contents but .dockerignore's. A context folder that
+// is missing sends nothing (the build says what is wrong with it).
 func (i *Image) SecretFilesSent(ctx context.Context) ([]engine.SecretFile, error) {
-	if len(i.secretFiles()) == 0 {
+	if len(i.secretFiles()) == 0 || i.checkContext(i.ws) != nil {
 		return nil, nil
 	}
 	bc, err := i.readContext(ctx, i.ws)

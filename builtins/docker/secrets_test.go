@@ -37,6 +37,8 @@ f = secret("f", file = "ctx/f.token")
 image(name = "open", repo = "acme/open", context = "ctx")
 image(name = "ignoring", repo = "acme/ignoring", context = "ctx", ignore = ["f.token"])
 image(name = "other", repo = "acme/other", context = "other")
+g = secret("g", file = "gone/g.token")
+image(name = "gone", repo = "acme/gone", context = "gone")
 `,
 		"ctx/Dockerfile":    "FROM scratch\nCOPY . /app\n",
 		"ctx/.dockerignore": "keys/\n",
@@ -54,6 +56,7 @@ image(name = "other", repo = "acme/other", context = "other")
 		"open":     {"a ctx/a.token ferry.star:2:11", "c ctx/.env ferry.star:4:11", "f ctx/f.token ferry.star:7:11"},
 		"ignoring": {"a ctx/a.token ferry.star:2:11", "c ctx/.env ferry.star:4:11"},
 		"other":    nil,
+		"gone":     nil, // no context folder: nothing is sent
 	} {
 		files, err := imageRule(t, e, rule).SecretFilesSent(context.Background())
 		if err != nil {
