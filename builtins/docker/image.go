@@ -411,11 +411,14 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	}, rc.Stdout)
 	pr.CloseWithError(errBuildEnded)
 	tarErr := <-tarDone
-	if se := (*secretContentError)(nil); errors.As(tarErr, &se) {
-		if err == nil { // the Engine cannot build from a cut stream, but if it did
-			i.docker.Remove(context.WithoutCancel(rc), id)
+	var secretErr *secretContentError
+	if errors.As(tarErr, &secretErr) {
+		if err == nil { // the Engine cannot build from a cut stream; should it have
+			if rmErr := i.docker.Remove(context.WithoutCancel(rc), id); rmErr != nil {
+				return fmt.Errorf("%w; and the image %s built all the same could not be removed: %v; remove it by hand (docker rmi)", secretErr, shortID(id), rmErr)
+			}
 		}
-		return se
+		return secretErr
 	}
 	if err != nil {
 		if tarErr != nil && !errors.Is(tarErr, errBuildEnded) && !errors.Is(tarErr, io.ErrClosedPipe) && rc.Err() == nil {
