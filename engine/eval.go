@@ -66,6 +66,7 @@ type Evaluation struct {
 	threads map[*starlark.Thread]bool
 	stopped string         // cancellation reason, once cancelled
 	watch   *WatchSettings // watch_settings(), once called
+	secrets []SecretFile   // files that hold secret values in clear
 
 	loadMu sync.Mutex // guards cache and the waits-for graph
 	cache  map[Label]*loadEntry
@@ -202,6 +203,22 @@ func (ev *Evaluation) RecordEnv(name, value string) {
 	ev.mu.Lock()
 	ev.env[name] = value
 	ev.mu.Unlock()
+}
+
+// RecordSecretFile notes that a secret declared in this evaluation is read
+// from a file that holds its value in clear.
+func (ev *Evaluation) RecordSecretFile(f SecretFile) {
+	ev.mu.Lock()
+	ev.secrets = append(ev.secrets, f)
+	ev.mu.Unlock()
+}
+
+// SecretFiles returns the files that hold the value of a secret declared
+// so far in clear, in declaration order.
+func (ev *Evaluation) SecretFiles() []SecretFile {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return slices.Clone(ev.secrets)
 }
 
 // AddRule registers a rule declared at the caller's position. Names are unique.

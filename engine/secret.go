@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // A Secret is the Starlark value secret() returns. It stands for a value
@@ -26,6 +27,17 @@ type Secret interface {
 	// Keyed returns an HMAC of the value under the workspace's secret key,
 	// for keys and labels that must change when the value does.
 	Keyed(ctx context.Context, ws *Workspace) (string, error)
+}
+
+// A SecretFile is a workspace file that holds a secret's value in clear:
+// the file of secret(file = ...), or the .env file of secret(dotenv = ...).
+// An age-encrypted file holds ciphertext, and is none. Evaluation records
+// them (see RecordSecretFile) without reading them, so that image rules can
+// refuse to copy them into an image.
+type SecretFile struct {
+	Secret string          // the secret's name
+	Path   string          // workspace-relative slash path
+	Pos    syntax.Position // where secret() was called
 }
 
 // ErrSecretAbsent is the error Reveal wraps for an optional secret whose

@@ -85,7 +85,7 @@ var (
 			{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Extra environment variables."},
 			{Name: "check", Type: engine.Bool, Default: "True", Doc: "Fail on a non-zero exit code."},
 		},
-		Returns: "a struct with `code` (int) and `stdout` (string).",
+		Returns: "a struct with `code` (int) and `stdout` (string; a `secret` when it holds the value of a secret ferry has read during the run, whole, encoded or within longer text, as the redactor finds them: see [secrets](secrets.md#an-opaque-value)).",
 		Impl:    actionSh,
 	}
 	readBuiltin = &engine.Builtin{
@@ -95,7 +95,7 @@ var (
 		Params: []engine.Param{
 			{Name: "path", Type: engine.String, Required: true, Positional: true, Doc: "Workspace-relative path."},
 		},
-		Returns: "the file's contents as a string.",
+		Returns: "the file's contents as a string; a `secret` when they hold the value of a secret ferry has read during the run, as for `ctx.sh`.",
 		Impl:    actionRead,
 	}
 )
@@ -124,8 +124,20 @@ func actionSh(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	}
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
 		"code":   starlark.MakeInt(code),
-		"stdout": starlark.String(out.String()),
+		"stdout": a.text(out.String(), "the standard output of ctx.sh in task "+a.task.info.Name),
 	}), nil
+}
+
+// text returns s as a string, or as a secret when it holds the value of a
+// secret ferry has read, so that the value stays opaque in Starlark as it
+// is in docker.inspect's results. from says where s was read.
+func (a *actionContext) text(s, from string) starlark.Value {
+	if a.task.found != nil {
+		if sec, ok := a.task.found.Find(s, from); ok {
+			return sec
+		}
+	}
+	return starlark.String(s)
 }
 
 func actionRead(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
@@ -138,5 +150,5 @@ func actionRead(thread *starlark.Thread, c *engine.Call) (starlark.Value, error)
 	if err != nil {
 		return nil, fmt.Errorf("ctx.read: %v", err)
 	}
-	return starlark.String(b), nil
+	return a.text(string(b), "file "+p), nil
 }

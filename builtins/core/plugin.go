@@ -2,17 +2,37 @@
 // os.env, config.flag, config.env and yaml, and runs task commands and run-time actions.
 package core
 
-import "github.com/ferryhq/ferry/engine"
+import (
+	"go.starlark.net/starlark"
+
+	"github.com/ferryhq/ferry/engine"
+)
 
 // Plugin is the core domain.
 type Plugin struct {
 	// Env is the selected environment's name, as config.env shows it.
 	Env string
+	// Secrets recognises secret values in what ctx.sh and ctx.read hand
+	// to run-time actions; without it, they return plain strings.
+	Secrets SecretFinder
+}
+
+// SecretFinder recognises secret values in text. *secret.Plugin
+// implements it.
+type SecretFinder interface {
+	// Find returns a secret standing for value when value holds the
+	// value of a secret that ferry has read; from says where value was
+	// read ("the standard output of ctx.sh").
+	Find(value, from string) (engine.Secret, bool)
 }
 
 // Builtins returns the core builtins.
 func (p Plugin) Builtins() []*engine.Builtin {
-	return []*engine.Builtin{taskBuiltin, globBuiltin, readFileBuiltin, envBuiltin, flagBuiltin, envConstant(p.Env), yamlEncode, yamlDecode, watchSettingsBuiltin}
+	task := *taskBuiltin
+	task.Impl = func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+		return declareTask(thread, c, p.Secrets)
+	}
+	return []*engine.Builtin{&task, globBuiltin, readFileBuiltin, envBuiltin, flagBuiltin, envConstant(p.Env), yamlEncode, yamlDecode, watchSettingsBuiltin}
 }
 
 // MethodDocs returns the run-time methods of `ctx`, for the reference.

@@ -28,6 +28,9 @@ type Task struct {
 	// secrets are added to env when the task runs.
 	secrets map[string]engine.Secret
 	ev      *engine.Evaluation
+	// found recognises secret values in what ctx.sh and ctx.read return;
+	// nil for none.
+	found SecretFinder
 	// grace is how long a serve task's process group has between SIGTERM
 	// and SIGKILL when it is stopped.
 	grace time.Duration
@@ -59,10 +62,10 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
 	}, engine.RuleAttrParams...),
 	Returns: "the rule's name, to use in `deps`.",
-	Impl:    declareTask,
+	// Impl is set by Plugin.Builtins, to declareTask with its SecretFinder.
 }
 
-func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+func declareTask(thread *starlark.Thread, c *engine.Call, found SecretFinder) (starlark.Value, error) {
 	ev, err := engine.Declaring(thread, c)
 	if err != nil {
 		return nil, err
@@ -83,6 +86,7 @@ func declareTask(thread *starlark.Thread, c *engine.Call) (starlark.Value, error
 		env:     c.StringMap("env"),
 		secrets: secretsOf(c),
 		ev:      ev,
+		found:   found,
 		grace:   c.Duration("grace", defaultGrace),
 	}
 	if t.info.Name == "" || strings.ContainsAny(t.info.Name, " \t\n,") {

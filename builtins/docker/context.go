@@ -2,6 +2,7 @@ package docker
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // dockerignore is the name of the file that lists what a build context
@@ -197,9 +199,15 @@ func (bc *buildContext) inputs(ws *engine.Workspace) []string {
 
 // writeTar writes the context as a tar stream to w, with the Dockerfile's
 // contents replaced by dockerfile. Files are owned by root, as the Docker
-// CLI sends them.
-func (bc *buildContext) writeTar(ctx context.Context, w io.Writer, ws *engine.Workspace, dockerfile []byte) error {
+// CLI sends them. With a Matcher, each file's contents pass through a
+// Guard: a file that holds a secret's value stops the stream, before any
+// byte of the value is written, with a *secretContentError.
+func (bc *buildContext) writeTar(ctx context.Context, w io.Writer, ws *engine.Workspace, dockerfile []byte, m *redact.Matcher) error {
 	tw := tar.NewWriter(w)
+	var contents io.Writer = tw
+	if m != nil {
+		contents = m.Guard(tw)
+	}
 	for _, e := range bc.entries {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -209,19 +217,33 @@ func (bc *buildContext) writeTar(ctx context.Context, w io.Writer, ws *engine.Wo
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
 			}
-			if _, err := tw.Write(dockerfile); err != nil {
-				return err
+			if err := copyContents(contents, bytes.NewReader(dockerfile)); err != nil {
+				return contentError(e.ws, err)
 			}
 			continue
 		}
-		if err := writeEntry(tw, ws.Path(e.ws), e.name); err != nil {
-			return fmt.Errorf("context file %s: %w", e.ws, err)
+		if err := writeEntry(tw, contents, ws.Path(e.ws), e.name); err != nil {
+			return contentError(e.ws, fmt.Errorf("context file %s: %w", e.ws, err))
 		}
 	}
 	return tw.Close()
 }
 
-func writeEntry(tw *tar.Writer, abs, name string) error {
+// copyContents copies r to w, the tar writer or a Guard in front of it,
+// which it flushes.
+func copyContents(w io.Writer, r io.Reader) error {
+	if _, err := io.Copy(w, r); err != nil {
+		return err
+	}
+	if g, ok := w.(*redact.Guard); ok {
+		return g.Flush()
+	}
+	return nil
+}
+
+// writeEntry writes the header of the file at abs to tw, and its contents
+// to contents: tw, or a Guard in front of it.
+func writeEntry(tw *tar.Writer, contents io.Writer, abs, name string) error {
 	fi, err := os.Lstat(abs)
 	if err != nil {
 		return err
@@ -253,6 +275,5 @@ func writeEntry(tw *tar.Writer, abs, name string) error {
 	}
 	defer f.Close()
 	// A file that grew since it was stat-ed must not overflow its header.
-	_, err = io.Copy(tw, io.LimitReader(f, hdr.Size))
-	return err
+	return copyContents(contents, io.LimitReader(f, hdr.Size))
 }

@@ -18,7 +18,9 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // helloSrc is a program for FROM scratch images: it prints a greeting,
@@ -132,6 +134,8 @@ type testWorkspace struct {
 	docker  *dockerd.Client
 	eng     *countingEngine
 	onEvent func(engine.Event) // sees every event of a run, if set
+	// redactor learns the values of the secrets the runs read.
+	redactor *redact.Redactor
 }
 
 func randomHex(t *testing.T) string {
@@ -147,7 +151,7 @@ func randomHex(t *testing.T) string {
 func newWorkspace(t *testing.T, docker *dockerd.Client, files map[string]string) *testWorkspace {
 	t.Helper()
 	id := randomHex(t)
-	w := &testWorkspace{t: t, project: "ferrytest-" + id, repo: "ferrytest/" + id, docker: docker}
+	w := &testWorkspace{t: t, project: "ferrytest-" + id, repo: "ferrytest/" + id, docker: docker, redactor: redact.New()}
 	w.root = filepath.Join(t.TempDir(), w.project)
 	if docker != nil {
 		w.eng = &countingEngine{Engine: docker}
@@ -218,16 +222,17 @@ func (w *testWorkspace) copyHello(name string) {
 	}
 }
 
-// load evaluates the workspace with the core and Docker plugins.
+// load evaluates the workspace with the core, Docker and secret plugins.
 func (w *testWorkspace) load(ctx context.Context, bus *engine.Bus) (*engine.Engine, error) {
 	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
 	var eng Engine = w.eng
 	if w.eng == nil {
 		eng = nil
 	}
+	secrets := &secret.Plugin{Redactor: w.redactor}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Engine: eng}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Engine: eng, Secrets: secrets}, secrets},
 		Events:    bus,
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Image is a build rule that builds a Docker image with the Engine's
@@ -35,6 +36,7 @@ type Image struct {
 	live       []*step  // live_update steps
 	synced     synced   // what live updates copied into which container
 	ws         *engine.Workspace
+	ev         *engine.Evaluation // knows the secrets read from files
 	docker     Engine
 	images     *catalog
 }
@@ -47,7 +49,9 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
 			"and labelled with the key, and while an image with that key exists no build starts. " +
 			"Base images are never pulled: they must be in the Engine already, or be built by another `image` rule: " +
-			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. Paths are relative to the folder of the file that declares the image.",
+			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. " +
+			"A context that would send a secret's value (the file of a `secret(file = ...)` or `secret(dotenv = ...)`, or a file holding the value of a secret read during the run) is refused: see [secrets](secrets.md#not-in-an-image). " +
+			"Paths are relative to the folder of the file that declares the image.",
 		Params: append([]engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 			{Name: "repo", Type: engine.String, Required: true, Doc: "Repository to tag the image in, such as `acme/api` (no tag: ferry adds the key)."},
@@ -88,6 +92,7 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images
 		target:    c.String("target"),
 		push:      c.Bool("push", false),
 		ws:        ev.Workspace(),
+		ev:        ev,
 		docker:    docker,
 		images:    images,
 	}
@@ -342,11 +347,21 @@ var errBuildEnded = errors.New("build ended")
 //
 // In a watch session, when only synced files changed, it live-updates the
 // running containers instead (see liveUpdate).
+//
+// A context that sends a secret's file is refused, even when the image is
+// in the Engine already: it was built with the secret in it.
 func (i *Image) Run(rc *engine.RunContext) error {
 	if rc.LiveUpdate && len(i.live) > 0 && rc.Key != rc.PrevKey {
 		if err := i.liveUpdate(rc); err != nil {
 			return err
 		}
+	}
+	bc, err := i.readContext(rc, rc.Workspace)
+	if err != nil {
+		return err
+	}
+	if files := i.secretFilesIn(bc); len(files) > 0 {
+		return i.secretFilesError(files)
 	}
 	ref := i.Ref(rc.Key)
 	img, err := i.lookup(rc, rc.Key)
@@ -377,14 +392,14 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		LabelRule:    i.info.Name,
 		LabelProject: i.project(rc.Workspace),
 	})
-	bc, err := i.readContext(rc, rc.Workspace)
-	if err != nil {
-		return err
+	var values *redact.Matcher // of the secrets read so far
+	if i.images.secrets != nil {
+		values = i.images.secrets.Matcher()
 	}
 	pr, pw := io.Pipe()
 	tarDone := make(chan error, 1)
 	go func() {
-		err := bc.writeTar(rc, pw, rc.Workspace, dockerfile)
+		err := bc.writeTar(rc, pw, rc.Workspace, dockerfile, values)
 		pw.CloseWithError(err)
 		tarDone <- err
 	}()
@@ -396,6 +411,15 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	}, rc.Stdout)
 	pr.CloseWithError(errBuildEnded)
 	tarErr := <-tarDone
+	var secretErr *secretContentError
+	if errors.As(tarErr, &secretErr) {
+		if err == nil { // the Engine cannot build from a cut stream; should it have
+			if rmErr := i.docker.Remove(context.WithoutCancel(rc), id); rmErr != nil {
+				return fmt.Errorf("%w; and the image %s built all the same could not be removed: %v; remove it by hand (docker rmi)", secretErr, shortID(id), rmErr)
+			}
+		}
+		return secretErr
+	}
 	if err != nil {
 		if tarErr != nil && !errors.Is(tarErr, errBuildEnded) && !errors.Is(tarErr, io.ErrClosedPipe) && rc.Err() == nil {
 			return fmt.Errorf("send the build context: %w", tarErr)

@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // SecretFinder recognises secret values among what the Engine tells of a
@@ -31,6 +32,9 @@ type SecretFinder interface {
 	Find(value, from string) (engine.Secret, bool)
 	// Wrap returns a secret named name standing for value.
 	Wrap(name, value, from string) engine.Secret
+	// Matcher finds the values of the secrets that ferry has read so
+	// far; it is nil when there are none.
+	Matcher() *redact.Matcher
 }
 
 func (p Plugin) inspectBuiltin() *engine.Builtin {

@@ -55,7 +55,8 @@ type Plugin struct {
 	// of the same workspace are; the workspace folder's name when empty.
 	Project string
 	// Secrets recognises secret values among what docker.inspect reads
-	// back from the Engine; without it, docker.inspect fails.
+	// back from the Engine, and in the files of a build context; without
+	// it, docker.inspect fails and build contexts are not scanned.
 	Secrets SecretFinder
 }
 
@@ -68,13 +69,14 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	if eng == nil {
 		eng = dockerd.New()
 	}
-	return append(liveUpdateBuiltins(), imageBuiltin(eng, &catalog{project: p.Project}), p.inspectBuiltin())
+	return append(liveUpdateBuiltins(), imageBuiltin(eng, &catalog{project: p.Project, secrets: p.Secrets}), p.inspectBuiltin())
 }
 
 // A catalog holds the image rules of one evaluation, so that a Dockerfile's
 // FROM can be matched with the image() rule that builds it.
 type catalog struct {
 	project string
+	secrets SecretFinder // nil: build contexts are not scanned
 
 	mu     sync.Mutex
 	images []*Image

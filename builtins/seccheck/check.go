@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.starlark.net/syntax"
+
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -22,6 +24,9 @@ type ImageRule interface {
 	// DockerfileSpec returns the workspace-relative Dockerfile, the build
 	// arguments and the target stage ("" for the last).
 	DockerfileSpec() (dockerfile string, buildArgs map[string]string, target string)
+	// SecretFilesSent returns the files holding a secret's value in clear
+	// that the build context sends, after .dockerignore and ignore =.
+	SecretFilesSent(ctx context.Context) ([]engine.SecretFile, error)
 }
 
 // Options say what Check looks at.
@@ -49,7 +54,7 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r := &Report{Findings: []Finding{}}
-	if err := checkRules(o.Root, o.Rules, r); err != nil {
+	if err := checkRules(ctx, o.Root, o.Rules, r); err != nil {
 		return nil, err
 	}
 	if err := scanSecrets(ctx, o, r); err != nil {
@@ -60,8 +65,8 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 	return r, nil
 }
 
-// checkRules runs the Dockerfile and service rules.
-func checkRules(root string, rules []engine.Rule, r *Report) error {
+// checkRules runs the Dockerfile, image and service rules.
+func checkRules(ctx context.Context, root string, rules []engine.Rule, r *Report) error {
 	var images []ImageRule
 	var runners []*deploy.Rule
 	local := map[string]bool{}
@@ -92,8 +97,43 @@ func checkRules(root string, rules []engine.Rule, r *Report) error {
 			return err
 		}
 		r.Findings = append(r.Findings, fs...)
+		if fs, err = checkSecretFiles(ctx, root, img); err != nil {
+			return err
+		}
+		r.Findings = append(r.Findings, fs...)
 	}
 	return nil
+}
+
+// checkSecretFiles reports the files holding a secret's value that the
+// build context of img sends, each at the secret() call that reads it.
+// It reads the paths only, never a secret's value.
+func checkSecretFiles(ctx context.Context, root string, img ImageRule) ([]Finding, error) {
+	files, err := img.SecretFilesSent(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: image %q: %w", ruleFile(root, img.Info()), img.Info().Name, err)
+	}
+	var out []Finding
+	lines := map[string][]string{} // of the files declaring the secrets
+	for _, sf := range files {
+		file := posFile(root, sf.Pos)
+		if _, ok := lines[file]; !ok {
+			src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+			if err != nil {
+				return nil, fmt.Errorf("secret %q: %w", sf.Secret, err)
+			}
+			lines[file] = strings.Split(string(src), "\n")
+		}
+		const id = "FERRY-IMG001"
+		if ignoredAt(lines[file], int(sf.Pos.Line), id) {
+			continue
+		}
+		f := finding(id, file, int(sf.Pos.Line), fmt.Sprintf("secret %q is read from %s, which the build context of image %q sends: the image's layers would keep its value for anyone who can pull the image",
+			sf.Secret, sf.Path, img.Info().Name))
+		f.Col = int(sf.Pos.Col)
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // uses reports whether the services and jobs that run image all set a
@@ -180,8 +220,12 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 }
 
 // ruleFile returns the workspace-relative file that declares a rule.
-func ruleFile(root string, info *engine.RuleInfo) string {
-	f := info.Pos.Filename()
+func ruleFile(root string, info *engine.RuleInfo) string { return posFile(root, info.Pos) }
+
+// posFile returns the workspace-relative file of a position in ferry.star
+// or a file it loads.
+func posFile(root string, pos syntax.Position) string {
+	f := pos.Filename()
 	if filepath.IsAbs(f) {
 		if rel, err := filepath.Rel(root, f); err == nil {
 			f = rel

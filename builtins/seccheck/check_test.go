@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
+	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -21,7 +22,7 @@ func evaluate(t *testing.T, files map[string]string) (string, []engine.Rule) {
 	writeFiles(t, dir, files)
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
-		Plugins:   []engine.Plugin{core.Plugin{}, docker.Plugin{Project: "p"}, &deploy.Plugin{Project: "p"}},
+		Plugins:   []engine.Plugin{core.Plugin{}, docker.Plugin{Project: "p"}, &deploy.Plugin{Project: "p"}, &secret.Plugin{}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +135,54 @@ job(name = "once", image = "tool")
 	_, err = Check(context.Background(), Options{Root: dir, Rules: rules, Ignore: []string{"FERRY-DF04"}})
 	if err == nil || !strings.Contains(err.Error(), "did you mean FERRY-DF004?") {
 		t.Errorf("unknown id: got %v", err)
+	}
+}
+
+// TestSecretFileInContext: FERRY-IMG001 reports a plaintext secret file
+// that a build context sends, at the secret() call, and no other.
+func TestSecretFileInContext(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{
+		"ferry.star": `
+sent = secret("sent", file = "app/api.token")
+env = secret("env", dotenv = "app/.env", env = "DB")
+ignored = secret("ignored", file = "app/keys/tls.key")
+dropped = secret("dropped", file = "app/drop.token")
+sealed = secret("sealed", encrypted = "app/api.token.age")
+outside = secret("outside", file = "secrets/api.token")
+# ferry:ignore FERRY-IMG001
+allowed = secret("allowed", file = "app/allowed.token")
+image(name = "app", repo = "acme/app", context = "app", ignore = ["drop.token"])
+image(name = "other", repo = "acme/other", context = "other")
+`,
+		"app/Dockerfile":    "FROM scratch\nCOPY . /app\nUSER 1000\nHEALTHCHECK CMD [\"/ok\"]\n",
+		"app/.dockerignore": "keys/\n",
+		"app/api.token":     "plain value\n",
+		"app/.env":          "DB=plain value\n",
+		"app/keys/tls.key":  "plain value\n",
+		"app/drop.token":    "plain value\n",
+		"app/api.token.age": "ciphertext\n",
+		"app/allowed.token": "plain value\n",
+		"secrets/api.token": "plain value\n",
+		"other/Dockerfile":  "FROM scratch\nUSER 1000\nHEALTHCHECK CMD [\"/ok\"]\n",
+	})
+	rep, err := Check(context.Background(), Options{Root: dir, Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		if f.Rule == "FERRY-IMG001" {
+			got = append(got, f.Rule+" "+f.Pos())
+		}
+	}
+	want := []string{"FERRY-IMG001 ferry.star:2:14", "FERRY-IMG001 ferry.star:3:13"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	f := rep.Findings[slices.IndexFunc(rep.Findings, func(f Finding) bool { return f.Rule == "FERRY-IMG001" })]
+	if f.Severity != Error || !strings.Contains(f.Message, `secret "sent" is read from app/api.token, which the build context of image "app" sends`) ||
+		!strings.Contains(f.Fix, ".dockerignore") {
+		t.Errorf("finding: %+v", f)
 	}
 }
 

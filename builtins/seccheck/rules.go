@@ -13,6 +13,8 @@ var Rules = []Rule{
 		"pass secrets at run time: a service's env = with a secret() value or secret_files =; ENV and ARG values stay readable in the image's history"},
 	{"FERRY-DF005", Info, "no health check",
 		"add a HEALTHCHECK to the Dockerfile, or health = health.http(…) / health.tcp(…) to the services that run the image"},
+	{"FERRY-IMG001", Error, "secret file inside an image's build context",
+		"move the file out of the build context, or add it to the context's .dockerignore (or to the image's ignore =); give the secret to containers at run time with service(env = {...}) or service(secret_files = {...}). ferry refuses to build the image until then"},
 	{"FERRY-SV001", Error, "service on the host network",
 		"drop network_mode = \"host\" (or the external \"host\" network from networks =); publish the ports the service needs with ports = instead"},
 	{"FERRY-SV002", Error, "Docker socket mounted",

@@ -59,9 +59,11 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 	}
 	dir := engine.ModuleDir(thread)
 	var root string
-	if ev := engine.EvaluationOf(thread); ev != nil {
+	ev := engine.EvaluationOf(thread)
+	if ev != nil {
 		root = ev.Workspace().Root
 	}
+	var clear []string // files that hold the value in clear
 	var srcs []source
 	if c.Has("env") && !c.Has("dotenv") {
 		srcs = append(srcs, envSource(c.String("env")))
@@ -77,6 +79,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 		switch param {
 		case "file":
 			srcs = append(srcs, fileSource{root: root, rel: rel})
+			clear = append(clear, rel)
 		case "encrypted":
 			srcs = append(srcs, ageSource{root: root, rel: rel, identity: p.Identity})
 		case "dotenv":
@@ -85,6 +88,10 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 				key = c.String("env")
 			}
 			srcs = append(srcs, dotenvSource{root: root, rel: rel, key: key, env: p.Env})
+			if p.Env != "" {
+				clear = append(clear, rel+"."+p.Env)
+			}
+			clear = append(clear, rel)
 		}
 	}
 	if c.Has("cmd") {
@@ -92,6 +99,11 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 	}
 	if len(srcs) != 1 {
 		return nil, c.Errorf("give exactly one source: env, file, encrypted, cmd, or dotenv (with env naming the variable); got %d", len(srcs))
+	}
+	if ev != nil {
+		for _, f := range clear {
+			ev.RecordSecretFile(engine.SecretFile{Secret: name, Path: f, Pos: c.Pos})
+		}
 	}
 	return &Secret{name: name, pos: c.Pos, src: srcs[0], redactor: p.Redactor, optional: !c.Bool("required", true)}, nil
 }
@@ -242,6 +254,15 @@ func (p *Plugin) Find(value, from string) (engine.Secret, bool) {
 		return nil, false
 	}
 	return p.Wrap(name, value, from), true
+}
+
+// Matcher finds the values of the secrets read so far in bytes, such as
+// the files of a build context; it is nil when none has been read.
+func (p *Plugin) Matcher() *redact.Matcher {
+	if p.Redactor == nil {
+		return nil
+	}
+	return p.Redactor.Matcher()
 }
 
 // readBack is the source of a value that ferry read back from elsewhere.

@@ -3,6 +3,7 @@ package secret
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -384,4 +385,34 @@ func leakedPart(out, secret string) string {
 		}
 	}
 	return ""
+}
+
+// TestSecretFilesRecorded: the evaluation learns which files hold a value
+// in clear (file =, dotenv = and its --env variant), and not the
+// ciphertext of encrypted =, without reading any of them.
+func TestSecretFilesRecorded(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, engine.FileName), []byte(`load("//sub/s.star", "x")
+a = secret("a", file = "conf/a.token")
+b = secret("b", dotenv = ".env", env = "B")
+c = secret("c", encrypted = "c.age")
+d = secret("d", env = "D")
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub/s.star"), []byte(`x = secret("x", file = "x.token")`+"\n"), 0o644)
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, engine.FileName)},
+		Plugins:   []engine.Plugin{&Plugin{Env: "staging"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Eval.SecretFiles() {
+		got = append(got, fmt.Sprintf("%s %s %s:%d", f.Secret, f.Path, filepath.Base(f.Pos.Filename()), f.Pos.Line))
+	}
+	want := []string{"x sub/x.token s.star:1", "a conf/a.token ferry.star:2", "b .env.staging ferry.star:3", "b .env ferry.star:3"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

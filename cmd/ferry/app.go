@@ -80,7 +80,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 	a.lint = &seccheck.Settings{}
 	a.pipelines = &pipeline.Pipelines{}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
-	return []engine.Plugin{core.Plugin{Env: a.env}, docker.Plugin{Engine: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
+	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Engine: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{Settings: a.lint}, pipeline.Plugin{Pipelines: a.pipelines}}
 }
 

@@ -821,6 +821,43 @@ task(name = "x", run = _act, srcs = ["in.txt"])
 	ws.ferryJSON(t, "run").wantRan(t, []string{"x"}, nil)
 }
 
+// TestRunTimeActionKeepsSecretsOpaque: text that ctx.sh and ctx.read
+// return is a secret when it holds the value of a secret read this run.
+func TestRunTimeActionKeepsSecretsOpaque(t *testing.T) {
+	t.Parallel()
+	const value = "action-secret-value-89"
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `
+tok = secret("tok", file = "tok.txt")
+task(name = "gen", cmd = 'printf "user=%s\n" "$TOK" > out/conf', secrets = {"TOK": tok}, outs = ["out/conf"])
+
+def _act(ctx):
+    out = ctx.sh("cat out/conf").stdout
+    conf = ctx.read("out/conf")
+    plain = ctx.read("plain.txt")
+    print("types", type(out), type(conf), type(plain), out, plain.strip())
+
+task(name = "use", run = _act, deps = ["gen"])
+`,
+		"tok.txt":   value,
+		"plain.txt": "nothing secret\n",
+	})
+	r := ws.ferryJSON(t, "run")
+	r.wantRan(t, []string{"gen", "use"}, nil)
+	var prints []string
+	for _, e := range r.events {
+		if e.str("rule") == "use" && strings.HasPrefix(e.str("message"), "types") {
+			prints = append(prints, e.str("message"))
+		}
+	}
+	if want := []string{"types secret secret string <secret tok> nothing secret"}; !slices.Equal(prints, want) {
+		t.Errorf("prints = %q, want %q", prints, want)
+	}
+	if strings.Contains(r.stdout+r.stderr, value) {
+		t.Errorf("the value is in ferry's output:\n%s", r)
+	}
+}
+
 func TestRunTimeActionFailure(t *testing.T) {
 	t.Parallel()
 	ws := newWorkspace(t, map[string]string{

@@ -16,8 +16,8 @@ func (a *app) lintCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lint [-- --flag=value...]",
 		Short: "Run the security checks: Dockerfiles, services, and a secret scan of the files and git history",
-		Long: `ferry lint checks the Dockerfile of every image() rule, every service() and
-job(), and scans the workspace's files and git history for credentials. Each
+		Long: `ferry lint checks the Dockerfile and build context of every image() rule, every
+service() and job(), and scans the workspace's files and git history for credentials. Each
 finding has a rule id, a position, a severity and a fix (docs/security.md).
 
 It exits with 1 when a finding is an error. Leave a rule out with --ignore ID

@@ -73,6 +73,26 @@ func TestLintExitCodes(t *testing.T) {
 	}
 }
 
+// TestLintSecretFileInContext: a secret's file that an image's context
+// sends is an error finding at the secret() call, until .dockerignore
+// leaves it out; the value is never read.
+func TestLintSecretFileInContext(t *testing.T) {
+	ws := lintWorkspace(t)
+	star := ws.read(t, "ferry.star")
+	ws.write(t, "ferry.star", "tok = secret(\"tok\", file = \"app/api.token\")\n"+star)
+	ws.write(t, "app/api.token", "lint-never-reads-this\n")
+	r := ws.ferry(t, "lint", "--no-history", "--ignore", "FERRY-SV003")
+	if r.code != 1 || !strings.Contains(r.stdout, `ferry.star:1:13: error FERRY-IMG001: secret "tok" is read from app/api.token, which the build context of image "app-image" sends`) ||
+		!strings.Contains(r.stdout, "fix: move the file out of the build context, or add it to the context's .dockerignore") {
+		t.Fatalf("want exit 1 and the IMG001 error:\n%s", r)
+	}
+	ws.write(t, "app/.dockerignore", "api.token\n")
+	r = ws.ferry(t, "lint", "--no-history", "--ignore", "FERRY-SV003")
+	if r.code != 0 || strings.Contains(r.stdout, "FERRY-IMG001") {
+		t.Fatalf("want exit 0 once .dockerignore leaves the file out:\n%s", r)
+	}
+}
+
 func TestLintJSONAndHistory(t *testing.T) {
 	ws := lintWorkspace(t)
 	ws.write(t, "app/.env", "SLACK="+lintSlackToken+"\n")

@@ -28,6 +28,7 @@ type Redactor struct {
 	patterns []pattern  // longest first
 	byFirst  [256][]int // indexes into patterns, by first byte
 	seen     map[string]bool
+	plain    []pattern // the values as they are (see plainForms); repl unset
 }
 
 type pattern struct {
@@ -53,6 +54,9 @@ func (r *Redactor) Add(name, value string) error {
 		return nil
 	}
 	r.seen[value] = true
+	for _, form := range plainForms(value) {
+		r.plain = append(r.plain, pattern{text: []byte(form), name: name})
+	}
 	repl := []byte("[redacted " + name + "]")
 	for _, form := range Forms(value) {
 		r.patterns = append(r.patterns, pattern{text: []byte(form), repl: repl, name: name})
@@ -68,11 +72,9 @@ func (r *Redactor) Add(name, value string) error {
 // Forms returns the texts that reveal value: the value itself and its
 // encodings, each at least MinLen/2 bytes long.
 func Forms(value string) []string {
-	set := map[string]bool{value: true}
-	for _, line := range strings.Split(value, "\n") {
-		if line = strings.TrimSuffix(line, "\r"); len(line) >= MinLen {
-			set[line] = true
-		}
+	set := map[string]bool{}
+	for _, f := range plainForms(value) {
+		set[f] = true
 	}
 	j, _ := json.Marshal(value)
 	set[string(j[1:len(j)-1])] = true
@@ -97,6 +99,22 @@ func Forms(value string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// plainForms returns value and, for a multi-line value, each of its lines
+// at least MinLen bytes long (without a trailing "\r"): a value as a file
+// or a program's output may hold it, trailing newline or not.
+func plainForms(value string) []string {
+	out := []string{value}
+	if !strings.Contains(value, "\n") {
+		return out
+	}
+	for _, line := range strings.Split(value, "\n") {
+		if line = strings.TrimSuffix(line, "\r"); len(line) >= MinLen && line != value {
+			out = append(out, line)
+		}
+	}
 	return out
 }
 
