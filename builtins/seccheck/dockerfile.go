@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
@@ -84,8 +85,8 @@ func (c *dfCheck) stage(i int) {
 		switch cmd := cmd.(type) {
 		case *instructions.AddCommand:
 			for _, src := range cmd.SourcePaths {
-				if isURL(src) {
-					c.add("FERRY-DF003", cmd.Location(), fmt.Sprintf("ADD %s fetches a URL at build time with no checksum", src))
+				if msg := unpinnedAdd(src, cmd.Checksum); msg != "" {
+					c.add("FERRY-DF003", cmd.Location(), msg)
 				}
 			}
 		case *instructions.CopyCommand:
@@ -184,8 +185,41 @@ func (c *dfCheck) health(last int) {
 	c.add("FERRY-DF005", c.stages[last].Location, "no HEALTHCHECK, and not every service running the image declares health =")
 }
 
+// unpinnedAdd returns what is wrong with ADD src, given the instruction's
+// --checksum, when src is fetched at build time with nothing to pin what
+// arrives, or "" when src is local or pinned. A git source (a repository
+// URL ending in .git, git@host:repo, ssh:// or git://) is pinned by a
+// --checksum, a ?checksum= or ?commit= query, or a full commit hash as its
+// #ref; a URL is pinned by --checksum=sha256:…, which BuildKit verifies.
+// Schemes are matched in any case, as BuildKit's git parsing does.
+func unpinnedAdd(src, checksum string) string {
+	if ref, isGit, err := dfgitutil.ParseGitRef(src); err == nil && isGit && !ref.IndistinguishableFromLocal {
+		if checksum != "" || ref.Checksum != "" || isCommit(ref.Ref) {
+			return ""
+		}
+		at := "the default branch"
+		if ref.Ref != "" {
+			at = fmt.Sprintf("%q, a branch or tag", ref.Ref)
+		}
+		return fmt.Sprintf("ADD %s clones a git repository at build time at %s, which can move; no commit pins it", src, at)
+	}
+	if checksum == "" && isURL(src) {
+		return fmt.Sprintf("ADD %s fetches a URL at build time with no --checksum", src)
+	}
+	return ""
+}
+
 func isURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// isCommit reports whether ref is a full git commit hash (SHA-1 or SHA-256).
+func isCommit(ref string) bool {
+	if len(ref) != 40 && len(ref) != 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(ref), "0123456789abcdef") == ""
 }
 
 // isRoot reports whether a USER or user = value names root.

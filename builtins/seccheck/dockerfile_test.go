@@ -52,6 +52,17 @@ func TestDockerfileRules(t *testing.T) {
 
 		{name: "ADD a URL", rule: "FERRY-DF003", src: "FROM scratch\nADD https://example.com/tool.tgz /opt/\n", want: []string{"FERRY-DF003:2"}, msg: "https://example.com/tool.tgz"},
 		{name: "ADD a local archive", rule: "FERRY-DF003", src: "FROM scratch\nADD tool.tgz /opt/\n"},
+		{name: "ADD a URL with --checksum", rule: "FERRY-DF003", src: "FROM scratch\nADD --checksum=sha256:" + strings.Repeat("c", 64) + " https://example.com/tool.tgz /opt/\n"},
+		{name: "ADD an uppercase scheme", rule: "FERRY-DF003", src: "FROM scratch\nADD HTTPS://example.com/a.tgz /opt/\nadd Http://example.com/b.tgz /opt/\n", want: []string{"FERRY-DF003:2", "FERRY-DF003:3"}},
+		{name: "ADD a URL among local files", rule: "FERRY-DF003", src: "FROM scratch\nADD a.txt http://example.com/b.txt /opt/\n", want: []string{"FERRY-DF003:2"}, msg: "http://example.com/b.txt fetches a URL at build time with no --checksum"},
+		{name: "ADD a git repository over ssh", rule: "FERRY-DF003", src: "FROM scratch\nADD git@github.com:org/repo.git /src\n", want: []string{"FERRY-DF003:2"}, msg: "git@github.com:org/repo.git clones a git repository at build time at the default branch"},
+		{name: "ADD a git repository at a branch", rule: "FERRY-DF003", src: "FROM scratch\nADD https://github.com/org/repo.git#main /src\nADD ssh://git@example.com/repo.git?tag=v1 /src2\n", want: []string{"FERRY-DF003:2", "FERRY-DF003:3"}, msg: `"main", a branch or tag`},
+		{name: "ADD a git repository, uppercase scheme", rule: "FERRY-DF003", src: "FROM scratch\nADD HTTPS://github.com/org/repo.git /src\n", want: []string{"FERRY-DF003:2"}, msg: "clones a git repository"},
+		{name: "ADD a git repository at a commit", rule: "FERRY-DF003", src: "FROM scratch\nADD git@github.com:org/repo.git#" + strings.Repeat("a", 40) + " /src\n" +
+			"ADD --checksum=" + strings.Repeat("b", 40) + " https://github.com/org/repo.git#v1 /src2\n" +
+			"ADD https://github.com/org/repo.git?tag=v1&checksum=" + strings.Repeat("d", 40) + " /src3\n"},
+		{name: "ADD a local path with a colon", rule: "FERRY-DF003", src: "FROM scratch\nADD conf:v1/app.toml /etc/\n"},
+		{name: "ignored by comment", rule: "FERRY-DF003", src: "FROM scratch\n# ferry:ignore FERRY-DF003\nADD https://example.com/tool.tgz /opt/\n"},
 
 		{name: "ENV password", rule: "FERRY-DF004", src: "FROM scratch\nENV DB_PASSWORD=hunter2 MODE=prod\n", want: []string{"FERRY-DF004:2"}, msg: "ENV DB_PASSWORD"},
 		{name: "ENV token, old form", rule: "FERRY-DF004", src: "FROM scratch\nENV GITHUB_TOKEN abc\n", want: []string{"FERRY-DF004:2"}},

@@ -7,8 +7,9 @@ var Rules = []Rule{
 		"add `USER 65534:65534` (or another non-root uid:gid) to the final stage, or set user = on every service that runs the image"},
 	{"FERRY-DF002", Warning, "base image not pinned by digest",
 		"pin the base: `FROM name:tag@sha256:<digest>` (docker images --digests shows it), so a re-pushed tag cannot change what you build"},
-	{"FERRY-DF003", Warning, "ADD fetches a URL",
-		"download in a build stage and check the file's checksum (curl … && sha256sum -c), or COPY a vendored copy; ADD <url> takes whatever the server sends"},
+	{"FERRY-DF003", Warning, "ADD fetches a URL or git repository with nothing pinning it",
+		"pin what ADD fetches: `ADD --checksum=sha256:<digest> <url>` for a file (BuildKit checks it; sha256sum shows the digest), " +
+			"a full commit hash for a git repository (`ADD <repo>.git#<commit>`, or --checksum=<commit>); or COPY a vendored copy"},
 	{"FERRY-DF004", Error, "secret-looking ENV or ARG",
 		"pass secrets at run time: a service's env = with a secret() value or secret_files =; ENV and ARG values stay readable in the image's history"},
 	{"FERRY-DF005", Info, "no health check",
