@@ -59,6 +59,7 @@ job(name = "sandbox", image = "tool:1", network_mode = "none", privileged = Fals
 service(name = "bridged", image = "edge:1", network_mode = "bridge", user = "1")
 # ferry:ignore FERRY-SV005
 job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
+service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "8086:8086/udp"], user = "999")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -76,12 +77,20 @@ job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
 		"FERRY-SV004 ferry.star:10:4",
 		"FERRY-SV001 ferry.star:13:8",
 		"FERRY-SV005 ferry.star:14:8",
+		"FERRY-SV003 ferry.star:19:8",
+		"FERRY-SV003 ferry.star:19:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	if !strings.Contains(fs[0].Message, `service "db": publishes PostgreSQL port 5432 on every interface`) {
 		t.Errorf("message: %s", fs[0].Message)
+	}
+	// The fix names the mapping found, on loopback.
+	for i, port := range map[int]string{0: "127.0.0.1:5432:5432", 1: "127.0.0.1::6379", 7: "127.0.0.1:16379:6379", 8: "127.0.0.1:8086:8086/udp"} {
+		if want := `publish it on loopback only ("` + port + `")`; !strings.Contains(fs[i].Fix, want) {
+			t.Errorf("%s fix: %q, want %q", fs[i].Pos(), fs[i].Fix, want)
+		}
 	}
 	if !strings.Contains(fs[5].Message, `service "probe": network_mode = "host"`) || !strings.Contains(fs[6].Message, `service "dind": privileged = True`) {
 		t.Errorf("messages: %s / %s", fs[5].Message, fs[6].Message)

@@ -19,7 +19,7 @@ var Rules = []Rule{
 	{"FERRY-SV002", Error, "Docker socket mounted",
 		"do not mount the Docker socket: whoever controls it is root on the host; if the service must drive Docker, give it a socket proxy that allows only the calls it needs"},
 	{"FERRY-SV003", Warning, "database port published on all interfaces",
-		"publish it on loopback only (\"127.0.0.1:5432:5432\"), or not at all: services reach it by name on the project network"},
+		loopbackFix("127.0.0.1:<host port>:<container port>")},
 	{"FERRY-SV004", Warning, "service runs as root",
 		"set user = to a non-root uid:gid such as \"65534:65534\""},
 	{"FERRY-SV005", Error, "privileged container",
