@@ -160,29 +160,33 @@ func (c *dfCheck) runAs(last int) {
 	}
 }
 
-// health reports FERRY-DF005 when the final stage, and the stages it
-// builds on, have no HEALTHCHECK and the services do not declare health =.
+// health reports FERRY-DF005 when the services do not declare health =
+// and the image has no health check: the last HEALTHCHECK of the final
+// stage, or else of the stages it builds on, is missing or NONE (which
+// turns off one it would inherit).
 func (c *dfCheck) health(last int) {
-	if c.d.HealthSet {
+	if c.d.HealthSet || c.healthCheck(last) {
 		return
 	}
-	for i := last; ; {
+	c.add("FERRY-DF005", c.stages[last].Location, "no HEALTHCHECK, and not every service running the image declares health =")
+}
+
+// healthCheck reports whether stage i, or a stage it builds on, ends with a
+// HEALTHCHECK other than NONE.
+func (c *dfCheck) healthCheck(i int) bool {
+	for {
 		st := c.stages[i]
 		for j := len(st.Commands) - 1; j >= 0; j-- {
 			if h, ok := st.Commands[j].(*instructions.HealthCheckCommand); ok {
-				if h.Health == nil || len(h.Health.Test) == 0 || h.Health.Test[0] != "NONE" {
-					return
-				}
-				break
+				return h.Health != nil && len(h.Health.Test) > 0 && h.Health.Test[0] != "NONE"
 			}
 		}
 		p := c.f.StageIndex(c.base(i), i)
 		if p < 0 {
-			break
+			return false
 		}
 		i = p
 	}
-	c.add("FERRY-DF005", c.stages[last].Location, "no HEALTHCHECK, and not every service running the image declares health =")
 }
 
 // unpinnedAdd returns what is wrong with ADD src, given the instruction's

@@ -74,6 +74,9 @@ func TestDockerfileRules(t *testing.T) {
 		{name: "HEALTHCHECK", rule: "FERRY-DF005", src: "FROM scratch\nHEALTHCHECK CMD [\"/app\", \"-ping\"]\n"},
 		{name: "HEALTHCHECK NONE", rule: "FERRY-DF005", src: "FROM scratch\nHEALTHCHECK NONE\n", want: []string{"FERRY-DF005:1"}},
 		{name: "HEALTHCHECK in the stage built on", rule: "FERRY-DF005", src: "FROM scratch AS base\nHEALTHCHECK CMD [\"/x\"]\nFROM base\n"},
+		{name: "HEALTHCHECK NONE over the stage built on", rule: "FERRY-DF005", src: "FROM scratch AS base\nHEALTHCHECK CMD [\"/x\"]\nFROM base\nHEALTHCHECK NONE\n", want: []string{"FERRY-DF005:3"}},
+		{name: "HEALTHCHECK after NONE", rule: "FERRY-DF005", src: "FROM scratch AS base\nHEALTHCHECK NONE\nFROM base\nhealthcheck cmd [\"/x\"]\n"},
+		{name: "lowercase healthcheck none", rule: "FERRY-DF005", src: "from scratch\nhealthcheck none\n", want: []string{"FERRY-DF005:1"}},
 		{name: "services declare health", rule: "FERRY-DF005", src: "FROM scratch\n", d: Dockerfile{HealthSet: true}},
 	}
 	for _, tt := range tests {
