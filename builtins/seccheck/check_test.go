@@ -60,6 +60,9 @@ service(name = "bridged", image = "edge:1", network_mode = "bridge", user = "1")
 # ferry:ignore FERRY-SV005
 job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
 service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "8086:8086/udp"], user = "999")
+job(name = "admin2", image = "tool:1", user = "root:root")
+job(name = "admin3", image = "tool:1", user = "00:0")
+job(name = "group0", image = "tool:1", user = "1000:0")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -79,6 +82,8 @@ service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "8086
 		"FERRY-SV005 ferry.star:14:8",
 		"FERRY-SV003 ferry.star:19:8",
 		"FERRY-SV003 ferry.star:19:8",
+		"FERRY-SV004 ferry.star:20:4",
+		"FERRY-SV004 ferry.star:21:4",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)

@@ -2,6 +2,7 @@ package seccheck
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
@@ -226,10 +227,12 @@ func isCommit(ref string) bool {
 	return strings.Trim(strings.ToLower(ref), "0123456789abcdef") == ""
 }
 
-// isRoot reports whether a USER or user = value names root.
+// isRoot reports whether a USER or user = value names root: the name
+// root or uid 0, however written ("00"), with any group.
 func isRoot(user string) bool {
-	u, _, _ := strings.Cut(user, ":")
-	return u == "root" || u == "0"
+	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
+	uid, err := strconv.ParseUint(u, 10, 32)
+	return u == "root" || err == nil && uid == 0
 }
 
 // secretName reports whether an environment variable or build argument
