@@ -96,7 +96,7 @@ func (c *dfCheck) stage(i int) {
 			}
 		case *instructions.EnvCommand:
 			for _, kv := range cmd.Env {
-				if secretName(kv.Key) && kv.Value != "" {
+				if secretName(kv.Key) && kv.Value != "" && !isSwitch(kv.Value) {
 					c.add("FERRY-DF004", cmd.Location(), fmt.Sprintf("ENV %s bakes a secret-looking value into the image", kv.Key))
 				}
 			}
@@ -233,6 +233,16 @@ func isRoot(user string) bool {
 	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
 	uid, err := strconv.ParseUint(u, 10, 32)
 	return u == "root" || err == nil && uid == 0
+}
+
+// isSwitch reports whether an ENV value turns something on or off, as
+// MYSQL_ALLOW_EMPTY_PASSWORD=yes does, rather than holding a secret.
+func isSwitch(v string) bool {
+	switch strings.ToLower(v) {
+	case "yes", "no", "true", "false", "on", "off", "1", "0":
+		return true
+	}
+	return false
 }
 
 // secretName reports whether an environment variable or build argument

@@ -70,6 +70,8 @@ func TestDockerfileRules(t *testing.T) {
 
 		{name: "ENV password", rule: "FERRY-DF004", src: "FROM scratch\nENV DB_PASSWORD=hunter2 MODE=prod\n", want: []string{"FERRY-DF004:2"}, msg: "ENV DB_PASSWORD"},
 		{name: "ENV token, old form", rule: "FERRY-DF004", src: "FROM scratch\nENV GITHUB_TOKEN abc\n", want: []string{"FERRY-DF004:2"}},
+		{name: "ENV switch", rule: "FERRY-DF004", src: "FROM scratch\nENV MYSQL_ALLOW_EMPTY_PASSWORD=yes MYSQL_RANDOM_ROOT_PASSWORD=1 REQUIRE_TOKEN=true\n"},
+		{name: "ENV password that is a word", rule: "FERRY-DF004", src: "FROM scratch\nenv MYSQL_ROOT_PASSWORD=yesplease\n", want: []string{"FERRY-DF004:2"}},
 		{name: "ENV where the secret is", rule: "FERRY-DF004", src: "FROM scratch\nENV DB_PASSWORD_FILE=/run/secrets/db AUTHOR=me BYPASS=1\n"},
 		{name: "ARG secret", rule: "FERRY-DF004", src: "ARG NPM_TOKEN\nFROM scratch\nARG API_KEY=\n", want: []string{"FERRY-DF004:1", "FERRY-DF004:3"}, msg: "ARG NPM_TOKEN"},
 		{name: "ARG version", rule: "FERRY-DF004", src: "FROM scratch\nARG VERSION=1\n"},
