@@ -91,8 +91,10 @@ func (c *dfCheck) stage(i int) {
 				}
 			}
 		case *instructions.CopyCommand:
-			if cmd.From != "" && c.f.StageIndex(cmd.From, i) < 0 {
-				c.pinned(cmd.From, cmd.Location())
+			c.from(cmd.From, i, cmd.Location())
+		case *instructions.RunCommand:
+			for _, m := range instructions.GetMounts(cmd) {
+				c.from(m.From, i, cmd.Location())
 			}
 		case *instructions.EnvCommand:
 			for _, kv := range cmd.Env {
@@ -111,6 +113,14 @@ func (c *dfCheck) args(cmd *instructions.ArgCommand) {
 		if secretName(kv.Key) {
 			c.add("FERRY-DF004", cmd.Location(), fmt.Sprintf("ARG %s: build arguments are kept in the image's history", kv.Key))
 		}
+	}
+}
+
+// from checks ref, what COPY --from= or RUN --mount=from= in stage i
+// names: an image, unless it is "" or names an earlier stage.
+func (c *dfCheck) from(ref string, i int, loc []parser.Range) {
+	if ref != "" && c.f.StageIndex(ref, i) < 0 {
+		c.pinned(ref, loc)
 	}
 }
 

@@ -49,6 +49,8 @@ func TestDockerfileRules(t *testing.T) {
 		{name: "scratch", rule: "FERRY-DF002", src: "FROM scratch\n"},
 		{name: "image rule of the workspace", rule: "FERRY-DF002", src: "FROM acme/base:dev\n", d: Dockerfile{LocalRepos: map[string]bool{"acme/base": true}}},
 		{name: "earlier stage", rule: "FERRY-DF002", src: "FROM scratch AS a\nFROM a\nCOPY --from=a /x /x\nCOPY --from=0 /y /y\n"},
+		{name: "RUN --mount from an image", rule: "FERRY-DF002", src: "FROM scratch AS a\nFROM scratch\nRUN --mount=type=bind,from=golang:1.22,target=/go --mount=type=cache,target=/c,from=a --mount=type=secret,id=x true\n", want: []string{"FERRY-DF002:3"}, msg: "golang:1.22 is not pinned"},
+		{name: "RUN --mount from a pinned image", rule: "FERRY-DF002", src: "FROM scratch\nrun --mount=from=golang@sha256:" + strings.Repeat("e", 64) + ",target=/go true\n"},
 		{name: "COPY --from an image", rule: "FERRY-DF002", src: "FROM scratch\nCOPY --from=busybox:1 /bin/busybox /bin/\n", want: []string{"FERRY-DF002:2"}},
 		{name: "ARG default", rule: "FERRY-DF002", src: "ARG BASE=debian:12\nFROM ${BASE}\n", want: []string{"FERRY-DF002:2"}, msg: "debian:12 is not"},
 		{name: "ARG pinned by build_args", rule: "FERRY-DF002", src: "ARG BASE=debian:12\nFROM ${BASE}\n", d: Dockerfile{BuildArgs: map[string]string{"BASE": "debian@sha256:" + strings.Repeat("b", 64)}}},
