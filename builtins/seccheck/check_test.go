@@ -180,3 +180,26 @@ func TestCheckHistoryDedup(t *testing.T) {
 		t.Errorf("history finding says %q", rep.Findings[1].Message)
 	}
 }
+
+// TestCheckHistoryPrivateKeys checks that two private keys, which share
+// their BEGIN line, are told apart: one still in the files does not hide
+// another that only history holds.
+func TestCheckHistoryPrivateKeys(t *testing.T) {
+	key := func(body string) string { return pemHead + "\n" + body + "\n-----END RSA " + "PRIVATE KEY-----\n" }
+	dir, rules := evaluate(t, map[string]string{"ferry.star": "x = 1\n", "a.pem": key("MIIEowIBAAKCAQEAq1"), "b.pem": key("MIIEpAIBAAKCAQEAz9")})
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "one")
+	git(t, dir, "rm", "-q", "b.pem")
+	git(t, dir, "commit", "-q", "-m", "two")
+	first := git(t, dir, "rev-parse", "HEAD~1")
+
+	rep, err := Check(context.Background(), Options{Root: dir, Rules: rules, History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"FERRY-SEC008 a.pem:1:1", "FERRY-SEC008 " + first[:12] + ":b.pem:1:1"}
+	if got := ids(rep.Findings); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

@@ -22,6 +22,10 @@ type secretPattern struct {
 	// accept, when set, vets a match: a placeholder or a low-entropy value
 	// is no credential.
 	accept func(secret string) bool
+	// headerOnly is set when the match is the same for every secret of its
+	// kind, as a private key's BEGIN line is: the line after it tells two
+	// secrets apart.
+	headerOnly bool
 }
 
 // assignment matches NAME = "value", NAME: 'value', "NAME": "value" and
@@ -40,7 +44,7 @@ var secretPatterns = []secretPattern{
 	{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[0-9]+-[A-Za-z0-9-]{8,})`), accept: realToken},
 	{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`), accept: realToken},
 	{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`), accept: realToken},
-	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`)},
+	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`), headerOnly: true},
 	{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`), accept: realJWT},
 	{id: "FERRY-SEC010", keywords: []string{"pass", "pwd"}, re: assignment(`password|passwd|pwd|pass`, 4), accept: notPlaceholder},
 	{id: "FERRY-SEC011", keywords: []string{"secret", "token", "key", "auth", "credential"}, re: assignment(`secret|token|api_?key|apikey|auth|credential|private_?key|access_?key`, 16), accept: highEntropy},
@@ -128,7 +132,8 @@ func mask(s string) string {
 }
 
 // A secretHit is a finding of the secret scan, with the secret it found
-// (kept to tell the same secret in two places, never printed).
+// (kept to tell the same secret in two places, never printed; for a
+// headerOnly pattern, with the line after the match).
 type secretHit struct {
 	Finding
 	secret string
@@ -171,6 +176,9 @@ func scanText(file string, src []byte, first int) []secretHit {
 				}
 				f := finding(p.id, file, first+i, fmt.Sprintf("%s: %s", ruleByID(p.id).Title, mask(secret)))
 				f.Col = from - lo + 1
+				if p.headerOnly && i+1 < len(lines) {
+					secret += "\n" + lines[i+1]
+				}
 				hits = append(hits, secretHit{Finding: f, secret: secret})
 			}
 		}
