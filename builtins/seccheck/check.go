@@ -166,8 +166,7 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		if !v.Bind {
 			continue
 		}
-		switch path.Clean(v.Source) {
-		case "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/":
+		if engineSocket(v.Source) {
 			add("FERRY-SV002", fmt.Sprintf("mounts %s at %s: the container can start privileged containers, which is root on the host", v.Source, v.Target))
 		}
 	}
@@ -183,6 +182,23 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		add("FERRY-SV004", fmt.Sprintf("user = %q runs the container as root", s.User))
 	}
 	return out, nil
+}
+
+// engineSocket reports whether a bind mount of the host path src hands
+// the container a container engine's socket: docker.sock wherever it is
+// (/run/user/1000/docker.sock for rootless Docker), containerd's or
+// Podman's, or a folder that holds the usual one.
+func engineSocket(src string) bool {
+	p := path.Clean(src)
+	switch p {
+	case "/", "/run", "/var", "/var/run":
+		return true
+	}
+	switch path.Base(p) {
+	case "docker.sock", "containerd.sock", "podman.sock":
+		return true
+	}
+	return false
 }
 
 // loopback returns p as a ports = entry that publishes it on 127.0.0.1

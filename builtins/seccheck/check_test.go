@@ -63,6 +63,9 @@ service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "8086
 job(name = "admin2", image = "tool:1", user = "root:root")
 job(name = "admin3", image = "tool:1", user = "00:0")
 job(name = "group0", image = "tool:1", user = "1000:0")
+service(name = "rootless", image = "agent:1", volumes = ["/run/user/1000/docker.sock:/var/run/docker.sock"], user = "1")
+service(name = "podman", image = "agent:1", volumes = ["/run/podman/podman.sock:/run/podman.sock", "/var:/host-var:ro"], user = "1")
+service(name = "dirs", image = "agent:1", volumes = ["/srv/docker:/d", "/var/lib/app:/data", "./run:/run"], user = "1")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -84,6 +87,9 @@ job(name = "group0", image = "tool:1", user = "1000:0")
 		"FERRY-SV003 ferry.star:19:8",
 		"FERRY-SV004 ferry.star:20:4",
 		"FERRY-SV004 ferry.star:21:4",
+		"FERRY-SV002 ferry.star:23:8",
+		"FERRY-SV002 ferry.star:24:8",
+		"FERRY-SV002 ferry.star:24:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
