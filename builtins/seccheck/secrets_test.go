@@ -59,6 +59,7 @@ func TestSecretPatterns(t *testing.T) {
 			"hook: xoxb-123456789012-" + strings.Repeat("X", 24) + "\nhook: xoxb-<token>\nhook: xoxb-${SLACK_TOKEN}\n", nil},
 		{"Stripe live key", "STRIPE=" + stripe + "\n", []string{"FERRY-SEC006:1:8"}},
 		{"Stripe test key", "STRIPE=sk_test_4eC39HqLyjWDarjtT1zdp7dc\n", nil},
+		{"Stripe placeholders", "STRIPE=sk_live_" + strings.Repeat("x", 24) + "\nSTRIPE=sk_live_...\nSTRIPE=sk_live_<key>\n", nil},
 		{"Google API key", "maps(" + google + ")\n", []string{"FERRY-SEC007:1:6"}},
 		{"Google API key at the end of a line", "key=" + google, []string{"FERRY-SEC007:1:5"}},
 		{"Google API key, wrong length", "maps(" + google[:38] + ")\nmaps(" + google + "Q)\n", nil},
