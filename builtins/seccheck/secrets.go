@@ -95,7 +95,7 @@ func realToken(s string) bool {
 // JSON naming its algorithm.
 func realJWT(s string) bool {
 	head, _, _ := strings.Cut(s, ".")
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(head, "="))
+	b, err := base64.RawURLEncoding.DecodeString(head)
 	var h struct {
 		Alg string `json:"alg"`
 	}
