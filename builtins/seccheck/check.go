@@ -179,13 +179,16 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 	lines := strings.Split(string(src), "\n")
 	line := int(info.Pos.Line)
 	var out []Finding
-	add := func(id, msg string) {
+	// add returns the finding it added, for a fix that names the value
+	// at fault, or nil when a comment ignores it.
+	add := func(id, msg string) *Finding {
 		if ignoredAt(lines, line, id) {
-			return
+			return nil
 		}
 		f := finding(id, file, line, fmt.Sprintf("%s %q: %s", info.Kind, info.Name, msg))
 		f.Col = int(info.Pos.Col)
 		out = append(out, f)
+		return &out[len(out)-1]
 	}
 	s := rule.Spec()
 	if s.NetworkMode == "host" {
@@ -203,20 +206,55 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		if !v.Bind {
 			continue
 		}
-		switch path.Clean(v.Source) {
-		case "/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/":
+		if engineSocket(v.Source) {
 			add("FERRY-SV002", fmt.Sprintf("mounts %s at %s: the container can start privileged containers, which is root on the host", v.Source, v.Target))
 		}
 	}
 	for _, p := range s.Ports {
 		if db, ok := dbPorts[p.Container]; ok && (p.HostIP == "" || p.HostIP == "0.0.0.0" || p.HostIP == "::") {
-			add("FERRY-SV003", fmt.Sprintf("publishes %s port %d on every interface (%s): anyone who reaches the host reaches the database", db, p.Container, p.String()))
+			f := add("FERRY-SV003", fmt.Sprintf("publishes %s port %d on every interface (%s): anyone who reaches the host reaches the database", db, p.Container, p.String()))
+			if f != nil {
+				f.Fix = loopbackFix(loopback(p))
+			}
 		}
 	}
 	if isRoot(s.User) {
 		add("FERRY-SV004", fmt.Sprintf("user = %q runs the container as root", s.User))
 	}
 	return out, nil
+}
+
+// engineSocket reports whether a bind mount of the host path src hands
+// the container a container engine's socket: docker.sock wherever it is
+// (/run/user/1000/docker.sock for rootless Docker), containerd's or
+// Podman's, or a folder that holds the usual one.
+func engineSocket(src string) bool {
+	p := path.Clean(src)
+	switch p {
+	case "/", "/run", "/var", "/var/run":
+		return true
+	}
+	switch path.Base(p) {
+	case "docker.sock", "containerd.sock", "podman.sock":
+		return true
+	}
+	return false
+}
+
+// loopback returns p as a ports = entry that publishes it on 127.0.0.1
+// only, keeping its host port (or none, for a free one) and protocol.
+func loopback(p deploy.Port) string {
+	p.HostIP = ""
+	s := strings.TrimSuffix(p.String(), "/tcp") // "5433:5432", "6379", "8086:8086/udp"
+	if p.HostStart == 0 {
+		s = ":" + s // "127.0.0.1::6379": a free port on loopback
+	}
+	return "127.0.0.1:" + s
+}
+
+// loopbackFix is the fix of FERRY-SV003 for the ports = entry port.
+func loopbackFix(port string) string {
+	return fmt.Sprintf("publish it on loopback only (%q), or not at all: services reach it by name on the project network", port)
 }
 
 // ruleFile returns the workspace-relative file that declares a rule.

@@ -60,6 +60,13 @@ job(name = "sandbox", image = "tool:1", network_mode = "none", privileged = Fals
 service(name = "bridged", image = "edge:1", network_mode = "bridge", user = "1")
 # ferry:ignore FERRY-SV005
 job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
+service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "8086:8086/udp"], user = "999")
+job(name = "admin2", image = "tool:1", user = "root:root")
+job(name = "admin3", image = "tool:1", user = "00:0")
+job(name = "group0", image = "tool:1", user = "1000:0")
+service(name = "rootless", image = "agent:1", volumes = ["/run/user/1000/docker.sock:/var/run/docker.sock"], user = "1")
+service(name = "podman", image = "agent:1", volumes = ["/run/podman/podman.sock:/run/podman.sock", "/var:/host-var:ro"], user = "1")
+service(name = "dirs", image = "agent:1", volumes = ["/srv/docker:/d", "/var/lib/app:/data", "./run:/run"], user = "1")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -77,12 +84,25 @@ job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
 		"FERRY-SV004 ferry.star:10:4",
 		"FERRY-SV001 ferry.star:13:8",
 		"FERRY-SV005 ferry.star:14:8",
+		"FERRY-SV003 ferry.star:19:8",
+		"FERRY-SV003 ferry.star:19:8",
+		"FERRY-SV004 ferry.star:20:4",
+		"FERRY-SV004 ferry.star:21:4",
+		"FERRY-SV002 ferry.star:23:8",
+		"FERRY-SV002 ferry.star:24:8",
+		"FERRY-SV002 ferry.star:24:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	if !strings.Contains(fs[0].Message, `service "db": publishes PostgreSQL port 5432 on every interface`) {
 		t.Errorf("message: %s", fs[0].Message)
+	}
+	// The fix names the mapping found, on loopback.
+	for i, port := range map[int]string{0: "127.0.0.1:5432:5432", 1: "127.0.0.1::6379", 7: "127.0.0.1:16379:6379", 8: "127.0.0.1:8086:8086/udp"} {
+		if want := `publish it on loopback only ("` + port + `")`; !strings.Contains(fs[i].Fix, want) {
+			t.Errorf("%s fix: %q, want %q", fs[i].Pos(), fs[i].Fix, want)
+		}
 	}
 	if !strings.Contains(fs[5].Message, `service "probe": network_mode = "host"`) || !strings.Contains(fs[6].Message, `service "dind": privileged = True`) {
 		t.Errorf("messages: %s / %s", fs[5].Message, fs[6].Message)
@@ -213,5 +233,28 @@ func TestCheckHistoryDedup(t *testing.T) {
 	}
 	if !strings.Contains(rep.Findings[1].Message, "in git history") {
 		t.Errorf("history finding says %q", rep.Findings[1].Message)
+	}
+}
+
+// TestCheckHistoryPrivateKeys checks that two private keys, which share
+// their BEGIN line, are told apart: one still in the files does not hide
+// another that only history holds.
+func TestCheckHistoryPrivateKeys(t *testing.T) {
+	key := func(body string) string { return pemHead + "\n" + body + "\n-----END RSA " + "PRIVATE KEY-----\n" }
+	dir, rules := evaluate(t, map[string]string{"ferry.star": "x = 1\n", "a.pem": key("MIIEowIBAAKCAQEAq1"), "b.pem": key("MIIEpAIBAAKCAQEAz9")})
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "one")
+	git(t, dir, "rm", "-q", "b.pem")
+	git(t, dir, "commit", "-q", "-m", "two")
+	first := git(t, dir, "rev-parse", "HEAD~1")
+
+	rep, err := Check(context.Background(), Options{Root: dir, Rules: rules, History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"FERRY-SEC008 a.pem:1:1", "FERRY-SEC008 " + first[:12] + ":b.pem:1:1"}
+	if got := ids(rep.Findings); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

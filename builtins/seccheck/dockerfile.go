@@ -2,8 +2,10 @@ package seccheck
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
@@ -84,17 +86,19 @@ func (c *dfCheck) stage(i int) {
 		switch cmd := cmd.(type) {
 		case *instructions.AddCommand:
 			for _, src := range cmd.SourcePaths {
-				if isURL(src) {
-					c.add("FERRY-DF003", cmd.Location(), fmt.Sprintf("ADD %s fetches a URL at build time with no checksum", src))
+				if msg := unpinnedAdd(src, cmd.Checksum); msg != "" {
+					c.add("FERRY-DF003", cmd.Location(), msg)
 				}
 			}
 		case *instructions.CopyCommand:
-			if cmd.From != "" && c.f.StageIndex(cmd.From, i) < 0 {
-				c.pinned(cmd.From, cmd.Location())
+			c.from(cmd.From, i, cmd.Location())
+		case *instructions.RunCommand:
+			for _, m := range instructions.GetMounts(cmd) {
+				c.from(m.From, i, cmd.Location())
 			}
 		case *instructions.EnvCommand:
 			for _, kv := range cmd.Env {
-				if secretName(kv.Key) && kv.Value != "" {
+				if secretName(kv.Key) && kv.Value != "" && !isSwitch(kv.Value) {
 					c.add("FERRY-DF004", cmd.Location(), fmt.Sprintf("ENV %s bakes a secret-looking value into the image", kv.Key))
 				}
 			}
@@ -109,6 +113,14 @@ func (c *dfCheck) args(cmd *instructions.ArgCommand) {
 		if secretName(kv.Key) {
 			c.add("FERRY-DF004", cmd.Location(), fmt.Sprintf("ARG %s: build arguments are kept in the image's history", kv.Key))
 		}
+	}
+}
+
+// from checks ref, what COPY --from= or RUN --mount=from= in stage i
+// names: an image, unless it is "" or names an earlier stage.
+func (c *dfCheck) from(ref string, i int, loc []parser.Range) {
+	if ref != "" && c.f.StageIndex(ref, i) < 0 {
+		c.pinned(ref, loc)
 	}
 }
 
@@ -159,39 +171,88 @@ func (c *dfCheck) runAs(last int) {
 	}
 }
 
-// health reports FERRY-DF005 when the final stage, and the stages it
-// builds on, have no HEALTHCHECK and the services do not declare health =.
+// health reports FERRY-DF005 when the services do not declare health =
+// and the image has no health check: the last HEALTHCHECK of the final
+// stage, or else of the stages it builds on, is missing or NONE (which
+// turns off one it would inherit).
 func (c *dfCheck) health(last int) {
-	if c.d.HealthSet {
+	if c.d.HealthSet || c.healthCheck(last) {
 		return
-	}
-	for i := last; ; {
-		st := c.stages[i]
-		for j := len(st.Commands) - 1; j >= 0; j-- {
-			if h, ok := st.Commands[j].(*instructions.HealthCheckCommand); ok {
-				if h.Health == nil || len(h.Health.Test) == 0 || h.Health.Test[0] != "NONE" {
-					return
-				}
-				break
-			}
-		}
-		p := c.f.StageIndex(c.base(i), i)
-		if p < 0 {
-			break
-		}
-		i = p
 	}
 	c.add("FERRY-DF005", c.stages[last].Location, "no HEALTHCHECK, and not every service running the image declares health =")
 }
 
-func isURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+// healthCheck reports whether stage i, or a stage it builds on, ends with a
+// HEALTHCHECK other than NONE.
+func (c *dfCheck) healthCheck(i int) bool {
+	for {
+		st := c.stages[i]
+		for j := len(st.Commands) - 1; j >= 0; j-- {
+			if h, ok := st.Commands[j].(*instructions.HealthCheckCommand); ok {
+				return h.Health != nil && len(h.Health.Test) > 0 && h.Health.Test[0] != "NONE"
+			}
+		}
+		p := c.f.StageIndex(c.base(i), i)
+		if p < 0 {
+			return false
+		}
+		i = p
+	}
 }
 
-// isRoot reports whether a USER or user = value names root.
+// unpinnedAdd returns what is wrong with ADD src, given the instruction's
+// --checksum, when src is fetched at build time with nothing to pin what
+// arrives, or "" when src is local or pinned. A git source (a repository
+// URL ending in .git, git@host:repo, ssh:// or git://) is pinned by a
+// --checksum, a ?checksum= or ?commit= query, or a full commit hash as its
+// #ref; a URL is pinned by --checksum=sha256:…, which BuildKit verifies.
+// Schemes are matched in any case, as BuildKit's git parsing does.
+func unpinnedAdd(src, checksum string) string {
+	if ref, isGit, err := dfgitutil.ParseGitRef(src); err == nil && isGit && !ref.IndistinguishableFromLocal {
+		if checksum != "" || ref.Checksum != "" || isCommit(ref.Ref) {
+			return ""
+		}
+		at := "the default branch"
+		if ref.Ref != "" {
+			at = fmt.Sprintf("%q, a branch or tag", ref.Ref)
+		}
+		return fmt.Sprintf("ADD %s clones a git repository at build time at %s, which can move; no commit pins it", src, at)
+	}
+	if checksum == "" && isURL(src) {
+		return fmt.Sprintf("ADD %s fetches a URL at build time with no --checksum", src)
+	}
+	return ""
+}
+
+func isURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// isCommit reports whether ref is a full git commit hash (SHA-1 or SHA-256).
+func isCommit(ref string) bool {
+	if len(ref) != 40 && len(ref) != 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(ref), "0123456789abcdef") == ""
+}
+
+// isRoot reports whether a USER or user = value names root: the name
+// root or uid 0, however written ("00"), with any group.
 func isRoot(user string) bool {
-	u, _, _ := strings.Cut(user, ":")
-	return u == "root" || u == "0"
+	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
+	uid, err := strconv.ParseUint(u, 10, 32)
+	return u == "root" || err == nil && uid == 0
+}
+
+// isSwitch reports whether an ENV value turns something on or off, as
+// MYSQL_ALLOW_EMPTY_PASSWORD=yes does, rather than holding a secret.
+func isSwitch(v string) bool {
+	switch strings.ToLower(v) {
+	case "yes", "no", "true", "false", "on", "off", "1", "0":
+		return true
+	}
+	return false
 }
 
 // secretName reports whether an environment variable or build argument

@@ -2,6 +2,8 @@ package seccheck
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -20,6 +22,10 @@ type secretPattern struct {
 	// accept, when set, vets a match: a placeholder or a low-entropy value
 	// is no credential.
 	accept func(secret string) bool
+	// headerOnly is set when the match is the same for every secret of its
+	// kind, as a private key's BEGIN line is: the line after it tells two
+	// secrets apart.
+	headerOnly bool
 }
 
 // assignment matches NAME = "value", NAME: 'value', "NAME": "value" and
@@ -30,33 +36,70 @@ func assignment(words string, minLen int) *regexp.Regexp {
 }
 
 var secretPatterns = []secretPattern{
-	{id: "FERRY-SEC001", keywords: []string{"akia", "asia"}, re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`)},
-	{id: "FERRY-SEC002", keywords: []string{"aws"}, re: regexp.MustCompile(`(?i)aws_?secret_?(?:access_?)?key["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9/+]{40})\b`)},
-	{id: "FERRY-SEC003", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`)},
-	{id: "FERRY-SEC004", keywords: []string{"glpat-"}, re: regexp.MustCompile(`\b(glpat-[A-Za-z0-9_-]{20,})`)},
-	{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[A-Za-z0-9-]{10,})`)},
-	{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`)},
-	{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})`)},
-	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`)},
-	{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`)},
+	{id: "FERRY-SEC001", keywords: []string{"akia", "asia"}, re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`), accept: realToken},
+	{id: "FERRY-SEC002", keywords: []string{"aws"}, re: regexp.MustCompile(`(?i)aws_?secret_?(?:access_?)?key["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`), accept: realToken},
+	{id: "FERRY-SEC003", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`), accept: realToken},
+	{id: "FERRY-SEC004", keywords: []string{"glpat-"}, re: regexp.MustCompile(`\b(glpat-[A-Za-z0-9_-]{20,})`), accept: realToken},
+	// Every Slack token has a numeric id after its prefix.
+	{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[0-9]+-[A-Za-z0-9-]{8,})`), accept: realToken},
+	{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`), accept: realToken},
+	{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`), accept: realToken},
+	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`), headerOnly: true},
+	{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`), accept: realJWT},
 	{id: "FERRY-SEC010", keywords: []string{"pass", "pwd"}, re: assignment(`password|passwd|pwd|pass`, 4), accept: notPlaceholder},
 	{id: "FERRY-SEC011", keywords: []string{"secret", "token", "key", "auth", "credential"}, re: assignment(`secret|token|api_?key|apikey|auth|credential|private_?key|access_?key`, 16), accept: highEntropy},
 }
 
-// notPlaceholder reports whether a password literal looks real: not a
-// template, a variable or a well-known stand-in.
-func notPlaceholder(s string) bool {
+// docExamples are credentials published in documentation, there to be
+// copied: jwt.io's example token, by its signature. (AWS's examples end in
+// EXAMPLE, which placeholder knows.)
+var docExamples = []string{"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"}
+
+// placeholder reports whether s stands in for a credential rather than
+// being one: a template or variable (${VAR}, $(cmd), {{ .Token }},
+// <token>, %s), a masked or elided value (***, ..., xxx, XXX), a
+// documentation example (AKIAIOSFODNN7EXAMPLE), or one character repeated.
+// An "xxx" of mixed case is left to count: random tokens have those.
+func placeholder(s string) bool {
 	l := strings.ToLower(s)
-	for _, t := range []string{"${", "$(", "{{", "<", "%s", "%v", "***", "xxx", "..."} {
+	for _, t := range []string{"${", "$(", "{{", "<", "%s", "%v", "***", "...", "example"} {
 		if strings.Contains(l, t) {
-			return false
+			return true
 		}
 	}
-	switch l {
-	case "password", "passwd", "changeme", "change-me", "example", "secret", "redacted", "none", "null", "true", "false", "test", "dummy":
+	if strings.Contains(s, "xxx") || strings.Contains(s, "XXX") ||
+		slices.ContainsFunc(docExamples, func(e string) bool { return strings.Contains(s, e) }) {
+		return true
+	}
+	return strings.Trim(l, l[:1]) == ""
+}
+
+// notPlaceholder reports whether a password literal looks real: not a
+// placeholder or a well-known stand-in word.
+func notPlaceholder(s string) bool {
+	switch strings.ToLower(s) {
+	case "password", "passwd", "changeme", "change-me", "secret", "redacted", "none", "null", "true", "false", "test", "dummy":
 		return false
 	}
-	return strings.Trim(l, l[:1]) != ""
+	return !placeholder(s)
+}
+
+// realToken vets a provider's token found by its prefix: not a
+// placeholder, and random enough (3 bits per character) that it is no
+// run of zeros or sequence typed in by hand.
+func realToken(s string) bool {
+	return !placeholder(s) && entropy(s) >= 3
+}
+
+// realJWT vets a JSON Web Token: a real token, whose header is base64url
+// JSON naming its algorithm.
+func realJWT(s string) bool {
+	head, _, _ := strings.Cut(s, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	return err == nil && json.Unmarshal(b, &h) == nil && h.Alg != "" && realToken(s)
 }
 
 // highEntropy reports whether s looks random: at least 3.5 bits of
@@ -89,7 +132,8 @@ func mask(s string) string {
 }
 
 // A secretHit is a finding of the secret scan, with the secret it found
-// (kept to tell the same secret in two places, never printed).
+// (kept to tell the same secret in two places, never printed; for a
+// headerOnly pattern, with the line after the match).
 type secretHit struct {
 	Finding
 	secret string
@@ -132,6 +176,9 @@ func scanText(file string, src []byte, first int) []secretHit {
 				}
 				f := finding(p.id, file, first+i, fmt.Sprintf("%s: %s", ruleByID(p.id).Title, mask(secret)))
 				f.Col = from - lo + 1
+				if p.headerOnly && i+1 < len(lines) {
+					secret += "\n" + lines[i+1]
+				}
 				hits = append(hits, secretHit{Finding: f, secret: secret})
 			}
 		}

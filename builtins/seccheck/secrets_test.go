@@ -10,8 +10,8 @@ import (
 // Fixture credentials are put together at run time, so that this file
 // does not trip secret scanners itself (ferry lint's included).
 var (
-	awsID     = "AKIA" + "Z7QW3EXAMPLE4KDJ"
-	awsSecret = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzEXAMPLEKE"
+	awsID     = "AKIA" + "Z7QW3R9TBN4KDJ2M"
+	awsSecret = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzQ4hTLmVKE"
 	ghToken   = "ghp_" + "Zq8mW2xY7vB4nK1pL9sT3rU6cE0aH5dF8gJ2"
 	ghPAT     = "github_pat_" + "11ABCDEFG0abcdefghijkl_mnopQRSTUVwxyz0123456789"
 	glToken   = "glpat-" + "x9Fk2LmQ8rTz4WvN1pYb"
@@ -21,6 +21,10 @@ var (
 	pemHead   = "-----BEGIN RSA " + "PRIVATE KEY-----"
 	jwt       = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 	apiKey    = "q8Zr2Lx" + "N5vT9mWp3Kc7Yb"
+	// Published examples, which are not reported.
+	awsDocID     = "AKIA" + "IOSFODNN7EXAMPLE"
+	awsDocSecret = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+	jwtDoc       = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ" + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 )
 
 func TestSecretPatterns(t *testing.T) {
@@ -31,18 +35,44 @@ func TestSecretPatterns(t *testing.T) {
 	}{
 		{"AWS key id", "export AWS_ACCESS_KEY_ID=" + awsID + "\n", []string{"FERRY-SEC001:1:26"}},
 		{"AWS key id too short", "id = AKIA1234\n", nil},
+		{"AWS key id placeholder", "id = AKIA" + strings.Repeat("X", 16) + "\nid = AKIA" + strings.Repeat("0", 16) + "\nid = " + awsDocID + "\n", nil},
 		{"AWS secret", "x = 1\naws_secret_access_key = " + awsSecret + "\n", []string{"FERRY-SEC002:2:25"}},
+		{"AWS secret quoted", `AWS_SECRET_ACCESS_KEY: "` + awsSecret + `"` + "\n", []string{"FERRY-SEC002:1:25"}},
+		{"AWS secret 39 characters", "aws_secret_access_key = " + awsSecret[:39] + "\n", nil},
+		{"AWS secret 41 characters", "aws_secret_access_key = " + awsSecret[:20] + "/" + awsSecret[20:] + "\n" + "aws_secret_access_key = " + awsSecret + "+x\n", nil},
+		{"AWS secret under another name", "aws_access_key_id = " + awsSecret + "\n", nil},
+		{"AWS secret placeholders", "aws_secret_access_key = " + strings.Repeat("X", 40) + "\naws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}\n" +
+			"aws_secret_access_key = <secret-access-key>\naws_secret_access_key = " + awsDocSecret + "\n", nil},
 		{"GitHub token", `token: "` + ghToken + "\"\n", []string{"FERRY-SEC003:1:9"}},
 		{"GitHub fine-grained token", "GH=" + ghPAT + "\n", []string{"FERRY-SEC003:1:4"}},
 		{"ghp_ too short", "name = ghp_abc\n", nil},
+		{"GitHub token placeholder", "GH=ghp_" + strings.Repeat("x", 36) + "\n", nil},
 		{"GitLab token", "CI_TOKEN=" + glToken + "\n", []string{"FERRY-SEC004:1:10"}},
+		{"GitLab token too short", "CI_TOKEN=" + glToken[:25] + "\n", nil},
+		{"GitLab token, other prefixes", "a=x" + glToken + "\nb=glpat_" + glToken[6:] + "\nc=GLPAT-" + glToken[6:] + "\n", nil},
+		{"GitLab token placeholders", "CI_TOKEN=glpat-" + strings.Repeat("x", 20) + "\nCI_TOKEN=glpat-<your-token>\nCI_TOKEN=glpat-${GITLAB_TOKEN}\n" +
+			"CI_TOKEN=glpat-" + strings.Repeat("0", 20) + "\n", nil},
 		{"Slack token", "hook: " + slack + "\n", []string{"FERRY-SEC005:1:7"}},
+		{"Slack token, wrong prefix", "hook: xoxz-" + slack[5:] + "\nhook: xox-" + slack[5:] + "\n", nil},
+		{"Slack token too short", "hook: xoxb-1234-abcdefg\n", nil},
+		{"Slack token placeholders", "hook: xoxb-your-token-here\nhook: xoxb-" + strings.Repeat("x", 12) + "-" + strings.Repeat("x", 24) + "\n" +
+			"hook: xoxb-123456789012-" + strings.Repeat("X", 24) + "\nhook: xoxb-<token>\nhook: xoxb-${SLACK_TOKEN}\n", nil},
 		{"Stripe live key", "STRIPE=" + stripe + "\n", []string{"FERRY-SEC006:1:8"}},
 		{"Stripe test key", "STRIPE=sk_test_4eC39HqLyjWDarjtT1zdp7dc\n", nil},
+		{"Stripe placeholders", "STRIPE=sk_live_" + strings.Repeat("x", 24) + "\nSTRIPE=sk_live_...\nSTRIPE=sk_live_<key>\n", nil},
 		{"Google API key", "maps(" + google + ")\n", []string{"FERRY-SEC007:1:6"}},
+		{"Google API key at the end of a line", "key=" + google, []string{"FERRY-SEC007:1:5"}},
+		{"Google API key, wrong length", "maps(" + google[:38] + ")\nmaps(" + google + "Q)\n", nil},
+		{"Google API key, wrong prefix", "maps(aiza" + google[4:] + ")\nmaps(AIzb" + google[4:] + ")\n", nil},
+		{"Google API key placeholders", "maps(AIza" + strings.Repeat("X", 35) + ")\nmaps(AIzaSy<your-api-key>)\nmaps(AIza...)\n", nil},
 		{"private key", "a\n" + pemHead + "\nMIIE\n", []string{"FERRY-SEC008:2:1"}},
 		{"public key", "-----BEGIN PUBLIC KEY-----\n", nil},
 		{"JWT", "Authorization: Bearer " + jwt + "\n", []string{"FERRY-SEC009:1:23"}},
+		{"JWT example of the docs", "Authorization: Bearer " + jwtDoc + "\n", nil},
+		{"JWT with no signature", "Authorization: Bearer " + jwt[:strings.LastIndex(jwt, ".")+1] + "\n", nil},
+		{"JWT-like, header not JSON", "t = eyJub3QganNvbiBhdCBhbGw" + jwt[strings.Index(jwt, "."):] + "\n", nil},
+		{"JWT placeholders", "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJ" + strings.Repeat("x", 20) + "." + strings.Repeat("x", 20) + "\n" +
+			"Authorization: Bearer eyJhbGciOi...\n", nil},
 		{"password assignment", `db_password = "hunter22"` + "\n", []string{"FERRY-SEC010:1:16"}},
 		{"password in a dict", `env = {"DB_PASSWORD": "s3cr3t!"}` + "\n", []string{"FERRY-SEC010:1:24"}},
 		{"password from a variable", "db_password = os.env(\"DB_PASSWORD\")\npassword := cfg.Password\n", nil},
