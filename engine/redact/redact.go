@@ -11,10 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MinLen is the length of the shortest value a Redactor accepts: shorter
@@ -34,15 +38,120 @@ type pattern struct {
 	text []byte
 	repl []byte
 	name string // of the secret
+	// wrap is set for a standard base64 form: a line break ("\n" or
+	// "\r\n") may come between its characters, as base64 and PEM wrap
+	// their output at 76 or 64 columns.
+	wrap bool
+	// fold marks the hex digits of text's escapes (%2F, \u00e9), which
+	// match in either case; nil when there are none.
+	fold []bool
 }
+
+// Breaks in a wrapped match: one may follow the first character, and
+// each further one at least minWidth characters after the previous one
+// (base64 wraps at 76, PEM at 64). held waits for the rest of a match
+// that ends in a break only when at least minHeld characters come before
+// it, so that a line ending with a few characters that could start an
+// encoded value is not held back.
+const (
+	minWidth = 16
+	minHeld  = MinLen / 2
+)
+
+// match compares p with the start of b. It returns how many bytes of b
+// the comparison took (n) and how many bytes of p.text they matched (m):
+// m == len(p.text) is a match; n == len(b) with m < len(p.text) means b
+// ends with the start of one; n < 0 is no match.
+func (p *pattern) match(b []byte) (n, m int) {
+	if p.plain() {
+		switch {
+		case bytes.HasPrefix(b, p.text):
+			return len(p.text), len(p.text)
+		case bytes.HasPrefix(p.text, b):
+			return len(b), len(b)
+		}
+		return -1, 0
+	}
+	run := 0 // characters since the start or the last break
+	for m < len(p.text) {
+		if n == len(b) {
+			return n, m
+		}
+		c := b[n]
+		if p.wrap && (c == '\n' || c == '\r') && (run >= minWidth || run == m && m > 0) {
+			if c == '\r' {
+				if n+1 == len(b) {
+					return len(b), m
+				}
+				if b[n+1] != '\n' {
+					return -1, 0
+				}
+				n++
+			}
+			n, run = n+1, 0
+			continue
+		}
+		if c != p.text[m] && !(p.fold != nil && p.fold[m] && isHex(c) && c|0x20 == p.text[m]|0x20) {
+			return -1, 0
+		}
+		n, m, run = n+1, m+1, run+1
+	}
+	return n, m
+}
+
+// plain reports whether p matches its text as it is.
+func (p *pattern) plain() bool { return !p.wrap && p.fold == nil }
+
+// span is the most bytes of output a match of p can take.
+func (p *pattern) span() int {
+	if !p.wrap {
+		return len(p.text)
+	}
+	return len(p.text) + 2*(2+len(p.text)/minWidth)
+}
+
+// foldable returns the positions of the hex digits of form's escapes, or
+// nil if it has none.
+func foldable(form string) []bool {
+	var fold []bool
+	mark := func(i, n int) {
+		if i+n > len(form) {
+			return
+		}
+		for k := i; k < i+n; k++ {
+			if !isHex(form[k]) {
+				return
+			}
+		}
+		if fold == nil {
+			fold = make([]bool, len(form))
+		}
+		for k := i; k < i+n; k++ {
+			fold[k] = true
+		}
+	}
+	for i := 0; i < len(form); i++ {
+		switch {
+		case form[i] == '%':
+			mark(i+1, 2)
+		case form[i] == '\\' && i+1 < len(form) && form[i+1] == 'u':
+			mark(i+2, 4)
+		}
+	}
+	return fold
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f' }
 
 // New returns a Redactor with no values.
 func New() *Redactor { return &Redactor{seen: map[string]bool{}} }
 
 // Add registers value, known to people as name. It also registers the
-// value's JSON-escaped, base64 (standard and URL alphabets, at every
-// alignment), hex and URL-encoded forms, and each line of a multi-line
-// value. A value shorter than MinLen is refused.
+// value's JSON-escaped (also with non-ASCII characters as \uXXXX and "/"
+// as "\/"), base64 (standard and URL alphabets, at every alignment; the
+// standard one also wrapped in lines), hex and URL-encoded forms (with
+// escapes in either case), and each line of a multi-line value. A value
+// shorter than MinLen is refused.
 func (r *Redactor) Add(name, value string) error {
 	if len(value) < MinLen {
 		return fmt.Errorf("secret %s is %d bytes long; ferry cannot redact values shorter than %d bytes safely: use a longer value", name, len(value), MinLen)
@@ -54,10 +163,15 @@ func (r *Redactor) Add(name, value string) error {
 	}
 	r.seen[value] = true
 	repl := []byte("[redacted " + name + "]")
-	for _, form := range Forms(value) {
-		r.patterns = append(r.patterns, pattern{text: []byte(form), repl: repl, name: name})
+	for form, wrap := range forms(value) {
+		r.patterns = append(r.patterns, pattern{text: []byte(form), repl: repl, name: name, wrap: wrap, fold: foldable(form)})
 	}
-	sort.SliceStable(r.patterns, func(i, j int) bool { return len(r.patterns[i].text) > len(r.patterns[j].text) })
+	sort.SliceStable(r.patterns, func(i, j int) bool {
+		if a, b := len(r.patterns[i].text), len(r.patterns[j].text); a != b {
+			return a > b
+		}
+		return bytes.Compare(r.patterns[i].text, r.patterns[j].text) < 0
+	})
 	r.byFirst = [256][]int{}
 	for i, p := range r.patterns {
 		r.byFirst[p.text[0]] = append(r.byFirst[p.text[0]], i)
@@ -65,39 +179,81 @@ func (r *Redactor) Add(name, value string) error {
 	return nil
 }
 
+// ShortLines returns the numbers (from 1) of the lines of a multi-line
+// value that are too short to be redacted on their own, so that output
+// showing only such a line is not redacted. Empty lines are not counted.
+func ShortLines(value string) []int {
+	lines := strings.Split(strings.TrimSuffix(value, "\n"), "\n")
+	if len(lines) < 2 {
+		return nil
+	}
+	var short []int
+	for i, line := range lines {
+		if line = strings.TrimSuffix(line, "\r"); line != "" && len(line) < MinLen {
+			short = append(short, i+1)
+		}
+	}
+	return short
+}
+
 // Forms returns the texts that reveal value: the value itself and its
 // encodings, each at least MinLen/2 bytes long.
 func Forms(value string) []string {
-	set := map[string]bool{value: true}
+	return slices.Sorted(maps.Keys(forms(value)))
+}
+
+// forms returns the texts that reveal value, each with whether it is a
+// standard base64 form, which may be wrapped in lines.
+func forms(value string) map[string]bool {
+	set := map[string]bool{value: false}
 	for _, line := range strings.Split(value, "\n") {
 		if line = strings.TrimSuffix(line, "\r"); len(line) >= MinLen {
-			set[line] = true
+			set[line] = false
 		}
 	}
 	j, _ := json.Marshal(value)
-	set[string(j[1:len(j)-1])] = true
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.Encode(value)
-	set[strings.TrimSuffix(b.String(), "\n")[1:b.Len()-2]] = true
-	set[hex.EncodeToString([]byte(value))] = true
-	set[strings.ToUpper(hex.EncodeToString([]byte(value)))] = true
-	set[url.QueryEscape(value)] = true
-	set[url.PathEscape(value)] = true
-	for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+	for _, j := range []string{string(j[1 : len(j)-1]), strings.TrimSuffix(b.String(), "\n")[1 : b.Len()-2]} {
+		// Python's json.dumps writes non-ASCII characters as \uXXXX;
+		// PHP's json_encode does that and writes "/" as "\/".
+		for _, j := range []string{j, asciiJSON(j)} {
+			set[j], set[strings.ReplaceAll(j, "/", `\/`)] = false, false
+		}
+	}
+	set[hex.EncodeToString([]byte(value))] = false
+	set[strings.ToUpper(hex.EncodeToString([]byte(value)))] = false
+	set[url.QueryEscape(value)] = false
+	set[url.PathEscape(value)] = false
+	for _, e := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
 		for align := 0; align < 3; align++ {
-			set[base64At(e, value, align)] = true
+			set[base64At(e, value, align)] = e == base64.RawStdEncoding
 		}
 	}
-	out := make([]string, 0, len(set))
 	for f := range set {
-		if len(f) >= MinLen/2 {
-			out = append(out, f)
+		if len(f) < MinLen/2 {
+			delete(set, f)
 		}
 	}
-	sort.Strings(out)
-	return out
+	return set
+}
+
+// asciiJSON returns the JSON string body j with every non-ASCII character
+// escaped as \uXXXX (a UTF-16 surrogate pair above U+FFFF).
+func asciiJSON(j string) string {
+	var b strings.Builder
+	for _, c := range j {
+		if c < utf8.RuneSelf {
+			b.WriteRune(c)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{c}) {
+			fmt.Fprintf(&b, `\u%04x`, u)
+		}
+	}
+	return b.String()
 }
 
 // base64At returns the part of the base64 encoding of value, preceded by
@@ -127,7 +283,7 @@ func (r *Redactor) Find(s string) (name string, ok bool) {
 	defer r.mu.RUnlock()
 	b := []byte(s)
 	for i := range b {
-		if p := r.matchAt(b, i); p != nil {
+		if p, _ := r.matchAt(b, i); p != nil {
 			return p.name, true
 		}
 	}
@@ -140,13 +296,17 @@ func (r *Redactor) replace(b []byte) ([]byte, int) {
 	var out []byte
 	done, end := 0, 0
 	for i := 0; i < len(b); {
-		p := r.matchAt(b, i)
+		if len(r.byFirst[b[i]]) == 0 {
+			i++
+			continue
+		}
+		p, n := r.matchAt(b, i)
 		if p == nil {
 			i++
 			continue
 		}
 		out = append(append(out, b[done:i]...), p.repl...)
-		i += len(p.text)
+		i += n
 		done, end = i, i
 	}
 	if out == nil {
@@ -155,28 +315,41 @@ func (r *Redactor) replace(b []byte) ([]byte, int) {
 	return append(out, b[done:]...), end
 }
 
-func (r *Redactor) matchAt(b []byte, i int) *pattern {
+// matchAt returns the longest pattern matching at b[i:] and how many bytes
+// of b it takes, or nil.
+func (r *Redactor) matchAt(b []byte, i int) (*pattern, int) {
 	for _, k := range r.byFirst[b[i]] {
-		if bytes.HasPrefix(b[i:], r.patterns[k].text) {
-			return &r.patterns[k]
+		p := &r.patterns[k]
+		if p.plain() {
+			if bytes.HasPrefix(b[i:], p.text) {
+				return p, len(p.text)
+			}
+		} else if n, m := p.match(b[i:]); m == len(p.text) {
+			return p, n
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // held returns how many bytes at the end of b (after offset from) could
 // be the start of a registered value, and so must wait for the next write.
 func (r *Redactor) held(b []byte, from int) int {
 	hold := 0
-	for _, p := range r.patterns {
-		start := max(from, len(b)-len(p.text)+1)
+	for k := range r.patterns {
+		p := &r.patterns[k]
+		start := max(from, len(b)-p.span()+1)
 		for i := start; i < len(b)-hold; i++ {
 			j := bytes.IndexByte(b[i:len(b)-hold], p.text[0])
 			if j < 0 {
 				break
 			}
 			i += j
-			if bytes.HasPrefix(p.text, b[i:]) {
+			if p.plain() {
+				if bytes.HasPrefix(p.text, b[i:]) {
+					hold = len(b) - i
+					break
+				}
+			} else if n, m := p.match(b[i:]); n == len(b)-i && m < len(p.text) && (m >= minHeld || !endsLine(b)) {
 				hold = len(b) - i
 				break
 			}
@@ -184,6 +357,8 @@ func (r *Redactor) held(b []byte, from int) int {
 	}
 	return hold
 }
+
+func endsLine(b []byte) bool { return len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') }
 
 // A Writer redacts what is written through it before passing it on. It
 // holds back the end of a write that could be the start of a value until
