@@ -42,6 +42,12 @@ func TestSecretLeakAttempts(t *testing.T) {
 		"urlencoded":  `python3 -c 'import os, urllib.parse; print(urllib.parse.quote(os.environ["TOK"], safe=""))'`,
 		"fails":       `echo "bad token $TOK"; exit 3`,
 		"multi-write": `for i in 1 2 3; do printf '%s' "$TOK"; done; echo`,
+		// A line over 64 KiB is cut; the value straddles the cut.
+		"long-line": `head -c 65530 /dev/zero | tr '\0' a; printf %s "${TOK%%\"*}"; sleep 0.2; printf '%s\n' "\"${TOK#*\"}"`,
+		// base64 wraps at 76 columns: the encoded value crosses the break.
+		"base64-wrapped": `printf '%s%s' 0123456789012345678901234567890123456789012345678901 "$TOK" | base64`,
+		"urlencoded-lc":  `python3 -c 'import os, re, urllib.parse; print(re.sub("%..", lambda m: m.group(0).lower(), urllib.parse.quote(os.environ["TOK"], safe="")))'`,
+		"json-slash":     `python3 -c 'import json, os; print(json.dumps({"t": os.environ["TOK"]}).replace("/", "\\/"))'`,
 	}
 	var star strings.Builder
 	star.WriteString("tok = secret(\"tok\", env = \"FERRY_TEST_SECRET\")\nprint(\"the token is\", tok)\n")
@@ -68,6 +74,26 @@ func TestSecretLeakAttempts(t *testing.T) {
 		}
 		if !strings.Contains(r.stderr, "<secret tok>") {
 			t.Errorf("print(tok) did not show the placeholder:\n%s", r.stderr)
+		}
+		// Each attempt's output shows [redacted tok], and no piece of
+		// the value.
+		redacted := map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(string(ev)), "\n") {
+			var e struct{ Rule, Text string }
+			json.Unmarshal([]byte(line), &e)
+			if strings.Contains(e.Text, "[redacted tok]") {
+				redacted[e.Rule] = true
+			}
+		}
+		for name := range attempts {
+			if !redacted[name] {
+				t.Errorf("%s: no output of %s shows [redacted tok]", format, name)
+			}
+		}
+		for where, out := range map[string]string{"stderr": r.stderr, "--events": string(ev)} {
+			if strings.Contains(out, "s3cr3t") {
+				t.Errorf("%s %s shows part of the secret", format, where)
+			}
 		}
 	}
 }
