@@ -416,3 +416,21 @@ func (ws *testWorkspace) ferryAsNobody(t *testing.T) func(*testing.T, ...string)
 		return startCmd(t, cmd).wait(t)
 	}
 }
+
+func TestSecretShortLineWarned(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"key.pem": "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\nq7B=\n-----END KEY-----\n",
+		"ferry.star": `key = secret("tls", file = "key.pem")
+task(name = "a", cmd = "true", secrets = {"KEY": key}, cache = False)
+task(name = "b", cmd = "true", secrets = {"KEY": key}, cache = False)
+`})
+	r := ws.ferry(t, "run")
+	r.wantCode(t, 0)
+	const want = "secret tls: line 3 of its value is shorter than 8 bytes, too short to redact on its own"
+	if n := strings.Count(r.stderr, want); n != 1 {
+		t.Fatalf("want the warning once, got it %d times:\n%s", n, r.stderr)
+	}
+	if strings.Contains(r.stderr, "q7B=") {
+		t.Fatalf("the warning shows the line:\n%s", r.stderr)
+	}
+}

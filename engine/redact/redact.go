@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -32,6 +33,7 @@ type Redactor struct {
 	patterns []pattern  // longest first
 	byFirst  [256][]int // indexes into patterns, by first byte
 	seen     map[string]bool
+	warn     func(string)
 }
 
 type pattern struct {
@@ -146,20 +148,41 @@ func isHex(c byte) bool { return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20
 // New returns a Redactor with no values.
 func New() *Redactor { return &Redactor{seen: map[string]bool{}} }
 
+// SetWarn sets where the Redactor says that it cannot hide part of a value
+// (see Add). The messages name the secret, never a value.
+func (r *Redactor) SetWarn(warn func(msg string)) {
+	r.mu.Lock()
+	r.warn = warn
+	r.mu.Unlock()
+}
+
 // Add registers value, known to people as name. It also registers the
 // value's JSON-escaped (also with non-ASCII characters as \uXXXX and "/"
 // as "\/"), base64 (standard and URL alphabets, at every alignment; the
 // standard one also wrapped in lines), hex and URL-encoded forms (with
 // escapes in either case), and each line of a multi-line value. A value
-// shorter than MinLen is refused.
+// shorter than MinLen is refused. A line of a multi-line value shorter
+// than MinLen is not registered on its own, and the Redactor warns about
+// it (see SetWarn), once per value: the whole value is still redacted,
+// but output showing only that line is not.
 func (r *Redactor) Add(name, value string) error {
 	if len(value) < MinLen {
 		return fmt.Errorf("secret %s is %d bytes long; ferry cannot redact values shorter than %d bytes safely: use a longer value", name, len(value), MinLen)
 	}
+	if warn, msg := r.register(name, value); warn != nil {
+		// Not under r.mu: the warning is itself output that passes
+		// through the Redactor.
+		warn(msg)
+	}
+	return nil
+}
+
+// register adds value's forms, and returns the warning to give, if any.
+func (r *Redactor) register(name, value string) (warn func(string), msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen[value] {
-		return nil
+		return nil, ""
 	}
 	r.seen[value] = true
 	repl := []byte("[redacted " + name + "]")
@@ -176,13 +199,22 @@ func (r *Redactor) Add(name, value string) error {
 	for i, p := range r.patterns {
 		r.byFirst[p.text[0]] = append(r.byFirst[p.text[0]], i)
 	}
-	return nil
+	short := shortLines(value)
+	if len(short) == 0 || r.warn == nil {
+		return nil, ""
+	}
+	verb := "are"
+	if len(short) == 1 {
+		verb = "is"
+	}
+	return r.warn, fmt.Sprintf("secret %s: %s of its value %s shorter than %d bytes, too short to redact on its own; output that shows such a line apart from the rest of the value is not redacted (the whole value, and its longer lines, are)",
+		name, plural(short, "line", "lines"), verb, MinLen)
 }
 
-// ShortLines returns the numbers (from 1) of the lines of a multi-line
-// value that are too short to be redacted on their own, so that output
-// showing only such a line is not redacted. Empty lines are not counted.
-func ShortLines(value string) []int {
+// shortLines returns the numbers (from 1) of the lines of a multi-line
+// value that are too short to be redacted on their own. Empty lines, and
+// the empty line after a final newline, do not count.
+func shortLines(value string) []int {
 	lines := strings.Split(strings.TrimSuffix(value, "\n"), "\n")
 	if len(lines) < 2 {
 		return nil
@@ -194,6 +226,18 @@ func ShortLines(value string) []int {
 		}
 	}
 	return short
+}
+
+// plural returns "line 3" or "lines 3, 5".
+func plural(ns []int, one, many string) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	if len(ns) == 1 {
+		return one + " " + s[0]
+	}
+	return many + " " + strings.Join(s, ", ")
 }
 
 // Forms returns the texts that reveal value: the value itself and its

@@ -249,3 +249,20 @@ func TestJSONEscapeForms(t *testing.T) {
 		}
 	}
 }
+
+func TestShortLinesWarned(t *testing.T) {
+	r := New()
+	var warnings []string
+	// The warning passes through the Redactor itself, as on the bus.
+	r.SetWarn(func(msg string) { warnings = append(warnings, r.String(msg)) })
+	key := "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\nq7B=\n-----END KEY-----\n"
+	r.Add("tls", key)
+	r.Add("tls", key)
+	r.Add("long", "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\n")
+	if len(warnings) != 1 {
+		t.Fatalf("got %d warnings, want one: %q", len(warnings), warnings)
+	}
+	if w := warnings[0]; !strings.Contains(w, "secret tls: line 3 of its value is shorter than 8 bytes") || strings.Contains(w, "q7B=") {
+		t.Fatalf("got %q", w)
+	}
+}
