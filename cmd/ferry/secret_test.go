@@ -434,3 +434,44 @@ task(name = "b", cmd = "true", secrets = {"KEY": key}, cache = False)
 		t.Fatalf("the warning shows the line:\n%s", r.stderr)
 	}
 }
+
+// TestSecretsHeldByContainersRedacted checks that logs, exec and status
+// hide the values the containers hold, which after a rotation are older
+// than the secrets' values, and which are there when a source is not.
+func TestSecretsHeldByContainersRedacted(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+service(name = "web", image = "app-image", secret_files = {"/run/secrets/tok": tok})
+service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "unhealthy"], interval = "500ms", retries = 1))
+`)
+	dw.write(t, "app/main.go", secretAppMain)
+	dw.run(t, "up").wantCode(t, 0)
+	check := func(when string) {
+		t.Helper()
+		logs := dw.ferry(t, "--project", dw.project, "logs", "web")
+		wantNoLeak(t, when+": logs", logs.stdout+logs.stderr)
+		// web's value is in its secret file, sick's in its environment.
+		if !strings.Contains(logs.stdout, "file=[redacted tok]") {
+			t.Errorf("%s: logs:\n%s%s", when, logs.stdout, logs.stderr)
+		}
+		ex := dw.ferry(t, "--project", dw.project, "exec", "web", "--", "/app", "job")
+		wantNoLeak(t, when+": exec", ex.stdout+ex.stderr)
+		if !strings.Contains(ex.stdout, "file=[redacted tok]") {
+			t.Errorf("%s: exec: %d\n%s%s", when, ex.code, ex.stdout, ex.stderr)
+		}
+		var st *runResult
+		eventually(t, "sick is unhealthy", func() bool {
+			st = dw.ferry(t, "--project", dw.project, "status")
+			return strings.Contains(st.stdout, "sick is unhealthy")
+		})
+		wantNoLeak(t, when+": status", st.stdout+st.stderr)
+		if !strings.Contains(st.stdout, "env=[redacted tok]") {
+			t.Errorf("%s: status:\n%s%s", when, st.stdout, st.stderr)
+		}
+	}
+	// Rotated, but not yet brought up: the containers hold the old value.
+	t.Setenv("FERRY_TEST_SECRET", "a-new-value-of-the-token")
+	check("after a rotation")
+	os.Unsetenv("FERRY_TEST_SECRET")
+	check("with the source unset")
+}
