@@ -475,3 +475,38 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 	os.Unsetenv("FERRY_TEST_SECRET")
 	check("with the source unset")
 }
+
+// TestSecretBuildOutputLeakAttempt builds an image whose Dockerfile a task
+// with the secret wrote with the value in it, as a careless template
+// would: the build's steps, which echo the Dockerfile's lines, show
+// [redacted tok] in the log, in both formats, and in --events.
+func TestSecretBuildOutputLeakAttempt(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, "")
+	for _, format := range []string{"console", "json"} {
+		gen := `printf 'FROM scratch\nCOPY app /app\nLABEL format=` + format + ` token=%s\nENV T64=%s\n' "$TOK" "$(printf %s "$TOK" | base64 -w0)" > Dockerfile.gen`
+		b, _ := json.Marshal(gen)
+		dw.setRules(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+task(name = "dockerfile", cmd = `+string(b)+`, dir = "app", secrets = {"TOK": tok}, outs = ["app/Dockerfile.gen"])
+image(name = "leaky", repo = "`+dw.repo+`", context = "app", dockerfile = "app/Dockerfile.gen", deps = ["app-bin", "dockerfile"])
+`)
+		events := filepath.Join(t.TempDir(), "events.json")
+		r := dw.ferry(t, "--log-format", format, "--events", events, "run", "leaky")
+		r.wantCode(t, 0)
+		ev, _ := os.ReadFile(events)
+		for where, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "--events": string(ev)} {
+			wantNoLeak(t, format+" "+where, out)
+		}
+		var steps []string
+		for _, line := range strings.Split(strings.TrimSpace(string(ev)), "\n") {
+			var e struct{ Kind, Rule, Text string }
+			json.Unmarshal([]byte(line), &e)
+			if e.Rule == "leaky" && e.Kind == "rule.output" && strings.Contains(e.Text, "[redacted tok]") {
+				steps = append(steps, e.Text)
+			}
+		}
+		if len(steps) != 2 || !strings.Contains(r.stderr, "token=[redacted tok]") || !strings.Contains(r.stderr, "T64=[redacted tok]") {
+			t.Errorf("%s: want the LABEL and ENV steps with [redacted tok], got %q\n%s", format, steps, r.stderr)
+		}
+	}
+}
