@@ -342,8 +342,8 @@ func (e *Engine) attempt(ctx context.Context, r Rule, rc *RunContext) error {
 		actx, cancel = context.WithTimeout(ctx, info.Timeout)
 		defer cancel()
 	}
-	stdout := e.Events.output(func(l string) { e.Events.Emit(Event{Kind: EventOutput, Rule: info.Name, Stream: "stdout", Text: l}) })
-	stderr := e.Events.output(func(l string) { e.Events.Emit(Event{Kind: EventOutput, Rule: info.Name, Stream: "stderr", Text: l}) })
+	stdout := e.Events.Output(func(l string) { e.Events.Emit(Event{Kind: EventOutput, Rule: info.Name, Stream: "stdout", Text: l}) })
+	stderr := e.Events.Output(func(l string) { e.Events.Emit(Event{Kind: EventOutput, Rule: info.Name, Stream: "stderr", Text: l}) })
 	run := *rc
 	run.Context, run.Stdout, run.Stderr = actx, stdout, stderr
 	err := r.Run(&run)
@@ -355,20 +355,20 @@ func (e *Engine) attempt(ctx context.Context, r Rule, rc *RunContext) error {
 	return err
 }
 
-// outputWriter takes a rule's output: the bus's redactor removes the
+// An OutputWriter takes a rule's output: the bus's redactor removes the
 // secrets from the byte stream first, and only then is it cut into lines,
 // so that neither the cut of a line longer than maxLine nor a value (or
 // an encoding of it, such as wrapped base64) running across lines escapes
 // redaction. Each event is redacted again on the bus, line by line.
-type outputWriter struct {
+type OutputWriter struct {
 	io.Writer // red, or lines when the bus has no redactor
 	red       *redact.Writer
 	lines     *lineWriter
 }
 
-// output returns an outputWriter passing each line of output to emit.
-func (b *Bus) output(emit func(string)) *outputWriter {
-	w := &outputWriter{lines: &lineWriter{emit: emit}}
+// Output returns an OutputWriter passing each line of output to emit.
+func (b *Bus) Output(emit func(line string)) *OutputWriter {
+	w := &OutputWriter{lines: &lineWriter{emit: emit}}
 	w.Writer = w.lines
 	if b != nil {
 		b.mu.Lock()
@@ -382,7 +382,7 @@ func (b *Bus) output(emit func(string)) *outputWriter {
 }
 
 // Flush emits what is held back and a final unterminated line.
-func (w *outputWriter) Flush() {
+func (w *OutputWriter) Flush() {
 	if w.red != nil {
 		w.red.Flush()
 	}
