@@ -60,20 +60,12 @@ const (
 	minHeld  = MinLen / 2
 )
 
-// match compares p with the start of b. It returns how many bytes of b
-// the comparison took (n) and how many bytes of p.text they matched (m):
-// m == len(p.text) is a match; n == len(b) with m < len(p.text) means b
-// ends with the start of one; n < 0 is no match.
+// match compares p, a pattern that is not plain, with the start of b
+// (plain ones are compared with bytes.HasPrefix, inline). It returns how
+// many bytes of b the comparison took (n) and how many bytes of p.text
+// they matched (m): m == len(p.text) is a match; n == len(b) with
+// m < len(p.text) means b ends with the start of one; n < 0 is no match.
 func (p *pattern) match(b []byte) (n, m int) {
-	if p.plain() {
-		switch {
-		case bytes.HasPrefix(b, p.text):
-			return len(p.text), len(p.text)
-		case bytes.HasPrefix(p.text, b):
-			return len(b), len(b)
-		}
-		return -1, 0
-	}
 	run := 0 // characters since the start or the last break
 	for m < len(p.text) {
 		if n == len(b) {
