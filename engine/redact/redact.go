@@ -32,6 +32,7 @@ type Redactor struct {
 	mu       sync.RWMutex
 	patterns []pattern  // longest first
 	byFirst  [256][]int // indexes into patterns, by first byte
+	maxSpan  int        // the most bytes a match can take
 	seen     map[string]bool
 	warn     func(string)
 }
@@ -101,7 +102,7 @@ func (p *pattern) span() int {
 	if !p.wrap {
 		return len(p.text)
 	}
-	return len(p.text) + 2*(2+len(p.text)/minWidth)
+	return len(p.text) + 2*(1+(len(p.text)-1)/minWidth) // "\r\n" at every break
 }
 
 // foldable returns the positions of the hex digits of form's escapes, or
@@ -190,6 +191,7 @@ func (r *Redactor) register(name, value string) (warn func(string), msg string) 
 	r.byFirst = [256][]int{}
 	for i, p := range r.patterns {
 		r.byFirst[p.text[0]] = append(r.byFirst[p.text[0]], i)
+		r.maxSpan = max(r.maxSpan, p.span())
 	}
 	short := shortLines(value)
 	if len(short) == 0 || r.warn == nil {
@@ -369,29 +371,26 @@ func (r *Redactor) matchAt(b []byte, i int) (*pattern, int) {
 
 // held returns how many bytes at the end of b (after offset from) could
 // be the start of a registered value, and so must wait for the next write.
+// It looks at each byte of the tail that a match could span, from the
+// first, and only at the patterns starting with that byte: the first
+// place where b's end could start a match gives the longest hold.
 func (r *Redactor) held(b []byte, from int) int {
-	hold := 0
-	for k := range r.patterns {
-		p := &r.patterns[k]
-		start := max(from, len(b)-p.span()+1)
-		for i := start; i < len(b)-hold; i++ {
-			j := bytes.IndexByte(b[i:len(b)-hold], p.text[0])
-			if j < 0 {
-				break
+	for i := max(from, len(b)-r.maxSpan+1); i < len(b); i++ {
+		for _, k := range r.byFirst[b[i]] {
+			p := &r.patterns[k]
+			if len(b)-i >= p.span() {
+				continue
 			}
-			i += j
 			if p.plain() {
 				if bytes.HasPrefix(p.text, b[i:]) {
-					hold = len(b) - i
-					break
+					return len(b) - i
 				}
 			} else if n, m := p.match(b[i:]); n == len(b)-i && m < len(p.text) && (m >= minHeld || !endsLine(b)) {
-				hold = len(b) - i
-				break
+				return len(b) - i
 			}
 		}
 	}
-	return hold
+	return 0
 }
 
 func endsLine(b []byte) bool { return len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') }
