@@ -5,14 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // An Engine decides what is out of date in one evaluated workspace and runs it.
@@ -353,40 +350,6 @@ func (e *Engine) attempt(ctx context.Context, r Rule, rc *RunContext) error {
 		return fmt.Errorf("timed out after %s and its whole process group was killed; raise timeout (%s %q, declared at %s) if it needs longer", info.Timeout, info.Kind, info.Name, info.Pos)
 	}
 	return err
-}
-
-// An OutputWriter takes a rule's output: the bus's redactor removes the
-// secrets from the byte stream first, and only then is it cut into lines,
-// so that neither the cut of a line longer than maxLine nor a value (or
-// an encoding of it, such as wrapped base64) running across lines escapes
-// redaction. Each event is redacted again on the bus, line by line.
-type OutputWriter struct {
-	io.Writer // red, or lines when the bus has no redactor
-	red       *redact.Writer
-	lines     *lineWriter
-}
-
-// Output returns an OutputWriter passing each line of output to emit.
-func (b *Bus) Output(emit func(line string)) *OutputWriter {
-	w := &OutputWriter{lines: &lineWriter{emit: emit}}
-	w.Writer = w.lines
-	if b != nil {
-		b.mu.Lock()
-		if b.redactor != nil {
-			w.red = b.redactor.Writer(w.lines)
-			w.Writer = w.red
-		}
-		b.mu.Unlock()
-	}
-	return w
-}
-
-// Flush emits what is held back and a final unterminated line.
-func (w *OutputWriter) Flush() {
-	if w.red != nil {
-		w.red.Flush()
-	}
-	w.lines.Flush()
 }
 
 // lineWriter turns a byte stream into whole lines.
