@@ -204,7 +204,7 @@ func (t *Target) HeldSecrets(ctx context.Context, r *deploy.Rule, learn func(nam
 		}
 		vars := envVars(d.Env)
 		for k, s := range spec.Secrets {
-			if v, ok := vars[k]; ok {
+			if v, ok := vars[k]; ok && v != "" {
 				learn(s.SecretName(), v)
 			}
 		}

@@ -183,7 +183,7 @@ func (a *app) redactDeclared(ctx context.Context) error {
 			if t, ok := dr.Target().(*docker.Target); ok {
 				err := t.HeldSecrets(ctx, dr, func(name, value string) {
 					if err := a.redactor.Add(name, value); err != nil {
-						a.bus.Logf(engine.LevelWarn, "%s %s: a container holds a value of %v", dr.Info().Kind, n, err)
+						a.bus.Logf(engine.LevelWarn, "%s %s: the value a container holds is not redacted: %v", dr.Info().Kind, n, err)
 					}
 				})
 				if err != nil {
