@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -122,4 +123,38 @@ func (b *Bus) Emit(e Event) {
 // Logf emits an EventLog at level.
 func (b *Bus) Logf(level, format string, args ...any) {
 	b.Emit(Event{Kind: EventLog, Level: level, Text: fmt.Sprintf(format, args...)})
+}
+
+// An OutputWriter takes a rule's output: the bus's redactor removes the
+// secrets from the byte stream first, and only then is it cut into lines,
+// so that neither the cut of a line longer than maxLine nor a value (or
+// an encoding of it, such as wrapped base64) running across lines escapes
+// redaction. Each event is redacted again on the bus, line by line.
+type OutputWriter struct {
+	io.Writer // red, or lines when the bus has no redactor
+	red       *redact.Writer
+	lines     *lineWriter
+}
+
+// Output returns an OutputWriter passing each line of output to emit.
+func (b *Bus) Output(emit func(line string)) *OutputWriter {
+	w := &OutputWriter{lines: &lineWriter{emit: emit}}
+	w.Writer = w.lines
+	if b != nil {
+		b.mu.Lock()
+		if b.redactor != nil {
+			w.red = b.redactor.Writer(w.lines)
+			w.Writer = w.red
+		}
+		b.mu.Unlock()
+	}
+	return w
+}
+
+// Flush emits what is held back and a final unterminated line.
+func (w *OutputWriter) Flush() {
+	if w.red != nil {
+		w.red.Flush()
+	}
+	w.lines.Flush()
 }

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"context"
+	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/engine/redact"
@@ -18,5 +21,52 @@ func TestBusRedactsEvents(t *testing.T) {
 	e := got[0]
 	if e.Text != "token=[redacted tok]" || e.Err != "bad [redacted tok]" || e.Reason != "[redacted tok] changed" {
 		t.Fatalf("got %+v", e)
+	}
+}
+
+// TestRuleOutputRedactedBeforeLines checks that cutting a rule's output
+// into lines, and a long line into pieces, does not defeat redaction.
+func TestRuleOutputRedactedBeforeLines(t *testing.T) {
+	const value = "value-of-the-token"
+	b64 := base64.StdEncoding.EncodeToString([]byte("user:" + value + ":end"))
+	cases := map[string][]string{
+		// The value straddles the place where a line over maxLine is
+		// cut, as when a pipe is read 32 KiB at a time.
+		"long line": {strings.Repeat("a", maxLine/2), strings.Repeat("a", maxLine/2-6) + value[:6], value[6:] + "\n"},
+		// base64 wraps its output: the encoded value crosses a line break.
+		"wrapped base64": {b64[:12] + "\n" + b64[12:] + "\n"},
+	}
+	for name, print := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := &testRule{info: RuleInfo{Name: "t", Kind: "task", Default: true}, def: "v1", print: print}
+			e, events := newTestEngine(t, nil, r)
+			red := redact.New()
+			if err := red.Add("tok", value); err != nil {
+				t.Fatal(err)
+			}
+			e.Events.Redact(red)
+			if _, err := e.Run(context.Background(), []string{"t"}, RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			for _, ev := range *events {
+				if ev.Kind == EventOutput {
+					out.WriteString(ev.Text)
+				}
+			}
+			for _, f := range redact.Forms(value) {
+				if len(f) >= redact.MinLen && strings.Contains(out.String(), f) {
+					t.Fatalf("output leaks %q", f)
+				}
+			}
+			for _, part := range []string{value[:6], value[6:]} {
+				if strings.Contains(out.String(), part) {
+					t.Fatalf("output leaks %q", part)
+				}
+			}
+			if !strings.Contains(out.String(), "[redacted tok]") {
+				t.Fatalf("no [redacted tok] in %q", out.String()[max(0, out.Len()-200):])
+			}
+		})
 	}
 }

@@ -20,6 +20,8 @@ type testRule struct {
 	srcs []string
 	outs []string
 	fail bool
+	// print is written to the rule's standard output, one write each.
+	print []string
 
 	mu   sync.Mutex
 	runs int
@@ -33,6 +35,11 @@ func (r *testRule) Run(rc *RunContext) error {
 	r.mu.Lock()
 	r.runs++
 	r.mu.Unlock()
+	for _, p := range r.print {
+		if _, err := rc.Stdout.Write([]byte(p)); err != nil {
+			return err
+		}
+	}
 	if r.fail {
 		return os.ErrInvalid
 	}

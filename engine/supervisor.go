@@ -41,7 +41,7 @@ type server struct {
 	tail   *tailLines
 	mu     sync.Mutex
 	asked  bool // stop was requested: its exit is not news
-	output []*lineWriter
+	output []*OutputWriter
 }
 
 // serverTail is how many of a server's last output lines are reported when
@@ -92,10 +92,10 @@ func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *ex
 	}
 	srv := &server{rule: rule, key: key, grace: grace, done: make(chan struct{}), tail: &tailLines{max: serverTail}}
 	for _, stream := range []string{"stdout", "stderr"} {
-		w := &lineWriter{emit: func(l string) {
+		w := s.events.Output(func(l string) {
 			srv.tail.add(l)
 			s.events.Emit(Event{Kind: EventOutput, Rule: rule, Stream: stream, Text: l})
-		}}
+		})
 		srv.output = append(srv.output, w)
 	}
 	cmd.Stdout, cmd.Stderr = srv.output[0], srv.output[1]

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -153,11 +155,7 @@ func (p Plugin) envDict(ctx context.Context, r *deploy.Rule, env []string, from 
 		return nil, err
 	}
 	from = "the environment of " + from
-	vars := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
+	vars := envVars(env)
 	vals := map[string]starlark.Value{}
 	for k, s := range r.Spec().Secrets {
 		v, ok := vars[k]
@@ -178,6 +176,53 @@ func (p Plugin) envDict(ctx context.Context, r *deploy.Rule, env []string, from 
 		out.SetKey(starlark.String(k), val)
 	}
 	return out, nil
+}
+
+// envVars maps the variables of env, as KEY=VALUE, to their values.
+func envVars(env []string) map[string]string {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	return vars
+}
+
+// HeldSecrets calls learn with the name and value of each secret that
+// the containers of r hold: the variables r fills from secrets in env,
+// as each container's config holds them, and r's secret_files, read from
+// the host secret folder (deploy.SecretDir) they are bind-mounted from.
+// After a rotation, until the next `ferry up`, these are older values than
+// the secrets read now; they are there even when a secret cannot be read.
+func (t *Target) HeldSecrets(ctx context.Context, r *deploy.Rule, learn func(name, value string)) error {
+	list, err := t.ruleContainers(ctx, r.Project(), r.Info().Name)
+	if err != nil {
+		return err
+	}
+	base, baseErr := deploy.SecretDir(r.Project())
+	spec := r.Spec()
+	for _, c := range list {
+		d, err := t.c.Inspect(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		vars := envVars(d.Env)
+		for k, s := range spec.Secrets {
+			if v, ok := vars[k]; ok && v != "" {
+				learn(s.SecretName(), v)
+			}
+		}
+		for p, s := range spec.SecretFiles {
+			host, ok := d.Binds[p]
+			if !ok || baseErr != nil || !strings.HasPrefix(host, base+string(filepath.Separator)) {
+				continue // not one of ferry's secret files
+			}
+			if b, err := os.ReadFile(host); err == nil {
+				learn(s.SecretName(), string(b))
+			}
+		}
+	}
+	return nil
 }
 
 // plainOrSecret returns v as a string, or as a secret when it holds the

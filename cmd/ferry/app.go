@@ -131,6 +131,7 @@ func (a *app) setupLogging() error {
 	}
 	a.bus = engine.NewBus(a.sink)
 	a.bus.Redact(a.redactor)
+	a.redactor.SetWarn(func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
 	return a.openEvents()
 }
 

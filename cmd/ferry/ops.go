@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -354,47 +353,14 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 	return cmd
 }
 
-// eventWriter turns written lines into output events of a rule (or info
+// logWriter turns written lines into output events of a rule (or info
 // log lines when rule is ""), so they look like the rest of ferry's output.
-type eventWriter struct {
-	mu   sync.Mutex
-	bus  *engine.Bus
-	rule string
-	buf  []byte
-}
-
-func (a *app) logWriter(rule string) *eventWriter { return &eventWriter{bus: a.bus, rule: rule} }
-
-func (w *eventWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			break
+func (a *app) logWriter(rule string) *engine.OutputWriter {
+	return a.bus.Output(func(line string) {
+		if rule == "" {
+			a.bus.Logf(engine.LevelInfo, "%s", line)
+			return
 		}
-		w.emit(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-	return len(p), nil
-}
-
-// Flush emits a last line without a newline.
-func (w *eventWriter) Flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.emit(string(w.buf))
-		w.buf = nil
-	}
-}
-
-func (w *eventWriter) emit(line string) {
-	line = strings.TrimRight(line, "\r")
-	if w.rule == "" {
-		w.bus.Logf(engine.LevelInfo, "%s", line)
-		return
-	}
-	w.bus.Emit(engine.Event{Kind: engine.EventOutput, Rule: w.rule, Stream: "stdout", Text: line})
+		a.bus.Emit(engine.Event{Kind: engine.EventOutput, Rule: rule, Stream: "stdout", Text: line})
+	})
 }

@@ -15,6 +15,8 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -209,8 +211,10 @@ secrets a removed key could read.`,
 }
 
 // redactDeclared reads the secrets of every rule of the workspace, so that
-// output ferry shows without running the rules (logs, exec) is redacted
-// too. It fails when ferry.star cannot be evaluated: without it, ferry
+// output ferry shows without running the rules (logs, exec, status) is
+// redacted too, and the values the project's containers hold for them,
+// which differ after a rotation and are there even when a secret's source
+// is not. It fails when ferry.star cannot be evaluated: without it, ferry
 // cannot know what to hide.
 func (a *app) redactDeclared(ctx context.Context) error {
 	l, err := a.load(ctx, nil)
@@ -218,13 +222,26 @@ func (a *app) redactDeclared(ctx context.Context) error {
 		return fmt.Errorf("%w\n(this command evaluates ferry.star to learn which secrets to hide from what it shows: fix it and run the command again)", err)
 	}
 	for _, n := range l.graph.Names() {
-		u, ok := l.graph.Rule(n).(engine.SecretUser)
+		r := l.graph.Rule(n)
+		if dr, ok := r.(*deploy.Rule); ok && len(dr.Secrets()) > 0 {
+			if t, ok := dr.Target().(*docker.Target); ok {
+				err := t.HeldSecrets(ctx, dr, func(name, value string) {
+					if err := a.redactor.Add(name, value); err != nil {
+						a.bus.Logf(engine.LevelWarn, "%s %s: the value a container holds is not redacted: %v", dr.Info().Kind, n, err)
+					}
+				})
+				if err != nil {
+					a.bus.Logf(engine.LevelWarn, "%s %s: could not read the secret values its containers hold (%v); output that shows an older value of one is not redacted", dr.Info().Kind, n, err)
+				}
+			}
+		}
+		u, ok := r.(engine.SecretUser)
 		if !ok {
 			continue
 		}
 		for _, s := range u.Secrets() {
 			if _, err := s.Reveal(ctx); err != nil && !errors.Is(err, engine.ErrSecretAbsent) {
-				a.bus.Logf(engine.LevelWarn, "%v; output that shows it is not redacted", err)
+				a.bus.Logf(engine.LevelWarn, "%v; output that shows its value is redacted only where the project's containers hold it", err)
 			}
 		}
 	}

@@ -42,6 +42,12 @@ func TestSecretLeakAttempts(t *testing.T) {
 		"urlencoded":  `python3 -c 'import os, urllib.parse; print(urllib.parse.quote(os.environ["TOK"], safe=""))'`,
 		"fails":       `echo "bad token $TOK"; exit 3`,
 		"multi-write": `for i in 1 2 3; do printf '%s' "$TOK"; done; echo`,
+		// A line over 64 KiB is cut; the value straddles the cut.
+		"long-line": `head -c 65530 /dev/zero | tr '\0' a; printf %s "${TOK%%\"*}"; sleep 0.2; printf '%s\n' "\"${TOK#*\"}"`,
+		// base64 wraps at 76 columns: the encoded value crosses the break.
+		"base64-wrapped": `printf '%s%s' 0123456789012345678901234567890123456789012345678901 "$TOK" | base64`,
+		"urlencoded-lc":  `python3 -c 'import os, re, urllib.parse; print(re.sub("%..", lambda m: m.group(0).lower(), urllib.parse.quote(os.environ["TOK"], safe="")))'`,
+		"json-slash":     `python3 -c 'import json, os; print(json.dumps({"t": os.environ["TOK"]}).replace("/", "\\/"))'`,
 	}
 	var star strings.Builder
 	star.WriteString("tok = secret(\"tok\", env = \"FERRY_TEST_SECRET\")\nprint(\"the token is\", tok)\n")
@@ -68,6 +74,26 @@ func TestSecretLeakAttempts(t *testing.T) {
 		}
 		if !strings.Contains(r.stderr, "<secret tok>") {
 			t.Errorf("print(tok) did not show the placeholder:\n%s", r.stderr)
+		}
+		// Each attempt's output shows [redacted tok], and no piece of
+		// the value.
+		redacted := map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(string(ev)), "\n") {
+			var e struct{ Rule, Text string }
+			json.Unmarshal([]byte(line), &e)
+			if strings.Contains(e.Text, "[redacted tok]") {
+				redacted[e.Rule] = true
+			}
+		}
+		for name := range attempts {
+			if !redacted[name] {
+				t.Errorf("%s: no output of %s shows [redacted tok]", format, name)
+			}
+		}
+		for where, out := range map[string]string{"stderr": r.stderr, "--events": string(ev)} {
+			if strings.Contains(out, "s3cr3t") {
+				t.Errorf("%s %s shows part of the secret", format, where)
+			}
 		}
 	}
 }
@@ -635,5 +661,99 @@ func (ws *testWorkspace) ferryAsNobody(t *testing.T) func(*testing.T, ...string)
 		cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+home)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 		return startCmd(t, cmd).wait(t)
+	}
+}
+
+func TestSecretShortLineWarned(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"key.pem": "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\nq7B=\n-----END KEY-----\n",
+		"ferry.star": `key = secret("tls", file = "key.pem")
+task(name = "a", cmd = "true", secrets = {"KEY": key}, cache = False)
+task(name = "b", cmd = "true", secrets = {"KEY": key}, cache = False)
+`})
+	r := ws.ferry(t, "run")
+	r.wantCode(t, 0)
+	const want = "secret tls: line 3 of its value is shorter than 8 bytes, too short to redact on its own"
+	if n := strings.Count(r.stderr, want); n != 1 {
+		t.Fatalf("want the warning once, got it %d times:\n%s", n, r.stderr)
+	}
+	if strings.Contains(r.stderr, "q7B=") {
+		t.Fatalf("the warning shows the line:\n%s", r.stderr)
+	}
+}
+
+// TestSecretsHeldByContainersRedacted checks that logs, exec and status
+// hide the values the containers hold, which after a rotation are older
+// than the secrets' values, and which are there when a source is not.
+func TestSecretsHeldByContainersRedacted(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+service(name = "web", image = "app-image", secret_files = {"/run/secrets/tok": tok})
+service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "unhealthy"], interval = "500ms", retries = 1))
+`)
+	dw.write(t, "app/main.go", secretAppMain)
+	dw.run(t, "up").wantCode(t, 0)
+	check := func(when string) {
+		t.Helper()
+		logs := dw.ferry(t, "--project", dw.project, "logs", "web")
+		wantNoLeak(t, when+": logs", logs.stdout+logs.stderr)
+		// web's value is in its secret file, sick's in its environment.
+		if !strings.Contains(logs.stdout, "file=[redacted tok]") {
+			t.Errorf("%s: logs:\n%s%s", when, logs.stdout, logs.stderr)
+		}
+		ex := dw.ferry(t, "--project", dw.project, "exec", "web", "--", "/app", "job")
+		wantNoLeak(t, when+": exec", ex.stdout+ex.stderr)
+		if !strings.Contains(ex.stdout, "file=[redacted tok]") {
+			t.Errorf("%s: exec: %d\n%s%s", when, ex.code, ex.stdout, ex.stderr)
+		}
+		var st *runResult
+		eventually(t, "sick is unhealthy", func() bool {
+			st = dw.ferry(t, "--project", dw.project, "status")
+			return strings.Contains(st.stdout, "sick is unhealthy")
+		})
+		wantNoLeak(t, when+": status", st.stdout+st.stderr)
+		if !strings.Contains(st.stdout, "env=[redacted tok]") {
+			t.Errorf("%s: status:\n%s%s", when, st.stdout, st.stderr)
+		}
+	}
+	// Rotated, but not yet brought up: the containers hold the old value.
+	t.Setenv("FERRY_TEST_SECRET", "a-new-value-of-the-token")
+	check("after a rotation")
+	os.Unsetenv("FERRY_TEST_SECRET")
+	check("with the source unset")
+}
+
+// TestSecretBuildOutputLeakAttempt builds an image whose Dockerfile a task
+// with the secret wrote with the value in it, as a careless template
+// would: the build's steps, which echo the Dockerfile's lines, show
+// [redacted tok] in the log, in both formats, and in --events.
+func TestSecretBuildOutputLeakAttempt(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, "")
+	for _, format := range []string{"console", "json"} {
+		gen := `printf 'FROM scratch\nCOPY app /app\nLABEL format=` + format + ` token=%s\nENV T64=%s\n' "$TOK" "$(printf %s "$TOK" | base64 -w0)" > Dockerfile.gen`
+		b, _ := json.Marshal(gen)
+		dw.setRules(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+task(name = "dockerfile", cmd = `+string(b)+`, dir = "app", secrets = {"TOK": tok}, outs = ["app/Dockerfile.gen"])
+image(name = "leaky", repo = "`+dw.repo+`", context = "app", dockerfile = "app/Dockerfile.gen", deps = ["app-bin", "dockerfile"])
+`)
+		events := filepath.Join(t.TempDir(), "events.json")
+		r := dw.ferry(t, "--log-format", format, "--events", events, "run", "leaky")
+		r.wantCode(t, 0)
+		ev, _ := os.ReadFile(events)
+		for where, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "--events": string(ev)} {
+			wantNoLeak(t, format+" "+where, out)
+		}
+		var steps []string
+		for _, line := range strings.Split(strings.TrimSpace(string(ev)), "\n") {
+			var e struct{ Kind, Rule, Text string }
+			json.Unmarshal([]byte(line), &e)
+			if e.Rule == "leaky" && e.Kind == "rule.output" && strings.Contains(e.Text, "[redacted tok]") {
+				steps = append(steps, e.Text)
+			}
+		}
+		if len(steps) != 2 || !strings.Contains(r.stderr, "token=[redacted tok]") || !strings.Contains(r.stderr, "T64=[redacted tok]") {
+			t.Errorf("%s: want the LABEL and ENV steps with [redacted tok], got %q\n%s", format, steps, r.stderr)
+		}
 	}
 }

@@ -158,3 +158,111 @@ func BenchmarkWriter(b *testing.B) {
 		})
 	}
 }
+
+// wrapped returns s broken into lines of width bytes, as base64 and PEM
+// writers do.
+func wrapped(s string, width int, eol string) string {
+	var b strings.Builder
+	for len(s) > width {
+		b.WriteString(s[:width] + eol)
+		s = s[width:]
+	}
+	return b.String() + s + eol
+}
+
+func TestWrappedBase64Redacted(t *testing.T) {
+	long := strings.Repeat("long-secret-", 12) // spans three lines of 64
+	for _, value := range []string{secret, long} {
+		for _, width := range []int{76, 64} {
+			for _, eol := range []string{"\n", "\r\n"} {
+				// Every position of the value in the encoded text, so
+				// its encoding crosses a line break at every place.
+				for pad := 0; pad < 80; pad++ {
+					plain := strings.Repeat("x", pad) + value + " trailer"
+					in := wrapped(base64.StdEncoding.EncodeToString([]byte(plain)), width, eol)
+					r := New()
+					r.Add("tok", value)
+					var out bytes.Buffer
+					w := r.Writer(&out)
+					half := len(in) / 2
+					w.Write([]byte(in[:half]))
+					w.Write([]byte(in[half:]))
+					w.Flush()
+					flat := strings.NewReplacer("\r", "", "\n", "").Replace(out.String())
+					for _, f := range Forms(value) {
+						if len(f) >= MinLen && strings.Contains(flat, f) {
+							t.Fatalf("width %d, pad %d: %q leaks %q", width, pad, out.String(), f)
+						}
+					}
+					if !strings.Contains(out.String(), "[redacted tok]") {
+						t.Fatalf("width %d, pad %d: %q has no [redacted tok]", width, pad, out.String())
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestWrappedBase64KeepsLinesFlowing(t *testing.T) {
+	r := New()
+	r.Add("tok", secret)
+	b64 := base64.StdEncoding.EncodeToString([]byte(secret))
+	var out bytes.Buffer
+	w := r.Writer(&out)
+	// A line that ends with the first few characters of an encoded
+	// value is not held back waiting for the next line.
+	line := "id " + b64[:3] + "\n"
+	w.Write([]byte(line))
+	if out.String() != line {
+		t.Fatalf("held back: got %q", out.String())
+	}
+}
+
+func TestPercentEncodingAnyCase(t *testing.T) {
+	value := "p@ss/w0rd:xyz"
+	r := New()
+	r.Add("pw", value)
+	upper := url.QueryEscape(value)
+	for _, in := range []string{upper, strings.ToLower(upper), "p%40ss%2fw0rd%3Axyz"} {
+		if got := r.String("u=" + in + "&"); got != "u=[redacted pw]&" {
+			t.Errorf("%q: got %q", in, got)
+		}
+	}
+	// Only the escapes' digits match in either case.
+	if got := r.String("P%40SS%2Fw0rd%3Axyz"); strings.Contains(got, "[redacted") {
+		t.Errorf("a value differing in case was redacted: %q", got)
+	}
+}
+
+func TestJSONEscapeForms(t *testing.T) {
+	value := "caf\u00e9/cr\u00e8me-\U0001F600-tok"
+	r := New()
+	r.Add("tok", value)
+	for _, in := range []string{
+		`"caf\u00e9/cr\u00e8me-\ud83d\ude00-tok"`,  // Python json.dumps
+		`"caf\u00E9/cr\u00E8me-\uD83D\uDE00-tok"`,  // upper-case digits
+		`"caf\u00e9\/cr\u00e8me-\ud83d\ude00-tok"`, // PHP json_encode
+		`"café\/crème-` + "\U0001F600" + `-tok"`,   // \/ alone
+	} {
+		if got := r.String(in); got != `"[redacted tok]"` {
+			t.Errorf("%s: got %s", in, got)
+		}
+	}
+}
+
+func TestShortLinesWarned(t *testing.T) {
+	r := New()
+	var warnings []string
+	// The warning passes through the Redactor itself, as on the bus.
+	r.SetWarn(func(msg string) { warnings = append(warnings, r.String(msg)) })
+	key := "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\nq7B=\n-----END KEY-----\n"
+	r.Add("tls", key)
+	r.Add("tls", key)
+	r.Add("long", "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\n")
+	if len(warnings) != 1 {
+		t.Fatalf("got %d warnings, want one: %q", len(warnings), warnings)
+	}
+	if w := warnings[0]; !strings.Contains(w, "secret tls: line 3 of its value is shorter than 8 bytes") || strings.Contains(w, "q7B=") {
+		t.Fatalf("got %q", w)
+	}
+}

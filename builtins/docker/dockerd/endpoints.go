@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 )
 
@@ -108,6 +109,9 @@ type Details struct {
 	// Ports maps each published container port, as "80/tcp", to its
 	// bindings on the host.
 	Ports map[string][]HostPort
+	// Binds maps the path in the container of each bind mount to the
+	// host path mounted there.
+	Binds map[string]string
 }
 
 // Inspect describes a container, running or not.
@@ -116,12 +120,17 @@ func (c *Client) Inspect(ctx context.Context, id string) (Details, error) {
 	if err != nil {
 		return Details{}, err
 	}
-	d := Details{Endpoints: endpoints(res), ContainerInfo: containerInfo(res), ID: res.ID, Restarts: res.RestartCount, Ports: map[string][]HostPort{}}
+	d := Details{Endpoints: endpoints(res), ContainerInfo: containerInfo(res), ID: res.ID, Restarts: res.RestartCount, Ports: map[string][]HostPort{}, Binds: map[string]string{}}
 	if res.State != nil {
 		d.State = string(res.State.Status)
 	}
 	if res.Config != nil {
 		d.Env, d.Labels = res.Config.Env, res.Config.Labels
+	}
+	for _, m := range res.Mounts {
+		if m.Type == mount.TypeBind {
+			d.Binds[m.Destination] = m.Source
+		}
 	}
 	if ns := res.NetworkSettings; ns != nil {
 		for port, bindings := range published(ns.Ports) {
