@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/swarmtest"
 	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
@@ -17,16 +16,7 @@ import (
 // service's replica count, reads its tasks' CPU from the streaming stats,
 // and ferry up keeps the count it chose within min and max.
 func TestSwarmScaler(t *testing.T) {
-	c := needDocker(t)
-	swarmtest.Up(t)
-	image := autoscaleImage(t)
-	target := NewSwarmTarget(c, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
-	project := "ferrytest-" + uniq(t)
-	t.Cleanup(func() {
-		if _, err := target.Down(context.Background(), project, true); err != nil {
-			t.Errorf("down: %v", err)
-		}
-	})
+	target, project, image := swarmProject(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d := &deploy.Deployment{Project: project, Image: image, Key: engine.Digest{1}, Spec: &deploy.ServiceSpec{

@@ -163,19 +163,7 @@ func TestSwarmRefusesPrivilegedAndNetworkMode(t *testing.T) {
 // rule's secrets: the swarm lets the older one be removed though the
 // previous spec references it, and may still roll the service back to it.
 func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
-	c := needDocker(t)
-	swarmtest.Up(t)
-	image := autoscaleImage(t)
-	target := NewSwarmTarget(c, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
-	project := "ferrytest-" + uniq(t)
-	t.Cleanup(func() {
-		if _, err := target.Down(context.Background(), project, true); err != nil {
-			t.Errorf("down: %v", err)
-		}
-		if left, err := c.Secrets(context.Background(), map[string]string{labelProject: project}); err != nil || len(left) != 0 {
-			t.Errorf("swarm secrets left after down: %v %v", left, err)
-		}
-	})
+	target, project, image := swarmProject(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	deployment := func(key byte, value string, health *deploy.HealthCheck) *deploy.Deployment {
@@ -201,7 +189,28 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 	if err != nil || len(removed) != 0 {
 		t.Errorf("pruning mid-update removed %v (%v)", removed, err)
 	}
-	if list, err := c.Secrets(ctx, map[string]string{labelProject: project}); err != nil || len(list) != 2 {
+	if list, err := target.c.Secrets(ctx, map[string]string{labelProject: project}); err != nil || len(list) != 2 {
 		t.Errorf("swarm secrets mid-update: %+v %v, want the old one and the new one", list, err)
 	}
+}
+
+// swarmProject joins a real single-node swarm (left at the end) and returns
+// a Swarm target, a project that Down removes at the end (checking that no
+// Swarm secret of it is left), and the autoscale test image.
+func swarmProject(t *testing.T) (*SwarmTarget, string, string) {
+	t.Helper()
+	c := needDocker(t)
+	swarmtest.Up(t)
+	image := autoscaleImage(t)
+	target := NewSwarmTarget(c, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
+	project := "ferrytest-" + uniq(t)
+	t.Cleanup(func() {
+		if _, err := target.Down(context.Background(), project, true); err != nil {
+			t.Errorf("down: %v", err)
+		}
+		if left, err := c.Secrets(context.Background(), map[string]string{labelProject: project}); err != nil || len(left) != 0 {
+			t.Errorf("swarm secrets left after down: %v %v", left, err)
+		}
+	})
+	return target, project, image
 }

@@ -731,7 +731,9 @@ func TestSecretBuildOutputLeakAttempt(t *testing.T) {
 	t.Setenv("FERRY_TEST_SECRET", leakValue)
 	dw := newDockerWorkspace(t, "")
 	for _, format := range []string{"console", "json"} {
-		gen := `printf 'FROM scratch\nCOPY app /app\nLABEL format=` + format + ` token=%s\nENV T64=%s\n' "$TOK" "$(printf %s "$TOK" | base64 -w0)" > Dockerfile.gen`
+		// Encoded: the value as it is in a build context is refused
+		// before the build (TestImageRefusesSecretValueInContext).
+		gen := `printf 'FROM scratch\nCOPY app /app\nLABEL format=` + format + ` token=%s\nENV T64=%s\n' "$(printf %s "$TOK" | od -An -tx1 | tr -d ' \n')" "$(printf %s "$TOK" | base64 -w0)" > Dockerfile.gen`
 		b, _ := json.Marshal(gen)
 		dw.setRules(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
 task(name = "dockerfile", cmd = `+string(b)+`, dir = "app", secrets = {"TOK": tok}, outs = ["app/Dockerfile.gen"])
