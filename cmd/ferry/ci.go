@@ -136,7 +136,7 @@ func (c *ciRun) run(ctx context.Context) error {
 	if c.junit != "" {
 		// Created first, so a wrong path fails at once, not after the stages.
 		var err error
-		if report, err = os.Create(c.junit); err != nil {
+		if report, err = os.Create(a.path(c.junit)); err != nil {
 			return fmt.Errorf("--junit: %w; give a file in a folder you can write to", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -390,5 +391,18 @@ func TestCiHistoryFindingAnnotation(t *testing.T) {
 	}
 	if strings.Contains(r.stdout+r.stderr, lintSlackToken) {
 		t.Errorf("the token leaked:\n%s", r)
+	}
+}
+
+// -C DIR runs ferry as if started in DIR: the --events and --junit files
+// are written there.
+func TestCiReportPathsUnderDirFlag(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": `task(name = "t", cmd = "true")`})
+	parent, dir := filepath.Split(ws.dir)
+	startFerry(t, parent, "-C", dir, "--events", "events.json", "ci", "--no-lint", "--junit", "junit.xml").wait(t).wantCode(t, 0)
+	for _, f := range []string{"events.json", "junit.xml"} {
+		if !ws.exists(f) {
+			t.Errorf("%s is not in the -C folder", f)
+		}
 	}
 }

@@ -13,7 +13,7 @@ func (a *app) openEvents() error {
 	if a.events == "" {
 		return nil
 	}
-	f, err := os.OpenFile(a.events, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(a.path(a.events), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("--events: %w; give a file in a folder you can write to", err)
 	}
