@@ -244,7 +244,9 @@ func (p *Plugin) Wrap(name, value, from string) engine.Secret {
 // Find returns a secret standing for value, named as the secret whose
 // value it holds (whole, encoded, or within a longer string, as the
 // redactor finds values), when it holds the value of a secret that ferry
-// has read; see Wrap.
+// has read. Unlike Wrap, it does not teach the redactor value: what value
+// reveals is redacted already, and the rest of it (the other lines of a
+// file, say) is no secret.
 func (p *Plugin) Find(value, from string) (engine.Secret, bool) {
 	if p.Redactor == nil {
 		return nil, false
@@ -253,7 +255,7 @@ func (p *Plugin) Find(value, from string) (engine.Secret, bool) {
 	if !ok {
 		return nil, false
 	}
-	return p.Wrap(name, value, from), true
+	return &Secret{name: name, src: readBack{from: from, value: value}}, true
 }
 
 // Matcher finds the values of the secrets read so far in bytes, such as

@@ -368,6 +368,17 @@ func TestWrapAndFind(t *testing.T) {
 	if !ok || s.String() != "<secret tok>" {
 		t.Errorf("Find: %v, %v", s, ok)
 	}
+	if got, err := s.Reveal(context.Background()); got != "url://u:"+value+"@db" || err != nil {
+		t.Errorf("Reveal of a found secret: %q, %v", got, err)
+	}
+	// The rest of a text that holds a value is not hidden from then on.
+	file := "listen: 0.0.0.0:8080\nlog_level: debug\ntoken: " + value + "\n"
+	if _, ok := p.Find(file, "file config.yml"); !ok {
+		t.Fatal("Find missed the value in a file")
+	}
+	if got := p.Redactor.String("log_level: debug"); got != "log_level: debug" {
+		t.Errorf("after Find, another line of the file is hidden: %q", got)
+	}
 	if _, err := starlark.Binary(syntax.PLUS, s, starlark.String("x")); err == nil {
 		t.Error("a found secret can be added to a string")
 	}
