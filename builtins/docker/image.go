@@ -356,19 +356,20 @@ func (i *Image) Run(rc *engine.RunContext) error {
 			return err
 		}
 	}
-	bc, err := i.readContext(rc, rc.Workspace)
-	if err != nil {
-		return err
-	}
-	if files := i.secretFilesIn(bc); len(files) > 0 {
-		return i.secretFilesError(files)
-	}
 	ref := i.Ref(rc.Key)
 	img, err := i.lookup(rc, rc.Key)
 	if err != nil {
 		return err
 	}
 	if img != nil {
+		// Walks the context only when a secret's file is in its folder.
+		files, err := i.SecretFilesSent(rc)
+		if err != nil {
+			return err
+		}
+		if len(files) > 0 {
+			return i.secretFilesError(files)
+		}
 		for _, t := range i.missingTags(img, rc.Key) {
 			if err := i.docker.Tag(rc, img.ID, t); err != nil {
 				return err
@@ -376,6 +377,13 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		}
 		fmt.Fprintf(rc.Stdout, "an image with this key is already in the Docker Engine; tagged it %s\n", ref)
 		return i.pushIfAsked(rc, rc.Key)
+	}
+	bc, err := i.readContext(rc, rc.Workspace)
+	if err != nil {
+		return err
+	}
+	if files := i.secretFilesIn(bc); len(files) > 0 {
+		return i.secretFilesError(files)
 	}
 	df, err := i.parse()
 	if err != nil {
