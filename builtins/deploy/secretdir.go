@@ -140,23 +140,11 @@ func pruneSecretFiles(project, rule string, keep map[string]string) error {
 	if err != nil {
 		return err
 	}
-	dir = filepath.Join(dir, rule)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
 	kept := map[string]bool{}
 	for _, host := range keep {
 		kept[filepath.Base(host)] = true
 	}
-	for _, e := range entries {
-		if !kept[e.Name()] {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return removeExcept(filepath.Join(dir, rule), kept)
 }
 
 // RemoveSecretFiles removes the secret files of the project's rules that
@@ -169,6 +157,15 @@ func RemoveSecretFiles(project string, keep []string) error {
 	if keep == nil {
 		return os.RemoveAll(dir)
 	}
+	wanted := map[string]bool{}
+	for _, k := range keep {
+		wanted[k] = true
+	}
+	return removeExcept(dir, wanted)
+}
+
+// removeExcept removes what the folder dir holds but keep, if dir exists.
+func removeExcept(dir string, keep map[string]bool) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -176,12 +173,8 @@ func RemoveSecretFiles(project string, keep []string) error {
 	if err != nil {
 		return err
 	}
-	wanted := map[string]bool{}
-	for _, k := range keep {
-		wanted[k] = true
-	}
 	for _, e := range entries {
-		if !wanted[e.Name()] {
+		if !keep[e.Name()] {
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 				return err
 			}
