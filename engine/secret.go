@@ -50,6 +50,16 @@ type SecretUser interface {
 	Secrets() []Secret
 }
 
+// A SecretFinder recognises secret values in what ferry reads back from
+// elsewhere (a command's output, a file, a container's environment), so
+// that they reach Starlark as secrets, never as strings.
+type SecretFinder interface {
+	// Find returns a secret standing for value when value holds the
+	// value of a secret that ferry has read; from says where value was
+	// read ("the standard output of ctx.sh").
+	Find(value, from string) (Secret, bool)
+}
+
 // SecretPlaceholder is what str() and print() show for the secret name.
 func SecretPlaceholder(name string) string { return "<secret " + name + ">" }
 

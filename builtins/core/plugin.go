@@ -14,16 +14,7 @@ type Plugin struct {
 	Env string
 	// Secrets recognises secret values in what ctx.sh and ctx.read hand
 	// to run-time actions; without it, they return plain strings.
-	Secrets SecretFinder
-}
-
-// SecretFinder recognises secret values in text. *secret.Plugin
-// implements it.
-type SecretFinder interface {
-	// Find returns a secret standing for value when value holds the
-	// value of a secret that ferry has read; from says where value was
-	// read ("the standard output of ctx.sh").
-	Find(value, from string) (engine.Secret, bool)
+	Secrets engine.SecretFinder
 }
 
 // Builtins returns the core builtins.

@@ -30,7 +30,7 @@ type Task struct {
 	ev      *engine.Evaluation
 	// found recognises secret values in what ctx.sh and ctx.read return;
 	// nil for none.
-	found SecretFinder
+	found engine.SecretFinder
 	// grace is how long a serve task's process group has between SIGTERM
 	// and SIGKILL when it is stopped.
 	grace time.Duration
@@ -65,7 +65,7 @@ var taskBuiltin = &engine.Builtin{
 	// Impl is set by Plugin.Builtins, to declareTask with its SecretFinder.
 }
 
-func declareTask(thread *starlark.Thread, c *engine.Call, found SecretFinder) (starlark.Value, error) {
+func declareTask(thread *starlark.Thread, c *engine.Call, found engine.SecretFinder) (starlark.Value, error) {
 	ev, err := engine.Declaring(thread, c)
 	if err != nil {
 		return nil, err

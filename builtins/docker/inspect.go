@@ -28,10 +28,7 @@ import (
 // container, so that they reach Starlark as secrets, never as strings.
 // *secret.Plugin implements it.
 type SecretFinder interface {
-	// Find returns a secret standing for value when value holds the
-	// value of a secret that ferry has read; from says where value was
-	// read ("the environment of container shop-web-1").
-	Find(value, from string) (engine.Secret, bool)
+	engine.SecretFinder
 	// Wrap returns a secret named name standing for value.
 	Wrap(name, value, from string) engine.Secret
 	// Matcher finds the values of the secrets that ferry has read so
