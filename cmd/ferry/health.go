@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +63,9 @@ func (a *app) unhealthy(ctx context.Context, l *loaded, names []string, timeout 
 	var wg sync.WaitGroup
 	for i, r := range rules {
 		wg.Go(func() {
-			errs[i] = r.WaitHealthy(ctx, timeout, &ruleOutput{bus: a.bus, rule: r.Info().Name})
+			out := a.logWriter(r.Info().Name)
+			errs[i] = r.WaitHealthy(ctx, timeout, out)
+			out.Flush()
 			if x := a.exporter.Load(); x != nil && ctx.Err() == nil {
 				state := deploy.Healthy
 				if errs[i] != nil {
@@ -82,19 +83,6 @@ func (a *app) unhealthy(ctx context.Context, l *loaded, names []string, timeout 
 		}
 	}
 	return bad, nil
-}
-
-// ruleOutput sends each line written to it to the bus as output of rule.
-type ruleOutput struct {
-	bus  *engine.Bus
-	rule string
-}
-
-func (w *ruleOutput) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		w.bus.Emit(engine.Event{Kind: engine.EventOutput, Rule: w.rule, Stream: "stdout", Text: line})
-	}
-	return len(p), nil
 }
 
 // printHealthErrors lists, under the status table, why services are not
