@@ -71,8 +71,19 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 		d.SecretEnv[k] = v
 		fmt.Fprintf(labelHash, "env %s %s\n", k, keyed)
 	}
-	if len(s.SecretFiles) > 0 && stores {
-		d.SecretFileValues = map[string]SecretFileValue{}
+	if len(s.SecretFiles) > 0 {
+		// A target that stores secrets (Swarm) takes the values; for one
+		// that mounts them, they are written to the host's secret folder.
+		var dir string
+		if stores {
+			d.SecretFileValues = map[string]SecretFileValue{}
+		} else {
+			var err error
+			if dir, err = makeSecretDir(d.Project, s.Name); err != nil {
+				return fmt.Errorf("secret_files (at %s): %w", r.info.Pos, err)
+			}
+			d.SecretFiles = map[string]string{}
+		}
 		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
 			v, keyed, ok, err := reveal(rc, s.SecretFiles[p])
 			if err != nil {
@@ -81,29 +92,15 @@ func (r *Rule) revealSecrets(rc *engine.RunContext, d *Deployment) error {
 			if !ok {
 				continue
 			}
-			d.SecretFileValues[p] = SecretFileValue{Value: v, HMAC: keyed}
-			fmt.Fprintf(labelHash, "file %s %s\n", p, keyed)
-		}
-	}
-	if len(s.SecretFiles) > 0 && !stores {
-		dir, err := makeSecretDir(d.Project, s.Name)
-		if err != nil {
-			return fmt.Errorf("secret_files (at %s): %w", r.info.Pos, err)
-		}
-		d.SecretFiles = map[string]string{}
-		for _, p := range slices.Sorted(maps.Keys(s.SecretFiles)) {
-			v, keyed, ok, err := reveal(rc, s.SecretFiles[p])
-			if err != nil {
-				return err
+			if stores {
+				d.SecretFileValues[p] = SecretFileValue{Value: v, HMAC: keyed}
+			} else {
+				host := filepath.Join(dir, keyed[:32])
+				if err := writeSecretFile(host, v); err != nil {
+					return fmt.Errorf("secret_files %s: %w", p, err)
+				}
+				d.SecretFiles[p] = host
 			}
-			if !ok {
-				continue
-			}
-			host := filepath.Join(dir, keyed[:32])
-			if err := writeSecretFile(host, v); err != nil {
-				return fmt.Errorf("secret_files %s: %w", p, err)
-			}
-			d.SecretFiles[p] = host
 			fmt.Fprintf(labelHash, "file %s %s\n", p, keyed)
 		}
 	}
