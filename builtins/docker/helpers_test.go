@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -45,43 +44,58 @@ func main() {
 }
 `
 
+// The static binaries the tests put in images, built once per run in
+// binDir, which TestMain removes.
 var (
-	helloOnce sync.Once
-	helloPath string
-	helloErr  error
-	helloDir  string
+	binMu  sync.Mutex
+	binDir string
+	bins   = map[string]string{} // name → path
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if helloDir != "" {
-		os.RemoveAll(helloDir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
 
 // hello returns the path of a static hello binary, built once per run.
-func hello(t *testing.T) string {
+func hello(t *testing.T) string { return staticBinary(t, "hello", helloSrc) }
+
+// staticBinary returns the path of a static Linux binary built from the Go
+// program src, once per run for each name.
+func staticBinary(t *testing.T, name, src string) string {
 	t.Helper()
-	helloOnce.Do(func() {
-		if helloDir, helloErr = os.MkdirTemp("", "ferry-hello-"); helloErr != nil {
-			return
-		}
-		src := filepath.Join(helloDir, "hello.go")
-		if helloErr = os.WriteFile(src, []byte(helloSrc), 0o644); helloErr != nil {
-			return
-		}
-		helloPath = filepath.Join(helloDir, "hello")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", helloPath, src)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			helloErr = fmt.Errorf("go build hello: %v\n%s", err, out)
-		}
-	})
-	if helloErr != nil {
-		t.Fatal(helloErr)
+	binMu.Lock()
+	defer binMu.Unlock()
+	if p, ok := bins[name]; ok {
+		return p
 	}
-	return helloPath
+	if binDir == "" {
+		dir, err := os.MkdirTemp("", "ferry-bins-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		binDir = dir
+	}
+	dir := filepath.Join(binDir, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srcPath := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, srcPath)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	bins[name] = bin
+	return bin
 }
 
 // inCI reports whether the tests run under CI, where a missing Docker

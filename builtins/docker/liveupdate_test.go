@@ -98,37 +98,8 @@ func main() {
 }
 `
 
-var (
-	liveOnce sync.Once
-	livePath string
-	liveErr  error
-)
-
 // liveServer returns the path of the static liveSrc binary, built once.
-func liveServer(t *testing.T) string {
-	t.Helper()
-	liveOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ferry-live-")
-		if err != nil {
-			liveErr = err
-			return
-		}
-		src := filepath.Join(dir, "main.go")
-		if liveErr = os.WriteFile(src, []byte(liveSrc), 0o644); liveErr != nil {
-			return
-		}
-		livePath = filepath.Join(dir, "server")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", livePath, src)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			liveErr = fmt.Errorf("go build the live update server: %v\n%s", err, out)
-		}
-	})
-	if liveErr != nil {
-		t.Fatal(liveErr)
-	}
-	return livePath
-}
+func liveServer(t *testing.T) string { return staticBinary(t, "server", liveSrc) }
 
 const liveFerry = `image(name = "img", repo = "REPO", context = "app", live_update = [
     fall_back_on(["app/static/fallback.txt"]),
