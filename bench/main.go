@@ -62,9 +62,7 @@ func main() {
 	flag.IntVar(&c.StartRuns, "version-runs", 20, "runs of `ferry version` (the median is reported)")
 	flag.Parse()
 	if c.Ferry == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench -ferry bin/ferry [-keep DIR] [-json]")
-		flag.PrintDefaults()
-		os.Exit(2)
+		measure.Usage("go run ./bench -ferry bin/ferry [-keep DIR] [-json]")
 	}
 	if c.Layout.Chains < 1 || c.Layout.Chains > 100 || c.Layout.Length < 1 || c.Layout.FilesPerTask < 1 || c.Layout.FilesPerTask > 100 ||
 		c.Jobs < 1 || c.NoopRuns < 1 || c.EditRuns < 1 || c.EvalRuns < 1 || c.StartRuns < 1 {

@@ -89,9 +89,7 @@ func main() {
 	}
 	if c.Ferry == "" || flag.NArg() > 0 || c.Layout.Files < 1 || c.Layout.Bytes < int64(c.Layout.Files) ||
 		c.ColdRuns < 1 || c.WarmRuns < 1 || c.BuildRuns < 1 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/context -ferry bin/ferry [-files N] [-size 1GB] [-json] (at least one byte per file)")
-		flag.PrintDefaults()
-		os.Exit(2)
+		measure.Usage("go run ./bench/context -ferry bin/ferry [-files N] [-size 1GB] [-json] (at least one byte per file)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

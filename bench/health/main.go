@@ -74,9 +74,7 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the figures as JSON")
 	flag.Parse()
 	if *ferry == "" || flag.NArg() > 0 || *runs < 1 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/health -ferry bin/ferry [-runs N] [-json]")
-		flag.PrintDefaults()
-		os.Exit(2)
+		measure.Usage("go run ./bench/health -ferry bin/ferry [-runs N] [-json]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

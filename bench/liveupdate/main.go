@@ -84,9 +84,7 @@ func main() {
 	flag.BoolVar(&c.JSON, "json", false, "print the figures as JSON")
 	flag.Parse()
 	if c.Ferry == "" || flag.NArg() > 0 || c.Changes < 1 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/liveupdate -ferry bin/ferry [-changes N] [-json]")
-		flag.PrintDefaults()
-		os.Exit(2)
+		measure.Usage("go run ./bench/liveupdate -ferry bin/ferry [-changes N] [-json]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

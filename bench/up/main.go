@@ -61,9 +61,7 @@ func main() {
 	flag.BoolVar(&c.NoCompose, "no-compose", false, "skip the Compose baseline")
 	flag.Parse()
 	if c.Ferry == "" || flag.NArg() > 0 || c.Services < 1 || c.Services > 99 || c.Runs < 1 || c.ComposeRuns < 1 || c.APIRuns < 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/up -ferry bin/ferry [-runs N] [-compose-runs N] [-json]")
-		flag.PrintDefaults()
-		os.Exit(2)
+		measure.Usage("go run ./bench/up -ferry bin/ferry [-runs N] [-compose-runs N] [-json]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -86,9 +86,7 @@ func main() {
 	}
 	c.Args = strings.Fields(args)
 	if c.Ferry == "" || flag.NArg() > 0 || c.Changes < 10 || c.Runs < 1 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/watch -ferry bin/ferry [-sizes 10000,100000] [-changes N>=10] [-runs N] [-json]")
-		flag.PrintDefaults()
-		os.Exit(2)
+		measure.Usage("go run ./bench/watch -ferry bin/ferry [-sizes 10000,100000] [-changes N>=10] [-runs N] [-json]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -244,6 +245,14 @@ func (l Load) Describe(who, what string, busyPct float64) string {
 		s += "\nWARNING: the machine was busy; timings are inflated and noisy: rerun on an idle machine"
 	}
 	return s
+}
+
+// Usage ends a bench called with bad flags: it prints line, the usage,
+// and the flags.
+func Usage(line string) {
+	fmt.Fprintln(os.Stderr, "usage: "+line)
+	flag.PrintDefaults()
+	os.Exit(2)
 }
 
 // Fail ends the bench called name when it failed: its figures would not be
