@@ -18,7 +18,8 @@ func IsCounter(metric string) bool { return strings.HasSuffix(metric, "_total") 
 // A Controller decides one service's replica count from observations of its
 // replicas, as Kubernetes' HPA does: desired = ceil(current × observed /
 // target), clamped to [Min, Max], unchanged within Tolerance; up at once,
-// down only to the highest recommendation within the cooldown. It is not
+// down only to the highest recommendation (or finished scale, see Scaled)
+// within the cooldown. It is not
 // safe for concurrent use.
 type Controller struct {
 	Service string
@@ -159,6 +160,14 @@ func (c *Controller) Decide(now time.Time, current int) Decision {
 	}
 	d.To = desired
 	return d
+}
+
+// Scaled records that a scale to count finished at now. The cooldown counts
+// from then, as if count had been recommended at that moment: a scale that
+// took a while (containers created, networks joined) would otherwise use up
+// the cooldown before the new replicas had been observed once.
+func (c *Controller) Scaled(now time.Time, count int) {
+	c.recs = append(c.recs, point{now, float64(count)})
 }
 
 // what names the observed quantity.

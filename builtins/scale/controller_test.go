@@ -120,6 +120,26 @@ func TestDecideDownToHighestRecent(t *testing.T) {
 	}
 }
 
+// A scale that takes a while starts the cooldown when it finishes, not when
+// it was decided: the new replicas are held until they have been observed.
+func TestCooldownCountsFromFinishedScale(t *testing.T) {
+	p := &Policy{Min: 1, Max: 10, Metric: "load", Target: 10, Window: time.Second / 2, Cooldown: 5 * time.Second}
+	c := NewController("api", p)
+	feed(c, 0, 1, 40)
+	if d := c.Decide(at(0), 1); d.To != 4 {
+		t.Fatalf("%+v, want 4", d)
+	}
+	c.Scaled(at(3), 4) // the scale took 3s
+	feed(c, 6, 4, 0)
+	if d := c.Decide(at(6), 4); d.To != 4 || !strings.Contains(d.Reason, "holding") {
+		t.Fatalf("5s after the decision but 3s after the scale finished: %+v, want 4 held", d)
+	}
+	feed(c, 8.5, 4, 0)
+	if d := c.Decide(at(8.5), 4); d.To != 1 {
+		t.Fatalf("5.5s after the scale finished: %+v, want 1", d)
+	}
+}
+
 func TestDecideWithoutObservationsClamps(t *testing.T) {
 	c := NewController("api", &Policy{Min: 2, Max: 4, Metric: "x_total", Target: 1, Window: time.Second})
 	if d := c.Decide(at(0), 1); d.To != 2 {

@@ -112,6 +112,7 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 	if err := l.Scaler.Scale(context.WithoutCancel(ctx), service, d.To); err != nil {
 		return fmt.Errorf("scaling %s from %d to %d replicas: %w", service, d.From, d.To, err)
 	}
+	c.Scaled(time.Now(), d.To)
 	if l.Hooks != nil {
 		l.Hooks.Scaled(service, d.From, d.To)
 		l.Hooks.SetReplicas(service, d.To)
