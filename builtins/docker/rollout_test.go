@@ -125,9 +125,16 @@ func newRolloutFixture(t *testing.T) *rolloutFixture {
 // deployment is the service web at version, with n replicas and an http
 // check; key is its config hash.
 func (f *rolloutFixture) deployment(key byte, n int, env map[string]string, ports ...deploy.Port) *deploy.Deployment {
+	health := &deploy.HealthCheck{Kind: "http", Path: "/healthz", Port: 8080, Interval: 100 * time.Millisecond, Timeout: time.Second, Retries: 2}
+	if env["BROKEN"] == "" && env["CRASH_AFTER"] == "" {
+		// On a loaded machine a replica may take seconds to listen: the
+		// probes failing meanwhile do not count, and the first that passes
+		// ends the start period. Broken replicas keep none, so that they
+		// fail within a few probes.
+		health.StartPeriod = 30 * time.Second
+	}
 	return &deploy.Deployment{Project: f.project, Image: f.image, Key: engine.Digest{key}, Spec: &deploy.ServiceSpec{
-		Name: "web", Replicas: n, Restart: "unless-stopped", Env: env, Ports: ports,
-		Health: &deploy.HealthCheck{Kind: "http", Path: "/healthz", Port: 8080, Interval: 100 * time.Millisecond, Timeout: time.Second, Retries: 2},
+		Name: "web", Replicas: n, Restart: "unless-stopped", Env: env, Ports: ports, Health: health,
 	}}
 }
 
@@ -478,7 +485,9 @@ func TestRollingUpdateUnhealthy(t *testing.T) {
 }
 
 // Cancelling a rollout (Ctrl-C) while a new replica is starting removes
-// that replica and leaves the old ones as they were.
+// that replica and leaves the old ones as they were: cancelled at once,
+// while the Engine creates it (which it finishes all the same), and while
+// it is probed within its start period.
 func TestRollingUpdateInterrupted(t *testing.T) {
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -486,26 +495,28 @@ func TestRollingUpdateInterrupted(t *testing.T) {
 	if err := f.target.Deploy(ctx, f.deployment(1, 2, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	slow := f.deployment(2, 2, map[string]string{"VERSION": "v2", "BROKEN": "1"})
-	slow.Spec.Health.StartPeriod = time.Minute
-	rctx, stop := context.WithCancel(ctx)
-	var log syncBuilder
-	done := make(chan error, 1)
-	go func() { done <- f.target.Deploy(rctx, slow, &log) }()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(log.String(), "starting "+f.project+"-web-1-02000000"); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the rollout did not start a new replica")
+	for _, after := range []time.Duration{0, 300 * time.Millisecond} {
+		slow := f.deployment(2, 2, map[string]string{"VERSION": "v2", "BROKEN": "1"})
+		slow.Spec.Health.StartPeriod = time.Minute
+		rctx, stop := context.WithCancel(ctx)
+		var log syncBuilder
+		done := make(chan error, 1)
+		go func() { done <- f.target.Deploy(rctx, slow, &log) }()
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(log.String(), "starting "+f.project+"-web-1-02000000"); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the rollout did not start a new replica")
+			}
 		}
-	}
-	time.Sleep(300 * time.Millisecond) // probing, within its start period
-	stop()
-	if err := <-done; err != context.Canceled {
-		t.Fatalf("a cancelled rollout returned %v", err)
-	}
-	f.wantVersions(t, ctx, "v1", "web-1", "web-2")
-	list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project})
-	if err != nil || len(list) != 2 {
-		t.Errorf("after the cancelled rollout: %v containers (%v), want the 2 old ones", len(list), err)
+		time.Sleep(after)
+		stop()
+		if err := <-done; err != context.Canceled {
+			t.Fatalf("a rollout cancelled %s after starting a replica returned %v", after, err)
+		}
+		f.wantVersions(t, ctx, "v1", "web-1", "web-2")
+		list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project})
+		if err != nil || len(list) != 2 {
+			t.Errorf("after a rollout cancelled %s after starting a replica: %v containers (%v), want the 2 old ones", after, len(list), err)
+		}
 	}
 }
 

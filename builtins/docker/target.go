@@ -329,14 +329,20 @@ func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.Con
 }
 
 // launch creates and starts one container; one that could not start is
-// removed.
+// removed. The create itself is not cancelled: the Engine finishes a
+// create whose request was cancelled, and ferry would not know the
+// container it leaves; ctx is checked once the id is known.
 func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
-	id, err := t.c.CreateContainer(ctx, cs)
+	id, err := t.c.CreateContainer(context.WithoutCancel(ctx), cs)
 	if errors.Is(err, dockerd.ErrNameInUse) {
 		return "", fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", cs.Name, labelProject, d.Project)
 	}
 	if err != nil {
 		return "", err
+	}
+	if ctx.Err() != nil {
+		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
+		return "", ctx.Err()
 	}
 	for _, n := range d.Spec.Networks {
 		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, []string{d.Spec.Name}); err != nil {
