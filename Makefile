@@ -9,7 +9,7 @@ build: ## build bin/ferry
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
 
 test: ## run every test (unit, end-to-end on the built binary, examples)
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 bench: build ## measure ferry against GNU make on a generated workspace (see bench/)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine/
