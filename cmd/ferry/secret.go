@@ -349,18 +349,25 @@ var editFolder = regexp.MustCompile(`^ferry-secret-([0-9]+)-[0-9]+$`)
 // over (whatever PID namespace the edit ran in, and however its PID was
 // reused since).
 func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error) {
-	dir, err := os.MkdirTemp(editBase(), fmt.Sprintf("ferry-secret-%d-", os.Getpid()))
+	// Made as ferry-secret-PID.N and renamed once locked, so that no
+	// removeLeftoverEdits sees it unlocked.
+	base := editBase()
+	made, err := os.MkdirTemp(base, fmt.Sprintf("ferry-secret-%d.", os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
-	lock, err := os.Open(dir)
+	dir := filepath.Join(base, strings.Replace(filepath.Base(made), ".", "-", 1))
+	lock, err := os.Open(made)
 	if err == nil {
-		if err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			err = os.Rename(made, dir)
+		}
+		if err != nil {
 			lock.Close()
 		}
 	}
 	if err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(made)
 		return nil, err
 	}
 	defer lock.Close()
