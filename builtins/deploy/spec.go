@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"fmt"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -62,7 +63,10 @@ type Port struct {
 
 func (p Port) String() string {
 	var sb strings.Builder
-	if p.HostIP != "" {
+	switch {
+	case strings.Contains(p.HostIP, ":"): // IPv6
+		sb.WriteString("[" + p.HostIP + "]:")
+	case p.HostIP != "":
 		sb.WriteString(p.HostIP + ":")
 	}
 	if p.HostStart != 0 {
@@ -85,7 +89,8 @@ func (p Port) HostPorts() int {
 }
 
 // ParsePort parses a port as compose writes it: "80" (a free host port),
-// "8080:80", "127.0.0.1:8080:80", "8080-8083:80", with an optional "/udp".
+// "8080:80", "127.0.0.1:8080:80", "[::1]:8080:80" (an IPv6 host address in
+// brackets), "8080-8083:80", with an optional "/udp".
 func ParsePort(s string) (Port, error) {
 	p := Port{Protocol: "tcp"}
 	spec := s
@@ -96,6 +101,15 @@ func ParsePort(s string) (Port, error) {
 		spec, p.Protocol = base, proto
 	}
 	parts := strings.Split(spec, ":")
+	if rest, ok := strings.CutPrefix(spec, "["); ok {
+		ip, ports, ok := strings.Cut(rest, "]:")
+		if !ok {
+			return p, fmt.Errorf("port %q: want [IPv6]:HOST:CONTAINER, the IPv6 host address in brackets", s)
+		}
+		if parts = append([]string{ip}, strings.Split(ports, ":")...); len(parts) != 3 {
+			return p, fmt.Errorf("port %q: want [IPv6]:HOST:CONTAINER", s)
+		}
+	}
 	var host string
 	switch len(parts) {
 	case 1:
@@ -106,8 +120,11 @@ func ParsePort(s string) (Port, error) {
 		if p.HostIP == "" {
 			return p, fmt.Errorf("port %q: empty host address", s)
 		}
+		if _, err := netip.ParseAddr(p.HostIP); err != nil {
+			return p, fmt.Errorf("port %q: host address %q is not an IP address", s, p.HostIP)
+		}
 	default:
-		return p, fmt.Errorf("port %q: want CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER", s)
+		return p, fmt.Errorf("port %q: want CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER, an IPv6 address in brackets ([::1]:HOST:CONTAINER)", s)
 	}
 	c, err := portNumber(parts[len(parts)-1])
 	if err != nil {

@@ -80,6 +80,14 @@ func (f *File) StageIndex(name string, cur int) int {
 	return -1
 }
 
+// CopyFromVariable reports whether the --from of COPY c uses a variable
+// (${IMG}, $IMG). No builder substitutes one there: BuildKit refuses it,
+// and the classic builder takes the text as written, as an image name.
+func (f *File) CopyFromVariable(c *instructions.CopyCommand) bool {
+	word, _, err := shell.NewLex(f.Result.EscapeToken).ProcessWord(c.From, shell.EnvsFromSlice(nil))
+	return err != nil || word != c.From
+}
+
 // Line returns the first line of a location, 0 for none.
 func Line(loc []parser.Range) int {
 	if len(loc) == 0 {

@@ -3,9 +3,11 @@ package dockerfile
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -37,6 +39,22 @@ func TestParseNoFrom(t *testing.T) {
 	f, err := Parse([]byte("ARG X=1\n"), nil)
 	if err != nil || len(f.Stages) != 0 || len(f.MetaArgs) != 1 {
 		t.Errorf("got %+v, %v; want no stages, one meta ARG and no error", f, err)
+	}
+}
+
+func TestCopyFromVariable(t *testing.T) {
+	f, err := Parse([]byte("FROM scratch AS build\n"+
+		"COPY --from=build /a /a\nCOPY --from=0 /a /a\nCOPY --from=busybox:1 /a /a\nCOPY /a /a\n"+
+		"COPY --from=${IMG} /a /a\nCOPY --from=$IMG /a /a\nCOPY --from=${IMG:-busybox} /a /a\nCOPY --from=acme/$IMG:1 /a /a\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for _, cmd := range f.Stages[0].Commands {
+		got = append(got, f.CopyFromVariable(cmd.(*instructions.CopyCommand)))
+	}
+	if want := []bool{false, false, false, false, true, true, true, true}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 

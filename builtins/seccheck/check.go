@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -211,7 +212,7 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		}
 	}
 	for _, p := range s.Ports {
-		if db, ok := dbPorts[p.Container]; ok && (p.HostIP == "" || p.HostIP == "0.0.0.0" || p.HostIP == "::") {
+		if db, ok := dbPorts[p.Container]; ok && everyInterface(p) {
 			f := add("FERRY-SV003", fmt.Sprintf("publishes %s port %d on every interface (%s): anyone who reaches the host reaches the database", db, p.Container, p.String()))
 			if f != nil {
 				f.Fix = loopbackFix(loopback(p))
@@ -239,6 +240,13 @@ func engineSocket(src string) bool {
 		return true
 	}
 	return false
+}
+
+// everyInterface reports whether p is published on every interface: with
+// no host address, or an unspecified one (0.0.0.0, ::, however written).
+func everyInterface(p deploy.Port) bool {
+	ip, err := netip.ParseAddr(p.HostIP) // ParsePort checked it
+	return p.HostIP == "" || err == nil && ip.IsUnspecified()
 }
 
 // loopback returns p as a ports = entry that publishes it on 127.0.0.1

@@ -67,6 +67,9 @@ job(name = "group0", image = "tool:1", user = "1000:0")
 service(name = "rootless", image = "agent:1", volumes = ["/run/user/1000/docker.sock:/var/run/docker.sock"], user = "1")
 service(name = "podman", image = "agent:1", volumes = ["/run/podman/podman.sock:/run/podman.sock", "/var:/host-var:ro"], user = "1")
 service(name = "dirs", image = "agent:1", volumes = ["/srv/docker:/d", "/var/lib/app:/data", "./run:/run"], user = "1")
+service(name = "db6", image = "postgres:16", ports = ["[::]:5432:5432"], user = "999")
+service(name = "db6-local", image = "postgres:16", ports = ["[::1]:5432:5432", "127.0.0.1:5433:5432", "[::1]::6379"], user = "999")
+service(name = "cache6", image = "redis:7", ports = ["[0:0:0:0:0:0:0:0]:6379:6379"], user = "999")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -91,6 +94,8 @@ service(name = "dirs", image = "agent:1", volumes = ["/srv/docker:/d", "/var/lib
 		"FERRY-SV002 ferry.star:23:8",
 		"FERRY-SV002 ferry.star:24:8",
 		"FERRY-SV002 ferry.star:24:8",
+		"FERRY-SV003 ferry.star:26:8",
+		"FERRY-SV003 ferry.star:28:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -103,6 +108,9 @@ service(name = "dirs", image = "agent:1", volumes = ["/srv/docker:/d", "/var/lib
 		if want := `publish it on loopback only ("` + port + `")`; !strings.Contains(fs[i].Fix, want) {
 			t.Errorf("%s fix: %q, want %q", fs[i].Pos(), fs[i].Fix, want)
 		}
+	}
+	if !strings.Contains(fs[14].Message, `service "db6": publishes PostgreSQL port 5432 on every interface ([::]:5432:5432/tcp)`) || !strings.Contains(fs[14].Fix, `"127.0.0.1:5432:5432"`) {
+		t.Errorf("IPv6 finding: %s / %s", fs[14].Message, fs[14].Fix)
 	}
 	if !strings.Contains(fs[5].Message, `service "probe": network_mode = "host"`) || !strings.Contains(fs[6].Message, `service "dind": privileged = True`) {
 		t.Errorf("messages: %s / %s", fs[5].Message, fs[6].Message)

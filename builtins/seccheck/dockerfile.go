@@ -45,7 +45,9 @@ func CheckDockerfile(d Dockerfile) ([]Finding, error) {
 		c.args(&a)
 	}
 	for i := range c.stages {
-		c.stage(i)
+		if err := c.stage(i); err != nil {
+			return nil, err
+		}
 	}
 	c.runAs(last)
 	c.health(last)
@@ -77,7 +79,8 @@ func (c *dfCheck) base(i int) string {
 	return name
 }
 
-func (c *dfCheck) stage(i int) {
+// stage checks stage i, or returns an error when it cannot be built.
+func (c *dfCheck) stage(i int) error {
 	st := c.stages[i]
 	if b := c.base(i); c.f.StageIndex(b, i) < 0 {
 		c.pinned(b, st.Location)
@@ -91,6 +94,10 @@ func (c *dfCheck) stage(i int) {
 				}
 			}
 		case *instructions.CopyCommand:
+			if c.f.CopyFromVariable(cmd) {
+				return fmt.Errorf("%s:%d: COPY --from=%s: no builder substitutes variables in --from (BuildKit refuses it; the classic builder looks for an image named %q); "+
+					"name the image in a stage, FROM <image or ${ARG}> AS <name>, and COPY --from=<name>", c.d.Path, dockerfile.Line(cmd.Location()), cmd.From, cmd.From)
+			}
 			c.from(cmd.From, i, cmd.Location())
 		case *instructions.RunCommand:
 			for _, m := range instructions.GetMounts(cmd) {
@@ -106,6 +113,7 @@ func (c *dfCheck) stage(i int) {
 			c.args(cmd)
 		}
 	}
+	return nil
 }
 
 func (c *dfCheck) args(cmd *instructions.ArgCommand) {

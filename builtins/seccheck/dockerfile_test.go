@@ -55,6 +55,8 @@ func TestDockerfileRules(t *testing.T) {
 		{name: "earlier stage named by an ARG", rule: "FERRY-DF002", src: "ARG STAGE=build\nFROM scratch AS build\nFROM ${STAGE}\n"},
 		{name: "later stage is an image", rule: "FERRY-DF002", src: "FROM scratch\nCOPY --from=tools /x /x\nFROM alpine@sha256:" + strings.Repeat("f", 64) + " AS tools\n", want: []string{"FERRY-DF002:2"}},
 		{name: "COPY --from an image", rule: "FERRY-DF002", src: "FROM scratch\nCOPY --from=busybox:1 /bin/busybox /bin/\n", want: []string{"FERRY-DF002:2"}},
+		{name: "COPY --from a stage of an image named by an ARG", rule: "FERRY-DF002", src: "ARG TOOLS=busybox:1\nFROM ${TOOLS} AS tools\nFROM scratch\nCOPY --from=tools /bin/busybox /bin/\n", want: []string{"FERRY-DF002:2"}, msg: "busybox:1 is not pinned"},
+		{name: "COPY --from a stage of a pinned image named by an ARG", rule: "FERRY-DF002", src: "ARG TOOLS=busybox@sha256:" + strings.Repeat("d", 64) + "\nFROM ${TOOLS} AS tools\nFROM scratch\nCOPY --from=tools /bin/busybox /bin/\n"},
 		{name: "ARG default", rule: "FERRY-DF002", src: "ARG BASE=debian:12\nFROM ${BASE}\n", want: []string{"FERRY-DF002:2"}, msg: "debian:12 is not"},
 		{name: "ARG pinned by build_args", rule: "FERRY-DF002", src: "ARG BASE=debian:12\nFROM ${BASE}\n", d: Dockerfile{BuildArgs: map[string]string{"BASE": "debian@sha256:" + strings.Repeat("b", 64)}}},
 		{name: "stage after the target", rule: "FERRY-DF002", src: "FROM scratch AS app\nFROM alpine\n", d: Dockerfile{Target: "app"}},
@@ -121,6 +123,10 @@ func TestDockerfileErrors(t *testing.T) {
 		"FROM scratch\nCOPY\n":          "app/Dockerfile",
 		"FROM scratch AS a\nFROM a\n":   "", // parses
 		"FROM scratch\nUSER 1\nBOGUS x": "app/Dockerfile",
+		// Neither builder substitutes a variable in COPY --from.
+		"ARG IMG=busybox:1\nFROM scratch\nCOPY --from=${IMG} /x /x\n":    "app/Dockerfile:3: COPY --from=${IMG}: no builder substitutes variables in --from",
+		"FROM scratch\nARG IMG=busybox:1\ncopy --from=$IMG /x /x\n":      "app/Dockerfile:3: COPY --from=$IMG",
+		"ARG IMG=busybox:1\nFROM scratch\nCOPY --from=${IMG:-a} /x /x\n": "app/Dockerfile:3",
 	} {
 		_, err := CheckDockerfile(Dockerfile{Path: "app/Dockerfile", Src: []byte(src), Target: ""})
 		switch {
@@ -129,6 +135,10 @@ func TestDockerfileErrors(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%q: got error %v, want one with %q", src, err, want)
 		}
+	}
+	// A stage after the target is not built.
+	if _, err := CheckDockerfile(Dockerfile{Path: "Dockerfile", Src: []byte("FROM scratch AS app\nFROM scratch\nCOPY --from=$IMG /x /x\n"), Target: "app"}); err != nil {
+		t.Errorf("COPY --from=$IMG after the target: %v", err)
 	}
 	if _, err := CheckDockerfile(Dockerfile{Path: "Dockerfile", Src: []byte("FROM scratch\n"), Target: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown target: got %v", err)

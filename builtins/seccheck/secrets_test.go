@@ -15,6 +15,7 @@ var (
 	ghToken   = "ghp_" + "Zq8mW2xY7vB4nK1pL9sT3rU6cE0aH5dF8gJ2"
 	ghPAT     = "github_pat_" + "11ABCDEFG0abcdefghijkl_mnopQRSTUVwxyz0123456789"
 	glToken   = "glpat-" + "x9Fk2LmQ8rTz4WvN1pYb"
+	glBody    = "k3Vb9QmX2rLp7TzN4wYc" + "8HdF1sJg6AeU0oRi5KnM" + "2xBvZq9PtW3yLhC7uEj1" + "GfS4aDn8" // 68 characters
 	slack     = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 	stripe    = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
 	google    = "AIza" + "SyD3k9Lm2Qx7Vb1Nc8Rt5Yw0Zp4Jh6Gf2Ks"
@@ -50,6 +51,18 @@ func TestSecretPatterns(t *testing.T) {
 		{"GitLab token", "CI_TOKEN=" + glToken + "\n", []string{"FERRY-SEC004:1:10"}},
 		{"GitLab token too short", "CI_TOKEN=" + glToken[:25] + "\n", nil},
 		{"GitLab token, other prefixes", "a=x" + glToken + "\nb=glpat_" + glToken[6:] + "\nc=GLPAT-" + glToken[6:] + "\n", nil},
+		{"GitLab tokens of other kinds", "a=gldt-" + glBody[:20] + "\nb=glrt-" + glBody[:20] + "\nc=glrtr-" + glBody[:20] + "\nd=GR1348941" + glBody[:20] +
+			"\ne=glptt-" + "3f9a1c7be2d40586" + "af13c9e7b2d4f6a8" + "0c1e3b5d" + "\nf=glft-" + glBody[:20] + "\ng=glimt-" + glBody[:25] + "\nh=glagent-" + glBody[:50] +
+			"\ni=gloas-" + glBody[:64] + "\nj=glsoat-" + glBody[:20] + "\nk=glcbt-" + "64_" + glBody[:20] + "\nl=glffct-" + glBody[:20] + "\n",
+			[]string{"FERRY-SEC004:1:3", "FERRY-SEC004:2:3", "FERRY-SEC004:3:3", "FERRY-SEC004:4:3", "FERRY-SEC004:5:3", "FERRY-SEC004:6:3",
+				"FERRY-SEC004:7:3", "FERRY-SEC004:8:3", "FERRY-SEC004:9:3", "FERRY-SEC004:10:3", "FERRY-SEC004:11:3", "FERRY-SEC004:12:3"}},
+		{"GitLab routable token", "CI_TOKEN=glpat-" + glBody[:38] + ".01" + ".121flyh6j\n", []string{"FERRY-SEC004:1:10"}},
+		{"GitLab tokens of other kinds too short", "a=gldt-" + glBody[:19] + "\nb=glimt-" + glBody[:24] + "\nc=glagent-" + glBody[:49] +
+			"\nd=gloas-" + glBody[:63] + "\ne=GR1348941" + glBody[:19] + "\n", nil},
+		{"GitLab tokens of other kinds, wrong case or inside a word", "a=GLDT-" + glBody[:20] + "\nb=gr1348941" + glBody[:20] + "\nc=xglrt-" + glBody[:20] +
+			"\nd=glxyz-" + glBody[:20] + "\n", nil},
+		{"GitLab tokens of other kinds, placeholders", "a=gldt-" + strings.Repeat("x", 20) + "\nb=glrt-<runner-token>\nc=GR1348941" + strings.Repeat("X", 20) +
+			"\nd=glptt-${TRIGGER_TOKEN}\ne=glagent-" + strings.Repeat("0", 50) + "\nf=gloas-...\n", nil},
 		{"GitLab token placeholders", "CI_TOKEN=glpat-" + strings.Repeat("x", 20) + "\nCI_TOKEN=glpat-<your-token>\nCI_TOKEN=glpat-${GITLAB_TOKEN}\n" +
 			"CI_TOKEN=glpat-" + strings.Repeat("0", 20) + "\n", nil},
 		{"Slack token", "hook: " + slack + "\n", []string{"FERRY-SEC005:1:7"}},
@@ -101,6 +114,16 @@ func TestSecretPatterns(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// A routable GitLab token (<random>.<version>.<length and CRC>) is found
+// whole, so that it is told apart from another with the same random part.
+func TestGitLabRoutableToken(t *testing.T) {
+	tok := "glrtr-" + glBody[:38] + ".01" + ".121flyh6j"
+	hits := scanText("register.sh", []byte("gitlab-runner register --token "+tok+"\n"), 1)
+	if len(hits) != 1 || hits[0].Rule != "FERRY-SEC004" || hits[0].secret != tok {
+		t.Fatalf("got %v, want one finding of the whole token", hits)
 	}
 }
 

@@ -10,7 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -139,9 +142,10 @@ to the recipients file so that others can encrypt secrets for you.`,
 a private folder (on /dev/shm when there is one, so it stays in memory), runs
 $EDITOR (else vi) on it, encrypts what you saved for the recipients, and
 removes the plaintext, also when ferry is stopped by Ctrl-C, SIGTERM, SIGHUP
-or SIGQUIT (only SIGKILL leaves it behind). Content saved unchanged is left
-as it was: to encrypt a file again for the recipients as they are now, use
-ferry secret rekey.`,
+or SIGQUIT. Only SIGKILL leaves it behind: the next ferry secret command
+removes such a folder of yours, once no edit holds it, and says so. Content
+saved unchanged is left as it was: to encrypt a file again for the
+recipients as they are now, use ferry secret rekey.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := loadRecipients()
@@ -207,6 +211,14 @@ secrets a removed key could read.`,
 	rflag(rekey)
 
 	cmd.AddCommand(keygen, encrypt, decrypt, edit, rekey)
+	// Each of them first removes what an edit stopped by SIGKILL left.
+	for _, c := range cmd.Commands() {
+		run := c.RunE
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			removeLeftoverEdits(a.stderr)
+			return run(cmd, args)
+		}
+	}
 	return cmd
 }
 
@@ -316,18 +328,50 @@ func checkFolder(path, name string) error {
 	return nil
 }
 
+// editBase is the folder in which edit makes its private folders: /dev/shm
+// when there is one, so the plaintext stays in memory.
+func editBase() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
+
+// editFolder matches the name of an edit's private folder,
+// ferry-secret-PID-N, with the PID of the ferry that made it. (Folders
+// named ferry-secret-N were made by a ferry that took no lock on them.)
+var editFolder = regexp.MustCompile(`^ferry-secret-([0-9]+)-[0-9]+$`)
+
 // editPrivately writes plain to a file in a new 0700 folder, runs the
 // editor on it, and returns what was saved; the folder is always removed.
+// It holds the folder locked meanwhile: the lock ends with the process,
+// however it ends, which tells removeLeftoverEdits that a folder is left
+// over (whatever PID namespace the edit ran in, and however its PID was
+// reused since).
 func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error) {
-	base := ""
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		base = "/dev/shm"
-	}
-	dir, err := os.MkdirTemp(base, "ferry-secret-")
+	// Made as ferry-secret-PID.N and renamed once locked, so that no
+	// removeLeftoverEdits sees it unlocked.
+	base := editBase()
+	made, err := os.MkdirTemp(base, fmt.Sprintf("ferry-secret-%d.", os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	dir := filepath.Join(base, strings.Replace(filepath.Base(made), ".", "-", 1))
+	lock, err := os.Open(made)
+	if err == nil {
+		if err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			err = os.Rename(made, dir)
+		}
+		if err != nil {
+			lock.Close()
+		}
+	}
+	if err != nil {
+		os.RemoveAll(made)
+		return nil, err
+	}
+	defer lock.Close()
+	defer os.RemoveAll(dir) // before the lock ends
 	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, plain, 0o600); err != nil {
 		return nil, err
@@ -344,4 +388,44 @@ func editPrivately(cmd *cobra.Command, name string, plain []byte) ([]byte, error
 		return nil, fmt.Errorf("editor %q failed (%v): nothing was encrypted; set $EDITOR to an editor that exits 0 on save", editor, err)
 	}
 	return os.ReadFile(file)
+}
+
+// removeLeftoverEdits removes the private folders, each with a secret's
+// plaintext in it, that an edit stopped by SIGKILL left behind, and says
+// so on w. It takes only this user's folders, and only those that no edit
+// holds locked, as a live one does.
+func removeLeftoverEdits(w io.Writer) {
+	base := editBase()
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		m := editFolder.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() { // not a link
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Getuid() {
+			continue
+		}
+		dir := filepath.Join(base, e.Name())
+		f, err := os.Open(dir)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			what := fmt.Sprintf("the private folder of a `ferry secret edit` (process %s) that was killed before it could remove it, with a decrypted secret in it; last changed %s ago",
+				m[1], time.Since(fi.ModTime()).Round(time.Second))
+			if err := os.RemoveAll(dir); err != nil {
+				fmt.Fprintf(w, "could not remove %s, %s: %v; remove it yourself\n", dir, what, err)
+			} else {
+				fmt.Fprintf(w, "removed %s, %s\n", dir, what)
+			}
+		}
+		f.Close()
+	}
 }

@@ -376,6 +376,87 @@ func TestSecretEditCleansUpOnSignal(t *testing.T) {
 	}
 }
 
+// The plaintext folder of a ferry secret edit killed by SIGKILL is removed
+// by the next secret command, which says so; the folder of a live edit, of
+// another user or of an older ferry is not.
+func TestSecretEditLeftoverRemoved(t *testing.T) {
+	ws, key := ageWorkspace(t, map[string]string{"plain.txt": leakValue})
+	os.MkdirAll(ws.path("secrets"), 0o755)
+	ws.ferry(t, "secret", "encrypt", "--in", "plain.txt", "secrets/tok.age").wantCode(t, 0)
+	// The editor says where the plaintext is and sleeps, as sleep (same
+	// PID), without ferry's output; $MARK tells two edits apart.
+	ws.write(t, "editor.sh", "#!/bin/sh\necho $$ > "+ws.path("editor-$MARK.pid")+"\ndirname \"$1\" > "+ws.path("editdir-$MARK.tmp")+
+		"\nmv "+ws.path("editdir-$MARK.tmp")+" "+ws.path("editdir-$MARK")+"\nexec sleep 60 </dev/null >/dev/null 2>&1\n")
+	os.Chmod(ws.path("editor.sh"), 0o755)
+	t.Setenv("EDITOR", ws.path("editor.sh"))
+	edit := func(mark string) (*ferryProc, string) {
+		t.Setenv("MARK", mark)
+		p := ws.start(t, "--identity", key, "secret", "edit", "secrets/tok.age")
+		eventually(t, "editor "+mark+" runs", func() bool { return ws.exists("editdir-" + mark) })
+		d := strings.TrimSpace(ws.read(t, "editdir-"+mark))
+		t.Cleanup(func() { os.RemoveAll(d) })
+		t.Cleanup(func() {
+			if pid, err := strconv.Atoi(strings.TrimSpace(ws.read(t, "editor-"+mark+".pid"))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+		return p, d
+	}
+	killed, left := edit("killed")
+	live, liveDir := edit("live")
+	// Its editor lives on, orphaned, and keeps ferry's output open.
+	if err := killed.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the killed ferry is gone", func() bool { return !processAlive(killed.cmd.Process.Pid) })
+	if _, err := os.Stat(filepath.Join(left, "tok")); err != nil {
+		t.Fatalf("SIGKILL left no plaintext behind: %v", err)
+	}
+	// Folders that are not a killed edit's, next to it.
+	base := filepath.Dir(left)
+	older := filepath.Join(base, "ferry-secret-"+strconv.Itoa(os.Getpid())+"00") // made by a ferry that took no lock
+	others := []string{older}
+	if os.Getuid() == 0 {
+		theirs := filepath.Join(base, "ferry-secret-"+strconv.Itoa(os.Getpid())+"-1")
+		if err := os.Mkdir(theirs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(theirs, 65534, 65534)
+		others = append(others, theirs)
+	}
+	os.Mkdir(older, 0o700)
+	for _, d := range others {
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+
+	t.Setenv("EDITOR", "true")
+	r := ws.ferry(t, "--identity", key, "secret", "edit", "secrets/tok.age")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "removed "+left+", the private folder of a `ferry secret edit` (process "+strconv.Itoa(killed.cmd.Process.Pid)+
+		") that was killed before it could remove it, with a decrypted secret in it; last changed ", " ago")
+	if _, err := os.Stat(left); err == nil {
+		t.Fatalf("the killed edit's folder %s is still there", left)
+	}
+	for _, d := range append(others, liveDir) {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+		if strings.Contains(r.stderr, d) {
+			t.Errorf("the note names %s:\n%s", d, r.stderr)
+		}
+	}
+	// Another secret command has nothing left to remove; the live edit
+	// ends as it would have.
+	if r := ws.ferry(t, "--identity", key, "secret", "decrypt", "secrets/tok.age"); r.stdout != leakValue || strings.Contains(r.stderr, "removed") {
+		t.Fatalf("decrypt: %s", r)
+	}
+	live.cmd.Process.Signal(syscall.SIGTERM)
+	live.wait(t).wantCode(t, 128+int(syscall.SIGTERM))
+	if _, err := os.Stat(liveDir); err == nil {
+		t.Fatalf("the live edit's folder %s is still there", liveDir)
+	}
+}
+
 // Under --env, a dotenv secret's source, in the reason a rule reruns,
 // names the environment's file it is read from first.
 func TestSecretDotenvSourceNamesEnvFile(t *testing.T) {
