@@ -86,7 +86,7 @@ func (t *Target) LastLines(ctx context.Context, container string) string {
 
 // checkOutput returns what the last failed run of the container's exec
 // health check printed, with t's redactor's values removed while it is
-// whole: ferry shows it indented, or JSON-escaped, where a value wrapped
+// whole: a health wait's error shows it indented, where a value wrapped
 // over its lines (such as base64 at 76 columns) is no longer found.
 func (t *Target) checkOutput(ep dockerd.Endpoints) string {
 	if t.red == nil {
@@ -158,7 +158,7 @@ func (t *Target) containerHealth(ctx context.Context, project string, c dockerd.
 	}
 	ep, err := t.c.InspectEndpoints(ctx, c.ID)
 	if err != nil || label == "" {
-		return st.Health, t.checkOutput(ep), err
+		return st.Health, ep.HealthOutput, err
 	}
 	var h deploy.HealthCheck
 	if err := json.Unmarshal([]byte(label), &h); err != nil {
