@@ -125,28 +125,39 @@ func (b *Bus) Logf(level, format string, args ...any) {
 	b.Emit(Event{Kind: EventLog, Level: level, Text: fmt.Sprintf(format, args...)})
 }
 
-// An OutputWriter takes a rule's output: the bus's redactor removes the
-// secrets from the byte stream first, and only then is it cut into lines,
-// so that neither the cut of a line longer than maxLine nor a value (or
-// an encoding of it, such as wrapped base64) running across lines escapes
-// redaction. Each event is redacted again on the bus, line by line.
+// An OutputWriter takes one stream of output, such as a rule's or a
+// container's: a redactor removes the secrets from the byte stream first,
+// and only then is it cut into lines, so that neither the cut of a line
+// longer than maxLine nor a value (or an encoding of it, such as wrapped
+// base64) running across lines escapes redaction, and what is added to
+// each line afterwards (a container's name) cannot split a value.
 type OutputWriter struct {
-	io.Writer // red, or lines when the bus has no redactor
+	io.Writer // red, or lines when there is no redactor
 	red       *redact.Writer
 	lines     *lineWriter
 }
 
-// Output returns an OutputWriter passing each line of output to emit.
+// Output returns an OutputWriter passing each line of output, redacted by
+// the bus's redactor, to emit. Each event is redacted again on the bus,
+// line by line.
 func (b *Bus) Output(emit func(line string)) *OutputWriter {
-	w := &OutputWriter{lines: &lineWriter{emit: emit}}
-	w.Writer = w.lines
+	var r *redact.Redactor
 	if b != nil {
 		b.mu.Lock()
-		if b.redactor != nil {
-			w.red = b.redactor.Writer(w.lines)
-			w.Writer = w.red
-		}
+		r = b.redactor
 		b.mu.Unlock()
+	}
+	return NewOutputWriter(r, emit)
+}
+
+// NewOutputWriter returns an OutputWriter passing each line of output,
+// with r's values removed (none when r is nil), to emit.
+func NewOutputWriter(r *redact.Redactor, emit func(line string)) *OutputWriter {
+	w := &OutputWriter{lines: &lineWriter{emit: emit}}
+	w.Writer = w.lines
+	if r != nil {
+		w.red = r.Writer(w.lines)
+		w.Writer = w.red
 	}
 	return w
 }

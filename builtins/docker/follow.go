@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -197,9 +198,5 @@ func (c *crashTracker) observe(e dockerd.ContainerEvent) (crashReport, bool) {
 // runLines returns the last lines a container wrote between since and until
 // (one run, for a container Docker restarts), formatted to follow a report.
 func (t *Target) runLines(ctx context.Context, id string, since, until time.Time) string {
-	var sb strings.Builder
-	if err := t.c.LogsBetween(ctx, id, since, until, "10", "    ", &sb); err != nil || sb.Len() == 0 {
-		return ""
-	}
-	return "; its last log lines:\n" + strings.TrimRight(sb.String(), "\n")
+	return t.tail(func(out io.Writer) error { return t.c.LogsBetween(ctx, id, since, until, "10", out) })
 }

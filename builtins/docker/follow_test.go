@@ -141,7 +141,7 @@ func TestFollowEngine(t *testing.T) {
 // with its context.
 func TestFollowUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+t.TempDir()+"/none.sock")
-	target := NewTarget(dockerd.New())
+	target := NewTarget(dockerd.New(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), followRetry*2+followRetry/2)
 	defer cancel()
 	var reports []deploy.Report

@@ -63,7 +63,7 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 	if err != nil {
 		return deploy.Replica{}, err
 	}
-	r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
+	r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: t.checkOutput(ep)}
 	if h := d.Spec.Health; h != nil && h.Probed() {
 		r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
 		if d.Spec.NetworkMode == "host" {
@@ -82,6 +82,17 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 // error message.
 func (t *Target) LastLines(ctx context.Context, container string) string {
 	return t.lastLines(ctx, container)
+}
+
+// checkOutput returns what the last failed run of the container's exec
+// health check printed, with t's redactor's values removed while it is
+// whole: a health wait's error shows it indented, where a value wrapped
+// over its lines (such as base64 at 76 columns) is no longer found.
+func (t *Target) checkOutput(ep dockerd.Endpoints) string {
+	if t.red == nil {
+		return ep.HealthOutput
+	}
+	return t.red.String(ep.HealthOutput)
 }
 
 // localNets lists the networks of this machine's interfaces: a container

@@ -51,7 +51,7 @@ func serverImage(t *testing.T) string {
 func TestProbeThroughEngine(t *testing.T) {
 	c := needDocker(t)
 	image := serverImage(t)
-	target := NewTarget(c)
+	target := NewTarget(c, nil)
 	project := "ferrytest-" + randomHex(t)
 	t.Cleanup(func() { target.Down(context.Background(), project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -140,7 +140,7 @@ func newLiveWorkspace(t *testing.T) *liveWorkspace {
 		"app/static/index.html": "v1",
 		"app/static/app.conf":   "a=1",
 		"app/other.txt":         "not synced",
-	}), target: NewTarget(docker)}
+	}), target: NewTarget(docker, nil)}
 	body, err := os.ReadFile(liveServer(t))
 	if err != nil {
 		t.Fatal(err)

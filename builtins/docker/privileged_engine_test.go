@@ -17,7 +17,7 @@ import (
 func TestContainerPrivilegedAndNetworkMode(t *testing.T) {
 	c := needDocker(t)
 	image := serverImage(t)
-	target := NewTarget(c)
+	target := NewTarget(c, nil)
 	project := "ferrytest-" + randomHex(t)
 	ctx := context.Background()
 	t.Cleanup(func() { target.Down(context.Background(), project, true) })

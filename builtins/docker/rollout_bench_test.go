@@ -22,7 +22,7 @@ func benchFixture(b *testing.B) *rolloutFixture {
 	if err := c.Ping(ctx); err != nil {
 		b.Skipf("no Docker Engine: %v", err)
 	}
-	f := &rolloutFixture{target: NewTarget(c), project: "ferrytest-" + uniq(b), image: versionImage(b)}
+	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + uniq(b), image: versionImage(b)}
 	b.Cleanup(func() { f.target.Down(context.Background(), f.project, true) })
 	return f
 }

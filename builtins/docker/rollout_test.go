@@ -117,7 +117,7 @@ type rolloutFixture struct {
 
 func newRolloutFixture(t *testing.T) *rolloutFixture {
 	c := needDocker(t)
-	f := &rolloutFixture{target: NewTarget(c), project: "ferrytest-" + uniq(t), image: versionImage(t)}
+	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + uniq(t), image: versionImage(t)}
 	t.Cleanup(func() { f.target.Down(context.Background(), f.project, true) })
 	return f
 }

@@ -74,7 +74,7 @@ func (l *logLines) String() string {
 func TestAutoscaleUnderLoad(t *testing.T) {
 	c := needDocker(t)
 	start := time.Now()
-	target, project, image := NewTarget(c), "ferrytest-"+uniq(t), autoscaleImage(t)
+	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {
 			t.Errorf("ferry down: %v", err)
@@ -181,7 +181,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 // of 20%, are scaled up from the Engine's streaming stats.
 func TestAutoscaleOnCPU(t *testing.T) {
 	c := needDocker(t)
-	target, project, image := NewTarget(c), "ferrytest-"+uniq(t), autoscaleImage(t)
+	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {
 			t.Errorf("ferry down: %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // labelImage carries, on a swarm service, the image reference it was
@@ -32,7 +33,7 @@ const convergeTimeout = 2 * time.Minute
 // the image (push it to a registry they pull from).
 type SwarmTarget struct {
 	c     *dockerd.Client
-	local *Target // task containers on this node: health, last log lines
+	local *Target // task containers on this node (health, last log lines); redacts the tasks' output
 	env   *deploy.Environment
 	warn  func(string)
 
@@ -45,11 +46,13 @@ type SwarmTarget struct {
 
 var _ deploy.Target = (*SwarmTarget)(nil)
 
-// NewSwarmTarget returns a SwarmTarget for the environment env, using c;
-// warn receives what the user should know but that does not stop a
-// deployment (no IPVS in the kernel, a swarm of several nodes).
-func NewSwarmTarget(c *dockerd.Client, env *deploy.Environment, warn func(string)) *SwarmTarget {
-	return &SwarmTarget{c: c, local: NewTarget(c), env: env, warn: warn}
+// NewSwarmTarget returns a SwarmTarget for the environment env, using c,
+// which removes red's values from the tasks' output that it shows
+// (nothing when red is nil); warn receives what the user should know but
+// that does not stop a deployment (no IPVS in the kernel, a swarm of
+// several nodes).
+func NewSwarmTarget(c *dockerd.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *SwarmTarget {
+	return &SwarmTarget{c: c, local: NewTarget(c, red), env: env, warn: warn}
 }
 
 // SwarmServiceName is the swarm service that runs a rule of a project.
@@ -551,11 +554,7 @@ func taskFailure(task dockerd.Task) string {
 // taskLines returns a task's last log lines, formatted to follow an error
 // message.
 func (t *SwarmTarget) taskLines(ctx context.Context, task dockerd.Task) string {
-	var sb strings.Builder
-	if err := t.c.TaskLogs(ctx, task.ID, "    ", false, "10", &sb); err != nil || sb.Len() == 0 {
-		return ""
-	}
-	return "; its last log lines:\n" + strings.TrimRight(sb.String(), "\n")
+	return t.local.tail(func(out io.Writer) error { return t.c.TaskLogs(ctx, task.ID, false, "10", out) })
 }
 
 // RunJob runs the job as a replicated-job service with one task, replacing
@@ -595,9 +594,9 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 		for _, task := range tasks {
 			switch task.State {
 			case "complete":
-				return t.c.TaskLogs(ctx, task.ID, "", false, "", log)
+				return t.c.TaskLogs(ctx, task.ID, false, "", log)
 			case "failed", "rejected":
-				t.c.TaskLogs(ctx, task.ID, "", false, "", log)
+				t.c.TaskLogs(ctx, task.ID, false, "", log)
 				return fmt.Errorf("job %s %s", d.Spec.Name, taskFailure(task))
 			case "pending":
 				if task.Err != "" {
@@ -809,7 +808,12 @@ func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, 
 			}
 			n++
 			prefix := fmt.Sprintf("%s-%d | ", rule, task.Slot)
-			go func() { errs <- t.c.TaskLogs(ctx, task.ID, prefix, follow, "", w) }()
+			go func() {
+				lw := t.local.lines(prefix, w)
+				err := t.c.TaskLogs(ctx, task.ID, follow, "", lw)
+				lw.Flush()
+				errs <- err
+			}()
 		}
 	}
 	var first error
@@ -849,7 +853,7 @@ func (t *SwarmTarget) Replicas(ctx context.Context, d *deploy.Deployment) ([]dep
 		if err != nil {
 			return nil, fmt.Errorf("swarm service %s: task %d runs on another node, whose containers ferry cannot inspect from here: %w", s.Name, task.Slot, err)
 		}
-		r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: ep.HealthOutput}
+		r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: t.local.checkOutput(ep)}
 		if probed {
 			r.Addr, r.AddrErr = reach(host, nil, ep, SwarmNetworkName(d.Project), d.Spec.Health.Port)
 		}

@@ -202,7 +202,7 @@ func swarmProject(t *testing.T) (*SwarmTarget, string, string) {
 	c := needDocker(t)
 	swarmtest.Up(t)
 	image := autoscaleImage(t)
-	target := NewSwarmTarget(c, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
+	target := NewSwarmTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
 	project := "ferrytest-" + uniq(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {

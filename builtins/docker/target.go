@@ -16,6 +16,8 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Labels on every object ferry creates.
@@ -35,7 +37,8 @@ const startupWatch = 400 * time.Millisecond
 // network per project, on which each service's name is a DNS alias shared by
 // its replicas.
 type Target struct {
-	c *dockerd.Client
+	c   *dockerd.Client
+	red *redact.Redactor // removes secret values from the containers' output
 
 	mu   sync.Mutex
 	snap map[string][]dockerd.Container // project → containers, until a change
@@ -47,8 +50,9 @@ type Target struct {
 
 var _ deploy.Target = (*Target)(nil)
 
-// NewTarget returns a Target using c.
-func NewTarget(c *dockerd.Client) *Target { return &Target{c: c} }
+// NewTarget returns a Target using c, which removes red's values from
+// the containers' output that it shows (nothing when red is nil).
+func NewTarget(c *dockerd.Client, red *redact.Redactor) *Target { return &Target{c: c, red: red} }
 
 // NetworkName is the project's network.
 func NetworkName(project string) string { return project + "_default" }
@@ -398,11 +402,35 @@ func portError(err error) error {
 // lastLines returns the container's last log lines, formatted to follow an
 // error message.
 func (t *Target) lastLines(ctx context.Context, id string) string {
+	return t.tail(func(out io.Writer) error { return t.c.Logs(ctx, id, false, "10", out) })
+}
+
+// tail returns the lines of the output that logs writes, redacted as one
+// stream (see lines), formatted to follow an error message: "" when there
+// are none; empty lines are left out.
+func (t *Target) tail(logs func(out io.Writer) error) string {
 	var sb strings.Builder
-	if err := t.c.Logs(ctx, id, "    ", false, "10", &sb); err != nil || sb.Len() == 0 {
+	w := engine.NewOutputWriter(t.red, func(line string) {
+		if line != "" {
+			sb.WriteString("\n    " + line)
+		}
+	})
+	err := logs(w)
+	w.Flush()
+	if err != nil || sb.Len() == 0 {
 		return ""
 	}
-	return "; its last log lines:\n" + strings.TrimRight(sb.String(), "\n")
+	return "; its last log lines:" + sb.String()
+}
+
+// lines returns a writer for the output of one container (or task),
+// stdout and stderr as the Engine sends them: t's redactor removes the
+// secret values from it as one stream, and only then is it cut into
+// lines, each written to out after prefix, so that neither the prefixes
+// nor the lines of other containers in between hide a value, or an
+// encoding of it such as wrapped base64. Flush it when the output ends.
+func (t *Target) lines(prefix string, out io.Writer) *engine.OutputWriter {
+	return engine.NewOutputWriter(t.red, func(line string) { fmt.Fprintf(out, "%s%s\n", prefix, line) })
 }
 
 // RunJob runs the job's container to completion, streaming its output.
@@ -428,7 +456,7 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- t.c.Logs(ctx, id, "", true, "", log) }()
+	go func() { done <- t.c.Logs(ctx, id, true, "", log) }()
 	code, err := t.c.WaitContainer(ctx, id)
 	<-done
 	if err != nil {
@@ -586,7 +614,12 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, follo
 		}
 		n++
 		prefix := fmt.Sprintf("%s-%s | ", c.Labels[labelRule], c.Labels[labelReplica])
-		go func() { errs <- t.c.Logs(ctx, c.ID, prefix, follow, "", w) }()
+		go func() {
+			lw := t.lines(prefix, w)
+			err := t.c.Logs(ctx, c.ID, follow, "", lw)
+			lw.Flush()
+			errs <- err
+		}()
 	}
 	var first error
 	for range n {

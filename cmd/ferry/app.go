@@ -73,7 +73,7 @@ type app struct {
 func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerd.New()
-		a.target = docker.NewTarget(a.docker)
+		a.target = docker.NewTarget(a.docker, a.redactor)
 	}
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}

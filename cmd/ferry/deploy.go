@@ -189,10 +189,16 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// A health error can quote what a container printed.
+			// A health error can quote what a container printed: it is
+			// redacted whole here, since --json escapes its line breaks,
+			// which would hide a value wrapped over its lines from the
+			// redaction of stdout.
 			if slices.ContainsFunc(list, func(s deploy.ServiceStatus) bool { return s.HealthError != "" }) {
 				if err := a.redactDeclared(cmd.Context()); err != nil {
 					return err
+				}
+				for i := range list {
+					list[i].HealthError = a.redactor.String(list[i].HealthError)
 				}
 			}
 			if asJSON {

@@ -18,7 +18,7 @@ func (a *app) selectEnv(l *loaded) error {
 	}
 	a.deployTo = a.target
 	if env != nil && env.Target == deploy.TargetSwarm {
-		a.deployTo = docker.NewSwarmTarget(a.docker, env, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
+		a.deployTo = docker.NewSwarmTarget(a.docker, a.redactor, env, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
 	}
 	a.deployPlugin.Target = a.deployTo
 	if env == nil {

@@ -4,6 +4,7 @@ package main
 // ferry, lazy reading, the age commands, and the container sinks.
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -802,6 +803,114 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 	check("after a rotation")
 	os.Unsetenv("FERRY_TEST_SECRET")
 	check("with the source unset")
+}
+
+// wrappedText comes before the value that printWrapped encodes, so that
+// the encoded value starts late in the first line and crosses the break.
+const wrappedText = "the token, base64-encoded after some text: "
+
+// wrappedGo is the Go source of printWrapped, which prints the base64
+// encoding of wrappedText and value wrapped at 76 columns, as base64(1)
+// writes it, one line per write, each ending in eol. The app that holds
+// it imports encoding/base64 and fmt.
+const wrappedGo = `
+func printWrapped(value, eol string) {
+	enc := base64.StdEncoding.EncodeToString([]byte("` + wrappedText + `" + value))
+	for ; len(enc) > 76; enc = enc[76:] {
+		fmt.Print(enc[:76] + eol)
+	}
+	fmt.Print(enc + eol)
+}
+`
+
+// wrappedAppMain prints the wrapped base64 of TOK (see printWrapped),
+// with "\r\n" line ends when CRLF is set; then, as "check", a failing
+// health check, it exits 1, or else stays up.
+const wrappedAppMain = `package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	eol := "\n"
+	if os.Getenv("CRLF") != "" {
+		eol = "\r\n"
+	}
+	printWrapped(os.Getenv("TOK"), eol)
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		os.Exit(1)
+	}
+	time.Sleep(time.Hour)
+}
+` + wrappedGo
+
+// wrappedLines returns the lines that printWrapped prints for value.
+func wrappedLines(value string) []string {
+	enc := base64.StdEncoding.EncodeToString([]byte(wrappedText + value))
+	var lines []string
+	for ; len(enc) > 76; enc = enc[76:] {
+		lines = append(lines, enc[:76])
+	}
+	return append(lines, enc)
+}
+
+// wrappedRedacted is how ferry shows the first line that printWrapped
+// prints for leakValue: the characters that encode wrappedText alone (and
+// one that encodes its last byte with the value's first), then the value,
+// which crosses the line break, as one placeholder.
+var wrappedRedacted = wrappedLines(leakValue)[0][:58] + "[redacted tok]"
+
+// wantNoWrapped fails when out shows a form of leakValue, or a line of
+// what printWrapped prints for it.
+func wantNoWrapped(t *testing.T, where, out string) {
+	t.Helper()
+	wantNoLeak(t, where, out)
+	for _, line := range wrappedLines(leakValue) {
+		if strings.Contains(out, line) {
+			t.Errorf("%s shows a line of the wrapped base64 of the secret, %q:\n%s", where, line, out)
+		}
+	}
+}
+
+// TestSecretWrappedInContainerOutput checks that a value that containers
+// print base64-encoded and wrapped at 76 columns (with "\n" or "\r\n")
+// is redacted where ferry shows their output cut into lines and prefixed
+// or indented: ferry logs, with the lines of several containers
+// interleaved; a failed health wait, with the check's output and the last
+// log lines; and status --json, which escapes the check's line breaks.
+func TestSecretWrappedInContainerOutput(t *testing.T) {
+	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+service(name = "lf", image = "app-image", env = {"TOK": tok})
+service(name = "crlf", image = "app-image", env = {"TOK": tok, "CRLF": "1"})
+service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "check"], interval = "500ms", retries = 1))
+`)
+	dw.write(t, "app/main.go", wrappedAppMain)
+	dw.run(t, "up").wantCode(t, 0)
+
+	logs := dw.ferry(t, "--project", dw.project, "logs")
+	logs.wantCode(t, 0)
+	wantNoWrapped(t, "logs", logs.stdout+logs.stderr)
+	for _, c := range []string{"lf-1", "crlf-1", "sick-1"} {
+		if !strings.Contains(logs.stdout, c+" | "+wrappedRedacted) {
+			t.Errorf("logs: want %q:\n%s%s", c+" | "+wrappedRedacted, logs.stdout, logs.stderr)
+		}
+	}
+
+	r := dw.ferry(t, "--project", dw.project, "up", "--wait", "sick")
+	r.wantCode(t, 1)
+	wantNoWrapped(t, "up --wait", r.stdout+r.stderr)
+	r.wantStderr(t, "its last failed check said:\n    "+wrappedRedacted, "its last log lines:\n    "+wrappedRedacted)
+
+	st := dw.ferry(t, "--project", dw.project, "status", "--json")
+	wantNoWrapped(t, "status --json", st.stdout+st.stderr)
+	if !strings.Contains(st.stdout, wrappedRedacted) {
+		t.Errorf("status --json does not show the check's redacted output:\n%s", st.stdout)
+	}
 }
 
 // TestSecretBuildOutputLeakAttempt builds an image whose Dockerfile a task

@@ -251,6 +251,7 @@ func runningTasks(t *testing.T, service string) []string {
 const swarmSecretAppMain = `package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -268,6 +269,8 @@ func main() {
 		fmt.Printf("file=%s err=%v\n", b, err)
 		return
 	}
+	b, _ := os.ReadFile(os.Getenv("FILE"))
+	printWrapped(string(b), "\n")
 	fmt.Println("listening on :8080")
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		b, err := os.ReadFile(os.Getenv("FILE"))
@@ -279,7 +282,7 @@ func main() {
 	})
 	http.ListenAndServe(":8080", nil)
 }
-`
+` + wrappedGo
 
 // swarmSecrets lists the project's Swarm secrets by name, sorted.
 func (dw *dockerWorkspace) swarmSecrets(t *testing.T) []string {
@@ -296,7 +299,8 @@ func (dw *dockerWorkspace) swarmSecrets(t *testing.T) []string {
 // secret_files on a swarm become Swarm secrets named by an HMAC of their
 // value, mounted at the declared path; a new value (a plain up) makes a
 // new secret, the service is updated to it and the old one removed; down
-// removes them all. The value never shows in ferry's output.
+// removes them all. The value never shows in ferry's output, nor does its
+// wrapped base64 in ferry logs.
 func TestSwarmSecretFiles(t *testing.T) {
 	t.Setenv("FERRY_TEST_SECRET", leakValue)
 	dw := newDockerWorkspace(t, swarmEnv+`tok = secret("tok", env = "FERRY_TEST_SECRET")
@@ -332,6 +336,13 @@ job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/
 	}
 	if got := httpGet(t, "http://127.0.0.1:"+hostPort(t, dw.swarmStatus(t)["web"])+"/"); got != leakValue {
 		t.Fatalf("the service read %q from its secret file", got)
+	}
+	// The task printed the value base64-encoded and wrapped over lines.
+	logs := dw.ferry(t, "--project", dw.project, "--env", "staging", "logs", "web")
+	logs.wantCode(t, 0)
+	wantNoWrapped(t, "logs", logs.stdout+logs.stderr)
+	if !strings.Contains(logs.stdout, "web-1 | "+wrappedRedacted) {
+		t.Errorf("logs: want %q:\n%s%s", "web-1 | "+wrappedRedacted, logs.stdout, logs.stderr)
 	}
 
 	// Unchanged: nothing updated.

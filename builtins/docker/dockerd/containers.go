@@ -1,7 +1,6 @@
 package dockerd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -272,9 +271,10 @@ func (c *Client) WaitContainer(ctx context.Context, id string) (int, error) {
 	}
 }
 
-// Logs writes a container's output, stdout and stderr, line by line to
-// out, each line prefixed; tail limits it to the last lines ("" for all).
-func (c *Client) Logs(ctx context.Context, id, prefix string, follow bool, tail string, out io.Writer) error {
+// Logs writes a container's output, stdout and stderr as they come, to
+// out; tail limits it to the last lines ("" for all). The caller cuts it
+// into lines, after redacting it as one stream.
+func (c *Client) Logs(ctx context.Context, id string, follow bool, tail string, out io.Writer) error {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return err
@@ -283,21 +283,14 @@ func (c *Client) Logs(ctx context.Context, id, prefix string, follow bool, tail 
 	if err != nil {
 		return c.wrap("container logs", err)
 	}
-	return prefixLines(ctx, rc, prefix, "container logs", out)
+	return copyLogs(ctx, rc, "container logs", out)
 }
 
-// prefixLines copies the multiplexed log stream rc (closed at the end) to
-// out, line by line, each line prefixed; what names the stream in errors.
-func prefixLines(ctx context.Context, rc io.ReadCloser, prefix, what string, out io.Writer) error {
+// copyLogs writes the multiplexed log stream rc (closed at the end),
+// stdout and stderr as they come, to out; what names the stream in errors.
+func copyLogs(ctx context.Context, rc io.ReadCloser, what string, out io.Writer) error {
 	defer rc.Close()
-	pr, pw := io.Pipe()
-	go func() { _, err := stdcopy.StdCopy(pw, pw, rc); pw.CloseWithError(err) }()
-	sc := bufio.NewScanner(pr)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
-	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
+	if _, err := stdcopy.StdCopy(out, out, rc); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("read %s: %w", what, err)
 	}
 	return nil

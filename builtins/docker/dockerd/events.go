@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/pkg/stdcopy"
 )
 
 // A ContainerEvent is something that happened to a container, as the
@@ -113,9 +111,9 @@ func (c *Client) RenameContainer(ctx context.Context, id, name string) error {
 }
 
 // LogsBetween writes the last tail lines (all for "") that a container wrote
-// after since and up to until (zero times: no bound) to out, each line
-// prefixed: the output of one run of a container that Docker restarts.
-func (c *Client) LogsBetween(ctx context.Context, id string, since, until time.Time, tail, prefix string, out io.Writer) error {
+// after since and up to until (zero times: no bound) to out, as Logs does:
+// the output of one run of a container that Docker restarts.
+func (c *Client) LogsBetween(ctx context.Context, id string, since, until time.Time, tail string, out io.Writer) error {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return err
@@ -131,17 +129,7 @@ func (c *Client) LogsBetween(ctx context.Context, id string, since, until time.T
 	if err != nil {
 		return c.wrap("container logs", err)
 	}
-	defer rc.Close()
-	var sb strings.Builder
-	if _, err := stdcopy.StdCopy(&sb, &sb, rc); err != nil {
-		return fmt.Errorf("read container logs: %w", err)
-	}
-	for _, line := range strings.Split(strings.TrimRight(sb.String(), "\n"), "\n") {
-		if line != "" {
-			fmt.Fprintf(out, "%s%s\n", prefix, line)
-		}
-	}
-	return nil
+	return copyLogs(ctx, rc, "container logs", out)
 }
 
 // timestamp formats t as the Engine's API takes it: seconds.nanoseconds.

@@ -303,8 +303,9 @@ func (c *Client) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
 	return out, nil
 }
 
-// TaskLogs writes a task's output, line by line, each line prefixed.
-func (c *Client) TaskLogs(ctx context.Context, taskID, prefix string, follow bool, tail string, out io.Writer) error {
+// TaskLogs writes a task's output, stdout and stderr as they come, to out
+// (see Logs).
+func (c *Client) TaskLogs(ctx context.Context, taskID string, follow bool, tail string, out io.Writer) error {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return err
@@ -313,7 +314,7 @@ func (c *Client) TaskLogs(ctx context.Context, taskID, prefix string, follow boo
 	if err != nil {
 		return c.wrap("task logs", err)
 	}
-	return prefixLines(ctx, rc, prefix, "task logs", out)
+	return copyLogs(ctx, rc, "task logs", out)
 }
 
 // EnsureOverlayNetwork creates an attachable overlay network with labels
