@@ -20,21 +20,23 @@ func TestProbeHTTP(t *testing.T) {
 		case "/moved":
 			http.Redirect(w, r, "http://192.0.2.1/elsewhere", http.StatusFound)
 		case "/slow":
-			time.Sleep(300 * time.Millisecond)
+			<-r.Context().Done() // until the probe gives up
 		default:
 			http.Error(w, "broken", http.StatusServiceUnavailable)
 		}
 	}))
 	defer srv.Close()
 	for _, tc := range []struct {
-		path, want string // want: "" for success, else a part of the error
+		path    string
+		timeout time.Duration // ample for an answer, even on a loaded machine
+		want    string        // "" for success, else a part of the error
 	}{
-		{"/ok", ""},
-		{"/moved", ""}, // 3xx counts, and the redirect is not followed
-		{"/down", "answered 503 Service Unavailable, want 2xx or 3xx"},
-		{"/slow", "no answer within 50ms"},
+		{"/ok", 10 * time.Second, ""},
+		{"/moved", 10 * time.Second, ""}, // 3xx counts, and the redirect is not followed
+		{"/down", 10 * time.Second, "answered 503 Service Unavailable, want 2xx or 3xx"},
+		{"/slow", 50 * time.Millisecond, "no answer within 50ms"},
 	} {
-		err := ProbeHTTP(context.Background(), srv.URL+tc.path, 50*time.Millisecond)
+		err := ProbeHTTP(context.Background(), srv.URL+tc.path, tc.timeout)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("GET %s: got %v, want %q", tc.path, err, tc.want)
 		}

@@ -214,6 +214,17 @@ func (w *liveWorkspace) container() (id, addr string) {
 }
 
 // httpBody returns the body of GET url, retrying while the server starts.
+// httpBodyBecomes polls url until its body is want, for 10s at most, and
+// returns the last body.
+func httpBodyBecomes(t *testing.T, url, want string) string {
+	t.Helper()
+	got := httpBody(t, url)
+	for deadline := time.Now().Add(10 * time.Second); got != want && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got = httpBody(t, url)
+	}
+	return got
+}
+
 func httpBody(t *testing.T, url string) string {
 	t.Helper()
 	var last error
@@ -292,7 +303,9 @@ func TestLiveUpdate(t *testing.T) {
 	}
 	w.write("app/static/hup.txt", "hup")
 	w.liveRun(true).wantOutcome(t, "signal trigger", nil, []string{"img"})
-	if got := httpBody(t, addr+"/hups"); got != "1" {
+	// The signal is sent when the step ends; the server counts it a moment
+	// later, in its own goroutine.
+	if got := httpBodyBecomes(t, addr+"/hups", "1"); got != "1" {
 		t.Errorf("SIGHUPs received: %s, want 1", got)
 	}
 	if got := httpBody(t, addr+"/file?p=/tmp/marks"); got != "1234:5678 mark" {
