@@ -249,15 +249,20 @@ func everyInterface(p deploy.Port) bool {
 	return p.HostIP == "" || err == nil && ip.IsUnspecified()
 }
 
-// loopback returns p as a ports = entry that publishes it on 127.0.0.1
-// only, keeping its host port (or none, for a free one) and protocol.
+// loopback returns p as a ports = entry that publishes it on loopback
+// only, of the same address family (127.0.0.1, or [::1] for one published
+// on ::), keeping its host port (or none, for a free one) and protocol.
 func loopback(p deploy.Port) string {
+	host := "127.0.0.1:"
+	if ip, err := netip.ParseAddr(p.HostIP); err == nil && ip.Is6() {
+		host = "[::1]:"
+	}
 	p.HostIP = ""
 	s := strings.TrimSuffix(p.String(), "/tcp") // "5433:5432", "6379", "8086:8086/udp"
 	if p.HostStart == 0 {
 		s = ":" + s // "127.0.0.1::6379": a free port on loopback
 	}
-	return "127.0.0.1:" + s
+	return host + s
 }
 
 // loopbackFix is the fix of FERRY-SV003 for the ports = entry port.

@@ -109,7 +109,7 @@ service(name = "cache6", image = "redis:7", ports = ["[0:0:0:0:0:0:0:0]:6379:637
 			t.Errorf("%s fix: %q, want %q", fs[i].Pos(), fs[i].Fix, want)
 		}
 	}
-	if !strings.Contains(fs[14].Message, `service "db6": publishes PostgreSQL port 5432 on every interface ([::]:5432:5432/tcp)`) || !strings.Contains(fs[14].Fix, `"127.0.0.1:5432:5432"`) {
+	if !strings.Contains(fs[14].Message, `service "db6": publishes PostgreSQL port 5432 on every interface ([::]:5432:5432/tcp)`) || !strings.Contains(fs[14].Fix, `"[::1]:5432:5432"`) {
 		t.Errorf("IPv6 finding: %s / %s", fs[14].Message, fs[14].Fix)
 	}
 	if !strings.Contains(fs[5].Message, `service "probe": network_mode = "host"`) || !strings.Contains(fs[6].Message, `service "dind": privileged = True`) {
