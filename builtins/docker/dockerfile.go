@@ -136,6 +136,9 @@ func parseDockerfile(path string, src []byte, buildArgs map[string]string, targe
 				continue
 			}
 			cline := dfile.Line(c.Location())
+			if err := f.CheckCopyFrom(c); err != nil {
+				return nil, fmt.Errorf("%s: %w", d.pos(cline), err)
+			}
 			b, err := d.newBase(c.From, cline)
 			if err != nil {
 				return nil, err

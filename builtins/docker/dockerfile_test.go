@@ -92,6 +92,7 @@ func TestParseDockerfileErrors(t *testing.T) {
 		{"no from", "ARG X=1\n", "", []string{"no FROM instruction"}},
 		{"instruction before from", "RUN x\nFROM scratch\n", "", []string{"Dockerfile:1:"}},
 		{"bad reference", "FROM Acme/Base\n", "", []string{"Dockerfile:1:", `"Acme/Base" is not a valid image reference`}},
+		{"copy from a variable", "ARG IMG=busybox\nFROM scratch\nCOPY --from=${IMG} /a /a\n", "", []string{"Dockerfile:3:", "COPY --from=${IMG}: no builder substitutes variables in --from", "FROM <image or ${ARG}> AS <name>"}},
 		{"empty arg", "ARG B\nFROM $B\n", "", []string{"Dockerfile:2:", "names no image"}},
 		{"unknown target", "FROM scratch AS a\nFROM scratch AS b\n", "c", []string{`target "c" is not a stage`, "a, b"}},
 	} {

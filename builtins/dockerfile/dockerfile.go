@@ -6,6 +6,7 @@ package dockerfile
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strconv"
 
@@ -80,12 +81,17 @@ func (f *File) StageIndex(name string, cur int) int {
 	return -1
 }
 
-// CopyFromVariable reports whether the --from of COPY c uses a variable
-// (${IMG}, $IMG). No builder substitutes one there: BuildKit refuses it,
-// and the classic builder takes the text as written, as an image name.
-func (f *File) CopyFromVariable(c *instructions.CopyCommand) bool {
+// CheckCopyFrom refuses a --from of COPY c that uses a variable (${IMG},
+// $IMG), saying what to write instead. No builder substitutes one there:
+// BuildKit refuses it, and the classic builder takes the text as written,
+// as an image name.
+func (f *File) CheckCopyFrom(c *instructions.CopyCommand) error {
 	word, _, err := shell.NewLex(f.Result.EscapeToken).ProcessWord(c.From, shell.EnvsFromSlice(nil))
-	return err != nil || word != c.From
+	if err == nil && word == c.From {
+		return nil
+	}
+	return fmt.Errorf("COPY --from=%s: no builder substitutes variables in --from (BuildKit refuses it; the classic builder looks for an image named %q); "+
+		"name the image in a stage, FROM <image or ${ARG}> AS <name>, and COPY --from=<name>", c.From, c.From)
 }
 
 // Line returns the first line of a location, 0 for none.

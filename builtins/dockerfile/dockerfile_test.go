@@ -42,7 +42,7 @@ func TestParseNoFrom(t *testing.T) {
 	}
 }
 
-func TestCopyFromVariable(t *testing.T) {
+func TestCheckCopyFrom(t *testing.T) {
 	f, err := Parse([]byte("FROM scratch AS build\n"+
 		"COPY --from=build /a /a\nCOPY --from=0 /a /a\nCOPY --from=busybox:1 /a /a\nCOPY /a /a\n"+
 		"COPY --from=${IMG} /a /a\nCOPY --from=$IMG /a /a\nCOPY --from=${IMG:-busybox} /a /a\nCOPY --from=acme/$IMG:1 /a /a\n"), nil)
@@ -51,7 +51,7 @@ func TestCopyFromVariable(t *testing.T) {
 	}
 	var got []bool
 	for _, cmd := range f.Stages[0].Commands {
-		got = append(got, f.CopyFromVariable(cmd.(*instructions.CopyCommand)))
+		got = append(got, f.CheckCopyFrom(cmd.(*instructions.CopyCommand)) != nil)
 	}
 	if want := []bool{false, false, false, false, true, true, true, true}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)

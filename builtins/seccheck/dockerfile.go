@@ -94,9 +94,8 @@ func (c *dfCheck) stage(i int) error {
 				}
 			}
 		case *instructions.CopyCommand:
-			if c.f.CopyFromVariable(cmd) {
-				return fmt.Errorf("%s:%d: COPY --from=%s: no builder substitutes variables in --from (BuildKit refuses it; the classic builder looks for an image named %q); "+
-					"name the image in a stage, FROM <image or ${ARG}> AS <name>, and COPY --from=<name>", c.d.Path, dockerfile.Line(cmd.Location()), cmd.From, cmd.From)
+			if err := c.f.CheckCopyFrom(cmd); err != nil {
+				return fmt.Errorf("%s:%d: %w", c.d.Path, dockerfile.Line(cmd.Location()), err)
 			}
 			c.from(cmd.From, i, cmd.Location())
 		case *instructions.RunCommand:
