@@ -100,7 +100,7 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 		threads: map[*starlark.Thread]bool{},
 		cache:   map[Label]*loadEntry{},
 	}
-	ev.predeclared = starlark.StringDict{"json": json.Module, "math": math.Module, "time": time.Module}
+	ev.predeclared = starlark.StringDict{"json": json.Module, "math": math.Module, "time": time.Module, formatGuard: noSecret}
 	for _, p := range opts.Plugins {
 		for k, v := range Predeclare(p.Builtins()) {
 			ev.predeclared[k] = v
@@ -389,6 +389,7 @@ func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, erro
 	if err != nil {
 		return nil, PositionError(err)
 	}
+	guardFormatting(f)
 	for _, stmt := range f.Stmts {
 		if ld, ok := stmt.(*syntax.LoadStmt); ok {
 			if dep, err := ResolveLabel(l, ld.ModuleName()); err == nil {

@@ -141,7 +141,7 @@ func checkSecrets(p Param, v starlark.Value) error {
 			return fmt.Errorf("%s: secret %s cannot be used here: %s would be stored or shown where ferry cannot hide it; %s", p.Name, s.SecretName(), p.Name, how)
 		}
 		m := placeholderRE.FindString(str)
-		return fmt.Errorf("%s: %q holds the placeholder %s, so it was built from a secret with str(), %% or format(), and would send the placeholder instead of the value; %s", p.Name, str, m, how)
+		return fmt.Errorf("%s: %q holds the placeholder %s, so it was built from a secret with str(), and would send the placeholder instead of the value; %s", p.Name, str, m, how)
 	})
 }
 

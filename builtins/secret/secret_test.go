@@ -74,6 +74,9 @@ func TestSecretIsOpaque(t *testing.T) {
 		`if type(tok) != "secret": fail(type(tok))`,
 		`keep(secrets = {"A": tok})`,
 		`x = [tok, tok]`,
+		`x = "%d%%" % 50`,
+		`x = 7 % 3`,
+		`x = "{} {n}".format("a", n = [1])`,
 	}
 	for _, src := range ok {
 		_, printed, err := eval(t, &Plugin{}, map[string]string{"ferry.star": head + src})
@@ -91,13 +94,21 @@ func TestSecretIsOpaque(t *testing.T) {
 		`x = tok < tok`:               "secret tok cannot be used with <",
 		`x = json.encode({"t": tok})`: "secret tok cannot be used with json.encode",
 		`x = {tok: 1}`:                "cannot be a dict key",
-		`task(name = "t", cmd = ["curl", "Bearer %s" % tok])`:                 `cmd: "Bearer <secret tok>" holds the placeholder <secret tok>`,
-		`task(name = "t", cmd = "x", env = {"A": "{}".format(tok)})`:          "env: \"<secret tok>\" holds the placeholder <secret tok>",
-		`task(name = "t", cmd = "x", env = {"A": str(tok).upper()})`:          "env: \"<SECRET TOK>\" holds the placeholder <SECRET TOK>",
-		`task(name = "t", cmd = ["echo", tok])`:                               "cmd: secret tok cannot be used here",
-		`task(name = "t", cmd = "x", env = {"A": tok})`:                       "env: secret tok cannot be used here",
-		`task(name = "t", cmd = "x", env = {"A": "1"}, secrets = {"A": tok})`: "A is in both env and secrets",
-		`task(name = "t", run = print, secrets = {"A": tok})`:                 "run = fn runs no command",
+		`task(name = "t", cmd = ["curl", "Bearer %s" % tok])`:                         "ferry.star:2:47: secret tok cannot be formatted with % or format()",
+		`x = "%s-%s" % ("a", tok)`:                                                    "secret tok cannot be formatted with % or format()",
+		`x = "%(t)s" % {"t": tok}`:                                                    "secret tok cannot be formatted with % or format()",
+		`x = "a"; x %= tok`:                                                           "ferry.star:2:15: secret tok cannot be formatted",
+		`task(name = "t", cmd = "x", env = {"A": "{}".format(tok)})`:                  "ferry.star:2:53: secret tok cannot be formatted with % or format()",
+		`x = "{t}".format(t = tok)`:                                                   "secret tok cannot be formatted with % or format()",
+		`x = "{}{}".format(*["a", tok])`:                                              "secret tok cannot be formatted with % or format()",
+		`x = "{t}".format(**{"t": [tok]})`:                                            "secret tok cannot be formatted with % or format()",
+		`def f(v):` + "\n" + `    return "Bearer {}".format(v)` + "\n" + `x = f(tok)`: "ferry.star:3:31: secret tok cannot be formatted",
+		`task(name = "t", cmd = "x", env = {"A": "<%s>" % str(tok)})`:                 `env: "<<secret tok>>" holds the placeholder <secret tok>`,
+		`task(name = "t", cmd = "x", env = {"A": str(tok).upper()})`:                  "env: \"<SECRET TOK>\" holds the placeholder <SECRET TOK>",
+		`task(name = "t", cmd = ["echo", tok])`:                                       "cmd: secret tok cannot be used here",
+		`task(name = "t", cmd = "x", env = {"A": tok})`:                               "env: secret tok cannot be used here",
+		`task(name = "t", cmd = "x", env = {"A": "1"}, secrets = {"A": tok})`:         "A is in both env and secrets",
+		`task(name = "t", run = print, secrets = {"A": tok})`:                         "run = fn runs no command",
 		`fail(tok)`:        "<secret tok>",
 		`x = secret("t2")`: "give exactly one source",
 		`x = secret("t2", env = "A", file = "b")`:         "give exactly one source",
@@ -111,7 +122,7 @@ func TestSecretIsOpaque(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 			continue
 		}
-		if !strings.Contains(err.Error(), "ferry.star:2:") {
+		if !strings.Contains(err.Error(), "ferry.star:2:") && !strings.Contains(want, "ferry.star:") {
 			t.Errorf("%s: %v does not say where", src, err)
 		}
 		if strings.Contains(err.Error(), value) || strings.Contains(printed, value) {

@@ -107,7 +107,7 @@ task(name = "t", cmd = ["curl", "-H", "Bearer %s" % tok])
 `})
 	r := ws.ferry(t, "run")
 	r.wantCode(t, exitConfig)
-	r.wantStderr(t, `ferry.star:2:5: task "t": cmd: "Bearer <secret tok>" holds the placeholder <secret tok>`)
+	r.wantStderr(t, `ferry.star:2:53: secret tok cannot be formatted with % or format(): that would put its placeholder <secret tok> in the string instead of the value`)
 	wantNoLeak(t, "stderr", r.stderr)
 
 	ws.write(t, "ferry.star", `task(name = "t", cmd = "true", secrets = {"A": secret("db", env = "FERRY_TEST_UNSET_VAR")})`)
@@ -503,7 +503,8 @@ func TestSecretRefusedWhereItWouldStay(t *testing.T) {
 		`service(name = "s", image = "busybox", labels = {"T": tok})`:                  "labels: secret tok cannot be used here",
 		`service(name = "s", image = "busybox", command = ["--token", tok])`:           "command: secret tok cannot be used here",
 		`service(name = "s", image = "busybox", secret_files = {"run/tok": tok})`:      `secret_files: "run/tok" is not a clean absolute path`,
-		`service(name = "s", image = "busybox", env = {"T": "Bearer {}".format(tok)})`: "holds the placeholder <secret tok>",
+		`service(name = "s", image = "busybox", env = {"T": "Bearer {}".format(tok)})`: "secret tok cannot be formatted with % or format()",
+		`service(name = "s", image = "busybox", env = {"T": "Bearer " + str(tok)})`:    "holds the placeholder <secret tok>",
 	} {
 		ws := newWorkspace(t, map[string]string{"ferry.star": "tok = secret(\"tok\", env = \"FERRY_TEST_SECRET\")\n" + src + "\n"})
 		r := ws.ferry(t, "graph")
