@@ -124,13 +124,20 @@ func newRolloutFixture(t *testing.T) *rolloutFixture {
 
 // deployment is the service web at version, with n replicas and an http
 // check; key is its config hash.
+//
+// The check has a start period, as a replica may take seconds to listen on
+// a loaded machine: the probes failing meanwhile do not count, and the
+// first that passes ends it, so a working replica is no slower. A BROKEN
+// one is unhealthy only once its period is over, so that is shorter, still
+// long enough for it to answer 503 rather than refuse connections (with
+// none, TestRollingUpdateUnhealthy saw only refused connections under
+// load). A CRASH_AFTER one keeps none.
 func (f *rolloutFixture) deployment(key byte, n int, env map[string]string, ports ...deploy.Port) *deploy.Deployment {
 	health := &deploy.HealthCheck{Kind: "http", Path: "/healthz", Port: 8080, Interval: 100 * time.Millisecond, Timeout: time.Second, Retries: 2}
-	if env["BROKEN"] == "" && env["CRASH_AFTER"] == "" {
-		// On a loaded machine a replica may take seconds to listen: the
-		// probes failing meanwhile do not count, and the first that passes
-		// ends the start period. Broken replicas keep none, so that they
-		// fail within a few probes.
+	switch {
+	case env["BROKEN"] != "":
+		health.StartPeriod = 10 * time.Second
+	case env["CRASH_AFTER"] == "":
 		health.StartPeriod = 30 * time.Second
 	}
 	return &deploy.Deployment{Project: f.project, Image: f.image, Key: engine.Digest{key}, Spec: &deploy.ServiceSpec{
@@ -161,8 +168,11 @@ func (f *rolloutFixture) answers(ctx context.Context) (map[string]string, error)
 	return out, nil
 }
 
+// get returns the body url answers; its timeout only bounds how long a
+// replica that does not answer holds up the caller, generous for a loaded
+// machine.
 func get(ctx context.Context, url string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -285,7 +295,7 @@ func TestRollingUpdate(t *testing.T) {
 	if err := f.target.Deploy(ctx, f.deployment(1, 3, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := deploy.WaitHealthy(ctx, f.target, f.deployment(1, 3, nil), 30*time.Second, io.Discard); err != nil {
+	if err := deploy.WaitHealthy(ctx, f.target, f.deployment(1, 3, nil), time.Minute, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	since := time.Now()
@@ -430,7 +440,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 	}
 	// The old replica is started again, not waited for: give it time to listen.
 	var got string
-	for deadline := time.Now().Add(10 * time.Second); got != "v2" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); got != "v2" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got, err = get(ctx, fmt.Sprintf("http://127.0.0.1:%d/", port))
 	}
 	if got != "v2" {
