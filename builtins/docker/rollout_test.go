@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -367,18 +368,28 @@ func TestRollingUpdateParallel(t *testing.T) {
 	}
 }
 
-// freePorts returns n host ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "0.0.0.0:0")
+// freePortPair returns a host port P such that P and P+1 were free a moment
+// ago. It picks them in 20000-29999, below the kernel's ephemeral ports
+// (32768 and up by default), where a port that Listen(":0") chose could be
+// taken, before Docker binds it, as the source port of any connection the
+// machine's other tests make, and below the 30000-32767 that a swarm, which
+// another package's test may run, gives its published ports.
+func freePortPair(t *testing.T) int {
+	free := func(p int) bool {
+		l, err := net.Listen("tcp", fmt.Sprintf("0.0.0.0:%d", p))
 		if err != nil {
-			t.Fatal(err)
+			return false
 		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+		return true
 	}
-	return ports
+	for range 1000 {
+		if p := 20000 + mathrand.IntN(9999); free(p) && free(p+1) {
+			return p
+		}
+	}
+	t.Fatal("no two free host ports in a row in 20000-29999")
+	return 0
 }
 
 // With fixed host ports, each old replica is stopped before its new one
@@ -389,15 +400,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// Two ports in a row for the range "P-P+1:8080".
-	var port int
-	for {
-		ps := freePorts(t, 1)
-		if l, err := net.Listen("tcp", fmt.Sprintf("0.0.0.0:%d", ps[0]+1)); err == nil {
-			l.Close()
-			port = ps[0]
-			break
-		}
-	}
+	port := freePortPair(t)
 	published := deploy.Port{HostStart: port, HostEnd: port + 1, Container: 8080, Protocol: "tcp"}
 	if err := f.target.Deploy(ctx, f.deployment(1, 2, map[string]string{"VERSION": "v1"}, published), io.Discard); err != nil {
 		t.Fatal(err)
