@@ -19,6 +19,7 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) run ./bench/context -ferry bin/ferry
 	$(GO) run ./bench/health -ferry bin/ferry
 	$(GO) run ./bench/watch -ferry bin/ferry
+	$(GO) test -run '^$$' -bench 'WatchBurst' -benchtime 5x ./engine/watch/
 	$(GO) test -run '^$$' -bench 'Rollout|CrashReport|ContextTar' -benchtime 5x ./builtins/docker/
 	$(GO) run ./bench/liveupdate -ferry bin/ferry
 

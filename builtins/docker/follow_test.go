@@ -98,7 +98,7 @@ func TestCrashTracker(t *testing.T) {
 // memory, with its last lines, and not one that ferry stops on purpose.
 func TestFollowEngine(t *testing.T) {
 	f := newRolloutFixture(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	reports := make(chan deploy.Report, 16)
 	fctx, stop := context.WithCancel(ctx)

@@ -64,8 +64,25 @@ func TestProbeThroughEngine(t *testing.T) {
 	if err := target.Deploy(ctx, d, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	// The check has no start period, so every failed probe counts: wait
+	// until the server listens, or a slow start's refused connections, not
+	// its 404s, would make it unhealthy.
+	for {
+		reps, err := target.Replicas(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reps) == 1 && reps[0].AddrErr == nil && deploy.ProbeTCP(ctx, reps[0].Addr, time.Second) == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the server did not listen: %+v", reps)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	// The server answers 404: the check fails with what it answered.
-	err := deploy.WaitHealthy(ctx, target, d, 10*time.Second, io.Discard)
+	err := deploy.WaitHealthy(ctx, target, d, 30*time.Second, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "answered 404 Not Found, want 2xx or 3xx") {
 		t.Fatalf("a 404 check: got %v", err)
 	}

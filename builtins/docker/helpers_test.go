@@ -181,7 +181,7 @@ func newWorkspace(t *testing.T, docker *dockerd.Client, files map[string]string)
 // before parents, retrying while a cancelled build's container still uses
 // one.
 func removeProjectImages(t *testing.T, docker *dockerd.Client, project string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var last error
 	for pass := 0; pass < 20; pass++ {

@@ -213,22 +213,23 @@ func (w *liveWorkspace) container() (id, addr string) {
 	return id, "http://" + strings.TrimSpace(string(ip)) + ":8080"
 }
 
-// httpBody returns the body of GET url, retrying while the server starts.
-// httpBodyBecomes polls url until its body is want, for 10s at most, and
-// returns the last body.
+// httpBodyBecomes polls url until its body is want, for a minute at most,
+// and returns the last body.
 func httpBodyBecomes(t *testing.T, url, want string) string {
 	t.Helper()
 	got := httpBody(t, url)
-	for deadline := time.Now().Add(10 * time.Second); got != want && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); got != want && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got = httpBody(t, url)
 	}
 	return got
 }
 
+// httpBody returns the body of GET url, retrying while the server starts,
+// for up to a minute: a generous bound for a loaded machine.
 func httpBody(t *testing.T, url string) string {
 	t.Helper()
 	var last error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(url)
 		if err != nil {
 			last = err

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -124,13 +125,20 @@ func newRolloutFixture(t *testing.T) *rolloutFixture {
 
 // deployment is the service web at version, with n replicas and an http
 // check; key is its config hash.
+//
+// The check has a start period, as a replica may take seconds to listen on
+// a loaded machine: the probes failing meanwhile do not count, and the
+// first that passes ends it, so a working replica is no slower. A BROKEN
+// one is unhealthy only once its period is over, so that is shorter, still
+// long enough for it to answer 503 rather than refuse connections (with
+// none, TestRollingUpdateUnhealthy saw only refused connections under
+// load). A CRASH_AFTER one keeps none.
 func (f *rolloutFixture) deployment(key byte, n int, env map[string]string, ports ...deploy.Port) *deploy.Deployment {
 	health := &deploy.HealthCheck{Kind: "http", Path: "/healthz", Port: 8080, Interval: 100 * time.Millisecond, Timeout: time.Second, Retries: 2}
-	if env["BROKEN"] == "" && env["CRASH_AFTER"] == "" {
-		// On a loaded machine a replica may take seconds to listen: the
-		// probes failing meanwhile do not count, and the first that passes
-		// ends the start period. Broken replicas keep none, so that they
-		// fail within a few probes.
+	switch {
+	case env["BROKEN"] != "":
+		health.StartPeriod = 10 * time.Second
+	case env["CRASH_AFTER"] == "":
 		health.StartPeriod = 30 * time.Second
 	}
 	return &deploy.Deployment{Project: f.project, Image: f.image, Key: engine.Digest{key}, Spec: &deploy.ServiceSpec{
@@ -161,8 +169,11 @@ func (f *rolloutFixture) answers(ctx context.Context) (map[string]string, error)
 	return out, nil
 }
 
+// get returns the body url answers; its timeout only bounds how long a
+// replica that does not answer holds up the caller, generous for a loaded
+// machine.
 func get(ctx context.Context, url string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -285,7 +296,7 @@ func TestRollingUpdate(t *testing.T) {
 	if err := f.target.Deploy(ctx, f.deployment(1, 3, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := deploy.WaitHealthy(ctx, f.target, f.deployment(1, 3, nil), 30*time.Second, io.Discard); err != nil {
+	if err := deploy.WaitHealthy(ctx, f.target, f.deployment(1, 3, nil), time.Minute, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	since := time.Now()
@@ -357,18 +368,28 @@ func TestRollingUpdateParallel(t *testing.T) {
 	}
 }
 
-// freePorts returns n host ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "0.0.0.0:0")
+// freePortPair returns a host port P such that P and P+1 were free a moment
+// ago. It picks them in 20000-29999, below the kernel's ephemeral ports
+// (32768 and up by default), where a port that Listen(":0") chose could be
+// taken, before Docker binds it, as the source port of any connection the
+// machine's other tests make, and below the 30000-32767 that a swarm, which
+// another package's test may run, gives its published ports.
+func freePortPair(t *testing.T) int {
+	free := func(p int) bool {
+		l, err := net.Listen("tcp", fmt.Sprintf("0.0.0.0:%d", p))
 		if err != nil {
-			t.Fatal(err)
+			return false
 		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+		return true
 	}
-	return ports
+	for range 1000 {
+		if p := 20000 + mathrand.IntN(9999); free(p) && free(p+1) {
+			return p
+		}
+	}
+	t.Fatal("no two free host ports in a row in 20000-29999")
+	return 0
 }
 
 // With fixed host ports, each old replica is stopped before its new one
@@ -379,15 +400,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// Two ports in a row for the range "P-P+1:8080".
-	var port int
-	for {
-		ps := freePorts(t, 1)
-		if l, err := net.Listen("tcp", fmt.Sprintf("0.0.0.0:%d", ps[0]+1)); err == nil {
-			l.Close()
-			port = ps[0]
-			break
-		}
-	}
+	port := freePortPair(t)
 	published := deploy.Port{HostStart: port, HostEnd: port + 1, Container: 8080, Protocol: "tcp"}
 	if err := f.target.Deploy(ctx, f.deployment(1, 2, map[string]string{"VERSION": "v1"}, published), io.Discard); err != nil {
 		t.Fatal(err)
@@ -430,7 +443,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 	}
 	// The old replica is started again, not waited for: give it time to listen.
 	var got string
-	for deadline := time.Now().Add(10 * time.Second); got != "v2" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); got != "v2" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got, err = get(ctx, fmt.Sprintf("http://127.0.0.1:%d/", port))
 	}
 	if got != "v2" {

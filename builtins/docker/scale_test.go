@@ -178,7 +178,10 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 }
 
 // metric = "cpu": replicas that keep 60% of a core busy, against a target
-// of 20%, are scaled up from the Engine's streaming stats.
+// of 5%, are scaled up from the Engine's streaming stats. The target is far
+// below what the replica asks for: on a loaded 2-core machine it got less
+// than 20% (the loop saw no reason to scale in 30s), while an idle server
+// uses next to none.
 func TestAutoscaleOnCPU(t *testing.T) {
 	c := needDocker(t)
 	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
@@ -187,9 +190,9 @@ func TestAutoscaleOnCPU(t *testing.T) {
 			t.Errorf("ferry down: %v", err)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	policy := &scale.Policy{Min: 1, Max: 3, Metric: scale.CPU, Target: 20, Window: 3 * time.Second, Cooldown: 5 * time.Second}
+	policy := &scale.Policy{Min: 1, Max: 3, Metric: scale.CPU, Target: 5, Window: 3 * time.Second, Cooldown: 5 * time.Second}
 	api := &deploy.ServiceSpec{Name: "api", Replicas: 1, Autoscale: policy, Restart: "unless-stopped", Command: []string{"spin", "60"}}
 	var out strings.Builder
 	if err := target.Deploy(ctx, &deploy.Deployment{Project: project, Image: image, Key: engine.Digest{1}, Spec: api}, &out); err != nil {
@@ -205,11 +208,11 @@ func TestAutoscaleOnCPU(t *testing.T) {
 	defer func() { stopLoop(); <-done }()
 	// Under contention from other tests the replica may get less than its
 	// 60%: any scale-up on CPU will do.
-	up := regexp.MustCompile(`(?m)info api: 1 → [23] replicas: CPU \d+\.\d% per replica over 3s, target CPU 20\.0%$`)
-	deadline := time.Now().Add(30 * time.Second)
+	up := regexp.MustCompile(`(?m)info api: 1 → [23] replicas: CPU \d+\.\d% per replica over 3s, target CPU 5\.0%$`)
+	deadline := time.Now().Add(90 * time.Second)
 	for !up.MatchString(log.String()) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no scale-up on CPU within 30s; the loop said:\n%s", log.String())
+			t.Fatalf("no scale-up on CPU within 90s; the loop said:\n%s", log.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

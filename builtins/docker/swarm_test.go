@@ -176,11 +176,33 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The new task stays starting: its first health check is a minute away.
+	// The deploy is stopped once the swarm is updating the service, not
+	// after a fixed 5s, which a loaded machine could spend before the
+	// update was even asked for.
 	slow := &deploy.HealthCheck{Kind: "exec", Argv: []string{"/app", "serve"}, Interval: time.Minute, Timeout: time.Second, Retries: 1}
-	short, stop := context.WithTimeout(ctx, 5*time.Second)
+	dctx, stop := context.WithCancel(ctx)
 	defer stop()
-	if err := target.Deploy(short, deployment(2, "2-new", slow), io.Discard); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("deploy of a task that stays starting: %v, want it still waiting after 5s", err)
+	deployed := make(chan error, 1)
+	go func() { deployed <- target.Deploy(dctx, deployment(2, "2-new", slow), io.Discard) }()
+	for {
+		s, err := target.service(ctx, project, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s != nil && s.UpdateState == "updating" {
+			break
+		}
+		select {
+		case err := <-deployed:
+			t.Fatalf("deploy of a task that stays starting returned %v before the service was updating (%+v)", err, s)
+		case <-ctx.Done():
+			t.Fatalf("service %+v; want it updating", s)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-deployed; !errors.Is(err, context.Canceled) {
+		t.Fatalf("deploy of a task that stays starting: %v, want it still waiting when stopped", err)
 	}
 	if s, err := target.service(ctx, project, "web"); err != nil || s.UpdateState != "updating" {
 		t.Fatalf("service %+v, %v; want it updating", s, err)

@@ -290,11 +290,12 @@ func imageRefs(t *testing.T, repos []string) []string {
 }
 
 // getJSON decodes the answer of a GET, retrying while the service is not
-// answering yet (or answers 502 while what it calls starts), for up to 10s.
+// answering yet (or answers 502 while what it calls starts), for up to
+// waitLimit.
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	var last string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		resp, err := http.Get(url)
 		if err != nil {
 			last = err.Error()
@@ -322,7 +323,7 @@ func getJSON(t *testing.T, url string, v any) {
 func httpStatus(t *testing.T, url string) int {
 	t.Helper()
 	var last error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(waitLimit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		resp, err := http.Get(url)
 		if err != nil {
 			last = err

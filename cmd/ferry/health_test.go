@@ -35,7 +35,7 @@ func startedAt(t *testing.T, name string) time.Time {
 // only after a delay; status shows them healthy.
 func TestUpWaitHealthy(t *testing.T) {
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1"}, health = health.http("/", port = 8080, interval = "200ms", start_period = "10s"))
-service(name = "db", image = "app-image", health = health.tcp(8080, interval = "200ms"))
+service(name = "db", image = "app-image", health = health.tcp(8080, interval = "200ms", start_period = "1m"))
 `)
 	r := dw.run(t, "up", "--wait")
 	r.wantCode(t, 0)

@@ -152,7 +152,7 @@ func TestWatchRestartsInterruptedBuild(t *testing.T) {
 task(name = "quick", cmd = "echo quick >> quick.log", srcs = ["quick.src"])
 task(
     name = "slow",
-    cmd = "trap 'echo killed >> runs.log; exit 1' TERM; echo start >> runs.log; sleep 3 & wait $!; cat slow.src > slow.out; echo end >> runs.log",
+    cmd = "trap 'echo killed >> runs.log; exit 1' TERM; echo start >> runs.log; n=3; if grep -q v2 slow.src; then n=60; fi; sleep $n & wait $!; cat slow.src > slow.out; echo end >> runs.log",
     srcs = ["slow.src"],
     outs = ["slow.out"],
 )
@@ -175,7 +175,9 @@ task(
 		t.Fatalf("runs.log: %q when quick ran again, want slow to have ended first: start end\n%s", got, p.stderr.String())
 	}
 
-	// slow is running: a change to it interrupts it.
+	// slow is running: a change to it interrupts it. At v2 it runs for a
+	// minute, so that the change comes while it runs however slow the
+	// machine; 3s were short enough for a loaded one to see it end first.
 	ws.write(t, "slow.src", "v2\n")
 	eventually(t, "slow to run again", func() bool { return runs() == "start end start" })
 	ws.write(t, "slow.src", "v3\n")

@@ -79,7 +79,7 @@ func TestSwarmLifecycle(t *testing.T) {
 	rules := swarmEnv + `service(name = "web", image = "app-image", env = {"GREETING": "%s"}, replicas = 2, ports = ["8080"],
         health = health.exec(["/app", "healthcheck"], interval = "1s", timeout = "1s", retries = 2))
 service(name = "side", image = "app-image", ports = ["8080"], volumes = ["data:/data"], depends_on = ["migrate"],
-        health = health.http("/", port = 8080, interval = "1s"), resources = {"memory": "64Mi"}, restart = "on-failure")
+        health = health.http("/", port = 8080, interval = "1s", start_period = "1m"), resources = {"memory": "64Mi"}, restart = "on-failure")
 job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["data:/data"])
 `
 	dw := newDockerWorkspace(t, fmt.Sprintf(rules, "one"))

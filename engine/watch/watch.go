@@ -25,7 +25,7 @@ import (
 // Defaults for Options. The quiet window is nearly all of the latency from
 // a save to a run (bench/watch measures it); 30 ms still gathers a burst of
 // 1,000 files written back to back, as `git checkout` writes them, into one
-// batch or two (TestWatchBurstOfThousandIsAtMostTwoBatches).
+// batch or two on an idle machine (BenchmarkWatchBurstOfThousand).
 const (
 	DefaultDebounce    = 30 * time.Millisecond
 	DefaultMaxBatchAge = 500 * time.Millisecond
