@@ -172,9 +172,6 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	}
 	t.Logf("scaled 1 → 4 within %s of the load starting, 4 → 1 %s after it began to stop (its removal took %s; window %s, cooldown %s); the test took %s; the loop said:\n%s",
 		up.Round(100*time.Millisecond), down.Round(100*time.Millisecond), removal.Round(100*time.Millisecond), policy.Window, policy.Cooldown, time.Since(start).Round(time.Second), logged)
-	if took := time.Since(start); took > 90*time.Second {
-		t.Errorf("the test took %s, want it within a minute or so", took)
-	}
 }
 
 // metric = "cpu": replicas that keep 60% of a core busy, against a target
