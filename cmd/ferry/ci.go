@@ -35,15 +35,22 @@ skipped, unless --keep-going.
 PIPELINE may be left out when ferry.star declares one pipeline; with none declared,
 ferry ci runs the default pipeline: one stage of every build rule (what ferry run
 runs). Under GitHub Actions (GITHUB_ACTIONS=true) each stage is a collapsible group
-and findings and failed rules are annotations. --junit writes a JUnit XML report.
-Every line and report passes through the secret redactor.
+and findings and failed rules are annotations. --junit writes a JUnit XML report,
+--sarif the findings of the security checks as SARIF 2.1.0 (for GitHub code
+scanning); --sarif with --no-lint is a usage error, as there are no findings to
+write. Every line and report passes through the secret redactor.
 
 Exit codes: 0 everything passed; 1 an error finding, or a rule or a service's
 health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md.`,
 		Example: `  ferry ci
   ferry ci release --junit ferry-junit.xml
+  ferry ci --sarif ferry.sarif
   ferry ci --no-lint --keep-going -- --region=eu`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c.noLint && c.lint.sarif != "" {
+				// An empty report would tell code scanning that every alert was fixed.
+				return fmt.Errorf("--sarif writes the findings of the security checks, which --no-lint skips; drop one of them")
+			}
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
 				return err
@@ -214,6 +221,11 @@ func (c *ciRun) securityChecks(ctx context.Context) error {
 	}
 	suite.Time = cireport.Seconds(time.Since(start))
 	c.report.Suites = append(c.report.Suites, suite)
+	if c.lint.sarif != "" {
+		if err := a.writeSARIF(c.lint.sarif, rep); err != nil {
+			return err
+		}
+	}
 	if seccheck.Count(rep.Findings, seccheck.Error) > 0 {
 		return &exitCodeError{code: exitFailed, msg: "ferry ci: the security checks found errors (above), so no stage ran; fix them, ignore them by id (docs/security.md), or skip the checks with --no-lint"}
 	}

@@ -406,3 +406,35 @@ func TestCiReportPathsUnderDirFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestCiSARIF checks that ferry ci --sarif writes the findings of its
+// security checks as SARIF, under -C DIR, even when they stop the
+// pipeline; and that --sarif with --no-lint, which would write none, is a
+// usage error that writes nothing.
+func TestCiSARIF(t *testing.T) {
+	ws := newWorkspace(t, lintErrorFiles)
+	parent, dir := filepath.Split(ws.dir)
+	r := startFerry(t, parent, "-C", dir, "ci", "--no-history", "--sarif", "ci.sarif", "--junit", "junit.xml").wait(t)
+	r.wantCode(t, 1)
+	r.wantStderr(t, "SARIF report written to ci.sarif", "the security checks found errors")
+	got := sarifFindings(t, readSARIF(t, ws.path("ci.sarif")))
+	want := []sarifFinding{
+		{"FERRY-DF004", "error", "app/Dockerfile", 2, 0},
+		{"FERRY-SV003", "warning", "ferry.star", 3, 8},
+		{"FERRY-DF005", "note", "app/Dockerfile", 1, 0},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("SARIF results:\n%+v\nwant\n%+v", got, want)
+	}
+	if sec := suite(t, readJUnit(t, ws.path("junit.xml")), "security checks"); len(sec.Cases) != 3 {
+		t.Errorf("the JUnit report's security checks: %+v", sec.Cases)
+	}
+
+	r = ws.ferryJSON(t, "ci", "--no-lint", "--sarif", "nolint.sarif")
+	r.wantCode(t, 2)
+	r.wantStderr(t, "--sarif writes the findings of the security checks, which --no-lint skips")
+	wantSet(t, "started", r.started(), nil, r)
+	if ws.exists("nolint.sarif") {
+		t.Error("--no-lint wrote a SARIF report")
+	}
+}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/seccheck"
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/cireport"
 )
 
 func (a *app) lintCommand() *cobra.Command {
@@ -22,7 +25,13 @@ finding has a rule id, a position, a severity and a fix (docs/security.md).
 
 It exits with 1 when a finding is an error. Leave a rule out with --ignore ID
 or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
-"ferry:ignore ID" comment on the line or the line above.`,
+"ferry:ignore ID" comment on the line or the line above.
+
+--sarif FILE also writes the findings as SARIF 2.1.0, which GitHub code scanning
+(github/codeql-action/upload-sarif), GitLab and other CI systems read.`,
+		Example: `  ferry lint
+  ferry lint --no-history --json
+  ferry lint --sarif ferry.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
@@ -34,6 +43,11 @@ or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
 			rep, err := a.securityChecks(cmd.Context(), l, f)
 			if err != nil {
 				return err
+			}
+			if f.sarif != "" {
+				if err := a.writeSARIF(f.sarif, rep); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
@@ -59,17 +73,52 @@ or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
 type lintFlags struct {
 	noHistory bool
 	ignore    []string
+	sarif     string
 }
 
 func (f *lintFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noHistory, "no-history", false, "scan the files only, not the git history")
 	cmd.Flags().StringArrayVar(&f.ignore, "ignore", nil, "leave out the findings of rule `ID` (repeatable)")
+	cmd.Flags().StringVar(&f.sarif, "sarif", "", "also write the findings to `FILE` as SARIF 2.1.0, for GitHub code scanning and other CI systems")
 }
 
 // securityChecks runs the security checks on the workspace, leaving out
 // the rules that --ignore and lint_settings(ignore =) name.
 func (a *app) securityChecks(ctx context.Context, l *loaded, f lintFlags) (*seccheck.Report, error) {
 	return seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, History: !f.noHistory, Ignore: append(f.ignore, a.lint.Ignore()...)})
+}
+
+// ferryURL is ferry's home, the informationUri of its SARIF reports.
+const ferryURL = "https://github.com/ferryhq/ferry"
+
+// writeSARIF writes the findings of rep to file, the --sarif flag's
+// value, as a SARIF log, through the redactor as the JUnit report is.
+func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
+	rules := make([]cireport.SARIFRule, len(seccheck.Rules))
+	for i, r := range seccheck.Rules {
+		rules[i] = cireport.SARIFRule{ID: r.ID, Title: r.Title, Help: r.Fix, Severity: string(r.Severity)}
+	}
+	findings := make([]cireport.SARIFFinding, len(rep.Findings))
+	for i, f := range rep.Findings {
+		findings[i] = cireport.SARIFFinding{Rule: f.Rule, Severity: string(f.Severity), File: f.File, Line: f.Line, Col: f.Col, Commit: f.Commit, Message: f.Message}
+	}
+	out, err := os.Create(a.path(file))
+	if err != nil {
+		return fmt.Errorf("--sarif: %w; give a file in a folder you can write to", err)
+	}
+	w := a.redactor.Writer(out)
+	err = cireport.WriteSARIF(w, cireport.SARIFTool{Name: "ferry", Version: ferryVersion(), InformationURI: ferryURL}, rules, findings)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--sarif %s: %w; the report is incomplete", file, err)
+	}
+	a.bus.Logf(engine.LevelInfo, "SARIF report written to %s", file)
+	return nil
 }
 
 // printFindings prints each finding with its fix, the notes, and the

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,7 +107,7 @@ func TestLintJSONAndHistory(t *testing.T) {
 	if err := os.Remove(filepath.Join(ws.dir, "app/.env")); err != nil {
 		t.Fatal(err)
 	}
-	r := ws.ferry(t, "lint", "--json")
+	r := ws.ferry(t, "lint", "--json", "--sarif", "lint.sarif")
 	var rep struct {
 		Findings []struct {
 			Rule, Severity, File, Commit, Message, Fix string
@@ -124,6 +125,17 @@ func TestLintJSONAndHistory(t *testing.T) {
 	if f.Rule != "FERRY-SEC005" || f.Severity != "error" || f.File != "app/.env" || f.Line != 1 || len(f.Commit) != 40 || f.Fix == "" ||
 		strings.Contains(r.stdout, lintSlackToken) {
 		t.Errorf("history finding: %+v", f)
+	}
+	// In SARIF: the commit, and the file but no region.
+	var h *sarifResult
+	for _, res := range readSARIF(t, ws.path("lint.sarif")).Runs[0].Results {
+		if res.RuleID == "FERRY-SEC005" {
+			h = &res
+		}
+	}
+	if h == nil || h.Level != "error" || h.Properties["commit"] != f.Commit || !strings.Contains(h.Message.Text, f.Commit) ||
+		len(h.Locations) != 1 || h.Locations[0].PhysicalLocation.ArtifactLocation.URI != "app/.env" || h.Locations[0].PhysicalLocation.Region != nil {
+		t.Errorf("the history finding in SARIF: %+v", h)
 	}
 	r = ws.ferry(t, "lint", "--no-history", "--json", "--ignore", "FERRY-SV003")
 	if r.code != 0 || !strings.Contains(r.stdout, `"findings": []`) {
@@ -144,4 +156,111 @@ func TestExamplesLint(t *testing.T) {
 			t.Errorf("%s: want no errors or warnings:\n%s", filepath.Dir(star), r)
 		}
 	}
+}
+
+// sarifLog is what the tests read of a SARIF report.
+type sarifLog struct {
+	Schema  string `json:"$schema"`
+	Version string
+	Runs    []struct {
+		Tool struct {
+			Driver struct {
+				Name, Version string
+				Rules         []struct{ ID string }
+			}
+		}
+		Results []sarifResult
+	}
+}
+
+type sarifResult struct {
+	RuleID    string
+	RuleIndex int
+	Level     string
+	Message   struct{ Text string }
+	Locations []struct {
+		PhysicalLocation struct {
+			ArtifactLocation struct{ URI, URIBaseID string }
+			Region           *struct{ StartLine, StartColumn int }
+		}
+	}
+	Properties map[string]string
+}
+
+// readSARIF parses the SARIF report at path and checks what the SARIF
+// 2.1.0 schema requires of it: the version and schema, one run of a named
+// tool, and a message and a known rule for each result.
+func readSARIF(t *testing.T, path string) *sarifLog {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no SARIF report: %v", err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatalf("the SARIF report does not parse: %v\n%s", err, b)
+	}
+	if log.Version != "2.1.0" || log.Schema != "https://json.schemastore.org/sarif-2.1.0.json" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Name != "ferry" || log.Runs[0].Tool.Driver.Version == "" {
+		t.Fatalf("not a SARIF 2.1.0 report of one ferry run:\n%s", b)
+	}
+	if !strings.Contains(string(b), `"results": [`) {
+		t.Errorf("no results array:\n%s", b)
+	}
+	rules := log.Runs[0].Tool.Driver.Rules
+	for _, r := range log.Runs[0].Results {
+		if r.Message.Text == "" || r.RuleIndex >= len(rules) || rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("result without a message, or with a wrong ruleIndex: %+v", r)
+		}
+	}
+	return &log
+}
+
+// sarifFinding is a result of a SARIF report, flattened to compare.
+type sarifFinding struct {
+	rule, level, uri string
+	line, col        int
+}
+
+func sarifFindings(t *testing.T, log *sarifLog) []sarifFinding {
+	t.Helper()
+	var got []sarifFinding
+	for _, r := range log.Runs[0].Results {
+		if len(r.Locations) != 1 || r.Locations[0].PhysicalLocation.ArtifactLocation.URIBaseID != "%SRCROOT%" {
+			t.Fatalf("want one location under %%SRCROOT%%: %+v", r)
+		}
+		loc := r.Locations[0].PhysicalLocation
+		f := sarifFinding{rule: r.RuleID, level: r.Level, uri: loc.ArtifactLocation.URI}
+		if loc.Region != nil {
+			f.line, f.col = loc.Region.StartLine, loc.Region.StartColumn
+		}
+		got = append(got, f)
+	}
+	return got
+}
+
+// TestLintSARIF checks that --sarif writes the findings of a Dockerfile
+// and of a service as SARIF, besides the usual output, to a path that
+// follows -C DIR.
+func TestLintSARIF(t *testing.T) {
+	ws := newWorkspace(t, lintErrorFiles)
+	parent, dir := filepath.Split(ws.dir)
+	r := startFerry(t, parent, "-C", dir, "lint", "--no-history", "--sarif", "lint.sarif").wait(t)
+	r.wantCode(t, 1)
+	if !strings.Contains(r.stdout, "app/Dockerfile:2: error FERRY-DF004") || !strings.Contains(r.stdout, "1 errors, 1 warnings, 1 info") {
+		t.Errorf("--sarif changed the usual output:\n%s", r)
+	}
+	got := sarifFindings(t, readSARIF(t, ws.path("lint.sarif")))
+	want := []sarifFinding{
+		{"FERRY-DF004", "error", "app/Dockerfile", 2, 0},
+		{"FERRY-SV003", "warning", "ferry.star", 3, 8},
+		{"FERRY-DF005", "note", "app/Dockerfile", 1, 0},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("SARIF results:\n%+v\nwant\n%+v", got, want)
+	}
+
+	// A path that cannot be written is a usage error.
+	r = ws.ferry(t, "lint", "--no-history", "--sarif", "no/such/folder/lint.sarif")
+	r.wantCode(t, 2)
+	r.wantStderr(t, "--sarif: open no/such/folder/lint.sarif: no such file or directory")
 }

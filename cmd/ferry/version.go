@@ -18,14 +18,19 @@ func (a *app) versionCommand() *cobra.Command {
 		// Printing the version needs no logging set up.
 		PersistentPreRun: func(*cobra.Command, []string) {},
 		Run: func(*cobra.Command, []string) {
-			v := version
-			if v == "" {
-				v = "devel"
-				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-					v = bi.Main.Version
-				}
-			}
-			fmt.Fprintf(a.stdout, "ferry %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(a.stdout, "ferry %s %s %s/%s\n", ferryVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
+}
+
+// ferryVersion is the version set at build time, else the module's
+// version, else "devel".
+func ferryVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }
