@@ -215,6 +215,13 @@ func readSARIF(t *testing.T, path string) *sarifLog {
 	return &log
 }
 
+// lintErrorResults are the SARIF results of the findings in lintErrorFiles.
+var lintErrorResults = []sarifFinding{
+	{"FERRY-DF004", "error", "app/Dockerfile", 2, 0},
+	{"FERRY-SV003", "warning", "ferry.star", 3, 8},
+	{"FERRY-DF005", "note", "app/Dockerfile", 1, 0},
+}
+
 // sarifFinding is a result of a SARIF report, flattened to compare.
 type sarifFinding struct {
 	rule, level, uri string
@@ -250,12 +257,7 @@ func TestLintSARIF(t *testing.T) {
 		t.Errorf("--sarif changed the usual output:\n%s", r)
 	}
 	got := sarifFindings(t, readSARIF(t, ws.path("lint.sarif")))
-	want := []sarifFinding{
-		{"FERRY-DF004", "error", "app/Dockerfile", 2, 0},
-		{"FERRY-SV003", "warning", "ferry.star", 3, 8},
-		{"FERRY-DF005", "note", "app/Dockerfile", 1, 0},
-	}
-	if !slices.Equal(got, want) {
+	if want := lintErrorResults; !slices.Equal(got, want) {
 		t.Errorf("SARIF results:\n%+v\nwant\n%+v", got, want)
 	}
 
