@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -356,8 +357,15 @@ func (c *ciRun) command(line string) {
 // writeJUnit writes the report to f, the --junit file, through the
 // redactor, and closes it.
 func (c *ciRun) writeJUnit(f *os.File) error {
-	w := c.a.redactor.Writer(f)
-	err := c.report.Write(w)
+	return c.a.writeReport(f, "--junit", c.junit, "JUnit", c.report.Write)
+}
+
+// writeReport writes a report with write to f, opened from file (the value
+// of flag), through the redactor, and closes it; kind names the report in
+// the log ("JUnit").
+func (a *app) writeReport(f *os.File, flag, file, kind string, write func(io.Writer) error) error {
+	w := a.redactor.Writer(f)
+	err := write(w)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
@@ -365,9 +373,9 @@ func (c *ciRun) writeJUnit(f *os.File) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("--junit %s: %w; the report is incomplete", c.junit, err)
+		return fmt.Errorf("%s %s: %w; the report is incomplete", flag, file, err)
 	}
-	c.a.bus.Logf(engine.LevelInfo, "JUnit report written to %s", c.junit)
+	a.bus.Logf(engine.LevelInfo, "%s report written to %s", kind, file)
 	return nil
 }
 

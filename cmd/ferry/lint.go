@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/seccheck"
-	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/cireport"
 )
 
@@ -106,19 +106,10 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 	if err != nil {
 		return fmt.Errorf("--sarif: %w; give a file in a folder you can write to", err)
 	}
-	w := a.redactor.Writer(out)
-	err = cireport.WriteSARIF(w, cireport.SARIFTool{Name: "ferry", Version: ferryVersion(), InformationURI: ferryURL}, rules, findings)
-	if ferr := w.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("--sarif %s: %w; the report is incomplete", file, err)
-	}
-	a.bus.Logf(engine.LevelInfo, "SARIF report written to %s", file)
-	return nil
+	tool := cireport.SARIFTool{Name: "ferry", Version: ferryVersion(), InformationURI: ferryURL}
+	return a.writeReport(out, "--sarif", file, "SARIF", func(w io.Writer) error {
+		return cireport.WriteSARIF(w, tool, rules, findings)
+	})
 }
 
 // printFindings prints each finding with its fix, the notes, and the
