@@ -809,10 +809,7 @@ func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, 
 			n++
 			prefix := fmt.Sprintf("%s-%d | ", rule, task.Slot)
 			go func() {
-				lw := t.local.lines(prefix, w)
-				err := t.c.TaskLogs(ctx, task.ID, follow, "", lw)
-				lw.Flush()
-				errs <- err
+				errs <- t.local.lines(prefix, w, func(lw io.Writer) error { return t.c.TaskLogs(ctx, task.ID, follow, "", lw) })
 			}()
 		}
 	}

@@ -423,14 +423,17 @@ func (t *Target) tail(logs func(out io.Writer) error) string {
 	return "; its last log lines:" + sb.String()
 }
 
-// lines returns a writer for the output of one container (or task),
+// lines writes the output that logs writes, of one container (or task),
 // stdout and stderr as the Engine sends them: t's redactor removes the
 // secret values from it as one stream, and only then is it cut into
 // lines, each written to out after prefix, so that neither the prefixes
 // nor the lines of other containers in between hide a value, or an
-// encoding of it such as wrapped base64. Flush it when the output ends.
-func (t *Target) lines(prefix string, out io.Writer) *engine.OutputWriter {
-	return engine.NewOutputWriter(t.red, func(line string) { fmt.Fprintf(out, "%s%s\n", prefix, line) })
+// encoding of it such as wrapped base64. It returns logs' error.
+func (t *Target) lines(prefix string, out io.Writer, logs func(io.Writer) error) error {
+	w := engine.NewOutputWriter(t.red, func(line string) { fmt.Fprintf(out, "%s%s\n", prefix, line) })
+	err := logs(w)
+	w.Flush()
+	return err
 }
 
 // RunJob runs the job's container to completion, streaming its output.
@@ -615,10 +618,7 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, follo
 		n++
 		prefix := fmt.Sprintf("%s-%s | ", c.Labels[labelRule], c.Labels[labelReplica])
 		go func() {
-			lw := t.lines(prefix, w)
-			err := t.c.Logs(ctx, c.ID, follow, "", lw)
-			lw.Flush()
-			errs <- err
+			errs <- t.lines(prefix, w, func(lw io.Writer) error { return t.c.Logs(ctx, c.ID, follow, "", lw) })
 		}()
 	}
 	var first error
