@@ -1233,6 +1233,13 @@ func TestInit(t *testing.T) {
 		t.Errorf("the starter ferry.star ran nothing\n%s", r)
 	}
 	ws.ferryJSON(t, "run").wantRan(t, nil, r.done())
+	// The state folder stays out of git.
+	if got := ws.read(t, ".gitignore"); got != ".ferry/\n" {
+		t.Errorf(".gitignore after init: %q, want \".ferry/\\n\"", got)
+	}
+	if got := ws.read(t, ".ferry/.gitignore"); got != "*\n" {
+		t.Errorf(".ferry/.gitignore after run: %q, want \"*\\n\"", got)
+	}
 
 	// It does not overwrite without --force.
 	ws.write(t, "ferry.star", "# mine\n")
@@ -1245,6 +1252,9 @@ func TestInit(t *testing.T) {
 	ws.ferry(t, "init", "--force").wantCode(t, 0)
 	if ws.read(t, "ferry.star") == "# mine\n" {
 		t.Error("init --force did not overwrite ferry.star")
+	}
+	if got := ws.read(t, ".gitignore"); got != ".ferry/\n" {
+		t.Errorf(".gitignore after a second init: %q, want it unchanged", got)
 	}
 
 	// -C DIR writes there.
