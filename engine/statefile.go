@@ -20,7 +20,7 @@ import (
 // no more of one than it can use.
 
 // maxStateSize is the largest state file LoadState reads. A state of
-// 100,000 files and rules takes about 25 MB, so a file much larger than
+// 100,000 files and rules takes about 26 MB, so a file much larger than
 // that is damaged or planted, and reading it whole could exhaust memory.
 const maxStateSize = 256 << 20
 
@@ -106,11 +106,12 @@ func checkStateFolder(dir string) error {
 	return nil
 }
 
-// stateWriteError adds what to do to err, from writing in the state folder
-// dir, when the folder or its file system is read-only.
+// stateWriteError adds what to do to err, from writing in dir (the state
+// folder, or the workspace when it makes that folder), when dir or its file
+// system is read-only.
 func stateWriteError(dir string, err error) error {
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS) {
-		return fmt.Errorf("cannot write in %s (%w): ferry keeps its lock and state there; make the folder writable (chmod u+w %s), or run ferry on a writable copy of the workspace", dir, err, dir)
+		return fmt.Errorf("cannot write in %s (%w): ferry keeps its lock and state in the workspace's %s folder; make the folder writable (chmod u+w %s), or run ferry on a writable copy of the workspace", dir, err, StateDir, dir)
 	}
 	return err
 }

@@ -55,3 +55,14 @@ func TestStateFolderReadOnly(t *testing.T) {
 	}
 	wantErrSays(t, "AcquireLock", err, "cannot write in "+ws.Path(StateDir), "chmod u+w")
 }
+
+// A read-only workspace, where ferry cannot make .ferry, gets the same.
+func TestStateFolderInReadOnlyWorkspace(t *testing.T) {
+	ws := testWorkspace(t)
+	readOnly(t, ws.Root)
+	l, err := AcquireLock(context.Background(), ws, func(int) {})
+	if err == nil {
+		l.Release()
+	}
+	wantErrSays(t, "AcquireLock", err, "cannot write in "+ws.Root, ".ferry folder", "chmod u+w "+ws.Root)
+}
