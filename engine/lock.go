@@ -14,18 +14,19 @@ import (
 // A Lock is the workspace lock held by a mutating ferry command.
 type Lock struct{ f *os.File }
 
-// AcquireLock takes the workspace lock in .ferry/lock. When another process
-// holds it, waiting is called once with that process's PID and AcquireLock
-// waits until the lock is free or ctx ends.
+// AcquireLock takes the workspace lock in .ferry/lock (see
+// Workspace.StateFolder), which must not be a symbolic link. When another
+// process holds it, waiting is called once with that process's PID and
+// AcquireLock waits until the lock is free or ctx ends.
 func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lock, error) {
-	dir := filepath.Join(ws.Root, StateDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
+	dir, err := ws.StateFolder()
+	if err != nil {
+		return nil, err
 	}
 	p := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openNoFollow(p, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", p, err)
+		return nil, stateWriteError(dir, err)
 	}
 	told := false
 	start := time.Now()
@@ -38,7 +39,7 @@ func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lo
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}
-		if pid := holderPID(p); !told && (pid != 0 || time.Since(start) > time.Second) {
+		if pid := holderPID(f); !told && (pid != 0 || time.Since(start) > time.Second) {
 			told = true
 			waiting(pid)
 		}
@@ -54,9 +55,11 @@ func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lo
 	return &Lock{f: f}, nil
 }
 
-func holderPID(p string) int {
-	b, _ := os.ReadFile(p)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+// holderPID reads the PID that the holder of the lock f wrote into it.
+func holderPID(f *os.File) int {
+	b := make([]byte, 32)
+	n, _ := f.ReadAt(b, 0)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:n])))
 	return pid
 }
 

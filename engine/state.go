@@ -77,12 +77,14 @@ var ErrCorruptState = errors.New("state file is corrupt")
 func LoadState(ws *Workspace, keep bool) (*State, error) {
 	s := &State{rules: map[string]*RuleState{}, files: map[string]fileStat{}}
 	p := statePath(ws)
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := readStateFile(ws)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return s, nil
-	}
-	if err != nil {
-		return s, fmt.Errorf("read %s: %w", p, err)
+	case errors.Is(err, errStateTooLarge):
+		return s, fmt.Errorf("%w: planning as if nothing ran, so every rule runs once; the next run replaces it", err)
+	case err != nil:
+		return s, err
 	}
 	if format := string(data[:min(len(data), len(stateMagic))]); format != stateMagic && strings.HasPrefix(format, stateMagic[:len(stateMagic)-1]) {
 		return s, fmt.Errorf("%s was written by another version of ferry (format %s, this one reads %s): every rule runs once, and the next run replaces it", p, format, stateMagic)
@@ -150,7 +152,7 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 	sum := HashBytes(payload)
 	data := make([]byte, 0, len(stateMagic)+len(sum)+len(payload))
 	data = append(append(append(data, stateMagic...), sum[:]...), payload...)
-	if err := WriteFileAtomic(statePath(ws), data, 0o644); err != nil {
+	if err := writeStateFile(ws, data); err != nil {
 		// Not written: try again next time.
 		s.mu.Lock()
 		s.dirty = true
@@ -165,13 +167,13 @@ func (s *State) Files() map[string]fileStat { return s.files }
 
 // WriteFileAtomic writes data to path through a temporary file that is
 // synced and renamed into place, so readers see the old or the new file,
-// never a part.
+// never a part. A symbolic link at path is replaced, never followed.
 func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	f, err := createTemp(dir, filepath.Base(path)+".tmp")
 	if err != nil {
 		return err
 	}

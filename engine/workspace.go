@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -58,6 +60,69 @@ func FindWorkspace(dir, file string) (*Workspace, error) {
 // Path returns the absolute path of a workspace-relative slash path.
 func (w *Workspace) Path(rel string) string {
 	return filepath.Join(w.Root, filepath.FromSlash(rel))
+}
+
+// StateFolder returns the absolute path of the workspace's .ferry folder,
+// making it when there is none: private (0700), with a .gitignore of "*"
+// that keeps it out of git, which a .ferry without one gets too. It
+// refuses a .ferry that is not a plain folder of the current user (a
+// symbolic link, a file, another user's folder) with an error that says
+// what to do.
+func (w *Workspace) StateFolder() (string, error) {
+	dir := w.Path(StateDir)
+	err := checkStateFolder(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = os.Mkdir(dir, 0o700)
+		switch {
+		case errors.Is(err, fs.ErrExist): // another ferry made it meanwhile
+			err = checkStateFolder(dir)
+		case err != nil:
+			return "", stateWriteError(w.Root, err)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	gi := filepath.Join(dir, ".gitignore")
+	if _, err := os.Lstat(gi); errors.Is(err, fs.ErrNotExist) {
+		if err := WriteFileAtomic(gi, []byte("*\n"), 0o644); err != nil {
+			return "", stateWriteError(dir, err)
+		}
+	}
+	return dir, nil
+}
+
+// IgnoreStateFolder adds .ferry/ to the .gitignore at root, making the
+// file if there is none, unless one of its lines names the folder already
+// (.ferry, .ferry/, /.ferry, /.ferry/). It reports whether it added it.
+func IgnoreStateFolder(root string) (bool, error) {
+	p := filepath.Join(root, ".gitignore")
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return false, fmt.Errorf("%s is a symbolic link, which ferry does not write through; add the line %s/ to the file it points to yourself", p, StateDir)
+	}
+	f, err := openNoFollow(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", p, err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		switch strings.TrimSpace(line) {
+		case StateDir, StateDir + "/", "/" + StateDir, "/" + StateDir + "/":
+			return false, nil
+		}
+	}
+	add := StateDir + "/\n"
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		add = "\n" + add
+	}
+	if _, err := f.WriteString(add); err != nil {
+		return false, fmt.Errorf("add %s/ to %s: %w", StateDir, p, err)
+	}
+	return true, f.Close()
 }
 
 // Rel returns the workspace-relative slash path of an absolute path.

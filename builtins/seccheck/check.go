@@ -61,6 +61,11 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 	if err := scanSecrets(ctx, o, r); err != nil {
 		return nil, err
 	}
+	tracked, err := checkTrackedState(ctx, o.Root)
+	if err != nil {
+		return nil, err
+	}
+	r.Findings = append(r.Findings, tracked...)
 	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return slices.Contains(o.Ignore, f.Rule) })
 	Sort(r.Findings)
 	return r, nil

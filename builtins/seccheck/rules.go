@@ -37,6 +37,9 @@ var Rules = []Rule{
 	{"FERRY-SEC009", Warning, "JSON Web Token", rotateFix},
 	{"FERRY-SEC010", Warning, "hard-coded password", rotateFix},
 	{"FERRY-SEC011", Warning, "high-entropy value assigned to a secret-looking name", rotateFix},
+	{"FERRY-SEC012", Error, "ferry's state folder .ferry is tracked in git",
+		"untrack it and commit: `git rm -r --cached .ferry` (ferry init adds .ferry/ to .gitignore, so it stays out); " +
+			"then rotate the secrets the workspace uses: their HMACs, and with an older ferry their key, stay readable in the git history"},
 }
 
 const rotateFix = "revoke and rotate the credential, then read it at run time with secret() (env =, file = or encrypted =); " +

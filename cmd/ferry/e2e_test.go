@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ferryBin = filepath.Join(dir, "ferry")
+	// The ferry processes keep their secret keys here, not in the home folder.
+	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	build := exec.Command("go", "build", "-o", ferryBin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building ferry: %v\n%s", err, out)
@@ -1233,6 +1235,13 @@ func TestInit(t *testing.T) {
 		t.Errorf("the starter ferry.star ran nothing\n%s", r)
 	}
 	ws.ferryJSON(t, "run").wantRan(t, nil, r.done())
+	// The state folder stays out of git.
+	if got := ws.read(t, ".gitignore"); got != ".ferry/\n" {
+		t.Errorf(".gitignore after init: %q, want \".ferry/\\n\"", got)
+	}
+	if got := ws.read(t, ".ferry/.gitignore"); got != "*\n" {
+		t.Errorf(".ferry/.gitignore after run: %q, want \"*\\n\"", got)
+	}
 
 	// It does not overwrite without --force.
 	ws.write(t, "ferry.star", "# mine\n")
@@ -1245,6 +1254,9 @@ func TestInit(t *testing.T) {
 	ws.ferry(t, "init", "--force").wantCode(t, 0)
 	if ws.read(t, "ferry.star") == "# mine\n" {
 		t.Error("init --force did not overwrite ferry.star")
+	}
+	if got := ws.read(t, ".gitignore"); got != ".ferry/\n" {
+		t.Errorf(".gitignore after a second init: %q, want it unchanged", got)
 	}
 
 	// -C DIR writes there.

@@ -48,7 +48,7 @@ func (a *app) initCommand() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Write a commented starter ferry.star in the current folder (or -C DIR)",
+		Short: "Write a commented starter ferry.star in the current folder (or -C DIR), and add .ferry/ to its .gitignore",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := filepath.Join(a.dir, engine.FileName)
 			if _, err := os.Stat(p); err == nil && !force {
@@ -60,7 +60,11 @@ func (a *app) initCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "wrote %s; try `ferry run`\n", p)
-			return nil
+			added, err := engine.IgnoreStateFolder(a.dir)
+			if added {
+				fmt.Fprintf(a.stdout, "added %s/ to %s: ferry keeps its state there, which does not belong in git\n", engine.StateDir, filepath.Join(a.dir, ".gitignore"))
+			}
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing ferry.star")

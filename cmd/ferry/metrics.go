@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -37,7 +36,7 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 	a.bus.Add(x)
 	a.exporter.Store(x)
 	path := ws.Path(metricsAddrFile)
-	err = os.MkdirAll(filepath.Dir(path), 0o755)
+	_, err = ws.StateFolder()
 	if err == nil {
 		err = engine.WriteFileAtomic(path, []byte(srv.Addr+"\n"), 0o644)
 	}
