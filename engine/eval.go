@@ -374,6 +374,9 @@ func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, erro
 	if err != nil {
 		return nil, err
 	}
+	if mod.Src, err = checkSource(mod.Display, mod.Src); err != nil {
+		return nil, err
+	}
 	if mod.File != "" {
 		ev.RecordFile(mod.File)
 	}
