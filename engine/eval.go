@@ -68,6 +68,8 @@ type Evaluation struct {
 	watch   *WatchSettings // watch_settings(), once called
 	secrets []SecretFile   // files that hold secret values in clear
 
+	envSecrets envSecrets // guarded by mu; see environ.go
+
 	loadMu sync.Mutex // guards cache and the waits-for graph
 	cache  map[Label]*loadEntry
 }
@@ -195,13 +197,6 @@ type Listing interface {
 func (ev *Evaluation) RecordListing(l Listing) {
 	ev.mu.Lock()
 	ev.lists = append(ev.lists, l)
-	ev.mu.Unlock()
-}
-
-// RecordEnv notes that evaluation read an environment variable.
-func (ev *Evaluation) RecordEnv(name, value string) {
-	ev.mu.Lock()
-	ev.env[name] = value
 	ev.mu.Unlock()
 }
 
@@ -377,6 +372,9 @@ func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, erro
 	}
 	mod, err := src.ReadModule(l.Path)
 	if err != nil {
+		return nil, err
+	}
+	if mod.Src, err = checkSource(mod.Display, mod.Src); err != nil {
 		return nil, err
 	}
 	if mod.File != "" {

@@ -82,7 +82,7 @@ var (
 		RunTimeOnly: true,
 		Params: []engine.Param{
 			{Name: "cmd", Type: engine.Command, Required: true, Positional: true, Doc: "A shell string or an argv list."},
-			{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Extra environment variables."},
+			{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Extra environment variables, added to the task's environment (see `task(env =)`)."},
 			{Name: "check", Type: engine.Bool, Default: "True", Doc: "Fail on a non-zero exit code."},
 		},
 		Returns: "a struct with `code` (int) and `stdout` (string; a `secret` when it holds the value of a secret ferry has read during the run, whole, encoded or within longer text, as the redactor finds them: see [secrets](secrets.md#an-opaque-value)).",
@@ -110,7 +110,7 @@ func actionSh(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 		env[k] = v
 	}
 	var out bytes.Buffer
-	err := runCommand(a.rc, c.Value("cmd").(engine.Cmd), a.dir, env, io.MultiWriter(a.rc.Stdout, &out), a.rc.Stderr, killGrace)
+	err := runCommand(a.rc, a.task.ev, c.Value("cmd").(engine.Cmd), a.dir, env, io.MultiWriter(a.rc.Stdout, &out), a.rc.Stderr, killGrace)
 	code := 0
 	if err != nil {
 		if a.rc.Err() != nil || c.Bool("check", true) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -17,11 +16,12 @@ import (
 const killGrace = 2 * time.Second
 
 // runCommand runs c in dir with extra environment variables, in a process
-// group of its own. When ctx ends, the whole group gets SIGTERM and, after
-// grace, SIGKILL; when the command exits, any process it left behind in its
-// group is killed too, so nothing outlives the rule.
-func runCommand(ctx context.Context, c engine.Cmd, dir string, env map[string]string, stdout, stderr io.Writer, grace time.Duration) error {
-	cmd, err := newCommand(c, dir, env)
+// group of its own; ev (see newCommand) builds its environment. When ctx
+// ends, the whole group gets SIGTERM and, after grace, SIGKILL; when the
+// command exits, any process it left behind in its group is killed too, so
+// nothing outlives the rule.
+func runCommand(ctx context.Context, ev *engine.Evaluation, c engine.Cmd, dir string, env map[string]string, stdout, stderr io.Writer, grace time.Duration) error {
+	cmd, err := newCommand(ev, c, dir, env)
 	if err != nil {
 		return err
 	}
@@ -51,8 +51,9 @@ func runCommand(ctx context.Context, c engine.Cmd, dir string, env map[string]st
 }
 
 // newCommand prepares c to run in dir with extra environment variables, in
-// a process group of its own.
-func newCommand(c engine.Cmd, dir string, env map[string]string) (*exec.Cmd, error) {
+// a process group of its own. Its environment is ferry's own less the
+// variables that the secrets declared in ev are read from, plus env.
+func newCommand(ev *engine.Evaluation, c engine.Cmd, dir string, env map[string]string) (*exec.Cmd, error) {
 	var cmd *exec.Cmd
 	if c.Argv != nil {
 		if _, err := exec.LookPath(c.Argv[0]); err != nil {
@@ -63,10 +64,7 @@ func newCommand(c engine.Cmd, dir string, env map[string]string) (*exec.Cmd, err
 		cmd = exec.Command("/bin/sh", "-c", c.Shell)
 	}
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = ev.Environ(env)
 	cmd.SysProcAttr = processGroupAttr()
 	return cmd, nil
 }

@@ -147,22 +147,23 @@ func unwrapPath(err error) error {
 
 var envBuiltin = &engine.Builtin{
 	Name: "os.env",
-	Doc:  "Reads an environment variable while ferry.star is evaluated; the name and value are recorded as inputs of the evaluation.",
+	Doc: "Reads an environment variable while ferry.star is evaluated; the name and value are recorded as inputs of the evaluation. " +
+		"A variable that a `secret(env = ...)` declared before it is read from gives that secret, never the value; " +
+		"reading a variable before a `secret()` declares it a source is an error at the `secret()`. See [secrets](secrets.md#environment-variables).",
 	Params: []engine.Param{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Variable name."},
 		{Name: "default", Type: engine.AnyValue, Positional: true, Doc: "Returned when the variable is not set."},
 	},
-	Returns: "the value as a string, or `default` (None when not given).",
+	Returns: "the value as a string (a `secret` for a secret's variable), or `default` (None when not given) when the variable is not set.",
 	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
-		v, ok := os.LookupEnv(c.String("name"))
-		engine.EvaluationOf(thread).RecordEnv(c.String("name"), v)
+		v, ok := engine.EvaluationOf(thread).Getenv(c.String("name"), c.Pos)
 		if !ok {
 			if d := c.Raw("default"); d != nil {
 				return d, nil
 			}
 			return starlark.None, nil
 		}
-		return starlark.String(v), nil
+		return v, nil
 	},
 }
 

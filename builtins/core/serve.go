@@ -37,9 +37,9 @@ func checkServe(c *engine.Call, t *Task) error {
 // after grace).
 func (t *Task) serve(rc *engine.RunContext, dir string, env map[string]string) error {
 	if rc.Servers == nil {
-		return runCommand(rc, t.cmd, dir, env, rc.Stdout, rc.Stderr, t.grace)
+		return runCommand(rc, t.ev, t.cmd, dir, env, rc.Stdout, rc.Stderr, t.grace)
 	}
-	cmd, err := newCommand(t.cmd, dir, env)
+	cmd, err := newCommand(t.ev, t.cmd, dir, env)
 	if err != nil {
 		return err
 	}

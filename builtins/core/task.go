@@ -49,7 +49,7 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "outs", Type: engine.StringList, Default: "[]", Doc: "Files the task must write; a missing or modified one reruns it."},
 		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first; their keys are part of this one's."},
 		{Name: "dir", Type: engine.String, Default: `"."`, Doc: "Working folder of the command."},
-		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables added to ferry's own."},
+		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables added to ferry's own, which lacks the variables that `secret(env = ...)` reads: give those in `secrets`."},
 		{Name: "secrets", Type: engine.SecretDict, Default: "{}", Doc: "Environment variables whose values are `secret()`s, read when the task runs; " +
 			"the key counts each secret's name and source, not its value. See [secrets](secrets.md)."},
 		{Name: "timeout", Type: engine.Duration, Doc: "Kill the command's whole process group after this long."},
@@ -192,7 +192,7 @@ func (t *Task) Run(rc *engine.RunContext) error {
 			return err
 		}
 	}
-	return runCommand(rc, t.cmd, dir, env, rc.Stdout, rc.Stderr, killGrace)
+	return runCommand(rc, t.ev, t.cmd, dir, env, rc.Stdout, rc.Stderr, killGrace)
 }
 
 func mkdirFor(file string) error {

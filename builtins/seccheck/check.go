@@ -36,6 +36,10 @@ type Options struct {
 	Rules   []engine.Rule // the rules ferry.star declares
 	History bool          // scan the git history as well as the files
 	Ignore  []string      // rule ids to leave out
+
+	// Eval is the evaluation that declared Rules: the git commands of
+	// the history scan get its Environ.
+	Eval *engine.Evaluation
 }
 
 // A Report is what Check found.
@@ -305,7 +309,7 @@ func scanSecrets(ctx context.Context, o Options, r *Report) error {
 	}
 	note := fmt.Sprintf("secret scan: %d files", ws.files)
 	if o.History {
-		old, commits, err := scanHistory(ctx, o.Root)
+		old, commits, err := scanHistory(ctx, o.Root, o.Eval.Environ(nil))
 		switch {
 		case errors.Is(err, errNotGit):
 			note += "; not in a git repository, so no history scanned"

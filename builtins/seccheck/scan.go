@@ -110,13 +110,16 @@ var errNotGit = errors.New("not in a git repository")
 // scanHistory returns the credentials in the lines that the commits
 // reachable from any ref added under root, with the commit that added each.
 // Paths are relative to root. It returns errNotGit when root is not in a git
-// repository, and how many commits it read.
-func scanHistory(ctx context.Context, root string) ([]secretHit, int, error) {
-	if err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir").Run(); err != nil {
+// repository, and how many commits it read. git runs with environment env.
+func scanHistory(ctx context.Context, root string, env []string) ([]secretHit, int, error) {
+	rev := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir")
+	rev.Env = env
+	if err := rev.Run(); err != nil {
 		return nil, 0, errNotGit
 	}
 	cmd := exec.CommandContext(ctx, "git", "-C", root, "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff",
 		"--no-textconv", "--no-renames", "--relative", "--format=%x00%H", "--", ".")
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

@@ -103,7 +103,7 @@ func TestScanHistory(t *testing.T) {
 	git(t, repo, "checkout", "-q", "main")
 
 	ws := filepath.Join(repo, "app")
-	hits, commits, err := scanHistory(context.Background(), ws)
+	hits, commits, err := scanHistory(context.Background(), ws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestScanHistory(t *testing.T) {
 		t.Errorf("the workspace holds no secret now, got %v, %v", now, err)
 	}
 
-	if _, _, err := scanHistory(context.Background(), t.TempDir()); err != errNotGit {
+	if _, _, err := scanHistory(context.Background(), t.TempDir(), nil); err != errNotGit {
 		t.Errorf("outside git: got %v, want errNotGit", err)
 	}
 }

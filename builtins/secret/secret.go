@@ -33,14 +33,16 @@ type Plugin struct {
 func (p *Plugin) Builtins() []*engine.Builtin {
 	return []*engine.Builtin{{
 		Name: "secret",
-		Doc: "Declares a secret: a value read only when a rule that needs it runs (`plan`, `graph` and evaluation never read it). " +
+		Doc: "Declares a secret: a value read only when a rule that needs it runs (`plan`, `graph` and evaluation never read it, but for handing an `env` value, already in memory, to the redactor). " +
 			"Give exactly one source: `env`, `file`, `encrypted`, `cmd`, or `dotenv` (with `env` naming the variable in it). " +
 			"The value is opaque: `str()` and `print()` show `<secret NAME>`; `+`, `%`, `format()` and `json.encode` are errors. " +
 			"Pass it to `task(secrets = ...)`, `service(env = ...)` or `service(secret_files = ...)`; " +
 			"ferry removes it, and its JSON, base64, hex and URL-encoded forms, from all its output. See [secrets](secrets.md).",
 		Params: []engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Name shown in placeholders, messages and redacted output."},
-			{Name: "env", Type: engine.String, Doc: "Environment variable holding the value; with `dotenv`, the variable to read from that file."},
+			{Name: "env", Type: engine.String, Doc: "Environment variable holding the value; with `dotenv`, the variable to read from that file. " +
+				"Without `dotenv`, no process ferry starts gets the variable unless given it (`task(secrets = ...)`), `os.env` of it gives this secret, " +
+				"and the redactor learns its value at once. See [secrets](secrets.md#environment-variables)."},
 			{Name: "file", Type: engine.String, Doc: "File holding the value (read as is), relative to the declaring file's folder."},
 			{Name: "encrypted", Type: engine.String, Doc: "age-encrypted file (made with `ferry secret encrypt`), decrypted with the identity from `--identity`, `$FERRY_AGE_KEY` or the user's `ferry/age.key`."},
 			{Name: "cmd", Type: engine.Command, Doc: "Command whose standard output (less one trailing newline) is the value, such as a password manager's; run at most once per ferry process."},
@@ -95,7 +97,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 		}
 	}
 	if c.Has("cmd") {
-		srcs = append(srcs, cmdSource{cmd: c.Value("cmd").(engine.Cmd), dir: filepath.Join(root, dir)})
+		srcs = append(srcs, cmdSource{cmd: c.Value("cmd").(engine.Cmd), dir: filepath.Join(root, dir), ev: ev})
 	}
 	if len(srcs) != 1 {
 		return nil, c.Errorf("give exactly one source: env, file, encrypted, cmd, or dotenv (with env naming the variable); got %d", len(srcs))
@@ -105,7 +107,29 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 			ev.RecordSecretFile(engine.SecretFile{Secret: name, Path: f, Pos: c.Pos})
 		}
 	}
-	return &Secret{name: name, pos: c.Pos, src: srcs[0], redactor: p.Redactor, optional: !c.Bool("required", true)}, nil
+	s := &Secret{name: name, pos: c.Pos, src: srcs[0], redactor: p.Redactor, optional: !c.Bool("required", true)}
+	if env, ok := s.src.(envSource); ok {
+		if err := declareEnv(ev, string(env), s); err != nil {
+			return nil, c.Errorf("%v", err)
+		}
+	}
+	return s, nil
+}
+
+// declareEnv makes environment variable name the source of s: it reaches
+// no process that is not given it explicitly, os.env gives s, and the
+// redactor learns its value at once. The value is in ferry's memory already,
+// and a path ferry does not foresee may print it.
+func declareEnv(ev *engine.Evaluation, name string, s *Secret) error {
+	if ev != nil {
+		if err := ev.DeclareSecretEnv(name, s); err != nil {
+			return err
+		}
+	}
+	// An error (the variable is not set, or too short to redact) is the
+	// error of every rule that uses the secret; the declaration stands.
+	s.Reveal(context.Background())
+	return nil
 }
 
 func validName(s string) bool {

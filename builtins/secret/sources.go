@@ -108,6 +108,7 @@ func (d dotenvSource) lookup(rel string, optional bool) (string, bool, error) {
 type cmdSource struct {
 	cmd engine.Cmd
 	dir string
+	ev  *engine.Evaluation // the evaluation that declared the secret, for the command's environment
 }
 
 func (c cmdSource) String() string {
@@ -125,6 +126,7 @@ func (c cmdSource) read(ctx context.Context) (string, error) {
 		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", c.cmd.Shell)
 	}
 	cmd.Dir = c.dir
+	cmd.Env = c.ev.Environ(nil)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stdin = os.Stdin // a password manager may ask for a passphrase
