@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -53,7 +54,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The secret HMAC keys of the tests' workspaces go here, not into the
+	// home folder of whoever runs the tests.
+	state, err := os.MkdirTemp("", "ferry-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
 	code := m.Run()
+	os.RemoveAll(state)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
