@@ -93,5 +93,20 @@ func fromEvalError(ee *starlark.EvalError) *Error {
 		}
 		out.Trace = append(out.Trace, fmt.Sprintf("%s %s in %s", rel, frames[i].Pos, frames[i].Name))
 	}
+	out.Trace = boundTrace(out.Trace)
 	return out
+}
+
+// traceEnds is how many lines of a long trace are kept at each end.
+const traceEnds = 10
+
+// boundTrace keeps the first and last traceEnds lines of a trace, so that
+// deep recursion (up to Starlark's 100,000 frames) reports a few lines.
+func boundTrace(trace []string) []string {
+	if len(trace) <= 2*traceEnds+1 {
+		return trace
+	}
+	omitted := len(trace) - 2*traceEnds
+	out := append(trace[:traceEnds:traceEnds], fmt.Sprintf("… %d frames omitted", omitted))
+	return append(out, trace[len(trace)-traceEnds:]...)
 }

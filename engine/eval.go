@@ -47,6 +47,10 @@ type Options struct {
 	Flags    map[string]string // values for config.flag, from `ferry run -- --name=value`
 	MaxSteps uint64            // 0 means DefaultMaxSteps
 	Events   *Bus              // receives print() output
+	// MaxMemory caps the heap, in bytes, while evaluation runs; 0 means
+	// DefaultMaxMemory(). An evaluation that exceeds it stops with an
+	// error that wraps ErrMaxMemory.
+	MaxMemory uint64
 }
 
 // An Evaluation is the state of one evaluation of a workspace: the rules it
@@ -92,6 +96,9 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = DefaultMaxSteps
 	}
+	if opts.MaxMemory == 0 {
+		opts.MaxMemory = DefaultMaxMemory()
+	}
 	ev := &Evaluation{
 		opts:    opts,
 		byName:  map[string]Rule{},
@@ -115,8 +122,13 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ev.load(&loadChain{}, Label{Path: rel}); err != nil {
-		return nil, PositionError(err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := ev.load(&loadChain{}, Label{Path: rel})
+		done <- err
+	}()
+	if err := ev.wait(ctx, done); err != nil {
+		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -160,3 +160,14 @@ func TestFindWorkspace(t *testing.T) {
 	}
 	wantErr(t, err, "ferry init")
 }
+
+// Deep recursion reports the first and last frames of its trace, not all
+// 100,000 of them.
+func TestStackOverflowTraceIsBounded(t *testing.T) {
+	_, _, err := evaluate(t, map[string]string{"ferry.star": "def f(n):\n    return f(n + 1)\n\nf(0)"}, nil)
+	wantErr(t, err, "ferry.star:2:", "Starlark stack overflow", "called from ferry.star:4:2 in <toplevel>", "frames omitted")
+	var pe *Error
+	if !errors.As(err, &pe) || len(pe.Trace) != 2*traceEnds+1 {
+		t.Fatalf("got %d trace lines, want %d:\n%v", len(pe.Trace), 2*traceEnds+1, err)
+	}
+}

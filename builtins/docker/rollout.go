@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
 )
 
 // rollsOut reports whether Deploy replaces the service's containers one
@@ -189,6 +190,7 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 	took := time.Since(start)
 	if err != nil {
 		cleanup := context.WithoutCancel(ctx)
+		defer engine.Cleaning(cleanup)()
 		if id != "" {
 			t.c.RemoveContainer(cleanup, id)
 		}

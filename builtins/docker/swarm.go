@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
 
@@ -608,6 +609,7 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 		select {
 		case <-time.After(pollEvery):
 		case <-ctx.Done():
+			defer engine.Cleaning(ctx)()
 			t.c.RemoveService(context.WithoutCancel(ctx), sid)
 			return ctx.Err()
 		}

@@ -337,6 +337,7 @@ func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.Con
 // create whose request was cancelled, and ferry would not know the
 // container it leaves; ctx is checked once the id is known.
 func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
+	defer engine.Cleaning(ctx)()
 	id, err := t.c.CreateContainer(context.WithoutCancel(ctx), cs)
 	if errors.Is(err, dockerd.ErrNameInUse) {
 		return "", fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", cs.Name, labelProject, d.Project)
@@ -464,6 +465,7 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	<-done
 	if err != nil {
 		if ctx.Err() != nil {
+			defer engine.Cleaning(ctx)()
 			t.c.RemoveContainer(context.WithoutCancel(ctx), id)
 		}
 		return err

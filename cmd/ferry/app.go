@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -52,6 +55,9 @@ type app struct {
 	eventsOut  *redact.Writer // redacts what goes to eventsFile
 	eventLog   *console.EventLog
 	view       *watchView // the watch's status view, when open
+
+	evalMemory string                  // --eval-memory: the memory cap of evaluation, "" for the default
+	stop       context.CancelCauseFunc // ends the command, for what it cannot go on after
 
 	metricsPort int                               // --metrics-port of foreground loops; -1: no metrics
 	exporter    atomic.Pointer[exporter.Exporter] // ferry's metrics, while served
@@ -112,6 +118,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.events, "events", "", "append every engine event to `FILE` as one JSON object per line (see docs/watch.md)")
 	f.StringVar(&a.env, "env", os.Getenv("FERRY_ENV"), "`NAME` of the environment() to deploy to with up, status, logs and down (default: $FERRY_ENV, else the local Docker Engine)")
 	f.StringVar(&a.identity, "identity", "", "age identity `FILE` that decrypts secret(encrypted = ...) (default: $FERRY_AGE_KEY, else ferry/age.key in the user's config folder)")
+	f.StringVar(&a.evalMemory, "eval-memory", os.Getenv("FERRY_EVAL_MEMORY"), "cap the memory that evaluating ferry.star may use at `SIZE`, such as 512Mi or 4Gi (default: $FERRY_EVAL_MEMORY, else 2Gi or a quarter of the machine's memory if less)")
 	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
@@ -189,13 +196,31 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
+	maxMemory, err := a.maxEvalMemory()
+	if err != nil {
+		return nil, err
+	}
+	// A soft memory limit under the cap (a watch sets one) would have the
+	// runtime collect back to back while a runaway evaluation grows, each
+	// collection waiting for the evaluation to finish copying a huge
+	// buffer: ferry would stall for seconds before the cap stopped it.
+	// Evaluation runs without it.
+	softLimit := debug.SetMemoryLimit(math.MaxInt64)
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
 		Plugins:   a.plugins(project),
 		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
 		Flags:     flags,
 		Events:    a.bus,
+		MaxMemory: maxMemory,
 	})
+	if errors.Is(err, engine.ErrAbandoned) {
+		// A builtin call goes on in the background, allocating: a watch
+		// must end too.
+		a.stop(err)
+	} else {
+		debug.SetMemoryLimit(softLimit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +239,18 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	}
 	l := &loaded{ws: ws, res: res, graph: g, project: project}
 	return l, a.selectEnv(l)
+}
+
+// maxEvalMemory returns --eval-memory in bytes, or 0 for the default.
+func (a *app) maxEvalMemory() (uint64, error) {
+	if a.evalMemory == "" {
+		return 0, nil
+	}
+	n, err := deploy.ParseMemory(a.evalMemory)
+	if err != nil {
+		return 0, fmt.Errorf("--eval-memory (or FERRY_EVAL_MEMORY) %q: want a size such as 512Mi or 4Gi", a.evalMemory)
+	}
+	return uint64(n), nil
 }
 
 // loadArgs evaluates the workspace with the config flags given after "--"

@@ -45,13 +45,15 @@ func (a *app) graphCommand() *cobra.Command {
 	return cmd
 }
 
+// treeDepth bounds the nesting of the text tree: a rule deeper than that
+// starts a tree of its own further down, so that a long chain of deps does
+// not indent each line further than the last.
+const treeDepth = 8
+
 // writeTree prints each rule that nothing selected depends on, with its deps
-// below it; a subtree already printed is shown once and then referred to.
+// below it; a subtree already printed is shown once and then referred to, so
+// the output grows with the number of rules and deps, not of paths.
 func writeTree(w io.Writer, g *engine.Graph, sel []string) {
-	inSel := map[string]bool{}
-	for _, n := range sel {
-		inSel[n] = true
-	}
 	hasParent := map[string]bool{}
 	for _, n := range sel {
 		for _, d := range g.Rule(n).Info().Deps {
@@ -59,36 +61,52 @@ func writeTree(w io.Writer, g *engine.Graph, sel []string) {
 		}
 	}
 	printed := map[string]bool{}
-	var walk func(n, indent string, last, top bool)
-	walk = func(n, indent string, last, top bool) {
+	deferred := map[string]bool{}
+	var later []string // rules whose deps start a tree of their own
+	var walk func(n, indent string, depth int, last bool)
+	walk = func(n, indent string, depth int, last bool) {
 		info := g.Rule(n).Info()
 		branch, next := "", ""
-		if !top {
+		if depth > 0 {
 			branch, next = "├── ", "│   "
 			if last {
 				branch, next = "└── ", "    "
 			}
 		}
+		switch {
+		case printed[n] && len(info.Deps) > 0:
+			fmt.Fprintf(w, "%s%s%s (deps shown above)\n", indent, branch, n)
+			return
+		case deferred[n] || depth >= treeDepth && len(info.Deps) > 0:
+			fmt.Fprintf(w, "%s%s%s (deps shown below)\n", indent, branch, n)
+			if !deferred[n] {
+				deferred[n] = true
+				later = append(later, n)
+			}
+			return
+		}
+		printed[n] = true
 		label := fmt.Sprintf("%s (%s)", n, info.Kind)
 		if info.Doc != "" {
 			label += " — " + info.Doc
 		}
-		if printed[n] && len(info.Deps) > 0 {
-			fmt.Fprintf(w, "%s%s%s (deps shown above)\n", indent, branch, n)
-			return
-		}
-		printed[n] = true
 		fmt.Fprintf(w, "%s%s%s\n", indent, branch, label)
 		deps := append([]string{}, info.Deps...)
 		sort.Strings(deps)
 		for i, d := range deps {
-			walk(d, indent+next, i == len(deps)-1, false)
+			walk(d, indent+next, depth+1, i == len(deps)-1)
 		}
 	}
 	for _, n := range sel {
 		if !hasParent[n] {
-			walk(n, "", true, true)
+			walk(n, "", 0, true)
 		}
+	}
+	for len(later) > 0 {
+		n := later[0]
+		later = later[1:]
+		delete(deferred, n)
+		walk(n, "", 0, true)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -37,7 +38,72 @@ func main() {
 		}
 	}
 	go func() { cancel(signalError{<-sigs}) }()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	cleanups := &engine.Cleanups{}
+	go exitWhenStuck(ctx, sigs, cleanups)
+	os.Exit(runCancel(engine.WithCleanups(ctx, cleanups), cancel, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitGrace is how long ferry has to end on its own once it is stopped.
+// Nearly everything stops at once; what does not (a builtin call in the
+// middle of evaluation, a server with a long grace, a stalled call) is cut
+// short, so a signal ends ferry within about a second.
+const exitGrace = 800 * time.Millisecond
+
+// cleanupLimit bounds the wait for cleanup work (see engine.Cleanups) when
+// ferry is stuck: removing a container gives it 5 seconds to stop.
+const cleanupLimit = 30 * time.Second
+
+// exitWhenStuck ends the process if ferry has not ended exitGrace after ctx
+// is cancelled, or at a second signal. It waits first for cleanup work in
+// progress (such as removing the containers ferry started), which a second
+// signal cuts short, unless an evaluation was abandoned; and it kills the
+// processes ferry started. State files are written whole or not at all (a
+// temporary file renamed into place), so none is left half written.
+func exitWhenStuck(ctx context.Context, sigs <-chan os.Signal, cleanups *engine.Cleanups) {
+	<-ctx.Done()
+	// An abandoned evaluation goes on allocating: there is no time to wait
+	// for cleanup.
+	abandoned := errors.Is(context.Cause(ctx), engine.ErrAbandoned)
+	limit := time.After(cleanupLimit)
+	told := false
+wait:
+	for {
+		select {
+		case <-time.After(exitGrace):
+		case <-sigs:
+			break wait
+		}
+		idle := cleanups.Idle()
+		select {
+		case <-idle:
+			break wait
+		default:
+		}
+		if abandoned {
+			break wait
+		}
+		if !told {
+			fmt.Fprintf(os.Stderr, "ferry: waiting for cleanup, such as removing the containers ferry started, before exiting (at most %s; a second signal exits now)\n", cleanupLimit)
+			told = true
+		}
+		select {
+		case <-idle:
+		case <-limit:
+			break wait
+		case <-sigs:
+			break wait
+		}
+	}
+	// This bypasses the redactor, which may be held by what is stuck: it
+	// names the signal, never what ferry read.
+	code, why := exitConfig, "ferry"
+	var sig signalError
+	if errors.As(context.Cause(ctx), &sig) {
+		code, why = sig.exitCode(), "ferry: "+sig.Error()
+	}
+	fmt.Fprintf(os.Stderr, "%s: still stopping, so exiting now\n", why)
+	killChildren()
+	os.Exit(code)
 }
 
 // signalError is the cause of a context cancelled by a signal.
@@ -54,12 +120,20 @@ func (e signalError) exitCode() int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	return runCancel(ctx, cancel, args, stdout, stderr)
+}
+
+// runCancel is run with ctx's cancel function, which stops the command when
+// it cannot go on (see app.stop).
+func runCancel(ctx context.Context, cancel context.CancelCauseFunc, args []string, stdout, stderr io.Writer) int {
 	// Every byte ferry writes passes through the redactor.
 	red := redact.New()
 	out, errOut := red.Writer(stdout), red.Writer(stderr)
 	defer out.Flush()
 	defer errOut.Flush()
-	a := &app{stdout: out, stderr: errOut, redactor: red}
+	a := &app{stdout: out, stderr: errOut, redactor: red, stop: cancel}
 	root := a.rootCommand()
 	root.SetArgs(logsFollow(args))
 	root.SetOut(a.stdout)
@@ -75,6 +149,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.As(context.Cause(ctx), &sig) {
 			a.printErr(sig.Error())
 			return sig.exitCode()
+		}
+		if cause := context.Cause(ctx); errors.Is(cause, engine.ErrAbandoned) {
+			a.printErr(cause.Error())
+			return exitConfig
 		}
 		a.printErr("interrupted")
 		return exitInterrupted

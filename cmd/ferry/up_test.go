@@ -25,11 +25,16 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 )
 
 func main() {
+	if os.Getenv("IGNORE_TERM") != "" {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	if s := os.Getenv("SLEEP"); s != "" {
 		fmt.Println("sleeping")
 		n, _ := strconv.Atoi(s)

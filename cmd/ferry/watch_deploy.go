@@ -30,6 +30,7 @@ func (a *app) stopStarted(ctx context.Context, ws *engine.Workspace, keep bool) 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
+	defer engine.Cleaning(ctx)()
 	removed, err := a.target.RemoveDeployed(ctx, project)
 	for _, r := range removed {
 		a.bus.Logf(engine.LevelInfo, "removed %s, which this watch started (--keep leaves services up)", r)

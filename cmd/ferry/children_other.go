@@ -1,0 +1,7 @@
+//go:build !linux
+
+package main
+
+// killChildren does nothing where /proc does not list ferry's children: a
+// task that ignored SIGTERM may outlive a ferry that exits without it.
+func killChildren() {}
