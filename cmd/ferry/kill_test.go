@@ -62,6 +62,30 @@ sleep 300
 	}
 }
 
+// A rule that finished is recorded at once: a SIGKILL of ferry while
+// another rule still runs does not make it run again.
+func TestSIGKILLOfFerryKeepsFinishedRules(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `task("fast", cmd = "echo fast >> fast.log")
+task("slow", cmd = "echo $$ > slow.pid; sleep 300")
+`,
+	})
+	p := ws.start(t, append(slices.Clone(jsonArgs), "run", "-j", "2", "fast", "slow")...)
+	ws.pidOf(t, "slow.pid")
+	eventually(t, "fast to finish", func() bool {
+		r := &runResult{stderr: p.stderr.String()}
+		r.parseEvents()
+		return slices.Contains(r.done(), "fast")
+	})
+	p.sigkill(t)
+	r := ws.ferryJSON(t, "run", "fast")
+	r.wantCode(t, 0)
+	r.wantRan(t, nil, []string{"fast"})
+	if got := ws.read(t, "fast.log"); got != "fast\n" {
+		t.Errorf("fast.log: %q, want one line: fast ran again after the SIGKILL", got)
+	}
+}
+
 // A task whose command exits 0 succeeds even when a background process it
 // started still holds its output open; that process is killed with the
 // task, and what it wrote before is kept.
