@@ -76,12 +76,19 @@ func StartProcess(cmd *exec.Cmd, grace time.Duration) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find ferry's own executable, which supervises commands: %w", err)
 	}
+	// Under ForkLock, as os/exec does, so that no other command started
+	// meanwhile inherits ferry's end, which would keep it open after
+	// ferry is gone.
+	syscall.ForkLock.RLock()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("socket to supervise %s: %w", cmd.Path, err)
 	}
-	syscall.CloseOnExec(fds[0])
-	syscall.CloseOnExec(fds[1])
 	ours, theirs := os.NewFile(uintptr(fds[0]), "supervisor"), os.NewFile(uintptr(fds[1]), "ferry")
 	defer theirs.Close()
 	shim := &exec.Cmd{
