@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,7 +59,15 @@ var selfExecutable = sync.OnceValues(func() (string, error) {
 		// The running executable even if it was replaced or deleted.
 		return "/proc/self/exe", nil
 	}
-	return os.Executable()
+	if p, err := os.Executable(); err == nil {
+		return p, nil
+	}
+	// Linux without /proc mounted: ferry as it was started.
+	p, err := exec.LookPath(os.Args[0])
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(p)
 })
 
 // StartProcess starts cmd (unstarted; its Path, Args, Dir, Env, Stdin,
