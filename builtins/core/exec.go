@@ -12,7 +12,8 @@ import (
 	"github.com/ferryhq/ferry/engine"
 )
 
-// killGrace is how long a process group has between SIGTERM and SIGKILL.
+// killGrace is how long a command's processes have between SIGTERM and
+// SIGKILL.
 const killGrace = 2 * time.Second
 
 // runCommand runs c in dir with extra environment variables, under
