@@ -325,7 +325,9 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		}
 		rs.Outputs = append(rs.Outputs, FileSum{Path: out, Sum: sum})
 	}
-	e.State.SetRule(name, rs)
+	if err := e.State.SetRule(name, rs); err != nil {
+		e.Events.Logf(LevelWarn, "%s: could not record its success at once (%v); the state saved at the end of the run keeps it", name, err)
+	}
 	e.Events.Emit(Event{Kind: EventRuleDone, Rule: name, Duration: rs.Duration})
 	return result{name: name, outcome: outcomeRan, key: k.key}
 }

@@ -42,6 +42,8 @@ type State struct {
 	rules  map[string]*RuleState
 	files  map[string]fileStat
 	dirty  bool // rules changed since the last snapshot written
+	// journal records each success durably until the next Save.
+	journal *journal
 }
 
 type stateFile struct {
@@ -56,12 +58,17 @@ func (s *State) Rule(name string) *RuleState {
 	return s.rules[name]
 }
 
-// SetRule records a success.
-func (s *State) SetRule(name string, rs *RuleState) {
+// SetRule records a success, durably in the journal when the state has
+// one; an error says that only the next Save will keep it.
+func (s *State) SetRule(name string, rs *RuleState) error {
 	s.mu.Lock()
 	s.dirty = true
 	s.rules[name] = rs
 	s.mu.Unlock()
+	if s.journal == nil {
+		return nil
+	}
+	return s.journal.append(name, rs)
 }
 
 func statePath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "state") }
@@ -70,11 +77,25 @@ func statePath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "
 // back; the returned State is then empty and usable.
 var ErrCorruptState = errors.New("state file is corrupt")
 
-// LoadState reads the workspace's state. A missing file gives an empty
-// state; a corrupt one gives an empty state and an error wrapping
-// ErrCorruptState. With keep set (commands that write state), the corrupt
-// file is moved aside to state.corrupt for inspection.
+// LoadState reads the workspace's state, with the successes its journal
+// recorded since the last save. A missing file gives an empty state; a
+// corrupt one gives an empty state and an error wrapping ErrCorruptState.
+// With keep set (commands that write state), the corrupt file is moved
+// aside to state.corrupt for inspection.
 func LoadState(ws *Workspace, keep bool) (*State, error) {
+	s, err := loadStateFile(ws, keep)
+	j, names, states, jerr := readJournal(ws)
+	s.journal = j
+	for i, rs := range states {
+		if old := s.rules[names[i]]; old == nil || !rs.Finished.Before(old.Finished) {
+			s.rules[names[i]] = rs
+			s.dirty = true
+		}
+	}
+	return s, errors.Join(err, jerr)
+}
+
+func loadStateFile(ws *Workspace, keep bool) (*State, error) {
 	s := &State{rules: map[string]*RuleState{}, files: map[string]fileStat{}}
 	p := statePath(ws)
 	data, err := readStateFile(ws)
@@ -132,6 +153,7 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 		s.mu.Unlock()
 		return nil
 	}
+	s.journal.rotate()
 	// Keep the stat cache to the files some rule's last success refers to.
 	files := map[string]fileStat{}
 	ix.mu.Lock()
@@ -159,6 +181,7 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.journal.saved()
 	return nil
 }
 

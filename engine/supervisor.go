@@ -7,15 +7,14 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
 // A Supervisor keeps the long-running processes of serve rules (dev servers)
-// for one watch session: at most one process per rule, each in a process
-// group of its own. Replacing or stopping a process sends SIGTERM to its
-// whole group, SIGKILL after its grace period, and waits until no process
-// of the group is left before anything else starts.
+// for one watch session: at most one process per rule, each started with
+// StartProcess. Replacing or stopping a process sends SIGTERM to all its
+// processes, SIGKILL after its grace period, and waits until none is left
+// before anything else starts.
 type Supervisor struct {
 	events *Bus
 
@@ -35,9 +34,8 @@ type slot struct {
 type server struct {
 	rule   string
 	key    Digest
-	pgid   int
-	grace  time.Duration
-	done   chan struct{} // closed once the process and its group are gone
+	proc   *Process
+	done   chan struct{} // closed once the process and all it started are gone
 	tail   *tailLines
 	mu     sync.Mutex
 	asked  bool // stop was requested: its exit is not news
@@ -48,10 +46,6 @@ type server struct {
 // it exits on its own.
 const serverTail = 10
 
-// groupGoneWait bounds the wait, after SIGKILL, for the processes of a group
-// to disappear.
-const groupGoneWait = 5 * time.Second
-
 // NewSupervisor returns a Supervisor that reports through events.
 func NewSupervisor(events *Bus) *Supervisor {
 	return &Supervisor{events: events, slots: map[string]*slot{}}
@@ -59,8 +53,8 @@ func NewSupervisor(events *Bus) *Supervisor {
 
 // Start replaces the process of rule with cmd, started for key: it stops
 // the running one first, if any (see Supervisor), and waits for it to be
-// gone. cmd must not be started; Start puts it in a process group of its
-// own and streams its output as the rule's output events. It returns once
+// gone. cmd must not be started; Start runs it with StartProcess and
+// streams its output as the rule's output events. It returns once
 // the new process has started. If ctx ends while the old process stops,
 // the new one is not started.
 func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *exec.Cmd, grace time.Duration) error {
@@ -90,7 +84,7 @@ func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *ex
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	srv := &server{rule: rule, key: key, grace: grace, done: make(chan struct{}), tail: &tailLines{max: serverTail}}
+	srv := &server{rule: rule, key: key, done: make(chan struct{}), tail: &tailLines{max: serverTail}}
 	for _, stream := range []string{"stdout", "stderr"} {
 		w := s.events.Output(func(l string) {
 			srv.tail.add(l)
@@ -99,23 +93,16 @@ func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *ex
 		srv.output = append(srv.output, w)
 	}
 	cmd.Stdout, cmd.Stderr = srv.output[0], srv.output[1]
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	p, err := StartProcess(cmd, grace)
+	if err != nil {
+		return err
 	}
-	cmd.SysProcAttr.Setpgid = true
-	// Once the leader has exited, its output pipes may be held open by a
-	// process it left behind: stop kills the group after grace, and this
-	// bounds the wait if one escaped the group.
-	cmd.WaitDelay = grace + time.Second
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
-	srv.pgid = cmd.Process.Pid
+	srv.proc = p
 	s.mu.Lock()
 	sl.cur = srv
 	s.mu.Unlock()
-	go s.wait(srv, cmd)
-	s.events.Logf(LevelInfo, "%s: server started (pid %d)", rule, srv.pgid)
+	go s.wait(srv)
+	s.events.Logf(LevelInfo, "%s: server started (pid %d)", rule, p.Pid())
 	return nil
 }
 
@@ -126,12 +113,10 @@ func (s *Supervisor) current(sl *slot) *server {
 	return sl.cur
 }
 
-// wait reaps srv, kills what it left in its group, and reports an exit that
-// no stop asked for.
-func (s *Supervisor) wait(srv *server, cmd *exec.Cmd) {
-	err := cmd.Wait()
-	syscall.Kill(-srv.pgid, syscall.SIGKILL)
-	waitGroupGone(srv.pgid, groupGoneWait)
+// wait waits until srv and all it started are gone, and reports an exit
+// that no stop asked for.
+func (s *Supervisor) wait(srv *server) {
+	err := srv.proc.Wait()
 	for _, w := range srv.output {
 		w.Flush()
 	}
@@ -149,26 +134,13 @@ func (s *Supervisor) wait(srv *server, cmd *exec.Cmd) {
 	s.events.Logf(LevelError, "%s", msg)
 }
 
-// stop ends srv: SIGTERM to its group, SIGKILL after its grace, and waits
-// until the group is gone.
+// stop ends srv: SIGTERM to its processes, SIGKILL after its grace, and
+// waits until they are gone.
 func (srv *server) stop() {
 	srv.mu.Lock()
 	srv.asked = true
 	srv.mu.Unlock()
-	select {
-	case <-srv.done:
-		return
-	default:
-	}
-	syscall.Kill(-srv.pgid, syscall.SIGTERM)
-	t := time.NewTimer(srv.grace)
-	defer t.Stop()
-	select {
-	case <-srv.done:
-		return
-	case <-t.C:
-	}
-	syscall.Kill(-srv.pgid, syscall.SIGKILL)
+	srv.proc.Stop()
 	<-srv.done
 }
 
@@ -237,26 +209,10 @@ func (s *Supervisor) StopOthers(keep map[string]bool) {
 
 // exitText says how a process ended.
 func exitText(err error) string {
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
+	if err == nil {
 		return "exit code 0"
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "killed by signal " + ws.Signal().String()
-		}
-		return fmt.Sprintf("exit code %d", ee.ExitCode())
 	}
 	return err.Error()
-}
-
-// waitGroupGone waits, at most limit, until no process of group pgid is
-// left (zombies waiting to be reaped do not count).
-func waitGroupGone(pgid int, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	for groupAlive(pgid) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // tailLines keeps the last lines written.

@@ -2,10 +2,10 @@
 
 package engine
 
-import "syscall"
+// becomeSubreaper does nothing: only Linux has child subreapers, so a
+// process that leaves the command's group escapes its supervisor.
+func becomeSubreaper() error { return nil }
 
-// groupAlive reports whether a process of group pgid exists (a zombie
-// counts, as the system gives no cheap way to tell).
-func groupAlive(pgid int) bool {
-	return syscall.Kill(-pgid, 0) != syscall.ESRCH
-}
+// descendants returns nothing: the command's process group is all a
+// supervisor can reach here.
+func descendants() []int { return nil }

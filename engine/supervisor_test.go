@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -253,6 +254,96 @@ func BenchmarkSupervisorRestart(b *testing.B) {
 	defer s.Stop()
 	for i := 0; b.Loop(); i++ {
 		if err := s.Start(context.Background(), "api", Digest{byte(i)}, shell(dir, "exec sleep 100"), 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// When the process that started a command dies, even by SIGKILL, the
+// command and all it started die too: a background job, and a daemon that
+// left the session after a double fork. The parent is this test binary,
+// started again to run TestProcessParent.
+func TestProcessDiesWithParent(t *testing.T) {
+	dir := t.TempDir()
+	parent := exec.Command(os.Args[0], "-test.run=^TestProcessParent$")
+	parent.Env = append(os.Environ(), "FERRY_TEST_PARENT_DIR="+dir)
+	parent.Stderr = os.Stderr
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pids := readPIDs(t, filepath.Join(dir, "pids"), 3)
+	t.Cleanup(func() {
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+	})
+	parent.Process.Kill()
+	parent.Wait()
+	for _, p := range pids {
+		waitFor(t, fmt.Sprintf("pid %d to die with its parent", p), func() bool { return !alive(p) })
+	}
+}
+
+// TestProcessParent is the parent of TestProcessDiesWithParent: it starts
+// the command and waits to be killed.
+func TestProcessParent(t *testing.T) {
+	dir := os.Getenv("FERRY_TEST_PARENT_DIR")
+	if dir == "" {
+		t.Skip("run by TestProcessDiesWithParent")
+	}
+	script := `sleep 300 & echo $! >> pids
+setsid sh -c 'sleep 300 & echo $! >> pids' </dev/null >/dev/null 2>&1 &
+echo $$ >> pids
+sleep 300`
+	p, err := StartProcess(shell(dir, script), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+}
+
+// Wait says how the command ended, and why it could not start.
+func TestProcessExit(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		cmd  *exec.Cmd
+		want string
+	}{
+		{shell(dir, "exit 0"), ""},
+		{shell(dir, "exit 3"), "exit code 3"},
+		{shell(dir, "kill -SEGV $$"), "killed by signal segmentation fault"},
+		{exec.Command(filepath.Join(dir, "missing")), "start: "},
+	} {
+		var out strings.Builder
+		tc.cmd.Stdout, tc.cmd.Stderr = &out, &out
+		p, err := StartProcess(tc.cmd, time.Second)
+		if err == nil {
+			err = p.Wait()
+		}
+		if got := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.cmd, err, tc.want)
+		}
+	}
+}
+
+// BenchmarkProcessStart measures running `true` under a supervisor, which
+// costs one more process start than running it directly.
+func BenchmarkProcessStart(b *testing.B) {
+	for b.Loop() {
+		p, err := StartProcess(exec.Command("/bin/true"), time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProcessStartDirect is the baseline: `true` run with os/exec.
+func BenchmarkProcessStartDirect(b *testing.B) {
+	for b.Loop() {
+		if err := exec.Command("/bin/true").Run(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,53 +6,47 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/ferryhq/ferry/engine"
 )
 
-// killGrace is how long a process group has between SIGTERM and SIGKILL.
+// killGrace is how long a command's processes have between SIGTERM and
+// SIGKILL.
 const killGrace = 2 * time.Second
 
-// runCommand runs c in dir with extra environment variables, in a process
-// group of its own; ev (see newCommand) builds its environment. When ctx
-// ends, the whole group gets SIGTERM and, after grace, SIGKILL; when the
-// command exits, any process it left behind in its group is killed too, so
-// nothing outlives the rule.
+// runCommand runs c in dir with extra environment variables, under
+// engine.StartProcess; ev (see newCommand) builds its environment. When ctx
+// ends, all its processes get SIGTERM and, after grace, SIGKILL. Its exit
+// code alone decides success: when it exits, any process it left behind (a
+// `cmd &` holding its output open, a daemon) is killed, so nothing outlives
+// the rule, not even ferry.
 func runCommand(ctx context.Context, ev *engine.Evaluation, c engine.Cmd, dir string, env map[string]string, stdout, stderr io.Writer, grace time.Duration) error {
 	cmd, err := newCommand(ev, c, dir, env)
 	if err != nil {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = grace + time.Second
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
+	p, err := engine.StartProcess(cmd, grace)
+	if err != nil {
+		return err
 	}
-	pgid := cmd.Process.Pid
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
-			syscall.Kill(-pgid, syscall.SIGTERM)
-			select {
-			case <-time.After(grace):
-				syscall.Kill(-pgid, syscall.SIGKILL)
-			case <-done:
-			}
+			p.Stop()
 		case <-done:
 		}
 	}()
-	err = cmd.Wait()
+	err = p.Wait()
 	close(done)
-	syscall.Kill(-pgid, syscall.SIGKILL)
 	return describeExit(err, c)
 }
 
-// newCommand prepares c to run in dir with extra environment variables, in
-// a process group of its own. Its environment is ferry's own less the
-// variables that the secrets declared in ev are read from, plus env.
+// newCommand prepares c to run in dir with extra environment variables. Its
+// environment is ferry's own less the variables that the secrets declared
+// in ev are read from, plus env.
 func newCommand(ev *engine.Evaluation, c engine.Cmd, dir string, env map[string]string) (*exec.Cmd, error) {
 	var cmd *exec.Cmd
 	if c.Argv != nil {
@@ -65,7 +59,6 @@ func newCommand(ev *engine.Evaluation, c engine.Cmd, dir string, env map[string]
 	}
 	cmd.Dir = dir
 	cmd.Env = ev.Environ(env)
-	cmd.SysProcAttr = processGroupAttr()
 	return cmd, nil
 }
 
@@ -78,14 +71,14 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func describeExit(err error, c engine.Cmd) error {
-	var ee *exec.ExitError
+	var ee *engine.ExitError
 	if !errors.As(err, &ee) {
 		return err
 	}
-	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return fmt.Errorf("killed by signal %s", ws.Signal())
+	if ee.Status.Signaled() {
+		return ee
 	}
-	code := ee.ExitCode()
+	code := ee.Status.ExitStatus()
 	msg := fmt.Sprintf("exit code %d", code)
 	switch {
 	case c.Argv != nil:

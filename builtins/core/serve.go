@@ -33,7 +33,7 @@ func checkServe(c *engine.Call, t *Task) error {
 // serve runs the task's long-running command. In a watch (rc.Servers set)
 // it replaces the task's running process, if any, and returns once the new
 // one has started; elsewhere it runs the command in the foreground until it
-// exits or rc ends, when its process group is stopped (SIGTERM, then SIGKILL
+// exits or rc ends, when its processes are stopped (SIGTERM, then SIGKILL
 // after grace).
 func (t *Task) serve(rc *engine.RunContext, dir string, env map[string]string) error {
 	if rc.Servers == nil {

@@ -31,7 +31,7 @@ type Task struct {
 	// found recognises secret values in what ctx.sh and ctx.read return;
 	// nil for none.
 	found engine.SecretFinder
-	// grace is how long a serve task's process group has between SIGTERM
+	// grace is how long a serve task's processes have between SIGTERM
 	// and SIGKILL when it is stopped.
 	grace time.Duration
 }
@@ -52,13 +52,13 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "env", Type: engine.StringDict, Default: "{}", Doc: "Environment variables added to ferry's own, which lacks the variables that `secret(env = ...)` reads: give those in `secrets`."},
 		{Name: "secrets", Type: engine.SecretDict, Default: "{}", Doc: "Environment variables whose values are `secret()`s, read when the task runs; " +
 			"the key counts each secret's name and source, not its value. See [secrets](secrets.md)."},
-		{Name: "timeout", Type: engine.Duration, Doc: "Kill the command's whole process group after this long."},
+		{Name: "timeout", Type: engine.Duration, Doc: "Kill the command and every process it started after this long."},
 		{Name: "retries", Type: engine.Int, Default: "0", Doc: "Run again this many times after a failure."},
 		{Name: "cache", Type: engine.Bool, Default: "True", Doc: "False: run every time the task is selected (deploy steps, say)."},
 		{Name: "serve", Type: engine.Bool, Default: "False", Doc: "True: `cmd` is a long-running process, such as a dev server; see [dev servers](watch.md#dev-servers). " +
 			"`ferry watch` starts it once its deps succeed and restarts it when its key changes; `ferry run NAME` runs it in the foreground until it exits or Ctrl-C. " +
 			"A serve task is not run by `ferry run` with no names, has no `outs`, `timeout`, `retries` or `run`, and no rule can depend on it."},
-		{Name: "grace", Type: engine.Duration, Default: `"5s"`, Doc: "For a serve task: how long its process group has to exit after SIGTERM before SIGKILL, when it is stopped or restarted."},
+		{Name: "grace", Type: engine.Duration, Default: `"5s"`, Doc: "For a serve task: how long its processes have to exit after SIGTERM before SIGKILL, when it is stopped or restarted."},
 		{Name: "doc", Type: engine.String, Doc: "One line shown by `ferry graph` and `ferry plan`."},
 	}, engine.RuleAttrParams...),
 	Returns: "the rule's name, to use in `deps`.",

@@ -91,6 +91,8 @@ type watcher struct {
 // changes, holding the workspace lock, until ctx ends.
 func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options) error {
 	limitMemory()
+	// ferry's own output, redirected to a file in the workspace, is no change.
+	wo.Own = watch.OwnFiles(os.Stdout, os.Stderr, a.eventsFile)
 	// Watch before anything runs, so a change made meanwhile is not missed.
 	fw, err := watch.New(ws.Root, wo)
 	if err != nil {

@@ -193,3 +193,33 @@ func (k keepSet) holds(rel string) bool { return k.above[rel] }
 func within(p, dir string) bool {
 	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
+
+// A FileID names a file by its device and inode, whatever its path.
+type FileID struct{ Dev, Ino uint64 }
+
+// OwnFiles returns the IDs of those of files (nil ones allowed) that are
+// regular files, for Options.Own: the process's stdout and stderr are
+// regular files when redirected to one (`ferry watch > w.log`), and not
+// when they are a terminal or a pipe.
+func OwnFiles(files ...*os.File) []FileID {
+	var ids []FileID
+	for _, f := range files {
+		if f == nil {
+			continue
+		}
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			ids = append(ids, fileID(fi))
+		}
+	}
+	return ids
+}
+
+// fileID returns the ID of a regular file, and the zero FileID for
+// anything else.
+func fileID(fi fs.FileInfo) FileID {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
+		return FileID{}
+	}
+	return FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+}

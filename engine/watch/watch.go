@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +49,11 @@ type Options struct {
 	// kept folder that is not excluded itself stays excluded. SetKeep
 	// replaces them.
 	Keep []string
+	// Own lists files this process writes itself, such as its output
+	// redirected to a file in the workspace (see OwnFiles): changes to them
+	// are never reported, whatever their name, so that a watch does not
+	// feed on its own output.
+	Own []FileID
 }
 
 // A Batch is a set of changes.
@@ -495,6 +501,9 @@ func (w *Watcher) handle(ev fsnotify.Event, report func(error)) []string {
 		}
 	} else if fi, err := os.Lstat(ev.Name); err == nil {
 		dir = fi.IsDir()
+		if slices.Contains(w.opts.Own, fileID(fi)) {
+			return nil
+		}
 	}
 	var found []string
 	if ev.Has(fsnotify.Create) && dir {

@@ -173,6 +173,37 @@ func TestWatchIgnores(t *testing.T) {
 	}
 }
 
+// Writes to the files the process itself writes (its output redirected to
+// a file in the workspace) are never reported, under any of their names;
+// OwnFiles keeps regular files only.
+func TestWatchOwnFiles(t *testing.T) {
+	root := t.TempDir()
+	out, err := os.Create(filepath.Join(root, "w.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := os.Link(filepath.Join(root, "w.log"), filepath.Join(root, "same.log")); err != nil {
+		t.Fatal(err)
+	}
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	own := OwnFiles(out, nil, devNull)
+	if len(own) != 1 {
+		t.Fatalf("OwnFiles(w.log, nil, /dev/null): %v, want w.log only", own)
+	}
+	w := start(t, root, Options{Own: own})
+	out.WriteString("a log line\n")
+	write(t, root, "same.log", "through another name\n")
+	write(t, root, "marker", "")
+	if got := collect(t, w, "marker"); !slices.Equal(got, []string{"marker"}) {
+		t.Errorf("got %q, want only the marker", got)
+	}
+}
+
 // A burst of changes arrives in few batches, not one per file. How few
 // depends on scheduling; all must be reported.
 func TestWatchBurst(t *testing.T) {

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+// The journal, .ferry/journal, records each rule's success the moment it
+// is known, so that a ferry killed between two saves of the state (even by
+// SIGKILL or a power cut) does not run finished rules again. It holds a
+// header, then one record per success: the payload's length and CRC-32C
+// (4 bytes each, little endian), then the payload, a one-rule state in the
+// state file's encoding. Each record is written with one write and made
+// durable with fsync before the rule is reported done. Loading the
+// state folds the journal in; saving the state moves it aside first and
+// removes it once the state file is written (see rotate). A record cut
+// short by a crash fails its checksum and ends the journal there.
+
+// journalMagic starts the journal; it names the state format of the
+// records, so a journal of another version is ignored.
+const journalMagic = "FERRYJ1" + stateMagic
+
+// maxJournal bounds what is read of a journal. It is emptied at every save
+// of the state, so it only grows this large when saves keep failing.
+const maxJournal = 64 << 20
+
+// journalRecordHead is the length and checksum in front of each record.
+const journalRecordHead = 8
+
+var journalCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// journal appends rule successes to a workspace's journal file.
+type journal struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File // opened at the first record
+	good int64    // where the valid records end in the file, as read at load
+}
+
+func journalPath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "journal") }
+
+// openJournalFile opens the journal without following a symbolic link,
+// refusing anything but a regular file (a FIFO would block a read).
+func openJournalFile(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o644)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s is a symbolic link, which ferry does not follow: remove it", path)
+		}
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file: remove it", path)
+	}
+	return f, nil
+}
+
+// readJournal returns the journal of ws and the rule states it records, in
+// the order they were recorded: those moved aside by a save that did not
+// finish, then the others. A missing journal records nothing.
+func readJournal(ws *Workspace) (*journal, []string, []*RuleState, error) {
+	j := &journal{path: journalPath(ws)}
+	names, states, _, err := readJournalFile(j.old())
+	names2, states2, good, err2 := readJournalFile(j.path)
+	j.good = good
+	return j, append(names, names2...), append(states, states2...), errors.Join(err, err2)
+}
+
+// readJournalFile returns the records of one journal file and where the
+// valid ones end.
+func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
+	f, err := openJournalFile(path, os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, 0, nil
+	}
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("rules recorded since the last save run again: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	var tooBig error
+	if len(data) > maxJournal {
+		data = data[:maxJournal]
+		tooBig = fmt.Errorf("%s is larger than %d MiB: read only its start, so some rules recorded there run again", path, maxJournal>>20)
+	}
+	if len(data) < len(journalMagic) || string(data[:len(journalMagic)]) != journalMagic {
+		return nil, nil, 0, tooBig
+	}
+	var names []string
+	var states []*RuleState
+	off := len(journalMagic)
+	for len(data)-off >= journalRecordHead {
+		n := int(binary.LittleEndian.Uint32(data[off:]))
+		sum := binary.LittleEndian.Uint32(data[off+4:])
+		end := off + journalRecordHead + n
+		if n > len(data)-off-journalRecordHead || crc32.Checksum(data[off+journalRecordHead:end], journalCRC) != sum {
+			break
+		}
+		var sf stateFile
+		if decodeStatePayload(data[off+journalRecordHead:end], &sf) != nil || len(sf.Rules) != 1 {
+			break
+		}
+		for name, rs := range sf.Rules {
+			names, states = append(names, name), append(states, rs)
+		}
+		off = end
+	}
+	return names, states, int64(off), tooBig
+}
+
+// append records name's success durably. It opens the journal at its first
+// record, dropping what a crash left half written.
+func (j *journal) append(name string, rs *RuleState) error {
+	payload := encodeState(&stateFile{Rules: map[string]*RuleState{name: rs}})
+	rec := make([]byte, journalRecordHead, journalRecordHead+len(payload))
+	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, journalCRC))
+	rec = append(rec, payload...)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		if err := j.open(); err != nil {
+			return err
+		}
+	}
+	if _, err := j.f.Write(rec); err != nil {
+		return fmt.Errorf("write %s: %w", j.path, err)
+	}
+	// fsync: an append changes the file's size, which fdatasync would
+	// flush as well, so it would save nothing.
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// open opens the journal for appending after its valid records; j.mu is
+// held.
+func (j *journal) open() error {
+	if err := os.MkdirAll(filepath.Dir(j.path), 0o755); err != nil {
+		return err
+	}
+	f, err := openJournalFile(j.path, os.O_RDWR|os.O_CREATE)
+	if err != nil {
+		return err
+	}
+	if j.good < int64(len(journalMagic)) {
+		j.good = 0
+	}
+	err = f.Truncate(j.good)
+	if err == nil && j.good == 0 {
+		_, err = f.WriteString(journalMagic)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekEnd)
+	}
+	if err == nil {
+		// The file's name must survive a crash too.
+		err = f.Sync()
+		if d, derr := os.Open(filepath.Dir(j.path)); derr == nil {
+			d.Sync()
+			d.Close()
+		}
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open %s: %w", j.path, err)
+	}
+	j.f = f
+	return nil
+}
+
+// rotate moves the journal aside, to journal.old, before the state is
+// snapshot for a save: every success it holds is then in the snapshot, and
+// successes that follow go to a new journal. When journal.old is still there
+// (a save failed), the journal stays where it is until a save succeeds.
+func (j *journal) rotate() {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := os.Lstat(j.old()); err == nil {
+		return
+	}
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+	j.good = 0
+	os.Rename(j.path, j.old())
+}
+
+// saved removes what rotate moved aside, once the state file holds it.
+func (j *journal) saved() {
+	if j != nil {
+		os.Remove(j.old())
+	}
+}
+
+func (j *journal) old() string { return j.path + ".old" }

@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func journalWorkspace(t testing.TB) *Workspace {
+	dir := t.TempDir()
+	return &Workspace{Root: dir, File: filepath.Join(dir, FileName)}
+}
+
+func loadState(t testing.TB, ws *Workspace) *State {
+	t.Helper()
+	st, err := LoadState(ws, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// A success is on disk as soon as SetRule returns: a process that never
+// saves (killed) loses none, and a record torn by the crash is dropped
+// without hiding the ones before it.
+func TestJournalKeepsSuccessesWithoutSave(t *testing.T) {
+	ws := journalWorkspace(t)
+	st := loadState(t, ws)
+	for i, name := range []string{"a", "b", "c"} {
+		if err := st.SetRule(name, &RuleState{Key: Digest{byte(i + 1)}, Inputs: []FileSum{{Path: "x", Sum: Digest{9}}}, Finished: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A crash in the middle of the fourth record.
+	f, err := os.OpenFile(journalPath(ws), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, 5})
+	f.Close()
+
+	again := loadState(t, ws)
+	for i, name := range []string{"a", "b", "c"} {
+		rs := again.Rule(name)
+		if rs == nil || rs.Key != (Digest{byte(i + 1)}) || len(rs.Inputs) != 1 {
+			t.Fatalf("rule %s after reload: %+v, want the recorded success", name, rs)
+		}
+	}
+	// The next record goes after the valid ones, not after the torn bytes.
+	if err := again.SetRule("d", &RuleState{Key: Digest{4}}); err != nil {
+		t.Fatal(err)
+	}
+	third := loadState(t, ws)
+	for _, name := range []string{"a", "b", "c", "d"} {
+		if third.Rule(name) == nil {
+			t.Errorf("rule %s lost after a torn record was followed by a new one", name)
+		}
+	}
+}
+
+// Saving the state folds the journal in and empties it; a record older
+// than the saved state does not replace it.
+func TestJournalClearedBySave(t *testing.T) {
+	ws := journalWorkspace(t)
+	st := loadState(t, ws)
+	old := time.Now()
+	st.SetRule("a", &RuleState{Key: Digest{1}, Finished: old})
+	if err := st.Save(ws, NewFileIndex(ws.Root, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(journalPath(ws)); !os.IsNotExist(err) {
+		t.Errorf("journal after a save: %v, want it removed", err)
+	}
+	if rs := loadState(t, ws).Rule("a"); rs == nil || rs.Key != (Digest{1}) {
+		t.Fatalf("rule a after save and reload: %+v", rs)
+	}
+
+	// A stale journal (a crash right after the save, before its removal)
+	// holds an older success of a.
+	st = loadState(t, ws)
+	st.SetRule("a", &RuleState{Key: Digest{2}, Finished: old.Add(time.Second)})
+	stale, err := os.ReadFile(journalPath(ws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetRule("a", &RuleState{Key: Digest{3}, Finished: old.Add(2 * time.Second)})
+	if err := st.Save(ws, NewFileIndex(ws.Root, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(journalPath(ws), stale, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rs := loadState(t, ws).Rule("a"); rs == nil || rs.Key != (Digest{3}) {
+		t.Errorf("rule a: %+v, want the newer saved success, not the stale record", rs)
+	}
+}
+
+// The journal is never followed through a symbolic link, read or written.
+func TestJournalRefusesSymlink(t *testing.T) {
+	ws := journalWorkspace(t)
+	target := filepath.Join(t.TempDir(), "target")
+	os.WriteFile(target, []byte("keep"), 0o644)
+	os.MkdirAll(filepath.Join(ws.Root, StateDir), 0o755)
+	if err := os.Symlink(target, journalPath(ws)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadState(ws, true)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("LoadState with a linked journal: %v, want an error naming the link", err)
+	}
+	if err := st.SetRule("a", &RuleState{}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("SetRule with a linked journal: %v, want an error naming the link", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Errorf("the link's target was changed to %q", b)
+	}
+}
+
+// BenchmarkJournalAppend measures recording one success durably (one write
+// and one fdatasync), what each rule that runs pays. The file system is
+// that of the test's temporary folder (set TMPDIR to measure another).
+func BenchmarkJournalAppend(b *testing.B) {
+	ws := journalWorkspace(b)
+	st := loadState(b, ws)
+	rs := &RuleState{Key: Digest{1}, Def: Digest{2}, Finished: time.Now(), Deps: map[string]Digest{"dep": {3}}}
+	for i := range 10 {
+		rs.Inputs = append(rs.Inputs, FileSum{Path: fmt.Sprintf("src/file%d.go", i), Sum: Digest{byte(i)}})
+	}
+	for i := 0; b.Loop(); i++ {
+		if err := st.SetRule(fmt.Sprintf("rule%d", i), rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Saves running while rules record their successes lose none of them even
+// when the process dies before its last save: each success is in the state
+// file or in a journal.
+func TestJournalWithConcurrentSaves(t *testing.T) {
+	ws := journalWorkspace(t)
+	st := loadState(t, ws)
+	ix := NewFileIndex(ws.Root, nil)
+	const rules = 300
+	done := make(chan struct{})
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := st.Save(ws, ix); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	for i := range rules {
+		if err := st.SetRule(fmt.Sprintf("r%d", i), &RuleState{Key: Digest{1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	<-saved
+	// No last save: the process is gone.
+	again := loadState(t, ws)
+	for i := range rules {
+		if again.Rule(fmt.Sprintf("r%d", i)) == nil {
+			t.Fatalf("rule r%d was recorded but is lost", i)
+		}
+	}
+}
