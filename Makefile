@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test bench lint install docs
+.PHONY: build test bench fuzz lint install docs
 
 build: ## build bin/ferry
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
@@ -22,6 +22,9 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) test -run '^$$' -bench 'WatchBurst' -benchtime 5x ./engine/watch/
 	$(GO) test -run '^$$' -bench 'Rollout|CrashReport|ContextTar' -benchtime 5x ./builtins/docker/
 	$(GO) run ./bench/liveupdate -ferry bin/ferry
+
+fuzz: ## run each fuzz target briefly (CI does), from the seeds under testdata/fuzz
+	$(GO) test -run '^$$' -fuzz FuzzRedact -fuzztime 10s ./engine/redact/
 
 lint: ## gofmt, go vet, and the generated reference is current
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -159,9 +159,9 @@ func BenchmarkWriter(b *testing.B) {
 	}
 }
 
-// wrapped returns s broken into lines of width bytes, as base64 and PEM
+// lines returns s broken into lines of width bytes, as base64 and PEM
 // writers do.
-func wrapped(s string, width int, eol string) string {
+func lines(s string, width int, eol string) string {
 	var b strings.Builder
 	for len(s) > width {
 		b.WriteString(s[:width] + eol)
@@ -179,7 +179,7 @@ func TestWrappedBase64Redacted(t *testing.T) {
 				// its encoding crosses a line break at every place.
 				for pad := 0; pad < 80; pad++ {
 					plain := strings.Repeat("x", pad) + value + " trailer"
-					in := wrapped(base64.StdEncoding.EncodeToString([]byte(plain)), width, eol)
+					in := lines(base64.StdEncoding.EncodeToString([]byte(plain)), width, eol)
 					r := New()
 					r.Add("tok", value)
 					var out bytes.Buffer
@@ -228,9 +228,9 @@ func TestPercentEncodingAnyCase(t *testing.T) {
 			t.Errorf("%q: got %q", in, got)
 		}
 	}
-	// Only the escapes' digits match in either case.
-	if got := r.String("P%40SS%2Fw0rd%3Axyz"); strings.Contains(got, "[redacted") {
-		t.Errorf("a value differing in case was redacted: %q", got)
+	// A value in another case is redacted too.
+	if got := r.String("P%40SS%2Fw0rd%3Axyz"); got != "[redacted pw]" {
+		t.Errorf("a value differing in case was not redacted: %q", got)
 	}
 }
 
