@@ -33,7 +33,8 @@ type Redactor struct {
 	mu       sync.RWMutex
 	patterns []pattern  // longest first
 	byFirst  [256][]int // indexes into patterns, by first byte in either case
-	pairs    []uint64   // bit set of the first two bytes (lower case) of the patterns
+	first    [256]bool  // whether byFirst has any
+	quads    []uint64   // bit set of hashes of the first four bytes (lower case) of the patterns
 	maxSpan  int        // the most bytes a match can take
 	seen     map[string]bool
 	plain    []pattern // the values as they are (see plainForms); repl unset
@@ -86,13 +87,14 @@ var lower = func() (t [256]byte) {
 	return t
 }()
 
-// special marks the bytes that a match may skip or break at: a pair
-// with one second cannot be ruled out by its first two bytes.
+// special marks the bytes that a match may skip or break at: a place
+// where one follows the first byte cannot be ruled out by maybeAt. (The
+// space between xxd's groups is looked for apart: it is common.)
 var special = func() (t [256]bool) {
 	for i := range 0x20 {
 		t[i] = true
 	}
-	t[' '], t[0x7f], t[0xc2] = true, true, true
+	t[0x7f], t[0xc2] = true, true
 	return t
 }()
 
@@ -364,16 +366,18 @@ func (r *Redactor) register(name, value string) (warn func(string), msg string) 
 		}
 		return bytes.Compare(r.patterns[i].text, r.patterns[j].text) < 0
 	})
-	r.byFirst = [256][]int{}
-	r.pairs = make([]uint64, 1<<16/64)
+	r.byFirst, r.first = [256][]int{}, [256]bool{}
+	r.quads = make([]uint64, 1<<quadBits/64)
 	for i, p := range r.patterns {
 		c := p.text[0]
 		r.byFirst[c] = append(r.byFirst[c], i)
+		r.first[c] = true
 		if u := c - 'a' + 'A'; c >= 'a' && c <= 'z' {
 			r.byFirst[u] = append(r.byFirst[u], i)
+			r.first[u] = true
 		}
-		pair := int(c)<<8 | int(p.text[1])
-		r.pairs[pair/64] |= 1 << (pair % 64)
+		h := quad(p.text[0], p.text[1], p.text[2], p.text[3])
+		r.quads[h/64] |= 1 << (h % 64)
 		r.maxSpan = max(r.maxSpan, p.span())
 	}
 	r.mark()
@@ -610,8 +614,10 @@ func (r *Redactor) String(s string) string {
 	if len(r.patterns) == 0 {
 		return s
 	}
-	out, _ := r.replace([]byte(s))
-	return string(out)
+	if out, end := r.replace([]byte(s)); end > 0 {
+		return string(out)
+	}
+	return s
 }
 
 // Find reports whether s holds a registered value, or one of the forms
@@ -652,17 +658,56 @@ func (r *Redactor) replace(b []byte) ([]byte, int) {
 }
 
 // maybeAt reports whether a pattern could match at b[i:], by its first
-// two bytes: most bytes of output are ruled out at the cost of two table
-// lookups.
+// four bytes: most bytes of output are ruled out at the cost of a few
+// table lookups.
 func (r *Redactor) maybeAt(b []byte, i int) bool {
-	if len(r.byFirst[b[i]]) == 0 {
+	if !r.first[b[i]] {
 		return false
 	}
-	if i+1 == len(b) || special[b[i+1]] {
+	if i+4 > len(b) {
 		return true
 	}
-	pair := int(lower[b[i]])<<8 | int(lower[b[i+1]])
-	return r.pairs[pair/64]&(1<<(pair%64)) != 0
+	c1, c2, c3 := b[i+1], b[i+2], b[i+3]
+	if special[c1] || special[c2] || special[c3] || c2 == ' ' {
+		return r.maybeAcross(b, i)
+	}
+	return r.hasQuad(quad(lower[b[i]], lower[c1], lower[c2], lower[c3]))
+}
+
+// maybeAcross is maybeAt where a control character, a line break or a
+// space follows b[i]: it looks past line breaks (which wrapped forms
+// cross) and lets a space through where xxd puts one, and gives up on
+// the rest.
+func (r *Redactor) maybeAcross(b []byte, i int) bool {
+	if r.hasQuad(quad(lower[b[i]], lower[b[i+1]], lower[b[i+2]], lower[b[i+3]])) {
+		return true // a value with a control character or a space inside
+	}
+	q := [4]byte{lower[b[i]]}
+	n := 1
+	for _, c := range b[i+1:] {
+		switch {
+		case n == 4:
+			return r.hasQuad(quad(q[0], q[1], q[2], q[3]))
+		case c == '\n' || c == '\r':
+			continue
+		case c == ' ' && n == 2 && isHex(q[0]) && isHex(q[1]):
+			return true
+		case special[c]:
+			return true
+		}
+		q[n] = lower[c]
+		n++
+	}
+	return n < 4 || r.hasQuad(quad(q[0], q[1], q[2], q[3]))
+}
+
+func (r *Redactor) hasQuad(h uint32) bool { return r.quads[h/64]&(1<<(h%64)) != 0 }
+
+// quadBits is the size of the hash of four bytes that maybeAt looks up.
+const quadBits = 18
+
+func quad(a, b, c, d byte) uint32 {
+	return (uint32(a) | uint32(b)<<8 | uint32(c)<<16 | uint32(d)<<24) * 0x9e3779b1 >> (32 - quadBits)
 }
 
 // matchAt returns the longest pattern matching at b[i:] and how many bytes
@@ -723,16 +768,41 @@ func (w *Writer) Unwrap() io.Writer { return w.out }
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.write(p)
+}
+
+// write is Write, with w.mu held.
+func (w *Writer) write(p []byte) (int, error) {
+	b := p
+	if len(w.buf) > 0 {
+		b = append(w.buf, p...)
+	}
 	w.r.mu.RLock()
-	b := append(w.buf, p...)
 	out, end := w.r.replace(b)
 	hold := w.r.held(out, len(out)-(len(b)-end))
 	w.r.mu.RUnlock()
-	w.buf = append([]byte(nil), out[len(out)-hold:]...)
+	w.buf = append(w.buf[:0:0], out[len(out)-hold:]...)
 	if len(out) == hold {
 		return len(p), nil
 	}
 	if _, err := w.out.Write(out[:len(out)-hold]); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteRedacted passes p on as it is: p is output that w's Redactor has
+// redacted already, such as the lines of an OutputWriter, so scanning it
+// again would find nothing. What w holds back is scanned with p, since
+// the two together may hold a value. It reports len(p) when the
+// underlying write succeeds.
+func (w *Writer) WriteRedacted(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		return w.write(p)
+	}
+	if _, err := w.out.Write(p); err != nil {
 		return 0, err
 	}
 	return len(p), nil

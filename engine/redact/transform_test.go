@@ -56,13 +56,13 @@ func TestRedactsThroughControlCharacters(t *testing.T) {
 	r := New()
 	r.Add("pw", value)
 	for _, in := range []string{
-		"pw=Hunt\x1b[31mer2-Sesame\x1b[0m\n",            // colour inside the value
-		"pw=Hunter\x1b]0;title\x072-Sesame\n",           // an OSC title sequence
-		"pw=Hunter\x1b]8;;http://x\x1b\\2-Sesame\n",     // OSC ended by ST
-		"pw=H\x00u\x00n\x00t\x00e\x00r\x002-Sesame\n",   // NUL
-		"pw=Hunter2\r-Sesame\n",                         // CR
-		"pw=Hunter2\x7f-\x08Sesame\n",                   // DEL and BS
-		"pw=Hunter2\u009b31m-Sesame\n",                  // a C1 CSI
+		"pw=Hunt\x1b[31mer2-Sesame\x1b[0m\n",             // colour inside the value
+		"pw=Hunter\x1b]0;title\x072-Sesame\n",            // an OSC title sequence
+		"pw=Hunter\x1b]8;;http://x\x1b\\2-Sesame\n",      // OSC ended by ST
+		"pw=H\x00u\x00n\x00t\x00e\x00r\x002-Sesame\n",    // NUL
+		"pw=Hunter2\r-Sesame\n",                          // CR
+		"pw=Hunter2\x7f-\x08Sesame\n",                    // DEL and BS
+		"pw=Hunter2\u009b31m-Sesame\n",                   // a C1 CSI
 		"pw=HUNTER2\x1b[1m-\x1b[22msesame trailing text", // case and colour
 	} {
 		through(t, r, in, noValue(t, value, in))
