@@ -357,7 +357,15 @@ func (r *Redactor) register(name, value string) (warn func(string), msg string) 
 	for _, form := range plainForms(value) {
 		r.plain = append(r.plain, pattern{text: []byte(form), name: name})
 	}
+	lowered := map[string]kind{}
 	for form, k := range forms(value) {
+		// A form that may be laid out (a standard base64 one that is
+		// also a URL one, say) is matched as laid out.
+		if old, ok := lowered[asciiLower(form)]; !ok || old == asIs {
+			lowered[asciiLower(form)] = k
+		}
+	}
+	for form, k := range lowered {
 		r.patterns = append(r.patterns, pattern{text: []byte(form), name: name, kind: k})
 	}
 	sort.SliceStable(r.patterns, func(i, j int) bool {
@@ -508,23 +516,19 @@ func plural(ns []int, one, many string) string {
 }
 
 // Forms returns the texts that reveal value: the value itself and its
-// encodings, each at least MinLen/2 bytes long, in lower case (output
-// holding one in any case reveals the value).
+// encodings, each at least MinLen/2 bytes long. Output holding one in any
+// case, or laid out as the Redactor knows, reveals the value too.
 func Forms(value string) []string {
 	return slices.Sorted(maps.Keys(forms(value)))
 }
 
-// forms returns the texts that reveal value, in lower case, each with how
-// output may lay it out.
+// forms returns the texts that reveal value, each with how output may lay
+// it out.
 func forms(value string) map[string]kind {
 	set := map[string]kind{}
 	add := func(f string, k kind) {
-		if f = asciiLower(f); len(f) >= MinLen/2 {
-			// A form that may be laid out (a standard base64 one
-			// that is also a URL one, say) is matched as laid out.
-			if old, ok := set[f]; !ok || old == asIs {
-				set[f] = k
-			}
+		if old, ok := set[f]; len(f) >= MinLen/2 && (!ok || old == asIs) {
+			set[f] = k
 		}
 	}
 	for _, f := range plainForms(value) {
