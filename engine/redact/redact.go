@@ -457,13 +457,13 @@ func (r *Redactor) holds(b []byte) bool {
 	return false
 }
 
-// Weak says why value, the value of a secret called name, is hard to
-// redact well, or returns "" when it is not: a value shorter than 12
-// bytes, or made of letters alone or digits alone (a word or a number,
-// which ordinary output holds too), or found in the secret's own name,
-// is redacted wherever it turns up, hiding ordinary text, and what is
-// left around it may give it away. The reason never holds the value.
-func Weak(name, value string) string {
+// Weak says why value is hard to redact well, or returns "" when it is
+// not: a value made of letters alone or digits alone (a word or a number,
+// which ordinary output holds too, as a secret "password" is in the name
+// "db_password"), or shorter than 12 bytes, is redacted wherever it turns
+// up, hiding ordinary text, and what is left around it may give it away.
+// The reason never holds the value.
+func Weak(value string) string {
 	letters, digits := 0, 0
 	for _, c := range []byte(value) {
 		switch {
@@ -474,8 +474,6 @@ func Weak(name, value string) string {
 		}
 	}
 	switch {
-	case strings.Contains(strings.ToLower(name), strings.ToLower(value)):
-		return "its value is part of its name"
 	case letters == len(value):
 		return "its value is a word (letters only), which ordinary output holds too"
 	case digits == len(value):

@@ -171,16 +171,15 @@ func TestMarkerNotRedactedAgain(t *testing.T) {
 }
 
 func TestWeak(t *testing.T) {
-	for _, c := range []struct{ name, value, want string }{
-		{"db_password", "password", "part of its name"},
-		{"pw", "sesameopen", "a word"},
-		{"pin", "1234567890", "a number"},
-		{"tok", "x9-Q2_z7", "only 8 bytes long"},
-		{"api", "dGhpcyBpcyBhIGxvbmcgcmFuZG9tIHRva2Vu", ""},
+	for _, c := range []struct{ value, want string }{
+		{"password", "a word"},
+		{"1234567890", "a number"},
+		{"x9-Q2_z7", "only 8 bytes long"},
+		{"dGhpcyBpcyBhIGxvbmcgcmFuZG9tIHRva2Vu", ""},
 	} {
-		got := Weak(c.name, c.value)
-		if c.want == "" && got != "" || !strings.Contains(got, c.want) || c.want != "" && strings.Contains(got, c.value) {
-			t.Errorf("Weak(%q, %q) = %q, want %q", c.name, c.value, got, c.want)
+		got := Weak(c.value)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) || strings.Contains(got, c.value) {
+			t.Errorf("Weak(%q) = %q, want %q", c.value, got, c.want)
 		}
 	}
 }
