@@ -22,6 +22,8 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) test -run '^$$' -bench 'WatchBurst' -benchtime 5x ./engine/watch/
 	$(GO) test -run '^$$' -bench 'Rollout|CrashReport|ContextTar' -benchtime 5x ./builtins/docker/
 	$(GO) run ./bench/liveupdate -ferry bin/ferry
+	$(GO) test -run '^$$' -bench 'OutputPath' -benchtime 2s ./engine/console/
+	$(GO) run ./bench/output -ferry bin/ferry
 
 fuzz: ## run each fuzz target briefly (CI does), from the seeds under testdata/fuzz
 	$(GO) test -run '^$$' -fuzz FuzzRedact -fuzztime 10s ./engine/redact/
