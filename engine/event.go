@@ -91,8 +91,9 @@ type Bus struct {
 	mu       sync.Mutex
 	sinks    []Sink
 	redactor *redact.Redactor
-	color    bool // outputs keep their colour sequences
-	batch    int  // writes of output under way: Emit leaves flushing to them
+	color    bool      // outputs keep their colour sequences
+	batch    int       // writes of output under way: Emit leaves flushing to them
+	now      time.Time // when the latest of them began: the time of the lines it emits
 }
 
 // NewBus returns a Bus feeding sinks.
@@ -132,11 +133,14 @@ func (b *Bus) emit(e Event, line bool) {
 	if b == nil {
 		return
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if e.Time.IsZero() {
+		e.Time = b.now
+		if b.batch == 0 {
+			e.Time = time.Now()
+		}
+	}
 	if r := b.redactor; r != nil {
 		if !line {
 			e.Text = r.String(e.Text)
@@ -161,10 +165,13 @@ func (b *Bus) flush() {
 }
 
 // begin starts a write of output: the events it emits are flushed by end,
-// all at once.
+// all at once, and those without a time are stamped with the time the
+// write began (or a later one's, when writes overlap), not each its own.
 func (b *Bus) begin() {
+	now := time.Now()
 	b.mu.Lock()
 	b.batch++
+	b.now = now
 	b.mu.Unlock()
 }
 

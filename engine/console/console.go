@@ -165,13 +165,22 @@ func (s *Sink) output(e engine.Event) {
 	if e.Rule != s.rule || s.ruleHead == nil {
 		s.rule, s.ruleHead = e.Rule, []byte(paint(s.color, ruleColor(e.Rule), e.Rule)+" │")
 	}
-	line := make([]byte, 0, len(s.clock)+len(s.ruleHead)+len(e.Text)+16)
-	line = append(append(line, s.clock...), s.ruleHead...)
-	if e.Text != "" {
-		line = append(line, ' ')
-		line = append(line, paint(s.color, "1", engine.Printable(e.Text, s.rawColor))...)
+	text := engine.Printable(e.Text, s.rawColor)
+	b := s.out
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(append(b.buf, s.clock...), s.ruleHead...)
+	switch {
+	case text == "":
+	case s.color:
+		b.buf = append(append(append(b.buf, " \x1b[1m"...), text...), "\x1b[0m"...)
+	default:
+		b.buf = append(append(b.buf, ' '), text...)
 	}
-	s.out.hold(append(line, '\n'))
+	b.buf = append(b.buf, '\n')
+	if len(b.buf) >= 64<<10 {
+		b.flush()
+	}
 }
 
 // Handle logs one event.

@@ -35,6 +35,8 @@ type Redactor struct {
 	byFirst  [256][]int // indexes into patterns, by first byte in either case
 	first    [256]bool  // whether byFirst has any
 	quads    []uint64   // bit set of hashes of the first four bytes (lower case) of the patterns
+	inner    []uint64   // the same of the four bytes at each of the offsets 0 to 3 of the patterns
+	minLen   int        // of the shortest pattern
 	maxSpan  int        // the most bytes a match can take
 	seen     map[string]bool
 	plain    []pattern // the values as they are (see plainForms); repl unset
@@ -75,6 +77,14 @@ const maxControl = 256
 // maxDumpEnd is the most bytes from the last hex digit of an xxd line to
 // its line break: the padding and the text column.
 const maxDumpEnd = 64
+
+// stop marks the bytes where a match may skip or break (see special),
+// the space between xxd's groups among them.
+var stop = func() (t [256]bool) {
+	t = special
+	t[' '] = true
+	return t
+}()
 
 // lower maps each byte to its ASCII lower case.
 var lower = func() (t [256]byte) {
@@ -375,7 +385,8 @@ func (r *Redactor) register(name, value string) (warn func(string), msg string) 
 		return bytes.Compare(r.patterns[i].text, r.patterns[j].text) < 0
 	})
 	r.byFirst, r.first = [256][]int{}, [256]bool{}
-	r.quads = make([]uint64, 1<<quadBits/64)
+	r.quads, r.inner = make([]uint64, 1<<quadBits/64), make([]uint64, 1<<quadBits/64)
+	r.minLen = len(r.patterns[len(r.patterns)-1].text)
 	for i, p := range r.patterns {
 		c := p.text[0]
 		r.byFirst[c] = append(r.byFirst[c], i)
@@ -386,6 +397,10 @@ func (r *Redactor) register(name, value string) (warn func(string), msg string) 
 		}
 		h := quad(p.text[0], p.text[1], p.text[2], p.text[3])
 		r.quads[h/64] |= 1 << (h % 64)
+		for j := 0; j < 4 && j+4 <= len(p.text); j++ {
+			h := quad(p.text[j], p.text[j+1], p.text[j+2], p.text[j+3])
+			r.inner[h/64] |= 1 << (h % 64)
+		}
 		r.maxSpan = max(r.maxSpan, p.span())
 	}
 	r.mark()
@@ -641,17 +656,23 @@ func (r *Redactor) Find(s string) (name string, ok bool) {
 func (r *Redactor) replace(b []byte) ([]byte, int) {
 	var out []byte
 	done, end := 0, 0
-	for i := 0; i < len(b); i++ {
+	for i := 0; i < len(b); {
+		if r.none4(b, i) {
+			i += 4
+			continue
+		}
 		if !r.maybeAt(b, i) {
+			i++
 			continue
 		}
 		p, n := r.matchAt(b, i)
 		if p == nil {
+			i++
 			continue
 		}
 		out = append(append(out, b[done:i]...), p.repl...)
-		i += n - 1
-		done, end = i+1, i+1
+		i += n
+		done, end = i, i
 	}
 	if out == nil {
 		return b, 0
@@ -701,6 +722,23 @@ func (r *Redactor) maybeAcross(b []byte, i int) bool {
 		n++
 	}
 	return n < 4 || r.hasQuad(quad(q[0], q[1], q[2], q[3]))
+}
+
+// none4 reports whether no pattern can match at b[i:], b[i+1:], b[i+2:]
+// or b[i+3:], by the four bytes b[i+3:i+7], which a match starting at any
+// of these places holds (patterns are at least 7 bytes long) as four of
+// its first seven bytes, unless it skips or breaks at one of b[i:i+7].
+// It looks at one place in four of base64 text, say, instead of each.
+func (r *Redactor) none4(b []byte, i int) bool {
+	if i+7 > len(b) || r.minLen < 7 {
+		return false
+	}
+	w := b[i : i+7]
+	if stop[w[0]] || stop[w[1]] || stop[w[2]] || stop[w[3]] || stop[w[4]] || stop[w[5]] || stop[w[6]] {
+		return false
+	}
+	h := quad(lower[w[3]], lower[w[4]], lower[w[5]], lower[w[6]])
+	return r.inner[h/64]&(1<<(h%64)) == 0
 }
 
 func (r *Redactor) hasQuad(h uint32) bool { return r.quads[h/64]&(1<<(h%64)) != 0 }
@@ -753,10 +791,11 @@ func endsLine(b []byte) bool { return len(b) > 0 && (b[len(b)-1] == '\n' || b[le
 // holds back the end of a write that could be the start of a value until
 // the next write shows whether it is; Flush writes it out.
 type Writer struct {
-	r   *Redactor
-	mu  sync.Mutex
-	out io.Writer
-	buf []byte // held back
+	r       *Redactor
+	mu      sync.Mutex
+	out     io.Writer
+	buf     []byte // held back
+	scratch []byte // what was held back, and the next write
 }
 
 // Writer returns a Writer passing redacted output to w.
@@ -777,13 +816,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 func (w *Writer) write(p []byte) (int, error) {
 	b := p
 	if len(w.buf) > 0 {
-		b = append(w.buf, p...)
+		w.scratch = append(append(w.scratch[:0], w.buf...), p...)
+		b = w.scratch
 	}
 	w.r.mu.RLock()
 	out, end := w.r.replace(b)
 	hold := w.r.held(out, len(out)-(len(b)-end))
 	w.r.mu.RUnlock()
-	w.buf = append(w.buf[:0:0], out[len(out)-hold:]...)
+	w.buf = append(w.buf[:0], out[len(out)-hold:]...)
 	if len(out) == hold {
 		return len(p), nil
 	}
