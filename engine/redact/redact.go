@@ -626,6 +626,9 @@ func base32At(e *base32.Encoding, value string, align int) string {
 
 // String returns s with every registered value replaced.
 func (r *Redactor) String(s string) string {
+	if s == "" {
+		return s
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if len(r.patterns) == 0 {
