@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
@@ -262,6 +263,13 @@ func (w *OutputWriter) Flush() {
 // are. s is returned as is, without copying, when it has none.
 func Printable(s string, color bool) string {
 	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// Eight bytes at once: none below 0x20, none at or above 0x7f.
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if (x-0x2020202020202020|x|(x+0x0101010101010101))&0x8080808080808080 != 0 {
+			break
+		}
+	}
 	for i < len(s) && !unsafeByte[s[i]] {
 		i++
 	}

@@ -115,13 +115,42 @@ var special = func() (t [256]bool) {
 // matched (m): m == len(p.text) is a match; n == len(b) with
 // m < len(p.text) means b ends with the start of one; n < 0 is no match.
 func (p *pattern) match(b []byte) (n, m int) {
-	run, skipped := 0, 0 // characters since the start or the last break; control bytes skipped
+	var memo tried
+	return p.matchFrom(b, 0, 0, 0, 0, &memo)
+}
+
+// A tried remembers what matchFrom returned from a place in b and in the
+// pattern, where a value holding control characters can be read in two
+// ways: it keeps text full of them from costing more than a pass per
+// place.
+type tried map[[2]int][2]int
+
+// matchFrom is match from b[n:] and p.text[m:], run characters after the
+// start or the last break, having skipped skipped bytes of controls.
+func (p *pattern) matchFrom(b []byte, n, m, run, skipped int, memo *tried) (int, int) {
+	partial := -1 // m of a way that reached the end of b, if any
 	for m < len(p.text) {
 		if n == len(b) {
 			return n, m
 		}
 		c := b[n]
 		if lower[c] == p.text[m] {
+			if m > 0 && special[c] {
+				// The value holds a control character: it may also
+				// start a sequence to skip.
+				switch k := control(b[n:]); {
+				case k < 0: // b ends inside the sequence
+					partial = m
+				case k > 0 && skipped+k <= maxControl:
+					n2, m2 := p.tryFrom(b, n+k, m, run, skipped+k, memo)
+					if m2 == len(p.text) {
+						return n2, m2
+					}
+					if n2 == len(b) {
+						partial = m2
+					}
+				}
+			}
 			n, m, run = n+1, m+1, run+1
 			continue
 		}
@@ -140,19 +169,34 @@ func (p *pattern) match(b []byte) (n, m int) {
 		if k == 0 {
 			if k = control(b[n:]); k > 0 {
 				if skipped += k; skipped > maxControl {
-					return -1, 0
+					k = 0
 				}
 			}
 		}
 		switch {
 		case k < 0:
 			return len(b), m
+		case k == 0 && partial >= 0:
+			return len(b), partial
 		case k == 0:
 			return -1, 0
 		}
 		n += k
 	}
 	return n, m
+}
+
+// tryFrom is matchFrom, remembered in memo.
+func (p *pattern) tryFrom(b []byte, n, m, run, skipped int, memo *tried) (int, int) {
+	if *memo == nil {
+		*memo = tried{}
+	}
+	if r, ok := (*memo)[[2]int{n, m}]; ok {
+		return r[0], r[1]
+	}
+	n2, m2 := p.matchFrom(b, n, m, run, skipped, memo)
+	(*memo)[[2]int{n, m}] = [2]int{n2, m2}
+	return n2, m2
 }
 
 // lineBreak returns the length of the "\n" or "\r\n" at the start of b,
@@ -701,9 +745,9 @@ func (r *Redactor) maybeAt(b []byte, i int) bool {
 }
 
 // maybeAcross is maybeAt where a control character, a line break or a
-// space follows b[i]: it looks past line breaks (which wrapped forms
-// cross) and lets a space through where xxd puts one, and gives up on
-// the rest.
+// space follows b[i]: it looks past "\n" (where wrapped forms break) and
+// lets a space through where xxd puts one, and gives up on the rest ("\r"
+// among them: a control to skip, or half of a "\r\n" break).
 func (r *Redactor) maybeAcross(b []byte, i int) bool {
 	if r.hasQuad(quad(lower[b[i]], lower[b[i+1]], lower[b[i+2]], lower[b[i+3]])) {
 		return true // a value with a control character or a space inside
@@ -714,7 +758,7 @@ func (r *Redactor) maybeAcross(b []byte, i int) bool {
 		switch {
 		case n == 4:
 			return r.hasQuad(quad(q[0], q[1], q[2], q[3]))
-		case c == '\n' || c == '\r':
+		case c == '\n':
 			continue
 		case c == ' ' && n == 2 && isHex(q[0]) && isHex(q[1]):
 			return true
@@ -772,6 +816,10 @@ func (r *Redactor) matchAt(b []byte, i int) (*pattern, int) {
 // place where b's end could start a match gives the longest hold.
 func (r *Redactor) held(b []byte, from int) int {
 	for i := max(from, len(b)-r.maxSpan+1); i < len(b); i++ {
+		if r.none4(b, i) {
+			i += 3
+			continue
+		}
 		if !r.maybeAt(b, i) {
 			continue
 		}
