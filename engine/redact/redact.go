@@ -1,7 +1,18 @@
 // Package redact removes secret values from ferry's output. One Redactor
 // holds every secret value resolved so far; Writers wrap each output sink
 // and replace the values, and their common encodings, as bytes stream
-// through, even when a value is split across writes.
+// through, even when a value is split across writes, in another case, or
+// with terminal control sequences inside. Each text is replaced in one
+// pass, and a marker never holds a value, so redacting output twice
+// changes nothing.
+//
+// Finding the values is a check of the first four bytes at each place
+// against a bit set of the patterns' first four bytes (and, where no
+// control character or break is near, of one place in four against their
+// inner bytes), then a comparison with the few patterns that start with
+// that byte. A library matcher (Aho-Corasick) would not do: a match may
+// skip control sequences, line breaks and xxd's layout, in either case,
+// and must be resumed across writes.
 package redact
 
 import (
