@@ -53,7 +53,7 @@ func ParseLevel(s string) (zerolog.Level, error) {
 // at once.
 type Sink struct {
 	log      zerolog.Logger
-	outLog   zerolog.Logger // log, writing to out without flushing
+	outLog   zerolog.Logger // log, writing JSON to out without flushing
 	out      *buffer
 	console  bool // people read it: put positions in the message, escape control characters
 	color    bool
@@ -74,8 +74,9 @@ func New(o Options) (*Sink, error) {
 	switch o.Format {
 	case "json":
 		w, lazy = s.out, lazyWriter{s.out}
-	case "", "console":
-		w, lazy = consoleWriter(s.out, o.Color), consoleWriter(lazyWriter{s.out}, o.Color)
+	case "", "console": // output lines are written by output, not outLog
+		w = consoleWriter(s.out, o.Color)
+		lazy = w
 	default:
 		return nil, fmt.Errorf("unknown log format %q: want console or json", o.Format)
 	}
