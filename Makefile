@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test bench lint install docs fuzz
+.PHONY: build test bench fuzz lint install docs
 
 build: ## build bin/ferry
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
@@ -22,11 +22,14 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) test -run '^$$' -bench 'WatchBurst' -benchtime 5x ./engine/watch/
 	$(GO) test -run '^$$' -bench 'Rollout|CrashReport|ContextTar' -benchtime 5x ./builtins/docker/
 	$(GO) run ./bench/liveupdate -ferry bin/ferry
+	$(GO) test -run '^$$' -bench 'OutputPath' -benchtime 2s ./engine/console/
+	$(GO) run ./bench/output -ferry bin/ferry
 
 FUZZTIME ?= 10s
 
-fuzz: ## run each fuzz target for FUZZTIME; an input that fails is saved under the package's testdata/fuzz
+fuzz: ## run each fuzz target for FUZZTIME (CI does, briefly); an input that fails is saved under the package's testdata/fuzz
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./engine/
+	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) ./engine/redact/
 
 lint: ## gofmt, go vet, and the generated reference is current
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

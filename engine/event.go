@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -77,11 +80,21 @@ type SinkFunc func(Event)
 // Handle calls f.
 func (f SinkFunc) Handle(e Event) { f(e) }
 
+// A Flusher is a sink that may hold back what it writes: the bus calls
+// Flush after each event, and after each write of output (which emits an
+// event per line), so that a sink can write all those lines at once.
+type Flusher interface {
+	Flush()
+}
+
 // A Bus delivers each event to every sink, one event at a time, in order.
 type Bus struct {
 	mu       sync.Mutex
 	sinks    []Sink
 	redactor *redact.Redactor
+	color    bool      // outputs keep their colour sequences
+	batch    int       // writes of output under way: Emit leaves flushing to them
+	now      time.Time // when the latest of them began: the time of the lines it emits
 }
 
 // NewBus returns a Bus feeding sinks.
@@ -102,22 +115,72 @@ func (b *Bus) Redact(r *redact.Redactor) {
 	b.mu.Unlock()
 }
 
+// KeepColor makes the outputs made by Output keep their colour sequences
+// (see OutputWriter.Color).
+func (b *Bus) KeepColor(on bool) {
+	b.mu.Lock()
+	b.color = on
+	b.mu.Unlock()
+}
+
 // Emit stamps e with the time if it has none and delivers it.
-func (b *Bus) Emit(e Event) {
+func (b *Bus) Emit(e Event) { b.emit(e, false) }
+
+// EmitLine is Emit for an event whose Text is a line that an OutputWriter
+// made by Output passed on: redacted already, it is not scanned again.
+func (b *Bus) EmitLine(e Event) { b.emit(e, true) }
+
+func (b *Bus) emit(e Event, line bool) {
 	if b == nil {
 		return
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if e.Time.IsZero() {
+		e.Time = b.now
+		if b.batch == 0 {
+			e.Time = time.Now()
+		}
+	}
 	if r := b.redactor; r != nil {
-		e.Text, e.Err, e.Reason = r.String(e.Text), r.String(e.Err), r.String(e.Reason)
+		if !line {
+			e.Text = r.String(e.Text)
+		}
+		e.Err, e.Reason = r.String(e.Err), r.String(e.Reason)
 	}
 	for _, s := range b.sinks {
 		s.Handle(e)
 	}
+	if b.batch == 0 {
+		b.flush()
+	}
+}
+
+// flush flushes the sinks that hold back what they write; b.mu is held.
+func (b *Bus) flush() {
+	for _, s := range b.sinks {
+		if f, ok := s.(Flusher); ok {
+			f.Flush()
+		}
+	}
+}
+
+// begin starts a write of output: the events it emits are flushed by end,
+// all at once, and those without a time are stamped with the time the
+// write began (or a later one's, when writes overlap), not each its own.
+func (b *Bus) begin() {
+	now := time.Now()
+	b.mu.Lock()
+	b.batch++
+	b.now = now
+	b.mu.Unlock()
+}
+
+func (b *Bus) end() {
+	b.mu.Lock()
+	b.batch--
+	b.flush()
+	b.mu.Unlock()
 }
 
 // Logf emits an EventLog at level.
@@ -132,40 +195,147 @@ func (b *Bus) Logf(level, format string, args ...any) {
 // base64) running across lines escapes redaction, and what is added to
 // each line afterwards (a container's name) cannot split a value.
 type OutputWriter struct {
-	io.Writer // red, or lines when there is no redactor
-	red       *redact.Writer
-	lines     *lineWriter
+	w     io.Writer // red, or lines when there is no redactor
+	red   *redact.Writer
+	lines *lineWriter
+	bus   *Bus // whose sinks are flushed after each write, if any
+	// Color keeps the colour and style sequences (SGR: ESC [ ... m) of
+	// the output; other control characters are shown escaped all the
+	// same (see Printable). Set it before the first Write.
+	Color bool
 }
 
 // Output returns an OutputWriter passing each line of output, redacted by
-// the bus's redactor, to emit. Each event is redacted again on the bus,
-// line by line.
+// the bus's redactor, to emit, which should pass it on with EmitLine. The
+// sinks are flushed once per write, not per line.
 func (b *Bus) Output(emit func(line string)) *OutputWriter {
-	var r *redact.Redactor
-	if b != nil {
-		b.mu.Lock()
-		r = b.redactor
-		b.mu.Unlock()
+	if b == nil {
+		return NewOutputWriter(nil, emit)
 	}
-	return NewOutputWriter(r, emit)
+	b.mu.Lock()
+	r, color := b.redactor, b.color
+	b.mu.Unlock()
+	w := NewOutputWriter(r, emit)
+	w.Color, w.bus = color, b
+	return w
 }
 
 // NewOutputWriter returns an OutputWriter passing each line of output,
 // with r's values removed (none when r is nil), to emit.
 func NewOutputWriter(r *redact.Redactor, emit func(line string)) *OutputWriter {
-	w := &OutputWriter{lines: &lineWriter{emit: emit}}
-	w.Writer = w.lines
+	w := &OutputWriter{}
+	w.lines = &lineWriter{emit: func(line string) { emit(Printable(line, w.Color)) }}
+	w.w = w.lines
 	if r != nil {
 		w.red = r.Writer(w.lines)
-		w.Writer = w.red
+		w.w = w.red
 	}
 	return w
 }
 
+// Write takes the next bytes of output, and emits the lines they end.
+func (w *OutputWriter) Write(p []byte) (int, error) {
+	if w.bus != nil {
+		w.bus.begin()
+		defer w.bus.end()
+	}
+	return w.w.Write(p)
+}
+
 // Flush emits what is held back and a final unterminated line.
 func (w *OutputWriter) Flush() {
+	if w.bus != nil {
+		w.bus.begin()
+		defer w.bus.end()
+	}
 	if w.red != nil {
 		w.red.Flush()
 	}
 	w.lines.Flush()
+}
+
+// Printable returns s with the characters a terminal would act on instead
+// of showing written as Go escapes, so that output cannot move the cursor,
+// rewrite or erase what is shown, set the window title or hide text:
+// C0 controls but tab and newline (\x1b, \r, \x08, \x00...), DEL (\x7f),
+// C1 controls (\u009b, or \x9b when not in UTF-8). With color, colour and
+// style sequences (SGR: ESC [ digits and ';' or ':' m) are kept as they
+// are. s is returned as is, without copying, when it has none.
+func Printable(s string, color bool) string {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// Eight bytes at once: none below 0x20, none at or above 0x7f.
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if (x-0x2020202020202020|x|(x+0x0101010101010101))&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for i < len(s) && !unsafeByte[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case !unsafeByte[c]:
+			b.WriteByte(c)
+			i++
+			continue
+		case c == '\r':
+			b.WriteString(`\r`)
+			i++
+			continue
+		case c == 0x1b && color:
+			if n := sgr(s[i:]); n > 0 {
+				b.WriteString(s[i : i+n])
+				i += n
+				continue
+			}
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r >= 0x80 && r <= 0x9f:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			case r == utf8.RuneError && n == 1 && c <= 0x9f:
+				fmt.Fprintf(&b, `\x%02x`, c)
+			default:
+				b.WriteString(s[i : i+n])
+			}
+			i += n
+			continue
+		}
+		fmt.Fprintf(&b, `\x%02x`, c)
+		i++
+	}
+	return b.String()
+}
+
+// unsafeByte marks the bytes that Printable looks at: controls, DEL, and
+// the bytes of non-ASCII characters (among which the C1 controls).
+var unsafeByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 && c != '\t' && c != '\n' || c >= 0x7f
+	}
+	return t
+}()
+
+// sgr returns the length of the SGR sequence at the start of s, or 0.
+func sgr(s string) int {
+	if len(s) < 3 || s[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'm':
+			return i + 1
+		case c != ';' && c != ':' && (c < '0' || c > '9'):
+			return 0
+		}
+	}
+	return 0
 }

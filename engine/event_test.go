@@ -70,3 +70,36 @@ func TestRuleOutputRedactedBeforeLines(t *testing.T) {
 		})
 	}
 }
+
+func TestOutputControlCharactersShown(t *testing.T) {
+	in := "a\x1b]0;pwned\x07b\rc\x08d\x00e\x7ff\u009bg\tz\xff\n\x1b[31mred\x1b[0m \x1b[2J\n"
+	for _, c := range []struct {
+		color bool
+		want  []string
+	}{
+		{false, []string{`a\x1b]0;pwned\x07b\rc\x08d\x00e\x7ff\u009bg` + "\tz\xff", `\x1b[31mred\x1b[0m \x1b[2J`}},
+		{true, []string{`a\x1b]0;pwned\x07b\rc\x08d\x00e\x7ff\u009bg` + "\tz\xff", "\x1b[31mred\x1b[0m " + `\x1b[2J`}},
+	} {
+		var got []string
+		w := NewOutputWriter(nil, func(l string) { got = append(got, l) })
+		w.Color = c.color
+		w.Write([]byte(in))
+		w.Flush()
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("color %v: got %q, want %q", c.color, got, c.want)
+		}
+	}
+}
+
+func TestOutputRedactedThroughControlCharacters(t *testing.T) {
+	r := redact.New()
+	r.Add("pw", "Hunter2-Sesame")
+	var got []string
+	w := NewOutputWriter(r, func(l string) { got = append(got, l) })
+	w.Write([]byte("pw=HUNT\x1b[1mER2\x1b[0m-"))
+	w.Write([]byte("sesame\r\n"))
+	w.Flush()
+	if len(got) != 1 || got[0] != "pw=[redacted pw]" {
+		t.Fatalf("got %q", got)
+	}
+}

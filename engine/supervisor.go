@@ -88,7 +88,7 @@ func (s *Supervisor) Start(ctx context.Context, rule string, key Digest, cmd *ex
 	for _, stream := range []string{"stdout", "stderr"} {
 		w := s.events.Output(func(l string) {
 			srv.tail.add(l)
-			s.events.Emit(Event{Kind: EventOutput, Rule: rule, Stream: stream, Text: l})
+			s.events.EmitLine(Event{Kind: EventOutput, Rule: rule, Stream: stream, Text: l})
 		})
 		srv.output = append(srv.output, w)
 	}

@@ -224,6 +224,7 @@ func (s *Secret) Reveal(ctx context.Context) (string, error) {
 		s.value, s.err = s.src.read(ctx)
 		if s.err == nil && s.redactor != nil {
 			s.err = s.redactor.Add(s.name, s.value)
+			s.warnWeak()
 		}
 		switch {
 		case s.optional && errors.As(s.err, new(*missingError)):
@@ -237,6 +238,18 @@ func (s *Secret) Reveal(ctx context.Context) (string, error) {
 		s.read = ctx.Err() == nil || s.err == nil
 	}
 	return s.value, s.err
+}
+
+// warnWeak warns, once the value is read, when it is hard to redact well
+// (see redact.Weak). A value read back from elsewhere was warned about
+// when it was read from its source.
+func (s *Secret) warnWeak() {
+	if _, back := s.src.(readBack); back || s.err != nil {
+		return
+	}
+	if why := redact.Weak(s.value); why != "" {
+		s.redactor.Warn(fmt.Sprintf("secret %q (declared at %s): %s; ferry redacts it wherever it turns up, which hides ordinary text, and what is around it may give it away: use a longer, random value", s.name, s.pos, why))
+	}
 }
 
 // Keyed returns the HMAC-SHA256 of the value under the workspace's secret

@@ -436,3 +436,34 @@ d = secret("d", env = "D")
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestWeakValueWarned(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		warn  string
+	}{
+		{"password", `secret "db_password" (declared at ferry.star:1:28): its value is a word`},
+		{"x9-Q2_z7", `secret "db_password" (declared at ferry.star:1:28): its value is only 8 bytes long`},
+		{value, ""},
+	} {
+		red := redact.New()
+		var warnings []string
+		red.SetWarn(func(msg string) { warnings = append(warnings, msg) })
+		p := &Plugin{Redactor: red}
+		files := map[string]string{"pw.txt": c.value, "ferry.star": `keep(secrets = {"S": secret("db_password", file = "pw.txt")})`}
+		got, _, err := eval(t, p, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := got["S"].Reveal(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got["S"].Reveal(context.Background())
+		switch {
+		case c.warn == "" && len(warnings) > 0:
+			t.Errorf("%q: unexpected warnings %q", c.value, warnings)
+		case c.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], c.warn) || strings.Contains(warnings[0], "="+c.value)):
+			t.Errorf("%q: got %q, want one warning with %q", c.value, warnings, c.warn)
+		}
+	}
+}

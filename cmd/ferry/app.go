@@ -38,6 +38,7 @@ type app struct {
 	jobs      int
 	logFormat string
 	logLevel  string
+	rawColor  bool // --raw-color: keep the colour codes of rule and container output
 
 	stdout io.Writer
 	stderr io.Writer
@@ -114,6 +115,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.IntVarP(&a.jobs, "jobs", "j", runtime.NumCPU(), "run at most `N` rules at once")
 	f.StringVar(&a.logFormat, "log-format", "console", "log format: console (lines for people; coloured on a terminal) or json")
 	f.StringVar(&a.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	f.BoolVar(&a.rawColor, "raw-color", os.Getenv("FERRY_RAW_COLOR") != "", "keep the colour codes (SGR) of task and container output; other control characters are still shown escaped, as \\x1b (default: $FERRY_RAW_COLOR set)")
 	f.StringArrayVar(&a.profiles, "profile", nil, "also run the rules of profile `NAME` when no rule is named (repeatable; FERRY_PROFILES adds more)")
 	f.StringVar(&a.events, "events", "", "append every engine event to `FILE` as one JSON object per line (see docs/watch.md)")
 	f.StringVar(&a.env, "env", os.Getenv("FERRY_ENV"), "`NAME` of the environment() to deploy to with up, status, logs and down (default: $FERRY_ENV, else the local Docker Engine)")
@@ -132,12 +134,13 @@ func (a *app) setupLogging() error {
 	if err != nil {
 		return err
 	}
-	a.sink, err = console.New(console.Options{Out: a.stderr, Format: a.logFormat, Level: lvl, Color: console.ColorFor(a.stderr)})
+	a.sink, err = console.New(console.Options{Out: a.stderr, Format: a.logFormat, Level: lvl, Color: console.ColorFor(a.stderr), RawColor: a.rawColor})
 	if err != nil {
 		return err
 	}
 	a.bus = engine.NewBus(a.sink)
 	a.bus.Redact(a.redactor)
+	a.bus.KeepColor(a.rawColor)
 	a.redactor.SetWarn(func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
 	return a.openEvents()
 }

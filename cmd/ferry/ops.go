@@ -361,6 +361,6 @@ func (a *app) logWriter(rule string) *engine.OutputWriter {
 			a.bus.Logf(engine.LevelInfo, "%s", line)
 			return
 		}
-		a.bus.Emit(engine.Event{Kind: engine.EventOutput, Rule: rule, Stream: "stdout", Text: line})
+		a.bus.EmitLine(engine.Event{Kind: engine.EventOutput, Rule: rule, Stream: "stdout", Text: line})
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,6 +23,10 @@ type Options struct {
 	Format string // "console" (default) or "json"
 	Level  zerolog.Level
 	Color  bool // colour console output
+	// RawColor keeps the colour sequences (SGR) of the text of events,
+	// such as a task's coloured output; other control characters are
+	// shown escaped all the same (see engine.Printable).
+	RawColor bool
 }
 
 // ColorFor reports whether console output to w should be coloured: only on
@@ -43,33 +48,148 @@ func ParseLevel(s string) (zerolog.Level, error) {
 	return l, nil
 }
 
-// Sink logs events.
+// Sink logs events. It writes the lines of rule output it is given
+// between two flushes (see engine.Flusher) at once, and everything else
+// at once.
 type Sink struct {
-	log     zerolog.Logger
-	console bool // people read it: put positions in the message
+	log      zerolog.Logger
+	outLog   zerolog.Logger // log, writing JSON to out without flushing
+	out      *buffer
+	console  bool // people read it: put positions in the message, escape control characters
+	color    bool
+	rawColor bool
+	level    zerolog.Level
+
+	// The last second and rule written, as the console shows them.
+	sec      int64
+	clock    []byte
+	rule     string
+	ruleHead []byte
 }
 
 // New returns a sink writing to o.Out.
 func New(o Options) (*Sink, error) {
-	var w io.Writer
+	s := &Sink{out: &buffer{w: o.Out}, console: o.Format != "json", color: o.Color, rawColor: o.RawColor, level: o.Level, sec: -1}
+	var w, lazy io.Writer
 	switch o.Format {
 	case "json":
-		w = o.Out
-	case "", "console":
-		w = consoleWriter(o.Out, o.Color)
+		w, lazy = s.out, lazyWriter{s.out}
+	case "", "console": // output lines are written by output, not outLog
+		w = consoleWriter(s.out, o.Color)
+		lazy = w
 	default:
 		return nil, fmt.Errorf("unknown log format %q: want console or json", o.Format)
 	}
 	zerolog.DurationFieldUnit = time.Millisecond
-	return &Sink{log: zerolog.New(w).Level(o.Level).With().Timestamp().Logger(), console: o.Format != "json"}, nil
+	s.log = zerolog.New(w).Level(o.Level).With().Timestamp().Logger()
+	s.outLog = zerolog.New(lazy).Level(o.Level).With().Timestamp().Logger()
+	return s, nil
 }
 
 // Logger returns the underlying logger, for messages from outside the engine.
 func (s *Sink) Logger() *zerolog.Logger { return &s.log }
 
+// Flush writes out the lines of output held back.
+func (s *Sink) Flush() { s.out.Flush() }
+
+// buffer passes each write on at once, after the output held back.
+type buffer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+// A redactedWriter takes output that its redactor has redacted already
+// (see redact.Writer.WriteRedacted), such as lines of rule output, without
+// scanning it again.
+type redactedWriter interface {
+	WriteRedacted(p []byte) (int, error)
+}
+
+func (b *buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.flush(); err != nil {
+		return 0, err
+	}
+	return b.w.Write(p)
+}
+
+// hold adds p to what is held back, which it writes out once it is large.
+func (b *buffer) hold(p []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= 64<<10 {
+		b.flush()
+	}
+}
+
+// Flush writes out what is held back.
+func (b *buffer) Flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flush()
+}
+
+// flush writes out the lines of output held back: redacted already, they
+// are not scanned again by a redacting writer.
+func (b *buffer) flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	var err error
+	if r, ok := b.w.(redactedWriter); ok {
+		_, err = r.WriteRedacted(b.buf)
+	} else {
+		_, err = b.w.Write(b.buf)
+	}
+	b.buf = b.buf[:0]
+	return err
+}
+
+// lazyWriter holds back what is written to a buffer until its next flush.
+type lazyWriter struct{ b *buffer }
+
+func (w lazyWriter) Write(p []byte) (int, error) {
+	w.b.hold(p)
+	return len(p), nil
+}
+
+// output writes a line of rule output to the console as zerolog's
+// console writer would ("15:04:05 rule │ text"), without its cost: a
+// task may print millions of lines.
+func (s *Sink) output(e engine.Event) {
+	if sec := e.Time.Unix(); sec != s.sec {
+		s.sec, s.clock = sec, []byte(paint(s.color, "90", e.Time.Format("15:04:05"))+" ")
+	}
+	if e.Rule != s.rule || s.ruleHead == nil {
+		s.rule, s.ruleHead = e.Rule, []byte(paint(s.color, ruleColor(e.Rule), e.Rule)+" │")
+	}
+	text := engine.Printable(e.Text, s.rawColor)
+	b := s.out
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(append(b.buf, s.clock...), s.ruleHead...)
+	switch {
+	case text == "":
+	case s.color:
+		b.buf = append(append(append(b.buf, " \x1b[1m"...), text...), "\x1b[0m"...)
+	default:
+		b.buf = append(append(b.buf, ' '), text...)
+	}
+	b.buf = append(b.buf, '\n')
+	if len(b.buf) >= 64<<10 {
+		b.flush()
+	}
+}
+
 // Handle logs one event.
 func (s *Sink) Handle(e engine.Event) {
 	l := &s.log
+	if s.console && e.Kind != engine.EventOutput {
+		e.Text, e.Err, e.Reason = engine.Printable(e.Text, s.rawColor), engine.Printable(e.Err, s.rawColor), engine.Printable(e.Reason, s.rawColor)
+	}
 	switch e.Kind {
 	case engine.EventPrint:
 		ev := l.Info().Str("pos", e.Pos)
@@ -95,7 +215,13 @@ func (s *Sink) Handle(e engine.Event) {
 		}
 		ev.Msg(msg)
 	case engine.EventOutput:
-		l.Info().Str("rule", e.Rule).Str("stream", e.Stream).Msg(e.Text)
+		switch {
+		case s.level > zerolog.InfoLevel:
+		case s.console:
+			s.output(e)
+		default:
+			s.outLog.Info().Str("rule", e.Rule).Str("stream", e.Stream).Msg(e.Text)
+		}
 	case engine.EventCached:
 		l.Debug().Str("rule", e.Rule).Msg("up to date")
 	case engine.EventRuleDone:

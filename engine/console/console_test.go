@@ -82,3 +82,28 @@ func TestBadOptions(t *testing.T) {
 		t.Error("level loud accepted")
 	}
 }
+
+func TestConsoleShowsControlCharacters(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		var buf bytes.Buffer
+		s, err := New(Options{Out: &buf, Level: zerolog.InfoLevel, RawColor: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Handle(engine.Event{Kind: engine.EventPrint, Text: "\x1b]0;pwned\x07\x1b[31mred\x1b[0m\r12:00:00 fake"})
+		s.Handle(engine.Event{Kind: engine.EventOutput, Rule: "t", Text: "\x1b[2J\x1b[32mgreen"})
+		s.Flush()
+		want := []string{`\x1b]0;pwned\x07\x1b[31mred\x1b[0m\r12:00:00 fake`, `\x1b[2J\x1b[32mgreen`}
+		if raw {
+			want = []string{`\x1b]0;pwned\x07` + "\x1b[31mred\x1b[0m" + `\r12:00:00 fake`, `\x1b[2J` + "\x1b[32mgreen"}
+		}
+		for _, w := range want {
+			if !strings.Contains(buf.String(), w) {
+				t.Errorf("raw %v: no %q in %q", raw, w, buf.String())
+			}
+		}
+		if strings.Contains(buf.String(), "\x1b]") || strings.Contains(buf.String(), "\r") || strings.Contains(buf.String(), "\x1b[2J") {
+			t.Errorf("raw %v: a control sequence reached the console: %q", raw, buf.String())
+		}
+	}
+}
