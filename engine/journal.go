@@ -39,6 +39,7 @@ var journalCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // journal appends rule successes to a workspace's journal file.
 type journal struct {
+	ws   *Workspace
 	path string
 	mu   sync.Mutex
 	f    *os.File // opened at the first record
@@ -68,7 +69,7 @@ func openJournalFile(path string, flag int) (*os.File, error) {
 // the order they were recorded: those moved aside by a save that did not
 // finish, then the others. A missing journal records nothing.
 func readJournal(ws *Workspace) (*journal, []string, []*RuleState, error) {
-	j := &journal{path: journalPath(ws)}
+	j := &journal{ws: ws, path: journalPath(ws)}
 	names, states, _, err := readJournalFile(j.old())
 	names2, states2, good, err2 := readJournalFile(j.path)
 	j.good = good
@@ -149,7 +150,7 @@ func (j *journal) append(name string, rs *RuleState) error {
 // open opens the journal for appending after its valid records; j.mu is
 // held.
 func (j *journal) open() error {
-	if err := os.MkdirAll(filepath.Dir(j.path), 0o755); err != nil {
+	if _, err := j.ws.StateFolder(); err != nil {
 		return err
 	}
 	f, err := openJournalFile(j.path, os.O_RDWR|os.O_CREATE)

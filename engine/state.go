@@ -84,6 +84,10 @@ var ErrCorruptState = errors.New("state file is corrupt")
 // aside to state.corrupt for inspection.
 func LoadState(ws *Workspace, keep bool) (*State, error) {
 	s, err := loadStateFile(ws, keep)
+	if ferr := checkStateFolder(ws.Path(StateDir)); ferr != nil && !errors.Is(ferr, fs.ErrNotExist) {
+		// Not a folder of ferry's: read no journal through it.
+		return s, err
+	}
 	j, names, states, jerr := readJournal(ws)
 	s.journal = j
 	for i, rs := range states {
@@ -152,6 +156,10 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 	if !s.dirty && !ixDirty {
 		s.mu.Unlock()
 		return nil
+	}
+	if _, err := ws.StateFolder(); err != nil {
+		s.mu.Unlock()
+		return err
 	}
 	s.journal.rotate()
 	// Keep the stat cache to the files some rule's last success refers to.
