@@ -367,6 +367,7 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.Co
 // watchStartup watches a started container for startupWatch and fails,
 // with its code and last lines, when it exits or restarts meanwhile.
 func (t *Target) watchStartup(ctx context.Context, d *deploy.Deployment, name, id string) error {
+	since := time.Now().Add(-time.Second) // the Engine's clock may lag a little
 	select {
 	case <-time.After(startupWatch):
 	case <-ctx.Done():
@@ -378,7 +379,15 @@ func (t *Target) watchStartup(ctx context.Context, d *deploy.Deployment, name, i
 	}
 	switch {
 	case st.Restarting || st.Restarts > 0:
-		return fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s", name, st.Restarts, startupWatch, d.Spec.Restart, t.lastLines(ctx, id))
+		code, ok := st.ExitCode, st.Restarting
+		if !ok {
+			code, ok, _ = t.c.LastExit(ctx, id, since)
+		}
+		exited := ""
+		if ok {
+			exited = fmt.Sprintf(", after it exited with code %d", code)
+		}
+		return fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s%s", name, st.Restarts, startupWatch, d.Spec.Restart, exited, t.lastLines(ctx, id))
 	case !st.Running:
 		return fmt.Errorf("%s exited at once with code %d%s", name, st.ExitCode, t.lastLines(ctx, id))
 	}
