@@ -48,6 +48,9 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 	}
 	out := make([]deploy.Replica, 0, len(list))
 	for _, c := range list {
+		if unadopted(c, list) {
+			continue
+		}
 		r, err := t.probeTarget(ctx, d, c.ID, host, nets)
 		if err != nil {
 			return nil, err

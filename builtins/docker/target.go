@@ -553,6 +553,10 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 			byRule[name] = s
 			names = append(names, name)
 		}
+		if unadopted(c, list) {
+			s.Unadopted = append(s.Unadopted, c.Name)
+			continue
+		}
 		st, err := t.c.InspectContainer(ctx, c.ID)
 		if err != nil {
 			return nil, err

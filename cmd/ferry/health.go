@@ -108,5 +108,8 @@ func printHealthErrors(w io.Writer, list []deploy.ServiceStatus) {
 		if s.HealthError != "" {
 			fmt.Fprintf(w, "%s is %s: %s\n", s.Name, s.Health, s.HealthError)
 		}
+		for _, c := range s.Unadopted {
+			fmt.Fprintf(w, "%s: %s is the new replica of a rollout that stopped; it is not counted, and the next `ferry up` removes it\n", s.Name, c)
+		}
 	}
 }
