@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 )
 
@@ -125,17 +126,22 @@ func (p *faultProxy) client(t *testing.T) *dockerd.Client {
 // the container, and what is asked of it ("" for the container itself).
 var containerCall = regexp.MustCompile(`^(?:/v[0-9.]+)?/containers/([^/]+)(?:/([a-z]+))?$`)
 
-// A rolling update whose Engine fails while the new replica is checked,
-// and again when ferry removes it: the error says which calls failed and
-// that the replica is left, not that it was removed; status does not count
-// it as a replica; and the next up removes it and completes the rollout.
+// A rolling update whose Engine fails while the new replica is checked
+// (or started), and again when ferry removes it: the error says which
+// calls failed and that the replica is left, not that it was removed;
+// status does not count it as a replica; and the next up removes it and
+// completes the rollout.
 func TestRolloutEngineFailure(t *testing.T) {
-	direct := NewTarget(needDocker(t), nil) // made before DOCKER_HOST names the proxy
+	c := needDocker(t) // made before DOCKER_HOST names the proxy
+	direct := NewTarget(c, nil)
 	proxy := newFaultProxy(t)
 	f := &rolloutFixture{target: NewTarget(proxy.client(t), nil), project: "ferrytest-" + uniq(t), image: versionImage(t)}
 	t.Cleanup(func() { direct.Down(context.Background(), f.project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// status is what ferry status shows: a new process, with no snapshot
+	// of the containers that another Target has changed since.
+	status := func() ([]deploy.ServiceStatus, error) { return NewTarget(c, nil).Status(ctx, f.project) }
 	if err := f.target.Deploy(ctx, f.deployment(1, 2, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +150,8 @@ func TestRolloutEngineFailure(t *testing.T) {
 		t.Fatalf("v1: %d containers (%v), want 2", len(list), err)
 	}
 	var old []string
-	for _, c := range list {
-		old = append(old, c.ID)
+	for _, ctr := range list {
+		old = append(old, ctr.ID)
 	}
 	// Every call about a container other than the old replicas fails,
 	// but creating and starting it: inspecting it, stopping and removing it.
@@ -164,7 +170,7 @@ func TestRolloutEngineFailure(t *testing.T) {
 	interim := f.project + "-web-1-02000000"
 	for _, want := range []string{
 		"rollout of web stopped: its new replica 1 could not be checked, as a call to the Docker Engine failed, and ferry could not remove it (stop container: Error response from daemon: injected failure of POST ",
-		interim + " is left running beside the old replicas, is not counted as a replica of web, and the next `ferry up` removes it",
+		interim + " is left beside the old replicas, is not counted as a replica of web, and the next `ferry up` removes it",
 		"(0 of 2 replicas run the new definition); run `ferry up` again once the Docker Engine answers",
 		"ferry could not tell whether service web is healthy: inspect container: Error response from daemon: injected failure of GET ",
 	} {
@@ -182,7 +188,7 @@ func TestRolloutEngineFailure(t *testing.T) {
 	if out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", interim).Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
 		t.Fatalf("%s: running %q (%v), want left running", interim, out, err)
 	}
-	st, err := direct.Status(ctx, f.project)
+	st, err := status()
 	if err != nil || len(st) != 1 {
 		t.Fatalf("status: %+v %v", st, err)
 	}
@@ -198,9 +204,51 @@ func TestRolloutEngineFailure(t *testing.T) {
 	if !strings.Contains(log.String(), "removing "+interim+": the new replica of a rollout that stopped before adopting it") {
 		t.Errorf("the next up does not say it removes %s:\n%s", interim, log.String())
 	}
+	proxied := f.target
 	f.target = direct
 	f.wantVersions(t, ctx, "v2", "web-1", "web-2")
-	if st, err := direct.Status(ctx, f.project); err != nil || len(st) != 1 || st[0].Replicas != 2 || st[0].Desired != 2 || len(st[0].Unadopted) != 0 {
+	if st, err := status(); err != nil || len(st) != 1 || st[0].Replicas != 2 || st[0].Desired != 2 || len(st[0].Unadopted) != 0 {
 		t.Errorf("status after the next up: %+v %v", st, err)
 	}
+
+	// An Engine that fails to start the new replica, and to remove it: the
+	// created container is left, and said to be.
+	if list, err = direct.c.Containers(ctx, map[string]string{labelProject: f.project}); err != nil || len(list) != 2 {
+		t.Fatalf("v2: %d containers (%v), want 2", len(list), err)
+	}
+	old = old[:0]
+	for _, ctr := range list {
+		old = append(old, ctr.ID)
+	}
+	proxy.setFail(func(r *http.Request) bool {
+		m := containerCall.FindStringSubmatch(r.URL.Path)
+		if m == nil || slices.Contains(old, m[1]) {
+			return false
+		}
+		return r.Method == http.MethodPost && (m[2] == "start" || m[2] == "stop") || r.Method == http.MethodDelete && m[2] == ""
+	})
+	err = proxied.Deploy(ctx, f.deployment(3, 2, map[string]string{"VERSION": "v3"}), io.Discard)
+	proxy.setFail(nil)
+	interim = f.project + "-web-1-03000000"
+	for _, want := range []string{
+		"rollout of web stopped: its new replica 1 could not start, and ferry could not remove it (stop container: Error response from daemon: injected failure of POST ",
+		interim + " is left beside the old replicas",
+		"start container: Error response from daemon: injected failure of POST ",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+	st, err = status()
+	if err != nil || len(st) != 1 || st[0].Replicas != 2 || st[0].Desired != 2 || !slices.Equal(st[0].Unadopted, []string{interim}) {
+		t.Errorf("status: %+v %v; want 2/2 and %s apart", st, err, interim)
+	}
+	log.Reset()
+	if err := direct.Deploy(ctx, f.deployment(3, 2, map[string]string{"VERSION": "v3"}), &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "removing "+interim+": the new replica of a rollout that stopped before adopting it") {
+		t.Errorf("the next up does not say it removes %s:\n%s", interim, log.String())
+	}
+	f.wantVersions(t, ctx, "v3", "web-1", "web-2")
 }

@@ -140,7 +140,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 			case errors.As(r.err, &failed):
 				done := "so ferry removed it"
 				if failed.removeErr != nil {
-					done = fmt.Sprintf("and ferry could not remove it (%v): %s is left running beside the old replicas, is not counted as a replica of %s, and the next `ferry up` removes it", failed.removeErr, failed.name, d.Spec.Name)
+					done = fmt.Sprintf("and ferry could not remove it (%v): %s is left beside the old replicas, is not counted as a replica of %s, and the next `ferry up` removes it", failed.removeErr, failed.name, d.Spec.Name)
 				}
 				kept := "; the old replicas keep serving"
 				if _, ok := old[batch[j]]; ok && d.Spec.UpdateOrder() == deploy.StopFirst {
