@@ -129,7 +129,9 @@ func bench(ctx context.Context, ferry string, runs int, log io.Writer) (rep *Rep
 			exec.Command("docker", append([]string{"rmi", "-f"}, strings.Fields(string(ids))...)...).Run()
 		}
 	}()
-	health := fmt.Sprintf(", health = health.http(\"/\", port = 8080, interval = %q)", interval)
+	// ready_after = "0s": the figure is what probing costs; the stability
+	// period is a wait the service asks for, as long as it says.
+	health := fmt.Sprintf(", health = health.http(\"/\", port = 8080, interval = %q), ready_after = \"0s\"", interval)
 	for _, v := range []*variant{plain, gated} {
 		check := ""
 		if v == gated {

@@ -10,14 +10,14 @@ import (
 )
 
 // waitForDeps waits until every service in depends_on that has a health
-// check is healthy, each for at most as long as its check can stay starting
-// (HealthCheck.MaxWait). Nothing of this rule has started when it fails.
+// check is ready, each for at most as long as it can take
+// (ServiceSpec.MaxWait). Nothing of this rule has started when it fails.
 func (r *Rule) waitForDeps(rc *engine.RunContext) error {
 	for _, dep := range r.healthDeps {
 		h := dep.spec.Health
 		fmt.Fprintf(rc.Stdout, "waiting for %s to be healthy (%s)\n", dep.spec.Name, h)
 		d := &Deployment{Project: r.plugin.Project, Spec: dep.spec}
-		if err := WaitHealthy(rc, r.plugin.Target, d, h.MaxWait(), rc.Stdout); err != nil {
+		if err := WaitHealthy(rc, r.plugin.Target, d, dep.spec.MaxWait(), rc.Stdout); err != nil {
 			return fmt.Errorf("depends_on: %s did not become healthy, so %s was not started: %w", dep.spec.Name, r.spec.Name, err)
 		}
 	}

@@ -212,3 +212,95 @@ func TestWaitHealthyLateServer(t *testing.T) {
 		t.Errorf("healthy after %d rounds, want 3", probes)
 	}
 }
+
+// exitTarget is a fakeTarget that also says how a replica's last run
+// ended.
+type exitTarget struct {
+	*fakeTarget
+}
+
+func (exitTarget) LastExit(context.Context, string, time.Time) (int, bool) { return 42, true }
+
+// A replica is ready only once it has run for ReadyAfter since its last
+// start, and a restart, an exit or a restart in progress during the wait
+// fails it, with the exit code and the last log lines.
+func TestWaitReadyAfter(t *testing.T) {
+	spec := func(readyAfter time.Duration) *Deployment {
+		return &Deployment{Project: "p", Spec: &ServiceSpec{Name: "web", Replicas: 1, Restart: "always", ReadyAfter: readyAfter}}
+	}
+
+	// Up for an hour already: ready at the first look.
+	rounds := 0
+	ft := &fakeTarget{replicas: func() []Replica {
+		rounds++
+		return []Replica{{Name: "p-web-1", Running: true, Started: time.Now().Add(-time.Hour)}}
+	}}
+	if err := WaitHealthy(context.Background(), ft, spec(5*time.Second), time.Minute, io.Discard); err != nil || rounds != 1 {
+		t.Errorf("a replica up for an hour: %v after %d rounds, want ready after 1", err, rounds)
+	}
+
+	// Just started: ready once it has run for ReadyAfter, measured from
+	// its start.
+	started := time.Now()
+	ft.replicas = func() []Replica { return []Replica{{Name: "p-web-1", Running: true, Started: started}} }
+	if err := WaitHealthy(context.Background(), ft, spec(300*time.Millisecond), time.Minute, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if up := time.Since(started); up < 300*time.Millisecond {
+		t.Errorf("ready after %s up, want 300ms", up)
+	}
+
+	// Not up long enough at the timeout: the error says how long it ran.
+	now := time.Now()
+	ft.replicas = func() []Replica { return []Replica{{Name: "p-web-1", Running: true, Started: now}} }
+	err := WaitHealthy(context.Background(), ft, spec(time.Hour), 100*time.Millisecond, io.Discard)
+	if want := "service web is not healthy after 100ms: p-web-1 has been up for "; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "of the 1h0m0s it must stay up without a restart (ready_after); its last log lines:") {
+		t.Errorf("too short at the timeout: got %v", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		runs []Replica // what each look shows; the last one repeats
+		want string
+	}{
+		{"restarted", []Replica{{Running: true, Started: started}, {Running: true, Restarts: 1, Started: started.Add(2 * time.Second)}},
+			"service web restarted while ferry waited for it to be ready: p-web-1 exited with code 42 at most 2s after its start, and was started again (restart = \"always\", 1 restart(s) so far); its last log lines:\n    p-web-1 says hi"},
+		{"started again", []Replica{{Running: true, Started: started}, {Running: true, Started: started.Add(time.Second)}},
+			"p-web-1 exited with code 42 at most 1s after its start"},
+		{"restarting", []Replica{{Running: true, Started: started}, {Running: true, Restarting: true, ExitCode: 7, Restarts: 2, Started: started}},
+			"service web is crash-looping: p-web-1 exited with code 7 and is being restarted (restart = \"always\", 2 restart(s) so far); its last log lines:"},
+		{"exited", []Replica{{Running: true, Started: started}, {ExitCode: 3, Started: started}},
+			"service web is not running: p-web-1 exited with code 3; its last log lines:"},
+	} {
+		look := 0
+		et := exitTarget{&fakeTarget{replicas: func() []Replica {
+			r := tc.runs[min(look, len(tc.runs)-1)]
+			look++
+			r.Name = "p-web-1"
+			return []Replica{r}
+		}}}
+		err := WaitHealthy(context.Background(), et, spec(time.Hour), time.Minute, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// A failed call to the target ends the wait with a TargetError, which
+// says the replica's health is unknown, not bad.
+func TestWaitTargetError(t *testing.T) {
+	ft := &errTarget{err: errors.New("inspect container: Error response from daemon: boom")}
+	d := &Deployment{Project: "p", Spec: &ServiceSpec{Name: "web", Replicas: 1}}
+	err := WaitHealthy(context.Background(), ft, d, time.Minute, io.Discard)
+	var terr *TargetError
+	if !errors.As(err, &terr) || err.Error() != "ferry could not tell whether service web is healthy: inspect container: Error response from daemon: boom" {
+		t.Errorf("got %v", err)
+	}
+}
+
+type errTarget struct {
+	Target
+	err error
+}
+
+func (e *errTarget) Replicas(context.Context, *Deployment) ([]Replica, error) { return nil, e.err }

@@ -77,6 +77,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
 			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
 			engine.Param{Name: "update", Type: engine.AnyValue, Default: "{}", Doc: "How a change is rolled out when there are several replicas: `{\"order\": \"start-first\" or \"stop-first\", \"parallelism\": 1}`. By default one replica at a time, start-first, or stop-first when a host port is fixed. Changing it replaces nothing."},
+			engine.Param{Name: "ready_after", Type: engine.Duration, Default: `"5s"`, Doc: "How long each replica must stay up (and healthy, with a `health` check) since its last start, without a restart, before `ferry up --wait`, `ferry ci`, a rolling update and, with a check, `depends_on` count it as ready; a replica that exits or restarts meanwhile fails the wait with its exit code and last log lines. `\"0s\"`: ready as soon as it runs (and is healthy). Changing it replaces nothing."},
 		)
 	}
 	return &engine.Builtin{
@@ -154,6 +155,11 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	}
 	if s.Update, err = parseUpdate(c.Raw("update")); err != nil {
 		return nil, c.Errorf("update: %v", err)
+	}
+	if kind == "service" {
+		if s.ReadyAfter = c.Duration("ready_after", DefaultReadyAfter); s.ReadyAfter < 0 {
+			return nil, c.Errorf("ready_after: got %s, want a duration of 0s or more", s.ReadyAfter)
+		}
 	}
 	if err := s.Validate(); err != nil {
 		return nil, c.Errorf("%v", err)

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
@@ -42,6 +43,9 @@ type ServiceSpec struct {
 	User        string
 	Health      *HealthCheck // nil: none declared
 	Update      UpdatePolicy // how a change is rolled out (services)
+	// ReadyAfter is how long a replica must stay up (and healthy, with a
+	// check) since its last start, without a restart, to count as ready.
+	ReadyAfter time.Duration
 	// Autoscale, when set, lets the foreground loop choose the replica
 	// count within [Min, Max]; Replicas is then Min.
 	Autoscale *scale.Policy

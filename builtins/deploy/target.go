@@ -80,4 +80,8 @@ type ServiceStatus struct {
 	Image       string    `json:"image"`
 	Started     time.Time `json:"started"`
 	Restarts    int       `json:"restarts"`
+	// Unadopted names the containers a stopped rollout left that are not
+	// counted as replicas (see the docker target's rollout): the next
+	// `ferry up` removes them.
+	Unadopted []string `json:"unadopted,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/engine"
 )
@@ -67,5 +68,44 @@ func TestUpdateOrder(t *testing.T) {
 		if got := tc.spec.UpdateOrder(); got != tc.want {
 			t.Errorf("%+v: order %s, want %s", tc.spec, got, tc.want)
 		}
+	}
+}
+
+// service(ready_after = ...) is read, 5s by default, and left out of the
+// config hash: changing it replaces nothing.
+func TestReadyAfter(t *testing.T) {
+	for src, want := range map[string]time.Duration{
+		`service(name = "a", image = "x")`:                       DefaultReadyAfter,
+		`service(name = "a", image = "x", ready_after = "0s")`:   0,
+		`service(name = "a", image = "x", ready_after = "1m")`:   time.Minute,
+		`service(name = "a", image = "x", ready_after = 2)`:      2 * time.Second,
+		`service(name = "a", image = "x", ready_after = "1.5s")`: 1500 * time.Millisecond,
+	} {
+		g, err := load(t, src)
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if got := g.Rule("a").(*Rule).Spec().ReadyAfter; got != want {
+			t.Errorf("%s: ready_after %s, want %s", src, got, want)
+		}
+	}
+	if _, err := load(t, `service(name = "a", image = "x", ready_after = "-1s")`); err == nil || !strings.Contains(err.Error(), `ferry.star:1:8: service "a": ready_after`) {
+		t.Errorf("a negative ready_after: got %v", err)
+	}
+	if _, err := load(t, `job(name = "a", image = "x", ready_after = "1s")`); err == nil || !strings.Contains(err.Error(), "ready_after") {
+		t.Errorf("ready_after on a job: got %v", err)
+	}
+	hash := func(src string) engine.Digest {
+		g, err := load(t, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := engine.NewHasher()
+		g.Rule("a").Definition(context.Background(), h)
+		return h.Sum()
+	}
+	if hash(`service(name = "a", image = "x")`) != hash(`service(name = "a", image = "x", ready_after = "1m")`) {
+		t.Error("ready_after changed the config hash, so changing it would replace every replica")
 	}
 }

@@ -28,7 +28,8 @@ func healthLabel(h *deploy.HealthCheck) (string, bool) {
 	return string(b), err == nil
 }
 
-// Replicas lists the service's containers with where its http or tcp check
+// Replicas lists the service's containers (not those a stopped rollout left
+// unadopted) with where its http or tcp check
 // reaches each: the container's address on the project's network when the
 // Engine runs on this machine and that network is reachable, else the
 // port's published host port.
@@ -47,6 +48,9 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 	}
 	out := make([]deploy.Replica, 0, len(list))
 	for _, c := range list {
+		if unadopted(c, list) {
+			continue
+		}
 		r, err := t.probeTarget(ctx, d, c.ID, host, nets)
 		if err != nil {
 			return nil, err
@@ -63,7 +67,7 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 	if err != nil {
 		return deploy.Replica{}, err
 	}
-	r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: t.checkOutput(ep)}
+	r := replica(ep, t.checkOutput(ep))
 	if h := d.Spec.Health; h != nil && h.Probed() {
 		r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
 		if d.Spec.NetworkMode == "host" {
@@ -76,6 +80,21 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 		}
 	}
 	return r, nil
+}
+
+// replica is the container ep as deploy.WaitHealthy sees it, given what its
+// last failed exec check printed.
+func replica(ep dockerd.Endpoints, checkOutput string) deploy.Replica {
+	return deploy.Replica{Name: ep.Name, Running: ep.Running, Restarting: ep.Restarting, Restarts: ep.Restarts, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: checkOutput}
+}
+
+var _ deploy.ExitReader = (*Target)(nil)
+
+// LastExit returns the exit code of the container's last death since since
+// (see deploy.ExitReader).
+func (t *Target) LastExit(ctx context.Context, container string, since time.Time) (int, bool) {
+	code, ok, err := t.c.LastExit(ctx, container, since)
+	return code, ok && err == nil
 }
 
 // LastLines returns the container's last log lines, formatted to follow an

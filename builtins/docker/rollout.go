@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +62,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 	current := map[int]dockerd.Container{}
 	for _, c := range list {
 		i := replicaNumber(c)
-		if _, dup := current[i]; !dup && c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= n {
+		if _, dup := current[i]; !dup && c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= n && !unadopted(c, list) {
 			current[i] = c
 		}
 	}
@@ -74,11 +75,15 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 		}
 		_, has := current[i]
 		_, dup := old[i]
-		if !has && !dup && c.State == "running" && i >= 1 && i <= n {
+		if !has && !dup && c.State == "running" && i >= 1 && i <= n && !unadopted(c, list) {
 			old[i] = c
 			continue
 		}
-		fmt.Fprintf(log, "removing %s\n", c.Name)
+		why := ""
+		if unadopted(c, list) {
+			why = ": the new replica of a rollout that stopped before adopting it"
+		}
+		fmt.Fprintf(log, "removing %s%s\n", c.Name, why)
 		if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
 			return err
 		}
@@ -134,12 +139,21 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 			var failed *replicaError
 			switch {
 			case errors.As(r.err, &failed):
+				done := "so ferry removed it"
+				if failed.removeErr != nil {
+					done = fmt.Sprintf("and ferry could not remove it (%v): %s is left beside the old replicas, is not counted as a replica of %s, and the next `ferry up` removes it", failed.removeErr, failed.name, d.Spec.Name)
+				}
 				kept := "; the old replicas keep serving"
 				if _, ok := old[batch[j]]; ok && d.Spec.UpdateOrder() == deploy.StopFirst {
 					kept = " and started the old " + old[batch[j]].Name + " again; the old replicas keep serving"
 				}
-				return fmt.Errorf("rollout of %s stopped: its new replica %d %s, so ferry removed it%s (%d of %d replicas run the new definition); fix it and run `ferry up` again to resume the rollout: %w",
-					d.Spec.Name, batch[j], failed.what, kept, updated, n, failed.err)
+				fix := "fix it and run `ferry up` again to resume the rollout"
+				var terr *deploy.TargetError
+				if errors.As(failed.err, &terr) {
+					fix = "run `ferry up` again once the Docker Engine answers, to resume the rollout"
+				}
+				return fmt.Errorf("rollout of %s stopped: its new replica %d %s, %s%s (%d of %d replicas run the new definition); %s: %w",
+					d.Spec.Name, batch[j], failed.what, done, kept, updated, n, fix, failed.err)
 			case r.err != nil:
 				return fmt.Errorf("rollout of %s, replica %d: %w", d.Spec.Name, batch[j], r.err)
 			}
@@ -178,33 +192,41 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 	fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
 	start := time.Now()
 	id, err := t.launch(ctx, d, cs)
+	var failed *replicaError
 	if err != nil {
-		err = &replicaError{what: "could not start", err: err}
+		failed = &replicaError{what: "could not start", name: cs.Name, err: err}
 	} else if err = t.gate(ctx, d, cs.Name, id); err != nil {
+		var terr *deploy.TargetError
 		what := "did not become healthy"
-		if d.Spec.Health == nil {
+		switch {
+		case errors.As(err, &terr):
+			what = "could not be checked, as a call to the Docker Engine failed"
+		case d.Spec.Health == nil:
 			what = "did not keep running"
 		}
-		err = &replicaError{what: what, err: err}
+		failed = &replicaError{what: what, name: cs.Name, err: err}
 	}
 	took := time.Since(start)
-	if err != nil {
+	if failed != nil {
 		cleanup := context.WithoutCancel(ctx)
 		defer engine.Cleaning(cleanup)()
+		removed := "ferry removed it"
 		if id != "" {
-			t.c.RemoveContainer(cleanup, id)
+			if failed.removeErr = t.c.RemoveContainer(cleanup, id); failed.removeErr != nil {
+				removed = fmt.Sprintf("ferry could not remove it (%v)", failed.removeErr)
+			}
 		}
 		if stop {
 			if serr := t.c.StartContainer(cleanup, prev.ID); serr != nil {
-				return replaced{err: fmt.Errorf("the new replica %v; ferry removed it, but could not start the stopped old %s again (%v); run `ferry up` again", err, prev.Name, serr)}
+				return replaced{err: fmt.Errorf("the new replica %v; %s, and could not start the stopped old %s again (%v); run `ferry up` again", failed, removed, prev.Name, serr)}
 			}
 		}
-		return replaced{err: err}
+		return replaced{err: failed}
 	}
 	if prev != nil {
 		fmt.Fprintf(log, "removing %s\n", prev.Name)
 		if err := t.c.RemoveContainer(ctx, prev.ID); err != nil {
-			return replaced{err: err}
+			return replaced{err: fmt.Errorf("the new replica %s is ready, but removing the old %s failed: %w; the next `ferry up` replaces it again", cs.Name, prev.Name, err)}
 		}
 	}
 	if cs.Name != name {
@@ -223,21 +245,49 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 // healthy.
 type replicaError struct {
 	what string // "could not start", "did not become healthy", …
+	name string // the new replica's container
 	err  error
+	// removeErr says why ferry could not remove the new replica.
+	removeErr error
 }
 
 func (e *replicaError) Error() string { return e.what + ": " + e.err.Error() }
 func (e *replicaError) Unwrap() error { return e.err }
 
-// gate waits until the new replica is healthy, for at most as long as its
-// check can stay starting; without a check, it watches it start as Deploy
-// does.
+// gate waits until the new replica is ready (see deploy.WaitHealthy), for
+// at most as long as that can take (ServiceSpec.MaxWait); without a check
+// or ready_after, it watches it start as Deploy does.
 func (t *Target) gate(ctx context.Context, d *deploy.Deployment, name, id string) error {
-	h := d.Spec.Health
-	if h == nil {
+	if d.Spec.Health == nil && d.Spec.ReadyAfter == 0 {
 		return t.watchStartup(ctx, d, name, id)
 	}
-	return deploy.WaitHealthy(ctx, oneReplica{Target: t, id: id}, d, h.MaxWait(), io.Discard)
+	return deploy.WaitHealthy(ctx, oneReplica{Target: t, id: id}, d, d.Spec.MaxWait(), io.Discard)
+}
+
+// interim reports whether c is a new replica that a rollout started under
+// its temporary name (its own, then the first 8 digits of its config
+// hash) and has not renamed yet.
+func interim(c dockerd.Container) bool {
+	key := c.Labels[labelConfig]
+	return len(key) >= 8 && strings.HasSuffix(c.Name, "-"+key[:8])
+}
+
+// unadopted reports whether c, among the project's containers list, is a
+// new replica that a rollout left under its temporary name while another
+// container still holds its replica number: the rollout stopped before it
+// was ready and ferry could not remove it, or before ferry removed the old
+// replica. It is not one of the service's replicas, and the next rollout
+// removes it.
+func unadopted(c dockerd.Container, list []dockerd.Container) bool {
+	if !interim(c) {
+		return false
+	}
+	for _, o := range list {
+		if o.ID != c.ID && o.Labels[labelRule] == c.Labels[labelRule] && o.Labels[labelReplica] == c.Labels[labelReplica] {
+			return true
+		}
+	}
+	return false
 }
 
 // oneReplica shows one container of a service to deploy.WaitHealthy, so a

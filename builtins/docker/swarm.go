@@ -852,7 +852,7 @@ func (t *SwarmTarget) Replicas(ctx context.Context, d *deploy.Deployment) ([]dep
 		if err != nil {
 			return nil, fmt.Errorf("swarm service %s: task %d runs on another node, whose containers ferry cannot inspect from here: %w", s.Name, task.Slot, err)
 		}
-		r := deploy.Replica{Name: ep.Name, Running: ep.Running, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: t.local.checkOutput(ep)}
+		r := replica(ep, t.local.checkOutput(ep))
 		if probed {
 			r.Addr, r.AddrErr = reach(host, nil, ep, SwarmNetworkName(d.Project), d.Spec.Health.Port)
 		}

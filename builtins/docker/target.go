@@ -333,7 +333,7 @@ func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.Con
 }
 
 // launch creates and starts one container; one that could not start is
-// removed. The create itself is not cancelled: the Engine finishes a
+// removed (see discard). The create itself is not cancelled: the Engine finishes a
 // create whose request was cancelled, and ferry would not know the
 // container it leaves; ctx is checked once the id is known.
 func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
@@ -351,23 +351,32 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.Co
 	}
 	for _, n := range d.Spec.Networks {
 		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, []string{d.Spec.Name}); err != nil {
-			t.c.RemoveContainer(context.WithoutCancel(ctx), id)
-			return "", err
+			return t.discard(ctx, id, err)
 		}
 	}
 	if err := t.c.StartContainer(ctx, id); err != nil {
-		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
 		if d.Spec.Privileged && strings.Contains(err.Error(), "operation not permitted") {
-			return "", fmt.Errorf("%w; privileged = True asks for every capability, and this Docker Engine lacks some itself (a rootless or nested Engine): drop privileged, or run it on an Engine running as root", err)
+			return t.discard(ctx, id, fmt.Errorf("%w; privileged = True asks for every capability, and this Docker Engine lacks some itself (a rootless or nested Engine): drop privileged, or run it on an Engine running as root", err))
 		}
-		return "", portError(err)
+		return t.discard(ctx, id, portError(err))
 	}
 	return id, nil
+}
+
+// discard removes the container id that launch could not start and returns
+// err; when the removal fails too, it says so and returns the id, as the
+// container is still there.
+func (t *Target) discard(ctx context.Context, id string, err error) (string, error) {
+	if rerr := t.c.RemoveContainer(context.WithoutCancel(ctx), id); rerr != nil {
+		return id, fmt.Errorf("%w; ferry could not remove the container it created (%v)", err, rerr)
+	}
+	return "", err
 }
 
 // watchStartup watches a started container for startupWatch and fails,
 // with its code and last lines, when it exits or restarts meanwhile.
 func (t *Target) watchStartup(ctx context.Context, d *deploy.Deployment, name, id string) error {
+	since := time.Now().Add(-time.Second) // the Engine's clock may lag a little
 	select {
 	case <-time.After(startupWatch):
 	case <-ctx.Done():
@@ -379,7 +388,15 @@ func (t *Target) watchStartup(ctx context.Context, d *deploy.Deployment, name, i
 	}
 	switch {
 	case st.Restarting || st.Restarts > 0:
-		return fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s", name, st.Restarts, startupWatch, d.Spec.Restart, t.lastLines(ctx, id))
+		code, ok := st.ExitCode, st.Restarting
+		if !ok {
+			code, ok, _ = t.c.LastExit(ctx, id, since)
+		}
+		exited := ""
+		if ok {
+			exited = fmt.Sprintf(", after it exited with code %d", code)
+		}
+		return fmt.Errorf("%s keeps exiting: Docker restarted it %d time(s) within %s (restart = %q)%s%s", name, st.Restarts, startupWatch, d.Spec.Restart, exited, t.lastLines(ctx, id))
 	case !st.Running:
 		return fmt.Errorf("%s exited at once with code %d%s", name, st.ExitCode, t.lastLines(ctx, id))
 	}
@@ -545,6 +562,10 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 			s = &deploy.ServiceStatus{Name: name, Image: c.Image}
 			byRule[name] = s
 			names = append(names, name)
+		}
+		if unadopted(c, list) {
+			s.Unadopted = append(s.Unadopted, c.Name)
+			continue
 		}
 		st, err := t.c.InspectContainer(ctx, c.ID)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,28 +60,43 @@ func (a *app) unhealthy(ctx context.Context, l *loaded, names []string, timeout 
 		return nil, nil
 	}
 	a.bus.Logf(engine.LevelInfo, "waiting up to %s for %d service(s) to be healthy", timeout, len(rules))
+	// The first service that fails ends every wait: the command fails
+	// either way, and sooner.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
 	errs := make([]error, len(rules))
 	var wg sync.WaitGroup
 	for i, r := range rules {
 		wg.Go(func() {
 			out := a.logWriter(r.Info().Name)
-			errs[i] = r.WaitHealthy(ctx, timeout, out)
+			errs[i] = r.WaitHealthy(wctx, timeout, out)
 			out.Flush()
-			if x := a.exporter.Load(); x != nil && ctx.Err() == nil {
+			if x := a.exporter.Load(); x != nil && wctx.Err() == nil {
 				state := deploy.Healthy
 				if errs[i] != nil {
 					state = deploy.Unhealthy
 				}
 				x.SetHealth(r.Info().Name, state)
 			}
+			if errs[i] != nil {
+				stop()
+			}
 		})
 	}
 	wg.Wait()
 	var bad []unhealthyService
+	var cut []string
 	for i, err := range errs {
-		if err != nil {
+		switch {
+		case err == nil:
+		case ctx.Err() == nil && errors.Is(err, context.Canceled):
+			cut = append(cut, rules[i].Info().Name)
+		default:
 			bad = append(bad, unhealthyService{rule: rules[i].Info().Name, err: err})
 		}
+	}
+	if len(cut) > 0 && len(bad) > 0 {
+		a.bus.Logf(engine.LevelInfo, "stopped waiting for %s once %s failed", strings.Join(cut, ", "), bad[0].rule)
 	}
 	return bad, nil
 }
@@ -91,6 +107,9 @@ func printHealthErrors(w io.Writer, list []deploy.ServiceStatus) {
 	for _, s := range list {
 		if s.HealthError != "" {
 			fmt.Fprintf(w, "%s is %s: %s\n", s.Name, s.Health, s.HealthError)
+		}
+		for _, c := range s.Unadopted {
+			fmt.Fprintf(w, "%s: %s is the new replica of a rollout that stopped; it is not counted, and the next `ferry up` removes it\n", s.Name, c)
 		}
 	}
 }

@@ -19,6 +19,10 @@ type Endpoints struct {
 	Running   bool
 	ExitCode  int
 	StartedAt time.Time
+	// Restarting says the Engine is about to start it again (its restart
+	// policy, after it exited); Restarts counts the times it did.
+	Restarting bool
+	Restarts   int
 	// IPs maps each network the container joined to its address there.
 	IPs map[string]string
 	// Published maps a container TCP port to its bindings on the host.
@@ -55,9 +59,9 @@ func (c *Client) InspectEndpoints(ctx context.Context, id string) (Endpoints, er
 }
 
 func endpoints(res container.InspectResponse) Endpoints {
-	ep := Endpoints{Name: strings.TrimPrefix(res.Name, "/"), IPs: map[string]string{}, Published: map[int][]HostPort{}}
+	ep := Endpoints{Name: strings.TrimPrefix(res.Name, "/"), Restarts: res.RestartCount, IPs: map[string]string{}, Published: map[int][]HostPort{}}
 	if s := res.State; s != nil {
-		ep.Running, ep.ExitCode = s.Running, s.ExitCode
+		ep.Running, ep.Restarting, ep.ExitCode = s.Running, s.Restarting, s.ExitCode
 		ep.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
 		if h := s.Health; h != nil {
 			ep.Health = string(h.Status)

@@ -6,6 +6,7 @@ package dockerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
 )
 
 // A ContainerEvent is something that happened to a container, as the
@@ -82,6 +84,33 @@ func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, 
 		}
 	}()
 	return out, errc, nil
+}
+
+// LastExit returns the exit code of the container's (a name or an ID)
+// last death from since until now, as the Engine's events tell it, and
+// whether it died: the code of a run that its restart policy followed
+// with another, which inspecting it no longer shows.
+func (c *Client) LastExit(ctx context.Context, container string, since time.Time) (int, bool, error) {
+	cli, err := c.client(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("container", container), filters.Arg("event", "die"))
+	msgs, errs := cli.Events(ctx, events.ListOptions{Filters: f, Since: timestamp(since), Until: timestamp(time.Now())})
+	code, died := 0, false
+	for {
+		select {
+		case m := <-msgs:
+			if n, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
+				code, died = n, true
+			}
+		case err := <-errs:
+			if errors.Is(err, io.EOF) {
+				return code, died, nil
+			}
+			return code, died, c.wrap("read the Engine's events", err)
+		}
+	}
 }
 
 // StopContainer stops a running container, giving it a few seconds after
