@@ -74,6 +74,12 @@ type Evaluation struct {
 
 	envSecrets envSecrets // guarded by mu; see environ.go
 
+	// held is what evaluation printed, emitted when it ends, so that the
+	// redactor knows every value the evaluation's secrets revealed, even
+	// one declared after the print. holding is false once it has ended.
+	held    []Event
+	holding bool
+
 	loadMu sync.Mutex // guards cache and the waits-for graph
 	cache  map[Label]*loadEntry
 }
@@ -117,6 +123,8 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { ev.cancel("interrupted") })
 	defer stop()
+	ev.holding = true
+	defer ev.emitHeld()
 
 	rel, err := opts.Workspace.Rel(opts.Workspace.File)
 	if err != nil {
@@ -139,6 +147,18 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	}
 	sort.Strings(res.Files)
 	return res, nil
+}
+
+// emitHeld emits what evaluation printed, and what run-time actions print
+// from then on goes out at once.
+func (ev *Evaluation) emitHeld() {
+	ev.mu.Lock()
+	held := ev.held
+	ev.held, ev.holding = nil, false
+	ev.mu.Unlock()
+	for _, e := range held {
+		ev.opts.Events.Emit(e)
+	}
 }
 
 func (ev *Evaluation) cancel(reason string) {
@@ -325,7 +345,15 @@ func (ev *Evaluation) newThread(name string) *starlark.Thread {
 				pos = t.CallFrame(1).Pos.String()
 			}
 			rule, _ := t.Local(localRule).(string)
-			ev.opts.Events.Emit(Event{Kind: EventPrint, Rule: rule, Text: msg, Pos: pos})
+			e := Event{Kind: EventPrint, Rule: rule, Text: msg, Pos: pos}
+			ev.mu.Lock()
+			if ev.holding {
+				ev.held = append(ev.held, e)
+				ev.mu.Unlock()
+				return
+			}
+			ev.mu.Unlock()
+			ev.opts.Events.Emit(e)
 		},
 	}
 	t.SetLocal(localEval, ev)

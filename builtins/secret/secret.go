@@ -121,14 +121,14 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Valu
 // redactor learns its value at once. The value is in ferry's memory already,
 // and a path ferry does not foresee may print it.
 func declareEnv(ev *engine.Evaluation, name string, s *Secret) error {
-	if ev != nil {
-		if err := ev.DeclareSecretEnv(name, s); err != nil {
-			return err
-		}
-	}
 	// An error (the variable is not set, or too short to redact) is the
 	// error of every rule that uses the secret; the declaration stands.
+	// The redactor learns the value even when the declaration is refused
+	// below, for what evaluation printed before it.
 	s.Reveal(context.Background())
+	if ev != nil {
+		return ev.DeclareSecretEnv(name, s)
+	}
 	return nil
 }
 

@@ -107,6 +107,17 @@ tok = secret("tok", env = "`+envSecretVar+`")
 	r.wantStderr(t, `ferry.star:2:13: secret "tok": variable `+envSecretVar+` is read as a string by os.env at ferry.star:1:11, before this secret() declares it a secret's source`)
 	wantNoLeak(t, "stderr", r.stderr)
 
+	// A print of it before the declaration does not show it either: what
+	// evaluation prints is held until it ends, when the redactor knows the
+	// value.
+	ws.write(t, "ferry.star", `print("early", os.env("`+envSecretVar+`"))
+tok = secret("tok", env = "`+envSecretVar+`")
+`)
+	r = ws.ferry(t, "plan")
+	r.wantCode(t, exitConfig)
+	r.wantStderr(t, "early [redacted tok]")
+	wantNoLeak(t, "stderr", r.stderr)
+
 	// Unset, it reads as unset (None) either way, and nothing is refused.
 	ws.write(t, "ferry.star", `print("before", os.env("FERRY_TEST_UNSET_VAR"))
 tok = secret("tok", env = "FERRY_TEST_UNSET_VAR", required = False)
