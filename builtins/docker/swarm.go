@@ -211,8 +211,8 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	published := false
 	for _, p := range s.Ports {
 		switch {
-		case p.HostIP != "":
-			return fmt.Errorf("ports: %q: a swarm publishes a port on every address of the node running the task; drop %s", p.String(), p.HostIP)
+		case p.HostIP != "" && !p.Everywhere():
+			return fmt.Errorf("ports: %q: a swarm publishes a port on every address of the node running the task (its port settings take no host address); drop %s, or deploy it with the docker target", p.String(), p.HostIP)
 		case p.HostEnd != p.HostStart:
 			return fmt.Errorf("ports: %q: a swarm service publishes one host port for all its replicas, and in host mode a node runs one replica that holds it; publish \"%d\" so each replica gets a free host port, or fix one port with replicas = 1", p.String(), p.Container)
 		}
@@ -409,6 +409,11 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	}
 	if d.Spec.Autoscale != nil {
 		d = withReplicas(d, int(swarmReplicas(d, cur)))
+	}
+	for _, p := range d.Spec.Ports {
+		if p.HostIP == "" {
+			t.warn(fmt.Sprintf("service %s: port %q is published on every address of the node: a swarm takes no host address (the docker target would publish it on loopback only); write %q to say so, or leave it unpublished and reach it over the project's network", d.Spec.Name, p.String(), p.On("0.0.0.0")))
+		}
 	}
 	spec := t.serviceSpec(d, id)
 	if spec.Secrets, err = t.swarmSecrets(ctx, d); err != nil {

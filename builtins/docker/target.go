@@ -253,6 +253,11 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	}
 	for _, p := range s.Ports {
 		b := dockerd.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
+		if b.HostIP == "" {
+			// A development tool publishes on loopback unless told
+			// otherwise: "0.0.0.0:8080:80" publishes everywhere.
+			b.HostIP = deploy.LoopbackIP
+		}
 		if p.HostStart != 0 {
 			b.HostPort = strconv.Itoa(p.HostStart + max(i-1, 0))
 		}
