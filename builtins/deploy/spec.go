@@ -59,8 +59,8 @@ type Port struct {
 	// unspecified address), or "" when none was written: the docker target
 	// then publishes on loopback only (LoopbackIP), Swarm everywhere.
 	HostIP    string
-	HostStart int    // 0: a free port chosen by the Engine
-	HostEnd   int    // == HostStart unless a range
+	HostStart int // 0: a free port chosen by the Engine
+	HostEnd   int // == HostStart unless a range
 	Container int
 	Protocol  string // "tcp" or "udp"
 }
