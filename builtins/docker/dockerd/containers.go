@@ -212,7 +212,6 @@ func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 // killed, when ferry stops, restarts or removes it.
 const stopGrace = 5 * time.Second
 
-
 // RestartContainer restarts a container.
 func (c *Client) RestartContainer(ctx context.Context, id string) error {
 	cli, k, err := c.begin(ctx, "ContainerRestart", stopCall)

@@ -55,7 +55,10 @@ func TestStalledEngine(t *testing.T) {
 	}{
 		{func() error { _, err := c.Containers(ctx, map[string]string{"ferry.project": "p"}); return err }, "ContainerList within 200ms"},
 		{func() error { _, err := c.ImageID(ctx, "app:1"); return err }, "ImageInspect within 200ms"},
-		{func() error { _, err := c.CreateContainer(ctx, ContainerSpec{Name: "p-web-1", Image: "app:1"}); return err }, "ContainerCreate within 600ms"},
+		{func() error {
+			_, err := c.CreateContainer(ctx, ContainerSpec{Name: "p-web-1", Image: "app:1"})
+			return err
+		}, "ContainerCreate within 600ms"},
 		{func() error { return c.StartContainer(ctx, "abc") }, "ContainerStart within 600ms"},
 		{func() error { return c.RemoveContainer(ctx, "abc") }, "ContainerStop within 5.6s"},
 		{func() error { return c.EnsureNetwork(ctx, "p_default", nil) }, "NetworkInspect within 200ms"},
