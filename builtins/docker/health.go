@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 	if err != nil {
 		return nil, err
 	}
+	list = slices.DeleteFunc(list, func(c dockerd.Container) bool { return isForeign(t.owner, c.Labels) })
 	var host string
 	var nets []*net.IPNet
 	if h := d.Spec.Health; h != nil && h.Probed() {

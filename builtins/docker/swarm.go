@@ -36,6 +36,7 @@ type SwarmTarget struct {
 	local *Target // task containers on this node (health, last log lines); redacts the tasks' output
 	env   *deploy.Environment
 	warn  func(string)
+	owner deploy.Owner // the workspace: see Own
 
 	readyOnce  sync.Once
 	readyErr   error
@@ -53,6 +54,14 @@ var _ deploy.Target = (*SwarmTarget)(nil)
 // several nodes).
 func NewSwarmTarget(c *dockerd.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *SwarmTarget {
 	return &SwarmTarget{c: c, local: NewTarget(c, red), env: env, warn: warn}
+}
+
+// Own makes t label what it creates (services, secrets, networks,
+// volumes) as the workspace o's, and refuse to touch the services of its
+// project that another workspace's labels claim, as Target.Own does.
+func (t *SwarmTarget) Own(o deploy.Owner) {
+	t.owner = o
+	t.local.Own(o)
 }
 
 // SwarmServiceName is the swarm service that runs a rule of a project.
@@ -91,7 +100,7 @@ func (t *SwarmTarget) StoresSecretFiles() {}
 // to give the service.
 func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerd.ServiceSecret, error) {
 	var out []dockerd.ServiceSecret
-	labels := map[string]string{labelProject: d.Project, labelRule: d.Spec.Name}
+	labels := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name})
 	for _, p := range slices.Sorted(maps.Keys(d.SecretFileValues)) {
 		v := d.SecretFileValues[p]
 		name := SwarmSecretName(d.Project, d.Spec.Name, p, v.HMAC)
@@ -131,7 +140,7 @@ func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([
 	}
 	var removed []string
 	for _, sec := range list {
-		if keep[sec.Name] {
+		if keep[sec.Name] || isForeign(t.owner, sec.Labels) {
 			continue
 		}
 		if err := t.c.RemoveSecret(ctx, sec.ID, sec.Name); errors.Is(err, dockerd.ErrSecretInUse) {
@@ -228,7 +237,16 @@ func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.S
 	if err := t.ready(ctx); err != nil {
 		return nil, err
 	}
-	return t.c.Services(ctx, map[string]string{labelProject: project, labelKind: ""})
+	list, err := t.c.Services(ctx, map[string]string{labelProject: project, labelKind: ""})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		if err := foreign(t.owner, project, "swarm service", s.Name, s.Labels); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // service returns the project's service for rule, or nil.
@@ -290,9 +308,19 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 	if id == "" {
 		return "", fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
 	}
-	own := map[string]string{labelProject: d.Project}
+	if _, err := t.services(ctx, d.Project); err != nil {
+		return "", err
+	}
+	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	t.prepMu.Lock()
 	defer t.prepMu.Unlock()
+	if l, ok, err := t.c.NetworkLabels(ctx, SwarmNetworkName(d.Project)); err != nil {
+		return "", err
+	} else if ok {
+		if err := foreign(t.owner, d.Project, "network", SwarmNetworkName(d.Project), l); err != nil {
+			return "", err
+		}
+	}
 	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own); err != nil {
 		return "", err
 	}
@@ -321,7 +349,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	own := map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()}
+	own := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()})
 	if d.SecretsHash != "" {
 		own[labelSecrets] = d.SecretsHash
 	}
@@ -383,7 +411,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		case v.External:
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
-			m.Labels = map[string]string{labelProject: d.Project}
+			m.Labels = ownLabels(t.owner, map[string]string{labelProject: d.Project})
 		case !strings.HasPrefix(v.Source, "/"):
 			m.Source = d.Root + "/" + v.Source
 		}
@@ -687,7 +715,7 @@ func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([
 	if err != nil {
 		return removed, err
 	}
-	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, project, volumes, removed)
+	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, t.owner, project, volumes, removed)
 }
 
 // Status describes each swarm service and job of the project.

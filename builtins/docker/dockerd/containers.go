@@ -324,15 +324,16 @@ func (c *Client) ensureNetwork(ctx context.Context, name string, opts network.Cr
 	return nil
 }
 
-// RemoveNetworks removes the local networks carrying every label given and
-// returns their names; swarm networks are left to RemoveSwarmNetworks.
-func (c *Client) RemoveNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
-	return c.removeNetworks(ctx, labels, "local")
+// RemoveNetworks removes the local networks carrying every label given,
+// but those whose labels keep accepts (nil: none), and returns their
+// names; swarm networks are left to RemoveSwarmNetworks.
+func (c *Client) RemoveNetworks(ctx context.Context, labels map[string]string, keep func(map[string]string) bool) ([]string, error) {
+	return c.removeNetworks(ctx, labels, keep, "local")
 }
 
 // removeNetworks removes the networks of scope (local or swarm) carrying
-// every label given and returns their names.
-func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, scope string) ([]string, error) {
+// every label given, but those keep accepts, and returns their names.
+func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, keep func(map[string]string) bool, scope string) ([]string, error) {
 	cli, k, err := c.begin(ctx, "NetworkList", quickCall)
 	if err != nil {
 		return nil, err
@@ -345,6 +346,9 @@ func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, s
 	}
 	var names []string
 	for _, n := range list {
+		if keep != nil && keep(n.Labels) {
+			continue
+		}
 		_, k, err := c.begin(ctx, "NetworkRemove", slowCall)
 		if err != nil {
 			return names, err
@@ -373,9 +377,9 @@ func (c *Client) EnsureVolume(ctx context.Context, name string, labels map[strin
 	return nil
 }
 
-// RemoveVolumes removes the volumes carrying every label given and returns
-// their names.
-func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string) ([]string, error) {
+// RemoveVolumes removes the volumes carrying every label given, but those
+// whose labels keep accepts (nil: none), and returns their names.
+func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string, keep func(map[string]string) bool) ([]string, error) {
 	cli, k, err := c.begin(ctx, "VolumeList", quickCall)
 	if err != nil {
 		return nil, err
@@ -386,6 +390,9 @@ func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string) ([
 	}
 	var names []string
 	for _, v := range list.Volumes {
+		if keep != nil && keep(v.Labels) {
+			continue
+		}
 		_, k, err := c.begin(ctx, "VolumeRemove", slowCall)
 		if err != nil {
 			return names, err
@@ -412,34 +419,48 @@ func (c *Client) ConnectNetwork(ctx context.Context, netName, id string, aliases
 
 // NetworkExists reports whether a network of that name exists.
 func (c *Client) NetworkExists(ctx context.Context, name string) (bool, error) {
+	_, ok, err := c.NetworkLabels(ctx, name)
+	return ok, err
+}
+
+// NetworkLabels returns the labels of the network of that name, and
+// whether there is one.
+func (c *Client) NetworkLabels(ctx context.Context, name string) (map[string]string, bool, error) {
 	cli, k, err := c.begin(ctx, "NetworkInspect", quickCall)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	_, err = cli.NetworkInspect(k.ctx, name, network.InspectOptions{})
+	res, err := cli.NetworkInspect(k.ctx, name, network.InspectOptions{})
 	err = k.done(err)
 	switch {
 	case err == nil:
-		return true, nil
+		return res.Labels, true, nil
 	case cerrdefs.IsNotFound(err):
-		return false, nil
+		return nil, false, nil
 	}
-	return false, c.wrap("inspect network "+name, err)
+	return nil, false, c.wrap("inspect network "+name, err)
 }
 
 // VolumeExists reports whether a volume of that name exists.
 func (c *Client) VolumeExists(ctx context.Context, name string) (bool, error) {
+	_, ok, err := c.VolumeLabels(ctx, name)
+	return ok, err
+}
+
+// VolumeLabels returns the labels of the volume of that name, and whether
+// there is one.
+func (c *Client) VolumeLabels(ctx context.Context, name string) (map[string]string, bool, error) {
 	cli, k, err := c.begin(ctx, "VolumeInspect", quickCall)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	_, err = cli.VolumeInspect(k.ctx, name)
+	res, err := cli.VolumeInspect(k.ctx, name)
 	err = k.done(err)
 	switch {
 	case err == nil:
-		return true, nil
+		return res.Labels, true, nil
 	case cerrdefs.IsNotFound(err):
-		return false, nil
+		return nil, false, nil
 	}
-	return false, c.wrap("inspect volume "+name, err)
+	return nil, false, c.wrap("inspect volume "+name, err)
 }

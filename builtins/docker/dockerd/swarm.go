@@ -330,9 +330,10 @@ func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels m
 }
 
 // RemoveSwarmNetworks removes the swarm-scoped networks carrying every label
-// given and returns their names.
-func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
-	return c.removeNetworks(ctx, labels, "swarm")
+// given, but those whose labels keep accepts (nil: none), and returns their
+// names.
+func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]string, keep func(map[string]string) bool) ([]string, error) {
+	return c.removeNetworks(ctx, labels, keep, "swarm")
 }
 
 // ServiceContainers lists the containers on this node that run, or ran,
