@@ -132,7 +132,7 @@ func reach(daemonHost string, nets []*net.IPNet, ep dockerd.Endpoints, network s
 			if !local {
 				host = daemonHostname(daemonHost)
 			}
-		case !local && ip != nil && ip.IsLoopback():
+		case !local && ip != nil && ip.IsLoopback() && !onLoopback(daemonHost):
 			// The loopback of the Engine's host, not of this one.
 			loopback = net.JoinHostPort(host, strconv.Itoa(b.Port))
 			continue
@@ -150,6 +150,15 @@ func reach(daemonHost string, nets []*net.IPNet, ep dockerd.Endpoints, network s
 	}
 	return "", fmt.Errorf("ferry cannot reach port %d of %s: the Docker Engine at %s is not on this machine, so container addresses cannot be reached from here, and port %d is not %s; publish it (ports = [\"0.0.0.0::%d\"]) so ferry probes it through the host, or use health.exec, which the Engine runs inside the container",
 		port, ep.Name, daemonHost, port, published, port)
+}
+
+// onLoopback reports whether the Engine at daemonHost listens on this
+// machine's loopback (tcp://127.0.0.1:2376, tcp://localhost:2375), whose
+// loopback is then this machine's.
+func onLoopback(daemonHost string) bool {
+	h := daemonHostname(daemonHost)
+	ip := net.ParseIP(h)
+	return h == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // daemonHostname is the host part of an Engine address such as

@@ -35,6 +35,7 @@ func TestReach(t *testing.T) {
 		{"ssh Engine: its host", "ssh://me@build-box", nil, ep(dockerd.HostPort{IP: "::", Port: 32768}), "build-box:32768", false},
 		{"remote and not published", "tcp://10.0.0.5:2376", local, ep(),
 			`ferry cannot reach port 8080 of p-web-1: the Docker Engine at tcp://10.0.0.5:2376 is not on this machine, so container addresses cannot be reached from here, and port 8080 is not published on an address of its host; publish it (ports = ["0.0.0.0::8080"])`, true},
+		{"Engine on this machine's loopback over TCP: its loopback is ours", "tcp://127.0.0.1:2376", local, ep(dockerd.HostPort{IP: "127.0.0.1", Port: 32768}), "127.0.0.1:32768", false},
 		{"remote Engine, published on its loopback", "tcp://10.0.0.5:2376", local, ep(dockerd.HostPort{IP: "127.0.0.1", Port: 32768}),
 			`port 8080 is not published on an address of its host (only on its loopback, 127.0.0.1:32768, the default for a port written without an address); publish it (ports = ["0.0.0.0::8080"])`, true},
 		{"VM and not published", "unix:///var/run/docker.sock", nil, ep(),
