@@ -44,7 +44,7 @@ func stalledEngine(t *testing.T) string {
 func TestStalledEngineUpStatus(t *testing.T) {
 	host := stalledEngine(t)
 	ws := newWorkspace(t, map[string]string{"ferry.star": `service(name = "web", image = "ferrytest/stalled:1")` + "\n"})
-	for _, args := range [][]string{{"up", "ImageInspect"}, {"status", "ContainerList"}} {
+	for _, args := range [][]string{{"up", "ContainerList"}, {"status", "ContainerList"}} {
 		cmd := exec.Command(ferryBin, args[0])
 		cmd.Dir = ws.dir
 		cmd.Env = append(os.Environ(), "NO_COLOR=1", "DOCKER_HOST="+host, "FERRY_DOCKER_TIMEOUT=300ms")
