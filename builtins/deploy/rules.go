@@ -57,7 +57,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
 		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
 		{Name: "secret_files", Type: engine.SecretDict, Default: "{}", Doc: "Files to put in the container, by absolute path: each `secret()` is written to a private folder on a host tmpfs and bind-mounted read-only (never copied into the container, where it would land on disk); `ferry down` removes them. See [secrets](secrets.md)."},
-		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"127.0.0.1:8080:80\"`, `\"[::1]:8080:80\"` (an IPv6 host address in brackets), `\"8080-8083:80\"`, `\"53/udp\"`."},
+		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"0.0.0.0:8080:80\"`, `\"[::1]:8080:80\"` (an IPv6 host address in brackets), `\"8080-8083:80\"`, `\"53/udp\"`. Without a host address a port is published on loopback (127.0.0.1) only on the docker target; write `\"0.0.0.0:…\"` to publish on every interface. See [services](services.md#ports)."},
 		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only."},
 		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
 		{Name: "network_mode", Type: engine.String, Default: `""`, Doc: "`\"host\"`: share the host's network stack (no isolation: every port it opens is open on the host; it joins no project network, so other services cannot reach it by name, and takes no `ports` or `networks`); `\"none\"`: no network but loopback; `\"bridge\"` or unset: the project's network. `ferry lint` flags `\"host\"` (FERRY-SV001). Not on Swarm."},
@@ -316,6 +316,11 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	}
 	for _, p := range s.Ports {
 		h.String("port").String(p.String())
+		if p.HostIP == "" {
+			// Such a port was published everywhere before it was
+			// published on loopback: a new key replaces those containers.
+			h.String("default address: loopback")
+		}
 	}
 	for _, v := range s.Volumes {
 		h.String("volume").String(v.Source).String(v.Target).String(strconv.FormatBool(v.ReadOnly)).String(strconv.FormatBool(v.External))

@@ -58,11 +58,43 @@ type JobSpec struct {
 
 // A Port publishes a container port on the host.
 type Port struct {
-	HostIP    string // "" for every interface
-	HostStart int    // 0: a free port chosen by the Engine
-	HostEnd   int    // == HostStart unless a range
+	// HostIP is the host address written, normalised (an IPv4-mapped IPv6
+	// address is its IPv4 address; "::" for every spelling of the IPv6
+	// unspecified address), or "" when none was written: the docker target
+	// then publishes on loopback only (LoopbackIP), Swarm everywhere.
+	HostIP    string
+	HostStart int // 0: a free port chosen by the Engine
+	HostEnd   int // == HostStart unless a range
 	Container int
 	Protocol  string // "tcp" or "udp"
+}
+
+// LoopbackIP is the address a port written without one is published on
+// by the docker target.
+const LoopbackIP = "127.0.0.1"
+
+// Everywhere reports whether p was written to be published on every
+// interface: on the unspecified address, however spelled (0.0.0.0, [::],
+// [0:0::0], [::ffff:0.0.0.0]). A port written without an address is not:
+// the docker target publishes it on loopback.
+func (p Port) Everywhere() bool {
+	ip, err := netip.ParseAddr(p.HostIP)
+	return err == nil && ip.Unmap().IsUnspecified()
+}
+
+// On returns p as a ports = entry published on the address ip instead
+// ("127.0.0.1:5433:5432", "[::1]::6379" for a free host port), keeping its
+// host port and protocol ("/udp"; "/tcp" is left out).
+func (p Port) On(ip string) string {
+	p.HostIP = ""
+	s := strings.TrimSuffix(p.String(), "/tcp")
+	if p.HostStart == 0 {
+		s = ":" + s
+	}
+	if strings.Contains(ip, ":") {
+		return "[" + ip + "]:" + s
+	}
+	return ip + ":" + s
 }
 
 func (p Port) String() string {
@@ -124,9 +156,16 @@ func ParsePort(s string) (Port, error) {
 		if p.HostIP == "" {
 			return p, fmt.Errorf("port %q: empty host address", s)
 		}
-		if _, err := netip.ParseAddr(p.HostIP); err != nil {
+		ip, err := netip.ParseAddr(p.HostIP)
+		switch {
+		case err != nil:
 			return p, fmt.Errorf("port %q: host address %q is not an IP address", s, p.HostIP)
+		case ip.Zone() != "":
+			return p, fmt.Errorf("port %q: host address %q has a zone (%%%s), which Docker does not take; write the address alone", s, p.HostIP, ip.Zone())
 		}
+		// One spelling per address, so that checks and keys see one form:
+		// [::ffff:0.0.0.0] is 0.0.0.0, [0:0::0] is [::].
+		p.HostIP = ip.Unmap().String()
 	default:
 		return p, fmt.Errorf("port %q: want CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER, an IPv6 address in brackets ([::1]:HOST:CONTAINER)", s)
 	}

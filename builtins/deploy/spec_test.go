@@ -19,6 +19,17 @@ func TestParsePort(t *testing.T) {
 		{in: "[::1]:8080:80/udp", want: "[::1]:8080:80/udp", hosts: 1},
 		{in: "[::1]::80", want: "[::1]:80/tcp"},
 		{in: "127.0.0.1::80", want: "127.0.0.1:80/tcp"},
+		// Host addresses are normalised: an IPv4-mapped IPv6 address is
+		// the IPv4 address, and every spelling of an address is one.
+		{in: "[::ffff:0.0.0.0]:5432:5432", want: "0.0.0.0:5432:5432/tcp", hosts: 1},
+		{in: "[::ffff:127.0.0.1]:8080:80", want: "127.0.0.1:8080:80/tcp", hosts: 1},
+		{in: "[0:0::0]:5432:5432", want: "[::]:5432:5432/tcp", hosts: 1},
+		{in: "[0000:0000:0000:0000:0000:0000:0000:0000]:80:80", want: "[::]:80:80/tcp", hosts: 1},
+		{in: "[::0:1]:80:80", want: "[::1]:80:80/tcp", hosts: 1},
+		{in: "[::FFFF:7F00:1]:80:80", want: "127.0.0.1:80:80/tcp", hosts: 1},
+		{in: "0:8080:80", err: "not an IP address"},
+		{in: "0.0.0:8080:80", err: "not an IP address"},
+		{in: "[fe80::1%eth0]:8080:80", err: "zone"},
 		{in: "::1:8080:80", err: "in brackets"},
 		{in: "[::1:8080:80", err: "in brackets"},
 		{in: "[]:8080:80", err: "empty host address"},
@@ -42,6 +53,25 @@ func TestParsePort(t *testing.T) {
 		}
 		if err != nil || p.String() != tt.want || p.HostPorts() != tt.hosts {
 			t.Errorf("ParsePort(%q) = %s (%d host ports), %v; want %s (%d)", tt.in, p, p.HostPorts(), err, tt.want, tt.hosts)
+		}
+	}
+}
+
+// TestPortEverywhere: every spelling of the unspecified address publishes
+// on every interface; no address (loopback on the docker target) and other
+// addresses do not.
+func TestPortEverywhere(t *testing.T) {
+	for in, want := range map[string]bool{
+		"0.0.0.0:5432:5432": true, "[::]:5432:5432": true, "[0:0::0]:1:1": true, "[::ffff:0.0.0.0]:5432:5432": true,
+		"[0:0:0:0:0:ffff:0.0.0.0]::80": true, "0.0.0.0::80": true,
+		"5432:5432": false, "80": false, "127.0.0.1:1:1": false, "[::1]:1:1": false, "[::ffff:127.0.0.1]:1:1": false, "10.0.0.1:1:1": false,
+	} {
+		p, err := ParsePort(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Everywhere(); got != want {
+			t.Errorf("ParsePort(%q).Everywhere() = %v, want %v", in, got, want)
 		}
 	}
 }

@@ -54,6 +54,9 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 			}
 			for e := range evs {
 				since = e.Time.Add(time.Nanosecond)
+				if isForeign(t.owner, e.Labels) {
+					continue
+				}
 				restarted := tr.restarts(e)
 				if r, ok := tr.observe(e); ok {
 					if r.lines {

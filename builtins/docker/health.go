@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 	if err != nil {
 		return nil, err
 	}
+	list = slices.DeleteFunc(list, func(c dockerd.Container) bool { return isForeign(t.owner, c.Labels) })
 	var host string
 	var nets []*net.IPNet
 	if h := d.Spec.Health; h != nil && h.Probed() {
@@ -139,22 +141,43 @@ func reach(daemonHost string, nets []*net.IPNet, ep dockerd.Endpoints, network s
 			}
 		}
 	}
-	if b := ep.Published[port]; len(b) > 0 {
-		host := b[0].IP
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+	var loopback string
+	for _, b := range ep.Published[port] {
+		host := b.IP
+		ip := net.ParseIP(host)
+		switch {
+		case host == "" || ip != nil && ip.IsUnspecified():
 			host = "127.0.0.1"
 			if !local {
 				host = daemonHostname(daemonHost)
 			}
+		case !local && ip != nil && ip.IsLoopback() && !onLoopback(daemonHost):
+			// The loopback of the Engine's host, not of this one.
+			loopback = net.JoinHostPort(host, strconv.Itoa(b.Port))
+			continue
 		}
-		return net.JoinHostPort(host, strconv.Itoa(b[0].Port)), nil
+		return net.JoinHostPort(host, strconv.Itoa(b.Port)), nil
 	}
-	why := fmt.Sprintf("the Docker Engine at %s is not on this machine, so container addresses cannot be reached from here", daemonHost)
 	if local {
-		why = fmt.Sprintf("its address on %s (%s) is not reachable from this machine (the Engine runs its containers elsewhere, as Docker Desktop does in a VM)", network, ep.IPs[network])
+		why := fmt.Sprintf("its address on %s (%s) is not reachable from this machine (the Engine runs its containers elsewhere, as Docker Desktop does in a VM)", network, ep.IPs[network])
+		return "", fmt.Errorf("ferry cannot reach port %d of %s: %s, and port %d is not published; publish it (ports = [\"%d\"]) so ferry probes it through the host, or use health.exec, which the Engine runs inside the container",
+			port, ep.Name, why, port, port)
 	}
-	return "", fmt.Errorf("ferry cannot reach port %d of %s: %s, and port %d is not published; publish it (ports = [\"%d\"]) so ferry probes it through the host, or use health.exec, which the Engine runs inside the container",
-		port, ep.Name, why, port, port)
+	published := "published on an address of its host"
+	if loopback != "" {
+		published += fmt.Sprintf(" (only on its loopback, %s, the default for a port written without an address)", loopback)
+	}
+	return "", fmt.Errorf("ferry cannot reach port %d of %s: the Docker Engine at %s is not on this machine, so container addresses cannot be reached from here, and port %d is not %s; publish it (ports = [\"0.0.0.0::%d\"]) so ferry probes it through the host, or use health.exec, which the Engine runs inside the container",
+		port, ep.Name, daemonHost, port, published, port)
+}
+
+// onLoopback reports whether the Engine at daemonHost listens on this
+// machine's loopback (tcp://127.0.0.1:2376, tcp://localhost:2375), whose
+// loopback is then this machine's.
+func onLoopback(daemonHost string) bool {
+	h := daemonHostname(daemonHost)
+	ip := net.ParseIP(h)
+	return h == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // daemonHostname is the host part of an Engine address such as

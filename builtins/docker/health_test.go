@@ -34,7 +34,10 @@ func TestReach(t *testing.T) {
 		{"remote Engine: its host", "tcp://10.0.0.5:2376", local, ep(dockerd.HostPort{IP: "0.0.0.0", Port: 32768}), "10.0.0.5:32768", false},
 		{"ssh Engine: its host", "ssh://me@build-box", nil, ep(dockerd.HostPort{IP: "::", Port: 32768}), "build-box:32768", false},
 		{"remote and not published", "tcp://10.0.0.5:2376", local, ep(),
-			`ferry cannot reach port 8080 of p-web-1: the Docker Engine at tcp://10.0.0.5:2376 is not on this machine, so container addresses cannot be reached from here, and port 8080 is not published; publish it (ports = ["8080"])`, true},
+			`ferry cannot reach port 8080 of p-web-1: the Docker Engine at tcp://10.0.0.5:2376 is not on this machine, so container addresses cannot be reached from here, and port 8080 is not published on an address of its host; publish it (ports = ["0.0.0.0::8080"])`, true},
+		{"Engine on this machine's loopback over TCP: its loopback is ours", "tcp://127.0.0.1:2376", local, ep(dockerd.HostPort{IP: "127.0.0.1", Port: 32768}), "127.0.0.1:32768", false},
+		{"remote Engine, published on its loopback", "tcp://10.0.0.5:2376", local, ep(dockerd.HostPort{IP: "127.0.0.1", Port: 32768}),
+			`port 8080 is not published on an address of its host (only on its loopback, 127.0.0.1:32768, the default for a port written without an address); publish it (ports = ["0.0.0.0::8080"])`, true},
 		{"VM and not published", "unix:///var/run/docker.sock", nil, ep(),
 			"its address on p_default (172.18.0.5) is not reachable from this machine (the Engine runs its containers elsewhere, as Docker Desktop does in a VM), and port 8080 is not published; publish it", true},
 	} {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/distribution/reference"
 	"go.starlark.net/starlark"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -395,11 +395,11 @@ func (i *Image) Run(rc *engine.RunContext) error {
 			refs[n] = dep.Ref(rc.DepKeys[dep.info.Name])
 		}
 	}
-	dockerfile := df.render(refs, map[string]string{
+	dockerfile := df.render(refs, ownLabels(deploy.OwnerOf(rc.Workspace.Root), map[string]string{
 		LabelKey:     rc.Key.String(),
 		LabelRule:    i.info.Name,
 		LabelProject: i.project(rc.Workspace),
-	})
+	}))
 	var values *redact.Matcher // of the secrets read so far
 	if i.images.secrets != nil {
 		values = i.images.secrets.Matcher()
@@ -463,5 +463,5 @@ func (i *Image) project(ws *engine.Workspace) string {
 	if i.images.project != "" {
 		return i.images.project
 	}
-	return filepath.Base(ws.Root)
+	return deploy.ProjectName(ws.Root)
 }

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -192,8 +193,9 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 		return err
 	}
 	var targets []dockerd.Container
+	owner := deploy.OwnerOf(rc.Workspace.Root)
 	for _, c := range list {
-		if c.ImageID != img.ID {
+		if c.ImageID != img.ID || isForeign(owner, c.Labels) {
 			continue
 		}
 		if c.State != "running" {

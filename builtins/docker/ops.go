@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -234,6 +235,9 @@ func (t *Target) Restart(ctx context.Context, project string, services []string,
 type PruneOptions struct {
 	// Project is the images' ferry.project label, the project's name.
 	Project string
+	// Owner is the workspace: the images another workspace built (see
+	// deploy.Owner) are left alone.
+	Owner deploy.Owner
 	// Rules are the image rules whose images are pruned, in their own
 	// repositories.
 	Rules []*Image
@@ -284,7 +288,7 @@ func PruneImages(ctx context.Context, c *dockerd.Client, o PruneOptions) (PruneR
 	groups := map[string][]*ferryImage{}
 	for _, img := range imgs {
 		key := img.Labels[LabelKey]
-		if len(key) < 12 {
+		if len(key) < 12 || isForeign(o.Owner, img.Labels) {
 			continue
 		}
 		// An image built FROM a ferry image inherits its labels, not its

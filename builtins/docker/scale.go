@@ -69,7 +69,7 @@ func (s *Scaler) running(ctx context.Context, service string) ([]dockerd.Contain
 	}
 	var out []dockerd.Container
 	for _, c := range list {
-		if c.State == "running" {
+		if c.State == "running" && !isForeign(s.t.owner, c.Labels) {
 			out = append(out, c)
 		}
 	}

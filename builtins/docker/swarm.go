@@ -37,6 +37,7 @@ type SwarmTarget struct {
 	local *Target // task containers on this node (health, last log lines); redacts the tasks' output
 	env   *deploy.Environment
 	warn  func(string)
+	owner deploy.Owner // the workspace: see Own
 
 	readyOnce  sync.Once
 	readyErr   error
@@ -54,6 +55,14 @@ var _ deploy.Target = (*SwarmTarget)(nil)
 // several nodes).
 func NewSwarmTarget(c *dockerd.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *SwarmTarget {
 	return &SwarmTarget{c: c, local: NewTarget(c, red), env: env, warn: warn}
+}
+
+// Own makes t label what it creates (services, secrets, networks,
+// volumes) as the workspace o's, and refuse to touch the services of its
+// project that another workspace's labels claim, as Target.Own does.
+func (t *SwarmTarget) Own(o deploy.Owner) {
+	t.owner = o
+	t.local.Own(o)
 }
 
 // SwarmServiceName is the swarm service that runs a rule of a project.
@@ -92,7 +101,7 @@ func (t *SwarmTarget) StoresSecretFiles() {}
 // to give the service.
 func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerd.ServiceSecret, error) {
 	var out []dockerd.ServiceSecret
-	labels := map[string]string{labelProject: d.Project, labelRule: d.Spec.Name}
+	labels := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name})
 	for _, p := range slices.Sorted(maps.Keys(d.SecretFileValues)) {
 		v := d.SecretFileValues[p]
 		name := SwarmSecretName(d.Project, d.Spec.Name, p, v.HMAC)
@@ -132,7 +141,7 @@ func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([
 	}
 	var removed []string
 	for _, sec := range list {
-		if keep[sec.Name] {
+		if keep[sec.Name] || isForeign(t.owner, sec.Labels) {
 			continue
 		}
 		if err := t.c.RemoveSecret(ctx, sec.ID, sec.Name); errors.Is(err, dockerd.ErrSecretInUse) {
@@ -212,8 +221,8 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	published := false
 	for _, p := range s.Ports {
 		switch {
-		case p.HostIP != "":
-			return fmt.Errorf("ports: %q: a swarm publishes a port on every address of the node running the task; drop %s", p.String(), p.HostIP)
+		case p.HostIP != "" && !p.Everywhere():
+			return fmt.Errorf("ports: %q: a swarm publishes a port on every address of the node running the task (its port settings take no host address); drop %s, or deploy it with the docker target", p.String(), p.HostIP)
 		case p.HostEnd != p.HostStart:
 			return fmt.Errorf("ports: %q: a swarm service publishes one host port for all its replicas, and in host mode a node runs one replica that holds it; publish \"%d\" so each replica gets a free host port, or fix one port with replicas = 1", p.String(), p.Container)
 		}
@@ -229,7 +238,16 @@ func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.S
 	if err := t.ready(ctx); err != nil {
 		return nil, err
 	}
-	return t.c.Services(ctx, map[string]string{labelProject: project, labelKind: ""})
+	list, err := t.c.Services(ctx, map[string]string{labelProject: project, labelKind: ""})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		if err := foreign(t.owner, project, "swarm service", s.Name, s.Labels); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // service returns the project's service for rule, or nil.
@@ -291,9 +309,19 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 	if id == "" {
 		return "", fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
 	}
-	own := map[string]string{labelProject: d.Project}
+	if _, err := t.services(ctx, d.Project); err != nil {
+		return "", err
+	}
+	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	t.prepMu.Lock()
 	defer t.prepMu.Unlock()
+	if l, ok, err := t.c.NetworkLabels(ctx, SwarmNetworkName(d.Project)); err != nil {
+		return "", err
+	} else if ok {
+		if err := foreign(t.owner, d.Project, "network", SwarmNetworkName(d.Project), l); err != nil {
+			return "", err
+		}
+	}
 	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own); err != nil {
 		return "", err
 	}
@@ -322,7 +350,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	own := map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()}
+	own := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()})
 	if d.SecretsHash != "" {
 		own[labelSecrets] = d.SecretsHash
 	}
@@ -384,7 +412,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		case v.External:
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
-			m.Labels = map[string]string{labelProject: d.Project}
+			m.Labels = ownLabels(t.owner, map[string]string{labelProject: d.Project})
 		case !strings.HasPrefix(v.Source, "/"):
 			m.Source = d.Root + "/" + v.Source
 		}
@@ -410,6 +438,11 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	}
 	if d.Spec.Autoscale != nil {
 		d = withReplicas(d, int(swarmReplicas(d, cur)))
+	}
+	for _, p := range d.Spec.Ports {
+		if p.HostIP == "" {
+			t.warn(fmt.Sprintf("service %s: port %q is published on every address of the node: a swarm takes no host address (the docker target would publish it on loopback only); write %q to say so, or leave it unpublished and reach it over the project's network", d.Spec.Name, p.String(), p.On("0.0.0.0")))
+		}
 	}
 	spec := t.serviceSpec(d, id)
 	if spec.Secrets, err = t.swarmSecrets(ctx, d); err != nil {
@@ -684,7 +717,7 @@ func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([
 	if err != nil {
 		return removed, err
 	}
-	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, project, volumes, removed)
+	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, t.owner, project, volumes, removed)
 }
 
 // Status describes each swarm service and job of the project.

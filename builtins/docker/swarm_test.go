@@ -93,6 +93,9 @@ func TestSwarmCheckSpec(t *testing.T) {
 	}{
 		{[]string{"8080", "9000:9000"}, nil, ""},
 		{[]string{"127.0.0.1:8080:80"}, nil, "drop 127.0.0.1"},
+		{[]string{"[::ffff:127.0.0.1]:8080:80"}, nil, "drop 127.0.0.1"},
+		// Every address is what a swarm does: written, it is accepted.
+		{[]string{"0.0.0.0:8080:8080", "[::]:8081:80", "[::ffff:0.0.0.0]:8082:80"}, nil, ""},
 		{[]string{"8080-8081:80"}, nil, `publish "80" so each replica gets a free host port`},
 		{nil, &deploy.HealthCheck{Kind: "http", Port: 8080}, `port 8080 is not published; publish it (ports = ["8080"])`},
 		{[]string{"8080/udp"}, &deploy.HealthCheck{Kind: "tcp", Port: 8080}, "port 8080 is not published"},

@@ -37,8 +37,9 @@ const startupWatch = 400 * time.Millisecond
 // network per project, on which each service's name is a DNS alias shared by
 // its replicas.
 type Target struct {
-	c   *dockerd.Client
-	red *redact.Redactor // removes secret values from the containers' output
+	c     *dockerd.Client
+	red   *redact.Redactor // removes secret values from the containers' output
+	owner deploy.Owner     // the workspace: see Own
 
 	mu   sync.Mutex
 	snap map[string][]dockerd.Container // project → containers, until a change
@@ -54,12 +55,20 @@ var _ deploy.Target = (*Target)(nil)
 // the containers' output that it shows (nothing when red is nil).
 func NewTarget(c *dockerd.Client, red *redact.Redactor) *Target { return &Target{c: c, red: red} }
 
+// Own makes t label what it creates as the workspace o's, and refuse to
+// touch (replace, remove, scale) the containers, networks and volumes of
+// its project that another workspace's labels claim, saying whose they
+// are. Before Own, or with the zero Owner, t labels no workspace and
+// claims every object of its project.
+func (t *Target) Own(o deploy.Owner) { t.owner = o }
+
 // NetworkName is the project's network.
 func NetworkName(project string) string { return project + "_default" }
 
 // containers lists the project's containers; within one command the list is
 // taken once and kept until ferry changes something, so checking every
-// service costs one Engine call.
+// service costs one Engine call. A container of another workspace (see
+// Own) is a *ForeignError: nothing of the project is touched.
 func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Container, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -71,6 +80,11 @@ func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Cont
 	list, err := t.c.Containers(ctx, map[string]string{labelProject: project, labelKind: ""})
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range list {
+		if err := foreign(t.owner, project, "container", c.Name, c.Labels); err != nil {
+			return nil, err
+		}
 	}
 	if t.snap == nil {
 		t.snap = map[string][]dockerd.Container{}
@@ -147,11 +161,15 @@ func (t *Target) labels(d *deploy.Deployment) map[string]string {
 		kind = "job"
 	}
 	l[labelProject], l[labelRule], l[labelConfig], l[labelKind] = d.Project, d.Spec.Name, d.Key.String(), kind
-	return l
+	return ownLabels(t.owner, l)
 }
 
-// prepare makes sure the image, network and volumes the deployment needs exist.
+// prepare makes sure the image, network and volumes the deployment needs
+// exist, and that the project is not another workspace's.
 func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
+	if _, err := t.containers(ctx, d.Project); err != nil {
+		return err
+	}
 	id, err := t.c.ImageID(ctx, d.Image)
 	if err != nil {
 		return err
@@ -159,12 +177,12 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	if id == "" {
 		return fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
 	}
-	own := map[string]string{labelProject: d.Project}
+	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	// The Engine allows two networks of one name: services deployed in
 	// parallel must not both create it.
 	t.prepMu.Lock()
 	defer t.prepMu.Unlock()
-	if err := t.c.EnsureNetwork(ctx, NetworkName(d.Project), own); err != nil {
+	if err := t.ensureNetwork(ctx, d.Project, NetworkName(d.Project), own); err != nil {
 		return err
 	}
 	for _, n := range d.Spec.Networks {
@@ -174,7 +192,7 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 			}
 			continue
 		}
-		if err := t.c.EnsureNetwork(ctx, networkName(d, n), own); err != nil {
+		if err := t.ensureNetwork(ctx, d.Project, networkName(d, n), own); err != nil {
 			return err
 		}
 	}
@@ -186,12 +204,33 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 				return missingExternal("volume", v.Source, err)
 			}
 		default:
-			if err := t.c.EnsureVolume(ctx, d.Project+"_"+v.Source, own); err != nil {
+			name := d.Project + "_" + v.Source
+			l, _, err := t.c.VolumeLabels(ctx, name)
+			if err == nil {
+				err = foreign(t.owner, d.Project, "volume", name, l)
+			}
+			if err == nil {
+				err = t.c.EnsureVolume(ctx, name, own)
+			}
+			if err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// ensureNetwork creates the project's network name with labels own unless
+// it exists; one of another workspace is a *ForeignError.
+func (t *Target) ensureNetwork(ctx context.Context, project, name string, own map[string]string) error {
+	l, ok, err := t.c.NetworkLabels(ctx, name)
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		return foreign(t.owner, project, "network", name, l)
+	}
+	return t.c.EnsureNetwork(ctx, name, own)
 }
 
 func missingExternal(kind, name string, err error) error {
@@ -253,6 +292,11 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	}
 	for _, p := range s.Ports {
 		b := dockerd.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
+		if b.HostIP == "" {
+			// A development tool publishes on loopback unless told
+			// otherwise: "0.0.0.0:8080:80" publishes everywhere.
+			b.HostIP = deploy.LoopbackIP
+		}
 		if p.HostStart != 0 {
 			b.HostPort = strconv.Itoa(p.HostStart + max(i-1, 0))
 		}
@@ -525,22 +569,23 @@ func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]stri
 	if err != nil {
 		return removed, err
 	}
-	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, project, volumes, removed)
+	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, t.owner, project, volumes, removed)
 }
 
 // removeNetworksAndVolumes removes the project's networks with removeNets
-// and, when volumes is set, its volumes, and returns removed with what it
-// removed added.
-func removeNetworksAndVolumes(ctx context.Context, c *dockerd.Client, removeNets func(context.Context, map[string]string) ([]string, error), project string, volumes bool, removed []string) ([]string, error) {
+// and, when volumes is set, its volumes, but those of another workspace
+// than o, and returns removed with what it removed added.
+func removeNetworksAndVolumes(ctx context.Context, c *dockerd.Client, removeNets func(context.Context, map[string]string, func(map[string]string) bool) ([]string, error), o deploy.Owner, project string, volumes bool, removed []string) ([]string, error) {
 	own := map[string]string{labelProject: project}
-	nets, err := removeNets(ctx, own)
+	theirs := func(l map[string]string) bool { return isForeign(o, l) }
+	nets, err := removeNets(ctx, own, theirs)
 	for _, n := range nets {
 		removed = append(removed, "network "+n)
 	}
 	if err != nil || !volumes {
 		return removed, err
 	}
-	vols, err := c.RemoveVolumes(ctx, own)
+	vols, err := c.RemoveVolumes(ctx, own, theirs)
 	for _, v := range vols {
 		removed = append(removed, "volume "+v)
 	}

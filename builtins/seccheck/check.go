@@ -221,7 +221,7 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		}
 	}
 	for _, p := range s.Ports {
-		if db, ok := dbPorts[p.Container]; ok && everyInterface(p) {
+		if db, ok := dbPorts[p.Container]; ok && p.Everywhere() {
 			f := add("FERRY-SV003", fmt.Sprintf("publishes %s port %d on every interface (%s): anyone who reaches the host reaches the database", db, p.Container, p.String()))
 			if f != nil {
 				f.Fix = loopbackFix(loopback(p))
@@ -251,27 +251,14 @@ func engineSocket(src string) bool {
 	return false
 }
 
-// everyInterface reports whether p is published on every interface: with
-// no host address, or an unspecified one (0.0.0.0, ::, however written).
-func everyInterface(p deploy.Port) bool {
-	ip, err := netip.ParseAddr(p.HostIP) // ParsePort checked it
-	return p.HostIP == "" || err == nil && ip.IsUnspecified()
-}
-
 // loopback returns p as a ports = entry that publishes it on loopback
 // only, of the same address family (127.0.0.1, or [::1] for one published
 // on ::), keeping its host port (or none, for a free one) and protocol.
 func loopback(p deploy.Port) string {
-	host := "127.0.0.1:"
 	if ip, err := netip.ParseAddr(p.HostIP); err == nil && ip.Is6() {
-		host = "[::1]:"
+		return p.On("::1")
 	}
-	p.HostIP = ""
-	s := strings.TrimSuffix(p.String(), "/tcp") // "5433:5432", "6379", "8086:8086/udp"
-	if p.HostStart == 0 {
-		s = ":" + s // "127.0.0.1::6379": a free port on loopback
-	}
-	return host + s
+	return p.On(deploy.LoopbackIP)
 }
 
 // loopbackFix is the fix of FERRY-SV003 for the ports = entry port.

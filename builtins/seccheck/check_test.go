@@ -44,9 +44,9 @@ func ids(fs []Finding) []string {
 func TestServiceRules(t *testing.T) {
 	dir, rules := evaluate(t, map[string]string{"ferry.star": `
 network("host", external = True)
-service(name = "db", image = "postgres:16", ports = ["5432:5432"], user = "999")
+service(name = "db", image = "postgres:16", ports = ["5432:5432", "0.0.0.0:5432:5432"], user = "999")
 service(name = "db-local", image = "postgres:16", ports = ["127.0.0.1:5432:5432", "8080:80"], user = "999")
-service(name = "cache", image = "redis:7", ports = ["6379"], user = "999")
+service(name = "cache", image = "redis:7", ports = ["6379", "0.0.0.0::6379"], user = "999")
 service(name = "agent", image = "agent:1", volumes = ["/var/run/docker.sock:/var/run/docker.sock:ro"], user = "1")
 service(name = "files", image = "files:1", volumes = ["./data:/data", "/srv/www:/www"], user = "1")
 service(name = "edge", image = "edge:1", networks = ["host"], user = "1")
@@ -60,7 +60,7 @@ job(name = "sandbox", image = "tool:1", network_mode = "none", privileged = Fals
 service(name = "bridged", image = "edge:1", network_mode = "bridge", user = "1")
 # ferry:ignore FERRY-SV005
 job(name = "fs-tool", image = "tool:1", privileged = True, user = "1")
-service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "8086:8086/udp"], user = "999")
+service(name = "cache2", image = "redis:7", ports = ["0.0.0.0:16379:6379", "[::ffff:0:0]:8086:8086/udp", "8087:8086/udp"], user = "999")
 job(name = "admin2", image = "tool:1", user = "root:root")
 job(name = "admin3", image = "tool:1", user = "00:0")
 job(name = "group0", image = "tool:1", user = "1000:0")
@@ -70,6 +70,7 @@ service(name = "dirs", image = "agent:1", volumes = ["/srv/docker:/d", "/var/lib
 service(name = "db6", image = "postgres:16", ports = ["[::]:5432:5432"], user = "999")
 service(name = "db6-local", image = "postgres:16", ports = ["[::1]:5432:5432", "127.0.0.1:5433:5432", "[::1]::6379"], user = "999")
 service(name = "cache6", image = "redis:7", ports = ["[0:0:0:0:0:0:0:0]:6379:6379"], user = "999")
+service(name = "db-mapped", image = "postgres:16", ports = ["[::ffff:0.0.0.0]:5432:5432", "[0:0::0]::3306", "[::ffff:127.0.0.1]:5433:5432"], user = "999")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -96,6 +97,8 @@ service(name = "cache6", image = "redis:7", ports = ["[0:0:0:0:0:0:0:0]:6379:637
 		"FERRY-SV002 ferry.star:24:8",
 		"FERRY-SV003 ferry.star:26:8",
 		"FERRY-SV003 ferry.star:28:8",
+		"FERRY-SV003 ferry.star:29:8",
+		"FERRY-SV003 ferry.star:29:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -103,7 +106,8 @@ service(name = "cache6", image = "redis:7", ports = ["[0:0:0:0:0:0:0:0]:6379:637
 	if !strings.Contains(fs[0].Message, `service "db": publishes PostgreSQL port 5432 on every interface`) {
 		t.Errorf("message: %s", fs[0].Message)
 	}
-	// The fix names the mapping found, on loopback.
+	// A port written without an address is published on loopback: not
+	// flagged. The fix names the mapping found, on loopback.
 	for i, port := range map[int]string{0: "127.0.0.1:5432:5432", 1: "127.0.0.1::6379", 7: "127.0.0.1:16379:6379", 8: "127.0.0.1:8086:8086/udp"} {
 		if want := `publish it on loopback only ("` + port + `")`; !strings.Contains(fs[i].Fix, want) {
 			t.Errorf("%s fix: %q, want %q", fs[i].Pos(), fs[i].Fix, want)

@@ -48,9 +48,10 @@ type app struct {
 	identity string // --identity: the age identity file
 
 	project  string
-	env      string   // --env: the environment to deploy to, "" for the local Docker Engine
-	profiles []string // --profile
-	events   string   // --events FILE
+	owner    deploy.Owner // the workspace, which labels what ferry creates in Docker
+	env      string       // --env: the environment to deploy to, "" for the local Docker Engine
+	profiles []string     // --profile
+	events   string       // --events FILE
 
 	eventsFile *os.File
 	eventsOut  *redact.Writer // redacts what goes to eventsFile
@@ -82,6 +83,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.docker = dockerd.New()
 		a.target = docker.NewTarget(a.docker, a.redactor)
 	}
+	a.target.Own(a.owner)
 	a.envs, a.deployTo = &deploy.Environments{}, a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
 	a.lint = &seccheck.Settings{}
@@ -121,7 +123,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.env, "env", os.Getenv("FERRY_ENV"), "`NAME` of the environment() to deploy to with up, status, logs and down (default: $FERRY_ENV, else the local Docker Engine)")
 	f.StringVar(&a.identity, "identity", "", "age identity `FILE` that decrypts secret(encrypted = ...) (default: $FERRY_AGE_KEY, else ferry/age.key in the user's config folder)")
 	f.StringVar(&a.evalMemory, "eval-memory", os.Getenv("FERRY_EVAL_MEMORY"), "cap the memory that evaluating ferry.star may use at `SIZE`, such as 512Mi or 4Gi (default: $FERRY_EVAL_MEMORY, else 2Gi or a quarter of the machine's memory if less)")
-	f.StringVar(&a.project, "project", "", "`NAME` that prefixes and labels what ferry creates in Docker (default: the workspace folder's name)")
+	f.StringVar(&a.project, "project", os.Getenv("FERRY_PROJECT"), "`NAME` that prefixes and labels what ferry creates in Docker (default: $FERRY_PROJECT, else the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
@@ -153,8 +155,8 @@ type loaded struct {
 	project string
 }
 
-// projectName is --project, or the workspace folder's name made fit for
-// Docker object names.
+// projectName is --project (or FERRY_PROJECT), or the workspace folder's
+// name made fit for Docker object names (see deploy.ProjectName).
 func (a *app) projectName(ws *engine.Workspace) (string, error) {
 	if a.project != "" {
 		if !validProject.MatchString(a.project) {
@@ -162,19 +164,7 @@ func (a *app) projectName(ws *engine.Workspace) (string, error) {
 		}
 		return a.project, nil
 	}
-	var sb strings.Builder
-	for _, r := range strings.ToLower(filepath.Base(ws.Root)) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			sb.WriteRune(r)
-		} else {
-			sb.WriteRune('-')
-		}
-	}
-	name := strings.Trim(sb.String(), "-_")
-	if name == "" {
-		name = "ferry"
-	}
-	return name, nil
+	return deploy.ProjectName(ws.Root), nil
 }
 
 var validProject = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -199,6 +189,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
+	a.owner = deploy.OwnerOf(ws.Root)
 	maxMemory, err := a.maxEvalMemory()
 	if err != nil {
 		return nil, err

@@ -191,7 +191,7 @@ service(name = "web", image = "nginx")
 var lintErrorFiles = map[string]string{
 	"ferry.star": `task(name = "test", cmd = "echo testing")
 image(name = "app-image", repo = "acme/app", context = "app")
-service(name = "db", image = "postgres:16", ports = ["5432:5432"], user = "999")
+service(name = "db", image = "postgres:16", ports = ["0.0.0.0:5432:5432"], user = "999")
 pipeline("ci", stages = [["test"]])
 `,
 	"app/Dockerfile": "FROM scratch\nENV DB_PASSWORD=hunter2hunter2\nUSER 65534:65534\n",

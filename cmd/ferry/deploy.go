@@ -37,6 +37,7 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	a.owner = deploy.OwnerOf(ws.Root)
 	a.plugins(project)
 	return ws, project, nil
 }

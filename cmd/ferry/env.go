@@ -18,7 +18,9 @@ func (a *app) selectEnv(l *loaded) error {
 	}
 	a.deployTo = a.target
 	if env != nil && env.Target == deploy.TargetSwarm {
-		a.deployTo = docker.NewSwarmTarget(a.docker, a.redactor, env, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
+		swarm := docker.NewSwarmTarget(a.docker, a.redactor, env, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
+		swarm.Own(a.owner)
+		a.deployTo = swarm
 	}
 	a.deployPlugin.Target = a.deployTo
 	if env == nil {

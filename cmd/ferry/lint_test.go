@@ -17,7 +17,7 @@ var lintSlackToken = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStU
 func lintWorkspace(t *testing.T) *testWorkspace {
 	return newWorkspace(t, map[string]string{
 		"ferry.star": `image(name = "app-image", repo = "acme/app", context = "app")
-service(name = "db", image = "postgres:16", ports = ["5432:5432"], user = "999")
+service(name = "db", image = "postgres:16", ports = ["0.0.0.0:5432:5432"], user = "999")
 service(name = "app", image = "app-image", health = health.tcp(8080))
 `,
 		"app/Dockerfile": "FROM scratch\nCOPY app /app\nUSER 65534:65534\n",

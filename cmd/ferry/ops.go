@@ -244,7 +244,7 @@ ferry did not give it loses only ferry's tags.`,
 				}
 			}
 			res, err := docker.PruneImages(cmd.Context(), a.docker, docker.PruneOptions{
-				Project: l.project, Rules: imgs, Keep: keep, Protect: protect,
+				Project: l.project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: protect,
 			})
 			a.reportPrune(res, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 			return err
@@ -270,7 +270,7 @@ func (a *app) reportPrune(res docker.PruneResult, none string) {
 // (ferry down --rmi), except those a container uses. It does not evaluate
 // ferry.star: the images carry the project's label.
 func (a *app) downImages(ctx context.Context, project string) error {
-	res, err := docker.PruneImages(ctx, a.docker, docker.PruneOptions{Project: project, All: true})
+	res, err := docker.PruneImages(ctx, a.docker, docker.PruneOptions{Project: project, Owner: a.owner, All: true})
 	a.reportPrune(res, "no image built by this workspace is in the Docker Engine")
 	return err
 }

@@ -105,12 +105,12 @@ func labelFilter(labels map[string]string) filters.Args {
 // Containers lists the containers, running or not, that carry every label
 // given (an empty value matches any value).
 func (c *Client) Containers(ctx context.Context, labels map[string]string) ([]Container, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
-	if err != nil {
+	list, err := cli.ContainerList(k.ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err = k.done(err); err != nil {
 		return nil, c.wrap("list containers", err)
 	}
 	out := make([]Container, 0, len(list))
@@ -134,7 +134,7 @@ var ErrNameInUse = fmt.Errorf("name already in use")
 
 // CreateContainer creates a container and returns its ID.
 func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerCreate", slowCall)
 	if err != nil {
 		return "", err
 	}
@@ -170,8 +170,8 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 	if s.Network != "" && !host.NetworkMode.IsHost() && !host.NetworkMode.IsNone() {
 		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.Network: {Aliases: s.Aliases}}}
 	}
-	res, err := cli.ContainerCreate(ctx, cfg, host, netCfg, nil, s.Name)
-	if err != nil {
+	res, err := cli.ContainerCreate(k.ctx, cfg, host, netCfg, nil, s.Name)
+	if err = k.done(err); err != nil {
 		if cerrdefs.IsConflict(err) {
 			return "", fmt.Errorf("create container %s: %w", s.Name, ErrNameInUse)
 		}
@@ -182,11 +182,11 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 
 // StartContainer starts a created container.
 func (c *Client) StartContainer(ctx context.Context, id string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerStart", slowCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	if err := k.done(cli.ContainerStart(k.ctx, id, container.StartOptions{})); err != nil {
 		return c.wrap("start container", err)
 	}
 	return nil
@@ -195,28 +195,31 @@ func (c *Client) StartContainer(ctx context.Context, id string) error {
 // RemoveContainer stops (with a grace period of a few seconds) and removes
 // a container; one already gone is not an error.
 func (c *Client) RemoveContainer(ctx context.Context, id string) error {
-	cli, err := c.client(ctx)
+	if err := c.StopContainer(ctx, id); err != nil {
+		return err
+	}
+	cli, k, err := c.begin(ctx, "ContainerRemove", slowCall)
 	if err != nil {
 		return err
 	}
-	grace := 5
-	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
-		return c.wrap("stop container", err)
-	}
-	if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := k.done(cli.ContainerRemove(k.ctx, id, container.RemoveOptions{Force: true})); err != nil && !cerrdefs.IsNotFound(err) {
 		return c.wrap("remove container", err)
 	}
 	return nil
 }
 
+// stopGrace is how long a container is given after SIGTERM before it is
+// killed, when ferry stops, restarts or removes it.
+const stopGrace = 5 * time.Second
+
 // RestartContainer restarts a container.
 func (c *Client) RestartContainer(ctx context.Context, id string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerRestart", stopCall)
 	if err != nil {
 		return err
 	}
-	grace := 5
-	if err := cli.ContainerRestart(ctx, id, container.StopOptions{Timeout: &grace}); err != nil {
+	grace := int(stopGrace.Seconds())
+	if err := k.done(cli.ContainerRestart(k.ctx, id, container.StopOptions{Timeout: &grace})); err != nil {
 		return c.wrap("restart container", err)
 	}
 	return nil
@@ -242,18 +245,20 @@ func (c *Client) InspectContainer(ctx context.Context, id string) (ContainerStat
 // inspect returns the Engine's whole description of a container: the
 // Inspect methods each keep the part they need.
 func (c *Client) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerInspect", quickCall)
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
-	res, err := cli.ContainerInspect(ctx, id)
-	if err != nil {
+	res, err := cli.ContainerInspect(k.ctx, id)
+	if err = k.done(err); err != nil {
 		return container.InspectResponse{}, c.wrap("inspect container", err)
 	}
 	return res, nil
 }
 
-// WaitContainer waits until the container stops and returns its exit code.
+// WaitContainer waits until the container stops and returns its exit
+// code. It has no deadline: a job runs as long as it does (its output,
+// streamed meanwhile, shows it is alive), and ctx ends the wait.
 func (c *Client) WaitContainer(ctx context.Context, id string) (int, error) {
 	cli, err := c.client(ctx)
 	if err != nil {
@@ -275,12 +280,13 @@ func (c *Client) WaitContainer(ctx context.Context, id string) (int, error) {
 // out; tail limits it to the last lines ("" for all). The caller cuts it
 // into lines, after redacting it as one stream.
 func (c *Client) Logs(ctx context.Context, id string, follow bool, tail string, out io.Writer) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerLogs", quickCall)
 	if err != nil {
 		return err
 	}
-	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
-	if err != nil {
+	defer k.done(nil)
+	rc, err := cli.ContainerLogs(k.ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
+	if err = k.answered(err); err != nil {
 		return c.wrap("container logs", err)
 	}
 	return copyLogs(ctx, rc, "container logs", out)
@@ -304,43 +310,50 @@ func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[stri
 // ensureNetwork creates the network name with opts unless one of that name
 // exists; what names its kind in errors.
 func (c *Client) ensureNetwork(ctx context.Context, name string, opts network.CreateOptions, what string) error {
-	cli, err := c.client(ctx)
+	if ok, err := c.NetworkExists(ctx, name); err != nil || ok {
+		return err
+	}
+	cli, k, err := c.begin(ctx, "NetworkCreate", slowCall)
 	if err != nil {
 		return err
 	}
-	if _, err := cli.NetworkInspect(ctx, name, network.InspectOptions{}); err == nil {
-		return nil
-	} else if !cerrdefs.IsNotFound(err) {
-		return c.wrap("inspect network "+name, err)
-	}
-	if _, err := cli.NetworkCreate(ctx, name, opts); err != nil && !cerrdefs.IsConflict(err) {
+	_, err = cli.NetworkCreate(k.ctx, name, opts)
+	if err = k.done(err); err != nil && !cerrdefs.IsConflict(err) {
 		return c.wrap("create "+what+" "+name, err)
 	}
 	return nil
 }
 
-// RemoveNetworks removes the local networks carrying every label given and
-// returns their names; swarm networks are left to RemoveSwarmNetworks.
-func (c *Client) RemoveNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
-	return c.removeNetworks(ctx, labels, "local")
+// RemoveNetworks removes the local networks carrying every label given,
+// but those whose labels keep accepts (nil: none), and returns their
+// names; swarm networks are left to RemoveSwarmNetworks.
+func (c *Client) RemoveNetworks(ctx context.Context, labels map[string]string, keep func(map[string]string) bool) ([]string, error) {
+	return c.removeNetworks(ctx, labels, keep, "local")
 }
 
 // removeNetworks removes the networks of scope (local or swarm) carrying
-// every label given and returns their names.
-func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, scope string) ([]string, error) {
-	cli, err := c.client(ctx)
+// every label given, but those keep accepts, and returns their names.
+func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, keep func(map[string]string) bool, scope string) ([]string, error) {
+	cli, k, err := c.begin(ctx, "NetworkList", quickCall)
 	if err != nil {
 		return nil, err
 	}
 	f := labelFilter(labels)
 	f.Add("scope", scope)
-	list, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
+	list, err := cli.NetworkList(k.ctx, network.ListOptions{Filters: f})
+	if err = k.done(err); err != nil {
 		return nil, c.wrap("list networks", err)
 	}
 	var names []string
 	for _, n := range list {
-		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
+		if keep != nil && keep(n.Labels) {
+			continue
+		}
+		_, k, err := c.begin(ctx, "NetworkRemove", slowCall)
+		if err != nil {
+			return names, err
+		}
+		if err := k.done(cli.NetworkRemove(k.ctx, n.ID)); err != nil && !cerrdefs.IsNotFound(err) {
 			return names, c.wrap("remove network "+n.Name, err)
 		}
 		names = append(names, n.Name)
@@ -350,33 +363,41 @@ func (c *Client) removeNetworks(ctx context.Context, labels map[string]string, s
 
 // EnsureVolume creates a named volume with labels unless it exists.
 func (c *Client) EnsureVolume(ctx context.Context, name string, labels map[string]string) error {
-	cli, err := c.client(ctx)
+	if ok, err := c.VolumeExists(ctx, name); err != nil || ok {
+		return err
+	}
+	cli, k, err := c.begin(ctx, "VolumeCreate", slowCall)
 	if err != nil {
 		return err
 	}
-	if _, err := cli.VolumeInspect(ctx, name); err == nil {
-		return nil
-	}
-	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: labels}); err != nil {
+	_, err = cli.VolumeCreate(k.ctx, volume.CreateOptions{Name: name, Labels: labels})
+	if err = k.done(err); err != nil {
 		return c.wrap("create volume "+name, err)
 	}
 	return nil
 }
 
-// RemoveVolumes removes the volumes carrying every label given and returns
-// their names.
-func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string) ([]string, error) {
-	cli, err := c.client(ctx)
+// RemoveVolumes removes the volumes carrying every label given, but those
+// whose labels keep accepts (nil: none), and returns their names.
+func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string, keep func(map[string]string) bool) ([]string, error) {
+	cli, k, err := c.begin(ctx, "VolumeList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
-	if err != nil {
+	list, err := cli.VolumeList(k.ctx, volume.ListOptions{Filters: labelFilter(labels)})
+	if err = k.done(err); err != nil {
 		return nil, c.wrap("list volumes", err)
 	}
 	var names []string
 	for _, v := range list.Volumes {
-		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !cerrdefs.IsNotFound(err) {
+		if keep != nil && keep(v.Labels) {
+			continue
+		}
+		_, k, err := c.begin(ctx, "VolumeRemove", slowCall)
+		if err != nil {
+			return names, err
+		}
+		if err := k.done(cli.VolumeRemove(k.ctx, v.Name, true)); err != nil && !cerrdefs.IsNotFound(err) {
 			return names, c.wrap("remove volume "+v.Name, err)
 		}
 		names = append(names, v.Name)
@@ -386,11 +407,11 @@ func (c *Client) RemoveVolumes(ctx context.Context, labels map[string]string) ([
 
 // ConnectNetwork attaches a container to another network under aliases.
 func (c *Client) ConnectNetwork(ctx context.Context, netName, id string, aliases []string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "NetworkConnect", slowCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.NetworkConnect(ctx, netName, id, &network.EndpointSettings{Aliases: aliases}); err != nil {
+	if err := k.done(cli.NetworkConnect(k.ctx, netName, id, &network.EndpointSettings{Aliases: aliases})); err != nil {
 		return c.wrap("connect to network "+netName, err)
 	}
 	return nil
@@ -398,32 +419,48 @@ func (c *Client) ConnectNetwork(ctx context.Context, netName, id string, aliases
 
 // NetworkExists reports whether a network of that name exists.
 func (c *Client) NetworkExists(ctx context.Context, name string) (bool, error) {
-	cli, err := c.client(ctx)
+	_, ok, err := c.NetworkLabels(ctx, name)
+	return ok, err
+}
+
+// NetworkLabels returns the labels of the network of that name, and
+// whether there is one.
+func (c *Client) NetworkLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	cli, k, err := c.begin(ctx, "NetworkInspect", quickCall)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	_, err = cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	res, err := cli.NetworkInspect(k.ctx, name, network.InspectOptions{})
+	err = k.done(err)
 	switch {
 	case err == nil:
-		return true, nil
+		return res.Labels, true, nil
 	case cerrdefs.IsNotFound(err):
-		return false, nil
+		return nil, false, nil
 	}
-	return false, c.wrap("inspect network "+name, err)
+	return nil, false, c.wrap("inspect network "+name, err)
 }
 
 // VolumeExists reports whether a volume of that name exists.
 func (c *Client) VolumeExists(ctx context.Context, name string) (bool, error) {
-	cli, err := c.client(ctx)
+	_, ok, err := c.VolumeLabels(ctx, name)
+	return ok, err
+}
+
+// VolumeLabels returns the labels of the volume of that name, and whether
+// there is one.
+func (c *Client) VolumeLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	cli, k, err := c.begin(ctx, "VolumeInspect", quickCall)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	_, err = cli.VolumeInspect(ctx, name)
+	res, err := cli.VolumeInspect(k.ctx, name)
+	err = k.done(err)
 	switch {
 	case err == nil:
-		return true, nil
+		return res.Labels, true, nil
 	case cerrdefs.IsNotFound(err):
-		return false, nil
+		return nil, false, nil
 	}
-	return false, c.wrap("inspect volume "+name, err)
+	return nil, false, c.wrap("inspect volume "+name, err)
 }

@@ -17,11 +17,11 @@ import (
 // owners are kept as they are; missing parents of an entry are created,
 // owned by root.
 func (c *Client) CopyToContainer(ctx context.Context, id, dir string, tarStream io.Reader) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "CopyToContainer", slowCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.CopyToContainer(ctx, id, dir, tarStream, container.CopyToContainerOptions{}); err != nil {
+	if err := k.done(cli.CopyToContainer(k.ctx, id, dir, k.progress(tarStream), container.CopyToContainerOptions{})); err != nil {
 		return c.wrap("copy into container", err)
 	}
 	return nil
@@ -30,11 +30,11 @@ func (c *Client) CopyToContainer(ctx context.Context, id, dir string, tarStream 
 // KillContainer sends a signal ("HUP", "SIGUSR1", …) to the main process
 // of a running container.
 func (c *Client) KillContainer(ctx context.Context, id, signal string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerKill", slowCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.ContainerKill(ctx, id, signal); err != nil {
+	if err := k.done(cli.ContainerKill(k.ctx, id, signal)); err != nil {
 		return c.wrap("signal container", err)
 	}
 	return nil
@@ -44,12 +44,13 @@ func (c *Client) KillContainer(ctx context.Context, id, signal string) error {
 // (running or not), through the Engine's archive API, reading at most
 // limit bytes of it.
 func (c *Client) ReadContainerFile(ctx context.Context, id, name string, limit int64) ([]byte, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "CopyFromContainer", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	rc, _, err := cli.CopyFromContainer(ctx, id, name)
-	if err != nil {
+	defer k.done(nil)
+	rc, _, err := cli.CopyFromContainer(k.ctx, id, name)
+	if err = k.answered(err); err != nil {
 		return nil, c.wrap("copy from container", err)
 	}
 	defer rc.Close()

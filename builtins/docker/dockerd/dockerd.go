@@ -29,16 +29,15 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// pingTimeout bounds the first contact with the Engine, so an unreachable
-// remote host fails in seconds rather than hanging.
-const pingTimeout = 10 * time.Second
-
 // A Client is a lazily connected Docker Engine client. Its methods are safe
 // for concurrent use. The zero value is not usable: call New.
 type Client struct {
 	mu     sync.Mutex
 	cli    *client.Client
 	pinged bool
+	// quickLimit is the deadline of a quick Engine call (see quick), set
+	// with the client.
+	quickLimit time.Duration
 }
 
 // New returns a Client that connects on first use. It does no I/O.
@@ -95,14 +94,20 @@ func (c *Client) client(ctx context.Context) (*client.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cli == nil {
+		quick, err := quickFromEnv()
+		if err != nil {
+			return nil, err
+		}
 		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
 			return nil, fmt.Errorf("docker client from the environment (DOCKER_HOST, DOCKER_CERT_PATH…): %w", err)
 		}
-		c.cli = cli
+		c.cli, c.quickLimit = cli, quick
 	}
 	if !c.pinged {
-		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		// The first contact is bounded too, so an unreachable remote
+		// host fails in seconds rather than hanging.
+		pctx, cancel := context.WithTimeout(ctx, c.quick())
 		defer cancel()
 		ping, err := c.cli.Ping(pctx)
 		if err != nil {
@@ -125,7 +130,7 @@ func (c *Client) unreachable(err error) error {
 	case errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "permission denied"):
 		e.Fix = "permission denied on its socket (run as root, or add your user to the docker group)"
 	case errors.Is(err, context.DeadlineExceeded):
-		e.Fix = fmt.Sprintf("no answer within %s (is it running? is DOCKER_HOST right?)", pingTimeout)
+		e.Fix = fmt.Sprintf("no answer within %s (is it running? is DOCKER_HOST right?)", c.quick())
 	case !client.IsErrConnectionFailed(err):
 		e.Fix = oneLine(err.Error())
 	case os.Getenv("DOCKER_HOST") != "":
@@ -137,8 +142,13 @@ func (c *Client) unreachable(err error) error {
 }
 
 // wrap gives an SDK error the operation's context, and reports a lost
-// connection as an UnreachableError.
+// connection as an UnreachableError; a StalledError, which names its
+// call, is returned as it is.
 func (c *Client) wrap(op string, err error) error {
+	var stalled *StalledError
+	if errors.As(err, &stalled) {
+		return err
+	}
 	if client.IsErrConnectionFailed(err) {
 		c.mu.Lock()
 		c.pinged = false
@@ -157,11 +167,12 @@ func (c *Client) Ping(ctx context.Context) error {
 // ImageID returns the ID of the local image that ref (a reference or an ID)
 // names, or "" when there is none. It never pulls.
 func (c *Client) ImageID(ctx context.Context, ref string) (string, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ImageInspect", quickCall)
 	if err != nil {
 		return "", err
 	}
-	res, err := cli.ImageInspect(ctx, ref)
+	res, err := cli.ImageInspect(k.ctx, ref)
+	err = k.done(err)
 	switch {
 	case cerrdefs.IsNotFound(err):
 		return "", nil
@@ -174,12 +185,12 @@ func (c *Client) ImageID(ctx context.Context, ref string) (string, error) {
 // ImagesByLabel lists the images that carry label key with value, newest
 // first, in one call.
 func (c *Client) ImagesByLabel(ctx context.Context, key, value string) ([]Image, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ImageList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", key+"="+value))})
-	if err != nil {
+	list, err := cli.ImageList(k.ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", key+"="+value))})
+	if err = k.done(err); err != nil {
 		return nil, c.wrap("list images labelled "+key+"="+value, err)
 	}
 	out := make([]Image, 0, len(list))
@@ -197,11 +208,11 @@ func (c *Client) ImagesByLabel(ctx context.Context, key, value string) ([]Image,
 
 // Tag makes ref point at the image id.
 func (c *Client) Tag(ctx context.Context, id, ref string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ImageTag", quickCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.ImageTag(ctx, id, ref); err != nil {
+	if err := k.done(cli.ImageTag(k.ctx, id, ref)); err != nil {
 		return c.wrap("tag "+ref, err)
 	}
 	return nil
@@ -211,12 +222,12 @@ func (c *Client) Tag(ctx context.Context, id, ref string) error {
 // untagged parents; an ID referenced by several tags is removed with all of
 // them. A missing image is not an error.
 func (c *Client) Remove(ctx context.Context, ref string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ImageRemove", slowCall)
 	if err != nil {
 		return err
 	}
-	_, err = cli.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	_, err = cli.ImageRemove(k.ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true})
+	if err = k.done(err); err != nil && !cerrdefs.IsNotFound(err) {
 		return c.wrap("remove image "+ref, err)
 	}
 	return nil
@@ -227,15 +238,18 @@ func (c *Client) Remove(ctx context.Context, ref string) error {
 // new image's ID. Cancelling ctx stops the build. A build that the Engine
 // refused or ran and that failed is returned as a *BuildError.
 func (c *Client) Build(ctx context.Context, tarStream io.Reader, o BuildOptions, out io.Writer) (string, error) {
-	cli, err := c.client(ctx)
+	// The Engine begins its answer once it has the context, which may
+	// take long to send: the deadline runs while nothing moves.
+	cli, k, err := c.begin(ctx, "ImageBuild", slowCall)
 	if err != nil {
 		return "", err
 	}
+	defer k.done(nil)
 	args := make(map[string]*string, len(o.BuildArgs))
 	for k, v := range o.BuildArgs {
 		args[k] = &v
 	}
-	res, err := cli.ImageBuild(ctx, tarStream, build.ImageBuildOptions{
+	res, err := cli.ImageBuild(k.ctx, k.progress(tarStream), build.ImageBuildOptions{
 		Version:     build.BuilderV1,
 		Dockerfile:  o.Dockerfile,
 		Tags:        o.Tags,
@@ -248,13 +262,14 @@ func (c *Client) Build(ctx context.Context, tarStream io.Reader, o BuildOptions,
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		if client.IsErrConnectionFailed(err) {
+		if err = k.answered(err); client.IsErrConnectionFailed(err) || errors.As(err, new(*StalledError)) {
 			return "", c.wrap("build", err)
 		}
 		// The Engine refused the build before running it (a Dockerfile it
 		// cannot parse, an unknown target…): that is the build's failure.
 		return "", &BuildError{Message: oneLine(strings.TrimPrefix(err.Error(), "Error response from daemon: "))}
 	}
+	k.answered(nil)
 	defer res.Body.Close()
 	id, err := readStream(res.Body, out)
 	if err != nil && ctx.Err() != nil {

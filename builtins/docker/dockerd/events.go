@@ -37,7 +37,7 @@ type ContainerEvent struct {
 // Engine accepted to send them, or with the error it gave. The events then
 // arrive on the first channel until ctx ends or the stream breaks; the
 // error channel receives one error when it ends for another reason than
-// ctx.
+// ctx. It has no deadline: the Engine sends events only as they happen.
 func (c *Client) ContainerEvents(ctx context.Context, labels map[string]string, actions []string, since time.Time) (<-chan ContainerEvent, <-chan error, error) {
 	cli, err := c.client(ctx)
 	if err != nil {
@@ -116,12 +116,12 @@ func (c *Client) LastExit(ctx context.Context, container string, since time.Time
 // StopContainer stops a running container, giving it a few seconds after
 // SIGTERM before it is killed; its restart policy does not start it again.
 func (c *Client) StopContainer(ctx context.Context, id string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerStop", stopCall)
 	if err != nil {
 		return err
 	}
-	grace := 5
-	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
+	grace := int(stopGrace.Seconds())
+	if err := k.done(cli.ContainerStop(k.ctx, id, container.StopOptions{Timeout: &grace})); err != nil && !cerrdefs.IsNotFound(err) {
 		return c.wrap("stop container", err)
 	}
 	return nil
@@ -129,11 +129,11 @@ func (c *Client) StopContainer(ctx context.Context, id string) error {
 
 // RenameContainer gives a container another name.
 func (c *Client) RenameContainer(ctx context.Context, id, name string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerRename", slowCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.ContainerRename(ctx, id, name); err != nil {
+	if err := k.done(cli.ContainerRename(k.ctx, id, name)); err != nil {
 		return c.wrap("rename container to "+name, err)
 	}
 	return nil
@@ -143,10 +143,11 @@ func (c *Client) RenameContainer(ctx context.Context, id, name string) error {
 // after since and up to until (zero times: no bound) to out, as Logs does:
 // the output of one run of a container that Docker restarts.
 func (c *Client) LogsBetween(ctx context.Context, id string, since, until time.Time, tail string, out io.Writer) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerLogs", quickCall)
 	if err != nil {
 		return err
 	}
+	defer k.done(nil)
 	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail}
 	if !since.IsZero() {
 		opts.Since = timestamp(since)
@@ -154,8 +155,8 @@ func (c *Client) LogsBetween(ctx context.Context, id string, since, until time.T
 	if !until.IsZero() {
 		opts.Until = timestamp(until)
 	}
-	rc, err := cli.ContainerLogs(ctx, id, opts)
-	if err != nil {
+	rc, err := cli.ContainerLogs(k.ctx, id, opts)
+	if err = k.answered(err); err != nil {
 		return c.wrap("container logs", err)
 	}
 	return copyLogs(ctx, rc, "container logs", out)

@@ -70,7 +70,7 @@ var execNotFound = regexp.MustCompile(`exec: "([^"]*)": (?:executable file not f
 // and returns its exit code. A program the runtime could not start is an
 // *ExecStartError.
 func (c *Client) Exec(ctx context.Context, id string, s ExecSpec) (int, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerExecCreate", slowCall)
 	if err != nil {
 		return 0, err
 	}
@@ -87,15 +87,22 @@ func (c *Client) Exec(ctx context.Context, id string, s ExecSpec) (int, error) {
 	if s.TTY && s.Size.Height > 0 && s.Size.Width > 0 {
 		opts.ConsoleSize = &[2]uint{s.Size.Height, s.Size.Width}
 	}
-	created, err := cli.ContainerExecCreate(ctx, id, opts)
-	if err != nil {
+	created, err := cli.ContainerExecCreate(k.ctx, id, opts)
+	if err = k.done(err); err != nil {
 		if cerrdefs.IsConflict(err) {
 			return 0, fmt.Errorf("the container is not running: %s", oneLine(strings.TrimPrefix(err.Error(), "Error response from daemon: ")))
 		}
 		return 0, c.wrap("create exec", err)
 	}
-	hj, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: s.TTY, ConsoleSize: opts.ConsoleSize})
+	// The program runs as long as it does: the deadline is the Engine's
+	// answer to the attach.
+	_, k, err = c.begin(ctx, "ContainerExecAttach", slowCall)
 	if err != nil {
+		return 0, err
+	}
+	defer k.done(nil)
+	hj, err := cli.ContainerExecAttach(k.ctx, created.ID, container.ExecAttachOptions{Tty: s.TTY, ConsoleSize: opts.ConsoleSize})
+	if err = k.answered(err); err != nil {
 		return 0, c.wrap("start exec", err)
 	}
 	defer hj.Close()
@@ -163,13 +170,13 @@ func (c *Client) Exec(ctx context.Context, id string, s ExecSpec) (int, error) {
 // execExitCode waits (briefly: the output has ended) for the exec to end
 // and returns its exit code.
 func (c *Client) execExitCode(ctx context.Context, execID string) (int, error) {
-	cli, err := c.client(ctx)
-	if err != nil {
-		return 0, err
-	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		res, err := cli.ContainerExecInspect(ctx, execID)
+		cli, k, err := c.begin(ctx, "ContainerExecInspect", quickCall)
 		if err != nil {
+			return 0, err
+		}
+		res, err := cli.ContainerExecInspect(k.ctx, execID)
+		if err = k.done(err); err != nil {
 			return 0, c.wrap("inspect exec", err)
 		}
 		if !res.Running {
@@ -260,11 +267,12 @@ func containerInfo(res container.InspectResponse) ContainerInfo {
 // ImageUsers maps the ID of every image a container (running or not) was
 // created from to those containers' names, in one call.
 func (c *Client) ImageUsers(ctx context.Context) (map[string][]string, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ContainerList(ctx, container.ListOptions{All: true})
+	list, err := cli.ContainerList(k.ctx, container.ListOptions{All: true})
+	err = k.done(err)
 	if err != nil {
 		return nil, c.wrap("list containers", err)
 	}
@@ -282,11 +290,12 @@ func (c *Client) ImageUsers(ctx context.Context) (map[string][]string, error) {
 // ImageCreated returns when the image was made, to the nanosecond (listing
 // gives seconds only, and builds a second apart are common).
 func (c *Client) ImageCreated(ctx context.Context, id string) (time.Time, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ImageInspect", quickCall)
 	if err != nil {
 		return time.Time{}, err
 	}
-	res, err := cli.ImageInspect(ctx, id)
+	res, err := cli.ImageInspect(k.ctx, id)
+	err = k.done(err)
 	if err != nil {
 		return time.Time{}, c.wrap("inspect image "+id, err)
 	}
@@ -306,11 +315,12 @@ var ErrImageInUse = errors.New("image in use")
 // container uses, or that other images are built on, stays, and the error
 // wraps ErrImageInUse. A reference already gone is not an error.
 func (c *Client) Untag(ctx context.Context, ref string) (deleted bool, err error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ImageRemove", slowCall)
 	if err != nil {
 		return false, err
 	}
-	res, err := cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	res, err := cli.ImageRemove(k.ctx, ref, image.RemoveOptions{PruneChildren: true})
+	err = k.done(err)
 	switch {
 	case cerrdefs.IsNotFound(err):
 		return false, nil
@@ -357,15 +367,18 @@ type pushMessage struct {
 // auth (an X-Registry-Auth value from RegistryAuth; "" for none), writes
 // one line per layer pushed to out, and returns the manifest's digest.
 func (c *Client) Push(ctx context.Context, ref, auth string, out io.Writer) (string, error) {
-	cli, err := c.client(ctx)
+	// The Engine begins its answer at once; the layers then take as long
+	// as the registry does, their progress written to out.
+	cli, k, err := c.begin(ctx, "ImagePush", slowCall)
 	if err != nil {
 		return "", err
 	}
+	defer k.done(nil)
 	if auth == "" {
 		auth, _ = registry.EncodeAuthConfig(registry.AuthConfig{})
 	}
-	rc, err := cli.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: auth})
-	if err != nil {
+	rc, err := cli.ImagePush(k.ctx, ref, image.PushOptions{RegistryAuth: auth})
+	if err = k.answered(err); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}

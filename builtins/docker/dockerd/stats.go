@@ -32,12 +32,13 @@ func (f CPUFrame) Percent() (pct float64, ok bool) {
 // StreamCPU calls each with every frame of the container's streaming stats
 // (one a second) until ctx ends or the container stops.
 func (c *Client) StreamCPU(ctx context.Context, id string, each func(CPUFrame)) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ContainerStats", quickCall)
 	if err != nil {
 		return err
 	}
-	res, err := cli.ContainerStats(ctx, id, true)
-	if err != nil {
+	defer k.done(nil)
+	res, err := cli.ContainerStats(k.ctx, id, true)
+	if err = k.answered(err); err != nil {
 		return c.wrap("container stats", err)
 	}
 	defer res.Body.Close()

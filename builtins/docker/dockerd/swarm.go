@@ -25,11 +25,12 @@ type SwarmInfo struct {
 
 // SwarmInfo reports whether the Engine is in swarm mode, and as what.
 func (c *Client) SwarmInfo(ctx context.Context) (SwarmInfo, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "Info", quickCall)
 	if err != nil {
 		return SwarmInfo{}, err
 	}
-	info, err := cli.Info(ctx)
+	info, err := cli.Info(k.ctx)
+	err = k.done(err)
 	if err != nil {
 		return SwarmInfo{}, c.wrap("engine info", err)
 	}
@@ -183,11 +184,12 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 
 // Services lists the services that carry every label given.
 func (c *Client) Services(ctx context.Context, labels map[string]string) ([]Service, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ServiceList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: labelFilter(labels)})
+	list, err := cli.ServiceList(k.ctx, swarm.ServiceListOptions{Filters: labelFilter(labels)})
+	err = k.done(err)
 	if err != nil {
 		return nil, c.wrap("list services", err)
 	}
@@ -215,11 +217,12 @@ var ErrServiceExists = fmt.Errorf("service name already in use")
 
 // CreateService creates a service and returns its ID.
 func (c *Client) CreateService(ctx context.Context, s ServiceSpec) (string, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ServiceCreate", slowCall)
 	if err != nil {
 		return "", err
 	}
-	res, err := cli.ServiceCreate(ctx, s.swarm(), swarm.ServiceCreateOptions{})
+	res, err := cli.ServiceCreate(k.ctx, s.swarm(), swarm.ServiceCreateOptions{})
+	err = k.done(err)
 	if err != nil {
 		if cerrdefs.IsConflict(err) {
 			return "", fmt.Errorf("create service %s: %w", s.Name, ErrServiceExists)
@@ -243,11 +246,12 @@ func (c *Client) ScaleService(ctx context.Context, sv Service, replicas uint64) 
 }
 
 func (c *Client) updateService(ctx context.Context, id string, version uint64, name string, spec swarm.ServiceSpec) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ServiceUpdate", slowCall)
 	if err != nil {
 		return err
 	}
-	if _, err := cli.ServiceUpdate(ctx, id, swarm.Version{Index: version}, spec, swarm.ServiceUpdateOptions{}); err != nil {
+	_, err = cli.ServiceUpdate(k.ctx, id, swarm.Version{Index: version}, spec, swarm.ServiceUpdateOptions{})
+	if err = k.done(err); err != nil {
 		return c.wrap("update service "+name, err)
 	}
 	return nil
@@ -256,11 +260,11 @@ func (c *Client) updateService(ctx context.Context, id string, version uint64, n
 // RemoveService removes a service; its tasks' containers go shortly after.
 // One already gone is not an error.
 func (c *Client) RemoveService(ctx context.Context, id string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "ServiceRemove", slowCall)
 	if err != nil {
 		return err
 	}
-	if err := cli.ServiceRemove(ctx, id); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := k.done(cli.ServiceRemove(k.ctx, id)); err != nil && !cerrdefs.IsNotFound(err) {
 		return c.wrap("remove service", err)
 	}
 	return nil
@@ -268,11 +272,12 @@ func (c *Client) RemoveService(ctx context.Context, id string) error {
 
 // Tasks lists the tasks of a service, the current and the recent past ones.
 func (c *Client) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "TaskList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
+	list, err := cli.TaskList(k.ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
+	err = k.done(err)
 	if err != nil {
 		return nil, c.wrap("list tasks", err)
 	}
@@ -306,12 +311,13 @@ func (c *Client) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
 // TaskLogs writes a task's output, stdout and stderr as they come, to out
 // (see Logs).
 func (c *Client) TaskLogs(ctx context.Context, taskID string, follow bool, tail string, out io.Writer) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "TaskLogs", quickCall)
 	if err != nil {
 		return err
 	}
-	rc, err := cli.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
-	if err != nil {
+	defer k.done(nil)
+	rc, err := cli.TaskLogs(k.ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
+	if err = k.answered(err); err != nil {
 		return c.wrap("task logs", err)
 	}
 	return copyLogs(ctx, rc, "task logs", out)
@@ -324,9 +330,10 @@ func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels m
 }
 
 // RemoveSwarmNetworks removes the swarm-scoped networks carrying every label
-// given and returns their names.
-func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
-	return c.removeNetworks(ctx, labels, "swarm")
+// given, but those whose labels keep accepts (nil: none), and returns their
+// names.
+func (c *Client) RemoveSwarmNetworks(ctx context.Context, labels map[string]string, keep func(map[string]string) bool) ([]string, error) {
+	return c.removeNetworks(ctx, labels, keep, "swarm")
 }
 
 // ServiceContainers lists the containers on this node that run, or ran,
@@ -347,11 +354,12 @@ type Secret struct {
 // stand for one value: callers name secrets by an HMAC of it. The value
 // never appears in the errors returned.
 func (c *Client) EnsureSecret(ctx context.Context, name string, data []byte, labels map[string]string) (string, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "SecretCreate", slowCall)
 	if err != nil {
 		return "", err
 	}
-	res, err := cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: name, Labels: labels}, Data: data})
+	res, err := cli.SecretCreate(k.ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: name, Labels: labels}, Data: data})
+	err = k.done(err)
 	if err == nil {
 		return res.ID, nil
 	}
@@ -372,11 +380,12 @@ func (c *Client) EnsureSecret(ctx context.Context, name string, data []byte, lab
 
 // Secrets lists the Swarm secrets that carry every label given.
 func (c *Client) Secrets(ctx context.Context, labels map[string]string) ([]Secret, error) {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "SecretList", quickCall)
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.SecretList(ctx, swarm.SecretListOptions{Filters: labelFilter(labels)})
+	list, err := cli.SecretList(k.ctx, swarm.SecretListOptions{Filters: labelFilter(labels)})
+	err = k.done(err)
 	if err != nil {
 		return nil, c.wrap("list swarm secrets", err)
 	}
@@ -393,11 +402,12 @@ var ErrSecretInUse = fmt.Errorf("swarm secret in use")
 
 // RemoveSecret removes a Swarm secret; one already gone is not an error.
 func (c *Client) RemoveSecret(ctx context.Context, id, name string) error {
-	cli, err := c.client(ctx)
+	cli, k, err := c.begin(ctx, "SecretRemove", slowCall)
 	if err != nil {
 		return err
 	}
-	err = cli.SecretRemove(ctx, id)
+	err = cli.SecretRemove(k.ctx, id)
+	err = k.done(err)
 	switch {
 	case err == nil || cerrdefs.IsNotFound(err):
 		return nil

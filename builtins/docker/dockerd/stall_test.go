@@ -1,0 +1,99 @@
+package dockerd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// stalledEngine serves the Docker API on a unix socket, as a stalled
+// Engine does: it answers /_ping when ping is set, then never answers
+// anything else. It returns the DOCKER_HOST that reaches it.
+func stalledEngine(t *testing.T, ping bool) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ping && strings.HasSuffix(r.URL.Path, "/_ping") {
+			w.Header().Set("API-Version", "1.41")
+			w.Header().Set("OSType", "linux")
+			w.Write([]byte("OK"))
+			return
+		}
+		select { // stalled: no answer until the client gives up
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { close(stop); srv.Close() })
+	return "unix://" + sock
+}
+
+// Against a fake Engine that stalls: every call ends at its deadline
+// (FERRY_DOCKER_TIMEOUT, made small here) with an error that names the
+// call and how long ferry waited.
+func TestStalledEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", stalledEngine(t, true))
+	t.Setenv("FERRY_DOCKER_TIMEOUT", "200ms")
+	// The test's own bound: without deadlines the calls would hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := New()
+	for _, tc := range []struct {
+		call func() error
+		want string
+	}{
+		{func() error { _, err := c.Containers(ctx, map[string]string{"ferry.project": "p"}); return err }, "ContainerList within 200ms"},
+		{func() error { _, err := c.ImageID(ctx, "app:1"); return err }, "ImageInspect within 200ms"},
+		{func() error {
+			_, err := c.CreateContainer(ctx, ContainerSpec{Name: "p-web-1", Image: "app:1"})
+			return err
+		}, "ContainerCreate within 600ms"},
+		{func() error { return c.StartContainer(ctx, "abc") }, "ContainerStart within 600ms"},
+		{func() error { return c.RemoveContainer(ctx, "abc") }, "ContainerStop within 5.6s"},
+		{func() error { return c.EnsureNetwork(ctx, "p_default", nil) }, "NetworkInspect within 200ms"},
+		{func() error { return c.Logs(ctx, "abc", true, "", &strings.Builder{}) }, "ContainerLogs within 200ms"},
+	} {
+		err := tc.call()
+		var se *StalledError
+		want := "the Docker Engine at " + c.cli.DaemonHost() + " did not answer " + tc.want + ` (is it stalled? "docker info" tells; FERRY_DOCKER_TIMEOUT sets the deadline)`
+		if !errors.As(err, &se) || err.Error() != want {
+			t.Errorf("got %v\nwant %s", err, want)
+		}
+	}
+}
+
+// An Engine that does not even answer /_ping is unreachable, said within
+// the deadline.
+func TestSilentEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", stalledEngine(t, false))
+	t.Setenv("FERRY_DOCKER_TIMEOUT", "200ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := New().Containers(ctx, nil)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "no answer within 200ms (is it running? is DOCKER_HOST right?)") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestTimeoutSetting(t *testing.T) {
+	t.Setenv("DOCKER_HOST", stalledEngine(t, true))
+	t.Setenv("FERRY_DOCKER_TIMEOUT", "soon")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := New().Containers(ctx, nil)
+	if err == nil || err.Error() != `FERRY_DOCKER_TIMEOUT="soon": want a duration such as 10s or 1m (the deadline of a quick Docker Engine call; slower ones get 3 times as long)` {
+		t.Errorf("got %v", err)
+	}
+}

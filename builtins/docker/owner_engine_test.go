@@ -1,0 +1,177 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// Against the real Engine: two workspaces whose folders have the same name
+// have the same project. Each labels what it makes with its identity, and
+// the second never touches the first's services: every operation refuses,
+// saying whose they are, until it takes another project name.
+func TestTwoWorkspacesOneProject(t *testing.T) {
+	c := needDocker(t)
+	ctx := context.Background()
+	project, img := "ferrytest-"+uniq(t), versionImage(t)
+	tmp := t.TempDir()
+	a, b := deploy.OwnerOf(filepath.Join(tmp, "x", "app")), deploy.OwnerOf(filepath.Join(tmp, "y", "app"))
+	ta, tb := NewTarget(c, nil), NewTarget(c, nil)
+	ta.Own(a)
+	tb.Own(b)
+	t.Cleanup(func() {
+		ta.Down(context.Background(), project, true)
+		tb.Down(context.Background(), project+"-y", true)
+	})
+	svc := func(project, name string, key byte) *deploy.Deployment {
+		return &deploy.Deployment{Project: project, Image: img, Key: engine.Digest{key}, Spec: &deploy.ServiceSpec{
+			Name: name, Replicas: 1, Restart: "unless-stopped", Volumes: []deploy.Volume{{Source: "data", Target: "/data"}},
+		}}
+	}
+	if err := ta.Deploy(ctx, svc(project, "web", 1), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	running := func() []string {
+		list, err := c.Containers(ctx, map[string]string{labelProject: project})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, ct := range list {
+			out = append(out, ct.Name+" "+ct.State+" "+ct.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	before := running()
+	if len(before) != 1 || !strings.Contains(before[0], " running ") {
+		t.Fatalf("workspace x runs %v", before)
+	}
+
+	// Workspace y: deploying, removing what it does not declare, down and
+	// status all refuse, naming workspace x.
+	want := "project " + project + " belongs to the workspace at " + a.Path + " (its container " + project + "-web-1 carries that workspace's label), and this workspace, " + b.Path + ", has the same project name"
+	check := func(what string, err error) {
+		t.Helper()
+		var fe *ForeignError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--project NAME, or FERRY_PROJECT=NAME") {
+			t.Errorf("%s: got %v\nwant %s", what, err, want)
+		}
+	}
+	check("deploy", tb.Deploy(ctx, svc(project, "api", 2), io.Discard))
+	check("deploy the same service", tb.Deploy(ctx, svc(project, "web", 2), io.Discard))
+	_, err := tb.RemoveExcept(ctx, project, nil)
+	check("remove", err)
+	_, err = tb.Down(ctx, project, true)
+	check("down", err)
+	_, err = tb.Status(ctx, project)
+	check("status", err)
+	if after := running(); !slices.Equal(after, before) {
+		t.Fatalf("workspace y changed workspace x's containers: %v, then %v", before, after)
+	}
+
+	// What x made carries its identity.
+	list, err := c.Containers(ctx, map[string]string{labelProject: project})
+	if err != nil || len(list) != 1 {
+		t.Fatal(list, err)
+	}
+	if l := list[0].Labels; l[LabelWorkspace] != a.ID || l[LabelWorkspacePath] != a.Path {
+		t.Errorf("container labels %v, want %s=%s and %s=%s", l, LabelWorkspace, a.ID, LabelWorkspacePath, a.Path)
+	}
+	for kind, name := range map[string]string{"network": NetworkName(project), "volume": project + "_data"} {
+		var l map[string]string
+		var ok bool
+		if kind == "network" {
+			l, ok, err = c.NetworkLabels(ctx, name)
+		} else {
+			l, ok, err = c.VolumeLabels(ctx, name)
+		}
+		if err != nil || !ok || l[LabelWorkspace] != a.ID {
+			t.Errorf("%s %s: labels %v, %v, %v; want %s=%s", kind, name, l, ok, err, LabelWorkspace, a.ID)
+		}
+	}
+
+	// Under another project name, y runs beside x.
+	if err := tb.Deploy(ctx, svc(project+"-y", "web", 2), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if after := running(); !slices.Equal(after, before) {
+		t.Fatalf("workspace x's containers changed: %v, then %v", before, after)
+	}
+}
+
+// Containers made by a ferry that did not label workspaces are adopted by
+// the workspace that deploys their project: replaced, the new ones carry
+// its label.
+func TestUnlabelledContainersAdopted(t *testing.T) {
+	c := needDocker(t)
+	ctx := context.Background()
+	project, img := "ferrytest-"+uniq(t), versionImage(t)
+	old, cur := NewTarget(c, nil), NewTarget(c, nil) // old: no workspace label
+	o := deploy.OwnerOf(t.TempDir())
+	cur.Own(o)
+	t.Cleanup(func() { cur.Down(context.Background(), project, true) })
+	d := func(key byte) *deploy.Deployment {
+		return &deploy.Deployment{Project: project, Image: img, Key: engine.Digest{key}, Spec: &deploy.ServiceSpec{Name: "web", Replicas: 1, Restart: "unless-stopped"}}
+	}
+	if err := old.Deploy(ctx, d(1), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.Deploy(ctx, d(2), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Containers(ctx, map[string]string{labelProject: project})
+	if err != nil || len(list) != 1 || list[0].Labels[LabelWorkspace] != o.ID {
+		t.Fatalf("containers %+v, %v; want one, labelled %s=%s", list, err, LabelWorkspace, o.ID)
+	}
+}
+
+// On a real single-node swarm: the swarm target labels its services,
+// secrets and network with the workspace, and another workspace of the
+// same project refuses to touch them.
+func TestSwarmTwoWorkspacesOneProject(t *testing.T) {
+	ta, project, img := swarmProject(t)
+	ctx := context.Background()
+	tmp := t.TempDir()
+	a, b := deploy.OwnerOf(filepath.Join(tmp, "x", "app")), deploy.OwnerOf(filepath.Join(tmp, "y", "app"))
+	ta.Own(a)
+	tb := NewSwarmTarget(ta.c, nil, ta.env, func(string) {})
+	tb.Own(b)
+	d := func(key byte) *deploy.Deployment {
+		return &deploy.Deployment{Project: project, Image: img, Key: engine.Digest{key}, SecretsHash: strings.Repeat("a", 64),
+			SecretFileValues: map[string]deploy.SecretFileValue{"/run/secrets/tok": {Value: "v", HMAC: strings.Repeat("a", 64)}},
+			Spec:             &deploy.ServiceSpec{Name: "web", Replicas: 1, Restart: "unless-stopped"}}
+	}
+	if err := ta.Deploy(ctx, d(1), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	list, err := ta.c.Services(ctx, map[string]string{labelProject: project})
+	if err != nil || len(list) != 1 || list[0].Labels[LabelWorkspace] != a.ID {
+		t.Fatalf("services %+v, %v; want one labelled %s=%s", list, err, LabelWorkspace, a.ID)
+	}
+	secs, err := ta.c.Secrets(ctx, map[string]string{labelProject: project})
+	if err != nil || len(secs) != 1 || secs[0].Labels[LabelWorkspace] != a.ID {
+		t.Errorf("secrets %+v, %v; want one labelled %s=%s", secs, err, LabelWorkspace, a.ID)
+	}
+	want := "project " + project + " belongs to the workspace at " + a.Path
+	for what, err := range map[string]error{
+		"deploy": tb.Deploy(ctx, d(2), io.Discard),
+		"down":   func() error { _, err := tb.Down(ctx, project, true); return err }(),
+	} {
+		var fe *ForeignError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %s", what, err, want)
+		}
+	}
+	after, err := ta.c.Services(ctx, map[string]string{labelProject: project})
+	if err != nil || len(after) != 1 || after[0].ID != list[0].ID || after[0].Labels[labelConfig] != list[0].Labels[labelConfig] {
+		t.Errorf("workspace y changed x's service: %+v, then %+v (%v)", list, after, err)
+	}
+}
