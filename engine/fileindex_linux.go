@@ -121,4 +121,3 @@ func kindOf(mode uint32) fileKind {
 	}
 	return kindOther
 }
-

@@ -68,7 +68,9 @@ func TestLoadThroughLinkOut(t *testing.T) {
 	writeFiles(t, out, map[string]string{"lib.star": "x = \"" + markerPasswd + "\"\n"})
 	for name, target := range map[string]func(ws string) string{
 		"absolute": func(string) string { return filepath.Join(out, "lib.star") },
-		"relative": func(ws string) string { return relLink(t, filepath.Join(ws, "lib.star"), filepath.Join(out, "lib.star")) },
+		"relative": func(ws string) string {
+			return relLink(t, filepath.Join(ws, "lib.star"), filepath.Join(out, "lib.star"))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ws := t.TempDir()
@@ -176,7 +178,6 @@ func TestFileIndexLinks(t *testing.T) {
 		wantErr(t, err, "etc/age/keys.txt", out)
 	})
 }
-
 
 // A Tree follows relative links that stay inside it, refuses the others
 // naming the link and its target, and lists links without entering them.
