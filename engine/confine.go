@@ -167,9 +167,9 @@ const maxLinks = 8
 
 // Why a LinkError refused a link.
 const (
-	linkOut      = "out"
-	linkAbsolute = "absolute"
-	linkLoop     = "loop"
+	linkOut      = "out"      // it leads out of the tree
+	linkAbsolute = "absolute" // it leads inside, but by an absolute path
+	linkLoop     = "loop"     // it takes too many links
 )
 
 // A LinkError reports a symbolic link that a Tree refused to follow.
@@ -188,12 +188,14 @@ func (e *LinkError) Error() string {
 	}
 	switch e.Why {
 	case linkAbsolute:
-		return fmt.Sprintf("%s, an absolute path: ferry follows only relative links that stay inside %s (make it relative, with ln -sr, or copy the file in)", what, e.Dir)
+		return fmt.Sprintf("%s, an absolute path: ferry follows only relative links, which lead to the same place in every checkout of %s (make it relative, with ln -sr)", what, e.Dir)
 	case linkLoop:
 		return fmt.Sprintf("%s, and resolving it follows more than %d links: is there a loop?", what, maxLinks)
 	}
-	to := filepath.Join(e.Dir, filepath.FromSlash(path.Dir(e.Link)), e.Target)
-	return fmt.Sprintf("%s (%s), outside %s: ferry does not follow links out of it (copy the file in instead)", what, to, e.Dir)
+	if !filepath.IsAbs(e.Target) {
+		what += " (" + filepath.Join(e.Dir, filepath.FromSlash(path.Dir(e.Link)), e.Target) + ")"
+	}
+	return fmt.Sprintf("%s, outside %s: ferry does not follow links out of it (copy the file in instead)", what, e.Dir)
 }
 
 // check returns err, or a *LinkError when a link on the way to rel is why
@@ -249,7 +251,10 @@ func (t *Tree) explain(rel string) *LinkError {
 		}
 		last = &LinkError{Path: rel, Link: p, Target: target, Dir: t.dir}
 		if filepath.IsAbs(target) {
-			last.Why = linkAbsolute
+			last.Why = linkOut
+			if strings.HasPrefix(filepath.Clean(target)+string(filepath.Separator), filepath.Clean(t.dir)+string(filepath.Separator)) {
+				last.Why = linkAbsolute
+			}
 			return last
 		}
 		if hops++; hops > maxLinks {
