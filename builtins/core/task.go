@@ -45,7 +45,8 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 		{Name: "cmd", Type: engine.Command, Doc: "The command: a string runs with `/bin/sh -c`, a list runs as argv with no shell. Give `cmd` or `run`."},
 		{Name: "run", Type: engine.Function, Doc: "A function `fn(ctx)` called when the rule runs, instead of `cmd`; see [run-time actions](#run-time-actions)."},
-		{Name: "srcs", Type: engine.StringList, Default: "[]", Doc: "Input files or folders (folders count every file below them); usually `glob(...)`."},
+		{Name: "srcs", Type: engine.StringList, Default: "[]", Doc: "Input files or folders (folders count every file below them); usually `glob(...)`. " +
+			"A symbolic link counts by its target string, and a linked folder is not entered: see [symbolic links](getting-started.md#symbolic-links)."},
 		{Name: "outs", Type: engine.StringList, Default: "[]", Doc: "Files the task must write; a missing or modified one reruns it."},
 		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first; their keys are part of this one's."},
 		{Name: "dir", Type: engine.String, Default: `"."`, Doc: "Working folder of the command."},
