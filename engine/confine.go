@@ -143,10 +143,22 @@ func (f treeFS) ReadDir(rel string) ([]fs.DirEntry, error) {
 		return nil, err
 	}
 	defer file.Close()
-	entries, err := file.(*os.File).ReadDir(-1)
+	entries, err := readDir(file.(*os.File))
+	for i, e := range entries {
+		entries[i] = treeDirEntry{e, f.t, path.Join(rel, e.Name())}
+	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, err
 }
+
+// A treeDirEntry is a folder entry whose Info goes through the Tree.
+type treeDirEntry struct {
+	fs.DirEntry
+	t   *Tree
+	rel string
+}
+
+func (e treeDirEntry) Info() (fs.FileInfo, error) { return e.t.Lstat(e.rel) }
 
 func (f treeFS) Stat(rel string) (fs.FileInfo, error)  { return f.t.Stat(rel) }
 func (f treeFS) Lstat(rel string) (fs.FileInfo, error) { return f.t.Lstat(rel) }

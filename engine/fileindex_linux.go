@@ -90,11 +90,6 @@ func (s *statter) enter(rel string) error {
 		}
 		return err
 	}
-	fi, err := f.Stat()
-	if err != nil || !fi.IsDir() {
-		f.Close()
-		return &fs.PathError{Op: "stat", Path: s.ix.tree.Path(rel), Err: unix.ENOTDIR}
-	}
 	s.dir, s.f, s.fd = dir, f, int(f.Fd())
 	return nil
 }
