@@ -389,7 +389,7 @@ func (ev *Evaluation) forget(t *starlark.Thread) {
 
 func (ev *Evaluation) source(repo string) (ModuleSource, error) {
 	if repo == "" {
-		return DirSource{Root: ev.opts.Workspace.Root}, nil
+		return DirSource{Tree: ev.opts.Workspace.Tree()}, nil
 	}
 	if s, ok := ev.opts.Sources[repo]; ok {
 		return s, nil

@@ -1,11 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -30,8 +28,14 @@ type fileStat struct {
 
 // A FileIndex hashes workspace files through a stat cache, so files whose
 // size, times and inode are unchanged are not read again.
+//
+// It reads through a Tree, and a symbolic link is an input as a link: its
+// digest is that of its target string, never of what it points to, and a
+// folder walk lists links without entering them. So a link cannot make a
+// key read a file outside the workspace, a link to a folder is not walked,
+// and a loop of links is not an error.
 type FileIndex struct {
-	root string
+	tree *Tree
 
 	mu      sync.Mutex
 	entries map[string]fileStat // by workspace-relative slash path
@@ -39,10 +43,6 @@ type FileIndex struct {
 
 	hashed atomic.Int64 // files read and hashed
 	stated atomic.Int64 // files stat-ed
-
-	rootOnce sync.Once
-	rootFD   int // the root folder, for stat-ing relative paths (Linux)
-	rootErr  error
 }
 
 // NewFileIndex returns an index for root seeded with cached entries.
@@ -50,46 +50,79 @@ func NewFileIndex(root string, entries map[string]fileStat) *FileIndex {
 	if entries == nil {
 		entries = map[string]fileStat{}
 	}
-	return &FileIndex{root: root, entries: entries}
+	return &FileIndex{tree: NewTree(root), entries: entries}
 }
 
 // Counts returns how many files were stat-ed and how many were read and
 // hashed since the index was made.
 func (ix *FileIndex) Counts() (stated, hashed int64) { return ix.stated.Load(), ix.hashed.Load() }
 
-// Hash returns the content digest of the workspace-relative file rel. It
-// reports fs.ErrNotExist (wrapped) for a missing file.
+// What a path is, as lstat says: a link is not followed.
+type fileKind uint8
+
+const (
+	kindFile fileKind = iota
+	kindDir
+	kindLink
+	kindOther // a socket, pipe or device: never opened
+)
+
+// errChanged reports a file replaced by a link or a special file while
+// ferry read it.
+var errChanged = errors.New("it changed while ferry read it; run again")
+
+// linkSum is the digest of a symbolic link whose target string is target.
+func linkSum(target string) Digest { return NewHasher().String("symlink").String(target).Sum() }
+
+// Hash returns the digest of the workspace-relative path rel: the contents
+// of a file, the target string of a link. It reports fs.ErrNotExist
+// (wrapped) for a missing file, and a *LinkError for a path that leads out
+// of the workspace through a link.
 func (ix *FileIndex) Hash(rel string) (Digest, error) {
-	cur, isDir, err := ix.stat(rel)
+	st := ix.newStatter()
+	defer st.close()
+	cur, kind, err := st.stat(rel)
 	if err != nil {
 		ix.forget(rel)
 		return Digest{}, err
 	}
-	if isDir {
+	if kind == kindDir {
 		return Digest{}, fmt.Errorf("%s is a folder", rel)
 	}
-	return ix.hash(rel, cur)
+	return ix.hash(st, rel, cur, kind)
 }
 
-// hash returns the digest of the file whose stat is cur, from the cache when
-// cur matches the cached entry.
-func (ix *FileIndex) hash(rel string, cur fileStat) (Digest, error) {
+// hash returns the digest of rel whose stat is cur, from the cache when cur
+// matches the cached entry.
+func (ix *FileIndex) hash(st *statter, rel string, cur fileStat, kind fileKind) (Digest, error) {
 	ix.mu.Lock()
 	old, ok := ix.entries[rel]
 	ix.mu.Unlock()
 	if ok && !old.Racy && old.Size == cur.Size && old.Mtime == cur.Mtime && old.Ctime == cur.Ctime && old.Ino == cur.Ino {
 		return old.Sum, nil
 	}
-	f, err := os.Open(filepath.Join(ix.root, filepath.FromSlash(rel)))
-	if err != nil {
-		return Digest{}, err
+	var sum Digest
+	switch kind {
+	case kindLink:
+		target, err := ix.tree.Readlink(rel)
+		if err != nil {
+			return Digest{}, err
+		}
+		sum = linkSum(target)
+	case kindOther:
+		return Digest{}, fmt.Errorf("%s is not a file, a folder or a link (a socket, pipe or device?): ferry cannot use it as an input", rel)
+	default:
+		f, opened, err := st.open(rel)
+		if err != nil {
+			return Digest{}, err
+		}
+		defer f.Close()
+		if sum, err = HashReader(f); err != nil {
+			return Digest{}, fmt.Errorf("read %s: %w", rel, err)
+		}
+		ix.hashed.Add(1)
+		cur = opened
 	}
-	defer f.Close()
-	sum, err := HashReader(f)
-	if err != nil {
-		return Digest{}, fmt.Errorf("read %s: %w", rel, err)
-	}
-	ix.hashed.Add(1)
 	cur.Sum = sum
 	cur.Racy = time.Since(time.Unix(0, cur.Mtime)) < racyWindow
 	ix.mu.Lock()
@@ -98,6 +131,10 @@ func (ix *FileIndex) hash(rel string, cur fileStat) (Digest, error) {
 	ix.mu.Unlock()
 	return sum, nil
 }
+
+// closeRoot closes the workspace folder the index holds open; the index
+// cannot stat afterwards.
+func (ix *FileIndex) closeRoot() { ix.tree.Close() }
 
 func (ix *FileIndex) forget(rel string) {
 	ix.mu.Lock()
@@ -111,48 +148,51 @@ func (ix *FileIndex) forget(rel string) {
 // skipDirs are never walked when a folder is an input.
 var skipDirs = map[string]bool{".git": true, StateDir: true}
 
-// Sums returns the files that workspace-relative inputs stand for (a
-// folder stands for every file below it) with their digests, sorted by path.
-// Each file costs one stat when it is unchanged. A missing input is an error.
+// Sums returns the files and links that workspace-relative inputs stand for
+// (a folder stands for every file and link below it) with their digests,
+// sorted by path. Each costs one stat when it is unchanged. A missing input
+// is an error.
 func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
 	out := make([]FileSum, 0, len(inputs))
 	st := ix.newStatter()
 	defer st.close()
+	add := func(rel string, cur fileStat, kind fileKind) error {
+		sum, err := ix.hash(st, rel, cur, kind)
+		if err != nil {
+			return err
+		}
+		out = append(out, FileSum{Path: rel, Sum: sum})
+		return nil
+	}
 	for _, in := range inputs {
-		cur, isDir, err := st.stat(in)
+		cur, kind, err := st.stat(in)
 		if err != nil {
 			return nil, err
 		}
-		if !isDir {
-			sum, err := ix.hash(in, cur)
-			if err != nil {
+		if kind != kindDir {
+			if err := add(in, cur, kind); err != nil {
 				return nil, err
 			}
-			out = append(out, FileSum{Path: in, Sum: sum})
 			continue
 		}
-		abs := filepath.Join(ix.root, filepath.FromSlash(in))
-		err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		err = fs.WalkDir(ix.tree.FS(), in, func(rel string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			if d.IsDir() {
-				if skipDirs[d.Name()] && p != abs {
-					return filepath.SkipDir
+				if skipDirs[d.Name()] && rel != in {
+					return fs.SkipDir
 				}
 				return nil
 			}
-			rel := path.Join(in, filepath.ToSlash(p[len(abs)+1:]))
-			cur, _, err := st.stat(rel)
+			cur, kind, err := st.stat(rel)
 			if err != nil {
 				return err
 			}
-			sum, err := ix.hash(rel, cur)
-			if err != nil {
-				return err
+			if kind == kindDir { // a link replaced by a folder since it was listed
+				return fmt.Errorf("%s changed while ferry read it; run again", rel)
 			}
-			out = append(out, FileSum{Path: rel, Sum: sum})
-			return nil
+			return add(rel, cur, kind)
 		})
 		if err != nil {
 			return nil, err

@@ -1,102 +1,118 @@
 package engine
 
 import (
+	"errors"
 	"io/fs"
+	"os"
 	"path"
-	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// stat stats the workspace-relative path rel with fstatat on a descriptor of
-// the root held open, so the kernel resolves only the relative part: this
-// halves the cost of the stat calls a no-op run is made of.
-func (ix *FileIndex) stat(rel string) (fileStat, bool, error) {
-	ix.stated.Add(1)
-	if err := ix.openRoot(); err != nil {
-		return fileStat{}, false, err
+// A statter stats many workspace files in a row, holding the folder of the
+// last one open (opened through the Tree, so it lies inside the workspace),
+// so that each file of a folder costs an fstatat of its own name, which
+// follows no link.
+type statter struct {
+	ix  *FileIndex
+	dir string   // workspace-relative folder held open, with a trailing slash
+	f   *os.File // that folder, or nil
+	fd  int
+}
+
+func (ix *FileIndex) newStatter() *statter { return &statter{ix: ix} }
+
+// stat returns the stat of rel and what it is, without following it.
+func (s *statter) stat(rel string) (fileStat, fileKind, error) {
+	if err := s.enter(rel); err != nil {
+		return fileStat{}, 0, err
 	}
+	s.ix.stated.Add(1)
+	_, name := path.Split(rel)
 	var st unix.Stat_t
 	for {
-		err := unix.Fstatat(ix.rootFD, filepath.FromSlash(rel), &st, 0)
+		err := unix.Fstatat(s.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return fileStat{}, false, &fs.PathError{Op: "stat", Path: filepath.Join(ix.root, filepath.FromSlash(rel)), Err: err}
+			return fileStat{}, 0, &fs.PathError{Op: "stat", Path: s.ix.tree.Path(rel), Err: err}
 		}
 		break
 	}
-	s := fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}
-	return s, st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
+	return statOf(&st), kindOf(st.Mode), nil
 }
 
-// openRoot opens the root folder once, for the *at system calls.
-func (ix *FileIndex) openRoot() error {
-	ix.rootOnce.Do(func() {
-		ix.rootFD, ix.rootErr = unix.Open(ix.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	})
-	if ix.rootErr != nil {
-		return &fs.PathError{Op: "open", Path: ix.root, Err: ix.rootErr}
+// open opens the regular file rel, last stat-ed, for reading, and returns
+// it with its stat: a file replaced by anything else since is an error.
+func (s *statter) open(rel string) (*os.File, fileStat, error) {
+	if err := s.enter(rel); err != nil {
+		return nil, fileStat{}, err
 	}
+	_, name := path.Split(rel)
+	fd, err := unix.Openat(s.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	for err == unix.EINTR {
+		fd, err = unix.Openat(s.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		if err == unix.ELOOP {
+			err = errChanged
+		}
+		return nil, fileStat{}, &fs.PathError{Op: "open", Path: s.ix.tree.Path(rel), Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || kindOf(st.Mode) != kindFile {
+		unix.Close(fd)
+		return nil, fileStat{}, &fs.PathError{Op: "open", Path: s.ix.tree.Path(rel), Err: errChanged}
+	}
+	return os.NewFile(uintptr(fd), s.ix.tree.Path(rel)), statOf(&st), nil
+}
+
+// enter holds the folder of rel open.
+func (s *statter) enter(rel string) error {
+	dir, _ := path.Split(rel)
+	if s.f != nil && dir == s.dir {
+		return nil
+	}
+	s.close()
+	f, err := s.ix.tree.Open(strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		var pe *fs.PathError
+		var le *LinkError
+		if errors.As(err, &le) {
+			e := *le
+			e.Path = rel
+			return &e
+		}
+		if errors.As(err, &pe) {
+			return &fs.PathError{Op: "stat", Path: s.ix.tree.Path(rel), Err: pe.Err}
+		}
+		return err
+	}
+	s.dir, s.f, s.fd = dir, f, int(f.Fd())
 	return nil
 }
 
-// A statter stats many workspace files in a row, holding the folder of the
-// last one open, so that each file of a folder costs a lookup of its own
-// name rather than of its whole path.
-type statter struct {
-	ix  *FileIndex
-	dir string // workspace-relative folder held open, with a trailing slash
-	fd  int    // -1 when none
-}
-
-func (ix *FileIndex) newStatter() *statter { return &statter{ix: ix, fd: -1} }
-
-func (s *statter) stat(rel string) (fileStat, bool, error) {
-	dir, name := path.Split(rel)
-	if dir == "" || name == "" {
-		return s.ix.stat(rel)
-	}
-	if dir != s.dir {
-		s.close()
-		if err := s.ix.openRoot(); err != nil {
-			return fileStat{}, false, err
-		}
-		fd, err := unix.Openat(s.ix.rootFD, filepath.FromSlash(dir), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return s.ix.stat(rel) // reports the error with the whole path
-		}
-		s.dir, s.fd = dir, fd
-	}
-	s.ix.stated.Add(1)
-	var st unix.Stat_t
-	for {
-		err := unix.Fstatat(s.fd, name, &st, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fileStat{}, false, &fs.PathError{Op: "stat", Path: filepath.Join(s.ix.root, filepath.FromSlash(rel)), Err: err}
-		}
-		break
-	}
-	return fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}, st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
-}
-
 func (s *statter) close() {
-	if s.fd >= 0 {
-		unix.Close(s.fd)
-		s.fd, s.dir = -1, ""
+	if s.f != nil {
+		s.f.Close()
+		s.f, s.dir = nil, ""
 	}
 }
 
-// closeRoot closes the root folder if openRoot opened it; the index cannot
-// stat afterwards.
-func (ix *FileIndex) closeRoot() {
-	ix.rootOnce.Do(func() { ix.rootErr = fs.ErrClosed })
-	if ix.rootErr == nil {
-		unix.Close(ix.rootFD)
-		ix.rootErr = fs.ErrClosed
+func statOf(st *unix.Stat_t) fileStat {
+	return fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}
+}
+
+func kindOf(mode uint32) fileKind {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return kindFile
+	case unix.S_IFDIR:
+		return kindDir
+	case unix.S_IFLNK:
+		return kindLink
 	}
+	return kindOther
 }

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 )
 
@@ -71,16 +69,18 @@ type ModuleSource interface {
 // ErrModuleNotFound is wrapped by ModuleSource errors for missing modules.
 var ErrModuleNotFound = errors.New("module not found")
 
-// DirSource serves modules from a folder on disk.
+// DirSource serves modules from a folder on disk, read through its Tree: a
+// module that is a link is followed only when the link stays inside the
+// folder.
 type DirSource struct {
 	Repo string
-	Root string
+	Tree *Tree
 }
 
 // ReadModule reads the module at slash path p under the folder.
 func (s DirSource) ReadModule(p string) (*Module, error) {
-	file := filepath.Join(s.Root, filepath.FromSlash(p))
-	src, err := os.ReadFile(file)
+	file := s.Tree.Path(p)
+	src, err := s.Tree.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrModuleNotFound, file)
 	}

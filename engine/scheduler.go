@@ -29,10 +29,12 @@ func NewEngine(ws *Workspace, g *Graph, st *State, events *Bus) *Engine {
 }
 
 // Reopen gives the engine a new file index, for a workspace folder that was
-// deleted and made anew: the old index holds the deleted folder open. No run
+// deleted and made anew: the old index and the workspace's Tree hold the
+// deleted folder open. No run
 // may be in progress.
 func (e *Engine) Reopen() {
 	e.Index.closeRoot()
+	e.Workspace.reopen()
 	e.Index = NewFileIndex(e.Workspace.Root, e.State.Files())
 }
 

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // FileName is the name of the file that marks a workspace root.
@@ -21,6 +22,32 @@ const StateDir = ".ferry"
 type Workspace struct {
 	Root string // absolute path of the workspace folder
 	File string // absolute path of the main Starlark file
+
+	treeMu sync.Mutex
+	tree   *Tree
+}
+
+// Tree returns the workspace folder as a Tree: everything that evaluation
+// and rules read from the workspace is opened through it, so that no link
+// leads them out of it. The folder is held open until Reopen.
+func (w *Workspace) Tree() *Tree {
+	w.treeMu.Lock()
+	defer w.treeMu.Unlock()
+	if w.tree == nil {
+		w.tree = NewTree(w.Root)
+	}
+	return w.tree
+}
+
+// reopen lets go of the folder the tree holds open, for a workspace folder
+// that was deleted and made anew.
+func (w *Workspace) reopen() {
+	w.treeMu.Lock()
+	defer w.treeMu.Unlock()
+	if w.tree != nil {
+		w.tree.Close()
+		w.tree = nil
+	}
 }
 
 // ErrNoWorkspace is returned by FindWorkspace when no ferry.star exists.

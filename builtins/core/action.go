@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -146,9 +145,9 @@ func actionRead(thread *starlark.Thread, c *engine.Call) (starlark.Value, error)
 	if err != nil {
 		return nil, fmt.Errorf("ctx.read: %v", err)
 	}
-	b, err := os.ReadFile(a.rc.Workspace.Path(p))
+	b, err := a.rc.Workspace.Tree().ReadFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("ctx.read: %v", err)
+		return nil, fmt.Errorf("ctx.read: %v", readError(p, err))
 	}
 	return a.text(string(b), "file "+p), nil
 }

@@ -1,9 +1,9 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -18,6 +18,7 @@ var globBuiltin = &engine.Builtin{
 	Name: "glob",
 	Doc: "Lists the files under the calling file's folder that match any `include` pattern and no `exclude` pattern. " +
 		"Patterns use `*`, `?`, `[...]`, `{a,b}` and `**` (any number of folders). `.git` and `.ferry` are never listed. " +
+		"A symbolic link is listed as itself and a linked folder is never entered; a folder named in a pattern may be a link that stays inside the workspace. " +
 		"Globs are expanded when ferry.star is read, so they do not see files that rules generate later.",
 	Params: []engine.Param{
 		{Name: "include", Type: engine.StringList, Required: true, Positional: true, Doc: "Patterns of files to list."},
@@ -30,7 +31,6 @@ var globBuiltin = &engine.Builtin{
 func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	ev := engine.EvaluationOf(thread)
 	dir := engine.ModuleDir(thread)
-	root := ev.Workspace().Path(dir)
 	for _, p := range append(c.Strings("include"), c.Strings("exclude")...) {
 		if !doublestar.ValidatePattern(p) {
 			return nil, c.Errorf("bad pattern %q", p)
@@ -39,7 +39,17 @@ func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			return nil, c.Errorf("pattern %q must stay inside the calling file's folder", p)
 		}
 	}
-	fsys := os.DirFS(root)
+	// Through the workspace's Tree, not following links while matching: a
+	// link is listed as itself, a linked folder is not entered, and a folder
+	// written in a pattern that links out of the workspace is refused.
+	fsys := ev.Workspace().Tree().FS()
+	if dir != "" {
+		sub, err := fs.Sub(fsys, dir)
+		if err != nil {
+			return nil, c.Errorf("%v", err)
+		}
+		fsys = sub
+	}
 	seen := map[string]bool{}
 	for _, pat := range c.Strings("include") {
 		err := doublestar.GlobWalk(fsys, pat, func(p string, d fs.DirEntry) error {
@@ -48,7 +58,7 @@ func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			}
 			seen[p] = true
 			return nil
-		}, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+		}, doublestar.WithFilesOnly(), doublestar.WithNoFollow(), doublestar.WithFailOnIOErrors())
 		if err != nil {
 			return nil, c.Errorf("%v", err)
 		}
@@ -118,8 +128,9 @@ func matchesAny(p string, patterns []string) bool {
 }
 
 var readFileBuiltin = &engine.Builtin{
-	Name:    "read_file",
-	Doc:     "Reads a file while ferry.star is evaluated; the file is recorded as an input of the evaluation, so watch mode re-reads ferry.star when it changes.",
+	Name: "read_file",
+	Doc: "Reads a file while ferry.star is evaluated; the file is recorded as an input of the evaluation, so watch mode re-reads ferry.star when it changes. " +
+		"Links on the way are followed only when they are relative and stay inside the workspace.",
 	Params:  []engine.Param{{Name: "path", Type: engine.String, Required: true, Positional: true, Doc: "Path relative to the calling file's folder."}},
 	Returns: "the contents as a string.",
 	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
@@ -128,21 +139,26 @@ var readFileBuiltin = &engine.Builtin{
 		if err != nil {
 			return nil, c.Errorf("%v", err)
 		}
-		abs := ev.Workspace().Path(p)
-		b, err := os.ReadFile(abs)
+		b, err := ev.Workspace().Tree().ReadFile(p)
 		if err != nil {
-			return nil, c.Errorf("cannot read %s: %v", p, unwrapPath(err))
+			return nil, c.Errorf("%v", readError(p, err))
 		}
-		ev.RecordFile(abs)
+		ev.RecordFile(ev.Workspace().Path(p))
 		return starlark.String(b), nil
 	},
 }
 
-func unwrapPath(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		return pe.Err
+// readError says why the workspace file p could not be read: a link's
+// refusal says it all.
+func readError(p string, err error) error {
+	var le *engine.LinkError
+	if errors.As(err, &le) {
+		return err
 	}
-	return err
+	if pe, ok := err.(*fs.PathError); ok {
+		err = pe.Err
+	}
+	return fmt.Errorf("cannot read %s: %w", p, err)
 }
 
 var envBuiltin = &engine.Builtin{

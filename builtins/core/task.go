@@ -2,10 +2,10 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -45,7 +45,8 @@ var taskBuiltin = &engine.Builtin{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name of the rule."},
 		{Name: "cmd", Type: engine.Command, Doc: "The command: a string runs with `/bin/sh -c`, a list runs as argv with no shell. Give `cmd` or `run`."},
 		{Name: "run", Type: engine.Function, Doc: "A function `fn(ctx)` called when the rule runs, instead of `cmd`; see [run-time actions](#run-time-actions)."},
-		{Name: "srcs", Type: engine.StringList, Default: "[]", Doc: "Input files or folders (folders count every file below them); usually `glob(...)`."},
+		{Name: "srcs", Type: engine.StringList, Default: "[]", Doc: "Input files or folders (folders count every file below them); usually `glob(...)`. " +
+			"A symbolic link counts by its target string, and a linked folder is not entered: see [symbolic links](getting-started.md#symbolic-links)."},
 		{Name: "outs", Type: engine.StringList, Default: "[]", Doc: "Files the task must write; a missing or modified one reruns it."},
 		{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first; their keys are part of this one's."},
 		{Name: "dir", Type: engine.String, Default: `"."`, Doc: "Working folder of the command."},
@@ -173,10 +174,15 @@ func (t *Task) Definition(_ context.Context, h *engine.Hasher) error {
 
 // Run runs the command or the run-time action.
 func (t *Task) Run(rc *engine.RunContext) error {
-	dir := rc.Workspace.Path(t.dir)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	tree := rc.Workspace.Tree()
+	var le *engine.LinkError
+	switch fi, err := tree.Stat(t.dir); {
+	case errors.As(err, &le):
+		return fmt.Errorf("its folder (dir = %q at %s): %w", t.dir, t.info.Pos, err)
+	case err != nil || !fi.IsDir():
 		return fmt.Errorf("its folder %s (dir = %q at %s) does not exist; create it or fix dir", t.dir, t.dir, t.info.Pos)
 	}
+	dir := rc.Workspace.Path(t.dir)
 	if t.fn != nil {
 		return t.runAction(rc, dir)
 	}
@@ -188,15 +194,11 @@ func (t *Task) Run(rc *engine.RunContext) error {
 		return t.serve(rc, dir, env)
 	}
 	for _, o := range t.outs {
-		if err := mkdirFor(rc.Workspace.Path(o)); err != nil {
-			return err
+		if err := tree.MkdirAll(path.Dir(o), 0o755); err != nil {
+			return fmt.Errorf("the folder of its output %s (declared at %s): %w", o, t.info.Pos, err)
 		}
 	}
 	return runCommand(rc, t.ev, t.cmd, dir, env, rc.Stdout, rc.Stderr, killGrace)
-}
-
-func mkdirFor(file string) error {
-	return os.MkdirAll(filepath.Dir(file), 0o755)
 }
 
 // functionID identifies what a run-time action does: the source of every

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/moby/patternmatcher"
@@ -46,10 +45,14 @@ func ignorePatterns(patterns []string) ([]string, error) {
 	return ignorefile.ReadAll(strings.NewReader(strings.Join(patterns, "\n")))
 }
 
-// checkContext reports a context that is missing or not a folder.
+// checkContext reports a context that is missing, not a folder, or behind
+// a link out of the workspace.
 func (i *Image) checkContext(ws *engine.Workspace) error {
-	fi, err := os.Stat(ws.Path(i.context))
+	fi, err := ws.Tree().Stat(i.context)
+	var le *engine.LinkError
 	switch {
+	case errors.As(err, &le):
+		return fmt.Errorf("context folder (image declared at %s): %w", i.info.Pos, err)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("context folder %s does not exist (image declared at %s); create it, or fix context =", i.context, i.info.Pos)
 	case err != nil:
@@ -63,9 +66,9 @@ func (i *Image) checkContext(ws *engine.Workspace) error {
 // readContext walks the context folder of i, leaving out what .dockerignore
 // and ignore= exclude, but keeping the Dockerfile and .dockerignore, which
 // the Docker CLI always sends. It reads no file contents besides
-// .dockerignore's.
+// .dockerignore's. It walks through the workspace's Tree: a link is an
+// entry of its own, and a linked folder is never entered.
 func (i *Image) readContext(ctx context.Context, ws *engine.Workspace) (*buildContext, error) {
-	root := ws.Path(i.context)
 	if err := i.checkContext(ws); err != nil {
 		return nil, err
 	}
@@ -83,17 +86,20 @@ func (i *Image) readContext(ctx context.Context, ws *engine.Workspace) (*buildCo
 	}
 	always := map[string]bool{dockerignore: true, bc.dockerfile: true}
 	infos := map[string]patternmatcher.MatchInfo{}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	root := i.context
+	if root == "" {
+		root = "."
+	}
+	err = fs.WalkDir(ws.Tree().FS(), root, func(wsPath string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == root {
+		if wsPath == root {
 			return nil
 		}
-		name := filepath.ToSlash(p[len(root)+1:])
-		wsPath := path.Join(i.context, name)
+		name, _ := within(i.context, wsPath)
 		if d.IsDir() && wsPath == engine.StateDir {
-			return filepath.SkipDir
+			return fs.SkipDir
 		}
 		skip, info, err := pm.MatchesUsingParentResults(name, infos[path.Dir(name)])
 		if err != nil {
@@ -107,7 +113,7 @@ func (i *Image) readContext(ctx context.Context, ws *engine.Workspace) (*buildCo
 		}
 		if skip && !always[name] {
 			if d.IsDir() && !mayKeepInside(pm, name) {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
@@ -140,12 +146,12 @@ func (bc *buildContext) has(name string) bool {
 // contextIgnores returns the patterns of the context's .dockerignore
 // followed by those of ignore=.
 func (i *Image) contextIgnores(ws *engine.Workspace) ([]string, error) {
-	f, err := os.Open(ws.Path(path.Join(i.context, dockerignore)))
+	f, err := ws.Tree().Open(path.Join(i.context, dockerignore))
 	if errors.Is(err, fs.ErrNotExist) {
 		return i.ignore, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("image declared at %s: %w", i.info.Pos, err)
 	}
 	defer f.Close()
 	patterns, err := ignorefile.ReadAll(f)
@@ -178,21 +184,15 @@ func within(dir, file string) (string, bool) {
 	return rel, ok && rel != ""
 }
 
-// inputs returns the workspace-relative files of the context, the
-// Dockerfile included. Symlinks that point nowhere travel as links but have
-// no contents to key on, so they are left out.
-func (bc *buildContext) inputs(ws *engine.Workspace) []string {
+// inputs returns the workspace-relative files and links of the context,
+// the Dockerfile included. A link travels as a link, so it is keyed by its
+// target string, whatever it points to.
+func (bc *buildContext) inputs() []string {
 	var out []string
 	for _, e := range bc.entries {
-		if e.mode.IsDir() {
-			continue
+		if !e.mode.IsDir() {
+			out = append(out, e.ws)
 		}
-		if e.mode&fs.ModeSymlink != 0 {
-			if _, err := os.Stat(ws.Path(e.ws)); err != nil {
-				continue
-			}
-		}
-		out = append(out, e.ws)
 	}
 	return out
 }
@@ -222,7 +222,7 @@ func (bc *buildContext) writeTar(ctx context.Context, w io.Writer, ws *engine.Wo
 			}
 			continue
 		}
-		if err := writeEntry(tw, contents, ws.Path(e.ws), e.name); err != nil {
+		if err := writeEntry(tw, contents, ws.Tree(), e.ws, e.name); err != nil {
 			return contentError(e.ws, fmt.Errorf("context file %s: %w", e.ws, err))
 		}
 	}
@@ -241,16 +241,17 @@ func copyContents(w io.Writer, r io.Reader) error {
 	return nil
 }
 
-// writeEntry writes the header of the file at abs to tw, and its contents
-// to contents: tw, or a Guard in front of it.
-func writeEntry(tw *tar.Writer, contents io.Writer, abs, name string) error {
-	fi, err := os.Lstat(abs)
+// writeEntry writes the header of the workspace file rel to tw, and its
+// contents to contents: tw, or a Guard in front of it. A link is written as
+// a link; a file replaced by a link since the walk is an error.
+func writeEntry(tw *tar.Writer, contents io.Writer, tree *engine.Tree, rel, name string) error {
+	fi, err := tree.Lstat(rel)
 	if err != nil {
 		return err
 	}
 	link := ""
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(abs); err != nil {
+		if link, err = tree.Readlink(rel); err != nil {
 			return err
 		}
 	}
@@ -269,11 +270,14 @@ func writeEntry(tw *tar.Writer, contents io.Writer, abs, name string) error {
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(abs)
+	f, err := tree.Open(rel)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if opened, err := f.Stat(); err != nil || !os.SameFile(fi, opened) {
+		return fmt.Errorf("it changed while ferry read it; run again")
+	}
 	// A file that grew since it was stat-ed must not overflow its header.
 	return copyContents(contents, io.LimitReader(f, hdr.Size))
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"sort"
@@ -185,7 +184,7 @@ func (i *Image) Inputs(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bc.inputs(i.ws), nil
+	return bc.inputs(), nil
 }
 
 // Definition adds the repository, Dockerfile path, build arguments, target,
@@ -220,6 +219,11 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 	if err != nil {
 		return err
 	}
+	// The inputs key a link by its target string, but a Dockerfile that is
+	// a link is sent as the file it leads to: key on that file.
+	if fi, err := i.ws.Tree().Lstat(i.dockerfile); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		h.String("dockerfile").String(strings.Join(df.lines, "\n"))
+	}
 	for _, b := range df.bases {
 		if dep := i.baseRule(b); dep != nil {
 			h.String("rule").String(dep.info.Name)
@@ -239,8 +243,11 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 
 // parse reads and parses the Dockerfile.
 func (i *Image) parse() (*dockerfile, error) {
-	src, err := os.ReadFile(i.ws.Path(i.dockerfile))
+	src, err := i.ws.Tree().ReadFile(i.dockerfile)
+	var le *engine.LinkError
 	switch {
+	case errors.As(err, &le):
+		return nil, fmt.Errorf("Dockerfile (image declared at %s): %w", i.info.Pos, err)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("Dockerfile %s does not exist (image declared at %s); create it, or set dockerfile =", i.dockerfile, i.info.Pos)
 	case err != nil:

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -157,7 +156,7 @@ func (i *Image) syncFiles(changed []string) ([]syncFile, error) {
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, to.src), "/")
 		f := syncFile{local: p, dest: path.Join(to.dest, rel)}
-		fi, err := os.Lstat(i.ws.Path(p))
+		fi, err := i.ws.Tree().Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			f.gone = true
@@ -166,7 +165,7 @@ func (i *Image) syncFiles(changed []string) ([]syncFile, error) {
 		case !fi.Mode().IsRegular():
 			return nil, fallBack("%s is not a regular file", p)
 		default:
-			if f.body, err = os.ReadFile(i.ws.Path(p)); err != nil {
+			if f.body, err = i.ws.Tree().ReadFile(p); err != nil {
 				return nil, err
 			}
 			f.mode, f.mtime = fi.Mode().Perm(), fi.ModTime()

@@ -94,9 +94,11 @@ func checkRules(ctx context.Context, root string, rules []engine.Rule, r *Report
 			r.Findings = append(r.Findings, fs...)
 		}
 	}
+	tree := engine.NewTree(root)
+	defer tree.Close()
 	for _, img := range images {
 		file, args, target := img.DockerfileSpec()
-		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		src, err := tree.ReadFile(file) // a link out of the workspace is refused
 		if err != nil {
 			return fmt.Errorf("%s: image %q: %w; fix dockerfile =", ruleFile(root, img.Info()), img.Info().Name, err)
 		}
