@@ -69,7 +69,13 @@ func scanWorkspace(ctx context.Context, root string) (*workspaceScan, error) {
 			if len(parts) > 0 && gitignore.NewMatcher(patterns).Match(parts, true) {
 				return filepath.SkipDir
 			}
-			if b, err := os.ReadFile(filepath.Join(p, ".gitignore")); err == nil {
+			// Like git, read no .gitignore that is a link (it could lead
+			// out of the workspace, or to a file that never ends).
+			gi := filepath.Join(p, ".gitignore")
+			if fi, err := os.Lstat(gi); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxScanSize {
+				return nil
+			}
+			if b, err := os.ReadFile(gi); err == nil {
 				for line := range strings.SplitSeq(string(b), "\n") {
 					line = strings.TrimSuffix(line, "\r")
 					if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, "#") {

@@ -211,3 +211,25 @@ func checkUnreadableScan(t *testing.T, dir string) {
 		t.Errorf("notes:\n%s", note)
 	}
 }
+
+// A .gitignore that is a link is not read, as git does not read one: its
+// patterns could come from outside the workspace, and hide files from the
+// scan.
+func TestScanGitignoreLinkNotRead(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"config/app.env": "AWS_ACCESS_KEY_ID=" + awsID + "\n"})
+	outside := filepath.Join(t.TempDir(), "patterns")
+	if err := os.WriteFile(outside, []byte("*.env\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, ".gitignore")); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := scanWorkspace(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := positions(ws.hits), []string{"FERRY-SEC001 config/app.env:1:19"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v: the patterns of the file .gitignore links to were applied", got, want)
+	}
+}

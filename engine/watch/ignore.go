@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -55,11 +56,17 @@ func parsePatterns(text string, domain []string) []gitignore.Pattern {
 	return ps
 }
 
+// maxIgnoreFile is the most of an ignore file the watcher reads.
+const maxIgnoreFile = 4 << 20
+
 // readFile returns the patterns of the ignore file rel, none if it does not
-// exist or cannot (.git is a file in a git worktree).
+// exist or cannot (.git is a file in a git worktree). Like git, it reads no
+// ignore file that is a symbolic link, nor one that is not a regular file:
+// a committed link could lead out of the workspace or to a file that never
+// ends, and a pipe would never answer. It reads at most maxIgnoreFile bytes.
 func (ig *ignores) readFile(rel string) ([]gitignore.Pattern, error) {
-	b, err := os.ReadFile(filepath.Join(ig.root, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
+	b, err := readRegular(ig.root, rel)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) || errors.Is(err, errNotRegular) {
 		return nil, nil
 	}
 	if err != nil {
@@ -222,4 +229,33 @@ func fileID(fi fs.FileInfo) FileID {
 		return FileID{}
 	}
 	return FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+}
+
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular returns up to maxIgnoreFile bytes of the regular file rel
+// under root, reached without following a link out of root or at rel
+// itself.
+func readRegular(root, rel string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if fi, err := r.Lstat(filepath.FromSlash(rel)); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	f, err := r.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	return io.ReadAll(io.LimitReader(f, maxIgnoreFile))
 }

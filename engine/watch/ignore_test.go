@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -270,5 +271,44 @@ func TestWatchSetKeepIgnoredFolder(t *testing.T) {
 	}
 	if dirs := watched(w); dirs["gen"] || dirs["gen/sub"] {
 		t.Fatalf("watched %v after SetKeep(nil)", dirs)
+	}
+}
+
+// An ignore file that is a symbolic link is not read, as git does not read
+// one (since 2.32): it could lead out of the workspace, to a file that never
+// ends (/dev/zero) or to a pipe that never answers.
+func TestIgnoreFileLinkNotRead(t *testing.T) {
+	root := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "patterns")
+	if err := os.WriteFile(outside, []byte("*.go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".gitignore", ".ferryignore"} {
+		if err := os.Symlink(outside, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ig := newIgnores(root, nil)
+	if err := ig.loadRoot(); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := ig.readFile(gitignoreFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ig.dirs["."] = ps
+	if ig.excluded("main.go", false) {
+		t.Error("main.go is excluded by the patterns of a file that .gitignore or .ferryignore links to")
+	}
+
+	// A special file is not read either, and a huge one is cut short.
+	if err := os.Remove(filepath.Join(root, ".gitignore")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, ".gitignore"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := ig.readFile(gitignoreFile); err != nil || len(ps) != 0 {
+		t.Errorf("a FIFO .gitignore gave %v, %v; want no patterns", ps, err)
 	}
 }
