@@ -74,9 +74,10 @@ type Evaluation struct {
 
 	envSecrets envSecrets // guarded by mu; see environ.go
 
-	// held is what evaluation printed, emitted when it ends, so that the
-	// redactor knows every value the evaluation's secrets revealed, even
-	// one declared after the print. holding is false once it has ended.
+	// held is what evaluation printed after os.env first gave a set
+	// variable's value, emitted when evaluation ends: the redactor then
+	// knows the value of every secret read from the environment, even one
+	// declared after the print. holding is false once it has ended.
 	held    []Event
 	holding bool
 
@@ -347,7 +348,7 @@ func (ev *Evaluation) newThread(name string) *starlark.Thread {
 			rule, _ := t.Local(localRule).(string)
 			e := Event{Kind: EventPrint, Rule: rule, Text: msg, Pos: pos}
 			ev.mu.Lock()
-			if ev.holding {
+			if ev.holding && (len(ev.held) > 0 || len(ev.envSecrets.readAt) > 0) {
 				ev.held = append(ev.held, e)
 				ev.mu.Unlock()
 				return
