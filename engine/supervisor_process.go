@@ -46,7 +46,7 @@ type Process struct {
 	pid     int
 	started chan startReply // the supervisor's answer to the start
 	exit    chan exitReply  // the command's status, or why it is unknown
-	copies  sync.WaitGroup  // goroutines copying between pipes and the command's Writers and Reader
+	copies  sync.WaitGroup  // goroutines copying the command's output to its Writers
 	pipes   []*os.File      // ferry's ends of those pipes
 }
 
@@ -162,10 +162,8 @@ func (p *Process) stdio(cmd *exec.Cmd) ([]*os.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.pipes = append(p.pipes, w)
-		p.copies.Add(1)
+		// Not waited for, as in os/exec: the Reader may never end.
 		go func() {
-			defer p.copies.Done()
 			io.Copy(w, cmd.Stdin)
 			w.Close()
 		}()
@@ -270,24 +268,22 @@ func (p *Process) Wait() error {
 	return &ExitError{Status: r.status}
 }
 
-// The messages between ferry and the supervisor, each one packet of a
-// SOCK_SEQPACKET socket. Ferry sends msgStart (with the command's three
-// descriptors, then as many msgMore packets as its request needs) and
-// msgStop; the supervisor sends msgReady once, then msgStarted or
-// msgFailed for each start, and msgExit when a command and all it left are
-// gone. Numbers are little endian; a string is its length (4 bytes) and
-// its bytes.
+// The messages between ferry and the supervisor, over a stream socket,
+// each its length (4 bytes) and its bytes. Ferry sends msgStart (with the
+// command's three descriptors) and msgStop; the supervisor sends msgReady
+// once, then msgStarted or msgFailed for each start, and msgExit when a
+// command and all it left are gone. Numbers are little endian; a string is
+// its length (4 bytes) and its bytes.
 const (
 	msgReady   = 'r' // the supervisor runs; or msgFailed with id 0 and why not
-	msgStart   = 's' // id, total length of the rest, then grace, path, dir, argv, env
-	msgMore    = 'm' // the next part of a msgStart request
+	msgStart   = 's' // id, grace, path, dir, argv, env
 	msgStop    = 't' // id
 	msgStarted = 'p' // id, pid
 	msgFailed  = 'e' // id, error text
 	msgExit    = 'x' // id, wait status
 
-	// maxPacket bounds one packet; a larger start request is split.
-	maxPacket = 16 << 10
+	// maxMessage bounds a message, against a corrupt length.
+	maxMessage = 1 << 30
 )
 
 type wireWriter struct{ b []byte }
@@ -353,9 +349,10 @@ func (r *wireReader) strs() []string {
 // supervisorConn is ferry's side of a running supervisor.
 type supervisorConn struct {
 	fd     int
+	in     messageReader
 	exited chan struct{} // closed once the supervisor has exited
 
-	mu    sync.Mutex // orders packets; guards what follows
+	mu    sync.Mutex // orders messages; guards what follows
 	next  uint64
 	procs map[uint64]*Process // started and not yet reported gone
 	gone  error               // set once the supervisor has ended
@@ -396,7 +393,7 @@ func startSupervisor() (*supervisorConn, error) {
 	// meanwhile inherits ferry's end, which would keep it open after
 	// ferry is gone.
 	syscall.ForkLock.RLock()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err == nil {
 		syscall.CloseOnExec(fds[0])
 		syscall.CloseOnExec(fds[1])
@@ -421,12 +418,12 @@ func startSupervisor() (*supervisorConn, error) {
 		return nil, err
 	}
 	theirs.Close()
-	c := &supervisorConn{fd: fds[0], exited: make(chan struct{}), procs: map[uint64]*Process{}}
+	c := &supervisorConn{fd: fds[0], in: messageReader{fd: fds[0]}, exited: make(chan struct{}), procs: map[uint64]*Process{}}
 	go func() {
 		cmd.Wait()
 		close(c.exited)
 	}()
-	msg, _, err := c.recv(make([]byte, maxPacket))
+	msg, err := c.in.next()
 	switch {
 	case err == nil && len(msg) == 1 && msg[0] == msgReady:
 	case err == nil && len(msg) > 9 && msg[0] == msgFailed:
@@ -462,11 +459,6 @@ func KillCommands() {
 	}
 }
 
-// recv reads one packet into buf, and the descriptors that came with it.
-func (c *supervisorConn) recv(buf []byte) ([]byte, []int, error) {
-	return recvPacket(c.fd, buf)
-}
-
 // start sends p's start request and registers p under a new id.
 func (c *supervisorConn) start(p *Process, req []byte, stdio []*os.File) error {
 	fds := make([]int, len(stdio))
@@ -483,57 +475,28 @@ func (c *supervisorConn) start(p *Process, req []byte, stdio []*os.File) error {
 	}
 	c.next++
 	p.id = c.next
-	head := binary.LittleEndian.AppendUint64([]byte{msgStart}, p.id)
-	head = binary.LittleEndian.AppendUint32(head, uint32(len(req)))
-	n := min(len(req), maxPacket-len(head))
-	if err := c.sendLocked(append(head, req[:n]...), fds); err != nil {
-		return err
-	}
-	for req = req[n:]; len(req) > 0; req = req[n:] {
-		n = min(len(req), maxPacket-1)
-		if err := c.sendLocked(append([]byte{msgMore}, req[:n]...), nil); err != nil {
-			return err
-		}
+	msg := binary.LittleEndian.AppendUint64([]byte{msgStart}, p.id)
+	if err := writeMessage(c.fd, append(msg, req...), fds); err != nil {
+		return fmt.Errorf("ferry's supervisor (%s): %w", shimArg0, err)
 	}
 	c.procs[p.id] = p
 	return nil
 }
 
-// send sends one packet, unless the supervisor is gone.
+// send sends one message, unless the supervisor is gone.
 func (c *supervisorConn) send(b []byte, fds []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gone == nil {
-		c.sendLocked(b, fds)
-	}
-}
-
-func (c *supervisorConn) sendLocked(b []byte, fds []int) error {
-	var oob []byte
-	if len(fds) > 0 {
-		oob = syscall.UnixRights(fds...)
-	}
-	for {
-		err := syscall.Sendmsg(c.fd, b, oob, nil, 0)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("ferry's supervisor (%s): %w", shimArg0, err)
-		}
-		return nil
+		writeMessage(c.fd, b, fds)
 	}
 }
 
 // read delivers the supervisor's answers until it is gone, and then fails
 // every command it ran: their status is unknown.
 func (c *supervisorConn) read() {
-	buf := make([]byte, maxPacket)
 	for {
-		msg, fds, err := c.recv(buf)
-		for _, fd := range fds {
-			syscall.Close(fd)
-		}
+		msg, err := c.in.next()
 		if err != nil || len(msg) == 0 {
 			break
 		}
@@ -578,31 +541,84 @@ func (c *supervisorConn) forget(id uint64) {
 	c.mu.Unlock()
 }
 
-// recvPacket reads one packet from the socket fd into buf, and the
-// descriptors that came with it, close-on-exec. An empty packet means that
-// the other end is gone.
-func recvPacket(fd int, buf []byte) ([]byte, []int, error) {
-	oob := make([]byte, syscall.CmsgSpace(3*4))
-	for {
-		n, oobn, _, _, err := syscall.Recvmsg(fd, buf, oob, recvFlags)
+// writeMessage sends msg, framed, with the descriptors fds.
+func writeMessage(fd int, msg []byte, fds []int) error {
+	b := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(msg)), uint32(len(msg)))
+	b = append(b, msg...)
+	var oob []byte
+	if len(fds) > 0 {
+		oob = syscall.UnixRights(fds...)
+	}
+	for len(b) > 0 {
+		n, err := syscall.SendmsgN(fd, b, oob, nil, 0)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		var fds []int
-		msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
-		for _, m := range msgs {
-			if f, err := syscall.ParseUnixRights(&m); err == nil {
-				fds = append(fds, f...)
+		b, oob = b[n:], nil
+	}
+	return nil
+}
+
+// A messageReader reads the messages of a socket, and queues the
+// descriptors that come with them, close-on-exec: a message's descriptors
+// arrive at the latest with its first byte.
+type messageReader struct {
+	fd  int
+	buf []byte
+	fds []int
+}
+
+// next returns the next message; io.EOF when the other end is gone.
+func (r *messageReader) next() ([]byte, error) {
+	chunk := make([]byte, 64<<10)
+	oob := make([]byte, syscall.CmsgSpace(3*4))
+	for {
+		if len(r.buf) >= 4 {
+			n := int(binary.LittleEndian.Uint32(r.buf))
+			if n > maxMessage {
+				return nil, errors.New("message too large")
+			}
+			if len(r.buf)-4 >= n {
+				msg := r.buf[4 : 4+n : 4+n]
+				r.buf = r.buf[4+n:]
+				return msg, nil
 			}
 		}
-		for _, f := range fds {
-			syscall.CloseOnExec(f)
+		n, oobn, _, _, err := syscall.Recvmsg(r.fd, chunk, oob, recvFlags)
+		if err == syscall.EINTR {
+			continue
 		}
-		return buf[:n], fds, nil
+		if err != nil {
+			return nil, err
+		}
+		msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+		for _, m := range msgs {
+			if fds, err := syscall.ParseUnixRights(&m); err == nil {
+				for _, f := range fds {
+					syscall.CloseOnExec(f)
+				}
+				r.fds = append(r.fds, fds...)
+			}
+		}
+		if n == 0 {
+			return nil, io.EOF
+		}
+		r.buf = append(r.buf, chunk[:n]...)
 	}
+}
+
+// takeFDs removes the first n queued descriptors and returns them; nil if
+// fewer are queued.
+func (r *messageReader) takeFDs(n int) []int {
+	if len(r.fds) < n {
+		return nil
+	}
+	fds := r.fds[:n:n]
+	r.fds = r.fds[n:]
+	return fds
 }
 
 // dupCloexec duplicates fd, close-on-exec.

@@ -53,6 +53,7 @@ type job struct {
 
 type supervisorState struct {
 	ctl    int
+	in     messageReader
 	jobs   map[uint64]*job
 	byPid  map[int]*job            // by the pid of the main process
 	owners map[int]map[uint64]bool // orphans: the jobs each may belong to
@@ -63,7 +64,7 @@ type supervisorState struct {
 func superviseCommands() int {
 	const ctl = 3
 	syscall.CloseOnExec(ctl)
-	s := &supervisorState{ctl: ctl, jobs: map[uint64]*job{}, byPid: map[int]*job{}, owners: map[int]map[uint64]bool{}, graced: make(chan uint64, 16)}
+	s := &supervisorState{ctl: ctl, in: messageReader{fd: ctl}, jobs: map[uint64]*job{}, byPid: map[int]*job{}, owners: map[int]map[uint64]bool{}, graced: make(chan uint64, 16)}
 	children := make(chan os.Signal, 1)
 	signal.Notify(children, syscall.SIGCHLD)
 	stops := make(chan os.Signal, 1)
@@ -125,37 +126,22 @@ type supervisorRequest struct {
 // read passes ferry's requests on until ferry is gone.
 func (s *supervisorState) read(requests chan<- supervisorRequest) {
 	defer close(requests)
-	buf := make([]byte, maxPacket)
-	var pending *supervisorRequest
-	var want int
 	for {
-		msg, fds, err := recvPacket(s.ctl, buf)
-		if err != nil || len(msg) == 0 {
+		msg, err := s.in.next()
+		if err != nil {
 			return
 		}
 		switch {
-		case msg[0] == msgStart && len(msg) >= 13:
-			want = int(binary.LittleEndian.Uint32(msg[9:]))
-			pending = &supervisorRequest{start: append(slices.Clone(msg[1:9]), msg[13:]...), fds: fds}
-		case msg[0] == msgMore && pending != nil:
-			pending.start = append(pending.start, msg[1:]...)
-		case msg[0] == msgStop && len(msg) == 9:
+		case len(msg) > 9 && msg[0] == msgStart:
+			requests <- supervisorRequest{start: msg[1:], fds: s.in.takeFDs(3)}
+		case len(msg) == 9 && msg[0] == msgStop:
 			requests <- supervisorRequest{stop: binary.LittleEndian.Uint64(msg[1:])}
-		default:
-			for _, fd := range fds {
-				syscall.Close(fd)
-			}
-		}
-		if pending != nil && len(pending.start)-8 >= want {
-			requests <- *pending
-			pending = nil
 		}
 	}
 }
 
 func (s *supervisorState) send(msg []byte) {
-	for syscall.Sendmsg(s.ctl, msg, nil, nil, 0) == syscall.EINTR {
-	}
+	writeMessage(s.ctl, msg, nil)
 }
 
 // start starts the command of a start request.

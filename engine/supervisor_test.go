@@ -326,8 +326,9 @@ func TestProcessExit(t *testing.T) {
 	}
 }
 
-// BenchmarkProcessStart measures running `true` under a supervisor, which
-// costs one more process start than running it directly.
+// BenchmarkProcessStart measures running `true` under the supervisor: a
+// request to it and its answers, besides the start itself. The supervisor
+// is started once, at the first command.
 func BenchmarkProcessStart(b *testing.B) {
 	for b.Loop() {
 		p, err := StartProcess(exec.Command("/bin/true"), time.Second)
@@ -346,6 +347,25 @@ func BenchmarkProcessStartDirect(b *testing.B) {
 		if err := exec.Command("/bin/true").Run(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A large request (a long environment, here) reaches the supervisor
+// whole, and the command's output reaches a Writer that is not a file.
+func TestProcessLargeRequest(t *testing.T) {
+	cmd := shell(t.TempDir(), `printf %s "$BIG" | wc -c`)
+	cmd.Env = append(os.Environ(), "BIG="+strings.Repeat("x", 100_000))
+	var out strings.Builder
+	cmd.Stdout = &out
+	p, err := StartProcess(cmd, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "100000" {
+		t.Errorf("the command saw $BIG of %s bytes, want 100000", got)
 	}
 }
 
