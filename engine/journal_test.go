@@ -250,14 +250,14 @@ func TestJournalGroupCommit(t *testing.T) {
 	}
 }
 
-// BenchmarkJournalAppendConcurrent measures recording successes from 8
+// BenchmarkJournalAppendConcurrent measures recording successes from about 8
 // goroutines at once, as rules finishing together do: they share fsyncs.
 func BenchmarkJournalAppendConcurrent(b *testing.B) {
 	ws := journalWorkspace(b)
 	st := loadState(b, ws)
 	rs := &RuleState{Key: Digest{1}, Def: Digest{2}, Finished: time.Now(), Deps: map[string]Digest{"dep": {3}}}
 	var n atomic.Int64
-	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
+	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := st.SetRule(fmt.Sprintf("rule%d", n.Add(1)), rs); err != nil {

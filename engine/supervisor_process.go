@@ -150,7 +150,11 @@ func StartProcess(cmd *exec.Cmd, grace time.Duration) (*Process, error) {
 func (p *Process) stdio(cmd *exec.Cmd) ([]*os.File, error) {
 	var files []*os.File
 	if f, ok := cmd.Stdin.(*os.File); ok {
-		files = append(files, dupFile(f))
+		d, err := dupFile(f)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, d)
 	} else if cmd.Stdin == nil {
 		f, err := os.Open(os.DevNull)
 		if err != nil {
@@ -173,11 +177,15 @@ func (p *Process) stdio(cmd *exec.Cmd) ([]*os.File, error) {
 		if i == 1 && cmd.Stdout != nil && sameWriter(cmd.Stdout, cmd.Stderr) {
 			// One pipe for both, as os/exec does: the Writer sees the
 			// writes in order and is not written to concurrently.
-			files = append(files, dupFile(files[1]))
-			continue
+			out = files[1]
 		}
 		if f, ok := out.(*os.File); ok {
-			files = append(files, dupFile(f))
+			d, err := dupFile(f)
+			if err != nil {
+				closeFiles(files)
+				return nil, err
+			}
+			files = append(files, d)
 			continue
 		}
 		if out == nil {
@@ -205,14 +213,13 @@ func (p *Process) stdio(cmd *exec.Cmd) ([]*os.File, error) {
 	return files, nil
 }
 
-// dupFile returns a second descriptor of f, to be closed on its own; a
-// nil result (dup failed) makes the start fail.
-func dupFile(f *os.File) *os.File {
+// dupFile returns a second descriptor of f, to be closed on its own.
+func dupFile(f *os.File) (*os.File, error) {
 	fd, err := dupCloexec(int(f.Fd()))
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("duplicate the descriptor of %s for the command: %w", f.Name(), err)
 	}
-	return os.NewFile(uintptr(fd), f.Name())
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 func closeFiles(files []*os.File) {
@@ -403,7 +410,6 @@ func startSupervisor() (*supervisorConn, error) {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
 	theirs := os.NewFile(uintptr(fds[1]), "ferry")
-	defer theirs.Close()
 	cmd := &exec.Cmd{
 		Path:       self,
 		Args:       []string{shimArg0},
@@ -413,11 +419,12 @@ func startSupervisor() (*supervisorConn, error) {
 		// it; ferry stops commands itself.
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
 		syscall.Close(fds[0])
 		return nil, err
 	}
-	theirs.Close()
 	c := &supervisorConn{fd: fds[0], in: messageReader{fd: fds[0]}, exited: make(chan struct{}), procs: map[uint64]*Process{}}
 	go func() {
 		cmd.Wait()
@@ -429,6 +436,8 @@ func startSupervisor() (*supervisorConn, error) {
 	case err == nil && len(msg) > 9 && msg[0] == msgFailed:
 		err = errors.New(string(msg[9:]))
 	case err == nil:
+		err = fmt.Errorf("it answered %q instead of that it is ready", msg)
+	case errors.Is(err, io.EOF):
 		err = errors.New("it exited at once")
 	}
 	if err != nil {
@@ -451,7 +460,7 @@ func KillCommands() {
 	if c == nil {
 		return
 	}
-	// The supervisor reads an end of the socket, as if ferry were gone.
+	// The supervisor reads the end of the socket, as when ferry is gone.
 	syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
 	select {
 	case <-c.exited:
@@ -463,9 +472,6 @@ func KillCommands() {
 func (c *supervisorConn) start(p *Process, req []byte, stdio []*os.File) error {
 	fds := make([]int, len(stdio))
 	for i, f := range stdio {
-		if f == nil {
-			return errors.New("duplicate the command's standard descriptors: too many open files")
-		}
 		fds[i] = int(f.Fd())
 	}
 	c.mu.Lock()
