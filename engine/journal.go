@@ -19,10 +19,11 @@ import (
 // header, then one record per success: the payload's length and CRC-32C
 // (4 bytes each, little endian), then the payload, a one-rule state in the
 // state file's encoding. Each record is written with one write and made
-// durable with fsync before the rule is reported done. Loading the
-// state folds the journal in; saving the state moves it aside first and
-// removes it once the state file is written (see rotate). A record cut
-// short by a crash fails its checksum and ends the journal there.
+// durable with fsync before the rule is reported done; rules that finish
+// together share an fsync. Loading the state folds the journal in; saving
+// the state moves it aside first and removes it once the state file is
+// written (see rotate). A record cut short by a crash fails its checksum
+// and ends the journal there.
 
 // journalMagic starts the journal; it names the state format of the
 // records, so a journal of another version is ignored.
@@ -37,13 +38,30 @@ const journalRecordHead = 8
 
 var journalCRC = crc32.MakeTable(crc32.Castagnoli)
 
-// journal appends rule successes to a workspace's journal file.
+// journalSync makes the journal's records durable; tests count its calls.
+var journalSync = (*os.File).Sync
+
+// journal appends rule successes to a workspace's journal file. Records
+// written together share an fsync (group commit): while one fsync runs, the
+// records written meanwhile wait for the next, which starts once it ends
+// and covers them all.
 type journal struct {
 	ws   *Workspace
 	path string
 	mu   sync.Mutex
 	f    *os.File // opened at the first record
 	good int64    // where the valid records end in the file, as read at load
+
+	syncing bool       // a commit goroutine is running
+	next    *syncRound // the records written since the running fsync began
+	idle    *sync.Cond // on mu: syncing became false
+}
+
+// A syncRound is one fsync and the records it makes durable.
+type syncRound struct {
+	f    *os.File
+	done chan struct{} // closed once the fsync has ended
+	err  error
 }
 
 func journalPath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "journal") }
@@ -121,7 +139,8 @@ func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
 	return names, states, int64(off), tooBig
 }
 
-// append records name's success durably. It opens the journal at its first
+// append records name's success durably: it returns once an fsync that
+// started after its write has ended. It opens the journal at its first
 // record, dropping what a crash left half written.
 func (j *journal) append(name string, rs *RuleState) error {
 	payload := encodeState(&stateFile{Rules: map[string]*RuleState{name: rs}})
@@ -130,21 +149,57 @@ func (j *journal) append(name string, rs *RuleState) error {
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, journalCRC))
 	rec = append(rec, payload...)
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.f == nil {
 		if err := j.open(); err != nil {
+			j.mu.Unlock()
 			return err
 		}
 	}
 	if _, err := j.f.Write(rec); err != nil {
+		j.mu.Unlock()
 		return fmt.Errorf("write %s: %w", j.path, err)
 	}
-	// fsync: an append changes the file's size, which fdatasync would
-	// flush as well, so it would save nothing.
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", j.path, err)
+	r := j.next
+	if r == nil {
+		r = &syncRound{f: j.f, done: make(chan struct{})}
+		j.next = r
 	}
-	return nil
+	if !j.syncing {
+		j.syncing = true
+		j.next = nil
+		go j.commit(r)
+	}
+	j.mu.Unlock()
+	<-r.done
+	return r.err
+}
+
+// commit runs the fsync of r, then of the rounds that gathered meanwhile,
+// until none is waiting.
+func (j *journal) commit(r *syncRound) {
+	for r != nil {
+		// fsync: an append changes the file's size, which fdatasync would
+		// flush as well, so it would save nothing.
+		if err := journalSync(r.f); err != nil {
+			r.err = fmt.Errorf("sync %s: %w", j.path, err)
+		}
+		close(r.done)
+		j.mu.Lock()
+		r, j.next = j.next, nil
+		if r == nil {
+			j.syncing = false
+			j.idleCond().Broadcast()
+		}
+		j.mu.Unlock()
+	}
+}
+
+// idleCond returns the condition that commit has ended; j.mu is held.
+func (j *journal) idleCond() *sync.Cond {
+	if j.idle == nil {
+		j.idle = sync.NewCond(&j.mu)
+	}
+	return j.idle
 }
 
 // open opens the journal for appending after its valid records; j.mu is
@@ -195,6 +250,11 @@ func (j *journal) rotate() {
 	defer j.mu.Unlock()
 	if _, err := os.Lstat(j.old()); err == nil {
 		return
+	}
+	// The file stays open until the fsyncs of records already written
+	// have ended.
+	for j.syncing {
+		j.idleCond().Wait()
 	}
 	if j.f != nil {
 		j.f.Close()

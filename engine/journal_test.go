@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -173,4 +176,94 @@ func TestJournalWithConcurrentSaves(t *testing.T) {
 			t.Fatalf("rule r%d was recorded but is lost", i)
 		}
 	}
+}
+
+// Rules that finish together share one fsync: records written while an
+// fsync runs wait for the next one, which covers them all, and none
+// returns before an fsync that started after its write has ended.
+func TestJournalGroupCommit(t *testing.T) {
+	ws := journalWorkspace(t)
+	st := loadState(t, ws)
+	// Opens the journal; the record is as large as the others.
+	if err := st.SetRule("r8", &RuleState{Key: Digest{2}}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	syncs := 0
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	journalSync = func(f *os.File) error {
+		mu.Lock()
+		syncs++
+		n := syncs
+		mu.Unlock()
+		if n == 1 {
+			<-release
+		}
+		return f.Sync()
+	}
+	t.Cleanup(func() { journalSync = (*os.File).Sync })
+	size := func() int64 {
+		fi, err := os.Stat(journalPath(ws))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	recSize := before - int64(len(journalMagic))
+	const rules = 8
+	errs := make(chan error, rules)
+	returned := make(chan string, rules)
+	for i := range rules {
+		go func() {
+			name := fmt.Sprintf("r%d", i)
+			errs <- st.SetRule(name, &RuleState{Key: Digest{2}})
+			returned <- name
+		}()
+	}
+	// The first fsync is held: every other record is written meanwhile,
+	// and none of them may be reported durable yet.
+	waitFor(t, "all records written while the first fsync runs", func() bool {
+		return size()-before >= rules*recSize
+	})
+	select {
+	case name := <-returned:
+		t.Fatalf("SetRule(%s) returned while the fsync after its write had not run", name)
+	default:
+	}
+	releaseOnce.Do(func() { close(release) })
+	for range rules {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if syncs != 2 {
+		t.Errorf("%d fsyncs for %d records written together, want 2 (the held one, and one for the rest)", syncs, rules)
+	}
+	again := loadState(t, ws)
+	for i := range rules {
+		if again.Rule(fmt.Sprintf("r%d", i)) == nil {
+			t.Errorf("rule r%d lost", i)
+		}
+	}
+}
+
+// BenchmarkJournalAppendConcurrent measures recording successes from about 8
+// goroutines at once, as rules finishing together do: they share fsyncs.
+func BenchmarkJournalAppendConcurrent(b *testing.B) {
+	ws := journalWorkspace(b)
+	st := loadState(b, ws)
+	rs := &RuleState{Key: Digest{1}, Def: Digest{2}, Finished: time.Now(), Deps: map[string]Digest{"dep": {3}}}
+	var n atomic.Int64
+	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := st.SetRule(fmt.Sprintf("rule%d", n.Add(1)), rs); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

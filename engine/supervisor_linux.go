@@ -4,10 +4,16 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// recvFlags makes the descriptors ferry passes to the supervisor
+// close-on-exec as they arrive, so that no other command inherits them.
+const recvFlags = syscall.MSG_CMSG_CLOEXEC
 
 // becomeSubreaper makes this process the parent of every orphaned
 // descendant, and names it for ps and top.
@@ -19,44 +25,100 @@ func becomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-// descendants returns the live (not zombie) descendants of this process,
-// read from /proc.
-func descendants() []int {
+// childrenFiles reports whether the kernel lists each thread's children
+// in /proc (CONFIG_PROC_CHILDREN); without, children are found by reading
+// every process's parent.
+var childrenFiles = sync.OnceValue(func() bool {
+	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
+	return err == nil
+})
+
+// childrenOf returns the children of pid, from /proc.
+func childrenOf(pid int) []int {
+	if !childrenFiles() {
+		return scanChildren(pid)
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile(dir + t.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// scanChildren returns the children of pid, reading the parent of every
+// process in /proc.
+func scanChildren(pid int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	children := map[int][]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// After "pid (comm) ": state, ppid.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
-			children[ppid] = append(children[ppid], pid)
-		}
-	}
 	var out []int
-	queue := children[os.Getpid()]
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		out = append(out, p)
-		queue = append(queue, children[p]...)
+	for _, e := range entries {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := procStat(c); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, c)
+		}
 	}
 	return out
+}
+
+// procStat returns the fields of /proc/pid/stat after the command name:
+// state, ppid, pgrp, ...
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
+}
+
+// liveProcess reports whether pid is a process that has not exited (a
+// zombie has).
+func liveProcess(pid int) bool {
+	f := procStat(pid)
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// processGroup returns the process group of pid.
+func processGroup(pid int) (int, bool) {
+	f := procStat(pid)
+	if len(f) < 3 {
+		return 0, false
+	}
+	g, err := strconv.Atoi(f[2])
+	return g, err == nil
+}
+
+// processJob returns the job named by jobEnv in the environment pid was
+// started with.
+func processJob(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return 0, false
+	}
+	for _, v := range strings.Split(string(b), "\x00") {
+		if id, ok := strings.CutPrefix(v, jobEnv+"="); ok {
+			n, err := strconv.ParseUint(id, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

@@ -2,10 +2,20 @@
 
 package engine
 
+// recvFlags is empty: the descriptors passed to the supervisor are made
+// close-on-exec right after they arrive.
+const recvFlags = 0
+
 // becomeSubreaper does nothing: only Linux has child subreapers, so a
-// process that leaves the command's group escapes its supervisor.
+// process that leaves a command's group escapes the supervisor.
 func becomeSubreaper() error { return nil }
 
-// descendants returns nothing: the command's process group is all a
+// childrenOf returns nothing: a command's process group is all the
 // supervisor can reach here.
-func descendants() []int { return nil }
+func childrenOf(pid int) []int { return nil }
+
+func liveProcess(pid int) bool { return false }
+
+func processGroup(pid int) (int, bool) { return 0, false }
+
+func processJob(pid int) (uint64, bool) { return 0, false }

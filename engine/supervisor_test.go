@@ -326,8 +326,9 @@ func TestProcessExit(t *testing.T) {
 	}
 }
 
-// BenchmarkProcessStart measures running `true` under a supervisor, which
-// costs one more process start than running it directly.
+// BenchmarkProcessStart measures running `true` under the supervisor: a
+// request to it and its answers, besides the start itself. The supervisor
+// is started once, at the first command.
 func BenchmarkProcessStart(b *testing.B) {
 	for b.Loop() {
 		p, err := StartProcess(exec.Command("/bin/true"), time.Second)
@@ -346,5 +347,109 @@ func BenchmarkProcessStartDirect(b *testing.B) {
 		if err := exec.Command("/bin/true").Run(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A large request (a long environment, here) reaches the supervisor
+// whole, and the command's output reaches a Writer that is not a file.
+func TestProcessLargeRequest(t *testing.T) {
+	cmd := shell(t.TempDir(), `printf %s "$BIG" | wc -c`)
+	cmd.Env = append(os.Environ(), "BIG="+strings.Repeat("x", 100_000))
+	var out strings.Builder
+	cmd.Stdout = &out
+	p, err := StartProcess(cmd, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "100000" {
+		t.Errorf("the command saw $BIG of %s bytes, want 100000", got)
+	}
+}
+
+// parentOf returns the parent process ID of pid, from /proc.
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	ppid, err := strconv.Atoi(strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ppid
+}
+
+// Commands run under one supervisor per ferry process, a child of ferry,
+// not one each; each command is in a process group of its own.
+func TestProcessesShareOneSupervisor(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	var procs []*Process
+	parents := map[int]bool{}
+	for i := range 3 {
+		p, err := StartProcess(shell(dir, fmt.Sprintf("echo $$ >> pids%d; exec sleep 100", i)), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, p)
+		pid := readPIDs(t, filepath.Join(dir, fmt.Sprintf("pids%d", i)), 1)[0]
+		parents[parentOf(t, pid)] = true
+		if pgid, _ := syscall.Getpgid(pid); pgid != pid {
+			t.Errorf("command %d: process group %d, want its own (%d)", i, pgid, pid)
+		}
+	}
+	for _, p := range procs {
+		p.Stop()
+		p.Wait()
+	}
+	if len(parents) != 1 {
+		t.Fatalf("the commands have %d parents, want one supervisor", len(parents))
+	}
+	for sup := range parents {
+		if got := parentOf(t, sup); got != os.Getpid() {
+			t.Errorf("the supervisor's parent is %d, want this process (%d)", got, os.Getpid())
+		}
+	}
+}
+
+// A command's leftovers, in its group or not, are killed when it exits,
+// while another command keeps running; what the other started lives on.
+func TestProcessLeftoversKilledAtExit(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	other, err := StartProcess(shell(dir, `sleep 300 & echo $! >> other; wait`), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		other.Stop()
+		other.Wait()
+	}()
+	otherPid := readPIDs(t, filepath.Join(dir, "other"), 1)[0]
+	p, err := StartProcess(shell(dir, `sleep 300 & echo $! >> pids
+setsid sh -c 'sleep 300 & echo $! >> pids' </dev/null >/dev/null 2>&1
+echo done`), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range readPIDs(t, filepath.Join(dir, "pids"), 2) {
+		if alive(pid) {
+			t.Errorf("pid %d, left behind by the command, is alive after Wait", pid)
+		}
+	}
+	if !alive(otherPid) {
+		t.Errorf("pid %d of the other command was killed", otherPid)
 	}
 }

@@ -102,6 +102,7 @@ wait:
 		code, why = sig.exitCode(), "ferry: "+sig.Error()
 	}
 	fmt.Fprintf(os.Stderr, "%s: still stopping, so exiting now\n", why)
+	engine.KillCommands()
 	killChildren()
 	os.Exit(code)
 }
