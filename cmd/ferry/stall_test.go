@@ -1,48 +1,19 @@
 package main
 
 import (
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// stalledEngine serves the Docker API on a unix socket as a stalled Engine
-// does: it answers /_ping, then never answers anything else. It returns the
-// DOCKER_HOST that reaches it.
-func stalledEngine(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/_ping") {
-			w.Header().Set("API-Version", "1.41")
-			w.Header().Set("OSType", "linux")
-			w.Write([]byte("OK"))
-			return
-		}
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { close(stop); srv.Close() })
-	return "unix://" + sock
-}
+	"github.com/ferryhq/ferry/builtins/docker/dockerd/enginetest"
+)
 
 // A stalled Docker Engine: ferry up and ferry status end with an error
 // that names the call the Engine did not answer and how long ferry waited,
 // instead of hanging.
 func TestStalledEngineUpStatus(t *testing.T) {
-	host := stalledEngine(t)
+	host := enginetest.Stalled(t, true)
 	ws := newWorkspace(t, map[string]string{"ferry.star": `service(name = "web", image = "ferrytest/stalled:1")` + "\n"})
 	for _, args := range [][]string{{"up", "ContainerList"}, {"status", "ContainerList"}} {
 		cmd := exec.Command(ferryBin, args[0])

@@ -3,47 +3,18 @@ package dockerd
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// stalledEngine serves the Docker API on a unix socket, as a stalled
-// Engine does: it answers /_ping when ping is set, then never answers
-// anything else. It returns the DOCKER_HOST that reaches it.
-func stalledEngine(t *testing.T, ping bool) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ping && strings.HasSuffix(r.URL.Path, "/_ping") {
-			w.Header().Set("API-Version", "1.41")
-			w.Header().Set("OSType", "linux")
-			w.Write([]byte("OK"))
-			return
-		}
-		select { // stalled: no answer until the client gives up
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { close(stop); srv.Close() })
-	return "unix://" + sock
-}
+	"github.com/ferryhq/ferry/builtins/docker/dockerd/enginetest"
+)
 
 // Against a fake Engine that stalls: every call ends at its deadline
 // (FERRY_DOCKER_TIMEOUT, made small here) with an error that names the
 // call and how long ferry waited.
 func TestStalledEngine(t *testing.T) {
-	t.Setenv("DOCKER_HOST", stalledEngine(t, true))
+	t.Setenv("DOCKER_HOST", enginetest.Stalled(t, true))
 	t.Setenv("FERRY_DOCKER_TIMEOUT", "200ms")
 	// The test's own bound: without deadlines the calls would hang.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -76,7 +47,7 @@ func TestStalledEngine(t *testing.T) {
 // An Engine that does not even answer /_ping is unreachable, said within
 // the deadline.
 func TestSilentEngine(t *testing.T) {
-	t.Setenv("DOCKER_HOST", stalledEngine(t, false))
+	t.Setenv("DOCKER_HOST", enginetest.Stalled(t, false))
 	t.Setenv("FERRY_DOCKER_TIMEOUT", "200ms")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -88,7 +59,7 @@ func TestSilentEngine(t *testing.T) {
 }
 
 func TestTimeoutSetting(t *testing.T) {
-	t.Setenv("DOCKER_HOST", stalledEngine(t, true))
+	t.Setenv("DOCKER_HOST", enginetest.Stalled(t, true))
 	t.Setenv("FERRY_DOCKER_TIMEOUT", "soon")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
