@@ -100,6 +100,20 @@ type Bus struct {
 // NewBus returns a Bus feeding sinks.
 func NewBus(sinks ...Sink) *Bus { return &Bus{sinks: sinks} }
 
+// Fork returns a new bus feeding sinks that redacts with b's redactor and
+// keeps colour as b does: a bus for another view of the same events (the
+// watch's status view) hides the same secrets. A nil b gives a bus that
+// does neither.
+func (b *Bus) Fork(sinks ...Sink) *Bus {
+	f := NewBus(sinks...)
+	if b != nil {
+		b.mu.Lock()
+		f.redactor, f.color = b.redactor, b.color
+		b.mu.Unlock()
+	}
+	return f
+}
+
 // Add attaches another sink.
 func (b *Bus) Add(s Sink) {
 	b.mu.Lock()

@@ -24,6 +24,30 @@ func TestBusRedactsEvents(t *testing.T) {
 	}
 }
 
+// A forked bus (the watch's status view) redacts with its parent's
+// redactor, also a value added after the fork.
+func TestForkedBusRedacts(t *testing.T) {
+	r := redact.New()
+	parent := NewBus()
+	parent.Redact(r)
+	var got []Event
+	b := parent.Fork(SinkFunc(func(e Event) { got = append(got, e) }))
+	if err := r.Add("tok", "value-of-the-token"); err != nil {
+		t.Fatal(err)
+	}
+	b.Emit(Event{Kind: EventLog, Text: "token=value-of-the-token"})
+	var lines []string
+	w := b.Output(func(line string) { lines = append(lines, line) })
+	w.Write([]byte("out value-of-the-token\n"))
+	w.Flush()
+	if len(got) != 1 || got[0].Text != "token=[redacted tok]" {
+		t.Errorf("event: %+v", got)
+	}
+	if len(lines) != 1 || lines[0] != "out [redacted tok]" {
+		t.Errorf("output lines: %q", lines)
+	}
+}
+
 // TestRuleOutputRedactedBeforeLines checks that cutting a rule's output
 // into lines, and a long line into pieces, does not defeat redaction.
 func TestRuleOutputRedactedBeforeLines(t *testing.T) {

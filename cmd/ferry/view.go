@@ -64,7 +64,9 @@ func (a *app) startView(ctx context.Context, noView bool, ws *engine.Workspace) 
 		return ctx, func() bool { return false }
 	}
 	oldSink, oldBus := a.sink, a.bus
-	a.sink, a.bus = sink, engine.NewBus(sink, term)
+	// The view writes to the terminal itself, behind the redacting writer of
+	// stderr: its bus is the app's, with the same redactor, for other sinks.
+	a.sink, a.bus = sink, oldBus.Fork(sink, term)
 	if a.eventLog != nil {
 		a.bus.Add(a.eventLog)
 	}
@@ -74,7 +76,7 @@ func (a *app) startView(ctx context.Context, noView bool, ws *engine.Workspace) 
 		cancel()
 		lines := term.Close()
 		a.sink, a.bus, a.view = oldSink, oldBus, nil
-		fmt.Fprintln(out, strings.Join(lines, "\n"))
+		fmt.Fprintln(a.stderr, strings.Join(lines, "\n"))
 		return v.quit.Load()
 	}
 }

@@ -41,18 +41,51 @@ func TestWatchPlainLinesWithoutTerminal(t *testing.T) {
 // and prints the rules' summary.
 func TestWatchStatusViewOnTerminal(t *testing.T) {
 	t.Parallel()
+	ws := newWorkspace(t, map[string]string{"ferry.star": viewStar, "a.txt": "1\n"})
+	out, keys, done, waitErr := startOnTerminal(t, ws.dir, nil, "watch")
+	eventually(t, "the view to show build done and seed waiting", func() bool {
+		s := out.String()
+		return regexp.MustCompile(`build +task +(\x1b\[\d+m)?ok`).MatchString(s) && regexp.MustCompile(`seed +task +(\x1b\[\d+m)?manual`).MatchString(s)
+	})
+	io.WriteString(keys, "j")
+	eventually(t, "seed to be selected", func() bool { return strings.Contains(out.String(), "▸ seed") })
+	io.WriteString(keys, "t")
+	eventually(t, "seed to run", func() bool { return ws.countLines("seed.log", "seeded") == 1 })
+	io.WriteString(keys, "q")
+	select {
+	case <-done:
+		if *waitErr != nil {
+			t.Fatalf("watch ended with %v\n%q", *waitErr, out.String())
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("q did not end the watch\n%q", out.String())
+	}
+	s := out.String()
+	tail := s[strings.LastIndex(s, "\x1b[?1049l"):]
+	lines := strings.Split(strings.ReplaceAll(tail, "\r", ""), "\n")
+	if !slices.ContainsFunc(lines, regexp.MustCompile(`^seed +ok `).MatchString) || !slices.ContainsFunc(lines, regexp.MustCompile(`^build +ok `).MatchString) {
+		t.Errorf("no summary of the rules after the view closed:\n%q", tail)
+	}
+}
+
+// startOnTerminal runs ferry with args in dir on a terminal (a pty from
+// script(1), 100 columns by 24 rows), with ferry's environment but CI and
+// with env added. It returns what the terminal shows, the keys' pipe, a
+// channel closed when ferry has ended and then the error of its end.
+func startOnTerminal(t *testing.T, dir string, env []string, args ...string) (*syncBuffer, io.Writer, <-chan struct{}, *error) {
+	t.Helper()
 	script, err := exec.LookPath("script")
 	if err != nil {
 		t.Fatal("script(1) from util-linux is needed to run ferry on a terminal")
 	}
-	ws := newWorkspace(t, map[string]string{"ferry.star": viewStar, "a.txt": "1\n"})
-	cmd := exec.Command(script, "-qfec", "stty cols 100 rows 24; exec "+ferryBin+" watch", "/dev/null")
-	cmd.Dir = ws.dir
+	cmd := exec.Command(script, "-qfec", "stty cols 100 rows 24; exec "+ferryBin+" "+strings.Join(args, " "), "/dev/null")
+	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CI=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second // do not wait for output after script is killed
@@ -74,27 +107,34 @@ func TestWatchStatusViewOnTerminal(t *testing.T) {
 			<-done
 		}
 	})
-	eventually(t, "the view to show build done and seed waiting", func() bool {
-		s := out.String()
-		return regexp.MustCompile(`build +task +(\x1b\[\d+m)?ok`).MatchString(s) && regexp.MustCompile(`seed +task +(\x1b\[\d+m)?manual`).MatchString(s)
+	return out, keys, done, &waitErr
+}
+
+// The status view shows a task's output as the bus redacted it: a secret
+// the task echoes is [redacted tok] on the terminal, never its value.
+func TestWatchStatusViewRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `tok = secret("tok", env = "` + envSecretVar + `")
+task(name = "leak", cmd = "echo value=$TOK", srcs = ["a.txt"], secrets = {"TOK": tok})
+`,
+		"a.txt": "1\n",
 	})
-	io.WriteString(keys, "j")
-	eventually(t, "seed to be selected", func() bool { return strings.Contains(out.String(), "▸ seed") })
-	io.WriteString(keys, "t")
-	eventually(t, "seed to run", func() bool { return ws.countLines("seed.log", "seeded") == 1 })
+	out, keys, done, waitErr := startOnTerminal(t, ws.dir, []string{envSecretVar + "=" + leakValue}, "watch")
+	eventually(t, "the view to show leak done", func() bool {
+		return regexp.MustCompile(`leak +task +(\x1b\[\d+m)?ok`).MatchString(out.String())
+	})
 	io.WriteString(keys, "q")
 	select {
 	case <-done:
-		if waitErr != nil {
-			t.Fatalf("watch ended with %v\n%q", waitErr, out.String())
+		if *waitErr != nil {
+			t.Fatalf("watch ended with %v\n%q", *waitErr, out.String())
 		}
 	case <-time.After(waitLimit):
 		t.Fatalf("q did not end the watch\n%q", out.String())
 	}
-	s := out.String()
-	tail := s[strings.LastIndex(s, "\x1b[?1049l"):]
-	lines := strings.Split(strings.ReplaceAll(tail, "\r", ""), "\n")
-	if !slices.ContainsFunc(lines, regexp.MustCompile(`^seed +ok `).MatchString) || !slices.ContainsFunc(lines, regexp.MustCompile(`^build +ok `).MatchString) {
-		t.Errorf("no summary of the rules after the view closed:\n%q", tail)
+	wantNoLeak(t, "the terminal", out.String())
+	if !strings.Contains(out.String(), "value=[redacted tok]") {
+		t.Errorf("no value=[redacted tok] on the terminal:\n%q", out.String())
 	}
 }
