@@ -130,7 +130,9 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return false, "it has not completed with this definition", nil
 	}
 	running, stale, want := 0, 0, wantReplicas(d.Spec, list)
+	secrets := map[string]bool{}
 	for _, c := range list {
+		secrets[c.Labels[labelSecrets]] = true
 		switch {
 		case c.Labels[labelConfig] != key:
 			stale++
@@ -145,6 +147,8 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return false, "no container is running it", nil
 	case stale > 0:
 		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
+	case len(secrets) > 1:
+		return false, "its replicas run with different secret values", nil
 	case running != want || len(list) != want:
 		return false, fmt.Sprintf("%d replicas running, %d wanted", running, want), nil
 	}
