@@ -104,12 +104,14 @@ func (s *Scaler) Replicas(ctx context.Context, service string, port int) ([]scal
 
 // Scale makes n replicas of the service run, with the definition (config
 // hash), image and secrets of its running replicas: it adds and removes
-// replicas as Deploy does.
+// replicas as Deploy does, and waits for other changes of the service
+// (rollouts) to end first.
 func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	spec := s.specs[service]
 	if spec == nil {
 		return fmt.Errorf("ferry.star declares no service %s", service)
 	}
+	defer s.t.changeService(s.project, service)()
 	list, err := s.running(ctx, service)
 	if err != nil {
 		return err
@@ -127,7 +129,7 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	if err := s.secrets(ctx, d, list[0]); err != nil {
 		return err
 	}
-	return s.t.Deploy(ctx, withReplicas(d, n), s.log)
+	return s.t.deploy(ctx, withReplicas(d, n), s.log)
 }
 
 // secrets sets d's secrets to those the running replica c was made with

@@ -1,12 +1,15 @@
 package docker
 
 // Scale steps against the real Engine: they make replicas as `ferry up`
-// does, secrets included.
+// does, secrets included, and take turns with rollouts of the service.
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +86,97 @@ func TestScaleKeepsSecrets(t *testing.T) {
 		if ok, why, err := f.target.Current(ctx, observed); err != nil || !ok {
 			t.Errorf("after scaling to %d, Current says %v (%s, %v), want current", n, ok, why, err)
 		}
+	}
+}
+
+// A rollout and scale steps of one service at once take turns: both
+// succeed, and the service ends with the count of the last step, every
+// replica of the new definition, under its own name.
+func TestScaleDuringRollout(t *testing.T) {
+	f := newRolloutFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	v1 := f.deployment(1, 2, map[string]string{"VERSION": "v1"})
+	v1.Spec.Autoscale = &scale.Policy{Min: 2, Max: 4}
+	var log syncBuilder
+	if err := f.target.Deploy(ctx, v1, &log); err != nil {
+		t.Fatalf("deploy v1: %v\n%s", err, log.String())
+	}
+	v2 := *v1
+	v2.Key = engine.Digest{2}
+	sc := f.target.NewScaler(f.project, t.TempDir(), map[string]*deploy.ServiceSpec{"web": v1.Spec}, &log)
+	defer sc.Close()
+
+	var wg sync.WaitGroup
+	var rolloutErr error
+	var scaleErrs []error
+	wg.Go(func() { rolloutErr = f.target.Deploy(ctx, &v2, &log) })
+	wg.Go(func() {
+		for _, n := range []int{3, 4, 2, 3} {
+			if err := sc.Scale(ctx, "web", n); err != nil {
+				scaleErrs = append(scaleErrs, fmt.Errorf("scale to %d: %w", n, err))
+			}
+		}
+	})
+	wg.Wait()
+	for _, err := range append(scaleErrs, rolloutErr) {
+		if err == nil {
+			continue
+		}
+		if strings.Contains(err.Error(), "does not own it") {
+			t.Errorf("ferry disowned its own container: %v", err)
+		} else {
+			t.Errorf("%v", err)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("log:\n%s", log.String())
+	}
+	got := f.webReplicas(t, ctx)
+	var names []string
+	for name, c := range got {
+		names = append(names, name)
+		if c.State != "running" || c.Labels[labelConfig] != v2.Key.String() {
+			t.Errorf("%s is %s with %s=%.8s, want running the new definition", name, c.State, labelConfig, c.Labels[labelConfig])
+		}
+	}
+	slices.Sort(names)
+	want := []string{f.project + "-web-1", f.project + "-web-2", f.project + "-web-3"}
+	if !slices.Equal(names, want) {
+		t.Errorf("containers %v, want %v", names, want)
+	}
+	if ok, why, err := f.target.Current(ctx, &v2); err != nil || !ok {
+		t.Errorf("Current says %v (%s, %v), want current", ok, why, err)
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", log.String())
+	}
+}
+
+// A container name that is taken by a container ferry made for the
+// project (another ferry process changed the service meanwhile) is not
+// called foreign; a name taken by a container without ferry's labels is.
+func TestNameInUseByFerry(t *testing.T) {
+	f := newRolloutFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := f.deployment(1, 1, map[string]string{"VERSION": "v1"})
+	if err := f.target.Deploy(ctx, d, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.target.launch(ctx, d, f.target.containerSpec(d, 1))
+	if err == nil || strings.Contains(err.Error(), "does not own it") || !strings.Contains(err.Error(), "was made by ferry") {
+		t.Errorf("creating web-1 again: %v; want it said ferry made the container", err)
+	}
+
+	other := dockerd.ContainerSpec{Name: f.project + "-web-2", Image: f.image, Labels: map[string]string{"other": "tool"}}
+	id, err := f.target.c.CreateContainer(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.target.c.RemoveContainer(context.WithoutCancel(ctx), id)
+	_, err = f.target.launch(ctx, d, f.target.containerSpec(d, 2))
+	if err == nil || !strings.Contains(err.Error(), "a container named "+other.Name+" already exists and ferry does not own it") {
+		t.Errorf("creating web-2 over another tool's container: %v; want it said ferry does not own it", err)
 	}
 }
