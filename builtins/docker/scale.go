@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
@@ -102,12 +103,15 @@ func (s *Scaler) Replicas(ctx context.Context, service string, port int) ([]scal
 }
 
 // Scale makes n replicas of the service run, with the definition (config
-// hash) and image of its running replicas.
+// hash), image and secrets of its running replicas: it adds and removes
+// replicas as Deploy does, and waits for other changes of the service
+// (rollouts) to end first.
 func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	spec := s.specs[service]
 	if spec == nil {
 		return fmt.Errorf("ferry.star declares no service %s", service)
 	}
+	defer s.t.changeService(s.project, service)()
 	list, err := s.running(ctx, service)
 	if err != nil {
 		return err
@@ -122,7 +126,42 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	}
 	copy(key[:], b)
 	d := &deploy.Deployment{Project: s.project, Spec: spec, Image: list[0].Image, Key: key, Root: s.root}
-	return s.t.Deploy(ctx, withReplicas(d, n), s.log)
+	if err := s.secrets(ctx, d, list[0]); err != nil {
+		return err
+	}
+	return s.t.deploy(ctx, withReplicas(d, n), s.log)
+}
+
+// secrets sets d's secrets to those the running replica c was made with
+// (by `ferry up`, which read them): the values of the spec's secret
+// environment variables, the host files of its secret_files, and the
+// label of their HMACs, so that new replicas have them too and Deploy
+// keeps the replicas that run.
+func (s *Scaler) secrets(ctx context.Context, d *deploy.Deployment, c dockerd.Container) error {
+	if len(d.Spec.Secrets) == 0 && len(d.Spec.SecretFiles) == 0 {
+		return nil
+	}
+	in, err := s.t.c.Inspect(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	d.SecretsHash = in.Labels[labelSecrets]
+	d.SecretEnv = map[string]string{}
+	for _, kv := range in.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := d.Spec.Secrets[k]; ok {
+			d.SecretEnv[k] = v
+		}
+	}
+	for p := range d.Spec.SecretFiles {
+		if host, ok := in.Binds[p]; ok {
+			if d.SecretFiles == nil {
+				d.SecretFiles = map[string]string{}
+			}
+			d.SecretFiles[p] = host
+		}
+	}
+	return nil
 }
 
 // CPU returns how many replicas run, and the CPU use of each, in percent of

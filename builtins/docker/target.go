@@ -47,6 +47,12 @@ type Target struct {
 	deployed map[string][]string
 
 	prepMu sync.Mutex // serialises creating networks and volumes
+
+	// changing holds, by project and service, a lock that Deploy (and
+	// its rollouts) and scale steps hold while they change the service's
+	// containers, so that they take turns instead of replacing each
+	// other's replicas.
+	changing map[[2]string]*sync.Mutex
 }
 
 var _ deploy.Target = (*Target)(nil)
@@ -93,6 +99,23 @@ func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Cont
 	return list, nil
 }
 
+// changeService waits for the lock of the project's service and returns
+// its unlock.
+func (t *Target) changeService(project, service string) func() {
+	t.mu.Lock()
+	if t.changing == nil {
+		t.changing = map[[2]string]*sync.Mutex{}
+	}
+	l := t.changing[[2]string{project, service}]
+	if l == nil {
+		l = &sync.Mutex{}
+		t.changing[[2]string{project, service}] = l
+	}
+	t.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
 func (t *Target) changed(project string) {
 	t.mu.Lock()
 	delete(t.snap, project)
@@ -130,7 +153,9 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return false, "it has not completed with this definition", nil
 	}
 	running, stale, want := 0, 0, wantReplicas(d.Spec, list)
+	secrets := map[string]bool{}
 	for _, c := range list {
+		secrets[c.Labels[labelSecrets]] = true
 		switch {
 		case c.Labels[labelConfig] != key:
 			stale++
@@ -145,6 +170,8 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return false, "no container is running it", nil
 	case stale > 0:
 		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
+	case len(secrets) > 1:
+		return false, "its replicas run with different secret values", nil
 	case running != want || len(list) != want:
 		return false, fmt.Sprintf("%d replicas running, %d wanted", running, want), nil
 	}
@@ -322,8 +349,15 @@ func (t *Target) MountsSecretFiles() {}
 // Deploy makes the service run as declared: containers of an older
 // definition, and replicas beyond the count, are removed; missing replicas
 // are created and started. A replica already running this definition is
-// left alone.
+// left alone. It waits for other changes of the service (scale steps) to
+// end first.
 func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	defer t.changeService(d.Project, d.Spec.Name)()
+	return t.deploy(ctx, d, log)
+}
+
+// deploy is Deploy, with the service's lock held (see changeService).
+func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
 	t.noteDeployed(d.Project, d.Spec.Name)
 	if err := t.prepare(ctx, d); err != nil {
 		return err
@@ -384,7 +418,7 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.Co
 	defer engine.Cleaning(ctx)()
 	id, err := t.c.CreateContainer(context.WithoutCancel(ctx), cs)
 	if errors.Is(err, dockerd.ErrNameInUse) {
-		return "", fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", cs.Name, labelProject, d.Project)
+		return "", t.nameInUse(ctx, d, cs.Name)
 	}
 	if err != nil {
 		return "", err
@@ -405,6 +439,24 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.Co
 		return t.discard(ctx, id, portError(err))
 	}
 	return id, nil
+}
+
+// nameInUse says why the container name could not be created: it is
+// another workspace's (a *ForeignError), this project's (made by ferry,
+// which another change replaced meanwhile: another ferry process, as
+// this one's changes of a service take turns), or not ferry's.
+func (t *Target) nameInUse(ctx context.Context, d *deploy.Deployment, name string) error {
+	c, err := t.c.Inspect(ctx, name)
+	if err != nil {
+		return fmt.Errorf("a container named %s already exists, and inspecting it failed: %w", name, err)
+	}
+	if c.Labels[labelProject] != d.Project || c.Labels[labelKind] == "" {
+		return fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", name, labelProject, d.Project)
+	}
+	if err := foreign(t.owner, d.Project, "container", name, c.Labels); err != nil {
+		return err
+	}
+	return fmt.Errorf("a container named %s, of service %s, was made by ferry while this change of it ran (another ferry process is changing the project: `ferry watch`, `up --follow` or an autoscaler); run `ferry up` again once it is done", name, c.Labels[labelRule])
 }
 
 // discard removes the container id that launch could not start and returns
