@@ -57,6 +57,7 @@ type supervisorState struct {
 	jobs   map[uint64]*job
 	byPid  map[int]*job            // by the pid of the main process
 	owners map[int]map[uint64]bool // orphans: the jobs each may belong to
+	spared map[int]bool            // processes the supervisor may not kill (another user's)
 	graced chan uint64             // a job's grace is over
 }
 
@@ -64,7 +65,7 @@ type supervisorState struct {
 func superviseCommands() int {
 	const ctl = 3
 	syscall.CloseOnExec(ctl)
-	s := &supervisorState{ctl: ctl, in: messageReader{fd: ctl}, jobs: map[uint64]*job{}, byPid: map[int]*job{}, owners: map[int]map[uint64]bool{}, graced: make(chan uint64, 16)}
+	s := &supervisorState{ctl: ctl, in: messageReader{fd: ctl}, jobs: map[uint64]*job{}, byPid: map[int]*job{}, owners: map[int]map[uint64]bool{}, spared: map[int]bool{}, graced: make(chan uint64, 16)}
 	children := make(chan os.Signal, 1)
 	signal.Notify(children, syscall.SIGCHLD)
 	stops := make(chan os.Signal, 1)
@@ -234,7 +235,10 @@ func (s *supervisorState) processes(j *job) []int {
 	for len(roots) > 0 {
 		p := roots[0]
 		roots = roots[1:]
-		if liveProcess(p) {
+		switch {
+		case !liveProcess(p):
+			delete(s.spared, p) // its pid may be used again
+		case !s.spared[p]:
 			out = append(out, p)
 		}
 		roots = append(roots, childrenOf(p)...)
@@ -281,7 +285,7 @@ func (s *supervisorState) settle() bool {
 		if len(owners) == 0 {
 			// No job it could belong to is left.
 			for _, p := range append(descendantsOf(pid), pid) {
-				syscall.Kill(p, syscall.SIGKILL)
+				s.kill(p)
 			}
 			killing = true
 		}
@@ -290,7 +294,7 @@ func (s *supervisorState) settle() bool {
 		syscall.Kill(-j.pid, syscall.SIGKILL)
 		left := s.processes(j)
 		for _, p := range left {
-			syscall.Kill(p, syscall.SIGKILL)
+			s.kill(p)
 		}
 		if !j.exited || len(left) > 0 {
 			killing = true
@@ -307,10 +311,24 @@ func (s *supervisorState) settle() bool {
 	return killing || s.unowned()
 }
 
-// unowned reports whether an orphan that belongs to no job is left.
+// kill sends SIGKILL to pid. A process the supervisor may not signal (it
+// runs as another user, as a task's `sudo daemon &` does) is spared from
+// then on, and ferry says so: waiting for it would never end.
+func (s *supervisorState) kill(pid int) {
+	if s.spared[pid] {
+		return
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err == syscall.EPERM {
+		s.spared[pid] = true
+		fmt.Fprintf(os.Stderr, "ferry: process %d, which a command left behind, runs as another user and ferry may not kill it: it goes on running\n", pid)
+	}
+}
+
+// unowned reports whether an orphan that belongs to no job is left, and
+// can be killed.
 func (s *supervisorState) unowned() bool {
-	for _, owners := range s.owners {
-		if len(owners) == 0 {
+	for pid, owners := range s.owners {
+		if len(owners) == 0 && !s.spared[pid] {
 			return true
 		}
 	}
@@ -324,8 +342,10 @@ func (s *supervisorState) killAll() int {
 		for _, j := range s.jobs {
 			syscall.Kill(-j.pid, syscall.SIGKILL)
 		}
+		killable := false
 		for _, p := range descendantsOf(os.Getpid()) {
-			syscall.Kill(p, syscall.SIGKILL)
+			s.kill(p)
+			killable = killable || !s.spared[p]
 		}
 		for {
 			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
@@ -335,6 +355,9 @@ func (s *supervisorState) killAll() int {
 			if err != syscall.EINTR && pid <= 0 {
 				break
 			}
+		}
+		if !killable {
+			return 0 // only processes it may not kill are left
 		}
 		time.Sleep(shimKillEvery)
 	}
