@@ -451,3 +451,23 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 		t.Errorf("network left after down: %s", out)
 	}
 }
+
+// ferry --env up --follow on a swarm environment follows the swarm's
+// tasks, not the local Engine's containers: a task that exits is reported
+// with its exit code and last lines, and the swarm's new task in its place.
+func TestSwarmUpFollow(t *testing.T) {
+	dw := newDockerWorkspace(t, swarmEnv+`service(name = "web", image = "app-image", env = {"SLEEP": "3", "EXIT_CODE": "3"}, restart = "always")
+`)
+	dw.run(t, "run", "app-image").wantCode(t, 0)
+	swarmtest.Up(t)
+	t.Cleanup(func() {
+		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
+	})
+	p := dw.start(t, "--project", dw.project, "--env", "staging", "up", "--follow")
+	eventually(t, "a report of the swarm task's exit", func() bool { return strings.Contains(p.stderr.String(), "exited with code 3") })
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	r.wantStderr(t, "following project "+dw.project,
+		"web: task "+dw.project+"_web.1 exited with code 3; the swarm starts a new task in its place; its last log lines:\n    sleeping\n    bye: exiting on purpose")
+}
