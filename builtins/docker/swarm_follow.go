@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -35,7 +36,9 @@ func (t *SwarmTarget) Follow(ctx context.Context, project string, report func(de
 	loopSaid := map[string]time.Time{}
 	broken := false
 	for {
+		listed := map[string]bool{}
 		err := t.eachTask(ctx, project, func(s dockerd.Service, task dockerd.Task) {
+			listed[task.ID] = true
 			if (task.State != "failed" && task.State != "rejected") || !task.Timestamp.After(start) || reported[task.ID] {
 				return
 			}
@@ -66,6 +69,10 @@ func (t *SwarmTarget) Follow(ctx context.Context, project string, report func(de
 			}
 			report(r)
 		})
+		if err == nil {
+			// The swarm keeps a few tasks a slot: forget those it dropped.
+			maps.DeleteFunc(reported, func(id string, _ bool) bool { return !listed[id] })
+		}
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
