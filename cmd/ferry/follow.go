@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
@@ -17,12 +18,17 @@ func (a *app) follow(ctx context.Context, l *loaded) error {
 	return a.followEvents(ctx, l.project)
 }
 
-// followEvents reports what happens to the project's services, and samples
-// their status for ferry's metrics, until ctx ends.
+// followEvents reports what happens to the project's services on the
+// selected environment's target, and samples their status for ferry's
+// metrics, until ctx ends.
 func (a *app) followEvents(ctx context.Context, project string) error {
+	f, ok := a.deployTo.(deploy.Follower)
+	if !ok {
+		return fmt.Errorf("environment %s's target cannot report what happens to its services; drop --follow, and use `ferry --env %s status` and `ferry --env %s logs`", a.env, a.env, a.env)
+	}
 	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
 	go a.sampleStatus(ctx, project)
-	return a.target.Follow(ctx, project, func(r deploy.Report) {
+	return f.Follow(ctx, project, func(r deploy.Report) {
 		if x := a.exporter.Load(); x != nil && r.Restarted {
 			x.ContainerRestarted(r.Service)
 		}

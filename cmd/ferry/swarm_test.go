@@ -451,3 +451,29 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 		t.Errorf("network left after down: %s", out)
 	}
 }
+
+// ferry --env up --follow on a swarm environment follows the swarm's
+// tasks, not the local Engine's containers: a task that exits is reported
+// with its exit code and last lines, and the swarm's new task in its place,
+// then a crash loop once a slot's tasks failed 3 times.
+func TestSwarmUpFollow(t *testing.T) {
+	dw := newDockerWorkspace(t, swarmEnv+`service(name = "web", image = "app-image", env = {"SLEEP": "5", "EXIT_CODE": "3"}, restart = "always")
+`)
+	dw.run(t, "run", "app-image").wantCode(t, 0)
+	swarmtest.Up(t)
+	t.Cleanup(func() {
+		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
+	})
+	p := dw.start(t, "--project", dw.project, "--env", "staging", "up", "--follow")
+	eventually(t, "a crash loop report", func() bool { return strings.Contains(p.stderr.String(), "is in a crash loop") })
+	p.cmd.Process.Signal(os.Interrupt)
+	r := p.wait(t)
+	r.wantCode(t, 130)
+	r.wantStderr(t, "following project "+dw.project,
+		"web: task "+dw.project+"_web.1 exited with code 3; the swarm starts a new task in its place; its last log lines:\n    sleeping\n    bye: exiting on purpose",
+		"web: task "+dw.project+"_web.1 is in a crash loop: its tasks failed 3 times in ",
+		"last exited with code 3 (ferry says so again every 30s while it lasts; `ferry --env staging logs web` shows more); its last log lines:\n    sleeping\n    bye: exiting on purpose")
+	if n := strings.Count(r.stderr, "exited with code 3;"); n != 2 {
+		t.Errorf("%d single failures were reported, want 2 before the crash loop\n%s", n, r.stderr)
+	}
+}

@@ -1,0 +1,110 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// swarmFollowEvery is how often SwarmTarget.Follow looks at the project's
+// tasks.
+const swarmFollowEvery = time.Second
+
+var _ deploy.Follower = (*SwarmTarget)(nil)
+
+// Follow reports what happens to the project's swarm services until ctx
+// ends: a task that failed or was rejected after Follow began (its exit
+// code or the swarm's error, its last log lines) and, when the service's
+// restart policy makes the swarm start a new task in its place, that
+// restart (Restarted set); and a slot whose tasks keep failing, a crash
+// loop (loopRestarts failures within loopWindow), reported at most once
+// every loopQuiet, its single failures not at all. Tasks shut down on
+// purpose (an update, a scale step, ferry down) are not reported. It
+// polls the swarm's task list, which holds the tasks of every node, and
+// reads log lines through the swarm. When listing the tasks fails, it
+// says so and tries again. It returns ctx's error.
+func (t *SwarmTarget) Follow(ctx context.Context, project string, report func(deploy.Report)) error {
+	start := time.Now()
+	reported := map[string]bool{}        // failed tasks already reported, by ID
+	failures := map[string][]time.Time{} // by task name (service.slot), within loopWindow
+	loopSaid := map[string]time.Time{}
+	broken := false
+	for {
+		listed := map[string]bool{}
+		err := t.eachTask(ctx, project, func(s dockerd.Service, task dockerd.Task) {
+			listed[task.ID] = true
+			if (task.State != "failed" && task.State != "rejected") || !task.Timestamp.After(start) || reported[task.ID] {
+				return
+			}
+			reported[task.ID] = true
+			rule := s.Labels[labelRule]
+			name := fmt.Sprintf("%s.%d", s.Name, task.Slot)
+			policy := s.Spec.TaskTemplate.RestartPolicy
+			restarted := !s.Job && (policy == nil || policy.Condition != swarm.RestartPolicyConditionNone)
+			times := append(failures[name], task.Timestamp)
+			for len(times) > 0 && task.Timestamp.Sub(times[0]) > loopWindow {
+				times = times[1:]
+			}
+			failures[name] = times
+			r := deploy.Report{Level: engine.LevelWarn, Service: rule, Restarted: restarted}
+			switch n := len(times); {
+			case n >= loopRestarts && task.Timestamp.Sub(loopSaid[name]) >= loopQuiet:
+				loopSaid[name] = task.Timestamp
+				r.Level = engine.LevelError
+				r.Text = fmt.Sprintf("task %s is in a crash loop: its tasks failed %d times in %s, last %s (ferry says so again every %s while it lasts; `ferry --env %s logs %s` shows more)%s",
+					name, n, times[n-1].Sub(times[0]).Round(100*time.Millisecond), taskFailure(task), loopQuiet, t.env.Name, rule, t.taskLines(ctx, task))
+			case n >= loopRestarts:
+			default:
+				r.Text = fmt.Sprintf("task %s %s", name, taskFailure(task))
+				if restarted {
+					r.Text += "; the swarm starts a new task in its place"
+				}
+				r.Text += t.taskLines(ctx, task)
+			}
+			report(r)
+		})
+		if err == nil {
+			// The swarm keeps a few tasks a slot: forget those it dropped.
+			maps.DeleteFunc(reported, func(id string, _ bool) bool { return !listed[id] })
+		}
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && !broken:
+			report(deploy.Report{Level: engine.LevelWarn, Text: fmt.Sprintf("%v; ferry tries again every %s", err, swarmFollowEvery)})
+			broken = true
+		case err == nil && broken:
+			report(deploy.Report{Level: engine.LevelInfo, Text: "following the swarm's tasks again"})
+			broken = false
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(swarmFollowEvery):
+		}
+	}
+}
+
+// eachTask calls f with each task of the project's swarm services.
+func (t *SwarmTarget) eachTask(ctx context.Context, project string, f func(dockerd.Service, dockerd.Task)) error {
+	list, err := t.services(ctx, project)
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		tasks, err := t.c.Tasks(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		for _, task := range tasks {
+			f(s, task)
+		}
+	}
+	return nil
+}
