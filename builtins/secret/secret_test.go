@@ -214,7 +214,7 @@ func TestSources(t *testing.T) {
 		{"env missing", `secret("tok", env = "FERRY_TEST_UNSET")`, Plugin{}, `secret "tok" (from environment variable FERRY_TEST_UNSET, declared at ferry.star:1:28): environment variable FERRY_TEST_UNSET is not set: export it`},
 		{"file", `secret("tok", file = "tok.txt")`, Plugin{}, value},
 		{"file missing", `secret("tok", file = "nope.txt")`, Plugin{}, "file nope.txt does not exist: create it or fix the path"},
-		{"file unreadable", `secret("tok", file = "sub")`, Plugin{}, "cannot read file sub (read "},
+		{"file unreadable", `secret("tok", file = "sub")`, Plugin{}, "cannot read file sub (not a regular file): give a readable regular file"},
 		{"dotenv", `secret("tok", dotenv = ".env", env = "TOK")`, Plugin{}, value},
 		{"dotenv per environment", `secret("tok", dotenv = ".env", env = "TOK")`, Plugin{Env: "staging"}, "staging-" + value},
 		{"dotenv falls back", `secret("OTHER", dotenv = ".env")`, Plugin{Env: "staging"}, "other-long-value"},

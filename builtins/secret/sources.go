@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/joho/godotenv"
 
@@ -43,11 +45,46 @@ type fileSource struct{ root, rel string }
 func (f fileSource) String() string { return "file " + f.rel }
 
 func (f fileSource) read(context.Context) (string, error) {
-	b, err := os.ReadFile(filepath.Join(f.root, f.rel))
+	b, err := readSourceFile(filepath.Join(f.root, f.rel))
 	if err != nil {
 		return "", fileError(f.rel, err)
 	}
 	return string(b), nil
+}
+
+// maxSourceFile is the largest file a secret is read from: a secret is a
+// value, not a data set.
+const maxSourceFile = 1 << 20
+
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = fmt.Errorf("larger than %d KiB", maxSourceFile>>10)
+)
+
+// readSourceFile reads the regular file path, of at most maxSourceFile
+// bytes. A named pipe, a device (such as a link to /dev/zero) or a huge
+// file in a ferry.star from a pull request would otherwise hang ferry or
+// exhaust its memory.
+func readSourceFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, errNotRegular
+	case fi.Size() > maxSourceFile:
+		return nil, errTooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSourceFile+1))
+	if err == nil && len(b) > maxSourceFile {
+		err = errTooLarge
+	}
+	return b, err
 }
 
 // fileError says what to do about a file that cannot be read.
@@ -58,7 +95,7 @@ func fileError(rel string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("cannot read file %s (permission denied): give the user running ferry read access to it (chmod, chown)", rel)
 	}
-	return fmt.Errorf("cannot read file %s (%v): give a readable regular file", rel, err)
+	return fmt.Errorf("cannot read file %s (%v): give a readable regular file of at most %d KiB", rel, err, maxSourceFile>>10)
 }
 
 type dotenvSource struct{ root, rel, key, env string }
@@ -89,7 +126,7 @@ func (d dotenvSource) read(context.Context) (string, error) {
 // lookup reads variable d.key from the .env file rel; an optional file
 // may be missing.
 func (d dotenvSource) lookup(rel string, optional bool) (string, bool, error) {
-	b, err := os.ReadFile(filepath.Join(d.root, rel))
+	b, err := readSourceFile(filepath.Join(d.root, rel))
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}

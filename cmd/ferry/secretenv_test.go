@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -126,4 +127,34 @@ print("after", os.env("FERRY_TEST_UNSET_VAR", "dflt"))
 	r = ws.ferry(t, "plan")
 	r.wantCode(t, 0)
 	r.wantStderr(t, "before None", "after dflt")
+}
+
+// A secret read from a named pipe, a device or a huge file, as a ferry.star
+// from a pull request may declare, fails its rule with what to do, instead
+// of hanging ferry or exhausting its memory.
+func TestSecretFileNotRegularOrHuge(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": `task(name = "pipe", cmd = "true", secrets = {"T": secret("p", file = "pipe")}, cache = False)
+task(name = "zero", cmd = "true", secrets = {"T": secret("z", file = "zero")}, cache = False)
+task(name = "huge", cmd = "true", secrets = {"T": secret("h", dotenv = "huge.env", env = "T")}, cache = False)
+`,
+	})
+	if err := syscall.Mkfifo(ws.path("pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", ws.path("zero")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ws.path("huge.env"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(ws.path("huge.env"), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	r := ws.ferry(t, "run", "--keep-going")
+	r.wantCode(t, 1)
+	r.wantStderr(t,
+		"cannot read file pipe (not a regular file): give a readable regular file of at most 1024 KiB",
+		"cannot read file zero (not a regular file)",
+		"cannot read file huge.env (larger than 1024 KiB)")
 }
