@@ -59,7 +59,7 @@ func Identities(file string) ([]age.Identity, error) {
 // file name. They never quote the file: age's own messages may quote its
 // first line, which in a file that was never encrypted is the secret.
 func Decrypt(path, name string, ids []age.Identity) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSourceFile(path)
 	if err != nil {
 		return nil, err
 	}

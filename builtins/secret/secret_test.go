@@ -234,6 +234,7 @@ func TestSources(t *testing.T) {
 		{"encrypted damaged stanza", `secret("tok", encrypted = "stanza.age")`, Plugin{Identity: keyFile}, "stanza.age was not encrypted for this age identity (public key " + id.Recipient().String() + "): ask someone who can read it to add your public key to the recipients file and run `ferry secret rekey stanza.age`; if your key was a recipient when it was last encrypted, its header is damaged: restore it from version control"},
 		{"encrypted damaged MAC", `secret("tok", encrypted = "mac.age")`, Plugin{Identity: keyFile}, "mac.age has a damaged age header"},
 		{"encrypted damaged intro", `secret("tok", encrypted = "intro.age")`, Plugin{Identity: keyFile}, "intro.age has a damaged age header"},
+		{"encrypted not a file", `secret("tok", encrypted = "sub")`, Plugin{Identity: keyFile}, "not a regular file"},
 		{"encrypted bad identity", `secret("tok", encrypted = "tok.age")`, Plugin{Identity: filepath.Join(t.TempDir())}, "age identity"},
 		{"too short", `secret("pin", cmd = "cat pin.txt")`, Plugin{}, "secret pin is 4 bytes long; ferry cannot redact values shorter than 8 bytes safely"},
 	}
