@@ -50,7 +50,7 @@ type journal struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File // opened at the first record
-	good int64    // where the valid records end in the file, as read at load
+	good int64    // where the valid records end in the file
 
 	syncing bool       // a commit goroutine is running
 	next    *syncRound // the records written since the running fsync began
@@ -156,9 +156,18 @@ func (j *journal) append(name string, rs *RuleState) error {
 		}
 	}
 	if _, err := j.f.Write(rec); err != nil {
+		// Take back what was written of the record (a full disk may cut
+		// it short): the records appended after it must stay readable.
+		if j.f.Truncate(j.good) != nil {
+			j.f.Close() // the next record reopens it, truncating
+			j.f = nil
+		} else {
+			j.f.Seek(j.good, io.SeekStart)
+		}
 		j.mu.Unlock()
 		return fmt.Errorf("write %s: %w", j.path, err)
 	}
+	j.good += int64(len(rec))
 	r := j.next
 	if r == nil {
 		r = &syncRound{f: j.f, done: make(chan struct{})}
@@ -220,7 +229,7 @@ func (j *journal) open() error {
 		_, err = f.WriteString(journalMagic)
 	}
 	if err == nil {
-		_, err = f.Seek(0, io.SeekEnd)
+		j.good, err = f.Seek(0, io.SeekEnd)
 	}
 	if err == nil {
 		// The file's name must survive a crash too.

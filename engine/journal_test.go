@@ -3,11 +3,14 @@ package engine
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -266,4 +269,65 @@ func BenchmarkJournalAppendConcurrent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A record whose write fails part-way (a full disk, a file size limit) is
+// taken back, so the records appended after it, which were reported
+// durable, are read back after a crash. The write fails for real: a child
+// process records under a file size limit (RLIMIT_FSIZE), then lifts it.
+func TestJournalShortWriteTakenBack(t *testing.T) {
+	if dir := os.Getenv("FERRY_TEST_JOURNAL_SHORT_WRITE"); dir != "" {
+		journalShortWriteChild(dir)
+		return
+	}
+	ws := journalWorkspace(t)
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestJournalShortWriteTakenBack$")
+	cmd.Env = append(os.Environ(), "FERRY_TEST_JOURNAL_SHORT_WRITE="+ws.Root)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the child that records under a file size limit: %v\n%s", err, out)
+	}
+	st := loadState(t, ws)
+	for _, name := range []string{"a", "c"} {
+		if st.Rule(name) == nil {
+			t.Errorf("rule %s, recorded as durable, is lost after the torn record of b", name)
+		}
+	}
+}
+
+// journalShortWriteChild records a, then b under a file size limit that
+// cuts b's record short, then c with the limit lifted, and exits without
+// a save, as a crash would.
+func journalShortWriteChild(dir string) {
+	signal.Ignore(syscall.SIGXFSZ)
+	ws := &Workspace{Root: dir, File: filepath.Join(dir, FileName)}
+	st, err := LoadState(ws, true)
+	if err != nil {
+		panic(err)
+	}
+	if err := st.SetRule("a", &RuleState{Key: Digest{1}}); err != nil {
+		panic(err)
+	}
+	fi, err := os.Stat(journalPath(ws))
+	if err != nil {
+		panic(err)
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		panic(err)
+	}
+	limit := old
+	limit.Cur = uint64(fi.Size()) + 10
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
+		panic(err)
+	}
+	if err := st.SetRule("b", &RuleState{Key: Digest{2}, Inputs: []FileSum{{Path: strings.Repeat("x", 100)}}}); err == nil {
+		panic("the record of b was written whole under the limit")
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		panic(err)
+	}
+	if err := st.SetRule("c", &RuleState{Key: Digest{3}}); err != nil {
+		panic(err)
+	}
+	os.Exit(0)
 }
