@@ -8,8 +8,14 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 build: ## build bin/ferry
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
 
+# TESTFLAGS: CI sets -p 1, so that the Docker suites of two packages never
+# build and remove images at once: the Engine's classic builder fails a build
+# whose cache lookup meets an image that another package's cleanup removes
+# ("unable to find image sha256:…").
+TESTFLAGS ?=
+
 test: ## run every test (unit, end-to-end on the built binary, examples)
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
 
 bench: build ## measure ferry against GNU make on a generated workspace (see bench/)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine/
