@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // benchWorkspace writes 50 chains of 10 tasks with 20 source files each
@@ -72,7 +73,7 @@ func BenchmarkNoOp500(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := engine.NewEngine(ws, g, st, engine.NewBus())
+		e := engine.NewEngine(ws, g, st, engine.NewBus(redact.New()))
 		sum, err := e.Run(context.Background(), nil, engine.RunOptions{})
 		if err != nil {
 			b.Fatal(err)

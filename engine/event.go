@@ -42,7 +42,8 @@ const (
 )
 
 // An Event is one thing the engine reports. Every sink (console, JSON log,
-// later CI reports and the watch view) consumes the same stream.
+// the --events file, CI reports, /metrics and the watch view) consumes the
+// same stream.
 type Event struct {
 	Time     time.Time     `json:"time"`
 	Kind     EventKind     `json:"kind"`
@@ -97,20 +98,25 @@ type Bus struct {
 	now      time.Time // when the latest of them began: the time of the lines it emits
 }
 
-// NewBus returns a Bus feeding sinks.
-func NewBus(sinks ...Sink) *Bus { return &Bus{sinks: sinks} }
+// NewBus returns a Bus feeding sinks that removes r's secret values from
+// the text of every event before any sink sees it: no bus delivers events
+// unredacted. A nil r is a programming error, and NewBus panics on it; a
+// bus with no secrets to hide takes redact.New().
+func NewBus(r *redact.Redactor, sinks ...Sink) *Bus {
+	if r == nil {
+		panic("engine.NewBus: nil redactor (every bus redacts; pass redact.New() when there is nothing to hide)")
+	}
+	return &Bus{sinks: sinks, redactor: r}
+}
 
 // Fork returns a new bus feeding sinks that redacts with b's redactor and
 // keeps colour as b does: a bus for another view of the same events (the
-// watch's status view) hides the same secrets. A nil b gives a bus that
-// does neither.
+// watch's status view) hides the same secrets.
 func (b *Bus) Fork(sinks ...Sink) *Bus {
-	f := NewBus(sinks...)
-	if b != nil {
-		b.mu.Lock()
-		f.redactor, f.color = b.redactor, b.color
-		b.mu.Unlock()
-	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := NewBus(b.redactor, sinks...)
+	f.color = b.color
 	return f
 }
 
@@ -118,14 +124,6 @@ func (b *Bus) Fork(sinks ...Sink) *Bus {
 func (b *Bus) Add(s Sink) {
 	b.mu.Lock()
 	b.sinks = append(b.sinks, s)
-	b.mu.Unlock()
-}
-
-// Redact makes the bus remove r's secret values from the text of every
-// event before any sink sees it.
-func (b *Bus) Redact(r *redact.Redactor) {
-	b.mu.Lock()
-	b.redactor = r
 	b.mu.Unlock()
 }
 
@@ -156,12 +154,10 @@ func (b *Bus) emit(e Event, line bool) {
 			e.Time = time.Now()
 		}
 	}
-	if r := b.redactor; r != nil {
-		if !line {
-			e.Text = r.String(e.Text)
-		}
-		e.Err, e.Reason = r.String(e.Err), r.String(e.Reason)
+	if !line {
+		e.Text = b.redactor.String(e.Text)
 	}
+	e.Err, e.Reason = b.redactor.String(e.Err), b.redactor.String(e.Reason)
 	for _, s := range b.sinks {
 		s.Handle(e)
 	}

@@ -3,17 +3,26 @@ package engine
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/engine/redact"
 )
 
+func TestNewBusPanicsWithoutRedactor(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("NewBus(nil) did not panic")
+		}
+	}()
+	NewBus(nil)
+}
+
 func TestBusRedactsEvents(t *testing.T) {
 	r := redact.New()
 	var got []Event
-	b := NewBus(SinkFunc(func(e Event) { got = append(got, e) }))
-	b.Redact(r)
+	b := NewBus(r, SinkFunc(func(e Event) { got = append(got, e) }))
 	if err := r.Add("tok", "value-of-the-token"); err != nil {
 		t.Fatal(err)
 	}
@@ -24,12 +33,45 @@ func TestBusRedactsEvents(t *testing.T) {
 	}
 }
 
+// TestEveryBusRedacts checks that no sink, of a bus or of its forks, sees
+// a value its redactor knows, whichever way the event is emitted.
+func TestEveryBusRedacts(t *testing.T) {
+	const value = "value-of-the-token"
+	r := redact.New()
+	if err := r.Add("tok", value); err != nil {
+		t.Fatal(err)
+	}
+	var seen []Event
+	sink := SinkFunc(func(e Event) { seen = append(seen, e) })
+	root := NewBus(r, sink)
+	buses := map[string]*Bus{"new": root, "fork": root.Fork(sink), "fork of fork": root.Fork().Fork(sink)}
+	for name, b := range buses {
+		seen = nil
+		b.Emit(Event{Kind: EventRuleFail, Rule: "r", Text: "t " + value, Err: "e " + value, Reason: "r " + value})
+		b.Logf(LevelWarn, "log %s", value)
+		w := b.Output(func(line string) { b.EmitLine(Event{Kind: EventOutput, Rule: "r", Text: line}) })
+		w.Write([]byte("out " + value + "\n"))
+		w.Flush()
+		if len(seen) != 3 {
+			t.Fatalf("%s: %d events, want 3", name, len(seen))
+		}
+		for _, e := range seen {
+			j, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(j), value) || !strings.Contains(string(j), "[redacted tok]") {
+				t.Errorf("%s: a sink saw %s", name, j)
+			}
+		}
+	}
+}
+
 // A forked bus (the watch's status view) redacts with its parent's
 // redactor, also a value added after the fork.
 func TestForkedBusRedacts(t *testing.T) {
 	r := redact.New()
-	parent := NewBus()
-	parent.Redact(r)
+	parent := NewBus(r)
 	var got []Event
 	b := parent.Fork(SinkFunc(func(e Event) { got = append(got, e) }))
 	if err := r.Add("tok", "value-of-the-token"); err != nil {
@@ -63,17 +105,18 @@ func TestRuleOutputRedactedBeforeLines(t *testing.T) {
 	for name, print := range cases {
 		t.Run(name, func(t *testing.T) {
 			r := &testRule{info: RuleInfo{Name: "t", Kind: "task", Default: true}, def: "v1", print: print}
-			e, events := newTestEngine(t, nil, r)
+			e, _ := newTestEngine(t, nil, r)
 			red := redact.New()
 			if err := red.Add("tok", value); err != nil {
 				t.Fatal(err)
 			}
-			e.Events.Redact(red)
+			var events []Event
+			e.Events = NewBus(red, SinkFunc(func(ev Event) { events = append(events, ev) }))
 			if _, err := e.Run(context.Background(), []string{"t"}, RunOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			var out strings.Builder
-			for _, ev := range *events {
+			for _, ev := range events {
 				if ev.Kind == EventOutput {
 					out.WriteString(ev.Text)
 				}

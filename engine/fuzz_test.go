@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // FuzzLoad evaluates arbitrary bytes as a workspace's ferry.star, which may
@@ -32,7 +34,7 @@ func FuzzLoad(f *testing.F) {
 			Workspace: ws,
 			Plugins:   []Plugin{testPlugin{}},
 			MaxSteps:  100_000,
-			Events:    NewBus(SinkFunc(func(Event) {})),
+			Events:    NewBus(redact.New(), SinkFunc(func(Event) {})),
 		})
 		if err == nil {
 			if text := bytes.TrimPrefix(src, utf8BOM); bytes.IndexByte(text, 0) >= 0 || !utf8.Valid(text) {

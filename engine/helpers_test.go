@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/ferryhq/ferry/engine/redact"
 	"go.starlark.net/starlark"
 )
 
@@ -104,7 +105,7 @@ func evaluate(t testing.TB, files map[string]string, lib map[string]string) (*Re
 	}
 	var events []Event
 	var mu sync.Mutex
-	bus := NewBus(SinkFunc(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }))
+	bus := NewBus(redact.New(), SinkFunc(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }))
 	res, err := Evaluate(context.Background(), Options{
 		Workspace: &Workspace{Root: dir, File: filepath.Join(dir, FileName)},
 		Plugins:   []Plugin{testPlugin{}},

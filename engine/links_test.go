@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Markers stand for the contents of /etc/passwd and of an age identity:
@@ -85,7 +87,7 @@ func TestLoadThroughLinkOut(t *testing.T) {
 			var printed strings.Builder
 			_, err := Evaluate(context.Background(), Options{
 				Workspace: &Workspace{Root: ws, File: filepath.Join(ws, FileName)},
-				Events: NewBus(SinkFunc(func(e Event) {
+				Events: NewBus(redact.New(), SinkFunc(func(e Event) {
 					mu.Lock()
 					printed.WriteString(e.Text)
 					mu.Unlock()

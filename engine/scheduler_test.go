@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // newTestEngine returns an engine over rules in a temp workspace with files.
@@ -30,7 +32,7 @@ func newTestEngine(t *testing.T, files map[string]string, rs ...*testRule) (*Eng
 		t.Fatal(err)
 	}
 	var events []Event
-	return NewEngine(ws, g, st, NewBus(SinkFunc(func(e Event) { events = append(events, e) }))), &events
+	return NewEngine(ws, g, st, NewBus(redact.New(), SinkFunc(func(e Event) { events = append(events, e) }))), &events
 }
 
 // reopen simulates the next ferry process: state saved and loaded again.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/engine/redact"
 	"go.starlark.net/starlark"
 )
 
@@ -100,7 +101,7 @@ func TestRotatedSecretReruns(t *testing.T) {
 		}
 		e = reopen(t, e)
 		var reasons []string
-		e.Events = NewBus(SinkFunc(func(ev Event) {
+		e.Events = NewBus(redact.New(), SinkFunc(func(ev Event) {
 			if ev.Kind == EventRuleStart {
 				reasons = append(reasons, ev.Rule+": "+ev.Reason)
 			}
@@ -122,7 +123,7 @@ func TestRotatedSecretReruns(t *testing.T) {
 	sec.missing = true
 	e = reopen(t, e)
 	var failed string
-	e.Events = NewBus(SinkFunc(func(ev Event) {
+	e.Events = NewBus(redact.New(), SinkFunc(func(ev Event) {
 		if ev.Kind == EventRuleFail {
 			failed = ev.Err
 		}

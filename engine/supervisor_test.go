@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // These tests run real processes under a real Supervisor.
@@ -44,7 +46,7 @@ func (l *eventLog) texts(kind EventKind) []string {
 func newTestSupervisor(t *testing.T) (*Supervisor, *eventLog) {
 	t.Helper()
 	log := &eventLog{}
-	s := NewSupervisor(NewBus(log))
+	s := NewSupervisor(NewBus(redact.New(), log))
 	t.Cleanup(s.Stop)
 	return s, log
 }
@@ -250,7 +252,7 @@ func TestSupervisorStopOthers(t *testing.T) {
 // server is a shell that execs sleep, which SIGTERM ends at once.
 func BenchmarkSupervisorRestart(b *testing.B) {
 	dir := b.TempDir()
-	s := NewSupervisor(NewBus())
+	s := NewSupervisor(NewBus(redact.New()))
 	defer s.Stop()
 	for i := 0; b.Loop(); i++ {
 		if err := s.Start(context.Background(), "api", Digest{byte(i)}, shell(dir, "exec sleep 100"), 5*time.Second); err != nil {

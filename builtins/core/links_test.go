@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Markers stand for the contents of /etc/passwd and of an age identity:
@@ -58,7 +59,7 @@ func evalLinks(t *testing.T, ws *engine.Workspace) (*engine.Result, string, erro
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: ws,
 		Plugins:   []engine.Plugin{Plugin{}},
-		Events: engine.NewBus(engine.SinkFunc(func(e engine.Event) {
+		Events: engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
 			mu.Lock()
 			printed.WriteString(e.Text + "\n")
 			mu.Unlock()
@@ -185,7 +186,7 @@ task(name = "read", run = lambda ctx: print(ctx.read("o.txt")))
 	}
 	var mu sync.Mutex
 	var events []engine.Event
-	e := engine.NewEngine(ws, g, st, engine.NewBus(engine.SinkFunc(func(ev engine.Event) {
+	e := engine.NewEngine(ws, g, st, engine.NewBus(redact.New(), engine.SinkFunc(func(ev engine.Event) {
 		mu.Lock()
 		events = append(events, ev)
 		mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 func TestServeTaskErrors(t *testing.T) {
@@ -67,7 +68,7 @@ task(name = "api", cmd = "echo $$ >> pids; exec sleep 100", srcs = ["main.txt"],
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.NewEngine(ws, g, st, engine.NewBus())
+	e := engine.NewEngine(ws, g, st, engine.NewBus(redact.New()))
 	e.Servers = engine.NewSupervisor(e.Events)
 	t.Cleanup(e.Servers.Stop)
 	run := func() *engine.Summary {

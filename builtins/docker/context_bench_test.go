@@ -36,7 +36,7 @@ func BenchmarkContextTar(b *testing.B) {
 	}
 	writeBench(b, w.root, "ctx/Dockerfile", []byte("FROM scratch\nCOPY . /data\n"))
 	writeBench(b, w.root, "ferry.star", []byte(`image(name = "big", repo = "acme/big", context = "ctx")`+"\n"))
-	e, err := w.load(context.Background(), engine.NewBus())
+	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		b.Fatal(err)
 	}

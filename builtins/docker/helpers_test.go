@@ -306,7 +306,7 @@ func (w *testWorkspace) run(ctx context.Context, names ...string) runResult {
 	w.t.Helper()
 	var r runResult
 	var mu sync.Mutex
-	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
 		mu.Lock()
 		r.events = append(r.events, e)
 		mu.Unlock()
@@ -344,7 +344,7 @@ func (w *testWorkspace) mustRun(names ...string) (ran, cached []string) {
 // plan returns the plan item of rule.
 func (w *testWorkspace) plan(rule string) engine.PlanItem {
 	w.t.Helper()
-	e, err := w.load(context.Background(), engine.NewBus())
+	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		w.t.Fatalf("load: %v", err)
 	}

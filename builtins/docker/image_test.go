@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 const helloFerry = `image(name = "hello", repo = "REPO", context = "app", ignore = ["*.log"], tag = ["latest"])
@@ -449,7 +450,7 @@ func TestImageDeclarationErrors(t *testing.T) {
 		`image(name = "a", repo = "acme/api", build_args = {"A": 1})`: `build_args: got dict, want dict of string to string`,
 	} {
 		w := newWorkspace(t, nil, map[string]string{"ferry.star": src + "\n"})
-		_, err := w.load(context.Background(), engine.NewBus())
+		_, err := w.load(context.Background(), engine.NewBus(redact.New()))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
@@ -480,7 +481,7 @@ image(name = "c", repo = "acme/c")
 		"notes.txt":           "",
 	})
 	w.write(".ferry/junk", "")
-	e, err := w.load(context.Background(), engine.NewBus())
+	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Markers stand for the contents of /etc/passwd and of an age identity:
@@ -80,7 +81,7 @@ func TestContextLinks(t *testing.T) {
 		"lib/x.go":       "package lib\n",
 	})
 	w.links(out, contextLinks)
-	e, err := w.load(context.Background(), engine.NewBus())
+	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ image(name = "in", repo = "acme/in", context = "app2")
 		"shared/Dockerfile": "FROM scratch\nCOPY main.go /\n",
 	})
 	w.links(out, map[string]string{"app/Dockerfile": "OUT/passwd", "app2/Dockerfile": "../shared/Dockerfile"})
-	e, err := w.load(context.Background(), engine.NewBus())
+	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

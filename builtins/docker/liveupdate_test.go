@@ -17,6 +17,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // liveSrc is a server for FROM scratch images: GET /file?p=PATH answers
@@ -167,7 +168,7 @@ func (w *liveWorkspace) liveRun(live bool) runResult {
 	ctx := context.Background()
 	var r runResult
 	var mu sync.Mutex
-	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
 		mu.Lock()
 		r.events = append(r.events, e)
 		mu.Unlock()
@@ -381,7 +382,7 @@ func TestLiveUpdateErrors(t *testing.T) {
 		{`image(name = "i", repo = "r", context = "app", live_update = ["x"])`, "live_update"},
 	} {
 		w := newWorkspace(t, nil, map[string]string{"ferry.star": c.star + "\n", "app/Dockerfile": "FROM scratch\n"})
-		_, err := w.load(context.Background(), engine.NewBus())
+		_, err := w.load(context.Background(), engine.NewBus(redact.New()))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s:\n got %v\nwant %q", c.star, err, c.want)
 		}

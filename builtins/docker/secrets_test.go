@@ -45,7 +45,7 @@ image(name = "gone", repo = "acme/gone", context = "gone")
 		"other/Dockerfile":  "FROM scratch\n",
 		// Only paths matter: the files are not read, nor need to exist.
 	})
-	e, err := w.load(context.Background(), engine.NewBus())
+	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestWriteTarStopsAtSecretValue(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			files["ferry.star"] = `image(name = "app", repo = "acme/app", context = "ctx")` + "\n"
 			w := newWorkspace(t, nil, files)
-			e, err := w.load(context.Background(), engine.NewBus())
+			e, err := w.load(context.Background(), engine.NewBus(redact.New()))
 			if err != nil {
 				t.Fatal(err)
 			}

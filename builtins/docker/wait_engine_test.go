@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // exiterSrc serves 200 on :8080 and, with EXIT_AFTER (a duration), exits
@@ -70,7 +71,7 @@ func upAndWait(t *testing.T, rules string) error {
 	defer cancel()
 	var mu sync.Mutex
 	var fails []string
-	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
 		if e.Kind == engine.EventRuleFail {
 			mu.Lock()
 			fails = append(fails, e.Rule+": "+e.Err)

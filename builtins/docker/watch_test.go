@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Concerns agrees with Inputs on every file of the workspace, and also
@@ -33,7 +34,7 @@ image(name = "b", repo = "acme/b", context = "ctx2")
 		"notes.txt":           "",
 	})
 	ctx := context.Background()
-	e, err := w.load(ctx, engine.NewBus())
+	e, err := w.load(ctx, engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

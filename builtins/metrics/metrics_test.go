@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // exposition has every metric type, labels with escapes, and a label-less series.
@@ -200,7 +201,7 @@ func runTask(t *testing.T, src string) error {
 	}
 	ws := &engine.Workspace{Root: dir, File: filepath.Join(dir, engine.FileName)}
 	var failure string
-	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
 		if e.Kind == engine.EventRuleFail && failure == "" {
 			failure = e.Err
 		}

@@ -55,7 +55,7 @@ func eval(t testing.TB, p *Plugin, files map[string]string) (map[string]engine.S
 	}
 	c := &capture{}
 	var printed strings.Builder
-	bus := engine.NewBus(engine.SinkFunc(func(e engine.Event) { printed.WriteString(e.Text + "\n") }))
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) { printed.WriteString(e.Text + "\n") }))
 	_, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, engine.FileName)},
 		Plugins:   []engine.Plugin{core.Plugin{}, p, c},

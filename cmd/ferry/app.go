@@ -140,8 +140,7 @@ func (a *app) setupLogging() error {
 	if err != nil {
 		return err
 	}
-	a.bus = engine.NewBus(a.sink)
-	a.bus.Redact(a.redactor)
+	a.bus = engine.NewBus(a.redactor, a.sink)
 	a.bus.KeepColor(a.rawColor)
 	a.redactor.SetWarn(func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
 	return a.openEvents()

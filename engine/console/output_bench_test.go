@@ -45,8 +45,7 @@ func BenchmarkOutputPath(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			bus := engine.NewBus(s)
-			bus.Redact(red)
+			bus := engine.NewBus(red, s)
 			w := bus.Output(func(l string) {
 				bus.EmitLine(engine.Event{Kind: engine.EventOutput, Rule: "gen", Stream: "stdout", Text: l})
 			})

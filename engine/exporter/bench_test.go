@@ -12,6 +12,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/exporter"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // benchRules is the number of rules the benchmarked exporter has seen run.
@@ -23,7 +24,7 @@ const benchRules = 1000
 func busyExporter(b *testing.B) *exporter.Server {
 	b.Helper()
 	x := exporter.New(func(string) string { return "task" })
-	bus := engine.NewBus(x)
+	bus := engine.NewBus(redact.New(), x)
 	for run := range 2 {
 		for i := range benchRules {
 			rule := fmt.Sprintf("chain%02d/task%02d", i/20, i%20)

@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/exporter"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 var kinds = map[string]string{"gen": "task", "api-image": "image", "api": "service", "lint": "task", "flaky": "task"}
@@ -34,7 +35,7 @@ func serve(t *testing.T) (*exporter.Exporter, *exporter.Server, *engine.Bus) {
 	if !strings.HasPrefix(srv.Addr, "127.0.0.1:") || strings.HasSuffix(srv.Addr, ":0") {
 		t.Fatalf("Addr = %q, want a port on 127.0.0.1", srv.Addr)
 	}
-	return x, srv, engine.NewBus(x)
+	return x, srv, engine.NewBus(redact.New(), x)
 }
 
 func scrape(t *testing.T, srv *exporter.Server) *metrics.Samples {
@@ -161,7 +162,7 @@ func TestServeErrors(t *testing.T) {
 		t.Errorf("a port in use: got %v", err)
 	}
 	// Without kinds, the label is empty.
-	engine.NewBus(x).Emit(engine.Event{Kind: engine.EventCached, Rule: "r"})
+	engine.NewBus(redact.New(), x).Emit(engine.Event{Kind: engine.EventCached, Rule: "r"})
 	hs := httptest.NewServer(x.Handler())
 	defer hs.Close()
 	s, err := metrics.Scrape(context.Background(), hs.URL, 5*time.Second)
