@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -30,12 +31,6 @@ var FileOptions = &syntax.FileOptions{
 // DefaultMaxSteps bounds the work of one evaluation, so a runaway loop ends
 // with an error instead of hanging.
 const DefaultMaxSteps = 200_000_000
-
-// A Plugin contributes builtins for one domain. Plugins hold no
-// per-evaluation state: that lives on the Evaluation reached from the thread.
-type Plugin interface {
-	Builtins() []*Builtin
-}
 
 // Options configure an evaluation.
 type Options struct {
@@ -73,6 +68,11 @@ type Evaluation struct {
 	secrets []SecretFile   // files that hold secret values in clear
 
 	envSecrets envSecrets // guarded by mu; see environ.go
+
+	// The states of the StatePlugins (see plugin.go), by type and by
+	// plugin (nil for a plugin without one), made before evaluation starts.
+	states  map[reflect.Type]any
+	stateOf []any
 
 	// held is what evaluation printed after os.env first gave a set
 	// variable's value, emitted when evaluation ends: the redactor then
@@ -115,6 +115,9 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 		env:     map[string]string{},
 		threads: map[*starlark.Thread]bool{},
 		cache:   map[Label]*loadEntry{},
+	}
+	if err := ev.newStates(); err != nil {
+		return nil, err
 	}
 	ev.predeclared = starlark.StringDict{"json": json.Module, "math": math.Module, "time": time.Module, formatGuard: noSecret}
 	for _, p := range opts.Plugins {

@@ -31,9 +31,9 @@ type Environment struct {
 	Pos    syntax.Position // where it is declared
 }
 
-// Environments collects the environment() declarations of one evaluation.
-// The CLI makes one per evaluation, hands it to the Plugin, and selects
-// from it once evaluation is done.
+// Environments collects the environment() declarations of one evaluation:
+// the Plugin's state (engine.EvaluationState[*Environments] reads it), from
+// which the environment to deploy to is selected once evaluation is done.
 type Environments struct {
 	mu   sync.Mutex
 	list []*Environment
@@ -85,9 +85,9 @@ func (e *Environments) add(env *Environment) error {
 	return nil
 }
 
-// environmentBuiltin declares environment(), recording into envs (nil: the
-// declarations are checked and dropped, as for `ferry doc`).
-func environmentBuiltin(envs *Environments) *engine.Builtin {
+// environmentBuiltin declares environment(), recording into the
+// evaluation's Environments.
+func environmentBuiltin() *engine.Builtin {
 	return &engine.Builtin{
 		Name: "environment",
 		Doc: "Declares an environment: a place to deploy the services and jobs to, selected with `ferry --env NAME` " +
@@ -120,10 +120,8 @@ func environmentBuiltin(envs *Environments) *engine.Builtin {
 				}
 				return nil, c.Errorf("%s", msg)
 			}
-			if envs != nil {
-				if err := envs.add(env); err != nil {
-					return nil, err
-				}
+			if err := engine.StateOf[*Environments](thread).add(env); err != nil {
+				return nil, err
 			}
 			return starlark.String(env.Name), nil
 		},

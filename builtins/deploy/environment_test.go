@@ -20,12 +20,14 @@ func evalEnvs(t *testing.T, src, env string) (*Environments, *engine.Result, err
 	if err := os.WriteFile(filepath.Join(dir, "ferry.star"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	envs := &Environments{}
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
-		Plugins:   []engine.Plugin{core.Plugin{Env: env}, fakeImagePlugin{}, &Plugin{Project: "p", Environments: envs}},
+		Plugins:   []engine.Plugin{core.Plugin{Env: env}, fakeImagePlugin{}, &Plugin{Project: "p"}},
 	})
-	return envs, res, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return engine.EvaluationState[*Environments](res.Eval), res, nil
 }
 
 func TestEnvironmentSelect(t *testing.T) {

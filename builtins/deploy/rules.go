@@ -24,14 +24,14 @@ type ImageRule interface {
 }
 
 // Plugin declares service() and job(), run by Target under Project, and
-// environment().
+// environment(), which records into the evaluation's Environments.
 type Plugin struct {
 	Project string
 	Target  Target
-	// Environments receives the environment() declarations of the
-	// evaluation; nil drops them.
-	Environments *Environments
 }
+
+// NewState returns the Environments of one evaluation.
+func (*Plugin) NewState() any { return &Environments{} }
 
 // Builtins returns service, job, network, volume, environment, autoscale
 // and health.
@@ -39,7 +39,7 @@ type Plugin struct {
 // volumes declared, so call it once per evaluation, as engine.Evaluate does.
 func (p *Plugin) Builtins() []*engine.Builtin {
 	res := &resources{external: map[string]bool{}}
-	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res), environmentBuiltin(p.Environments), scale.Builtin}, healthBuiltins...)
+	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res), environmentBuiltin(), scale.Builtin}, healthBuiltins...)
 }
 
 func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {

@@ -22,9 +22,9 @@ type Pipeline struct {
 	Pos    syntax.Position // where it is declared
 }
 
-// Pipelines collects the pipeline() declarations of one evaluation. The CLI
-// makes one per evaluation, hands it to the Plugin, and checks it against
-// the graph once evaluation is done.
+// Pipelines collects the pipeline() declarations of one evaluation: the
+// Plugin's state (engine.EvaluationState[*Pipelines] reads it), checked
+// against the graph once evaluation is done.
 type Pipelines struct {
 	mu   sync.Mutex
 	list []*Pipeline
@@ -68,10 +68,10 @@ func (p *Pipelines) add(pl *Pipeline) error {
 	return nil
 }
 
-// Check reports, at the position of the pipeline() call, a stage that
+// CheckGraph reports, at the position of the pipeline() call, a stage that
 // names no rule of g (with a suggestion) or names a serve task, which
 // never finishes, so no later stage could start.
-func (p *Pipelines) Check(g *engine.Graph) error {
+func (p *Pipelines) CheckGraph(g *engine.Graph) error {
 	for _, pl := range p.List() {
 		for i, stage := range pl.Stages {
 			for _, name := range stage {
@@ -95,11 +95,11 @@ func (p *Pipelines) Check(g *engine.Graph) error {
 	return nil
 }
 
-// Plugin declares pipeline(), recording into Pipelines (nil: the
-// declarations are checked and dropped, as for `ferry doc`).
-type Plugin struct {
-	Pipelines *Pipelines
-}
+// Plugin declares pipeline(), recording into the evaluation's Pipelines.
+type Plugin struct{}
+
+// NewState returns the Pipelines of one evaluation.
+func (Plugin) NewState() any { return &Pipelines{} }
 
 // Builtins returns pipeline.
 func (p Plugin) Builtins() []*engine.Builtin {
@@ -141,10 +141,8 @@ func (p Plugin) declare(thread *starlark.Thread, c *engine.Call) (starlark.Value
 			where[name] = i
 		}
 	}
-	if p.Pipelines != nil {
-		if err := p.Pipelines.add(pl); err != nil {
-			return nil, err
-		}
+	if err := engine.StateOf[*Pipelines](thread).add(pl); err != nil {
+		return nil, err
 	}
 	return starlark.String(pl.Name), nil
 }

@@ -25,10 +25,9 @@ func load(t *testing.T, src string) (*Pipelines, error) {
 	if err := os.WriteFile(filepath.Join(dir, "ferry.star"), []byte(rules+src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipelines{}
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Pipelines: p}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{}},
 	})
 	if err != nil {
 		return nil, err
@@ -37,7 +36,7 @@ func load(t *testing.T, src string) (*Pipelines, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, p.Check(g)
+	return engine.EvaluationState[*Pipelines](res.Eval), res.Eval.CheckGraph(g)
 }
 
 func TestPipeline(t *testing.T) {

@@ -10,7 +10,8 @@ import (
 	"github.com/ferryhq/ferry/engine"
 )
 
-// Settings are what lint_settings() declared in one evaluation.
+// Settings are what lint_settings() declared in one evaluation: the
+// Plugin's state (engine.EvaluationState[*Settings] reads it).
 type Settings struct {
 	mu     sync.Mutex
 	ignore []string
@@ -24,10 +25,11 @@ func (s *Settings) Ignore() []string {
 	return append([]string{}, s.ignore...)
 }
 
-// Plugin declares lint_settings(), which fills Settings.
-type Plugin struct {
-	Settings *Settings
-}
+// Plugin declares lint_settings(), which fills the evaluation's Settings.
+type Plugin struct{}
+
+// NewState returns the Settings of one evaluation.
+func (Plugin) NewState() any { return &Settings{} }
 
 // Builtins returns lint_settings.
 func (p Plugin) Builtins() []*engine.Builtin {
@@ -42,7 +44,7 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	}}
 }
 
-func (p Plugin) lintSettings(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
+func (Plugin) lintSettings(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	if engine.EvaluationOf(thread) == nil || engine.IsRunTime(thread) {
 		return nil, c.Errorf("call it while ferry.star is evaluated, not inside a run-time action")
 	}
@@ -52,15 +54,13 @@ func (p Plugin) lintSettings(thread *starlark.Thread, c *engine.Call) (starlark.
 			return nil, c.Errorf("ignore: %v", err)
 		}
 	}
-	if p.Settings == nil {
-		return starlark.None, nil
+	s := engine.StateOf[*Settings](thread)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pos.IsValid() {
+		return nil, c.Errorf("lint_settings is called a second time (first at %s); merge the calls", s.pos)
 	}
-	p.Settings.mu.Lock()
-	defer p.Settings.mu.Unlock()
-	if p.Settings.pos.IsValid() {
-		return nil, c.Errorf("lint_settings is called a second time (first at %s); merge the calls", p.Settings.pos)
-	}
-	p.Settings.ignore, p.Settings.pos = ids, c.Pos
+	s.ignore, s.pos = ids, c.Pos
 	return starlark.None, nil
 }
 

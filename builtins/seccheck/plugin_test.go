@@ -14,12 +14,14 @@ func evalSettings(t *testing.T, src string) (*Settings, error) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"ferry.star": src})
-	s := &Settings{}
-	_, err := engine.Evaluate(context.Background(), engine.Options{
+	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
-		Plugins:   []engine.Plugin{Plugin{Settings: s}},
+		Plugins:   []engine.Plugin{Plugin{}},
 	})
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	return engine.EvaluationState[*Settings](res.Eval), nil
 }
 
 func TestLintSettings(t *testing.T) {

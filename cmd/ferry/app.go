@@ -69,11 +69,8 @@ type app struct {
 	docker *dockerd.Client
 	target *docker.Target
 
-	envs         *deploy.Environments // declared by the latest evaluation
 	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target       // the selected environment's target (see selectEnv)
-	lint         *seccheck.Settings  // lint_settings() of the latest evaluation
-	pipelines    *pipeline.Pipelines // pipeline() declarations of the latest evaluation
+	deployTo     deploy.Target // the selected environment's target (see selectEnv)
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -84,13 +81,11 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.target = docker.NewTarget(a.docker, a.redactor)
 	}
 	a.target.Own(a.owner)
-	a.envs, a.deployTo = &deploy.Environments{}, a.target
-	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target, Environments: a.envs}
-	a.lint = &seccheck.Settings{}
-	a.pipelines = &pipeline.Pipelines{}
+	a.deployTo = a.target
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
 	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Engine: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
-		secrets, seccheck.Plugin{Settings: a.lint}, pipeline.Plugin{Pipelines: a.pipelines}}
+		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -152,6 +147,21 @@ type loaded struct {
 	res     *engine.Result
 	graph   *engine.Graph
 	project string
+}
+
+// environments returns the environment() declarations of the evaluation.
+func (l *loaded) environments() *deploy.Environments {
+	return engine.EvaluationState[*deploy.Environments](l.res.Eval)
+}
+
+// lintSettings returns what lint_settings() declared in the evaluation.
+func (l *loaded) lintSettings() *seccheck.Settings {
+	return engine.EvaluationState[*seccheck.Settings](l.res.Eval)
+}
+
+// pipelines returns the pipeline() declarations of the evaluation.
+func (l *loaded) pipelines() *pipeline.Pipelines {
+	return engine.EvaluationState[*pipeline.Pipelines](l.res.Eval)
 }
 
 // projectName is --project (or FERRY_PROJECT), or the workspace folder's
@@ -227,7 +237,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err := g.EnableProfiles(a.enabledProfiles()); err != nil {
 		return nil, err
 	}
-	if err := a.pipelines.Check(g); err != nil {
+	if err := res.Eval.CheckGraph(g); err != nil {
 		return nil, err
 	}
 	l := &loaded{ws: ws, res: res, graph: g, project: project}

@@ -76,7 +76,7 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 // one declared when none is named, or the default pipeline when ferry.star
 // declares none.
 func (a *app) ciPipeline(l *loaded, names []string) (*pipeline.Pipeline, error) {
-	declared := a.pipelines.List()
+	declared := l.pipelines().List()
 	var list []string
 	for _, p := range declared {
 		list = append(list, fmt.Sprintf("%s (%s)", p.Name, p.Pos))
@@ -85,7 +85,7 @@ func (a *app) ciPipeline(l *loaded, names []string) (*pipeline.Pipeline, error) 
 	case len(names) > 1:
 		return nil, fmt.Errorf("ferry ci runs one pipeline, got %d names (%s); config flags go after --", len(names), strings.Join(names, " "))
 	case len(names) == 1:
-		if p := a.pipelines.Find(names[0]); p != nil {
+		if p := l.pipelines().Find(names[0]); p != nil {
 			return p, nil
 		}
 		if r := l.graph.Rule(names[0]); r != nil {
@@ -95,7 +95,7 @@ func (a *app) ciPipeline(l *loaded, names []string) (*pipeline.Pipeline, error) 
 			return nil, fmt.Errorf("ferry.star declares no pipeline %q; declare it, as in pipeline(%q, stages = [[\"test\"]]), or run `ferry ci` with no name for the default pipeline (every build rule, in one stage)", names[0], names[0])
 		}
 		msg := fmt.Sprintf("ferry.star declares no pipeline %q", names[0])
-		if s := engine.Suggest(names[0], a.pipelines.Names()); s != "" {
+		if s := engine.Suggest(names[0], l.pipelines().Names()); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return nil, fmt.Errorf("%s; the pipelines are %s", msg, strings.Join(list, ", "))

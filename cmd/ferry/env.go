@@ -12,7 +12,7 @@ import (
 // ferry.star declares, and makes its target the one services deploy to:
 // the local Docker Engine when none is selected.
 func (a *app) selectEnv(l *loaded) error {
-	env, err := a.envs.Select(a.env)
+	env, err := l.environments().Select(a.env)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 // securityChecks runs the security checks on the workspace, leaving out
 // the rules that --ignore and lint_settings(ignore =) name.
 func (a *app) securityChecks(ctx context.Context, l *loaded, f lintFlags) (*seccheck.Report, error) {
-	return seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, History: !f.noHistory, Ignore: append(f.ignore, a.lint.Ignore()...)})
+	return seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, History: !f.noHistory, Ignore: append(f.ignore, l.lintSettings().Ignore()...)})
 }
 
 // ferryURL is ferry's home, the informationUri of its SARIF reports.
@@ -133,7 +133,7 @@ func lintSummary(fs []seccheck.Finding) string {
 // security checks on the files (not the history, which `ferry lint`
 // scans), without failing the plan.
 func (a *app) planFindings(ctx context.Context, l *loaded) {
-	rep, err := seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, Ignore: a.lint.Ignore()})
+	rep, err := seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, Ignore: l.lintSettings().Ignore()})
 	if err != nil {
 		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
 		return
