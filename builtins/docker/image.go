@@ -470,5 +470,5 @@ func (i *Image) project(ws *engine.Workspace) string {
 	if i.images.project != "" {
 		return i.images.project
 	}
-	return deploy.ProjectName(ws.Root)
+	return engine.ProjectName(ws.Root)
 }

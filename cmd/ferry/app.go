@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -141,8 +138,10 @@ func (a *app) setupLogging() error {
 	return a.openEvents()
 }
 
-// loaded is an evaluated workspace.
+// loaded is an evaluated workspace: a session's engine.Loaded, with what
+// the commands read from it at hand.
 type loaded struct {
+	ld      *engine.Loaded
 	ws      *engine.Workspace
 	res     *engine.Result
 	graph   *engine.Graph
@@ -165,18 +164,10 @@ func (l *loaded) pipelines() *pipeline.Pipelines {
 }
 
 // projectName is --project (or FERRY_PROJECT), or the workspace folder's
-// name made fit for Docker object names (see deploy.ProjectName).
+// name made fit for Docker object names (see engine.ResolveProject).
 func (a *app) projectName(ws *engine.Workspace) (string, error) {
-	if a.project != "" {
-		if !validProject.MatchString(a.project) {
-			return "", fmt.Errorf("--project %q: want lowercase letters, digits, '-' and '_', starting with a letter or digit (it prefixes Docker names)", a.project)
-		}
-		return a.project, nil
-	}
-	return deploy.ProjectName(ws.Root), nil
+	return engine.ResolveProject(ws, a.project)
 }
-
-var validProject = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // path resolves p, a path given on the command line, against -C DIR, as
 // if ferry had been started there (as -f FILE is).
@@ -187,60 +178,48 @@ func (a *app) path(p string) string {
 	return filepath.Join(a.dir, p)
 }
 
-// load finds the workspace, evaluates it with the given config flags and
-// checks the graph.
-func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error) {
-	ws, err := engine.FindWorkspace(a.dir, a.file)
-	if err != nil {
-		return nil, err
-	}
-	project, err := a.projectName(ws)
-	if err != nil {
-		return nil, err
-	}
-	a.owner = deploy.OwnerOf(ws.Root)
+// session opens the workspace that -C and -f name, with ferry's plugins,
+// the bus, and the global flags.
+func (a *app) session() (*engine.Session, error) {
 	maxMemory, err := a.maxEvalMemory()
 	if err != nil {
 		return nil, err
 	}
-	// A soft memory limit under the cap (a watch sets one) would have the
-	// runtime collect back to back while a runaway evaluation grows, each
-	// collection waiting for the evaluation to finish copying a huge
-	// buffer: ferry would stall for seconds before the cap stopped it.
-	// Evaluation runs without it.
-	softLimit := debug.SetMemoryLimit(math.MaxInt64)
-	res, err := engine.Evaluate(ctx, engine.Options{
-		Workspace: ws,
-		Plugins:   a.plugins(project),
-		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
-		Flags:     flags,
-		Events:    a.bus,
-		MaxMemory: maxMemory,
+	s, err := engine.Open(engine.SessionOptions{
+		Dir:           a.dir,
+		File:          a.file,
+		Project:       a.project,
+		Plugins:       func(s *engine.Session) []engine.Plugin { return a.plugins(s.Project) },
+		Sources:       map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
+		Events:        a.bus,
+		Jobs:          a.jobs,
+		Profiles:      a.enabledProfiles(),
+		MaxEvalMemory: maxMemory,
 	})
+	if err != nil {
+		return nil, err
+	}
+	a.owner = deploy.OwnerOf(s.Workspace.Root)
+	return s, nil
+}
+
+// load finds the workspace, evaluates it with the given config flags,
+// checks the graph and selects the environment to deploy to.
+func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error) {
+	s, err := a.session()
+	if err != nil {
+		return nil, err
+	}
+	ld, err := s.Load(ctx, flags)
 	if errors.Is(err, engine.ErrAbandoned) {
 		// A builtin call goes on in the background, allocating: a watch
 		// must end too.
 		a.stop(err)
-	} else {
-		debug.SetMemoryLimit(softLimit)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if extra := res.Eval.UndeclaredFlags(); len(extra) > 0 {
-		return nil, fmt.Errorf("unknown flag --%s: no config.flag(%q) in %s", extra[0], extra[0], ws.File)
-	}
-	g, err := engine.NewGraph(res.Rules)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.EnableProfiles(a.enabledProfiles()); err != nil {
-		return nil, err
-	}
-	if err := res.Eval.CheckGraph(g); err != nil {
-		return nil, err
-	}
-	l := &loaded{ws: ws, res: res, graph: g, project: project}
+	l := &loaded{ld: ld, ws: s.Workspace, res: ld.Result, graph: ld.Graph, project: s.Project}
 	return l, a.selectEnv(l)
 }
 
@@ -286,41 +265,14 @@ func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, 
 
 // runRules brings the named rules up to date under the workspace lock, saves
 // the state, and then, still under the lock and only if the run succeeded,
-// calls after (when not nil) with the state.
+// calls after (when not nil) with the state (see engine.Loaded.RunThen).
 func (a *app) runRules(ctx context.Context, l *loaded, names []string, o engine.RunOptions, after func(*engine.State) error) error {
-	st, release, err := a.openState(ctx, l.ws, true)
-	if err != nil {
-		return err
-	}
-	defer release()
-	e := engine.NewEngine(l.ws, l.graph, st, a.bus)
-	o.Jobs = a.jobs
-	_, runErr := e.Run(ctx, names, o)
-	if err := e.Save(); err != nil {
-		a.bus.Logf(engine.LevelError, "could not save state: %v", err)
-	}
-	if runErr != nil || after == nil {
-		return runErr
-	}
-	return after(st)
+	_, err := l.ld.RunThen(ctx, names, o, after)
+	return err
 }
 
 // openState takes the workspace lock (for commands that change state) and
 // loads the state, reporting a corrupt file without failing.
 func (a *app) openState(ctx context.Context, ws *engine.Workspace, lock bool) (*engine.State, func(), error) {
-	release := func() {}
-	if lock {
-		l, err := engine.AcquireLock(ctx, ws, func(pid int) {
-			a.bus.Logf(engine.LevelWarn, "waiting for another ferry (pid %d) that holds the workspace lock in %s/.ferry", pid, ws.Root)
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("workspace lock: %w", err)
-		}
-		release = l.Release
-	}
-	st, err := engine.LoadState(ws, lock)
-	if err != nil {
-		a.bus.Logf(engine.LevelWarn, "%v", err)
-	}
-	return st, release, nil
+	return engine.OpenState(ctx, ws, lock, a.bus)
 }

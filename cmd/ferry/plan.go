@@ -20,11 +20,7 @@ func (a *app) planCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, _, err := a.openState(cmd.Context(), l.ws, false)
-			if err != nil {
-				return err
-			}
-			items, err := engine.NewEngine(l.ws, l.graph, st, a.bus).Plan(cmd.Context(), names, force)
+			items, err := l.ld.Plan(cmd.Context(), names, force)
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,8 @@ names, run every build rule. Flags after -- set config.flag values.`,
 			if err != nil {
 				return err
 			}
-			return a.runRules(cmd.Context(), l, names, o, nil)
+			_, err = l.ld.Run(cmd.Context(), names, o)
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&o.KeepGoing, "keep-going", "k", false, "after a failure, go on with the rules that do not depend on it")
