@@ -60,8 +60,8 @@ type Module struct {
 }
 
 // A ModuleSource supplies the modules of one repository. It is the seam where
-// module repositories plug in: the workspace, the embedded standard library,
-// and later shared modules fetched and pinned by a lockfile.
+// module repositories plug in: the workspace (DirSource) and the embedded
+// standard library, @std (FSSource).
 type ModuleSource interface {
 	ReadModule(p string) (*Module, error)
 }
