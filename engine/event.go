@@ -88,7 +88,9 @@ type Flusher interface {
 	Flush()
 }
 
-// A Bus delivers each event to every sink, one event at a time, in order.
+// A Bus delivers each event to every sink, one event at a time, in order,
+// with the secret values its redactor knows removed. Make one with NewBus
+// (or Fork); a nil *Bus drops every event.
 type Bus struct {
 	mu       sync.Mutex
 	sinks    []Sink
