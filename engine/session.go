@@ -79,7 +79,9 @@ type Loaded struct {
 // Load evaluates the workspace with the config flags given (as from
 // `ferry run -- --name=value`), refuses a flag that no config.flag
 // declares, builds the graph, enables the session's profiles, and runs
-// the plugins' graph checks (see GraphChecker). An evaluation abandoned
+// the plugins' graph checks (see GraphChecker). While it evaluates, the
+// process's soft memory limit (debug.SetMemoryLimit) is lifted, so that
+// the evaluation's own cap stops a runaway. An evaluation abandoned
 // in a builtin call returns an error wrapping ErrAbandoned: the process
 // should end soon, since that call goes on in the background.
 func (s *Session) Load(ctx context.Context, flags map[string]string) (*Loaded, error) {
