@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -196,11 +195,17 @@ func (a *app) redactDeclared(ctx context.Context) error {
 	return nil
 }
 
+// secretHolder is a deploy target that can say which secret values the
+// containers of a service or job hold.
+type secretHolder interface {
+	HeldSecrets(ctx context.Context, r *deploy.Rule, learn func(name, value string)) error
+}
+
 // heldSecrets learns the secret values that the containers of a service
-// or job deployed to the Docker Engine hold.
+// or job hold, when its target can say.
 func heldSecrets(ctx context.Context, r engine.Rule, learn func(name, value string)) error {
 	if dr, ok := r.(*deploy.Rule); ok {
-		if t, ok := dr.Target().(*docker.Target); ok {
+		if t, ok := dr.Target().(secretHolder); ok {
 			return t.HeldSecrets(ctx, dr, learn)
 		}
 	}
