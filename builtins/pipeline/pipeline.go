@@ -1,5 +1,7 @@
 // Package pipeline provides pipeline(), which declares the stages that
-// `ferry ci` runs in order, and checks them against the workspace's rules.
+// `ferry ci` runs in order, checks them against the workspace's rules, and
+// runs them (CI): the security checks first, then each stage's rules and
+// services, recorded as a JUnit report.
 package pipeline
 
 import (
