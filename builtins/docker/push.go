@@ -31,6 +31,70 @@ func (i *Image) Refs(key engine.Digest) []string {
 	return append([]string{i.Ref(key)}, i.tags...)
 }
 
+// Images returns the image rules of g, in declaration order.
+func Images(g *engine.Graph) []*Image {
+	var out []*Image
+	for _, n := range g.Names() {
+		if img, ok := g.Rule(n).(*Image); ok {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// SelectPush returns the image rules of g that `ferry push` pushes: those
+// named, or, when names is empty, those that declare push = True. It fails
+// on a name that is not an image rule, and when there is nothing to push.
+func SelectPush(g *engine.Graph, names []string) ([]*Image, error) {
+	all := Images(g)
+	var allNames []string
+	for _, img := range all {
+		allNames = append(allNames, img.Info().Name)
+	}
+	var sel []*Image
+	for _, n := range names {
+		switch r := g.Rule(n).(type) {
+		case *Image:
+			sel = append(sel, r)
+		case nil:
+			msg := fmt.Sprintf("no image rule %q in ferry.star", n)
+			if s := engine.Suggest(n, allNames); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else if len(allNames) > 0 {
+				msg += "; its image rules are " + strings.Join(allNames, ", ")
+			}
+			return nil, errors.New(msg)
+		default:
+			return nil, fmt.Errorf("%q is a %s, not an image rule; ferry push pushes images (%s)", n, r.Info().Kind, strings.Join(allNames, ", "))
+		}
+	}
+	if len(names) > 0 {
+		return sel, nil
+	}
+	for _, img := range all {
+		if img.Pushes() {
+			sel = append(sel, img)
+		}
+	}
+	if len(sel) == 0 {
+		if len(all) == 0 {
+			return nil, errors.New("ferry.star declares no image rule: nothing to push")
+		}
+		return nil, fmt.Errorf("no image rule has push = True; name the images to push (`ferry push %s`), or set push = True on them", all[0].Info().Name)
+	}
+	return sel, nil
+}
+
+// PushLast pushes the image of the rule's last successful build, as st
+// records it (see Push).
+func (i *Image) PushLast(ctx context.Context, st *engine.State, out io.Writer) error {
+	rs := st.Rule(i.info.Name)
+	if rs == nil {
+		return fmt.Errorf("image %s has no successful build to push", i.info.Name)
+	}
+	return i.Push(ctx, rs.Key, out)
+}
+
 type deferPushKey struct{}
 
 // DeferPush returns a context under which image rules that build do not

@@ -1,5 +1,7 @@
 // Package pipeline provides pipeline(), which declares the stages that
-// `ferry ci` runs in order, and checks them against the workspace's rules.
+// `ferry ci` runs in order, checks them against the workspace's rules, and
+// runs them (CI): the security checks first, then each stage's rules and
+// services, recorded as a JUnit report.
 package pipeline
 
 import (
@@ -54,6 +56,45 @@ func (p *Pipelines) Find(name string) *Pipeline {
 		}
 	}
 	return nil
+}
+
+// Select returns the pipeline `ferry ci` runs for names (at most one): the
+// one named, the only one declared when none is named, or, when none is
+// declared, the default pipeline: one stage of every build rule of g.
+func (p *Pipelines) Select(names []string, g *engine.Graph) (*Pipeline, error) {
+	declared := p.List()
+	var list []string
+	for _, pl := range declared {
+		list = append(list, fmt.Sprintf("%s (%s)", pl.Name, pl.Pos))
+	}
+	switch {
+	case len(names) > 1:
+		return nil, fmt.Errorf("ferry ci runs one pipeline, got %d names (%s); config flags go after --", len(names), strings.Join(names, " "))
+	case len(names) == 1:
+		if pl := p.Find(names[0]); pl != nil {
+			return pl, nil
+		}
+		if r := g.Rule(names[0]); r != nil {
+			return nil, fmt.Errorf("%q is a %s, not a pipeline: ferry ci runs a pipeline(), `ferry run %s` runs one rule", names[0], r.Info().Kind, names[0])
+		}
+		if len(declared) == 0 {
+			return nil, fmt.Errorf("ferry.star declares no pipeline %q; declare it, as in pipeline(%q, stages = [[\"test\"]]), or run `ferry ci` with no name for the default pipeline (every build rule, in one stage)", names[0], names[0])
+		}
+		msg := fmt.Sprintf("ferry.star declares no pipeline %q", names[0])
+		if s := engine.Suggest(names[0], p.Names()); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return nil, fmt.Errorf("%s; the pipelines are %s", msg, strings.Join(list, ", "))
+	case len(declared) == 1:
+		return declared[0], nil
+	case len(declared) > 1:
+		return nil, fmt.Errorf("ferry.star declares %d pipelines; name the one to run, as in `ferry ci %s`: %s", len(declared), declared[0].Name, strings.Join(list, ", "))
+	}
+	pl := &Pipeline{Name: "default"}
+	if d := g.DefaultNames(); len(d) > 0 {
+		pl.Stages = [][]string{d}
+	}
+	return pl, nil
 }
 
 func (p *Pipelines) add(pl *Pipeline) error {

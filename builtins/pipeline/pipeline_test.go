@@ -21,6 +21,16 @@ task(name = "deploy", cmd = "true", trigger = "manual")
 // load evaluates src after rules and checks its pipelines against the graph.
 func load(t *testing.T, src string) (*Pipelines, error) {
 	t.Helper()
+	p, g, err := loadGraph(t, src)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.CheckGraph(g)
+}
+
+// loadGraph evaluates src after rules and returns its pipelines and graph.
+func loadGraph(t *testing.T, src string) (*Pipelines, *engine.Graph, error) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "ferry.star"), []byte(rules+src), 0o644); err != nil {
 		t.Fatal(err)
@@ -30,13 +40,13 @@ func load(t *testing.T, src string) (*Pipelines, error) {
 		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{}},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g, err := engine.NewGraph(res.Rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return engine.EvaluationState[*Pipelines](res.Eval), res.Eval.CheckGraph(g)
+	return engine.EvaluationState[*Pipelines](res.Eval), g, nil
 }
 
 func TestPipeline(t *testing.T) {
@@ -78,5 +88,46 @@ func TestPipelineErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\ngot  %v\nwant an error with %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	two := `pipeline("ci", stages = [["lint"]])
+pipeline("release", stages = [["test"]])
+`
+	for _, tc := range []struct {
+		name, src string
+		names     []string
+		want      string // the pipeline's name, or a part of the error
+		stages    [][]string
+	}{
+		{"the only one", `pipeline("ci", stages = [["lint"]])`, nil, "ci", [][]string{{"lint"}}},
+		{"named", two, []string{"release"}, "release", [][]string{{"test"}}},
+		{"default", "", nil, "default", [][]string{{"lint", "test", "deploy"}}},
+		{"two names", two, []string{"ci", "release"}, "ferry ci runs one pipeline, got 2 names (ci release); config flags go after --", nil},
+		{"a rule", two, []string{"lint"}, `"lint" is a task, not a pipeline: ferry ci runs a pipeline(), ` + "`ferry run lint`", nil},
+		{"none declared", "", []string{"ci"}, `ferry.star declares no pipeline "ci"; declare it, as in pipeline("ci", stages = [["test"]])`, nil},
+		{"typo", two, []string{"relase"}, `ferry.star declares no pipeline "relase" (did you mean "release"?); the pipelines are ci (`, nil},
+		{"which one", two, nil, "ferry.star declares 2 pipelines; name the one to run, as in `ferry ci ci`: ci (", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, g, err := loadGraph(t, tc.src+"\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := p.Select(tc.names, g)
+			if tc.stages == nil {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q in it", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pl.Name != tc.want || !reflect.DeepEqual(pl.Stages, tc.stages) {
+				t.Errorf("selected %s %v, want %s %v", pl.Name, pl.Stages, tc.want, tc.stages)
+			}
+		})
 	}
 }

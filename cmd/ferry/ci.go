@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/pipeline"
-	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/engine"
-	"github.com/ferryhq/ferry/engine/cireport"
 )
 
 func (a *app) ciCommand() *cobra.Command {
@@ -56,11 +53,12 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 			if err != nil {
 				return err
 			}
-			if c.pl, err = a.ciPipeline(l, names); err != nil {
+			pl, err := l.pipelines().Select(names, l.graph)
+			if err != nil {
 				return err
 			}
 			c.l = l
-			return c.run(cmd.Context())
+			return c.run(cmd.Context(), pl)
 		},
 	}
 	f := cmd.Flags()
@@ -72,74 +70,22 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 	return cmd
 }
 
-// ciPipeline returns the pipeline named by names (at most one), the only
-// one declared when none is named, or the default pipeline when ferry.star
-// declares none.
-func (a *app) ciPipeline(l *loaded, names []string) (*pipeline.Pipeline, error) {
-	declared := l.pipelines().List()
-	var list []string
-	for _, p := range declared {
-		list = append(list, fmt.Sprintf("%s (%s)", p.Name, p.Pos))
-	}
-	switch {
-	case len(names) > 1:
-		return nil, fmt.Errorf("ferry ci runs one pipeline, got %d names (%s); config flags go after --", len(names), strings.Join(names, " "))
-	case len(names) == 1:
-		if p := l.pipelines().Find(names[0]); p != nil {
-			return p, nil
-		}
-		if r := l.graph.Rule(names[0]); r != nil {
-			return nil, fmt.Errorf("%q is a %s, not a pipeline: ferry ci runs a pipeline(), `ferry run %s` runs one rule", names[0], r.Info().Kind, names[0])
-		}
-		if len(declared) == 0 {
-			return nil, fmt.Errorf("ferry.star declares no pipeline %q; declare it, as in pipeline(%q, stages = [[\"test\"]]), or run `ferry ci` with no name for the default pipeline (every build rule, in one stage)", names[0], names[0])
-		}
-		msg := fmt.Sprintf("ferry.star declares no pipeline %q", names[0])
-		if s := engine.Suggest(names[0], l.pipelines().Names()); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		return nil, fmt.Errorf("%s; the pipelines are %s", msg, strings.Join(list, ", "))
-	case len(declared) == 1:
-		return declared[0], nil
-	case len(declared) > 1:
-		return nil, fmt.Errorf("ferry.star declares %d pipelines; name the one to run, as in `ferry ci %s`: %s", len(declared), declared[0].Name, strings.Join(list, ", "))
-	}
-	p := &pipeline.Pipeline{Name: "default"}
-	if d := l.graph.DefaultNames(); len(d) > 0 {
-		p.Stages = [][]string{d}
-	}
-	return p, nil
-}
-
-// ciRun is one run of `ferry ci`: its flags, and the report it builds.
+// ciRun is one run of `ferry ci`: its flags, and the work that its
+// pipeline.CI asks of the CLI (pipeline.Stages).
 type ciRun struct {
 	a           *app
 	l           *loaded
-	pl          *pipeline.Pipeline
 	o           engine.RunOptions
 	lint        lintFlags
 	noLint      bool
 	junit       string
 	waitTimeout time.Duration
-
-	github bool // under GitHub Actions: groups and annotations
-	rec    *cireport.Recorder
-	report cireport.Report
-	// rules counts the rules of the stages by outcome; stages counts the
-	// stages by "passed", "failed" and "skipped".
-	rules  map[cireport.Outcome]int
-	stages map[string]int
-	// reported are the rules reported by an earlier stage: when a later
-	// stage finds one up to date (it is a dep there), it is not reported
-	// again.
-	reported map[string]bool
 }
 
-// run runs the security checks and the stages, writes the report and
-// prints the summary.
-func (c *ciRun) run(ctx context.Context) error {
+// run runs pl with a pipeline.CI, writes the report and prints the
+// summary.
+func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 	a := c.a
-	start := time.Now()
 	var report *os.File
 	if c.junit != "" {
 		// Created first, so a wrong path fails at once, not after the stages.
@@ -148,25 +94,18 @@ func (c *ciRun) run(ctx context.Context) error {
 			return fmt.Errorf("--junit: %w; give a file in a folder you can write to", err)
 		}
 	}
-	c.github = os.Getenv("GITHUB_ACTIONS") == "true"
-	c.rec = cireport.NewRecorder()
-	a.bus.Add(c.rec)
-	c.report.Name = "ferry ci " + c.pl.Name
-	c.rules, c.stages, c.reported = map[cireport.Outcome]int{}, map[string]int{}, map[string]bool{}
-	if len(c.pl.Stages) == 0 {
-		a.bus.Logf(engine.LevelWarn, "ferry.star declares no pipeline and no build rule: the default pipeline has nothing to run")
-	} else {
-		a.bus.Logf(engine.LevelInfo, "pipeline %s: the security checks, then %d stage(s)", c.pl.Name, len(c.pl.Stages))
+	ci := pipeline.NewCI(pl, c, a.bus.Logf)
+	ci.KeepGoing, ci.NoLint = c.o.KeepGoing, c.noLint
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		ci.Commands = a.stderr
 	}
-	err := c.securityChecks(ctx)
-	if err == nil {
-		err = c.runStages(ctx)
-	} else {
-		c.skipStages(0, "not run: the security checks failed")
+	a.bus.Add(ci)
+	err := ci.Run(ctx)
+	if errors.Is(err, pipeline.ErrLintFailed) {
+		err = &exitCodeError{code: exitFailed, msg: err.Error()}
 	}
-	c.report.Time = cireport.Seconds(time.Since(start))
 	if report != nil {
-		if werr := c.writeJUnit(report); werr != nil {
+		if werr := a.writeReport(report, "--junit", c.junit, "JUnit", ci.Report().Write); werr != nil {
 			if err != nil {
 				a.bus.Logf(engine.LevelError, "%v", werr)
 			} else {
@@ -174,191 +113,41 @@ func (c *ciRun) run(ctx context.Context) error {
 			}
 		}
 	}
-	c.summary(time.Since(start))
+	ci.Summarize()
 	return err
 }
 
-// securityChecks runs and prints the checks of `ferry lint`, and fails
-// when a finding is an error.
-func (c *ciRun) securityChecks(ctx context.Context) error {
-	a := c.a
-	suite := cireport.Suite{Name: "security checks"}
-	const class = "ferry.security"
-	if c.noLint {
-		a.bus.Logf(engine.LevelWarn, "--no-lint: the security checks are skipped")
-		suite.Cases = []cireport.Case{{Name: "security checks", Classname: class, Skipped: &cireport.Skipped{Message: "skipped with --no-lint"}}}
-		c.report.Suites = append(c.report.Suites, suite)
-		return nil
-	}
-	start := time.Now()
-	c.command(cireport.Group("security checks"))
-	rep, err := a.securityChecks(ctx, c.l, c.lint)
+// Lint runs and prints the checks of `ferry lint`, and writes --sarif.
+func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
+	rep, err := c.a.securityChecks(ctx, c.l, c.lint)
 	if err != nil {
-		c.command(cireport.EndGroup)
-		return err
+		return nil, err
 	}
-	a.printFindings(rep)
-	for _, f := range rep.Findings {
-		cs := cireport.Case{Name: f.Rule + " " + f.Pos(), Classname: class, File: f.File, Line: f.Line,
-			Properties: cireport.Props("severity", string(f.Severity))}
-		if f.Severity == seccheck.Error {
-			cs.Failure = &cireport.Failure{Message: f.Message, Type: f.Rule, Text: "fix: " + f.Fix}
-		} else {
-			cs.SystemOut = fmt.Sprintf("%s: %s\nfix: %s", f.Severity, f.Message, f.Fix)
-		}
-		suite.Cases = append(suite.Cases, cs)
-		if f.Severity != seccheck.Info {
-			an := cireport.Annotation{Level: string(f.Severity), File: f.File, Line: f.Line, Col: f.Col, Title: f.Rule, Message: f.Message + "; fix: " + f.Fix}
-			if f.Commit != "" {
-				// In git history, not in the checked-out file: no line to mark.
-				an.File, an.Line, an.Col, an.Message = "", 0, 0, f.Pos()+": "+an.Message
-			}
-			c.command(an.String())
-		}
-	}
-	c.command(cireport.EndGroup)
-	if len(rep.Findings) == 0 {
-		suite.Cases = []cireport.Case{{Name: "no findings", Classname: class}}
-	}
-	suite.Time = cireport.Seconds(time.Since(start))
-	c.report.Suites = append(c.report.Suites, suite)
+	rep.WriteText(c.a.stdout)
 	if c.lint.sarif != "" {
-		if err := a.writeSARIF(c.lint.sarif, rep); err != nil {
-			return err
-		}
+		return rep, c.a.writeSARIF(c.lint.sarif, rep)
 	}
-	if seccheck.Count(rep.Findings, seccheck.Error) > 0 {
-		return &exitCodeError{code: exitFailed, msg: "ferry ci: the security checks found errors (above), so no stage ran; fix them, ignore them by id (docs/security.md), or skip the checks with --no-lint"}
-	}
-	return nil
+	return rep, nil
 }
 
-// runStages runs the stages in order. A failed stage stops the later ones
-// unless --keep-going; it returns engine.ErrFailed when a stage failed,
-// and other errors (an interruption) at once, the later stages skipped.
-func (c *ciRun) runStages(ctx context.Context) error {
-	failed := 0 // the first stage that failed, from 1
-	for i := range c.pl.Stages {
-		if failed > 0 && !c.o.KeepGoing {
-			c.skipStages(i, fmt.Sprintf("not run: stage %d failed (--keep-going runs the later stages anyway)", failed))
-			break
-		}
-		ok, err := c.runStage(ctx, i)
-		if err != nil {
-			reason := "not run: the pipeline was interrupted"
-			if ctx.Err() == nil {
-				reason = fmt.Sprintf("not run: stage %d could not run: %v", i+1, err)
-			}
-			c.skipStages(i+1, reason)
-			return err
-		}
-		if !ok && failed == 0 {
-			failed = i + 1
-		}
-	}
-	if failed > 0 {
-		return engine.ErrFailed
-	}
-	return nil
+// Run runs the rules of a stage as `ferry run` does.
+func (c *ciRun) Run(ctx context.Context, names []string) error {
+	return c.a.runRules(ctx, c.l, names, c.o, nil)
 }
 
-// stageTitle names stage i (from 0) and its rules.
-func (c *ciRun) stageTitle(i int) string {
-	return fmt.Sprintf("stage %d: %s", i+1, strings.Join(c.pl.Stages[i], ", "))
+// Unhealthy waits, as `ferry up --wait` does, until the services of a
+// stage are healthy.
+func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhealthy, error) {
+	bad, err := c.a.unhealthy(ctx, c.l, names, c.waitTimeout)
+	out := make([]pipeline.Unhealthy, len(bad))
+	for i, u := range bad {
+		out[i] = pipeline.Unhealthy{Rule: u.rule, Err: u.err}
+	}
+	return out, err
 }
 
-// runStage runs the rules of stage i as `ferry run` does, then waits, as
-// `ferry up --wait` does, until its services are healthy. It reports
-// whether everything succeeded; the error is for what is not a rule's
-// failure, such as an interruption.
-func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
-	a, names := c.a, c.pl.Stages[i]
-	title := c.stageTitle(i)
-	c.rec.Reset()
-	c.command(cireport.Group(title))
-	defer c.command(cireport.EndGroup)
-	a.bus.Logf(engine.LevelInfo, "%s", title)
-	start := time.Now()
-	err := a.runRules(ctx, c.l, names, c.o, nil)
-	if err == nil {
-		var bad []unhealthyService
-		bad, err = a.unhealthy(ctx, c.l, names, c.waitTimeout)
-		if err == nil && ctx.Err() != nil {
-			// Interrupted while waiting: the services are not at fault.
-			err = ctx.Err()
-			bad = nil
-		}
-		for _, u := range bad {
-			// The bus and the report's writer both redact it.
-			a.bus.Logf(engine.LevelError, "%s", u.err)
-			c.rec.Fail(u.rule, u.err.Error())
-		}
-	}
-	suite := cireport.Suite{Name: title, Time: cireport.Seconds(time.Since(start))}
-	ok := true
-	for _, r := range c.rec.Results() {
-		if r.Outcome == cireport.OutcomeCached && c.reported[r.Name] {
-			continue
-		}
-		c.reported[r.Name] = true
-		c.rules[r.Outcome]++
-		cs := cireport.Case{Name: r.Name, Classname: c.classname(i), Time: cireport.Seconds(r.Duration),
-			Properties: cireport.Props("kind", c.l.graph.Rule(r.Name).Info().Kind, "outcome", string(r.Outcome))}
-		switch r.Outcome {
-		case cireport.OutcomeFailed:
-			ok = false
-			cs.Failure = &cireport.Failure{Message: r.Err, Type: "rule failed", Text: strings.Join(r.Output, "\n")}
-			c.command(cireport.Annotation{Level: "error", Title: "rule " + r.Name, Message: r.Err}.String())
-		case cireport.OutcomeSkipped:
-			ok = false
-			cs.Skipped = &cireport.Skipped{Message: r.Reason}
-		case cireport.OutcomeCached:
-			cs.SystemOut = "cached: up to date, so it did not run"
-		}
-		suite.Cases = append(suite.Cases, cs)
-	}
-	c.report.Suites = append(c.report.Suites, suite)
-	if errors.Is(err, engine.ErrFailed) {
-		err = nil
-	}
-	if err != nil || !ok {
-		c.stages["failed"]++
-		return false, err
-	}
-	c.stages["passed"]++
-	return true, nil
-}
-
-// skipStages reports the rules of stage from (from 0) and the later ones
-// as skipped, for reason.
-func (c *ciRun) skipStages(from int, reason string) {
-	for i := from; i < len(c.pl.Stages); i++ {
-		suite := cireport.Suite{Name: c.stageTitle(i)}
-		for _, n := range c.pl.Stages[i] {
-			suite.Cases = append(suite.Cases, cireport.Case{Name: n, Classname: c.classname(i), Skipped: &cireport.Skipped{Message: reason}})
-			c.rules[cireport.OutcomeSkipped]++
-		}
-		c.report.Suites = append(c.report.Suites, suite)
-		c.stages["skipped"]++
-	}
-}
-
-// classname is the JUnit class of the rules of stage i (from 0).
-func (c *ciRun) classname(i int) string { return fmt.Sprintf("ferry.%s.stage%d", c.pl.Name, i+1) }
-
-// command writes a GitHub Actions workflow command on its own line, among
-// the log lines, when running under GitHub Actions.
-func (c *ciRun) command(line string) {
-	if c.github {
-		fmt.Fprintln(c.a.stderr, line)
-	}
-}
-
-// writeJUnit writes the report to f, the --junit file, through the
-// redactor, and closes it.
-func (c *ciRun) writeJUnit(f *os.File) error {
-	return c.a.writeReport(f, "--junit", c.junit, "JUnit", c.report.Write)
-}
+// Kind returns the kind of rule name.
+func (c *ciRun) Kind(name string) string { return c.l.graph.Rule(name).Info().Kind }
 
 // writeReport writes a report with write to f, opened from file (the value
 // of flag), through the redactor, and closes it; kind names the report in
@@ -377,16 +166,4 @@ func (a *app) writeReport(f *os.File, flag, file, kind string, write func(io.Wri
 	}
 	a.bus.Logf(engine.LevelInfo, "%s report written to %s", kind, file)
 	return nil
-}
-
-// summary logs the stages and rules by outcome, and the time taken.
-func (c *ciRun) summary(d time.Duration) {
-	level, verdict := engine.LevelInfo, "passed"
-	if c.stages["failed"] > 0 || c.stages["skipped"] > 0 {
-		level, verdict = engine.LevelError, "failed"
-	}
-	c.a.bus.Logf(level, "pipeline %s %s: %d stage(s): %d passed, %d failed, %d skipped; rules: %d ran, %d cached, %d failed, %d skipped; in %s",
-		c.pl.Name, verdict, len(c.pl.Stages), c.stages["passed"], c.stages["failed"], c.stages["skipped"],
-		c.rules[cireport.OutcomeRan], c.rules[cireport.OutcomeCached], c.rules[cireport.OutcomeFailed], c.rules[cireport.OutcomeSkipped],
-		d.Round(time.Millisecond))
 }

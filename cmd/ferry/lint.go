@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/seccheck"
-	"github.com/ferryhq/ferry/engine/cireport"
 )
 
 func (a *app) lintCommand() *cobra.Command {
@@ -50,15 +48,13 @@ or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := rep.WriteJSON(a.stdout); err != nil {
 					return err
 				}
 			} else {
-				a.printFindings(rep)
+				rep.WriteText(a.stdout)
 			}
-			if seccheck.Count(rep.Findings, seccheck.Error) > 0 {
+			if rep.Failed() {
 				return &exitCodeError{code: exitFailed, msg: "ferry lint: error findings above; fix them, or ignore them by id (docs/security.md)"}
 			}
 			return nil
@@ -88,45 +84,16 @@ func (a *app) securityChecks(ctx context.Context, l *loaded, f lintFlags) (*secc
 	return seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, History: !f.noHistory, Ignore: append(f.ignore, l.lintSettings().Ignore()...)})
 }
 
-// ferryURL is ferry's home, the informationUri of its SARIF reports.
-const ferryURL = "https://github.com/ferryhq/ferry"
-
 // writeSARIF writes the findings of rep to file, the --sarif flag's
 // value, as a SARIF log, through the redactor as the JUnit report is.
 func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
-	rules := make([]cireport.SARIFRule, len(seccheck.Rules))
-	for i, r := range seccheck.Rules {
-		rules[i] = cireport.SARIFRule{ID: r.ID, Title: r.Title, Help: r.Fix, Severity: string(r.Severity)}
-	}
-	findings := make([]cireport.SARIFFinding, len(rep.Findings))
-	for i, f := range rep.Findings {
-		findings[i] = cireport.SARIFFinding{Rule: f.Rule, Severity: string(f.Severity), File: f.File, Line: f.Line, Col: f.Col, Commit: f.Commit, Message: f.Message}
-	}
 	out, err := os.Create(a.path(file))
 	if err != nil {
 		return fmt.Errorf("--sarif: %w; give a file in a folder you can write to", err)
 	}
-	tool := cireport.SARIFTool{Name: "ferry", Version: ferryVersion(), InformationURI: ferryURL}
 	return a.writeReport(out, "--sarif", file, "SARIF", func(w io.Writer) error {
-		return cireport.WriteSARIF(w, tool, rules, findings)
+		return rep.WriteSARIF(w, ferryVersion())
 	})
-}
-
-// printFindings prints each finding with its fix, the notes, and the
-// counts.
-func (a *app) printFindings(rep *seccheck.Report) {
-	for _, f := range rep.Findings {
-		fmt.Fprintln(a.stdout, f)
-	}
-	for _, n := range rep.Notes {
-		fmt.Fprintf(a.stdout, "note: %s\n", n)
-	}
-	fmt.Fprintln(a.stdout, lintSummary(rep.Findings))
-}
-
-// lintSummary counts findings by severity.
-func lintSummary(fs []seccheck.Finding) string {
-	return fmt.Sprintf("%d errors, %d warnings, %d info", seccheck.Count(fs, seccheck.Error), seccheck.Count(fs, seccheck.Warning), seccheck.Count(fs, seccheck.Info))
 }
 
 // planFindings prints, after a plan, the errors and warnings of the
@@ -138,14 +105,5 @@ func (a *app) planFindings(ctx context.Context, l *loaded) {
 		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
 		return
 	}
-	shown := 0
-	for _, f := range rep.Findings {
-		if f.Severity != seccheck.Info {
-			shown++
-			fmt.Fprintf(a.stdout, "%s: %s %s: %s\n", f.Pos(), f.Severity, f.Rule, f.Message)
-		}
-	}
-	if shown > 0 {
-		fmt.Fprintf(a.stdout, "security checks: %s; `ferry lint` says how to fix them\n", lintSummary(rep.Findings))
-	}
+	rep.WriteProblems(a.stdout)
 }

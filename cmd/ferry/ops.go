@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -198,17 +197,6 @@ ferry.star, run ferry up. A replica that exits at once is reported with its last
 	}
 }
 
-// imageRules returns the image rules of the workspace, in declaration order.
-func imageRules(l *loaded) []*docker.Image {
-	var out []*docker.Image
-	for _, n := range l.graph.Names() {
-		if img, ok := l.graph.Rule(n).(*docker.Image); ok {
-			out = append(out, img)
-		}
-	}
-	return out
-}
-
 func (a *app) pruneCommand() *cobra.Command {
 	var keep int
 	cmd := &cobra.Command{
@@ -227,7 +215,7 @@ ferry did not give it loses only ferry's tags.`,
 			if err != nil {
 				return err
 			}
-			imgs := imageRules(l)
+			imgs := docker.Images(l.graph)
 			if len(imgs) == 0 {
 				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
 				return nil
@@ -237,14 +225,8 @@ ferry did not give it loses only ferry's tags.`,
 				return err
 			}
 			defer release()
-			var protect []string
-			for _, img := range imgs {
-				if rs := st.Rule(img.Info().Name); rs != nil {
-					protect = append(protect, img.Ref(rs.Key))
-				}
-			}
 			res, err := docker.PruneImages(cmd.Context(), a.docker, docker.PruneOptions{
-				Project: l.project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: protect,
+				Project: l.project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: docker.LastBuilt(imgs, st),
 			})
 			a.reportPrune(res, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 			return err
@@ -254,6 +236,8 @@ ferry did not give it loses only ferry's tags.`,
 	return cmd
 }
 
+// reportPrune logs the images res removed and kept, or none when there
+// were none.
 func (a *app) reportPrune(res docker.PruneResult, none string) {
 	for _, r := range res.Removed {
 		a.bus.Logf(engine.LevelInfo, "removed image %s", r)
@@ -293,40 +277,9 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			if err != nil {
 				return err
 			}
-			all := imageRules(l)
-			var allNames []string
-			for _, img := range all {
-				allNames = append(allNames, img.Info().Name)
-			}
-			var sel []*docker.Image
-			for _, n := range names {
-				switch r := l.graph.Rule(n).(type) {
-				case *docker.Image:
-					sel = append(sel, r)
-				case nil:
-					msg := fmt.Sprintf("no image rule %q in ferry.star", n)
-					if s := engine.Suggest(n, allNames); s != "" {
-						msg += fmt.Sprintf(" (did you mean %q?)", s)
-					} else if len(allNames) > 0 {
-						msg += "; its image rules are " + strings.Join(allNames, ", ")
-					}
-					return errors.New(msg)
-				default:
-					return fmt.Errorf("%q is a %s, not an image rule; ferry push pushes images (%s)", n, r.Info().Kind, strings.Join(allNames, ", "))
-				}
-			}
-			if len(names) == 0 {
-				for _, img := range all {
-					if img.Pushes() {
-						sel = append(sel, img)
-					}
-				}
-				if len(sel) == 0 {
-					if len(all) == 0 {
-						return errors.New("ferry.star declares no image rule: nothing to push")
-					}
-					return fmt.Errorf("no image rule has push = True; name the images to push (`ferry push %s`), or set push = True on them", all[0].Info().Name)
-				}
+			sel, err := docker.SelectPush(l.graph, names)
+			if err != nil {
+				return err
 			}
 			selNames := make([]string, len(sel))
 			for i, img := range sel {
@@ -334,12 +287,8 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			}
 			return a.runRules(docker.DeferPush(cmd.Context()), l, selNames, o, func(st *engine.State) error {
 				for _, img := range sel {
-					rs := st.Rule(img.Info().Name)
-					if rs == nil {
-						return fmt.Errorf("image %s has no successful build to push", img.Info().Name)
-					}
 					w := a.logWriter(img.Info().Name)
-					err := img.Push(cmd.Context(), rs.Key, w)
+					err := img.PushLast(cmd.Context(), st, w)
 					w.Flush()
 					if err != nil {
 						return err
