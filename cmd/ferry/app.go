@@ -67,7 +67,7 @@ type app struct {
 	sink   *console.Sink
 	bus    *engine.Bus
 	docker *dockerd.Client
-	target *docker.Target
+	target localTarget // the local Docker Engine's
 
 	envs         *deploy.Environments // declared by the latest evaluation
 	deployPlugin *deploy.Plugin

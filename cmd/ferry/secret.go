@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -236,7 +235,7 @@ func (a *app) redactDeclared(ctx context.Context) error {
 	for _, n := range l.graph.Names() {
 		r := l.graph.Rule(n)
 		if dr, ok := r.(*deploy.Rule); ok && len(dr.Secrets()) > 0 {
-			if t, ok := dr.Target().(*docker.Target); ok {
+			if t, ok := dr.Target().(deploy.SecretHolder); ok {
 				err := t.HeldSecrets(ctx, dr, func(name, value string) {
 					if err := a.redactor.Add(name, value); err != nil {
 						a.bus.Logf(engine.LevelWarn, "%s %s: the value a container holds is not redacted: %v", dr.Info().Kind, n, err)
