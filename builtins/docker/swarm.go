@@ -385,7 +385,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	if d.Job {
 		ss.Restart = "none"
 	}
-	if h := s.Health; h != nil && h.Kind == "exec" {
+	if h := s.Health; h != nil && h.RunsInside() {
 		test := append([]string{"CMD"}, h.Argv...)
 		if h.Argv == nil {
 			test = []string{"CMD-SHELL", h.Shell}

@@ -298,7 +298,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	if l, ok := healthLabel(s.Health); ok {
 		cs.Labels[labelHealth] = l
 	}
-	if h := s.Health; h != nil && h.Kind == "exec" {
+	if h := s.Health; h != nil && h.RunsInside() {
 		test := append([]string{"CMD"}, h.Argv...)
 		if h.Argv == nil {
 			test = []string{"CMD-SHELL", h.Shell}
