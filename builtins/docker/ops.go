@@ -195,11 +195,14 @@ func (t *Target) noContainer(ctx context.Context, project, service string, decla
 // Restart restarts every replica of each service named, as `docker
 // compose restart` does: stopped replicas start, running ones stop and
 // start again. It checks every name before restarting anything, reports
-// each container to log, and fails when a replica exits at once.
+// each container to log, and fails when a replica exits at once. It
+// waits for other changes of the services (rollouts, scale steps, live
+// updates) to end first, and they wait for it.
 func (t *Target) Restart(ctx context.Context, project string, services []string, declared deploy.Declared, log io.Writer) error {
 	if len(services) == 0 {
 		return errors.New("name the services to restart, as in `ferry restart web`")
 	}
+	defer serviceLocks.lock(project, services...)()
 	t.changed(project)
 	defer t.changed(project)
 	var todo [][]dockerd.Container

@@ -111,7 +111,7 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	if spec == nil {
 		return fmt.Errorf("ferry.star declares no service %s", service)
 	}
-	defer s.t.changeService(s.project, service)()
+	defer serviceLocks.lock(s.project, service)()
 	list, err := s.running(ctx, service)
 	if err != nil {
 		return err
