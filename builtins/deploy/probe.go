@@ -72,6 +72,10 @@ func (h *HealthCheck) Probe(ctx context.Context, addr string) error {
 // rather than the target running it (exec).
 func (h *HealthCheck) Probed() bool { return h.Kind == "http" || h.Kind == "tcp" }
 
+// RunsInside reports whether the check is a command that the target runs
+// inside the container (exec), rather than one ferry probes.
+func (h *HealthCheck) RunsInside() bool { return h.Kind == "exec" }
+
 // MaxWait bounds how long a check can stay starting: the start period,
 // then retries failed probes, each an interval plus a timeout apart, and
 // one more for the first.

@@ -252,6 +252,22 @@ type Rule struct {
 // Info returns the rule's metadata.
 func (r *Rule) Info() *engine.RuleInfo { return &r.info }
 
+// IsJob reports whether the rule is a job, which runs to completion,
+// rather than a service.
+func (r *Rule) IsJob() bool { return r.job }
+
+// IsDeploy reports whether r is a service or a job: what `ferry up` runs.
+func IsDeploy(r engine.Rule) bool {
+	_, ok := r.(*Rule)
+	return ok
+}
+
+// IsService reports whether r is a service.
+func IsService(r engine.Rule) bool {
+	d, ok := r.(*Rule)
+	return ok && !d.job
+}
+
 // Spec returns the declared spec.
 func (r *Rule) Spec() *ServiceSpec { return r.spec }
 
@@ -264,7 +280,7 @@ func (r *Rule) Target() Target { return r.plugin.Target }
 // Link makes an image rule named by spec.Image a dep.
 func (r *Rule) Link(lookup func(string) engine.Rule) error {
 	for _, d := range r.spec.DependsOn {
-		if dep := lookup(d); dep != nil && dep.Info().Kind != "service" && dep.Info().Kind != "job" {
+		if dep := lookup(d); dep != nil && !IsDeploy(dep) {
 			return fmt.Errorf("depends_on: %q is a %s; depends_on names services and jobs, deps names other rules", d, dep.Info().Kind)
 		}
 		if dr, ok := lookup(d).(*Rule); ok && !dr.job && dr.spec.Health != nil {

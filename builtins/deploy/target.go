@@ -5,13 +5,21 @@ import (
 	"io"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
 
-// A Target runs services and jobs somewhere: the local Docker Engine now,
-// Swarm and Kubernetes later. Every object it creates carries the project,
-// the rule and the config hash (the rule's key), so it can tell what it owns
-// and whether it is current.
+// A Target runs services and jobs somewhere: the local Docker Engine or
+// Docker Swarm (see the docker package), Kubernetes later. Every object it
+// creates carries the project, the rule and the config hash (the rule's
+// key), so it can tell what it owns and whether it is current.
+//
+// The interface holds what every target does; what only some can do is
+// an optional capability, an interface of its own that a Deployer finds
+// by type assertion: Follower, Scaling, Logger, Execer, Restarter,
+// SecretHolder, DeployedRemover, Owned and SpecChecker. Each target
+// converts a Deployment into its own objects (containers, Swarm services)
+// in one place, from which every path that makes them starts.
 type Target interface {
 	// Current reports whether the service or job d.Spec.Name runs (or, for a
 	// job, has completed successfully) as declared with config hash d.Key;
@@ -27,15 +35,101 @@ type Target interface {
 	Down(ctx context.Context, project string, volumes bool) ([]string, error)
 	// Status describes the project's services.
 	Status(ctx context.Context, project string) ([]ServiceStatus, error)
-	// Logs streams the logs of the project's services (all when names is
-	// empty), each line prefixed with the service name.
-	Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error
 	// Replicas lists the containers of the service d.Spec.Name, with where
 	// its http or tcp health check can reach each (see WaitHealthy).
 	Replicas(ctx context.Context, d *Deployment) ([]Replica, error)
 	// LastLines returns a container's last log lines, formatted to follow
 	// an error message ("" when there are none).
 	LastLines(ctx context.Context, container string) string
+}
+
+// A Logger is a Target that shows what the project's services print.
+type Logger interface {
+	// Logs streams the logs of the project's services (all when names is
+	// empty), each line prefixed with the service name.
+	Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error
+}
+
+// A Scaling is a Target whose services can be autoscaled (see the scale
+// package).
+type Scaling interface {
+	// NewScaler returns the Scaler of project's services, whose specs
+	// are given by name; root is the workspace root and log receives what
+	// the target says as it adds and removes replicas. Close it when done.
+	NewScaler(project, root string, specs map[string]*ServiceSpec, log io.Writer) Scaler
+}
+
+// A Scaler is what a Scaling target's autoscaler drives.
+type Scaler interface {
+	scale.Scaler
+	// Close ends what the Scaler keeps open (statistics streams).
+	Close()
+}
+
+// An Execer is a Target that runs a command in a running replica.
+type Execer interface {
+	// Exec runs r's command and returns its exit code.
+	Exec(ctx context.Context, r ExecRequest) (int, error)
+}
+
+// A Restarter is a Target that restarts the replicas of services in
+// place, without reading their definition again.
+type Restarter interface {
+	// Restart restarts every replica of each service named, reporting
+	// each to log; declared explains a name that runs nothing.
+	Restart(ctx context.Context, project string, services []string, declared Declared, log io.Writer) error
+}
+
+// A SecretHolder is a Target that can read back the secret values its
+// containers hold, which differ from the current ones after a rotation,
+// so that output showing them is redacted too.
+type SecretHolder interface {
+	// HeldSecrets calls learn with each secret value that the replicas
+	// of r hold, by secret name.
+	HeldSecrets(ctx context.Context, r *Rule, learn func(name, value string)) error
+}
+
+// A DeployedRemover is a Target that remembers the services it deployed
+// (started or replaced) in this process, and removes them: `ferry watch`
+// removes what it started when it ends.
+type DeployedRemover interface {
+	RemoveDeployed(ctx context.Context, project string) ([]string, error)
+}
+
+// An Owned is a Target that labels what it creates with the workspace
+// that owns it, and refuses to touch another workspace's objects.
+type Owned interface {
+	Own(o Owner)
+}
+
+// Declared tells what ferry.star declares: the kind ("service" or "job")
+// of each of its deploy rules, by name. Targets call it only to explain
+// an error; an error from it means ferry.star could not be evaluated.
+type Declared func() (map[string]string, error)
+
+// An ExecRequest says where to run a command, and how (see Execer).
+type ExecRequest struct {
+	Project  string
+	Service  string
+	Replica  int // 1 when 0
+	Declared Declared
+	Cmd      []string
+	Env      []string // KEY=VALUE
+	User     string
+	// WorkingDir is the folder to run in, "" for the container's own.
+	WorkingDir string
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+	// TTY gives the command a terminal of Size, resized as Resize says.
+	TTY    bool
+	Size   TermSize
+	Resize <-chan TermSize
+}
+
+// A TermSize is the size of a terminal, in characters.
+type TermSize struct {
+	Height, Width uint
 }
 
 // A Deployment is what a Target needs to run one service or job.

@@ -126,7 +126,7 @@ func (t *Target) inspect(ctx context.Context, r *deploy.Rule, n int) (dockerd.De
 	}
 	if len(list) == 0 {
 		why := "it is not up"
-		if r.Info().Kind == "job" {
+		if r.IsJob() {
 			why = "it has not run"
 		}
 		return dockerd.Details{}, fmt.Errorf("%s %s has no container in project %s: %s; run `ferry up %s` first, or add %q to the task's deps so that ferry runs it before the action", r.Info().Kind, name, project, why, name, name)

@@ -187,23 +187,20 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 	if img == nil {
 		return fallBack("the image of the last build, %s, is no longer in the Docker Engine", i.Ref(rc.PrevKey))
 	}
-	list, err := i.docker.Containers(rc, map[string]string{labelProject: i.project(rc.Workspace), labelKind: "service"})
+	targets, err := i.liveTargets(rc, img.ID)
 	if err != nil {
 		return err
 	}
-	var targets []dockerd.Container
-	owner := deploy.OwnerOf(rc.Workspace.Root)
-	for _, c := range list {
-		if c.ImageID != img.ID || isForeign(owner, c.Labels) {
-			continue
-		}
-		if c.State != "running" {
-			return fallBack("container %s is %s (%s), so ferry replaces it", c.Name, c.State, strings.ToLower(c.Status))
-		}
-		targets = append(targets, c)
+	// Rollouts, scale steps and restarts of these services wait until the
+	// files are synced and the steps run, and those wait for them: the
+	// containers are listed again under the services' locks.
+	services := make([]string, len(targets))
+	for n, c := range targets {
+		services[n] = c.Labels[labelRule]
 	}
-	if len(targets) == 0 {
-		return fallBack("no service runs %s", i.Ref(rc.PrevKey))
+	defer serviceLocks.lock(i.project(rc.Workspace), services...)()
+	if targets, err = i.liveTargets(rc, img.ID); err != nil {
+		return err
 	}
 	todo := make([][]syncFile, len(targets))
 	for n, c := range targets {
@@ -236,6 +233,31 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 	}
 	fmt.Fprintf(rc.Stdout, "live update of %d container(s) done in %s\n", len(targets), time.Since(start).Round(time.Millisecond))
 	return engine.ErrLiveUpdated
+}
+
+// liveTargets lists the running containers of the workspace's services
+// made from image id; a container of one that is not running, and no
+// container at all, are reasons to fall back.
+func (i *Image) liveTargets(rc *engine.RunContext, id string) ([]dockerd.Container, error) {
+	list, err := i.docker.Containers(rc, map[string]string{labelProject: i.project(rc.Workspace), labelKind: "service"})
+	if err != nil {
+		return nil, err
+	}
+	var targets []dockerd.Container
+	owner := deploy.OwnerOf(rc.Workspace.Root)
+	for _, c := range list {
+		if c.ImageID != id || isForeign(owner, c.Labels) {
+			continue
+		}
+		if c.State != "running" {
+			return nil, fallBack("container %s is %s (%s), so ferry replaces it", c.Name, c.State, strings.ToLower(c.Status))
+		}
+		targets = append(targets, c)
+	}
+	if len(targets) == 0 {
+		return nil, fallBack("no service runs %s", i.Ref(rc.PrevKey))
+	}
+	return targets, nil
 }
 
 // localPaths returns the workspace paths of files.

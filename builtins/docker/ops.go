@@ -19,25 +19,11 @@ import (
 	"github.com/ferryhq/ferry/engine"
 )
 
-// Declared tells what ferry.star declares: the kind ("service" or "job") of
-// each of its deploy rules, by name. The operations call it only to explain
-// an error; an error from it means ferry.star could not be evaluated.
-type Declared func() (map[string]string, error)
-
-// ExecRequest says where to run a command, and how.
-type ExecRequest struct {
-	Project  string
-	Service  string
-	Replica  int // 1 when 0
-	Declared Declared
-	dockerd.ExecSpec
-}
-
 // Exec runs a command in a running replica of a service, through the
 // Engine's exec API, and returns the command's exit code. A service that
 // is not running, a replica that does not exist, and a program that the
 // image lacks are errors that say what to do.
-func (t *Target) Exec(ctx context.Context, r ExecRequest) (int, error) {
+func (t *Target) Exec(ctx context.Context, r deploy.ExecRequest) (int, error) {
 	if r.Replica == 0 {
 		r.Replica = 1
 	}
@@ -48,7 +34,9 @@ func (t *Target) Exec(ctx context.Context, r ExecRequest) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	code, err := t.c.Exec(ctx, c.ID, r.ExecSpec)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	code, err := t.c.Exec(ctx, c.ID, execSpec(ctx, r))
 	var se *dockerd.ExecStartError
 	if !errors.As(err, &se) {
 		return code, err
@@ -69,9 +57,39 @@ func (t *Target) Exec(ctx context.Context, r ExecRequest) (int, error) {
 		"or copy a static busybox into the image to have a shell", c.Name, info.Image, se.Program, se, hint)
 }
 
+// execSpec is the Engine's exec of r; it passes r's terminal sizes on
+// until ctx ends.
+func execSpec(ctx context.Context, r deploy.ExecRequest) dockerd.ExecSpec {
+	s := dockerd.ExecSpec{
+		Cmd: r.Cmd, Env: r.Env, User: r.User, WorkingDir: r.WorkingDir, TTY: r.TTY,
+		Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr,
+		Size: dockerd.TermSize{Height: r.Size.Height, Width: r.Size.Width},
+	}
+	if r.Resize == nil {
+		return s
+	}
+	resize := make(chan dockerd.TermSize, 1)
+	s.Resize = resize
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case z := <-r.Resize:
+				select {
+				case resize <- dockerd.TermSize{Height: z.Height, Width: z.Width}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return s
+}
+
 // replica finds the container of replica n of a service, and says why
 // there is none running.
-func (t *Target) replica(ctx context.Context, project, service string, n int, declared Declared) (dockerd.Container, error) {
+func (t *Target) replica(ctx context.Context, project, service string, n int, declared deploy.Declared) (dockerd.Container, error) {
 	t.changed(project)
 	list, err := t.ruleContainers(ctx, project, service)
 	if err != nil {
@@ -123,7 +141,7 @@ func pickReplica(list []dockerd.Container, service string, n int, choose string)
 
 // noContainer explains why a service has no container: it is not running,
 // it is a job, or ferry.star declares no such service.
-func (t *Target) noContainer(ctx context.Context, project, service string, declared Declared) error {
+func (t *Target) noContainer(ctx context.Context, project, service string, declared deploy.Declared) error {
 	var decl map[string]string
 	var derr error = errors.New("not known")
 	if declared != nil {
@@ -177,11 +195,14 @@ func (t *Target) noContainer(ctx context.Context, project, service string, decla
 // Restart restarts every replica of each service named, as `docker
 // compose restart` does: stopped replicas start, running ones stop and
 // start again. It checks every name before restarting anything, reports
-// each container to log, and fails when a replica exits at once.
-func (t *Target) Restart(ctx context.Context, project string, services []string, declared Declared, log io.Writer) error {
+// each container to log, and fails when a replica exits at once. It
+// waits for other changes of the services (rollouts, scale steps, live
+// updates) to end first, and they wait for it.
+func (t *Target) Restart(ctx context.Context, project string, services []string, declared deploy.Declared, log io.Writer) error {
 	if len(services) == 0 {
 		return errors.New("name the services to restart, as in `ferry restart web`")
 	}
+	defer serviceLocks.lock(project, services...)()
 	t.changed(project)
 	defer t.changed(project)
 	var todo [][]dockerd.Container

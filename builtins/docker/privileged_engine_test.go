@@ -53,7 +53,7 @@ func TestContainerPrivilegedAndNetworkMode(t *testing.T) {
 	// Started: it runs, or, on an Engine that cannot grant every
 	// capability, the error says why.
 	d := &deploy.Deployment{Project: project, Image: image, Spec: &deploy.ServiceSpec{Name: "priv2", Restart: "no", Privileged: true}}
-	if _, err := target.launch(ctx, d, target.containerSpec(d, 1)); err != nil && !strings.Contains(err.Error(), "privileged = True asks for every capability") {
+	if _, err := target.makeReplica(ctx, d, 1, replicaName(d, 1)); err != nil && !strings.Contains(err.Error(), "privileged = True asks for every capability") {
 		t.Errorf("starting a privileged container: %v", err)
 	}
 }

@@ -91,7 +91,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 	// A replica left with its temporary name by an interrupted rollout
 	// takes its own name, now free.
 	for i, c := range current {
-		if name := t.containerSpec(d, i).Name; c.Name != name {
+		if name := replicaName(d, i); c.Name != name {
 			if err := t.c.RenameContainer(ctx, c.ID, name); err != nil {
 				return err
 			}
@@ -176,12 +176,12 @@ type replaced struct {
 // the new replica fails, it is removed and a stopped prev is started
 // again, so what ran before runs on.
 func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) replaced {
-	cs := t.containerSpec(d, i)
-	name := cs.Name
+	name := replicaName(d, i)
+	as := name
 	stop := prev != nil && d.Spec.UpdateOrder() == deploy.StopFirst
 	if prev != nil {
 		// The new replica has a name of its own until the old one is gone.
-		cs.Name += "-" + d.Key.String()[:8]
+		as += "-" + d.Key.String()[:8]
 	}
 	if stop {
 		fmt.Fprintf(log, "stopping %s first: %s\n", prev.Name, stopReason(d.Spec))
@@ -189,13 +189,13 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 			return replaced{err: err}
 		}
 	}
-	fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
+	fmt.Fprintf(log, "starting %s (%s)\n", as, d.Image)
 	start := time.Now()
-	id, err := t.launch(ctx, d, cs)
+	id, err := t.makeReplica(ctx, d, i, as)
 	var failed *replicaError
 	if err != nil {
-		failed = &replicaError{what: "could not start", name: cs.Name, err: err}
-	} else if err = t.gate(ctx, d, cs.Name, id); err != nil {
+		failed = &replicaError{what: "could not start", name: as, err: err}
+	} else if err = t.gate(ctx, d, as, id); err != nil {
 		var terr *deploy.TargetError
 		what := "did not become healthy"
 		switch {
@@ -204,7 +204,7 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 		case d.Spec.Health == nil:
 			what = "did not keep running"
 		}
-		failed = &replicaError{what: what, name: cs.Name, err: err}
+		failed = &replicaError{what: what, name: as, err: err}
 	}
 	took := time.Since(start)
 	if failed != nil {
@@ -226,10 +226,10 @@ func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev 
 	if prev != nil {
 		fmt.Fprintf(log, "removing %s\n", prev.Name)
 		if err := t.c.RemoveContainer(ctx, prev.ID); err != nil {
-			return replaced{err: fmt.Errorf("the new replica %s is ready, but removing the old %s failed: %w; the next `ferry up` replaces it again", cs.Name, prev.Name, err)}
+			return replaced{err: fmt.Errorf("the new replica %s is ready, but removing the old %s failed: %w; the next `ferry up` replaces it again", as, prev.Name, err)}
 		}
 	}
-	if cs.Name != name {
+	if as != name {
 		if err := t.c.RenameContainer(ctx, id, name); err != nil {
 			return replaced{err: err}
 		}

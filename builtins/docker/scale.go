@@ -53,12 +53,12 @@ type Scaler struct {
 	cpu     *cpuStreams
 }
 
-var _ scale.Scaler = (*Scaler)(nil)
+var _ deploy.Scaling = (*Target)(nil)
 
 // NewScaler returns a Scaler for project, whose services specs declares;
 // root is the workspace root (for bind mounts) and log receives what
 // Deploy says when it starts and removes replicas. Close it when done.
-func (t *Target) NewScaler(project, root string, specs map[string]*deploy.ServiceSpec, log io.Writer) *Scaler {
+func (t *Target) NewScaler(project, root string, specs map[string]*deploy.ServiceSpec, log io.Writer) deploy.Scaler {
 	return &Scaler{t: t, project: project, root: root, specs: specs, log: log, cpu: newCPUStreams(t.c)}
 }
 
@@ -111,7 +111,7 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	if spec == nil {
 		return fmt.Errorf("ferry.star declares no service %s", service)
 	}
-	defer s.t.changeService(s.project, service)()
+	defer serviceLocks.lock(s.project, service)()
 	list, err := s.running(ctx, service)
 	if err != nil {
 		return err

@@ -164,7 +164,7 @@ func TestNameInUseByFerry(t *testing.T) {
 	if err := f.target.Deploy(ctx, d, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.target.launch(ctx, d, f.target.containerSpec(d, 1))
+	_, err := f.target.makeReplica(ctx, d, 1, replicaName(d, 1))
 	if err == nil || strings.Contains(err.Error(), "does not own it") || !strings.Contains(err.Error(), "was made by ferry") {
 		t.Errorf("creating web-1 again: %v; want it said ferry made the container", err)
 	}
@@ -175,7 +175,7 @@ func TestNameInUseByFerry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.target.c.RemoveContainer(context.WithoutCancel(ctx), id)
-	_, err = f.target.launch(ctx, d, f.target.containerSpec(d, 2))
+	_, err = f.target.makeReplica(ctx, d, 2, replicaName(d, 2))
 	if err == nil || !strings.Contains(err.Error(), "a container named "+other.Name+" already exists and ferry does not own it") {
 		t.Errorf("creating web-2 over another tool's container: %v; want it said ferry does not own it", err)
 	}

@@ -108,7 +108,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	defer stop()
 
 	running := func() int {
-		list, err := scaler.running(ctx, "api")
+		list, err := scaler.(*Scaler).running(ctx, "api")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,14 @@ type SwarmTarget struct {
 	prepMu     sync.Mutex // serialises creating networks
 }
 
-var _ deploy.Target = (*SwarmTarget)(nil)
+// The capabilities of the Swarm target, beyond deploy.Target (see also
+// Follower in swarm_follow.go and Scaling in swarm_scale.go).
+var (
+	_ deploy.Target      = (*SwarmTarget)(nil)
+	_ deploy.Logger      = (*SwarmTarget)(nil)
+	_ deploy.Owned       = (*SwarmTarget)(nil)
+	_ deploy.SpecChecker = (*SwarmTarget)(nil)
+)
 
 // NewSwarmTarget returns a SwarmTarget for the environment env, using c,
 // which removes red's values from the tasks' output that it shows
@@ -385,7 +392,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	if d.Job {
 		ss.Restart = "none"
 	}
-	if h := s.Health; h != nil && h.Kind == "exec" {
+	if h := s.Health; h != nil && h.RunsInside() {
 		test := append([]string{"CMD"}, h.Argv...)
 		if h.Argv == nil {
 			test = []string{"CMD-SHELL", h.Shell}

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
@@ -45,10 +46,12 @@ type SwarmScaler struct {
 	cpu     *cpuStreams
 }
 
-var _ scale.Scaler = (*SwarmScaler)(nil)
+var _ deploy.Scaling = (*SwarmTarget)(nil)
 
-// NewScaler returns a SwarmScaler for project. Close it when done.
-func (t *SwarmTarget) NewScaler(project string) *SwarmScaler {
+// NewScaler returns a SwarmScaler for project. The swarm keeps the
+// services' specs, and says nothing as it converges, so specs, root and
+// log are not used. Close it when done.
+func (t *SwarmTarget) NewScaler(project, _ string, _ map[string]*deploy.ServiceSpec, _ io.Writer) deploy.Scaler {
 	return &SwarmScaler{t: t, project: project, cpu: newCPUStreams(t.c)}
 }
 

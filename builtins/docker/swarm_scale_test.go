@@ -26,7 +26,7 @@ func TestSwarmScaler(t *testing.T) {
 	if err := target.Deploy(ctx, d, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	sc := target.NewScaler(project)
+	sc := target.NewScaler(project, "", nil, nil)
 	defer sc.Close()
 	if err := sc.Scale(ctx, "api", 3); err != nil {
 		t.Fatal(err)

@@ -47,15 +47,19 @@ type Target struct {
 	deployed map[string][]string
 
 	prepMu sync.Mutex // serialises creating networks and volumes
-
-	// changing holds, by project and service, a lock that Deploy (and
-	// its rollouts) and scale steps hold while they change the service's
-	// containers, so that they take turns instead of replacing each
-	// other's replicas.
-	changing map[[2]string]*sync.Mutex
 }
 
-var _ deploy.Target = (*Target)(nil)
+// The capabilities of the local target, beyond deploy.Target (see also
+// Follower in follow.go and Scaling in scale.go).
+var (
+	_ deploy.Target          = (*Target)(nil)
+	_ deploy.Logger          = (*Target)(nil)
+	_ deploy.Execer          = (*Target)(nil)
+	_ deploy.Restarter       = (*Target)(nil)
+	_ deploy.SecretHolder    = (*Target)(nil)
+	_ deploy.DeployedRemover = (*Target)(nil)
+	_ deploy.Owned           = (*Target)(nil)
+)
 
 // NewTarget returns a Target using c, which removes red's values from
 // the containers' output that it shows (nothing when red is nil).
@@ -97,23 +101,6 @@ func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Cont
 	}
 	t.snap[project] = list
 	return list, nil
-}
-
-// changeService waits for the lock of the project's service and returns
-// its unlock.
-func (t *Target) changeService(project, service string) func() {
-	t.mu.Lock()
-	if t.changing == nil {
-		t.changing = map[[2]string]*sync.Mutex{}
-	}
-	l := t.changing[[2]string{project, service}]
-	if l == nil {
-		l = &sync.Mutex{}
-		t.changing[[2]string{project, service}] = l
-	}
-	t.mu.Unlock()
-	l.Lock()
-	return l.Unlock
 }
 
 func (t *Target) changed(project string) {
@@ -276,15 +263,21 @@ func networkName(d *deploy.Deployment, n string) string {
 	return d.Project + "_" + n
 }
 
-// containerSpec is the container for replica i (0 for a job).
+// replicaName is the container name of replica i of d (0 for a job).
+func replicaName(d *deploy.Deployment, i int) string {
+	if d.Job {
+		return fmt.Sprintf("%s-%s-job", d.Project, d.Spec.Name)
+	}
+	return fmt.Sprintf("%s-%s-%d", d.Project, d.Spec.Name, i)
+}
+
+// containerSpec converts d into the container of replica i (0 for a job):
+// the one conversion of a Deployment to a container, with its secrets
+// (environment and files), ports, labels and health check.
 func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpec {
 	s := d.Spec
-	name := fmt.Sprintf("%s-%s-%d", d.Project, s.Name, i)
-	if d.Job {
-		name = fmt.Sprintf("%s-%s-job", d.Project, s.Name)
-	}
 	cs := dockerd.ContainerSpec{
-		Name: name, Image: d.Image, Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
+		Name: replicaName(d, i), Image: d.Image, Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
 		Network: NetworkName(d.Project), Aliases: []string{s.Name}, Restart: s.Restart,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
@@ -298,7 +291,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 	if l, ok := healthLabel(s.Health); ok {
 		cs.Labels[labelHealth] = l
 	}
-	if h := s.Health; h != nil && h.Kind == "exec" {
+	if h := s.Health; h != nil && h.RunsInside() {
 		test := append([]string{"CMD"}, h.Argv...)
 		if h.Argv == nil {
 			test = []string{"CMD-SHELL", h.Shell}
@@ -352,11 +345,11 @@ func (t *Target) MountsSecretFiles() {}
 // left alone. It waits for other changes of the service (scale steps) to
 // end first.
 func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
-	defer t.changeService(d.Project, d.Spec.Name)()
+	defer serviceLocks.lock(d.Project, d.Spec.Name)()
 	return t.deploy(ctx, d, log)
 }
 
-// deploy is Deploy, with the service's lock held (see changeService).
+// deploy is Deploy, with the service's lock held (see serviceLocks).
 func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
 	t.noteDeployed(d.Project, d.Spec.Name)
 	if err := t.prepare(ctx, d); err != nil {
@@ -391,23 +384,36 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 		if have[i] {
 			continue
 		}
-		cs := t.containerSpec(d, i)
-		fmt.Fprintf(log, "starting %s (%s)\n", cs.Name, d.Image)
-		if _, err := t.start(ctx, d, cs); err != nil {
+		fmt.Fprintf(log, "starting %s (%s)\n", replicaName(d, i), d.Image)
+		if _, err := t.start(ctx, d, i); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// start creates and starts one container, and watches it briefly so a
-// container that exits at once is reported with its code and last lines.
-func (t *Target) start(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
-	id, err := t.launch(ctx, d, cs)
+// start makes replica i of d (0 for a job) under its own name, and
+// watches a service's briefly so a container that exits at once is
+// reported with its code and last lines.
+func (t *Target) start(ctx context.Context, d *deploy.Deployment, i int) (string, error) {
+	name := replicaName(d, i)
+	id, err := t.makeReplica(ctx, d, i, name)
 	if err != nil || d.Job {
 		return id, err
 	}
-	return id, t.watchStartup(ctx, d, cs.Name, id)
+	return id, t.watchStartup(ctx, d, name, id)
+}
+
+// makeReplica is the one way ferry makes a container of a service or a
+// job on the local Engine: replica i of d (0 for a job), converted from d
+// by containerSpec, named name (a rollout's new replica has a temporary
+// name), created and started by launch. Deploy, its rollouts, the scale
+// steps (through Deploy) and jobs all make their containers here, so none
+// can forget a secret, a port or a label.
+func (t *Target) makeReplica(ctx context.Context, d *deploy.Deployment, i int, name string) (string, error) {
+	cs := t.containerSpec(d, i)
+	cs.Name = name
+	return t.launch(ctx, d, cs)
 }
 
 // launch creates and starts one container; one that could not start is
@@ -566,9 +572,8 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 			return err
 		}
 	}
-	cs := t.containerSpec(d, 0)
-	fmt.Fprintf(log, "running %s (%s)\n", cs.Name, d.Image)
-	id, err := t.start(ctx, d, cs)
+	fmt.Fprintf(log, "running %s (%s)\n", replicaName(d, 0), d.Image)
+	id, err := t.start(ctx, d, 0)
 	if err != nil {
 		return err
 	}

@@ -163,7 +163,7 @@ func uses(image string, runners []*deploy.Rule) (runAs, health bool) {
 		if s.User == "" || isRoot(s.User) {
 			runAs = false
 		}
-		if r.Info().Kind == "service" {
+		if !r.IsJob() {
 			services++
 			if s.Health == nil {
 				health = false

@@ -64,7 +64,7 @@ type app struct {
 	sink   *console.Sink
 	bus    *engine.Bus
 	docker *dockerd.Client
-	target *docker.Target
+	target localTarget // the local Docker Engine's
 
 	deployPlugin *deploy.Plugin
 	deployTo     deploy.Target // the selected environment's target (see selectEnv)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,9 +44,18 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 }
 
 // isDeploy reports whether a rule is something `ferry up` runs.
-func isDeploy(r engine.Rule) bool {
-	k := r.Info().Kind
-	return k == "service" || k == "job"
+func isDeploy(r engine.Rule) bool { return deploy.IsDeploy(r) }
+
+// followServices follows the project's services in the background while
+// ctx lasts, when l declares any (see deploy.Deployer.FollowServices).
+func (a *app) followServices(ctx context.Context, l *loaded) {
+	a.deployer(l.ws, l.project).FollowServices(ctx, l.graph)
+}
+
+// autoscale runs, until ctx ends, the autoscaler of every service of l
+// that declares autoscale (see deploy.Deployer.Autoscale).
+func (a *app) autoscale(ctx context.Context, l *loaded) {
+	a.deployer(l.ws, l.project).Autoscale(ctx, l.graph)
 }
 
 func (a *app) upCommand() *cobra.Command {
@@ -75,59 +85,18 @@ See ferry status and ferry logs --follow.`,
 				}
 				defer stopMetrics()
 			}
-			var all []string
-			for _, n := range l.graph.Names() {
-				if isDeploy(l.graph.Rule(n)) {
-					all = append(all, n)
-				}
+			run := func(ctx context.Context, names []string, after func() error) error {
+				return a.runRules(ctx, l, names, o, func(*engine.State) error { return after() })
 			}
-			for _, n := range names {
-				if r := l.graph.Rule(n); r != nil && !isDeploy(r) {
-					return fmt.Errorf("ferry up starts services and jobs; %q is a %s (use `ferry run %s`)", n, r.Info().Kind, n)
-				}
+			err = a.deployer(l.ws, l.project).Up(cmd.Context(), l.graph, names, deploy.UpOptions{Wait: wait, WaitTimeout: waitTimeout, Follow: follow}, run)
+			var bad *deploy.UnhealthyError
+			if errors.As(err, &bad) {
+				// The services were brought up but are not healthy: a
+				// failure of what runs (1), not of ferry.star or of the
+				// command line (2).
+				return &exitCodeError{code: exitFailed, msg: err.Error()}
 			}
-			selected := names
-			if len(names) == 0 {
-				if len(all) == 0 {
-					a.bus.Logf(engine.LevelWarn, "ferry.star declares no service or job; nothing to bring up")
-				}
-				selected = nil
-				for _, n := range all {
-					if l.graph.ProfileEnabled(l.graph.Rule(n).Info()) {
-						selected = append(selected, n)
-					}
-				}
-			}
-			removeUndeclared := func(*engine.State) error {
-				if len(names) > 0 {
-					return nil
-				}
-				removed, err := a.deployTo.RemoveExcept(cmd.Context(), l.project, all)
-				for _, r := range removed {
-					a.bus.Logf(engine.LevelInfo, "removed %s: it is no longer in ferry.star", r)
-				}
-				return err
-			}
-			if len(selected) == 0 {
-				return removeUndeclared(nil)
-			}
-			if err := a.runRules(cmd.Context(), l, selected, o, removeUndeclared); err != nil {
-				return err
-			}
-			if wait {
-				if err := a.waitHealthy(cmd.Context(), l, selected, waitTimeout); err != nil {
-					return err
-				}
-			}
-			f := "ferry"
-			if a.env != "" {
-				f += " --env " + a.env
-			}
-			a.bus.Logf(engine.LevelInfo, "project %s is up; `%[2]s status` shows it, `%[2]s logs -f` follows it, `%[2]s down` stops it", l.project, f)
-			if follow {
-				return a.follow(cmd.Context(), l)
-			}
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "run the selected rules even when up to date: tasks and jobs run again, images and services are checked against the Engine (an image with the same key is re-tagged, a current container kept)")
@@ -158,13 +127,7 @@ it is: it says where the environment deploys).`,
 				return err
 			}
 			defer release()
-			removed, err := a.deployTo.Down(cmd.Context(), project, volumes)
-			for _, r := range removed {
-				a.bus.Logf(engine.LevelInfo, "removed %s", r)
-			}
-			if err == nil && len(removed) == 0 {
-				a.bus.Logf(engine.LevelInfo, "project %s has nothing in the Docker Engine", project)
-			}
+			err = a.deployer(ws, project).Down(cmd.Context(), volumes)
 			if err == nil && rmi {
 				err = a.downImages(cmd.Context(), project)
 			}
@@ -241,14 +204,14 @@ func (a *app) logsCommand() *cobra.Command {
 		Use:   "logs [SERVICE...]",
 		Short: "Show the logs of the project's services, each line prefixed with its service and replica",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, project, err := a.workspaceProject()
+			ws, project, err := a.workspaceProject()
 			if err != nil {
 				return err
 			}
 			if err := a.redactDeclared(cmd.Context()); err != nil {
 				return err
 			}
-			return a.deployTo.Logs(cmd.Context(), project, args, follow, a.stdout)
+			return a.deployer(ws, project).Logs(cmd.Context(), args, follow, a.stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&follow, "follow", false, "keep following new output until Ctrl-C (also -f, after the command's name)")

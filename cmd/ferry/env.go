@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/engine"
@@ -29,15 +27,26 @@ func (a *app) selectEnv(l *loaded) error {
 	return deploy.CheckRules(l.res.Rules, a.deployTo, env)
 }
 
-// localProject is workspaceProject for the commands that work on the local
-// Docker target's containers only (exec, restart).
-func (a *app) localProject(command string) (*engine.Workspace, string, error) {
-	ws, project, err := a.workspaceProject()
-	if err != nil {
-		return nil, "", err
+// localTarget is what ferry needs of the local Docker Engine's target: it
+// labels what it creates with the workspace, and a watch removes the
+// services it started when it ends.
+type localTarget interface {
+	deploy.Target
+	deploy.Owned
+	deploy.DeployedRemover
+}
+
+// deployer returns the Deployer of the project on the selected
+// environment's target.
+func (a *app) deployer(ws *engine.Workspace, project string) *deploy.Deployer {
+	return &deploy.Deployer{Target: a.deployTo, Env: a.env, Project: project, Root: ws.Root, Bus: a.bus, Metrics: a.metrics}
+}
+
+// metrics returns ferry's metrics while a foreground loop serves them, and
+// nil otherwise.
+func (a *app) metrics() deploy.Metrics {
+	if x := a.exporter.Load(); x != nil {
+		return x
 	}
-	if _, ok := a.deployTo.(*docker.SwarmTarget); ok {
-		return nil, "", fmt.Errorf("ferry %s works on the containers of the local Docker Engine, and environment %s deploys to Docker Swarm; use `docker service` there, or drop --env (and FERRY_ENV)", command, a.env)
-	}
-	return ws, project, nil
+	return nil
 }

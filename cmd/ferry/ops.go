@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
@@ -21,24 +22,18 @@ import (
 
 // declared evaluates ferry.star on demand and returns the kind of each of
 // its services and jobs, to explain an unknown service.
-func (a *app) declared(ctx context.Context) docker.Declared {
-	return func() (map[string]string, error) {
+func (a *app) declared(ctx context.Context) deploy.Declared {
+	return deploy.DeclaredBy(func() (*engine.Graph, error) {
 		l, err := a.load(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
-		kinds := map[string]string{}
-		for _, n := range l.graph.Names() {
-			if r := l.graph.Rule(n); isDeploy(r) {
-				kinds[n] = r.Info().Kind
-			}
-		}
-		return kinds, nil
-	}
+		return l.graph, nil
+	})
 }
 
 func (a *app) execCommand() *cobra.Command {
-	var o docker.ExecRequest
+	var o deploy.ExecRequest
 	var noTTY bool
 	cmd := &cobra.Command{
 		Use:   "exec SERVICE [--replica N] -- COMMAND [ARG...]",
@@ -61,7 +56,7 @@ Images built FROM scratch have no shell: run a program the image contains.
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, project, err := a.localProject("exec")
+			ws, project, err := a.workspaceProject()
 			if err != nil {
 				return err
 			}
@@ -71,16 +66,16 @@ Images built FROM scratch have no shell: run a program the image contains.
 			if o.Replica < 1 {
 				return fmt.Errorf("--replica %d: replicas are numbered from 1", o.Replica)
 			}
-			o.Project, o.Service, o.Cmd, o.Declared = project, args[0], args[1:], a.declared(cmd.Context())
+			o.Service, o.Cmd, o.Declared = args[0], args[1:], a.declared(cmd.Context())
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, a.stdout, a.stderr
 			restore := func() {}
 			if !noTTY && isTerminal(os.Stdin) && isTerminal(a.stdout) {
-				restore, err = a.startTTY(cmd.Context(), &o.ExecSpec)
+				restore, err = a.startTTY(cmd.Context(), &o)
 				if err != nil {
 					return err
 				}
 			}
-			code, err := a.target.Exec(cmd.Context(), o)
+			code, err := a.deployer(ws, project).Exec(cmd.Context(), o)
 			restore()
 			var se *dockerd.ExecStartError
 			if errors.As(err, &se) && code != 0 {
@@ -127,19 +122,19 @@ func terminalFile(v any) (*os.File, bool) {
 
 // startTTY puts ferry's terminal in raw mode for an exec with a terminal,
 // follows its size, and returns what restores it.
-func (a *app) startTTY(ctx context.Context, s *dockerd.ExecSpec) (func(), error) {
+func (a *app) startTTY(ctx context.Context, s *deploy.ExecRequest) (func(), error) {
 	f, _ := terminalFile(a.stdout)
 	in, out := int(os.Stdin.Fd()), int(f.Fd())
 	s.TTY = true
-	size := func() dockerd.TermSize {
+	size := func() deploy.TermSize {
 		w, h, err := term.GetSize(out)
 		if err != nil {
-			return dockerd.TermSize{}
+			return deploy.TermSize{}
 		}
-		return dockerd.TermSize{Height: uint(h), Width: uint(w)}
+		return deploy.TermSize{Height: uint(h), Width: uint(w)}
 	}
 	s.Size = size()
-	resize := make(chan dockerd.TermSize, 1)
+	resize := make(chan deploy.TermSize, 1)
 	s.Resize = resize
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
@@ -178,7 +173,7 @@ func (a *app) restartCommand() *cobra.Command {
 (a stopped replica is started). The definition is not read again: after changing
 ferry.star, run ferry up. A replica that exits at once is reported with its last lines.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, project, err := a.localProject("restart")
+			ws, project, err := a.workspaceProject()
 			if err != nil {
 				return err
 			}
@@ -190,9 +185,7 @@ ferry.star, run ferry up. A replica that exits at once is reported with its last
 				return err
 			}
 			defer release()
-			log := a.logWriter("")
-			defer log.Flush()
-			return a.target.Restart(cmd.Context(), project, args, a.declared(cmd.Context()), log)
+			return a.deployer(ws, project).Restart(cmd.Context(), args, a.declared(cmd.Context()))
 		},
 	}
 }

@@ -195,17 +195,11 @@ func (a *app) redactDeclared(ctx context.Context) error {
 	return nil
 }
 
-// secretHolder is a deploy target that can say which secret values the
-// containers of a service or job hold.
-type secretHolder interface {
-	HeldSecrets(ctx context.Context, r *deploy.Rule, learn func(name, value string)) error
-}
-
 // heldSecrets learns the secret values that the containers of a service
 // or job hold, when its target can say.
 func heldSecrets(ctx context.Context, r engine.Rule, learn func(name, value string)) error {
 	if dr, ok := r.(*deploy.Rule); ok {
-		if t, ok := dr.Target().(secretHolder); ok {
+		if t, ok := dr.Target().(deploy.SecretHolder); ok {
 			return t.HeldSecrets(ctx, dr, learn)
 		}
 	}

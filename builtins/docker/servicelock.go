@@ -1,0 +1,49 @@
+package docker
+
+import (
+	"slices"
+	"sync"
+)
+
+// serviceLocks serialises, per project and service, every change that
+// ferry makes to a service's containers in this process: Deploy and its
+// rollouts, scale steps, restarts and live updates take turns instead of
+// replacing, restarting or syncing each other's replicas. It is one table
+// for the process rather than one per Target: the image rules that
+// live-update containers are made anew by each evaluation and know no
+// Target, and every Target of the process changes the same containers.
+var serviceLocks lockTable
+
+// A lockTable holds a lock for each project and service.
+type lockTable struct {
+	mu sync.Mutex
+	m  map[[2]string]*sync.Mutex
+}
+
+// lock waits for the locks of the project's services, taken in the order
+// of their names (so that two callers locking several services cannot
+// wait for each other), and returns what unlocks them.
+func (l *lockTable) lock(project string, services ...string) func() {
+	services = slices.Compact(slices.Sorted(slices.Values(services)))
+	locks := make([]*sync.Mutex, len(services))
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[[2]string]*sync.Mutex{}
+	}
+	for i, s := range services {
+		k := [2]string{project, s}
+		if l.m[k] == nil {
+			l.m[k] = &sync.Mutex{}
+		}
+		locks[i] = l.m[k]
+	}
+	l.mu.Unlock()
+	for _, m := range locks {
+		m.Lock()
+	}
+	return func() {
+		for _, m := range slices.Backward(locks) {
+			m.Unlock()
+		}
+	}
+}
