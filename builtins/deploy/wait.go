@@ -158,8 +158,9 @@ func crashed(ctx context.Context, t Target, d *Deployment, r Replica, runs map[s
 	}
 	switch {
 	case r.Restarting:
-		return fmt.Errorf("service %s is crash-looping: %s exited with code %d and is being restarted (restart = %q, %d restart(s) so far)%s",
-			d.Spec.Name, r.Name, r.ExitCode, d.Spec.Restart, r.Restarts, t.LastLines(ctx, r.Name))
+		return &CrashLoopError{Replica: r.Name, ExitCode: r.ExitCode, Restarts: r.Restarts,
+			msg: fmt.Sprintf("service %s is crash-looping: %s exited with code %d and is being restarted (restart = %q, %d restart(s) so far)%s",
+				d.Spec.Name, r.Name, r.ExitCode, d.Spec.Restart, r.Restarts, t.LastLines(ctx, r.Name))}
 	case !r.Running:
 		return fmt.Errorf("service %s is not running: %s exited with code %d%s", d.Spec.Name, r.Name, r.ExitCode, t.LastLines(ctx, r.Name))
 	case seen && (r.Restarts > first.Restarts || !r.Started.Equal(first.Started)):
@@ -174,6 +175,17 @@ func crashed(ctx context.Context, t Target, d *Deployment, r Replica, runs map[s
 	}
 	return nil
 }
+
+// A CrashLoopError is a wait that ended on a replica that exited and that
+// the target is restarting (its restart policy), again and again.
+type CrashLoopError struct {
+	Replica  string
+	ExitCode int // of its last run
+	Restarts int // so far
+	msg      string
+}
+
+func (e *CrashLoopError) Error() string { return e.msg }
 
 // uptime says how long a run that started at from lasted, at most until
 // the next start at to.

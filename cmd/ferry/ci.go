@@ -289,9 +289,8 @@ func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
 			bad = nil
 		}
 		for _, u := range bad {
-			// The bus and the report's writer both redact it.
+			// The wait's service event fails its case in the report.
 			a.bus.Logf(engine.LevelError, "%s", u.err)
-			c.rec.Fail(u.rule, u.err.Error())
 		}
 	}
 	suite := cireport.Suite{Name: title, Time: cireport.Seconds(time.Since(start))}
@@ -307,7 +306,7 @@ func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
 		switch r.Outcome {
 		case cireport.OutcomeFailed:
 			ok = false
-			cs.Failure = &cireport.Failure{Message: r.Err, Type: "rule failed", Text: strings.Join(r.Output, "\n")}
+			cs.Failure = &cireport.Failure{Message: r.Err, Type: failureType(r), Text: strings.Join(r.Output, "\n")}
 			c.command(cireport.Annotation{Level: "error", Title: "rule " + r.Name, Message: r.Err}.String())
 		case cireport.OutcomeSkipped:
 			ok = false
@@ -327,6 +326,18 @@ func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
 	}
 	c.stages["passed"]++
 	return true, nil
+}
+
+// failureType is the JUnit type of the failure of r: "rule failed", or
+// for a service, "crash loop" or "unhealthy".
+func failureType(r cireport.RuleResult) string {
+	switch r.Failure {
+	case engine.EventServiceCrashLoop:
+		return "crash loop"
+	case engine.EventServiceHealth:
+		return "unhealthy"
+	}
+	return "rule failed"
 }
 
 // skipStages reports the rules of stage from (from 0) and the later ones

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
@@ -19,28 +18,16 @@ func (a *app) follow(ctx context.Context, l *loaded) error {
 }
 
 // followEvents reports what happens to the project's services on the
-// selected environment's target, and samples their status for ferry's
-// metrics, until ctx ends.
+// selected environment's target, and samples their replicas and health,
+// as service events on the bus, until ctx ends.
 func (a *app) followEvents(ctx context.Context, project string) error {
 	f, ok := a.deployTo.(deploy.Follower)
 	if !ok {
 		return fmt.Errorf("environment %s's target cannot report what happens to its services; drop --follow, and use `ferry --env %s status` and `ferry --env %s logs`", a.env, a.env, a.env)
 	}
 	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
-	go a.sampleStatus(ctx, project)
-	return f.Follow(ctx, project, func(r deploy.Report) {
-		if x := a.exporter.Load(); x != nil && r.Restarted {
-			x.ContainerRestarted(r.Service)
-		}
-		if r.Text == "" {
-			return
-		}
-		text := r.Text
-		if r.Service != "" {
-			text = r.Service + ": " + text
-		}
-		a.bus.Emit(engine.Event{Kind: engine.EventLog, Level: r.Level, Text: text})
-	})
+	go deploy.SampleStatus(ctx, a.deployTo, project, a.bus)
+	return f.Follow(ctx, project, a.bus)
 }
 
 // followServices follows the project's services in the background while
@@ -51,37 +38,6 @@ func (a *app) followServices(ctx context.Context, l *loaded) {
 		if l.graph.Rule(n).Info().Kind == "service" {
 			go a.followEvents(ctx, l.project)
 			return
-		}
-	}
-}
-
-// statusEvery is how often a follower samples the services' replicas and
-// health for ferry's metrics.
-const statusEvery = 5 * time.Second
-
-// sampleStatus sets the replicas and health of the project's services in
-// ferry's metrics, from the target's status, until ctx ends. It does
-// nothing while no metrics are served.
-func (a *app) sampleStatus(ctx context.Context, project string) {
-	tick := time.NewTicker(statusEvery)
-	defer tick.Stop()
-	for {
-		if x := a.exporter.Load(); x != nil {
-			list, err := a.deployTo.Status(ctx, project)
-			if err != nil && ctx.Err() == nil {
-				a.bus.Logf(engine.LevelDebug, "sampling the services' status for the metrics: %v", err)
-			}
-			for _, st := range list {
-				x.SetReplicas(st.Name, st.Replicas)
-				if st.Health != "" {
-					x.SetHealth(st.Name, st.Health)
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
 		}
 	}
 }

@@ -71,12 +71,9 @@ func (a *app) unhealthy(ctx context.Context, l *loaded, names []string, timeout 
 			out := a.logWriter(r.Info().Name)
 			errs[i] = r.WaitHealthy(wctx, timeout, out)
 			out.Flush()
-			if x := a.exporter.Load(); x != nil && wctx.Err() == nil {
-				state := deploy.Healthy
-				if errs[i] != nil {
-					state = deploy.Unhealthy
-				}
-				x.SetHealth(r.Info().Name, state)
+			// Unless another service's failure cut the wait short.
+			if wctx.Err() == nil || errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+				a.bus.Emit(deploy.WaitEvent(r.Info().Name, errs[i]))
 			}
 			if errs[i] != nil {
 				stop()

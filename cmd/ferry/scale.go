@@ -3,18 +3,16 @@ package main
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
-	"github.com/ferryhq/ferry/engine/exporter"
 )
 
 // autoscale runs, until ctx ends, the autoscaler of every service of l
-// that declares autoscale: each decision and problem is logged on the bus
-// and counted in ferry's metrics when they are served.
+// that declares autoscale: each decision, the replicas it counts and each
+// problem are reported on the bus.
 func (a *app) autoscale(ctx context.Context, l *loaded) {
 	specs := map[string]*deploy.ServiceSpec{}
 	var names []string
@@ -40,9 +38,7 @@ func (a *app) autoscale(ctx context.Context, l *loaded) {
 		a.bus.Logf(engine.LevelWarn, "autoscale of %s: environment %s has no autoscaler in ferry yet; the replicas stay at min", strings.Join(names, ", "), a.env)
 		return
 	}
-	loop := &scale.Loop{Scaler: sc, Hooks: exporterHooks{&a.exporter}, Log: func(level, service, text string) {
-		a.bus.Emit(engine.Event{Kind: engine.EventLog, Level: level, Text: "autoscale " + service + ": " + text})
-	}}
+	loop := &scale.Loop{Scaler: sc, Bus: a.bus}
 	for _, n := range names {
 		a.bus.Logf(engine.LevelInfo, "autoscaling %s: %s", n, specs[n].Autoscale)
 		go loop.Run(ctx, n, specs[n].Autoscale)
@@ -51,24 +47,6 @@ func (a *app) autoscale(ctx context.Context, l *loaded) {
 		<-ctx.Done()
 		sc.Close()
 	}()
-}
-
-// exporterHooks passes the autoscaler's hooks to ferry's metrics, when a
-// foreground loop serves them.
-type exporterHooks struct {
-	x *atomic.Pointer[exporter.Exporter]
-}
-
-func (h exporterHooks) Scaled(service string, from, to int) {
-	if x := h.x.Load(); x != nil {
-		x.Scaled(service, from, to)
-	}
-}
-
-func (h exporterHooks) SetReplicas(service string, n int) {
-	if x := h.x.Load(); x != nil {
-		x.SetReplicas(service, n)
-	}
 }
 
 // lineLogger logs what a target writes (one line a call, as Deploy
