@@ -19,16 +19,17 @@ type Follower interface {
 	Follow(ctx context.Context, project string, bus *engine.Bus) error
 }
 
-// StatusEvery is how often SampleStatus looks at the services' status.
+// StatusEvery is how often a follower samples the services' status (see
+// SampleStatus).
 const StatusEvery = 5 * time.Second
 
 // SampleStatus reports on bus, until ctx ends, each change of the replicas
 // (service.replicas: running, of declared) and of the health
 // (service.health, with why when not healthy) of the project's services
-// on t, as `ferry status` shows them, looking every StatusEvery. Its first
-// look reports every service. A failed look is logged at debug level.
-func SampleStatus(ctx context.Context, t Target, project string, bus *engine.Bus) {
-	tick := time.NewTicker(StatusEvery)
+// on t, as `ferry status` shows them, looking every every. Its first look
+// reports every service. A failed look is logged at debug level.
+func SampleStatus(ctx context.Context, t Target, project string, bus *engine.Bus, every time.Duration) {
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	replicas := map[string]engine.ReplicaCount{}
 	health := map[string]string{}
@@ -58,7 +59,8 @@ func SampleStatus(ctx context.Context, t Target, project string, bus *engine.Bus
 
 // WaitEvent returns the service event that says how a wait for the
 // health of service (WaitHealthy) that ended with err found it: healthy;
-// in a crash loop (a *CrashLoopError); or else unhealthy, err saying why.
+// in a crash loop (a *CrashLoopError: a replica restarted before it was
+// ready); or else unhealthy, err saying why.
 // The event has no text: the wait's own log and error say it for people.
 func WaitEvent(service string, err error) engine.Event {
 	st := &engine.ServiceState{Name: service, Health: Healthy}
@@ -67,7 +69,7 @@ func WaitEvent(service string, err error) engine.Event {
 	switch {
 	case errors.As(err, &loop):
 		e.Kind, st.Health = engine.EventServiceCrashLoop, ""
-		st.Replica, st.Restarts, st.Exit = loop.Replica, loop.Restarts, &engine.ExitState{Code: loop.ExitCode}
+		st.Replica, st.Restarts, st.Exit = loop.Replica, loop.Restarts, loop.Exit
 	case err != nil:
 		st.Health = Unhealthy
 	}

@@ -26,7 +26,7 @@ func (a *app) followEvents(ctx context.Context, project string) error {
 		return fmt.Errorf("environment %s's target cannot report what happens to its services; drop --follow, and use `ferry --env %s status` and `ferry --env %s logs`", a.env, a.env, a.env)
 	}
 	a.bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", project)
-	go deploy.SampleStatus(ctx, a.deployTo, project, a.bus)
+	go deploy.SampleStatus(ctx, a.deployTo, project, a.bus, deploy.StatusEvery)
 	return f.Follow(ctx, project, a.bus)
 }
 
