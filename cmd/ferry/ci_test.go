@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/cireport"
 )
 
@@ -325,7 +326,7 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 task(name = "check", cmd = "echo checked")
 pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 `)
-	r = dw.run(t, "ci", "--wait-timeout", "5s", "--junit", "report.xml")
+	r = dw.run(t, "--events", "events.jsonl", "ci", "--wait-timeout", "5s", "--junit", "report.xml")
 	r.wantCode(t, 1)
 	wantSet(t, "started", r.started(), []string{"web"}, r)
 	rep := readJUnit(t, dw.path("report.xml"))
@@ -335,6 +336,27 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 	}
 	if check := testcase(t, suite(t, rep, "stage 3: check"), "check"); check.Skipped == nil {
 		t.Errorf("check ran after an unhealthy stage: %+v", check)
+	}
+	if h := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceHealth, "web"); len(h) != 1 || h[0].Service.Health != "unhealthy" ||
+		!strings.HasPrefix(h[0].Reason, "service web is unhealthy") {
+		t.Errorf("service.health events of web: %+v", h)
+	}
+
+	// A new service that keeps crashing (it exits after a second, and
+	// Docker restarts it) fails its case as a crash loop, with the exit
+	// code, which --events has as a service.crashloop event.
+	dw.setRules(t, `service(name = "crashy", image = "app-image", env = {"SLEEP": "1", "EXIT_CODE": "3"}, restart = "always")
+pipeline("ci", stages = [["app-image"], ["crashy"]])
+`)
+	r = dw.run(t, "--events", "events.jsonl", "ci", "--junit", "report.xml")
+	r.wantCode(t, 1)
+	crashy := testcase(t, suite(t, readJUnit(t, dw.path("report.xml")), "stage 2: crashy"), "crashy")
+	if crashy.Failure == nil || crashy.Failure.Type != "crash loop" || !strings.Contains(crashy.Failure.Message, dw.project+"-crashy-1 exited with code 3") {
+		t.Errorf("crashy's case: %+v", crashy.Failure)
+	}
+	loops := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceCrashLoop, "crashy")
+	if len(loops) != 1 || loops[0].Service.Replica != dw.project+"-crashy-1" || loops[0].Service.Exit == nil || loops[0].Service.Exit.Code != 3 {
+		t.Errorf("service.crashloop events of crashy: %+v", loops)
 	}
 }
 
