@@ -289,7 +289,7 @@ func (c *ciRun) runStage(ctx context.Context, i int) (bool, error) {
 			bad = nil
 		}
 		for _, u := range bad {
-			// The wait's service event fails its case in the report.
+			// Said here; the service event of its wait fails its case.
 			a.bus.Logf(engine.LevelError, "%s", u.err)
 		}
 	}
