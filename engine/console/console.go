@@ -257,7 +257,7 @@ func (s *Sink) service(e engine.Event) {
 		lvl = l
 	}
 	if msg == "" {
-		msg, lvl = Describe(e), zerolog.DebugLevel
+		msg, lvl = describe(e), zerolog.DebugLevel
 	}
 	prefix := st.Name + ": "
 	if e.Kind == engine.EventServiceScale {
@@ -266,9 +266,9 @@ func (s *Sink) service(e engine.Event) {
 	s.log.WithLevel(lvl).Str("service", st.Name).Str("event", string(e.Kind)).Msg(prefix + msg)
 }
 
-// Describe says briefly, for people, what a service event reports,
+// describe says briefly, for people, what a service event reports,
 // without the service's name: "2/3 replicas ready", "unhealthy: why".
-func Describe(e engine.Event) string {
+func describe(e engine.Event) string {
 	st := e.Service
 	if st == nil {
 		return string(e.Kind)

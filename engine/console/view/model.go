@@ -44,11 +44,12 @@ type row struct {
 	err     string        // first line of the last error, until a success
 
 	// What the service events said of a service: its replicas, its
-	// health, and its trouble (a crash loop, why it is unhealthy) until it
-	// is healthy again.
+	// health, its trouble (a crash loop, why it is unhealthy) until it is
+	// healthy again, and its autoscaler's last decision.
 	replicas *engine.ReplicaCount
 	health   string
 	trouble  string
+	scale    *engine.ScaleDecision
 }
 
 // maxLog bounds the log lines kept.
@@ -163,6 +164,8 @@ func (r *row) service(e engine.Event) {
 		}
 	case engine.EventServiceCrashLoop:
 		r.health, r.trouble = "", firstLine(e.Reason)
+	case engine.EventServiceScale:
+		r.scale = st.Scale
 	}
 }
 
@@ -178,6 +181,9 @@ func (r *row) note() string {
 	var parts []string
 	if n := r.replicas; n != nil {
 		parts = append(parts, fmt.Sprintf("%d/%d ready", n.Ready, n.Wanted))
+	}
+	if d := r.scale; d != nil && d.Value != nil {
+		parts = append(parts, fmt.Sprintf("%s %.3g/%.3g", d.Metric, *d.Value, d.Target))
 	}
 	if r.health != "" {
 		parts = append(parts, r.health)

@@ -112,8 +112,18 @@ func TestServiceNote(t *testing.T) {
 	if got := note(); got != "2/2 ready · healthy" {
 		t.Errorf("got %q", got)
 	}
+	// The autoscaler's measure and target, once it has one.
+	svc(engine.EventServiceScale, "no CPU observed yet", engine.ServiceState{Scale: &engine.ScaleDecision{Metric: "cpu", Target: 50, From: 2, To: 2}})
+	if got := note(); got != "2/2 ready · healthy" {
+		t.Errorf("got %q", got)
+	}
+	v := 48.25
+	svc(engine.EventServiceScale, "CPU 48.2% per replica", engine.ServiceState{Scale: &engine.ScaleDecision{Metric: "cpu", Value: &v, Target: 50, From: 2, To: 2}})
+	if got := note(); got != "2/2 ready · cpu 48.2/50 · healthy" {
+		t.Errorf("got %q", got)
+	}
 	svc(engine.EventServiceCrashLoop, "api-1 is in a crash loop: restarted 3 times", engine.ServiceState{Replica: "api-1", Restarts: 3})
-	if got := note(); got != "2/2 ready · api-1 is in a crash loop: restarted 3 times" {
+	if got := note(); got != "2/2 ready · cpu 48.2/50 · api-1 is in a crash loop: restarted 3 times" {
 		t.Errorf("got %q", got)
 	}
 	m.Handle(engine.Event{Kind: engine.EventRuleFail, Rule: "api", Err: "deploy failed"})
