@@ -341,23 +341,6 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 		!strings.HasPrefix(h[0].Reason, "service web is unhealthy") {
 		t.Errorf("service.health events of web: %+v", h)
 	}
-
-	// A new service that keeps crashing (it exits after a second, and
-	// Docker restarts it) fails its case as a crash loop, with the exit
-	// code, which --events has as a service.crashloop event.
-	dw.setRules(t, `service(name = "crashy", image = "app-image", env = {"SLEEP": "1", "EXIT_CODE": "3"}, restart = "always")
-pipeline("ci", stages = [["app-image"], ["crashy"]])
-`)
-	r = dw.run(t, "--events", "events.jsonl", "ci", "--junit", "report.xml")
-	r.wantCode(t, 1)
-	crashy := testcase(t, suite(t, readJUnit(t, dw.path("report.xml")), "stage 2: crashy"), "crashy")
-	if crashy.Failure == nil || crashy.Failure.Type != "crash loop" || !strings.Contains(crashy.Failure.Message, dw.project+"-crashy-1 exited with code 3") {
-		t.Errorf("crashy's case: %+v", crashy.Failure)
-	}
-	loops := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceCrashLoop, "crashy")
-	if len(loops) != 1 || loops[0].Service.Replica != dw.project+"-crashy-1" || loops[0].Service.Exit == nil || loops[0].Service.Exit.Code != 3 {
-		t.Errorf("service.crashloop events of crashy: %+v", loops)
-	}
 }
 
 // TestCiInterrupted checks that Ctrl-C stops ferry ci with 130, and that
