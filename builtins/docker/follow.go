@@ -30,11 +30,12 @@ var followedActions = []string{"start", "die", "kill", "oom", "destroy", "health
 
 var _ deploy.Follower = (*Target)(nil)
 
-// Follow reports what happens to the project's service containers until
-// ctx ends: a replica that died (its exit code, whether it ran out of
-// memory, its last log lines), Docker restarting it, a crash loop (how
-// many restarts within loopWindow, the last exit code, the last log
-// lines), and an exec health check turning unhealthy. Deaths that were
+// Follow reports on bus, as service events (see deploy.Follower), what
+// happens to the project's service containers until ctx ends: a replica
+// that died (its exit code, whether it ran out of memory, its last log
+// lines), Docker restarting it, a crash loop (how many restarts within
+// loopWindow, the last exit code, the last log lines), and an exec health
+// check turning unhealthy or healthy again. Deaths that were
 // asked for (ferry up replacing a replica, ferry down, docker stop) are
 // not reported. Docker's restart policy is the only restarter: Follow
 // never starts a container. When the Engine's event stream breaks, Follow
