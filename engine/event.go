@@ -31,6 +31,15 @@ const (
 	// EventLiveUpdated: Rule updated what runs in place instead of
 	// rebuilding (see ErrLiveUpdated): Duration.
 	EventLiveUpdated EventKind = "rule.live_updated"
+
+	// Service events report what happens to a running service; Service
+	// says which, and what, and Text, when set, says it for people.
+	EventServiceHealth    EventKind = "service.health"    // its health: Service.Health, Reason when not healthy
+	EventServiceReplicas  EventKind = "service.replicas"  // how many replicas run: Service.Replicas
+	EventServiceExit      EventKind = "service.exit"      // a replica died unasked: Service.Replica, Service.Exit
+	EventServiceRestart   EventKind = "service.restart"   // the target restarted a replica: Service.Replica, Service.Restarts
+	EventServiceCrashLoop EventKind = "service.crashloop" // a replica keeps crashing: Service.Replica, Service.Restarts, Service.Exit, Reason
+	EventServiceScale     EventKind = "service.scale"     // the autoscaler decided, also to keep the count: Service.Scale, Reason
 )
 
 // Levels for EventLog events.
@@ -57,6 +66,50 @@ type Event struct {
 	Attempt  int           `json:"attempt,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"`
 	Summary  *Summary      `json:"summary,omitempty"`
+	Service  *ServiceState `json:"service,omitempty"` // for service events
+}
+
+// A ServiceState is what a service event reports about one service. Name
+// is always set; the other fields are set by the kinds that report them
+// (see the EventService kinds), and their JSON names are stable.
+type ServiceState struct {
+	Name string `json:"name"`
+	// Replica names the replica (container or task) the event is about,
+	// when it is about one.
+	Replica string `json:"replica,omitempty"`
+	// Health is starting, healthy or unhealthy (service.health).
+	Health string `json:"health,omitempty"`
+	// Restarts counts the target's restarts of the replica within the
+	// time a crash loop is counted over (service.restart, service.crashloop).
+	Restarts int            `json:"restarts,omitempty"`
+	Exit     *ExitState     `json:"exit,omitempty"`
+	Replicas *ReplicaCount  `json:"replicas,omitempty"`
+	Scale    *ScaleDecision `json:"scale,omitempty"`
+}
+
+// An ExitState is how a replica's run ended.
+type ExitState struct {
+	Code int  `json:"code"`
+	OOM  bool `json:"oom"` // it ran out of memory and was killed
+}
+
+// A ReplicaCount is how many replicas of a service run and how many
+// should.
+type ReplicaCount struct {
+	Ready  int `json:"ready"`  // running (and healthy, for a target that says so)
+	Wanted int `json:"wanted"` // what the service declares, or the autoscaler chose
+}
+
+// A ScaleDecision is one decision of the autoscaler: From replicas ran,
+// To should; equal when it keeps the count. Value is the per-replica
+// value of Metric it measured (nil when it has none yet), Target the
+// value per replica it aims at.
+type ScaleDecision struct {
+	Metric string   `json:"metric"`
+	Value  *float64 `json:"value"`
+	Target float64  `json:"target"`
+	From   int      `json:"from"`
+	To     int      `json:"to"`
 }
 
 // A Summary totals a run.

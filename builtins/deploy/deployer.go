@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -25,27 +24,7 @@ type Deployer struct {
 	Env     string // the environment deployed to (--env), "" for the local Docker Engine
 	Project string
 	Root    string      // the workspace root, for the bind mounts of scaled replicas
-	Bus     *engine.Bus // where it reports
-	// Metrics returns ferry's metrics while they are served, and nil
-	// otherwise; a nil Metrics is never served.
-	Metrics func() Metrics
-}
-
-// Metrics is what a Deployer counts and measures for ferry's /metrics.
-type Metrics interface {
-	scale.Hooks
-	// SetHealth records a service's health (Healthy, Unhealthy…).
-	SetHealth(service, state string)
-	// ContainerRestarted counts a restart of a replica of service.
-	ContainerRestarted(service string)
-}
-
-// metrics returns the served metrics, or nil.
-func (d *Deployer) metrics() Metrics {
-	if d.Metrics == nil {
-		return nil
-	}
-	return d.Metrics()
+	Bus     *engine.Bus // where it reports, service events included
 }
 
 // DeclaredBy returns the Declared that evaluates ferry.star with load, on
@@ -274,12 +253,9 @@ func (d *Deployer) Unhealthy(ctx context.Context, g *engine.Graph, names []strin
 			})
 			errs[i] = r.WaitHealthy(wctx, timeout, out)
 			out.Flush()
-			if m := d.metrics(); m != nil && wctx.Err() == nil {
-				state := Healthy
-				if errs[i] != nil {
-					state = Unhealthy
-				}
-				m.SetHealth(name, state)
+			// Unless another service's failure cut the wait short.
+			if wctx.Err() == nil || errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+				d.Bus.Emit(WaitEvent(name, errs[i]))
 			}
 			if errs[i] != nil {
 				stop()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
@@ -32,64 +31,22 @@ func (d *Deployer) FollowServices(ctx context.Context, g *engine.Graph) {
 }
 
 // FollowEvents reports what happens to the project's services on the
-// target, and samples their status for ferry's metrics, until ctx ends.
+// target, and samples their replicas and health, as service events on
+// the bus, until ctx ends.
 func (d *Deployer) FollowEvents(ctx context.Context) error {
 	f, ok := d.Target.(Follower)
 	if !ok {
 		return fmt.Errorf("environment %s's target cannot report what happens to its services; drop --follow, and use `ferry --env %s status` and `ferry --env %s logs`", d.Env, d.Env, d.Env)
 	}
 	d.Bus.Logf(engine.LevelInfo, "following project %s: crashes, restarts and health changes are reported here until Ctrl-C", d.Project)
-	go d.sampleStatus(ctx)
-	return f.Follow(ctx, d.Project, func(r Report) {
-		if m := d.metrics(); m != nil && r.Restarted {
-			m.ContainerRestarted(r.Service)
-		}
-		if r.Text == "" {
-			return
-		}
-		text := r.Text
-		if r.Service != "" {
-			text = r.Service + ": " + text
-		}
-		d.Bus.Emit(engine.Event{Kind: engine.EventLog, Level: r.Level, Text: text})
-	})
-}
-
-// statusEvery is how often a follower samples the services' replicas and
-// health for ferry's metrics.
-const statusEvery = 5 * time.Second
-
-// sampleStatus sets the replicas and health of the project's services in
-// ferry's metrics, from the target's status, until ctx ends. It does
-// nothing while no metrics are served.
-func (d *Deployer) sampleStatus(ctx context.Context) {
-	tick := time.NewTicker(statusEvery)
-	defer tick.Stop()
-	for {
-		if m := d.metrics(); m != nil {
-			list, err := d.Target.Status(ctx, d.Project)
-			if err != nil && ctx.Err() == nil {
-				d.Bus.Logf(engine.LevelDebug, "sampling the services' status for the metrics: %v", err)
-			}
-			for _, st := range list {
-				m.SetReplicas(st.Name, st.Replicas)
-				if st.Health != "" {
-					m.SetHealth(st.Name, st.Health)
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	go SampleStatus(ctx, d.Target, d.Project, d.Bus, StatusEvery)
+	return f.Follow(ctx, d.Project, d.Bus)
 }
 
 // Autoscale runs, until ctx ends, the autoscaler of every service of g
 // that declares autoscale, on a target that can scale (see Scaling): each
-// decision and problem is logged on the bus and counted in ferry's
-// metrics while they are served.
+// decision, the replicas it counts and each problem are reported on
+// the bus.
 func (d *Deployer) Autoscale(ctx context.Context, g *engine.Graph) {
 	specs := map[string]*ServiceSpec{}
 	var names []string
@@ -108,9 +65,7 @@ func (d *Deployer) Autoscale(ctx context.Context, g *engine.Graph) {
 		return
 	}
 	sc := t.NewScaler(d.Project, d.Root, specs, lineLogger{d.Bus})
-	loop := &scale.Loop{Scaler: sc, Hooks: hooks{d}, Log: func(level, service, text string) {
-		d.Bus.Emit(engine.Event{Kind: engine.EventLog, Level: level, Text: "autoscale " + service + ": " + text})
-	}}
+	loop := &scale.Loop{Scaler: sc, Bus: d.Bus}
 	for _, n := range names {
 		d.Bus.Logf(engine.LevelInfo, "autoscaling %s: %s", n, specs[n].Autoscale)
 		go loop.Run(ctx, n, specs[n].Autoscale)
@@ -119,21 +74,6 @@ func (d *Deployer) Autoscale(ctx context.Context, g *engine.Graph) {
 		<-ctx.Done()
 		sc.Close()
 	}()
-}
-
-// hooks passes the autoscaler's hooks to ferry's metrics, while served.
-type hooks struct{ d *Deployer }
-
-func (h hooks) Scaled(service string, from, to int) {
-	if m := h.d.metrics(); m != nil {
-		m.Scaled(service, from, to)
-	}
-}
-
-func (h hooks) SetReplicas(service string, n int) {
-	if m := h.d.metrics(); m != nil {
-		m.SetReplicas(service, n)
-	}
 }
 
 // lineLogger logs what a target writes (one line a call, as Deploy

@@ -8,9 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 func TestProbeHTTP(t *testing.T) {
@@ -223,7 +227,8 @@ func (exitTarget) LastExit(context.Context, string, time.Time) (int, bool) { ret
 
 // A replica is ready only once it has run for ReadyAfter since its last
 // start, and a restart, an exit or a restart in progress during the wait
-// fails it, with the exit code and the last log lines.
+// fails it, with the exit code and the last log lines; the wait's event
+// calls a restart a crash loop (with the exit code), an exit unhealthy.
 func TestWaitReadyAfter(t *testing.T) {
 	spec := func(readyAfter time.Duration) *Deployment {
 		return &Deployment{Project: "p", Spec: &ServiceSpec{Name: "web", Replicas: 1, Restart: "always", ReadyAfter: readyAfter}}
@@ -259,18 +264,21 @@ func TestWaitReadyAfter(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name string
-		runs []Replica // what each look shows; the last one repeats
-		want string
+		name  string
+		runs  []Replica // what each look shows; the last one repeats
+		want  string
+		event string // the kind of the wait's event, and the exit code of a crash loop
 	}{
 		{"restarted", []Replica{{Running: true, Started: started}, {Running: true, Restarts: 1, Started: started.Add(2 * time.Second)}},
-			"service web restarted while ferry waited for it to be ready: p-web-1 exited with code 42 at most 2s after its start, and was started again (restart = \"always\", 1 restart(s) so far); its last log lines:\n    p-web-1 says hi"},
+			"service web restarted while ferry waited for it to be ready: p-web-1 exited with code 42 at most 2s after its start, and was started again (restart = \"always\", 1 restart(s) so far); its last log lines:\n    p-web-1 says hi",
+			"service.crashloop p-web-1 exit 42 restarts 1"},
 		{"started again", []Replica{{Running: true, Started: started}, {Running: true, Started: started.Add(time.Second)}},
-			"p-web-1 exited with code 42 at most 1s after its start"},
+			"p-web-1 exited with code 42 at most 1s after its start", "service.crashloop p-web-1 exit 42 restarts 0"},
 		{"restarting", []Replica{{Running: true, Started: started}, {Running: true, Restarting: true, ExitCode: 7, Restarts: 2, Started: started}},
-			"service web is crash-looping: p-web-1 exited with code 7 and is being restarted (restart = \"always\", 2 restart(s) so far); its last log lines:"},
+			"service web is crash-looping: p-web-1 exited with code 7 and is being restarted (restart = \"always\", 2 restart(s) so far); its last log lines:",
+			"service.crashloop p-web-1 exit 7 restarts 2"},
 		{"exited", []Replica{{Running: true, Started: started}, {ExitCode: 3, Started: started}},
-			"service web is not running: p-web-1 exited with code 3; its last log lines:"},
+			"service web is not running: p-web-1 exited with code 3; its last log lines:", "service.health unhealthy"},
 	} {
 		look := 0
 		et := exitTarget{&fakeTarget{replicas: func() []Replica {
@@ -282,7 +290,67 @@ func TestWaitReadyAfter(t *testing.T) {
 		err := WaitHealthy(context.Background(), et, spec(time.Hour), time.Minute, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+			continue
 		}
+		e := WaitEvent("web", err)
+		got := string(e.Kind) + " " + e.Service.Health
+		if st := e.Service; e.Kind == engine.EventServiceCrashLoop && st.Exit != nil {
+			got = fmt.Sprintf("%s %s exit %d restarts %d", e.Kind, st.Replica, st.Exit.Code, st.Restarts)
+		}
+		if got != tc.event || e.Service.Name != "web" || e.Reason != err.Error() || e.Text != "" {
+			t.Errorf("%s: event %q (%+v), want %q with the error as its reason", tc.name, got, e, tc.event)
+		}
+	}
+	if e := WaitEvent("web", nil); e.Kind != engine.EventServiceHealth || e.Service.Health != Healthy || e.Reason != "" {
+		t.Errorf("a wait that succeeded: %+v", e)
+	}
+}
+
+// statusTarget shows the status that each look returns.
+type statusTarget struct {
+	Target
+	looks [][]ServiceStatus
+	n     int
+	done  chan struct{}
+}
+
+func (s *statusTarget) Status(context.Context, string) ([]ServiceStatus, error) {
+	list := s.looks[min(s.n, len(s.looks)-1)]
+	if s.n++; s.n == len(s.looks) {
+		close(s.done)
+	}
+	return list, nil
+}
+
+// SampleStatus reports every service at its first look, then only what
+// changed.
+func TestSampleStatus(t *testing.T) {
+	st := &statusTarget{done: make(chan struct{}), looks: [][]ServiceStatus{
+		{{Name: "web", Replicas: 1, Desired: 2, Health: Starting}, {Name: "db", Replicas: 1, Desired: 1}},
+		{{Name: "web", Replicas: 2, Desired: 2, Health: Unhealthy, HealthError: "connection refused"}, {Name: "db", Replicas: 1, Desired: 1}},
+	}}
+	var got []string
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
+		line := fmt.Sprintf("%s %s", e.Kind, e.Service.Name)
+		if r := e.Service.Replicas; r != nil {
+			line += fmt.Sprintf(" %d/%d", r.Ready, r.Wanted)
+		}
+		got = append(got, strings.TrimSpace(line+" "+e.Service.Health+" "+e.Reason))
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { SampleStatus(ctx, st, "p", bus, 10*time.Millisecond); close(done) }()
+	select {
+	case <-st.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no second look")
+	}
+	cancel()
+	<-done
+	want := []string{"service.replicas web 1/2", "service.health web starting", "service.replicas db 1/1",
+		"service.replicas web 2/2", "service.health web unhealthy connection refused"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferryhq/ferry/engine"
 )
 
 // A Replica is one container of a service, as a Target shows it to health
@@ -158,22 +160,38 @@ func crashed(ctx context.Context, t Target, d *Deployment, r Replica, runs map[s
 	}
 	switch {
 	case r.Restarting:
-		return fmt.Errorf("service %s is crash-looping: %s exited with code %d and is being restarted (restart = %q, %d restart(s) so far)%s",
-			d.Spec.Name, r.Name, r.ExitCode, d.Spec.Restart, r.Restarts, t.LastLines(ctx, r.Name))
+		return &CrashLoopError{Replica: r.Name, Exit: &engine.ExitState{Code: r.ExitCode}, Restarts: r.Restarts,
+			msg: fmt.Sprintf("service %s is crash-looping: %s exited with code %d and is being restarted (restart = %q, %d restart(s) so far)%s",
+				d.Spec.Name, r.Name, r.ExitCode, d.Spec.Restart, r.Restarts, t.LastLines(ctx, r.Name))}
 	case !r.Running:
 		return fmt.Errorf("service %s is not running: %s exited with code %d%s", d.Spec.Name, r.Name, r.ExitCode, t.LastLines(ctx, r.Name))
 	case seen && (r.Restarts > first.Restarts || !r.Started.Equal(first.Started)):
+		loop := &CrashLoopError{Replica: r.Name, Restarts: r.Restarts}
 		code := "with an exit code ferry could not learn"
 		if er, ok := t.(ExitReader); ok {
 			if c, ok := er.LastExit(ctx, r.Name, first.Started); ok {
 				code = fmt.Sprintf("with code %d", c)
+				loop.Exit = &engine.ExitState{Code: c}
 			}
 		}
-		return fmt.Errorf("service %s restarted while ferry waited for it to be ready: %s exited %s %s after its start, and was started again (restart = %q, %d restart(s) so far)%s",
+		loop.msg = fmt.Sprintf("service %s restarted while ferry waited for it to be ready: %s exited %s %s after its start, and was started again (restart = %q, %d restart(s) so far)%s",
 			d.Spec.Name, r.Name, code, uptime(first.Started, r.Started), d.Spec.Restart, r.Restarts, t.LastLines(ctx, r.Name))
+		return loop
 	}
 	return nil
 }
+
+// A CrashLoopError is a wait that ended on a replica that exited before
+// it was ready and that the target is restarting, or restarted (its
+// restart policy): as far as the wait can tell, it keeps crashing.
+type CrashLoopError struct {
+	Replica  string
+	Exit     *engine.ExitState // how its last run ended; nil when unknown
+	Restarts int               // so far
+	msg      string
+}
+
+func (e *CrashLoopError) Error() string { return e.msg }
 
 // uptime says how long a run that started at from lasted, at most until
 // the next start at to.

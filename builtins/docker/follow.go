@@ -30,18 +30,19 @@ var followedActions = []string{"start", "die", "kill", "oom", "destroy", "health
 
 var _ deploy.Follower = (*Target)(nil)
 
-// Follow reports what happens to the project's service containers until
-// ctx ends: a replica that died (its exit code, whether it ran out of
-// memory, its last log lines), Docker restarting it, a crash loop (how
-// many restarts within loopWindow, the last exit code, the last log
-// lines), and an exec health check turning unhealthy. Deaths that were
+// Follow reports on bus, as service events (see deploy.Follower), what
+// happens to the project's service containers until ctx ends: a replica
+// that died (its exit code, whether it ran out of memory, its last log
+// lines), Docker restarting it, a crash loop (how many restarts within
+// loopWindow, the last exit code, the last log lines), and an exec health
+// check turning unhealthy or healthy again. Deaths that were
 // asked for (ferry up replacing a replica, ferry down, docker stop) are
 // not reported. Docker's restart policy is the only restarter: Follow
 // never starts a container. When the Engine's event stream breaks, Follow
-// says so and follows again from where it was. Every restart by Docker is
-// reported with Restarted set, without text when nothing is said about it
+// logs so and follows again from where it was. Every restart by Docker is
+// a service.restart event, without text when nothing is said about it
 // (within a crash loop). It returns ctx's error.
-func (t *Target) Follow(ctx context.Context, project string, report func(deploy.Report)) error {
+func (t *Target) Follow(ctx context.Context, project string, bus *engine.Bus) error {
 	tr := newCrashTracker()
 	var since time.Time
 	broken := false
@@ -49,7 +50,7 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 		evs, errc, err := t.c.ContainerEvents(ctx, map[string]string{labelProject: project, labelKind: "service"}, followedActions, since)
 		if err == nil {
 			if broken {
-				report(deploy.Report{Level: engine.LevelInfo, Text: "following the Docker Engine's events again"})
+				bus.Logf(engine.LevelInfo, "following the Docker Engine's events again")
 				broken = false
 			}
 			for e := range evs {
@@ -57,15 +58,11 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 				if isForeign(t.owner, e.Labels) {
 					continue
 				}
-				restarted := tr.restarts(e)
-				if r, ok := tr.observe(e); ok {
+				for _, r := range tr.observe(e) {
 					if r.lines {
 						r.Text += t.runLines(ctx, e.ID, r.since, r.until)
 					}
-					r.Restarted = restarted
-					report(r.Report)
-				} else if restarted {
-					report(deploy.Report{Service: e.Labels[labelRule], Restarted: true})
+					bus.Emit(r.Event)
 				}
 			}
 			if ctx.Err() == nil {
@@ -76,7 +73,7 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 			return ctx.Err()
 		}
 		if !broken {
-			report(deploy.Report{Level: engine.LevelWarn, Text: fmt.Sprintf("%v; ferry tries again every %s", err, followRetry)})
+			bus.Logf(engine.LevelWarn, "%v; ferry tries again every %s", err, followRetry)
 			broken = true
 		}
 		if since.IsZero() {
@@ -90,15 +87,16 @@ func (t *Target) Follow(ctx context.Context, project string, report func(deploy.
 	}
 }
 
-// crashReport is a report, and whether the log lines of the container's
-// last run (written after since and up to until) should follow it.
+// crashReport is a service event, and whether the log lines of the
+// container's last run (written after since and up to until) should
+// follow its text.
 type crashReport struct {
-	deploy.Report
+	engine.Event
 	lines        bool
 	since, until time.Time
 }
 
-// crashTracker turns a container's events into reports.
+// crashTracker turns a container's events into service events.
 type crashTracker struct {
 	byID map[string]*tracked
 }
@@ -119,18 +117,13 @@ type tracked struct {
 
 func newCrashTracker() *crashTracker { return &crashTracker{byID: map[string]*tracked{}} }
 
-// restarts reports whether e is Docker starting a container that died:
-// a restart by its restart policy.
-func (c *crashTracker) restarts(e dockerd.ContainerEvent) bool {
-	s := c.byID[e.ID]
-	return e.Action == "start" && s != nil && s.died
-}
-
-// observe records e and returns what to report about it, if anything.
-func (c *crashTracker) observe(e dockerd.ContainerEvent) (crashReport, bool) {
+// observe records e and returns what to report about it: nothing, or
+// service events, which only a restart within a crash loop gives without
+// text.
+func (c *crashTracker) observe(e dockerd.ContainerEvent) []crashReport {
 	if e.Action == "destroy" {
 		delete(c.byID, e.ID)
-		return crashReport{}, false
+		return nil
 	}
 	s := c.byID[e.ID]
 	if s == nil {
@@ -138,8 +131,11 @@ func (c *crashTracker) observe(e dockerd.ContainerEvent) (crashReport, bool) {
 		c.byID[e.ID] = s
 	}
 	service := e.Labels[labelRule]
-	r := func(level, format string, args ...any) (crashReport, bool) {
-		return crashReport{Report: deploy.Report{Level: level, Service: service, Text: fmt.Sprintf(format, args...)}, since: s.runFrom, until: s.lastDie}, true
+	// r returns an event of kind about the container, said at level when
+	// text is not empty.
+	r := func(kind engine.EventKind, st engine.ServiceState, level, reason, text string) crashReport {
+		st.Name, st.Replica = service, e.Name
+		return crashReport{Event: engine.Event{Kind: kind, Level: level, Text: text, Reason: reason, Service: &st}, since: s.runFrom, until: s.lastDie}
 	}
 	// Once reported, a crash loop lasts while Docker keeps restarting the
 	// container within loopWindow of the restart before.
@@ -152,21 +148,25 @@ func (c *crashTracker) observe(e dockerd.ContainerEvent) (crashReport, bool) {
 	case e.Action == "die":
 		if s.killed && !s.oom {
 			s.killed = false
-			return crashReport{}, false
+			return nil
 		}
+		exit := &engine.ExitState{Code: e.ExitCode, OOM: s.oom}
 		s.died, s.exitCode = true, e.ExitCode
 		s.runFrom, s.lastDie = s.lastDie, e.Time
 		why := fmt.Sprintf("exited with code %d", e.ExitCode)
+		advice := ""
 		if s.oom {
-			why = fmt.Sprintf("ran out of memory and was killed (exit code %d); raise its memory in resources, or make it use less", e.ExitCode)
+			why = fmt.Sprintf("ran out of memory and was killed (exit code %d)", e.ExitCode)
+			advice = "; raise its memory in resources, or make it use less"
 		}
 		s.killed, s.oom = false, false
 		if looping {
-			return crashReport{}, false
+			return nil
 		}
-		rep, ok := r(engine.LevelWarn, "%s %s", e.Name, why)
+		reason := e.Name + " " + why
+		rep := r(engine.EventServiceExit, engine.ServiceState{Exit: exit}, engine.LevelWarn, reason, reason+advice)
 		rep.lines = true
-		return rep, ok
+		return []crashReport{rep}
 	case e.Action == "start" && s.died:
 		s.died = false
 		s.restarts = append(s.restarts, e.Time)
@@ -174,28 +174,32 @@ func (c *crashTracker) observe(e dockerd.ContainerEvent) (crashReport, bool) {
 			s.restarts = s.restarts[1:]
 		}
 		n := len(s.restarts)
+		restart := r(engine.EventServiceRestart, engine.ServiceState{Restarts: n}, "", "", "")
 		switch {
 		case n >= loopRestarts && (s.loopSaid.IsZero() || e.Time.Sub(s.loopSaid) >= loopQuiet):
 			s.loopSaid = e.Time
 			span := e.Time.Sub(s.restarts[0]).Round(100 * time.Millisecond)
-			rep, ok := r(engine.LevelError, "%s is in a crash loop: Docker restarted it %d times in %s, last exit code %d (ferry says so again every %s while it lasts; `ferry logs %s` shows more)",
-				e.Name, n, span, s.exitCode, loopQuiet, service)
-			rep.lines = true
-			return rep, ok
+			reason := fmt.Sprintf("%s is in a crash loop: Docker restarted it %d times in %s, last exit code %d", e.Name, n, span, s.exitCode)
+			loop := r(engine.EventServiceCrashLoop, engine.ServiceState{Restarts: n, Exit: &engine.ExitState{Code: s.exitCode}}, engine.LevelError, reason,
+				fmt.Sprintf("%s (ferry says so again every %s while it lasts; `ferry logs %s` shows more)", reason, loopQuiet, service))
+			loop.lines = true
+			return []crashReport{restart, loop}
 		case n >= loopRestarts || looping:
-			return crashReport{}, false
+			return []crashReport{restart}
 		}
-		return r(engine.LevelInfo, "Docker restarted %s (restart %d within %s)", e.Name, n, loopWindow)
+		restart.Level, restart.Text = engine.LevelInfo, fmt.Sprintf("Docker restarted %s (restart %d within %s)", e.Name, n, loopWindow)
+		return []crashReport{restart}
 	case strings.HasPrefix(e.Action, "health_status: unhealthy") && !s.unhealthy:
 		s.unhealthy = true
-		rep, ok := r(engine.LevelWarn, "%s is unhealthy (its health.exec check fails)", e.Name)
+		reason := e.Name + " is unhealthy (its health.exec check fails)"
+		rep := r(engine.EventServiceHealth, engine.ServiceState{Health: deploy.Unhealthy}, engine.LevelWarn, reason, reason)
 		rep.lines = true
-		return rep, ok
+		return []crashReport{rep}
 	case strings.HasPrefix(e.Action, "health_status: healthy") && s.unhealthy:
 		s.unhealthy = false
-		return r(engine.LevelInfo, "%s is healthy again", e.Name)
+		return []crashReport{r(engine.EventServiceHealth, engine.ServiceState{Health: deploy.Healthy}, engine.LevelInfo, "", e.Name+" is healthy again")}
 	}
-	return crashReport{}, false
+	return nil
 }
 
 // runLines returns the last lines a container wrote between since and until

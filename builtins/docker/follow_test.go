@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // The crash tracker's reports for sequences of Engine events: each step is
-// an event at a time (seconds after t0) and the report it must give, as
-// "level: text prefix", or "" for none.
+// an event at a time (seconds after t0) and what it must say, as "level
+// kind: text prefix" of its events with text, or "" for none. Every
+// restart by Docker is a service.restart event, said or not.
 func TestCrashTracker(t *testing.T) {
 	type step struct {
 		at     float64
@@ -24,7 +25,7 @@ func TestCrashTracker(t *testing.T) {
 		want   string
 	}
 	crash := func(at float64) []step {
-		return []step{{at, "die", 1, "warn: web-1 exited with code 1"}}
+		return []step{{at, "die", 1, "warn service.exit: web-1 exited with code 1"}}
 	}
 	tests := []struct {
 		name  string
@@ -33,15 +34,15 @@ func TestCrashTracker(t *testing.T) {
 		{"a crash loop, reported once per quiet period", append(append(append([]step{
 			{0, "start", -1, ""}},
 			crash(1)...),
-			step{1.1, "start", -1, "info: Docker restarted web-1 (restart 1 within 1m0s)"},
-			step{2, "die", 1, "warn: web-1 exited with code 1"},
-			step{2.3, "start", -1, "info: Docker restarted web-1 (restart 2 within 1m0s)"},
-			step{3, "die", 2, "warn: web-1 exited with code 2"},
-			step{3.5, "start", -1, "error: web-1 is in a crash loop: Docker restarted it 3 times in 2.4s, last exit code 2"},
+			step{1.1, "start", -1, "info service.restart: Docker restarted web-1 (restart 1 within 1m0s)"},
+			step{2, "die", 1, "warn service.exit: web-1 exited with code 1"},
+			step{2.3, "start", -1, "info service.restart: Docker restarted web-1 (restart 2 within 1m0s)"},
+			step{3, "die", 2, "warn service.exit: web-1 exited with code 2"},
+			step{3.5, "start", -1, "error service.crashloop: web-1 is in a crash loop: Docker restarted it 3 times in 2.4s, last exit code 2"},
 			step{4, "die", 2, ""},
 			step{5, "start", -1, ""},
 			step{20, "die", 2, ""},
-			step{34, "start", -1, "error: web-1 is in a crash loop: Docker restarted it 5 times in 32.9s, last exit code 2"},
+			step{34, "start", -1, "error service.crashloop: web-1 is in a crash loop: Docker restarted it 5 times in 32.9s, last exit code 2"},
 		),
 			// The loop ended: the container ran for more than a minute.
 			crash(200)...)},
@@ -54,20 +55,20 @@ func TestCrashTracker(t *testing.T) {
 		{"out of memory", []step{
 			{0, "start", -1, ""},
 			{1, "oom", -1, ""},
-			{1, "die", 137, "warn: web-1 ran out of memory and was killed (exit code 137)"},
+			{1, "die", 137, "warn service.exit: web-1 ran out of memory and was killed (exit code 137)"},
 		}},
 		{"restarts spread out are no loop", []step{
-			{0, "die", 1, "warn: web-1 exited with code 1"},
-			{1, "start", -1, "info: Docker restarted web-1 (restart 1 within 1m0s)"},
-			{40, "die", 1, "warn: web-1 exited with code 1"},
-			{41, "start", -1, "info: Docker restarted web-1 (restart 2 within 1m0s)"},
-			{80, "die", 1, "warn: web-1 exited with code 1"},
-			{81, "start", -1, "info: Docker restarted web-1 (restart 2 within 1m0s)"},
+			{0, "die", 1, "warn service.exit: web-1 exited with code 1"},
+			{1, "start", -1, "info service.restart: Docker restarted web-1 (restart 1 within 1m0s)"},
+			{40, "die", 1, "warn service.exit: web-1 exited with code 1"},
+			{41, "start", -1, "info service.restart: Docker restarted web-1 (restart 2 within 1m0s)"},
+			{80, "die", 1, "warn service.exit: web-1 exited with code 1"},
+			{81, "start", -1, "info service.restart: Docker restarted web-1 (restart 2 within 1m0s)"},
 		}},
 		{"exec health", []step{
-			{0, "health_status: unhealthy", -1, "warn: web-1 is unhealthy (its health.exec check fails)"},
+			{0, "health_status: unhealthy", -1, "warn service.health: web-1 is unhealthy (its health.exec check fails)"},
 			{1, "health_status: unhealthy", -1, ""},
-			{2, "health_status: healthy", -1, "info: web-1 is healthy again"},
+			{2, "health_status: healthy", -1, "info service.health: web-1 is healthy again"},
 			{3, "health_status: healthy", -1, ""},
 		}},
 	}
@@ -75,19 +76,33 @@ func TestCrashTracker(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := newCrashTracker()
+			died := false // a death not asked for (no kill before it): Docker's start next is a restart
 			for i, s := range tc.steps {
 				e := dockerd.ContainerEvent{Time: t0.Add(time.Duration(s.at * float64(time.Second))), Action: s.action, ID: "c1", Name: "web-1",
 					Labels: map[string]string{labelRule: "web"}, ExitCode: s.exit}
-				r, ok := tr.observe(e)
-				got := ""
-				if ok {
-					got = fmt.Sprintf("%s: %s", r.Level, r.Text)
-					if r.Service != "web" {
-						t.Errorf("step %d: service %q, want web", i, r.Service)
+				got, restarts := "", 0
+				for _, r := range tr.observe(e) {
+					if r.Service == nil || r.Service.Name != "web" || r.Service.Replica != "web-1" {
+						t.Errorf("step %d: service %+v, want web's web-1", i, r.Service)
+					}
+					if r.Kind == engine.EventServiceRestart {
+						restarts++
+					}
+					if r.Text != "" {
+						got += fmt.Sprintf("%s %s: %s", r.Level, r.Kind, r.Text)
 					}
 				}
 				if s.want == "" && got != "" || !strings.HasPrefix(got, s.want) {
 					t.Errorf("step %d (%s at %gs): got %q, want %q", i, s.action, s.at, got, s.want)
+				}
+				switch s.action {
+				case "die":
+					died = i == 0 || tc.steps[i-1].action != "kill"
+				case "start":
+					if want := died; (restarts == 1) != want {
+						t.Errorf("step %d (%s at %gs): %d restart events", i, s.action, s.at, restarts)
+					}
+					died = false
 				}
 			}
 		})
@@ -100,10 +115,11 @@ func TestFollowEngine(t *testing.T) {
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	reports := make(chan deploy.Report, 16)
+	reports := make(chan engine.Event, 16)
 	fctx, stop := context.WithCancel(ctx)
 	followed := make(chan error, 1)
-	go func() { followed <- f.target.Follow(fctx, f.project, func(r deploy.Report) { reports <- r }) }()
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) { reports <- e }))
+	go func() { followed <- f.target.Follow(fctx, f.project, bus) }()
 
 	calm := f.deployment(1, 1, map[string]string{"VERSION": "v1"})
 	calm.Spec.Name, calm.Spec.Health = "calm", nil
@@ -121,8 +137,9 @@ func TestFollowEngine(t *testing.T) {
 	select {
 	case r := <-reports:
 		want := f.project + "-hungry-1 ran out of memory and was killed (exit code 137)"
-		if r.Service != "hungry" || r.Level != engine.LevelWarn || !strings.HasPrefix(r.Text, want) || !strings.HasSuffix(r.Text, "its last log lines:\n    eating memory") {
-			t.Errorf("got report %+v, want one from hungry starting %q and ending with its last line", r, want)
+		if r.Kind != engine.EventServiceExit || r.Service.Name != "hungry" || *r.Service.Exit != (engine.ExitState{Code: 137, OOM: true}) ||
+			r.Level != engine.LevelWarn || !strings.HasPrefix(r.Text, want) || !strings.HasSuffix(r.Text, "its last log lines:\n    eating memory") {
+			t.Errorf("got report %+v (%+v), want a service.exit of hungry starting %q and ending with its last line", r, r.Service, want)
 		}
 	case <-ctx.Done():
 		t.Fatal("no report of the container killed for lack of memory")
@@ -144,12 +161,12 @@ func TestFollowUnreachable(t *testing.T) {
 	target := NewTarget(dockerd.New(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), followRetry*2+followRetry/2)
 	defer cancel()
-	var reports []deploy.Report
-	err := target.Follow(ctx, "p", func(r deploy.Report) { reports = append(reports, r) })
+	var reports []engine.Event
+	err := target.Follow(ctx, "p", engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) { reports = append(reports, e) })))
 	if err != context.DeadlineExceeded {
 		t.Errorf("Follow returned %v, want its context's error", err)
 	}
-	if len(reports) != 1 || reports[0].Level != engine.LevelWarn || !strings.Contains(reports[0].Text, "cannot reach the Docker Engine at unix://") ||
+	if len(reports) != 1 || reports[0].Kind != engine.EventLog || reports[0].Level != engine.LevelWarn || !strings.Contains(reports[0].Text, "cannot reach the Docker Engine at unix://") ||
 		!strings.HasSuffix(reports[0].Text, "; ferry tries again every 2s") {
 		t.Errorf("got reports %+v, want one warning that the Engine cannot be reached", reports)
 	}

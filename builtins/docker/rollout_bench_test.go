@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	ferryengine "github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // benchFixture is rolloutFixture for a benchmark: the real Engine, or a
@@ -76,11 +77,11 @@ func BenchmarkCrashReport(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reports := make(chan time.Time, 16)
-	go f.target.Follow(ctx, f.project, func(r deploy.Report) {
-		if strings.Contains(r.Text, "exited with code 1") {
+	go f.target.Follow(ctx, f.project, ferryengine.NewBus(redact.New(), ferryengine.SinkFunc(func(e ferryengine.Event) {
+		if e.Kind == ferryengine.EventServiceExit && strings.Contains(e.Text, "exited with code 1") {
 			reports <- time.Now()
 		}
-	})
+	})))
 	dies, _, err := f.target.c.ContainerEvents(ctx, map[string]string{labelProject: f.project}, []string{"die"}, time.Time{})
 	if err != nil {
 		b.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/exporter"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // autoscaleImage builds examples/autoscale/app FROM scratch, removed when
@@ -53,16 +54,24 @@ func autoscaleImage(t *testing.T) string {
 	return tag
 }
 
-// logLines collects the loop's log.
+// logLines collects what the loop says for people (events with text), as
+// "level service: text" (or "level text" for log lines).
 type logLines struct {
 	mu    sync.Mutex
 	lines []string
 }
 
-func (l *logLines) add(level, service, text string) {
+func (l *logLines) Handle(e engine.Event) {
+	if e.Text == "" {
+		return
+	}
+	line := e.Level + " " + e.Text
+	if e.Service != nil {
+		line = e.Level + " " + e.Service.Name + ": " + e.Text
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.lines = append(l.lines, level+" "+service+": "+text)
+	l.lines = append(l.lines, line)
 }
 
 func (l *logLines) String() string {
@@ -99,7 +108,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	defer scaler.Close()
 	x := exporter.New(nil)
 	var log logLines
-	loop := &scale.Loop{Scaler: scaler, Hooks: x, Log: log.add}
+	loop := &scale.Loop{Scaler: scaler, Bus: engine.NewBus(redact.New(), &log, x)}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(loopCtx, "api", policy) }()
@@ -198,7 +207,7 @@ func TestAutoscaleOnCPU(t *testing.T) {
 	scaler := target.NewScaler(project, t.TempDir(), map[string]*deploy.ServiceSpec{"api": api}, &out)
 	defer scaler.Close()
 	var log logLines
-	loop := &scale.Loop{Scaler: scaler, Log: log.add}
+	loop := &scale.Loop{Scaler: scaler, Bus: engine.NewBus(redact.New(), &log)}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(loopCtx, "api", policy) }()

@@ -18,18 +18,19 @@ const swarmFollowEvery = time.Second
 
 var _ deploy.Follower = (*SwarmTarget)(nil)
 
-// Follow reports what happens to the project's swarm services until ctx
-// ends: a task that failed or was rejected after Follow began (its exit
-// code or the swarm's error, its last log lines) and, when the service's
-// restart policy makes the swarm start a new task in its place, that
-// restart (Restarted set); and a slot whose tasks keep failing, a crash
-// loop (loopRestarts failures within loopWindow), reported at most once
-// every loopQuiet, its single failures not at all. Tasks shut down on
-// purpose (an update, a scale step, ferry down) are not reported. It
-// polls the swarm's task list, which holds the tasks of every node, and
-// reads log lines through the swarm. When listing the tasks fails, it
-// says so and tries again. It returns ctx's error.
-func (t *SwarmTarget) Follow(ctx context.Context, project string, report func(deploy.Report)) error {
+// Follow reports what happens to the project's swarm services on bus
+// until ctx ends: a task that failed or was rejected after Follow began
+// (service.exit: its exit code or the swarm's error, its last log lines)
+// and, when the service's restart policy makes the swarm start a new task
+// in its place, that restart (service.restart, without text); and a slot
+// whose tasks keep failing, a crash loop (service.crashloop: loopRestarts
+// failures within loopWindow), reported at most once every loopQuiet, its
+// single failures not at all. Tasks shut down on purpose (an update, a
+// scale step, ferry down) are not reported. It polls the swarm's task
+// list, which holds the tasks of every node, and reads log lines through
+// the swarm. When listing the tasks fails, it logs so and tries again. It
+// returns ctx's error.
+func (t *SwarmTarget) Follow(ctx context.Context, project string, bus *engine.Bus) error {
 	start := time.Now()
 	reported := map[string]bool{}        // failed tasks already reported, by ID
 	failures := map[string][]time.Time{} // by task name (service.slot), within loopWindow
@@ -52,22 +53,30 @@ func (t *SwarmTarget) Follow(ctx context.Context, project string, report func(de
 				times = times[1:]
 			}
 			failures[name] = times
-			r := deploy.Report{Level: engine.LevelWarn, Service: rule, Restarted: restarted}
+			var exit *engine.ExitState
+			if task.State == "failed" && task.ExitCode != 0 {
+				exit = &engine.ExitState{Code: task.ExitCode}
+			}
 			switch n := len(times); {
 			case n >= loopRestarts && task.Timestamp.Sub(loopSaid[name]) >= loopQuiet:
 				loopSaid[name] = task.Timestamp
-				r.Level = engine.LevelError
-				r.Text = fmt.Sprintf("task %s is in a crash loop: its tasks failed %d times in %s, last %s (ferry says so again every %s while it lasts; `ferry --env %s logs %s` shows more)%s",
-					name, n, times[n-1].Sub(times[0]).Round(100*time.Millisecond), taskFailure(task), loopQuiet, t.env.Name, rule, t.taskLines(ctx, task))
+				reason := fmt.Sprintf("task %s is in a crash loop: its tasks failed %d times in %s, last %s", name, n, times[n-1].Sub(times[0]).Round(100*time.Millisecond), taskFailure(task))
+				bus.Emit(engine.Event{Kind: engine.EventServiceCrashLoop, Level: engine.LevelError, Reason: reason,
+					Text:    fmt.Sprintf("%s (ferry says so again every %s while it lasts; `ferry --env %s logs %s` shows more)%s", reason, loopQuiet, t.env.Name, rule, t.taskLines(ctx, task)),
+					Service: &engine.ServiceState{Name: rule, Replica: name, Restarts: n, Exit: exit}})
 			case n >= loopRestarts:
 			default:
-				r.Text = fmt.Sprintf("task %s %s", name, taskFailure(task))
+				reason := fmt.Sprintf("task %s %s", name, taskFailure(task))
+				text := reason
 				if restarted {
-					r.Text += "; the swarm starts a new task in its place"
+					text += "; the swarm starts a new task in its place"
 				}
-				r.Text += t.taskLines(ctx, task)
+				bus.Emit(engine.Event{Kind: engine.EventServiceExit, Level: engine.LevelWarn, Reason: reason, Text: text + t.taskLines(ctx, task),
+					Service: &engine.ServiceState{Name: rule, Replica: name, Exit: exit}})
 			}
-			report(r)
+			if restarted {
+				bus.Emit(engine.Event{Kind: engine.EventServiceRestart, Service: &engine.ServiceState{Name: rule, Replica: name, Restarts: len(times)}})
+			}
 		})
 		if err == nil {
 			// The swarm keeps a few tasks a slot: forget those it dropped.
@@ -77,10 +86,10 @@ func (t *SwarmTarget) Follow(ctx context.Context, project string, report func(de
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil && !broken:
-			report(deploy.Report{Level: engine.LevelWarn, Text: fmt.Sprintf("%v; ferry tries again every %s", err, swarmFollowEvery)})
+			bus.Logf(engine.LevelWarn, "%v; ferry tries again every %s", err, swarmFollowEvery)
 			broken = true
 		case err == nil && broken:
-			report(deploy.Report{Level: engine.LevelInfo, Text: "following the swarm's tasks again"})
+			bus.Logf(engine.LevelInfo, "following the swarm's tasks again")
 			broken = false
 		}
 		select {

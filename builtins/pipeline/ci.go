@@ -206,9 +206,8 @@ func (c *CI) runStage(ctx context.Context, i int) (bool, error) {
 			bad = nil
 		}
 		for _, u := range bad {
-			// The bus and the report's writer both redact it.
+			// Said here; the service event of its wait fails its case.
 			c.logf(engine.LevelError, "%s", u.Err)
-			c.rec.Fail(u.Rule, u.Err.Error())
 		}
 	}
 	suite := cireport.Suite{Name: title, Time: cireport.Seconds(time.Since(start))}
@@ -224,7 +223,7 @@ func (c *CI) runStage(ctx context.Context, i int) (bool, error) {
 		switch r.Outcome {
 		case cireport.OutcomeFailed:
 			ok = false
-			cs.Failure = &cireport.Failure{Message: r.Err, Type: "rule failed", Text: strings.Join(r.Output, "\n")}
+			cs.Failure = &cireport.Failure{Message: r.Err, Type: failureType(r), Text: strings.Join(r.Output, "\n")}
 			c.command(cireport.Annotation{Level: "error", Title: "rule " + r.Name, Message: r.Err}.String())
 		case cireport.OutcomeSkipped:
 			ok = false
@@ -282,4 +281,16 @@ func (c *CI) Summarize() {
 		c.pl.Name, verdict, len(c.pl.Stages), c.stageCount["passed"], c.stageCount["failed"], c.stageCount["skipped"],
 		c.rules[cireport.OutcomeRan], c.rules[cireport.OutcomeCached], c.rules[cireport.OutcomeFailed], c.rules[cireport.OutcomeSkipped],
 		time.Since(c.start).Round(time.Millisecond))
+}
+
+// failureType is the JUnit type of the failure of r: "rule failed", or
+// for a service, "crash loop" or "unhealthy".
+func failureType(r cireport.RuleResult) string {
+	switch r.Failure {
+	case engine.EventServiceCrashLoop:
+		return "crash loop"
+	case engine.EventServiceHealth:
+		return "unhealthy"
+	}
+	return "rule failed"
 }

@@ -98,7 +98,12 @@ func (f *fakeStages) Unhealthy(_ context.Context, names []string) ([]Unhealthy, 
 	var bad []Unhealthy
 	for _, n := range names {
 		if f.unhealthy[n] {
-			bad = append(bad, Unhealthy{Rule: n, Err: fmt.Errorf("service %s is not healthy", n)})
+			err := fmt.Errorf("service %s is not healthy", n)
+			bad = append(bad, Unhealthy{Rule: n, Err: err})
+			if f.cancel == nil {
+				// As a Deployer's wait does: its health event fails the case.
+				f.ci.Handle(engine.Event{Kind: engine.EventServiceHealth, Reason: err.Error(), Service: &engine.ServiceState{Name: n, Health: "unhealthy"}})
+			}
 		}
 	}
 	return bad, nil

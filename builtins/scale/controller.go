@@ -115,8 +115,8 @@ func (c *Controller) rate() (float64, bool) {
 // A Decision is what the controller recommends for a service.
 type Decision struct {
 	From, To int
-	Observed float64 // the per-replica average
-	Reason   string  // for people: the observation, the target, and why
+	Value    *float64 // the per-replica average; nil with none yet
+	Reason   string   // for people: the observation, the target, and why
 }
 
 // Decide returns the count to run now, given the current count. With no
@@ -130,7 +130,7 @@ func (c *Controller) Decide(now time.Time, current int) Decision {
 		d.Reason = fmt.Sprintf("no %s observed yet; keeping within %d-%d", c.what(), p.Min, p.Max)
 		return d
 	}
-	d.Observed = avg
+	d.Value = &avg
 	desired := current
 	if ratio := avg / p.Target; math.Abs(ratio-1) > Tolerance {
 		desired = int(math.Ceil(float64(max(current, 1)) * ratio))

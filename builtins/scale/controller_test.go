@@ -169,6 +169,6 @@ func TestNoOvershootAfterScaleUp(t *testing.T) {
 	c.Observe(at(6.5), map[string]float64{"a": 185, "b": 0, "c": 0})
 	c.Observe(at(7), map[string]float64{"a": 190, "b": 5, "c": 5})
 	if d := c.Decide(at(7), 3); d.To != 3 {
-		t.Fatalf("the same 30 a second over 3 replicas: %+v (average %.1f), want 3", d, d.Observed)
+		t.Fatalf("the same 30 a second over 3 replicas: %+v (average %.1f), want 3", d, *d.Value)
 	}
 }

@@ -32,19 +32,15 @@ type Scaler interface {
 	Scale(ctx context.Context, service string, n int) error
 }
 
-// A Hooks receives the loop's decisions and observations; engine/exporter
-// implements it.
-type Hooks interface {
-	Scaled(service string, from, to int)
-	SetReplicas(service string, n int)
-}
-
-// A Loop keeps services scaled as their policies say.
+// A Loop keeps services scaled as their policies say. It reports on Bus
+// each decision as a service.scale event (with the measured value and the
+// target, also when it keeps the count; said for people, at info level,
+// when it changes it), the replicas it counts as service.replicas when
+// the count changes, and each problem as a log line, once until it
+// changes.
 type Loop struct {
 	Scaler Scaler
-	Hooks  Hooks // nil: none
-	// Log receives each decision and each problem, once until it changes.
-	Log func(level, service, text string)
+	Bus    *engine.Bus
 }
 
 // Run scales service by p until ctx ends, and returns ctx's error.
@@ -53,16 +49,18 @@ func (l *Loop) Run(ctx context.Context, service string, p *Policy) error {
 	tick := time.NewTicker(p.Tick())
 	defer tick.Stop()
 	said := ""
+	var counted engine.ReplicaCount // the replicas last reported
+	counted.Ready = -1
 	for {
-		err := l.step(ctx, c)
+		err := l.step(ctx, c, &counted)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil && err.Error() != said:
-			l.Log(engine.LevelWarn, service, err.Error())
+			l.log(engine.LevelWarn, service, err.Error())
 			said = err.Error()
 		case err == nil && said != "":
-			l.Log(engine.LevelInfo, service, "observing "+c.what()+" again")
+			l.log(engine.LevelInfo, service, "observing "+c.what()+" again")
 			said = ""
 		}
 		select {
@@ -73,8 +71,25 @@ func (l *Loop) Run(ctx context.Context, service string, p *Policy) error {
 	}
 }
 
-// step observes the service once and applies the controller's decision.
-func (l *Loop) step(ctx context.Context, c *Controller) error {
+// log emits a log line about service's autoscaling.
+func (l *Loop) log(level, service, text string) {
+	l.Bus.Emit(engine.Event{Kind: engine.EventLog, Level: level, Text: "autoscale " + service + ": " + text})
+}
+
+// replicas reports that n replicas of service run, of wanted, unless
+// counted (updated) says so already.
+func (l *Loop) replicas(service string, n, wanted int, counted *engine.ReplicaCount) {
+	now := engine.ReplicaCount{Ready: n, Wanted: wanted}
+	if now == *counted {
+		return
+	}
+	*counted = now
+	l.Bus.Emit(engine.Event{Kind: engine.EventServiceReplicas, Service: &engine.ServiceState{Name: service, Replicas: &now}})
+}
+
+// step observes the service once and applies the controller's decision;
+// counted is the count of replicas last reported.
+func (l *Loop) step(ctx context.Context, c *Controller, counted *engine.ReplicaCount) error {
 	p, service := c.Policy, c.Service
 	var values map[string]float64
 	var current int
@@ -94,18 +109,21 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 		}
 		current = len(reps)
 	}
-	if l.Hooks != nil {
-		l.Hooks.SetReplicas(service, current)
-	}
 	if current == 0 {
+		l.replicas(service, 0, p.Min, counted)
 		return fmt.Errorf("no replica of %s runs, so there is nothing to scale: `ferry up` starts it, and Docker's restart policy restarts replicas that crash (see `ferry status`)", service)
 	}
 	c.Observe(time.Now(), values)
 	d := c.Decide(time.Now(), current)
+	l.replicas(service, current, d.To, counted)
+	e := engine.Event{Kind: engine.EventServiceScale, Reason: d.Reason, Service: &engine.ServiceState{Name: service,
+		Scale: &engine.ScaleDecision{Metric: p.Metric, Value: d.Value, Target: p.Target, From: d.From, To: d.To}}}
 	if d.To == d.From {
+		l.Bus.Emit(e)
 		return nil
 	}
-	l.Log(engine.LevelInfo, service, fmt.Sprintf("%d → %d replicas: %s", d.From, d.To, d.Reason))
+	e.Level, e.Text = engine.LevelInfo, fmt.Sprintf("%d → %d replicas: %s", d.From, d.To, d.Reason)
+	l.Bus.Emit(e)
 	// A scale begun is finished, even when ctx ends meanwhile: a container
 	// being created when its request is cancelled is created all the same,
 	// after ferry has stopped looking.
@@ -113,10 +131,7 @@ func (l *Loop) step(ctx context.Context, c *Controller) error {
 		return fmt.Errorf("scaling %s from %d to %d replicas: %w", service, d.From, d.To, err)
 	}
 	c.Scaled(time.Now(), d.To)
-	if l.Hooks != nil {
-		l.Hooks.Scaled(service, d.From, d.To)
-		l.Hooks.SetReplicas(service, d.To)
-	}
+	l.replicas(service, d.To, d.To, counted)
 	return nil
 }
 

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // fakeScaler serves the replicas of one service from httptest servers and
@@ -28,14 +32,28 @@ func (f *fakeScaler) Scale(_ context.Context, _ string, n int) error {
 	return nil
 }
 
-// hooks records the exporter hooks.
-type hooks struct{ calls []string }
-
-func (h *hooks) Scaled(s string, from, to int) {
-	h.calls = append(h.calls, fmt.Sprintf("scaled %s %d→%d", s, from, to))
-}
-func (h *hooks) SetReplicas(s string, n int) {
-	h.calls = append(h.calls, fmt.Sprintf("replicas %s %d", s, n))
+// record returns a bus that records each event it gets as a line.
+func record(lines *[]string) *engine.Bus {
+	return engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
+		line := fmt.Sprintf("%s %s", e.Kind, e.Level)
+		if st := e.Service; st != nil {
+			line += " " + st.Name
+			if r := st.Replicas; r != nil {
+				line += fmt.Sprintf(" %d/%d", r.Ready, r.Wanted)
+			}
+			if d := st.Scale; d != nil {
+				v := "none"
+				if d.Value != nil {
+					v = fmt.Sprint(*d.Value)
+				}
+				line += fmt.Sprintf(" %s %s/%g %d→%d", d.Metric, v, d.Target, d.From, d.To)
+			}
+		}
+		if e.Text != "" {
+			line += ": " + e.Text
+		}
+		*lines = append(*lines, line)
+	}))
 }
 
 // serve starts a replica that serves body as its metrics.
@@ -56,30 +74,45 @@ func TestLoopScrapesDecidesAndCounts(t *testing.T) {
 		serve(t, "# TYPE queue_depth gauge\nqueue_depth{queue=\"a\"} 20\nqueue_depth{queue=\"b\"} 15\n"),
 		{Name: "starting", AddrErr: errors.New("not reachable yet")},
 	}}
-	var h hooks
-	var logged []string
-	l := &Loop{Scaler: f, Hooks: &h, Log: func(level, s, text string) { logged = append(logged, level+" "+s+": "+text) }}
+	var events []string
+	l := &Loop{Scaler: f, Bus: record(&events)}
 	c := NewController("api", &Policy{Min: 1, Max: 5, Metric: "queue_depth", Target: 10, Path: "/metrics", Window: 1})
-	if err := l.step(context.Background(), c); err != nil {
+	var counted engine.ReplicaCount
+	if err := l.step(context.Background(), c, &counted); err != nil {
 		t.Fatal(err)
 	}
 	// One replica answers 35 (its label sets summed); two run: ceil(2 × 3.5) = 7, max 5.
 	if len(f.scaled) != 1 || f.scaled[0] != 5 {
 		t.Fatalf("scaled %v, want [5]", f.scaled)
 	}
-	if want := "info api: 2 → 5 replicas: queue_depth 35 per replica over 1ns, target queue_depth 10"; len(logged) != 1 || logged[0] != want {
-		t.Errorf("logged %q, want %q", logged, want)
+	want := []string{
+		"service.replicas  api 2/5",
+		"service.scale info api queue_depth 35/10 2→5: 2 → 5 replicas: queue_depth 35 per replica over 1ns, target queue_depth 10",
+		"service.replicas  api 5/5",
 	}
-	if got := strings.Join(h.calls, ", "); got != "replicas api 2, scaled api 2→5, replicas api 5" {
-		t.Errorf("hooks: %s", got)
+	if !slices.Equal(events, want) {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(events, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Within the tolerance, it keeps the count, and says so for the record.
+	f.replicas = f.replicas[:1]
+	f.replicas[0] = serve(t, "# TYPE queue_depth gauge\nqueue_depth 10.5\n")
+	c = NewController("api", c.Policy)
+	events, counted = nil, engine.ReplicaCount{}
+	if err := l.step(context.Background(), c, &counted); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"service.replicas  api 1/1", "service.scale  api queue_depth 10.5/10 1→1"}
+	if !slices.Equal(events, want) || len(f.scaled) != 1 {
+		t.Errorf("events:\n%s\nwant:\n%s\nscaled %v", strings.Join(events, "\n"), strings.Join(want, "\n"), f.scaled)
 	}
 }
 
 func TestLoopMissingMetric(t *testing.T) {
 	f := &fakeScaler{replicas: []Replica{serve(t, "# TYPE http_requests_total counter\nhttp_requests_total 3\ngo_goroutines 7\n")}}
-	l := &Loop{Scaler: f, Log: func(string, string, string) {}}
+	l := &Loop{Scaler: f}
 	c := NewController("api", &Policy{Min: 1, Max: 5, Metric: "http_request_total", Target: 10, Path: "/metrics", Window: 1})
-	err := l.step(context.Background(), c)
+	err := l.step(context.Background(), c, &engine.ReplicaCount{})
 	for _, want := range []string{
 		"cannot read http_request_total from any replica",
 		"no metric named http_request_total",
@@ -100,9 +133,9 @@ func TestLoopMissingMetric(t *testing.T) {
 // replicas runs (ferry up and the restart policy do).
 func TestLoopDoesNotStartAStoppedService(t *testing.T) {
 	f := &fakeScaler{}
-	l := &Loop{Scaler: f, Log: func(string, string, string) {}}
+	l := &Loop{Scaler: f}
 	c := NewController("api", &Policy{Min: 2, Max: 5, Metric: "x_total", Target: 10, Path: "/metrics", Window: 1})
-	err := l.step(context.Background(), c)
+	err := l.step(context.Background(), c, &engine.ReplicaCount{})
 	if err == nil || !strings.Contains(err.Error(), "no replica of api runs, so there is nothing to scale") || len(f.scaled) != 0 {
 		t.Errorf("got %v and scaled %v, want an error and no scaling", err, f.scaled)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -23,7 +22,6 @@ import (
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
-	"github.com/ferryhq/ferry/engine/exporter"
 	"github.com/ferryhq/ferry/engine/redact"
 	"github.com/ferryhq/ferry/stdlib"
 )
@@ -58,8 +56,7 @@ type app struct {
 	evalMemory string                  // --eval-memory: the memory cap of evaluation, "" for the default
 	stop       context.CancelCauseFunc // ends the command, for what it cannot go on after
 
-	metricsPort int                               // --metrics-port of foreground loops; -1: no metrics
-	exporter    atomic.Pointer[exporter.Exporter] // ferry's metrics, while served
+	metricsPort int // --metrics-port of foreground loops; -1: no metrics
 
 	sink   *console.Sink
 	bus    *engine.Bus

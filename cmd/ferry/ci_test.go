@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/cireport"
 )
 
@@ -325,7 +326,7 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 task(name = "check", cmd = "echo checked")
 pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 `)
-	r = dw.run(t, "ci", "--wait-timeout", "5s", "--junit", "report.xml")
+	r = dw.run(t, "--events", "events.jsonl", "ci", "--wait-timeout", "5s", "--junit", "report.xml")
 	r.wantCode(t, 1)
 	wantSet(t, "started", r.started(), []string{"web"}, r)
 	rep := readJUnit(t, dw.path("report.xml"))
@@ -335,6 +336,10 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 	}
 	if check := testcase(t, suite(t, rep, "stage 3: check"), "check"); check.Skipped == nil {
 		t.Errorf("check ran after an unhealthy stage: %+v", check)
+	}
+	if h := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceHealth, "web"); len(h) != 1 || h[0].Service.Health != "unhealthy" ||
+		!strings.HasPrefix(h[0].Reason, "service web is unhealthy") {
+		t.Errorf("service.health events of web: %+v", h)
 	}
 }
 

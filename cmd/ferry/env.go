@@ -39,14 +39,5 @@ type localTarget interface {
 // deployer returns the Deployer of the project on the selected
 // environment's target.
 func (a *app) deployer(ws *engine.Workspace, project string) *deploy.Deployer {
-	return &deploy.Deployer{Target: a.deployTo, Env: a.env, Project: project, Root: ws.Root, Bus: a.bus, Metrics: a.metrics}
-}
-
-// metrics returns ferry's metrics while a foreground loop serves them, and
-// nil otherwise.
-func (a *app) metrics() deploy.Metrics {
-	if x := a.exporter.Load(); x != nil {
-		return x
-	}
-	return nil
+	return &deploy.Deployer{Target: a.deployTo, Env: a.env, Project: project, Root: ws.Root, Bus: a.bus}
 }

@@ -34,7 +34,6 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 		return nil, err
 	}
 	a.bus.Add(x)
-	a.exporter.Store(x)
 	path := ws.Path(metricsAddrFile)
 	_, err = ws.StateFolder()
 	if err == nil {
@@ -49,7 +48,6 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 		if b, err := os.ReadFile(path); err == nil && string(b) == srv.Addr+"\n" {
 			os.Remove(path)
 		}
-		a.exporter.Store(nil)
 		if err := srv.Close(); err != nil {
 			a.bus.Logf(engine.LevelWarn, "stopping the metrics server: %v", err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/swarmtest"
+	"github.com/ferryhq/ferry/engine"
 )
 
 const swarmEnv = `environment("staging", target = "swarm")
@@ -455,7 +456,8 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 // ferry --env up --follow on a swarm environment follows the swarm's
 // tasks, not the local Engine's containers: a task that exits is reported
 // with its exit code and last lines, and the swarm's new task in its place,
-// then a crash loop once a slot's tasks failed 3 times.
+// then a crash loop once a slot's tasks failed 3 times; --events has them
+// as service events.
 func TestSwarmUpFollow(t *testing.T) {
 	dw := newDockerWorkspace(t, swarmEnv+`service(name = "web", image = "app-image", env = {"SLEEP": "5", "EXIT_CODE": "3"}, restart = "always")
 `)
@@ -464,7 +466,7 @@ func TestSwarmUpFollow(t *testing.T) {
 	t.Cleanup(func() {
 		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
 	})
-	p := dw.start(t, "--project", dw.project, "--env", "staging", "up", "--follow")
+	p := dw.start(t, "--project", dw.project, "--env", "staging", "--events", "events.jsonl", "up", "--follow")
 	eventually(t, "a crash loop report", func() bool { return strings.Contains(p.stderr.String(), "is in a crash loop") })
 	p.cmd.Process.Signal(os.Interrupt)
 	r := p.wait(t)
@@ -475,5 +477,17 @@ func TestSwarmUpFollow(t *testing.T) {
 		"last exited with code 3 (ferry says so again every 30s while it lasts; `ferry --env staging logs web` shows more); its last log lines:\n    sleeping\n    bye: exiting on purpose")
 	if n := strings.Count(r.stderr, "exited with code 3;"); n != 2 {
 		t.Errorf("%d single failures were reported, want 2 before the crash loop\n%s", n, r.stderr)
+	}
+	task := dw.project + "_web.1"
+	events := dw.path("events.jsonl")
+	if exits := serviceEvents(t, events, engine.EventServiceExit, "web"); len(exits) != 2 || exits[0].Service.Replica != task || exits[0].Service.Exit == nil || exits[0].Service.Exit.Code != 3 {
+		t.Errorf("service.exit events of web: %+v", exits)
+	}
+	if restarts := serviceEvents(t, events, engine.EventServiceRestart, "web"); len(restarts) < 3 {
+		t.Errorf("%d service.restart events of web, want 3 or more", len(restarts))
+	}
+	loops := serviceEvents(t, events, engine.EventServiceCrashLoop, "web")
+	if len(loops) != 1 || loops[0].Service.Replica != task || loops[0].Service.Restarts != 3 || loops[0].Service.Exit == nil || loops[0].Service.Exit.Code != 3 {
+		t.Errorf("service.crashloop events of web: %+v", loops)
 	}
 }

@@ -7,6 +7,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/engine"
 )
 
 // A service that exits 3 seconds after its start, with Docker restarting
@@ -24,18 +26,24 @@ func TestUpWaitCrashAfterStart(t *testing.T) {
 }
 
 // ferry ci fails the stage of a service that exits seconds after its start,
-// and its JUnit case says why.
+// with Docker restarting it: its JUnit case fails as a crash loop and says
+// why, and --events has the service.crashloop event, with the exit code.
 func TestCiCrashAfterStart(t *testing.T) {
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "3", "EXIT_CODE": "3"})
 task(name = "check", cmd = "echo checked")
 pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 `)
-	r := dw.run(t, "ci", "--junit", "report.xml")
+	r := dw.run(t, "--events", "events.jsonl", "ci", "--junit", "report.xml")
 	r.wantCode(t, 1)
 	rep := readJUnit(t, dw.path("report.xml"))
 	web := testcase(t, suite(t, rep, "stage 2: web"), "web")
-	if web.Failure == nil || !strings.Contains(web.Failure.Message, "code 3") || !strings.Contains(web.Failure.Message, "bye: exiting on purpose") {
-		t.Errorf("web's case does not fail with the exit code and the last lines: %+v\n%s", web.Failure, r)
+	if web.Failure == nil || web.Failure.Type != "crash loop" || !strings.Contains(web.Failure.Message, "code 3") || !strings.Contains(web.Failure.Message, "bye: exiting on purpose") {
+		t.Errorf("web's case does not fail as a crash loop with the exit code and the last lines: %+v\n%s", web.Failure, r)
+	}
+	loops := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceCrashLoop, "web")
+	if len(loops) != 1 || loops[0].Service.Replica != dw.project+"-web-1" || loops[0].Service.Exit == nil || loops[0].Service.Exit.Code != 3 ||
+		loops[0].Reason != web.Failure.Message {
+		t.Errorf("service.crashloop events of web: %+v", loops)
 	}
 	if check := testcase(t, suite(t, rep, "stage 3: check"), "check"); check.Skipped == nil {
 		t.Errorf("check ran after a stage whose service crashed: %+v", check)

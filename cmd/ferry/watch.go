@@ -107,7 +107,6 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		return err
 	}
 	wo = withSettings(wo, l.res.Eval.WatchSettings())
-	a.followServices(ctx, l)
 	st, release, err := a.openState(ctx, l.ws, true)
 	if err != nil {
 		return err
@@ -123,6 +122,8 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		return err
 	}
 	defer stopMetrics()
+	// Followed once the metrics are served: their first report is in them.
+	a.followServices(ctx, l)
 	w.keepInputs(ctx)
 	w.rescale(ctx)
 	if w.trig, err = listenTriggers(l.ws, l.graph); err != nil {

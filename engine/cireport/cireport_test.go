@@ -96,10 +96,19 @@ func TestRecorder(t *testing.T) {
 	r.Handle(engine.Event{Kind: engine.EventCached, Rule: "b"})
 	r.Handle(engine.Event{Kind: engine.EventSkipped, Rule: "c", Reason: "dep a did not succeed"})
 	r.Handle(engine.Event{Kind: engine.EventRuleDone, Rule: "d", Duration: 2 * time.Second})
-	r.Fail("d", "not healthy")
+	// A service fails on an unhealthy health or a crash loop, and on
+	// nothing else that happens to it.
+	r.Handle(engine.Event{Kind: engine.EventServiceHealth, Reason: "not healthy", Service: &engine.ServiceState{Name: "d", Health: "unhealthy"}})
+	r.Handle(engine.Event{Kind: engine.EventRuleDone, Rule: "e", Duration: time.Second})
+	r.Handle(engine.Event{Kind: engine.EventServiceHealth, Service: &engine.ServiceState{Name: "e", Health: "healthy"}})
+	r.Handle(engine.Event{Kind: engine.EventServiceRestart, Service: &engine.ServiceState{Name: "e", Replica: "e-1", Restarts: 1}})
+	r.Handle(engine.Event{Kind: engine.EventServiceReplicas, Service: &engine.ServiceState{Name: "f", Replicas: &engine.ReplicaCount{}}})
+	r.Handle(engine.Event{Kind: engine.EventRuleDone, Rule: "g", Duration: time.Second})
+	r.Handle(engine.Event{Kind: engine.EventServiceCrashLoop, Level: engine.LevelError, Text: "g-1 is in a crash loop; its last lines", Reason: "g-1 is in a crash loop: restarted 3 times, last exit code 3",
+		Service: &engine.ServiceState{Name: "g", Replica: "g-1", Restarts: 3, Exit: &engine.ExitState{Code: 3}}})
 
 	res := r.Results()
-	if len(res) != 4 || res[0].Name != "a" || res[3].Name != "d" {
+	if len(res) != 6 || res[0].Name != "a" || res[3].Name != "d" || res[4].Name != "e" || res[5].Name != "g" {
 		t.Fatalf("results: %+v", res)
 	}
 	a := res[0]
@@ -109,8 +118,14 @@ func TestRecorder(t *testing.T) {
 	if res[1].Outcome != OutcomeCached || res[2].Outcome != OutcomeSkipped || res[2].Reason != "dep a did not succeed" {
 		t.Errorf("b, c: %+v %+v", res[1], res[2])
 	}
-	if d := res[3]; d.Outcome != OutcomeFailed || d.Err != "not healthy" || d.Duration != 2*time.Second {
+	if d := res[3]; d.Outcome != OutcomeFailed || d.Err != "not healthy" || d.Failure != engine.EventServiceHealth || d.Duration != 2*time.Second {
 		t.Errorf("d: %+v", d)
+	}
+	if e := res[4]; e.Outcome != OutcomeRan || e.Err != "" {
+		t.Errorf("e: %+v", e)
+	}
+	if g := res[5]; g.Outcome != OutcomeFailed || g.Err != "g-1 is in a crash loop: restarted 3 times, last exit code 3" || g.Failure != engine.EventServiceCrashLoop {
+		t.Errorf("g: %+v", g)
 	}
 	if r.Result("zzz").Outcome != "" {
 		t.Error("an unknown rule has an outcome")

@@ -22,19 +22,27 @@ const (
 // TailLines is how many of a rule's last output lines a Recorder keeps.
 const TailLines = 20
 
+// unhealthy is the health (service.health) that fails a service.
+const unhealthy = "unhealthy"
+
 // A RuleResult is what a Recorder learnt of one rule.
 type RuleResult struct {
 	Name     string
 	Outcome  Outcome
 	Duration time.Duration
 	Err      string // why it failed
-	Reason   string // why it was skipped
-	Output   []string
+	// Failure is the kind of the service event that failed it
+	// (service.crashloop, service.health); "" for a rule that failed.
+	Failure engine.EventKind
+	Reason  string // why it was skipped
+	Output  []string
 }
 
 // A Recorder is an engine.Sink that keeps, for each rule since the last
-// Reset, its outcome, time, error and last TailLines output lines. The
-// bus has already redacted the events' text.
+// Reset, its outcome, time, error and last TailLines output lines. A
+// service fails on a crash loop (service.crashloop) or an unhealthy
+// health (service.health), with the event's reason, even when its rule
+// succeeded. The bus has already redacted the events' text.
 type Recorder struct {
 	mu    sync.Mutex
 	order []string
@@ -53,6 +61,17 @@ func (r *Recorder) Reset() {
 
 // Handle records e.
 func (r *Recorder) Handle(e engine.Event) {
+	if st := e.Service; st != nil && (e.Kind == engine.EventServiceCrashLoop || e.Kind == engine.EventServiceHealth && st.Health == unhealthy) {
+		msg := e.Reason
+		if msg == "" {
+			msg = e.Text
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		res := r.rule(st.Name)
+		res.Outcome, res.Err, res.Failure = OutcomeFailed, msg, e.Kind
+		return
+	}
 	if e.Rule == "" {
 		return
 	}
@@ -88,15 +107,6 @@ func (r *Recorder) rule(name string) *RuleResult {
 		r.order = append(r.order, name)
 	}
 	return res
-}
-
-// Fail marks the rule failed with msg, as when a service that was
-// deployed never became healthy.
-func (r *Recorder) Fail(rule, msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res := r.rule(rule)
-	res.Outcome, res.Err = OutcomeFailed, msg
 }
 
 // Result returns what is known of the rule.

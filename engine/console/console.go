@@ -238,7 +238,70 @@ func (s *Sink) Handle(e engine.Event) {
 		l.Info().Str("rule", e.Rule).Dur("duration", e.Duration).Msg("live-updated in " + human(e.Duration))
 	case engine.EventRunDone:
 		s.summary(e.Summary)
+	case engine.EventServiceHealth, engine.EventServiceReplicas, engine.EventServiceExit, engine.EventServiceRestart,
+		engine.EventServiceCrashLoop, engine.EventServiceScale:
+		s.service(e)
 	}
+}
+
+// service logs a service event as "service: text" ("autoscale service:
+// text" for a scale decision) at its level; one without text, which
+// nobody needs to read as it happens, is described at debug level.
+func (s *Sink) service(e engine.Event) {
+	st := e.Service
+	if st == nil {
+		st = &engine.ServiceState{}
+	}
+	msg, lvl := e.Text, zerolog.InfoLevel
+	if l, err := zerolog.ParseLevel(e.Level); err == nil && e.Level != "" {
+		lvl = l
+	}
+	if msg == "" {
+		msg, lvl = describe(e), zerolog.DebugLevel
+	}
+	prefix := st.Name + ": "
+	if e.Kind == engine.EventServiceScale {
+		prefix = "autoscale " + prefix
+	}
+	s.log.WithLevel(lvl).Str("service", st.Name).Str("event", string(e.Kind)).Msg(prefix + msg)
+}
+
+// describe says briefly, for people, what a service event reports,
+// without the service's name: "2/3 replicas ready", "unhealthy: why".
+func describe(e engine.Event) string {
+	st := e.Service
+	if st == nil {
+		return string(e.Kind)
+	}
+	why := ""
+	if e.Reason != "" {
+		why = ": " + e.Reason
+	}
+	switch e.Kind {
+	case engine.EventServiceHealth:
+		return st.Health + why
+	case engine.EventServiceReplicas:
+		if r := st.Replicas; r != nil {
+			return fmt.Sprintf("%d/%d replicas ready", r.Ready, r.Wanted)
+		}
+	case engine.EventServiceExit:
+		if x := st.Exit; x != nil {
+			return fmt.Sprintf("%s exited with code %d%s", st.Replica, x.Code, why)
+		}
+		return st.Replica + " exited" + why
+	case engine.EventServiceRestart:
+		return fmt.Sprintf("%s restarted (restart %d)", st.Replica, st.Restarts)
+	case engine.EventServiceCrashLoop:
+		return st.Replica + " is in a crash loop" + why
+	case engine.EventServiceScale:
+		if d := st.Scale; d != nil {
+			if d.To == d.From {
+				return fmt.Sprintf("keeping %d replicas%s", d.From, why)
+			}
+			return fmt.Sprintf("%d → %d replicas%s", d.From, d.To, why)
+		}
+	}
+	return string(e.Kind) + why
 }
 
 func (s *Sink) summary(sum *engine.Summary) {
@@ -295,7 +358,7 @@ func consoleWriter(out io.Writer, color bool) io.Writer {
 		NoColor:       !color,
 		TimeFormat:    "15:04:05",
 		PartsOrder:    []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, "rule", zerolog.MessageFieldName},
-		FieldsExclude: []string{"rule", "pos", "reason", "error", "attempt", "stream", "summary", "duration", "ran", "cached", "failed", "skipped"},
+		FieldsExclude: []string{"rule", "pos", "reason", "error", "attempt", "stream", "summary", "service", "event", "duration", "ran", "cached", "failed", "skipped"},
 		FormatLevel: func(v any) string {
 			switch v {
 			case "warn":

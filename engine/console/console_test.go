@@ -107,3 +107,47 @@ func TestConsoleShowsControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// Service events show as "service: text" at their level; those without
+// text only at debug level, described.
+func TestConsoleServiceEvents(t *testing.T) {
+	v := 35.0
+	evs := []engine.Event{
+		{Kind: engine.EventServiceExit, Level: engine.LevelWarn, Text: "web-1 exited with code 3", Service: &engine.ServiceState{Name: "web", Replica: "web-1", Exit: &engine.ExitState{Code: 3}}},
+		{Kind: engine.EventServiceRestart, Service: &engine.ServiceState{Name: "web", Replica: "web-1", Restarts: 4}},
+		{Kind: engine.EventServiceCrashLoop, Level: engine.LevelError, Text: "web-1 is in a crash loop", Reason: "exited with code 3", Service: &engine.ServiceState{Name: "web", Replica: "web-1", Restarts: 3, Exit: &engine.ExitState{Code: 3}}},
+		{Kind: engine.EventServiceHealth, Reason: "connection refused", Service: &engine.ServiceState{Name: "web", Health: "unhealthy"}},
+		{Kind: engine.EventServiceReplicas, Service: &engine.ServiceState{Name: "web", Replicas: &engine.ReplicaCount{Ready: 1, Wanted: 2}}},
+		{Kind: engine.EventServiceScale, Level: engine.LevelInfo, Text: "2 → 5 replicas: queue_depth 35 per replica", Service: &engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "queue_depth", Value: &v, Target: 10, From: 2, To: 5}}},
+		{Kind: engine.EventServiceScale, Reason: "queue_depth 10 per replica", Service: &engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "queue_depth", Value: &v, Target: 10, From: 5, To: 5}}},
+	}
+	for _, tt := range []struct {
+		level zerolog.Level
+		want  string
+	}{
+		{zerolog.InfoLevel, `WARN web: web-1 exited with code 3
+ERROR web: web-1 is in a crash loop
+autoscale api: 2 → 5 replicas: queue_depth 35 per replica
+`},
+		{zerolog.DebugLevel, `WARN web: web-1 exited with code 3
+debug web: web-1 restarted (restart 4)
+ERROR web: web-1 is in a crash loop
+debug web: unhealthy: connection refused
+debug web: 1/2 replicas ready
+autoscale api: 2 → 5 replicas: queue_depth 35 per replica
+debug autoscale api: keeping 5 replicas: queue_depth 10 per replica
+`},
+	} {
+		var buf bytes.Buffer
+		s, err := New(Options{Out: &buf, Format: "console", Level: tt.level})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			s.Handle(e)
+		}
+		if got := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d `).ReplaceAllString(buf.String(), ""); got != tt.want {
+			t.Errorf("at %s:\n%s\nwant:\n%s", tt.level, got, tt.want)
+		}
+	}
+}

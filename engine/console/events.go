@@ -36,6 +36,8 @@ type Record struct {
 	Attempt    int            `json:"attempt,omitempty"`
 	DurationMS *float64       `json:"duration_ms,omitempty"`
 	Summary    *SummaryRecord `json:"summary,omitempty"`
+	// Service is what a service event (kind service.*) reports.
+	Service *engine.ServiceState `json:"service,omitempty"`
 }
 
 // SummaryRecord is the JSON form of a run's summary.
@@ -72,7 +74,7 @@ func (l *EventLog) Err() error {
 func RecordOf(e engine.Event) Record {
 	r := Record{
 		Time: e.Time.UTC().Format(time.RFC3339Nano), Kind: string(e.Kind), Rule: e.Rule, Level: e.Level, Text: e.Text,
-		Stream: e.Stream, Pos: e.Pos, Reason: e.Reason, Error: e.Err, Attempt: e.Attempt,
+		Stream: e.Stream, Pos: e.Pos, Reason: e.Reason, Error: e.Err, Attempt: e.Attempt, Service: e.Service,
 	}
 	if e.Kind == engine.EventRuleDone || e.Kind == engine.EventRuleFail || e.Kind == engine.EventLiveUpdated {
 		ms := millis(e.Duration)

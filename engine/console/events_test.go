@@ -52,3 +52,22 @@ func BenchmarkEventLog(b *testing.B) {
 		l.Handle(e)
 	}
 }
+
+// A service event's JSON line carries what it reports under "service",
+// with every field of its kind, zero or not.
+func TestEventLogServiceEvents(t *testing.T) {
+	var b bytes.Buffer
+	l := NewEventLog(&b)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l.Handle(engine.Event{Time: at, Kind: engine.EventServiceCrashLoop, Level: engine.LevelError, Text: "web-1 is in a crash loop", Reason: "exited with code 3",
+		Service: &engine.ServiceState{Name: "web", Replica: "web-1", Restarts: 3, Exit: &engine.ExitState{Code: 3}}})
+	l.Handle(engine.Event{Time: at, Kind: engine.EventServiceReplicas, Service: &engine.ServiceState{Name: "web", Replicas: &engine.ReplicaCount{Ready: 0, Wanted: 2}}})
+	l.Handle(engine.Event{Time: at, Kind: engine.EventServiceScale, Reason: "no CPU observed yet", Service: &engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "cpu", Target: 50, From: 1, To: 1}}})
+	want := `{"time":"2026-01-02T03:04:05Z","kind":"service.crashloop","level":"error","text":"web-1 is in a crash loop","reason":"exited with code 3","service":{"name":"web","replica":"web-1","restarts":3,"exit":{"code":3,"oom":false}}}
+{"time":"2026-01-02T03:04:05Z","kind":"service.replicas","service":{"name":"web","replicas":{"ready":0,"wanted":2}}}
+{"time":"2026-01-02T03:04:05Z","kind":"service.scale","reason":"no CPU observed yet","service":{"name":"api","scale":{"metric":"cpu","value":null,"target":50,"from":1,"to":1}}}
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -1,14 +1,13 @@
 // Package exporter serves ferry's own metrics in the Prometheus format while
-// a foreground loop (ferry watch) runs: rule runs and their durations, cache
-// hits, rebuilds and retries, read from the engine's event stream, and
-// hooks for the code that watches running services (container restarts,
-// health, replicas, scaling decisions, live updates). docs/metrics.md lists
-// every metric.
+// a foreground loop (ferry watch) runs, all read from the engine's event
+// stream: rule runs and their durations, cache hits, rebuilds, retries and
+// live updates, and what the service events report (container restarts,
+// crash loops, health, replicas, the autoscaler's measures and decisions).
+// docs/metrics.md lists every metric.
 package exporter
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,7 +25,6 @@ const (
 
 // An Exporter keeps ferry's metrics in its own registry. It is an
 // engine.Sink: add it to the bus and it counts what the engine reports.
-// Its hook methods are safe to call from any goroutine.
 type Exporter struct {
 	reg  *prometheus.Registry
 	kind func(rule string) string
@@ -42,15 +40,17 @@ type Exporter struct {
 
 	liveUpdates *prometheus.CounterVec
 	restarts    *prometheus.CounterVec
+	crashLoops  *prometheus.CounterVec
 	health      *prometheus.GaugeVec
 	replicas    *prometheus.GaugeVec
+	wanted      *prometheus.GaugeVec
 	scaling     *prometheus.CounterVec
+	scaleValue  *prometheus.GaugeVec
+	scaleTarget *prometheus.GaugeVec
 
 	// Touched only by Handle, which the bus calls one event at a time.
-	built   map[string]bool // rules that succeeded or were up to date
-	started map[string]bool // rules running now
-
-	mu          sync.Mutex
+	built       map[string]bool   // rules that succeeded or were up to date
+	started     map[string]bool   // rules running now
 	healthState map[string]string // service → its state in ferry_service_health
 }
 
@@ -107,6 +107,10 @@ func New(kind func(rule string) string) *Exporter {
 			Name: "ferry_container_restarts_total",
 			Help: "Containers of a service that exited and were restarted.",
 		}, []string{"service"}),
+		crashLoops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_service_crash_loops_total",
+			Help: "Crash loops reported of a service's replicas (a replica restarted again and again), each at most once every 30s while it lasts.",
+		}, []string{"service"}),
 		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ferry_service_health",
 			Help: "1 for the current health state of each service (starting, healthy, unhealthy…).",
@@ -115,16 +119,28 @@ func New(kind func(rule string) string) *Exporter {
 			Name: "ferry_service_replicas",
 			Help: "Replicas of each service running, as last observed.",
 		}, []string{"service"}),
+		wanted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_service_replicas_wanted",
+			Help: "Replicas each service should run (declared, or chosen by its autoscaler), as last observed.",
+		}, []string{"service"}),
 		scaling: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_scaling_decisions_total",
 			Help: "Decisions of the autoscaler to change a service's replicas, by direction (up, down).",
 		}, []string{"service", "direction"}),
+		scaleValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_autoscale_value",
+			Help: "The per-replica value of its metric that the autoscaler last measured for each service.",
+		}, []string{"service", "metric"}),
+		scaleTarget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_autoscale_target",
+			Help: "The per-replica value of its metric that the autoscaler of each service aims at.",
+		}, []string{"service", "metric"}),
 		built:       map[string]bool{},
 		started:     map[string]bool{},
 		healthState: map[string]string{},
 	}
 	x.reg.MustRegister(x.ruleRuns, x.ruleDuration, x.cacheHits, x.rebuilds, x.retries, x.skips, x.runs, x.runDuration,
-		x.liveUpdates, x.restarts, x.health, x.replicas, x.scaling)
+		x.liveUpdates, x.restarts, x.crashLoops, x.health, x.replicas, x.wanted, x.scaling, x.scaleValue, x.scaleTarget)
 	return x
 }
 
@@ -145,7 +161,7 @@ func (x *Exporter) Handle(e engine.Event) {
 		x.ran(e, OutcomeFailed)
 	case engine.EventLiveUpdated:
 		x.ran(e, OutcomeSucceeded)
-		x.LiveUpdated(e.Rule, OutcomeSucceeded)
+		x.liveUpdates.WithLabelValues(e.Rule, OutcomeSucceeded).Inc()
 	case engine.EventCached:
 		x.built[e.Rule] = true
 		x.cacheHits.WithLabelValues(x.kind(e.Rule), e.Rule).Inc()
@@ -168,6 +184,42 @@ func (x *Exporter) Handle(e engine.Event) {
 		}
 		x.runs.WithLabelValues(outcome).Inc()
 		x.runDuration.Observe(e.Duration.Seconds())
+	default:
+		if e.Service != nil {
+			x.service(e.Kind, e.Service)
+		}
+	}
+}
+
+// service records what a service event reports.
+func (x *Exporter) service(kind engine.EventKind, st *engine.ServiceState) {
+	switch kind {
+	case engine.EventServiceRestart:
+		x.restarts.WithLabelValues(st.Name).Inc()
+	case engine.EventServiceCrashLoop:
+		x.crashLoops.WithLabelValues(st.Name).Inc()
+	case engine.EventServiceHealth:
+		x.setHealth(st.Name, st.Health)
+	case engine.EventServiceReplicas:
+		if r := st.Replicas; r != nil {
+			x.replicas.WithLabelValues(st.Name).Set(float64(r.Ready))
+			x.wanted.WithLabelValues(st.Name).Set(float64(r.Wanted))
+		}
+	case engine.EventServiceScale:
+		d := st.Scale
+		if d == nil {
+			return
+		}
+		switch {
+		case d.To > d.From:
+			x.scaling.WithLabelValues(st.Name, "up").Inc()
+		case d.To < d.From:
+			x.scaling.WithLabelValues(st.Name, "down").Inc()
+		}
+		if d.Value != nil {
+			x.scaleValue.WithLabelValues(st.Name, d.Metric).Set(*d.Value)
+		}
+		x.scaleTarget.WithLabelValues(st.Name, d.Metric).Set(d.Target)
 	}
 }
 
@@ -182,45 +234,18 @@ func (x *Exporter) ran(e engine.Event, outcome string) {
 	}
 }
 
-// LiveUpdated counts a live update of rule's running containers; outcome
-// is OutcomeSucceeded or OutcomeFailed.
-func (x *Exporter) LiveUpdated(rule, outcome string) {
-	x.liveUpdates.WithLabelValues(rule, outcome).Inc()
-}
-
-// ContainerRestarted counts a container of service that exited and was
-// restarted.
-func (x *Exporter) ContainerRestarted(service string) {
-	x.restarts.WithLabelValues(service).Inc()
-}
-
-// SetHealth records the health state of service ("starting", "healthy",
+// setHealth records the health state of service ("starting", "healthy",
 // "unhealthy"…): its series with that state is 1, and the series of its
 // previous state goes away.
-func (x *Exporter) SetHealth(service, state string) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+func (x *Exporter) setHealth(service, state string) {
+	if state == "" {
+		return
+	}
 	if old, ok := x.healthState[service]; ok && old != state {
 		x.health.DeleteLabelValues(service, old)
 	}
 	x.healthState[service] = state
 	x.health.WithLabelValues(service, state).Set(1)
-}
-
-// SetReplicas records how many replicas of service run.
-func (x *Exporter) SetReplicas(service string, n int) {
-	x.replicas.WithLabelValues(service).Set(float64(n))
-}
-
-// Scaled counts a decision of the autoscaler to take service from one
-// number of replicas to another; equal numbers are no decision.
-func (x *Exporter) Scaled(service string, from, to int) {
-	switch {
-	case to > from:
-		x.scaling.WithLabelValues(service, "up").Inc()
-	case to < from:
-		x.scaling.WithLabelValues(service, "down").Inc()
-	}
 }
 
 // Handler serves the metrics in the Prometheus exposition formats,

@@ -127,28 +127,40 @@ func TestRunsThroughTheBus(t *testing.T) {
 	}
 }
 
-func TestHooks(t *testing.T) {
+// What the service events report: restarts and crash loops counted, the
+// current health only, replicas, and the autoscaler's decisions, measure
+// and target (also when it keeps the count).
+func TestServiceEvents(t *testing.T) {
 	x, srv, _ := serve(t)
-	x.ContainerRestarted("api")
-	x.ContainerRestarted("api")
-	x.SetHealth("api", "starting")
-	x.SetHealth("api", "healthy")
-	x.SetHealth("db", "unhealthy")
-	x.SetReplicas("api", 3)
-	x.Scaled("api", 1, 3)
-	x.Scaled("api", 3, 2)
-	x.Scaled("api", 2, 2)
-	x.LiveUpdated("api-image", exporter.OutcomeSucceeded)
+	bus := engine.NewBus(redact.New(), x)
+	svc := func(kind engine.EventKind, st engine.ServiceState) { bus.Emit(engine.Event{Kind: kind, Service: &st}) }
+	value := func(v float64) *float64 { return &v }
+	svc(engine.EventServiceRestart, engine.ServiceState{Name: "api", Replica: "api-1", Restarts: 1})
+	svc(engine.EventServiceRestart, engine.ServiceState{Name: "api", Replica: "api-1", Restarts: 2})
+	svc(engine.EventServiceCrashLoop, engine.ServiceState{Name: "api", Replica: "api-1", Restarts: 3, Exit: &engine.ExitState{Code: 3}})
+	svc(engine.EventServiceHealth, engine.ServiceState{Name: "api", Health: "starting"})
+	svc(engine.EventServiceHealth, engine.ServiceState{Name: "api", Health: "healthy"})
+	svc(engine.EventServiceHealth, engine.ServiceState{Name: "db", Health: "unhealthy"})
+	svc(engine.EventServiceReplicas, engine.ServiceState{Name: "api", Replicas: &engine.ReplicaCount{Ready: 3, Wanted: 4}})
+	svc(engine.EventServiceScale, engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "cpu", Target: 50, From: 1, To: 1}})
+	svc(engine.EventServiceScale, engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "cpu", Value: value(140), Target: 50, From: 1, To: 3}})
+	svc(engine.EventServiceScale, engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "cpu", Value: value(30), Target: 50, From: 3, To: 2}})
+	svc(engine.EventServiceScale, engine.ServiceState{Name: "api", Scale: &engine.ScaleDecision{Metric: "cpu", Value: value(48), Target: 50, From: 2, To: 2}})
+	bus.Emit(engine.Event{Kind: engine.EventLiveUpdated, Rule: "api-image"})
 	s := scrape(t, srv)
 	want(t, s, "ferry_container_restarts_total", map[string]string{"service": "api"}, 2)
+	want(t, s, "ferry_service_crash_loops_total", map[string]string{"service": "api"}, 1)
 	want(t, s, "ferry_service_health", map[string]string{"service": "api", "state": "healthy"}, 1)
 	if all, _ := s.All("ferry_service_health", map[string]string{"service": "api"}); len(all) != 1 {
 		t.Errorf("api has %d health series, want only the current state: %v", len(all), all)
 	}
 	want(t, s, "ferry_service_health", map[string]string{"service": "db"}, 1)
 	want(t, s, "ferry_service_replicas", map[string]string{"service": "api"}, 3)
+	want(t, s, "ferry_service_replicas_wanted", map[string]string{"service": "api"}, 4)
 	want(t, s, "ferry_scaling_decisions_total", map[string]string{"direction": "up"}, 1)
 	want(t, s, "ferry_scaling_decisions_total", map[string]string{"direction": "down"}, 1)
+	want(t, s, "ferry_autoscale_value", map[string]string{"service": "api", "metric": "cpu"}, 48)
+	want(t, s, "ferry_autoscale_target", map[string]string{"service": "api", "metric": "cpu"}, 50)
 	want(t, s, "ferry_live_updates_total", map[string]string{"rule": "api-image", "outcome": "succeeded"}, 1)
 }
 

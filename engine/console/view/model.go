@@ -1,5 +1,6 @@
 // Package view is the live status view of `ferry watch` on a terminal: one
-// line per rule (state, last duration, last error) above the log. The
+// line per rule (state, last duration, last error; for a service, its
+// replicas and health) above the log. The
 // Model is built only from engine events and log lines, so it renders the
 // same from a recorded stream as from a real watch; Terminal draws it.
 package view
@@ -41,6 +42,14 @@ type row struct {
 	started time.Time     // when running
 	last    time.Duration // duration of the last run that ended
 	err     string        // first line of the last error, until a success
+
+	// What the service events said of a service: its replicas, its
+	// health, its trouble (a crash loop, why it is unhealthy) until it is
+	// healthy again, and its autoscaler's last decision.
+	replicas *engine.ReplicaCount
+	health   string
+	trouble  string
+	scale    *engine.ScaleDecision
 }
 
 // maxLog bounds the log lines kept.
@@ -96,6 +105,12 @@ func (m *Model) SetRules(rules []RuleMeta) {
 
 // Handle updates the model with one engine event.
 func (m *Model) Handle(e engine.Event) {
+	if st := e.Service; st != nil {
+		if r := m.byName[st.Name]; r != nil {
+			r.service(e)
+		}
+		return
+	}
 	r := m.byName[e.Rule]
 	if r == nil {
 		return
@@ -126,6 +141,60 @@ func (m *Model) Handle(e engine.Event) {
 			r.state = k
 		}
 	}
+}
+
+// service updates r with a service event about it.
+func (r *row) service(e engine.Event) {
+	st := e.Service
+	switch e.Kind {
+	case engine.EventServiceReplicas:
+		if st.Replicas != nil {
+			n := *st.Replicas
+			r.replicas = &n
+		}
+	case engine.EventServiceHealth:
+		if st.Replica != "" && st.Health != unhealthy {
+			// One replica is healthy again: the service may not be.
+			return
+		}
+		r.health = st.Health
+		r.trouble = ""
+		if st.Health == unhealthy {
+			r.trouble = firstLine(e.Reason)
+		}
+	case engine.EventServiceCrashLoop:
+		r.health, r.trouble = "", firstLine(e.Reason)
+	case engine.EventServiceScale:
+		r.scale = st.Scale
+	}
+}
+
+// unhealthy is the health of a service whose check fails.
+const unhealthy = "unhealthy"
+
+// note is what the view says of r after its state: its last error, or
+// what is known of a service, or how to run a manual rule.
+func (r *row) note() string {
+	if r.err != "" {
+		return r.err
+	}
+	var parts []string
+	if n := r.replicas; n != nil {
+		parts = append(parts, fmt.Sprintf("%d/%d ready", n.Ready, n.Wanted))
+	}
+	if d := r.scale; d != nil && d.Value != nil {
+		parts = append(parts, fmt.Sprintf("%s %.3g/%.3g", d.Metric, *d.Value, d.Target))
+	}
+	if r.health != "" {
+		parts = append(parts, r.health)
+	}
+	if r.trouble != "" {
+		parts = append(parts, r.trouble)
+	}
+	if len(parts) == 0 && r.state == StateManual {
+		return "press t to run"
+	}
+	return strings.Join(parts, " · ")
 }
 
 // Write adds log text: complete lines go to the log, a trailing part waits
@@ -199,10 +268,7 @@ func (m *Model) Render(width, height int, now time.Time, color bool) []string {
 		case r.last > 0:
 			dur = human(r.last)
 		}
-		note := r.err
-		if note == "" && r.state == StateManual {
-			note = "press t to run"
-		}
+		note := r.note()
 		left := fmt.Sprintf("%s%-*s  %-*s  ", mark, nameW, fit(r.Name, nameW), kindW, r.Kind)
 		state := fmt.Sprintf("%-8s", r.state)
 		rest := strings.TrimRight(fmt.Sprintf("  %7s  %s", dur, note), " ")

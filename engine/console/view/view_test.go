@@ -36,6 +36,11 @@ func feed() *Model {
 		{Time: at(4800), Kind: "rule.serving", Rule: "web"},
 		{Time: at(4800), Kind: engine.EventCached, Rule: "lint"},
 		{Time: at(4800), Kind: engine.EventRuleDone, Rule: "unknown-rule"},
+		{Time: at(5000), Kind: engine.EventServiceReplicas, Service: &engine.ServiceState{Name: "api", Replicas: &engine.ReplicaCount{Ready: 1, Wanted: 2}}},
+		{Time: at(5000), Kind: engine.EventServiceCrashLoop, Reason: "api-2 is in a crash loop: Docker restarted it 3 times in 2.4s, last exit code 3\nits last lines",
+			Service: &engine.ServiceState{Name: "api", Replica: "api-2", Restarts: 3, Exit: &engine.ExitState{Code: 3}}},
+		{Time: at(5000), Kind: engine.EventServiceHealth, Service: &engine.ServiceState{Name: "api", Replica: "api-1", Health: "healthy"}},
+		{Time: at(5000), Kind: engine.EventServiceReplicas, Service: &engine.ServiceState{Name: "unknown-service", Replicas: &engine.ReplicaCount{Ready: 1, Wanted: 1}}},
 	} {
 		m.Handle(e)
 	}
@@ -80,6 +85,50 @@ func TestRenderColor(t *testing.T) {
 	lines := feed().Render(80, 16, t0.Add(6*time.Second), true)
 	if !strings.Contains(lines[2], "\x1b[31mfailed  \x1b[0m") {
 		t.Errorf("failed state not painted red: %q", lines[2])
+	}
+}
+
+// A service's row says what the service events said: its replicas, its
+// health, and its trouble until it is healthy again.
+func TestServiceNote(t *testing.T) {
+	m := NewModel("ferry watch")
+	m.SetRules([]RuleMeta{{Name: "api", Kind: "service"}})
+	svc := func(kind engine.EventKind, reason string, st engine.ServiceState) {
+		st.Name = "api"
+		m.Handle(engine.Event{Kind: kind, Reason: reason, Service: &st})
+	}
+	note := func() string { return m.byName["api"].note() }
+	svc(engine.EventServiceReplicas, "", engine.ServiceState{Replicas: &engine.ReplicaCount{Ready: 0, Wanted: 2}})
+	svc(engine.EventServiceHealth, "", engine.ServiceState{Health: "starting"})
+	if got := note(); got != "0/2 ready · starting" {
+		t.Errorf("got %q", got)
+	}
+	svc(engine.EventServiceHealth, "probe: connection refused\nmore", engine.ServiceState{Health: "unhealthy"})
+	svc(engine.EventServiceReplicas, "", engine.ServiceState{Replicas: &engine.ReplicaCount{Ready: 2, Wanted: 2}})
+	if got := note(); got != "2/2 ready · unhealthy · probe: connection refused" {
+		t.Errorf("got %q", got)
+	}
+	svc(engine.EventServiceHealth, "", engine.ServiceState{Health: "healthy"})
+	if got := note(); got != "2/2 ready · healthy" {
+		t.Errorf("got %q", got)
+	}
+	// The autoscaler's measure and target, once it has one.
+	svc(engine.EventServiceScale, "no CPU observed yet", engine.ServiceState{Scale: &engine.ScaleDecision{Metric: "cpu", Target: 50, From: 2, To: 2}})
+	if got := note(); got != "2/2 ready · healthy" {
+		t.Errorf("got %q", got)
+	}
+	v := 48.25
+	svc(engine.EventServiceScale, "CPU 48.2% per replica", engine.ServiceState{Scale: &engine.ScaleDecision{Metric: "cpu", Value: &v, Target: 50, From: 2, To: 2}})
+	if got := note(); got != "2/2 ready · cpu 48.2/50 · healthy" {
+		t.Errorf("got %q", got)
+	}
+	svc(engine.EventServiceCrashLoop, "api-1 is in a crash loop: restarted 3 times", engine.ServiceState{Replica: "api-1", Restarts: 3})
+	if got := note(); got != "2/2 ready · cpu 48.2/50 · api-1 is in a crash loop: restarted 3 times" {
+		t.Errorf("got %q", got)
+	}
+	m.Handle(engine.Event{Kind: engine.EventRuleFail, Rule: "api", Err: "deploy failed"})
+	if got := note(); got != "deploy failed" {
+		t.Errorf("a failed rule's error comes first: got %q", got)
 	}
 }
 
