@@ -46,18 +46,6 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 // isDeploy reports whether a rule is something `ferry up` runs.
 func isDeploy(r engine.Rule) bool { return deploy.IsDeploy(r) }
 
-// followServices follows the project's services in the background while
-// ctx lasts, when l declares any (see deploy.Deployer.FollowServices).
-func (a *app) followServices(ctx context.Context, l *loaded) {
-	a.deployer(l.ws, l.project).FollowServices(ctx, l.graph)
-}
-
-// autoscale runs, until ctx ends, the autoscaler of every service of l
-// that declares autoscale (see deploy.Deployer.Autoscale).
-func (a *app) autoscale(ctx context.Context, l *loaded) {
-	a.deployer(l.ws, l.project).Autoscale(ctx, l.graph)
-}
-
 func (a *app) upCommand() *cobra.Command {
 	var o engine.RunOptions
 	var wait, follow bool

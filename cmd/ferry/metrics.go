@@ -54,9 +54,6 @@ func (a *app) serveMetrics(ws *engine.Workspace, kind func(rule string) string) 
 	}, nil
 }
 
-// kind returns the kind of a rule of the current evaluation, for metrics.
-func (w *watcher) kind(rule string) string { return ruleKind(w.l.graph, rule) }
-
 // ruleKind returns the kind of a rule of g, or "" for a rule g lacks.
 func ruleKind(g *engine.Graph, rule string) string {
 	if r := g.Rule(rule); r != nil {

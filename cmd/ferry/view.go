@@ -10,12 +10,13 @@ import (
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
 	"github.com/ferryhq/ferry/engine/console/view"
+	"github.com/ferryhq/ferry/engine/dev"
 )
 
 // watchView is the status view of a running watch.
 type watchView struct {
 	term *view.Terminal
-	trig atomic.Pointer[triggers]   // set once the watch listens
+	loop atomic.Pointer[dev.Loop]   // set once the watch has rules
 	bus  atomic.Pointer[engine.Bus] // the view's bus, for the keys' messages
 	quit atomic.Bool                // q ended the watch
 }
@@ -41,11 +42,11 @@ func (a *app) startView(ctx context.Context, noView bool, ws *engine.Workspace) 
 		Quit:      func() { v.quit.Store(true); cancel() },
 		Interrupt: cancel,
 		Trigger: func(rule string) {
-			t := v.trig.Load()
-			if t == nil {
+			l := v.loop.Load()
+			if l == nil {
 				return
 			}
-			if err := t.Submit([]string{rule}); err != nil {
+			if err := l.Trigger([]string{rule}); err != nil {
 				v.bus.Load().Logf(engine.LevelError, "%v", err)
 			}
 		},
@@ -81,9 +82,9 @@ func (a *app) startView(ctx context.Context, noView bool, ws *engine.Workspace) 
 	}
 }
 
-// viewRules shows the rules that the watch selected (and that trig can
+// viewRules shows the rules that the watch selected (and that loop can
 // trigger) in the status view, if there is one.
-func (a *app) viewRules(g *engine.Graph, names []string, trig *triggers) {
+func (a *app) viewRules(g *engine.Graph, names []string, loop *dev.Loop) {
 	if a.view == nil {
 		return
 	}
@@ -96,6 +97,6 @@ func (a *app) viewRules(g *engine.Graph, names []string, trig *triggers) {
 		info := g.Rule(n).Info()
 		metas = append(metas, view.RuleMeta{Name: n, Kind: info.Kind, Manual: info.Manual})
 	}
-	a.view.trig.Store(trig)
+	a.view.loop.Store(loop)
 	a.view.term.Update(func(m *view.Model) { m.SetRules(metas) })
 }

@@ -1,4 +1,4 @@
-package main
+package dev
 
 import (
 	"context"
@@ -15,9 +15,9 @@ import (
 	"github.com/ferryhq/ferry/engine/watch"
 )
 
-// A watchRun is a run of the engine in a goroutine of its own, so the watch
+// A run is a run of the engine in a goroutine of its own, so the loop
 // goes on reading batches of changes while rules run.
-type watchRun struct {
+type run struct {
 	rules    []string        // the rules asked for
 	sel      map[string]bool // those and their deps: what the run may run
 	cancel   context.CancelFunc
@@ -34,14 +34,14 @@ type watchRun struct {
 // progress is running (started before the change) interrupts that run; once it has
 // ended, a new run covers its rules and the batch's. Other batches wait for
 // the run to end. So one rule never runs twice at once. The serve tasks the
-// watch started are stopped when it ends.
-func (w *watcher) loop(ctx context.Context) error {
-	w.e.Servers = engine.NewSupervisor(w.a.bus)
-	defer w.e.Servers.Stop()
+// loop started are stopped when it ends.
+func (l *Loop) loop(ctx context.Context) error {
+	l.e.Servers = engine.NewSupervisor(l.Bus)
+	defer l.e.Servers.Stop()
 	// The run in progress learns from the events which of its rules it is
 	// done with.
-	var active atomic.Pointer[watchRun]
-	w.a.bus.Add(engine.SinkFunc(func(ev engine.Event) {
+	var active atomic.Pointer[run]
+	l.Bus.Add(engine.SinkFunc(func(ev engine.Event) {
 		r := active.Load()
 		if r == nil {
 			return
@@ -57,10 +57,10 @@ func (w *watcher) loop(ctx context.Context) error {
 			r.finished[ev.Rule] = true
 		}
 	}))
-	start := func(rules, force []string) *watchRun { return w.start(ctx, rules, force, &active) }
-	sel := w.selection()
+	start := func(rules, force []string) *run { return l.start(ctx, rules, force, &active) }
+	sel := l.selection()
 	if len(sel) == 0 {
-		w.a.bus.Logf(engine.LevelInfo, "every selected rule is manual: nothing runs until `ferry trigger RULE`")
+		l.Bus.Logf(engine.LevelInfo, "every selected rule is manual: nothing runs until `ferry trigger RULE`")
 	}
 	cur := start(sel, nil)
 	first := true
@@ -77,9 +77,9 @@ func (w *watcher) loop(ctx context.Context) error {
 				<-cur.done
 			}
 			return ctx.Err()
-		case err := <-w.fw.Errors():
-			w.a.bus.Logf(engine.LevelError, "%v", err)
-		case b, ok := <-w.fw.Batches():
+		case err := <-l.src.Errors():
+			l.Bus.Logf(engine.LevelError, "%v", err)
+		case b, ok := <-l.src.Batches():
 			if !ok {
 				if cur != nil {
 					cur.cancel()
@@ -87,24 +87,24 @@ func (w *watcher) loop(ctx context.Context) error {
 				}
 				return nil
 			}
-			if w.rootGone() {
+			if l.rootGone() {
 				if cur != nil {
 					cur.cancel()
 					<-cur.done
 					cur = nil
 				}
 				pending, triggered = nil, nil
-				if err := w.awaitRoot(ctx); err != nil {
+				if err := l.awaitRoot(ctx); err != nil {
 					return err
 				}
-				w.reload(ctx)
-				if rules := w.selection(); len(rules) > 0 {
+				l.reload(ctx)
+				if rules := l.selection(); len(rules) > 0 {
 					cur = start(rules, nil)
 				}
 				continue
 			}
 			if cur == nil {
-				rules, err := w.batch(ctx, b)
+				rules, err := l.batch(ctx, b)
 				if err != nil {
 					return err
 				}
@@ -114,21 +114,21 @@ func (w *watcher) loop(ctx context.Context) error {
 				continue
 			}
 			pending = mergeBatch(pending, b)
-			if hit := w.touches(ctx, cur, b); !cur.canceled && len(hit) > 0 {
-				w.a.bus.Logf(engine.LevelInfo, "%s, which is running with older inputs: interrupting the run to start again", changedRules(hit))
+			if hit := l.touches(ctx, cur, b); !cur.canceled && len(hit) > 0 {
+				l.Bus.Logf(engine.LevelInfo, "%s, which is running with older inputs: interrupting the run to start again", changedRules(hit))
 				cur.canceled = true
 				cur.cancel()
 			}
-		case rules := <-w.trig.Requests():
-			w.a.bus.Logf(engine.LevelInfo, "triggered: running %s", strings.Join(rules, ", "))
+		case rules := <-l.queue:
+			l.Bus.Logf(engine.LevelInfo, "triggered: running %s", strings.Join(rules, ", "))
 			if cur == nil {
 				cur = start(rules, rules)
 				continue
 			}
-			triggered = w.union(triggered, rules)
+			triggered = l.union(triggered, rules)
 		case <-done:
 			if first {
-				w.a.bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", w.l.ws.Root)
+				l.Bus.Logf(engine.LevelInfo, "watching %s for changes (Ctrl-C to stop)", l.Root)
 				first = false
 			}
 			if ctx.Err() != nil {
@@ -139,65 +139,81 @@ func (w *watcher) loop(ctx context.Context) error {
 			var rules []string
 			if pending != nil {
 				var err error
-				rules, err = w.batch(ctx, *pending)
+				rules, err = l.batch(ctx, *pending)
 				pending = nil
 				if err != nil {
 					return err
 				}
 				if prev.canceled {
-					rules = w.union(prev.rules, rules)
+					rules = l.union(prev.rules, rules)
 				}
 			}
 			force := triggered
 			triggered = nil
-			if rules = w.union(rules, force); len(rules) > 0 {
+			if rules = l.union(rules, force); len(rules) > 0 {
 				cur = start(rules, force)
 			}
 		}
 	}
 }
 
-// start runs rules in a goroutine. Only an interruption ends the watch:
+// start runs rules in a goroutine. Only an interruption ends the loop:
 // failed rules were reported, and the next change may fix them.
 // It becomes the active run until it ends.
 // Rules in force run even when up to date (they were triggered).
-func (w *watcher) start(ctx context.Context, rules, force []string, active *atomic.Pointer[watchRun]) *watchRun {
+func (l *Loop) start(ctx context.Context, rules, force []string, active *atomic.Pointer[run]) *run {
 	rctx, cancel := context.WithCancel(ctx)
-	r := &watchRun{rules: rules, sel: map[string]bool{}, cancel: cancel, done: make(chan struct{}), started: map[string]time.Time{}, finished: map[string]bool{}}
-	sel, _ := w.e.Graph.Select(rules)
+	r := &run{rules: rules, sel: map[string]bool{}, cancel: cancel, done: make(chan struct{}), started: map[string]time.Time{}, finished: map[string]bool{}}
+	sel, _ := l.e.Graph.Select(rules)
 	for _, n := range sel {
 		r.sel[n] = true
 	}
 	active.Store(r)
+	serve := l.serveTasks()
 	go func() {
 		defer active.CompareAndSwap(r, nil)
 		defer close(r.done)
 		defer cancel()
-		w.e.Servers.StopOthers(w.serveTasks())
-		o := w.o
+		l.e.Servers.StopOthers(serve)
+		o := l.o
 		o.ForceRules = force
-		sum, err := w.e.Run(rctx, rules, o)
-		if err == nil || errors.Is(err, engine.ErrFailed) {
-			w.resync(rctx, sum)
+		sum, err := l.e.Run(rctx, rules, o)
+		if (err == nil || errors.Is(err, engine.ErrFailed)) && l.Domain != nil {
+			l.Domain.Ran(rctx, l.e, l.o, sum)
 		}
-		w.saveLater()
+		l.saveLater()
 		if err != nil && rctx.Err() == nil && !errors.Is(err, engine.ErrFailed) {
-			w.a.bus.Logf(engine.LevelError, "%v", err)
+			l.Bus.Logf(engine.LevelError, "%v", err)
 		}
 	}()
 	return r
+}
+
+// saveLater writes the state in the background, so that a change saved
+// meanwhile does not wait for the write: at 100,000 files it takes over
+// 100 ms, fsync included. State.Save takes one snapshot at a time, and what
+// the next run changes is written by the save after it. Run waits for the
+// last save before it ends.
+func (l *Loop) saveLater() {
+	l.saves.Add(1)
+	go func() {
+		defer l.saves.Done()
+		if err := l.e.Save(); err != nil {
+			l.Bus.Logf(engine.LevelError, "could not save state: %v", err)
+		}
+	}()
 }
 
 // touches returns the rules of the run r that the batch b affects and that
 // are running with inputs read before the batch's last change. A rule still
 // to run reads its inputs when it starts, so it needs no interruption; a
 // rule done with is run again after the run, from the batch.
-func (w *watcher) touches(ctx context.Context, r *watchRun, b watch.Batch) []string {
+func (l *Loop) touches(ctx context.Context, r *run, b watch.Batch) []string {
 	var rules []string
 	if b.Rescan {
 		rules = slices.Collect(maps.Keys(r.sel))
 	} else {
-		rules = w.affected(ctx, w.dropOutputs(b.Paths))
+		rules = l.affected(ctx, l.dropOutputs(b.Paths))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -213,51 +229,22 @@ func (w *watcher) touches(ctx context.Context, r *watchRun, b watch.Batch) []str
 
 // union returns the rules of an interrupted run that still exist, then
 // those of rules not among them.
-func (w *watcher) union(prev, rules []string) []string {
+func (l *Loop) union(prev, rules []string) []string {
 	var out []string
 	for _, n := range slices.Concat(prev, rules) {
-		if w.e.Graph.Rule(n) != nil && !slices.Contains(out, n) {
+		if l.e.Graph.Rule(n) != nil && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// selection returns the rules the watch runs by itself: those named, or
-// every build rule, serve task, service and job of the enabled profiles (so
-// a rebuilt image replaces its services' containers); manual rules
-// (trigger = "manual") wait to be triggered.
-func (w *watcher) selection() []string {
-	rules := w.names
-	if len(rules) == 0 {
-		g := w.l.graph
-		for _, n := range g.Names() {
-			r := g.Rule(n)
-			if info := r.Info(); (info.Default || info.Serve || isDeploy(r)) && g.ProfileEnabled(info) {
-				rules = append(rules, n)
-			}
-		}
-	}
-	return w.dropManual(rules)
-}
-
-// dropManual removes manual rules from rules.
-func (w *watcher) dropManual(rules []string) []string {
-	var out []string
-	for _, n := range rules {
-		if !w.l.graph.Rule(n).Info().Manual {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// serveTasks returns the serve tasks the watch runs.
-func (w *watcher) serveTasks() map[string]bool {
+// serveTasks returns the serve tasks the loop runs.
+func (l *Loop) serveTasks() map[string]bool {
 	out := map[string]bool{}
-	sel, _ := w.e.Graph.Select(w.selection())
+	sel, _ := l.e.Graph.Select(l.selection())
 	for _, n := range sel {
-		if w.e.Graph.Rule(n).Info().Serve {
+		if l.e.Graph.Rule(n).Info().Serve {
 			out[n] = true
 		}
 	}
@@ -288,36 +275,35 @@ func changedRules(rules []string) string {
 
 // rootGone reports whether the workspace folder is gone: deleted, or moved
 // away.
-func (w *watcher) rootGone() bool {
-	_, err := os.Stat(w.l.ws.Root)
+func (l *Loop) rootGone() bool {
+	_, err := os.Stat(l.Root)
 	return err != nil
 }
 
 // awaitRoot waits for the workspace folder to come back, then watches it
 // anew: the watches went with the folder.
-func (w *watcher) awaitRoot(ctx context.Context) error {
-	root := w.l.ws.Root
-	w.a.bus.Logf(engine.LevelError, "the workspace folder %s is gone (deleted or moved away): nothing can run until it is back; waiting for it (Ctrl-C to stop)", root)
+func (l *Loop) awaitRoot(ctx context.Context) error {
+	l.Bus.Logf(engine.LevelError, "the workspace folder %s is gone (deleted or moved away): nothing can run until it is back; waiting for it (Ctrl-C to stop)", l.Root)
 	tick := time.NewTicker(rootPoll)
 	defer tick.Stop()
-	for w.rootGone() {
+	for l.rootGone() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
 	}
-	fw, err := watch.New(root, w.wo)
+	src, err := l.watch(l.wo)
 	if err != nil {
 		return err
 	}
-	w.fw.Close()
-	w.fw = fw
-	w.e.Reopen()
-	w.keepInputs(ctx)
-	w.a.bus.Logf(engine.LevelInfo, "the workspace folder %s is back: evaluating it again and running what is out of date", root)
+	l.src.Close()
+	l.src = src
+	l.e.Reopen()
+	l.keepInputs(ctx)
+	l.Bus.Logf(engine.LevelInfo, "the workspace folder %s is back: evaluating it again and running what is out of date", l.Root)
 	return nil
 }
 
-// rootPoll is how often a watch whose workspace folder is gone looks for it.
+// rootPoll is how often a loop whose workspace folder is gone looks for it.
 const rootPoll = 250 * time.Millisecond
