@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 )
 
 // A faultProxy passes the Engine's API calls through to the real Engine,
@@ -110,10 +110,10 @@ func (p *faultProxy) calls() []string {
 // client returns a client of the Engine through the proxy. DOCKER_HOST
 // points at the proxy while the client is made, so the test cannot run in
 // parallel with others.
-func (p *faultProxy) client(t *testing.T) *dockerd.Client {
+func (p *faultProxy) client(t *testing.T) *dockerapi.Client {
 	t.Helper()
 	t.Setenv("DOCKER_HOST", p.host)
-	c := dockerd.New()
+	c := dockerapi.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -120,7 +120,7 @@ func newCrashTracker() *crashTracker { return &crashTracker{byID: map[string]*tr
 // observe records e and returns what to report about it: nothing, or
 // service events, which only a restart within a crash loop gives without
 // text.
-func (c *crashTracker) observe(e dockerd.ContainerEvent) []crashReport {
+func (c *crashTracker) observe(e dockerapi.ContainerEvent) []crashReport {
 	if e.Action == "destroy" {
 		delete(c.byID, e.ID)
 		return nil

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -78,7 +78,7 @@ func TestCrashTracker(t *testing.T) {
 			tr := newCrashTracker()
 			died := false // a death not asked for (no kill before it): Docker's start next is a restart
 			for i, s := range tc.steps {
-				e := dockerd.ContainerEvent{Time: t0.Add(time.Duration(s.at * float64(time.Second))), Action: s.action, ID: "c1", Name: "web-1",
+				e := dockerapi.ContainerEvent{Time: t0.Add(time.Duration(s.at * float64(time.Second))), Action: s.action, ID: "c1", Name: "web-1",
 					Labels: map[string]string{labelRule: "web"}, ExitCode: s.exit}
 				got, restarts := "", 0
 				for _, r := range tr.observe(e) {
@@ -158,7 +158,7 @@ func TestFollowEngine(t *testing.T) {
 // with its context.
 func TestFollowUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+t.TempDir()+"/none.sock")
-	target := NewTarget(dockerd.New(), nil)
+	target := NewTarget(dockerapi.New(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), followRetry*2+followRetry/2)
 	defer cancel()
 	var reports []engine.Event

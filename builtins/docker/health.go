@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 )
 
 // labelHealth carries an http or tcp check on the containers, so that
@@ -39,7 +39,7 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 	if err != nil {
 		return nil, err
 	}
-	list = slices.DeleteFunc(list, func(c dockerd.Container) bool { return isForeign(t.owner, c.Labels) })
+	list = slices.DeleteFunc(list, func(c dockerapi.Container) bool { return isForeign(t.owner, c.Labels) })
 	var host string
 	var nets []*net.IPNet
 	if h := d.Spec.Health; h != nil && h.Probed() {
@@ -86,7 +86,7 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 
 // replica is the container ep as deploy.WaitHealthy sees it, given what its
 // last failed exec check printed.
-func replica(ep dockerd.Endpoints, checkOutput string) deploy.Replica {
+func replica(ep dockerapi.Endpoints, checkOutput string) deploy.Replica {
 	return deploy.Replica{Name: ep.Name, Running: ep.Running, Restarting: ep.Restarting, Restarts: ep.Restarts, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: checkOutput}
 }
 
@@ -109,7 +109,7 @@ func (t *Target) LastLines(ctx context.Context, container string) string {
 // health check printed, with t's redactor's values removed while it is
 // whole: a health wait's error shows it indented, where a value wrapped
 // over its lines (such as base64 at 76 columns) is no longer found.
-func (t *Target) checkOutput(ep dockerd.Endpoints) string {
+func (t *Target) checkOutput(ep dockerapi.Endpoints) string {
 	if t.red == nil {
 		return ep.HealthOutput
 	}
@@ -131,7 +131,7 @@ func localNets() []*net.IPNet {
 
 // reach returns the host:port where the container's port answers from this
 // machine, given the Engine's address and the local networks.
-func reach(daemonHost string, nets []*net.IPNet, ep dockerd.Endpoints, network string, port int) (string, error) {
+func reach(daemonHost string, nets []*net.IPNet, ep dockerapi.Endpoints, network string, port int) (string, error) {
 	local := strings.HasPrefix(daemonHost, "unix://")
 	ip := net.ParseIP(ep.IPs[network])
 	if local && ip != nil {
@@ -193,7 +193,7 @@ func daemonHostname(daemonHost string) string {
 // containerHealth is a container's health for `ferry status`: for a check
 // ferry probes, one probe now (ProbeOnce); for an exec check, the Engine's
 // status and what its last failed run printed.
-func (t *Target) containerHealth(ctx context.Context, project string, c dockerd.Container, st dockerd.ContainerState) (health, problem string, err error) {
+func (t *Target) containerHealth(ctx context.Context, project string, c dockerapi.Container, st dockerapi.ContainerState) (health, problem string, err error) {
 	label := c.Labels[labelHealth]
 	if label == "" && (st.Health == "" || st.Health == deploy.Healthy) {
 		return st.Health, "", nil

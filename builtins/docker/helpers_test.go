@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/core"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -117,9 +117,9 @@ func inCI() bool {
 
 // needDocker returns a client for the real Engine, or skips the test when
 // there is none (and fails it under CI).
-func needDocker(t *testing.T) *dockerd.Client {
+func needDocker(t *testing.T) *dockerapi.Client {
 	t.Helper()
-	c := dockerd.New()
+	c := dockerapi.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
@@ -133,18 +133,18 @@ func needDocker(t *testing.T) *dockerd.Client {
 
 // countingEngine counts the builds and tags it passes on.
 type countingEngine struct {
-	Engine
+	Client
 	builds, tags atomic.Int32
 }
 
-func (c *countingEngine) Build(ctx context.Context, r io.Reader, o dockerd.BuildOptions, out io.Writer) (string, error) {
+func (c *countingEngine) Build(ctx context.Context, r io.Reader, o dockerapi.BuildOptions, out io.Writer) (string, error) {
 	c.builds.Add(1)
-	return c.Engine.Build(ctx, r, o, out)
+	return c.Client.Build(ctx, r, o, out)
 }
 
 func (c *countingEngine) Tag(ctx context.Context, id, ref string) error {
 	c.tags.Add(1)
-	return c.Engine.Tag(ctx, id, ref)
+	return c.Client.Tag(ctx, id, ref)
 }
 
 // A testWorkspace is a workspace in a temp folder whose name is also its
@@ -155,7 +155,7 @@ type testWorkspace struct {
 	root    string
 	project string
 	repo    string
-	docker  *dockerd.Client
+	docker  *dockerapi.Client
 	eng     *countingEngine
 	onEvent func(engine.Event) // sees every event of a run, if set
 	// redactor learns the values of the secrets the runs read.
@@ -172,13 +172,13 @@ func randomHex(t *testing.T) string {
 
 // newWorkspace writes files into a fresh workspace and removes every image
 // labelled with its project when the test ends.
-func newWorkspace(t *testing.T, docker *dockerd.Client, files map[string]string) *testWorkspace {
+func newWorkspace(t *testing.T, docker *dockerapi.Client, files map[string]string) *testWorkspace {
 	t.Helper()
 	id := randomHex(t)
 	w := &testWorkspace{t: t, project: "ferrytest-" + id, repo: "ferrytest/" + id, docker: docker, redactor: redact.New()}
 	w.root = filepath.Join(t.TempDir(), w.project)
 	if docker != nil {
-		w.eng = &countingEngine{Engine: docker}
+		w.eng = &countingEngine{Client: docker}
 		t.Cleanup(func() { removeProjectImages(t, docker, w.project) })
 	}
 	for name, body := range files {
@@ -190,7 +190,7 @@ func newWorkspace(t *testing.T, docker *dockerd.Client, files map[string]string)
 // removeProjectImages removes the images labelled with project, children
 // before parents, retrying while a cancelled build's container still uses
 // one.
-func removeProjectImages(t *testing.T, docker *dockerd.Client, project string) {
+func removeProjectImages(t *testing.T, docker *dockerapi.Client, project string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var last error
@@ -249,14 +249,14 @@ func (w *testWorkspace) copyHello(name string) {
 // load evaluates the workspace with the core, Docker and secret plugins.
 func (w *testWorkspace) load(ctx context.Context, bus *engine.Bus) (*engine.Engine, error) {
 	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
-	var eng Engine = w.eng
+	var eng Client = w.eng
 	if w.eng == nil {
 		eng = nil
 	}
 	secrets := &secret.Plugin{Redactor: w.redactor}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Engine: eng, Secrets: secrets}, secrets},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: eng, Secrets: secrets}, secrets},
 		Events:    bus,
 	})
 	if err != nil {

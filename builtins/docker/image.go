@@ -15,7 +15,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -36,11 +36,11 @@ type Image struct {
 	synced     synced   // what live updates copied into which container
 	ws         *engine.Workspace
 	ev         *engine.Evaluation // knows the secrets read from files
-	docker     Engine
+	docker     Client
 	images     *catalog
 }
 
-func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
+func imageBuiltin(docker Client, images *catalog) *engine.Builtin {
 	return &engine.Builtin{
 		Name: "image",
 		Doc: "Declares a build rule that builds a Docker image with the Docker Engine's classic builder. " +
@@ -72,7 +72,7 @@ func imageBuiltin(docker Engine, images *catalog) *engine.Builtin {
 	}
 }
 
-func declareImage(thread *starlark.Thread, c *engine.Call, docker Engine, images *catalog) (starlark.Value, error) {
+func declareImage(thread *starlark.Thread, c *engine.Call, docker Client, images *catalog) (starlark.Value, error) {
 	ev, err := engine.Declaring(thread, c)
 	if err != nil {
 		return nil, err
@@ -315,7 +315,7 @@ func (i *Image) Observe(ctx context.Context, key engine.Digest) (bool, string, e
 // lookup returns the image built for key, or nil. Images built by hand FROM
 // it inherit its labels, so among those labelled with the key it prefers the
 // one tagged with the key's reference, and else the oldest: the original.
-func (i *Image) lookup(ctx context.Context, key engine.Digest) (*dockerd.Image, error) {
+func (i *Image) lookup(ctx context.Context, key engine.Digest) (*dockerapi.Image, error) {
 	imgs, err := i.docker.ImagesByLabel(ctx, LabelKey, key.String())
 	if err != nil || len(imgs) == 0 {
 		return nil, err
@@ -335,7 +335,7 @@ func (i *Image) lookup(ctx context.Context, key engine.Digest) (*dockerd.Image, 
 
 // missingTags lists the references (the key's and the extra tags) that do
 // not point at img.
-func (i *Image) missingTags(img *dockerd.Image, key engine.Digest) []string {
+func (i *Image) missingTags(img *dockerapi.Image, key engine.Digest) []string {
 	var out []string
 	for _, ref := range append([]string{i.Ref(key)}, i.tags...) {
 		if !slices.Contains(img.Tags, ref) {
@@ -418,7 +418,7 @@ func (i *Image) Run(rc *engine.RunContext) error {
 		pw.CloseWithError(err)
 		tarDone <- err
 	}()
-	id, err := i.docker.Build(rc, pr, dockerd.BuildOptions{
+	id, err := i.docker.Build(rc, pr, dockerapi.BuildOptions{
 		Dockerfile: bc.dockerfile,
 		Tags:       append([]string{ref}, i.tags...),
 		BuildArgs:  i.buildArgs,
@@ -447,7 +447,7 @@ func (i *Image) Run(rc *engine.RunContext) error {
 
 // buildError names the Dockerfile line of the step that failed.
 func (i *Image) buildError(df *dockerfile, err error) error {
-	var be *dockerd.BuildError
+	var be *dockerapi.BuildError
 	if !errors.As(err, &be) {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -25,7 +25,7 @@ COPY conf.txt /conf.txt
 `
 
 // helloWorkspace is a workspace with one image built FROM scratch.
-func helloWorkspace(t *testing.T, docker *dockerd.Client) *testWorkspace {
+func helloWorkspace(t *testing.T, docker *dockerapi.Client) *testWorkspace {
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star":        helloFerry,
 		"app/Dockerfile":    helloDockerfile,
@@ -40,7 +40,7 @@ func helloWorkspace(t *testing.T, docker *dockerd.Client) *testWorkspace {
 
 // imageFor returns the image labelled with key, failing the test when
 // there is not exactly one.
-func imageFor(t *testing.T, docker *dockerd.Client, key string) dockerd.Image {
+func imageFor(t *testing.T, docker *dockerapi.Client, key string) dockerapi.Image {
 	t.Helper()
 	imgs, err := docker.ImagesByLabel(context.Background(), LabelKey, key)
 	if err != nil {
@@ -385,7 +385,7 @@ image(name = "slow", repo = "REPO", context = "slow", deps = ["base"])
 // the Engine, even with the Docker plugin loaded.
 func TestNoDockerForTasks(t *testing.T) {
 	w := newWorkspace(t, nil, map[string]string{"ferry.star": `task(name = "t", cmd = "true")` + "\n"})
-	w.eng = &countingEngine{Engine: panicEngine{t: t}}
+	w.eng = &countingEngine{Client: panicEngine{t: t}}
 	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"t"}) {
 		t.Errorf("ran %v", ran)
 	}
@@ -395,7 +395,7 @@ func TestNoDockerForTasks(t *testing.T) {
 // the nil liveEngine).
 type panicEngine struct {
 	t *testing.T
-	liveEngine
+	liveClient
 }
 
 func (p panicEngine) Ping(context.Context) error { p.t.Error("Ping called"); return nil }
@@ -403,11 +403,11 @@ func (p panicEngine) ImageID(context.Context, string) (string, error) {
 	p.t.Error("ImageID called")
 	return "", nil
 }
-func (p panicEngine) ImagesByLabel(context.Context, string, string) ([]dockerd.Image, error) {
+func (p panicEngine) ImagesByLabel(context.Context, string, string) ([]dockerapi.Image, error) {
 	p.t.Error("ImagesByLabel called")
 	return nil, nil
 }
-func (p panicEngine) Build(context.Context, io.Reader, dockerd.BuildOptions, io.Writer) (string, error) {
+func (p panicEngine) Build(context.Context, io.Reader, dockerapi.BuildOptions, io.Writer) (string, error) {
 	p.t.Error("Build called")
 	return "", nil
 }
@@ -416,15 +416,15 @@ func (p panicEngine) Remove(context.Context, string) error      { p.t.Error("Rem
 
 func TestEngineUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
-	c := dockerd.New()
+	c := dockerapi.New()
 	err := c.Ping(context.Background())
 	want := "cannot reach the Docker Engine at unix:///nonexistent.sock: is it running? (start it, or fix DOCKER_HOST, which is set)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Ping: %v, want %q", err, want)
 	}
-	var ue *dockerd.UnreachableError
+	var ue *dockerapi.UnreachableError
 	if !errors.As(err, &ue) {
-		t.Errorf("error is a %T, want *dockerd.UnreachableError", err)
+		t.Errorf("error is a %T, want *dockerapi.UnreachableError", err)
 	}
 
 	// Through the engine: the rule fails with the same one line.
@@ -506,11 +506,11 @@ image(name = "c", repo = "acme/c")
 
 // imagesOnly answers ImagesByLabel from a list; other calls are not expected.
 type imagesOnly struct {
-	Engine
-	imgs []dockerd.Image
+	Client
+	imgs []dockerapi.Image
 }
 
-func (f imagesOnly) ImagesByLabel(context.Context, string, string) ([]dockerd.Image, error) {
+func (f imagesOnly) ImagesByLabel(context.Context, string, string) ([]dockerapi.Image, error) {
 	return f.imgs, nil
 }
 
@@ -519,15 +519,15 @@ func (f imagesOnly) ImagesByLabel(context.Context, string, string) ([]dockerd.Im
 func TestLookupPrefersTheOriginal(t *testing.T) {
 	key := engine.HashBytes([]byte("k"))
 	now := time.Now()
-	original := dockerd.Image{ID: "sha256:orig", Created: now.Add(-time.Hour)}
-	child := dockerd.Image{ID: "sha256:child", Created: now}
+	original := dockerapi.Image{ID: "sha256:orig", Created: now.Add(-time.Hour)}
+	child := dockerapi.Image{ID: "sha256:child", Created: now}
 	i := &Image{repo: "acme/api"}
-	i.docker = imagesOnly{imgs: []dockerd.Image{child, original}}
+	i.docker = imagesOnly{imgs: []dockerapi.Image{child, original}}
 	if img, _ := i.lookup(context.Background(), key); img == nil || img.ID != "sha256:orig" {
 		t.Errorf("untagged: lookup = %+v, want the oldest", img)
 	}
 	child.Tags = []string{i.Ref(key)}
-	i.docker = imagesOnly{imgs: []dockerd.Image{original, child}}
+	i.docker = imagesOnly{imgs: []dockerapi.Image{original, child}}
 	if img, _ := i.lookup(context.Background(), key); img == nil || img.ID != "sha256:child" {
 		t.Errorf("tagged: lookup = %+v, want the one with the key's tag", img)
 	}

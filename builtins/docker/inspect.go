@@ -19,7 +19,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -117,23 +117,23 @@ func deployRule(ev *engine.Evaluation, name string) (*deploy.Rule, error) {
 
 // inspect describes the container of replica n of the service r, or the
 // container of the job r, whatever its state.
-func (t *Target) inspect(ctx context.Context, r *deploy.Rule, n int) (dockerd.Details, error) {
+func (t *Target) inspect(ctx context.Context, r *deploy.Rule, n int) (dockerapi.Details, error) {
 	project, name := r.Project(), r.Info().Name
 	t.changed(project)
 	list, err := t.ruleContainers(ctx, project, name)
 	if err != nil {
-		return dockerd.Details{}, err
+		return dockerapi.Details{}, err
 	}
 	if len(list) == 0 {
 		why := "it is not up"
 		if r.IsJob() {
 			why = "it has not run"
 		}
-		return dockerd.Details{}, fmt.Errorf("%s %s has no container in project %s: %s; run `ferry up %s` first, or add %q to the task's deps so that ferry runs it before the action", r.Info().Kind, name, project, why, name, name)
+		return dockerapi.Details{}, fmt.Errorf("%s %s has no container in project %s: %s; run `ferry up %s` first, or add %q to the task's deps so that ferry runs it before the action", r.Info().Kind, name, project, why, name, name)
 	}
 	c, err := pickReplica(list, name, n, "replica = N")
 	if err != nil {
-		return dockerd.Details{}, err
+		return dockerapi.Details{}, err
 	}
 	return t.c.Inspect(ctx, c.ID)
 }
@@ -251,7 +251,7 @@ func (p Plugin) labelDict(labels map[string]string, from string) *starlark.Dict 
 }
 
 // containerValue is the frozen struct docker.inspect returns.
-func containerValue(d dockerd.Details, network string, env, labels *starlark.Dict) starlark.Value {
+func containerValue(d dockerapi.Details, network string, env, labels *starlark.Dict) starlark.Value {
 	ports := starlark.NewDict(len(d.Ports))
 	for _, port := range slices.Sorted(maps.Keys(d.Ports)) {
 		if b := d.Ports[port]; len(b) > 0 {

@@ -19,23 +19,23 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
-// liveEngine is what live update needs from the Docker Engine, on top of
+// liveClient is what live update needs from the Docker Engine, on top of
 // building images.
-type liveEngine interface {
+type liveClient interface {
 	// Containers lists the containers carrying every label given.
-	Containers(ctx context.Context, labels map[string]string) ([]dockerd.Container, error)
+	Containers(ctx context.Context, labels map[string]string) ([]dockerapi.Container, error)
 	// ContainerInfo inspects a container's definition.
-	ContainerInfo(ctx context.Context, id string) (dockerd.ContainerInfo, error)
+	ContainerInfo(ctx context.Context, id string) (dockerapi.ContainerInfo, error)
 	// InspectContainer returns a container's state.
-	InspectContainer(ctx context.Context, id string) (dockerd.ContainerState, error)
+	InspectContainer(ctx context.Context, id string) (dockerapi.ContainerState, error)
 	// CopyToContainer extracts a tar stream into the container at dir.
 	CopyToContainer(ctx context.Context, id, dir string, tarStream io.Reader) error
 	// Exec runs a program in a running container and returns its exit code.
-	Exec(ctx context.Context, id string, s dockerd.ExecSpec) (int, error)
+	Exec(ctx context.Context, id string, s dockerapi.ExecSpec) (int, error)
 	// ReadContainerFile returns (at most limit bytes of) a file in a container.
 	ReadContainerFile(ctx context.Context, id, name string, limit int64) ([]byte, error)
 	// KillContainer signals the container's main process.
@@ -238,12 +238,12 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 // liveTargets lists the running containers of the workspace's services
 // made from image id; a container of one that is not running, and no
 // container at all, are reasons to fall back.
-func (i *Image) liveTargets(rc *engine.RunContext, id string) ([]dockerd.Container, error) {
+func (i *Image) liveTargets(rc *engine.RunContext, id string) ([]dockerapi.Container, error) {
 	list, err := i.docker.Containers(rc, map[string]string{labelProject: i.project(rc.Workspace), labelKind: "service"})
 	if err != nil {
 		return nil, err
 	}
-	var targets []dockerd.Container
+	var targets []dockerapi.Container
 	owner := deploy.OwnerOf(rc.Workspace.Root)
 	for _, c := range list {
 		if c.ImageID != id || isForeign(owner, c.Labels) {
@@ -289,7 +289,7 @@ func countFiles(files []syncFile) string {
 // whyFailed turns the error of a step in container c into a fall back when
 // c stopped (or its restart policy restarted it) since the live update
 // began at start: its service is then replaced by the rebuild.
-func (i *Image) whyFailed(rc *engine.RunContext, c dockerd.Container, start time.Time, err error) error {
+func (i *Image) whyFailed(rc *engine.RunContext, c dockerapi.Container, start time.Time, err error) error {
 	var fb *errFallBack
 	if errors.As(err, &fb) || rc.Err() != nil {
 		return err
@@ -324,7 +324,7 @@ func argvText(argv []string) string {
 
 // syncInto deletes the removed files from container c and copies the
 // others in, owned by the container's user.
-func (i *Image) syncInto(rc *engine.RunContext, c dockerd.Container, files []syncFile) error {
+func (i *Image) syncInto(rc *engine.RunContext, c dockerapi.Container, files []syncFile) error {
 	var gone []string
 	for _, f := range files {
 		if f.gone {
@@ -333,8 +333,8 @@ func (i *Image) syncInto(rc *engine.RunContext, c dockerd.Container, files []syn
 	}
 	if len(gone) > 0 {
 		// As root, as the copy writes: the image's files may be root's.
-		code, err := i.docker.Exec(rc, c.ID, dockerd.ExecSpec{Cmd: append([]string{"rm", "-f", "--"}, gone...), User: "0", Stdout: rc.Stdout, Stderr: rc.Stderr})
-		var se *dockerd.ExecStartError
+		code, err := i.docker.Exec(rc, c.ID, dockerapi.ExecSpec{Cmd: append([]string{"rm", "-f", "--"}, gone...), User: "0", Stdout: rc.Stdout, Stderr: rc.Stderr})
+		var se *dockerapi.ExecStartError
 		switch {
 		case errors.As(err, &se):
 			return fallBack("%s was deleted, and the image of %s has no rm to delete it from the running container (%s)", gone[0], c.Name, se.Message)
@@ -420,12 +420,12 @@ func parentsBelow(file string, dests []string) []string {
 }
 
 // runStep runs a triggered run, signal or restart_container step in c.
-func (i *Image) runStep(rc *engine.RunContext, s *step, c dockerd.Container) error {
+func (i *Image) runStep(rc *engine.RunContext, s *step, c dockerapi.Container) error {
 	switch s.kind {
 	case "run":
 		fmt.Fprintf(rc.Stdout, "running %s in %s\n", strings.Join(s.argv, " "), c.Name)
-		code, err := i.docker.Exec(rc, c.ID, dockerd.ExecSpec{Cmd: s.argv, Stdout: rc.Stdout, Stderr: rc.Stderr})
-		var se *dockerd.ExecStartError
+		code, err := i.docker.Exec(rc, c.ID, dockerapi.ExecSpec{Cmd: s.argv, Stdout: rc.Stdout, Stderr: rc.Stderr})
+		var se *dockerapi.ExecStartError
 		switch {
 		case errors.As(err, &se):
 			return fmt.Errorf("live update: run(%s) (%s) could not start in %s: %s; the image must contain the program (FROM scratch images hold only what the Dockerfile copies in)", argvText(s.argv), s.pos, c.Name, se.Message)

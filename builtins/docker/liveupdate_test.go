@@ -177,7 +177,7 @@ func (w *liveWorkspace) liveRun(live bool) runResult {
 	if w.graph == nil {
 		res, err := engine.Evaluate(ctx, engine.Options{
 			Workspace: ws,
-			Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Engine: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: w.target}},
+			Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: w.target}},
 			Events:    bus,
 		})
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -37,7 +37,7 @@ func (t *Target) Exec(ctx context.Context, r deploy.ExecRequest) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	code, err := t.c.Exec(ctx, c.ID, execSpec(ctx, r))
-	var se *dockerd.ExecStartError
+	var se *dockerapi.ExecStartError
 	if !errors.As(err, &se) {
 		return code, err
 	}
@@ -59,16 +59,16 @@ func (t *Target) Exec(ctx context.Context, r deploy.ExecRequest) (int, error) {
 
 // execSpec is the Engine's exec of r; it passes r's terminal sizes on
 // until ctx ends.
-func execSpec(ctx context.Context, r deploy.ExecRequest) dockerd.ExecSpec {
-	s := dockerd.ExecSpec{
+func execSpec(ctx context.Context, r deploy.ExecRequest) dockerapi.ExecSpec {
+	s := dockerapi.ExecSpec{
 		Cmd: r.Cmd, Env: r.Env, User: r.User, WorkingDir: r.WorkingDir, TTY: r.TTY,
 		Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr,
-		Size: dockerd.TermSize{Height: r.Size.Height, Width: r.Size.Width},
+		Size: dockerapi.TermSize{Height: r.Size.Height, Width: r.Size.Width},
 	}
 	if r.Resize == nil {
 		return s
 	}
-	resize := make(chan dockerd.TermSize, 1)
+	resize := make(chan dockerapi.TermSize, 1)
 	s.Resize = resize
 	go func() {
 		for {
@@ -77,7 +77,7 @@ func execSpec(ctx context.Context, r deploy.ExecRequest) dockerd.ExecSpec {
 				return
 			case z := <-r.Resize:
 				select {
-				case resize <- dockerd.TermSize{Height: z.Height, Width: z.Width}:
+				case resize <- dockerapi.TermSize{Height: z.Height, Width: z.Width}:
 				case <-ctx.Done():
 					return
 				}
@@ -89,33 +89,33 @@ func execSpec(ctx context.Context, r deploy.ExecRequest) dockerd.ExecSpec {
 
 // replica finds the container of replica n of a service, and says why
 // there is none running.
-func (t *Target) replica(ctx context.Context, project, service string, n int, declared deploy.Declared) (dockerd.Container, error) {
+func (t *Target) replica(ctx context.Context, project, service string, n int, declared deploy.Declared) (dockerapi.Container, error) {
 	t.changed(project)
 	list, err := t.ruleContainers(ctx, project, service)
 	if err != nil {
-		return dockerd.Container{}, err
+		return dockerapi.Container{}, err
 	}
 	if len(list) == 0 {
-		return dockerd.Container{}, t.noContainer(ctx, project, service, declared)
+		return dockerapi.Container{}, t.noContainer(ctx, project, service, declared)
 	}
 	c, err := pickReplica(list, service, n, "--replica")
 	switch {
 	case err != nil:
-		return dockerd.Container{}, err
+		return dockerapi.Container{}, err
 	case c.State == "running":
 		return c, nil
 	case c.Labels[labelKind] == "job":
-		return dockerd.Container{}, fmt.Errorf("%s is a job, which runs to completion during `ferry up`, and it is not running now; exec runs a command in a running service", service)
+		return dockerapi.Container{}, fmt.Errorf("%s is a job, which runs to completion during `ferry up`, and it is not running now; exec runs a command in a running service", service)
 	case c.State == "restarting":
-		return dockerd.Container{}, fmt.Errorf("%s is restarting (%s): it keeps exiting; `ferry logs %s` shows why", c.Name, c.Status, service)
+		return dockerapi.Container{}, fmt.Errorf("%s is restarting (%s): it keeps exiting; `ferry logs %s` shows why", c.Name, c.Status, service)
 	}
-	return dockerd.Container{}, fmt.Errorf("%s is not running (%s); `ferry logs %s` shows why, and `ferry restart %s` or `ferry up %s` starts it again", c.Name, strings.ToLower(c.Status), service, service, service)
+	return dockerapi.Container{}, fmt.Errorf("%s is not running (%s); `ferry logs %s` shows why, and `ferry restart %s` or `ferry up %s` starts it again", c.Name, strings.ToLower(c.Status), service, service, service)
 }
 
 // pickReplica returns, among the containers of a service or job (list,
 // not empty), the job's container or the service's replica n; choose
 // says how to choose another replica ("--replica").
-func pickReplica(list []dockerd.Container, service string, n int, choose string) (dockerd.Container, error) {
+func pickReplica(list []dockerapi.Container, service string, n int, choose string) (dockerapi.Container, error) {
 	if list[0].Labels[labelKind] == "job" {
 		return list[0], nil
 	}
@@ -136,7 +136,7 @@ func pickReplica(list []dockerd.Container, service string, n int, choose string)
 	if len(nums) > 1 {
 		which = "replicas " + strings.Join(nums, ", ")
 	}
-	return dockerd.Container{}, fmt.Errorf("service %s has no replica %d: it runs %s; choose one with %s", service, n, which, choose)
+	return dockerapi.Container{}, fmt.Errorf("service %s has no replica %d: it runs %s; choose one with %s", service, n, which, choose)
 }
 
 // noContainer explains why a service has no container: it is not running,
@@ -205,7 +205,7 @@ func (t *Target) Restart(ctx context.Context, project string, services []string,
 	defer serviceLocks.lock(project, services...)()
 	t.changed(project)
 	defer t.changed(project)
-	var todo [][]dockerd.Container
+	var todo [][]dockerapi.Container
 	for _, s := range services {
 		list, err := t.ruleContainers(ctx, project, s)
 		if err != nil {
@@ -281,7 +281,7 @@ type PruneResult struct {
 
 // ferryImage is an image ferry built, found in a repository.
 type ferryImage struct {
-	img     dockerd.Image
+	img     dockerapi.Image
 	repo    string
 	keyTag  string   // repo:<short key>
 	untag   []string // the tags to remove with it
@@ -293,7 +293,7 @@ type ferryImage struct {
 // first. It never removes an image that a container uses (running or not),
 // one listed in o.Protect, or one ferry did not build; an image that keeps
 // a tag it was not given by ferry stays, with that tag.
-func PruneImages(ctx context.Context, c *dockerd.Client, o PruneOptions) (PruneResult, error) {
+func PruneImages(ctx context.Context, c *dockerapi.Client, o PruneOptions) (PruneResult, error) {
 	var res PruneResult
 	if o.Keep < 0 {
 		return res, fmt.Errorf("keep must be 0 or more, not %d", o.Keep)
@@ -387,7 +387,7 @@ func PruneImages(ctx context.Context, c *dockerd.Client, o PruneOptions) (PruneR
 		deleted, kept := false, false
 		for _, tag := range fi.untag {
 			d, err := c.Untag(ctx, tag)
-			if errors.Is(err, dockerd.ErrImageInUse) {
+			if errors.Is(err, dockerapi.ErrImageInUse) {
 				res.Kept = append(res.Kept, fmt.Sprintf("%s: the Engine keeps it: %v", fi.keyTag, err))
 				kept = true
 				break

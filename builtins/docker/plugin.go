@@ -3,7 +3,7 @@
 // build arguments and base images, and is rebuilt only when that key
 // changes or the image was removed from the Engine.
 //
-// All Docker Engine calls go through the Engine interface; the dockerd
+// All Docker Engine calls go through the Client interface; the dockerapi
 // package implements it with the Docker SDK.
 package docker
 
@@ -12,29 +12,29 @@ import (
 	"io"
 	"sync"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
-// Engine is what the Docker rules need from the Docker Engine.
-// *dockerd.Client implements it.
-type Engine interface {
+// Client is what the Docker rules need from the Docker Engine.
+// *dockerapi.Client implements it.
+type Client interface {
 	// Ping checks that the Engine answers.
 	Ping(ctx context.Context) error
 	// ImageID returns the ID of the local image ref names, or "" when there
 	// is none. It never pulls.
 	ImageID(ctx context.Context, ref string) (string, error)
 	// ImagesByLabel lists, in one call, the images labelled key=value.
-	ImagesByLabel(ctx context.Context, key, value string) ([]dockerd.Image, error)
+	ImagesByLabel(ctx context.Context, key, value string) ([]dockerapi.Image, error)
 	// Build builds an image with the classic builder from a tar stream of
 	// its context, writes the build's output to out and returns the image's
-	// ID; a failed build is a *dockerd.BuildError.
-	Build(ctx context.Context, tarStream io.Reader, o dockerd.BuildOptions, out io.Writer) (string, error)
+	// ID; a failed build is a *dockerapi.BuildError.
+	Build(ctx context.Context, tarStream io.Reader, o dockerapi.BuildOptions, out io.Writer) (string, error)
 	// Tag makes ref point at the image id.
 	Tag(ctx context.Context, id, ref string) error
 	// Remove removes an image by reference or ID; a missing one is no error.
 	Remove(ctx context.Context, ref string) error
-	liveEngine
+	liveClient
 }
 
 // Labels that ferry puts on every image it builds.
@@ -46,11 +46,11 @@ const (
 
 // Plugin is the Docker domain.
 type Plugin struct {
-	// Engine is the Docker Engine the rules use. When nil, a client
+	// Client is the Docker Engine client the rules use. When nil, one
 	// configured from the environment (DOCKER_HOST…) is made for each
 	// evaluation; it connects when a rule first needs the Engine, so a
 	// workspace without Docker rules never touches it.
-	Engine Engine
+	Client Client
 	// Project labels the images built (ferry.project), as the containers
 	// of the same workspace are; the workspace folder's name when empty.
 	Project string
@@ -65,9 +65,9 @@ type Plugin struct {
 // the base of another), so call it once per evaluation, as engine.Evaluate
 // does.
 func (p Plugin) Builtins() []*engine.Builtin {
-	eng := p.Engine
+	eng := p.Client
 	if eng == nil {
-		eng = dockerd.New()
+		eng = dockerapi.New()
 	}
 	return append(liveUpdateBuiltins(), imageBuiltin(eng, &catalog{project: p.Project, secrets: p.Secrets}), p.inspectBuiltin())
 }

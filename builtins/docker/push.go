@@ -11,11 +11,11 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
-// A Pusher is an Engine that can push images; *dockerd.Client is one.
+// A Pusher is a Client that can push images; *dockerapi.Client is one.
 type Pusher interface {
 	// Push pushes ref to its registry with the credentials auth ("" for
 	// none), writes progress lines to out and returns the manifest digest.
@@ -121,7 +121,7 @@ func (i *Image) Push(ctx context.Context, key engine.Digest, out io.Writer) erro
 		return fmt.Errorf("image %q: this Docker Engine client cannot push", i.info.Name)
 	}
 	for _, ref := range i.Refs(key) {
-		auth, note, err := dockerd.RegistryAuth(ref)
+		auth, note, err := dockerapi.RegistryAuth(ref)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (i *Image) Push(ctx context.Context, key engine.Digest, out io.Writer) erro
 
 // pushError says what to do about a failed push.
 func pushError(ref, note string, err error) error {
-	var pe *dockerd.PushError
+	var pe *dockerapi.PushError
 	if !errors.As(err, &pe) {
 		return err
 	}

@@ -17,12 +17,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 )
 
 // Push makes the tests' countingEngine a Pusher, as the real client is.
 func (c *countingEngine) Push(ctx context.Context, ref, auth string, out io.Writer) (string, error) {
-	return c.Engine.(Pusher).Push(ctx, ref, auth, out)
+	return c.Client.(Pusher).Push(ctx, ref, auth, out)
 }
 
 // testRegistry is an in-process registry on loopback that counts the
@@ -164,7 +164,7 @@ func TestRegistryAuth(t *testing.T) {
 		{ref: "ecr.example.com/x:1", note: "credential helper docker-credential-ecr-login"},
 		{ref: "127.0.0.1:5000/acme/api:1"},
 	} {
-		auth, note, err := dockerd.RegistryAuth(tc.ref)
+		auth, note, err := dockerapi.RegistryAuth(tc.ref)
 		if err != nil {
 			t.Errorf("%s: %v", tc.ref, err)
 			continue
@@ -188,15 +188,15 @@ func TestRegistryAuth(t *testing.T) {
 	}
 
 	writeDockerConfig(t, `{"credsStore": "desktop"}`)
-	if _, note, _ := dockerd.RegistryAuth("reg.example.com/a:1"); !strings.Contains(note, "credential store docker-credential-desktop") || !strings.Contains(note, "not support") {
+	if _, note, _ := dockerapi.RegistryAuth("reg.example.com/a:1"); !strings.Contains(note, "credential store docker-credential-desktop") || !strings.Contains(note, "not support") {
 		t.Errorf("credsStore note: %q", note)
 	}
 	writeDockerConfig(t, `{not json`)
-	if _, _, err := dockerd.RegistryAuth("reg.example.com/a:1"); err == nil || !strings.Contains(err.Error(), "is not valid JSON") {
+	if _, _, err := dockerapi.RegistryAuth("reg.example.com/a:1"); err == nil || !strings.Contains(err.Error(), "is not valid JSON") {
 		t.Errorf("a broken config.json: %v", err)
 	}
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	if auth, note, err := dockerd.RegistryAuth("reg.example.com/a:1"); auth != "" || note != "" || err != nil {
+	if auth, note, err := dockerapi.RegistryAuth("reg.example.com/a:1"); auth != "" || note != "" || err != nil {
 		t.Errorf("no config.json: %q %q %v", auth, note, err)
 	}
 }
@@ -208,13 +208,13 @@ func TestPushErrorSaysWhatToDo(t *testing.T) {
 		note string
 		want []string
 	}{
-		{&dockerd.PushError{Ref: ref, Message: "unauthorized: authentication required", Auth: true}, "",
+		{&dockerapi.PushError{Ref: ref, Message: "unauthorized: authentication required", Auth: true}, "",
 			[]string{"reg.example.com refused it", "docker login reg.example.com"}},
-		{&dockerd.PushError{Ref: ref, Message: "denied", Auth: true}, "config.json keeps credentials in the credential store docker-credential-desktop, which ferry does not support yet",
+		{&dockerapi.PushError{Ref: ref, Message: "denied", Auth: true}, "config.json keeps credentials in the credential store docker-credential-desktop, which ferry does not support yet",
 			[]string{"does not support yet", "docker push " + ref}},
-		{&dockerd.PushError{Ref: ref, Message: `Get "https://reg.example.com/v2/": http: server gave HTTP response to HTTPS client`}, "",
+		{&dockerapi.PushError{Ref: ref, Message: `Get "https://reg.example.com/v2/": http: server gave HTTP response to HTTPS client`}, "",
 			[]string{"insecure-registries", "/etc/docker/daemon.json"}},
-		{&dockerd.PushError{Ref: ref, Message: `dial tcp: lookup reg.example.com: no such host`}, "",
+		{&dockerapi.PushError{Ref: ref, Message: `dial tcp: lookup reg.example.com: no such host`}, "",
 			[]string{"cannot reach the registry reg.example.com"}},
 		{errors.New("something else"), "", []string{"something else"}},
 	} {

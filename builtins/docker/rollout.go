@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -20,7 +20,7 @@ import (
 // an older definition is running. A single replica is replaced at once,
 // and a new one that fails is left in place for `ferry logs` and `ferry
 // status` to show.
-func rollsOut(d *deploy.Deployment, list []dockerd.Container) bool {
+func rollsOut(d *deploy.Deployment, list []dockerapi.Container) bool {
 	if d.Spec.Replicas < 2 {
 		return false
 	}
@@ -42,7 +42,7 @@ func stopReason(s *deploy.ServiceSpec) string {
 }
 
 // replicaNumber is the replica number a container's label gives (0 for none).
-func replicaNumber(c dockerd.Container) int {
+func replicaNumber(c dockerapi.Container) int {
 	i, _ := strconv.Atoi(c.Labels[labelReplica])
 	return i
 }
@@ -57,16 +57,16 @@ func replicaNumber(c dockerd.Container) int {
 // that does not become healthy is removed and the rollout stops once its
 // batch is done, leaving the old replicas serving; the next Deploy resumes
 // it.
-func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []dockerd.Container, log io.Writer) error {
+func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []dockerapi.Container, log io.Writer) error {
 	key, n := d.Key.String(), d.Spec.Replicas
-	current := map[int]dockerd.Container{}
+	current := map[int]dockerapi.Container{}
 	for _, c := range list {
 		i := replicaNumber(c)
 		if _, dup := current[i]; !dup && c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= n && !unadopted(c, list) {
 			current[i] = c
 		}
 	}
-	old := map[int]dockerd.Container{}
+	old := map[int]dockerapi.Container{}
 	defer t.changed(d.Project)
 	for _, c := range list {
 		i := replicaNumber(c)
@@ -119,7 +119,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 		results := make([]replaced, len(batch))
 		var wg sync.WaitGroup
 		for j, i := range batch {
-			var prev *dockerd.Container
+			var prev *dockerapi.Container
 			if c, ok := old[i]; ok {
 				prev = &c
 			}
@@ -175,7 +175,7 @@ type replaced struct {
 // healthy, and removes prev, the replica it replaces (nil for none). When
 // the new replica fails, it is removed and a stopped prev is started
 // again, so what ran before runs on.
-func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerd.Container, log io.Writer) replaced {
+func (t *Target) replace(ctx context.Context, d *deploy.Deployment, i int, prev *dockerapi.Container, log io.Writer) replaced {
 	name := replicaName(d, i)
 	as := name
 	stop := prev != nil && d.Spec.UpdateOrder() == deploy.StopFirst
@@ -267,7 +267,7 @@ func (t *Target) gate(ctx context.Context, d *deploy.Deployment, name, id string
 // interim reports whether c is a new replica that a rollout started under
 // its temporary name (its own, then the first 8 digits of its config
 // hash) and has not renamed yet.
-func interim(c dockerd.Container) bool {
+func interim(c dockerapi.Container) bool {
 	key := c.Labels[labelConfig]
 	return len(key) >= 8 && strings.HasSuffix(c.Name, "-"+key[:8])
 }
@@ -278,7 +278,7 @@ func interim(c dockerd.Container) bool {
 // was ready and ferry could not remove it, or before ferry removed the old
 // replica. It is not one of the service's replicas, and the next rollout
 // removes it.
-func unadopted(c dockerd.Container, list []dockerd.Container) bool {
+func unadopted(c dockerapi.Container, list []dockerapi.Container) bool {
 	if !interim(c) {
 		return false
 	}

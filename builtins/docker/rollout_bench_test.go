@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	ferryengine "github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -17,7 +17,7 @@ import (
 // benchFixture is rolloutFixture for a benchmark: the real Engine, or a
 // skip without one.
 func benchFixture(b *testing.B) *rolloutFixture {
-	c := dockerd.New()
+	c := dockerapi.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {

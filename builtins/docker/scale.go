@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -18,7 +18,7 @@ import (
 // whose containers are list: the declared count, or for an autoscaled
 // service the count running, kept within its min and max, so `ferry up`
 // leaves what the autoscaler chose.
-func wantReplicas(s *deploy.ServiceSpec, list []dockerd.Container) int {
+func wantReplicas(s *deploy.ServiceSpec, list []dockerapi.Container) int {
 	a := s.Autoscale
 	if a == nil {
 		return s.Replicas
@@ -63,12 +63,12 @@ func (t *Target) NewScaler(project, root string, specs map[string]*deploy.Servic
 }
 
 // running lists the service's running containers.
-func (s *Scaler) running(ctx context.Context, service string) ([]dockerd.Container, error) {
+func (s *Scaler) running(ctx context.Context, service string) ([]dockerapi.Container, error) {
 	list, err := s.t.c.Containers(ctx, map[string]string{labelProject: s.project, labelRule: service, labelKind: "service"})
 	if err != nil {
 		return nil, err
 	}
-	var out []dockerd.Container
+	var out []dockerapi.Container
 	for _, c := range list {
 		if c.State == "running" && !isForeign(s.t.owner, c.Labels) {
 			out = append(out, c)
@@ -137,7 +137,7 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 // environment variables, the host files of its secret_files, and the
 // label of their HMACs, so that new replicas have them too and Deploy
 // keeps the replicas that run.
-func (s *Scaler) secrets(ctx context.Context, d *deploy.Deployment, c dockerd.Container) error {
+func (s *Scaler) secrets(ctx context.Context, d *deploy.Deployment, c dockerapi.Container) error {
 	if len(d.Spec.Secrets) == 0 && len(d.Spec.SecretFiles) == 0 {
 		return nil
 	}
@@ -187,12 +187,12 @@ func (s *Scaler) Close() { s.cpu.close() }
 // gives the latest frame's CPU figure, so asking does not wait: a container
 // has a figure once its stream has had two frames (about 2 s).
 type cpuStreams struct {
-	c  *dockerd.Client
+	c  *dockerapi.Client
 	mu sync.Mutex
 	m  map[string]*cpuStream // container ID → its stats stream
 }
 
-func newCPUStreams(c *dockerd.Client) *cpuStreams {
+func newCPUStreams(c *dockerapi.Client) *cpuStreams {
 	return &cpuStreams{c: c, m: map[string]*cpuStream{}}
 }
 
@@ -233,7 +233,7 @@ type cpuStream struct {
 	ok     bool
 }
 
-func (c *cpuStream) observe(f dockerd.CPUFrame) {
+func (c *cpuStream) observe(f dockerapi.CPUFrame) {
 	if pct, ok := f.Percent(); ok {
 		c.mu.Lock()
 		c.pct, c.ok = pct, true

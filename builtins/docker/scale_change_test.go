@@ -14,19 +14,19 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
 
 // webReplicas inspects the project's containers of the service web, by name.
-func (f *rolloutFixture) webReplicas(t *testing.T, ctx context.Context) map[string]dockerd.Details {
+func (f *rolloutFixture) webReplicas(t *testing.T, ctx context.Context) map[string]dockerapi.Details {
 	t.Helper()
 	list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project, labelRule: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]dockerd.Details{}
+	out := map[string]dockerapi.Details{}
 	for _, c := range list {
 		d, err := f.target.c.Inspect(ctx, c.ID)
 		if err != nil {
@@ -169,7 +169,7 @@ func TestNameInUseByFerry(t *testing.T) {
 		t.Errorf("creating web-1 again: %v; want it said ferry made the container", err)
 	}
 
-	other := dockerd.ContainerSpec{Name: f.project + "-web-2", Image: f.image, Labels: map[string]string{"other": "tool"}}
+	other := dockerapi.ContainerSpec{Name: f.project + "-web-2", Image: f.image, Labels: map[string]string{"other": "tool"}}
 	id, err := f.target.c.CreateContainer(ctx, other)
 	if err != nil {
 		t.Fatal(err)

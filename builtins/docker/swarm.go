@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -33,7 +33,7 @@ const convergeTimeout = 2 * time.Minute
 // no node tries a pull: on a swarm of several nodes, every node must have
 // the image (push it to a registry they pull from).
 type SwarmTarget struct {
-	c     *dockerd.Client
+	c     *dockerapi.Client
 	local *Target // task containers on this node (health, last log lines); redacts the tasks' output
 	env   *deploy.Environment
 	warn  func(string)
@@ -60,7 +60,7 @@ var (
 // (nothing when red is nil); warn receives what the user should know but
 // that does not stop a deployment (no IPVS in the kernel, a swarm of
 // several nodes).
-func NewSwarmTarget(c *dockerd.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *SwarmTarget {
+func NewSwarmTarget(c *dockerapi.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *SwarmTarget {
 	return &SwarmTarget{c: c, local: NewTarget(c, red), env: env, warn: warn}
 }
 
@@ -106,8 +106,8 @@ func (t *SwarmTarget) StoresSecretFiles() {}
 // swarmSecrets makes sure the deployment's secret files exist as Swarm
 // secrets, labelled with the project and rule, and returns the references
 // to give the service.
-func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerd.ServiceSecret, error) {
-	var out []dockerd.ServiceSecret
+func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerapi.ServiceSecret, error) {
+	var out []dockerapi.ServiceSecret
 	labels := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name})
 	for _, p := range slices.Sorted(maps.Keys(d.SecretFileValues)) {
 		v := d.SecretFileValues[p]
@@ -116,7 +116,7 @@ func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([
 		if err != nil {
 			return nil, fmt.Errorf("secret_files %s: %w", p, err)
 		}
-		out = append(out, dockerd.ServiceSecret{ID: id, Name: name, Target: p})
+		out = append(out, dockerapi.ServiceSecret{ID: id, Name: name, Target: p})
 	}
 	return out, nil
 }
@@ -151,7 +151,7 @@ func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([
 		if keep[sec.Name] || isForeign(t.owner, sec.Labels) {
 			continue
 		}
-		if err := t.c.RemoveSecret(ctx, sec.ID, sec.Name); errors.Is(err, dockerd.ErrSecretInUse) {
+		if err := t.c.RemoveSecret(ctx, sec.ID, sec.Name); errors.Is(err, dockerapi.ErrSecretInUse) {
 			continue
 		} else if err != nil {
 			return removed, err
@@ -241,7 +241,7 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	return checkSwarmAutoscale(s)
 }
 
-func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.Service, error) {
+func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerapi.Service, error) {
 	if err := t.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerd.S
 }
 
 // service returns the project's service for rule, or nil.
-func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*dockerd.Service, error) {
+func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*dockerapi.Service, error) {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return nil, err
@@ -347,7 +347,7 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 }
 
 // serviceSpec is the swarm service for the deployment, running image id.
-func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.ServiceSpec {
+func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.ServiceSpec {
 	s := d.Spec
 	kind := "service"
 	if d.Job {
@@ -374,11 +374,11 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 	if l, ok := healthLabel(s.Health); ok {
 		clabels[labelHealth] = l
 	}
-	ss := dockerd.ServiceSpec{
+	ss := dockerapi.ServiceSpec{
 		Name: SwarmServiceName(d.Project, s.Name), Labels: labels, ContainerLabels: clabels, Image: id,
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Replicas: uint64(s.Replicas), Job: d.Job,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
-		Networks:    []dockerd.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: []string{s.Name}}},
+		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: []string{s.Name}}},
 		UpdateOrder: "start-first",
 	}
 	switch s.Restart {
@@ -397,7 +397,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		if h.Argv == nil {
 			test = []string{"CMD-SHELL", h.Shell}
 		}
-		ss.Health = &dockerd.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+		ss.Health = &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		ss.Env = append(ss.Env, k+"="+s.Env[k])
@@ -406,7 +406,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		ss.Env = append(ss.Env, k+"="+d.SecretEnv[k])
 	}
 	for _, p := range s.Ports {
-		ss.Ports = append(ss.Ports, dockerd.ServicePort{Target: p.Container, Published: p.HostStart, Protocol: p.Protocol})
+		ss.Ports = append(ss.Ports, dockerapi.ServicePort{Target: p.Container, Published: p.HostStart, Protocol: p.Protocol})
 		if p.HostStart != 0 {
 			// A new task cannot bind the fixed port while the old one
 			// holds it.
@@ -414,7 +414,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		}
 	}
 	for _, v := range s.Volumes {
-		m := dockerd.ServiceMount{Mount: dockerd.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}}
+		m := dockerapi.ServiceMount{Mount: dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}}
 		switch {
 		case v.External:
 		case !v.Bind:
@@ -426,7 +426,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerd.Servi
 		ss.Mounts = append(ss.Mounts, m)
 	}
 	for _, n := range s.Networks {
-		ss.Networks = append(ss.Networks, dockerd.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: []string{s.Name}})
+		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: []string{s.Name}})
 	}
 	return ss
 }
@@ -491,9 +491,9 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 
 // create creates the service, refusing to take over one of that name that
 // ferry does not own.
-func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec dockerd.ServiceSpec) (string, error) {
+func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec dockerapi.ServiceSpec) (string, error) {
 	id, err := t.c.CreateService(ctx, spec)
-	if errors.Is(err, dockerd.ErrServiceExists) {
+	if errors.Is(err, dockerapi.ErrServiceExists) {
 		return "", fmt.Errorf("a swarm service named %s already exists and ferry does not own it (it lacks the label %s=%s); remove it (`docker service rm %s`), or pick another project with --project", spec.Name, labelProject, d.Project, spec.Name)
 	}
 	return id, err
@@ -509,7 +509,7 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 	// ours says whether a task runs this definition with these secret
 	// values; one without the secrets' label (started by an older ferry)
 	// is judged by its definition alone.
-	ours := func(task dockerd.Task) bool {
+	ours := func(task dockerapi.Task) bool {
 		h, ok := task.Labels[labelSecrets]
 		return task.Labels[labelConfig] == d.Key.String() && (h == d.SecretsHash || !ok)
 	}
@@ -582,7 +582,7 @@ func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since 
 // pollEvery is how often ferry looks at a swarm service it waits for.
 const pollEvery = 250 * time.Millisecond
 
-func taskFailure(task dockerd.Task) string {
+func taskFailure(task dockerapi.Task) string {
 	switch {
 	case task.State == "failed" && task.ExitCode != 0:
 		return fmt.Sprintf("exited with code %d", task.ExitCode)
@@ -594,7 +594,7 @@ func taskFailure(task dockerd.Task) string {
 
 // taskLines returns a task's last log lines, formatted to follow an error
 // message.
-func (t *SwarmTarget) taskLines(ctx context.Context, task dockerd.Task) string {
+func (t *SwarmTarget) taskLines(ctx context.Context, task dockerapi.Task) string {
 	return t.local.tail(func(out io.Writer) error { return t.c.TaskLogs(ctx, task.ID, false, "10", out) })
 }
 
@@ -660,7 +660,7 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 // containers on this node are gone, so its networks and volumes are free.
 // The swarm stops the running ones; ferry removes those that have exited
 // (a job's, which the swarm leaves behind).
-func (t *SwarmTarget) removeAndWait(ctx context.Context, s dockerd.Service) error {
+func (t *SwarmTarget) removeAndWait(ctx context.Context, s dockerapi.Service) error {
 	if err := t.c.RemoveService(ctx, s.ID); err != nil {
 		return err
 	}
@@ -789,7 +789,7 @@ func (t *SwarmTarget) Status(ctx context.Context, project string) ([]deploy.Serv
 // taskHealth folds a running task's health into st, when its container is
 // on this node (ferry probes http and tcp checks through the published
 // host port; the Engine runs exec checks).
-func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task dockerd.Task, st *deploy.ServiceStatus) error {
+func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task dockerapi.Task, st *deploy.ServiceStatus) error {
 	if task.ContainerID == "" {
 		return nil
 	}
@@ -798,7 +798,7 @@ func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task docke
 		// On another node: its health is not known here.
 		return nil
 	}
-	c := dockerd.Container{ID: task.ContainerID, Name: SwarmServiceName(project, st.Name) + fmt.Sprintf(".%d", task.Slot), Labels: task.Labels}
+	c := dockerapi.Container{ID: task.ContainerID, Name: SwarmServiceName(project, st.Name) + fmt.Sprintf(".%d", task.Slot), Labels: task.Labels}
 	health, problem, err := t.local.containerHealth(ctx, project, c, cst)
 	if err != nil {
 		return err

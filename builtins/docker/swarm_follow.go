@@ -8,7 +8,7 @@ import (
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -38,7 +38,7 @@ func (t *SwarmTarget) Follow(ctx context.Context, project string, bus *engine.Bu
 	broken := false
 	for {
 		listed := map[string]bool{}
-		err := t.eachTask(ctx, project, func(s dockerd.Service, task dockerd.Task) {
+		err := t.eachTask(ctx, project, func(s dockerapi.Service, task dockerapi.Task) {
 			listed[task.ID] = true
 			if (task.State != "failed" && task.State != "rejected") || !task.Timestamp.After(start) || reported[task.ID] {
 				return
@@ -101,7 +101,7 @@ func (t *SwarmTarget) Follow(ctx context.Context, project string, bus *engine.Bu
 }
 
 // eachTask calls f with each task of the project's swarm services.
-func (t *SwarmTarget) eachTask(ctx context.Context, project string, f func(dockerd.Service, dockerd.Task)) error {
+func (t *SwarmTarget) eachTask(ctx context.Context, project string, f func(dockerapi.Service, dockerapi.Task)) error {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return err

@@ -6,14 +6,14 @@ import (
 	"io"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/scale"
 )
 
 // swarmReplicas is how many replicas Deploy and Current want of the swarm
 // service d, running as cur (nil: not yet): the declared count, or for an
 // autoscaled service the count cur has, kept within min and max.
-func swarmReplicas(d *deploy.Deployment, cur *dockerd.Service) uint64 {
+func swarmReplicas(d *deploy.Deployment, cur *dockerapi.Service) uint64 {
 	a := d.Spec.Autoscale
 	if a == nil || cur == nil {
 		return uint64(d.Spec.Replicas)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -37,12 +37,12 @@ const startupWatch = 400 * time.Millisecond
 // network per project, on which each service's name is a DNS alias shared by
 // its replicas.
 type Target struct {
-	c     *dockerd.Client
+	c     *dockerapi.Client
 	red   *redact.Redactor // removes secret values from the containers' output
 	owner deploy.Owner     // the workspace: see Own
 
 	mu   sync.Mutex
-	snap map[string][]dockerd.Container // project → containers, until a change
+	snap map[string][]dockerapi.Container // project → containers, until a change
 	// deployed lists, by project, the services this Target deployed.
 	deployed map[string][]string
 
@@ -63,7 +63,7 @@ var (
 
 // NewTarget returns a Target using c, which removes red's values from
 // the containers' output that it shows (nothing when red is nil).
-func NewTarget(c *dockerd.Client, red *redact.Redactor) *Target { return &Target{c: c, red: red} }
+func NewTarget(c *dockerapi.Client, red *redact.Redactor) *Target { return &Target{c: c, red: red} }
 
 // Own makes t label what it creates as the workspace o's, and refuse to
 // touch (replace, remove, scale) the containers, networks and volumes of
@@ -79,7 +79,7 @@ func NetworkName(project string) string { return project + "_default" }
 // taken once and kept until ferry changes something, so checking every
 // service costs one Engine call. A container of another workspace (see
 // Own) is a *ForeignError: nothing of the project is touched.
-func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Container, error) {
+func (t *Target) containers(ctx context.Context, project string) ([]dockerapi.Container, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if list, ok := t.snap[project]; ok {
@@ -97,7 +97,7 @@ func (t *Target) containers(ctx context.Context, project string) ([]dockerd.Cont
 		}
 	}
 	if t.snap == nil {
-		t.snap = map[string][]dockerd.Container{}
+		t.snap = map[string][]dockerapi.Container{}
 	}
 	t.snap[project] = list
 	return list, nil
@@ -109,12 +109,12 @@ func (t *Target) changed(project string) {
 	t.mu.Unlock()
 }
 
-func (t *Target) ruleContainers(ctx context.Context, project, rule string) ([]dockerd.Container, error) {
+func (t *Target) ruleContainers(ctx context.Context, project, rule string) ([]dockerapi.Container, error) {
 	all, err := t.containers(ctx, project)
 	if err != nil {
 		return nil, err
 	}
-	var out []dockerd.Container
+	var out []dockerapi.Container
 	for _, c := range all {
 		if c.Labels[labelRule] == rule {
 			out = append(out, c)
@@ -274,9 +274,9 @@ func replicaName(d *deploy.Deployment, i int) string {
 // containerSpec converts d into the container of replica i (0 for a job):
 // the one conversion of a Deployment to a container, with its secrets
 // (environment and files), ports, labels and health check.
-func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpec {
+func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerSpec {
 	s := d.Spec
-	cs := dockerd.ContainerSpec{
+	cs := dockerapi.ContainerSpec{
 		Name: replicaName(d, i), Image: d.Image, Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
 		Network: NetworkName(d.Project), Aliases: []string{s.Name}, Restart: s.Restart,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
@@ -296,7 +296,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 		if h.Argv == nil {
 			test = []string{"CMD-SHELL", h.Shell}
 		}
-		cs.Health = &dockerd.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+		cs.Health = &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		cs.Env = append(cs.Env, k+"="+s.Env[k])
@@ -305,13 +305,13 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 		cs.Env = append(cs.Env, k+"="+d.SecretEnv[k])
 	}
 	for _, p := range slices.Sorted(maps.Keys(d.SecretFiles)) {
-		cs.Mounts = append(cs.Mounts, dockerd.Mount{Bind: true, Source: d.SecretFiles[p], Target: p, ReadOnly: true})
+		cs.Mounts = append(cs.Mounts, dockerapi.Mount{Bind: true, Source: d.SecretFiles[p], Target: p, ReadOnly: true})
 	}
 	if d.SecretsHash != "" {
 		cs.Labels[labelSecrets] = d.SecretsHash
 	}
 	for _, p := range s.Ports {
-		b := dockerd.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
+		b := dockerapi.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
 		if b.HostIP == "" {
 			// A development tool publishes on loopback unless told
 			// otherwise: "0.0.0.0:8080:80" publishes everywhere.
@@ -323,7 +323,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerd.ContainerSpe
 		cs.Ports = append(cs.Ports, b)
 	}
 	for _, v := range s.Volumes {
-		m := dockerd.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
+		m := dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		switch {
 		case v.External:
 		case !v.Bind:
@@ -420,10 +420,10 @@ func (t *Target) makeReplica(ctx context.Context, d *deploy.Deployment, i int, n
 // removed (see discard). The create itself is not cancelled: the Engine finishes a
 // create whose request was cancelled, and ferry would not know the
 // container it leaves; ctx is checked once the id is known.
-func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerd.ContainerSpec) (string, error) {
+func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerapi.ContainerSpec) (string, error) {
 	defer engine.Cleaning(ctx)()
 	id, err := t.c.CreateContainer(context.WithoutCancel(ctx), cs)
-	if errors.Is(err, dockerd.ErrNameInUse) {
+	if errors.Is(err, dockerapi.ErrNameInUse) {
 		return "", t.nameInUse(ctx, d, cs.Name)
 	}
 	if err != nil {
@@ -632,7 +632,7 @@ func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]stri
 // removeNetworksAndVolumes removes the project's networks with removeNets
 // and, when volumes is set, its volumes, but those of another workspace
 // than o, and returns removed with what it removed added.
-func removeNetworksAndVolumes(ctx context.Context, c *dockerd.Client, removeNets func(context.Context, map[string]string, func(map[string]string) bool) ([]string, error), o deploy.Owner, project string, volumes bool, removed []string) ([]string, error) {
+func removeNetworksAndVolumes(ctx context.Context, c *dockerapi.Client, removeNets func(context.Context, map[string]string, func(map[string]string) bool) ([]string, error), o deploy.Owner, project string, volumes bool, removed []string) ([]string, error) {
 	own := map[string]string{labelProject: project}
 	theirs := func(l map[string]string) bool { return isForeign(o, l) }
 	nets, err := removeNets(ctx, own, theirs)

@@ -81,7 +81,7 @@ func upAndWait(t *testing.T, rules string) error {
 	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Engine: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {

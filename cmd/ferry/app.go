@@ -15,7 +15,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/metrics"
 	"github.com/ferryhq/ferry/builtins/pipeline"
 	"github.com/ferryhq/ferry/builtins/seccheck"
@@ -60,7 +60,7 @@ type app struct {
 
 	sink   *console.Sink
 	bus    *engine.Bus
-	docker *dockerd.Client
+	docker *dockerapi.Client
 	target localTarget // the local Docker Engine's
 
 	deployPlugin *deploy.Plugin
@@ -71,14 +71,14 @@ type app struct {
 // lazily connected Docker client. project names what deploy rules create.
 func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
-		a.docker = dockerd.New()
+		a.docker = dockerapi.New()
 		a.target = docker.NewTarget(a.docker, a.redactor)
 	}
 	a.target.Own(a.owner)
 	a.deployTo = a.target
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
-	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Engine: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
+	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
-	"github.com/ferryhq/ferry/builtins/docker/dockerd"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -77,7 +77,7 @@ Images built FROM scratch have no shell: run a program the image contains.
 			}
 			code, err := a.deployer(ws, project).Exec(cmd.Context(), o)
 			restore()
-			var se *dockerd.ExecStartError
+			var se *dockerapi.ExecStartError
 			if errors.As(err, &se) && code != 0 {
 				// As docker exec does: 126 when the program could not start.
 				return &exitCodeError{code: code, msg: err.Error()}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd/enginetest"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi/enginetest"
 )
 
 // A stalled Docker Engine: ferry up and ferry status end with an error

@@ -1,4 +1,4 @@
-package dockerd
+package dockerapi
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferryhq/ferry/builtins/docker/dockerd/enginetest"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi/enginetest"
 )
 
 // Against a fake Engine that stalls: every call ends at its deadline

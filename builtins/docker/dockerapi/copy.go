@@ -1,4 +1,4 @@
-package dockerd
+package dockerapi
 
 // Live update: copying files into a running container and signalling it.
 

@@ -1,4 +1,4 @@
-// Package dockerd talks to the Docker Engine. It is the only package of ferry
+// Package dockerapi talks to the Docker Engine. It is the only package of ferry
 // that imports the Docker SDK: the rest of ferry sees the few operations
 // below, with plain types, and errors that say what to do.
 //
@@ -6,7 +6,7 @@
 // (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION) and
 // negotiating the API version, so a workspace that declares no Docker rule
 // never touches the Engine.
-package dockerd
+package dockerapi
 
 import (
 	"context"

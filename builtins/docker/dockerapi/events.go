@@ -1,4 +1,4 @@
-package dockerd
+package dockerapi
 
 // Following what happens to containers (their events, and the output of
 // one run), and the two operations a rolling update needs besides create,

@@ -1,4 +1,4 @@
-package dockerd
+package dockerapi
 
 // Deadlines of Engine calls: an Engine that accepts connections and then
 // stops answering would otherwise hold ferry forever, saying nothing.

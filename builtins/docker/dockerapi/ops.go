@@ -1,4 +1,4 @@
-package dockerd
+package dockerapi
 
 // Operations on what runs: exec in a container, image listing and untagging
 // for pruning, and pushing to a registry.
