@@ -77,7 +77,6 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	}
 	// ferry's own output, redirected to a file in the workspace, is no change.
 	wo.Own = watch.OwnFiles(os.Stdout, os.Stderr, a.eventsFile)
-	d := a.deployer(ws, project)
 	loop := &dev.Loop{
 		Root:  ws.Root,
 		Names: names,
@@ -95,10 +94,13 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		Jobs:    a.jobs,
 		Bus:     a.bus,
 		Domain: &deploy.Dev{
-			Bus:       a.bus,
-			Keep:      keep,
-			Follow:    func(ctx context.Context) { d.FollowEvents(ctx) },
-			Autoscale: d.Autoscale,
+			Bus:  a.bus,
+			Keep: keep,
+			// The target is known once ferry.star is evaluated.
+			Follow: func(ctx context.Context) { a.deployer(ws, project).FollowEvents(ctx) },
+			Autoscale: func(ctx context.Context, g *engine.Graph) {
+				a.deployer(ws, project).Autoscale(ctx, g)
+			},
 		},
 	}
 	loop.Loaded = func(g *engine.Graph) { a.viewRules(g, names, loop) }
