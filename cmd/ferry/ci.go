@@ -138,10 +138,10 @@ func (c *ciRun) Run(ctx context.Context, names []string) error {
 // Unhealthy waits, as `ferry up --wait` does, until the services of a
 // stage are healthy.
 func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhealthy, error) {
-	bad, err := c.a.unhealthy(ctx, c.l, names, c.waitTimeout)
+	bad, err := c.a.deployer(c.l.ws, c.l.project).Unhealthy(ctx, c.l.graph, names, c.waitTimeout)
 	out := make([]pipeline.Unhealthy, len(bad))
 	for i, u := range bad {
-		out[i] = pipeline.Unhealthy{Rule: u.rule, Err: u.err}
+		out[i] = pipeline.Unhealthy{Rule: u.Rule, Err: u.Err}
 	}
 	return out, err
 }
