@@ -7,17 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
-	"github.com/ferryhq/ferry/engine/redact"
+	"github.com/ferryhq/ferry/engine/console"
 )
 
 // declared evaluates ferry.star on demand and returns the kind of each of
@@ -69,10 +66,11 @@ Images built FROM scratch have no shell: run a program the image contains.
 			o.Service, o.Cmd, o.Declared = args[0], args[1:], a.declared(cmd.Context())
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, a.stdout, a.stderr
 			restore := func() {}
-			if !noTTY && isTerminal(os.Stdin) && isTerminal(a.stdout) {
-				restore, err = a.startTTY(cmd.Context(), &o)
+			if !noTTY && console.IsTerminal(os.Stdin) && console.IsTerminal(a.stdout) {
+				out, _ := console.TerminalFile(a.stdout)
+				restore, err = o.AttachTerminal(cmd.Context(), os.Stdin, out)
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (use -T to run without a terminal)", err)
 				}
 			}
 			code, err := a.deployer(ws, project).Exec(cmd.Context(), o)
@@ -101,68 +99,6 @@ Images built FROM scratch have no shell: run a program the image contains.
 		return fmt.Errorf("%v (put the command and its flags after --, as in `ferry exec web -- ls -la`)", err)
 	})
 	return cmd
-}
-
-// isTerminal reports whether w (or r) is a terminal.
-func isTerminal(v any) bool {
-	f, ok := terminalFile(v)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// terminalFile returns the file under v, through a redacting writer, to
-// set a terminal's mode and size. The watch's view writes to it directly,
-// showing events the bus has redacted.
-func terminalFile(v any) (*os.File, bool) {
-	if w, ok := v.(*redact.Writer); ok {
-		v = w.Unwrap()
-	}
-	f, ok := v.(*os.File)
-	return f, ok
-}
-
-// startTTY puts ferry's terminal in raw mode for an exec with a terminal,
-// follows its size, and returns what restores it.
-func (a *app) startTTY(ctx context.Context, s *deploy.ExecRequest) (func(), error) {
-	f, _ := terminalFile(a.stdout)
-	in, out := int(os.Stdin.Fd()), int(f.Fd())
-	s.TTY = true
-	size := func() deploy.TermSize {
-		w, h, err := term.GetSize(out)
-		if err != nil {
-			return deploy.TermSize{}
-		}
-		return deploy.TermSize{Height: uint(h), Width: uint(w)}
-	}
-	s.Size = size()
-	resize := make(chan deploy.TermSize, 1)
-	s.Resize = resize
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-winch:
-				select {
-				case resize <- size():
-				default:
-				}
-			}
-		}
-	}()
-	old, err := term.MakeRaw(in)
-	if err != nil {
-		signal.Stop(winch)
-		cancel()
-		return nil, fmt.Errorf("put the terminal in raw mode: %w (use -T to run without a terminal)", err)
-	}
-	return func() {
-		term.Restore(in, old)
-		signal.Stop(winch)
-		cancel()
-	}, nil
 }
 
 func (a *app) restartCommand() *cobra.Command {
