@@ -160,12 +160,6 @@ func (l *loaded) pipelines() *pipeline.Pipelines {
 	return engine.EvaluationState[*pipeline.Pipelines](l.res.Eval)
 }
 
-// projectName is --project (or FERRY_PROJECT), or the workspace folder's
-// name made fit for Docker object names (see engine.ResolveProject).
-func (a *app) projectName(ws *engine.Workspace) (string, error) {
-	return engine.ResolveProject(ws, a.project)
-}
-
 // path resolves p, a path given on the command line, against -C DIR, as
 // if ferry had been started there (as -f FILE is).
 func (a *app) path(p string) string {
@@ -258,18 +252,4 @@ func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, 
 		flags[k] = v
 	}
 	return args[:at], flags, nil
-}
-
-// runRules brings the named rules up to date under the workspace lock, saves
-// the state, and then, still under the lock and only if the run succeeded,
-// calls after (when not nil) with the state (see engine.Loaded.RunThen).
-func (a *app) runRules(ctx context.Context, l *loaded, names []string, o engine.RunOptions, after func(*engine.State) error) error {
-	_, err := l.ld.RunThen(ctx, names, o, after)
-	return err
-}
-
-// openState takes the workspace lock (for commands that change state) and
-// loads the state, reporting a corrupt file without failing.
-func (a *app) openState(ctx context.Context, ws *engine.Workspace, lock bool) (*engine.State, func(), error) {
-	return engine.OpenState(ctx, ws, lock, a.bus)
 }

@@ -132,7 +132,8 @@ func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
 
 // Run runs the rules of a stage as `ferry run` does.
 func (c *ciRun) Run(ctx context.Context, names []string) error {
-	return c.a.runRules(ctx, c.l, names, c.o, nil)
+	_, err := c.l.ld.RunThen(ctx, names, c.o, nil)
+	return err
 }
 
 // Unhealthy waits, as `ferry up --wait` does, until the services of a

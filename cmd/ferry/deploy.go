@@ -34,7 +34,7 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	project, err := a.projectName(ws)
+	project, err := engine.ResolveProject(ws, a.project)
 	if err != nil {
 		return nil, "", err
 	}
@@ -74,7 +74,8 @@ See ferry status and ferry logs --follow.`,
 				defer stopMetrics()
 			}
 			run := func(ctx context.Context, names []string, after func() error) error {
-				return a.runRules(ctx, l, names, o, func(*engine.State) error { return after() })
+				_, err := l.ld.RunThen(ctx, names, o, func(*engine.State) error { return after() })
+				return err
 			}
 			err = a.deployer(l.ws, l.project).Up(cmd.Context(), l.graph, names, deploy.UpOptions{Wait: wait, WaitTimeout: waitTimeout, Follow: follow}, run)
 			var bad *deploy.UnhealthyError
@@ -110,7 +111,7 @@ it is: it says where the environment deploys).`,
 			if err != nil {
 				return err
 			}
-			_, release, err := a.openState(cmd.Context(), ws, true)
+			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
 			if err != nil {
 				return err
 			}

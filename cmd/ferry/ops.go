@@ -116,7 +116,7 @@ ferry.star, run ferry up. A replica that exits at once is reported with its last
 			if len(args) == 0 {
 				return errors.New("name the services to restart, as in `ferry restart web`")
 			}
-			_, release, err := a.openState(cmd.Context(), ws, true)
+			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
 			if err != nil {
 				return err
 			}
@@ -149,7 +149,7 @@ ferry did not give it loses only ferry's tags.`,
 				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
 				return nil
 			}
-			st, release, err := a.openState(cmd.Context(), l.ws, true)
+			st, release, err := engine.OpenState(cmd.Context(), l.ws, true, a.bus)
 			if err != nil {
 				return err
 			}
@@ -214,7 +214,7 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			for i, img := range sel {
 				selNames[i] = img.Info().Name
 			}
-			return a.runRules(docker.DeferPush(cmd.Context()), l, selNames, o, func(st *engine.State) error {
+			_, err = l.ld.RunThen(docker.DeferPush(cmd.Context()), selNames, o, func(st *engine.State) error {
 				for _, img := range sel {
 					w := a.logWriter(img.Info().Name)
 					err := img.PushLast(cmd.Context(), st, w)
@@ -225,6 +225,7 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 				}
 				return nil
 			})
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild the images even when they are up to date")

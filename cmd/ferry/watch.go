@@ -71,7 +71,7 @@ view). On a terminal, a status view shows each rule's state above the log
 // ends, unless keep.
 func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options, keep bool) error {
 	limitMemory()
-	project, err := a.projectName(ws)
+	project, err := engine.ResolveProject(ws, a.project)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 			return &dev.Evaluation{Workspace: l.ws, Graph: l.graph, Result: l.res}, nil
 		},
 		Lock: func(ctx context.Context, ws *engine.Workspace) (*engine.State, func(), error) {
-			return a.openState(ctx, ws, true)
+			return engine.OpenState(ctx, ws, true, a.bus)
 		},
 		Options: wo,
 		Jobs:    a.jobs,
