@@ -58,10 +58,10 @@ type app struct {
 
 	metricsPort int // --metrics-port of foreground loops; -1: no metrics
 
-	sink   *console.Sink
-	bus    *engine.Bus
-	docker *dockerapi.Client
-	target localTarget // the local Docker Engine's
+	sink    *console.Sink
+	bus     *engine.Bus
+	docker  *dockerapi.Client
+	targets *docker.Targets // the deploy target of each environment
 
 	deployPlugin *deploy.Plugin
 	deployTo     deploy.Target // the selected environment's target (see selectEnv)
@@ -72,11 +72,11 @@ type app struct {
 func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerapi.New()
-		a.target = docker.NewTarget(a.docker, a.redactor)
+		a.targets = docker.NewTargets(a.docker, a.redactor, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
 	}
-	a.target.Own(a.owner)
-	a.deployTo = a.target
-	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target}
+	a.targets.Own(a.owner)
+	a.deployTo = a.targets.For(nil)
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.deployTo}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
 	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
