@@ -216,7 +216,7 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			}
 			_, err = l.ld.RunThen(docker.DeferPush(cmd.Context()), selNames, o, func(st *engine.State) error {
 				for _, img := range sel {
-					w := a.logWriter(img.Info().Name)
+					w := a.bus.RuleOutput(img.Info().Name, "stdout")
 					err := img.PushLast(cmd.Context(), st, w)
 					w.Flush()
 					if err != nil {
@@ -230,16 +230,4 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild the images even when they are up to date")
 	return cmd
-}
-
-// logWriter turns written lines into output events of a rule (or info
-// log lines when rule is ""), so they look like the rest of ferry's output.
-func (a *app) logWriter(rule string) *engine.OutputWriter {
-	return a.bus.Output(func(line string) {
-		if rule == "" {
-			a.bus.Logf(engine.LevelInfo, "%s", line)
-			return
-		}
-		a.bus.EmitLine(engine.Event{Kind: engine.EventOutput, Rule: rule, Stream: "stdout", Text: line})
-	})
 }
