@@ -135,31 +135,6 @@ func (a *app) setupLogging() error {
 	return a.openEvents()
 }
 
-// loaded is an evaluated workspace: a session's engine.Loaded, with what
-// the commands read from it at hand.
-type loaded struct {
-	ld      *engine.Loaded
-	ws      *engine.Workspace
-	res     *engine.Result
-	graph   *engine.Graph
-	project string
-}
-
-// environments returns the environment() declarations of the evaluation.
-func (l *loaded) environments() *deploy.Environments {
-	return engine.EvaluationState[*deploy.Environments](l.res.Eval)
-}
-
-// lintSettings returns what lint_settings() declared in the evaluation.
-func (l *loaded) lintSettings() *seccheck.Settings {
-	return engine.EvaluationState[*seccheck.Settings](l.res.Eval)
-}
-
-// pipelines returns the pipeline() declarations of the evaluation.
-func (l *loaded) pipelines() *pipeline.Pipelines {
-	return engine.EvaluationState[*pipeline.Pipelines](l.res.Eval)
-}
-
 // path resolves p, a path given on the command line, against -C DIR, as
 // if ferry had been started there (as -f FILE is).
 func (a *app) path(p string) string {
@@ -196,7 +171,7 @@ func (a *app) session() (*engine.Session, error) {
 
 // load finds the workspace, evaluates it with the given config flags,
 // checks the graph and selects the environment to deploy to.
-func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error) {
+func (a *app) load(ctx context.Context, flags map[string]string) (*engine.Loaded, error) {
 	s, err := a.session()
 	if err != nil {
 		return nil, err
@@ -210,8 +185,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{ld: ld, ws: s.Workspace, res: ld.Result, graph: ld.Graph, project: s.Project}
-	return l, a.selectEnv(l)
+	return ld, a.selectEnv(ld)
 }
 
 // maxEvalMemory returns --eval-memory in bytes, or 0 for the default.
@@ -228,7 +202,7 @@ func (a *app) maxEvalMemory() (uint64, error) {
 
 // loadArgs evaluates the workspace with the config flags given after "--"
 // and returns the rule names given before it.
-func (a *app) loadArgs(cmd *cobra.Command, args []string) ([]string, *loaded, error) {
+func (a *app) loadArgs(cmd *cobra.Command, args []string) ([]string, *engine.Loaded, error) {
 	names, flags, err := splitDash(cmd, args)
 	if err != nil {
 		return nil, nil, err

@@ -28,7 +28,7 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return l.ws, l.project, nil
+		return l.Session.Workspace, l.Session.Project, nil
 	}
 	ws, err := engine.FindWorkspace(a.dir, a.file)
 	if err != nil {
@@ -67,17 +67,17 @@ See ferry status and ferry logs --follow.`,
 				return err
 			}
 			if follow {
-				stopMetrics, err := a.serveMetrics(l.ws, func(rule string) string { return ruleKind(l.graph, rule) })
+				stopMetrics, err := a.serveMetrics(l.Session.Workspace, func(rule string) string { return ruleKind(l.Graph, rule) })
 				if err != nil {
 					return err
 				}
 				defer stopMetrics()
 			}
 			run := func(ctx context.Context, names []string, after func() error) error {
-				_, err := l.ld.RunThen(ctx, names, o, func(*engine.State) error { return after() })
+				_, err := l.RunThen(ctx, names, o, func(*engine.State) error { return after() })
 				return err
 			}
-			err = a.deployer(l.ws, l.project).Up(cmd.Context(), l.graph, names, deploy.UpOptions{Wait: wait, WaitTimeout: waitTimeout, Follow: follow}, run)
+			err = a.deployer(l.Session.Workspace, l.Session.Project).Up(cmd.Context(), l.Graph, names, deploy.UpOptions{Wait: wait, WaitTimeout: waitTimeout, Follow: follow}, run)
 			var bad *deploy.UnhealthyError
 			if errors.As(err, &bad) {
 				// The services were brought up but are not healthy: a

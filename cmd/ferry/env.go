@@ -8,8 +8,8 @@ import (
 // selectEnv finds the environment --env (or FERRY_ENV) names among those
 // ferry.star declares, and makes its target the one services deploy to:
 // the local Docker Engine when none is selected.
-func (a *app) selectEnv(l *loaded) error {
-	t, err := deploy.SelectTarget(l.environments(), a.env, l.res.Rules, a.targets)
+func (a *app) selectEnv(l *engine.Loaded) error {
+	t, err := deploy.SelectTarget(engine.EvaluationState[*deploy.Environments](l.Result.Eval), a.env, l.Result.Rules, a.targets)
 	if t != nil {
 		a.deployTo = t
 		a.deployPlugin.Target = t

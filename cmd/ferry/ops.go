@@ -25,7 +25,7 @@ func (a *app) declared(ctx context.Context) deploy.Declared {
 		if err != nil {
 			return nil, err
 		}
-		return l.graph, nil
+		return l.Graph, nil
 	})
 }
 
@@ -144,18 +144,18 @@ ferry did not give it loses only ferry's tags.`,
 			if err != nil {
 				return err
 			}
-			imgs := docker.Images(l.graph)
+			imgs := docker.Images(l.Graph)
 			if len(imgs) == 0 {
 				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
 				return nil
 			}
-			st, release, err := engine.OpenState(cmd.Context(), l.ws, true, a.bus)
+			st, release, err := engine.OpenState(cmd.Context(), l.Session.Workspace, true, a.bus)
 			if err != nil {
 				return err
 			}
 			defer release()
 			res, err := docker.PruneImages(cmd.Context(), a.docker, docker.PruneOptions{
-				Project: l.project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: docker.LastBuilt(imgs, st),
+				Project: l.Session.Project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: docker.LastBuilt(imgs, st),
 			})
 			a.reportPrune(res, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 			return err
@@ -206,7 +206,7 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			if err != nil {
 				return err
 			}
-			sel, err := docker.SelectPush(l.graph, names)
+			sel, err := docker.SelectPush(l.Graph, names)
 			if err != nil {
 				return err
 			}
@@ -214,7 +214,7 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			for i, img := range sel {
 				selNames[i] = img.Info().Name
 			}
-			_, err = l.ld.RunThen(docker.DeferPush(cmd.Context()), selNames, o, func(st *engine.State) error {
+			_, err = l.RunThen(docker.DeferPush(cmd.Context()), selNames, o, func(st *engine.State) error {
 				for _, img := range sel {
 					w := a.bus.RuleOutput(img.Info().Name, "stdout")
 					err := img.PushLast(cmd.Context(), st, w)

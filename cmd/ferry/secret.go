@@ -189,7 +189,7 @@ func (a *app) redactDeclared(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w\n(this command evaluates ferry.star to learn which secrets to hide from what it shows: fix it and run the command again)", err)
 	}
-	secret.RevealDeclared(ctx, l.graph, deploy.HeldSecrets, a.redactor.Add, func(format string, args ...any) {
+	secret.RevealDeclared(ctx, l.Graph, deploy.HeldSecrets, a.redactor.Add, func(format string, args ...any) {
 		a.bus.Logf(engine.LevelWarn, format, args...)
 	})
 	return nil

@@ -86,7 +86,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 			if err != nil {
 				return nil, err
 			}
-			return &dev.Evaluation{Workspace: l.ws, Graph: l.graph, Result: l.res}, nil
+			return &dev.Evaluation{Workspace: l.Session.Workspace, Graph: l.Graph, Result: l.Result}, nil
 		},
 		Lock: func(ctx context.Context, ws *engine.Workspace) (*engine.State, func(), error) {
 			return engine.OpenState(ctx, ws, true, a.bus)
