@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/exporter"
 )
 
 // workspaceProject finds the workspace and readies the deploy target for
@@ -67,7 +68,7 @@ See ferry status and ferry logs --follow.`,
 				return err
 			}
 			if follow {
-				stopMetrics, err := a.serveMetrics(l.Session.Workspace, func(rule string) string { return ruleKind(l.Graph, rule) })
+				stopMetrics, err := exporter.Publish(l.Session.Workspace, a.bus, a.metricsPort, func(rule string) string { return ruleKind(l.Graph, rule) })
 				if err != nil {
 					return err
 				}

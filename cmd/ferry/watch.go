@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/dev"
+	"github.com/ferryhq/ferry/engine/exporter"
 	"github.com/ferryhq/ferry/engine/watch"
 )
 
@@ -102,7 +103,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		},
 	}
 	loop.Loaded = func(g *engine.Graph) { a.viewRules(g, names, loop) }
-	stopMetrics, err := a.serveMetrics(ws, func(rule string) string {
+	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, func(rule string) string {
 		if g := loop.Graph(); g != nil {
 			return ruleKind(g, rule)
 		}
