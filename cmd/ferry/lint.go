@@ -82,7 +82,9 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 // securityChecks runs the security checks on the workspace, leaving out
 // the rules that --ignore and lint_settings(ignore =) name.
 func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags) (*seccheck.Report, error) {
-	return seccheck.Check(ctx, seccheck.Options{Root: l.Session.Workspace.Root, Rules: l.Result.Rules, Eval: l.Result.Eval, History: !f.noHistory, Ignore: append(f.ignore, engine.EvaluationState[*seccheck.Settings](l.Result.Eval).Ignore()...)})
+	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
+	o.History, o.Ignore = !f.noHistory, append(f.ignore, o.Ignore...)
+	return seccheck.Check(ctx, o)
 }
 
 // writeSARIF writes the findings of rep to file, the --sarif flag's
@@ -101,7 +103,7 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 // security checks on the files (not the history, which `ferry lint`
 // scans), without failing the plan.
 func (a *app) planFindings(ctx context.Context, l *engine.Loaded) {
-	rep, err := seccheck.Check(ctx, seccheck.Options{Root: l.Session.Workspace.Root, Rules: l.Result.Rules, Eval: l.Result.Eval, Ignore: engine.EvaluationState[*seccheck.Settings](l.Result.Eval).Ignore()})
+	rep, err := seccheck.Check(ctx, seccheck.OptionsFor(l.Session.Workspace.Root, l.Result))
 	if err != nil {
 		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
 		return
