@@ -9,7 +9,7 @@ import (
 // stopped: changes to the Docker Engine (a container being removed or put
 // back) and the removal of what a watch started. A process that exits
 // without waiting for a stuck command waits for these first (see
-// cmd/ferry's exitWhenStuck). The zero value is ready to use.
+// ExitWhenStuck). The zero value is ready to use.
 type Cleanups struct {
 	mu   sync.Mutex
 	n    int

@@ -270,6 +270,14 @@ type OutputWriter struct {
 	Color bool
 }
 
+// RuleOutput returns an OutputWriter emitting each line as output of rule
+// on stream ("stdout" or "stderr"), as the rule's own output is shown.
+func (b *Bus) RuleOutput(rule, stream string) *OutputWriter {
+	return b.Output(func(line string) {
+		b.EmitLine(Event{Kind: EventOutput, Rule: rule, Stream: stream, Text: line})
+	})
+}
+
 // Output returns an OutputWriter passing each line of output, redacted by
 // the bus's redactor, to emit, which should pass it on with EmitLine. The
 // sinks are flushed once per write, not per line.

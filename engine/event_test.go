@@ -49,7 +49,7 @@ func TestEveryBusRedacts(t *testing.T) {
 		seen = nil
 		b.Emit(Event{Kind: EventRuleFail, Rule: "r", Text: "t " + value, Err: "e " + value, Reason: "r " + value})
 		b.Logf(LevelWarn, "log %s", value)
-		w := b.Output(func(line string) { b.EmitLine(Event{Kind: EventOutput, Rule: "r", Text: line}) })
+		w := b.RuleOutput("r", "stdout")
 		w.Write([]byte("out " + value + "\n"))
 		w.Flush()
 		if len(seen) != 3 {
@@ -168,5 +168,17 @@ func TestOutputRedactedThroughControlCharacters(t *testing.T) {
 	w.Flush()
 	if len(got) != 1 || got[0] != "pw=[redacted pw]" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestBusRuleOutput(t *testing.T) {
+	t.Parallel()
+	var got []Event
+	b := NewBus(redact.New(), SinkFunc(func(e Event) { got = append(got, e) }))
+	w := b.RuleOutput("api", "stderr")
+	w.Write([]byte("one\ntwo"))
+	w.Flush()
+	if len(got) != 2 || got[0].Kind != EventOutput || got[0].Rule != "api" || got[0].Stream != "stderr" || got[0].Text != "one" || got[1].Text != "two" {
+		t.Fatalf("events %+v, want api's stderr lines one and two", got)
 	}
 }

@@ -343,12 +343,7 @@ func (e *Engine) attempt(ctx context.Context, r Rule, rc *RunContext) error {
 		actx, cancel = context.WithTimeout(ctx, info.Timeout)
 		defer cancel()
 	}
-	stdout := e.Events.Output(func(l string) {
-		e.Events.EmitLine(Event{Kind: EventOutput, Rule: info.Name, Stream: "stdout", Text: l})
-	})
-	stderr := e.Events.Output(func(l string) {
-		e.Events.EmitLine(Event{Kind: EventOutput, Rule: info.Name, Stream: "stderr", Text: l})
-	})
+	stdout, stderr := e.Events.RuleOutput(info.Name, "stdout"), e.Events.RuleOutput(info.Name, "stderr")
 	run := *rc
 	run.Context, run.Stdout, run.Stderr = actx, stdout, stderr
 	err := r.Run(&run)

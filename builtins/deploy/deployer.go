@@ -248,9 +248,7 @@ func (d *Deployer) Unhealthy(ctx context.Context, g *engine.Graph, names []strin
 	for i, r := range rules {
 		wg.Go(func() {
 			name := r.Info().Name
-			out := d.Bus.Output(func(line string) {
-				d.Bus.EmitLine(engine.Event{Kind: engine.EventOutput, Rule: name, Stream: "stdout", Text: line})
-			})
+			out := d.Bus.RuleOutput(name, "stdout")
 			errs[i] = r.WaitHealthy(wctx, timeout, out)
 			out.Flush()
 			// Unless another service's failure cut the wait short.

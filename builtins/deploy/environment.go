@@ -152,3 +152,25 @@ func CheckRules(rules []engine.Rule, t Target, env *Environment) error {
 	}
 	return nil
 }
+
+// A TargetMaker makes the Target that services deploy to in an
+// environment, or the local one for nil; builtins/docker's Targets is one.
+type TargetMaker interface {
+	For(env *Environment) Target
+}
+
+// SelectTarget finds the environment name ("" for none: the local target)
+// among those envs declares and returns the target that services deploy
+// to there, made by targets, with the error of CheckRules on rules when it
+// refuses one of them. The target is nil only when name is unknown.
+func SelectTarget(envs *Environments, name string, rules []engine.Rule, targets TargetMaker) (Target, error) {
+	env, err := envs.Select(name)
+	if err != nil {
+		return nil, err
+	}
+	t := targets.For(env)
+	if env == nil {
+		return t, nil
+	}
+	return t, CheckRules(rules, t, env)
+}

@@ -114,3 +114,37 @@ service(name = "dns", image = "acme/dns:1", ports = ["53/udp"])
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+// envTargets makes refuseUDP for an environment that deploys to swarm, and
+// local otherwise.
+type envTargets struct{ local Target }
+
+func (m envTargets) For(env *Environment) Target {
+	if env != nil && env.Target == TargetSwarm {
+		return refuseUDP{}
+	}
+	return m.local
+}
+
+func TestSelectTarget(t *testing.T) {
+	envs, res, err := evalEnvs(t, `environment("edge", target = "swarm")
+environment("dev")
+service(name = "dns", image = "acme/dns:1", ports = ["53/udp"])
+`, "edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := &fakeTarget{}
+	for _, name := range []string{"", "dev"} {
+		if got, err := SelectTarget(envs, name, res.Rules, envTargets{local}); err != nil || got != local {
+			t.Errorf("SelectTarget(%q) = %v, %v; want the local target", name, got, err)
+		}
+	}
+	got, err := SelectTarget(envs, "edge", res.Rules, envTargets{local})
+	if _, ok := got.(refuseUDP); !ok || err == nil || !strings.Contains(err.Error(), "environment edge deploys to swarm") {
+		t.Errorf("SelectTarget(edge) = %v, %v; want the swarm target, refusing dns", got, err)
+	}
+	if got, err := SelectTarget(envs, "prod", res.Rules, envTargets{local}); got != nil || err == nil {
+		t.Errorf("SelectTarget(prod) = %v, %v; want an unknown environment's error", got, err)
+	}
+}

@@ -179,3 +179,15 @@ type ServiceStatus struct {
 	// `ferry up` removes them.
 	Unadopted []string `json:"unadopted,omitempty"`
 }
+
+// HeldSecrets learns the secret values that the containers of r hold,
+// when r is a service or job whose target can say (see SecretHolder); it
+// is the held function of secret.RevealDeclared.
+func HeldSecrets(ctx context.Context, r engine.Rule, learn func(name, value string)) error {
+	if dr, ok := r.(*Rule); ok {
+		if t, ok := dr.Target().(SecretHolder); ok {
+			return t.HeldSecrets(ctx, dr, learn)
+		}
+	}
+	return nil
+}

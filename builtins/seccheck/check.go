@@ -42,6 +42,13 @@ type Options struct {
 	Eval *engine.Evaluation
 }
 
+// OptionsFor returns the Options that check the workspace at root as the
+// evaluation res declared it, leaving out the rule ids that
+// lint_settings(ignore =) names.
+func OptionsFor(root string, res *engine.Result) Options {
+	return Options{Root: root, Rules: res.Rules, Eval: res.Eval, Ignore: engine.EvaluationState[*Settings](res.Eval).Ignore()}
+}
+
 // A Report is what Check found.
 type Report struct {
 	Findings []Finding `json:"findings"`

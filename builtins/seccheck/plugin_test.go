@@ -46,3 +46,20 @@ func TestLintSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsFor(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ferry.star": `lint_settings(ignore = ["FERRY-DF005"])` + "\n"})
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{Plugin{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := OptionsFor(dir, res)
+	if o.Root != dir || o.Eval != res.Eval || o.History || !slices.Equal(o.Ignore, []string{"FERRY-DF005"}) {
+		t.Fatalf("OptionsFor = %+v; want the workspace's, ignoring what lint_settings() names", o)
+	}
+}

@@ -58,10 +58,10 @@ type app struct {
 
 	metricsPort int // --metrics-port of foreground loops; -1: no metrics
 
-	sink   *console.Sink
-	bus    *engine.Bus
-	docker *dockerapi.Client
-	target localTarget // the local Docker Engine's
+	sink    *console.Sink
+	bus     *engine.Bus
+	docker  *dockerapi.Client
+	targets *docker.Targets // the deploy target of each environment
 
 	deployPlugin *deploy.Plugin
 	deployTo     deploy.Target // the selected environment's target (see selectEnv)
@@ -72,11 +72,11 @@ type app struct {
 func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerapi.New()
-		a.target = docker.NewTarget(a.docker, a.redactor)
+		a.targets = docker.NewTargets(a.docker, a.redactor, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
 	}
-	a.target.Own(a.owner)
-	a.deployTo = a.target
-	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.target}
+	a.targets.Own(a.owner)
+	a.deployTo = a.targets.For(nil)
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.deployTo}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
 	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
@@ -135,37 +135,6 @@ func (a *app) setupLogging() error {
 	return a.openEvents()
 }
 
-// loaded is an evaluated workspace: a session's engine.Loaded, with what
-// the commands read from it at hand.
-type loaded struct {
-	ld      *engine.Loaded
-	ws      *engine.Workspace
-	res     *engine.Result
-	graph   *engine.Graph
-	project string
-}
-
-// environments returns the environment() declarations of the evaluation.
-func (l *loaded) environments() *deploy.Environments {
-	return engine.EvaluationState[*deploy.Environments](l.res.Eval)
-}
-
-// lintSettings returns what lint_settings() declared in the evaluation.
-func (l *loaded) lintSettings() *seccheck.Settings {
-	return engine.EvaluationState[*seccheck.Settings](l.res.Eval)
-}
-
-// pipelines returns the pipeline() declarations of the evaluation.
-func (l *loaded) pipelines() *pipeline.Pipelines {
-	return engine.EvaluationState[*pipeline.Pipelines](l.res.Eval)
-}
-
-// projectName is --project (or FERRY_PROJECT), or the workspace folder's
-// name made fit for Docker object names (see engine.ResolveProject).
-func (a *app) projectName(ws *engine.Workspace) (string, error) {
-	return engine.ResolveProject(ws, a.project)
-}
-
 // path resolves p, a path given on the command line, against -C DIR, as
 // if ferry had been started there (as -f FILE is).
 func (a *app) path(p string) string {
@@ -202,7 +171,7 @@ func (a *app) session() (*engine.Session, error) {
 
 // load finds the workspace, evaluates it with the given config flags,
 // checks the graph and selects the environment to deploy to.
-func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error) {
+func (a *app) load(ctx context.Context, flags map[string]string) (*engine.Loaded, error) {
 	s, err := a.session()
 	if err != nil {
 		return nil, err
@@ -216,8 +185,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*loaded, error
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{ld: ld, ws: s.Workspace, res: ld.Result, graph: ld.Graph, project: s.Project}
-	return l, a.selectEnv(l)
+	return ld, a.selectEnv(ld)
 }
 
 // maxEvalMemory returns --eval-memory in bytes, or 0 for the default.
@@ -234,7 +202,7 @@ func (a *app) maxEvalMemory() (uint64, error) {
 
 // loadArgs evaluates the workspace with the config flags given after "--"
 // and returns the rule names given before it.
-func (a *app) loadArgs(cmd *cobra.Command, args []string) ([]string, *loaded, error) {
+func (a *app) loadArgs(cmd *cobra.Command, args []string) ([]string, *engine.Loaded, error) {
 	names, flags, err := splitDash(cmd, args)
 	if err != nil {
 		return nil, nil, err
@@ -258,18 +226,4 @@ func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, 
 		flags[k] = v
 	}
 	return args[:at], flags, nil
-}
-
-// runRules brings the named rules up to date under the workspace lock, saves
-// the state, and then, still under the lock and only if the run succeeded,
-// calls after (when not nil) with the state (see engine.Loaded.RunThen).
-func (a *app) runRules(ctx context.Context, l *loaded, names []string, o engine.RunOptions, after func(*engine.State) error) error {
-	_, err := l.ld.RunThen(ctx, names, o, after)
-	return err
-}
-
-// openState takes the workspace lock (for commands that change state) and
-// loads the state, reporting a corrupt file without failing.
-func (a *app) openState(ctx context.Context, ws *engine.Workspace, lock bool) (*engine.State, func(), error) {
-	return engine.OpenState(ctx, ws, lock, a.bus)
 }

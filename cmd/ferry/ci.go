@@ -53,7 +53,7 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 			if err != nil {
 				return err
 			}
-			pl, err := l.pipelines().Select(names, l.graph)
+			pl, err := engine.EvaluationState[*pipeline.Pipelines](l.Result.Eval).Select(names, l.Graph)
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 // pipeline.CI asks of the CLI (pipeline.Stages).
 type ciRun struct {
 	a           *app
-	l           *loaded
+	l           *engine.Loaded
 	o           engine.RunOptions
 	lint        lintFlags
 	noLint      bool
@@ -132,22 +132,23 @@ func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
 
 // Run runs the rules of a stage as `ferry run` does.
 func (c *ciRun) Run(ctx context.Context, names []string) error {
-	return c.a.runRules(ctx, c.l, names, c.o, nil)
+	_, err := c.l.RunThen(ctx, names, c.o, nil)
+	return err
 }
 
 // Unhealthy waits, as `ferry up --wait` does, until the services of a
 // stage are healthy.
 func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhealthy, error) {
-	bad, err := c.a.unhealthy(ctx, c.l, names, c.waitTimeout)
+	bad, err := c.a.deployer(c.l.Session.Workspace, c.l.Session.Project).Unhealthy(ctx, c.l.Graph, names, c.waitTimeout)
 	out := make([]pipeline.Unhealthy, len(bad))
 	for i, u := range bad {
-		out[i] = pipeline.Unhealthy{Rule: u.rule, Err: u.err}
+		out[i] = pipeline.Unhealthy{Rule: u.Rule, Err: u.Err}
 	}
 	return out, err
 }
 
 // Kind returns the kind of rule name.
-func (c *ciRun) Kind(name string) string { return c.l.graph.Rule(name).Info().Kind }
+func (c *ciRun) Kind(name string) string { return c.l.Graph.Rule(name).Info().Kind }
 
 // writeReport writes a report with write to f, opened from file (the value
 // of flag), through the redactor, and closes it; kind names the report in

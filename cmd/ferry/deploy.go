@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/exporter"
 )
 
 // workspaceProject finds the workspace and readies the deploy target for
@@ -28,13 +29,13 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return l.ws, l.project, nil
+		return l.Session.Workspace, l.Session.Project, nil
 	}
 	ws, err := engine.FindWorkspace(a.dir, a.file)
 	if err != nil {
 		return nil, "", err
 	}
-	project, err := a.projectName(ws)
+	project, err := engine.ResolveProject(ws, a.project)
 	if err != nil {
 		return nil, "", err
 	}
@@ -67,16 +68,17 @@ See ferry status and ferry logs --follow.`,
 				return err
 			}
 			if follow {
-				stopMetrics, err := a.serveMetrics(l.ws, func(rule string) string { return ruleKind(l.graph, rule) })
+				stopMetrics, err := exporter.Publish(l.Session.Workspace, a.bus, a.metricsPort, func(rule string) string { return ruleKind(l.Graph, rule) })
 				if err != nil {
 					return err
 				}
 				defer stopMetrics()
 			}
 			run := func(ctx context.Context, names []string, after func() error) error {
-				return a.runRules(ctx, l, names, o, func(*engine.State) error { return after() })
+				_, err := l.RunThen(ctx, names, o, func(*engine.State) error { return after() })
+				return err
 			}
-			err = a.deployer(l.ws, l.project).Up(cmd.Context(), l.graph, names, deploy.UpOptions{Wait: wait, WaitTimeout: waitTimeout, Follow: follow}, run)
+			err = a.deployer(l.Session.Workspace, l.Session.Project).Up(cmd.Context(), l.Graph, names, deploy.UpOptions{Wait: wait, WaitTimeout: waitTimeout, Follow: follow}, run)
 			var bad *deploy.UnhealthyError
 			if errors.As(err, &bad) {
 				// The services were brought up but are not healthy: a
@@ -110,7 +112,7 @@ it is: it says where the environment deploys).`,
 			if err != nil {
 				return err
 			}
-			_, release, err := a.openState(cmd.Context(), ws, true)
+			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
 			if err != nil {
 				return err
 			}

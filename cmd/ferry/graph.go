@@ -24,17 +24,17 @@ func (a *app) graphCommand() *cobra.Command {
 			}
 			names := args
 			if len(names) == 0 {
-				names = l.graph.Names()
+				names = l.Graph.Names()
 			}
-			sel, err := l.graph.Select(names)
+			sel, err := l.Graph.Select(names)
 			if err != nil {
 				return err
 			}
 			switch format {
 			case "text":
-				writeTree(a.stdout, l.graph, sel)
+				writeTree(a.stdout, l.Graph, sel)
 			case "dot":
-				writeDOT(a.stdout, l.graph, sel)
+				writeDOT(a.stdout, l.Graph, sel)
 			default:
 				return fmt.Errorf("unknown --format %q: want text or dot", format)
 			}

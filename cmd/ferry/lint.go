@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/seccheck"
+	"github.com/ferryhq/ferry/engine"
 )
 
 func (a *app) lintCommand() *cobra.Command {
@@ -80,8 +81,10 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 
 // securityChecks runs the security checks on the workspace, leaving out
 // the rules that --ignore and lint_settings(ignore =) name.
-func (a *app) securityChecks(ctx context.Context, l *loaded, f lintFlags) (*seccheck.Report, error) {
-	return seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, History: !f.noHistory, Ignore: append(f.ignore, l.lintSettings().Ignore()...)})
+func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags) (*seccheck.Report, error) {
+	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
+	o.History, o.Ignore = !f.noHistory, append(f.ignore, o.Ignore...)
+	return seccheck.Check(ctx, o)
 }
 
 // writeSARIF writes the findings of rep to file, the --sarif flag's
@@ -99,8 +102,8 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 // planFindings prints, after a plan, the errors and warnings of the
 // security checks on the files (not the history, which `ferry lint`
 // scans), without failing the plan.
-func (a *app) planFindings(ctx context.Context, l *loaded) {
-	rep, err := seccheck.Check(ctx, seccheck.Options{Root: l.ws.Root, Rules: l.res.Rules, Eval: l.res.Eval, Ignore: l.lintSettings().Ignore()})
+func (a *app) planFindings(ctx context.Context, l *engine.Loaded) {
+	rep, err := seccheck.Check(ctx, seccheck.OptionsFor(l.Session.Workspace.Root, l.Result))
 	if err != nil {
 		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
 		return

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
-	"time"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -28,96 +25,10 @@ func main() {
 	// often saves about a tenth of a no-op run.
 	debug.SetGCPercent(400)
 	ctx, cancel := context.WithCancelCause(context.Background())
-	// Each of these stops ferry the same way, so that what it must undo
-	// (such as the plaintext of ferry secret edit) is undone. One that
-	// ferry was started ignoring (nohup) stays ignored.
-	sigs := make(chan os.Signal, 1)
-	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
-		if !signal.Ignored(sig) {
-			signal.Notify(sigs, sig)
-		}
-	}
-	go func() { cancel(signalError{<-sigs}) }()
+	sigs := engine.StopOnSignals(cancel)
 	cleanups := &engine.Cleanups{}
-	go exitWhenStuck(ctx, sigs, cleanups)
+	go engine.ExitWhenStuck(ctx, sigs, cleanups, exitConfig)
 	os.Exit(runCancel(engine.WithCleanups(ctx, cleanups), cancel, os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// exitGrace is how long ferry has to end on its own once it is stopped.
-// Nearly everything stops at once; what does not (a builtin call in the
-// middle of evaluation, a server with a long grace, a stalled call) is cut
-// short, so a signal ends ferry within about a second.
-const exitGrace = 800 * time.Millisecond
-
-// cleanupLimit bounds the wait for cleanup work (see engine.Cleanups) when
-// ferry is stuck: removing a container gives it 5 seconds to stop.
-const cleanupLimit = 30 * time.Second
-
-// exitWhenStuck ends the process if ferry has not ended exitGrace after ctx
-// is cancelled, or at a second signal. It waits first for cleanup work in
-// progress (such as removing the containers ferry started), which a second
-// signal cuts short, unless an evaluation was abandoned; and it kills the
-// processes ferry started. State files are written whole or not at all (a
-// temporary file renamed into place), so none is left half written.
-func exitWhenStuck(ctx context.Context, sigs <-chan os.Signal, cleanups *engine.Cleanups) {
-	<-ctx.Done()
-	// An abandoned evaluation goes on allocating: there is no time to wait
-	// for cleanup.
-	abandoned := errors.Is(context.Cause(ctx), engine.ErrAbandoned)
-	limit := time.After(cleanupLimit)
-	told := false
-wait:
-	for {
-		select {
-		case <-time.After(exitGrace):
-		case <-sigs:
-			break wait
-		}
-		idle := cleanups.Idle()
-		select {
-		case <-idle:
-			break wait
-		default:
-		}
-		if abandoned {
-			break wait
-		}
-		if !told {
-			fmt.Fprintf(os.Stderr, "ferry: waiting for cleanup, such as removing the containers ferry started, before exiting (at most %s; a second signal exits now)\n", cleanupLimit)
-			told = true
-		}
-		select {
-		case <-idle:
-		case <-limit:
-			break wait
-		case <-sigs:
-			break wait
-		}
-	}
-	// This bypasses the redactor, which may be held by what is stuck: it
-	// names the signal, never what ferry read.
-	code, why := exitConfig, "ferry"
-	var sig signalError
-	if errors.As(context.Cause(ctx), &sig) {
-		code, why = sig.exitCode(), "ferry: "+sig.Error()
-	}
-	fmt.Fprintf(os.Stderr, "%s: still stopping, so exiting now\n", why)
-	engine.KillCommands()
-	killChildren()
-	os.Exit(code)
-}
-
-// signalError is the cause of a context cancelled by a signal.
-type signalError struct{ sig os.Signal }
-
-func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
-
-// exitCode follows the shell's convention: 128 + the signal's number.
-func (e signalError) exitCode() int {
-	if s, ok := e.sig.(syscall.Signal); ok {
-		return 128 + int(s)
-	}
-	return exitInterrupted
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -146,10 +57,10 @@ func runCancel(ctx context.Context, cancel context.CancelCauseFunc, args []strin
 	}
 	switch {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
-		var sig signalError
+		var sig engine.SignalError
 		if errors.As(context.Cause(ctx), &sig) {
 			a.printErr(sig.Error())
-			return sig.exitCode()
+			return sig.ExitCode()
 		}
 		if cause := context.Cause(ctx); errors.Is(cause, engine.ErrAbandoned) {
 			a.printErr(cause.Error())

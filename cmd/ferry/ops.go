@@ -7,17 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
-	"github.com/ferryhq/ferry/engine/redact"
+	"github.com/ferryhq/ferry/engine/console"
 )
 
 // declared evaluates ferry.star on demand and returns the kind of each of
@@ -28,7 +25,7 @@ func (a *app) declared(ctx context.Context) deploy.Declared {
 		if err != nil {
 			return nil, err
 		}
-		return l.graph, nil
+		return l.Graph, nil
 	})
 }
 
@@ -69,10 +66,11 @@ Images built FROM scratch have no shell: run a program the image contains.
 			o.Service, o.Cmd, o.Declared = args[0], args[1:], a.declared(cmd.Context())
 			o.Stdin, o.Stdout, o.Stderr = os.Stdin, a.stdout, a.stderr
 			restore := func() {}
-			if !noTTY && isTerminal(os.Stdin) && isTerminal(a.stdout) {
-				restore, err = a.startTTY(cmd.Context(), &o)
+			if !noTTY && console.IsTerminal(os.Stdin) && console.IsTerminal(a.stdout) {
+				out, _ := console.TerminalFile(a.stdout)
+				restore, err = o.AttachTerminal(cmd.Context(), os.Stdin, out)
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (use -T to run without a terminal)", err)
 				}
 			}
 			code, err := a.deployer(ws, project).Exec(cmd.Context(), o)
@@ -103,68 +101,6 @@ Images built FROM scratch have no shell: run a program the image contains.
 	return cmd
 }
 
-// isTerminal reports whether w (or r) is a terminal.
-func isTerminal(v any) bool {
-	f, ok := terminalFile(v)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// terminalFile returns the file under v, through a redacting writer, to
-// set a terminal's mode and size. The watch's view writes to it directly,
-// showing events the bus has redacted.
-func terminalFile(v any) (*os.File, bool) {
-	if w, ok := v.(*redact.Writer); ok {
-		v = w.Unwrap()
-	}
-	f, ok := v.(*os.File)
-	return f, ok
-}
-
-// startTTY puts ferry's terminal in raw mode for an exec with a terminal,
-// follows its size, and returns what restores it.
-func (a *app) startTTY(ctx context.Context, s *deploy.ExecRequest) (func(), error) {
-	f, _ := terminalFile(a.stdout)
-	in, out := int(os.Stdin.Fd()), int(f.Fd())
-	s.TTY = true
-	size := func() deploy.TermSize {
-		w, h, err := term.GetSize(out)
-		if err != nil {
-			return deploy.TermSize{}
-		}
-		return deploy.TermSize{Height: uint(h), Width: uint(w)}
-	}
-	s.Size = size()
-	resize := make(chan deploy.TermSize, 1)
-	s.Resize = resize
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-winch:
-				select {
-				case resize <- size():
-				default:
-				}
-			}
-		}
-	}()
-	old, err := term.MakeRaw(in)
-	if err != nil {
-		signal.Stop(winch)
-		cancel()
-		return nil, fmt.Errorf("put the terminal in raw mode: %w (use -T to run without a terminal)", err)
-	}
-	return func() {
-		term.Restore(in, old)
-		signal.Stop(winch)
-		cancel()
-	}, nil
-}
-
 func (a *app) restartCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "restart SERVICE...",
@@ -180,7 +116,7 @@ ferry.star, run ferry up. A replica that exits at once is reported with its last
 			if len(args) == 0 {
 				return errors.New("name the services to restart, as in `ferry restart web`")
 			}
-			_, release, err := a.openState(cmd.Context(), ws, true)
+			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
 			if err != nil {
 				return err
 			}
@@ -208,18 +144,18 @@ ferry did not give it loses only ferry's tags.`,
 			if err != nil {
 				return err
 			}
-			imgs := docker.Images(l.graph)
+			imgs := docker.Images(l.Graph)
 			if len(imgs) == 0 {
 				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
 				return nil
 			}
-			st, release, err := a.openState(cmd.Context(), l.ws, true)
+			st, release, err := engine.OpenState(cmd.Context(), l.Session.Workspace, true, a.bus)
 			if err != nil {
 				return err
 			}
 			defer release()
 			res, err := docker.PruneImages(cmd.Context(), a.docker, docker.PruneOptions{
-				Project: l.project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: docker.LastBuilt(imgs, st),
+				Project: l.Session.Project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: docker.LastBuilt(imgs, st),
 			})
 			a.reportPrune(res, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 			return err
@@ -270,7 +206,7 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			if err != nil {
 				return err
 			}
-			sel, err := docker.SelectPush(l.graph, names)
+			sel, err := docker.SelectPush(l.Graph, names)
 			if err != nil {
 				return err
 			}
@@ -278,9 +214,9 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 			for i, img := range sel {
 				selNames[i] = img.Info().Name
 			}
-			return a.runRules(docker.DeferPush(cmd.Context()), l, selNames, o, func(st *engine.State) error {
+			_, err = l.RunThen(docker.DeferPush(cmd.Context()), selNames, o, func(st *engine.State) error {
 				for _, img := range sel {
-					w := a.logWriter(img.Info().Name)
+					w := a.bus.RuleOutput(img.Info().Name, "stdout")
 					err := img.PushLast(cmd.Context(), st, w)
 					w.Flush()
 					if err != nil {
@@ -289,20 +225,9 @@ loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
 				}
 				return nil
 			})
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild the images even when they are up to date")
 	return cmd
-}
-
-// logWriter turns written lines into output events of a rule (or info
-// log lines when rule is ""), so they look like the rest of ferry's output.
-func (a *app) logWriter(rule string) *engine.OutputWriter {
-	return a.bus.Output(func(line string) {
-		if rule == "" {
-			a.bus.Logf(engine.LevelInfo, "%s", line)
-			return
-		}
-		a.bus.EmitLine(engine.Event{Kind: engine.EventOutput, Rule: rule, Stream: "stdout", Text: line})
-	})
 }

@@ -20,7 +20,7 @@ func (a *app) planCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			items, err := l.ld.Plan(cmd.Context(), names, force)
+			items, err := l.Plan(cmd.Context(), names, force)
 			if err != nil {
 				return err
 			}

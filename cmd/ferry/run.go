@@ -22,7 +22,7 @@ names, run every build rule. Flags after -- set config.flag values.`,
 			if err != nil {
 				return err
 			}
-			_, err = l.ld.Run(cmd.Context(), names, o)
+			_, err = l.Run(cmd.Context(), names, o)
 			return err
 		},
 	}

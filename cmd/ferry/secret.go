@@ -189,20 +189,9 @@ func (a *app) redactDeclared(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w\n(this command evaluates ferry.star to learn which secrets to hide from what it shows: fix it and run the command again)", err)
 	}
-	secret.RevealDeclared(ctx, l.graph, heldSecrets, a.redactor.Add, func(format string, args ...any) {
+	secret.RevealDeclared(ctx, l.Graph, deploy.HeldSecrets, a.redactor.Add, func(format string, args ...any) {
 		a.bus.Logf(engine.LevelWarn, format, args...)
 	})
-	return nil
-}
-
-// heldSecrets learns the secret values that the containers of a service
-// or job hold, when its target can say.
-func heldSecrets(ctx context.Context, r engine.Rule, learn func(name, value string)) error {
-	if dr, ok := r.(*deploy.Rule); ok {
-		if t, ok := dr.Target().(deploy.SecretHolder); ok {
-			return t.HeldSecrets(ctx, dr, learn)
-		}
-	}
 	return nil
 }
 

@@ -28,7 +28,7 @@ type watchView struct {
 // the view and reports whether q ended the watch. Without a view, ctx is
 // returned and the log stays as it is.
 func (a *app) startView(ctx context.Context, noView bool, ws *engine.Workspace) (context.Context, func() bool) {
-	out, ok := terminalFile(a.stderr)
+	out, ok := console.TerminalFile(a.stderr)
 	if noView || !ok || a.logFormat != "console" || os.Getenv("CI") != "" || !view.Usable(os.Stdin, out) {
 		return ctx, func() bool { return false }
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/dev"
+	"github.com/ferryhq/ferry/engine/exporter"
 	"github.com/ferryhq/ferry/engine/watch"
 )
 
@@ -71,7 +72,7 @@ view). On a terminal, a status view shows each rule's state above the log
 // ends, unless keep.
 func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options, keep bool) error {
 	limitMemory()
-	project, err := a.projectName(ws)
+	project, err := engine.ResolveProject(ws, a.project)
 	if err != nil {
 		return err
 	}
@@ -85,10 +86,10 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 			if err != nil {
 				return nil, err
 			}
-			return &dev.Evaluation{Workspace: l.ws, Graph: l.graph, Result: l.res}, nil
+			return &dev.Evaluation{Workspace: l.Session.Workspace, Graph: l.Graph, Result: l.Result}, nil
 		},
 		Lock: func(ctx context.Context, ws *engine.Workspace) (*engine.State, func(), error) {
-			return a.openState(ctx, ws, true)
+			return engine.OpenState(ctx, ws, true, a.bus)
 		},
 		Options: wo,
 		Jobs:    a.jobs,
@@ -104,7 +105,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		},
 	}
 	loop.Loaded = func(g *engine.Graph) { a.viewRules(g, names, loop) }
-	stopMetrics, err := a.serveMetrics(ws, func(rule string) string {
+	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, func(rule string) string {
 		if g := loop.Graph(); g != nil {
 			return ruleKind(g, rule)
 		}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package engine
 
 // killChildren does nothing where /proc does not list ferry's children: a
 // task that ignored SIGTERM may outlive a ferry that exits without it.
