@@ -305,6 +305,7 @@ func TestImageErrors(t *testing.T) {
 }
 
 func TestImageMissingContext(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star":        `image(name = "api", repo = "acme/api", context = "api", dockerfile = "docker/Dockerfile")` + "\n",
 		"docker/Dockerfile": "FROM scratch\n",
@@ -384,6 +385,7 @@ image(name = "slow", repo = "REPO", context = "slow", deps = ["base"])
 // TestNoDockerForTasks checks that a workspace without images never calls
 // the Engine, even with the Docker plugin loaded.
 func TestNoDockerForTasks(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{"ferry.star": `task(name = "t", cmd = "true")` + "\n"})
 	w.eng = &countingEngine{Client: panicEngine{t: t}}
 	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"t"}) {
@@ -439,6 +441,7 @@ func TestEngineUnreachable(t *testing.T) {
 }
 
 func TestImageDeclarationErrors(t *testing.T) {
+	t.Parallel()
 	for src, want := range map[string]string{
 		`image(name = "a", repo = "Acme/API")`:                        `image "a": repo "Acme/API" is not a valid repository name`,
 		`image(name = "a", repo = "acme/api:1")`:                      `image "a": repo "acme/api:1" has a tag or digest`,
@@ -458,6 +461,7 @@ func TestImageDeclarationErrors(t *testing.T) {
 }
 
 func TestContextInputs(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star": `image(name = "a", repo = "acme/a", context = "ctx", dockerfile = "build/Dockerfile", ignore = ["/secret", "**/*.tmp"])
 image(name = "b", repo = "acme/b", context = "ctx2")
@@ -517,6 +521,7 @@ func (f imagesOnly) ImagesByLabel(context.Context, string, string) ([]dockerapi.
 // An image built by hand FROM a ferry image inherits its key label: lookup
 // must still find ferry's own image, by its tag or else as the oldest.
 func TestLookupPrefersTheOriginal(t *testing.T) {
+	t.Parallel()
 	key := engine.HashBytes([]byte("k"))
 	now := time.Now()
 	original := dockerapi.Image{ID: "sha256:orig", Created: now.Add(-time.Hour)}

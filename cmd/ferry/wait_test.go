@@ -15,6 +15,7 @@ import (
 // it (the default restart policy) and without: up --wait fails with its
 // exit code and last log lines, though it ran when up returned.
 func TestUpWaitCrashAfterStart(t *testing.T) {
+	t.Parallel()
 	for _, restart := range []string{"unless-stopped", "no"} {
 		t.Run(restart, func(t *testing.T) {
 			dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", restart = "`+restart+`", env = {"SLEEP": "3", "EXIT_CODE": "3"})`)
@@ -29,6 +30,7 @@ func TestUpWaitCrashAfterStart(t *testing.T) {
 // with Docker restarting it: its JUnit case fails as a crash loop and says
 // why, and --events has the service.crashloop event, with the exit code.
 func TestCiCrashAfterStart(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "3", "EXIT_CODE": "3"})
 task(name = "check", cmd = "echo checked")
 pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
@@ -55,6 +57,7 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 // timeout (the test's own limit, waitLimit, is 2 minutes), and does not
 // report the other as failed.
 func TestUpWaitFailsFast(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "sick", image = "app-image", health = health.http("/healthz", port = 9090, interval = "200ms", retries = 2))
 service(name = "slow", image = "app-image", env = {"SLEEP": "600"}, health = health.tcp(8080, interval = "200ms", start_period = "10m"))
 `)
