@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -452,6 +453,11 @@ func (i *Image) Run(rc *engine.RunContext) error {
 // builder failed for a lost cached image is tried.
 const buildAttempts = 3
 
+// lostCachedImage matches the classic builder's messages for an image of
+// its cache that is gone (moby's image/cache: "unable to find image
+// sha256:…: …" and `unable to find image "sha256:…"`).
+var lostCachedImage = regexp.MustCompile(`unable to find image "?sha256:[0-9a-f]+`)
+
 // retryLostCache runs build (which sends the context and builds, and
 // returns the image's ID, the context's error and the build's) again, up to
 // buildAttempts times in all, while the classic builder fails it with
@@ -462,7 +468,7 @@ func retryLostCache(rc *engine.RunContext, build func() (string, error, error)) 
 	for attempt := 1; ; attempt++ {
 		id, tarErr, err := build()
 		var be *dockerapi.BuildError
-		if attempt == buildAttempts || rc.Err() != nil || !errors.As(err, &be) || !strings.Contains(be.Message, "unable to find image") {
+		if attempt == buildAttempts || rc.Err() != nil || !errors.As(err, &be) || !lostCachedImage.MatchString(be.Message) {
 			return id, tarErr, err
 		}
 		fmt.Fprintf(rc.Stdout, "the Docker Engine lost an image that the build used from its cache (%s), which something else removed meanwhile: building again (attempt %d of %d)\n", be.Message, attempt+1, buildAttempts)

@@ -590,3 +590,16 @@ func TestImageBuildLostCachedImageGivesUp(t *testing.T) {
 		t.Errorf("the failure does not give the Engine's error at its line: %s", got)
 	}
 }
+
+func TestLostCachedImageMessages(t *testing.T) {
+	for msg, want := range map[string]bool{
+		`unable to find image "sha256:0123abcd"`:                         true,
+		"unable to find image sha256:0123abcd: reference does not exist": true,
+		"unable to find image 'acme/app:1' locally":                      false,
+		"pull access denied for acme/app, repository does not exist":     false,
+	} {
+		if got := lostCachedImage.MatchString(msg); got != want {
+			t.Errorf("%q: retried %v, want %v", msg, got, want)
+		}
+	}
+}
