@@ -100,6 +100,21 @@ func (ws *testWorkspace) write(t *testing.T, name, content string) {
 	}
 }
 
+// save writes name as an editor's atomic save does (a file written
+// outside the workspace, renamed over it): a watch sees one change, never
+// the file truncated and not yet written, which a loaded machine can show
+// it in a batch of its own.
+func (ws *testWorkspace) save(t *testing.T, name, content string) {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), filepath.Base(name))
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, ws.path(name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (ws *testWorkspace) read(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(ws.path(name))
