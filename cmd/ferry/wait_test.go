@@ -68,3 +68,22 @@ service(name = "slow", image = "app-image", env = {"SLEEP": "600"}, health = hea
 		t.Errorf("slow is reported although only sick failed:\n%s", r)
 	}
 }
+
+// A rollout (of 2 replicas: 1 is recreated) whose new replica crashes before it is ready fails, and the
+// crash loop is an event (service.crashloop) with the exit code, as it is
+// when a wait finds it.
+func TestRolloutCrashLoopEvent(t *testing.T) {
+	t.Parallel()
+	svc := func(env string) string {
+		return `service(name = "web", image = "app-image", replicas = 2, health = health.tcp(8080, interval = "200ms", start_period = "1m"), env = {` + env + `})`
+	}
+	dw := newDockerWorkspace(t, svc(`"V": "1"`))
+	dw.run(t, "up").wantCode(t, 0)
+	dw.setRules(t, svc(`"V": "2", "SLEEP": "2", "EXIT_CODE": "3"`))
+	r := dw.run(t, "--events", "events.jsonl", "up")
+	r.wantCode(t, 1)
+	loops := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceCrashLoop, "web")
+	if len(loops) != 1 || loops[0].Service.Exit == nil || loops[0].Service.Exit.Code != 3 {
+		t.Errorf("service.crashloop events of web's rollout: %+v\n%s", loops, r)
+	}
+}
