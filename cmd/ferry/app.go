@@ -117,6 +117,9 @@ graph of rules it declares, and runs the rules whose inputs changed.
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
+	// --version, as Go and Docker tools have it: the line `ferry version` prints.
+	root.Version = ferryVersion()
+	root.SetVersionTemplate(versionLine() + "\n")
 	return root
 }
 

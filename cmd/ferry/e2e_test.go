@@ -1326,10 +1326,12 @@ func TestInit(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	t.Parallel()
-	r := newWorkspace(t, nil).ferry(t, "version")
-	r.wantCode(t, 0)
-	if !regexp.MustCompile(`^ferry \S+ go1\.\S+ \w+/\w+\n$`).MatchString(r.stdout) {
-		t.Errorf("version output %q", r.stdout)
+	for _, arg := range []string{"version", "--version"} {
+		r := newWorkspace(t, nil).ferry(t, arg)
+		r.wantCode(t, 0)
+		if !regexp.MustCompile(`^ferry \S+ go1\.\S+ \w+/\w+\n$`).MatchString(r.stdout) {
+			t.Errorf("%s output %q", arg, r.stdout)
+		}
 	}
 }
 

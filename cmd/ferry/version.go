@@ -17,10 +17,13 @@ func (a *app) versionCommand() *cobra.Command {
 		Short: "Print ferry's version",
 		// Printing the version needs no logging set up.
 		PersistentPreRun: func(*cobra.Command, []string) {},
-		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(a.stdout, "ferry %s %s %s/%s\n", ferryVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		},
+		Run: func(*cobra.Command, []string) { fmt.Fprintln(a.stdout, versionLine()) },
 	}
+}
+
+// versionLine is what `ferry version` and `ferry --version` print.
+func versionLine() string {
+	return fmt.Sprintf("ferry %s %s %s/%s", ferryVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // ferryVersion is the version set at build time, else the module's
