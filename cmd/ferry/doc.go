@@ -61,8 +61,8 @@ evaluation with an error that says so, which keeps evaluation fast and free of e
 
 func (a *app) docCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "doc [BUILTIN]",
-		Short: "Print the reference of every builtin, or of one, in Markdown",
+		Use:   "doc [BUILTIN | MODULE]",
+		Short: "Print the reference of every builtin, of one, or of a module's (ferry doc health), in Markdown",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -70,12 +70,20 @@ func (a *app) docCommand() *cobra.Command {
 				return nil
 			}
 			var names []string
+			var module []string // the builtins of module args[0], such as metrics.scrape for "metrics"
 			for _, b := range documented() {
 				if b.Name == args[0] {
 					fmt.Fprint(a.stdout, b.Markdown())
 					return nil
 				}
+				if strings.HasPrefix(b.Name, args[0]+".") {
+					module = append(module, b.Markdown())
+				}
 				names = append(names, b.Name)
+			}
+			if len(module) > 0 {
+				fmt.Fprint(a.stdout, strings.Join(module, "\n"))
+				return nil
 			}
 			msg := fmt.Sprintf("no builtin named %q", args[0])
 			if s := engine.Suggest(args[0], names); s != "" {

@@ -1346,6 +1346,19 @@ func TestDoc(t *testing.T) {
 	r = ws.ferry(t, "doc", "tsk")
 	r.wantCode(t, 2)
 	r.wantStderr(t, `did you mean "task"`)
+	// A module's name gives each of its builtins.
+	r = ws.ferry(t, "doc", "metrics")
+	r.wantCode(t, 0)
+	if !strings.HasPrefix(r.stdout, "### `metrics.scrape(") {
+		t.Errorf("doc metrics:\n%s", r.stdout)
+	}
+	r = ws.ferry(t, "doc", "health")
+	r.wantCode(t, 0)
+	for _, b := range []string{"### `health.http(", "### `health.tcp(", "### `health.exec("} {
+		if !strings.Contains(r.stdout, b) {
+			t.Errorf("doc health lacks %s:\n%s", b, r.stdout)
+		}
+	}
 }
 
 func TestWorkspaceDiscovery(t *testing.T) {
