@@ -309,12 +309,12 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 		return "", err
 	}
 	t.warnOnce(ctx)
-	id, err := t.c.ImageID(ctx, d.Image)
+	id, err := t.c.ImageID(ctx, localRef(d.Image))
 	if err != nil {
 		return "", err
 	}
 	if id == "" {
-		return "", fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
+		return "", missingImage(d.Image)
 	}
 	if _, err := t.services(ctx, d.Project); err != nil {
 		return "", err
