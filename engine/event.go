@@ -469,5 +469,13 @@ func (p *PullState) String() string {
 	const width = 20
 	pct := min(100, int(p.Bytes.Current*100/p.Bytes.Total))
 	bar := strings.Repeat("#", pct*width/100) + strings.Repeat("·", width-pct*width/100)
-	return fmt.Sprintf("pulling %s [%s] %d%% of %.1f MB, %s", p.Image, bar, pct, float64(p.Bytes.Total)/1e6, layers)
+	return fmt.Sprintf("pulling %s [%s] %d%% of %s, %s", p.Image, bar, pct, pullSize(p.Bytes.Total), layers)
+}
+
+// pullSize writes n bytes for people: "812 kB", "31.2 MB".
+func pullSize(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%d kB", (n+999)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -32,6 +32,7 @@ func (e *PullError) Error() string { return fmt.Sprintf("pull %s: %s", e.Ref, e.
 
 // pullError classifies the Engine's message about a failed pull of ref.
 func pullError(ref, msg string) *PullError {
+	msg = strings.TrimPrefix(msg, "Error response from daemon: ")
 	l := strings.ToLower(msg)
 	has := func(words ...string) bool {
 		for _, w := range words {
