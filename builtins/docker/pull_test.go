@@ -518,4 +518,3 @@ func TestLocalRef(t *testing.T) {
 		}
 	}
 }
-
