@@ -279,6 +279,11 @@ func (r *Rule) Spec() *ServiceSpec { return r.spec }
 // Project returns the name of the project the rule deploys under.
 func (r *Rule) Project() string { return r.plugin.Project }
 
+// PullsImage reports whether the rule's image comes from a registry,
+// rather than from an image() rule of the workspace (known once the
+// graph has linked the rules).
+func (r *Rule) PullsImage() bool { return r.image == nil }
+
 // Target returns the target the rule deploys to, nil when none is set.
 func (r *Rule) Target() Target { return r.plugin.Target }
 

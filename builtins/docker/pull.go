@@ -136,6 +136,18 @@ func resolveLocal(ctx context.Context, c *dockerapi.Client, d *deploy.Deployment
 	return d.Resolved(resolved(d.Image, img)), "", nil
 }
 
+// imageChanged says how the image of d differs from the one that a
+// container of list runs, when it does: "" when they run the same digest,
+// or none is known.
+func imageChanged(d *deploy.Deployment, list []dockerapi.Container) string {
+	for _, c := range list {
+		if old := c.Labels[labelDigest]; old != "" && d.Digest != "" && old != d.Digest {
+			return fmt.Sprintf("its image changed: %s runs %s, and %s is now %s", c.Name, old, d.Image, d.Digest)
+		}
+	}
+	return ""
+}
+
 // pullFailure says what went wrong with a pull of ref, and what to do.
 func pullFailure(ref string, withAuth bool, err error) error {
 	var pe *dockerapi.PullError

@@ -274,6 +274,10 @@ func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*docke
 // Current reports whether the service runs, or the job has completed, as
 // declared with config hash d.Key and d.Spec.Replicas.
 func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
+	d, why, err := resolveLocal(ctx, t.c, d)
+	if err != nil || why != "" {
+		return false, why, err
+	}
 	s, err := t.service(ctx, d.Project, d.Spec.Name)
 	switch {
 	case err != nil:

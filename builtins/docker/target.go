@@ -159,6 +159,8 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return true, "", nil
 	case len(list) == 0:
 		return false, "no container is running it", nil
+	case stale > 0 && imageChanged(d, list) != "":
+		return false, imageChanged(d, list), nil
 	case stale > 0:
 		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
 	case len(secrets) > 1:
