@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -406,7 +407,16 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 		if err != nil {
 			return err
 		}
+		always := d.Pull == PullAlways
 		d = d.Resolved(res)
+		// A job runs again only when its image changed, not each time
+		// ferry asked the registry.
+		if always && r.job {
+			if ok, _, err := r.plugin.Target.Current(rc, d); err == nil && ok {
+				fmt.Fprintf(rc.Stdout, "%s is unchanged (%s): the job does not run again\n", d.Image, cmp.Or(res.Digest, res.ID))
+				return nil
+			}
+		}
 	}
 	if err := r.revealSecrets(rc, d); err != nil {
 		return err

@@ -167,8 +167,8 @@ type Deployment struct {
 	Job     bool
 	Image   string        // the image reference to run
 	Key     engine.Digest // the config hash
-	// Pull is the pull policy of Image, "" when an image() rule of the
-	// workspace builds it (never pulled).
+	// Pull is the pull policy of Image, "" when nothing is left to pull:
+	// an image() rule of the workspace builds it, or it is Resolved.
 	Pull string
 	// Digest is the repo@sha256:… reference of the registry image that
 	// runs (see Resolved), "" when none is known.
@@ -192,6 +192,7 @@ type Deployment struct {
 // image that came from no registry leaves the config hash as it is.
 func (d *Deployment) Resolved(r ResolvedImage) *Deployment {
 	c := *d
+	c.Pull = ""
 	if r.Digest == "" {
 		return &c
 	}

@@ -26,22 +26,36 @@ var (
 	_ deploy.ImagePuller = (*SwarmTarget)(nil)
 )
 
+// A PullClient is a Client that can pull images; *dockerapi.Client is
+// one.
+type PullClient interface {
+	// ImageRef inspects the local image ref names; ok is false when
+	// there is none.
+	ImageRef(ctx context.Context, ref string) (img dockerapi.ImageRef, ok bool, err error)
+	// Pull pulls ref with the credentials auth, reporting each layer.
+	Pull(ctx context.Context, ref, auth string, layer func(dockerapi.LayerProgress)) error
+}
+
 // PullImage makes ref present in the Engine as policy says (see
 // deploy.ImagePuller).
 func (t *Target) PullImage(ctx context.Context, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
-	return pullImage(ctx, t.c, ref, policy, progress)
+	return PullImage(ctx, t.c, ref, policy, progress)
 }
 
 // PullImage makes ref present in the Engine as policy says (see
 // deploy.ImagePuller). The Swarm's node is this Engine: its tasks find
 // the image there.
 func (t *SwarmTarget) PullImage(ctx context.Context, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
-	return pullImage(ctx, t.c, ref, policy, progress)
+	return PullImage(ctx, t.c, ref, policy, progress)
 }
 
-// pullImage is PullImage: under PullMissing an image the Engine has is
-// used as it is, without asking its registry.
-func pullImage(ctx context.Context, c *dockerapi.Client, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
+// PullImage makes ref present in the Engine c as policy says
+// (deploy.PullMissing, PullAlways or PullNever), pulling it with the
+// credentials of the Docker config and reporting progress (which may be
+// nil), and says what ref resolved to. Under PullMissing an image the
+// Engine has is used as it is, without asking its registry. Both targets
+// pull through it, and so can an image build for its base images.
+func PullImage(ctx context.Context, c PullClient, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
 	local := localRef(ref)
 	have, ok, err := c.ImageRef(ctx, local)
 	if err != nil {
@@ -118,7 +132,7 @@ func resolved(ref string, img dockerapi.ImageRef) deploy.ResolvedImage {
 // resolveLocal returns d with the digest of the image the Engine holds
 // for it (see deploy.Deployment.Resolved), without asking a registry;
 // why, when not "", says that a pull is due first.
-func resolveLocal(ctx context.Context, c *dockerapi.Client, d *deploy.Deployment) (_ *deploy.Deployment, why string, err error) {
+func resolveLocal(ctx context.Context, c PullClient, d *deploy.Deployment) (_ *deploy.Deployment, why string, err error) {
 	if d.Pull == "" {
 		return d, "", nil
 	}

@@ -312,40 +312,48 @@ func TestPullAlwaysReplacesOnlyOnNewDigest(t *testing.T) {
 	reg.pushHello(t, repo, "v1", repo+"a")
 	ref := reg.host() + "/" + repo + ":v1"
 	forgetImages(t, docker, ref)
-	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG", pull = "always")`+"\n")
+	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG", pull = "always")`+"\n"+
+		`job(name = "once", image = "IMG", pull = "always", command = ["hi"])`+"\n")
 	ctx := context.Background()
-	containerID := func() string {
-		list, err := target.ruleContainers(ctx, w.project, "app")
+	containerID := func(rule string) string {
+		list, err := target.ruleContainers(ctx, w.project, rule)
 		if err != nil || len(list) != 1 {
-			t.Fatalf("want one container: %v %v", list, err)
+			t.Fatalf("want one container of %s: %v %v", rule, list, err)
 		}
 		return list[0].ID
 	}
 
-	if r := w.deployRun(ctx, target, "app"); r.err != nil {
-		t.Fatalf("up: %v: %s", r.err, r.failure("app"))
+	if r := w.deployRun(ctx, target, "app", "once"); r.err != nil {
+		t.Fatalf("up: %v: %s%s", r.err, r.failure("app"), r.failure("once"))
 	}
-	first := containerID()
+	first, job := containerID("app"), containerID("once")
 	if it := w.deployPlan(target, "app"); !it.Run || !strings.Contains(engine.ReasonText(it.Reasons), `pull = "always"`) {
 		t.Errorf("plan with pull = always: %+v", it)
 	}
 	before := reg.requests.Load()
-	if r := w.deployRun(ctx, target, "app"); r.err != nil {
-		t.Fatalf("second up: %v: %s", r.err, r.failure("app"))
+	r := w.deployRun(ctx, target, "app", "once")
+	if r.err != nil {
+		t.Fatalf("second up: %v: %s%s", r.err, r.failure("app"), r.failure("once"))
 	}
 	if reg.requests.Load() == before {
 		t.Error("pull = always sent the registry no request")
 	}
-	if id := containerID(); id != first {
+	if id := containerID("app"); id != first {
 		t.Error("the same digest replaced the container")
+	}
+	if id := containerID("once"); id != job || !strings.Contains(r.output("once"), "the job does not run again") {
+		t.Errorf("the same digest ran the job again:\n%s", r.output("once"))
 	}
 
 	digest := reg.pushHello(t, repo, "v1", repo+"b")
 	forgetImages(t, docker, reg.host()+"/"+repo+"@"+digest)
-	if r := w.deployRun(ctx, target, "app"); r.err != nil {
+	if r := w.deployRun(ctx, target, "app", "once"); r.err != nil {
 		t.Fatalf("third up: %v: %s", r.err, r.failure("app"))
 	}
-	if id := containerID(); id == first {
+	if id := containerID("once"); id == job {
+		t.Error("a new digest did not run the job again")
+	}
+	if id := containerID("app"); id == first {
 		t.Error("a new digest did not replace the container")
 	}
 	if s := serviceStatus(t, target, w.project, "app"); !strings.HasSuffix(s.Digest, "@"+digest) {
@@ -409,7 +417,7 @@ func TestPullErrors(t *testing.T) {
 		{"registry down", downHost + "/" + repo + ":v1", []string{"cannot reach the registry " + downHost}},
 		{"private without credentials", privRef, []string{private.host() + " wants credentials", "docker login " + private.host()}},
 	} {
-		_, err := pullImage(ctx, docker, tc.ref, deploy.PullMissing, nil)
+		_, err := PullImage(ctx, docker, tc.ref, deploy.PullMissing, nil)
 		for _, w := range tc.want {
 			if err == nil || !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: %v; want it to say %q", tc.name, err, w)
@@ -419,11 +427,11 @@ func TestPullErrors(t *testing.T) {
 
 	b64 := base64.StdEncoding.EncodeToString
 	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:wrong"))+`"}}}`)
-	if _, err := pullImage(ctx, docker, privRef, deploy.PullMissing, nil); err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+private.host()) {
+	if _, err := PullImage(ctx, docker, privRef, deploy.PullMissing, nil); err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+private.host()) {
 		t.Errorf("wrong credentials: %v", err)
 	}
 	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:s3cret"))+`"}}}`)
-	res, err := pullImage(ctx, docker, privRef, deploy.PullMissing, nil)
+	res, err := PullImage(ctx, docker, privRef, deploy.PullMissing, nil)
 	if err != nil || !res.Pulled || res.Digest == "" {
 		t.Errorf("with the credentials of config.json: %+v, %v", res, err)
 	}
@@ -444,7 +452,7 @@ func TestPullInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := pullImage(ctx, docker, ref, deploy.PullMissing, nil)
+		_, err := PullImage(ctx, docker, ref, deploy.PullMissing, nil)
 		done <- err
 	}()
 	select {
@@ -460,7 +468,7 @@ func TestPullInterrupted(t *testing.T) {
 	if _, ok, err := docker.ImageRef(context.Background(), ref); err != nil || ok {
 		t.Fatalf("after an interrupted pull the Engine has %s: %v %v", ref, ok, err)
 	}
-	res, err := pullImage(context.Background(), docker, ref, deploy.PullMissing, nil)
+	res, err := PullImage(context.Background(), docker, ref, deploy.PullMissing, nil)
 	if err != nil || !res.Pulled {
 		t.Fatalf("the pull after an interrupted one: %+v %v", res, err)
 	}
