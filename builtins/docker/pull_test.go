@@ -414,6 +414,7 @@ func TestPullErrors(t *testing.T) {
 	}{
 		{"unknown tag", reg.host() + "/" + repo + ":nope", []string{"has no such image", "check the repository and the tag"}},
 		{"unknown repository", reg.host() + "/ferrytest/nosuchrepo:v1", []string{"has no such image"}},
+		{"digest not in the registry", reg.host() + "/" + repo + ":v1@sha256:" + strings.Repeat("0", 64), []string{"has no such image", "tag or digest"}},
 		{"registry down", downHost + "/" + repo + ":v1", []string{"cannot reach the registry " + downHost}},
 		{"private without credentials", privRef, []string{private.host() + " wants credentials", "docker login " + private.host()}},
 	} {

@@ -189,10 +189,10 @@ func (a *app) statusCommand() *cobra.Command {
 }
 
 // imageColumn is a status's image, with the short digest it resolved to
-// when it came from a registry.
+// when it came from a registry and its reference does not pin it.
 func imageColumn(s deploy.ServiceStatus) string {
 	_, d, ok := strings.Cut(s.Digest, "@sha256:")
-	if !ok || len(d) < 12 {
+	if !ok || len(d) < 12 || strings.Contains(s.Image, "@sha256:") {
 		return s.Image
 	}
 	return s.Image + " (sha256:" + d[:12] + ")"
