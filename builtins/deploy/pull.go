@@ -112,3 +112,39 @@ func Pull(ctx context.Context, rules []*Rule, bus *engine.Bus) ([]PullResult, er
 	}
 	return out, errors.Join(errs...)
 }
+
+// A PlannedImage is the registry image a service or job names, and what
+// it resolves to in the target now.
+type PlannedImage struct {
+	Rule   string `json:"rule"`
+	Image  string `json:"image"`
+	Pull   string `json:"pull"`
+	Digest string `json:"digest,omitempty"` // "" when the image came from no registry, or is missing
+	ID     string `json:"id,omitempty"`
+	// Missing says the target lacks the image: ferry up pulls it (or,
+	// under pull = "never", fails).
+	Missing bool `json:"missing,omitempty"`
+}
+
+// PlanImages says, for each service and job of g among names that runs
+// a registry image, what the image resolves to in its target now, for
+// `ferry plan`. It asks no registry.
+func PlanImages(ctx context.Context, g *engine.Graph, names []string) ([]PlannedImage, error) {
+	var out []PlannedImage
+	for _, n := range names {
+		r, ok := g.Rule(n).(*Rule)
+		if !ok || !r.PullsImage() {
+			continue
+		}
+		p, ok := r.Target().(ImagePuller)
+		if !ok {
+			continue
+		}
+		res, have, err := p.LocalImage(ctx, r.spec.Image)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, PlannedImage{Rule: n, Image: r.spec.Image, Pull: r.spec.Pull, Digest: res.Digest, ID: res.ID, Missing: !have})
+	}
+	return out, nil
+}

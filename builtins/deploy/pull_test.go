@@ -26,6 +26,13 @@ func (p *pullTarget) PullImage(_ context.Context, ref, policy string, progress f
 	return ResolvedImage{ID: "sha256:id", Digest: ref + "@sha256:1", Pulled: true}, nil
 }
 
+func (p *pullTarget) LocalImage(_ context.Context, ref string) (ResolvedImage, bool, error) {
+	if ref == "postgres:16" {
+		return ResolvedImage{ID: "sha256:id", Digest: "postgres@sha256:1"}, true, nil
+	}
+	return ResolvedImage{}, false, nil
+}
+
 func TestPull(t *testing.T) {
 	target := &pullTarget{}
 	g := loadTo(t, target, `image(name = "img")
@@ -63,6 +70,10 @@ task(name = "gen", cmd = "true")
 	}
 	if len(res) != 3 || strings.Join(res[0].Rules, ",") != "db,migrate" || res[0].Resolved.Digest != "postgres:16@sha256:1" || res[1].Skipped != `pull = "never"` {
 		t.Errorf("results: %+v", res)
+	}
+	imgs, err := PlanImages(context.Background(), g, []string{"web", "db", "cache", "gen"})
+	if err != nil || len(imgs) != 2 || imgs[0].Digest != "postgres@sha256:1" || imgs[0].Missing || !imgs[1].Missing || imgs[1].Pull != PullNever {
+		t.Errorf("PlanImages: %+v %v", imgs, err)
 	}
 	if len(events) != 1 || events[0].Kind != engine.EventImagePull || events[0].Rule != "db" || events[0].Text != "pulled postgres:16 (postgres:16@sha256:1)" {
 		t.Errorf("events: %+v", events)

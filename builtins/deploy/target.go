@@ -139,6 +139,9 @@ type ImagePuller interface {
 	// (PullMissing, PullAlways or PullNever) says, reporting a pull's
 	// progress to progress, and says what ref resolved to.
 	PullImage(ctx context.Context, ref, policy string, progress func(engine.PullState)) (ResolvedImage, error)
+	// LocalImage says what ref resolves to in the target now, without
+	// asking a registry; ok is false when the target lacks it.
+	LocalImage(ctx context.Context, ref string) (r ResolvedImage, ok bool, err error)
 }
 
 // A ResolvedImage is what an image reference named when a target

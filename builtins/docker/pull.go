@@ -49,6 +49,26 @@ func (t *SwarmTarget) PullImage(ctx context.Context, ref, policy string, progres
 	return PullImage(ctx, t.c, ref, policy, progress)
 }
 
+// LocalImage says what ref resolves to in the Engine now, without asking
+// a registry (see deploy.ImagePuller).
+func (t *Target) LocalImage(ctx context.Context, ref string) (deploy.ResolvedImage, bool, error) {
+	return localImage(ctx, t.c, ref)
+}
+
+// LocalImage says what ref resolves to in the Engine now, without asking
+// a registry (see deploy.ImagePuller).
+func (t *SwarmTarget) LocalImage(ctx context.Context, ref string) (deploy.ResolvedImage, bool, error) {
+	return localImage(ctx, t.c, ref)
+}
+
+func localImage(ctx context.Context, c PullClient, ref string) (deploy.ResolvedImage, bool, error) {
+	img, ok, err := c.ImageRef(ctx, localRef(ref))
+	if err != nil || !ok {
+		return deploy.ResolvedImage{}, false, err
+	}
+	return resolved(ref, img), true, nil
+}
+
 // PullImage makes ref present in the Engine c as policy says
 // (deploy.PullMissing, PullAlways or PullNever), pulling it with the
 // credentials of the Docker config and reporting progress (which may be

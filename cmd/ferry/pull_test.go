@@ -59,8 +59,8 @@ service(name = "web", image = "app-image")
 	if !strings.Contains(text.stdout, ref+" (sha256:") {
 		t.Errorf("status does not show the digest:\n%s", text)
 	}
-	if p := dw.ferry(t, "--project", dw.project, "plan", "db"); !strings.Contains(p.stdout, "up to date") {
-		t.Errorf("plan after up:\n%s", p)
+	if p := dw.ferry(t, "--project", dw.project, "plan", "db"); !strings.Contains(p.stdout, "up to date") || !strings.Contains(p.stdout, ref+"  "+strings.TrimSuffix(ref, ":v1")+"@sha256:") {
+		t.Errorf("plan after up does not show the digest:\n%s", p)
 	}
 
 	for _, tc := range []struct {
