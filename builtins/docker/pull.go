@@ -114,6 +114,16 @@ func missingImage(ref string) error {
 	return fmt.Errorf("image %s is not in the Docker Engine, and pull = %q: build it with an image() rule, load it (docker load / docker import), or let ferry pull it (pull = %q)", ref, deploy.PullNever, deploy.PullMissing)
 }
 
+// absentImage is the error for d's image missing from the Engine as a
+// container is made from it: it was pulled or built before, and has been
+// removed since.
+func absentImage(d *deploy.Deployment) error {
+	if d.Pull == deploy.PullNever {
+		return missingImage(d.Image)
+	}
+	return fmt.Errorf("image %s is not in the Docker Engine: it was removed while ferry up ran; run ferry up again", d.Image)
+}
+
 // localRef is ref as the Engine finds a pinned image: "name@sha256:…"
 // for "name:tag@sha256:…", since the tag of a pinned reference is only a
 // note for people.

@@ -318,7 +318,7 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 		return "", err
 	}
 	if id == "" {
-		return "", missingImage(d.Image)
+		return "", absentImage(d)
 	}
 	if _, err := t.services(ctx, d.Project); err != nil {
 		return "", err

@@ -198,7 +198,7 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 		return err
 	}
 	if id == "" {
-		return missingImage(d.Image)
+		return absentImage(d)
 	}
 	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	// The Engine allows two networks of one name: services deployed in
