@@ -309,9 +309,9 @@ func TestPullAlwaysReplacesOnlyOnNewDigest(t *testing.T) {
 	docker := needDocker(t)
 	reg := startPullRegistry(t, "", "")
 	repo := "ferrytest/" + randomHex(t)
-	reg.pushHello(t, repo, "v1", repo+"a")
+	old := reg.pushHello(t, repo, "v1", repo+"a")
 	ref := reg.host() + "/" + repo + ":v1"
-	forgetImages(t, docker, ref)
+	forgetImages(t, docker, ref, reg.host()+"/"+repo+"@"+old)
 	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG", pull = "always")`+"\n"+
 		`job(name = "once", image = "IMG", pull = "always", command = ["hi"])`+"\n")
 	ctx := context.Background()
