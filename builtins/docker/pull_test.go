@@ -475,6 +475,40 @@ func TestPullInterrupted(t *testing.T) {
 	}
 }
 
+// Ctrl-C during the pull of an up leaves no container and no image, and
+// the next up pulls and starts the service.
+func TestUpInterruptedDuringPull(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	reg.pushHello(t, repo, "v1", repo)
+	ref := reg.host() + "/" + repo + ":v1"
+	forgetImages(t, docker, ref)
+	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG")`+"\n")
+
+	stalled, release := reg.holdBlobs()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-stalled
+		cancel()
+	}()
+	r := w.deployRun(ctx, target, "app")
+	release()
+	if r.err == nil || !r.sum.Interrupted && len(r.sum.Failed) == 0 {
+		t.Fatalf("an up interrupted during its pull: %v, %+v", r.err, r.sum)
+	}
+	if list, err := target.ruleContainers(context.Background(), w.project, "app"); err != nil || len(list) != 0 {
+		t.Errorf("an interrupted up left containers: %v %v", list, err)
+	}
+	if _, ok, err := docker.ImageRef(context.Background(), ref); err != nil || ok {
+		t.Errorf("an interrupted up left the image: %v %v", ok, err)
+	}
+	if r := w.deployRun(context.Background(), target, "app"); r.err != nil || len(r.sum.Ran) != 1 {
+		t.Fatalf("the up after an interrupted one: %v: %s", r.err, r.failure("app"))
+	}
+}
+
 // The progress of a pull is reported per layer, when a layer appears or
 // finishes and each time the bytes pass a tenth, and read as a bar.
 func TestPullTracker(t *testing.T) {
