@@ -40,6 +40,10 @@ const (
 	EventServiceRestart   EventKind = "service.restart"   // the target restarted a replica: Service.Replica, Service.Restarts
 	EventServiceCrashLoop EventKind = "service.crashloop" // a replica keeps crashing: Service.Replica, Service.Restarts, Service.Exit, Reason
 	EventServiceScale     EventKind = "service.scale"     // the autoscaler decided, also to keep the count: Service.Scale, Reason
+
+	// EventImagePull reports how a pull of an image for Rule stands:
+	// Pull, and Text saying it for people.
+	EventImagePull EventKind = "image.pull"
 )
 
 // Levels for EventLog events.
@@ -67,6 +71,35 @@ type Event struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	Summary  *Summary      `json:"summary,omitempty"`
 	Service  *ServiceState `json:"service,omitempty"` // for service events
+	Pull     *PullState    `json:"pull,omitempty"`    // for image.pull
+}
+
+// A PullState is how far a pull of Image has come: its layers, in the
+// order the registry listed them, and, once Done, the Digest it resolved
+// to (repo@sha256:…). Bytes count what the layers known so far have
+// downloaded and will download.
+type PullState struct {
+	Image  string       `json:"image"`
+	Layers []PullLayer  `json:"layers"`
+	Bytes  ByteProgress `json:"bytes"`
+	Done   bool         `json:"done,omitempty"`
+	Digest string       `json:"digest,omitempty"`
+}
+
+// A PullLayer is one layer of a pull: Status as the Engine says it
+// ("Waiting", "Downloading", "Extracting", "Pull complete", "Already
+// exists"…), and its bytes downloaded (or extracted) out of Total.
+type PullLayer struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Current int64  `json:"current,omitempty"`
+	Total   int64  `json:"total,omitempty"`
+}
+
+// A ByteProgress is Current bytes out of Total.
+type ByteProgress struct {
+	Current int64 `json:"current"`
+	Total   int64 `json:"total"`
 }
 
 // A ServiceState is what a service event reports about one service. Name
@@ -411,4 +444,38 @@ func sgr(s string) int {
 		}
 	}
 	return 0
+}
+
+// String says for people how far the pull has come, with a bar:
+// "pulling reg/pg:16 [######······] 48% of 31.2 MB, 2/5 layers", and once
+// done "pulled reg/pg:16 (reg/pg@sha256:…)".
+func (p *PullState) String() string {
+	if p.Done {
+		if p.Digest == "" {
+			return "pulled " + p.Image
+		}
+		return fmt.Sprintf("pulled %s (%s)", p.Image, p.Digest)
+	}
+	done := 0
+	for _, l := range p.Layers {
+		if l.Status == "Pull complete" || l.Status == "Already exists" {
+			done++
+		}
+	}
+	layers := fmt.Sprintf("%d/%d layers", done, len(p.Layers))
+	if p.Bytes.Total <= 0 {
+		return fmt.Sprintf("pulling %s, %s", p.Image, layers)
+	}
+	const width = 20
+	pct := min(100, int(p.Bytes.Current*100/p.Bytes.Total))
+	bar := strings.Repeat("#", pct*width/100) + strings.Repeat("·", width-pct*width/100)
+	return fmt.Sprintf("pulling %s [%s] %d%% of %s, %s", p.Image, bar, pct, pullSize(p.Bytes.Total), layers)
+}
+
+// pullSize writes n bytes for people: "812 kB", "31.2 MB".
+func pullSize(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%d kB", (n+999)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -47,6 +47,9 @@ type Config struct {
 	Keep        string
 	JSON        bool
 	NoCompose   bool
+	// Pulled makes the services run an image pulled from a registry on
+	// loopback (pull = "missing") instead of the image() rule's.
+	Pulled bool
 }
 
 func main() {
@@ -59,6 +62,7 @@ func main() {
 	flag.StringVar(&c.Keep, "keep", "", "generate the workspace in `DIR` (new or empty) and keep its files (the Docker objects are removed all the same)")
 	flag.BoolVar(&c.JSON, "json", false, "print the figures as JSON")
 	flag.BoolVar(&c.NoCompose, "no-compose", false, "skip the Compose baseline")
+	flag.BoolVar(&c.Pulled, "pulled", false, "services run an image that ferry pulls from a registry on loopback, and the registry's requests during the no-op runs are counted")
 	flag.Parse()
 	if c.Ferry == "" || flag.NArg() > 0 || c.Services < 1 || c.Services > 99 || c.Runs < 1 || c.ComposeRuns < 1 || c.APIRuns < 0 {
 		measure.Usage("go run ./bench/up -ferry bin/ferry [-runs N] [-compose-runs N] [-json]")
@@ -90,6 +94,7 @@ type names struct {
 	project        string // ferry --project, and the workspace folder's name
 	composeProject string
 	repo           string // the image() rule's repository
+	pulled         string // with -pulled, the reference the services pull
 }
 
 func newNames() names {
@@ -145,6 +150,16 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	}
 	ferryUp := []string{ferry, "--project", n.project, "--log-format", "json", "up"}
 	wantRules := c.Services + 2 // the task, the image, the services
+	var reg *registry
+	if c.Pulled {
+		step("pushing the image to a registry on loopback, for the services to pull")
+		if reg, err = pushToRegistry(ctx, ferry, ws, &n, c.Services); err != nil {
+			return nil, err
+		}
+		defer reg.Close()
+		rep.Pulled = true
+		wantRules = c.Services
+	}
 	ferryLabel := "ferry.project=" + n.project
 	greeting := func(c Container) (string, bool) { return envValue(c.Env, "GREETING") }
 	own := owners{ferryProject: n.project, composeProject: n.composeProject, repo: n.repo}
@@ -173,6 +188,9 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	ref, err := builtRef(ctx, n.repo)
 	if err != nil {
 		return nil, err
+	}
+	if c.Pulled {
+		ref = n.pulled
 	}
 	rep.Image = ref
 	// The event count means something only if the stream shows what the
@@ -211,6 +229,10 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 		return nil, err
 	}
 	step("no-op ferry up: %d timed runs", c.Runs)
+	var reg0 int64
+	if reg != nil {
+		reg0 = reg.requests.Load()
+	}
 	load0 := measure.SampleCPU()
 	t0 := time.Now()
 	var ds []time.Duration
@@ -224,6 +246,9 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	t1 := time.Now()
 	load1 := measure.SampleCPU()
 	rep.FerryNoop = measure.StatsOf(ds)
+	if reg != nil {
+		rep.RegistryRequests = reg.requests.Load() - reg0
+	}
 	after, err := containers(ctx, ferryLabel)
 	if err != nil {
 		return nil, err
@@ -397,6 +422,9 @@ func cleanup(ferry, ws string, compose []string, composeDir string, n names) err
 				errs = append(errs, err)
 			}
 		}
+	}
+	if n.pulled != "" {
+		measure.Output(ctx, "docker", "rmi", "-f", n.pulled)
 	}
 	// By reference, over a few passes: the Engine refuses to remove an
 	// image that is another's parent before the child.

@@ -14,9 +14,14 @@ type Report struct {
 	FerryVersion   string `json:"ferry_version"`
 	Engine         string `json:"engine"`
 	ComposeVersion string `json:"compose_version,omitempty"`
-	Image          string `json:"image"` // the reference ferry built, also used by Compose
-	Runs           int    `json:"runs"`
-	ComposeRuns    int    `json:"compose_runs"`
+	Image          string `json:"image"` // the reference ferry built (or, with -pulled, pulled), also used by Compose
+	// Pulled says the services pulled their image from a registry on
+	// loopback; RegistryRequests counts the requests it was sent during
+	// the timed no-op runs.
+	Pulled           bool  `json:"pulled,omitempty"`
+	RegistryRequests int64 `json:"noop_registry_requests"`
+	Runs             int   `json:"runs"`
+	ComposeRuns      int   `json:"compose_runs"`
 
 	FerryCold   measure.Stats `json:"ferry_cold"`
 	FerryNoop   measure.Stats `json:"ferry_noop"`
@@ -56,6 +61,13 @@ func targets(r *Report) []Target {
 		Got:  fmt.Sprint(r.FerryEvents.Mutating),
 		Pass: r.FerryEvents.Mutating == 0,
 	}}
+	if r.Pulled {
+		ts = append(ts, Target{
+			Goal: `registry requests during the no-op ferry ups (pull = "missing") = 0`,
+			Got:  fmt.Sprint(r.RegistryRequests),
+			Pass: r.RegistryRequests == 0,
+		})
+	}
 	if r.FerryCalls.Runs > 0 {
 		ts = append(ts, Target{
 			Goal: "mutating Engine API calls (POST/PUT/DELETE) by a no-op ferry up = 0",
@@ -74,7 +86,11 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.ComposeVersion != "" {
 		p("compose: %s", r.ComposeVersion)
 	}
-	p("image: %s (built FROM scratch by the workspace; used by both tools)", r.Image)
+	if r.Pulled {
+		p("image: %s (built FROM scratch by the workspace, pushed to a registry on loopback, pulled by ferry up; used by both tools)", r.Image)
+	} else {
+		p("image: %s (built FROM scratch by the workspace; used by both tools)", r.Image)
+	}
 	p("")
 	p("ferry")
 	p("  cold up (compile, build image, start %d services)  %.0f ms; %d mutating Engine events (checks the event count works)", r.Services, r.FerryCold.Median, r.FerryColdEvents)
@@ -85,6 +101,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.FerryEvents.OtherMutating > 0 {
 		p("    (%d mutating events about other programs' objects on the same Engine, not counted: %s)",
 			r.FerryEvents.OtherMutating, strings.Join(r.FerryEvents.OtherSeen, ", "))
+	}
+	if r.Pulled {
+		p("  registry requests during the %d no-op runs: %d", r.FerryNoop.N, r.RegistryRequests)
 	}
 	if r.FerryCalls.Runs > 0 {
 		p("  Engine API calls of a no-op up (logging proxy): %s", r.FerryCalls)

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,8 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 	}
 	params := []engine.Param{
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name; also the DNS name other services reach it by."},
-		{Name: "image", Type: engine.String, Required: true, Doc: "An image reference present in the Engine, or the name of an `image()` rule (built first)."},
+		{Name: "image", Type: engine.String, Required: true, Doc: "An image reference (`postgres:16`, `registry.example.com/team/api:1.4`, pinned as `postgres:16@sha256:…`), pulled from its registry as `pull` says, or the name of an `image()` rule (built first, never pulled). See [registries](registries.md)."},
+		{Name: "pull", Type: engine.String, Default: `"missing"`, Doc: "When to pull `image` from its registry, with the credentials of `docker login`: `\"missing\"` when the Engine lacks it (an up-to-date `ferry up` asks no registry), `\"always\"` on every `ferry up` (what runs is replaced only when the digest changed), `\"never\"` (the image must be in the Engine). Changing it replaces nothing."},
 		{Name: "command", Type: argv{}, Doc: "Replaces the image's command (the arguments of its entrypoint). No shell runs it."},
 		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
 		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
@@ -100,6 +102,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	s := &ServiceSpec{
 		Name:       c.String("name"),
 		Image:      c.String("image"),
+		Pull:       c.String("pull"),
 		Entrypoint: c.Strings("entrypoint"),
 		Networks:   c.Strings("networks"),
 		Privileged: c.Bool("privileged", false),
@@ -112,6 +115,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	}
 	if err := declareSecrets(c, s); err != nil {
 		return nil, err
+	}
+	if s.Pull == "" {
+		s.Pull = PullMissing
 	}
 	if kind == "job" {
 		s.Restart = "no"
@@ -275,6 +281,11 @@ func (r *Rule) Spec() *ServiceSpec { return r.spec }
 // Project returns the name of the project the rule deploys under.
 func (r *Rule) Project() string { return r.plugin.Project }
 
+// PullsImage reports whether the rule's image comes from a registry,
+// rather than from an image() rule of the workspace (known once the
+// graph has linked the rules).
+func (r *Rule) PullsImage() bool { return r.image == nil }
+
 // Target returns the target the rule deploys to, nil when none is set.
 func (r *Rule) Target() Target { return r.plugin.Target }
 
@@ -363,9 +374,12 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 }
 
 func (r *Rule) deployment(rc *engine.RunContext, key engine.Digest, root string) *Deployment {
-	d := &Deployment{Project: r.plugin.Project, Spec: r.spec, Job: r.job, Image: r.spec.Image, Key: key, Root: root}
-	if r.image != nil && rc != nil {
-		d.Image = r.image.Ref(rc.DepKeys[r.image.Info().Name])
+	d := &Deployment{Project: r.plugin.Project, Spec: r.spec, Job: r.job, Image: r.spec.Image, Key: key, Root: root, Pull: r.spec.Pull}
+	if r.image != nil {
+		d.Pull = ""
+		if rc != nil {
+			d.Image = r.image.Ref(rc.DepKeys[r.image.Info().Name])
+		}
 	}
 	return d
 }
@@ -389,6 +403,22 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 		return err
 	}
 	d := r.deployment(rc, rc.Key, rc.Workspace.Root)
+	if p, ok := r.plugin.Target.(ImagePuller); ok && d.Pull != "" {
+		res, err := p.PullImage(rc, d.Image, d.Pull, PullProgress(rc.Events, r.info.Name))
+		if err != nil {
+			return err
+		}
+		always := d.Pull == PullAlways
+		d = d.Resolved(res)
+		// A job runs again only when its image changed, not each time
+		// ferry asked the registry.
+		if always && r.job {
+			if ok, _, err := r.plugin.Target.Current(rc, d); err == nil && ok {
+				fmt.Fprintf(rc.Stdout, "%s is unchanged (%s): the job does not run again\n", d.Image, cmp.Or(res.Digest, res.ID))
+				return nil
+			}
+		}
+	}
 	if err := r.revealSecrets(rc, d); err != nil {
 		return err
 	}

@@ -17,8 +17,11 @@ import (
 
 // A ServiceSpec is a long-running service, whatever runs it.
 type ServiceSpec struct {
-	Name       string
-	Image      string   // a reference, or the name of an image rule (see ImageRule)
+	Name  string
+	Image string // a reference, or the name of an image rule (see ImageRule)
+	// Pull is when to pull Image from its registry: PullMissing,
+	// PullAlways or PullNever.
+	Pull       string
 	Command    []string // nil: the image's default
 	Entrypoint []string // nil: the image's default
 	Env        map[string]string
@@ -277,6 +280,11 @@ var restartPolicies = []string{"no", "always", "on-failure", "unless-stopped"}
 
 // Validate checks the spec as a whole.
 func (s *ServiceSpec) Validate() error {
+	switch s.Pull {
+	case "", PullMissing, PullAlways, PullNever:
+	default:
+		return fmt.Errorf("pull: got %q, want %q, %q or %q", s.Pull, PullMissing, PullAlways, PullNever)
+	}
 	if s.Replicas < 0 {
 		return fmt.Errorf("replicas: got %d, want 0 or more", s.Replicas)
 	}

@@ -132,6 +132,37 @@ type TermSize struct {
 	Height, Width uint
 }
 
+// An ImagePuller is a Target that pulls the images services and jobs
+// name from their registries.
+type ImagePuller interface {
+	// PullImage makes the image ref present in the target as policy
+	// (PullMissing, PullAlways or PullNever) says, reporting a pull's
+	// progress to progress, and says what ref resolved to.
+	PullImage(ctx context.Context, ref, policy string, progress func(engine.PullState)) (ResolvedImage, error)
+	// LocalImage says what ref resolves to in the target now, without
+	// asking a registry; ok is false when the target lacks it.
+	LocalImage(ctx context.Context, ref string) (r ResolvedImage, ok bool, err error)
+}
+
+// A ResolvedImage is what an image reference named when a target
+// resolved it.
+type ResolvedImage struct {
+	ID string // the image's ID in the target
+	// Digest is the repo@sha256:… reference of the manifest the image
+	// was pulled as; "" for an image that came from no registry (built
+	// or loaded where it runs).
+	Digest string
+	// Pulled says that a pull brought an image the target did not have.
+	Pulled bool
+}
+
+// The pull policies of service() and job().
+const (
+	PullMissing = "missing" // pull when the target lacks the image
+	PullAlways  = "always"  // pull on every `ferry up`; replace what runs when the digest changed
+	PullNever   = "never"   // never pull: the image must be there
+)
+
 // A Deployment is what a Target needs to run one service or job.
 type Deployment struct {
 	Project string
@@ -139,7 +170,13 @@ type Deployment struct {
 	Job     bool
 	Image   string        // the image reference to run
 	Key     engine.Digest // the config hash
-	Root    string        // workspace root, for relative bind mounts
+	// Pull is the pull policy of Image, "" when nothing is left to pull:
+	// an image() rule of the workspace builds it, or it is Resolved.
+	Pull string
+	// Digest is the repo@sha256:… reference of the registry image that
+	// runs (see Resolved), "" when none is known.
+	Digest string
+	Root   string // workspace root, for relative bind mounts
 	// Secrets, read when the rule runs (empty when only observed): the
 	// secret environment variables, the host files to bind-mount
 	// read-only (by container path), and an HMAC of their values for a
@@ -151,6 +188,20 @@ type Deployment struct {
 	// secret_files for a target that stores them itself (Swarm secrets)
 	// instead of bind-mounting host files.
 	SecretFileValues map[string]SecretFileValue
+}
+
+// Resolved returns d to run the image r: with its digest, and a config
+// hash that covers it, so that what runs another digest is replaced. An
+// image that came from no registry leaves the config hash as it is.
+func (d *Deployment) Resolved(r ResolvedImage) *Deployment {
+	c := *d
+	c.Pull = ""
+	if r.Digest == "" {
+		return &c
+	}
+	c.Digest = r.Digest
+	c.Key = engine.NewHasher().String(d.Key.String()).String("image digest").String(r.Digest).Sum()
+	return &c
 }
 
 // A SecretFileValue is a secret file's content and the HMAC of it under
@@ -169,11 +220,14 @@ type ServiceStatus struct {
 	Health   string `json:"health,omitempty"`
 	// HealthError says why a replica is not healthy: its last probe error,
 	// or what its last failed exec check printed.
-	HealthError string    `json:"health_error,omitempty"`
-	Ports       []string  `json:"ports,omitempty"`
-	Image       string    `json:"image"`
-	Started     time.Time `json:"started"`
-	Restarts    int       `json:"restarts"`
+	HealthError string   `json:"health_error,omitempty"`
+	Ports       []string `json:"ports,omitempty"`
+	Image       string   `json:"image"`
+	// Digest is the repo@sha256:… reference of the registry image the
+	// replicas run, when ferry pulled it or found it pulled.
+	Digest   string    `json:"digest,omitempty"`
+	Started  time.Time `json:"started"`
+	Restarts int       `json:"restarts"`
 	// Unadopted names the containers a stopped rollout left that are not
 	// counted as replicas (see the docker target's rollout): the next
 	// `ferry up` removes them.

@@ -121,22 +121,23 @@ func (i *Image) Push(ctx context.Context, key engine.Digest, out io.Writer) erro
 		return fmt.Errorf("image %q: this Docker Engine client cannot push", i.info.Name)
 	}
 	for _, ref := range i.Refs(key) {
-		auth, note, err := dockerapi.RegistryAuth(ref)
+		auth, err := dockerapi.RegistryAuth(ref)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "pushing %s\n", ref)
 		digest, err := p.Push(ctx, ref, auth, out)
 		if err != nil {
-			return pushError(ref, note, err)
+			return pushError(ref, auth != "", err)
 		}
 		fmt.Fprintf(out, "pushed %s (%s)\n", ref, digest)
 	}
 	return nil
 }
 
-// pushError says what to do about a failed push.
-func pushError(ref, note string, err error) error {
+// pushError says what to do about a failed push; withAuth says that
+// ferry found credentials for the registry.
+func pushError(ref string, withAuth bool, err error) error {
 	var pe *dockerapi.PushError
 	if !errors.As(err, &pe) {
 		return err
@@ -148,9 +149,9 @@ func pushError(ref, note string, err error) error {
 	msg := strings.ToLower(pe.Message)
 	switch {
 	case pe.Auth:
-		fix := fmt.Sprintf("log in with `docker login %s` (ferry reads the credentials it stores in ~/.docker/config.json)", host)
-		if note != "" {
-			fix = note + "; push with `docker push " + ref + "`, or store the credentials in config.json's \"auths\""
+		fix := fmt.Sprintf("log in with `docker login %s` (ferry reads the credentials it stores, as the Docker CLI does)", host)
+		if withAuth {
+			fix = fmt.Sprintf("the credentials the Docker config holds for it were refused: log in again with `docker login %s`", host)
 		}
 		return fmt.Errorf("push %s: %s refused it: %s; %s", ref, host, pe.Message, fix)
 	case strings.Contains(msg, "http response to https client"):

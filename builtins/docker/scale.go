@@ -125,7 +125,7 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 		return fmt.Errorf("container %s: label %s is not a config hash; run `ferry up` to replace it", list[0].Name, labelConfig)
 	}
 	copy(key[:], b)
-	d := &deploy.Deployment{Project: s.project, Spec: spec, Image: list[0].Image, Key: key, Root: s.root}
+	d := &deploy.Deployment{Project: s.project, Spec: spec, Image: list[0].Image, Key: key, Root: s.root, Digest: list[0].Labels[labelDigest]}
 	if err := s.secrets(ctx, d, list[0]); err != nil {
 		return err
 	}

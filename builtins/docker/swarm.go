@@ -274,6 +274,10 @@ func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*docke
 // Current reports whether the service runs, or the job has completed, as
 // declared with config hash d.Key and d.Spec.Replicas.
 func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
+	d, why, err := resolveLocal(ctx, t.c, d)
+	if err != nil || why != "" {
+		return false, why, err
+	}
 	s, err := t.service(ctx, d.Project, d.Spec.Name)
 	switch {
 	case err != nil:
@@ -309,12 +313,12 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 		return "", err
 	}
 	t.warnOnce(ctx)
-	id, err := t.c.ImageID(ctx, d.Image)
+	id, err := t.c.ImageID(ctx, localRef(d.Image))
 	if err != nil {
 		return "", err
 	}
 	if id == "" {
-		return "", fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
+		return "", absentImage(d)
 	}
 	if _, err := t.services(ctx, d.Project); err != nil {
 		return "", err

@@ -126,6 +126,10 @@ func (t *Target) ruleContainers(ctx context.Context, project, rule string) ([]do
 // Current reports whether the service runs, or the job has completed, as
 // declared with config hash d.Key.
 func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
+	d, why, err := resolveLocal(ctx, t.c, d)
+	if err != nil || why != "" {
+		return false, why, err
+	}
 	list, err := t.ruleContainers(ctx, d.Project, d.Spec.Name)
 	if err != nil {
 		return false, "", err
@@ -155,6 +159,8 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return true, "", nil
 	case len(list) == 0:
 		return false, "no container is running it", nil
+	case stale > 0 && imageChanged(d, list) != "":
+		return false, imageChanged(d, list), nil
 	case stale > 0:
 		return false, fmt.Sprintf("%d container(s) run an older definition", stale), nil
 	case len(secrets) > 1:
@@ -175,6 +181,9 @@ func (t *Target) labels(d *deploy.Deployment) map[string]string {
 		kind = "job"
 	}
 	l[labelProject], l[labelRule], l[labelConfig], l[labelKind] = d.Project, d.Spec.Name, d.Key.String(), kind
+	if d.Digest != "" {
+		l[labelDigest] = d.Digest
+	}
 	return ownLabels(t.owner, l)
 }
 
@@ -184,12 +193,12 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	if _, err := t.containers(ctx, d.Project); err != nil {
 		return err
 	}
-	id, err := t.c.ImageID(ctx, d.Image)
+	id, err := t.c.ImageID(ctx, localRef(d.Image))
 	if err != nil {
 		return err
 	}
 	if id == "" {
-		return fmt.Errorf("image %s is not in the Docker Engine, and ferry cannot pull images here; build it with an image() rule, or load it (docker load / docker import)", d.Image)
+		return absentImage(d)
 	}
 	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	// The Engine allows two networks of one name: services deployed in
@@ -277,7 +286,7 @@ func replicaName(d *deploy.Deployment, i int) string {
 func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerSpec {
 	s := d.Spec
 	cs := dockerapi.ContainerSpec{
-		Name: replicaName(d, i), Image: d.Image, Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
+		Name: replicaName(d, i), Image: localRef(d.Image), Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
 		Network: NetworkName(d.Project), Aliases: []string{s.Name}, Restart: s.Restart,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
@@ -661,7 +670,7 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 		name := c.Labels[labelRule]
 		s := byRule[name]
 		if s == nil {
-			s = &deploy.ServiceStatus{Name: name, Image: c.Image}
+			s = &deploy.ServiceStatus{Name: name, Image: c.Image, Digest: c.Labels[labelDigest]}
 			byRule[name] = s
 			names = append(names, name)
 		}

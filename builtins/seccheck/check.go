@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
 	"go.starlark.net/syntax"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
@@ -240,7 +241,32 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 	if isRoot(s.User) {
 		add("FERRY-SV004", fmt.Sprintf("user = %q runs the container as root", s.User))
 	}
+	if rule.PullsImage() {
+		if why := unpinned(s.Image); why != "" {
+			add("FERRY-SV006", fmt.Sprintf("image %q %s: what it runs changes whenever the tag moves", s.Image, why))
+		}
+	}
 	return out, nil
+}
+
+// unpinned says how the registry image ref is not pinned to a version:
+// "is on the tag latest" or "has no tag"; "" when it names a version tag
+// or a digest.
+func unpinned(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return ""
+	}
+	if t, ok := named.(reference.Tagged); ok {
+		if t.Tag() == "latest" {
+			return "is on the tag latest"
+		}
+		return ""
+	}
+	return "has no tag (so it is latest)"
 }
 
 // engineSocket reports whether a bind mount of the host path src hands

@@ -2,6 +2,7 @@ package seccheck
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -268,5 +269,35 @@ func TestCheckHistoryPrivateKeys(t *testing.T) {
 	want := []string{"FERRY-SEC008 a.pem:1:1", "FERRY-SEC008 " + first[:12] + ":b.pem:1:1"}
 	if got := ids(rep.Findings); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestImageTagRule(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{"ferry.star": `
+service(name = "a", image = "postgres", user = "1")
+service(name = "b", image = "postgres:latest", user = "1")
+job(name = "c", image = "reg.example.com:5000/team/tool:latest", user = "1")
+service(name = "d", image = "postgres:16", user = "1")
+service(name = "e", image = "postgres@sha256:` + strings.Repeat("ab", 32) + `", user = "1")
+# ferry:ignore FERRY-SV006
+service(name = "f", image = "redis", user = "1")
+`})
+	var got []string
+	for _, r := range rules {
+		fs, err := checkService(dir, r.(*deploy.Rule))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			got = append(got, fmt.Sprintf("%s %s:%d %s", f.Rule, f.File, f.Line, f.Message))
+		}
+	}
+	want := []string{
+		`FERRY-SV006 ferry.star:2 service "a": image "postgres" has no tag (so it is latest): what it runs changes whenever the tag moves`,
+		`FERRY-SV006 ferry.star:3 service "b": image "postgres:latest" is on the tag latest: what it runs changes whenever the tag moves`,
+		`FERRY-SV006 ferry.star:4 job "c": image "reg.example.com:5000/team/tool:latest" is on the tag latest: what it runs changes whenever the tag moves`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -114,7 +114,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.evalMemory, "eval-memory", os.Getenv("FERRY_EVAL_MEMORY"), "cap the memory that evaluating ferry.star may use at `SIZE`, such as 512Mi or 4Gi (default: $FERRY_EVAL_MEMORY, else 2Gi or a quarter of the machine's memory if less)")
 	f.StringVar(&a.project, "project", os.Getenv("FERRY_PROJECT"), "`NAME` that prefixes and labels what ferry creates in Docker (default: $FERRY_PROJECT, else the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
-		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pushCommand(),
+		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pullCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	// --version, as Go and Docker tools have it: the line `ferry version` prints.

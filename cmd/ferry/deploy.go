@@ -175,7 +175,7 @@ func (a *app) statusCommand() *cobra.Command {
 				if !s.Started.IsZero() && s.Replicas > 0 {
 					up = time.Since(s.Started).Round(time.Second).String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", s.Name, s.State, s.Replicas, s.Desired, health, strings.Join(s.Ports, ","), s.Image, up, s.Restarts)
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", s.Name, s.State, s.Replicas, s.Desired, health, strings.Join(s.Ports, ","), imageColumn(s), up, s.Restarts)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -186,6 +186,16 @@ func (a *app) statusCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	return cmd
+}
+
+// imageColumn is a status's image, with the short digest it resolved to
+// when it came from a registry and its reference does not pin it.
+func imageColumn(s deploy.ServiceStatus) string {
+	_, d, ok := strings.Cut(s.Digest, "@sha256:")
+	if !ok || len(d) < 12 || strings.Contains(s.Image, "@sha256:") {
+		return s.Image
+	}
+	return s.Image + " (sha256:" + d[:12] + ")"
 }
 
 func (a *app) logsCommand() *cobra.Command {

@@ -1,12 +1,13 @@
 package main
 
-// ferry exec, restart, prune and push; and the images part of down --rmi.
+// ferry exec, restart, prune, pull and push; and the images part of down --rmi.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -188,6 +189,54 @@ func (a *app) downImages(ctx context.Context, project string) error {
 	return err
 }
 
+func (a *app) pullCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "pull [SERVICE...] [-- --flag=value...]",
+		Short: "Pull the registry images of services and jobs, as docker compose pull does",
+		Long: `Pull from its registry the image of each named service or job (every one that names a
+registry image when none is named; never one with pull = "never"), with the credentials
+docker login stored, and say the digest each resolved to. What runs is left alone: the
+next ferry up replaces the replicas that run an older digest. See docs/registries.md.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, l, err := a.loadArgs(cmd, args)
+			if err != nil {
+				return err
+			}
+			sel, err := deploy.SelectPull(l.Graph, names)
+			if err != nil {
+				return err
+			}
+			if len(sel) == 0 {
+				a.bus.Logf(engine.LevelInfo, "no service or job names a registry image: nothing to pull")
+				return nil
+			}
+			res, err := deploy.Pull(cmd.Context(), sel, a.bus)
+			for _, r := range res {
+				who := strings.Join(r.Rules, ", ")
+				switch {
+				case r.Skipped != "":
+					a.bus.Logf(engine.LevelInfo, "%s: %s not pulled: %s", who, r.Image, r.Skipped)
+				case r.Resolved.ID == "":
+				case r.Resolved.Pulled:
+					a.bus.Logf(engine.LevelInfo, "%s: pulled %s (%s); ferry up replaces what runs an older image", who, r.Image, digestOrID(r.Resolved))
+				default:
+					a.bus.Logf(engine.LevelInfo, "%s: %s is up to date (%s)", who, r.Image, digestOrID(r.Resolved))
+				}
+			}
+			return err
+		},
+	}
+}
+
+// digestOrID is the digest an image resolved to, or its ID when it came
+// from no registry.
+func digestOrID(r deploy.ResolvedImage) string {
+	if r.Digest != "" {
+		return r.Digest
+	}
+	return r.ID
+}
+
 func (a *app) pushCommand() *cobra.Command {
 	var o engine.RunOptions
 	cmd := &cobra.Command{
@@ -198,9 +247,10 @@ out of date, then push each one's repo:<key> tag and extra tags to the registry 
 repository names, such as 127.0.0.1:5000/acme/api. Pushing is idempotent: layers the
 registry has are not sent again, so ferry push always pushes.
 
-Credentials come from the "auths" of ~/.docker/config.json (as docker login writes them);
-credential helpers (credsStore, credHelpers) are not supported yet. A registry on
-loopback (127.0.0.0/8) needs none and may speak plain HTTP.`,
+Credentials are those docker login stored, found as the Docker CLI finds them: the
+"auths" of ~/.docker/config.json (or $DOCKER_CONFIG/config.json), or the credential
+helpers its "credHelpers" and "credsStore" name. A registry on loopback (127.0.0.0/8)
+may speak plain HTTP. See docs/registries.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -49,6 +51,7 @@ func (a *app) planCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "; %d would fail", errs)
 			}
 			fmt.Fprintln(a.stdout)
+			a.planImages(cmd.Context(), l, items)
 			a.planFindings(cmd.Context(), l)
 			return nil
 		},
@@ -56,4 +59,42 @@ func (a *app) planCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "plan as `ferry run --force` would run")
 	return cmd
+}
+
+// planImages prints, after a plan, the registry images of its services
+// and jobs and the digest each resolves to in the Engine now, or that up
+// pulls it.
+func (a *app) planImages(ctx context.Context, l *engine.Loaded, items []engine.PlanItem) {
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.Rule
+	}
+	imgs, err := deploy.PlanImages(ctx, l.Graph, names)
+	if err != nil {
+		fmt.Fprintf(a.stdout, "images: %v\n", err)
+		return
+	}
+	if len(imgs) == 0 {
+		return
+	}
+	fmt.Fprintln(a.stdout, "images:")
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, im := range imgs {
+		var what string
+		switch {
+		case im.Missing && im.Pull == deploy.PullNever:
+			what = `not in the Engine, and pull = "never": up fails`
+		case im.Missing:
+			what = "not in the Engine: up pulls it"
+		case im.Digest != "":
+			what = im.Digest
+		default:
+			what = im.ID + " (from no registry)"
+		}
+		if im.Pull == deploy.PullAlways {
+			what += `; pull = "always": up asks the registry`
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", im.Rule, im.Image, what)
+	}
+	tw.Flush()
 }

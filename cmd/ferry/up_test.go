@@ -299,8 +299,10 @@ func TestUpErrors(t *testing.T) {
 		name, rules string
 		want        []string
 	}{
-		{"image not present", `service(name = "web", image = "ferrytest/never-built:1")`,
-			[]string{"ferrytest/never-built:1 is not in the Docker Engine", "cannot pull"}},
+		{"image not present", `service(name = "web", image = "ferrytest/never-built:1", pull = "never")`,
+			[]string{"ferrytest/never-built:1 is not in the Docker Engine, and pull = ", "docker load"}},
+		{"registry unreachable", `service(name = "web", image = "ferrytest/never-built:1")`,
+			[]string{"pull ferrytest/never-built:1: the Docker daemon cannot reach the registry docker.io"}},
 		{"exits at once", `service(name = "web", image = "app-image", env = {"EXIT_CODE": "3"}, restart = "no")`,
 			[]string{"exited at once with code 3", "bye: exiting on purpose"}},
 		{"port in use", fmt.Sprintf(`service(name = "web", image = "app-image", ports = ["%d:8080"])`, port),

@@ -241,6 +241,15 @@ func (s *Sink) Handle(e engine.Event) {
 	case engine.EventServiceHealth, engine.EventServiceReplicas, engine.EventServiceExit, engine.EventServiceRestart,
 		engine.EventServiceCrashLoop, engine.EventServiceScale:
 		s.service(e)
+	case engine.EventImagePull:
+		ev := l.Info().Str("rule", e.Rule).Str("event", string(e.Kind))
+		if p := e.Pull; p != nil {
+			ev = ev.Str("image", p.Image).Int64("current", p.Bytes.Current).Int64("total", p.Bytes.Total)
+			if p.Digest != "" {
+				ev = ev.Str("digest", p.Digest)
+			}
+		}
+		ev.Msg(e.Rule + ": " + e.Text)
 	}
 }
 

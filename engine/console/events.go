@@ -38,6 +38,8 @@ type Record struct {
 	Summary    *SummaryRecord `json:"summary,omitempty"`
 	// Service is what a service event (kind service.*) reports.
 	Service *engine.ServiceState `json:"service,omitempty"`
+	// Pull is how far a pull has come (kind image.pull).
+	Pull *engine.PullState `json:"pull,omitempty"`
 }
 
 // SummaryRecord is the JSON form of a run's summary.
@@ -74,7 +76,7 @@ func (l *EventLog) Err() error {
 func RecordOf(e engine.Event) Record {
 	r := Record{
 		Time: e.Time.UTC().Format(time.RFC3339Nano), Kind: string(e.Kind), Rule: e.Rule, Level: e.Level, Text: e.Text,
-		Stream: e.Stream, Pos: e.Pos, Reason: e.Reason, Error: e.Err, Attempt: e.Attempt, Service: e.Service,
+		Stream: e.Stream, Pos: e.Pos, Reason: e.Reason, Error: e.Err, Attempt: e.Attempt, Service: e.Service, Pull: e.Pull,
 	}
 	if e.Kind == engine.EventRuleDone || e.Kind == engine.EventRuleFail || e.Kind == engine.EventLiveUpdated {
 		ms := millis(e.Duration)

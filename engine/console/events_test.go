@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -69,5 +71,27 @@ func TestEventLogServiceEvents(t *testing.T) {
 `
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestImagePullEvents(t *testing.T) {
+	p := &engine.PullState{Image: "reg/pg:16", Layers: []engine.PullLayer{{ID: "a1", Status: "Downloading", Current: 5e6, Total: 10e6}}, Bytes: engine.ByteProgress{Current: 5e6, Total: 10e6}}
+	e := engine.Event{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Kind: engine.EventImagePull, Rule: "db", Pull: p, Text: p.String()}
+	var b bytes.Buffer
+	NewEventLog(&b).Handle(e)
+	want := `{"time":"2026-01-02T03:04:05Z","kind":"image.pull","rule":"db","text":"pulling reg/pg:16 [##########··········] 50% of 10.0 MB, 0/1 layers","pull":{"image":"reg/pg:16","layers":[{"id":"a1","status":"Downloading","current":5000000,"total":10000000}],"bytes":{"current":5000000,"total":10000000}}}
+`
+	if b.String() != want {
+		t.Errorf("events file:\n%s\nwant:\n%s", b.String(), want)
+	}
+	var out bytes.Buffer
+	s, err := New(Options{Out: &out, Level: zerolog.InfoLevel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle(e)
+	s.Flush()
+	if !strings.Contains(out.String(), "db: pulling reg/pg:16 [##########··········] 50% of 10.0 MB") {
+		t.Errorf("console: %q", out.String())
 	}
 }

@@ -6,20 +6,16 @@ package dockerapi
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
@@ -428,83 +424,4 @@ func (c *Client) Push(ctx context.Context, ref, auth string, out io.Writer) (str
 		return "", &PushError{Ref: ref, Message: "the Engine ended the push without a digest"}
 	}
 	return digest, nil
-}
-
-// dockerConfig is the part of ~/.docker/config.json that RegistryAuth reads.
-type dockerConfig struct {
-	Auths map[string]struct {
-		Auth          string `json:"auth"`
-		Username      string `json:"username"`
-		Password      string `json:"password"`
-		IdentityToken string `json:"identitytoken"`
-	} `json:"auths"`
-	CredsStore  string            `json:"credsStore"`
-	CredHelpers map[string]string `json:"credHelpers"`
-}
-
-// hubAddress is the key under which docker login stores Docker Hub's
-// credentials.
-const hubAddress = "https://index.docker.io/v1/"
-
-// RegistryAuth returns the X-Registry-Auth value for pushing ref, from the
-// "auths" of the Docker CLI's config.json ($DOCKER_CONFIG/config.json or
-// ~/.docker/config.json): "" when it holds no credentials for the
-// registry. Credentials kept by a credential helper (credsStore,
-// credHelpers) are not read: note then says so.
-func RegistryAuth(ref string) (auth, note string, err error) {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return "", "", fmt.Errorf("%q is not a valid image reference: %w", ref, err)
-	}
-	host := reference.Domain(named)
-	dir := os.Getenv("DOCKER_CONFIG")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", "", nil
-		}
-		dir = filepath.Join(home, ".docker")
-	}
-	path := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", "", nil
-	} else if err != nil {
-		return "", "", fmt.Errorf("read Docker credentials: %w", err)
-	}
-	var cfg dockerConfig
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return "", "", fmt.Errorf("%s is not valid JSON (%v); fix it, or move it away to push without credentials", path, err)
-	}
-	keys := []string{host, "https://" + host, "http://" + host, "https://" + host + "/v1/", "https://" + host + "/v2/"}
-	if host == "docker.io" {
-		keys = append([]string{hubAddress}, keys...)
-	}
-	for _, k := range keys {
-		a, ok := cfg.Auths[k]
-		if !ok || (a.Auth == "" && a.Username == "" && a.IdentityToken == "") {
-			continue
-		}
-		ac := registry.AuthConfig{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken, ServerAddress: k}
-		if a.Auth != "" {
-			raw, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err != nil {
-				return "", "", fmt.Errorf("%s: the auth of %s is not valid base64; run docker login %s again", path, k, host)
-			}
-			user, pass, ok := strings.Cut(string(raw), ":")
-			if !ok {
-				return "", "", fmt.Errorf("%s: the auth of %s is not user:password; run docker login %s again", path, k, host)
-			}
-			ac.Username, ac.Password = user, pass
-		}
-		enc, err := registry.EncodeAuthConfig(ac)
-		return enc, "", err
-	}
-	if h := cfg.CredHelpers[host]; h != "" {
-		return "", fmt.Sprintf("%s names the credential helper docker-credential-%s for %s, which ferry does not support yet", path, h, host), nil
-	}
-	if cfg.CredsStore != "" {
-		return "", fmt.Sprintf("%s keeps credentials in the credential store docker-credential-%s, which ferry does not support yet", path, cfg.CredsStore), nil
-	}
-	return "", "", nil
 }

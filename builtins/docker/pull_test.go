@@ -1,0 +1,563 @@
+package docker
+
+// Pulls from a real registry on loopback: the tests push images made
+// here (a static Go binary in one layer) to an in-process registry, and
+// the Engine pulls them from it.
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
+)
+
+// pullRegistry is a registry on loopback that counts the requests it is
+// sent, can ask for basic credentials, and can hold blob downloads back.
+type pullRegistry struct {
+	*testRegistry
+	requests atomic.Int32
+	user     string // with user set, every request needs user:pass
+	pass     string
+	mu       sync.Mutex
+	stall    chan struct{} // while not nil, blob GETs wait for it to close
+	stalled  chan struct{} // closed when a blob GET waits
+}
+
+func startPullRegistry(t *testing.T, user, pass string) *pullRegistry {
+	reg := &pullRegistry{testRegistry: startRegistry(t), user: user, pass: pass}
+	inner := reg.Config.Handler
+	reg.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reg.requests.Add(1)
+		if reg.user != "" {
+			if u, p, ok := r.BasicAuth(); !ok || u != reg.user || p != reg.pass {
+				w.Header().Set("WWW-Authenticate", `Basic realm="ferry-test"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			reg.mu.Lock()
+			stall, stalled := reg.stall, reg.stalled
+			reg.mu.Unlock()
+			if stall != nil {
+				select {
+				case <-stalled:
+				default:
+					close(stalled)
+				}
+				select {
+				case <-stall:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		inner.ServeHTTP(w, r)
+	})
+	return reg
+}
+
+// holdBlobs makes blob downloads wait until release is called; stalled
+// is closed when the first one waits.
+func (reg *pullRegistry) holdBlobs() (stalled <-chan struct{}, release func()) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	reg.stall, reg.stalled = make(chan struct{}), make(chan struct{})
+	stall := reg.stall
+	return reg.stalled, func() {
+		reg.mu.Lock()
+		reg.stall = nil
+		reg.mu.Unlock()
+		close(stall)
+	}
+}
+
+// pushHello pushes to reg, as repo:tag, an image of the hello binary
+// (made unique by note) that sleeps, and returns the manifest digest.
+func (reg *pullRegistry) pushHello(t *testing.T, repo, tag, note string) string {
+	t.Helper()
+	bin, err := os.ReadFile(hello(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = append(bin, note...)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(bin)
+	tw.Close()
+	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err = mutate.Config(img, v1.Config{Entrypoint: []string{"/hello"}, Cmd: []string{"sleep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(reg.host()+"/"+repo+":"+tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []remote.Option{}
+	if reg.user != "" {
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: reg.user, Password: reg.pass}))
+	}
+	if err := remote.Write(ref, img, opts...); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// forgetImages removes refs from the Engine now and when the test ends.
+func forgetImages(t *testing.T, docker *dockerapi.Client, refs ...string) {
+	rm := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, r := range refs {
+			if err := docker.Remove(ctx, r); err != nil {
+				t.Logf("remove %s: %v", r, err)
+			}
+		}
+	}
+	rm()
+	t.Cleanup(rm)
+}
+
+// deployEngine evaluates the workspace with the deploy plugin on target.
+func (w *testWorkspace) deployEngine(ctx context.Context, target deploy.Target, bus *engine.Bus) *engine.Engine {
+	w.t.Helper()
+	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
+	res, err := engine.Evaluate(ctx, engine.Options{
+		Workspace: ws,
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
+		Events:    bus,
+	})
+	if err != nil {
+		w.t.Fatalf("evaluate: %v", err)
+	}
+	g, err := engine.NewGraph(res.Rules)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	st, err := engine.LoadState(ws, true)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return engine.NewEngine(ws, g, st, bus)
+}
+
+// deployRun runs the named rules of the workspace with the deploy plugin
+// on target, and saves the state.
+func (w *testWorkspace) deployRun(ctx context.Context, target deploy.Target, names ...string) runResult {
+	w.t.Helper()
+	var r runResult
+	var mu sync.Mutex
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
+		mu.Lock()
+		r.events = append(r.events, e)
+		mu.Unlock()
+	}))
+	e := w.deployEngine(ctx, target, bus)
+	r.sum, r.err = e.Run(ctx, names, engine.RunOptions{Jobs: 2})
+	if err := e.Save(); err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// deployPlan returns the plan item of rule, with the deploy plugin on
+// target.
+func (w *testWorkspace) deployPlan(target deploy.Target, rule string) engine.PlanItem {
+	w.t.Helper()
+	items, err := w.deployEngine(context.Background(), target, engine.NewBus(redact.New())).Plan(context.Background(), []string{rule}, false)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Rule == rule {
+			return it
+		}
+	}
+	w.t.Fatalf("no plan item for %s", rule)
+	return engine.PlanItem{}
+}
+
+// pulls returns the image.pull events of a run.
+func (r runResult) pulls() []*engine.PullState {
+	var out []*engine.PullState
+	for _, e := range r.events {
+		if e.Kind == engine.EventImagePull {
+			out = append(out, e.Pull)
+		}
+	}
+	return out
+}
+
+// newPullWorkspace makes a workspace whose ferry.star is star (IMG
+// stands for ref), on the local target, removed when the test ends.
+func newPullWorkspace(t *testing.T, docker *dockerapi.Client, ref, star string) (*testWorkspace, *Target) {
+	w := newWorkspace(t, docker, map[string]string{"ferry.star": strings.ReplaceAll(star, "IMG", ref)})
+	target := NewTarget(docker, nil)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := target.Down(ctx, w.project, true); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return w, target
+}
+
+func serviceStatus(t *testing.T, target *Target, project, name string) deploy.ServiceStatus {
+	t.Helper()
+	list, err := target.Status(context.Background(), project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no status for %s in %v", name, list)
+	return deploy.ServiceStatus{}
+}
+
+// A service whose image the Engine lacks pulls it, with progress, and
+// runs it; the digest is shown by status; an up-to-date run asks the
+// registry nothing.
+func TestPullMissingImage(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	digest := reg.pushHello(t, repo, "v1", repo)
+	ref := reg.host() + "/" + repo + ":v1"
+	forgetImages(t, docker, ref)
+	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG")`+"\n")
+
+	r := w.deployRun(context.Background(), target, "app")
+	if r.err != nil {
+		t.Fatalf("up: %v: %s", r.err, r.failure("app"))
+	}
+	pulls := r.pulls()
+	if len(pulls) < 2 {
+		t.Fatalf("%d image.pull events, want progress and an end", len(pulls))
+	}
+	last := pulls[len(pulls)-1]
+	want := reg.host() + "/" + repo + "@" + digest
+	if !last.Done || last.Digest != want || len(last.Layers) != 1 || last.Layers[0].Status != "Pull complete" {
+		t.Errorf("last pull event: %+v, want done, digest %s, one layer complete", last, want)
+	}
+	if last.Bytes.Total == 0 || last.Bytes.Current != last.Bytes.Total {
+		t.Errorf("bytes of a finished pull: %+v", last.Bytes)
+	}
+	if s := serviceStatus(t, target, w.project, "app"); s.Digest != want || s.Replicas != 1 {
+		t.Errorf("status: digest %q, %d replicas; want %s, 1", s.Digest, s.Replicas, want)
+	}
+
+	before := reg.requests.Load()
+	r = w.deployRun(context.Background(), target, "app")
+	if r.err != nil || len(r.sum.Cached) != 1 {
+		t.Fatalf("second up: %v, ran %v", r.err, r.sum.Ran)
+	}
+	if n := reg.requests.Load() - before; n != 0 {
+		t.Errorf("an up-to-date up sent %d requests to the registry", n)
+	}
+	if it := w.deployPlan(target, "app"); it.Run {
+		t.Errorf("plan after up: %+v", it)
+	}
+}
+
+// pull = "always" asks the registry on every up, and replaces the
+// container only when the tag's digest changed.
+func TestPullAlwaysReplacesOnlyOnNewDigest(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	old := reg.pushHello(t, repo, "v1", repo+"a")
+	ref := reg.host() + "/" + repo + ":v1"
+	forgetImages(t, docker, ref, reg.host()+"/"+repo+"@"+old)
+	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG", pull = "always")`+"\n"+
+		`job(name = "once", image = "IMG", pull = "always", command = ["hi"])`+"\n")
+	ctx := context.Background()
+	containerID := func(rule string) string {
+		list, err := target.ruleContainers(ctx, w.project, rule)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("want one container of %s: %v %v", rule, list, err)
+		}
+		return list[0].ID
+	}
+
+	if r := w.deployRun(ctx, target, "app", "once"); r.err != nil {
+		t.Fatalf("up: %v: %s%s", r.err, r.failure("app"), r.failure("once"))
+	}
+	first, job := containerID("app"), containerID("once")
+	if it := w.deployPlan(target, "app"); !it.Run || !strings.Contains(engine.ReasonText(it.Reasons), `pull = "always"`) {
+		t.Errorf("plan with pull = always: %+v", it)
+	}
+	before := reg.requests.Load()
+	r := w.deployRun(ctx, target, "app", "once")
+	if r.err != nil {
+		t.Fatalf("second up: %v: %s%s", r.err, r.failure("app"), r.failure("once"))
+	}
+	if reg.requests.Load() == before {
+		t.Error("pull = always sent the registry no request")
+	}
+	if id := containerID("app"); id != first {
+		t.Error("the same digest replaced the container")
+	}
+	if id := containerID("once"); id != job || !strings.Contains(r.output("once"), "the job does not run again") {
+		t.Errorf("the same digest ran the job again:\n%s", r.output("once"))
+	}
+
+	digest := reg.pushHello(t, repo, "v1", repo+"b")
+	forgetImages(t, docker, reg.host()+"/"+repo+"@"+digest)
+	if r := w.deployRun(ctx, target, "app", "once"); r.err != nil {
+		t.Fatalf("third up: %v: %s", r.err, r.failure("app"))
+	}
+	if id := containerID("once"); id == job {
+		t.Error("a new digest did not run the job again")
+	}
+	if id := containerID("app"); id == first {
+		t.Error("a new digest did not replace the container")
+	}
+	if s := serviceStatus(t, target, w.project, "app"); !strings.HasSuffix(s.Digest, "@"+digest) {
+		t.Errorf("status digest %q, want …@%s", s.Digest, digest)
+	}
+}
+
+// An image pinned by digest is pulled and run; pull = "never" keeps a
+// missing image an error that says what to do.
+func TestPullPinnedAndNever(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	digest := reg.pushHello(t, repo, "v1", repo)
+	pinned := reg.host() + "/" + repo + ":v1@" + digest
+	forgetImages(t, docker, reg.host()+"/"+repo+"@"+digest)
+	w, target := newPullWorkspace(t, docker, pinned, `service(name = "app", image = "IMG")`+"\n"+
+		`service(name = "other", image = "`+reg.host()+"/"+repo+`:nope", pull = "never")`+"\n")
+
+	r := w.deployRun(context.Background(), target, "app")
+	if r.err != nil {
+		t.Fatalf("up: %v: %s", r.err, r.failure("app"))
+	}
+	if s := serviceStatus(t, target, w.project, "app"); s.Digest != reg.host()+"/"+repo+"@"+digest {
+		t.Errorf("status digest %q", s.Digest)
+	}
+	if r := w.deployRun(context.Background(), target, "app"); r.err != nil || len(r.sum.Cached) != 1 {
+		t.Errorf("second up of a pinned image: %v, ran %v", r.err, r.sum.Ran)
+	}
+	r = w.deployRun(context.Background(), target, "other")
+	if msg := r.failure("other"); !strings.Contains(msg, `pull = "never"`) || !strings.Contains(msg, "is not in the Docker Engine") {
+		t.Errorf("pull = never on a missing image: %q", msg)
+	}
+}
+
+// Bad pulls are clear errors: no such tag or repository, a registry
+// that is down, a private image without credentials or with wrong ones.
+func TestPullErrors(t *testing.T) {
+	docker := needDocker(t)
+	ctx := context.Background()
+	writeDockerConfig(t, `{}`)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	reg.pushHello(t, repo, "v1", repo)
+	private := startPullRegistry(t, "alice", "s3cret")
+	private.pushHello(t, repo, "v1", repo)
+	privRef := private.host() + "/" + repo + ":v1"
+	forgetImages(t, docker, privRef)
+
+	down := startRegistry(t)
+	downHost := down.host()
+	down.Close()
+
+	for _, tc := range []struct {
+		name, ref string
+		want      []string
+	}{
+		{"unknown tag", reg.host() + "/" + repo + ":nope", []string{"has no such image", "check the repository and the tag"}},
+		{"unknown repository", reg.host() + "/ferrytest/nosuchrepo:v1", []string{"has no such image"}},
+		{"digest not in the registry", reg.host() + "/" + repo + ":v1@sha256:" + strings.Repeat("0", 64), []string{"has no such image", "tag or digest"}},
+		{"registry down", downHost + "/" + repo + ":v1", []string{"cannot reach the registry " + downHost}},
+		{"private without credentials", privRef, []string{private.host() + " wants credentials", "docker login " + private.host()}},
+	} {
+		_, err := PullImage(ctx, docker, tc.ref, deploy.PullMissing, nil)
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v; want it to say %q", tc.name, err, w)
+			}
+		}
+	}
+
+	b64 := base64.StdEncoding.EncodeToString
+	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:wrong"))+`"}}}`)
+	if _, err := PullImage(ctx, docker, privRef, deploy.PullMissing, nil); err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+private.host()) {
+		t.Errorf("wrong credentials: %v", err)
+	}
+	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:s3cret"))+`"}}}`)
+	res, err := PullImage(ctx, docker, privRef, deploy.PullMissing, nil)
+	if err != nil || !res.Pulled || res.Digest == "" {
+		t.Errorf("with the credentials of config.json: %+v, %v", res, err)
+	}
+}
+
+// A pull stopped by Ctrl-C leaves no image behind, and the next pull
+// completes it.
+func TestPullInterrupted(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	reg.pushHello(t, repo, "v1", repo)
+	ref := reg.host() + "/" + repo + ":v1"
+	forgetImages(t, docker, ref)
+
+	stalled, release := reg.holdBlobs()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := PullImage(ctx, docker, ref, deploy.PullMissing, nil)
+		done <- err
+	}()
+	select {
+	case <-stalled:
+	case err := <-done:
+		t.Fatalf("the pull ended before downloading a layer: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("an interrupted pull: %v, want context.Canceled", err)
+	}
+	release()
+	if _, ok, err := docker.ImageRef(context.Background(), ref); err != nil || ok {
+		t.Fatalf("after an interrupted pull the Engine has %s: %v %v", ref, ok, err)
+	}
+	res, err := PullImage(context.Background(), docker, ref, deploy.PullMissing, nil)
+	if err != nil || !res.Pulled {
+		t.Fatalf("the pull after an interrupted one: %+v %v", res, err)
+	}
+}
+
+// Ctrl-C during the pull of an up leaves no container and no image, and
+// the next up pulls and starts the service.
+func TestUpInterruptedDuringPull(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	reg.pushHello(t, repo, "v1", repo)
+	ref := reg.host() + "/" + repo + ":v1"
+	forgetImages(t, docker, ref)
+	w, target := newPullWorkspace(t, docker, ref, `service(name = "app", image = "IMG")`+"\n")
+
+	stalled, release := reg.holdBlobs()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-stalled
+		cancel()
+	}()
+	r := w.deployRun(ctx, target, "app")
+	release()
+	if r.err == nil || !r.sum.Interrupted && len(r.sum.Failed) == 0 {
+		t.Fatalf("an up interrupted during its pull: %v, %+v", r.err, r.sum)
+	}
+	if list, err := target.ruleContainers(context.Background(), w.project, "app"); err != nil || len(list) != 0 {
+		t.Errorf("an interrupted up left containers: %v %v", list, err)
+	}
+	if _, ok, err := docker.ImageRef(context.Background(), ref); err != nil || ok {
+		t.Errorf("an interrupted up left the image: %v %v", ok, err)
+	}
+	if r := w.deployRun(context.Background(), target, "app"); r.err != nil || len(r.sum.Ran) != 1 {
+		t.Fatalf("the up after an interrupted one: %v: %s", r.err, r.failure("app"))
+	}
+}
+
+// The progress of a pull is reported per layer, when a layer appears or
+// finishes and each time the bytes pass a tenth, and read as a bar.
+func TestPullTracker(t *testing.T) {
+	var got []engine.PullState
+	tr := &pullTracker{state: engine.PullState{Image: "reg/pg:16"}, index: map[string]int{}, report: func(p engine.PullState) { got = append(got, p) }}
+	for _, p := range []dockerapi.LayerProgress{
+		{ID: "a", Status: "Pulling fs layer"},
+		{ID: "b", Status: "Already exists"},
+		{ID: "a", Status: "Downloading", Current: 10e3, Total: 31.2e6},
+		{ID: "a", Status: "Downloading", Current: 20e3, Total: 31.2e6},
+		{ID: "a", Status: "Downloading", Current: 14.1e6, Total: 31.2e6},
+		{ID: "a", Status: "Download complete"},
+		{ID: "a", Status: "Extracting", Current: 5e6, Total: 31.2e6},
+		{ID: "a", Status: "Pull complete"},
+	} {
+		tr.layer(p)
+	}
+	tr.finish("reg/pg@sha256:abc")
+	var texts []string
+	for _, p := range got {
+		texts = append(texts, p.String())
+	}
+	want := []string{
+		"pulling reg/pg:16, 0/1 layers",
+		"pulling reg/pg:16, 1/2 layers",
+		"pulling reg/pg:16 [#########···········] 45% of 31.2 MB, 1/2 layers",
+		"pulling reg/pg:16 [####################] 100% of 31.2 MB, 1/2 layers",
+		"pulling reg/pg:16 [####################] 100% of 31.2 MB, 2/2 layers",
+		"pulled reg/pg:16 (reg/pg@sha256:abc)",
+	}
+	if strings.Join(texts, "\n") != strings.Join(want, "\n") {
+		t.Errorf("progress:\n%s\nwant:\n%s", strings.Join(texts, "\n"), strings.Join(want, "\n"))
+	}
+	if got[0].Layers[0].Status != "Pulling fs layer" {
+		t.Errorf("a report shares the tracker's layers: %+v", got[0].Layers)
+	}
+}
+
+func TestLocalRef(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	for in, want := range map[string]string{
+		"postgres:16":                                "postgres:16",
+		"postgres:16@" + d:                           "postgres@" + d,
+		"127.0.0.1:5000/a/b:v1@" + d:                 "127.0.0.1:5000/a/b@" + d,
+		"127.0.0.1:5000/a/b@" + d:                    "127.0.0.1:5000/a/b@" + d,
+		"ferrytest-hello:" + strings.Repeat("a", 12): "ferrytest-hello:" + strings.Repeat("a", 12),
+	} {
+		if got := localRef(in); got != want {
+			t.Errorf("localRef(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
