@@ -17,7 +17,7 @@ func (a *app) versionCommand() *cobra.Command {
 		Short: "Print ferry's version",
 		// Printing the version needs no logging set up.
 		PersistentPreRun: func(*cobra.Command, []string) {},
-		Run: func(*cobra.Command, []string) { fmt.Fprintln(a.stdout, versionLine()) },
+		Run:              func(*cobra.Command, []string) { fmt.Fprintln(a.stdout, versionLine()) },
 	}
 }
 
