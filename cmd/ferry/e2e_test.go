@@ -1827,3 +1827,24 @@ func TestRunawayActionIsStopped(t *testing.T) {
 		t.Errorf("failure %v", e)
 	}
 }
+
+// A plan with no rule named plans the build rules, and says which services
+// and jobs it left to `ferry up` and how to plan them: a file of services
+// alone no longer plans "0 of 0 rules" without a word about them.
+func TestPlanNamesServicesLeftToUp(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{"ferry.star": `service(name = "db", image = "postgres:16")
+service(name = "api", image = "example/api:1", depends_on = ["db"])
+job(name = "migrate", image = "example/api:1", command = ["migrate"])
+`})
+	r := ws.ferry(t, "plan")
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "3 services and jobs are left to `ferry up`: `ferry plan db api migrate` plans them") {
+		t.Errorf("plan does not name the services left to up:\n%s", r)
+	}
+	r = ws.ferry(t, "plan", "db")
+	r.wantCode(t, 0)
+	if strings.Contains(r.stdout, "left to `ferry up`") {
+		t.Errorf("a plan of named rules speaks of the services it left out:\n%s", r)
+	}
+}

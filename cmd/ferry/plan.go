@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,9 @@ func (a *app) planCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "; %d would fail", errs)
 			}
 			fmt.Fprintln(a.stdout)
+			if len(names) == 0 {
+				a.planDeployHint(l.Graph)
+			}
 			a.planImages(cmd.Context(), l, items)
 			a.planFindings(cmd.Context(), l)
 			return nil
@@ -59,6 +63,26 @@ func (a *app) planCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "plan as `ferry run --force` would run")
 	return cmd
+}
+
+// planDeployHint says, after a plan of the default rules, which services
+// and jobs it left out: they are `ferry up`'s, and a plan names them to
+// include them.
+func (a *app) planDeployHint(g *engine.Graph) {
+	var left []string
+	for _, n := range g.Names() {
+		if isDeploy(g.Rule(n)) {
+			left = append(left, n)
+		}
+	}
+	switch len(left) {
+	case 0:
+		return
+	case 1:
+		fmt.Fprintf(a.stdout, "1 service or job is left to `ferry up`: `ferry plan %s` plans it\n", left[0])
+	default:
+		fmt.Fprintf(a.stdout, "%d services and jobs are left to `ferry up`: `ferry plan %s` plans them\n", len(left), strings.Join(left, " "))
+	}
 }
 
 // planImages prints, after a plan, the registry images of its services
