@@ -85,7 +85,19 @@ func notPlaceholder(s string) bool {
 	case "password", "passwd", "changeme", "change-me", "secret", "redacted", "none", "null", "true", "false", "test", "dummy":
 		return false
 	}
-	return !placeholder(s)
+	return !placeholder(s) && !filePath(s)
+}
+
+// filePath reports whether a password literal is a file's path, as the
+// value of POSTGRES_PASSWORD_FILE is (/run/secrets/db): where the password
+// is, not the password.
+func filePath(s string) bool {
+	for _, p := range []string{"/", "./", "../", "~/"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // realToken vets a provider's token found by its prefix: not a

@@ -90,6 +90,8 @@ func TestSecretPatterns(t *testing.T) {
 		{"password in a dict", `env = {"DB_PASSWORD": "s3cr3t!"}` + "\n", []string{"FERRY-SEC010:1:24"}},
 		{"password from a variable", "db_password = os.env(\"DB_PASSWORD\")\npassword := cfg.Password\n", nil},
 		{"password placeholder", `password = "changeme"` + "\n" + `PASSWORD: "${DB_PASSWORD}"` + "\n" + `pass = "xxxxxxxx"` + "\n", nil},
+		{"a password file's path, not a password", `env = {"POSTGRES_PASSWORD_FILE": "/run/secrets/db-password"}` + "\n" +
+			`MYSQL_PASSWORD_FILE: "./secrets/mysql"` + "\n" + `pass_file = "~/.pgpass"` + "\n", nil},
 		{"a path, not a name", `"/etc/passwd": "root:x:0:0:root:/root:/bin/sh"` + "\n", nil},
 		{"high-entropy api key", `api_key = "` + apiKey + `"` + "\n", []string{"FERRY-SEC011:1:12"}},
 		{"low-entropy token", `token = "aaaaaaaabbbbbbbbcccc"` + "\n", nil},
