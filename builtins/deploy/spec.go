@@ -6,6 +6,7 @@ package deploy
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -202,14 +203,28 @@ func portNumber(s string) (int, error) {
 
 // A Volume mounts a named volume or a host folder into the container.
 type Volume struct {
-	Source   string // a volume name, or a workspace-relative or absolute host path
+	Source   string // a volume name, or a workspace-relative, absolute or ~/ host path (see HostPath)
 	Target   string
 	ReadOnly bool
 	Bind     bool // Source is a host path
 	External bool // a named volume declared with volume(name, external = True)
 }
 
-// ParseVolume parses "NAME:/path", "./dir:/path" or "/abs:/path", with an
+// HostPath is the host path of a bind mount: Source when it is absolute,
+// under the user's home folder for ~ and ~/..., else under root, the
+// workspace root.
+func (v Volume) HostPath(root string) string {
+	switch {
+	case strings.HasPrefix(v.Source, "/"):
+		return v.Source
+	case v.Source == "~" || strings.HasPrefix(v.Source, "~/"):
+		home, _ := os.UserHomeDir() // ParseVolume checked that there is one
+		return home + v.Source[1:]
+	}
+	return root + "/" + v.Source
+}
+
+// ParseVolume parses "NAME:/path", "./dir:/path", "~/dir:/path" or "/abs:/path", with an
 // optional ":ro" or ":rw". dir is the declaring file's folder, which
 // relative host paths are resolved against.
 func ParseVolume(dir, s string) (Volume, error) {
@@ -235,6 +250,14 @@ func ParseVolume(dir, s string) (Volume, error) {
 	switch {
 	case strings.HasPrefix(v.Source, "/"):
 		v.Bind = true
+	case v.Source == "~" || strings.HasPrefix(v.Source, "~/"):
+		if _, err := os.UserHomeDir(); err != nil {
+			return v, fmt.Errorf("volume %q: ~ is your home folder, but %v; write an absolute path", s, err)
+		}
+		v.Bind = true
+	case strings.HasPrefix(v.Source, "~"):
+		user, _, _ := strings.Cut(v.Source, "/")
+		return v, fmt.Errorf("volume %q: %s is another user's home folder, which ferry does not look up; write its absolute path", s, user)
 	case strings.HasPrefix(v.Source, "./") || strings.HasPrefix(v.Source, "../") || v.Source == ".":
 		v.Bind = true
 		v.Source = path.Join(dir, v.Source)

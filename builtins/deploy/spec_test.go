@@ -90,6 +90,9 @@ func TestParseVolume(t *testing.T) {
 		{in: "data:/x:rx", err: "want ro or rw"},
 		{in: "my dir:/x", err: "not a volume name"},
 		{in: "data", err: "SOURCE:TARGET"},
+		{in: "~/data:/data", want: Volume{Source: "~/data", Target: "/data", Bind: true}},
+		{in: "~:/home/me:ro", want: Volume{Source: "~", Target: "/home/me", ReadOnly: true, Bind: true}},
+		{in: "~bob/data:/data", err: "~bob is another user's home folder, which ferry does not look up; write its absolute path"},
 	}
 	for _, tt := range tests {
 		v, err := ParseVolume(tt.dir, tt.in)
@@ -101,6 +104,22 @@ func TestParseVolume(t *testing.T) {
 		}
 		if err != nil || v != tt.want {
 			t.Errorf("ParseVolume(%q, %q) = %+v, %v; want %+v", tt.dir, tt.in, v, err, tt.want)
+		}
+	}
+}
+
+// A bind mount's host path: absolute as given, ~/ under the home folder,
+// else under the workspace root.
+func TestVolumeHostPath(t *testing.T) {
+	t.Setenv("HOME", "/home/me")
+	for _, tt := range []struct{ source, want string }{
+		{"/etc/ssl", "/etc/ssl"},
+		{"~/data", "/home/me/data"},
+		{"~", "/home/me"},
+		{"api/static", "/ws/api/static"},
+	} {
+		if got := (Volume{Source: tt.source, Bind: true}).HostPath("/ws"); got != tt.want {
+			t.Errorf("HostPath of %q = %q, want %q", tt.source, got, tt.want)
 		}
 	}
 }

@@ -424,8 +424,8 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
 			m.Labels = ownLabels(t.owner, map[string]string{labelProject: d.Project})
-		case !strings.HasPrefix(v.Source, "/"):
-			m.Source = d.Root + "/" + v.Source
+		default:
+			m.Source = v.HostPath(d.Root)
 		}
 		ss.Mounts = append(ss.Mounts, m)
 	}

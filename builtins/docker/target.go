@@ -337,8 +337,8 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 		case v.External:
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
-		case !strings.HasPrefix(v.Source, "/"):
-			m.Source = d.Root + "/" + v.Source
+		default:
+			m.Source = v.HostPath(d.Root)
 		}
 		cs.Mounts = append(cs.Mounts, m)
 	}

@@ -229,6 +229,9 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		if engineSocket(v.Source) {
 			add("FERRY-SV002", fmt.Sprintf("mounts %s at %s: the container can start privileged containers, which is root on the host", v.Source, v.Target))
 		}
+		if what := credentials(v.Source); what != "" {
+			add("FERRY-SV007", fmt.Sprintf("mounts %s at %s: %s", v.Source, v.Target, what))
+		}
 	}
 	for _, p := range s.Ports {
 		if db, ok := dbPorts[p.Container]; ok && p.Everywhere() {
@@ -284,6 +287,28 @@ func engineSocket(src string) bool {
 		return true
 	}
 	return false
+}
+
+// credentialFolders are the folders and files, by base name, where tools
+// keep a user's credentials.
+var credentialFolders = map[string]bool{
+	".ssh": true, ".docker": true, ".aws": true, ".kube": true, ".gnupg": true, ".azure": true,
+	".netrc": true, ".pgpass": true, ".git-credentials": true, "gcloud": true,
+}
+
+// credentials says what a bind mount of the host path src hands the
+// container, when that is a home folder (which holds the user's keys and
+// tokens) or a folder of credentials; "" otherwise.
+func credentials(src string) string {
+	p := path.Clean(src)
+	dir, base := path.Split(p)
+	switch {
+	case p == "~" || p == "/root" || (dir == "/home/" || dir == "/Users/") && base != "":
+		return "a home folder, with the keys and tokens in it (~/.ssh, ~/.docker/config.json, cloud credentials)"
+	case credentialFolders[base]:
+		return "credentials, which the container can read and use"
+	}
+	return ""
 }
 
 // loopback returns p as a ports = entry that publishes it on loopback

@@ -72,6 +72,7 @@ service(name = "db6", image = "postgres:16", ports = ["[::]:5432:5432"], user = 
 service(name = "db6-local", image = "postgres:16", ports = ["[::1]:5432:5432", "127.0.0.1:5433:5432", "[::1]::6379"], user = "999")
 service(name = "cache6", image = "redis:7", ports = ["[0:0:0:0:0:0:0:0]:6379:6379"], user = "999")
 service(name = "db-mapped", image = "postgres:16", ports = ["[::ffff:0.0.0.0]:5432:5432", "[0:0::0]::3306", "[::ffff:127.0.0.1]:5433:5432"], user = "999")
+service(name = "homes", image = "agent:1", volumes = ["~:/h", "~/.ssh:/ssh:ro", "/root/.docker:/d", "~/code:/code", "/home/bob/.aws/:/aws"], user = "1")
 `})
 	var fs []Finding
 	for _, r := range rules {
@@ -100,6 +101,10 @@ service(name = "db-mapped", image = "postgres:16", ports = ["[::ffff:0.0.0.0]:54
 		"FERRY-SV003 ferry.star:28:8",
 		"FERRY-SV003 ferry.star:29:8",
 		"FERRY-SV003 ferry.star:29:8",
+		"FERRY-SV007 ferry.star:30:8",
+		"FERRY-SV007 ferry.star:30:8",
+		"FERRY-SV007 ferry.star:30:8",
+		"FERRY-SV007 ferry.star:30:8",
 	}
 	if got := ids(fs); !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)

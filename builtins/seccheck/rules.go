@@ -28,6 +28,8 @@ var Rules = []Rule{
 		"drop privileged = True; if the service needs one capability or device, run it unprivileged and grant only that one outside ferry, or rethink the design: a privileged container is root on the host"},
 	{"FERRY-SV006", Warning, "registry image on the tag latest, or on no tag",
 		"name a version (`postgres:16`), or pin the digest (`postgres:16@sha256:<digest>`; `ferry status` shows the digest that runs): latest changes under you, and a pull may bring another image than the one you tested"},
+	{"FERRY-SV007", Error, "home folder or credentials mounted",
+		"mount only what the service needs, from the workspace (./config:/config), and give it credentials with secret_files = {...}, which ferry keeps out of its output: a container that can read ~/.ssh or ~/.docker/config.json can use them"},
 	{"FERRY-SEC001", Error, "AWS access key id", rotateFix},
 	{"FERRY-SEC002", Error, "AWS secret access key", rotateFix},
 	{"FERRY-SEC003", Error, "GitHub token", rotateFix},
