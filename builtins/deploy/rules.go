@@ -56,7 +56,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "Unique name; also the DNS name other services reach it by."},
 		{Name: "image", Type: engine.String, Required: true, Doc: "An image reference (`postgres:16`, `registry.example.com/team/api:1.4`, pinned as `postgres:16@sha256:…`), pulled from its registry as `pull` says, or the name of an `image()` rule (built first, never pulled). See [registries](registries.md)."},
 		{Name: "pull", Type: engine.String, Default: `"missing"`, Doc: "When to pull `image` from its registry, with the credentials of `docker login`: `\"missing\"` when the Engine lacks it (an up-to-date `ferry up` asks no registry), `\"always\"` on every `ferry up` (what runs is replaced only when the digest changed), `\"never\"` (the image must be in the Engine). Changing it replaces nothing."},
-		{Name: "command", Type: argv{}, Doc: "Replaces the image's command (the arguments of its entrypoint). No shell runs it."},
+		{Name: "command", Type: argv{}, Doc: "Replaces the image's command (the arguments of its entrypoint): a list, or a string split into words as a POSIX shell would (`sh -c \"a && b\"` is three words), but no shell runs it; a string that needs one ($VAR, &&, |, >) is refused."},
 		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
 		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
 		{Name: "secret_files", Type: engine.SecretDict, Default: "{}", Doc: "Files to put in the container, by absolute path: each `secret()` is written to a private folder on a host tmpfs and bind-mounted read-only (never copied into the container, where it would land on disk); `ferry down` removes them. See [secrets](secrets.md)."},
@@ -131,7 +131,12 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		return nil, c.Errorf("name must be lowercase letters, digits, '-' and '_', starting with a letter or digit (it is a DNS name)")
 	}
 	if c.Has("command") {
-		s.Command = c.Value("command").([]string)
+		switch cmd := c.Value("command").(type) {
+		case needsShell:
+			return nil, c.Errorf("command %q: %v", cmd.cmd, cmd.why)
+		case []string:
+			s.Command = cmd
+		}
 	}
 	for _, ps := range c.Strings("ports") {
 		port, err := ParsePort(ps)
@@ -483,15 +488,21 @@ func resourceBuiltin(kind string, res *resources) *engine.Builtin {
 	}
 }
 
-// argv is a command for a container: a list of strings, or a string split on
-// spaces. Unlike a task's cmd, no shell runs it: images FROM scratch have none.
+// argv is a command for a container: a list of strings, or a string split
+// into words as a POSIX shell would (splitCommand). Unlike a task's cmd, no
+// shell runs it: images FROM scratch have none. A string that needs a shell
+// converts to a needsShell, which the builtin refuses with its reason.
 type argv struct{}
 
-func (argv) Describe() string { return "list of strings, or a string split on spaces" }
+func (argv) Describe() string { return "list of strings, or a string of words" }
 
 func (argv) Convert(v starlark.Value) (any, bool) {
 	if s, ok := v.(starlark.String); ok {
-		return strings.Fields(string(s)), true
+		words, err := splitCommand(string(s))
+		if err != nil {
+			return needsShell{cmd: string(s), why: err}, true
+		}
+		return words, true
 	}
 	return engine.StringList.Convert(v)
 }

@@ -108,6 +108,8 @@ func TestServiceErrors(t *testing.T) {
 		`service(name = "a", image = "x", network_mode = "none", ports = ["80"])`:                        `network_mode = "none" cannot be combined with ports: the container has no network but loopback`,
 		`service(name = "a", image = "x", network_mode = "none", health = health.tcp(80))`:               `health: network_mode = "none" leaves nothing for ferry to probe health.tcp through`,
 		`service(name = "a", image = "x", privileged = "yes")`:                                           `privileged: got string, want bool`,
+		`job(name = "m", image = "x", command = "migrate && serve")`:                                     `ferry.star:1:4: job "m": command "migrate && serve": it has shell operators (such as &&, ||, |, ; or &), but no shell runs a container's command; give a list, such as ["sh", "-c", "migrate && serve"]`,
+		`service(name = "a", image = "x", volumes = ["~bob/x:/x"])`:                                      `~bob is another user's home folder`,
 	} {
 		_, err := load(t, src)
 		if err == nil || !strings.Contains(err.Error(), want) {
