@@ -15,7 +15,7 @@ import (
 func TestStalledEngineUpStatus(t *testing.T) {
 	host := enginetest.Stalled(t, true)
 	ws := newWorkspace(t, map[string]string{"ferry.star": `service(name = "web", image = "ferrytest/stalled:1")` + "\n"})
-	for _, args := range [][]string{{"up", "ContainerList"}, {"status", "ContainerList"}} {
+	for _, args := range [][]string{{"up", "ImageInspect"}, {"status", "ContainerList"}} {
 		cmd := exec.Command(ferryBin, args[0])
 		cmd.Dir = ws.dir
 		cmd.Env = append(os.Environ(), "NO_COLOR=1", "DOCKER_HOST="+host, "FERRY_DOCKER_TIMEOUT=300ms")
