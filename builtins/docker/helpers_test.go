@@ -142,6 +142,11 @@ func (c *countingEngine) Build(ctx context.Context, r io.Reader, o dockerapi.Bui
 	return c.Client.Build(ctx, r, o, out)
 }
 
+func (c *countingEngine) BuildWithBuildKit(ctx context.Context, o dockerapi.BuildKitOptions, out io.Writer) (string, error) {
+	c.builds.Add(1)
+	return c.Client.BuildWithBuildKit(ctx, o, out)
+}
+
 func (c *countingEngine) Tag(ctx context.Context, id, ref string) error {
 	c.tags.Add(1)
 	return c.Client.Tag(ctx, id, ref)
@@ -306,7 +311,7 @@ func (w *testWorkspace) run(ctx context.Context, names ...string) runResult {
 	w.t.Helper()
 	var r runResult
 	var mu sync.Mutex
-	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(w.redactor, engine.SinkFunc(func(e engine.Event) {
 		mu.Lock()
 		r.events = append(r.events, e)
 		mu.Unlock()

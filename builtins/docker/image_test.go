@@ -411,6 +411,14 @@ func (p panicEngine) Build(context.Context, io.Reader, dockerapi.BuildOptions, i
 	p.t.Error("Build called")
 	return "", nil
 }
+func (p panicEngine) Builder(context.Context) (dockerapi.BuilderInfo, error) {
+	p.t.Error("Builder called")
+	return dockerapi.BuilderInfo{}, nil
+}
+func (p panicEngine) BuildWithBuildKit(context.Context, dockerapi.BuildKitOptions, io.Writer) (string, error) {
+	p.t.Error("BuildWithBuildKit called")
+	return "", nil
+}
 func (p panicEngine) Tag(context.Context, string, string) error { p.t.Error("Tag called"); return nil }
 func (p panicEngine) Remove(context.Context, string) error      { p.t.Error("Remove called"); return nil }
 
