@@ -100,7 +100,10 @@ func (i *Image) revealBuildSecrets(ctx context.Context) (map[string][]byte, erro
 // was sent before and asks only for changes), the Dockerfile as rendered,
 // and the build secrets as values the session answers with.
 func (i *Image) buildWithBuildKit(rc *engine.RunContext, bc *buildContext, df *dockerfile, dockerfile []byte, secrets map[string][]byte, values *redact.Matcher) (string, error) {
+	ctx, stop := context.WithCancel(rc)
+	defer stop()
 	cfs := newContextFS(rc.Workspace.Tree(), bc, values)
+	cfs.found = stop
 	args := maps.Clone(i.buildArgs)
 	if args == nil {
 		args = map[string]string{}
@@ -110,7 +113,7 @@ func (i *Image) buildWithBuildKit(rc *engine.RunContext, bc *buildContext, df *d
 	if _, set := args["BUILDKIT_INLINE_CACHE"]; !set {
 		args["BUILDKIT_INLINE_CACHE"] = "1"
 	}
-	id, err := i.docker.BuildWithBuildKit(rc, dockerapi.BuildKitOptions{
+	id, err := i.docker.BuildWithBuildKit(ctx, dockerapi.BuildKitOptions{
 		Context:        cfs,
 		Dockerfile:     dockerfileFS("Dockerfile", dockerfile),
 		DockerfileName: "Dockerfile",

@@ -33,8 +33,11 @@ type contextFS struct {
 	entries []entry // in the order a walk visits them
 	files   map[string][]byte
 	values  *redact.Matcher
-	mu      sync.Mutex
-	err     error // the first *secretContentError
+	// found is called when a file holds a secret's value: the Engine,
+	// which only sees a failed transfer, might otherwise wait for more.
+	found func()
+	mu    sync.Mutex
+	err   error // the first *secretContentError
 }
 
 // newContextFS returns the context bc as an fsutil.FS. Entries that lie
@@ -163,6 +166,9 @@ func (c *contextFS) Open(name string) (io.ReadCloser, error) {
 					c.err = se
 				}
 				c.mu.Unlock()
+				if c.found != nil {
+					c.found()
+				}
 			}
 		}
 		pw.CloseWithError(err)

@@ -241,12 +241,16 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 	if err != nil {
 		return err
 	}
-	buildKit, b, err := i.builderFor(ctx)
-	if err != nil {
-		return err
-	}
-	if err := i.checkBuilder(df, buildKit, b); err != nil {
-		return err
+	// What only BuildKit builds is refused now, before anything runs,
+	// when the builder cannot build it (Run checks again).
+	if len(df.buildKitOnly) > 0 || len(i.secrets) > 0 {
+		buildKit, b, err := i.builderFor(ctx)
+		if err != nil {
+			return err
+		}
+		if err := i.checkBuilder(df, buildKit, b); err != nil {
+			return err
+		}
 	}
 	// The inputs key a link by its target string, but a Dockerfile that is
 	// a link is sent as the file it leads to: key on that file.
