@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -140,7 +142,7 @@ func (i *Image) buildKitError(df *dockerfile, err error) error {
 	if !errors.As(err, &be) {
 		return err
 	}
-	if df.syntax != "" && strings.Contains(be.Message, df.syntax) {
+	if df.syntax != "" && strings.Contains(be.Message, frontendPath(df.syntax)) {
 		return fmt.Errorf("%s: the \"# syntax=%s\" line asks for a Dockerfile frontend image, and BuildKit could not get it: %s; "+
 			"pull it into the Engine first (docker pull %s), or mirror it into a registry you reach and pin it there (# syntax=registry.example.com/docker/dockerfile:1@sha256:…), or remove the line to build with the Engine's built-in frontend",
 			df.pos(df.syntaxLine), df.syntax, be.Message, df.syntax)
@@ -149,4 +151,14 @@ func (i *Image) buildKitError(df *dockerfile, err error) error {
 		return fmt.Errorf("build failed at %s (%s): %s", df.pos(line), be.Instruction, be.Message)
 	}
 	return fmt.Errorf("build of %s failed: %s", df.path, be.Message)
+}
+
+// frontendPath returns the repository path of a frontend image reference,
+// as registry errors name it: "docker/dockerfile" for docker/dockerfile:1.
+func frontendPath(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.Path(named)
 }

@@ -237,7 +237,14 @@ func (w *testWorkspace) write(name, body string) {
 // image that another is building on.
 func (w *testWorkspace) copyHello(name string) {
 	w.t.Helper()
-	b, err := os.ReadFile(hello(w.t))
+	w.copyFile(hello(w.t), name)
+}
+
+// copyFile copies the binary at src to name, with the workspace's
+// repository appended (see copyHello).
+func (w *testWorkspace) copyFile(src, name string) {
+	w.t.Helper()
+	b, err := os.ReadFile(src)
 	if err != nil {
 		w.t.Fatal(err)
 	}

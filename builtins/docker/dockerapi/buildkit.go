@@ -235,7 +235,7 @@ func readBuildKitStream(r io.Reader, out io.Writer) (string, error) {
 // say nothing to a user, and joins it into one line.
 func cleanBuildKitError(msg string) string {
 	msg = strings.TrimPrefix(msg, "Error response from daemon: ")
-	for _, p := range []string{"rpc error: code = Unknown desc = ", "failed to solve with frontend dockerfile.v0: ", "failed to solve: ", "failed to build LLB: "} {
+	for _, p := range []string{"rpc error: code = Unknown desc = ", "failed to solve with frontend dockerfile.v0: ", "failed to solve with frontend gateway.v0: ", "failed to solve: ", "failed to build LLB: "} {
 		msg = strings.ReplaceAll(msg, p, "")
 	}
 	return oneLine(msg)
