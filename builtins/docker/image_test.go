@@ -52,7 +52,7 @@ func imageFor(t *testing.T, docker *dockerapi.Client, key string) dockerapi.Imag
 	return imgs[0]
 }
 
-func stateKey(t *testing.T, w *testWorkspace, rule string) engine.Digest {
+func stateKey(t testing.TB, w *testWorkspace, rule string) engine.Digest {
 	t.Helper()
 	st, err := engine.LoadState(&engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}, false)
 	if err != nil {
