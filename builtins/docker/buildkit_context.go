@@ -31,6 +31,7 @@ import (
 type contextFS struct {
 	tree    *engine.Tree
 	entries []entry // in the order a walk visits them
+	byName  map[string]int // index in entries
 	files   map[string][]byte
 	values  *redact.Matcher
 	// found is called when a file holds a secret's value: the Engine,
@@ -57,7 +58,11 @@ func newContextFS(tree *engine.Tree, bc *buildContext, values *redact.Matcher) *
 		entries = append(entries, e)
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int { return comparePaths(a.name, b.name) })
-	return &contextFS{tree: tree, entries: entries, values: values}
+	byName := make(map[string]int, len(entries))
+	for i, e := range entries {
+		byName[e.name] = i
+	}
+	return &contextFS{tree: tree, entries: entries, byName: byName, values: values}
 }
 
 // dockerfileFS returns a folder holding one file, name, with contents b.
@@ -142,8 +147,8 @@ func (c *contextFS) Open(name string) (io.ReadCloser, error) {
 	if b, ok := c.files[name]; ok {
 		return io.NopCloser(bytes.NewReader(b)), nil
 	}
-	i := slices.IndexFunc(c.entries, func(e entry) bool { return e.name == name })
-	if i < 0 {
+	i, ok := c.byName[name]
+	if !ok {
 		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.ENOENT}
 	}
 	e := c.entries[i]

@@ -354,3 +354,11 @@ func TestBuildKitFrontendErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestContextFSWalkOrder(t *testing.T) {
+	names := []string{"a.txt", "a", "a/b", "a/b/c", "a-b", "Dockerfile", "b"}
+	slices.SortFunc(names, comparePaths)
+	if want := []string{"Dockerfile", "a", "a/b", "a/b/c", "a-b", "a.txt", "b"}; !slices.Equal(names, want) {
+		t.Errorf("order %v, want %v", names, want)
+	}
+}

@@ -57,6 +57,23 @@ func (p *plainProgress) update(s *controlapi.StatusResponse) {
 		if v.Name != "" {
 			p.names[v.Digest] = v.Name
 		}
+	}
+	// The output first: a message may carry a step's last output and its
+	// end.
+	for _, l := range s.Logs {
+		n := p.header(l.Vertex)
+		data := append(p.partial[l.Vertex], l.Msg...)
+		for {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				break
+			}
+			fmt.Fprintf(p.out, "#%d %s\n", n, bytes.TrimRight(data[:i], "\r"))
+			data = data[i+1:]
+		}
+		p.partial[l.Vertex] = data
+	}
+	for _, v := range s.Vertexes {
 		if v.Started == nil && v.Completed == nil {
 			continue
 		}
@@ -79,19 +96,6 @@ func (p *plainProgress) update(s *controlapi.StatusResponse) {
 		default:
 			fmt.Fprintf(p.out, "#%d DONE\n", n)
 		}
-	}
-	for _, l := range s.Logs {
-		n := p.header(l.Vertex)
-		data := append(p.partial[l.Vertex], l.Msg...)
-		for {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				break
-			}
-			fmt.Fprintf(p.out, "#%d %s\n", n, bytes.TrimRight(data[:i], "\r"))
-			data = data[i+1:]
-		}
-		p.partial[l.Vertex] = data
 	}
 }
 
