@@ -30,7 +30,7 @@ import (
 // before any byte of the value is sent, and Err says which.
 type contextFS struct {
 	tree    *engine.Tree
-	entries []entry // in the order a walk visits them
+	entries []entry        // in the order a walk visits them
 	byName  map[string]int // index in entries
 	files   map[string][]byte
 	values  *redact.Matcher
