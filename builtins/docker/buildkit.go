@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -147,11 +149,23 @@ func (i *Image) buildKitError(df *dockerfile, err error) error {
 			"pull it into the Engine first (docker pull %s), or mirror it into a registry you reach and pin it there (# syntax=registry.example.com/docker/dockerfile:1@sha256:…), or remove the line to build with the Engine's built-in frontend",
 			df.pos(df.syntaxLine), df.syntax, be.Message, df.syntax)
 	}
+	if m := parseErrorRE.FindStringSubmatch(be.Message); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		msg := fmt.Sprintf("%s: the Engine's Dockerfile frontend refused it: %s", df.pos(line), m[2])
+		if strings.HasPrefix(m[2], "Unknown flag") && df.syntax == "" {
+			msg += "; the frontend built into this Engine is older than the flag: rewrite it without, or name a newer frontend with a first line such as \"# syntax=docker/dockerfile:1.7\" (see docs/buildkit.md)"
+		}
+		return errors.New(msg)
+	}
 	if line := df.instructionLine(be.Instruction); line > 0 {
 		return fmt.Errorf("build failed at %s (%s): %s", df.pos(line), be.Instruction, be.Message)
 	}
 	return fmt.Errorf("build of %s failed: %s", df.path, be.Message)
 }
+
+// parseErrorRE matches the error of a Dockerfile that BuildKit's frontend
+// cannot read: its line, and what is wrong.
+var parseErrorRE = regexp.MustCompile(`dockerfile parse error (?:on )?line (\d+): (.*)$`)
 
 // frontendPath returns the repository path of a frontend image reference,
 // as registry errors name it: "docker/dockerfile" for docker/dockerfile:1.
