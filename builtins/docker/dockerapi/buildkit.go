@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
 	controlapi "github.com/moby/buildkit/api/services/control"
@@ -64,16 +65,21 @@ func (c *Client) Builder(ctx context.Context) (BuilderInfo, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v := c.ping.APIVersion
+	return builderInfo(c.ping), nil
+}
+
+// builderInfo reads how the Engine builds from its answer to a ping.
+func builderInfo(ping types.Ping) BuilderInfo {
+	v := ping.APIVersion
 	b := BuilderInfo{APIVersion: v, Heredocs: !versionBefore(v, "1.42")}
-	switch c.ping.BuilderVersion {
+	switch ping.BuilderVersion {
 	case build.BuilderBuildKit:
 		b.BuildKit = true
 	case build.BuilderV1:
 	default:
-		b.BuildKit = c.ping.OSType == "linux" && !versionBefore(v, "1.39")
+		b.BuildKit = ping.OSType == "linux" && !versionBefore(v, "1.39")
 	}
-	return b, nil
+	return b
 }
 
 // versionBefore reports whether API version v is older than min.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/build"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -49,5 +51,25 @@ func TestReadBuildKitStream(t *testing.T) {
 	id, err := readBuildKitStream(strings.NewReader(`{"id":"moby.image.id","aux":{"ID":"sha256:abc"}}`+"\n"), &out)
 	if err != nil || id != "sha256:abc" {
 		t.Errorf("id %q, %v", id, err)
+	}
+}
+
+func TestBuilderInfo(t *testing.T) {
+	for _, tc := range []struct {
+		ping     types.Ping
+		buildKit bool
+		heredocs bool
+	}{
+		{types.Ping{APIVersion: "1.41", OSType: "linux"}, true, false},                                         // Docker 20.10 says nothing
+		{types.Ping{APIVersion: "1.41", OSType: "linux", BuilderVersion: build.BuilderV1}, false, false},       // BuildKit turned off
+		{types.Ping{APIVersion: "1.47", OSType: "linux", BuilderVersion: build.BuilderBuildKit}, true, true},   // Docker 27
+		{types.Ping{APIVersion: "1.38", OSType: "linux"}, false, false},                                        // Docker 18.06
+		{types.Ping{APIVersion: "1.41", OSType: "windows"}, false, false},                                      // Windows
+		{types.Ping{APIVersion: "1.44", OSType: "windows", BuilderVersion: build.BuilderBuildKit}, true, true}, // it says so
+	} {
+		b := builderInfo(tc.ping)
+		if b.BuildKit != tc.buildKit || b.Heredocs != tc.heredocs || b.APIVersion != tc.ping.APIVersion {
+			t.Errorf("%+v: %+v, want BuildKit %v, heredocs %v", tc.ping, b, tc.buildKit, tc.heredocs)
+		}
 	}
 }
