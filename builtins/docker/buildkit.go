@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -65,6 +67,9 @@ func (i *Image) checkBuilder(df *dockerfile, buildKit bool, b dockerapi.BuilderI
 		if len(df.buildKitOnly) > 0 {
 			f := df.buildKitOnly[0]
 			return fmt.Errorf("%s: %s needs BuildKit, and %s; %s", df.pos(f.line), f.what, why, fix)
+		}
+		if len(i.ssh) > 0 {
+			return fmt.Errorf("ssh = (image declared at %s) needs BuildKit, and %s; %s", i.info.Pos, why, strings.Replace(fix, "rewrite it without", "take ssh = out", 1))
 		}
 		if len(i.secrets) > 0 {
 			return fmt.Errorf("secrets = (image declared at %s) needs BuildKit, and %s; %s", i.info.Pos, why, strings.Replace(fix, "rewrite it without", "pass the secrets some other way", 1))
@@ -127,6 +132,7 @@ func (i *Image) buildWithBuildKit(rc *engine.RunContext, bc *buildContext, df *d
 		Target:         i.target,
 		CacheFrom:      i.cacheFrom,
 		Secrets:        secrets,
+		SSH:            i.ssh,
 	}, rc.Stdout)
 	if err := cfs.Err(); err != nil {
 		return "", err
@@ -175,4 +181,45 @@ func frontendPath(ref string) string {
 		return ref
 	}
 	return reference.Path(named)
+}
+
+// sshAgents reads ssh = entries: "ID" forwards the agent at $SSH_AUTH_SOCK,
+// "ID=PATH" an agent's socket or a private key file.
+func sshAgents(specs []string) (map[string]string, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, spec := range specs {
+		id, p, _ := strings.Cut(spec, "=")
+		if id == "" || strings.ContainsAny(id, ", \t\n") {
+			return nil, fmt.Errorf("%q has no valid id; write \"default\" (the agent at $SSH_AUTH_SOCK) or \"ID=PATH\"", spec)
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("id %q is given twice", id)
+		}
+		if rest, ok := strings.CutPrefix(p, "~/"); ok {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, fmt.Errorf("%q: %v", spec, err)
+			}
+			p = filepath.Join(home, rest)
+		}
+		if p != "" && !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("%q: the path must be absolute or start with ~/ (an agent's socket or a key file, which belongs outside the workspace)", spec)
+		}
+		out[id] = p
+	}
+	return out, nil
+}
+
+// checkSSH says what to do when ssh = forwards the agent at $SSH_AUTH_SOCK
+// and there is none.
+func (i *Image) checkSSH() error {
+	for id, p := range i.ssh {
+		if p == "" && os.Getenv("SSH_AUTH_SOCK") == "" {
+			return fmt.Errorf("ssh = forwards the SSH agent as %q (image declared at %s), but SSH_AUTH_SOCK is not set; start an agent and add a key (eval $(ssh-agent); ssh-add), or give a key file: ssh = [\"%s=~/.ssh/id_ed25519\"]", id, i.info.Pos, id)
+		}
+	}
+	return nil
 }

@@ -4,13 +4,21 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"io"
 	"os/exec"
 	"path"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
@@ -23,6 +31,7 @@ import (
 //	show FILE OUT   prints FILE's contents and writes their length to OUT
 //	env VAR OUT     writes $VAR to OUT
 //	copy FROM TO    copies a file
+//	ssh             asks the agent at $SSH_AUTH_SOCK how many keys it has
 //	compile SRC CACHE OUT
 //	                "compiles" each file of SRC (25ms) unless CACHE holds
 //	                its result, and writes OUT
@@ -30,7 +39,10 @@ const toolSrc = `package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -87,6 +99,15 @@ func main() {
 		err = os.WriteFile(a[2], []byte(os.Getenv(a[1])), 0o644)
 	case "compile":
 		err = compile(a[1], a[2], a[3])
+	case "ssh":
+		var conn net.Conn
+		if conn, err = net.Dial("unix", os.Getenv("SSH_AUTH_SOCK")); err == nil {
+			conn.Write([]byte{0, 0, 0, 1, 11}) // SSH_AGENTC_REQUEST_IDENTITIES
+			var answer [9]byte
+			if _, err = io.ReadFull(conn, answer[:]); err == nil {
+				fmt.Printf("agent answer %d, keys: %d\n", answer[4], binary.BigEndian.Uint32(answer[5:]))
+			}
+		}
 	case "copy":
 		var b []byte
 		if b, err = os.ReadFile(a[1]); err == nil {
@@ -361,5 +382,39 @@ func TestContextFSWalkOrder(t *testing.T) {
 	slices.SortFunc(names, comparePaths)
 	if want := []string{"Dockerfile", "a", "a/b", "a/b/c", "a-b", "a.txt", "b"}; !slices.Equal(names, want) {
 		t.Errorf("order %v, want %v", names, want)
+	}
+}
+
+func TestBuildKitSSH(t *testing.T) {
+	docker := needDocker(t)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(key, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := toolWorkspace(t, docker, fmt.Sprintf(`
+image(name = "app", repo = "REPO", context = "app", ssh = ["default=%s"], deps = ["base"])
+image(name = "agent", repo = "REPO-agent", context = "app", ssh = ["default"], deps = ["base"])
+`, key), map[string]string{
+		"app/Dockerfile": "FROM REPO-base\nRUN --mount=type=ssh [\"/tool\", \"ssh\"]\n",
+	})
+	r := w.run(context.Background(), "app")
+	if r.err != nil {
+		t.Fatalf("build: %v: %s", r.err, r.failure("app"))
+	}
+	if out := r.output("app"); !strings.Contains(out, "agent answer 12, keys: 1") {
+		t.Errorf("the step did not reach the forwarded key:\n%s", out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	r = w.run(context.Background(), "agent")
+	if msg := r.failure("agent"); !strings.Contains(msg, `ssh = forwards the SSH agent as "default" (image declared at ferry.star:4:6), but SSH_AUTH_SOCK is not set`) {
+		t.Errorf("without an agent: %q", msg)
 	}
 }

@@ -32,11 +32,12 @@ type Image struct {
 	builder    string                   // "buildkit", "classic", or "" for BuildKit where the Engine has it
 	secrets    map[string]engine.Secret // build secrets, by id
 	cacheFrom  []string
-	ignore     []string // cleaned patterns, after .dockerignore's
-	tags       []string // extra references, "repo:tag"
-	push       bool     // push the image after building it
-	live       []*step  // live_update steps
-	synced     synced   // what live updates copied into which container
+	ssh        map[string]string // SSH forwarding: id → agent socket or key file ("" for $SSH_AUTH_SOCK)
+	ignore     []string          // cleaned patterns, after .dockerignore's
+	tags       []string          // extra references, "repo:tag"
+	push       bool              // push the image after building it
+	live       []*step           // live_update steps
+	synced     synced            // what live updates copied into which container
 	ws         *engine.Workspace
 	ev         *engine.Evaluation // knows the secrets read from files
 	docker     Client
@@ -63,6 +64,7 @@ func imageBuiltin(docker Client, images *catalog) *engine.Builtin {
 			{Name: "target", Type: engine.String, Doc: "The stage to build, by its `AS` name; the last stage when not given."},
 			{Name: "builder", Type: engine.String, Doc: "`\"buildkit\"` or `\"classic\"`: the Engine's builder to build with. When not given, BuildKit where the Engine has it (it says so when pinged, or is a Linux Engine of API 1.39 or later), else the classic builder. Not part of the key."},
 			{Name: "secrets", Type: engine.SecretDict, Default: "{}", Doc: "Build secrets: ids to `secret()` values, which `RUN --mount=type=secret,id=ID` reads (BuildKit only). The values never enter the image, its history or the build output; they are not part of the key (a new value rebuilds nothing)."},
+			{Name: "ssh", Type: engine.StringList, Default: "[]", Doc: "SSH agents to forward to `RUN --mount=type=ssh` (BuildKit only), as `docker build --ssh` takes them: `\"default\"` forwards the agent at `$SSH_AUTH_SOCK` under the id `default`; `\"ID=PATH\"` forwards an agent's socket or a private key file (`~/` is the home folder) under ID. Not part of the key."},
 			{Name: "cache_from", Type: engine.StringList, Default: "[]", Doc: "Images whose layers a build may reuse as cache, such as the image pushed by an earlier build elsewhere (`127.0.0.1:5000/acme/api:latest`); images that ferry builds with BuildKit carry the cache metadata this needs. Not part of the key."},
 			{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Patterns of context files to leave out, relative to the context, in `.dockerignore` syntax, on top of the context's `.dockerignore`."},
 			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first, such as tasks that write into the context (image rules named in `FROM` are deps without being listed)."},
@@ -117,6 +119,14 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Client, images
 	i.secrets, _ = c.Value("secrets").(map[string]engine.Secret)
 	if len(i.secrets) > 0 && i.builder == builderClassic {
 		return nil, c.Errorf(`secrets = needs BuildKit, and builder = "classic" is set; remove builder = "classic" (ferry builds with BuildKit where the Engine has it)`)
+	}
+	ssh, err := sshAgents(c.Strings("ssh"))
+	if err != nil {
+		return nil, c.Errorf("ssh: %v", err)
+	}
+	i.ssh = ssh
+	if len(i.ssh) > 0 && i.builder == builderClassic {
+		return nil, c.Errorf(`ssh = needs BuildKit, and builder = "classic" is set; remove builder = "classic" (ferry builds with BuildKit where the Engine has it)`)
 	}
 	for id := range i.secrets {
 		if id == "" || strings.ContainsAny(id, ", \t\n=") {
@@ -444,6 +454,9 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	}
 	var secrets map[string][]byte
 	if buildKit {
+		if err := i.checkSSH(); err != nil {
+			return err
+		}
 		if secrets, err = i.revealBuildSecrets(rc); err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/tonistiigi/fsutil"
 	"google.golang.org/protobuf/proto"
 )
@@ -41,6 +42,10 @@ type BuildKitOptions struct {
 	// Secrets are the values RUN --mount=type=secret,id=KEY reads. They
 	// travel over the session only, and never enter the image.
 	Secrets map[string][]byte
+	// SSH forwards SSH agents to RUN --mount=type=ssh,id=KEY: an agent's
+	// socket or a private key file, or "" for the agent at
+	// $SSH_AUTH_SOCK.
+	SSH map[string]string
 }
 
 // BuilderInfo says how the Engine builds.
@@ -107,6 +112,17 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 	}
 	s.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{"context": o.Context, "dockerfile": o.Dockerfile}))
 	s.Allow(secretsprovider.FromMap(o.Secrets))
+	if len(o.SSH) > 0 {
+		var agents []sshprovider.AgentConfig
+		for id, p := range o.SSH {
+			agents = append(agents, sshprovider.AgentConfig{ID: id, Paths: []string{p}})
+		}
+		ssh, err := sshprovider.NewSSHAgentProvider(agents)
+		if err != nil {
+			return "", fmt.Errorf("forward SSH to the build: %w", err)
+		}
+		s.Allow(ssh)
+	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	sessionDone := make(chan error, 1)
