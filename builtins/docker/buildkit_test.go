@@ -418,3 +418,26 @@ image(name = "agent", repo = "REPO-agent", context = "app", ssh = ["default"], d
 		t.Errorf("without an agent: %q", msg)
 	}
 }
+
+func TestBuildKitCacheFrom(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := toolWorkspace(t, docker, `
+image(name = "first", repo = "REPO-first", context = "app", deps = ["base"])
+image(name = "second", repo = "REPO-second", context = "app", cache_from = ["REPO-first:latest"], tag = ["v2"], deps = ["base", "first"])
+`, map[string]string{
+		"app/Dockerfile": "FROM REPO-base\nCOPY in.txt /in.txt\n",
+		"app/in.txt":     "x\n",
+	})
+	w.mustRun("first")
+	if err := docker.Tag(context.Background(), w.repo+"-first:"+stateKey(t, w, "first").Short(), w.repo+"-first:latest"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(context.Background(), "second")
+	if r.err != nil {
+		t.Fatalf("build: %v: %s", r.err, r.failure("second"))
+	}
+	if out := r.output("second"); !strings.Contains(out, "importing cache manifest from "+w.repo+"-first:latest") {
+		t.Errorf("the build did not use cache_from:\n%s", out)
+	}
+}
