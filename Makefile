@@ -8,13 +8,13 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 build: ## build bin/ferry
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
 
-# TESTFLAGS: CI sets -p 1, so that the Docker suites of two packages never
-# build and remove images at once: the Engine's classic builder fails a build
-# whose cache lookup meets an image that another package's cleanup removes
-# ("unable to find image sha256:…").
-TESTFLAGS ?=
+# TESTFLAGS: the Docker tests mostly wait on the Engine, so each package runs
+# up to 4 of its tests at once (-parallel 4), more than the 2 cores of CI.
+# Tests that change daemon-wide state (Swarm) or the process environment run
+# alone, before the others.
+TESTFLAGS ?= -parallel 4
 
-test: ## run every test (unit, end-to-end on the built binary, examples)
+test: ## run every test (unit, end-to-end, examples)
 	$(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
 
 bench: build ## measure ferry against GNU make on a generated workspace (see bench/)

@@ -242,8 +242,14 @@ func TestJournalGroupCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if syncs != 2 {
-		t.Errorf("%d fsyncs for %d records written together, want 2 (the held one, and one for the rest)", syncs, rules)
+	// Two rounds: the held one, and one for the rest. Or a single one, when
+	// every record was written before the first round began its fsync (a
+	// loaded machine can stall the goroutine that began it).
+	mu.Lock()
+	n := syncs
+	mu.Unlock()
+	if n < 1 || n > 2 {
+		t.Errorf("%d fsyncs for %d records written together, want at most 2 (the held one, and one for the rest)", n, rules)
 	}
 	again := loadState(t, ws)
 	for i := range rules {

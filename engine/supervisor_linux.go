@@ -108,17 +108,37 @@ func processGroup(pid int) (int, bool) {
 }
 
 // processJob returns the job named by jobEnv in the environment pid was
-// started with.
-func processJob(pid int) (uint64, bool) {
+// started with (found). Between the two halves of an exec the kernel shows
+// a process's environment empty, and its address of the environment's end
+// (the last but one field of its stat) zero, until the new program's stack
+// is set up: pending says that pid may be there, and is to be asked again.
+func processJob(pid int) (id uint64, found, pending bool) {
+	before := envEnd(pid)
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
-		return 0, false
+		return 0, false, false
 	}
 	for _, v := range strings.Split(string(b), "\x00") {
 		if id, ok := strings.CutPrefix(v, jobEnv+"="); ok {
 			n, err := strconv.ParseUint(id, 10, 64)
-			return n, err == nil
+			return n, err == nil, false
 		}
 	}
-	return 0, false
+	if len(b) > 0 || !liveProcess(pid) {
+		return 0, false, false
+	}
+	// Empty: a cleared environment (env -i), or an exec in progress.
+	after := envEnd(pid)
+	return 0, false, before == "0" || after != before
+}
+
+// envEnd returns where pid's environment ends in its memory, as its stat
+// shows it: "0" while an exec sets its memory up; "" when the kernel does
+// not show it.
+func envEnd(pid int) string {
+	f := procStat(pid)
+	if len(f) < 49 {
+		return ""
+	}
+	return f[48] // field 51 of stat, env_end; f starts at field 3
 }

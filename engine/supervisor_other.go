@@ -18,4 +18,4 @@ func liveProcess(pid int) bool { return false }
 
 func processGroup(pid int) (int, bool) { return 0, false }
 
-func processJob(pid int) (uint64, bool) { return 0, false }
+func processJob(pid int) (id uint64, found, pending bool) { return 0, false, false }

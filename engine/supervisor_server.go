@@ -52,13 +52,14 @@ type job struct {
 }
 
 type supervisorState struct {
-	ctl    int
-	in     messageReader
-	jobs   map[uint64]*job
-	byPid  map[int]*job            // by the pid of the main process
-	owners map[int]map[uint64]bool // orphans: the jobs each may belong to
-	spared map[int]bool            // processes the supervisor may not kill (another user's)
-	graced chan uint64             // a job's grace is over
+	ctl       int
+	in        messageReader
+	jobs      map[uint64]*job
+	byPid     map[int]*job            // by the pid of the main process
+	owners    map[int]map[uint64]bool // orphans: the jobs each may belong to
+	spared    map[int]bool            // processes the supervisor may not kill (another user's)
+	undecided bool                    // an orphan's owners could not be told yet (it is in an exec)
+	graced    chan uint64             // a job's grace is over
 }
 
 // superviseCommands is the supervisor's main.
@@ -199,7 +200,11 @@ func (s *supervisorState) reap() {
 
 // adopt finds the orphans that came to the supervisor since it last looked
 // and decides which jobs each may belong to.
+// An orphan in the middle of an exec shows no environment yet: it is
+// decided at a later look, and undecided holds the exits of dying jobs back
+// until then (it may be theirs).
 func (s *supervisorState) adopt() {
+	s.undecided = false
 	for _, pid := range childrenOf(os.Getpid()) {
 		if s.byPid[pid] != nil || s.owners[pid] != nil {
 			continue
@@ -207,8 +212,11 @@ func (s *supervisorState) adopt() {
 		owners := map[uint64]bool{}
 		if pgid, ok := processGroup(pid); ok && s.byPid[pgid] != nil {
 			owners[s.byPid[pgid].id] = true
-		} else if id, ok := processJob(pid); ok && s.jobs[id] != nil {
+		} else if id, found, pending := processJob(pid); found && s.jobs[id] != nil {
 			owners[id] = true
+		} else if pending {
+			s.undecided = true
+			continue
 		} else {
 			for id := range s.jobs {
 				owners[id] = true
@@ -257,12 +265,16 @@ func (s *supervisorState) onlyRunning(owners map[uint64]bool, j *job) bool {
 	return true
 }
 
-// signal sends sig to every process of j.
+// signal sends sig to every process of j, once: to its group, and to
+// those of its processes that have left the group. A second SIGTERM to a
+// shell that is running its TERM trap runs the trap again.
 func (s *supervisorState) signal(j *job, sig syscall.Signal) {
 	s.adopt()
 	syscall.Kill(-j.pid, sig)
 	for _, p := range s.processes(j) {
-		syscall.Kill(p, sig)
+		if g, ok := processGroup(p); ok && g != j.pid {
+			syscall.Kill(p, sig)
+		}
 	}
 }
 
@@ -296,7 +308,7 @@ func (s *supervisorState) settle() bool {
 		for _, p := range left {
 			s.kill(p)
 		}
-		if !j.exited || len(left) > 0 {
+		if !j.exited || len(left) > 0 || s.undecided {
 			killing = true
 			continue
 		}

@@ -455,3 +455,73 @@ echo done`), time.Second)
 		t.Errorf("pid %d of the other command was killed", otherPid)
 	}
 }
+
+// TestProcessLeftoversExecingAtExitKilled: leftovers that are still in
+// their exec when the command exits show the supervisor no environment for
+// a moment; they are still the command's, not shared with another command
+// that runs. Under load (or with -count) this caught the supervisor
+// deciding their owner from that empty environment.
+func TestProcessLeftoversExecingAtExitKilled(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	other, err := StartProcess(shell(dir, `sleep 300 & echo $! >> other; wait`), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		other.Stop()
+		other.Wait()
+	}()
+	otherPid := readPIDs(t, filepath.Join(dir, "other"), 1)[0]
+	const n = 20
+	p, err := StartProcess(shell(dir, fmt.Sprintf(`setsid sh -c 'for i in $(seq %d); do sleep 300 & echo $! >> pids; done' </dev/null >/dev/null 2>&1`, n)), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range readPIDs(t, filepath.Join(dir, "pids"), n) {
+		if alive(pid) {
+			t.Errorf("pid %d, left behind by the command, is alive after Wait", pid)
+		}
+	}
+	if !alive(otherPid) {
+		t.Errorf("pid %d of the other command was killed", otherPid)
+	}
+}
+
+// TestProcessStopSignalsOnce: Stop sends each process one SIGTERM. The
+// group's signal reaches its members; a second one to each of them, as the
+// supervisor sent while it looked for the processes outside the group, ran
+// a shell's TERM trap again when it came while the first ran (dash does),
+// and ferry watch's interrupted task logged "killed" twice.
+func TestProcessStopSignalsOnce(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	// Many processes make the supervisor's look at them take a while;
+	// the trap lasts until the second signal would have come.
+	p, err := StartProcess(shell(dir, `trap 'echo term >> log; sleep 1; exit 1' TERM
+for i in $(seq 50); do sleep 300 & done
+echo ready > ready
+wait`), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the command to start its processes", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "ready"))
+		return err == nil
+	})
+	p.Stop()
+	if err := p.Wait(); err == nil {
+		t.Fatal("the stopped command exited with code 0, want 1 from its trap")
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if got := strings.Count(string(b), "term"); got != 1 {
+		t.Errorf("the TERM trap ran %d times, want once:\n%s", got, b)
+	}
+}

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -396,6 +397,11 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 		run = r.plugin.Target.RunJob
 	}
 	if err := run(rc, d, rc.Stdout); err != nil {
+		// A rollout stopped by a new replica's crash loop is one, as a
+		// wait's is (WaitEvent).
+		if loop := (*CrashLoopError)(nil); errors.As(err, &loop) && rc.Events != nil {
+			rc.Events.Emit(WaitEvent(r.info.Name, err))
+		}
 		return err
 	}
 	if d.SecretFiles != nil {

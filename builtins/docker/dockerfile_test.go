@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseDockerfileBases(t *testing.T) {
+	t.Parallel()
 	src := `# escape=\
 ARG BASE=acme/base
 ARG TAG
@@ -68,6 +69,7 @@ FROM extra:1
 }
 
 func TestParseDockerfileMultiLineFrom(t *testing.T) {
+	t.Parallel()
 	df, err := parseDockerfile("Dockerfile", []byte("FROM \\\n  acme/base \\\n  AS b\nCOPY x /x\n"), nil, "")
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +81,7 @@ func TestParseDockerfileMultiLineFrom(t *testing.T) {
 }
 
 func TestParseDockerfileErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, src, target string
 		want              []string

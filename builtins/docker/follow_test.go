@@ -18,6 +18,7 @@ import (
 // kind: text prefix" of its events with text, or "" for none. Every
 // restart by Docker is a service.restart event, said or not.
 func TestCrashTracker(t *testing.T) {
+	t.Parallel()
 	type step struct {
 		at     float64
 		action string
@@ -112,6 +113,7 @@ func TestCrashTracker(t *testing.T) {
 // Against the real Engine: Follow reports a replica killed for lack of
 // memory, with its last lines, and not one that ferry stops on purpose.
 func TestFollowEngine(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -49,6 +49,7 @@ func serverImage(t *testing.T) string {
 // and, when that is not reachable, through its published port; a port that
 // is neither reachable nor published is an error, not a wait.
 func TestProbeThroughEngine(t *testing.T) {
+	t.Parallel()
 	c := needDocker(t)
 	image := serverImage(t)
 	target := NewTarget(c, nil)

@@ -11,6 +11,7 @@ import (
 // reach picks the container's address when a local bridge covers it, else
 // its published port, and says why when there is neither.
 func TestReach(t *testing.T) {
+	t.Parallel()
 	_, bridge, _ := net.ParseCIDR("172.18.0.1/16")
 	local := []*net.IPNet{bridge}
 	ep := func(published ...dockerapi.HostPort) dockerapi.Endpoints {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -486,22 +487,25 @@ func (i *Image) Run(rc *engine.RunContext) error {
 // buildClassic builds the image with the Engine's classic builder, from a
 // tar stream of the context, and returns its ID.
 func (i *Image) buildClassic(rc *engine.RunContext, bc *buildContext, df *dockerfile, dockerfile []byte, values *redact.Matcher) (string, error) {
-	pr, pw := io.Pipe()
-	tarDone := make(chan error, 1)
-	go func() {
-		err := bc.writeTar(rc, pw, rc.Workspace, dockerfile, values)
-		pw.CloseWithError(err)
-		tarDone <- err
-	}()
-	id, err := i.docker.Build(rc, pr, dockerapi.BuildOptions{
+	o := dockerapi.BuildOptions{
 		Dockerfile: bc.dockerfile,
 		Tags:       append([]string{i.Ref(rc.Key)}, i.tags...),
 		BuildArgs:  i.buildArgs,
 		Target:     i.target,
 		CacheFrom:  i.cacheFrom,
-	}, rc.Stdout)
-	pr.CloseWithError(errBuildEnded)
-	tarErr := <-tarDone
+	}
+	id, tarErr, err := retryLostCache(rc, func() (string, error, error) {
+		pr, pw := io.Pipe()
+		tarDone := make(chan error, 1)
+		go func() {
+			err := bc.writeTar(rc, pw, rc.Workspace, dockerfile, values)
+			pw.CloseWithError(err)
+			tarDone <- err
+		}()
+		id, err := i.docker.Build(rc, pr, o, rc.Stdout)
+		pr.CloseWithError(errBuildEnded)
+		return id, <-tarDone, err
+	})
 	var secretErr *secretContentError
 	if errors.As(tarErr, &secretErr) {
 		if err == nil { // the Engine cannot build from a cut stream; should it have
@@ -518,6 +522,32 @@ func (i *Image) buildClassic(rc *engine.RunContext, bc *buildContext, df *docker
 		return "", i.buildError(df, err)
 	}
 	return id, nil
+}
+
+// buildAttempts is how many times a build that the Engine's classic
+// builder failed for a lost cached image is tried.
+const buildAttempts = 3
+
+// lostCachedImage matches the classic builder's messages for an image of
+// its cache that is gone (moby's image/cache: "unable to find image
+// sha256:…: …" and `unable to find image "sha256:…"`).
+var lostCachedImage = regexp.MustCompile(`unable to find image "?sha256:[0-9a-f]+`)
+
+// retryLostCache runs build (which sends the context and builds, and
+// returns the image's ID, the context's error and the build's) again, up to
+// buildAttempts times in all, while the classic builder fails it with
+// "unable to find image sha256:…": its cache lookup met an image that
+// another build's cleanup (docker rmi, docker image prune) removed
+// meanwhile, and a new attempt builds without it.
+func retryLostCache(rc *engine.RunContext, build func() (string, error, error)) (string, error, error) {
+	for attempt := 1; ; attempt++ {
+		id, tarErr, err := build()
+		var be *dockerapi.BuildError
+		if attempt == buildAttempts || rc.Err() != nil || !errors.As(err, &be) || !lostCachedImage.MatchString(be.Message) {
+			return id, tarErr, err
+		}
+		fmt.Fprintf(rc.Stdout, "the Docker Engine lost an image that the build used from its cache (%s), which something else removed meanwhile: building again (attempt %d of %d)\n", be.Message, attempt+1, buildAttempts)
+	}
 }
 
 // buildError names the Dockerfile line of the step that failed.

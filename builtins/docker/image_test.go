@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,6 +301,7 @@ func TestImageErrors(t *testing.T) {
 }
 
 func TestImageMissingContext(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star":        `image(name = "api", repo = "acme/api", context = "api", dockerfile = "docker/Dockerfile")` + "\n",
 		"docker/Dockerfile": "FROM scratch\n",
@@ -379,6 +381,7 @@ image(name = "slow", repo = "REPO", context = "slow", deps = ["base"])
 // TestNoDockerForTasks checks that a workspace without images never calls
 // the Engine, even with the Docker plugin loaded.
 func TestNoDockerForTasks(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{"ferry.star": `task(name = "t", cmd = "true")` + "\n"})
 	w.eng = &countingEngine{Client: panicEngine{t: t}}
 	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"t"}) {
@@ -442,6 +445,7 @@ func TestEngineUnreachable(t *testing.T) {
 }
 
 func TestImageDeclarationErrors(t *testing.T) {
+	t.Parallel()
 	for src, want := range map[string]string{
 		`image(name = "a", repo = "Acme/API")`:                        `image "a": repo "Acme/API" is not a valid repository name`,
 		`image(name = "a", repo = "acme/api:1")`:                      `image "a": repo "acme/api:1" has a tag or digest`,
@@ -461,6 +465,7 @@ func TestImageDeclarationErrors(t *testing.T) {
 }
 
 func TestContextInputs(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star": `image(name = "a", repo = "acme/a", context = "ctx", dockerfile = "build/Dockerfile", ignore = ["/secret", "**/*.tmp"])
 image(name = "b", repo = "acme/b", context = "ctx2")
@@ -520,6 +525,7 @@ func (f imagesOnly) ImagesByLabel(context.Context, string, string) ([]dockerapi.
 // An image built by hand FROM a ferry image inherits its key label: lookup
 // must still find ferry's own image, by its tag or else as the oldest.
 func TestLookupPrefersTheOriginal(t *testing.T) {
+	t.Parallel()
 	key := engine.HashBytes([]byte("k"))
 	now := time.Now()
 	original := dockerapi.Image{ID: "sha256:orig", Created: now.Add(-time.Hour)}
@@ -533,5 +539,81 @@ func TestLookupPrefersTheOriginal(t *testing.T) {
 	i.docker = imagesOnly{imgs: []dockerapi.Image{original, child}}
 	if img, _ := i.lookup(context.Background(), key); img == nil || img.ID != "sha256:child" {
 		t.Errorf("tagged: lookup = %+v, want the one with the key's tag", img)
+	}
+}
+
+// lostCacheEngine fails the first fails builds as the classic builder does
+// when another build's cleanup removed an image from its cache mid-build,
+// after reading the whole context, and passes the rest on.
+type lostCacheEngine struct {
+	Client
+	fails    int32
+	attempts atomic.Int32
+}
+
+// Builder says the Engine has no BuildKit: the classic builder is the one
+// whose cache loses images.
+func (c *lostCacheEngine) Builder(context.Context) (dockerapi.BuilderInfo, error) {
+	return dockerapi.BuilderInfo{APIVersion: "1.41"}, nil
+}
+
+func (c *lostCacheEngine) Build(ctx context.Context, r io.Reader, o dockerapi.BuildOptions, out io.Writer) (string, error) {
+	if c.attempts.Add(1) <= c.fails {
+		io.Copy(io.Discard, r)
+		return "", &dockerapi.BuildError{Step: 2, Instruction: "COPY hello /hello", Message: `unable to find image "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"`}
+	}
+	return c.Client.Build(ctx, r, o, out)
+}
+
+func TestImageBuildRetriesLostCachedImage(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := helloWorkspace(t, docker)
+	eng := &lostCacheEngine{Client: docker, fails: 1}
+	w.eng = &countingEngine{Client: eng}
+	r := w.run(context.Background())
+	if r.err != nil {
+		t.Fatalf("run: %v: %s", r.err, r.failure("hello"))
+	}
+	if n := eng.attempts.Load(); n != 2 {
+		t.Errorf("%d build attempts, want 2: one lost its cached image, the next built", n)
+	}
+	out := r.output("hello")
+	for _, want := range []string{"lost an image that the build used from its cache", "building again (attempt 2 of 3)", "built " + w.repo + ":"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	imageFor(t, docker, stateKey(t, w, "hello").String())
+}
+
+func TestImageBuildLostCachedImageGivesUp(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	w := helloWorkspace(t, docker)
+	eng := &lostCacheEngine{Client: docker, fails: 5}
+	w.eng = &countingEngine{Client: eng}
+	r := w.run(context.Background())
+	if r.err == nil {
+		t.Fatal("the run worked, want the build to fail after 3 attempts")
+	}
+	if n := eng.attempts.Load(); n != 3 {
+		t.Errorf("%d build attempts, want 3", n)
+	}
+	if got := r.failure("hello"); !strings.Contains(got, `unable to find image "sha256:0123`) || !strings.Contains(got, "Dockerfile:2") {
+		t.Errorf("the failure does not give the Engine's error at its line: %s", got)
+	}
+}
+
+func TestLostCachedImageMessages(t *testing.T) {
+	for msg, want := range map[string]bool{
+		`unable to find image "sha256:0123abcd"`:                         true,
+		"unable to find image sha256:0123abcd: reference does not exist": true,
+		"unable to find image 'acme/app:1' locally":                      false,
+		"pull access denied for acme/app, repository does not exist":     false,
+	} {
+		if got := lostCachedImage.MatchString(msg); got != want {
+			t.Errorf("%q: retried %v, want %v", msg, got, want)
+		}
 	}
 }

@@ -73,6 +73,7 @@ var contextLinks = map[string]string{
 // A link in a context travels as a link: it is keyed by its target string,
 // sent with it, and never entered or read, whatever it points to.
 func TestContextLinks(t *testing.T) {
+	t.Parallel()
 	out := outsideFiles(t)
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star":     `image(name = "a", repo = "acme/a", context = "app")`,
@@ -150,6 +151,7 @@ func TestContextLinks(t *testing.T) {
 // link and the image; one that links inside is read, and keyed by its
 // contents.
 func TestDockerfileLinks(t *testing.T) {
+	t.Parallel()
 	out := outsideFiles(t)
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star": `image(name = "out", repo = "acme/out", context = "app")

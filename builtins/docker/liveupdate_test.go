@@ -373,6 +373,7 @@ func TestLiveUpdate(t *testing.T) {
 // Steps are checked when ferry.star is evaluated, with the position of the
 // call at fault.
 func TestLiveUpdateErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ star, want string }{
 		{`image(name = "i", repo = "r", context = "app", live_update = [sync("other", "/x")])`, "sync source other (ferry.star:1:67) is outside the image's context app"},
 		{`image(name = "i", repo = "r", context = "app", live_update = [sync("app/s", "x")])`, `dest "x" is relative; give the absolute path`},
@@ -390,6 +391,7 @@ func TestLiveUpdateErrors(t *testing.T) {
 }
 
 func TestParentsBelow(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		file  string
 		dests []string
@@ -408,6 +410,7 @@ func TestParentsBelow(t *testing.T) {
 // syncFiles maps changed paths to container paths through the innermost
 // sync source, and refuses what must be built.
 func TestSyncFiles(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"app/static/a.txt":     "a",
 		"app/static/img/b.png": "b",
@@ -470,6 +473,7 @@ func TestLiveUpdateDelete(t *testing.T) {
 }
 
 func TestResolveUser(t *testing.T) {
+	t.Parallel()
 	files := map[string]string{
 		"/etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1234:5678::/:/app\n",
 		"/etc/group":  "root:x:0:\nstaff:x:50:\n",
@@ -506,6 +510,7 @@ func TestResolveUser(t *testing.T) {
 }
 
 func TestTriggered(t *testing.T) {
+	t.Parallel()
 	s := &step{trigger: []string{"app/conf/**/*.toml", "app/static/reload"}}
 	for path, want := range map[string]bool{
 		"app/conf/a.toml":         true,

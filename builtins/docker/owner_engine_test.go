@@ -18,6 +18,7 @@ import (
 // the second never touches the first's services: every operation refuses,
 // saying whose they are, until it takes another project name.
 func TestTwoWorkspacesOneProject(t *testing.T) {
+	t.Parallel()
 	c := needDocker(t)
 	ctx := context.Background()
 	project, img := "ferrytest-"+uniq(t), versionImage(t)
@@ -111,6 +112,7 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 // the workspace that deploys their project: replaced, the new ones carry
 // its label.
 func TestUnlabelledContainersAdopted(t *testing.T) {
+	t.Parallel()
 	c := needDocker(t)
 	ctx := context.Background()
 	project, img := "ferrytest-"+uniq(t), versionImage(t)

@@ -14,6 +14,7 @@ import (
 // published on loopback only; one written on the unspecified address is
 // published everywhere, as written.
 func TestPortsPublishOnLoopbackByDefault(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx := context.Background()
 	var ports []deploy.Port

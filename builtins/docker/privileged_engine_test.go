@@ -15,6 +15,7 @@ import (
 // that itself lacks capabilities (rootless, nested) cannot start a
 // privileged container.
 func TestContainerPrivilegedAndNetworkMode(t *testing.T) {
+	t.Parallel()
 	c := needDocker(t)
 	image := serverImage(t)
 	target := NewTarget(c, nil)

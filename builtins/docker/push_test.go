@@ -202,6 +202,7 @@ func TestRegistryAuth(t *testing.T) {
 }
 
 func TestPushErrorSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	ref := "reg.example.com/acme/api:abc"
 	for _, tc := range []struct {
 		err  error

@@ -48,6 +48,7 @@ func imageNames(imgs []*Image) []string {
 }
 
 func TestSelectPush(t *testing.T) {
+	t.Parallel()
 	const images = `task(name = "t", cmd = "true")
 image(name = "api", repo = "127.0.0.1:5000/acme/api", push = True)
 image(name = "web", repo = "127.0.0.1:5000/acme/web")
@@ -89,6 +90,7 @@ image(name = "worker", repo = "127.0.0.1:5000/acme/worker", push = True)
 }
 
 func TestLastBuiltAndPushLast(t *testing.T) {
+	t.Parallel()
 	g, st := imageGraph(t, `image(name = "api", repo = "acme/api")
 image(name = "web", repo = "acme/web")
 task(name = "t", cmd = "true")

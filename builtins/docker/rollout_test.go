@@ -290,6 +290,7 @@ func (f *rolloutFixture) wantVersions(t *testing.T, ctx context.Context, version
 // first: never more than 4 containers, never fewer than 3 running, and
 // some replica answers throughout.
 func TestRollingUpdate(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -334,6 +335,7 @@ func TestRollingUpdate(t *testing.T) {
 // up to 2 containers more than the replicas; stop-first, 2 replicas
 // fewer running.
 func TestRollingUpdateParallel(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -396,6 +398,7 @@ func freePortPair(t *testing.T) int {
 // starts; a new version that fails its check has its replica removed and
 // the stopped old one started again.
 func TestRollingUpdateStopFirst(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -457,6 +460,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 // error names the service, the replica, the probe errors and its last log
 // lines. The next Deploy of a good version goes through.
 func TestRollingUpdateUnhealthy(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -502,6 +506,7 @@ func TestRollingUpdateUnhealthy(t *testing.T) {
 // while the Engine creates it (which it finishes all the same), and while
 // it is probed within its start period.
 func TestRollingUpdateInterrupted(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

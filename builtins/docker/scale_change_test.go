@@ -45,6 +45,7 @@ func (f *rolloutFixture) webReplicas(t *testing.T, ctx context.Context) map[stri
 // replicas that run (their containers and host ports) alone; `ferry up`
 // then finds the service current.
 func TestScaleKeepsSecrets(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -93,6 +94,7 @@ func TestScaleKeepsSecrets(t *testing.T) {
 // succeed, and the service ends with the count of the last step, every
 // replica of the new definition, under its own name.
 func TestScaleDuringRollout(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -157,6 +159,7 @@ func TestScaleDuringRollout(t *testing.T) {
 // project (another ferry process changed the service meanwhile) is not
 // called foreign; a name taken by a container without ferry's labels is.
 func TestNameInUseByFerry(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

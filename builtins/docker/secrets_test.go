@@ -26,6 +26,7 @@ func imageRule(t *testing.T, e *engine.Engine, name string) *Image {
 }
 
 func TestSecretFilesSent(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star": `
 a = secret("a", file = "ctx/a.token")
@@ -82,6 +83,7 @@ image(name = "gone", repo = "acme/gone", context = "gone")
 // holds a secret's value: the stream stops with an error naming the file
 // and the secret, and holds no byte of the value.
 func TestWriteTarStopsAtSecretValue(t *testing.T) {
+	t.Parallel()
 	const value = "s3cr3t-build-value"
 	pad := strings.Repeat("x", 70_000)
 	for name, files := range map[string]map[string]string{

@@ -12,6 +12,7 @@ import (
 // A restart waits while another change of the service holds its lock:
 // the replica is not restarted until the lock is released.
 func TestRestartWaitsForServiceLock(t *testing.T) {
+	t.Parallel()
 	f := newRolloutFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -107,6 +107,7 @@ func upAndWait(t *testing.T, rules string) error {
 // its exit code and last log lines, whether Docker restarts it or not and
 // whether it has a health check (which it passes until it exits) or not.
 func TestWaitCrashAfterStart(t *testing.T) {
+	t.Parallel()
 	for _, after := range []string{"300ms", "3s"} {
 		for _, restart := range []string{"no", "always"} {
 			for _, health := range []string{"", `, health = health.http("/", port = 8080, interval = "100ms")`} {

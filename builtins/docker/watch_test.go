@@ -14,6 +14,7 @@ import (
 // Concerns agrees with Inputs on every file of the workspace, and also
 // answers for files that do not exist yet and for folders.
 func TestImageConcerns(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{
 		"ferry.star": `image(name = "a", repo = "acme/a", context = "ctx", dockerfile = "build/Dockerfile", ignore = ["/secret", "**/*.tmp"])
 image(name = "b", repo = "acme/b", context = "ctx2")

@@ -144,6 +144,21 @@ func (a *app) path(p string) string {
 	return filepath.Join(a.dir, p)
 }
 
+// create creates (or truncates) the file that flag names, p as given on the
+// command line, resolved by a.path. An error names the flag and the path as
+// the user wrote it.
+func (a *app) create(flag, p string) (*os.File, error) {
+	f, err := os.OpenFile(a.path(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			pe.Path = p
+		}
+		return nil, fmt.Errorf("%s: %w; give a file in a folder you can write to", flag, err)
+	}
+	return f, nil
+}
+
 // session opens the workspace that -C and -f name, with ferry's plugins,
 // the bus, and the global flags.
 func (a *app) session() (*engine.Session, error) {

@@ -90,8 +90,8 @@ func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 	if c.junit != "" {
 		// Created first, so a wrong path fails at once, not after the stages.
 		var err error
-		if report, err = os.Create(a.path(c.junit)); err != nil {
-			return fmt.Errorf("--junit: %w; give a file in a folder you can write to", err)
+		if report, err = a.create("--junit", c.junit); err != nil {
+			return err
 		}
 	}
 	ci := pipeline.NewCI(pl, c, a.bus.Logf)

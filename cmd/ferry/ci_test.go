@@ -77,6 +77,7 @@ func property(c cireport.Case, name string) string {
 // failed stage stops the later ones, which the report lists as skipped,
 // and that --keep-going runs them anyway.
 func TestCiStopsAfterAFailedStage(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{"ferry.star": ciStar})
 	r := ws.ferryJSON(t, "ci", "--junit", "report.xml")
 	r.wantCode(t, 1)
@@ -128,6 +129,7 @@ func TestCiStopsAfterAFailedStage(t *testing.T) {
 // TestCiPipelineErrors checks that a wrong pipeline() stops every command
 // with its position, and that ferry ci says which pipeline to name.
 func TestCiPipelineErrors(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{"ferry.star": ciStar})
 	for _, tc := range []struct{ pipelines, want string }{
 		{`pipeline("ci", stages = [["a", "dd"]])`, `ferry.star:5:9: pipeline "ci": stage 1 names no rule "dd" (did you mean "d"?)`},
@@ -302,6 +304,7 @@ pipeline("ci", stages = [["leaky"]])
 // up --wait deploys it: the next stage starts only once it is healthy, and
 // one that never is fails the stage.
 func TestCiDeploysAndWaits(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1"}, health = health.http("/", port = 8080, interval = "200ms", start_period = "10s"))
 task(name = "check", cmd = "echo checked")
 pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
@@ -346,6 +349,7 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 // TestCiInterrupted checks that Ctrl-C stops ferry ci with 130, and that
 // the report still says what ran and what did not.
 func TestCiInterrupted(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{"ferry.star": `task(name = "slow", cmd = "echo sleeping; sleep 60")
 task(name = "after", cmd = "echo after")
 pipeline("ci", stages = [["slow"], ["after"]])
@@ -402,6 +406,7 @@ func TestCiHistoryFindingAnnotation(t *testing.T) {
 // -C DIR runs ferry as if started in DIR: the --events and --junit files
 // are written there.
 func TestCiReportPathsUnderDirFlag(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{"ferry.star": `task(name = "t", cmd = "true")`})
 	parent, dir := filepath.Split(ws.dir)
 	startFerry(t, parent, "-C", dir, "--events", "events.json", "ci", "--no-lint", "--junit", "junit.xml").wait(t).wantCode(t, 0)
@@ -417,6 +422,7 @@ func TestCiReportPathsUnderDirFlag(t *testing.T) {
 // pipeline; and that --sarif with --no-lint, which would write none, is a
 // usage error that writes nothing.
 func TestCiSARIF(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, lintErrorFiles)
 	parent, dir := filepath.Split(ws.dir)
 	r := startFerry(t, parent, "-C", dir, "ci", "--no-history", "--sarif", "ci.sarif", "--junit", "junit.xml").wait(t)

@@ -9,6 +9,7 @@ import (
 // docs/reference.md is generated from the builtins' definitions; it must be
 // regenerated (make docs) whenever they change.
 func TestReferenceIsCurrent(t *testing.T) {
+	t.Parallel()
 	want, err := os.ReadFile("../../docs/reference.md")
 	if err != nil {
 		t.Fatal(err)
@@ -19,6 +20,7 @@ func TestReferenceIsCurrent(t *testing.T) {
 }
 
 func TestLogsFollow(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"logs -f":                   "logs --follow",
 		"logs web -f":               "logs web --follow",

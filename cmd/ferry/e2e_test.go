@@ -1,13 +1,17 @@
 package main
 
-// End-to-end tests: TestMain builds the ferry binary once, and every test
-// runs it with os/exec on a temporary workspace, checking exit codes, stdout
-// and stderr. Assertions on what ran use `--log-format json --log-level
-// debug`, whose events are classified by their fields (see logEvent below), not
-// by the wording of their messages.
+// End-to-end tests on temporary workspaces, checking exit codes, stdout and
+// stderr. A command that runs to its end (ws.ferry) runs in this process,
+// through run(); one that a test signals, feeds or watches while it runs
+// (ws.start, startFerry) runs as a process of its own: the test binary itself,
+// which TestMain turns into ferry when FERRY_TEST_AS_FERRY is set, so no
+// separate build is needed. Assertions on what ran use `--log-format json
+// --log-level debug`, whose events are classified by their fields (see
+// logEvent below), not by the wording of their messages.
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -23,8 +27,13 @@ import (
 	"time"
 )
 
-// ferryBin is the binary built by TestMain.
+// ferryBin is ferry as a program: this test binary, which TestMain runs as
+// ferry in every process started with asFerryEnv set (it is set in this
+// process's environment, so children inherit it).
 var ferryBin string
+
+// asFerryEnv, set, makes the test binary ferry.
+const asFerryEnv = "FERRY_TEST_AS_FERRY"
 
 // waitLimit bounds anything a test waits for; it is never a timing assertion.
 // It is generous: a `ferry up` that compiles the app, builds its image and
@@ -34,20 +43,27 @@ var ferryBin string
 const waitLimit = 2 * time.Minute
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asFerryEnv) != "" {
+		main()
+		return
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ferryBin = bin
 	dir, err := os.MkdirTemp("", "ferry-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ferryBin = filepath.Join(dir, "ferry")
-	// The ferry processes keep their secret keys here, not in the home folder.
+	os.Setenv(asFerryEnv, "1")
+	os.Setenv("NO_COLOR", "1")
+	// The secret of the leak tests; a test that changes it runs alone.
+	os.Setenv("FERRY_TEST_SECRET", leakValue)
+	// ferry keeps its secret keys here, not in the home folder.
 	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	build := exec.Command("go", "build", "-o", ferryBin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building ferry: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -80,6 +96,21 @@ func (ws *testWorkspace) write(t *testing.T, name, content string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// save writes name as an editor's atomic save does (a file written
+// outside the workspace, renamed over it): a watch sees one change, never
+// the file truncated and not yet written, which a loaded machine can show
+// it in a batch of its own.
+func (ws *testWorkspace) save(t *testing.T, name, content string) {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), filepath.Base(name))
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, ws.path(name)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -131,7 +162,6 @@ func startFerry(t *testing.T, dir string, args ...string) *ferryProc {
 	t.Helper()
 	cmd := exec.Command(ferryBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	return startCmd(t, cmd)
 }
 
@@ -182,10 +212,37 @@ func (p *ferryProc) wait(t *testing.T) *runResult {
 	return r
 }
 
-// ferry runs ferry in the workspace with args, as they are, and waits.
+// ferry runs ferry in the workspace with args, as they are, in this process
+// (see runFerry).
 func (ws *testWorkspace) ferry(t *testing.T, args ...string) *runResult {
 	t.Helper()
+	return runFerry(t, append([]string{"-C", ws.dir}, args...)...)
+}
+
+// ferryProcess runs ferry in the workspace with args as a process of its
+// own, and waits: for a run whose effects reach beyond itself in a process,
+// such as the memory cap, which watches the whole heap.
+func (ws *testWorkspace) ferryProcess(t *testing.T, args ...string) *runResult {
+	t.Helper()
 	return ws.start(t, args...).wait(t)
+}
+
+// runFerry runs ferry with args in this process, as main would, and waits at
+// most waitLimit. Relative paths in args are taken from the folder that -C
+// names, as they are when ferry is a process of its own.
+func runFerry(t *testing.T, args ...string) *runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	r := &runResult{args: args}
+	r.code = run(ctx, args, &stdout, &stderr)
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("ferry %s did not end within %s\nstderr:\n%s", strings.Join(args, " "), waitLimit, r.stderr)
+	}
+	r.parseEvents()
+	return r
 }
 
 // jsonArgs are put in front of the arguments of ferryJSON.

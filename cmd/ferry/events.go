@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/ferryhq/ferry/engine/console"
 )
@@ -13,9 +12,9 @@ func (a *app) openEvents() error {
 	if a.events == "" {
 		return nil
 	}
-	f, err := os.OpenFile(a.path(a.events), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := a.create("--events", a.events)
 	if err != nil {
-		return fmt.Errorf("--events: %w; give a file in a folder you can write to", err)
+		return err
 	}
 	a.eventsFile = f
 	a.eventsOut = a.redactor.Writer(f)

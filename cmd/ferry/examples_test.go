@@ -33,6 +33,9 @@ func TestExamples(t *testing.T) {
 	for _, f := range dirs {
 		src := filepath.Dir(f)
 		t.Run(filepath.Base(src), func(t *testing.T) {
+			// Examples run side by side; the test as a whole runs alone, as
+			// TestLiveUpdateExample builds and removes an example's images.
+			t.Parallel()
 			star, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)

@@ -39,6 +39,7 @@ func serviceEvents(t *testing.T, path string, kind engine.EventKind, service str
 // crash loop with its count and last exit code, on the console and as
 // service events in --events. Ctrl-C ends it with 130.
 func TestUpFollowCrashLoop(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1", "EXIT_CODE": "3"}, restart = "always")`)
 	p := dw.start(t, "--project", dw.project, "--events", "events.jsonl", "up", "--follow")
 	eventually(t, "a crash loop report", func() bool { return strings.Contains(p.stderr.String(), "is in a crash loop") })

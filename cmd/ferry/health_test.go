@@ -34,6 +34,7 @@ func startedAt(t *testing.T, name string) time.Time {
 // up --wait returns once http and tcp checks pass, for a server that listens
 // only after a delay; status shows them healthy.
 func TestUpWaitHealthy(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "1"}, health = health.http("/", port = 8080, interval = "200ms", start_period = "10s"))
 service(name = "db", image = "app-image", health = health.tcp(8080, interval = "200ms", start_period = "1m"))
 `)
@@ -64,6 +65,7 @@ service(name = "db", image = "app-image", health = health.tcp(8080, interval = "
 // unhealthy; a service that depends on it is not started; a start period
 // longer than --wait-timeout ends in a timeout that says it is starting.
 func TestUpWaitUnhealthy(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", health = health.http("/healthz", port = 9090, interval = "200ms", retries = 2))`)
 	r := dw.run(t, "up", "--wait")
 	r.wantCode(t, 1)
@@ -99,6 +101,7 @@ service(name = "api", image = "app-image", depends_on = ["web"])
 // one is healthy: here, after it has slept 2 seconds and listens (within
 // its start period, so the failed probes before do not count).
 func TestUpDependsOnHealthy(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "db", image = "app-image", env = {"SLEEP": "2"}, health = health.tcp(8080, interval = "200ms", start_period = "10s"))
 service(name = "api", image = "app-image", depends_on = ["db"])
 `)
@@ -117,6 +120,7 @@ service(name = "api", image = "app-image", depends_on = ["db"])
 // exec checks are Docker's: up --wait returns once the Engine says healthy,
 // and fails with what the failing check printed.
 func TestUpWaitExec(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", health = health.exec(["/app", "healthcheck"], interval = "500ms"))`)
 	dw.run(t, "up", "--wait").wantCode(t, 0)
 	if out, err := exec.Command("docker", "inspect", "-f", "{{.State.Health.Status}}", dw.project+"-web-1").Output(); err != nil || strings.TrimSpace(string(out)) != "healthy" {
@@ -135,6 +139,7 @@ func TestUpWaitExec(t *testing.T) {
 // health.wait in a run-time action waits for an HTTP server or a TCP port,
 // and says what it last got when it gives up.
 func TestHealthWait(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/ok" {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)

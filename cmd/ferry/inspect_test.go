@@ -69,7 +69,7 @@ task(name = "idle-after-up", run = _idle, deps = ["idle"], cache = False)
 `
 
 func TestDockerInspect(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	t.Parallel()
 	dw := newDockerWorkspace(t, inspectRules)
 	dw.write(t, "app/Dockerfile", inspectDockerfile)
 	dw.run(t, "up", "web", "migrate").wantCode(t, 0)
@@ -136,6 +136,7 @@ func TestDockerInspectAfterRotation(t *testing.T) {
 }
 
 func TestDockerInspectAtLoadTime(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{"ferry.star": `service(name = "web", image = "x")
 info = docker.inspect("web")
 `})

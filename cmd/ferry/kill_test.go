@@ -36,6 +36,7 @@ func (p *ferryProc) sigkill(t *testing.T) {
 // command, a background job, and a daemon that left the session with setsid
 // after a double fork.
 func TestSIGKILLOfFerryKillsTaskDescendants(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `task("spawn", cmd = """
 sleep 300 & echo $! > bg.pid
@@ -65,6 +66,7 @@ sleep 300
 // A rule that finished is recorded at once: a SIGKILL of ferry while
 // another rule still runs does not make it run again.
 func TestSIGKILLOfFerryKeepsFinishedRules(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `task("fast", cmd = "echo fast >> fast.log")
 task("slow", cmd = "echo $$ > slow.pid; sleep 300")
@@ -90,6 +92,7 @@ task("slow", cmd = "echo $$ > slow.pid; sleep 300")
 // started still holds its output open; that process is killed with the
 // task, and what it wrote before is kept.
 func TestTaskBackgroundHoldingOutputSucceeds(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `task("bg", cmd = """
 (echo from-bg; touch ready; exec sleep 300) &

@@ -44,7 +44,7 @@ func TestEvalMemoryCap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ws := newWorkspace(t, map[string]string{"ferry.star": tc.star})
-			r := ws.ferry(t, "--eval-memory", "200Mi", "plan")
+			r := ws.ferryProcess(t, "--eval-memory", "200Mi", "plan")
 			r.wantCode(t, exitConfig)
 			r.wantStderr(t, tc.pos, "more than 200.0 MiB", "--eval-memory", "FERRY_EVAL_MEMORY")
 		})
@@ -202,6 +202,7 @@ r3 (task)
 // removed, although the container ignores SIGTERM and takes the whole stop
 // grace to go: a second Ctrl-C is what cuts that short.
 func TestUpInterruptedWaitsForCleanup(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `job(name = "slow", image = "app-image", command = ["migrate"], env = {"SLEEP": "60", "IGNORE_TERM": "1"})`)
 	p := dw.start(t, "--project", dw.project, "up")
 	eventually(t, "the job to start", func() bool { return strings.Contains(p.stderr.String(), "sleeping") })

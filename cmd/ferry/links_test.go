@@ -12,6 +12,7 @@ import (
 // naming it; links in srcs are keyed as links; nothing of the files outside
 // reaches the output.
 func TestPlanLinksOutOfTheWorkspace(t *testing.T) {
+	t.Parallel()
 	const marker = "root:x:0:0:MARKER-PASSWD"
 	out := t.TempDir()
 	if err := os.WriteFile(filepath.Join(out, "passwd"), []byte(marker+":/root:/bin/sh\n"), 0o644); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -90,9 +89,9 @@ func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags)
 // writeSARIF writes the findings of rep to file, the --sarif flag's
 // value, as a SARIF log, through the redactor as the JUnit report is.
 func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
-	out, err := os.Create(a.path(file))
+	out, err := a.create("--sarif", file)
 	if err != nil {
-		return fmt.Errorf("--sarif: %w; give a file in a folder you can write to", err)
+		return err
 	}
 	return a.writeReport(out, "--sarif", file, "SARIF", func(w io.Writer) error {
 		return rep.WriteSARIF(w, ferryVersion())

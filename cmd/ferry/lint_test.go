@@ -26,6 +26,7 @@ service(name = "app", image = "app-image", health = health.tcp(8080))
 }
 
 func TestLintExitCodes(t *testing.T) {
+	t.Parallel()
 	ws := lintWorkspace(t)
 	// Warnings only: exit 0, with the position, rule and fix.
 	r := ws.ferry(t, "lint")
@@ -78,6 +79,7 @@ func TestLintExitCodes(t *testing.T) {
 // sends is an error finding at the secret() call, until .dockerignore
 // leaves it out; the value is never read.
 func TestLintSecretFileInContext(t *testing.T) {
+	t.Parallel()
 	ws := lintWorkspace(t)
 	star := ws.read(t, "ferry.star")
 	ws.write(t, "ferry.star", "tok = secret(\"tok\", file = \"app/api.token\")\n"+star)
@@ -95,6 +97,7 @@ func TestLintSecretFileInContext(t *testing.T) {
 }
 
 func TestLintJSONAndHistory(t *testing.T) {
+	t.Parallel()
 	ws := lintWorkspace(t)
 	ws.write(t, "app/.env", "SLACK="+lintSlackToken+"\n")
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-q", "-m", "config"}} {
@@ -146,6 +149,7 @@ func TestLintJSONAndHistory(t *testing.T) {
 // TestExamplesLint checks that the bundled examples pass ferry lint, and
 // that their images run as non-root.
 func TestExamplesLint(t *testing.T) {
+	t.Parallel()
 	dirs, err := filepath.Glob("../../examples/*/ferry.star")
 	if err != nil || len(dirs) == 0 {
 		t.Fatal("no examples", err)
@@ -249,6 +253,7 @@ func sarifFindings(t *testing.T, log *sarifLog) []sarifFinding {
 // and of a service as SARIF, besides the usual output, to a path that
 // follows -C DIR.
 func TestLintSARIF(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, lintErrorFiles)
 	parent, dir := filepath.Split(ws.dir)
 	r := startFerry(t, parent, "-C", dir, "lint", "--no-history", "--sarif", "lint.sarif").wait(t)

@@ -95,6 +95,7 @@ func TestWatchWithoutMetrics(t *testing.T) {
 // image and the service it brought up are counted, by kind, and with
 // --wait the health it waited for.
 func TestUpFollowServesMetrics(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", health = health.tcp(8080, interval = "200ms", start_period = "1m"))`)
 	p := dw.start(t, append(slices.Clone(jsonArgs), "--project", dw.project, "up", "--wait", "--follow")...)
 	eventually(t, "the project to be up and followed", func() bool {

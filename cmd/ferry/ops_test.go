@@ -72,6 +72,7 @@ func containerID(t *testing.T, name string) string {
 }
 
 func TestExec(t *testing.T) {
+	t.Parallel()
 	dw := newOpsWorkspace(t, `service(name = "web", image = "app-image", replicas = 2, env = {"GREETING": "hi"})
 service(name = "side", image = "app-image")
 job(name = "once", image = "app-image", command = ["host"])
@@ -147,6 +148,7 @@ job(name = "once", image = "app-image", command = ["host"])
 }
 
 func TestRestart(t *testing.T) {
+	t.Parallel()
 	dw := newOpsWorkspace(t, `service(name = "web", image = "app-image", replicas = 2)
 service(name = "other", image = "app-image")
 job(name = "once", image = "app-image", command = ["host"])
@@ -215,6 +217,7 @@ func buildVersion(t *testing.T, dw *dockerWorkspace, n int) string {
 }
 
 func TestPruneAndDownRmi(t *testing.T) {
+	t.Parallel()
 	dw := newOpsWorkspace(t, "")
 	var v []string // key tags, oldest first
 	for i := range 4 {
@@ -314,6 +317,7 @@ func (reg *countingRegistry) hasManifest(t *testing.T, name, tag string) bool {
 }
 
 func TestPush(t *testing.T) {
+	t.Parallel()
 	reg := newRegistry(t)
 	dw := newOpsWorkspace(t, "")
 	name := "ferrytest/push-" + strings.TrimPrefix(dw.project, "ferrytest-")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestOutputControlCharactersEscaped(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"tok.txt": "Hunter2-Sesame-Value",
 		"ferry.star": `tok = secret("tok", file = "tok.txt")

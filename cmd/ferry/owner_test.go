@@ -48,6 +48,7 @@ func projectContainers(t *testing.T, project string) string {
 // the first's services (as no longer declared); now it refuses, naming the
 // first, and takes another project name from FERRY_PROJECT.
 func TestTwoWorkspacesSameFolderName(t *testing.T) {
+	t.Parallel()
 	requireDocker(t)
 	b := make([]byte, 4)
 	rand.Read(b)
@@ -102,6 +103,7 @@ func TestTwoWorkspacesSameFolderName(t *testing.T) {
 // projects (they were both "ferry"). The project is read from the label
 // filter of the container list that `ferry status` asks a fake Engine for.
 func TestNonASCIIFolderNames(t *testing.T) {
+	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "docker.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {

@@ -26,6 +26,7 @@ func TestProfilesFromEnvironment(t *testing.T) {
 // ferry up leaves out services and jobs whose profiles are not enabled,
 // and does not remove them as undeclared either.
 func TestUpProfiles(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image")
 job(name = "debug-job", image = "app-image", command = ["migrate"], profiles = ["debug"])
 `)

@@ -18,6 +18,7 @@ import (
 // load of a fixed 8s could end, on a loaded machine, before the autoscaler
 // had looked at it.
 func TestUpFollowAutoscales(t *testing.T) {
+	t.Parallel()
 	requireDocker(t)
 	b := make([]byte, 4)
 	rand.Read(b)

@@ -30,7 +30,7 @@ func wantNoLeak(t *testing.T, where, out string) {
 }
 
 func TestSecretLeakAttempts(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	t.Parallel()
 	attempts := map[string]string{
 		"echo":        `echo "token: $TOK"`,
 		"env":         `env | grep TOK`,
@@ -100,7 +100,7 @@ func TestSecretLeakAttempts(t *testing.T) {
 }
 
 func TestSecretErrorsShowNoValue(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `tok = secret("tok", env = "FERRY_TEST_SECRET")
 task(name = "t", cmd = ["curl", "-H", "Bearer %s" % tok])
@@ -117,6 +117,7 @@ task(name = "t", cmd = ["curl", "-H", "Bearer %s" % tok])
 }
 
 func TestSecretsReadOnlyWhenNeeded(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `tok = secret("tok", cmd = "touch read.marker; echo long-enough-value")
 task(name = "use", cmd = "test \"$TOK\" = long-enough-value && echo ok", secrets = {"TOK": tok})
@@ -431,7 +432,8 @@ func TestSecretEditLeftoverRemoved(t *testing.T) {
 	}
 
 	t.Setenv("EDITOR", "true")
-	r := ws.ferry(t, "--identity", key, "secret", "edit", "secrets/tok.age")
+	// A later ferry, as a process of its own, as the user would start it.
+	r := ws.ferryProcess(t, "--identity", key, "secret", "edit", "secrets/tok.age")
 	r.wantCode(t, 0)
 	r.wantStderr(t, "removed "+left+", the private folder of a `ferry secret edit` (process "+strconv.Itoa(killed.cmd.Process.Pid)+
 		") that was killed before it could remove it, with a decrypted secret in it; last changed ", " ago")
@@ -461,6 +463,7 @@ func TestSecretEditLeftoverRemoved(t *testing.T) {
 // Under --env, a dotenv secret's source, in the reason a rule reruns,
 // names the environment's file it is read from first.
 func TestSecretDotenvSourceNamesEnvFile(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `environment("staging")
 task(name = "use", cmd = "true", secrets = {"API": secret("api", dotenv = ".env", env = "API")})
@@ -497,7 +500,7 @@ func TestSecretEncryptIntoMissingFolder(t *testing.T) {
 }
 
 func TestSecretRefusedWhereItWouldStay(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	t.Parallel()
 	for src, want := range map[string]string{
 		`image(name = "i", repo = "r", context = ".", build_args = {"T": tok})`:        "build_args: secret tok cannot be used here",
 		`service(name = "s", image = "busybox", labels = {"T": tok})`:                  "labels: secret tok cannot be used here",
@@ -638,10 +641,10 @@ job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
 // /dev/shm is writable by everyone: a folder on the way to the secret
 // files that another user made is refused, never used.
 func TestSecretFolderOfAnotherUser(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("making a folder of another user's needs root")
 	}
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", secret_files = {"/run/secrets/tok": secret("tok", env = "FERRY_TEST_SECRET")})`)
 	theirs := filepath.Join("/dev/shm", "ferry-0", dw.project, "web")
 	if err := os.MkdirAll(theirs, 0o777); err != nil {
@@ -748,6 +751,7 @@ func (ws *testWorkspace) ferryAsNobody(t *testing.T) func(*testing.T, ...string)
 }
 
 func TestSecretShortLineWarned(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"key.pem": "-----BEGIN KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA\nq7B=\n-----END KEY-----\n",
 		"ferry.star": `key = secret("tls", file = "key.pem")
@@ -884,7 +888,7 @@ func wantNoWrapped(t *testing.T, where, out string) {
 // interleaved; a failed health wait, with the check's output and the last
 // log lines; and status --json, which escapes the check's line breaks.
 func TestSecretWrappedInContainerOutput(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	t.Parallel()
 	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
 service(name = "lf", image = "app-image", env = {"TOK": tok})
 service(name = "crlf", image = "app-image", env = {"TOK": tok, "CRLF": "1"})
@@ -919,7 +923,7 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 // would: the build's steps, which echo the Dockerfile's lines, show
 // [redacted tok] in the log, in both formats, and in --events.
 func TestSecretBuildOutputLeakAttempt(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
+	t.Parallel()
 	dw := newDockerWorkspace(t, "")
 	for _, format := range []string{"console", "json"} {
 		// Encoded: the value as it is in a build context is refused

@@ -133,6 +133,7 @@ print("after", os.env("FERRY_TEST_UNSET_VAR", "dflt"))
 // from a pull request may declare, fails its rule with what to do, instead
 // of hanging ferry or exhausting its memory.
 func TestSecretFileNotRegularOrHuge(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": `task(name = "pipe", cmd = "true", secrets = {"T": secret("p", file = "pipe")}, cache = False)
 task(name = "zero", cmd = "true", secrets = {"T": secret("z", file = "zero")}, cache = False)

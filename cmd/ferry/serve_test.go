@@ -165,11 +165,14 @@ task(
 		return strings.Join(strings.Fields(string(b)), " ")
 	}
 	p := ws.start(t, append(slices.Clone(jsonArgs), "watch", "-j", "2")...)
-	eventually(t, "slow and quick to start", func() bool {
-		return runs() == "start" && ws.countLines("quick.log", "quick") == 1
+	// quick writes quick.log before it is done: wait for its done event.
+	eventually(t, "quick to be done and slow to start", func() bool {
+		return runs() == "start" && slices.ContainsFunc(strings.Split(p.stderr.String(), "\n"), func(l string) bool {
+			return strings.Contains(l, `"rule":"quick"`) && strings.Contains(l, `"message":"done in `)
+		})
 	})
 	// The run is done with quick: a change to it waits for slow to end.
-	ws.write(t, "quick.src", "v2\n")
+	ws.save(t, "quick.src", "v2\n")
 	eventually(t, "quick to run again", func() bool { return ws.countLines("quick.log", "quick") == 2 })
 	if got := runs(); got != "start end" {
 		t.Fatalf("runs.log: %q when quick ran again, want slow to have ended first: start end\n%s", got, p.stderr.String())
@@ -178,9 +181,9 @@ task(
 	// slow is running: a change to it interrupts it. At v2 it runs for a
 	// minute, so that the change comes while it runs however slow the
 	// machine; 3s were short enough for a loaded one to see it end first.
-	ws.write(t, "slow.src", "v2\n")
+	ws.save(t, "slow.src", "v2\n")
 	eventually(t, "slow to run again", func() bool { return runs() == "start end start" })
-	ws.write(t, "slow.src", "v3\n")
+	ws.save(t, "slow.src", "v3\n")
 	// slow writes slow.out before its end line: wait for both.
 	eventually(t, "slow to end with slow.out holding v3", func() bool {
 		b, _ := os.ReadFile(ws.path("slow.out"))

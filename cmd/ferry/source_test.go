@@ -5,6 +5,7 @@ import "testing"
 // A NUL byte once ended ferry.star silently, so `up` removed the services
 // declared after it: every command refuses the file instead.
 func TestNULInFerryStarRefused(t *testing.T) {
+	t.Parallel()
 	ws := newWorkspace(t, map[string]string{
 		"ferry.star": "task(name = \"a\", cmd = \"true\")\n\x00\ntask(name = \"b\", cmd = \"true\")\n",
 	})

@@ -175,6 +175,7 @@ func names(lines []string) string {
 // The service lifecycle: up, a no-op up, a changed service, scaling, a
 // service removed from ferry.star, status, logs, and down.
 func TestUpLifecycle(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"GREETING": "one"}, replicas = 2, ports = ["8080"])
 service(name = "side", image = "app-image")
 `)
@@ -265,6 +266,7 @@ func imageTag(t *testing.T, repo string) string {
 // A job runs to completion once per definition; a service that depends on
 // it starts after it; a named volume carries the job's work to the service.
 func TestUpJob(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["data:/data"])
 service(name = "web", image = "app-image", depends_on = ["migrate"], volumes = ["data:/data"])
 `)
@@ -284,6 +286,7 @@ service(name = "web", image = "app-image", depends_on = ["migrate"], volumes = [
 
 // Bad input: each gets a clear error, and nothing is left half-made.
 func TestUpErrors(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
@@ -332,6 +335,7 @@ func TestUpErrors(t *testing.T) {
 // Networks and volumes declared external are used by their own names, never
 // created or removed; a missing one is a clear error.
 func TestUpExternal(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, "")
 	net, vol := dw.project+"-shared", dw.project+"-keep"
 	rules := fmt.Sprintf(`network(%q, external = True)
@@ -375,6 +379,7 @@ service(name = "web", image = "app-image", networks = [%q], volumes = ["%s:/data
 // Ctrl-C during up stops the job it was running and leaves nothing behind;
 // the next up converges.
 func TestUpInterrupted(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `job(name = "slow", image = "app-image", command = ["migrate"], env = {"SLEEP": "60"})`)
 	p := dw.start(t, "--project", dw.project, "up")
 	eventually(t, "the job to start", func() bool { return strings.Contains(p.stderr.String(), "sleeping") })
@@ -396,6 +401,7 @@ service(name = "web", image = "app-image", depends_on = ["slow"])
 // An exec health check becomes the container's Docker health check, and
 // ferry status shows the health.
 func TestUpHealthExec(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", health = health.exec(["/app", "healthcheck"], interval = "1s", timeout = "1s", retries = 2))`)
 	dw.run(t, "up").wantCode(t, 0)
 	out, err := exec.Command("docker", "inspect", "-f", "{{json .Config.Healthcheck}}", dw.project+"-web-1").Output()
@@ -413,6 +419,7 @@ func TestUpHealthExec(t *testing.T) {
 // no network. (Privileged is checked at container creation in
 // builtins/docker: this Engine may lack the capabilities to start one.)
 func TestUpNetworkMode(t *testing.T) {
+	t.Parallel()
 	// The host-network service sleeps rather than listen, so it holds no
 	// port of the host.
 	rules := `service(name = "hostnet", image = "app-image", network_mode = "host", env = {"SLEEP": "3600"})

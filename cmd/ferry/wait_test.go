@@ -15,6 +15,7 @@ import (
 // it (the default restart policy) and without: up --wait fails with its
 // exit code and last log lines, though it ran when up returned.
 func TestUpWaitCrashAfterStart(t *testing.T) {
+	t.Parallel()
 	for _, restart := range []string{"unless-stopped", "no"} {
 		t.Run(restart, func(t *testing.T) {
 			dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", restart = "`+restart+`", env = {"SLEEP": "3", "EXIT_CODE": "3"})`)
@@ -29,6 +30,7 @@ func TestUpWaitCrashAfterStart(t *testing.T) {
 // with Docker restarting it: its JUnit case fails as a crash loop and says
 // why, and --events has the service.crashloop event, with the exit code.
 func TestCiCrashAfterStart(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "web", image = "app-image", env = {"SLEEP": "3", "EXIT_CODE": "3"})
 task(name = "check", cmd = "echo checked")
 pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
@@ -55,6 +57,7 @@ pipeline("ci", stages = [["app-image"], ["web"], ["check"]])
 // timeout (the test's own limit, waitLimit, is 2 minutes), and does not
 // report the other as failed.
 func TestUpWaitFailsFast(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, `service(name = "sick", image = "app-image", health = health.http("/healthz", port = 9090, interval = "200ms", retries = 2))
 service(name = "slow", image = "app-image", env = {"SLEEP": "600"}, health = health.tcp(8080, interval = "200ms", start_period = "10m"))
 `)
@@ -63,5 +66,24 @@ service(name = "slow", image = "app-image", env = {"SLEEP": "600"}, health = hea
 	r.wantStderr(t, "service sick is unhealthy", "stopped waiting for slow once sick failed")
 	if strings.Contains(r.stderr, "service slow") {
 		t.Errorf("slow is reported although only sick failed:\n%s", r)
+	}
+}
+
+// A rollout (of 2 replicas: 1 is recreated) whose new replica crashes before it is ready fails, and the
+// crash loop is an event (service.crashloop) with the exit code, as it is
+// when a wait finds it.
+func TestRolloutCrashLoopEvent(t *testing.T) {
+	t.Parallel()
+	svc := func(env string) string {
+		return `service(name = "web", image = "app-image", replicas = 2, health = health.tcp(8080, interval = "200ms", start_period = "1m"), env = {` + env + `})`
+	}
+	dw := newDockerWorkspace(t, svc(`"V": "1"`))
+	dw.run(t, "up").wantCode(t, 0)
+	dw.setRules(t, svc(`"V": "2", "SLEEP": "2", "EXIT_CODE": "3"`))
+	r := dw.run(t, "--events", "events.jsonl", "up")
+	r.wantCode(t, 1)
+	loops := serviceEvents(t, dw.path("events.jsonl"), engine.EventServiceCrashLoop, "web")
+	if len(loops) != 1 || loops[0].Service.Exit == nil || loops[0].Service.Exit.Code != 3 {
+		t.Errorf("service.crashloop events of web's rollout: %+v\n%s", loops, r)
 	}
 }

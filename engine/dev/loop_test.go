@@ -28,6 +28,9 @@ type fakeRule struct {
 	srcs []string
 	outs []string
 	gate chan struct{}
+	// linger, when set, is waited for after the context ends, as a
+	// command that takes its time to stop.
+	linger chan struct{}
 }
 
 func (r *fakeRule) Info() *engine.RuleInfo { return &r.info }
@@ -48,6 +51,9 @@ func (r *fakeRule) Run(rc *engine.RunContext) error {
 		select {
 		case <-r.gate:
 		case <-rc.Done():
+			if r.linger != nil {
+				<-r.linger
+			}
 			return rc.Err()
 		}
 	}
@@ -355,6 +361,37 @@ func TestLoopInterruptsARunOfOlderInputs(t *testing.T) {
 	h.waitRuns(3)
 	if n := h.ran("slow"); n != 2 {
 		t.Errorf("slow succeeded %d times, want 2 (the interrupted run did not)\n%s", n, h.rec.log())
+	}
+}
+
+// One save that reaches the loop in two batches (an editor writing the
+// file in place: a truncation, then the content) interrupts the run once:
+// the second batch comes while the interrupted run is still ending, and
+// the next run, which reads the file after both, covers it.
+func TestLoopInterruptsOnceForASaveInTwoBatches(t *testing.T) {
+	slow := rule("slow", "slow.txt")
+	h := newHarness(t, map[string]string{"slow.txt": "1"}, slow)
+	h.start()
+	h.waitRuns(1)
+
+	slow.gate, slow.linger = make(chan struct{}), make(chan struct{})
+	h.write("slow.txt", "2")
+	h.send("slow.txt")
+	h.wait("slow to start again", 2, is(engine.EventRuleStart, "slow"))
+	h.write("slow.txt", "")
+	h.send("slow.txt")
+	h.wait("the interruption", 1, logged("interrupting the run"))
+	h.write("slow.txt", "3")
+	h.send("slow.txt")
+	close(slow.linger)
+	h.wait("slow to start a third time", 3, is(engine.EventRuleStart, "slow"))
+	close(slow.gate)
+	h.waitRuns(3)
+	if n := h.rec.count(logged("interrupting the run")); n != 1 {
+		t.Errorf("%d interruptions for one save, want 1\n%s", n, h.rec.log())
+	}
+	if n := h.rec.count(is(engine.EventRuleStart, "slow")); n != 3 {
+		t.Errorf("slow started %d times, want 3\n%s", n, h.rec.log())
 	}
 }
 

@@ -61,8 +61,9 @@ type Batch struct {
 	// Paths are the workspace-relative slash paths of the files and folders
 	// created, written, removed or renamed, sorted and without repeats.
 	Paths []string
-	// Rescan is set when the kernel dropped events (queue overflow): any
-	// file may have changed, whatever Paths says.
+	// Rescan is set when the kernel dropped events (queue overflow), or
+	// when the watched folder itself was deleted or moved away: any file may
+	// have changed, whatever Paths says.
 	Rescan bool
 	// Last is when the batch's latest change was seen, so a reader can
 	// tell whether work that started after it already saw it.
@@ -427,6 +428,14 @@ func (w *Watcher) loop() {
 		case ev, ok := <-w.fsw.Events:
 			if !ok {
 				return
+			}
+			if ev.Name == w.root && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
+				// The watched folder itself went, and its watches with it:
+				// anything may have changed, and the reader must look.
+				pendingRescan = true
+				last = time.Now()
+				arm()
+				continue
 			}
 			if paths := w.handle(ev, report); len(paths) > 0 {
 				for _, rel := range paths {

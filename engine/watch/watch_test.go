@@ -549,3 +549,36 @@ func TestWatchJetBrainsSave(t *testing.T) {
 		t.Errorf("reported %q, want main.go and the marker", got)
 	}
 }
+
+// The watched folder itself deleted or moved away, with nothing in it to
+// report, is a batch that asks for a rescan: its reader must learn that
+// the workspace is gone (before, a root removed after its files' batch
+// went unnoticed).
+func TestWatchRootRemovedAsksForRescan(t *testing.T) {
+	for _, how := range []string{"deleted", "moved"} {
+		t.Run(how, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "ws")
+			if err := os.Mkdir(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			w := start(t, root, Options{})
+			var err error
+			if how == "deleted" {
+				err = os.Remove(root)
+			} else {
+				err = os.Rename(root, root+"-away")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case b := <-w.Batches():
+				if !b.Rescan {
+					t.Errorf("batch %+v: want Rescan", b)
+				}
+			case <-time.After(waitLimit):
+				t.Fatalf("no batch after the watched folder was %s", how)
+			}
+		})
+	}
+}
