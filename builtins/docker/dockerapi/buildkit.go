@@ -123,13 +123,20 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 		}
 		s.Allow(ssh)
 	}
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
+	// A session that cannot reach the Engine ends the build, which would
+	// otherwise wait for it.
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	sessionDone := make(chan error, 1)
 	go func() {
-		sessionDone <- s.Run(sctx, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+		err := s.Run(ctx, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
 			return cli.DialHijack(ctx, "/session", proto, meta)
 		})
+		if err != nil {
+			cancel(c.wrap("open a BuildKit session with the Engine", err))
+		}
+		sessionDone <- err
 	}()
 	defer func() {
 		s.Close()
@@ -161,7 +168,7 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return "", ended(parent, ctx)
 		}
 		if err = k.answered(err); client.IsErrConnectionFailed(err) || errors.As(err, new(*StalledError)) {
 			return "", c.wrap("build", err)
@@ -185,9 +192,18 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 	}()
 	id, err := readBuildKitStream(res.Body, out)
 	if err != nil && ctx.Err() != nil {
-		return "", ctx.Err()
+		return "", ended(parent, ctx)
 	}
 	return id, err
+}
+
+// ended says why the build's ctx, made from parent, ended: parent's end
+// (a cancelled run), or the session's failure.
+func ended(parent, ctx context.Context) error {
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	return context.Cause(ctx)
 }
 
 func randomID() string {
