@@ -27,6 +27,13 @@ type dockerfile struct {
 	end    int    // last line of the last instruction built
 	escape rune   // the escape character (# escape=)
 	bases  []base // images from outside the Dockerfile, in order of use
+	// buildKitOnly lists what the classic builder cannot build, in order.
+	buildKitOnly []feature
+	heredoc      *feature // the first heredoc, or nil
+	syntax       string   // the "# syntax=" directive's frontend image, or ""
+	syntaxLine   int
+	// nodes are the instructions, for naming the line of a BuildKit step.
+	nodes []*parser.Node
 }
 
 // A base is an image that a FROM or a COPY --from takes from outside the
@@ -54,6 +61,12 @@ func (d *dockerfile) stepLine(n int) int {
 	return d.steps[n-1]
 }
 
+// A feature is something of a Dockerfile that needs BuildKit, at its line.
+type feature struct {
+	line int
+	what string // `RUN --mount`
+}
+
 // classicFlags are the instruction flags the classic builder knows; any
 // other flag needs BuildKit.
 var classicFlags = map[string]map[string]bool{
@@ -62,32 +75,35 @@ var classicFlags = map[string]map[string]bool{
 	"add":  {"chown": true},
 }
 
-// parseDockerfile parses src, the Dockerfile at path, checks that the
-// classic builder can build it, and finds its external bases. buildArgs
+// parseDockerfile parses src, the Dockerfile at path, notes what in it
+// needs BuildKit, and finds its external bases. buildArgs
 // override the defaults of ARGs declared before the first FROM; target, when
 // set, names the last stage built.
 func parseDockerfile(path string, src []byte, buildArgs map[string]string, target string) (*dockerfile, error) {
 	d := &dockerfile{path: path, lines: strings.Split(string(src), "\n"), escape: '\\'}
-	buildKit := func(line int, what string) error {
-		return fmt.Errorf("%s: %s needs BuildKit, which ferry does not support yet (it builds with the classic builder); rewrite it without", d.pos(line), what)
-	}
-	if _, _, loc, ok := parser.ParseDirective("syntax", src); ok {
-		return nil, buildKit(dfile.Line(loc), `the "# syntax=" directive`)
+	if syntax, _, loc, ok := parser.ParseDirective("syntax", src); ok {
+		d.syntax, d.syntaxLine = syntax, dfile.Line(loc)
+		d.buildKitOnly = append(d.buildKitOnly, feature{dfile.Line(loc), `the "# syntax=" directive`})
 	}
 	res, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
 		return nil, d.parseError(err)
 	}
 	d.escape = res.EscapeToken
+	d.nodes = res.AST.Children
 	for _, n := range res.AST.Children {
 		instr := strings.ToLower(n.Value)
 		if len(n.Heredocs) > 0 {
-			return nil, buildKit(n.StartLine, fmt.Sprintf("a heredoc (%s <<%s)", strings.ToUpper(instr), n.Heredocs[0].Name))
+			f := feature{n.StartLine, fmt.Sprintf("a heredoc (%s <<%s)", strings.ToUpper(instr), n.Heredocs[0].Name)}
+			d.buildKitOnly = append(d.buildKitOnly, f)
+			if d.heredoc == nil {
+				d.heredoc = &f
+			}
 		}
 		for _, f := range n.Flags {
 			name, _, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
 			if !classicFlags[instr][name] {
-				return nil, buildKit(n.StartLine, fmt.Sprintf("%s --%s", strings.ToUpper(instr), name))
+				d.buildKitOnly = append(d.buildKitOnly, feature{n.StartLine, fmt.Sprintf("%s --%s", strings.ToUpper(instr), name)})
 			}
 		}
 	}
@@ -148,6 +164,23 @@ func parseDockerfile(path string, src []byte, buildArgs map[string]string, targe
 		}
 	}
 	return d, nil
+}
+
+// instructionLine returns the line of the instruction whose text is instr
+// (a BuildKit step's name: "RUN make"), or 0 when none or several match.
+func (d *dockerfile) instructionLine(instr string) int {
+	want := strings.Join(strings.Fields(instr), " ")
+	line := 0
+	for _, n := range d.nodes {
+		if strings.Join(strings.Fields(n.Original), " ") != want {
+			continue
+		}
+		if line > 0 {
+			return 0
+		}
+		line = n.StartLine
+	}
+	return line
 }
 
 func (d *dockerfile) newBase(ref string, line int) (base, error) {

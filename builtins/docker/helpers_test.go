@@ -71,11 +71,11 @@ func TestMain(m *testing.M) {
 }
 
 // hello returns the path of a static hello binary, built once per run.
-func hello(t *testing.T) string { return staticBinary(t, "hello", helloSrc) }
+func hello(t testing.TB) string { return staticBinary(t, "hello", helloSrc) }
 
 // staticBinary returns the path of a static Linux binary built from the Go
 // program src, once per run for each name.
-func staticBinary(t *testing.T, name, src string) string {
+func staticBinary(t testing.TB, name, src string) string {
 	t.Helper()
 	binMu.Lock()
 	defer binMu.Unlock()
@@ -142,6 +142,11 @@ func (c *countingEngine) Build(ctx context.Context, r io.Reader, o dockerapi.Bui
 	return c.Client.Build(ctx, r, o, out)
 }
 
+func (c *countingEngine) BuildWithBuildKit(ctx context.Context, o dockerapi.BuildKitOptions, out io.Writer) (string, error) {
+	c.builds.Add(1)
+	return c.Client.BuildWithBuildKit(ctx, o, out)
+}
+
 func (c *countingEngine) Tag(ctx context.Context, id, ref string) error {
 	c.tags.Add(1)
 	return c.Client.Tag(ctx, id, ref)
@@ -151,7 +156,7 @@ func (c *countingEngine) Tag(ctx context.Context, id, ref string) error {
 // project label; REPO in its files stands for a repository prefix unique
 // to the test.
 type testWorkspace struct {
-	t       *testing.T
+	t       testing.TB
 	root    string
 	project string
 	repo    string
@@ -162,7 +167,7 @@ type testWorkspace struct {
 	redactor *redact.Redactor
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -172,7 +177,7 @@ func randomHex(t *testing.T) string {
 
 // newWorkspace writes files into a fresh workspace and removes every image
 // labelled with its project when the test ends.
-func newWorkspace(t *testing.T, docker *dockerapi.Client, files map[string]string) *testWorkspace {
+func newWorkspace(t testing.TB, docker *dockerapi.Client, files map[string]string) *testWorkspace {
 	t.Helper()
 	id := randomHex(t)
 	w := &testWorkspace{t: t, project: "ferrytest-" + id, repo: "ferrytest/" + id, docker: docker, redactor: redact.New()}
@@ -190,7 +195,7 @@ func newWorkspace(t *testing.T, docker *dockerapi.Client, files map[string]strin
 // removeProjectImages removes the images labelled with project, children
 // before parents, retrying while a cancelled build's container still uses
 // one.
-func removeProjectImages(t *testing.T, docker *dockerapi.Client, project string) {
+func removeProjectImages(t testing.TB, docker *dockerapi.Client, project string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var last error
@@ -232,7 +237,14 @@ func (w *testWorkspace) write(name, body string) {
 // image that another is building on.
 func (w *testWorkspace) copyHello(name string) {
 	w.t.Helper()
-	b, err := os.ReadFile(hello(w.t))
+	w.copyFile(hello(w.t), name)
+}
+
+// copyFile copies the binary at src to name, with the workspace's
+// repository appended (see copyHello).
+func (w *testWorkspace) copyFile(src, name string) {
+	w.t.Helper()
+	b, err := os.ReadFile(src)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -306,7 +318,7 @@ func (w *testWorkspace) run(ctx context.Context, names ...string) runResult {
 	w.t.Helper()
 	var r runResult
 	var mu sync.Mutex
-	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(w.redactor, engine.SinkFunc(func(e engine.Event) {
 		mu.Lock()
 		r.events = append(r.events, e)
 		mu.Unlock()

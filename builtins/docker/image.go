@@ -22,7 +22,7 @@ import (
 )
 
 // Image is a build rule that builds a Docker image with the Engine's
-// classic builder and tags it with its key.
+// BuildKit (or its classic builder) and tags it with its key.
 type Image struct {
 	info       engine.RuleInfo
 	repo       string // familiar repository name: "acme/api"
@@ -30,11 +30,15 @@ type Image struct {
 	dockerfile string // workspace-relative file
 	buildArgs  map[string]string
 	target     string
-	ignore     []string // cleaned patterns, after .dockerignore's
-	tags       []string // extra references, "repo:tag"
-	push       bool     // push the image after building it
-	live       []*step  // live_update steps
-	synced     synced   // what live updates copied into which container
+	builder    string                   // "buildkit", "classic", or "" for BuildKit where the Engine has it
+	secrets    map[string]engine.Secret // build secrets, by id
+	cacheFrom  []string
+	ssh        map[string]string // SSH forwarding: id → agent socket or key file ("" for $SSH_AUTH_SOCK)
+	ignore     []string          // cleaned patterns, after .dockerignore's
+	tags       []string          // extra references, "repo:tag"
+	push       bool              // push the image after building it
+	live       []*step           // live_update steps
+	synced     synced            // what live updates copied into which container
 	ws         *engine.Workspace
 	ev         *engine.Evaluation // knows the secrets read from files
 	docker     Client
@@ -44,7 +48,7 @@ type Image struct {
 func imageBuiltin(docker Client, images *catalog) *engine.Builtin {
 	return &engine.Builtin{
 		Name: "image",
-		Doc: "Declares a build rule that builds a Docker image with the Docker Engine's classic builder. " +
+		Doc: "Declares a build rule that builds a Docker image with the Docker Engine's BuildKit, or its classic builder where the Engine has no BuildKit (see [BuildKit](buildkit.md)). " +
 			"Its key covers the context's files (after `.dockerignore` and `ignore`), the Dockerfile, the build arguments, the target, " +
 			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
 			"and labelled with the key, and while an image with that key exists no build starts. " +
@@ -59,6 +63,10 @@ func imageBuiltin(docker Client, images *catalog) *engine.Builtin {
 			{Name: "dockerfile", Type: engine.String, Default: `context + "/Dockerfile"`, Doc: "The Dockerfile; it may lie outside the context."},
 			{Name: "build_args", Type: engine.StringDict, Default: "{}", Doc: "Values for the Dockerfile's `ARG`s (`FROM` lines see those declared before the first `FROM`)."},
 			{Name: "target", Type: engine.String, Doc: "The stage to build, by its `AS` name; the last stage when not given."},
+			{Name: "builder", Type: engine.String, Doc: "`\"buildkit\"` or `\"classic\"`: the Engine's builder to build with. When not given, BuildKit where the Engine has it (it says so when pinged, or is a Linux Engine of API 1.39 or later), else the classic builder. Not part of the key."},
+			{Name: "secrets", Type: engine.SecretDict, Default: "{}", Doc: "Build secrets: ids to `secret()` values, which `RUN --mount=type=secret,id=ID` reads (BuildKit only). The values never enter the image, its history or the build output; they are not part of the key (a new value rebuilds nothing)."},
+			{Name: "ssh", Type: engine.StringList, Default: "[]", Doc: "SSH agents to forward to `RUN --mount=type=ssh` (BuildKit only), as `docker build --ssh` takes them: `\"default\"` forwards the agent at `$SSH_AUTH_SOCK` under the id `default`; `\"ID=PATH\"` forwards an agent's socket or a private key file (`~/` is the home folder) under ID. Not part of the key."},
+			{Name: "cache_from", Type: engine.StringList, Default: "[]", Doc: "Images whose layers a build may reuse as cache, such as the image pushed by an earlier build elsewhere (`127.0.0.1:5000/acme/api:latest`); images that ferry builds with BuildKit carry the cache metadata this needs. Not part of the key."},
 			{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Patterns of context files to leave out, relative to the context, in `.dockerignore` syntax, on top of the context's `.dockerignore`."},
 			{Name: "deps", Type: engine.StringList, Default: "[]", Doc: "Names of rules that must succeed first, such as tasks that write into the context (image rules named in `FROM` are deps without being listed)."},
 			{Name: "tag", Type: engine.StringList, Default: "[]", Doc: "More tags to give the image: `\"latest\"` tags `repo:latest`; a reference with a `:` (`\"acme/api:v1\"`) is used as it is."},
@@ -90,6 +98,8 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Client, images
 		},
 		buildArgs: c.StringMap("build_args"),
 		target:    c.String("target"),
+		builder:   c.String("builder"),
+		cacheFrom: c.Strings("cache_from"),
 		push:      c.Bool("push", false),
 		ws:        ev.Workspace(),
 		ev:        ev,
@@ -101,6 +111,28 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Client, images
 	}
 	if err := engine.SetRuleAttrs(c, &i.info); err != nil {
 		return nil, err
+	}
+	switch i.builder {
+	case "", builderBuildKit, builderClassic:
+	default:
+		return nil, c.Errorf(`builder %q is not a builder; use "buildkit" or "classic" (or leave it out: BuildKit where the Engine has it)`, i.builder)
+	}
+	i.secrets, _ = c.Value("secrets").(map[string]engine.Secret)
+	if len(i.secrets) > 0 && i.builder == builderClassic {
+		return nil, c.Errorf(`secrets = needs BuildKit, and builder = "classic" is set; remove builder = "classic" (ferry builds with BuildKit where the Engine has it)`)
+	}
+	ssh, err := sshAgents(c.Strings("ssh"))
+	if err != nil {
+		return nil, c.Errorf("ssh: %v", err)
+	}
+	i.ssh = ssh
+	if len(i.ssh) > 0 && i.builder == builderClassic {
+		return nil, c.Errorf(`ssh = needs BuildKit, and builder = "classic" is set; remove builder = "classic" (ferry builds with BuildKit where the Engine has it)`)
+	}
+	for id := range i.secrets {
+		if id == "" || strings.ContainsAny(id, ", \t\n=") {
+			return nil, c.Errorf("secrets: %q is not a valid secret id (the id of RUN --mount=type=secret,id=ID: no spaces, commas or '=')", id)
+		}
 	}
 	repo, err := reference.ParseNormalizedNamed(c.String("repo"))
 	if err != nil {
@@ -219,6 +251,17 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 	df, err := i.parse()
 	if err != nil {
 		return err
+	}
+	// What only BuildKit builds is refused now, before anything runs,
+	// when the builder cannot build it (Run checks again).
+	if len(df.buildKitOnly) > 0 || len(i.secrets) > 0 {
+		buildKit, b, err := i.builderFor(ctx)
+		if err != nil {
+			return err
+		}
+		if err := i.checkBuilder(df, buildKit, b); err != nil {
+			return err
+		}
 	}
 	// The inputs key a link by its target string, but a Dockerfile that is
 	// a link is sent as the file it leads to: key on that file.
@@ -403,6 +446,22 @@ func (i *Image) Run(rc *engine.RunContext) error {
 			refs[n] = dep.Ref(rc.DepKeys[dep.info.Name])
 		}
 	}
+	buildKit, b, err := i.builderFor(rc)
+	if err != nil {
+		return err
+	}
+	if err := i.checkBuilder(df, buildKit, b); err != nil {
+		return err
+	}
+	var secrets map[string][]byte
+	if buildKit {
+		if err := i.checkSSH(); err != nil {
+			return err
+		}
+		if secrets, err = i.revealBuildSecrets(rc); err != nil {
+			return err
+		}
+	}
 	dockerfile := df.render(refs, ownLabels(deploy.OwnerOf(rc.Workspace.Root), map[string]string{
 		LabelKey:     rc.Key.String(),
 		LabelRule:    i.info.Name,
@@ -412,11 +471,28 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	if i.images.secrets != nil {
 		values = i.images.secrets.Matcher()
 	}
+	var id string
+	if buildKit {
+		id, err = i.buildWithBuildKit(rc, bc, df, dockerfile, secrets, values)
+	} else {
+		id, err = i.buildClassic(rc, bc, df, dockerfile, values)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(rc.Stdout, "built %s (%s)\n", ref, shortID(id))
+	return i.pushIfAsked(rc, rc.Key)
+}
+
+// buildClassic builds the image with the Engine's classic builder, from a
+// tar stream of the context, and returns its ID.
+func (i *Image) buildClassic(rc *engine.RunContext, bc *buildContext, df *dockerfile, dockerfile []byte, values *redact.Matcher) (string, error) {
 	o := dockerapi.BuildOptions{
 		Dockerfile: bc.dockerfile,
-		Tags:       append([]string{ref}, i.tags...),
+		Tags:       append([]string{i.Ref(rc.Key)}, i.tags...),
 		BuildArgs:  i.buildArgs,
 		Target:     i.target,
+		CacheFrom:  i.cacheFrom,
 	}
 	id, tarErr, err := retryLostCache(rc, func() (string, error, error) {
 		pr, pw := io.Pipe()
@@ -434,19 +510,18 @@ func (i *Image) Run(rc *engine.RunContext) error {
 	if errors.As(tarErr, &secretErr) {
 		if err == nil { // the Engine cannot build from a cut stream; should it have
 			if rmErr := i.docker.Remove(context.WithoutCancel(rc), id); rmErr != nil {
-				return fmt.Errorf("%w; and the image %s built all the same could not be removed: %v; remove it by hand (docker rmi)", secretErr, shortID(id), rmErr)
+				return "", fmt.Errorf("%w; and the image %s built all the same could not be removed: %v; remove it by hand (docker rmi)", secretErr, shortID(id), rmErr)
 			}
 		}
-		return secretErr
+		return "", secretErr
 	}
 	if err != nil {
 		if tarErr != nil && !errors.Is(tarErr, errBuildEnded) && !errors.Is(tarErr, io.ErrClosedPipe) && rc.Err() == nil {
-			return fmt.Errorf("send the build context: %w", tarErr)
+			return "", fmt.Errorf("send the build context: %w", tarErr)
 		}
-		return i.buildError(df, err)
+		return "", i.buildError(df, err)
 	}
-	fmt.Fprintf(rc.Stdout, "built %s (%s)\n", ref, shortID(id))
-	return i.pushIfAsked(rc, rc.Key)
+	return id, nil
 }
 
 // buildAttempts is how many times a build that the Engine's classic

@@ -26,6 +26,7 @@ type Client interface {
 	ImageID(ctx context.Context, ref string) (string, error)
 	// ImagesByLabel lists, in one call, the images labelled key=value.
 	ImagesByLabel(ctx context.Context, key, value string) ([]dockerapi.Image, error)
+	buildKitClient
 	// Build builds an image with the classic builder from a tar stream of
 	// its context, writes the build's output to out and returns the image's
 	// ID; a failed build is a *dockerapi.BuildError.

@@ -927,12 +927,13 @@ func TestSecretBuildOutputLeakAttempt(t *testing.T) {
 	dw := newDockerWorkspace(t, "")
 	for _, format := range []string{"console", "json"} {
 		// Encoded: the value as it is in a build context is refused
-		// before the build (TestImageRefusesSecretValueInContext).
+		// before the build (TestImageRefusesSecretValueInContext). The
+		// classic builder prints LABEL and ENV steps; BuildKit does not.
 		gen := `printf 'FROM scratch\nCOPY app /app\nLABEL format=` + format + ` token=%s\nENV T64=%s\n' "$(printf %s "$TOK" | od -An -tx1 | tr -d ' \n')" "$(printf %s "$TOK" | base64 -w0)" > Dockerfile.gen`
 		b, _ := json.Marshal(gen)
 		dw.setRules(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
 task(name = "dockerfile", cmd = `+string(b)+`, dir = "app", secrets = {"TOK": tok}, outs = ["app/Dockerfile.gen"])
-image(name = "leaky", repo = "`+dw.repo+`", context = "app", dockerfile = "app/Dockerfile.gen", deps = ["app-bin", "dockerfile"])
+image(name = "leaky", repo = "`+dw.repo+`", context = "app", dockerfile = "app/Dockerfile.gen", builder = "classic", deps = ["app-bin", "dockerfile"])
 `)
 		events := filepath.Join(t.TempDir(), "events.json")
 		r := dw.ferry(t, "--log-format", format, "--events", events, "run", "leaky")

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -35,6 +36,7 @@ type Client struct {
 	mu     sync.Mutex
 	cli    *client.Client
 	pinged bool
+	ping   types.Ping // the Engine's answer to the first ping
 	// quickLimit is the deadline of a quick Engine call (see quick), set
 	// with the client.
 	quickLimit time.Duration
@@ -57,6 +59,7 @@ type BuildOptions struct {
 	Tags       []string          // references to give the image
 	BuildArgs  map[string]string // values for ARG instructions
 	Target     string            // stage to build, "" for the last
+	CacheFrom  []string          // images whose layers may serve as cache
 }
 
 // An UnreachableError says that the Engine could not be reached. Its message
@@ -118,7 +121,7 @@ func (c *Client) client(ctx context.Context) (*client.Client, error) {
 		}
 		// Negotiate from this answer, so the SDK does not ping again.
 		c.cli.NegotiateAPIVersionPing(ping)
-		c.pinged = true
+		c.pinged, c.ping = true, ping
 	}
 	return c.cli, nil
 }
@@ -255,6 +258,7 @@ func (c *Client) Build(ctx context.Context, tarStream io.Reader, o BuildOptions,
 		Tags:        o.Tags,
 		BuildArgs:   args,
 		Target:      o.Target,
+		CacheFrom:   o.CacheFrom,
 		Remove:      true,
 		ForceRemove: true,
 	})
