@@ -63,6 +63,15 @@ type Observer interface {
 	Observe(ctx context.Context, key Digest) (present bool, reason string, err error)
 }
 
+// A Preparer is a rule that must bring in what its key is computed from
+// before the key can be: an image pulls the base images the Engine lacks.
+// The engine calls Prepare when the rule may run, after its deps have run
+// and before its key is computed; never in a plan, which brings in
+// nothing. It reports progress on events.
+type Preparer interface {
+	Prepare(ctx context.Context, events *Bus) error
+}
+
 // A Linker is a rule whose deps follow from other rules: a service whose
 // image is built by an image rule, an image whose base another rule builds.
 // NewGraph calls Link once with a lookup of every rule by name, before it

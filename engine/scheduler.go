@@ -275,6 +275,11 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		e.Events.Emit(Event{Kind: EventRuleFail, Rule: name, Err: err.Error(), Duration: d})
 		return result{name: name, outcome: outcomeFailed}
 	}
+	if p, ok := r.(Preparer); ok {
+		if err := p.Prepare(ctx, e.Events); err != nil {
+			return fail(fmt.Errorf("%s %q: %w", info.Kind, info.Name, err), 0)
+		}
+	}
 	k, err := e.key(ctx, r, depKeys, readSecrets)
 	if err != nil {
 		return fail(err, 0)

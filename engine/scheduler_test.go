@@ -283,3 +283,45 @@ func TestOrderOnlyDeps(t *testing.T) {
 		t.Errorf("after db changed: %+v, %v", sum, err)
 	}
 }
+
+// preparingRule brings in what its definition names when it may run, as an
+// image pulls a missing base image.
+type preparingRule struct {
+	*testRule
+	prepares int
+}
+
+func (r *preparingRule) Prepare(context.Context, *Bus) error {
+	r.prepares++
+	r.def = "base pulled"
+	return nil
+}
+
+// A Preparer is prepared before its key is computed in a run, so the key
+// holds what it brought in and the next run finds it up to date; a plan
+// prepares nothing.
+func TestPreparerBeforeKey(t *testing.T) {
+	r := &preparingRule{testRule: &testRule{info: RuleInfo{Name: "img", Kind: "rule", Default: true}, def: "base absent"}}
+	dir := t.TempDir()
+	ws := &Workspace{Root: dir, File: filepath.Join(dir, FileName)}
+	g, err := NewGraph([]Rule{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadState(ws, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(ws, g, st, NewBus(redact.New()))
+	if _, err := e.Plan(context.Background(), nil, false); err != nil || r.prepares != 0 {
+		t.Fatalf("plan: %v, %d prepares, want none", err, r.prepares)
+	}
+	if _, err := e.Run(context.Background(), nil, RunOptions{}); err != nil || r.prepares != 1 || r.runs != 1 {
+		t.Fatalf("run: %v, %d prepares, %d runs; want 1, 1", err, r.prepares, r.runs)
+	}
+	e = reopen(t, e)
+	sum, err := e.Run(context.Background(), nil, RunOptions{})
+	if err != nil || len(sum.Cached) != 1 {
+		t.Errorf("second run: %v, %+v; want img up to date", err, sum)
+	}
+}

@@ -52,7 +52,8 @@ func imageBuiltin(docker Client, images *catalog) *engine.Builtin {
 			"Its key covers the context's files (after `.dockerignore` and `ignore`), the Dockerfile, the build arguments, the target, " +
 			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
 			"and labelled with the key, and while an image with that key exists no build starts. " +
-			"Base images are never pulled: they must be in the Engine already, or be built by another `image` rule: " +
+			"A base image the Engine lacks is pulled from its registry when the rule runs (never by a plan), as services' images are (see [registries](registries.md)); " +
+			"one built by another `image` rule is built first: " +
 			"`FROM acme/base` makes the rule whose repo is `acme/base` a dep and builds on the image it built. " +
 			"A context that would send a secret's value (the file of a `secret(file = ...)` or `secret(dotenv = ...)`, or a file holding the value of a secret read during the run) is refused: see [secrets](secrets.md#not-in-an-image). " +
 			"Paths are relative to the folder of the file that declares the image.",
@@ -278,9 +279,29 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 			return err
 		}
 		if id == "" {
-			return fmt.Errorf("base image %s (%s) is not present in the Docker Engine, and ferry cannot pull images; build or load it first (docker load, docker import), or build it with an image() rule whose repo it names", b.ref, df.pos(b.line))
+			// Only a plan gets here: a run pulls it first (Prepare).
+			id = "absent: pulled when the image is built"
 		}
 		h.String(b.ref).String(id)
+	}
+	return nil
+}
+
+// Prepare pulls the base images that the Engine lacks and no image() rule
+// builds, with the Docker config's credentials and progress as image.pull
+// events, before the key, which holds their IDs, is computed.
+func (i *Image) Prepare(ctx context.Context, events *engine.Bus) error {
+	df, err := i.parse()
+	if err != nil {
+		return err
+	}
+	for _, b := range df.bases {
+		if i.baseRule(b) != nil {
+			continue
+		}
+		if _, err := PullImage(ctx, i.docker, b.ref, deploy.PullMissing, deploy.PullProgress(events, i.info.Name)); err != nil {
+			return fmt.Errorf("base image %s (%s): %w", b.ref, df.pos(b.line), err)
+		}
 	}
 	return nil
 }

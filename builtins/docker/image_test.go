@@ -247,7 +247,10 @@ image(name = "app", repo = "REPO-app", context = "app", build_args = {"BASE": "R
 func TestImageErrors(t *testing.T) {
 	t.Parallel()
 	docker := needDocker(t)
-	absent := "ferrytest/absent-" + randomHex(t) + ":3.19"
+	down := startRegistry(t) // a registry that is down: its address refuses connections
+	downHost := down.host()
+	down.Close()
+	absent := downHost + "/ferrytest/absent-" + randomHex(t) + ":3.19"
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -256,12 +259,12 @@ func TestImageErrors(t *testing.T) {
 		{
 			name:  "base not present",
 			files: map[string]string{"Dockerfile": "FROM " + absent + "\nCOPY hello /hello\n"},
-			want:  []string{`image "api": base image ` + absent + ` (Dockerfile:1) is not present in the Docker Engine`, "cannot pull", "docker load"},
+			want:  []string{`image "api": base image ` + absent + ` (Dockerfile:1): `, "cannot reach the registry " + downHost},
 		},
 		{
 			name:  "copy from absent image",
 			files: map[string]string{"Dockerfile": "FROM scratch\nCOPY --from=" + absent + " /x /x\n"},
-			want:  []string{`base image ` + absent + ` (Dockerfile:2) is not present`},
+			want:  []string{`base image ` + absent + ` (Dockerfile:2): `, "cannot reach the registry " + downHost},
 		},
 		{
 			name:  "syntax error",
@@ -418,6 +421,14 @@ func (p panicEngine) BuildWithBuildKit(context.Context, dockerapi.BuildKitOption
 	return "", nil
 }
 func (p panicEngine) Tag(context.Context, string, string) error { p.t.Error("Tag called"); return nil }
+func (p panicEngine) ImageRef(context.Context, string) (dockerapi.ImageRef, bool, error) {
+	p.t.Error("ImageRef called")
+	return dockerapi.ImageRef{}, false, nil
+}
+func (p panicEngine) Pull(context.Context, string, string, func(dockerapi.LayerProgress)) error {
+	p.t.Error("Pull called")
+	return nil
+}
 func (p panicEngine) Remove(context.Context, string) error      { p.t.Error("Remove called"); return nil }
 
 func TestEngineUnreachable(t *testing.T) {

@@ -35,6 +35,8 @@ type Client interface {
 	Tag(ctx context.Context, id, ref string) error
 	// Remove removes an image by reference or ID; a missing one is no error.
 	Remove(ctx context.Context, ref string) error
+	// PullClient pulls the base images the Engine lacks (see PullImage).
+	PullClient
 	liveClient
 }
 

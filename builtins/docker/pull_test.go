@@ -561,3 +561,40 @@ func TestLocalRef(t *testing.T) {
 		}
 	}
 }
+
+// An image whose base image the Engine lacks: a plan says it would run
+// (and pulls nothing); a run pulls the base from its registry, with
+// progress, then builds; the next run finds it up to date.
+func TestImageBasePulled(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	reg := startPullRegistry(t, "", "")
+	repo := "ferrytest/" + randomHex(t)
+	reg.pushHello(t, repo, "base", repo)
+	base := reg.host() + "/" + repo + ":base"
+	forgetImages(t, docker, base)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star":     `image(name = "app", repo = "REPO")` + "\n",
+		"app/Dockerfile": "FROM " + base + "\nCOPY note /note\n",
+		"app/note":       "hi\n",
+	})
+	w.write("ferry.star", `image(name = "app", repo = "REPO", context = "app")`+"\n")
+	before := reg.requests.Load() // the push's
+	if it := w.plan("app"); it.Err != "" || !it.Run {
+		t.Fatalf("plan with the base absent: %+v, want it to run", it)
+	}
+	if n := reg.requests.Load() - before; n != 0 {
+		t.Errorf("a plan sent %d requests to the registry", n)
+	}
+	r := w.run(context.Background())
+	if r.err != nil {
+		t.Fatalf("run: %v: %s", r.err, r.failure("app"))
+	}
+	pulls := r.pulls()
+	if len(pulls) == 0 || !pulls[len(pulls)-1].Done || pulls[len(pulls)-1].Image != base {
+		t.Errorf("image.pull events of the base: %+v", pulls)
+	}
+	if r = w.run(context.Background()); r.err != nil || len(r.sum.Cached) != 1 {
+		t.Errorf("second run: %v, ran %v, want app up to date", r.err, r.sum.Ran)
+	}
+}
