@@ -81,7 +81,7 @@ func (l *logLines) String() string {
 }
 
 func TestAutoscaleUnderLoad(t *testing.T) {
-	t.Parallel()
+	// Alone: it measures rates, which other tests running at once skew.
 	c := needDocker(t)
 	start := time.Now()
 	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
@@ -190,7 +190,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 // than 20% (the loop saw no reason to scale in 30s), while an idle server
 // uses next to none.
 func TestAutoscaleOnCPU(t *testing.T) {
-	t.Parallel()
+	// Alone: it measures rates, which other tests running at once skew.
 	c := needDocker(t)
 	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
 	t.Cleanup(func() {
