@@ -429,7 +429,7 @@ func (p panicEngine) Pull(context.Context, string, string, func(dockerapi.LayerP
 	p.t.Error("Pull called")
 	return nil
 }
-func (p panicEngine) Remove(context.Context, string) error      { p.t.Error("Remove called"); return nil }
+func (p panicEngine) Remove(context.Context, string) error { p.t.Error("Remove called"); return nil }
 
 func TestEngineUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
