@@ -82,9 +82,9 @@ func Gaps(goos string) []Gap {
 	return gaps["darwin"]
 }
 
-// gap returns the running system's gap for f.
-func gap(f Feature) (Gap, bool) {
-	for _, g := range Gaps(runtime.GOOS) {
+// gap returns the gap of the system goos for f.
+func gap(goos string, f Feature) (Gap, bool) {
+	for _, g := range Gaps(goos) {
 		if g.Feature == f {
 			return g, true
 		}
@@ -92,27 +92,37 @@ func gap(f Feature) (Gap, bool) {
 	return Gap{}, false
 }
 
+// Line says in one line that the system goos lacks g's feature, and what
+// ferry does instead.
+func (g Gap) Line(goos string) string {
+	return fmt.Sprintf("no %s on %s (%s): %s", g.Feature, goos, g.Why, g.Instead)
+}
+
 // Unsupported returns the error that refuses f on the running system, and
 // nil where f is available. Call it where the feature starts.
-func Unsupported(f Feature) error {
-	g, ok := gap(f)
+func Unsupported(f Feature) error { return unsupported(runtime.GOOS, f) }
+
+func unsupported(goos string, f Feature) error {
+	g, ok := gap(goos, f)
 	if !ok || !g.Refused {
 		return nil
 	}
-	return fmt.Errorf("%s is not available on %s: %s; %s (see docs/platforms.md)", f, runtime.GOOS, g.Why, g.Instead)
+	return fmt.Errorf("%s is not available on %s: %s; %s (see docs/platforms.md)", f, goos, g.Why, g.Instead)
 }
 
 var warned sync.Map // Feature → true once warned
 
 // Warn writes one line to w, once per process, that the running system
 // lacks f and what ferry does instead; nothing where f is available.
-func Warn(w io.Writer, f Feature) {
-	g, ok := gap(f)
+func Warn(w io.Writer, f Feature) { warn(w, runtime.GOOS, f) }
+
+func warn(w io.Writer, goos string, f Feature) {
+	g, ok := gap(goos, f)
 	if !ok || g.Refused {
 		return
 	}
 	if _, done := warned.LoadOrStore(f, true); done {
 		return
 	}
-	fmt.Fprintf(w, "ferry: warning: no %s on %s (%s): %s\n", f, runtime.GOOS, g.Why, g.Instead)
+	fmt.Fprintf(w, "ferry: warning: %s\n", g.Line(goos))
 }
