@@ -67,11 +67,12 @@ func OpenNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 }
 
 // TryLock takes an exclusive lock on f (LockFileEx), without waiting:
-// false when another handle holds it. The lock ends when f is closed. It
-// locks one byte far past any end of file, as Windows locks are mandatory:
-// the file's contents stay readable by others.
+// false when another handle holds it. The lock ends when f is closed.
+// Windows locks are mandatory, so it locks one byte past any end of a lock
+// file, at 1 GiB as SQLite does: the file's contents stay readable by
+// others.
 func TryLock(f *os.File) (bool, error) {
-	ol := &windows.Overlapped{Offset: 0xFFFFFFFF, OffsetHigh: 0x7FFFFFFF}
+	ol := &windows.Overlapped{Offset: 1 << 30}
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
 	if err == windows.ERROR_LOCK_VIOLATION {
 		return false, nil
