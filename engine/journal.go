@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // The journal, .ferry/journal, records each rule's success the moment it
@@ -69,7 +71,7 @@ func journalPath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir,
 // openJournalFile opens the journal without following a symbolic link,
 // refusing anything but a regular file (a FIFO would block a read).
 func openJournalFile(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o644)
+	f, err := platform.OpenNoFollow(path, flag|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o644)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("%s is a symbolic link, which ferry does not follow: remove it", path)

@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // A Lock is the workspace lock held by a mutating ferry command.
@@ -31,13 +32,13 @@ func AcquireLock(ctx context.Context, ws *Workspace, waiting func(pid int)) (*Lo
 	told := false
 	start := time.Now()
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if err != syscall.EWOULDBLOCK {
+		locked, err := platform.TryLock(f)
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		if locked {
+			break
 		}
 		if pid := holderPID(f); !told && (pid != 0 || time.Since(start) > time.Second) {
 			told = true

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // The files of the .ferry folder come with the workspace, which may be a
@@ -30,8 +30,8 @@ var errStateTooLarge = errors.New("too large")
 // openNoFollow is os.OpenFile, refusing a symbolic link as the last
 // element of path with an error that says what to do.
 func openNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW, perm)
-	if errors.Is(err, unix.ELOOP) {
+	f, err := platform.OpenNoFollow(path, flag, perm)
+	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link: ferry never follows a link among its own files, which could make it write over the file the link points to; remove it (rm %s) and ferry makes the file afresh", path, path)
 	}
 	return f, err
@@ -100,8 +100,8 @@ func checkStateFolder(dir string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("%s is not a folder (%s): ferry keeps its lock and state in a folder of that name; remove it (rm %s), and ferry makes the folder", dir, fi.Mode().Type(), dir)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s belongs to uid %d, not to you (uid %d): ferry will not keep its lock and state in another user's folder, where they could be changed under it; remove the folder (as its owner or root) and ferry makes one of yours, or run ferry as uid %d", dir, st.Uid, os.Geteuid(), st.Uid)
+	if uid, ok := platform.Owner(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("%s belongs to uid %d, not to you (uid %d): ferry will not keep its lock and state in another user's folder, where they could be changed under it; remove the folder (as its owner or root) and ferry makes one of yours, or run ferry as uid %d", dir, uid, os.Geteuid(), uid)
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func checkStateFolder(dir string) error {
 // folder, or the workspace when it makes that folder), when dir or its file
 // system is read-only.
 func stateWriteError(dir string, err error) error {
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS) {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 		return fmt.Errorf("cannot write in %s (%w): ferry keeps its lock and state in the workspace's %s folder; make the folder writable (chmod u+w %s), or run ferry on a writable copy of the workspace", dir, err, StateDir, dir)
 	}
 	return err
@@ -122,7 +122,7 @@ func stateWriteError(dir string, err error) error {
 func createTemp(dir, prefix string) (*os.File, error) {
 	for range 100 {
 		name := filepath.Join(dir, prefix+rand.Text()[:10])
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+		f, err := platform.OpenNoFollow(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
 		}

@@ -7,8 +7,22 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
+
+// An ExitError reports a command that exited with a non-zero code or was
+// killed by a signal.
+type ExitError struct {
+	Status syscall.WaitStatus
+}
+
+func (e *ExitError) Error() string {
+	if e.Status.Signaled() {
+		return "killed by signal " + e.Status.Signal().String()
+	}
+	return fmt.Sprintf("exit code %d", e.Status.ExitStatus())
+}
 
 // A Supervisor keeps the long-running processes of serve rules (dev servers)
 // for one watch session: at most one process per rule, each started with

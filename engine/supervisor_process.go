@@ -1,3 +1,5 @@
+//go:build unix
+
 package engine
 
 import (
@@ -12,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryhq/ferry/engine/platform"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,19 +61,6 @@ type startReply struct {
 type exitReply struct {
 	status syscall.WaitStatus
 	err    error
-}
-
-// An ExitError reports a command that exited with a non-zero code or was
-// killed by a signal.
-type ExitError struct {
-	Status syscall.WaitStatus
-}
-
-func (e *ExitError) Error() string {
-	if e.Status.Signaled() {
-		return "killed by signal " + e.Status.Signal().String()
-	}
-	return fmt.Sprintf("exit code %d", e.Status.ExitStatus())
 }
 
 // selfExecutable is the file the supervisor is started from.
@@ -387,6 +377,7 @@ func theSupervisor() (*supervisorConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start ferry's supervisor (%s), which every command runs under: %w", shimArg0, err)
 	}
+	platform.Warn(os.Stderr, platform.Subreaper)
 	supervisorCur = c
 	return c, nil
 }

@@ -159,7 +159,7 @@ func freeBytes(path string) (int64, uint64, error) {
 	if err := syscall.Stat(path, &fi); err != nil {
 		return 0, 0, err
 	}
-	return int64(st.Bavail) * st.Bsize, fi.Dev, nil
+	return int64(st.Bavail) * int64(st.Bsize), uint64(fi.Dev), nil
 }
 
 // parseSize reads "1GB", "500MB", "10MiB", "123456" (bytes).

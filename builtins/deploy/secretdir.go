@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
+
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // The secret files of the containers that the local Docker Engine runs
@@ -23,6 +24,9 @@ import (
 // secretBase returns the tmpfs that holds ferry-UID: /dev/shm, else
 // $XDG_RUNTIME_DIR.
 func secretBase() (string, error) {
+	if err := platform.Unsupported(platform.SecretFiles); err != nil {
+		return "", err
+	}
 	var tried []string
 	for _, base := range []string{"/dev/shm", os.Getenv("XDG_RUNTIME_DIR")} {
 		if base == "" {
@@ -85,15 +89,15 @@ func privateDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	uid, ok := platform.Owner(fi)
 	switch {
 	case !fi.IsDir():
 		return fmt.Errorf("%s is not a folder (%s): ferry keeps secret files there; remove it and run again", dir, fi.Mode().Type())
 	case !ok:
 		return fmt.Errorf("%s: cannot tell who owns it, so ferry will not keep secret files there", dir)
-	case int(st.Uid) != os.Getuid():
+	case uid != os.Getuid():
 		return fmt.Errorf("%s belongs to user %d, not to you (%d): someone else made it, maybe to read the secret files ferry keeps there; "+
-			"check who did, remove it (as root if need be), and run again", dir, st.Uid, os.Getuid())
+			"check who did, remove it (as root if need be), and run again", dir, uid, os.Getuid())
 	case fi.Mode().Perm() != 0o700:
 		return os.Chmod(dir, 0o700)
 	}
@@ -104,7 +108,7 @@ func privateDir(dir string) error {
 // there already: files are named by the HMAC of their value.
 func writeSecretFile(path, value string) error {
 	if fi, err := os.Lstat(path); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && int(st.Uid) == os.Getuid() {
+		if uid, ok := platform.Owner(fi); ok && fi.Mode().IsRegular() && uid == os.Getuid() {
 			return nil
 		}
 		if err := os.Remove(path); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"golang.org/x/term"
 )
@@ -28,7 +27,7 @@ func (r *ExecRequest) AttachTerminal(ctx context.Context, in, out *os.File) (res
 	resize := make(chan TermSize, 1)
 	r.Resize = resize
 	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
+	notifyResize(winch)
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		for {

@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"filippo.io/age"
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // EditOutcome says what Edit did with the file.
@@ -84,6 +84,9 @@ var editFolder = regexp.MustCompile(`^ferry-secret-([0-9]+)-[0-9]+$`)
 // is left over (whatever PID namespace the edit ran in, and however its
 // PID was reused since).
 func editPrivately(ctx context.Context, name string, plain []byte) ([]byte, error) {
+	if err := platform.Unsupported(platform.SecretEdit); err != nil {
+		return nil, err
+	}
 	// Made as ferry-secret-PID.N and renamed once locked, so that no
 	// RemoveLeftoverEdits sees it unlocked.
 	base := editBase()
@@ -94,7 +97,11 @@ func editPrivately(ctx context.Context, name string, plain []byte) ([]byte, erro
 	dir := filepath.Join(base, strings.Replace(filepath.Base(made), ".", "-", 1))
 	lock, err := os.Open(made)
 	if err == nil {
-		if err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		var locked bool
+		if locked, err = platform.TryLock(lock); err == nil && !locked {
+			err = fmt.Errorf("lock %s: another process holds it", made)
+		}
+		if err == nil {
 			err = os.Rename(made, dir)
 		}
 		if err != nil {
@@ -144,7 +151,7 @@ func RemoveLeftoverEdits(w io.Writer) {
 		if err != nil {
 			continue
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Getuid() {
+		if uid, ok := platform.Owner(fi); !ok || uid != os.Getuid() {
 			continue
 		}
 		dir := filepath.Join(base, e.Name())
@@ -152,7 +159,7 @@ func RemoveLeftoverEdits(w io.Writer) {
 		if err != nil {
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		if locked, _ := platform.TryLock(f); locked {
 			what := fmt.Sprintf("the private folder of a `ferry secret edit` (process %s) that was killed before it could remove it, with a decrypted secret in it; last changed %s ago",
 				m[1], time.Since(fi.ModTime()).Round(time.Second))
 			if err := os.RemoveAll(dir); err != nil {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // legacyKeyName is the file in .ferry where ferry kept a workspace's key
@@ -65,6 +65,10 @@ func keyPath(root string) (string, error) {
 }
 
 func readWorkspaceKey(root string) ([]byte, error) {
+	// Where the key's owner cannot be checked, secrets are refused.
+	if err := platform.Unsupported(platform.SecretKey); err != nil {
+		return nil, err
+	}
 	removeLegacyKey(root)
 	path, err := keyPath(root)
 	if err != nil {
@@ -107,9 +111,9 @@ func readWorkspaceKey(root string) ([]byte, error) {
 // readKey reads the key file at path, which must be a file of the current
 // user, not a link, of 32 bytes.
 func readKey(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := platform.OpenNoFollow(path, os.O_RDONLY, 0)
 	switch {
-	case errors.Is(err, unix.ELOOP):
+	case errors.Is(err, syscall.ELOOP):
 		return nil, fmt.Errorf("secret key %s is a symbolic link: ferry uses only a key file it made; remove the link (rm %s) and ferry makes a new key (the rules that use secrets run once more)", path, path)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, err
@@ -121,8 +125,8 @@ func readKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return nil, fmt.Errorf("secret key %s belongs to uid %d, not to you (uid %d): remove it and ferry makes a new one (the rules that use secrets run once more)", path, st.Uid, os.Geteuid())
+	if uid, ok := platform.Owner(fi); ok && uid != os.Geteuid() {
+		return nil, fmt.Errorf("secret key %s belongs to uid %d, not to you (uid %d): remove it and ferry makes a new one (the rules that use secrets run once more)", path, uid, os.Geteuid())
 	}
 	if !fi.Mode().IsRegular() || fi.Size() != 32 {
 		return nil, fmt.Errorf("secret key %s is damaged (%d bytes, want a file of 32): delete it and ferry makes a new one (the rules that use secrets run once more)", path, fi.Size())
@@ -144,7 +148,7 @@ func keyFolder(dir string) error {
 	if err != nil {
 		return fmt.Errorf("secret key folder: %w", err)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || ok && int(st.Uid) != os.Geteuid() {
+	if uid, ok := platform.Owner(fi); !fi.IsDir() || ok && uid != os.Geteuid() {
 		return fmt.Errorf("secret key folder %s is not a folder of yours: remove it, and ferry makes it afresh", dir)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // missingError reports a source that has no value, which an optional
@@ -156,6 +157,9 @@ func (c cmdSource) String() string {
 }
 
 func (c cmdSource) read(ctx context.Context) (string, error) {
+	if err := platform.Unsupported(platform.SecretKey); err != nil {
+		return "", err
+	}
 	var cmd *exec.Cmd
 	if c.cmd.Argv != nil {
 		cmd = exec.CommandContext(ctx, c.cmd.Argv[0], c.cmd.Argv[1:]...)

@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -17,7 +19,13 @@ func (a *app) versionCommand() *cobra.Command {
 		Short: "Print ferry's version",
 		// Printing the version needs no logging set up.
 		PersistentPreRun: func(*cobra.Command, []string) {},
-		Run:              func(*cobra.Command, []string) { fmt.Fprintln(a.stdout, versionLine()) },
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintln(a.stdout, versionLine())
+			// What this system lacks (nothing on Linux).
+			for _, g := range platform.Gaps(runtime.GOOS) {
+				fmt.Fprintf(a.stdout, "  %s\n", g.Line(runtime.GOOS))
+			}
+		},
 	}
 }
 

@@ -221,16 +221,6 @@ func OwnFiles(files ...*os.File) []FileID {
 	return ids
 }
 
-// fileID returns the ID of a regular file, and the zero FileID for
-// anything else.
-func fileID(fi fs.FileInfo) FileID {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || !fi.Mode().IsRegular() {
-		return FileID{}
-	}
-	return FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
-}
-
 var errNotRegular = errors.New("not a regular file")
 
 // readRegular returns up to maxIgnoreFile bytes of the regular file rel
@@ -247,7 +237,7 @@ func readRegular(root, rel string) ([]byte, error) {
 	} else if !fi.Mode().IsRegular() {
 		return nil, errNotRegular
 	}
-	f, err := r.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := r.OpenFile(filepath.FromSlash(rel), os.O_RDONLY|noFollow|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

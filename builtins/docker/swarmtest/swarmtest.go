@@ -8,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/engine/platform"
 )
 
 // LockFile serialises, across processes, the tests that init or leave the
@@ -50,13 +51,17 @@ func Inactive(t testing.TB) {
 	}
 	deadline := time.Now().Add(lockWait)
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		locked, err := platform.TryLock(f)
+		if locked {
 			break
 		}
-		if err != syscall.EWOULDBLOCK || time.Now().After(deadline) {
+		if err != nil {
 			f.Close()
-			t.Fatalf("swarm test lock %s: %v (another swarm test held it for %s)", LockFile, err, lockWait)
+			t.Fatalf("swarm test lock %s: %v", LockFile, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("swarm test lock %s: another swarm test held it for %s", LockFile, lockWait)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
