@@ -53,6 +53,7 @@ type ServiceSpec struct {
 	// Autoscale, when set, lets the foreground loop choose the replica
 	// count within [Min, Max]; Replicas is then Min.
 	Autoscale *scale.Policy
+	Settings
 }
 
 // A JobSpec is a one-shot container run to completion (a migration, say).
