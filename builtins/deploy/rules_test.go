@@ -128,7 +128,7 @@ func TestServiceErrors(t *testing.T) {
 		`service(name = "a", image = "x", sysctls = {"net.core.somaxconn": 1.5})`:                        `sysctls: net.core.somaxconn: got float, want a string or an int`,
 		`service(name = "a", image = "x", devices = ["/dev/fuse:/dev/fuse:rwx"])`:                        `devices "/dev/fuse:/dev/fuse:rwx": permissions "rwx", want some of r, w and m`,
 		`service(name = "a", image = "x", restart = "always:3")`:                                         `ferry.star:1:8: service "a": restart: got "always:3"; only on-failure takes a bound`,
-		`service(name = "a", image = "x", security_opt = ["seccomp:unconfined", "privileged"])`:         `security_opt: "privileged": want no-new-privileges:true`,
+		`service(name = "a", image = "x", security_opt = ["seccomp:unconfined", "privileged"])`:          `security_opt: "privileged": want no-new-privileges:true`,
 	} {
 		_, err := load(t, src)
 		if err == nil || !strings.Contains(err.Error(), want) {
