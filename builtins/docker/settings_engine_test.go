@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,4 +146,58 @@ service(name = "plain", image = %q, pull = "never")
 	check("plain StopTimeout", plain.Config.StopTimeout != nil && *plain.Config.StopTimeout == 5, true)
 	check("plain ReadonlyRootfs", plain.HostConfig.ReadonlyRootfs, false)
 	check("plain RestartPolicy", fmt.Sprint(plain.HostConfig.RestartPolicy), "{unless-stopped 0}")
+}
+
+// Against the real Engine, through a proxy that sees each call: ferry
+// stops and restarts a container with the grace period it was made with,
+// stop_grace_period's or the 5 s default. Not parallel: the proxy's
+// client is made with DOCKER_HOST set.
+func TestStopGracePeriod(t *testing.T) {
+	direct := needDocker(t)
+	image := serverImage(t)
+	proxy := newFaultProxy(t)
+	var mu sync.Mutex
+	var calls []string // "stop 7", "restart 5"
+	proxy.setFail(func(r *http.Request) bool {
+		if m := containerCall.FindStringSubmatch(r.URL.Path); m != nil && (m[2] == "stop" || m[2] == "restart") {
+			mu.Lock()
+			calls = append(calls, m[2]+" "+r.URL.Query().Get("t"))
+			mu.Unlock()
+		}
+		return false
+	})
+	c := proxy.client(t)
+	target := NewTarget(c, nil)
+	project := "ferrytest-" + randomHex(t)
+	t.Cleanup(func() { NewTarget(direct, nil).Down(context.Background(), project, true) })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		grace time.Duration
+		want  string
+	}{{7 * time.Second, "[restart 7 stop 7]"}, {0, "[restart 5 stop 5]"}} {
+		spec := &deploy.ServiceSpec{Name: fmt.Sprintf("g%d", tc.grace/time.Second), Restart: "no", Settings: deploy.Settings{StopGracePeriod: tc.grace}}
+		d := &deploy.Deployment{Project: project, Image: image, Spec: spec}
+		if err := target.prepare(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		id, err := target.makeReplica(ctx, d, 1, replicaName(d, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		calls = nil
+		mu.Unlock()
+		if err := c.RestartContainer(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.RemoveContainer(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if got := fmt.Sprint(calls); got != tc.want {
+			t.Errorf("stop_grace_period %s: calls %s, want %s", tc.grace, got, tc.want)
+		}
+		mu.Unlock()
+	}
 }
