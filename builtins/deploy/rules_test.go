@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,5 +251,33 @@ func TestHealthChecks(t *testing.T) {
 		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
+	}
+}
+
+// The container settings are read as compose writes them, into one
+// spelling each: capabilities upper case without CAP_, a signal with
+// SIG, a ulimit of one number as soft and hard, a device's container path
+// and permissions by default.
+func TestContainerSettingsDeclared(t *testing.T) {
+	g, err := load(t, `service(name = "a", image = "x", restart = "on-failure:4",
+    cap_add = ["net_admin", "CAP_CHOWN", "NET_ADMIN"], cap_drop = ["all"], read_only = True,
+    tmpfs = ["/run/", "/tmp:size=1m"], init = True, stop_signal = "quit", stop_grace_period = "1m",
+    extra_hosts = ["h=10.0.0.1", "g:host-gateway", "v6:[::1]"], dns = ["1.1.1.1"], hostname = "box.local",
+    shm_size = "1g", ulimits = {"nproc": 10, "nofile": "1:2", "core": -1}, sysctls = {"a.b": "x", "c.d": 1},
+    devices = ["/dev/fuse", "/dev/a:/dev/b", "/dev/c:r"])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := g.Rule("a").(*Rule).Spec().Settings
+	got := fmt.Sprintf("%v %v %v %v %v %v %v %v %v %v %v %d %+v %v %+v %d", s.CapAdd, s.CapDrop, s.ReadOnly, s.SecurityOpt, s.Tmpfs, s.Init, s.StopSignal, s.StopGracePeriod,
+		s.ExtraHosts, s.DNS, s.Hostname, s.ShmSize, s.Ulimits, s.Sysctls, s.Devices, s.MaxRestarts)
+	want := "[NET_ADMIN CHOWN] [ALL] true [] [{/run } {/tmp size=1m}] true SIGQUIT 1m0s [h:10.0.0.1 g:host-gateway v6:::1] [1.1.1.1] box.local 1073741824 " +
+		"[{Name:core Soft:-1 Hard:-1} {Name:nofile Soft:1 Hard:2} {Name:nproc Soft:10 Hard:10}] map[a.b:x c.d:1] " +
+		"[{Host:/dev/fuse Container:/dev/fuse Perms:rwm} {Host:/dev/a Container:/dev/b Perms:rwm} {Host:/dev/c Container:/dev/c Perms:r}] 4"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if r := g.Rule("a").(*Rule).Spec().Restart; r != "on-failure" {
+		t.Errorf("restart: %q", r)
 	}
 }
