@@ -128,6 +128,9 @@ func TestServiceErrors(t *testing.T) {
 		`service(name = "a", image = "x", shm_size = "lots")`:                                            `shm_size: memory "lots"`,
 		`service(name = "a", image = "x", sysctls = {"net.core.somaxconn": 1.5})`:                        `sysctls: net.core.somaxconn: got float, want a string or an int`,
 		`service(name = "a", image = "x", devices = ["/dev/fuse:/dev/fuse:rwx"])`:                        `devices "/dev/fuse:/dev/fuse:rwx": permissions "rwx", want some of r, w and m`,
+		`service(name = "a", image = "x", sysctls = {"vm.swappiness": 10})`:                              `ferry.star:1:8: service "a": sysctls: vm.swappiness is the host's, shared by every container; a container may set only namespaced parameters`,
+		`service(name = "a", image = "x", sysctls = {"kernel.hostname": "h"})`:                           `sysctls: kernel.hostname is set with hostname =`,
+		`service(name = "a", image = "x", network_mode = "host", sysctls = {"net.core.somaxconn": 10})`:  `network_mode = "host" cannot be combined with the sysctl net.core.somaxconn`,
 		`service(name = "a", image = "x", restart = "always:3")`:                                         `ferry.star:1:8: service "a": restart: got "always:3"; only on-failure takes a bound`,
 		`service(name = "a", image = "x", security_opt = ["seccomp:unconfined", "privileged"])`:          `security_opt: "privileged": want no-new-privileges:true`,
 	} {
@@ -263,7 +266,7 @@ func TestContainerSettingsDeclared(t *testing.T) {
     cap_add = ["net_admin", "CAP_CHOWN", "NET_ADMIN"], cap_drop = ["all"], read_only = True,
     tmpfs = ["/run/", "/tmp:size=1m"], init = True, stop_signal = "quit", stop_grace_period = "1m",
     extra_hosts = ["h=10.0.0.1", "g:host-gateway", "v6:[::1]"], dns = ["1.1.1.1"], hostname = "box.local",
-    shm_size = "1g", ulimits = {"nproc": 10, "nofile": "1:2", "core": -1}, sysctls = {"a.b": "x", "c.d": 1},
+    shm_size = "1g", ulimits = {"nproc": 10, "nofile": "1:2", "core": -1}, sysctls = {"net.a": "x", "kernel.shmmax": 1},
     devices = ["/dev/fuse", "/dev/a:/dev/b", "/dev/c:r"])`)
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +275,7 @@ func TestContainerSettingsDeclared(t *testing.T) {
 	got := fmt.Sprintf("%v %v %v %v %v %v %v %v %v %v %v %d %+v %v %+v %d", s.CapAdd, s.CapDrop, s.ReadOnly, s.SecurityOpt, s.Tmpfs, s.Init, s.StopSignal, s.StopGracePeriod,
 		s.ExtraHosts, s.DNS, s.Hostname, s.ShmSize, s.Ulimits, s.Sysctls, s.Devices, s.MaxRestarts)
 	want := "[NET_ADMIN CHOWN] [ALL] true [] [{/run } {/tmp size=1m}] true SIGQUIT 1m0s [h:10.0.0.1 g:host-gateway v6:::1] [1.1.1.1] box.local 1073741824 " +
-		"[{Name:core Soft:-1 Hard:-1} {Name:nofile Soft:1 Hard:2} {Name:nproc Soft:10 Hard:10}] map[a.b:x c.d:1] " +
+		"[{Name:core Soft:-1 Hard:-1} {Name:nofile Soft:1 Hard:2} {Name:nproc Soft:10 Hard:10}] map[kernel.shmmax:1 net.a:x] " +
 		"[{Host:/dev/fuse Container:/dev/fuse Perms:rwm} {Host:/dev/a Container:/dev/b Perms:rwm} {Host:/dev/c Container:/dev/c Perms:r}] 4"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)

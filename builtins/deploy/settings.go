@@ -212,6 +212,9 @@ func parseSysctls(v starlark.Value) (map[string]string, error) {
 		if !ok || k == "" || strings.ContainsAny(k, " =") {
 			return nil, fmt.Errorf("%s is not a sysctl name such as \"net.core.somaxconn\"", item[0])
 		}
+		if why := notNamespaced(k); why != "" {
+			return nil, fmt.Errorf("%s %s; a container may set only namespaced parameters: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*", k, why)
+		}
 		switch x := item[1].(type) {
 		case starlark.String:
 			out[k] = string(x)
@@ -222,6 +225,23 @@ func parseSysctls(v starlark.Value) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// notNamespaced says why the kernel parameter k is not one a container
+// may set (the host's for every container), "" when it is: the list the
+// Engine checks when the container starts.
+func notNamespaced(k string) string {
+	switch k {
+	case "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced", "kernel.domainname":
+		return ""
+	}
+	if strings.HasPrefix(k, "net.") || strings.HasPrefix(k, "fs.mqueue.") {
+		return ""
+	}
+	if k == "kernel.hostname" {
+		return "is set with hostname ="
+	}
+	return "is the host's, shared by every container"
 }
 
 // ParseDevice parses "/dev/x", "/dev/x:/dev/y" or "/dev/x:/dev/y:rwm".
