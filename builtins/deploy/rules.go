@@ -68,7 +68,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "cap_add", Type: engine.StringList, Default: "[]", Doc: "Linux capabilities to add (`\"NET_ADMIN\"`, `\"CAP_NET_ADMIN\"`, `\"ALL\"`). `ferry lint` flags the powerful ones (FERRY-SV008). See [services](services.md#capabilities-and-a-read-only-root)."},
 		{Name: "cap_drop", Type: engine.StringList, Default: "[]", Doc: "Linux capabilities to drop; `[\"ALL\"]` and then `cap_add` the few the service needs is the safe habit."},
 		{Name: "read_only", Type: engine.Bool, Default: "False", Doc: "Mount the container's root filesystem read-only; give writable paths with `tmpfs` or `volumes`."},
-		{Name: "security_opt", Type: engine.StringList, Default: "[]", Doc: "Security options as Docker takes them: `\"no-new-privileges:true\"`, `\"seccomp=PROFILE\"`, `\"apparmor=PROFILE\"`, `\"label=...\"`. Not on Swarm."},
+		{Name: "security_opt", Type: engine.StringList, Default: "[]", Doc: "Security options as Docker takes them: `\"no-new-privileges:true\"`, `\"apparmor=PROFILE\"`, `\"label=...\"`, a seccomp profile as JSON (`\"seccomp=\" + read_file(\"seccomp.json\")`). `ferry lint` flags one that turns confinement off (FERRY-SV009). Not on Swarm."},
 		{Name: "tmpfs", Type: engine.StringList, Default: "[]", Doc: "tmpfs mounts: `\"/run\"`, `\"/tmp:size=64m,mode=1777\"`. Not on Swarm."},
 		{Name: "init", Type: engine.Bool, Default: "False", Doc: "Run an init process as PID 1, which forwards signals and reaps zombies."},
 		{Name: "stop_signal", Type: engine.String, Doc: "The signal that stops the container (`\"SIGINT\"`, `\"SIGQUIT\"`); the image's (SIGTERM) by default."},

@@ -131,6 +131,7 @@ func TestServiceErrors(t *testing.T) {
 		`service(name = "a", image = "x", sysctls = {"vm.swappiness": 10})`:                              `ferry.star:1:8: service "a": sysctls: vm.swappiness is the host's, shared by every container; a container may set only namespaced parameters`,
 		`service(name = "a", image = "x", sysctls = {"kernel.hostname": "h"})`:                           `sysctls: kernel.hostname is set with hostname =`,
 		`service(name = "a", image = "x", network_mode = "host", sysctls = {"net.core.somaxconn": 10})`:  `network_mode = "host" cannot be combined with the sysctl net.core.somaxconn`,
+		`service(name = "a", image = "x", security_opt = ["seccomp=profile.json"])`:                      `ferry.star:1:8: service "a": security_opt: "seccomp=profile.json": seccomp= takes the profile itself, as JSON, not a file name (the Engine does not read files); write "seccomp=" + read_file("profile.json")`,
 		`service(name = "a", image = "x", restart = "always:3")`:                                         `ferry.star:1:8: service "a": restart: got "always:3"; only on-failure takes a bound`,
 		`service(name = "a", image = "x", security_opt = ["seccomp:unconfined", "privileged"])`:          `security_opt: "privileged": want no-new-privileges:true`,
 	} {

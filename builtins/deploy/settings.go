@@ -298,7 +298,11 @@ func declareSettings(c *engine.Call, s *ServiceSpec) error {
 		k, _, _ := strings.Cut(o, "=")
 		k, _, _ = strings.Cut(k, ":")
 		switch k {
-		case "no-new-privileges", "seccomp", "apparmor", "label", "systempaths", "mask", "unmask":
+		case "seccomp":
+			if v := strings.TrimSpace(o[len("seccomp")+1:]); v != "unconfined" && !strings.HasPrefix(v, "{") {
+				return c.Errorf("security_opt: %q: seccomp= takes the profile itself, as JSON, not a file name (the Engine does not read files); write \"seccomp=\" + read_file(%q)", o, v)
+			}
+		case "no-new-privileges", "apparmor", "label", "systempaths", "mask", "unmask":
 		default:
 			return c.Errorf("security_opt: %q: want no-new-privileges:true, seccomp=PROFILE, apparmor=PROFILE or label=...", o)
 		}

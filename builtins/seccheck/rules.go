@@ -33,7 +33,7 @@ var Rules = []Rule{
 	{"FERRY-SV008", Error, "powerful capability added",
 		"drop it from cap_add, and grant the narrow capability the service needs instead (NET_BIND_SERVICE to bind a port below 1024, CHOWN, SETUID...); a container with SYS_ADMIN, SYS_MODULE, SYS_PTRACE or ALL can escape to the host"},
 	{"FERRY-SV009", Warning, "confinement turned off",
-		"drop the security_opt that turns seccomp, AppArmor or SELinux off (unconfined, label=disable); if one system call is missing, give a seccomp profile that allows it (seccomp=./profile.json)"},
+		"drop the security_opt that turns seccomp, AppArmor or SELinux off (unconfined, label=disable); if one system call is missing, give a seccomp profile that allows it (\"seccomp=\" + read_file(\"seccomp.json\"))"},
 	{"FERRY-SV010", Info, "container not hardened",
 		"add read_only = True (with tmpfs = [\"/tmp\"] for the paths it writes) and cap_drop = [\"ALL\"] (with cap_add = [...] for the few it needs), so a compromised process can neither change the image's files nor use Docker's default capabilities"},
 	{"FERRY-SEC001", Error, "AWS access key id", rotateFix},
