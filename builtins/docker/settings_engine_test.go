@@ -35,7 +35,7 @@ service(
     cap_drop = ["ALL"],
     cap_add = ["net_bind_service", "CAP_CHOWN"],
     read_only = True,
-    security_opt = ["no-new-privileges:true"],
+    security_opt = ["no-new-privileges:true", "seccomp=" + read_file("seccomp.json")],
     tmpfs = ["/run:size=1m,mode=1777", "/tmp"],
     init = True,
     stop_signal = "INT",
@@ -50,7 +50,7 @@ service(
     restart = "on-failure:3",
 )
 service(name = "plain", image = %q, pull = "never")
-`, image, image)})
+`, image, image), "seccomp.json": `{"defaultAction": "SCMP_ACT_ALLOW"}`})
 	target := NewTarget(docker, nil)
 	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -122,7 +122,7 @@ service(name = "plain", image = %q, pull = "never")
 	check("CapAdd", hc.CapAdd, []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}) // as the Engine stores them
 	check("CapDrop", hc.CapDrop, []string{"ALL"})
 	check("ReadonlyRootfs", hc.ReadonlyRootfs, true)
-	check("SecurityOpt", hc.SecurityOpt, []string{"no-new-privileges:true"})
+	check("SecurityOpt", hc.SecurityOpt, []string{"no-new-privileges:true", `seccomp={"defaultAction": "SCMP_ACT_ALLOW"}`})
 	check("Tmpfs", hc.Tmpfs, map[string]string{"/run": "size=1m,mode=1777", "/tmp": ""})
 	check("Init", hc.Init != nil && *hc.Init, true)
 	check("StopSignal", c.Config.StopSignal, "SIGINT")
