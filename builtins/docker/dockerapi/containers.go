@@ -262,13 +262,14 @@ func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 const defaultStopGrace = 5 * time.Second
 
 // stopGrace is the grace period of container id: its own StopTimeout,
-// which ferry sets on every container it makes, or defaultStopGrace.
+// which ferry sets on every container it makes, or defaultStopGrace (for
+// one made before, or with a negative one: wait for ever).
 func (c *Client) stopGrace(ctx context.Context, id string) (time.Duration, error) {
 	res, err := c.inspect(ctx, id)
 	if err != nil {
 		return 0, err
 	}
-	if res.Config != nil && res.Config.StopTimeout != nil {
+	if res.Config != nil && res.Config.StopTimeout != nil && *res.Config.StopTimeout >= 0 {
 		return time.Duration(*res.Config.StopTimeout) * time.Second, nil
 	}
 	return defaultStopGrace, nil
