@@ -65,6 +65,21 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
 		{Name: "network_mode", Type: engine.String, Default: `""`, Doc: "`\"host\"`: share the host's network stack (no isolation: every port it opens is open on the host; it joins no project network, so other services cannot reach it by name, and takes no `ports` or `networks`); `\"none\"`: no network but loopback; `\"bridge\"` or unset: the project's network. `ferry lint` flags `\"host\"` (FERRY-SV001). Not on Swarm."},
 		{Name: "privileged", Type: engine.Bool, Default: "False", Doc: "Run the container privileged: every capability and host device, no seccomp or AppArmor confinement, which is root on the host. `ferry lint` flags it (FERRY-SV005). Not on Swarm."},
+		{Name: "cap_add", Type: engine.StringList, Default: "[]", Doc: "Linux capabilities to add (`\"NET_ADMIN\"`, `\"CAP_NET_ADMIN\"`, `\"ALL\"`). `ferry lint` flags the powerful ones (FERRY-SV008). See [services](services.md#capabilities-and-a-read-only-root)."},
+		{Name: "cap_drop", Type: engine.StringList, Default: "[]", Doc: "Linux capabilities to drop; `[\"ALL\"]` and then `cap_add` the few the service needs is the safe habit."},
+		{Name: "read_only", Type: engine.Bool, Default: "False", Doc: "Mount the container's root filesystem read-only; give writable paths with `tmpfs` or `volumes`."},
+		{Name: "security_opt", Type: engine.StringList, Default: "[]", Doc: "Security options as Docker takes them: `\"no-new-privileges:true\"`, `\"apparmor=PROFILE\"`, `\"label=...\"`, a seccomp profile as JSON (`\"seccomp=\" + read_file(\"seccomp.json\")`). `ferry lint` flags one that turns confinement off (FERRY-SV009). Not on Swarm."},
+		{Name: "tmpfs", Type: engine.StringList, Default: "[]", Doc: "tmpfs mounts: `\"/run\"`, `\"/tmp:size=64m,mode=1777\"`. Not on Swarm."},
+		{Name: "init", Type: engine.Bool, Default: "False", Doc: "Run an init process as PID 1, which forwards signals and reaps zombies."},
+		{Name: "stop_signal", Type: engine.String, Doc: "The signal that stops the container (`\"SIGINT\"`, `\"SIGQUIT\"`); the image's (SIGTERM) by default."},
+		{Name: "stop_grace_period", Type: engine.Duration, Doc: "How long the container is given after its stop signal before it is killed, in whole seconds (`\"30s\"`); 5 s by default (Docker's is 10 s)."},
+		{Name: "extra_hosts", Type: engine.StringList, Default: "[]", Doc: "Lines for the container's /etc/hosts: `\"db.local:10.0.0.5\"`; `\"host.docker.internal:host-gateway\"` is the host's address as the Engine sees it. host-gateway is not on Swarm."},
+		{Name: "dns", Type: engine.StringList, Default: "[]", Doc: "Name servers for the container, by IP address."},
+		{Name: "hostname", Type: engine.String, Doc: "The container's host name (its own name for itself; other services reach it by the service name)."},
+		{Name: "shm_size", Type: engine.String, Doc: "Size of /dev/shm (`\"256m\"`, `\"1g\"`); Docker's default is 64m. Not on Swarm."},
+		{Name: "ulimits", Type: engine.AnyValue, Default: "{}", Doc: "Resource limits of the container's processes: `{\"nofile\": \"1024:65536\", \"nproc\": 512}` (a number sets soft and hard alike)."},
+		{Name: "sysctls", Type: engine.AnyValue, Default: "{}", Doc: "Namespaced kernel parameters: `{\"net.core.somaxconn\": 1024}`."},
+		{Name: "devices", Type: engine.StringList, Default: "[]", Doc: "Host devices for the container: `\"/dev/fuse\"`, `\"/dev/ttyUSB0:/dev/ttyS0:rw\"`. Not on Swarm."},
 		{Name: "labels", Type: engine.StringDict, Default: "{}", Doc: "Labels on the containers."},
 		{Name: "workdir", Type: engine.String, Doc: "Working folder inside the container."},
 		{Name: "user", Type: engine.String, Doc: "User (and group) to run as: `\"1000\"`, `\"1000:1000\"`, `\"app\"`."},
@@ -77,7 +92,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		params = append(params,
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
 			engine.Param{Name: "autoscale", Type: scale.PolicyType{}, Doc: "An `autoscale(...)` policy instead of a fixed `replicas`: `ferry up` starts `min` replicas (or keeps the count running, when it lies within min and max), and `ferry up --follow` or `ferry watch` adjusts it. See docs/scaling.md."},
-			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` or `unless-stopped`."},
+			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` (`on-failure:5`: at most 5 restarts) or `unless-stopped`."},
 			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
 			engine.Param{Name: "update", Type: engine.AnyValue, Default: "{}", Doc: "How a change is rolled out when there are several replicas: `{\"order\": \"start-first\" or \"stop-first\", \"parallelism\": 1}`. By default one replica at a time, start-first, or stop-first when a host port is fixed. Changing it replaces nothing."},
 			engine.Param{Name: "ready_after", Type: engine.Duration, Default: `"5s"`, Doc: "How long each replica must stay up (and healthy, with a `health` check) since its last start, without a restart, before `ferry up --wait`, `ferry ci`, a rolling update and, with a check, `depends_on` count it as ready; a replica that exits or restarts meanwhile fails the wait with its exit code and last log lines. `\"0s\"`: ready as soon as it runs (and is healthy). Changing it replaces nothing."},
@@ -116,6 +131,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	if err := declareSecrets(c, s); err != nil {
 		return nil, err
 	}
+	if s.Restart, s.MaxRestarts, err = parseRestart(s.Restart); err != nil {
+		return nil, c.Errorf("%v", err)
+	}
 	if s.Pull == "" {
 		s.Pull = PullMissing
 	}
@@ -152,6 +170,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 			return nil, c.Errorf("volumes: %v", err)
 		}
 		s.Volumes = append(s.Volumes, v)
+	}
+	if err := declareSettings(c, s); err != nil {
+		return nil, err
 	}
 	if h, ok := c.Value("health").(*HealthCheck); ok {
 		s.Health = h
@@ -370,6 +391,9 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	}
 	if s.Privileged {
 		h.String("privileged")
+	}
+	if k := s.Settings.key(); k != "" {
+		h.String("settings").String(k)
 	}
 	// Replicas are left out: scaling adds or removes containers without
 	// replacing the others; the target's Current sees the count differ.

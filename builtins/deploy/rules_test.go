@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,6 +111,29 @@ func TestServiceErrors(t *testing.T) {
 		`service(name = "a", image = "x", privileged = "yes")`:                                           `privileged: got string, want bool`,
 		`job(name = "m", image = "x", command = "migrate && serve")`:                                     `ferry.star:1:4: job "m": command "migrate && serve": it has shell operators (such as &&, ||, |, ; or &), but no shell runs a container's command; give a list, such as ["sh", "-c", "migrate && serve"]`,
 		`service(name = "a", image = "x", volumes = ["~bob/x:/x"])`:                                      `~bob is another user's home folder`,
+		`service(name = "a", image = "x", cap_add = ["NET_ADMN"])`:                                       `ferry.star:1:8: service "a": cap_add: "NET_ADMN" is not a Linux capability; did you mean "NET_ADMIN"?`,
+		`job(name = "a", image = "x", cap_drop = ["everything"])`:                                        `ferry.star:1:4: job "a": cap_drop: "everything" is not a Linux capability`,
+		`service(name = "a", image = "x", tmpfs = ["run"])`:                                              `ferry.star:1:8: service "a": tmpfs "run": want an absolute container path other than /`,
+		`service(name = "a", image = "x", tmpfs = ["/run:size=big"])`:                                    `tmpfs "/run:size=big": size: memory "big"`,
+		`service(name = "a", image = "x", tmpfs = ["/data"], volumes = ["d:/data"])`:                     `tmpfs: /data is mounted twice`,
+		`service(name = "a", image = "x", ulimits = {"nofiles": 10})`:                                    `ferry.star:1:8: service "a": ulimits: unknown limit "nofiles"; did you mean "nofile"?`,
+		`service(name = "a", image = "x", ulimits = {"nofile": "65536:1024"})`:                           `ulimits: nofile: soft limit 65536 above hard limit 1024`,
+		`service(name = "a", image = "x", ulimits = {"nofile": "lots"})`:                                 `ulimits: nofile: got "lots", want a number or "SOFT:HARD"`,
+		`service(name = "a", image = "x", stop_signal = "SIGINTR")`:                                      `stop_signal: "SIGINTR" is not a signal; did you mean "SIGINT"?`,
+		`service(name = "a", image = "x", stop_grace_period = "1500ms")`:                                 `stop_grace_period: got 1.5s, want a whole number of seconds`,
+		`service(name = "a", image = "x", extra_hosts = ["db"])`:                                         `extra_hosts "db": want HOST:IP`,
+		`service(name = "a", image = "x", extra_hosts = ["db:gateway"])`:                                 `extra_hosts "db:gateway": "gateway" is not an IP address (or host-gateway)`,
+		`service(name = "a", image = "x", dns = ["dns.google"])`:                                         `dns: "dns.google" is not an IP address`,
+		`service(name = "a", image = "x", hostname = "my_host")`:                                         `hostname: "my_host" is not a host name`,
+		`service(name = "a", image = "x", shm_size = "lots")`:                                            `shm_size: memory "lots"`,
+		`service(name = "a", image = "x", sysctls = {"net.core.somaxconn": 1.5})`:                        `sysctls: net.core.somaxconn: got float, want a string or an int`,
+		`service(name = "a", image = "x", devices = ["/dev/fuse:/dev/fuse:rwx"])`:                        `devices "/dev/fuse:/dev/fuse:rwx": permissions "rwx", want some of r, w and m`,
+		`service(name = "a", image = "x", sysctls = {"vm.swappiness": 10})`:                              `ferry.star:1:8: service "a": sysctls: vm.swappiness is the host's, shared by every container; a container may set only namespaced parameters`,
+		`service(name = "a", image = "x", sysctls = {"kernel.hostname": "h"})`:                           `sysctls: kernel.hostname is set with hostname =`,
+		`service(name = "a", image = "x", network_mode = "host", sysctls = {"net.core.somaxconn": 10})`:  `network_mode = "host" cannot be combined with the sysctl net.core.somaxconn`,
+		`service(name = "a", image = "x", security_opt = ["seccomp=profile.json"])`:                      `ferry.star:1:8: service "a": security_opt: "seccomp=profile.json": seccomp= takes the profile itself, as JSON, not a file name (the Engine does not read files); write "seccomp=" + read_file("profile.json")`,
+		`service(name = "a", image = "x", restart = "always:3")`:                                         `ferry.star:1:8: service "a": restart: got "always:3"; only on-failure takes a bound`,
+		`service(name = "a", image = "x", security_opt = ["seccomp:unconfined", "privileged"])`:          `security_opt: "privileged": want no-new-privileges:true`,
 	} {
 		_, err := load(t, src)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -136,6 +160,9 @@ func TestConfigHashCoversSpec(t *testing.T) {
 	if base != hash(`service(name = "a", image = "x", env = {"A": "1"}, privileged = False, network_mode = "bridge")`) {
 		t.Error("the default privileged and network_mode changed the config hash")
 	}
+	if base != hash(`service(name = "a", image = "x", env = {"A": "1"}, cap_add = [], cap_drop = [], read_only = False, security_opt = [], tmpfs = [], init = False, extra_hosts = [], dns = [], ulimits = {}, sysctls = {}, devices = [])`) {
+		t.Error("the container settings at their defaults changed the config hash")
+	}
 	if hash(`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "host")`) == hash(`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "none")`) {
 		t.Error("network modes host and none hash alike")
 	}
@@ -150,6 +177,24 @@ func TestConfigHashCoversSpec(t *testing.T) {
 		`service(name = "a", image = "x", env = {"A": "1"}, privileged = True)`,
 		`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "host")`,
 		`service(name = "a", image = "x", env = {"A": "1"}, network_mode = "none")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, cap_add = ["NET_ADMIN"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, cap_drop = ["ALL"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, read_only = True)`,
+		`service(name = "a", image = "x", env = {"A": "1"}, security_opt = ["no-new-privileges:true"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, tmpfs = ["/run"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, tmpfs = ["/run:size=1m"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, init = True)`,
+		`service(name = "a", image = "x", env = {"A": "1"}, stop_signal = "SIGINT")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, stop_grace_period = "30s")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, extra_hosts = ["h:host-gateway"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, dns = ["10.0.0.2"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, hostname = "box")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, shm_size = "256m")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, ulimits = {"nofile": 1024})`,
+		`service(name = "a", image = "x", env = {"A": "1"}, sysctls = {"net.core.somaxconn": 1024})`,
+		`service(name = "a", image = "x", env = {"A": "1"}, devices = ["/dev/fuse"])`,
+		`service(name = "a", image = "x", env = {"A": "1"}, restart = "on-failure")`,
+		`service(name = "a", image = "x", env = {"A": "1"}, restart = "on-failure:3")`,
 	} {
 		if hash(src) == base {
 			t.Errorf("%s: config hash did not change", src)
@@ -210,5 +255,33 @@ func TestHealthChecks(t *testing.T) {
 		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
+	}
+}
+
+// The container settings are read as compose writes them, into one
+// spelling each: capabilities upper case without CAP_, a signal with
+// SIG, a ulimit of one number as soft and hard, a device's container path
+// and permissions by default.
+func TestContainerSettingsDeclared(t *testing.T) {
+	g, err := load(t, `service(name = "a", image = "x", restart = "on-failure:4",
+    cap_add = ["net_admin", "CAP_CHOWN", "NET_ADMIN"], cap_drop = ["all"], read_only = True,
+    tmpfs = ["/run/", "/tmp:size=1m"], init = True, stop_signal = "quit", stop_grace_period = "1m",
+    extra_hosts = ["h=10.0.0.1", "g:host-gateway", "v6:[::1]"], dns = ["1.1.1.1"], hostname = "box.local",
+    shm_size = "1g", ulimits = {"nproc": 10, "nofile": "1:2", "core": -1}, sysctls = {"net.a": "x", "kernel.shmmax": 1},
+    devices = ["/dev/fuse", "/dev/a:/dev/b", "/dev/c:r"])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := g.Rule("a").(*Rule).Spec().Settings
+	got := fmt.Sprintf("%v %v %v %v %v %v %v %v %v %v %v %d %+v %v %+v %d", s.CapAdd, s.CapDrop, s.ReadOnly, s.SecurityOpt, s.Tmpfs, s.Init, s.StopSignal, s.StopGracePeriod,
+		s.ExtraHosts, s.DNS, s.Hostname, s.ShmSize, s.Ulimits, s.Sysctls, s.Devices, s.MaxRestarts)
+	want := "[NET_ADMIN CHOWN] [ALL] true [] [{/run } {/tmp size=1m}] true SIGQUIT 1m0s [h:10.0.0.1 g:host-gateway v6:::1] [1.1.1.1] box.local 1073741824 " +
+		"[{Name:core Soft:-1 Hard:-1} {Name:nofile Soft:1 Hard:2} {Name:nproc Soft:10 Hard:10}] map[kernel.shmmax:1 net.a:x] " +
+		"[{Host:/dev/fuse Container:/dev/fuse Perms:rwm} {Host:/dev/a Container:/dev/b Perms:rwm} {Host:/dev/c Container:/dev/c Perms:r}] 4"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if r := g.Rule("a").(*Rule).Spec().Restart; r != "on-failure" {
+		t.Errorf("restart: %q", r)
 	}
 }

@@ -5,9 +5,11 @@ package deploy
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +55,7 @@ type ServiceSpec struct {
 	// Autoscale, when set, lets the foreground loop choose the replica
 	// count within [Min, Max]; Replicas is then Min.
 	Autoscale *scale.Policy
+	Settings
 }
 
 // A JobSpec is a one-shot container run to completion (a migration, say).
@@ -362,6 +365,11 @@ func (s *ServiceSpec) validateNetworkMode() error {
 	}
 	if len(s.Ports) > 0 {
 		return fmt.Errorf("network_mode = %q cannot be combined with ports: %s; drop ports (or network_mode)", s.NetworkMode, why)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Sysctls)) {
+		if strings.HasPrefix(k, "net.") && s.NetworkMode == "host" {
+			return fmt.Errorf("network_mode = \"host\" cannot be combined with the sysctl %s: %s, whose parameters a container cannot change; drop it (or network_mode)", k, why)
+		}
 	}
 	if len(s.Networks) > 0 {
 		return fmt.Errorf("network_mode = %q cannot be combined with networks: %s, and it joins no network of the project (other services cannot reach it by name); drop networks (or network_mode)", s.NetworkMode, why)

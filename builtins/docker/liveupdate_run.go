@@ -355,7 +355,11 @@ func (i *Image) syncInto(rc *engine.RunContext, c dockerapi.Container, files []s
 	if err := i.syncTar(&buf, files, uid, gid); err != nil {
 		return err
 	}
-	return i.docker.CopyToContainer(rc, c.ID, "/", &buf)
+	err = i.docker.CopyToContainer(rc, c.ID, "/", &buf)
+	if errors.Is(err, dockerapi.ErrReadOnlyRootfs) {
+		return fallBack("%s has a read-only root filesystem (read_only = True), which live update cannot copy into", c.Name)
+	}
+	return err
 }
 
 // syncTar writes a tar of the files that still exist, at their paths in

@@ -528,3 +528,22 @@ func TestTriggered(t *testing.T) {
 		t.Error("a step without trigger must run on every live update")
 	}
 }
+
+// A service with a read-only root filesystem cannot take a synced file:
+// the change is built and the container replaced, saying why.
+func TestLiveUpdateReadOnly(t *testing.T) {
+	t.Parallel()
+	w := newLiveWorkspace(t)
+	w.write("ferry.star", strings.Replace(liveFerry, `service(name = "web", image = "img")`, `service(name = "web", image = "img", read_only = True)`, 1))
+	w.liveRun(true).wantOutcome(t, "first run", []string{"img", "web"}, nil)
+	w.write("app/static/index.html", "v2")
+	r := w.liveRun(true)
+	r.wantOutcome(t, "sync into a read-only container", []string{"img", "web"}, nil)
+	if out := r.output("img"); !strings.Contains(out, "has a read-only root filesystem (read_only = True)") {
+		t.Errorf("want the reason for the build; output:\n%s", out)
+	}
+	_, addr := w.container()
+	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); got != "0:0 v2" {
+		t.Errorf("file in the new container: %q", got)
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -215,7 +217,8 @@ func (t *SwarmTarget) warnOnce(ctx context.Context) {
 }
 
 // CheckSpec refuses, before anything runs, what a swarm cannot deploy as
-// declared: privileged and network_mode, a host address or a range of host ports, and an http or tcp
+// declared: privileged and network_mode, the container settings a swarm
+// lacks (checkSwarmSettings), a host address or a range of host ports, and an http or tcp
 // check on a port that is not published (ferry probes tasks through their
 // published host port: overlay addresses cannot be reached from the host).
 func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
@@ -224,6 +227,9 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	}
 	if s.NetworkMode != "" {
 		return fmt.Errorf("network_mode = %q: ferry's swarm services join the project's overlay network only; drop network_mode, or deploy it with the docker target", s.NetworkMode)
+	}
+	if err := checkSwarmSettings(s); err != nil {
+		return err
 	}
 	published := false
 	for _, p := range s.Ports {
@@ -350,6 +356,33 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 	return id, nil
 }
 
+// checkSwarmSettings refuses the container settings that the Engine's
+// service API lacks.
+func checkSwarmSettings(s *deploy.ServiceSpec) error {
+	const elsewhere = "or deploy it with the docker target"
+	switch {
+	case len(s.SecurityOpt) > 0:
+		return fmt.Errorf("security_opt: a swarm service takes no security options (the Engine's service API has none); drop security_opt, %s", elsewhere)
+	case s.ShmSize != 0:
+		return fmt.Errorf("shm_size: a swarm service cannot size /dev/shm (the Engine's service API has no such setting); drop shm_size, or mount a tmpfs of the size wanted at /dev/shm (tmpfs = [\"/dev/shm:size=...\"]), %s", elsewhere)
+	case len(s.Devices) > 0:
+		return fmt.Errorf("devices: a swarm service cannot be given host devices (the Engine's service API has no such setting); drop devices, %s", elsewhere)
+	}
+	for _, h := range s.ExtraHosts {
+		if strings.HasSuffix(h, ":host-gateway") {
+			return fmt.Errorf("extra_hosts: %q: a swarm does not resolve host-gateway (each task runs on some node); give the address (\"NAME:IP\"), %s", h, elsewhere)
+		}
+	}
+	for _, t := range s.Tmpfs {
+		for _, o := range strings.Split(t.Options, ",") {
+			if k, _, _ := strings.Cut(o, "="); k != "" && k != "size" && k != "mode" {
+				return fmt.Errorf("tmpfs: %q: a swarm's tmpfs mounts take only size and mode, not %s; drop it, %s", t.Path+":"+t.Options, k, elsewhere)
+			}
+		}
+	}
+	return nil
+}
+
 // serviceSpec is the swarm service for the deployment, running image id.
 func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.ServiceSpec {
 	s := d.Spec
@@ -432,7 +465,30 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	for _, n := range s.Networks {
 		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: []string{s.Name}})
 	}
+	ss.Settings = containerSettings(s)
+	// The swarm's own default grace period, unless one is declared.
+	ss.StopGrace, ss.Tmpfs = s.StopGracePeriod, nil
+	for _, tm := range s.Tmpfs {
+		ss.Mounts = append(ss.Mounts, dockerapi.ServiceMount{Mount: dockerapi.Mount{Target: tm.Path}, Tmpfs: swarmTmpfs(tm.Options)})
+	}
 	return ss
+}
+
+// swarmTmpfs converts a tmpfs mount's options, which CheckSpec has
+// limited to size and mode (validated by deploy.ParseTmpfs).
+func swarmTmpfs(options string) *dockerapi.TmpfsOptions {
+	o := &dockerapi.TmpfsOptions{}
+	for _, opt := range strings.Split(options, ",") {
+		k, v, _ := strings.Cut(opt, "=")
+		switch k {
+		case "size":
+			o.Size, _ = deploy.ParseMemory(v)
+		case "mode":
+			m, _ := strconv.ParseUint(v, 8, 32)
+			o.Mode = os.FileMode(m)
+		}
+	}
+	return o
 }
 
 // Deploy creates the service, scales it, or rolls it over to a changed

@@ -239,3 +239,49 @@ func swarmProject(t *testing.T) (*SwarmTarget, string, string) {
 	})
 	return target, project, image
 }
+
+// The container settings a swarm takes reach its service spec (see
+// dockerapi.TestServiceSpecSettings for the Engine's form); those it lacks
+// are refused before anything runs.
+func TestSwarmSettings(t *testing.T) {
+	spec := &deploy.ServiceSpec{Name: "web", Restart: "on-failure", Replicas: 1, Settings: deploy.Settings{
+		CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"ALL"}, ReadOnly: true, Init: true,
+		StopSignal: "SIGINT", StopGracePeriod: 30 * time.Second, ExtraHosts: []string{"db:10.0.0.5"},
+		DNS: []string{"10.0.0.2"}, Hostname: "box", Ulimits: []deploy.Ulimit{{Name: "nofile", Soft: 10, Hard: 20}},
+		Sysctls: map[string]string{"net.core.somaxconn": "1024"}, MaxRestarts: 3,
+		Tmpfs: []deploy.Tmpfs{{Path: "/run", Options: "size=1m,mode=1777"}},
+	}}
+	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}}
+	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
+	if ss.StopGrace != 30*time.Second || ss.MaxRestarts != 3 || !ss.ReadOnly || !ss.Init || ss.Hostname != "box" || ss.Tmpfs != nil {
+		t.Errorf("settings: %+v", ss.Settings)
+	}
+	if m := ss.Mounts; len(m) != 1 || m[0].Target != "/run" || m[0].Tmpfs == nil || m[0].Tmpfs.Size != 1<<20 || m[0].Tmpfs.Mode != 0o1777 {
+		t.Errorf("tmpfs mounts: %+v", m)
+	}
+	spec.StopGracePeriod = 0
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.StopGrace != 0 {
+		t.Errorf("grace period of a service that declares none: %s, want 0 (the swarm's default)", ss.StopGrace)
+	}
+	if err := (&SwarmTarget{}).CheckSpec(spec); err != nil {
+		t.Errorf("settings a swarm takes: %v", err)
+	}
+	for _, tc := range []struct {
+		set  func(*deploy.Settings)
+		want string
+	}{
+		{func(s *deploy.Settings) { s.SecurityOpt = []string{"no-new-privileges:true"} }, "security_opt: a swarm service takes no security options"},
+		{func(s *deploy.Settings) { s.ShmSize = 1 << 20 }, "shm_size: a swarm service cannot size /dev/shm"},
+		{func(s *deploy.Settings) {
+			s.Devices = []deploy.Device{{Host: "/dev/fuse", Container: "/dev/fuse", Perms: "rwm"}}
+		}, "devices: a swarm service cannot be given host devices"},
+		{func(s *deploy.Settings) { s.ExtraHosts = []string{"h:host-gateway"} }, `extra_hosts: "h:host-gateway": a swarm does not resolve host-gateway`},
+		{func(s *deploy.Settings) { s.Tmpfs = []deploy.Tmpfs{{Path: "/run", Options: "noexec"}} }, `tmpfs: "/run:noexec": a swarm's tmpfs mounts take only size and mode, not noexec`},
+	} {
+		s := &deploy.ServiceSpec{Name: "web"}
+		tc.set(&s.Settings)
+		if err := (&SwarmTarget{}).CheckSpec(s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -222,6 +222,19 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 	if s.Privileged {
 		add("FERRY-SV005", "privileged = True: the container gets every capability and host device, with no seccomp or AppArmor confinement, which is root on the host")
 	}
+	for _, c := range s.CapAdd {
+		if why, ok := powerfulCaps[c]; ok {
+			add("FERRY-SV008", fmt.Sprintf("cap_add %s: %s", c, why))
+		}
+	}
+	for _, o := range s.SecurityOpt {
+		if unconfined(o) {
+			add("FERRY-SV009", fmt.Sprintf("security_opt %q turns off a confinement Docker applies to every container", o))
+		}
+	}
+	if gaps := hardeningGaps(s); !rule.IsJob() && !s.Privileged && gaps != "" {
+		add("FERRY-SV010", gaps)
+	}
 	for _, v := range s.Volumes {
 		if !v.Bind {
 			continue
@@ -250,6 +263,52 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// powerfulCaps are the capabilities that let a container reach beyond
+// itself, and why.
+var powerfulCaps = map[string]string{
+	"ALL":             "every capability, close to privileged = True",
+	"SYS_ADMIN":       "mount, namespaces and much more: the usual way out of a container onto the host",
+	"SYS_MODULE":      "loads kernel modules, which is the host's kernel",
+	"SYS_PTRACE":      "traces and injects code into processes, and reads their memory",
+	"SYS_RAWIO":       "raw access to I/O ports and devices",
+	"SYS_BOOT":        "reboots the host",
+	"SYS_TIME":        "sets the host's clock",
+	"DAC_READ_SEARCH": "reads any file by handle, which has escaped containers (shocker)",
+	"MAC_ADMIN":       "changes the mandatory access control (AppArmor, SELinux) policy",
+	"MAC_OVERRIDE":    "overrides mandatory access control",
+	"BPF":             "loads BPF programs into the host's kernel",
+	"NET_ADMIN":       "reconfigures the network its container is on (interfaces, routes, firewall), and sniffs it with NET_RAW",
+}
+
+// unconfined reports whether a security_opt turns off seccomp, AppArmor
+// or SELinux, or the masking of /proc and /sys.
+func unconfined(o string) bool {
+	switch strings.ReplaceAll(o, ":", "=") {
+	case "seccomp=unconfined", "apparmor=unconfined", "label=disable", "systempaths=unconfined":
+		return true
+	}
+	return false
+}
+
+// hardeningGaps says what a service that has begun to harden its
+// container (cap_add, cap_drop, read_only or security_opt set) leaves at
+// Docker's defaults of read_only and cap_drop; "" when it sets both, or
+// none of them: every plain service would be flagged otherwise, which
+// would bury the findings that matter.
+func hardeningGaps(s *deploy.ServiceSpec) string {
+	if len(s.CapAdd) == 0 && len(s.CapDrop) == 0 && !s.ReadOnly && len(s.SecurityOpt) == 0 {
+		return ""
+	}
+	var gaps []string
+	if !s.ReadOnly {
+		gaps = append(gaps, "its root filesystem is writable (read_only = False)")
+	}
+	if !slices.Contains(s.CapDrop, "ALL") {
+		gaps = append(gaps, "it keeps Docker's default capabilities (no cap_drop = [\"ALL\"])")
+	}
+	return strings.Join(gaps, ", and ")
 }
 
 // unpinned says how the registry image ref is not pinned to a version:

@@ -127,6 +127,59 @@ service(name = "homes", image = "agent:1", volumes = ["~:/h", "~/.ssh:/ssh:ro", 
 	}
 }
 
+// The checks of the container settings: a powerful capability is an
+// error, confinement turned off a warning, and a service that began to
+// harden its container is told, as info, what it left at Docker's
+// defaults; a plain service is not flagged.
+func TestContainerSettingRules(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{"ferry.star": `
+service(name = "plain", image = "app:1", user = "1")
+service(name = "admin", image = "app:1", user = "1", cap_add = ["sys_admin", "NET_BIND_SERVICE"], cap_drop = ["ALL"], read_only = True)
+service(name = "all", image = "app:1", user = "1", cap_add = ["ALL"], read_only = True)
+service(name = "tracer", image = "app:1", user = "1", cap_add = ["SYS_PTRACE", "NET_ADMIN"], cap_drop = ["ALL"], read_only = True)
+service(name = "open", image = "app:1", user = "1", security_opt = ["seccomp:unconfined", "apparmor=unconfined", "no-new-privileges:true"], cap_drop = ["ALL"], read_only = True)
+service(name = "hardened", image = "app:1", user = "1", cap_drop = ["ALL"], cap_add = ["CHOWN"], read_only = True, security_opt = ["no-new-privileges:true"])
+service(name = "half", image = "app:1", user = "1", cap_drop = ["ALL"])
+job(name = "migrate", image = "app:1", user = "1", cap_add = ["NET_BIND_SERVICE"])
+# ferry:ignore FERRY-SV008
+service(name = "vpn", image = "app:1", user = "1", cap_add = ["NET_ADMIN"], cap_drop = ["ALL"], read_only = True)
+`})
+	var fs []Finding
+	for _, r := range rules {
+		got, err := checkService(dir, r.(*deploy.Rule))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, got...)
+	}
+	want := []string{
+		"FERRY-SV008 ferry.star:3:8",
+		"FERRY-SV008 ferry.star:4:8",
+		"FERRY-SV010 ferry.star:4:8",
+		"FERRY-SV008 ferry.star:5:8",
+		"FERRY-SV008 ferry.star:5:8",
+		"FERRY-SV009 ferry.star:6:8",
+		"FERRY-SV009 ferry.star:6:8",
+		"FERRY-SV010 ferry.star:8:8",
+	}
+	if got := ids(fs); !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i, msg := range map[int]string{
+		0: `service "admin": cap_add SYS_ADMIN: mount, namespaces and much more`,
+		2: `service "all": it keeps Docker's default capabilities (no cap_drop = ["ALL"])`,
+		5: `service "open": security_opt "seccomp:unconfined" turns off a confinement`,
+		7: `service "half": its root filesystem is writable (read_only = False)`,
+	} {
+		if !strings.Contains(fs[i].Message, msg) {
+			t.Errorf("finding %d: %s, want %q", i, fs[i].Message, msg)
+		}
+	}
+	if fs[0].Severity != Error || fs[5].Severity != Warning || fs[7].Severity != Info {
+		t.Errorf("severities: %s %s %s", fs[0].Severity, fs[5].Severity, fs[7].Severity)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	dir, rules := evaluate(t, map[string]string{
 		"ferry.star": `

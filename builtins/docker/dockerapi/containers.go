@@ -1,6 +1,7 @@
 package dockerapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -50,6 +51,39 @@ type ContainerSpec struct {
 	User       string
 	Health     *HealthCheck // nil: the image's own
 	Privileged bool
+	Settings
+}
+
+// Settings are a container's settings that compose users expect, for a
+// container and for a swarm service's tasks (which take some of them).
+type Settings struct {
+	CapAdd      []string
+	CapDrop     []string
+	ReadOnly    bool
+	SecurityOpt []string
+	Tmpfs       map[string]string // path: mount options
+	Init        bool
+	StopSignal  string
+	StopGrace   time.Duration // after the stop signal, before the kill, in whole seconds; 0: 5 s
+	ExtraHosts  []string      // "host:ip", ip may be host-gateway
+	DNS         []string
+	Hostname    string
+	ShmSize     int64
+	Ulimits     []Ulimit
+	Sysctls     map[string]string
+	Devices     []Device
+	MaxRestarts int // with Restart on-failure; 0: no bound
+}
+
+// A Ulimit is a resource limit.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
+}
+
+// A Device is a host device in the container.
+type Device struct {
+	Host, Container, Perms string
 }
 
 // HealthCheck is a Docker health check: Test as Docker writes it
@@ -141,15 +175,29 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 	cfg := &container.Config{
 		Image: s.Image, Cmd: s.Cmd, Entrypoint: s.Entrypoint, Env: s.Env, Labels: s.Labels,
 		WorkingDir: s.WorkingDir, User: s.User, ExposedPorts: nat.PortSet{},
+		Hostname: s.Hostname, StopSignal: s.StopSignal,
 	}
+	grace := int(cmp.Or(s.StopGrace, defaultStopGrace) / time.Second)
+	cfg.StopTimeout = &grace
 	if h := s.Health; h != nil {
 		cfg.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
 	}
 	host := &container.HostConfig{
 		PortBindings:  nat.PortMap{},
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart)},
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart), MaximumRetryCount: s.MaxRestarts},
 		Resources:     container.Resources{Memory: s.Memory, NanoCPUs: s.NanoCPUs},
 		Privileged:    s.Privileged,
+		CapAdd:        s.CapAdd, CapDrop: s.CapDrop, ReadonlyRootfs: s.ReadOnly, SecurityOpt: s.SecurityOpt,
+		Tmpfs: s.Tmpfs, ExtraHosts: s.ExtraHosts, DNS: s.DNS, ShmSize: s.ShmSize, Sysctls: s.Sysctls,
+	}
+	if s.Init {
+		host.Init = &s.Init
+	}
+	for _, u := range s.Ulimits {
+		host.Ulimits = append(host.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	for _, d := range s.Devices {
+		host.Devices = append(host.Devices, container.DeviceMapping{PathOnHost: d.Host, PathInContainer: d.Container, CgroupPermissions: d.Perms})
 	}
 	for _, p := range s.Ports {
 		port := nat.Port(strconv.Itoa(p.ContainerPort) + "/" + p.Protocol)
@@ -192,7 +240,7 @@ func (c *Client) StartContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// RemoveContainer stops (with a grace period of a few seconds) and removes
+// RemoveContainer stops (with its grace period, see stopGrace) and removes
 // a container; one already gone is not an error.
 func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 	if err := c.StopContainer(ctx, id); err != nil {
@@ -208,18 +256,38 @@ func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// stopGrace is how long a container is given after SIGTERM before it is
-// killed, when ferry stops, restarts or removes it.
-const stopGrace = 5 * time.Second
+// defaultStopGrace is how long a container made without a grace period
+// of its own (ContainerSpec.StopGrace) is given after its stop signal
+// before it is killed, when ferry stops, restarts or removes it.
+const defaultStopGrace = 5 * time.Second
 
-// RestartContainer restarts a container.
+// stopGrace is the grace period of container id: its own StopTimeout,
+// which ferry sets on every container it makes, or defaultStopGrace (for
+// one made before, or with a negative one: wait for ever).
+func (c *Client) stopGrace(ctx context.Context, id string) (time.Duration, error) {
+	res, err := c.inspect(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if res.Config != nil && res.Config.StopTimeout != nil && *res.Config.StopTimeout >= 0 {
+		return time.Duration(*res.Config.StopTimeout) * time.Second, nil
+	}
+	return defaultStopGrace, nil
+}
+
+// RestartContainer restarts a container, with its grace period (see
+// stopGrace).
 func (c *Client) RestartContainer(ctx context.Context, id string) error {
-	cli, k, err := c.begin(ctx, "ContainerRestart", stopCall)
+	grace, err := c.stopGrace(ctx, id)
 	if err != nil {
 		return err
 	}
-	grace := int(stopGrace.Seconds())
-	if err := k.done(cli.ContainerRestart(k.ctx, id, container.StopOptions{Timeout: &grace})); err != nil {
+	cli, k, err := c.beginWithin(ctx, "ContainerRestart", func() time.Duration { return grace + c.slow() })
+	if err != nil {
+		return err
+	}
+	secs := int(grace / time.Second)
+	if err := k.done(cli.ContainerRestart(k.ctx, id, container.StopOptions{Timeout: &secs})); err != nil {
 		return c.wrap("restart container", err)
 	}
 	return nil

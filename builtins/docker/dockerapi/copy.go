@@ -5,8 +5,10 @@ package dockerapi
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 )
@@ -22,10 +24,17 @@ func (c *Client) CopyToContainer(ctx context.Context, id, dir string, tarStream 
 		return err
 	}
 	if err := k.done(cli.CopyToContainer(k.ctx, id, dir, k.progress(tarStream), container.CopyToContainerOptions{})); err != nil {
+		if strings.Contains(err.Error(), "rootfs is marked read-only") {
+			return fmt.Errorf("copy into container: %w", ErrReadOnlyRootfs)
+		}
 		return c.wrap("copy into container", err)
 	}
 	return nil
 }
+
+// ErrReadOnlyRootfs is wrapped by CopyToContainer when the container's
+// root filesystem is read-only.
+var ErrReadOnlyRootfs = errors.New("the container's root filesystem is read-only")
 
 // KillContainer sends a signal ("HUP", "SIGUSR1", …) to the main process
 // of a running container.

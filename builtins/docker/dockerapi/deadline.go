@@ -69,7 +69,6 @@ type speed int
 const (
 	quickCall speed = iota // an inspect, a list: quick
 	slowCall               // create, start, remove, connect: slow
-	stopCall               // stop or restart: the grace period, and slow
 )
 
 // limit is the deadline of a call of speed s.
@@ -77,8 +76,6 @@ func (c *Client) limit(s speed) time.Duration {
 	switch s {
 	case slowCall:
 		return c.slow()
-	case stopCall:
-		return stopGrace + c.slow()
 	}
 	return c.quick()
 }
@@ -96,11 +93,18 @@ type call struct {
 // be answered within the deadline of its speed, and returns the SDK client
 // for it.
 func (c *Client) begin(ctx context.Context, op string, s speed) (*client.Client, *call, error) {
+	return c.beginWithin(ctx, op, func() time.Duration { return c.limit(s) })
+}
+
+// beginWithin is begin with the deadline that deadline returns, once the
+// client has read its settings: a stop's waits for the container's own
+// grace period.
+func (c *Client) beginWithin(ctx context.Context, op string, deadline func() time.Duration) (*client.Client, *call, error) {
 	cli, err := c.client(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	limit := c.limit(s)
+	limit := deadline()
 	k := &call{stall: &StalledError{Host: cli.DaemonHost(), Call: op, Limit: limit}}
 	k.ctx, k.cancel = context.WithCancelCause(ctx)
 	k.timer = time.AfterFunc(limit, func() { k.cancel(k.stall) })

@@ -113,15 +113,23 @@ func (c *Client) LastExit(ctx context.Context, container string, since time.Time
 	}
 }
 
-// StopContainer stops a running container, giving it a few seconds after
-// SIGTERM before it is killed; its restart policy does not start it again.
+// StopContainer stops a running container, giving it its grace period
+// after its stop signal before it is killed (see stopGrace); its restart
+// policy does not start it again. One already gone is not an error.
 func (c *Client) StopContainer(ctx context.Context, id string) error {
-	cli, k, err := c.begin(ctx, "ContainerStop", stopCall)
+	grace, err := c.stopGrace(ctx, id)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	cli, k, err := c.beginWithin(ctx, "ContainerStop", func() time.Duration { return grace + c.slow() })
 	if err != nil {
 		return err
 	}
-	grace := int(stopGrace.Seconds())
-	if err := k.done(cli.ContainerStop(k.ctx, id, container.StopOptions{Timeout: &grace})); err != nil && !cerrdefs.IsNotFound(err) {
+	secs := int(grace / time.Second)
+	if err := k.done(cli.ContainerStop(k.ctx, id, container.StopOptions{Timeout: &secs})); err != nil && !cerrdefs.IsNotFound(err) {
 		return c.wrap("stop container", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -64,6 +65,10 @@ type ServiceSpec struct {
 	// UpdateOrder is start-first or stop-first; updates replace one task
 	// at a time, and roll back when a new task fails.
 	UpdateOrder string
+	// Settings of the task containers: a swarm takes neither SecurityOpt,
+	// ShmSize nor Devices; tmpfs mounts are Mounts; StopGrace 0 is the
+	// swarm's default.
+	Settings
 }
 
 // A ServicePort publishes a target port on the host of each task (host
@@ -79,6 +84,13 @@ type ServicePort struct {
 type ServiceMount struct {
 	Mount
 	Labels map[string]string
+	Tmpfs  *TmpfsOptions // a tmpfs at Target (Source unused)
+}
+
+// TmpfsOptions are a tmpfs mount's size and mode (0: the defaults).
+type TmpfsOptions struct {
+	Size int64
+	Mode os.FileMode
 }
 
 // A ServiceSecret mounts a Swarm secret in the task containers as the
@@ -126,10 +138,43 @@ type Task struct {
 	Ports        []string          // "0.0.0.0:32768->8080/tcp"
 }
 
+// swarmCapability writes a capability as the swarm's API takes it, with
+// its CAP_ prefix ("ALL" stays as it is).
+func swarmCapability(c string) string {
+	if c == "ALL" || strings.HasPrefix(c, "CAP_") {
+		return c
+	}
+	return "CAP_" + c
+}
+
 func (s ServiceSpec) swarm() swarm.ServiceSpec {
 	cs := &swarm.ContainerSpec{
 		Image: s.Image, Labels: s.ContainerLabels, Command: s.Entrypoint, Args: s.Cmd, Env: s.Env,
 		Dir: s.WorkingDir, User: s.User,
+		ReadOnly: s.ReadOnly, StopSignal: s.StopSignal, Hostname: s.Hostname, Sysctls: s.Sysctls,
+	}
+	for _, c := range s.CapAdd {
+		cs.CapabilityAdd = append(cs.CapabilityAdd, swarmCapability(c))
+	}
+	for _, c := range s.CapDrop {
+		cs.CapabilityDrop = append(cs.CapabilityDrop, swarmCapability(c))
+	}
+	if s.Init {
+		cs.Init = &s.Init
+	}
+	if s.StopGrace > 0 {
+		cs.StopGracePeriod = &s.StopGrace
+	}
+	for _, h := range s.ExtraHosts {
+		// A swarm takes them as /etc/hosts lines: "IP NAME".
+		name, ip, _ := strings.Cut(h, ":")
+		cs.Hosts = append(cs.Hosts, ip+" "+name)
+	}
+	if len(s.DNS) > 0 {
+		cs.DNSConfig = &swarm.DNSConfig{Nameservers: s.DNS}
+	}
+	for _, u := range s.Ulimits {
+		cs.Ulimits = append(cs.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
 	if h := s.Health; h != nil {
 		cs.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
@@ -142,9 +187,12 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 	}
 	for _, m := range s.Mounts {
 		mt := mount.Mount{Type: mount.TypeVolume, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
-		if m.Bind {
+		switch {
+		case m.Tmpfs != nil:
+			mt = mount.Mount{Type: mount.TypeTmpfs, Target: m.Target, ReadOnly: m.ReadOnly, TmpfsOptions: &mount.TmpfsOptions{SizeBytes: m.Tmpfs.Size, Mode: m.Tmpfs.Mode}}
+		case m.Bind:
 			mt.Type = mount.TypeBind
-		} else {
+		default:
 			mt.VolumeOptions = &mount.VolumeOptions{Labels: m.Labels}
 		}
 		cs.Mounts = append(cs.Mounts, mt)
@@ -156,6 +204,10 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyCondition(s.Restart)},
 		},
 		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR},
+	}
+	if s.MaxRestarts > 0 {
+		n := uint64(s.MaxRestarts)
+		spec.TaskTemplate.RestartPolicy.MaxAttempts = &n
 	}
 	if s.Memory > 0 || s.NanoCPUs > 0 {
 		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: s.Memory, NanoCPUs: s.NanoCPUs}}
