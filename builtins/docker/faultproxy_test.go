@@ -169,7 +169,8 @@ func TestRolloutEngineFailure(t *testing.T) {
 	}
 	interim := f.project + "-web-1-02000000"
 	for _, want := range []string{
-		"rollout of web stopped: its new replica 1 could not be checked, as a call to the Docker Engine failed, and ferry could not remove it (stop container: Error response from daemon: injected failure of POST ",
+		// Removing it inspects it first, for its stop grace period.
+		"rollout of web stopped: its new replica 1 could not be checked, as a call to the Docker Engine failed, and ferry could not remove it (inspect container: Error response from daemon: injected failure of GET ",
 		interim + " is left beside the old replicas, is not counted as a replica of web, and the next `ferry up` removes it",
 		"(0 of 2 replicas run the new definition); run `ferry up` again once the Docker Engine answers",
 		"ferry could not tell whether service web is healthy: inspect container: Error response from daemon: injected failure of GET ",
@@ -182,7 +183,7 @@ func TestRolloutEngineFailure(t *testing.T) {
 		t.Errorf("the error says what did not happen:\n%v", err)
 	}
 	if calls := proxy.calls(); len(calls) < 2 {
-		t.Errorf("the proxy failed %v, want the inspect and the stop", calls)
+		t.Errorf("the proxy failed %v, want the inspects of the check and of the removal", calls)
 	}
 	// What the error says is what is there: the new replica runs.
 	if out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", interim).Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
