@@ -77,6 +77,7 @@ func hostPort(t *testing.T, s deploy.ServiceStatus) string {
 // labels, a second up changes nothing, a changed service is rolled over,
 // status and logs show the tasks, down removes everything.
 func TestSwarmLifecycle(t *testing.T) {
+	t.Parallel()
 	rules := swarmEnv + `service(name = "web", image = "app-image", env = {"GREETING": "%s"}, replicas = 2, ports = ["8080"],
         health = health.exec(["/app", "healthcheck"], interval = "1s", timeout = "1s", retries = 2))
 service(name = "side", image = "app-image", ports = ["8080"], volumes = ["data:/data"], depends_on = ["migrate"],
@@ -86,7 +87,7 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	dw := newDockerWorkspace(t, fmt.Sprintf(rules, "one"))
 	// Build first, so the swarm is up only for what needs it.
 	dw.run(t, "run", "app-image").wantCode(t, 0)
-	swarmtest.Up(t)
+	swarmtest.Shared(t) // with the other parallel swarm tests
 	t.Cleanup(func() {
 		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
 	})
@@ -459,10 +460,11 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 // then a crash loop once a slot's tasks failed 3 times; --events has them
 // as service events.
 func TestSwarmUpFollow(t *testing.T) {
+	t.Parallel()
 	dw := newDockerWorkspace(t, swarmEnv+`service(name = "web", image = "app-image", env = {"SLEEP": "5", "EXIT_CODE": "3"}, restart = "always")
 `)
 	dw.run(t, "run", "app-image").wantCode(t, 0)
-	swarmtest.Up(t)
+	swarmtest.Shared(t) // with the other parallel swarm tests
 	t.Cleanup(func() {
 		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
 	})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,10 +41,58 @@ func Up(t testing.TB) {
 	})
 }
 
+// shared is the swarm that the tests of this process calling Shared use
+// together: made by the first, left by the last to end.
+var shared struct {
+	mu    sync.Mutex
+	users int
+	lock  *os.File
+	start time.Time
+}
+
+// Shared gives the test a single-node swarm that it shares with the other
+// tests of this process that call Shared while it runs, so they may run in
+// parallel (each on a project of its own): the first takes the lock and
+// initialises the swarm, the last to end leaves it and releases the lock.
+func Shared(t testing.TB) {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.users == 0 {
+		f := acquire(t)
+		if out, err := exec.Command("docker", "swarm", "init", "--advertise-addr", "127.0.0.1").CombinedOutput(); err != nil {
+			f.Close()
+			t.Fatalf("docker swarm init: %v\n%s", err, out)
+		}
+		shared.lock, shared.start = f, time.Now()
+	}
+	shared.users++
+	t.Cleanup(func() {
+		shared.mu.Lock()
+		defer shared.mu.Unlock()
+		if shared.users--; shared.users > 0 {
+			return
+		}
+		if out, err := exec.Command("docker", "swarm", "leave", "--force").CombinedOutput(); err != nil {
+			t.Errorf("docker swarm leave --force: %v\n%s", err, out)
+		}
+		t.Logf("the shared swarm was up for %s", time.Since(shared.start).Round(time.Millisecond))
+		shared.lock.Close() // releases the lock
+	})
+}
+
 // Inactive takes the lock and checks that the daemon is not in swarm mode,
 // for a test that needs it so (or that is about to make a swarm); the lock
 // is released when the test ends.
 func Inactive(t testing.TB) {
+	t.Helper()
+	f := acquire(t)
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+// acquire takes the lock and checks that the daemon is not in swarm mode;
+// closing the file it returns releases the lock.
+func acquire(t testing.TB) *os.File {
 	t.Helper()
 	f, err := os.OpenFile(LockFile, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
@@ -65,12 +114,14 @@ func Inactive(t testing.TB) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
 	if state, err := State(); err != nil {
+		f.Close()
 		t.Fatal(err)
 	} else if state != "inactive" {
+		f.Close()
 		t.Fatalf("the Docker Engine is already in swarm mode (%s), and not by this test: it may be someone else's swarm, so the test leaves it alone; run the swarm tests on an Engine out of swarm mode (`docker swarm leave --force` if it is yours)", state)
 	}
+	return f
 }
 
 // State is the daemon's swarm state: inactive, active, pending, error or
