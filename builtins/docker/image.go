@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -207,6 +208,10 @@ func (i *Image) Outputs() []string { return nil }
 
 // Repo returns the repository the image is tagged in, such as "acme/api".
 func (i *Image) Repo() string { return i.repo }
+
+// SSH lists the ids of the SSH agents or keys that the build forwards
+// (ssh =), sorted, for the security checks.
+func (i *Image) SSH() []string { return slices.Sorted(maps.Keys(i.ssh)) }
 
 // Ref returns the reference of the image built for key: "repo:<short key>".
 func (i *Image) Ref(key engine.Digest) string { return i.repo + ":" + key.Short() }

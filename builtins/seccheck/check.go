@@ -29,6 +29,8 @@ type ImageRule interface {
 	// SecretFilesSent returns the files holding a secret's value in clear
 	// that the build context sends, after .dockerignore and ignore =.
 	SecretFilesSent(ctx context.Context) ([]engine.SecretFile, error)
+	// SSH lists the ids of the SSH agents or keys the build forwards.
+	SSH() []string
 }
 
 // Options say what Check looks at.
@@ -121,8 +123,38 @@ func checkRules(ctx context.Context, root string, rules []engine.Rule, r *Report
 			return err
 		}
 		r.Findings = append(r.Findings, fs...)
+		if f, err := checkSSH(root, img); err != nil {
+			return err
+		} else if f != nil {
+			r.Findings = append(r.Findings, *f)
+		}
 	}
 	return nil
+}
+
+// checkSSH reports an image whose build forwards SSH agents or keys: every
+// RUN --mount=type=ssh of its Dockerfile, or of a base it builds on, can
+// sign with them, and a ferry.star from a pull request could so reach what
+// the runner's keys open.
+func checkSSH(root string, img ImageRule) (*Finding, error) {
+	ids := img.SSH()
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	info := img.Info()
+	file := ruleFile(root, info)
+	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", info.Name, err)
+	}
+	const id = "FERRY-IMG002"
+	if ignoredAt(strings.Split(string(src), "\n"), int(info.Pos.Line), id) {
+		return nil, nil
+	}
+	f := finding(id, file, int(info.Pos.Line), fmt.Sprintf("image %q forwards SSH credentials into its build (ssh = %s): any RUN --mount=type=ssh in it can use them, to reach whatever they open",
+		info.Name, strings.Join(ids, ", ")))
+	f.Col = int(info.Pos.Col)
+	return &f, nil
 }
 
 // checkSecretFiles reports the files holding a secret's value that the

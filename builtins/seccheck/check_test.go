@@ -359,3 +359,30 @@ service(name = "f", image = "redis", user = "1")
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// FERRY-IMG002 reports an image that forwards SSH into its build, at the
+// image() call, unless a comment there ignores it.
+func TestSSHForwardedToBuild(t *testing.T) {
+	dir, rules := evaluate(t, map[string]string{
+		"ferry.star": `
+image(name = "deps", repo = "acme/deps", context = "app", ssh = ["default"])
+# ferry:ignore FERRY-IMG002
+image(name = "allowed", repo = "acme/allowed", context = "app", ssh = ["default"])
+image(name = "plain", repo = "acme/plain", context = "app")
+`,
+		"app/Dockerfile": "FROM scratch\nUSER 1000\nHEALTHCHECK CMD [\"/ok\"]\n",
+	})
+	rep, err := Check(context.Background(), Options{Root: dir, Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Finding
+	for _, f := range rep.Findings {
+		if f.Rule == "FERRY-IMG002" {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 || got[0].Pos() != "ferry.star:2:6" || !strings.Contains(got[0].Message, `image "deps" forwards SSH credentials into its build (ssh = default)`) {
+		t.Errorf("FERRY-IMG002 findings: %+v", got)
+	}
+}

@@ -16,6 +16,8 @@ var Rules = []Rule{
 		"add a HEALTHCHECK to the Dockerfile, or health = health.http(…) / health.tcp(…) to the services that run the image"},
 	{"FERRY-IMG001", Error, "secret file inside an image's build context",
 		"move the file out of the build context, or add it to the context's .dockerignore (or to the image's ignore =); give the secret to containers at run time with service(env = {...}) or service(secret_files = {...}). ferry refuses to build the image until then"},
+	{"FERRY-IMG002", Warning, "SSH agent or key forwarded into an image build",
+		"forward SSH only where the build needs it (a private dependency), to a key that opens only that; under ferry ci, give such builds a deploy key of their own rather than the runner's agent"},
 	{"FERRY-SV001", Error, "service on the host network",
 		"drop network_mode = \"host\" (or the external \"host\" network from networks =); publish the ports the service needs with ports = instead"},
 	{"FERRY-SV002", Error, "Docker (or another container engine's) socket mounted",
