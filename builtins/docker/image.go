@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/distribution/reference"
 	"go.starlark.net/starlark"
@@ -35,11 +36,16 @@ type Image struct {
 	secrets    map[string]engine.Secret // build secrets, by id
 	cacheFrom  []string
 	ssh        map[string]string // SSH forwarding: id → agent socket or key file ("" for $SSH_AUTH_SOCK)
-	ignore     []string          // cleaned patterns, after .dockerignore's
-	tags       []string          // extra references, "repo:tag"
-	push       bool              // push the image after building it
-	live       []*step           // live_update steps
-	synced     synced            // what live updates copied into which container
+	// prepared holds the IDs of the base images that Prepare found or
+	// pulled, by reference, for the key computed right after it (see
+	// baseID): each is taken once, so a later plan asks the Engine again.
+	preparedMu sync.Mutex
+	prepared   map[string]string
+	ignore     []string // cleaned patterns, after .dockerignore's
+	tags       []string // extra references, "repo:tag"
+	push       bool     // push the image after building it
+	live       []*step  // live_update steps
+	synced     synced   // what live updates copied into which container
 	ws         *engine.Workspace
 	ev         *engine.Evaluation // knows the secrets read from files
 	docker     Client
@@ -279,7 +285,7 @@ func (i *Image) Definition(ctx context.Context, h *engine.Hasher) error {
 			h.String("rule").String(dep.info.Name)
 			continue
 		}
-		id, err := i.docker.ImageID(ctx, b.ref)
+		id, err := i.baseID(ctx, b.ref)
 		if err != nil {
 			return err
 		}
@@ -300,15 +306,35 @@ func (i *Image) Prepare(ctx context.Context, events *engine.Bus) error {
 	if err != nil {
 		return err
 	}
+	found := map[string]string{}
 	for _, b := range df.bases {
 		if i.baseRule(b) != nil {
 			continue
 		}
-		if _, err := PullImage(ctx, i.docker, b.ref, deploy.PullMissing, deploy.PullProgress(events, i.info.Name)); err != nil {
+		res, err := PullImage(ctx, i.docker, b.ref, deploy.PullMissing, deploy.PullProgress(events, i.info.Name))
+		if err != nil {
 			return fmt.Errorf("base image %s (%s): %w", b.ref, df.pos(b.line), err)
 		}
+		found[b.ref] = res.ID
 	}
+	i.preparedMu.Lock()
+	i.prepared = found
+	i.preparedMu.Unlock()
 	return nil
+}
+
+// baseID returns the local ID of the base image ref: the one Prepare just
+// found, taken once, so that a run asks the Engine once per base; else
+// the Engine's ("" when it has none).
+func (i *Image) baseID(ctx context.Context, ref string) (string, error) {
+	i.preparedMu.Lock()
+	id, ok := i.prepared[ref]
+	delete(i.prepared, ref)
+	i.preparedMu.Unlock()
+	if ok {
+		return id, nil
+	}
+	return i.docker.ImageID(ctx, ref)
 }
 
 // parse reads and parses the Dockerfile.

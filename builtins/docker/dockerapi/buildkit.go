@@ -149,10 +149,6 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 		return "", err
 	}
 	defer k.done(nil)
-	args := make(map[string]*string, len(o.BuildArgs))
-	for name, v := range o.BuildArgs {
-		args[name] = &v
-	}
 	res, err := cli.ImageBuild(k.ctx, nil, build.ImageBuildOptions{
 		Version:       build.BuilderBuildKit,
 		SessionID:     s.ID(),
@@ -160,7 +156,7 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 		RemoteContext: "client-session",
 		Dockerfile:    o.DockerfileName,
 		Tags:          o.Tags,
-		BuildArgs:     args,
+		BuildArgs:     buildArgs(o.BuildArgs),
 		Target:        o.Target,
 		CacheFrom:     o.CacheFrom,
 		Remove:        true,

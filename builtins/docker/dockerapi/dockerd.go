@@ -91,6 +91,15 @@ func (e *BuildError) Error() string {
 	return e.Message
 }
 
+// buildArgs is a build's ARG values as the SDK takes them.
+func buildArgs(m map[string]string) map[string]*string {
+	args := make(map[string]*string, len(m))
+	for k, v := range m {
+		args[k] = &v
+	}
+	return args
+}
+
 // client returns the SDK client, creating it and checking that the Engine
 // answers on first use.
 func (c *Client) client(ctx context.Context) (*client.Client, error) {
@@ -248,15 +257,11 @@ func (c *Client) Build(ctx context.Context, tarStream io.Reader, o BuildOptions,
 		return "", err
 	}
 	defer k.done(nil)
-	args := make(map[string]*string, len(o.BuildArgs))
-	for k, v := range o.BuildArgs {
-		args[k] = &v
-	}
 	res, err := cli.ImageBuild(k.ctx, k.progress(tarStream), build.ImageBuildOptions{
 		Version:     build.BuilderV1,
 		Dockerfile:  o.Dockerfile,
 		Tags:        o.Tags,
-		BuildArgs:   args,
+		BuildArgs:   buildArgs(o.BuildArgs),
 		Target:      o.Target,
 		CacheFrom:   o.CacheFrom,
 		Remove:      true,
