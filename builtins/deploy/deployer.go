@@ -149,13 +149,13 @@ func (d *Deployer) RemoveDeployed(ctx context.Context) ([]string, error) {
 }
 
 // Logs writes the logs of the project's services (all when names is
-// empty) to out, until ctx ends when follow is set.
-func (d *Deployer) Logs(ctx context.Context, names []string, follow bool, out io.Writer) error {
+// empty) to out, until ctx ends when o.Follow is set.
+func (d *Deployer) Logs(ctx context.Context, names []string, o LogOptions, out io.Writer) error {
 	l, ok := d.Target.(Logger)
 	if !ok {
 		return fmt.Errorf("environment %s's target cannot show the logs of its services; use the target's own tools", d.Env)
 	}
-	return l.Logs(ctx, d.Project, names, follow, out)
+	return l.Logs(ctx, d.Project, names, o, out)
 }
 
 // Exec runs r's command in a running replica of the project's service

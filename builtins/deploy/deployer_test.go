@@ -122,7 +122,7 @@ func TestDeployerCapabilities(t *testing.T) {
 	if err := d.Restart(ctx, []string{"web"}, nil); err == nil || !strings.Contains(err.Error(), "ferry restart works on") {
 		t.Errorf("restart: %v", err)
 	}
-	if err := d.Logs(ctx, nil, false, io.Discard); err == nil || !strings.Contains(err.Error(), "environment staging's target cannot show the logs") {
+	if err := d.Logs(ctx, nil, LogOptions{}, io.Discard); err == nil || !strings.Contains(err.Error(), "environment staging's target cannot show the logs") {
 		t.Errorf("logs: %v", err)
 	}
 	if err := d.FollowEvents(ctx); err == nil || !strings.Contains(err.Error(), "environment staging's target cannot report what happens") {

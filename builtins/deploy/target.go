@@ -47,7 +47,15 @@ type Target interface {
 type Logger interface {
 	// Logs streams the logs of the project's services (all when names is
 	// empty), each line prefixed with the service name.
-	Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error
+	Logs(ctx context.Context, project string, names []string, o LogOptions, out io.Writer) error
+}
+
+// LogOptions says how a Logger shows logs.
+type LogOptions struct {
+	Follow bool // go on with new lines until the context ends
+	// Color keeps the colour sequences (SGR) of the lines; other control
+	// characters are shown escaped all the same (see engine.Printable).
+	Color bool
 }
 
 // A Scaling is a Target whose services can be autoscaled (see the scale

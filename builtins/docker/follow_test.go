@@ -173,3 +173,33 @@ func TestFollowUnreachable(t *testing.T) {
 		t.Errorf("got reports %+v, want one warning that the Engine cannot be reached", reports)
 	}
 }
+
+// TestLinesColor: the lines of ferry logs keep their colour sequences
+// only when asked to (--raw-color); other control characters are always
+// escaped, and secrets are redacted through the colour codes.
+func TestLinesColor(t *testing.T) {
+	t.Parallel()
+	red := redact.New()
+	red.Add("tok", "Hunter2-Sesame-Value")
+	tg := NewTarget(nil, red)
+	out := "\x1b[31mred\x1b[0m title\x1b]0;pwned\x07 Hunter2-\x1b[1mSesame\x1b[0m-Value\n"
+	for _, c := range []struct {
+		color bool
+		want  string
+	}{
+		{false, `web-1 | \x1b[31mred\x1b[0m title\x1b]0;pwned\x07 [redacted tok]`},
+		{true, "web-1 | \x1b[31mred\x1b[0m title\\x1b]0;pwned\\x07 [redacted tok]"},
+	} {
+		var sb strings.Builder
+		err := tg.lines("web-1 | ", &sb, c.color, func(w io.Writer) error {
+			_, err := io.WriteString(w, out)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(sb.String(), c.want) {
+			t.Errorf("color %v: got %q, want it to begin with %q", c.color, sb.String(), c.want)
+		}
+	}
+}

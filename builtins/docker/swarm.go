@@ -878,7 +878,7 @@ func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task docke
 // Logs streams the logs of the project's current tasks (of the named
 // services only, when names are given), each line prefixed with its
 // service and slot.
-func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error {
+func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, o deploy.LogOptions, out io.Writer) error {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return err
@@ -911,7 +911,7 @@ func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, 
 			n++
 			prefix := fmt.Sprintf("%s-%d | ", rule, task.Slot)
 			go func() {
-				errs <- t.local.lines(prefix, w, func(lw io.Writer) error { return t.c.TaskLogs(ctx, task.ID, follow, "", lw) })
+				errs <- t.local.lines(prefix, w, o.Color, func(lw io.Writer) error { return t.c.TaskLogs(ctx, task.ID, o.Follow, "", lw) })
 			}()
 		}
 	}

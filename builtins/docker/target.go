@@ -581,9 +581,11 @@ func (t *Target) tail(logs func(out io.Writer) error) string {
 // secret values from it as one stream, and only then is it cut into
 // lines, each written to out after prefix, so that neither the prefixes
 // nor the lines of other containers in between hide a value, or an
-// encoding of it such as wrapped base64. It returns logs' error.
-func (t *Target) lines(prefix string, out io.Writer, logs func(io.Writer) error) error {
+// encoding of it such as wrapped base64. With color, the lines keep their
+// colour sequences. It returns logs' error.
+func (t *Target) lines(prefix string, out io.Writer, color bool, logs func(io.Writer) error) error {
 	w := engine.NewOutputWriter(t.red, func(line string) { fmt.Fprintf(out, "%s%s\n", prefix, line) })
+	w.Color = color
 	err := logs(w)
 	w.Flush()
 	return err
@@ -748,7 +750,7 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 // Logs streams the logs of the project's containers (of the named
 // services only, when names are given), each line prefixed with the
 // container's service and replica.
-func (t *Target) Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error {
+func (t *Target) Logs(ctx context.Context, project string, names []string, o deploy.LogOptions, out io.Writer) error {
 	list, err := t.containers(ctx, project)
 	if err != nil {
 		return err
@@ -776,7 +778,7 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, follo
 		n++
 		prefix := fmt.Sprintf("%s-%s | ", c.Labels[labelRule], c.Labels[labelReplica])
 		go func() {
-			errs <- t.lines(prefix, w, func(lw io.Writer) error { return t.c.Logs(ctx, c.ID, follow, "", lw) })
+			errs <- t.lines(prefix, w, o.Color, func(lw io.Writer) error { return t.c.Logs(ctx, c.ID, o.Follow, "", lw) })
 		}()
 	}
 	var first error

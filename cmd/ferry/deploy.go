@@ -211,7 +211,7 @@ func (a *app) logsCommand() *cobra.Command {
 			if err := a.redactDeclared(cmd.Context()); err != nil {
 				return err
 			}
-			return a.deployer(ws, project).Logs(cmd.Context(), args, follow, a.stdout)
+			return a.deployer(ws, project).Logs(cmd.Context(), args, deploy.LogOptions{Follow: follow, Color: a.rawColor}, a.stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&follow, "follow", false, "keep following new output until Ctrl-C (also -f, after the command's name)")
