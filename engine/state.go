@@ -81,9 +81,14 @@ var ErrCorruptState = errors.New("state file is corrupt")
 // recorded since the last save. A missing file gives an empty state; a
 // corrupt one gives an empty state and an error wrapping ErrCorruptState.
 // With keep set (commands that write state), the corrupt file is moved
-// aside to state.corrupt for inspection.
+// aside to state.corrupt for inspection, and the temporary files of saves
+// that a killed ferry left behind are removed (keep means the workspace
+// lock is held, so no other ferry is saving).
 func LoadState(ws *Workspace, keep bool) (*State, error) {
 	s, err := loadStateFile(ws, keep)
+	if keep {
+		removeLeftoverTemps(ws)
+	}
 	if ferr := checkStateFolder(ws.Path(StateDir)); ferr != nil && !errors.Is(ferr, fs.ErrNotExist) {
 		// Not a folder of ferry's: read no journal through it.
 		return s, err
@@ -97,6 +102,16 @@ func LoadState(ws *Workspace, keep bool) (*State, error) {
 		}
 	}
 	return s, errors.Join(err, jerr)
+}
+
+// removeLeftoverTemps removes the temporary files that WriteFileAtomic
+// made for the state file and that a ferry killed while saving left in
+// the state folder. The caller holds the workspace lock.
+func removeLeftoverTemps(ws *Workspace) {
+	left, _ := filepath.Glob(statePath(ws) + ".tmp*")
+	for _, p := range left {
+		os.Remove(p)
+	}
 }
 
 func loadStateFile(ws *Workspace, keep bool) (*State, error) {

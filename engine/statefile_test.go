@@ -258,3 +258,36 @@ func TestIgnoreStateFolder(t *testing.T) {
 		wantUntouched(t, target)
 	})
 }
+
+// A ferry killed while saving leaves its temporary file in .ferry: the
+// next ferry that takes the lock removes it (one that only reads, such
+// as plan, leaves it: a saving ferry may own it), and the state it had
+// is kept.
+func TestLeftoverStateTempRemoved(t *testing.T) {
+	ws := testWorkspace(t)
+	if err := saveSomething(ws); err != nil {
+		t.Fatal(err)
+	}
+	f, err := createTemp(ws.Path(StateDir), "state.tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(stateMagic + "half")
+	f.Close()
+	if _, err := LoadState(ws, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.Name()); err != nil {
+		t.Fatalf("a read without the lock removed a save's temporary file: %v", err)
+	}
+	st, err := LoadState(ws, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.Name()); !os.IsNotExist(err) {
+		t.Errorf("the leftover %s is still there (%v)", f.Name(), err)
+	}
+	if st.Rule("a") == nil {
+		t.Error("the saved state was lost")
+	}
+}
