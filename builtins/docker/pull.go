@@ -206,7 +206,7 @@ func pullFailure(ref string, withAuth bool, err error) error {
 	switch {
 	case pe.NoSpace:
 		return fmt.Errorf("pull %s: the Docker Engine ran out of disk space while it pulled the image: %s; "+
-			"nothing was tagged, so nothing half-pulled runs: free space where the Engine keeps its data (`docker system df` shows what takes it; `docker image prune` and `docker builder prune` remove what nothing uses), then run ferry up again, which keeps the layers already in",
+			"nothing was tagged, so nothing half-pulled runs: free space where the Engine keeps its data (`docker system df` shows what takes it; `docker image prune` and `docker builder prune` remove what nothing uses), then run ferry again, which keeps the layers already in",
 			ref, pe.Message)
 	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout") ||
 		strings.Contains(msg, "connection reset") || strings.Contains(msg, "eof"):

@@ -580,7 +580,7 @@ func TestPullDiskFull(t *testing.T) {
 	_, err := PullImage(ctx, dockerapi.New(), ref, deploy.PullMissing, func(p engine.PullState) { reports = append(reports, p) })
 	want := "pull " + ref + ": the Docker Engine ran out of disk space while it pulled the image: " + enospc + "; " +
 		"nothing was tagged, so nothing half-pulled runs: free space where the Engine keeps its data (`docker system df` shows what takes it; " +
-		"`docker image prune` and `docker builder prune` remove what nothing uses), then run ferry up again, which keeps the layers already in"
+		"`docker image prune` and `docker builder prune` remove what nothing uses), then run ferry again, which keeps the layers already in"
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
