@@ -22,6 +22,7 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./engine/exporter/
 	$(GO) run ./bench -ferry bin/ferry
 	$(GO) run ./bench/up -ferry bin/ferry
+	$(GO) run ./bench/up -ferry bin/ferry -pulled
 	$(GO) run ./bench/context -ferry bin/ferry
 	$(GO) run ./bench/health -ferry bin/ferry
 	$(GO) run ./bench/watch -ferry bin/ferry

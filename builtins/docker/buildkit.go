@@ -150,10 +150,17 @@ func (i *Image) buildKitError(df *dockerfile, err error) error {
 	if !errors.As(err, &be) {
 		return err
 	}
+	login := registryLogin(be.Message)
 	if df.syntax != "" && strings.Contains(be.Message, frontendPath(df.syntax)) {
+		if login != "" {
+			login += ", or "
+		}
 		return fmt.Errorf("%s: the \"# syntax=%s\" line asks for a Dockerfile frontend image, and BuildKit could not get it: %s; "+
-			"pull it into the Engine first (docker pull %s), or mirror it into a registry you reach and pin it there (# syntax=registry.example.com/docker/dockerfile:1@sha256:…), or remove the line to build with the Engine's built-in frontend",
-			df.pos(df.syntaxLine), df.syntax, be.Message, df.syntax)
+			"%spull it into the Engine first (docker pull %s), or mirror it into a registry you reach and pin it there (# syntax=registry.example.com/docker/dockerfile:1@sha256:…), or remove the line to build with the Engine's built-in frontend",
+			df.pos(df.syntaxLine), df.syntax, be.Message, login, df.syntax)
+	}
+	if login != "" {
+		return fmt.Errorf("build of %s failed: BuildKit could not pull an image the build needs: %s; %s", df.path, be.Message, login)
 	}
 	if m := parseErrorRE.FindStringSubmatch(be.Message); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -168,6 +175,42 @@ func (i *Image) buildKitError(df *dockerfile, err error) error {
 	}
 	return fmt.Errorf("build of %s failed: %s", df.path, be.Message)
 }
+
+// registryLogin says what to do when msg, a BuildKit error, says that a
+// registry refused a pull for want of credentials: log in, or log in
+// again when the Docker config has credentials for it (which ferry hands
+// BuildKit over the build's session); "" for any other error.
+func registryLogin(msg string) string {
+	l := strings.ToLower(msg)
+	if !strings.Contains(l, "401 unauthorized") && !strings.Contains(l, "failed to authorize") &&
+		!strings.Contains(l, "pull access denied") && !strings.Contains(l, "insufficient_scope") {
+		return ""
+	}
+	var host string
+	if m := registryHostRE.FindStringSubmatch(msg); m != nil {
+		host = m[1]
+	} else if m := metadataRefRE.FindStringSubmatch(msg); m != nil {
+		host, _ = dockerapi.RegistryHost(m[1])
+	}
+	if host == "" {
+		return "a registry refused a pull for want of credentials: log in to it with `docker login HOST` (ferry hands BuildKit the credentials of the Docker config)"
+	}
+	if host == "registry-1.docker.io" || host == "index.docker.io" {
+		host = "docker.io" // as pulls and docker login name Docker Hub
+	}
+	if auth, err := dockerapi.RegistryAuth(host + "/x"); err == nil && auth != "" {
+		return fmt.Sprintf("%s refused the credentials ferry found for it in the Docker config: log in again with `docker login %s`", host, host)
+	}
+	return fmt.Sprintf("%s wants credentials, and the Docker config has none for it: log in with `docker login %s` (ferry hands BuildKit what it stores)", host, host)
+}
+
+// registryHostRE and metadataRefRE find the registry in BuildKit's words
+// for a refused pull: "pulling from host HOST failed …", or "failed to
+// resolve source metadata for REF: …".
+var (
+	registryHostRE = regexp.MustCompile(`pulling from host ([^\s/]+)`)
+	metadataRefRE  = regexp.MustCompile(`source metadata for ([^\s]+?):\s`)
+)
 
 // parseErrorRE matches the error of a Dockerfile that BuildKit's frontend
 // cannot read: its line, and what is wrong.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -354,6 +355,8 @@ func TestBuildKitFrontendErrors(t *testing.T) {
 	for _, tc := range []struct{ name, dockerfile, want string }{
 		{"heredoc", "FROM REPO-base\n\nCOPY <<EOF /x\nhi\nEOF\n", `app/Dockerfile:3: a heredoc (COPY <<EOF) needs a newer Dockerfile frontend than the one built into this Docker Engine`},
 		{"syntax", "# syntax=ferrytest/no-such-frontend:1\nFROM REPO-base\n", `app/Dockerfile:1: the "# syntax=ferrytest/no-such-frontend:1" line asks for a Dockerfile frontend image, and BuildKit could not get it`},
+		// A registry that is down: nothing listens on port 1.
+		{"syntax unreachable", "# syntax=127.0.0.1:1/ferrytest/dockerfile:1.7\nFROM REPO-base\n", `app/Dockerfile:1: the "# syntax=127.0.0.1:1/ferrytest/dockerfile:1.7" line asks for a Dockerfile frontend image, and BuildKit could not get it: `},
 		{"copy link", "FROM REPO-base\nCOPY --link Dockerfile /x\n", `app/Dockerfile:2: the Engine's Dockerfile frontend refused it: Unknown flag: link; the frontend built into this Engine is older than the flag`},
 		{"failing step", "FROM REPO-base\nCOPY missing.txt /x\n", `build failed at app/Dockerfile:2 (COPY missing.txt /x)`},
 	} {
@@ -369,6 +372,9 @@ func TestBuildKitFrontendErrors(t *testing.T) {
 			r := w.run(context.Background())
 			if !errors.Is(r.err, engine.ErrFailed) || !strings.Contains(r.failure("app"), tc.want) {
 				t.Errorf("run: %v: %q, want %q", r.err, r.failure("app"), tc.want)
+			}
+			if strings.HasPrefix(tc.name, "syntax") && !strings.Contains(r.failure("app"), "or mirror it into a registry you reach and pin it there") {
+				t.Errorf("run: %q does not say how to pin or mirror the frontend", r.failure("app"))
 			}
 			if ran := r.sum.Ran; slices.Contains(ran, "app") {
 				t.Errorf("app ran")
@@ -439,5 +445,77 @@ image(name = "second", repo = "REPO-second", context = "app", cache_from = ["REP
 	}
 	if out := r.output("second"); !strings.Contains(out, "importing cache manifest from "+w.repo+"-first:latest") {
 		t.Errorf("the build did not use cache_from:\n%s", out)
+	}
+}
+
+// BuildKit fetches what a build needs from a private registry with the
+// credentials of the Docker config, over the build's session: the FROM
+// base (which ferry pulls first with them) and an image that RUN
+// --mount=from= reads (which only BuildKit fetches).
+func TestBuildKitRegistryAuth(t *testing.T) {
+	docker := needDocker(t)
+	private := startPullRegistry(t, "alice", "s3cret")
+	repo := "ferrytest/" + randomHex(t)
+	private.pushHello(t, repo, "base", repo+"-base")
+	private.pushHello(t, repo, "data", repo+"-data")
+	base, data := private.host()+"/"+repo+":base", private.host()+"/"+repo+":data"
+	forgetImages(t, docker, base, data)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star": `
+image(name = "app", repo = "REPO", context = "app", builder = "buildkit")
+image(name = "mount", repo = "REPO-mount", context = "mount", builder = "buildkit")
+`,
+		"app/Dockerfile":   "FROM " + base + "\nRUN --mount=type=bind,from=" + data + ",target=/data [\"/data/hello\"]\n",
+		"mount/Dockerfile": "FROM scratch\nRUN --mount=type=bind,from=" + data + ",target=/data [\"/data/hello\"]\n",
+	})
+
+	// Without credentials: ferry's pull of the base says so, and so does
+	// the build where only BuildKit asks the registry.
+	writeDockerConfig(t, `{}`)
+	r := w.run(context.Background(), "app", "mount")
+	if msg := r.failure("app"); !strings.Contains(msg, private.host()+" wants credentials") {
+		t.Errorf("without credentials: %v: %q", r.err, msg)
+	}
+	if msg := r.failure("mount"); !strings.Contains(msg, "build of mount/Dockerfile failed: BuildKit could not pull an image the build needs: ") ||
+		!strings.Contains(msg, private.host()+" wants credentials, and the Docker config has none for it: log in with `docker login "+private.host()+"`") {
+		t.Errorf("without credentials, BuildKit's own pull: %v: %q", r.err, msg)
+	}
+
+	b64 := base64.StdEncoding.EncodeToString
+	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:wrong"))+`"}}}`)
+	r = w.run(context.Background(), "mount")
+	if msg := r.failure("mount"); !strings.Contains(msg, private.host()+" refused the credentials ferry found for it in the Docker config: log in again with `docker login "+private.host()+"`") {
+		t.Errorf("wrong credentials, BuildKit's own pull: %v: %q", r.err, msg)
+	}
+
+	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:s3cret"))+`"}}}`)
+	r = w.run(context.Background(), "app", "mount")
+	if r.err != nil {
+		t.Fatalf("with the credentials of config.json: %v: %s\n%s", r.err, r.failure("app"), r.output("app"))
+	}
+	if out := r.output("app"); !strings.Contains(out, "hello from ferry") {
+		t.Errorf("the step did not run the mounted image's program:\n%s", out)
+	}
+	if _, ok, err := docker.ImageRef(context.Background(), data); ok || err != nil {
+		t.Errorf("the mounted image is in the Engine (%v, %v): BuildKit was to fetch it itself", ok, err)
+	}
+}
+
+// registryLogin finds the registry in BuildKit's words for a refused pull.
+func TestRegistryLogin(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	for _, tc := range []struct{ msg, want string }{
+		{"failed to load cache key: pulling from host 127.0.0.1:35869 failed with status code [manifests data]: 401 Unauthorized",
+			"127.0.0.1:35869 wants credentials, and the Docker config has none for it: log in with `docker login 127.0.0.1:35869`"},
+		{"failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to resolve source metadata for docker.io/acme/private:1: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
+			"docker.io wants credentials, and the Docker config has none for it: log in with `docker login docker.io`"},
+		{"failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized",
+			"a registry refused a pull for want of credentials: log in to it with `docker login HOST`"},
+		{"failed to compute cache key: \"/missing.txt\" not found: not found", ""},
+	} {
+		got := registryLogin(tc.msg)
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("registryLogin(%q) = %q, want %q…", tc.msg, got, tc.want)
+		}
 	}
 }

@@ -204,6 +204,10 @@ func pullFailure(ref string, withAuth bool, err error) error {
 	}
 	msg := strings.ToLower(pe.Message)
 	switch {
+	case pe.NoSpace:
+		return fmt.Errorf("pull %s: the Docker Engine ran out of disk space while it pulled the image: %s; "+
+			"nothing was tagged, so nothing half-pulled runs: free space where the Engine keeps its data (`docker system df` shows what takes it; `docker image prune` and `docker builder prune` remove what nothing uses), then run ferry again, which keeps the layers already in",
+			ref, pe.Message)
 	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") || strings.Contains(msg, "i/o timeout") ||
 		strings.Contains(msg, "connection reset") || strings.Contains(msg, "eof"):
 		return fmt.Errorf("pull %s: the Docker daemon cannot reach the registry %s: %s; is the registry running, and is the image's host right?", ref, host, pe.Message)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi/enginetest"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -544,6 +546,46 @@ func TestPullTracker(t *testing.T) {
 	}
 	if got[0].Layers[0].Status != "Pulling fs layer" {
 		t.Errorf("a report shares the tracker's layers: %+v", got[0].Layers)
+	}
+}
+
+// A pull that fills the Engine's disk fails saying so, which image, and
+// what to do; against a fake Engine, as no test may fill the real one's
+// disk. (That the Engine tags nothing half-pulled, and a later pull keeps
+// the layers that are in, is TestPullInterrupted's, with the real Engine.)
+func TestPullDiskFull(t *testing.T) {
+	const ref = "127.0.0.1:5000/stack/db:1"
+	enospc := "write /var/lib/docker/tmp/GetImageBlob872957069: no space left on device"
+	t.Setenv("DOCKER_HOST", enginetest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/images/"+ref+"/json":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"message":"No such image: `+ref+`"}`)
+		case r.Method == http.MethodPost && r.URL.Path == "/images/create":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"Pulling from stack/db","id":"1"}
+{"status":"Pulling fs layer","progressDetail":{},"id":"39a74e8cd3fc"}
+{"status":"Downloading","progressDetail":{"current":524288,"total":8812345},"id":"39a74e8cd3fc"}
+{"errorDetail":{"message":"`+enospc+`"},"error":"`+enospc+`"}
+`)
+		default:
+			http.Error(w, `{"message":"unexpected call"}`, http.StatusNotImplemented)
+		}
+	})))
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var reports []engine.PullState
+	_, err := PullImage(ctx, dockerapi.New(), ref, deploy.PullMissing, func(p engine.PullState) { reports = append(reports, p) })
+	want := "pull " + ref + ": the Docker Engine ran out of disk space while it pulled the image: " + enospc + "; " +
+		"nothing was tagged, so nothing half-pulled runs: free space where the Engine keeps its data (`docker system df` shows what takes it; " +
+		"`docker image prune` and `docker builder prune` remove what nothing uses), then run ferry again, which keeps the layers already in"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	if len(reports) == 0 || reports[len(reports)-1].Done {
+		t.Errorf("progress before the failure: %+v; want the layers reported, and no pull done", reports)
 	}
 }
 

@@ -48,7 +48,11 @@ func TestExamples(t *testing.T) {
 			// and outputs: start from a fresh workspace, as a user would.
 			os.RemoveAll(filepath.Join(dir, ".ferry"))
 			if strings.Contains(string(star), "service(") {
-				testServiceExample(t, filepath.Base(src), dir, string(star))
+				var setup exampleSetup
+				if f, ok := exampleSetups[filepath.Base(src)]; ok {
+					setup = f(t)
+				}
+				testServiceExample(t, filepath.Base(src), dir, string(star), setup)
 				return
 			}
 			var logs strings.Builder
@@ -77,34 +81,64 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-// exampleChecks check what the services of an example answer, by example
-// folder; urls maps each service that publishes a TCP port to the address
-// of its first published port, as "http://127.0.0.1:PORT". Examples without
-// an entry get checkAnswers.
-var exampleChecks = map[string]func(t *testing.T, urls map[string]string){
-	// The api counts hits in the store, which it reaches by its service
-	// name: a count that grows proves service-to-service DNS.
-	"webapp": func(t *testing.T, urls map[string]string) {
-		api, ok := urls["api"]
-		if !ok {
-			t.Fatalf("the api publishes no port: %v", urls)
+// An exampleSetup is what an example needs from the test beyond a copy
+// of its folder.
+type exampleSetup struct {
+	// flags are config flags that every ferry command on the example gets
+	// (after "--").
+	flags []string
+	// repos are repositories of images the example makes that its
+	// ferry.star does not spell out as repo = "...": the test removes
+	// them, as it does those.
+	repos []string
+}
+
+// exampleSetups return the setup of an example, by example folder.
+var exampleSetups = map[string]func(t *testing.T) exampleSetup{
+	// stack publishes its registry on a fixed loopback port by default; a
+	// free one keeps a run of the test apart from a user's run of the
+	// example, or another test run, on the same Engine.
+	"stack": func(t *testing.T) exampleSetup {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		type answer struct {
-			Message string `json:"message"`
-			Count   *int   `json:"count"`
-		}
-		var first, second answer
-		getJSON(t, api+"/", &first)
-		getJSON(t, api+"/", &second)
-		if first.Message == "" || first.Count == nil || second.Count == nil {
-			t.Fatalf("the api answered %+v, want a message and a count", first)
-		}
-		if *second.Count != *first.Count+1 {
-			t.Errorf("the count went from %d to %d, want one more per request", *first.Count, *second.Count)
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		return exampleSetup{
+			flags: []string{fmt.Sprintf("--registry_port=%d", port)},
+			repos: []string{fmt.Sprintf("127.0.0.1:%d/stack/db", port), fmt.Sprintf("localhost:%d/stack/db", port)},
 		}
 	},
+}
+
+// exampleChecks check what the services of an example answer, by example
+// folder; urls maps each service that publishes a TCP port to the address
+// of its first published port, as "http://127.0.0.1:PORT", and status is
+// what `ferry status` says of the services. Examples without an entry get
+// checkAnswers.
+var exampleChecks = map[string]func(t *testing.T, urls map[string]string, status []deploy.ServiceStatus){
+	// The api counts hits in the store, which it reaches by its service
+	// name: a count that grows proves service-to-service DNS.
+	"webapp": func(t *testing.T, urls map[string]string, _ []deploy.ServiceStatus) { checkCount(t, urls) },
+	// db runs the image it pulled from the registry that the example's
+	// setup started and pushed to; the api counts visits in it.
+	"stack": func(t *testing.T, urls map[string]string, status []deploy.ServiceStatus) {
+		for _, s := range status {
+			if s.Name != "db" {
+				continue
+			}
+			if !strings.HasPrefix(s.Image, "localhost:") || !strings.Contains(s.Digest, "/stack/db@sha256:") {
+				t.Errorf("db runs %s (digest %q), want the image pulled from the example's registry, with its digest", s.Image, s.Digest)
+			}
+			if s.Health != "healthy" {
+				t.Errorf("db is %q, want healthy", s.Health)
+			}
+		}
+		checkCount(t, urls)
+	},
 	// liveupdate serves its greeting (watch_live_test.go live-updates it).
-	"liveupdate": func(t *testing.T, urls map[string]string) {
+	"liveupdate": func(t *testing.T, urls map[string]string, _ []deploy.ServiceStatus) {
 		site, ok := urls["site"]
 		if !ok {
 			t.Fatalf("the site publishes no port: %v", urls)
@@ -113,6 +147,28 @@ var exampleChecks = map[string]func(t *testing.T, urls map[string]string){
 			t.Errorf("GET /greeting: %q", got)
 		}
 	},
+}
+
+// checkCount checks that the api answers GET / with a message and a count
+// that grows by one per request.
+func checkCount(t *testing.T, urls map[string]string) {
+	api, ok := urls["api"]
+	if !ok {
+		t.Fatalf("the api publishes no port: %v", urls)
+	}
+	type answer struct {
+		Message string `json:"message"`
+		Count   *int   `json:"count"`
+	}
+	var first, second answer
+	getJSON(t, api+"/", &first)
+	getJSON(t, api+"/", &second)
+	if first.Message == "" || first.Count == nil || second.Count == nil {
+		t.Fatalf("the api answered %+v, want a message and a count", first)
+	}
+	if *second.Count != *first.Count+1 {
+		t.Errorf("the count went from %d to %d, want one more per request", *first.Count, *second.Count)
+	}
 }
 
 // checkAnswers checks that every published service answers HTTP.
@@ -127,12 +183,19 @@ func checkAnswers(t *testing.T, urls map[string]string) {
 // testServiceExample brings up the example in dir under a project of its
 // own, checks it, brings it up again, and takes it down, removing the
 // images it built.
-func testServiceExample(t *testing.T, name, dir, star string) {
+func testServiceExample(t *testing.T, name, dir, star string, setup exampleSetup) {
 	requireDocker(t)
+	// flagged appends the example's config flags to a command.
+	flagged := func(args ...string) []string {
+		if len(setup.flags) == 0 {
+			return args
+		}
+		return append(append(args, "--"), setup.flags...)
+	}
 	b := make([]byte, 4)
 	rand.Read(b)
 	project := "ferryex-" + hex.EncodeToString(b)
-	repos := exampleRepos(star)
+	repos := append(exampleRepos(star), setup.repos...)
 	before := map[string]bool{}
 	for _, ref := range imageRefs(t, repos) {
 		before[ref] = true
@@ -142,7 +205,7 @@ func testServiceExample(t *testing.T, name, dir, star string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var logs strings.Builder
-		if code := run(ctx, []string{"-C", dir, "--project", project, "down", "--volumes"}, io.Discard, &logs); code != 0 {
+		if code := run(ctx, flagged("-C", dir, "--project", project, "down", "--volumes"), io.Discard, &logs); code != 0 {
 			t.Errorf("ferry down exited %d:\n%s", code, logs.String())
 		}
 		// Only the tags this test made: the same repositories may hold
@@ -156,12 +219,12 @@ func testServiceExample(t *testing.T, name, dir, star string) {
 		}
 	})
 
-	up := ferryInProcess(t, "-C", dir, "--project", project, "up")
+	up := ferryInProcess(t, flagged("-C", dir, "--project", project, "up")...)
 	up.wantCode(t, 0)
 	if len(up.done()) == 0 {
 		t.Fatalf("up ran nothing\n%s", up)
 	}
-	status := projectStatus(t, dir, project)
+	status := projectStatus(t, dir, project, setup.flags...)
 	if len(status) == 0 {
 		t.Fatalf("nothing runs after up\n%s", up)
 	}
@@ -178,7 +241,7 @@ func testServiceExample(t *testing.T, name, dir, star string) {
 		}
 	}
 	if check, ok := exampleChecks[name]; ok {
-		check(t, urls)
+		check(t, urls, status)
 	} else {
 		checkAnswers(t, urls)
 	}
@@ -196,7 +259,7 @@ func testServiceExample(t *testing.T, name, dir, star string) {
 	// A second up finds everything current: it runs nothing and leaves
 	// every container as it was.
 	containers := (&dockerWorkspace{project: project}).containers(t)
-	again := ferryInProcess(t, "-C", dir, "--project", project, "up")
+	again := ferryInProcess(t, flagged("-C", dir, "--project", project, "up")...)
 	again.wantCode(t, 0)
 	wantSet(t, "rules run by a second up", again.done(), nil, again)
 	if after := (&dockerWorkspace{project: project}).containers(t); !slices.Equal(after, containers) {
@@ -207,6 +270,7 @@ func testServiceExample(t *testing.T, name, dir, star string) {
 	for _, s := range status {
 		args = append(args, s.Name)
 	}
+	args = flagged(args...)
 	var plan strings.Builder
 	if code := run(t.Context(), args, &plan, io.Discard); code != 0 || !strings.Contains(plan.String(), "\n0 of ") {
 		t.Errorf("after up, plan still has work (exit %d):\n%s", code, plan.String())
@@ -227,11 +291,15 @@ func ferryInProcess(t *testing.T, args ...string) *runResult {
 	return r
 }
 
-// projectStatus is `ferry status --json`.
-func projectStatus(t *testing.T, dir, project string) []deploy.ServiceStatus {
+// projectStatus is `ferry status --json`, with the config flags given.
+func projectStatus(t *testing.T, dir, project string, flags ...string) []deploy.ServiceStatus {
 	t.Helper()
+	args := []string{"-C", dir, "--project", project, "status", "--json"}
+	if len(flags) > 0 {
+		args = append(append(args, "--"), flags...)
+	}
 	var out, logs strings.Builder
-	if code := run(t.Context(), []string{"-C", dir, "--project", project, "status", "--json"}, &out, &logs); code != 0 {
+	if code := run(t.Context(), args, &out, &logs); code != 0 {
 		t.Fatalf("ferry status --json exited %d:\n%s", code, logs.String())
 	}
 	var list []deploy.ServiceStatus
@@ -273,7 +341,9 @@ var repoArg = regexp.MustCompile(`\brepo\s*=\s*"([^"]+)"`)
 func exampleRepos(star string) []string {
 	var repos []string
 	for _, m := range repoArg.FindAllStringSubmatch(star, -1) {
-		repos = append(repos, m[1])
+		if !strings.Contains(m[1], "%") { // formatted: see exampleSetup.repos
+			repos = append(repos, m[1])
+		}
 	}
 	return repos
 }

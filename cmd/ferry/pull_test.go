@@ -32,7 +32,7 @@ service(name = "web", image = "app-image")
 
 	r := dw.run(t, "pull")
 	r.wantCode(t, 0)
-	r.wantStderr(t, "db: pulled "+ref+" ("+strings.TrimSuffix(ref, ":v1")+"@sha256:", "ferry up replaces")
+	r.wantStderr(t, `"rule":"db"`, "pulled "+ref+" ("+strings.TrimSuffix(ref, ":v1")+"@sha256:", "ferry up replaces")
 	var pulls int
 	for _, e := range r.events {
 		if e.str("event") == "image.pull" && e.str("rule") == "db" {

@@ -249,7 +249,7 @@ func (s *Sink) Handle(e engine.Event) {
 				ev = ev.Str("digest", p.Digest)
 			}
 		}
-		ev.Msg(e.Rule + ": " + e.Text)
+		ev.Msg(e.Text)
 	}
 }
 
@@ -367,7 +367,7 @@ func consoleWriter(out io.Writer, color bool) io.Writer {
 		NoColor:       !color,
 		TimeFormat:    "15:04:05",
 		PartsOrder:    []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, "rule", zerolog.MessageFieldName},
-		FieldsExclude: []string{"rule", "pos", "reason", "error", "attempt", "stream", "summary", "service", "event", "duration", "ran", "cached", "failed", "skipped"},
+		FieldsExclude: []string{"rule", "pos", "reason", "error", "attempt", "stream", "summary", "service", "event", "duration", "ran", "cached", "failed", "skipped", "image", "current", "total", "digest"},
 		FormatLevel: func(v any) string {
 			switch v {
 			case "warn":

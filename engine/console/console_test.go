@@ -151,3 +151,25 @@ debug autoscale api: keeping 5 replicas: queue_depth 10 per replica
 		}
 	}
 }
+
+// A pull's progress reads on the console as the rule's line, the fields
+// that JSON logs carry left out.
+func TestConsolePullEvents(t *testing.T) {
+	var buf bytes.Buffer
+	s, err := New(Options{Out: &buf, Format: "console", Level: zerolog.InfoLevel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*engine.PullState{
+		{Image: "reg/pg:16", Layers: []engine.PullLayer{{ID: "a1", Status: "Downloading", Current: 5e6, Total: 10e6}}, Bytes: engine.ByteProgress{Current: 5e6, Total: 10e6}},
+		{Image: "reg/pg:16", Done: true, Digest: "reg/pg@sha256:9c1e", Bytes: engine.ByteProgress{Current: 10e6, Total: 10e6}},
+	} {
+		s.Handle(engine.Event{Kind: engine.EventImagePull, Rule: "db", Pull: p, Text: p.String()})
+	}
+	want := `db │ pulling reg/pg:16 [##########··········] 50% of 10.0 MB, 0/1 layers
+db │ pulled reg/pg:16 (reg/pg@sha256:9c1e)
+`
+	if got := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d `).ReplaceAllString(buf.String(), ""); got != want {
+		t.Errorf("console output:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -91,7 +91,7 @@ func TestImagePullEvents(t *testing.T) {
 	}
 	s.Handle(e)
 	s.Flush()
-	if !strings.Contains(out.String(), "db: pulling reg/pg:16 [##########··········] 50% of 10.0 MB") {
+	if !strings.Contains(out.String(), "db │ pulling reg/pg:16 [##########··········] 50% of 10.0 MB") {
 		t.Errorf("console: %q", out.String())
 	}
 }

@@ -3,7 +3,8 @@ package dockerapi
 // Registry credentials, read from the Docker CLI's configuration by the
 // Docker CLI's own code: config.json's "auths", "credHelpers" and
 // "credsStore" (through the docker-credential-* helpers), and
-// DOCKER_AUTH_CONFIG.
+// DOCKER_AUTH_CONFIG. Pulls and pushes send them to the Engine with each
+// call; BuildKit asks for them over the build's session.
 
 import (
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/credentials"
 	"github.com/docker/docker/api/types/registry"
 )
@@ -28,6 +30,24 @@ func configDir() string {
 		return ""
 	}
 	return filepath.Join(home, ".docker")
+}
+
+// dockerConfig loads the Docker CLI's configuration as the CLI does, with
+// the default credentials store of the platform when it names none and
+// holds no credentials; nil when there is no configuration folder.
+func dockerConfig() (*configfile.ConfigFile, error) {
+	dir := configDir()
+	if dir == "" {
+		return nil, nil
+	}
+	cf, err := config.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read Docker credentials: %w; fix %s, or move it away to use no credentials", err, cf.Filename)
+	}
+	if !cf.ContainsAuth() {
+		cf.CredentialsStore = credentials.DetectDefaultStore(cf.CredentialsStore)
+	}
+	return cf, nil
 }
 
 // RegistryHost returns the registry host of an image reference
@@ -51,16 +71,9 @@ func RegistryAuth(ref string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := configDir()
-	if dir == "" {
-		return "", nil
-	}
-	cf, err := config.Load(dir)
-	if err != nil {
-		return "", fmt.Errorf("read Docker credentials: %w; fix %s, or move it away to use no credentials", err, cf.Filename)
-	}
-	if !cf.ContainsAuth() {
-		cf.CredentialsStore = credentials.DetectDefaultStore(cf.CredentialsStore)
+	cf, err := dockerConfig()
+	if err != nil || cf == nil {
+		return "", err
 	}
 	ac, err := cf.GetAuthConfig(host)
 	if err != nil {

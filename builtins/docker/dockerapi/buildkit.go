@@ -11,11 +11,13 @@ import (
 	"net"
 	"strings"
 
+	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
@@ -112,6 +114,17 @@ func (c *Client) BuildWithBuildKit(ctx context.Context, o BuildKitOptions, out i
 	}
 	s.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{"context": o.Context, "dockerfile": o.Dockerfile}))
 	s.Allow(secretsprovider.FromMap(o.Secrets))
+	// BuildKit asks the session for the credentials of each registry it
+	// pulls from (FROM, RUN --mount=from=, a # syntax= frontend,
+	// cache_from): those of the Docker config, as pulls use.
+	cf, err := dockerConfig()
+	if err != nil {
+		return "", err
+	}
+	if cf == nil {
+		cf = configfile.New("")
+	}
+	s.Allow(authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: authprovider.LoadAuthConfig(cf)}))
 	if len(o.SSH) > 0 {
 		var agents []sshprovider.AgentConfig
 		for id, p := range o.SSH {

@@ -26,6 +26,9 @@ type PullError struct {
 	// digest (a registry that hides private repositories says so for
 	// those too).
 	NotFound bool
+	// NoSpace says that the Engine ran out of disk space (or of inodes, or
+	// of its quota) while it downloaded or unpacked a layer.
+	NoSpace bool
 }
 
 func (e *PullError) Error() string { return fmt.Sprintf("pull %s: %s", e.Ref, e.Message) }
@@ -46,6 +49,12 @@ func pullError(ref, msg string) *PullError {
 		Ref: ref, Message: oneLine(msg),
 		Auth:     has("unauthorized", "authentication required", "no basic auth credentials", "denied", "may require 'docker login'"),
 		NotFound: has("manifest unknown", "not found", "repository does not exist", "name unknown"),
+		// ENOSPC and EDQUOT, as the Engine words them: "write
+		// /var/lib/docker/tmp/GetImageBlob…: no space left on device"
+		// while downloading, "failed to register layer: …: no space left
+		// on device" while unpacking (containerd's image store: "failed
+		// to extract layer …").
+		NoSpace: has("no space left on device", "disk quota exceeded"),
 	}
 }
 

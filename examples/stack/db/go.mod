@@ -1,0 +1,3 @@
+module example.com/stack/db
+
+go 1.22
