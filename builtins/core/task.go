@@ -127,7 +127,7 @@ func declareTask(thread *starlark.Thread, c *engine.Call, found engine.SecretFin
 	if err := checkSecrets(c, t); err != nil {
 		return nil, err
 	}
-	if err := ev.AddRule(t); err != nil {
+	if err := ev.AddRule(thread, t); err != nil {
 		return nil, err
 	}
 	return starlark.String(t.info.Name), nil

@@ -216,7 +216,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	if err := engine.SetRuleAttrs(c, &r.info); err != nil {
 		return nil, err
 	}
-	if err := ev.AddRule(r); err != nil {
+	if err := ev.AddRule(thread, r); err != nil {
 		return nil, err
 	}
 	return starlark.String(s.Name), nil

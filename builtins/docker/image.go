@@ -176,7 +176,7 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Client, images
 		}
 		i.live = steps
 	}
-	if err := ev.AddRule(i); err != nil {
+	if err := ev.AddRule(thread, i); err != nil {
 		return nil, err
 	}
 	images.add(i)
