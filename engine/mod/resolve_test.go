@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 const libV1 = `
@@ -348,5 +350,60 @@ func TestRuleStampedWithModule(t *testing.T) {
 				t.Errorf("own stamped with %+v", info.Modules)
 			}
 		}
+	}
+}
+
+// Bumping a module reruns the rules its code declared, and nothing else.
+func TestBumpRerunsModuleRules(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true')\n"}, "v1.0.0")
+	srv.Commit(t, "lib", map[string]string{"README.md": "a new file; m.star is unchanged\n"}, "v1.1.0")
+	ws := workspace(t, map[string]string{
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")),
+		"ferry.star": "load('@lib//m.star', 'build')\nbuild('from_module')\ntask(name = 'own', cmd = 'true')",
+	})
+	cache := &Cache{Dir: t.TempDir()}
+	ctx := context.Background()
+	plan := func() map[string]bool {
+		t.Helper()
+		res, err := evaluate(t, ws, Options{Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := engine.NewGraph(res.Rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := res.Eval.Workspace()
+		st, err := engine.LoadState(w, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := engine.NewEngine(w, g, st, engine.NewBus(redact.New()))
+		items, err := e.Plan(ctx, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, it := range items {
+			out[it.Rule] = it.Run
+		}
+		if _, err := e.Run(ctx, nil, engine.RunOptions{Jobs: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := plan(); !got["own"] || !got["from_module"] {
+		t.Fatalf("first plan: %v", got)
+	}
+	if got := plan(); got["own"] || got["from_module"] {
+		t.Fatalf("second plan, nothing changed: %v", got)
+	}
+	writeFiles(t, ws, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.1.0\")\n", srv.URL("lib"))})
+	if got := plan(); got["own"] || !got["from_module"] {
+		t.Fatalf("after the bump: %v, want only from_module to run", got)
 	}
 }
