@@ -235,7 +235,7 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 	}
 	if pin != nil {
 		n.Commit, n.Hash = pin.Commit, pin.Hash
-		if dir := filepath.Join(r.g.RootDir, "vendor", d.Alias); isDir(dir) {
+		if dir := filepath.Join(r.g.RootDir, VendorDir, d.Alias); isDir(dir) {
 			n.Dir = dir
 			if err := r.verify(n, ""); err != nil {
 				return nil, where(err)

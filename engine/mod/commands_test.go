@@ -1,0 +1,106 @@
+package mod
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ferry mod add, update, vendor, tidy and graph, on a real repository.
+func TestCommands(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"greet.star": libV1}, "v1.0.0")
+	srv.Commit(t, "lib", map[string]string{"greet.star": libV1 + "#1.1\n"}, "v1.1.0")
+	srv.Commit(t, "lib", map[string]string{"greet.star": libV1 + "#2\n"}, "v2.0.0")
+	srv.Commit(t, "tools", map[string]string{"t.star": "t = 1"}, "v0.3.0")
+	ctx := context.Background()
+	cache := &Cache{Dir: t.TempDir()}
+	o := Options{Cache: cache}
+	ws := workspace(t, map[string]string{"ferry.mod": "module(name = \"shop\")\n", "ferry.star": "load('@lib//greet.star', 'greeting')\nload('@tools//t.star', 't')"})
+
+	if v, err := Add(ctx, ws, "lib", srv.URL("lib"), "v1.0.0", o); err != nil || v != "v1.0.0" {
+		t.Fatalf("add lib: %v %v", v, err)
+	}
+	if v, err := Add(ctx, ws, "tools", srv.URL("tools"), "", o); err != nil || v != "v0.3.0" {
+		t.Fatalf("add tools at newest tag: %v %v", v, err)
+	}
+	if _, err := Add(ctx, ws, "bad", srv.URL("lib"), "v9.0.0", o); err == nil || !strings.Contains(err.Error(), "has no tag v9.0.0") {
+		t.Fatalf("add at a missing tag: %v", err)
+	}
+	if strings.Contains(readFile(t, filepath.Join(ws, ModFileName)), "bad") {
+		t.Error("a failed add left its dep in ferry.mod")
+	}
+	if _, err := evaluate(t, ws, Options{Cache: cache, Locked: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	ups, err := Update(ctx, ws, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ups) != "[{lib v1.0.0 v1.1.0}]" {
+		t.Errorf("update = %v, want lib v1.0.0 → v1.1.0 (v2 is another major version)", ups)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(ws, ModFileName)), `dep("lib", repo = "`+srv.URL("lib")+`", version = "v1.1.0")`) {
+		t.Errorf("ferry.mod after update:\n%s", readFile(t, filepath.Join(ws, ModFileName)))
+	}
+	lock, _ := ReadLock(filepath.Join(ws, LockFileName), LockFileName)
+	if lock.Modules["lib"].Version != "v1.1.0" {
+		t.Errorf("lock after update: %+v", lock.Modules["lib"])
+	}
+
+	var b strings.Builder
+	g, err := Resolve(ctx, ws, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.WriteGraph(&b)
+	if b.String() != "shop → @lib v1.1.0\nshop → @tools v0.3.0\n" {
+		t.Errorf("graph:\n%s", b.String())
+	}
+
+	// Vendored, the modules load with neither cache nor server, verified.
+	if _, err := Vendor(ctx, ws, o); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	if _, err := evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}, Locked: true}); err != nil {
+		t.Fatalf("from ferry_modules: %v", err)
+	}
+	os.WriteFile(filepath.Join(ws, VendorDir, "lib", "greet.star"), []byte("x = 1"), 0o644)
+	_, err = evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}, Locked: true})
+	wantErr(t, err, "module hash mismatch", "@lib v1.1.0")
+
+	// Tidy drops the pin of a dep removed from ferry.mod.
+	os.RemoveAll(filepath.Join(ws, VendorDir))
+	writeFiles(t, ws, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"tools\", repo = %q, version = \"v0.3.0\")\n", srv.URL("tools"))})
+	_, err = Resolve(ctx, ws, Options{Cache: cache, Locked: true})
+	wantErr(t, err, "ferry.lock is not up to date with ferry.mod (@lib is no longer required)")
+	if _, err := Tidy(ctx, ws, o); err != nil {
+		t.Fatal(err)
+	}
+	if lock := readFile(t, filepath.Join(ws, LockFileName)); strings.Contains(lock, "lib") || !strings.Contains(lock, "tools") {
+		t.Errorf("lock after tidy:\n%s", lock)
+	}
+}
+
+// An override loads a folder beside the workspace: not pinned, but its
+// hash still keys the rules it declares.
+func TestOverride(t *testing.T) {
+	base := t.TempDir()
+	writeFiles(t, base, map[string]string{
+		"lib/greet.star": libV1,
+		"ws/ferry.mod":   "dep(\"lib\", repo = \"https://example.invalid/lib.git\", version = \"v1.0.0\")\noverride(\"lib\", path = \"../lib\")\n",
+		"ws/ferry.star":  "load('@lib//greet.star', 'greeting')\nx = greeting('a')",
+	})
+	ws := filepath.Join(base, "ws")
+	if _, err := evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}}); err != nil {
+		t.Fatal(err)
+	}
+	if lock, _ := os.ReadFile(filepath.Join(ws, LockFileName)); strings.Contains(string(lock), "lib") {
+		t.Errorf("an override was pinned:\n%s", lock)
+	}
+}
