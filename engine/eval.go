@@ -128,6 +128,11 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 			ev.predeclared[k] = v
 		}
 	}
+	if opts.Modules != nil {
+		for _, f := range opts.Modules.Files {
+			ev.files[f] = true
+		}
+	}
 	stop := context.AfterFunc(ctx, func() { ev.cancel("interrupted") })
 	defer stop()
 	ev.holding = true

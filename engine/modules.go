@@ -16,6 +16,10 @@ type Modules struct {
 	Deps map[string]bool // the aliases the workspace's own files may load
 	// ByAlias holds every module of the graph, direct or not.
 	ByAlias map[string]*SharedModule
+	// Files are the absolute paths of the files the graph was resolved
+	// from (ferry.mod, ferry.lock): evaluation records them as read, so a
+	// watch evaluates again when they change.
+	Files []string
 }
 
 // A SharedModule is one module of the graph.

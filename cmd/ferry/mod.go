@@ -91,7 +91,7 @@ verifies them. See docs/modules.md.`,
 				o.Locked = true
 				g, err := mod.Resolve(ctx, root, o)
 				if err == nil {
-					fmt.Fprintf(a.stdout, "%d modules verified\n", len(g.Nodes))
+					fmt.Fprintf(a.stdout, "the files of all %d modules have the hashes %s pins\n", len(g.Nodes), mod.LockFileName)
 				}
 				return err
 			}),

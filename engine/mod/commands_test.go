@@ -16,6 +16,7 @@ func TestCommands(t *testing.T) {
 	srv.Commit(t, "lib", map[string]string{"greet.star": libV1 + "#1.1\n"}, "v1.1.0")
 	srv.Commit(t, "lib", map[string]string{"greet.star": libV1 + "#2\n"}, "v2.0.0")
 	srv.Commit(t, "tools", map[string]string{"t.star": "t = 1"}, "v0.3.0")
+	srv.Commit(t, "other", map[string]string{"o.star": "o = 1"}, "v1.0.0")
 	ctx := context.Background()
 	cache := &Cache{Dir: t.TempDir()}
 	o := Options{Cache: cache}
@@ -27,7 +28,7 @@ func TestCommands(t *testing.T) {
 	if v, err := Add(ctx, ws, "tools", srv.URL("tools"), "", o); err != nil || v != "v0.3.0" {
 		t.Fatalf("add tools at newest tag: %v %v", v, err)
 	}
-	if _, err := Add(ctx, ws, "bad", srv.URL("lib"), "v9.0.0", o); err == nil || !strings.Contains(err.Error(), "has no tag v9.0.0") {
+	if _, err := Add(ctx, ws, "bad", srv.URL("other"), "v9.0.0", o); err == nil || !strings.Contains(err.Error(), "has no tag v9.0.0") {
 		t.Fatalf("add at a missing tag: %v", err)
 	}
 	if strings.Contains(readFile(t, filepath.Join(ws, ModFileName)), "bad") {

@@ -527,7 +527,12 @@ func Load(ctx context.Context, dir string, o Options) (*engine.Modules, error) {
 
 // Modules returns the graph as the evaluation's module repositories.
 func (g *Graph) Modules() *engine.Modules {
-	m := &engine.Modules{File: filepath.Join(g.RootDir, ModFileName), Deps: set(g.Edges[""]), ByAlias: map[string]*engine.SharedModule{}}
+	m := &engine.Modules{
+		File:    filepath.Join(g.RootDir, ModFileName),
+		Deps:    set(g.Edges[""]),
+		ByAlias: map[string]*engine.SharedModule{},
+		Files:   []string{filepath.Join(g.RootDir, ModFileName), filepath.Join(g.RootDir, LockFileName)},
+	}
 	for a, n := range g.Nodes {
 		file := "its repository has no ferry.mod"
 		if n.Mod != nil {
