@@ -310,29 +310,34 @@ func mismatch(n *Node, file, got, why string) error {
 	return fmt.Errorf("%w: @%s %s%s: ferry.lock pins %s, the files have %s%s; if the change is expected, run `ferry mod update %s` (and review it), otherwise the module was tampered with", ErrMismatch, n.Alias, n.Version, f, n.Hash, got, why, n.Alias)
 }
 
-// resolveTag returns the commit tag points to in repo: asked of the
-// server, or of the cache's mirror when the server cannot be reached.
+// resolveTag fetches tag from repo into the cache's mirror, shallow, and
+// returns its commit; when the server cannot be reached, the mirror's
+// copy of the tag is used. Called with the repository's lock held.
 func (r *resolver) resolveTag(repo, tag string) (string, error) {
+	dir, err := r.o.Cache.mirror(r.ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	_, ferr := git(r.ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", repo, "+refs/tags/"+tag+":refs/tags/"+tag)
+	if c := r.o.Cache.mirrorTag(r.ctx, repo, tag); c != "" {
+		return c, nil
+	}
 	tags, err := remoteTags(r.ctx, repo)
 	if err != nil {
-		if c := r.o.Cache.mirrorTag(r.ctx, repo, tag); c != "" {
-			return c, nil
-		}
 		return "", fmt.Errorf("cannot reach %s and the module cache does not have %s: %v; check the address, the network and git's credentials (ferry runs git: its credential helpers, ssh keys and agent apply)", repo, tag, err)
 	}
-	c, ok := tags[tag]
-	if !ok {
-		known := semverTags(tags)
-		if len(known) > 8 {
-			known = known[:8]
-		}
-		list := "none"
-		if len(known) > 0 {
-			list = strings.Join(known, ", ")
-		}
-		return "", fmt.Errorf("%s has no tag %s (its semver tags, newest first: %s)", repo, tag, list)
+	if _, ok := tags[tag]; ok {
+		return "", fmt.Errorf("cannot fetch tag %s from %s: %v", tag, repo, ferr)
 	}
-	return c, nil
+	known := semverTags(tags)
+	if len(known) > 8 {
+		known = known[:8]
+	}
+	list := "none"
+	if len(known) > 0 {
+		list = strings.Join(known, ", ")
+	}
+	return "", fmt.Errorf("%s has no tag %s (its semver tags, newest first: %s)", repo, tag, list)
 }
 
 // verify checks the files of n against the hash it pins; sums, when not
