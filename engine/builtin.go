@@ -21,7 +21,11 @@ type Builtin struct {
 	// RunTimeOnly builtins have effects; evaluation rejects them at load time
 	// and they work only inside run-time actions (task(run = fn)).
 	RunTimeOnly bool
-	Impl        func(thread *starlark.Thread, c *Call) (starlark.Value, error)
+	// Permission, when set, is the permission (one of Permissions) that a
+	// shared module must have for the builtin to be called while the
+	// module's code is on the call stack.
+	Permission string
+	Impl       func(thread *starlark.Thread, c *Call) (starlark.Value, error)
 	// Constant, when set, makes the entry a documented value instead of a function.
 	Constant starlark.Value
 }
@@ -121,6 +125,11 @@ func (b *Builtin) Value() starlark.Value {
 		if b.RunTimeOnly && !IsRunTime(thread) {
 			return nil, fmt.Errorf("%s has effects, so it works only inside a run-time action (task(run = fn)), never while ferry.star is evaluated; move the call into the action's function", b.Name)
 		}
+		if b.Permission != "" {
+			if err := permit(thread, b.Permission, b.Name); err != nil {
+				return nil, err
+			}
+		}
 		c, err := b.unpack(thread, args, kwargs)
 		if err != nil {
 			return nil, err
@@ -177,6 +186,11 @@ func (b *Builtin) unpack(thread *starlark.Thread, args starlark.Tuple, kwargs []
 		if err := checkSecrets(p, v); err != nil {
 			return nil, c.Errorf("%v", err)
 		}
+		if holdsSecret(v) {
+			if err := permit(thread, "secrets", b.Name+" with a secret in "+p.Name); err != nil {
+				return nil, err
+			}
+		}
 		conv, ok := p.Type.Convert(v)
 		if !ok {
 			return nil, c.Errorf("%s: got %s, want %s", p.Name, v.Type(), p.Type.Describe())
@@ -216,6 +230,9 @@ func (b *Builtin) Markdown() string {
 	fmt.Fprintf(&sb, "### `%s(%s)`\n\n%s\n", b.Name, strings.Join(sig, ", "), b.Doc)
 	if b.RunTimeOnly {
 		sb.WriteString("\nAvailable only inside run-time actions (`task(run = fn)`).\n")
+	}
+	if b.Permission != "" {
+		fmt.Fprintf(&sb, "\nA shared module needs permission `%s` to call it (see docs/modules.md).\n", b.Permission)
 	}
 	if len(b.Params) > 0 {
 		sb.WriteString("\n| parameter | type | required | description |\n|---|---|---|---|\n")

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,6 +32,14 @@ type SharedModule struct {
 	// that bumping a module reruns what it declared and nothing else.
 	Hash string
 	Deps map[string]bool // the aliases its own files may load
+	// Perms are the permissions the module has: those its ferry.mod
+	// declares, which the workspace granted. All: every permission (an
+	// override, developed beside the workspace).
+	Perms map[string]bool
+	All   bool
+	// Grant says where the workspace grants the module its permissions:
+	// "ferry.mod:4:1", or "ferry.mod" when it grants none yet.
+	Grant string
 	// File names its ferry.mod (or "its repository" when it has none), for
 	// messages.
 	File string
@@ -94,4 +103,49 @@ func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
 	}
 	slices.SortFunc(out, func(a, b ModuleStamp) int { return strings.Compare(a.Alias, b.Alias) })
 	return out
+}
+
+// Permissions are what a shared module may be allowed to do beyond
+// declaring plain values and functions, with what each allows.
+var Permissions = map[string]string{
+	"commands": "run commands (task, ctx.sh)",
+	"docker":   "use Docker: build images, declare services, jobs, networks and volumes, inspect containers",
+	"files":    "read the workspace's files, outside the module's own tree (read_file, glob, ctx.read)",
+	"env":      "read environment variables (os.env)",
+	"secrets":  "declare a secret, or pass one on",
+	"network":  "use the network in run-time actions (metrics.scrape, health.wait)",
+}
+
+// permit checks that every shared module whose code is on the thread's
+// call stack has permission perm, for what (a builtin's name).
+func permit(thread *starlark.Thread, perm, what string) error {
+	ev := EvaluationOf(thread)
+	if ev == nil || ev.opts.Modules == nil {
+		return nil
+	}
+	for _, fr := range thread.CallStack() {
+		name := fr.Pos.Filename()
+		if !strings.HasPrefix(name, "@") {
+			continue
+		}
+		alias, _, _ := strings.Cut(name[1:], "//")
+		sm := ev.opts.Modules.ByAlias[alias]
+		if sm == nil || sm.All || sm.Perms[perm] {
+			continue
+		}
+		return fmt.Errorf("%s: module @%s (%s) has no permission %q, to %s; a module gets it when its own ferry.mod declares it, module(permissions = [%q]), and the workspace grants it in %s: grant(%q, permissions = [%q])",
+			what, alias, fr.Pos, perm, Permissions[perm], perm, sm.Grant, alias, perm)
+	}
+	return nil
+}
+
+// holdsSecret reports whether v is a secret or holds one.
+func holdsSecret(v starlark.Value) bool {
+	found := errors.New("found")
+	return walkSecrets(v, 0, func(s Secret, _ string) error {
+		if s != nil {
+			return found
+		}
+		return nil
+	}) == found
 }

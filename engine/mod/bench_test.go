@@ -31,7 +31,8 @@ helpers_%d = {"n": %d, "list": [i * 2 for i in range(20)]}
 		}
 		files[name] = fs
 		srv.Commit(b, name, fs, "v1.0.0")
-		mod += fmt.Sprintf("dep(%q, repo = %q, version = \"v1.0.0\")\n", name, srv.FileURL(name))
+		srv.Commit(b, name, map[string]string{"ferry.mod": "module(permissions = [\"commands\"])\n"}, "v1.0.0")
+		mod += fmt.Sprintf("dep(%q, repo = %q, version = \"v1.0.0\")\ngrant(%q, permissions = [\"commands\"])\n", name, srv.FileURL(name), name)
 		for f := range 10 {
 			fmt.Fprintf(&loads, "load(\"@%s//rules/f%d.star\", %s_%d = \"build_%d\")\n", name, f, name, f, f)
 			fmt.Fprintf(&calls, "%s_%d(\"%s_%d\")\n", name, f, name, f)

@@ -25,10 +25,13 @@ type Locked struct {
 	Version string // as required: a tag or a commit
 	Commit  string // the commit the version resolved to
 	Hash    string // hash of the module's file tree (see hashTree)
+	// Perms are the permissions the module declares and the workspace
+	// granted, sorted: a change shows in the lock file's diff.
+	Perms []string
 }
 
 const lockHeader = `# ferry.lock: the shared modules of ferry.mod, pinned. Written by ferry mod; commit it.
-# alias repository version commit tree-hash
+# alias repository version commit tree-hash [perms=granted,permissions]
 `
 
 // ReadLock reads the ferry.lock at path; a missing file is an empty lock.
@@ -58,13 +61,21 @@ func ParseLock(display string, data []byte) (*Lock, error) {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) != 5 || !strings.HasPrefix(f[4], "h1:") || !IsCommit(f[3]) {
-			return nil, fmt.Errorf("%s:%d: want \"alias repository version commit h1:hash\", got %q; run `ferry mod tidy` to write ferry.lock again", display, n, line)
+		perms, hasPerms := "", len(f) == 6
+		if hasPerms {
+			perms, hasPerms = strings.CutPrefix(f[5], "perms=")
+		}
+		if len(f) != 5 && !hasPerms || !strings.HasPrefix(f[4], "h1:") || !IsCommit(f[3]) {
+			return nil, fmt.Errorf("%s:%d: want \"alias repository version commit h1:hash [perms=a,b]\", got %q; run `ferry mod tidy` to write ferry.lock again", display, n, line)
 		}
 		if _, dup := l.Modules[f[0]]; dup {
 			return nil, fmt.Errorf("%s:%d: module %s is pinned twice; run `ferry mod tidy`", display, n, f[0])
 		}
-		l.Modules[f[0]] = &Locked{Alias: f[0], Repo: f[1], Version: f[2], Commit: f[3], Hash: f[4]}
+		m := &Locked{Alias: f[0], Repo: f[1], Version: f[2], Commit: f[3], Hash: f[4]}
+		if perms != "" {
+			m.Perms = strings.Split(perms, ",")
+		}
+		l.Modules[f[0]] = m
 	}
 	return l, sc.Err()
 }
@@ -76,7 +87,11 @@ func (l *Lock) Format() []byte {
 	b.WriteString(lockHeader)
 	for _, a := range slices.Sorted(maps.Keys(l.Modules)) {
 		m := l.Modules[a]
-		fmt.Fprintf(&b, "%s %s %s %s %s\n", m.Alias, m.Repo, m.Version, m.Commit, m.Hash)
+		fmt.Fprintf(&b, "%s %s %s %s %s", m.Alias, m.Repo, m.Version, m.Commit, m.Hash)
+		if len(m.Perms) > 0 {
+			fmt.Fprintf(&b, " perms=%s", strings.Join(m.Perms, ","))
+		}
+		b.WriteString("\n")
 	}
 	return b.Bytes()
 }

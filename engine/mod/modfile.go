@@ -6,6 +6,7 @@ package mod
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -27,15 +28,28 @@ const (
 )
 
 // A ModFile is a parsed ferry.mod. Its syntax is a subset of Starlark (as
-// Bazel's MODULE.bazel): top-level calls of module(), dep() and override()
-// with literal arguments only, so that tools can read and edit it without
-// running anything.
+// Bazel's MODULE.bazel): top-level calls of module(), dep(), override()
+// and grant() with literal arguments only, so that tools can read and
+// edit it without running anything.
 type ModFile struct {
-	Path      string // as shown in messages
-	Name      string // module(name = ...), "" when absent
-	Deps      []*Dep
-	Overrides map[string]*Override // by alias
-	src       []byte
+	Path string // as shown in messages
+	Name string // module(name = ...), "" when absent
+	// Permissions are what the module needs when others use it:
+	// module(permissions = [...]), sorted.
+	Permissions []string
+	PermPos     syntax.Position
+	Deps        []*Dep
+	Overrides   map[string]*Override // by alias
+	Grants      map[string]*Grant    // by alias
+	src         []byte
+}
+
+// A Grant is one grant() line: the permissions the workspace gives a
+// module of its graph. Grants count only in the workspace's ferry.mod.
+type Grant struct {
+	Alias       string
+	Permissions []string
+	Pos         syntax.Position
 }
 
 // A Dep is one dep() line: a module loaded as @Alias//path.star.
@@ -94,7 +108,7 @@ func ParseModFile(display string, src []byte) (*ModFile, error) {
 	if err != nil {
 		return nil, engine.PositionError(err)
 	}
-	mf := &ModFile{Path: display, Overrides: map[string]*Override{}, src: src}
+	mf := &ModFile{Path: display, Overrides: map[string]*Override{}, Grants: map[string]*Grant{}, src: src}
 	seen := map[string]syntax.Position{}
 	for _, stmt := range f.Stmts {
 		var call *syntax.CallExpr
@@ -103,12 +117,12 @@ func ParseModFile(display string, src []byte) (*ModFile, error) {
 		}
 		if call == nil {
 			start, _ := stmt.Span()
-			return nil, engine.Errorf(start, "ferry.mod holds only calls of module(), dep() and override()")
+			return nil, engine.Errorf(start, "ferry.mod holds only calls of module(), dep(), override() and grant()")
 		}
 		fn, _ := call.Fn.(*syntax.Ident)
 		if fn == nil {
 			start, _ := call.Span()
-			return nil, engine.Errorf(start, "ferry.mod holds only calls of module(), dep() and override()")
+			return nil, engine.Errorf(start, "ferry.mod holds only calls of module(), dep(), override() and grant()")
 		}
 		args, err := parseArgs(fn, call)
 		if err != nil {
@@ -116,10 +130,29 @@ func ParseModFile(display string, src []byte) (*ModFile, error) {
 		}
 		switch fn.Name {
 		case "module":
-			if err := args.only("name"); err != nil {
+			if err := args.only("name", "permissions"); err != nil {
 				return nil, err
 			}
 			mf.Name = args.str("name")
+			if mf.Permissions, err = args.permissions(); err != nil {
+				return nil, err
+			}
+			mf.PermPos = fn.NamePos
+		case "grant":
+			if err := args.only("alias", "permissions"); err != nil {
+				return nil, err
+			}
+			g := &Grant{Alias: args.str("alias"), Pos: fn.NamePos}
+			if err := checkAlias(args, g.Alias); err != nil {
+				return nil, err
+			}
+			if prev := mf.Grants[g.Alias]; prev != nil {
+				return nil, engine.Errorf(fn.NamePos, "grant %q is already given at %s; list every permission in one grant()", g.Alias, prev.Pos)
+			}
+			if g.Permissions, err = args.permissions(); err != nil {
+				return nil, err
+			}
+			mf.Grants[g.Alias] = g
 		case "dep":
 			if err := args.only("alias", "repo", "version"); err != nil {
 				return nil, err
@@ -155,7 +188,7 @@ func ParseModFile(display string, src []byte) (*ModFile, error) {
 			}
 			mf.Overrides[o.Alias] = o
 		default:
-			return nil, engine.Errorf(fn.NamePos, "unknown function %s: ferry.mod holds only calls of module(), dep() and override()", fn.Name)
+			return nil, engine.Errorf(fn.NamePos, "unknown function %s: ferry.mod holds only calls of module(), dep(), override() and grant()", fn.Name)
 		}
 	}
 	for alias, o := range mf.Overrides {
@@ -189,14 +222,15 @@ func (mf *ModFile) Dep(alias string) *Dep {
 // callArgs are the literal arguments of one call; the first positional
 // argument is the alias.
 type callArgs struct {
-	fn   string
-	vals map[string]string
-	pos  map[string]syntax.Position
-	raw  map[string]string
+	fn    string
+	vals  map[string]string
+	lists map[string][]string
+	pos   map[string]syntax.Position
+	raw   map[string]string
 }
 
 func parseArgs(fn *syntax.Ident, call *syntax.CallExpr) (*callArgs, error) {
-	a := &callArgs{fn: fn.Name, vals: map[string]string{}, pos: map[string]syntax.Position{}, raw: map[string]string{}}
+	a := &callArgs{fn: fn.Name, vals: map[string]string{}, lists: map[string][]string{}, pos: map[string]syntax.Position{}, raw: map[string]string{}}
 	for i, arg := range call.Args {
 		name, val := "", arg
 		if b, ok := arg.(*syntax.BinaryExpr); ok && b.Op == syntax.EQ {
@@ -214,6 +248,27 @@ func parseArgs(fn *syntax.Ident, call *syntax.CallExpr) (*callArgs, error) {
 		} else {
 			start, _ := arg.Span()
 			return nil, engine.Errorf(start, "%s: only the first argument may be positional; name the others (repo = ..., version = ...)", fn.Name)
+		}
+		if list, ok := val.(*syntax.ListExpr); ok {
+			start, _ := list.Span()
+			if _, dup := a.pos[name]; dup {
+				return nil, engine.Errorf(start, "%s: %s given twice", fn.Name, name)
+			}
+			a.pos[name] = start
+			a.lists[name] = []string{}
+			for _, e := range list.List {
+				lit, _ := e.(*syntax.Literal)
+				s, ok := "", false
+				if lit != nil {
+					s, ok = lit.Value.(string)
+				}
+				if !ok {
+					p, _ := e.Span()
+					return nil, engine.Errorf(p, "%s: %s must be a list of string literals", fn.Name, name)
+				}
+				a.lists[name] = append(a.lists[name], s)
+			}
+			continue
 		}
 		lit, ok := val.(*syntax.Literal)
 		s, ok2 := "", false
@@ -235,8 +290,23 @@ func parseArgs(fn *syntax.Ident, call *syntax.CallExpr) (*callArgs, error) {
 func (a *callArgs) str(k string) string { return a.vals[k] }
 func (a *callArgs) has(k string) bool   { _, ok := a.vals[k]; return ok }
 
+// permissions returns the permissions argument, checked and sorted.
+func (a *callArgs) permissions() ([]string, error) {
+	if _, ok := a.vals["permissions"]; ok {
+		return nil, engine.Errorf(a.pos["permissions"], "%s: permissions must be a list, such as [\"commands\", \"docker\"]", a.fn)
+	}
+	list := slices.Clone(a.lists["permissions"])
+	for _, p := range list {
+		if _, ok := engine.Permissions[p]; !ok {
+			return nil, engine.Errorf(a.pos["permissions"], "%s: unknown permission %q (there are %s)", a.fn, p, strings.Join(slices.Sorted(maps.Keys(engine.Permissions)), ", "))
+		}
+	}
+	slices.Sort(list)
+	return slices.Compact(list), nil
+}
+
 func (a *callArgs) only(names ...string) error {
-	for k := range a.vals {
+	for k := range a.pos {
 		if !slices.Contains(names, k) {
 			return engine.Errorf(a.pos[k], "%s: unknown argument %s (it takes %s)", a.fn, k, strings.Join(names, ", "))
 		}

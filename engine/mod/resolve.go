@@ -117,6 +117,9 @@ func Resolve(ctx context.Context, dir string, o Options) (*Graph, error) {
 	if err := r.selectVersions(); err != nil {
 		return nil, err
 	}
+	if err := r.checkGrants(); err != nil {
+		return nil, err
+	}
 	if err := r.lock(); err != nil {
 		return nil, err
 	}
@@ -476,6 +479,59 @@ func conflict(alias string, a, b *require, why string) error {
 	return fmt.Errorf("@%s: conflicting requirements:\n  %s\n  %s\n%s", alias, a.explain(), b.explain(), why)
 }
 
+// perms returns the permissions the module declares (and, once
+// checkGrants passed, has).
+func (n *Node) perms() []string {
+	if n.Mod == nil || n.Override != nil {
+		return nil
+	}
+	return n.Mod.Permissions
+}
+
+// checkGrants checks that the workspace grants every module the
+// permissions it declares, and that every grant names a module of the
+// graph. Overrides have every permission.
+func (r *resolver) checkGrants() error {
+	g := r.g
+	for _, gr := range g.Root.Grants {
+		if g.Nodes[gr.Alias] == nil {
+			return fmt.Errorf("%s: grant(%q): no module @%s in the graph (ferry mod graph lists them)", gr.Pos, gr.Alias, gr.Alias)
+		}
+	}
+	var errs []error
+	for _, a := range slices.Sorted(maps.Keys(g.Nodes)) {
+		n := g.Nodes[a]
+		var granted []string
+		where := fmt.Sprintf("add grant(%q, permissions = [...]) to %s", a, ModFileName)
+		if gr := g.Root.Grants[a]; gr != nil {
+			granted = gr.Permissions
+			where = fmt.Sprintf("add them to grant(%q, ...) at %s", a, gr.Pos)
+		}
+		var missing, added []string
+		for _, p := range n.perms() {
+			if !slices.Contains(granted, p) {
+				missing = append(missing, p)
+			}
+			if old := g.OldLock.Modules[a]; old != nil && !slices.Contains(old.Perms, p) {
+				added = append(added, p)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		isNew := ""
+		if len(added) > 0 {
+			isNew = fmt.Sprintf("; new since ferry.lock: %s", strings.Join(added, ", "))
+		}
+		var what []string
+		for _, p := range missing {
+			what = append(what, fmt.Sprintf("%s (%s)", p, engine.Permissions[p]))
+		}
+		errs = append(errs, fmt.Errorf("@%s %s needs permission %s (declared at %s), which the workspace does not grant%s; if you trust it to, %s", a, n.Version, strings.Join(what, ", "), n.Mod.PermPos, isNew, where))
+	}
+	return errors.Join(errs...)
+}
+
 // lock computes the new ferry.lock and writes it when it changed.
 func (r *resolver) lock() error {
 	g := r.g
@@ -485,7 +541,7 @@ func (r *resolver) lock() error {
 		if n.Override != nil {
 			continue
 		}
-		g.Lock.Modules[a] = &Locked{Alias: a, Repo: n.Repo, Version: n.Version, Commit: n.Commit, Hash: n.Hash}
+		g.Lock.Modules[a] = &Locked{Alias: a, Repo: n.Repo, Version: n.Version, Commit: n.Commit, Hash: n.Hash, Perms: n.perms()}
 	}
 	if g.Lock.Equal(g.OldLock) {
 		return nil
@@ -513,8 +569,10 @@ func lockDiff(old, now *Lock) string {
 			return fmt.Sprintf("@%s %s would be added", a, n.Version)
 		case n == nil:
 			return fmt.Sprintf("@%s is no longer required", a)
-		case *o != *n:
+		case o.Version != n.Version || o.Commit != n.Commit || o.Hash != n.Hash || o.Repo != n.Repo:
 			return fmt.Sprintf("@%s would change from %s to %s", a, o.Version, n.Version)
+		case !slices.Equal(o.Perms, n.Perms):
+			return fmt.Sprintf("@%s's permissions would change from [%s] to [%s]", a, strings.Join(o.Perms, ", "), strings.Join(n.Perms, ", "))
 		}
 	}
 	return "same modules"
@@ -543,11 +601,18 @@ func (g *Graph) Modules() *engine.Modules {
 		if n.Mod != nil {
 			file = n.Mod.Path
 		}
+		grant := ModFileName
+		if gr := g.Root.Grants[a]; gr != nil {
+			grant = gr.Pos.String()
+		}
 		m.ByAlias[a] = &engine.SharedModule{
 			Alias:  a,
 			Source: engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)},
 			Hash:   n.Hash,
 			Deps:   set(g.Edges[a]),
+			Perms:  set(n.perms()),
+			All:    n.Override != nil,
+			Grant:  grant,
 			File:   file,
 		}
 	}

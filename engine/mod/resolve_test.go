@@ -328,9 +328,9 @@ func TestSetVersion(t *testing.T) {
 // A module's macro declares a rule: its key includes the module's hash.
 func TestRuleStampedWithModule(t *testing.T) {
 	srv := newGitServer(t)
-	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true')\n"}, "v1.0.0")
+	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true')\n", "ferry.mod": "module(permissions = ['commands'])\n"}, "v1.0.0")
 	ws := workspace(t, map[string]string{
-		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")),
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib")),
 		"ferry.star": "load('@lib//m.star', 'build')\nbuild('from_module')\ntask(name = 'own', cmd = 'true')",
 	})
 	res, err := evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}})
@@ -356,10 +356,10 @@ func TestRuleStampedWithModule(t *testing.T) {
 // Bumping a module reruns the rules its code declared, and nothing else.
 func TestBumpRerunsModuleRules(t *testing.T) {
 	srv := newGitServer(t)
-	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true')\n"}, "v1.0.0")
+	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true')\n", "ferry.mod": "module(permissions = ['commands'])\n"}, "v1.0.0")
 	srv.Commit(t, "lib", map[string]string{"README.md": "a new file; m.star is unchanged\n"}, "v1.1.0")
 	ws := workspace(t, map[string]string{
-		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")),
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib")),
 		"ferry.star": "load('@lib//m.star', 'build')\nbuild('from_module')\ntask(name = 'own', cmd = 'true')",
 	})
 	cache := &Cache{Dir: t.TempDir()}
@@ -402,7 +402,7 @@ func TestBumpRerunsModuleRules(t *testing.T) {
 	if got := plan(); got["own"] || got["from_module"] {
 		t.Fatalf("second plan, nothing changed: %v", got)
 	}
-	writeFiles(t, ws, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.1.0\")\n", srv.URL("lib"))})
+	writeFiles(t, ws, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.1.0\")\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib"))})
 	if got := plan(); got["own"] || !got["from_module"] {
 		t.Fatalf("after the bump: %v, want only from_module to run", got)
 	}
