@@ -41,6 +41,11 @@ func TestModulesExampleFromGit(t *testing.T) {
 		code := run(context.Background(), append([]string{"-C", ws}, args...), &out, &logs)
 		return out.String(), logs.String(), code
 	}
+	// The module needs "commands", which the workspace has not granted.
+	if _, logs, code := ferry("mod", "add", "greet", "file://"+repo); code == 0 || !strings.Contains(logs, `@greet v1.0.0 needs permission commands`) || !strings.Contains(logs, `add grant("greet", permissions = [...]) to ferry.mod`) {
+		t.Fatalf("ferry mod add of a module needing an ungranted permission exited %d:\n%s", code, logs)
+	}
+	os.WriteFile(filepath.Join(ws, "ferry.mod"), []byte("module(name = \"example/modules\")\ngrant(\"greet\", permissions = [\"commands\"])\n"), 0o644)
 	if out, logs, code := ferry("mod", "add", "greet", "file://"+repo); code != 0 || !strings.Contains(out, "added @greet v1.0.0") {
 		t.Fatalf("ferry mod add exited %d:\n%s%s", code, out, logs)
 	}

@@ -1,1 +1,3 @@
-module(name = "greet")
+# The module's own ferry.mod: its name, and what it needs from the
+# workspaces that use it (its macros declare tasks, which run commands).
+module(name = "greet", permissions = ["commands"])
