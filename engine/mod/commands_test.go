@@ -105,3 +105,39 @@ func TestOverride(t *testing.T) {
 		t.Errorf("an override was pinned:\n%s", lock)
 	}
 }
+
+// ferry.lock records the permissions granted; an update to a version
+// that needs a new one is refused until it is granted, and says it is new.
+func TestPermissionGrants(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"ferry.mod": "module(permissions = ['commands'])\n"}, "v1.0.0")
+	srv.Commit(t, "lib", map[string]string{"ferry.mod": "module(permissions = ['docker', 'commands'])\n"}, "v1.1.0")
+	ctx := context.Background()
+	o := Options{Cache: &Cache{Dir: t.TempDir()}}
+	mod := fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib"))
+	ws := workspace(t, map[string]string{"ferry.mod": mod, "ferry.star": ""})
+	if _, err := Resolve(ctx, ws, o); err != nil {
+		t.Fatal(err)
+	}
+	if lock := readFile(t, filepath.Join(ws, LockFileName)); !strings.Contains(lock, " perms=commands\n") {
+		t.Errorf("lock does not record the grant:\n%s", lock)
+	}
+	_, err := Update(ctx, ws, nil, o)
+	wantErr(t, err, "@lib v1.1.0 needs permission docker (use Docker", "declared at @lib//ferry.mod:1:1", "new since ferry.lock: docker", `add them to grant("lib", ...) at ferry.mod:2:1`)
+	if readFile(t, filepath.Join(ws, ModFileName)) != mod {
+		t.Error("a refused update changed ferry.mod")
+	}
+	writeFiles(t, ws, map[string]string{"ferry.mod": strings.Replace(mod, `["commands"]`, `["commands", "docker"]`, 1)})
+	if ups, err := Update(ctx, ws, nil, o); err != nil || len(ups) != 1 {
+		t.Fatalf("update once granted: %v %v", ups, err)
+	}
+	if lock := readFile(t, filepath.Join(ws, LockFileName)); !strings.Contains(lock, "v1.1.0 ") || !strings.Contains(lock, " perms=commands,docker\n") {
+		t.Errorf("lock after the update:\n%s", lock)
+	}
+	// A grant for a module that is not in the graph is a mistake.
+	writeFiles(t, ws, map[string]string{"ferry.mod": mod + "grant(\"libb\", permissions = [\"env\"])\n"})
+	_, err = Resolve(ctx, ws, o)
+	wantErr(t, err, `ferry.mod:3:1: grant("libb"): no module @libb in the graph`)
+	_, err = ParseModFile("ferry.mod", []byte("module(permissions = ['root'])"))
+	wantErr(t, err, `ferry.mod:1:22: module: unknown permission "root" (there are commands, docker, env, files, network, secrets)`)
+}
