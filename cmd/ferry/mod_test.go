@@ -62,6 +62,16 @@ func TestModulesExampleFromGit(t *testing.T) {
 	if out, logs, code := ferry("mod", "verify"); code != 0 || !strings.Contains(out, "all 1 modules") {
 		t.Fatalf("ferry mod verify exited %d:\n%s%s", code, out, logs)
 	}
+	// In CI, --locked is the default: a missing pin is an error, not a fetch.
+	os.Remove(filepath.Join(ws, "ferry.lock"))
+	t.Setenv("CI", "true")
+	if _, logs, code := ferry("plan"); code == 0 || !strings.Contains(logs, "is not pinned in ferry.lock, and --locked (the default in CI)") {
+		t.Fatalf("ferry plan in CI without ferry.lock exited %d:\n%s", code, logs)
+	}
+	if _, logs, code := ferry("--locked=false", "plan"); code != 0 {
+		t.Fatalf("ferry --locked=false plan exited %d:\n%s", code, logs)
+	}
+	t.Setenv("CI", "")
 	// A module that is not in ferry.mod: the load fails at its position.
 	os.WriteFile(filepath.Join(ws, "ferry.star"), []byte("load(\"@other//x.star\", \"x\")\n"), 0o644)
 	if _, logs, code := ferry("plan"); code == 0 || !strings.Contains(logs, "ferry.star:1:1") || !strings.Contains(logs, "@other is not a dependency in") {
