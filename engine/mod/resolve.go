@@ -380,25 +380,14 @@ func (r *resolver) readMod(n *Node) error {
 // (one major version, one commit), and refuses cycles.
 func (r *resolver) selectVersions() error {
 	chosen := map[string]*Node{}
-	var visit func(alias string, path []string) error
 	edges := r.g.Edges
-	var deps func(mf *ModFile) []string
-	deps = func(mf *ModFile) []string {
-		var out []string
-		if mf != nil {
-			for _, d := range mf.Deps {
-				out = append(out, d.Alias)
-			}
-		}
-		return out
-	}
-	edges[""] = deps(r.g.Root)
+	edges[""] = depAliases(r.g.Root)
 	state := map[string]int{} // 1: on the path, 2: done
+	var visit func(alias string, path []string) error
 	visit = func(alias string, path []string) error {
 		switch state[alias] {
 		case 1:
-			i := slices.Index(path, alias)
-			cyc := append(slices.Clone(path[i:]), alias)
+			cyc := append(slices.Clone(path[slices.Index(path, alias):]), alias)
 			return fmt.Errorf("module cycle: %s; a module cannot depend on itself, even through others", cycleText(cyc, chosen))
 		case 2:
 			return nil
@@ -409,7 +398,7 @@ func (r *resolver) selectVersions() error {
 		}
 		chosen[alias] = n
 		state[alias] = 1
-		edges[alias] = deps(n.Mod)
+		edges[alias] = depAliases(n.Mod)
 		for _, d := range edges[alias] {
 			if err := visit(d, append(path, alias)); err != nil {
 				return err
@@ -425,6 +414,17 @@ func (r *resolver) selectVersions() error {
 	}
 	r.g.Nodes = chosen
 	return nil
+}
+
+// depAliases lists the aliases mf requires; none for a nil mf.
+func depAliases(mf *ModFile) []string {
+	var out []string
+	if mf != nil {
+		for _, d := range mf.Deps {
+			out = append(out, d.Alias)
+		}
+	}
+	return out
 }
 
 func cycleText(cyc []string, nodes map[string]*Node) string {
