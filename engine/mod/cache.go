@@ -146,6 +146,7 @@ func (c *Cache) fill(ctx context.Context, url, version, commit string) (string, 
 	if err := os.MkdirAll(trees, 0o755); err != nil {
 		return "", err
 	}
+	removeStale(trees)
 	tmp, err := os.MkdirTemp(trees, ".tmp-")
 	if err != nil {
 		return "", err
@@ -295,6 +296,23 @@ func differs(a, b string) string {
 	}
 	slices.Sort(names)
 	return names[0]
+}
+
+// removeStale removes the temporary folders and files that a process which
+// died while filling the cache left in dir, an hour old or more (a fill
+// in progress is younger).
+func removeStale(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			p := filepath.Join(dir, e.Name())
+			makeWritable(p)
+			os.RemoveAll(p)
+		}
+	}
 }
 
 func readOnly(dir string) error {

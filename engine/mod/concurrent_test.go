@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Two ferry processes fill an empty cache with the same modules at once:
@@ -73,5 +74,31 @@ func TestHelperResolve(t *testing.T) {
 	}
 	if _, err := Resolve(context.Background(), dir, Options{Cache: c}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What a process that died while filling the cache left behind is removed
+// by the next fill once it is an hour old; a fresh one is left alone.
+func TestStaleTemporaryRemoved(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"greet.star": libV1}, "v1.0.0")
+	cache := &Cache{Dir: t.TempDir()}
+	trees := filepath.Join(cache.Dir, "tree")
+	old, fresh := filepath.Join(trees, ".tmp-old"), filepath.Join(trees, ".tmp-fresh")
+	for _, d := range []string{old, fresh} {
+		writeFiles(t, d, map[string]string{"x.star": ""})
+	}
+	os.Chmod(filepath.Join(old, "x.star"), 0o444)
+	long := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, long, long)
+	ws := workspace(t, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib"))})
+	if _, err := Resolve(context.Background(), ws, Options{Cache: cache}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("stale %s is still there: %v", old, err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh %s was removed: %v", fresh, err)
 	}
 }
