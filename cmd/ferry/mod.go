@@ -77,7 +77,10 @@ verifies them. See docs/modules.md.`,
 			}),
 		withRoot("download", "Fetch every module into the cache", cobra.NoArgs,
 			func(ctx context.Context, root string, _ []string) error {
-				_, err := mod.Resolve(ctx, root, a.modOptions())
+				g, err := mod.Resolve(ctx, root, a.modOptions())
+				if err == nil {
+					fmt.Fprintf(a.stdout, "%d modules in the cache\n", len(g.Nodes))
+				}
 				return err
 			}),
 		withRoot("vendor", "Copy the pinned modules into ferry_modules/ of the workspace", cobra.NoArgs,
