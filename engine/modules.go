@@ -109,7 +109,7 @@ func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
 // declaring plain values and functions, with what each allows.
 var Permissions = map[string]string{
 	"commands": "run commands (task, ctx.sh)",
-	"docker":   "use Docker: build images, declare services, jobs, networks and volumes, inspect containers",
+	"docker":   "use Docker: build images, declare services, jobs, networks, volumes and environments, inspect containers",
 	"files":    "read the workspace's files, outside the module's own tree (read_file, glob, ctx.read)",
 	"env":      "read environment variables (os.env)",
 	"secrets":  "declare a secret, or pass one on",

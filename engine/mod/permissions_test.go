@@ -86,6 +86,7 @@ func TestPermissions(t *testing.T) {
 		{"docker", "job(name = 'j', image = 'busybox')", false},
 		{"docker", "network('n')", false},
 		{"docker", "volume('v')", false},
+		{"docker", "environment('staging')", false},
 		{"secrets", "secret('tok', env = 'TOKEN')", false},
 		{"commands", "ctx.sh('true')", true},
 		{"files", "ctx.read('ferry.star')", true},
