@@ -25,7 +25,11 @@ type Builtin struct {
 	// shared module must have for the builtin to be called while the
 	// module's code is on the call stack.
 	Permission string
-	Impl       func(thread *starlark.Thread, c *Call) (starlark.Value, error)
+	// WorkspaceOnly builtins change how ferry treats the whole workspace
+	// (which security findings it ignores): no shared module may call
+	// them, whatever it is granted.
+	WorkspaceOnly bool
+	Impl          func(thread *starlark.Thread, c *Call) (starlark.Value, error)
 	// Constant, when set, makes the entry a documented value instead of a function.
 	Constant starlark.Value
 }
@@ -128,6 +132,11 @@ func (b *Builtin) Value() starlark.Value {
 		if b.Permission != "" {
 			if err := permit(thread, b.Permission, b.Name); err != nil {
 				return nil, err
+			}
+		}
+		if b.WorkspaceOnly {
+			if alias, pos := sharedOnStack(thread); alias != "" {
+				return nil, fmt.Errorf("%s: module @%s (%s) cannot call it: it is for the workspace's own files, which decide how ferry treats the workspace", b.Name, alias, pos)
 			}
 		}
 		c, err := b.unpack(thread, args, kwargs)
@@ -233,6 +242,9 @@ func (b *Builtin) Markdown() string {
 	}
 	if b.Permission != "" {
 		fmt.Fprintf(&sb, "\nA shared module needs permission `%s` to call it (see docs/modules.md).\n", b.Permission)
+	}
+	if b.WorkspaceOnly {
+		sb.WriteString("\nOnly the workspace's own files may call it, never a shared module (see docs/modules.md).\n")
 	}
 	if len(b.Params) > 0 {
 		sb.WriteString("\n| parameter | type | required | description |\n|---|---|---|---|\n")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // Modules are the shared modules that the workspace's ferry.mod brings
@@ -137,6 +138,26 @@ func permit(thread *starlark.Thread, perm, what string) error {
 			what, alias, fr.Pos, perm, Permissions[perm], perm, sm.Grant, alias, perm)
 	}
 	return nil
+}
+
+// sharedOnStack returns the first shared module (not an override) whose
+// code is on the thread's call stack, and where; "" when none is.
+func sharedOnStack(thread *starlark.Thread) (string, syntax.Position) {
+	ev := EvaluationOf(thread)
+	if ev == nil || ev.opts.Modules == nil {
+		return "", syntax.Position{}
+	}
+	for _, fr := range thread.CallStack() {
+		name := fr.Pos.Filename()
+		if !strings.HasPrefix(name, "@") {
+			continue
+		}
+		alias, _, _ := strings.Cut(name[1:], "//")
+		if sm := ev.opts.Modules.ByAlias[alias]; sm != nil && !sm.All {
+			return alias, fr.Pos
+		}
+	}
+	return "", syntax.Position{}
 }
 
 // holdsSecret reports whether v is a secret or holds one.

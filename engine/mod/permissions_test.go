@@ -2,7 +2,9 @@ package mod
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -48,7 +51,7 @@ func permEval(t *testing.T, star, lib string, perms []string, run bool) (string,
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
 		Plugins: []engine.Plugin{core.Plugin{Secrets: secrets}, docker.Plugin{Secrets: secrets}, &deploy.Plugin{Project: "permtest"},
-			metrics.Plugin{}, secrets},
+			metrics.Plugin{}, secrets, seccheck.Plugin{}},
 		Modules: mods,
 		Events:  bus,
 	})
@@ -117,6 +120,17 @@ func TestPermissions(t *testing.T) {
 				t.Errorf("granted %s, still refused: %v\n%s", tt.perm, err, out)
 			}
 		})
+	}
+}
+
+// No module may change which security findings the workspace ignores,
+// whatever it is granted.
+func TestWorkspaceOnly(t *testing.T) {
+	_, err := permEval(t, "load('@lib//m.star', 'f')\nf()\n", "def f():\n    lint_settings(ignore = ['FERRY-DF005'])\n",
+		slices.Collect(maps.Keys(engine.Permissions)), false)
+	wantErr(t, err, "ferry.star:2:2", "lint_settings: module @lib (@lib//m.star:2:18) cannot call it")
+	if _, err := permEval(t, "lint_settings(ignore = ['FERRY-DF005'])", "", nil, false); err != nil {
+		t.Fatal(err)
 	}
 }
 
