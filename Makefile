@@ -20,6 +20,7 @@ test: ## run every test (unit, end-to-end, examples)
 bench: build ## measure ferry against GNU make on a generated workspace (see bench/)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./engine/
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./engine/exporter/
+	$(GO) test -run '^$$' -bench 'Modules|ColdFetch' -benchtime 10x ./engine/mod/
 	$(GO) run ./bench -ferry bin/ferry
 	$(GO) run ./bench/up -ferry bin/ferry
 	$(GO) run ./bench/up -ferry bin/ferry -pulled

@@ -21,7 +21,15 @@ type Builtin struct {
 	// RunTimeOnly builtins have effects; evaluation rejects them at load time
 	// and they work only inside run-time actions (task(run = fn)).
 	RunTimeOnly bool
-	Impl        func(thread *starlark.Thread, c *Call) (starlark.Value, error)
+	// Permission, when set, is the permission (one of Permissions) that a
+	// shared module must have for the builtin to be called while the
+	// module's code is on the call stack.
+	Permission string
+	// WorkspaceOnly builtins change how ferry treats the whole workspace
+	// (which security findings it ignores): no shared module may call
+	// them, whatever it is granted.
+	WorkspaceOnly bool
+	Impl          func(thread *starlark.Thread, c *Call) (starlark.Value, error)
 	// Constant, when set, makes the entry a documented value instead of a function.
 	Constant starlark.Value
 }
@@ -121,6 +129,16 @@ func (b *Builtin) Value() starlark.Value {
 		if b.RunTimeOnly && !IsRunTime(thread) {
 			return nil, fmt.Errorf("%s has effects, so it works only inside a run-time action (task(run = fn)), never while ferry.star is evaluated; move the call into the action's function", b.Name)
 		}
+		if b.Permission != "" {
+			if err := permit(thread, b.Permission, b.Name); err != nil {
+				return nil, err
+			}
+		}
+		if b.WorkspaceOnly {
+			if alias, pos := sharedOnStack(thread); alias != "" {
+				return nil, fmt.Errorf("%s: module @%s (%s) cannot call it: it is for the workspace's own files, which decide how ferry treats the workspace", b.Name, alias, pos)
+			}
+		}
 		c, err := b.unpack(thread, args, kwargs)
 		if err != nil {
 			return nil, err
@@ -177,6 +195,11 @@ func (b *Builtin) unpack(thread *starlark.Thread, args starlark.Tuple, kwargs []
 		if err := checkSecrets(p, v); err != nil {
 			return nil, c.Errorf("%v", err)
 		}
+		if holdsSecret(v) {
+			if err := permit(thread, "secrets", b.Name+" with a secret in "+p.Name); err != nil {
+				return nil, err
+			}
+		}
 		conv, ok := p.Type.Convert(v)
 		if !ok {
 			return nil, c.Errorf("%s: got %s, want %s", p.Name, v.Type(), p.Type.Describe())
@@ -216,6 +239,12 @@ func (b *Builtin) Markdown() string {
 	fmt.Fprintf(&sb, "### `%s(%s)`\n\n%s\n", b.Name, strings.Join(sig, ", "), b.Doc)
 	if b.RunTimeOnly {
 		sb.WriteString("\nAvailable only inside run-time actions (`task(run = fn)`).\n")
+	}
+	if b.Permission != "" {
+		fmt.Fprintf(&sb, "\nA shared module needs permission `%s` to call it (see docs/modules.md).\n", b.Permission)
+	}
+	if b.WorkspaceOnly {
+		sb.WriteString("\nOnly the workspace's own files may call it, never a shared module (see docs/modules.md).\n")
 	}
 	if len(b.Params) > 0 {
 		sb.WriteString("\n| parameter | type | required | description |\n|---|---|---|---|\n")

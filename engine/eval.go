@@ -38,7 +38,10 @@ type Options struct {
 	Plugins   []Plugin
 	// Sources maps repository names (as in @std//) to their modules. The
 	// workspace itself is always the repository "".
-	Sources  map[string]ModuleSource
+	Sources map[string]ModuleSource
+	// Modules are the shared modules of the workspace's ferry.mod, nil
+	// when it has none.
+	Modules  *Modules
 	Flags    map[string]string // values for config.flag, from `ferry run -- --name=value`
 	MaxSteps uint64            // 0 means DefaultMaxSteps
 	Events   *Bus              // receives print() output
@@ -123,6 +126,11 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	for _, p := range opts.Plugins {
 		for k, v := range Predeclare(p.Builtins()) {
 			ev.predeclared[k] = v
+		}
+	}
+	if opts.Modules != nil {
+		for _, f := range opts.Modules.Files {
+			ev.files[f] = true
 		}
 	}
 	stop := context.AfterFunc(ctx, func() { ev.cancel("interrupted") })
@@ -252,11 +260,15 @@ func (ev *Evaluation) SecretFiles() []SecretFile {
 	return slices.Clone(ev.secrets)
 }
 
-// AddRule registers a rule declared at the caller's position. Names are unique.
-func (ev *Evaluation) AddRule(r Rule) error {
+// AddRule registers a rule declared by thread at the caller's position.
+// Names are unique. The shared modules whose code is on the thread's call
+// stack are stamped on the rule (RuleInfo.Modules): their hashes enter its
+// key.
+func (ev *Evaluation) AddRule(thread *starlark.Thread, r Rule) error {
+	info := r.Info()
+	info.Modules = ev.moduleStamps(thread)
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	info := r.Info()
 	if prev, ok := ev.byName[info.Name]; ok {
 		return fmt.Errorf("duplicate rule name %q: it is already declared at %s; rule names must be unique in a workspace", info.Name, prev.Info().Pos)
 	}
@@ -398,12 +410,15 @@ func (ev *Evaluation) source(repo string) (ModuleSource, error) {
 	if s, ok := ev.opts.Sources[repo]; ok {
 		return s, nil
 	}
+	if m := ev.opts.Modules; m != nil && m.ByAlias[repo] != nil {
+		return m.ByAlias[repo].Source, nil
+	}
 	known := []string{}
 	for name := range ev.opts.Sources {
 		known = append(known, "@"+name)
 	}
 	sort.Strings(known)
-	return nil, fmt.Errorf("@%s is not a known module repository (known: %v)", repo, known)
+	return nil, fmt.Errorf("@%s is not a known module repository (known: %v); shared modules are listed in ferry.mod beside ferry.star (docs/modules.md)", repo, known)
 }
 
 // exec reads, parses and executes one module. Its loads are started in
@@ -434,7 +449,7 @@ func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, erro
 	guardFormatting(f)
 	for _, stmt := range f.Stmts {
 		if ld, ok := stmt.(*syntax.LoadStmt); ok {
-			if dep, err := ResolveLabel(l, ld.ModuleName()); err == nil {
+			if dep, err := ResolveLabel(l, ld.ModuleName()); err == nil && ev.visible(l, dep) == nil {
 				go ev.load(&loadChain{}, dep)
 			}
 		}
@@ -449,6 +464,9 @@ func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, erro
 	t.Load = func(_ *starlark.Thread, spec string) (starlark.StringDict, error) {
 		dep, err := ResolveLabel(l, spec)
 		if err != nil {
+			return nil, err
+		}
+		if err := ev.visible(l, dep); err != nil {
 			return nil, err
 		}
 		return ev.load(chain, dep)

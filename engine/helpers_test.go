@@ -68,7 +68,7 @@ func (testPlugin) Builtins() []*Builtin {
 			},
 			Impl: func(thread *starlark.Thread, c *Call) (starlark.Value, error) {
 				r := &testRule{info: RuleInfo{Name: c.String("name"), Kind: "rule", Pos: c.Pos, Deps: c.Strings("deps"), Default: true}, srcs: c.Strings("srcs")}
-				return starlark.None, EvaluationOf(thread).AddRule(r)
+				return starlark.None, EvaluationOf(thread).AddRule(thread, r)
 			},
 		},
 		{

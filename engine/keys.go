@@ -39,6 +39,9 @@ const (
 func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest, secrets bool) (*keyed, error) {
 	info := r.Info()
 	dh := NewHasher().String(info.Kind)
+	for _, m := range info.Modules {
+		dh.String("module").String(m.Alias).String(m.Hash)
+	}
 	if err := r.Definition(ctx, dh); err != nil {
 		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
 	}

@@ -35,6 +35,9 @@ type RuleInfo struct {
 	// Profiles, when any, leave the rule out of the default set unless one
 	// is enabled (Graph.EnableProfiles).
 	Profiles []string
+	// Modules are the shared modules whose code declared the rule (see
+	// Evaluation.AddRule); their hashes are part of its key.
+	Modules []ModuleStamp
 }
 
 // A Rule is one node of the graph. Domains implement it; the engine computes

@@ -25,6 +25,9 @@ type SessionOptions struct {
 	// Sources are the module repositories beside the workspace, as
 	// Options.Sources.
 	Sources map[string]ModuleSource
+	// Modules resolves the shared modules of the workspace's ferry.mod
+	// before each evaluation (see package engine/mod); nil means none.
+	Modules func(ctx context.Context, ws *Workspace) (*Modules, error)
 	// Events receives what evaluation prints and what runs report. It is
 	// required: every event passes through its redactor (see NewBus).
 	Events *Bus
@@ -94,11 +97,19 @@ func (s *Session) Load(ctx context.Context, flags map[string]string) (*Loaded, e
 	// collection waiting for the evaluation to finish copying a huge
 	// buffer: ferry would stall for seconds before the cap stopped it.
 	// Evaluation runs without it.
+	var mods *Modules
+	if s.opts.Modules != nil {
+		var err error
+		if mods, err = s.opts.Modules(ctx, s.Workspace); err != nil {
+			return nil, err
+		}
+	}
 	softLimit := debug.SetMemoryLimit(math.MaxInt64)
 	res, err := Evaluate(ctx, Options{
 		Workspace: s.Workspace,
 		Plugins:   plugins,
 		Sources:   s.opts.Sources,
+		Modules:   mods,
 		Flags:     flags,
 		Events:    s.Events,
 		MaxMemory: s.opts.MaxEvalMemory,

@@ -77,6 +77,7 @@ func (a *actionContext) Attr(name string) (starlark.Value, error) {
 var (
 	shBuiltin = &engine.Builtin{
 		Name:        "ctx.sh",
+		Permission:  "commands",
 		Doc:         "Runs a command in the task's folder, streaming its output into the log with the task's prefix. Fails the task on a non-zero exit unless `check = False`.",
 		RunTimeOnly: true,
 		Params: []engine.Param{
@@ -89,6 +90,7 @@ var (
 	}
 	readBuiltin = &engine.Builtin{
 		Name:        "ctx.read",
+		Permission:  "files",
 		Doc:         "Reads a file, relative to the workspace root (as `ctx.srcs` lists them).",
 		RunTimeOnly: true,
 		Params: []engine.Param{

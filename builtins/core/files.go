@@ -15,7 +15,8 @@ import (
 )
 
 var globBuiltin = &engine.Builtin{
-	Name: "glob",
+	Name:       "glob",
+	Permission: "files",
 	Doc: "Lists the files under the calling file's folder that match any `include` pattern and no `exclude` pattern. " +
 		"Patterns use `*`, `?`, `[...]`, `{a,b}` and `**` (any number of folders). `.git` and `.ferry` are never listed. " +
 		"A symbolic link is listed as itself and a linked folder is never entered; a folder named in a pattern may be a link that stays inside the workspace. " +
@@ -128,7 +129,8 @@ func matchesAny(p string, patterns []string) bool {
 }
 
 var readFileBuiltin = &engine.Builtin{
-	Name: "read_file",
+	Name:       "read_file",
+	Permission: "files",
 	Doc: "Reads a file while ferry.star is evaluated; the file is recorded as an input of the evaluation, so watch mode re-reads ferry.star when it changes. " +
 		"Links on the way are followed only when they are relative and stay inside the workspace.",
 	Params:  []engine.Param{{Name: "path", Type: engine.String, Required: true, Positional: true, Doc: "Path relative to the calling file's folder."}},
@@ -162,7 +164,8 @@ func readError(p string, err error) error {
 }
 
 var envBuiltin = &engine.Builtin{
-	Name: "os.env",
+	Name:       "os.env",
+	Permission: "env",
 	Doc: "Reads an environment variable while ferry.star is evaluated; the name and value are recorded as inputs of the evaluation. " +
 		"A variable that a `secret(env = ...)` declared before it is read from gives that secret, never the value; " +
 		"reading a variable before a `secret()` declares it a source is an error at the `secret()`. See [secrets](secrets.md#environment-variables).",

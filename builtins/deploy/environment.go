@@ -89,7 +89,8 @@ func (e *Environments) add(env *Environment) error {
 // evaluation's Environments.
 func environmentBuiltin() *engine.Builtin {
 	return &engine.Builtin{
-		Name: "environment",
+		Name:       "environment",
+		Permission: "docker",
 		Doc: "Declares an environment: a place to deploy the services and jobs to, selected with `ferry --env NAME` " +
 			"(or the FERRY_ENV variable) for `up`, `status`, `logs` and `down`; `config.env` is the selected name. " +
 			"Without `--env`, ferry deploys to the local Docker Engine, as with `target = \"docker\"`. " +

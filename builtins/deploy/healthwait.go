@@ -21,7 +21,8 @@ const (
 )
 
 var waitBuiltin = &engine.Builtin{
-	Name: "health.wait",
+	Name:       "health.wait",
+	Permission: "network",
 	Doc: "Waits until an address answers: for `http://…` (or `https://…`), until `GET` answers 2xx or 3xx; for `host:port`, until it accepts a TCP connection. " +
 		"Use it in run-time actions that need a service ready, such as a smoke test run after `ferry up`.",
 	RunTimeOnly: true,

@@ -99,10 +99,11 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		)
 	}
 	return &engine.Builtin{
-		Name:    kind,
-		Doc:     doc,
-		Params:  append(params, engine.RuleAttrParams...),
-		Returns: "the rule's name, to use in `depends_on` and `deps`.",
+		Name:       kind,
+		Permission: "docker",
+		Doc:        doc,
+		Params:     append(params, engine.RuleAttrParams...),
+		Returns:    "the rule's name, to use in `depends_on` and `deps`.",
 		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			return p.declare(thread, c, kind, res)
 		},
@@ -216,7 +217,7 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 	if err := engine.SetRuleAttrs(c, &r.info); err != nil {
 		return nil, err
 	}
-	if err := ev.AddRule(r); err != nil {
+	if err := ev.AddRule(thread, r); err != nil {
 		return nil, err
 	}
 	return starlark.String(s.Name), nil
@@ -490,7 +491,8 @@ func resourceBuiltin(kind string, res *resources) *engine.Builtin {
 	}
 	owned += "`."
 	return &engine.Builtin{
-		Name: kind,
+		Name:       kind,
+		Permission: "docker",
 		Doc: fmt.Sprintf("Declares a %s that services name in `%ss`. With `external = True` it is one that exists outside ferry: "+
 			"used by its own name, never created or removed, and `ferry up` fails clearly when it is missing. %s", kind, kind, owned),
 		Params: []engine.Param{

@@ -25,7 +25,7 @@ func (f *fakeImage) Run(*engine.RunContext) error                     { return n
 func (f *fakeImage) Ref(key engine.Digest) string                     { return "acme/api:" + key.Short() }
 func (fakeImagePlugin) Builtins() []*engine.Builtin                   { return []*engine.Builtin{fakeImageBuiltin} }
 func declareFake(th *starlark.Thread, c *engine.Call) (starlark.Value, error) {
-	return starlark.String(c.String("name")), engine.EvaluationOf(th).AddRule(&fakeImage{info: engine.RuleInfo{Name: c.String("name"), Kind: "image", Pos: c.Pos}})
+	return starlark.String(c.String("name")), engine.EvaluationOf(th).AddRule(th, &fakeImage{info: engine.RuleInfo{Name: c.String("name"), Kind: "image", Pos: c.Pos}})
 }
 
 type fakeImagePlugin struct{}

@@ -54,7 +54,8 @@ type Image struct {
 
 func imageBuiltin(docker Client, images *catalog) *engine.Builtin {
 	return &engine.Builtin{
-		Name: "image",
+		Name:       "image",
+		Permission: "docker",
 		Doc: "Declares a build rule that builds a Docker image with the Docker Engine's BuildKit, or its classic builder where the Engine has no BuildKit (see [BuildKit](buildkit.md)). " +
 			"Its key covers the context's files (after `.dockerignore` and `ignore`), the Dockerfile, the build arguments, the target, " +
 			"the local ID of every base image named in `FROM` and the keys of `deps`; the image is tagged `repo:<first 12 hex digits of the key>` " +
@@ -176,7 +177,7 @@ func declareImage(thread *starlark.Thread, c *engine.Call, docker Client, images
 		}
 		i.live = steps
 	}
-	if err := ev.AddRule(i); err != nil {
+	if err := ev.AddRule(thread, i); err != nil {
 		return nil, err
 	}
 	images.add(i)

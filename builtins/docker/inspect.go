@@ -38,7 +38,8 @@ type SecretFinder interface {
 
 func (p Plugin) inspectBuiltin() *engine.Builtin {
 	return &engine.Builtin{
-		Name: "docker.inspect",
+		Name:       "docker.inspect",
+		Permission: "docker",
 		Doc: "Describes a container of one of the project's services or jobs, as the Docker Engine sees it, running or not. " +
 			"Only the project's own services and jobs can be inspected: containers ferry did not start may hold secrets it cannot recognise. " +
 			"Secrets stay opaque: an `env` value or label holding the value of a secret ferry knows (one the service gets in `env`, or any secret read during this run) " +

@@ -29,7 +29,8 @@ func (Plugin) MethodDocs() []*engine.Builtin {
 const defaultTimeout = 5 * time.Second
 
 var scrapeBuiltin = &engine.Builtin{
-	Name: "metrics.scrape",
+	Name:       "metrics.scrape",
+	Permission: "network",
 	Doc: "GETs a URL serving Prometheus metrics in the text format and parses them. " +
 		"Fails with a clear message when the URL cannot be reached, answers with another status than 200, " +
 		"or answers with something else than the text format (giving the line). See docs/metrics.md.",

@@ -34,7 +34,8 @@ func (Plugin) NewState() any { return &Settings{} }
 // Builtins returns lint_settings.
 func (p Plugin) Builtins() []*engine.Builtin {
 	return []*engine.Builtin{{
-		Name: "lint_settings",
+		Name:          "lint_settings",
+		WorkspaceOnly: true,
 		Doc: "Sets how `ferry lint` (and the security checks `ferry plan` shows) treat this workspace. Call it at most once, at load time. " +
 			"`--ignore` adds to `ignore`; a `ferry:ignore ID` comment ignores a rule at one place only (see docs/security.md).",
 		Params: []engine.Param{

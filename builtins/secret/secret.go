@@ -32,7 +32,8 @@ type Plugin struct {
 // Builtins returns secret().
 func (p *Plugin) Builtins() []*engine.Builtin {
 	return []*engine.Builtin{{
-		Name: "secret",
+		Name:       "secret",
+		Permission: "secrets",
 		Doc: "Declares a secret: a value read only when a rule that needs it runs (`plan`, `graph` and evaluation never read it, but for handing an `env` value, already in memory, to the redactor). " +
 			"Give exactly one source: `env`, `file`, `encrypted`, `cmd`, or `dotenv` (with `env` naming the variable in it). " +
 			"The value is opaque: `str()` and `print()` show `<secret NAME>`; `+`, `%`, `format()` and `json.encode` are errors. " +

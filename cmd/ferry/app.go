@@ -56,7 +56,8 @@ type app struct {
 	evalMemory string                  // --eval-memory: the memory cap of evaluation, "" for the default
 	stop       context.CancelCauseFunc // ends the command, for what it cannot go on after
 
-	metricsPort int // --metrics-port of foreground loops; -1: no metrics
+	metricsPort int  // --metrics-port of foreground loops; -1: no metrics
+	locked      bool // --locked: fetch no module ferry.lock does not pin, and never change it
 
 	sink    *console.Sink
 	bus     *engine.Bus
@@ -116,7 +117,8 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pullCommand(), a.pushCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
-	root.AddCommand(a.watchCommand(), a.triggerCommand())
+	f.BoolVar(&a.locked, "locked", os.Getenv("CI") != "", "fetch no module that ferry.lock does not pin, and never change ferry.lock (default: $CI set, and under ferry ci)")
+	root.AddCommand(a.watchCommand(), a.triggerCommand(), a.modCommand())
 	// --version, as Go and Docker tools have it: the line `ferry version` prints.
 	root.Version = ferryVersion()
 	root.SetVersionTemplate(versionLine() + "\n")
@@ -175,6 +177,7 @@ func (a *app) session() (*engine.Session, error) {
 		Project:       a.project,
 		Plugins:       func(s *engine.Session) []engine.Plugin { return a.plugins(s.Project) },
 		Sources:       map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
+		Modules:       a.modules,
 		Events:        a.bus,
 		Jobs:          a.jobs,
 		Profiles:      a.enabledProfiles(),

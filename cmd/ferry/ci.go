@@ -49,6 +49,9 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 				// An empty report would tell code scanning that every alert was fixed.
 				return fmt.Errorf("--sarif writes the findings of the security checks, which --no-lint skips; drop one of them")
 			}
+			if !cmd.Flags().Changed("locked") {
+				a.locked = true
+			}
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
 				return err

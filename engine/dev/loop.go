@@ -205,7 +205,7 @@ func (l *Loop) batch(ctx context.Context, b watch.Batch) ([]string, error) {
 	reload := b.Rescan
 	for _, p := range paths {
 		abs := l.ev.Workspace.Path(p)
-		if l.files[abs] || l.broken && strings.HasSuffix(p, ".star") || l.relisted(p, abs) {
+		if l.files[abs] || l.broken && (strings.HasSuffix(p, ".star") || p == "ferry.mod" || p == "ferry.lock") || l.relisted(p, abs) {
 			reload = true
 		}
 	}

@@ -1,0 +1,357 @@
+package mod
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/engine/platform"
+)
+
+// A Cache is the user-level module cache, shared by every workspace of
+// the user. It is content-addressed: a module's files live in
+// tree/<hash>, named by the hash of their contents, and are never changed
+// once there. Two ferry processes may fill it at once: git mirrors are
+// guarded by a lock file each, and trees are written to a temporary
+// folder and renamed into place.
+//
+//	git/<id>.git    a bare mirror of each repository (id: hash of its URL)
+//	git/<id>.lock   held while the mirror is fetched into
+//	commit/<id>/<c> the tree hash of commit c, once extracted
+//	tree/<hash>/    a module's files, read-only
+//	tree/<hash>.sum one line per file: its SHA-256 and path
+type Cache struct {
+	Dir string
+}
+
+// DefaultCache returns the cache in $FERRY_MODCACHE, or ferry/mod in the
+// user's cache folder ($XDG_CACHE_HOME or ~/.cache on Linux).
+func DefaultCache() (*Cache, error) {
+	if d := os.Getenv("FERRY_MODCACHE"); d != "" {
+		return &Cache{Dir: d}, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return nil, fmt.Errorf("module cache: %w; set FERRY_MODCACHE to a folder", err)
+	}
+	return &Cache{Dir: filepath.Join(d, "ferry", "mod")}, nil
+}
+
+func repoID(url string) string {
+	s := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(s[:12])
+}
+
+// TreeDir returns the folder of the tree with the given hash.
+func (c *Cache) TreeDir(hash string) string {
+	name := strings.NewReplacer("/", "_", "+", "-", ":", "-").Replace(hash)
+	return filepath.Join(c.Dir, "tree", name)
+}
+
+// lockRepo takes the lock of the mirror of url, waiting for another
+// process that holds it; the returned function releases it.
+func (c *Cache) lockRepo(ctx context.Context, url string) (func(), error) {
+	dir := filepath.Join(c.Dir, "git")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("module cache: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, repoID(url)+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("module cache: %w", err)
+	}
+	for {
+		ok, err := platform.TryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("module cache lock: %w", err)
+		}
+		if ok {
+			return func() { f.Close() }, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// mirror returns the bare mirror of url, creating it. Called with the
+// repository's lock held.
+func (c *Cache) mirror(ctx context.Context, url string) (string, error) {
+	dir := filepath.Join(c.Dir, "git", repoID(url)+".git")
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		return dir, nil
+	}
+	os.RemoveAll(dir)
+	if _, err := git(ctx, "", "init", "-q", "--bare", dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// cachedTree returns the tree hash of commit of url when the cache holds
+// its files, or "".
+func (c *Cache) cachedTree(url, commit string) string {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "commit", repoID(url), commit))
+	if err != nil {
+		return ""
+	}
+	h := strings.TrimSpace(string(b))
+	if _, err := os.Stat(c.TreeDir(h)); err != nil {
+		return ""
+	}
+	return h
+}
+
+// mirrorTag returns the commit the tag points to in the mirror of url, or
+// "" when the mirror does not have it: for working offline.
+func (c *Cache) mirrorTag(ctx context.Context, url, tag string) string {
+	dir := filepath.Join(c.Dir, "git", repoID(url)+".git")
+	out, err := git(ctx, dir, "rev-parse", "--verify", "-q", "refs/tags/"+tag+"^{commit}")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// fill brings the files of commit (of version) of url into the cache and
+// returns their tree hash. Called with the repository's lock held.
+func (c *Cache) fill(ctx context.Context, url, version, commit string) (string, error) {
+	if h := c.cachedTree(url, commit); h != "" {
+		return h, nil
+	}
+	dir, err := c.mirror(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	if err := fetchInto(ctx, dir, url, version, commit); err != nil {
+		return "", err
+	}
+	trees := filepath.Join(c.Dir, "tree")
+	if err := os.MkdirAll(trees, 0o755); err != nil {
+		return "", err
+	}
+	removeStale(trees)
+	tmp, err := os.MkdirTemp(trees, ".tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := extract(ctx, dir, commit, tmp); err != nil {
+		return "", err
+	}
+	hash, sums, err := hashTree(tmp)
+	if err != nil {
+		return "", err
+	}
+	final := c.TreeDir(hash)
+	if err := writeAtomic(final+".sum", []byte(sums)); err != nil {
+		return "", err
+	}
+	if err := readOnly(tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Stat(final); serr != nil {
+			return "", fmt.Errorf("module cache: %w", err)
+		}
+		// Another process put the same tree there first.
+		makeWritable(tmp)
+	}
+	if err := os.MkdirAll(filepath.Join(c.Dir, "commit", repoID(url)), 0o755); err != nil {
+		return "", err
+	}
+	return hash, writeAtomic(filepath.Join(c.Dir, "commit", repoID(url), commit), []byte(hash+"\n"))
+}
+
+// extract writes the files of commit from the mirror dir into dst.
+// Symbolic links are left out: a module is made of regular files.
+func extract(ctx context.Context, dir, commit, dst string) error {
+	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
+	cmd.Dir = dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	tr := tar.NewReader(out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			cmd.Wait()
+			return fmt.Errorf("git archive %s: %w", commit, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		name := path.Clean(h.Name)
+		if !fs.ValidPath(name) {
+			continue
+		}
+		p := filepath.Join(dst, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git archive %s: %s", commit, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// skipDirs are left out of a module's tree when it is a folder on disk
+// (an override, or a vendored copy).
+var skipDirs = []string{".git", ".ferry"}
+
+// hashTree returns the hash of the files under dir and the list it is
+// computed from: one line per regular file, sorted by path, with the
+// file's SHA-256 ("h1:", as Go's dirhash.Hash1).
+func hashTree(dir string) (hash, sums string, err error) {
+	var lines []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && slices.Contains(skipDirs, d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		s := sha256.Sum256(data)
+		lines = append(lines, fmt.Sprintf("%x  %s\n", s, filepath.ToSlash(rel)))
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	slices.Sort(lines)
+	sums = strings.Join(lines, "")
+	s := sha256.Sum256([]byte(sums))
+	return "h1:" + base64.StdEncoding.EncodeToString(s[:]), sums, nil
+}
+
+// differs names the first file whose line differs between two sums lists,
+// or "".
+func differs(a, b string) string {
+	la, lb := strings.SplitAfter(a, "\n"), strings.SplitAfter(b, "\n")
+	inB := map[string]bool{}
+	for _, l := range lb {
+		inB[l] = true
+	}
+	inA := map[string]bool{}
+	for _, l := range la {
+		inA[l] = true
+	}
+	var names []string
+	for _, l := range append(la, lb...) {
+		if l != "" && (!inA[l] || !inB[l]) {
+			_, name, _ := strings.Cut(strings.TrimSuffix(l, "\n"), "  ")
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return names[0]
+}
+
+// removeStale removes the temporary folders and files that a process which
+// died while filling the cache left in dir, an hour old or more (a fill
+// in progress is younger).
+func removeStale(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			p := filepath.Join(dir, e.Name())
+			makeWritable(p)
+			os.RemoveAll(p)
+		}
+	}
+}
+
+func readOnly(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return os.Chmod(p, 0o444)
+	})
+}
+
+func makeWritable(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			os.Chmod(p, 0o644)
+		}
+		return nil
+	})
+}
+
+// writeAtomic writes data to p through a temporary file and a rename.
+func writeAtomic(p string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return errors.Join(fmt.Errorf("write %s", p), err)
+	}
+	return nil
+}
