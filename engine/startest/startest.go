@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -131,58 +129,9 @@ func firstLine(s string) string {
 
 // Find returns the test files that paths name (files must end in
 // _test.star; folders are searched recursively), or every one under root
-// when paths is empty, as absolute paths in order. The search skips hidden
-// folders, and folders named testdata or node_modules: testdata holds the
-// workspaces tests evaluate, as in Go.
+// when paths is empty, as engine.FindFiles finds them.
 func Find(root string, paths []string) ([]string, error) {
-	if len(paths) == 0 {
-		paths = []string{root}
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, p := range paths {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(root, p)
-		}
-		if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return nil, fmt.Errorf("%s is outside the workspace %s; test files are evaluated as files of a workspace", p, root)
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("%w; give test files (*%s) or folders of the workspace", err, Suffix)
-		}
-		if !info.IsDir() {
-			if !strings.HasSuffix(p, Suffix) {
-				return nil, fmt.Errorf("%s is not a test file: test files end in %s", p, Suffix)
-			}
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
-			continue
-		}
-		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if n := d.Name(); f != p && (strings.HasPrefix(n, ".") || n == "testdata" || n == "node_modules") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if strings.HasSuffix(f, Suffix) && !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	return engine.FindFiles(root, paths, func(base string) bool { return strings.HasSuffix(base, Suffix) }, "test files (*"+Suffix+")")
 }
 
 // runner is one run: the options and its context.

@@ -142,7 +142,7 @@ func TestRunPatternAndPaths(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "sub/lib.star"), nil, 0o644)
 	_, err := startest.Run(context.Background(), startest.Options{Root: root, Paths: []string{"sub/lib.star"}, Events: engine.NewBus(redact.New())})
-	if err == nil || !strings.Contains(err.Error(), "is not a test file: test files end in _test.star") {
+	if err == nil || !strings.Contains(err.Error(), "sub/lib.star: want test files (*_test.star)") {
 		t.Errorf("a file that is not a test: %v", err)
 	}
 }
