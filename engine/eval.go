@@ -194,6 +194,16 @@ func (ev *Evaluation) cancel(reason string) {
 	}
 }
 
+// Builtins returns the builtins of the evaluation's plugins, which every
+// file it evaluates sees.
+func (ev *Evaluation) Builtins() []*Builtin {
+	var out []*Builtin
+	for _, p := range ev.opts.Plugins {
+		out = append(out, p.Builtins()...)
+	}
+	return out
+}
+
 // Workspace returns the workspace being evaluated.
 func (ev *Evaluation) Workspace() *Workspace { return ev.opts.Workspace }
 
