@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/stardoc"
 )
 
 // methodDocs is implemented by plugins whose values have documented methods.
@@ -61,10 +62,20 @@ evaluation with an error that says so, which keeps evaluation fast and free of e
 
 func (a *app) docCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "doc [BUILTIN | MODULE]",
-		Short: "Print the reference of every builtin, of one, or of a module's (ferry doc health), in Markdown",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "doc [BUILTIN | MODULE | LABEL [FUNCTION]]",
+		Short: "Print the reference of every builtin, of one, of a module's (ferry doc health), or the docstrings of a Starlark module (ferry doc @std//go.star), in Markdown",
+		Example: `  ferry doc task
+  ferry doc health
+  ferry doc @std//go.star
+  ferry doc //lib/deploy.star canary`,
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 && (strings.HasPrefix(args[0], "@") || strings.HasPrefix(args[0], "//")) {
+				return a.moduleDoc(args)
+			}
+			if len(args) > 1 {
+				return fmt.Errorf("ferry doc %s: a second argument names a function of a Starlark module, such as ferry doc @std//go.star go_binary", args[0])
+			}
 			if len(args) == 0 {
 				fmt.Fprint(a.stdout, reference())
 				return nil
@@ -92,4 +103,41 @@ func (a *app) docCommand() *cobra.Command {
 			return fmt.Errorf("%s", msg)
 		},
 	}
+}
+
+// moduleDoc prints the docstrings of the Starlark module that args[0]
+// labels, or of its function args[1].
+func (a *app) moduleDoc(args []string) error {
+	sources := moduleSources()
+	if strings.HasPrefix(args[0], "//") {
+		s, err := a.session()
+		if err != nil {
+			return err
+		}
+		sources[""] = engine.DirSource{Tree: s.Workspace.Tree()}
+	}
+	m, err := stardoc.Read(args[0], sources)
+	if err != nil {
+		return err
+	}
+	if len(args) == 1 {
+		fmt.Fprint(a.stdout, m.Markdown())
+		return nil
+	}
+	f := m.Func(args[1])
+	if f == nil {
+		var names []string
+		for _, f := range m.Funcs {
+			names = append(names, f.Name)
+		}
+		msg := fmt.Sprintf("%s exports no function %q", m.Label, args[1])
+		if s := engine.Suggest(args[1], names); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else if len(names) > 0 {
+			msg += "; it exports " + strings.Join(names, ", ")
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	fmt.Fprintf(a.stdout, "### `%s(%s)`\n\n%s\n", f.Name, f.Signature, f.Doc)
+	return nil
 }
