@@ -65,7 +65,7 @@ def _private():
 		t.Fatalf("got\n%s\nwant\n%s", r, want)
 	}
 	for args, want := range map[string]string{
-		"doc //lib/deploy.star canry":   `//lib/deploy.star exports no function "canry" (did you mean "canary"?)`,
+		"doc //lib/deploy.star canry":    `//lib/deploy.star exports no function "canry" (did you mean "canary"?)`,
 		"doc //lib/deploy.star _private": `exports no function "_private"; it exports canary`,
 		"doc //lib/nothing.star":         "nothing.star does not exist",
 		"doc @std//nothing.star":         "@std has no nothing.star",
