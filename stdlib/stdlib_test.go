@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/stdlib"
 )
@@ -33,8 +35,9 @@ go_binary(name = "api", pkg = "./cmd/api", ldflags = "-s", deps = ["test", "vet"
 	}
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
-		Plugins:   []engine.Plugin{core.Plugin{}},
-		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
+		// go.star's go_app declares images and services too.
+		Plugins: []engine.Plugin{core.Plugin{}, docker.Plugin{}, &deploy.Plugin{}},
+		Sources: map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +66,7 @@ func TestUnknownStdModule(t *testing.T) {
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
 		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
 	})
-	if err == nil || !strings.Contains(err.Error(), "@std has no rust.star (it has @std//ci.star, @std//go.star") {
+	if err == nil || !strings.Contains(err.Error(), "@std has no rust.star (it has @std//ci.star, @std//deps.star, @std//go.star, @std//health.star, @std//node.star)") {
 		t.Errorf("got %v", err)
 	}
 }

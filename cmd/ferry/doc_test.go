@@ -19,6 +19,27 @@ func TestReferenceIsCurrent(t *testing.T) {
 	}
 }
 
+// docs/stdlib.md is generated from the standard library's docstrings.
+func TestStdlibReferenceIsCurrent(t *testing.T) {
+	t.Parallel()
+	want, err := os.ReadFile("../../docs/stdlib.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := stdlibReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatal("docs/stdlib.md is stale: run `make docs`")
+	}
+	for _, m := range []string{"ci.star", "deps.star", "go.star", "health.star", "node.star"} {
+		if !strings.Contains(got, "## `@std//"+m+"`") {
+			t.Errorf("docs/stdlib.md lacks %s", m)
+		}
+	}
+}
+
 func TestLogsFollow(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
@@ -40,7 +61,7 @@ func TestLogsFollow(t *testing.T) {
 func TestDocModule(t *testing.T) {
 	t.Parallel()
 	r := runFerry(t, "doc", "@std//go.star")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "## `@std//go.star`\n\nGo build and test rules built on task().") ||
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "## `@std//go.star`\n\nGo build and test rules built on task(), and a Go service in one call.") ||
 		!strings.Contains(r.stdout, "### `go_binary(name, pkg = \".\", out = None,") || !strings.Contains(r.stdout, "CGO is off unless env sets CGO_ENABLED") ||
 		strings.Contains(r.stdout, "_go_srcs") {
 		t.Fatalf("ferry doc @std//go.star:\n%s", r)
