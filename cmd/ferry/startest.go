@@ -74,7 +74,7 @@ docs/testing.md.`,
 			return testOutcome(a, rep)
 		},
 	}
-	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose function name matches `REGEXP`")
+	cmd.Flags().StringVar(&run, "run", "", "run only the tests whose function name matches `REGEXP` (-run, as go test takes it, works too)")
 	cmd.Flags().StringVar(&junit, "junit", "", "write a JUnit XML report to `FILE`: a test suite per file")
 	return cmd
 }

@@ -49,7 +49,7 @@ func TestTestCommand(t *testing.T) {
 	}
 
 	// --run and paths select.
-	r = ws.ferry(t, "test", "--run", "greet")
+	r = ws.ferry(t, "test", "-run", "greet") // as go test takes it
 	if r.code != 0 || strings.Contains(r.stdout, "test_sum") || strings.Contains(r.stdout, "test_workspace") {
 		t.Fatalf("--run greet:\n%s", r)
 	}
@@ -115,4 +115,21 @@ func TestStdlibStarTests(t *testing.T) {
 		t.Fatalf("%d passed, %d failed:\n%s", passed, failed, out.String())
 	}
 	t.Logf("%d stdlib tests passed", passed)
+}
+
+func TestTestRunFlag(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"test -run x":             "test --run x",
+		"test -run=x lib":         "test --run=x lib",
+		"-C test test -run x":     "-C test test --run x",
+		"--raw-color test -run x": "--raw-color test --run x",
+		"run test -run":           "run test -run",
+		"-C dir run -- -run":      "-C dir run -- -run",
+		"test -- -run":            "test -- -run",
+	} {
+		if got := strings.Join(testRun(strings.Fields(in)), " "); got != want {
+			t.Errorf("testRun(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

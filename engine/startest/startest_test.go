@@ -218,6 +218,9 @@ task(name = "c", cmd = "cat in.txt", srcs = ["in.txt"])
     assert.eq(len(c.key), 64)
     assert.ne(c.key, plan.rule("a").key)
     assert.eq(c.key_error, "")
+    missing = evaluate(src = 'task(name = "m", cmd = "cat gone.txt", srcs = ["gone.txt"])').rule("m")
+    assert.eq(missing.key, None)
+    assert.contains(missing.key_error, "gone.txt")
     assert.eq([r.name for r in plan.rules], plan.names)
 
 def test_same_snippet_same_key():
