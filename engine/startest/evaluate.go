@@ -39,16 +39,17 @@ func (r *runner) evaluateBuiltin(rel string) *starlark.Builtin {
 				flagMap[string(k)] = string(v)
 			}
 		}
-		ws := &engine.Workspace{Root: r.o.Root, File: filepath.Join(r.o.Root, filepath.FromSlash(rel)+snippetSuffix)}
+		var ws *engine.Workspace
 		var mainSrc []byte
 		if src != "" {
 			mainSrc = []byte(src)
+			ws = r.workspace(r.o.Root, filepath.Join(r.o.Root, filepath.FromSlash(rel)+snippetSuffix))
 		} else {
 			abs, err := r.folder(rel, dir)
 			if err != nil {
 				return nil, err
 			}
-			ws = &engine.Workspace{Root: abs, File: filepath.Join(abs, engine.FileName)}
+			ws = r.workspace(abs, filepath.Join(abs, engine.FileName))
 		}
 		ctx := r.ctx
 		res, err := engine.Evaluate(ctx, engine.Options{

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/cireport"
+	"github.com/ferryhq/ferry/engine/redact"
 )
 
 // Suffix ends the name of every test file.
@@ -41,7 +42,7 @@ type Options struct {
 	Plugins func() []engine.Plugin
 	// Sources are the module repositories beside the workspace (@std).
 	Sources map[string]engine.ModuleSource
-	// Events receives what tests print.
+	// Events receives what tests print; nil discards it.
 	Events *engine.Bus
 	// Out receives a line per test and per file, as `go test -v` prints.
 	Out io.Writer
@@ -138,6 +139,17 @@ func Find(root string, paths []string) ([]string, error) {
 type runner struct {
 	ctx context.Context
 	o   Options
+	// opened are the workspaces opened for the current test file, whose
+	// folders are closed once its tests have run.
+	opened []*engine.Workspace
+}
+
+// workspace returns the workspace of root with main file file, closed
+// when the current test file is done.
+func (r *runner) workspace(root, file string) *engine.Workspace {
+	ws := &engine.Workspace{Root: root, File: file}
+	r.opened = append(r.opened, ws)
+	return ws
 }
 
 // Run runs the tests of the files that o names and prints a line per test
@@ -146,6 +158,9 @@ type runner struct {
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
+	}
+	if o.Events == nil {
+		o.Events = engine.NewBus(redact.New())
 	}
 	if o.Plugins == nil {
 		o.Plugins = func() []engine.Plugin { return nil }
@@ -174,6 +189,10 @@ func (r *runner) file(abs string) *File {
 	f := &File{Path: rel}
 	start := time.Now()
 	defer func() {
+		for _, ws := range r.opened {
+			ws.Tree().Close()
+		}
+		r.opened = nil
 		f.Time = time.Since(start)
 		switch {
 		case f.Err != nil:
@@ -187,7 +206,7 @@ func (r *runner) file(abs string) *File {
 		}
 	}()
 	res, err := engine.Evaluate(r.ctx, engine.Options{
-		Workspace:   &engine.Workspace{Root: r.o.Root, File: abs},
+		Workspace:   r.workspace(r.o.Root, abs),
 		Plugins:     r.o.Plugins(),
 		Sources:     r.o.Sources,
 		Events:      r.o.Events,

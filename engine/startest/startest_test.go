@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -286,5 +287,36 @@ func TestCancelled(t *testing.T) {
 	_, err := startest.Run(ctx, startest.Options{Root: root, Events: engine.NewBus(redact.New())})
 	if err == nil {
 		t.Error("a cancelled run reports no error")
+	}
+}
+
+// The folders that test files and evaluate() open are closed once the file
+// has run.
+func TestFoldersClosed(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts /proc/self/fd")
+	}
+	root := write(t, map[string]string{
+		"ws/ferry.star": "task(name = \"x\", cmd = \"true\")\n",
+		"a_test.star": `def test_many():
+    for i in range(200):
+        assert.eq(evaluate(src = 'task(name = "a", cmd = "true")').names, ["a"])
+        assert.eq(evaluate(dir = "ws").names, ["x"])
+`,
+	})
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := fds()
+	rep, out := run(t, root, nil)
+	if p, f := rep.Counts(); p != 1 || f != 0 {
+		t.Fatalf("%s", out)
+	}
+	if after := fds(); after > before+5 {
+		t.Errorf("%d file descriptors open before, %d after: the folders of 400 evaluations stay open", before, after)
 	}
 }
