@@ -121,11 +121,11 @@ func (a *app) moduleDoc(args []string) error {
 	}
 	sources := moduleSources()
 	if strings.HasPrefix(args[0], "//") {
-		s, err := a.session()
+		root, _, err := a.starRoot()
 		if err != nil {
 			return err
 		}
-		sources[""] = engine.DirSource{Tree: s.Workspace.Tree()}
+		sources[""] = engine.DirSource{Tree: engine.NewTree(root)}
 	}
 	m, err := stardoc.Read(args[0], sources)
 	if err != nil {

@@ -15,7 +15,8 @@ func (a *app) fmtCommand() *cobra.Command {
 		Use:   "fmt [--check] [FILE | FOLDER...]",
 		Short: "Format ferry.star and the workspace's .star files with buildifier's formatter",
 		Long: `ferry fmt formats the Starlark files of the workspace (every *.star, skipping hidden
-folders, testdata and node_modules), or the files and folders given, with the formatter
+folders, testdata and node_modules; outside a workspace, of the current folder), or the
+files and folders given, with the formatter
 of Bazel's buildifier, and prints the name of each file it changed. Files are written
 atomically.
 
@@ -27,7 +28,7 @@ loop) is left as it is, with a warning.`,
   ferry fmt --check
   ferry fmt lib/go.star`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.session()
+			root, _, err := a.starRoot()
 			if err != nil {
 				return err
 			}
@@ -35,7 +36,7 @@ loop) is left as it is, with a warning.`,
 			for _, p := range args {
 				paths = append(paths, a.path(p))
 			}
-			res, err := starfmt.Run(s.Workspace.Root, paths, check)
+			res, err := starfmt.Run(root, paths, check)
 			if err != nil {
 				return err
 			}

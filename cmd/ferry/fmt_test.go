@@ -32,4 +32,10 @@ func TestFmtCommand(t *testing.T) {
 	if r := ws.ferry(t, "fmt", "lib/missing.star"); r.code != 2 {
 		t.Fatalf("want exit 2 for a missing file:\n%s", r)
 	}
+
+	// A module's repository without ferry.star: its folder's files.
+	mod := newWorkspace(t, map[string]string{"lib/m.star": "def f( a ):\n  return a\n"})
+	if r := mod.ferry(t, "fmt"); r.code != 0 || r.stdout != "lib/m.star\n" || mod.read(t, "lib/m.star") != "def f(a):\n    return a\n" {
+		t.Fatalf("outside a workspace:\n%s", r)
+	}
 }

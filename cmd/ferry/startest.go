@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -18,7 +20,8 @@ func (a *app) testCommand() *cobra.Command {
 		Short: "Run the test_* functions of the *_test.star files: tests of Starlark modules and macros, without running any rule",
 		Long: `ferry test runs the test functions (test_*) of the workspace's *_test.star files,
 or of the files and folders given (hidden folders, testdata and node_modules are
-skipped). A test file sees every builtin of ferry.star, plus:
+skipped); outside a workspace (a module's repository with no ferry.star), those of
+the current folder (or -C DIR). A test file sees every builtin of ferry.star, plus:
 
   assert.eq(got, want), assert.ne, assert.true, assert.contains(container, item),
   assert.fails(fn, pattern)   fail the test with both values and the position
@@ -43,12 +46,12 @@ docs/testing.md.`,
 				}
 				o.Run = re
 			}
-			s, err := a.session()
+			root, project, err := a.starRoot()
 			if err != nil {
 				return err
 			}
-			o.Root = s.Workspace.Root
-			o.Plugins = func() []engine.Plugin { return a.plugins(s.Project) }
+			o.Root = root
+			o.Plugins = func() []engine.Plugin { return a.plugins(project) }
 			for _, p := range args {
 				o.Paths = append(o.Paths, a.path(p))
 			}
@@ -95,4 +98,19 @@ func testOutcome(a *app, rep *startest.Report) error {
 		fmt.Fprintf(a.stdout, "ok: %d passed in %d files (%.3fs)\n", passed, len(rep.Files), rep.Time.Seconds())
 	}
 	return nil
+}
+
+// starRoot returns the folder whose Starlark files test, fmt and doc work
+// on: the workspace's root, or, in a folder of no workspace (a module's
+// repository, which may have no ferry.star), the folder -C names.
+func (a *app) starRoot() (root, project string, err error) {
+	s, err := a.session()
+	if err == nil {
+		return s.Workspace.Root, s.Project, nil
+	}
+	if !errors.Is(err, engine.ErrNoWorkspace) || a.file != "" {
+		return "", "", err
+	}
+	root, err = filepath.Abs(a.dir)
+	return root, "", err
 }
