@@ -42,7 +42,8 @@ type Options struct {
 	Plugins func() []engine.Plugin
 	// Sources are the module repositories beside the workspace (@std).
 	Sources map[string]engine.ModuleSource
-	// Events receives what tests print; nil discards it.
+	// Events receives what the files evaluate() evaluates print; nil
+	// discards it. What tests print is in their Output.
 	Events *engine.Bus
 	// Out receives a line per test and per file, as `go test -v` prints.
 	Out io.Writer
@@ -68,6 +69,9 @@ type Test struct {
 	Pos  syntax.Position
 	Time time.Duration
 	Err  error // nil when it passed
+	// Output holds what the test printed, a line per print() with its
+	// position, as go test shows what a test logs.
+	Output []string
 }
 
 // Failed reports whether a test failed.
@@ -112,7 +116,7 @@ func (r *Report) JUnit() *cireport.Report {
 				Failure: &cireport.Failure{Message: firstLine(f.Err.Error()), Type: "load", Text: f.Err.Error()}})
 		}
 		for _, t := range f.Tests {
-			c := cireport.Case{Name: t.Name, Classname: f.Path, File: f.Path, Line: int(t.Pos.Line), Time: cireport.Seconds(t.Time)}
+			c := cireport.Case{Name: t.Name, Classname: f.Path, File: f.Path, Line: int(t.Pos.Line), Time: cireport.Seconds(t.Time), SystemOut: strings.Join(t.Output, "\n")}
 			if t.Err != nil {
 				c.Failure = &cireport.Failure{Message: firstLine(t.Err.Error()), Text: t.Err.Error()}
 			}
@@ -232,9 +236,15 @@ func (r *runner) file(abs string) *File {
 		t := r.test(fn)
 		f.Tests = append(f.Tests, t)
 		if t.Err != nil {
-			fmt.Fprintf(r.o.Out, "--- FAIL: %s (%.2fs)\n%s\n", t.Name, t.Time.Seconds(), indent(t.Err.Error()))
+			fmt.Fprintf(r.o.Out, "--- FAIL: %s (%.2fs)\n", t.Name, t.Time.Seconds())
 		} else {
 			fmt.Fprintf(r.o.Out, "--- PASS: %s (%.2fs)\n", t.Name, t.Time.Seconds())
+		}
+		for _, line := range t.Output {
+			fmt.Fprintln(r.o.Out, indent(line))
+		}
+		if t.Err != nil {
+			fmt.Fprintln(r.o.Out, indent(t.Err.Error()))
 		}
 	}
 	return f
@@ -248,11 +258,10 @@ func (r *runner) test(fn *starlark.Function) *Test {
 		return t
 	}
 	th := &starlark.Thread{Name: "test " + fn.Name(), Print: func(th *starlark.Thread, msg string) {
-		pos := ""
 		if th.CallStackDepth() > 1 {
-			pos = th.CallFrame(1).Pos.String()
+			msg = th.CallFrame(1).Pos.String() + ": " + msg
 		}
-		r.o.Events.Emit(engine.Event{Kind: engine.EventPrint, Text: msg, Pos: pos})
+		t.Output = append(t.Output, msg)
 	}}
 	th.SetMaxExecutionSteps(engine.DefaultMaxSteps)
 	stop := context.AfterFunc(r.ctx, func() { th.Cancel("interrupted") })

@@ -65,6 +65,7 @@ func TestRunOutcomes(t *testing.T) {
 		"lib/hello_test.star": `load("./hello.star", "hello")
 
 def test_pass():
+    print("two is", 1 + 1)
     assert.eq(1 + 1, 2)
 
 def test_fail():
@@ -99,10 +100,11 @@ def helper():
 		"ok  \ta_test.star\t",
 		"FAIL\tbroken_test.star [load failed]\n    broken_test.star:1:13: syntax error",
 		"--- PASS: test_pass (",
+		"s)\n    lib/hello_test.star:4:10: two is 2\n--- FAIL: test_fail (",
 		"--- FAIL: test_fail (",
-		"    lib/hello_test.star:7:14: assert.eq: the values differ\n    got:  {\"a\": 1}\n    want: {\"a\": 2}\n",
+		"    lib/hello_test.star:8:14: assert.eq: the values differ\n    got:  {\"a\": 1}\n    want: {\"a\": 2}\n",
 		"--- FAIL: test_error (",
-		"    lib/hello_test.star:10:11: key \"missing\" not in dict",
+		"    lib/hello_test.star:11:11: key \"missing\" not in dict",
 		"FAIL\tlib/hello_test.star\t",
 	} {
 		if !strings.Contains(out, want) {
@@ -254,7 +256,7 @@ def test_errors():
 
 func TestJUnit(t *testing.T) {
 	root := write(t, map[string]string{
-		"a_test.star":      "def test_ok():\n    pass\n\ndef test_bad():\n    assert.eq(1, 2)\n",
+		"a_test.star":      "def test_ok():\n    print('hello')\n\ndef test_bad():\n    assert.eq(1, 2)\n",
 		"broken_test.star": "load('//nowhere.star', 'x')\n",
 	})
 	rep, _ := run(t, root, nil)
@@ -270,7 +272,7 @@ func TestJUnit(t *testing.T) {
 		t.Fatalf("tests %d failures %d suites %d:\n%s", back.Tests, back.Failures, len(back.Suites), buf.String())
 	}
 	a := back.Suites[0]
-	if a.Name != "a_test.star" || a.Cases[0].Name != "test_ok" || a.Cases[0].Failure != nil || a.Cases[1].Line != 4 ||
+	if a.Name != "a_test.star" || a.Cases[0].Name != "test_ok" || a.Cases[0].Failure != nil || a.Cases[0].SystemOut != "a_test.star:2:10: hello" || a.Cases[1].Line != 4 ||
 		a.Cases[1].Failure == nil || a.Cases[1].Failure.Message != "a_test.star:5:14: assert.eq: the values differ" ||
 		!strings.Contains(a.Cases[1].Failure.Text, "want: 2") {
 		t.Errorf("suite a:\n%s", buf.String())
