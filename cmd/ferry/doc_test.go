@@ -85,6 +85,11 @@ def _private():
 	if want := "### `canary(name, weight = 10)`\n\nSends weight percent of the traffic to name.\n\nUse it with care.\n"; r.code != 0 || r.stdout != want {
 		t.Fatalf("got\n%s\nwant\n%s", r, want)
 	}
+	// A module's repository without ferry.star: the current folder.
+	mod := newWorkspace(t, map[string]string{"lib/m.star": "def f(a):\n    \"\"\"Does f.\"\"\"\n"})
+	if r := mod.ferry(t, "doc", "//lib/m.star"); r.code != 0 || !strings.Contains(r.stdout, "### `f(a)`\n\nDoes f.") {
+		t.Errorf("outside a workspace:\n%s", r)
+	}
 	for args, want := range map[string]string{
 		"doc //lib/deploy.star canry":    `//lib/deploy.star exports no function "canry" (did you mean "canary"?)`,
 		"doc //lib/deploy.star _private": `exports no function "_private"; it exports canary`,
