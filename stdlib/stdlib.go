@@ -40,7 +40,7 @@ func (m modules) ReadFile(name string) ([]byte, error) {
 
 func (m modules) ReadDir(name string) ([]fs.DirEntry, error) {
 	entries, err := m.fsys.ReadDir(name)
-	out := entries[:0]
+	out := make([]fs.DirEntry, 0, len(entries))
 	for _, e := range entries {
 		if !isTest(e.Name()) {
 			out = append(out, e)
