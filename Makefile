@@ -47,8 +47,9 @@ cross: ## ferry builds for macOS and Windows (docs/platforms.md); CI runs it
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/ferry
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/ferry
 
-docs: ## regenerate docs/reference.md from the builtins' definitions
+docs: ## regenerate docs/reference.md from the builtins' definitions, docs/stdlib.md from the stdlib's docstrings
 	$(GO) run ./cmd/ferry doc > docs/reference.md
+	$(GO) run ./cmd/ferry doc @std > docs/stdlib.md
 
 install: ## install ferry into $(go env GOPATH)/bin
 	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/ferry

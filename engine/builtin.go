@@ -144,7 +144,13 @@ func (b *Builtin) Value() starlark.Value {
 			return nil, err
 		}
 		c.Receiver = fn.Receiver()
-		return b.Impl(thread, c)
+		v, err := b.Impl(thread, c)
+		if err == nil {
+			if ev := EvaluationOf(thread); ev != nil {
+				ev.recordAttrs(c)
+			}
+		}
+		return v, err
 	})
 }
 

@@ -49,6 +49,15 @@ type Options struct {
 	// DefaultMaxMemory(). An evaluation that exceeds it stops with an
 	// error that wraps ErrMaxMemory.
 	MaxMemory uint64
+	// Predeclared adds names to those every file sees, such as the assert
+	// module of test files.
+	Predeclared starlark.StringDict
+	// MainSrc, when set, is the source of the main file instead of what
+	// Workspace.File holds: a snippet evaluated as if it were that file.
+	MainSrc []byte
+	// RecordAttrs keeps the arguments of each call that declared a rule,
+	// for Evaluation.Attrs (what `ferry test` inspects).
+	RecordAttrs bool
 }
 
 // An Evaluation is the state of one evaluation of a workspace: the rules it
@@ -86,6 +95,9 @@ type Evaluation struct {
 
 	loadMu sync.Mutex // guards cache and the waits-for graph
 	cache  map[Label]*loadEntry
+
+	main  Label                          // the main file
+	attrs map[string]starlark.StringDict // rule name → the arguments that declared it, with RecordAttrs
 }
 
 // Result is what an evaluation declared and read.
@@ -98,6 +110,7 @@ type Result struct {
 	Listings []Listing
 	Env      map[string]string // environment variables read, with their values
 	Eval     *Evaluation
+	Globals  starlark.StringDict // the main file's global names, frozen
 }
 
 // Evaluate executes the workspace's main file and everything it loads, and
@@ -118,6 +131,7 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 		env:     map[string]string{},
 		threads: map[*starlark.Thread]bool{},
 		cache:   map[Label]*loadEntry{},
+		attrs:   map[string]starlark.StringDict{},
 	}
 	if err := ev.newStates(); err != nil {
 		return nil, err
@@ -127,6 +141,9 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 		for k, v := range Predeclare(p.Builtins()) {
 			ev.predeclared[k] = v
 		}
+	}
+	for k, v := range opts.Predeclared {
+		ev.predeclared[k] = v
 	}
 	if opts.Modules != nil {
 		for _, f := range opts.Modules.Files {
@@ -142,9 +159,12 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ev.main = Label{Path: rel}
 	done := make(chan error, 1)
+	var globals starlark.StringDict
 	go func() {
-		_, err := ev.load(&loadChain{}, Label{Path: rel})
+		var err error
+		globals, err = ev.load(&loadChain{}, ev.main)
 		done <- err
 	}()
 	if err := ev.wait(ctx, done); err != nil {
@@ -153,7 +173,7 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	res := &Result{Rules: ev.rules, Env: ev.env, Listings: ev.lists, Eval: ev}
+	res := &Result{Rules: ev.rules, Env: ev.env, Listings: ev.lists, Eval: ev, Globals: globals}
 	for f := range ev.files {
 		res.Files = append(res.Files, f)
 	}
@@ -180,6 +200,16 @@ func (ev *Evaluation) cancel(reason string) {
 	for t := range ev.threads {
 		t.Cancel(reason)
 	}
+}
+
+// Builtins returns the builtins of the evaluation's plugins, which every
+// file it evaluates sees.
+func (ev *Evaluation) Builtins() []*Builtin {
+	var out []*Builtin
+	for _, p := range ev.opts.Plugins {
+		out = append(out, p.Builtins()...)
+	}
+	return out
 }
 
 // Workspace returns the workspace being evaluated.
@@ -275,6 +305,38 @@ func (ev *Evaluation) AddRule(thread *starlark.Thread, r Rule) error {
 	ev.byName[info.Name] = r
 	ev.rules = append(ev.rules, r)
 	return nil
+}
+
+// recordAttrs keeps the arguments of c, a call that declared rule name,
+// when the evaluation records them (Options.RecordAttrs).
+func (ev *Evaluation) recordAttrs(c *Call) {
+	if !ev.opts.RecordAttrs {
+		return
+	}
+	name, ok := c.raw["name"].(starlark.String)
+	if !ok {
+		return
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	r := ev.byName[string(name)]
+	if r == nil || ev.attrs[string(name)] != nil || r.Info().Pos != c.Pos {
+		return
+	}
+	attrs := starlark.StringDict{}
+	for k, v := range c.raw {
+		attrs[k] = v
+	}
+	ev.attrs[string(name)] = attrs
+}
+
+// Attrs returns the arguments of the builtin call that declared rule name,
+// as they were passed (defaults left out), when the evaluation records them
+// (Options.RecordAttrs); otherwise nil.
+func (ev *Evaluation) Attrs(name string) starlark.StringDict {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return ev.attrs[name]
 }
 
 // Rules returns the rules declared so far, in declaration order.
@@ -429,8 +491,10 @@ func (ev *Evaluation) exec(chain *loadChain, l Label) (starlark.StringDict, erro
 	if err != nil {
 		return nil, err
 	}
-	mod, err := src.ReadModule(l.Path)
-	if err != nil {
+	var mod *Module
+	if l == ev.main && ev.opts.MainSrc != nil {
+		mod = &Module{Label: l, Display: l.Path, Src: ev.opts.MainSrc}
+	} else if mod, err = src.ReadModule(l.Path); err != nil {
 		return nil, err
 	}
 	if mod.Src, err = checkSource(mod.Display, mod.Src); err != nil {

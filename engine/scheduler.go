@@ -67,6 +67,7 @@ type PlanItem struct {
 	Run     bool     `json:"run"`
 	Reasons []string `json:"reasons,omitempty"`
 	Err     string   `json:"error,omitempty"`
+	Key     Digest   `json:"-"` // the rule's key, zero when Err is set
 }
 
 // Plan reports, for the selected rules and their deps in run order, which
@@ -87,7 +88,7 @@ func (e *Engine) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 		item := PlanItem{Rule: n, Kind: r.Info().Kind}
 		k, err := e.key(ctx, r, keys, assumeSecrets)
 		if err == nil {
-			keys[n] = k.key
+			keys[n], item.Key = k.key, k.key
 			item.Reasons, err = e.reasons(ctx, r, k, force)
 			item.Run = len(item.Reasons) > 0
 		}

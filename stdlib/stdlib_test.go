@@ -2,12 +2,16 @@ package stdlib_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/stdlib"
 )
@@ -31,8 +35,9 @@ go_binary(name = "api", pkg = "./cmd/api", ldflags = "-s", deps = ["test", "vet"
 	}
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
-		Plugins:   []engine.Plugin{core.Plugin{}},
-		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
+		// go.star's go_app declares images and services too.
+		Plugins: []engine.Plugin{core.Plugin{}, docker.Plugin{}, &deploy.Plugin{}},
+		Sources: map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +66,29 @@ func TestUnknownStdModule(t *testing.T) {
 		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
 		Sources:   map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
 	})
-	if err == nil || !strings.Contains(err.Error(), "@std has no rust.star (it has @std//go.star)") {
+	if err == nil || !strings.Contains(err.Error(), "@std has no rust.star (it has @std//ci.star, @std//deps.star, @std//go.star, @std//health.star, @std//node.star)") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// The tests of the modules are not modules.
+func TestTestsAreNotModules(t *testing.T) {
+	if _, err := fs.ReadFile(stdlib.FS, "go_test.star"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("go_test.star: got %v, want it hidden", err)
+	}
+	if _, err := stdlib.FS.Open("go_test.star"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("open go_test.star: got %v, want it hidden", err)
+	}
+	entries, err := fs.ReadDir(stdlib.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), "_test.star") {
+			t.Errorf("lists %s", e.Name())
+		}
+	}
+	if _, err := fs.ReadFile(stdlib.FS, "go.star"); err != nil {
+		t.Error(err)
 	}
 }

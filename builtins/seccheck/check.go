@@ -43,13 +43,18 @@ type Options struct {
 	// Eval is the evaluation that declared Rules: the git commands of
 	// the history scan get its Environ.
 	Eval *engine.Evaluation
+
+	// Starlark runs the Starlark lint on every .star file of the
+	// workspace, against Builtins, the builtins the files see.
+	Starlark bool
+	Builtins []*engine.Builtin
 }
 
 // OptionsFor returns the Options that check the workspace at root as the
 // evaluation res declared it, leaving out the rule ids that
 // lint_settings(ignore =) names.
 func OptionsFor(root string, res *engine.Result) Options {
-	return Options{Root: root, Rules: res.Rules, Eval: res.Eval, Ignore: engine.EvaluationState[*Settings](res.Eval).Ignore()}
+	return Options{Root: root, Rules: res.Rules, Eval: res.Eval, Ignore: engine.EvaluationState[*Settings](res.Eval).Ignore(), Builtins: res.Eval.Builtins()}
 }
 
 // A Report is what Check found.
@@ -80,6 +85,13 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	r.Findings = append(r.Findings, tracked...)
+	if o.Starlark {
+		found, err := lintStarlark(o.Root, o.Builtins)
+		if err != nil {
+			return nil, err
+		}
+		r.Findings = append(r.Findings, found...)
+	}
 	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return slices.Contains(o.Ignore, f.Rule) })
 	Sort(r.Findings)
 	return r, nil

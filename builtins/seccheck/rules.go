@@ -1,5 +1,7 @@
 package seccheck
 
+import "github.com/ferryhq/ferry/engine/starlint"
+
 // Rules is the catalogue of every check, in the order docs/security.md
 // lists them.
 var Rules = []Rule{
@@ -52,6 +54,18 @@ var Rules = []Rule{
 	{"FERRY-SEC012", Error, "ferry's state folder .ferry is tracked in git",
 		"untrack it and commit: `git rm -r --cached .ferry` (ferry init adds .ferry/ to .gitignore, so it stays out); " +
 			"then rotate the secrets the workspace uses: their HMACs, and with an older ferry their key, stay readable in the git history"},
+	{starlint.UndefinedName, Error, "undefined name in Starlark",
+		"define the name, load it from the module that defines it, or fix its spelling: evaluating the file fails at this line"},
+	{starlint.UnusedLoad, Warning, "loaded name never used",
+		"remove the name from the load() (or the whole load), or name it with a leading _ when it is loaded on purpose"},
+	{starlint.UnusedVariable, Warning, "local variable assigned but never used",
+		"remove the assignment, use the value, or name the variable with a leading _ to say it is unused on purpose"},
+	{starlint.UnknownKeyword, Error, "unknown keyword argument of a ferry builtin",
+		"fix the argument's name (`ferry doc NAME` lists a builtin's parameters): calling the builtin fails at this line"},
+	{starlint.ShadowedBuiltin, Warning, "name hides a builtin",
+		"rename the variable, function or load: the builtin it hides cannot be called below it in the same scope"},
+	{starlint.SyntaxError, Error, "Starlark file does not parse",
+		"fix the syntax: evaluating or loading the file fails"},
 }
 
 const rotateFix = "revoke and rotate the credential, then read it at run time with secret() (env =, file = or encrypted =); " +

@@ -116,7 +116,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.project, "project", os.Getenv("FERRY_PROJECT"), "`NAME` that prefixes and labels what ferry creates in Docker (default: $FERRY_PROJECT, else the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pullCommand(), a.pushCommand(),
-		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
+		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand(), a.testCommand(), a.fmtCommand())
 	f.BoolVar(&a.locked, "locked", os.Getenv("CI") != "", "fetch no module that ferry.lock does not pin, and never change ferry.lock (default: $CI set, and under ferry ci)")
 	root.AddCommand(a.watchCommand(), a.triggerCommand(), a.modCommand())
 	// --version, as Go and Docker tools have it: the line `ferry version` prints.
@@ -176,7 +176,7 @@ func (a *app) session() (*engine.Session, error) {
 		File:          a.file,
 		Project:       a.project,
 		Plugins:       func(s *engine.Session) []engine.Plugin { return a.plugins(s.Project) },
-		Sources:       map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}},
+		Sources:       moduleSources(),
 		Modules:       a.modules,
 		Events:        a.bus,
 		Jobs:          a.jobs,
@@ -188,6 +188,11 @@ func (a *app) session() (*engine.Session, error) {
 	}
 	a.owner = deploy.OwnerOf(s.Workspace.Root)
 	return s, nil
+}
+
+// moduleSources returns the module repositories beside the workspace.
+func moduleSources() map[string]engine.ModuleSource {
+	return map[string]engine.ModuleSource{"std": engine.FSSource{Repo: "std", FS: stdlib.FS}}
 }
 
 // load finds the workspace, evaluates it with the given config flags,

@@ -19,6 +19,27 @@ func TestReferenceIsCurrent(t *testing.T) {
 	}
 }
 
+// docs/stdlib.md is generated from the standard library's docstrings.
+func TestStdlibReferenceIsCurrent(t *testing.T) {
+	t.Parallel()
+	want, err := os.ReadFile("../../docs/stdlib.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := stdlibReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatal("docs/stdlib.md is stale: run `make docs`")
+	}
+	for _, m := range []string{"ci.star", "deps.star", "go.star", "health.star", "node.star"} {
+		if !strings.Contains(got, "## `@std//"+m+"`") {
+			t.Errorf("docs/stdlib.md lacks %s", m)
+		}
+	}
+}
+
 func TestLogsFollow(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
@@ -32,6 +53,53 @@ func TestLogsFollow(t *testing.T) {
 	} {
 		if got := strings.Join(logsFollow(strings.Fields(in)), " "); got != want {
 			t.Errorf("logsFollow(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// ferry doc LABEL prints the docstrings of a module's exported functions.
+func TestDocModule(t *testing.T) {
+	t.Parallel()
+	r := runFerry(t, "doc", "@std//go.star")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "## `@std//go.star`\n\nGo build and test rules built on task(), and a Go service in one call.") ||
+		!strings.Contains(r.stdout, "### `go_binary(name, pkg = \".\", out = None,") || !strings.Contains(r.stdout, "CGO is off unless env sets CGO_ENABLED") ||
+		strings.Contains(r.stdout, "_go_srcs") {
+		t.Fatalf("ferry doc @std//go.star:\n%s", r)
+	}
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star": "x = 1\n",
+		"lib/deploy.star": `"""Deploy helpers."""
+
+def canary(name, weight = 10):
+    """Sends weight percent of the traffic to name.
+
+    Use it with care.
+    """
+    pass
+
+def _private():
+    pass
+`,
+	})
+	r = ws.ferry(t, "doc", "//lib/deploy.star", "canary")
+	if want := "### `canary(name, weight = 10)`\n\nSends weight percent of the traffic to name.\n\nUse it with care.\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("got\n%s\nwant\n%s", r, want)
+	}
+	// A module's repository without ferry.star: the current folder.
+	mod := newWorkspace(t, map[string]string{"lib/m.star": "def f(a):\n    \"\"\"Does f.\"\"\"\n"})
+	if r := mod.ferry(t, "doc", "//lib/m.star"); r.code != 0 || !strings.Contains(r.stdout, "### `f(a)`\n\nDoes f.") {
+		t.Errorf("outside a workspace:\n%s", r)
+	}
+	for args, want := range map[string]string{
+		"doc //lib/deploy.star canry":    `//lib/deploy.star exports no function "canry" (did you mean "canary"?)`,
+		"doc //lib/deploy.star _private": `exports no function "_private"; it exports canary`,
+		"doc //lib/nothing.star":         "nothing.star does not exist",
+		"doc @std//nothing.star":         "@std has no nothing.star",
+		"doc task extra":                 "a second argument names a function of a Starlark module",
+	} {
+		r := ws.ferry(t, strings.Fields(args)...)
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("ferry %s: want exit 2 and %q:\n%s", args, want, r)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine/startest"
 )
 
 // Every example is a complete workspace: it runs from a fresh copy, and a
@@ -47,6 +48,13 @@ func TestExamples(t *testing.T) {
 			// A copy of an example that was run in place carries its state
 			// and outputs: start from a fresh workspace, as a user would.
 			os.RemoveAll(filepath.Join(dir, ".ferry"))
+			// Its Starlark tests pass (docs/testing.md).
+			if tests, _ := startest.Find(dir, nil); len(tests) > 0 {
+				var out strings.Builder
+				if code := run(context.Background(), []string{"-C", dir, "test"}, &out, &out); code != 0 {
+					t.Fatalf("ferry test exited %d:\n%s", code, out.String())
+				}
+			}
 			if strings.Contains(string(star), "service(") {
 				var setup exampleSetup
 				if f, ok := exampleSetups[filepath.Base(src)]; ok {

@@ -16,10 +16,12 @@ func (a *app) lintCommand() *cobra.Command {
 	var f lintFlags
 	cmd := &cobra.Command{
 		Use:   "lint [-- --flag=value...]",
-		Short: "Run the security checks: Dockerfiles, services, and a secret scan of the files and git history",
+		Short: "Run the checks: Dockerfiles, services, a secret scan of the files and git history, and a lint of the Starlark files",
 		Long: `ferry lint checks the Dockerfile and build context of every image() rule, every
-service() and job(), and scans the workspace's files and git history for credentials. Each
-finding has a rule id, a position, a severity and a fix (docs/security.md).
+service() and job(), scans the workspace's files and git history for credentials, and
+lints every .star file (undefined names, unused loads and variables, unknown keyword
+arguments of builtins, shadowed builtins). Each finding has a rule id, a position, a
+severity and a fix (docs/security.md).
 
 It exits with 1 when a finding is an error. Leave a rule out with --ignore ID
 or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
@@ -82,7 +84,7 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 // the rules that --ignore and lint_settings(ignore =) name.
 func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags) (*seccheck.Report, error) {
 	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
-	o.History, o.Ignore = !f.noHistory, append(f.ignore, o.Ignore...)
+	o.History, o.Ignore, o.Starlark = !f.noHistory, append(f.ignore, o.Ignore...), true
 	return seccheck.Check(ctx, o)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -47,7 +48,7 @@ func runCancel(ctx context.Context, cancel context.CancelCauseFunc, args []strin
 	defer errOut.Flush()
 	a := &app{stdout: out, stderr: errOut, redactor: red, stop: cancel}
 	root := a.rootCommand()
-	root.SetArgs(logsFollow(args))
+	root.SetArgs(testRun(logsFollow(args)))
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
@@ -97,6 +98,34 @@ func logsFollow(args []string) []string {
 		case seen && a == "-f":
 			out[i] = "--follow"
 		}
+	}
+	return out
+}
+
+// testRun lets `ferry test -run REGEXP` select tests as `go test -run`
+// does: when the command is test, -run means --run.
+func testRun(args []string) []string {
+	out := append([]string{}, args...)
+	for i, a := range out {
+		if a == "--" || strings.HasPrefix(a, "-") {
+			continue
+		}
+		// The first word that is no flag's value is the command.
+		if i > 0 {
+			prev := out[i-1]
+			if strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && prev != "--raw-color" && prev != "--" {
+				continue
+			}
+		}
+		if a != "test" {
+			return out
+		}
+		for j := i + 1; j < len(out) && out[j] != "--"; j++ {
+			if out[j] == "-run" || strings.HasPrefix(out[j], "-run=") {
+				out[j] = "-" + out[j]
+			}
+		}
+		return out
 	}
 	return out
 }
