@@ -1,0 +1,176 @@
+// Package compose translates between compose projects and ferry: Import
+// reads a compose project with the compose-spec reference library
+// (interpolation, .env, extends, include, profiles) and writes the
+// service(), job(), image(), secret(), volume() and network() calls of a
+// ferry.star; Export writes the services and jobs of an evaluated
+// workspace as a compose file. What does not translate is listed, with
+// its position, never dropped.
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/tree"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// A Finding is a piece of the compose project that was not translated.
+type Finding struct {
+	Path string // where in the compose model: "services.web.deploy.placement"
+	Pos  string // "compose.yaml:12", or the file alone when the line is not known
+	Why  string // what ferry does instead, or why it cannot
+	// Later marks a key that ferry does not take yet but is being added
+	// (see notYet): the translation is a line away once it is.
+	Later bool
+}
+
+func (f Finding) String() string {
+	s := f.Path
+	if f.Pos != "" {
+		s = f.Pos + ": " + s
+	}
+	if f.Later {
+		return s + ": not translated yet: " + f.Why
+	}
+	return s + ": not translated: " + f.Why
+}
+
+// LoadOptions say which compose project to read.
+type LoadOptions struct {
+	// Files are the compose files, merged in order; none: compose's
+	// default names (compose.yaml, docker-compose.yml...) in Dir.
+	Files []string
+	// Dir is the folder the project is read from; paths are relative to it.
+	Dir string
+	// Env is the environment interpolation reads, on top of Dir/.env
+	// (os.Environ() for the user's).
+	Env []string
+}
+
+// A project is a loaded compose project, with the findings of loading and
+// what locates a model path in its files.
+type project struct {
+	*types.Project
+	findings []Finding
+	files    *sources
+}
+
+// load reads the project with every profile enabled (each service keeps
+// its profiles), env_file and label_file left unread, and relative paths
+// made absolute.
+func load(ctx context.Context, o LoadOptions) (*project, error) {
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]string, len(o.Files))
+	for i, f := range o.Files {
+		if files[i] = f; !filepath.IsAbs(f) {
+			files[i] = filepath.Join(dir, f)
+		}
+		if _, err := os.Stat(files[i]); err != nil {
+			return nil, fmt.Errorf("compose file %s: %w; give the path of a compose file (compose.yaml, docker-compose.yml)", f, errors.Unwrap(err))
+		}
+	}
+	var unsupported []loader.UnsupportedAttribute
+	report := func(u []loader.UnsupportedAttribute) { unsupported = u }
+	opts, err := cli.NewProjectOptions(files,
+		cli.WithWorkingDirectory(dir),
+		cli.WithEnv(o.Env),
+		cli.WithDotEnv,
+		cli.WithDefaultConfigPath,
+		cli.WithProfiles([]string{"*"}),
+		cli.WithoutEnvironmentResolution,
+		cli.WithoutLabelsResolution,
+		cli.WithResolvedPaths(true),
+		cli.WithLoadOptions(loader.WithSupportedAttributes(supportedPaths(), report)),
+	)
+	if err != nil {
+		return nil, explain(err, dir)
+	}
+	p, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, explain(err, dir)
+	}
+	src := newSources(dir, p.ComposeFiles)
+	pr := &project{Project: p, files: src}
+	for _, u := range unsupported {
+		path := u.Path.String()
+		why, later := lookupWhy(u.Path)
+		if why == "" {
+			why = "ferry has no equivalent; see docs/compose.md"
+		}
+		pr.findings = append(pr.findings, Finding{Path: path, Pos: src.pos(path), Why: why, Later: later})
+	}
+	return pr, nil
+}
+
+// explain makes a loading error say where: compose-go names the file; a
+// YAML error has its line, a schema error its model path.
+func explain(err error, dir string) error {
+	msg := err.Error()
+	if errors.Is(err, os.ErrNotExist) || strings.Contains(msg, "no configuration file provided") {
+		return fmt.Errorf("no compose file in %s: %v; give one with `ferry import compose FILE`", dir, err)
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s; fix the YAML there", rel(dir, m[1]), m[2], m[3])
+	}
+	if m := schemaError.FindStringSubmatch(msg); m != nil {
+		file, path := m[1], m[2]
+		pos := rel(dir, file)
+		if line := newSources(dir, []string{file}).line(path); line > 0 {
+			pos += ":" + strconv.Itoa(line)
+		}
+		return fmt.Errorf("%s: %s%s; compose (and so ferry) does not accept it", pos, path, m[3])
+	}
+	return fmt.Errorf("compose project in %s: %v", dir, err)
+}
+
+var (
+	// "failed to parse /x/compose.yaml: yaml: line 4: mapping values are not allowed in this context"
+	yamlLine = regexp.MustCompile(`failed to parse (\S+): yaml: (?:line |)(\d+)(?::\d+)?: (.*)`)
+	// "validating /x/compose.yaml: services.web.ports.0 must be ..."
+	schemaError = regexp.MustCompile(`validating (\S+): ((?:services|networks|volumes|secrets|configs|jobs)\S*)(.*)`)
+)
+
+// rel is p relative to dir when it lies below it.
+func rel(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+// sortFindings orders findings by position, then path, for stable output.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := comparePos(a.Pos, b.Pos); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Path, b.Path)
+	})
+}
+
+func comparePos(a, b string) int {
+	af, al, _ := strings.Cut(a, ":")
+	bf, bl, _ := strings.Cut(b, ":")
+	if af != bf {
+		return strings.Compare(af, bf)
+	}
+	an, _ := strconv.Atoi(al)
+	bn, _ := strconv.Atoi(bl)
+	return an - bn
+}
+
+// pathOf builds a model path from its parts.
+func pathOf(parts ...string) string { return tree.NewPath(parts...).String() }
