@@ -11,17 +11,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/tree"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
 )
 
 // A Finding is a piece of the compose project that was not translated.
@@ -62,13 +65,38 @@ type LoadOptions struct {
 type project struct {
 	*types.Project
 	findings []Finding
+	warnings []string // what compose-go warned of, such as a variable not set
 	files    *sources
+}
+
+// compose-go warns through logrus, the global logger: loads take turns,
+// and a hook hands the warnings of one to it.
+var (
+	loading  sync.Mutex
+	warnings []string
+	hookOnce sync.Once
+)
+
+type warnHook struct{}
+
+func (warnHook) Levels() []logrus.Level { return []logrus.Level{logrus.WarnLevel, logrus.ErrorLevel} }
+
+func (warnHook) Fire(e *logrus.Entry) error {
+	warnings = append(warnings, e.Message)
+	return nil
 }
 
 // load reads the project with every profile enabled (each service keeps
 // its profiles), env_file and label_file left unread, and relative paths
 // made absolute.
 func load(ctx context.Context, o LoadOptions) (*project, error) {
+	loading.Lock()
+	defer loading.Unlock()
+	hookOnce.Do(func() {
+		logrus.SetOutput(io.Discard)
+		logrus.AddHook(warnHook{})
+	})
+	warnings = nil
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, err
@@ -100,10 +128,11 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 	}
 	p, err := opts.LoadProject(ctx)
 	if err != nil {
-		return nil, explain(err, dir)
+		return nil, withWarnings(explain(err, dir))
 	}
 	src := newSources(dir, p.ComposeFiles)
-	pr := &project{Project: p, files: src}
+	slices.Sort(warnings)
+	pr := &project{Project: p, files: src, warnings: slices.Compact(warnings)}
 	for _, u := range unsupported {
 		path := u.Path.String()
 		why, later := lookupWhy(u.Path)
@@ -113,6 +142,17 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 		pr.findings = append(pr.findings, Finding{Path: path, Pos: src.pos(path), Why: why, Later: later})
 	}
 	return pr, nil
+}
+
+// withWarnings adds to err what compose warned of while reading, which
+// often says why (a variable not set).
+func withWarnings(err error) error {
+	if len(warnings) == 0 {
+		return err
+	}
+	ws := slices.Clone(warnings)
+	slices.Sort(ws)
+	return fmt.Errorf("%w (compose warned: %s)", err, strings.Join(slices.Compact(ws), "; "))
 }
 
 // explain makes a loading error say where: compose-go names the file; a

@@ -32,6 +32,9 @@ type Result struct {
 	// Findings are what was not translated, by position; the ferry.star
 	// lists them too, in comments at its end.
 	Findings []Finding
+	// Warnings are what compose warned of while reading the project,
+	// such as a variable that is not set.
+	Warnings []string
 }
 
 // Import reads a compose project and translates it into a ferry.star.
@@ -92,6 +95,9 @@ func (t *translator) translate() (*Result, error) {
 	for _, name := range slices.Sorted(maps.Keys(t.p.Services)) {
 		s := t.p.Services[name]
 		loads = append(loads, workload{kind: "services", name: name, profiles: s.Profiles, ContainerSpec: s.ContainerSpec, WorkloadSpec: s.WorkloadSpec, svc: &s})
+		if job, _ := s.Extensions[jobExtension].(bool); job {
+			t.jobs[name] = true
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(t.p.Jobs)) {
 		j := t.p.Jobs[name]
@@ -118,7 +124,7 @@ func (t *translator) translate() (*Result, error) {
 		}
 	}
 	sortFindings(t.findings)
-	return &Result{Project: t.p.Name, Starlark: t.render(), Findings: t.findings}, nil
+	return &Result{Project: t.p.Name, Starlark: t.render(), Findings: t.findings, Warnings: t.p.warnings}, nil
 }
 
 // rename records a ferry name for a compose service whose name ferry does
@@ -149,6 +155,9 @@ func (t *translator) render() []byte {
 	}
 	fmt.Fprintf(&sb, "# Translated by `ferry import compose` from %s (compose project %q).\n", strings.Join(files, ", "), t.p.Name)
 	sb.WriteString("# Review it before use: docs/compose.md says what maps to what.\n")
+	for _, w := range t.p.warnings {
+		sb.WriteString("# compose warned: " + w + "\n")
+	}
 	for _, c := range t.calls {
 		sb.WriteString("\n")
 		c.render(&sb)
@@ -384,7 +393,11 @@ func (t *translator) image(w *workload, name string) (string, error) {
 	if w.Image != "" {
 		ref, err := reference.ParseNormalizedNamed(w.Image)
 		if err != nil {
-			return "", fmt.Errorf("%s: %s.image %q: %v", t.p.files.pos(w.path("image")), w.path(), w.Image, err)
+			err = fmt.Errorf("%s: %s.image %q: %v", t.p.files.pos(w.path("image")), w.path(), w.Image, err)
+			if len(t.p.warnings) > 0 {
+				err = fmt.Errorf("%w (compose warned: %s)", err, strings.Join(t.p.warnings, "; "))
+			}
+			return "", err
 		}
 		repo = reference.FamiliarName(ref)
 		if tagged, ok := ref.(reference.Tagged); ok {
@@ -780,4 +793,3 @@ func duration(d types.Duration) string {
 	}
 	return s
 }
-
