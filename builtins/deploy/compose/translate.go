@@ -335,9 +335,6 @@ func (t *translator) workload(w *workload) error {
 	if env := t.environment(w); len(env) > 0 {
 		add("env", env)
 	}
-	if len(w.EnvFiles) > 0 {
-		t.later(w.path("env_file"), "services.*.env_file")
-	}
 	if files := t.secretFiles(w); len(files) > 0 {
 		add("secret_files", files)
 	}
@@ -735,8 +732,11 @@ func (t *translator) health(w *workload) expr {
 	if h == nil {
 		return nil
 	}
-	if h.Disable || len(h.Test) > 0 && h.Test[0] == "NONE" {
-		t.later(w.path("healthcheck", "disable"), "services.*.healthcheck.disable")
+	if h.Disable {
+		return nil // reported with the attribute
+	}
+	if len(h.Test) > 0 && h.Test[0] == "NONE" {
+		t.later(w.path("healthcheck", "test"), "services.*.healthcheck.disable")
 		return nil
 	}
 	if len(h.Test) == 0 {
@@ -763,9 +763,6 @@ func (t *translator) health(w *workload) expr {
 	}
 	if h.Retries != nil {
 		c.args = append(c.args, arg{"retries", integer(*h.Retries)})
-	}
-	if h.StartInterval != nil {
-		t.later(w.path("healthcheck", "start_interval"), "services.*.healthcheck.start_interval")
 	}
 	return c
 }
