@@ -25,6 +25,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/tree"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/sirupsen/logrus"
+	yaml4 "go.yaml.in/yaml/v4"
 )
 
 // A Finding is a piece of the compose project that was not translated.
@@ -107,7 +108,7 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 			files[i] = filepath.Join(dir, f)
 		}
 		if _, err := os.Stat(files[i]); err != nil {
-			return nil, fmt.Errorf("compose file %s: %w; give the path of a compose file (compose.yaml, docker-compose.yml)", f, errors.Unwrap(err))
+			return nil, fmt.Errorf("compose file %s: %w; give the path of a compose file (compose.yaml, docker-compose.yml)", rel(dir, files[i]), errors.Unwrap(err))
 		}
 	}
 	var unsupported []loader.UnsupportedAttribute
@@ -125,11 +126,11 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 		cli.WithLoadOptions(loader.WithSupportedAttributes(supportedPaths(), report)),
 	)
 	if err != nil {
-		return nil, explain(err, dir)
+		return nil, explain(err, dir, opts.ConfigPaths)
 	}
 	p, err := opts.LoadProject(ctx)
 	if err != nil {
-		return nil, withWarnings(explain(err, dir))
+		return nil, withWarnings(explain(err, dir, opts.ConfigPaths))
 	}
 	src := newSources(dir, p.ComposeFiles)
 	slices.Sort(warnings)
@@ -158,13 +159,24 @@ func withWarnings(err error) error {
 
 // explain makes a loading error say where: compose-go names the file; a
 // YAML error has its line, a schema error its model path.
-func explain(err error, dir string) error {
+func explain(err error, dir string, files []string) error {
 	msg := err.Error()
 	if errors.Is(err, os.ErrNotExist) || strings.Contains(msg, "no configuration file provided") {
 		return fmt.Errorf("no compose file in %s: %v; give one with `ferry import compose FILE`", dir, err)
 	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s:%s: %s; fix the YAML there", rel(dir, m[1]), m[2], m[3])
+	if strings.Contains(msg, "yaml:") {
+		// compose-go does not always name the file: the first that does
+		// not parse is the one.
+		for _, f := range files {
+			b, rerr := os.ReadFile(f)
+			var v any
+			if rerr != nil {
+				continue
+			}
+			if yerr := yaml4.Unmarshal(b, &v); yerr != nil {
+				return fmt.Errorf("%s; fix the YAML there", yamlError(rel(dir, f), yerr.Error()))
+			}
+		}
 	}
 	if m := schemaError.FindStringSubmatch(msg); m != nil {
 		file, path := m[1], m[2]
@@ -177,9 +189,26 @@ func explain(err error, dir string) error {
 	return fmt.Errorf("compose project in %s: %v", dir, err)
 }
 
+// yamlError writes a YAML parser's error as file:line: problem. The
+// parser (go.yaml.in/yaml/v4, as compose-go's) counts a parser error's
+// problem line from 0 ("while parsing a block mapping at line 1, column
+// 3: line 3, column 4: did not find expected key" is about line 4), a
+// scanner error's from 1 ("while scanning ... at line 2: found character
+// that cannot start any token").
+func yamlError(file, msg string) string {
+	if m := parserProblem.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return fmt.Sprintf("%s:%d: %s", file, n+1, m[2])
+	}
+	if m := scannerProblem.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s:%s: %s", file, m[1], m[2])
+	}
+	return file + ": " + strings.TrimPrefix(msg, "yaml: ")
+}
+
 var (
-	// "failed to parse /x/compose.yaml: yaml: line 4: mapping values are not allowed in this context"
-	yamlLine = regexp.MustCompile(`failed to parse (\S+): yaml: (?:line |)(\d+)(?::\d+)?: (.*)`)
+	parserProblem  = regexp.MustCompile(`: line (\d+), column \d+: ([^:]*)$`)
+	scannerProblem = regexp.MustCompile(`at line (\d+)(?:, column \d+)?: ([^:]*)$`)
 	// "validating /x/compose.yaml: services.web.ports.0 must be ..."
 	schemaError = regexp.MustCompile(`validating (\S+): ((?:services|networks|volumes|secrets|configs|jobs)\S*)(.*)`)
 )
