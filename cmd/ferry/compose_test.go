@@ -5,7 +5,9 @@ package main
 // plan and lint; bad input; and export → import → export.
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,9 +121,9 @@ func TestExportComposeRoundTrip(t *testing.T) {
 	requireDocker(t)
 	t.Setenv("FERRY_TEST_TOKEN", "s3cr3t-value-never-written")
 	ws := newWorkspace(t, map[string]string{
-		"api/Dockerfile":    "FROM scratch AS final\nCOPY app /app\n",
-		"secrets/db.txt":    "hunter2-hunter2\n",
-		"conf/app.yaml":     "a: 1\n",
+		"api/Dockerfile": "FROM scratch AS final\nCOPY app /app\n",
+		"secrets/db.txt": "hunter2-hunter2\n",
+		"conf/app.yaml":  "a: 1\n",
 		"ferry.star": `db_password = secret("db_password", file = "secrets/db.txt")
 token = secret("token", env = "FERRY_TEST_TOKEN")
 volume("data")
@@ -188,5 +190,143 @@ task(name = "unit", cmd = "true")
 	again.wantCode(t, 0)
 	if strip := func(s string) string { _, body, _ := strings.Cut(s, "\nname: "); return body }; strip(again.stdout) != strip(first) {
 		t.Errorf("export → import → export changed the services:\nfirst:\n%s\nagain:\n%s", first, again.stdout)
+	}
+}
+
+// composeAppMain is the program of every image of the compose round trip:
+// a server on 8080 (and 5432, 6379) that is its own health check
+// (pg_isready, redis-cli, or the argument "health") and migration
+// ("migrate": exit 0).
+const composeAppMain = `package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+func main() {
+	name, args := filepath.Base(os.Args[0]), os.Args[1:]
+	switch {
+	case name == "pg_isready" || name == "redis-cli" || slices.Contains(args, "health"):
+		c, err := net.DialTimeout("tcp", "127.0.0.1:8080", time.Second)
+		if err != nil {
+			os.Exit(1)
+		}
+		c.Close()
+		return
+	case slices.Contains(args, "migrate"):
+		fmt.Println("migrated")
+		return
+	}
+	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, name, args) })
+	go http.ListenAndServe(":5432", nil)
+	go http.ListenAndServe(":6379", nil)
+	http.ListenAndServe(":8080", nil)
+}
+`
+
+// TestComposeUpRoundTrip imports corpus projects whose images live in a
+// registry on loopback (pushed there first, then removed from the Engine,
+// so ferry pulls them), brings each up with ferry, checks its containers
+// run (and its jobs ran), and takes it down.
+func TestComposeUpRoundTrip(t *testing.T) {
+	requireDocker(t)
+	reg := newRegistry(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("REGISTRY", reg.host())
+
+	app := t.TempDir()
+	os.WriteFile(filepath.Join(app, "main.go"), []byte(composeAppMain), 0o644)
+	os.WriteFile(filepath.Join(app, "go.mod"), []byte("module example.com/app\n\ngo 1.22\n"), 0o644)
+	build := exec.Command("go", "build", "-o", "app", ".")
+	build.Dir, build.Env = app, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(app, "Dockerfile"), []byte(`FROM scratch
+COPY app /usr/local/bin/postgres
+COPY app /usr/local/bin/pg_isready
+COPY app /usr/local/bin/redis-cli
+COPY app /api
+ENV PATH=/usr/local/bin
+ENTRYPOINT ["/usr/local/bin/postgres"]
+`), 0o644)
+	refs := []string{reg.host() + "/postgres:16", reg.host() + "/redis:7", reg.host() + "/shop/api:dev"}
+	docker := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	docker("build", "-q", "-t", refs[0], app)
+	for _, ref := range refs {
+		docker("tag", refs[0], ref)
+		docker("push", "-q", ref)
+	}
+	rmi := func() { exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run() }
+	rmi()
+	t.Cleanup(rmi)
+
+	for _, tc := range []struct {
+		dir     string
+		running []string // containers that must run, by service-replica
+		ran     []string // jobs that must have exited 0
+	}{
+		{"go-api-postgres", []string{"api-1", "db-1"}, []string{"migrate"}},
+		{"redis-worker", []string{"redis-1", "worker-1", "worker-2"}, []string{"migrate"}},
+		{"extends", []string{"api-1", "scheduler-1", "worker-1", "worker-2", "worker-3"}, nil},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			ws := &testWorkspace{dir: copyTree(t, filepath.Join(composeCorpus, tc.dir))}
+			// A fixed host port would clash with what else runs here.
+			ws.write(t, "compose.yaml", strings.ReplaceAll(ws.read(t, "compose.yaml"), `"8080:8080"`, `"8080"`))
+			if ws.exists("api/Dockerfile") {
+				b, _ := os.ReadFile(filepath.Join(app, "app"))
+				os.WriteFile(ws.path("api/app"), b, 0o755)
+			}
+			ws.ferry(t, "import", "compose", "-o", "ferry.star").wantCode(t, 0)
+			project := "ferrytest-rt-" + tc.dir + "-" + fmt.Sprint(os.Getpid())
+			t.Cleanup(func() {
+				exec.Command(ferryBin, "-C", ws.dir, "--project", project, "down", "--volumes", "--rmi").Run()
+			})
+			up := ws.ferry(t, "--project", project, "up", "--wait")
+			up.wantCode(t, 0)
+			out, err := exec.Command("docker", "ps", "-a", "--filter", "label=ferry.project="+project, "--format", "{{.Names}} {{.State}} {{.Status}}").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			state := map[string]string{}
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Fields(l)
+				if len(f) >= 3 {
+					state[strings.TrimPrefix(f[0], project+"-")] = f[1] + " " + strings.Join(f[2:], " ")
+				}
+			}
+			for _, c := range tc.running {
+				if !strings.HasPrefix(state[c], "running") {
+					t.Errorf("%s is not running: %q (all: %v)\n%s", c, state[c], state, up)
+				}
+			}
+			for _, j := range tc.ran {
+				found := false
+				for name, st := range state {
+					if strings.HasPrefix(name, j) && strings.Contains(st, "Exited (0)") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("job %s did not exit 0: %v", j, state)
+				}
+			}
+			ws.ferry(t, "--project", project, "down", "--volumes").wantCode(t, 0)
+			if out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=ferry.project="+project).Output(); strings.TrimSpace(string(out)) != "" {
+				t.Errorf("ferry down left containers: %s", out)
+			}
+		})
 	}
 }
