@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/tree"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -68,6 +69,10 @@ type project struct {
 	findings []Finding
 	warnings []string // what compose-go warned of, such as a variable not set
 	files    *sources
+	// raw is the model before interpolation ("${DB_PASSWORD}"), nil when
+	// it does not load; dotenv the variables of the project's .env.
+	raw    map[string]any
+	dotenv map[string]string
 }
 
 // compose-go warns through logrus, the global logger: loads take turns,
@@ -135,6 +140,7 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 	src := newSources(dir, p.ComposeFiles)
 	slices.Sort(warnings)
 	pr := &project{Project: p, files: src, warnings: slices.Compact(warnings)}
+	pr.raw, pr.dotenv = rawModel(ctx, files, dir, o.Env)
 	for _, u := range unsupported {
 		path := u.Path.String()
 		why, later := lookupWhy(u.Path)
@@ -144,6 +150,32 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 		pr.findings = append(pr.findings, Finding{Path: path, Pos: src.pos(path), Why: why, Later: later})
 	}
 	return pr, nil
+}
+
+// rawModel loads the project again without interpolation, so that Import
+// sees which values came from a variable; and reads the project's .env.
+func rawModel(ctx context.Context, files []string, dir string, env []string) (map[string]any, map[string]string) {
+	opts, err := cli.NewProjectOptions(files,
+		cli.WithWorkingDirectory(dir),
+		cli.WithEnv(env),
+		cli.WithDefaultConfigPath,
+		cli.WithInterpolation(false),
+		cli.WithProfiles([]string{"*"}),
+		cli.WithoutEnvironmentResolution,
+		cli.WithLoadOptions(loader.WithSkipValidation),
+	)
+	if err != nil {
+		return nil, nil
+	}
+	model, err := opts.LoadModel(ctx)
+	if err != nil {
+		model = nil
+	}
+	vars, err := dotenv.Read(filepath.Join(dir, ".env"))
+	if err != nil {
+		vars = nil
+	}
+	return model, vars
 }
 
 // withWarnings adds to err what compose warned of while reading, which

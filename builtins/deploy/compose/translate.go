@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,7 +48,7 @@ func Import(ctx context.Context, o ImportOptions) (*Result, error) {
 	if out, err = filepath.Abs(out); err != nil {
 		return nil, err
 	}
-	t := &translator{p: p, out: out, home: homeDir(), secrets: map[string]string{}, findings: p.findings, jobs: map[string]bool{}, names: map[string]string{}, built: map[string]string{}}
+	t := &translator{p: p, out: out, home: homeDir(), secrets: map[string]string{}, findings: p.findings, jobs: map[string]bool{}, names: map[string]string{}, built: map[string]string{}, envSecrets: map[string]string{}, vars: map[string]bool{}}
 	return t.translate()
 }
 
@@ -66,6 +67,10 @@ type translator struct {
 	jobs     map[string]bool   // services that run to completion (jobs)
 	names    map[string]string // compose service name → ferry rule name, where they differ
 	built    map[string]string // image references that a service builds → its image() rule
+	// envSecrets are the secret() variables of environment variables that
+	// values referred to ("${DB_PASSWORD}"), by variable name.
+	envSecrets map[string]string
+	vars       map[string]bool // Starlark variables declared
 }
 
 // A workload is a compose service or job: what service() and job() share.
@@ -223,7 +228,7 @@ func (t *translator) declareSecrets() {
 		default:
 			continue // external or content: reported with the attribute
 		}
-		t.secrets[name] = starName(name)
+		t.secrets[name] = t.freeVar(name)
 		c.assign = t.secrets[name]
 		t.calls = append(t.calls, c)
 	}
@@ -467,14 +472,78 @@ func (t *translator) secretFiles(w *workload) dict { return t.secretRefs(w, w.Se
 
 func (t *translator) environment(w *workload) dict {
 	env := dict{}
-	for k, v := range w.Environment {
+	for _, k := range slices.Sorted(maps.Keys(w.Environment)) {
+		v := w.Environment[k]
 		if v == nil {
 			t.note(w.path("environment", k), "no value: the variable was not set when the project was read; give it in env")
+			continue
+		}
+		if s := t.secretVar(w, k); s != "" {
+			env[k] = lit(s)
 			continue
 		}
 		env[k] = str(*v)
 	}
 	return env
+}
+
+// secretVar returns the Starlark variable of a secret() for the
+// environment entry k of w when its value is a whole reference to a
+// variable that holds a secret ("${DB_PASSWORD}"): the value is read when
+// the service starts, from the project's .env or the environment, never
+// written into ferry.star. "" for any other value.
+func (t *translator) secretVar(w *workload, k string) string {
+	raw, _ := rawValue(t.p.raw, w.kind, w.name, "environment", k).(string)
+	m := wholeRef.FindStringSubmatch(raw)
+	if m == nil || !secretName.MatchString(k) && !secretName.MatchString(cmp.Or(m[1], m[2])) {
+		return ""
+	}
+	name := cmp.Or(m[1], m[2])
+	if v, ok := t.envSecrets[name]; ok {
+		return v
+	}
+	c := call{fn: "secret", args: []arg{{value: str(strings.ToLower(name))}}}
+	if _, inDotenv := t.p.dotenv[name]; inDotenv {
+		c.comment = []string{fmt.Sprintf("compose: ${%s}, from .env (read when a service starts; never written here)", name)}
+		c.args = append(c.args, arg{"dotenv", str(strings.TrimPrefix(t.rel(filepath.Join(t.p.WorkingDir, ".env")), "./"))}, arg{"env", str(name)})
+	} else {
+		c.comment = []string{fmt.Sprintf("compose: ${%s}, from the environment (read when a service starts)", name)}
+		c.args = append(c.args, arg{"env", str(name)})
+	}
+	c.assign = t.freeVar(strings.ToLower(name))
+	t.envSecrets[name] = c.assign
+	t.calls = append(t.calls, c)
+	return c.assign
+}
+
+var (
+	// wholeRef is a value that is one variable: $X, ${X}, ${X:?message}, ${X?message}.
+	wholeRef = regexp.MustCompile(`^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?::?\?[^}]*)?\})$`)
+	// secretName is a variable name that holds a secret.
+	secretName = regexp.MustCompile(`(?i)pass|secret|token|api_?key|private_?key|credential`)
+)
+
+// freeVar returns v, or v with a suffix when a variable has that name.
+func (t *translator) freeVar(v string) string {
+	v = starName(v)
+	for n := 2; t.vars[v]; n++ {
+		v = fmt.Sprintf("%s_%d", strings.TrimRight(v, "_0123456789"), n)
+	}
+	t.vars[v] = true
+	return v
+}
+
+// rawValue follows keys through the raw model.
+func rawValue(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
 }
 
 func (t *translator) ports(w *workload) []string {
