@@ -94,7 +94,7 @@ func TestImportComposeBadInput(t *testing.T) {
 		{"no compose file", map[string]string{"x.txt": ""}, nil, 2,
 			[]string{"no compose file in", "ferry import compose FILE"}},
 		{"unknown service in depends_on", map[string]string{"compose.yaml": "services:\n  web:\n    image: nginx:1\n    depends_on: [db]\n"}, nil, 2,
-			[]string{`depends on undefined service "db"`}},
+			[]string{`compose.yaml:4: services.web.depends_on.db: service "web" depends on "db", which the project does not define; define it, or remove it from depends_on`}},
 		{"invalid value", map[string]string{"compose.yaml": "services:\n  web:\n    image: nginx:1\n    ports: {a: 1}\n"}, nil, 2,
 			[]string{"compose.yaml:4: services.web.ports"}},
 		{"output exists", map[string]string{"compose.yaml": "services:\n  web:\n    image: nginx:1\n", "ferry.star": "# mine\n"}, []string{"-o", "ferry.star"}, 2,

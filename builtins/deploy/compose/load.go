@@ -76,10 +76,11 @@ type project struct {
 }
 
 // compose-go warns through logrus, the global logger: loads take turns,
-// and a hook hands the warnings of one to it.
+// and while one runs a hook hands it the warnings, which are not printed.
 var (
-	loading  sync.Mutex
-	warnings []string
+	loading  sync.Mutex // one load at a time
+	hookMu   sync.Mutex
+	collect  *[]string // the running load's warnings; nil when none runs
 	hookOnce sync.Once
 )
 
@@ -88,8 +89,29 @@ type warnHook struct{}
 func (warnHook) Levels() []logrus.Level { return []logrus.Level{logrus.WarnLevel, logrus.ErrorLevel} }
 
 func (warnHook) Fire(e *logrus.Entry) error {
-	warnings = append(warnings, e.Message)
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	if collect != nil {
+		*collect = append(*collect, e.Message)
+	}
 	return nil
+}
+
+// collectWarnings starts collecting compose-go's warnings into ws, and
+// returns what stops it.
+func collectWarnings(ws *[]string) func() {
+	hookOnce.Do(func() { logrus.AddHook(warnHook{}) })
+	hookMu.Lock()
+	collect = ws
+	hookMu.Unlock()
+	out := logrus.StandardLogger().Out
+	logrus.SetOutput(io.Discard)
+	return func() {
+		logrus.SetOutput(out)
+		hookMu.Lock()
+		collect = nil
+		hookMu.Unlock()
+	}
 }
 
 // load reads the project with every profile enabled (each service keeps
@@ -98,11 +120,8 @@ func (warnHook) Fire(e *logrus.Entry) error {
 func load(ctx context.Context, o LoadOptions) (*project, error) {
 	loading.Lock()
 	defer loading.Unlock()
-	hookOnce.Do(func() {
-		logrus.SetOutput(io.Discard)
-		logrus.AddHook(warnHook{})
-	})
-	warnings = nil
+	var warnings []string
+	defer collectWarnings(&warnings)()
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, err
@@ -135,7 +154,7 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 	}
 	p, err := opts.LoadProject(ctx)
 	if err != nil {
-		return nil, withWarnings(explain(err, dir, opts.ConfigPaths))
+		return nil, withWarnings(explain(err, dir, opts.ConfigPaths), warnings)
 	}
 	src := newSources(dir, p.ComposeFiles)
 	slices.Sort(warnings)
@@ -180,7 +199,7 @@ func rawModel(ctx context.Context, files []string, dir string, env []string) (ma
 
 // withWarnings adds to err what compose warned of while reading, which
 // often says why (a variable not set).
-func withWarnings(err error) error {
+func withWarnings(err error, warnings []string) error {
 	if len(warnings) == 0 {
 		return err
 	}
@@ -209,6 +228,11 @@ func explain(err error, dir string, files []string) error {
 				return fmt.Errorf("%s; fix the YAML there", yamlError(rel(dir, f), yerr.Error()))
 			}
 		}
+	}
+	if m := undefinedDep.FindStringSubmatch(msg); m != nil {
+		path := pathOf("services", m[1], "depends_on", m[2])
+		pos := newSources(dir, files).pos(path)
+		return fmt.Errorf("%s: %s: service %q depends on %q, which the project does not define; define it, or remove it from depends_on", pos, path, m[1], m[2])
 	}
 	if m := schemaError.FindStringSubmatch(msg); m != nil {
 		file, path := m[1], m[2]
@@ -242,7 +266,8 @@ var (
 	parserProblem  = regexp.MustCompile(`: line (\d+), column \d+: ([^:]*)$`)
 	scannerProblem = regexp.MustCompile(`at line (\d+)(?:, column \d+)?: ([^:]*)$`)
 	// "validating /x/compose.yaml: services.web.ports.0 must be ..."
-	schemaError = regexp.MustCompile(`validating (\S+): ((?:services|networks|volumes|secrets|configs|jobs)\S*)(.*)`)
+	undefinedDep = regexp.MustCompile(`service "([^"]+)" depends on undefined service "?([^":]+)"?`)
+	schemaError  = regexp.MustCompile(`validating (\S+): ((?:services|networks|volumes|secrets|configs|jobs)\S*)(.*)`)
 )
 
 // rel is p relative to dir when it lies below it.
