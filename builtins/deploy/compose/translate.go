@@ -220,9 +220,13 @@ func (t *translator) declareSecrets() {
 	for _, name := range slices.Sorted(maps.Keys(t.p.Secrets)) {
 		s := t.p.Secrets[name]
 		c := call{fn: "secret", args: []arg{{value: str(name)}}, comment: []string{"compose: secrets." + name}}
-		switch {
+		switch rel := t.rel(s.File); {
+		case s.File != "" && (strings.HasPrefix(rel, "./") || !strings.Contains(rel, "/")):
+			c.args = append(c.args, arg{"file", str(strings.TrimPrefix(rel, "./"))})
 		case s.File != "":
-			c.args = append(c.args, arg{"file", str(strings.TrimPrefix(t.rel(s.File), "./"))})
+			// ferry reads secret files inside the workspace only.
+			c.args = append(c.args, arg{"cmd", str("cat " + rel)})
+			t.note(pathOf("secrets", name, "file"), fmt.Sprintf("%s lies outside the folder of ferry.star, where secret(file = ...) reads: it is read with cmd = \"cat %s\" instead", rel, rel))
 		case s.Environment != "":
 			c.args = append(c.args, arg{"env", str(s.Environment)})
 		default:
@@ -433,7 +437,7 @@ func (t *translator) image(w *workload, name string) (string, error) {
 		add("secrets", sec)
 	}
 	if len(b.CacheFrom) > 0 {
-		add("cache_from", strs(b.CacheFrom))
+		add("cache_from", strs(t.cacheFrom(w, b.CacheFrom)))
 	}
 	if tag != "" && tag != "latest" {
 		add("tag", strs([]string{tag}))
@@ -443,6 +447,34 @@ func (t *translator) image(w *workload, name string) (string, error) {
 	}
 	t.calls = append(t.calls, c)
 	return ruleName, nil
+}
+
+// cacheFrom returns the images of cache_from: compose takes buildx's
+// "type=registry,ref=IMAGE" too, ferry image references.
+func (t *translator) cacheFrom(w *workload, from []string) []string {
+	var out []string
+	for i, c := range from {
+		if !strings.Contains(c, "=") {
+			out = append(out, c)
+			continue
+		}
+		var ref, typ string
+		for _, kv := range strings.Split(c, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "ref":
+				ref = v
+			case "type":
+				typ = v
+			}
+		}
+		if typ != "registry" || ref == "" {
+			t.note(w.path("build", "cache_from", strconv.Itoa(i)), fmt.Sprintf("%q: ferry takes images to use as cache (type=registry)", c))
+			continue
+		}
+		out = append(out, ref)
+	}
+	return out
 }
 
 // secretRefs maps the ids (build) or container paths (service) of a
