@@ -18,6 +18,7 @@ var translated = []string{
 	"services.*.build.target",
 	"services.*.build.args.*",
 	"services.*.build.cache_from",
+	"services.*.build.tags",
 	"services.*.build.secrets.[].source",
 	"services.*.build.secrets.[].target",
 	"services.*.command",
@@ -113,7 +114,7 @@ var notYet = map[string]string{
 }
 
 // unsupportedWhy says why some attributes are not translated, and what to
-// do instead; others get a general word (whyUnsupported).
+// do instead; others get a general word.
 var unsupportedWhy = map[string]string{
 	"services.*.container_name":          "ferry names containers <project>-<service>-<replica>; other services reach it by the service name",
 	"services.*.expose":                  "not needed: services reach every port of each other on the project's network",

@@ -281,7 +281,8 @@ func (t *translator) declareResources(fn string, rs []resource) {
 	}
 }
 
-// resourceName is the name ferry uses for a compose volume or network key.
+// volumeName and networkName are the names ferry uses for a compose
+// volume or network key: an external one's own name.
 func (t *translator) volumeName(key string) string {
 	if v, ok := t.p.Volumes[key]; ok && bool(v.External) && v.Name != "" {
 		return v.Name
@@ -439,8 +440,12 @@ func (t *translator) image(w *workload, name string) (string, error) {
 	if len(b.CacheFrom) > 0 {
 		add("cache_from", strs(t.cacheFrom(w, b.CacheFrom)))
 	}
+	var tags []string
 	if tag != "" && tag != "latest" {
-		add("tag", strs([]string{tag}))
+		tags = append(tags, tag)
+	}
+	if tags = append(tags, b.Tags...); len(tags) > 0 {
+		add("tag", strs(tags))
 	}
 	if len(w.profiles) > 0 {
 		add("profiles", strs(w.profiles))
