@@ -429,6 +429,10 @@ func (t *translator) image(w *workload, name string) (string, error) {
 			t.note(w.path("build", "args", k), "the build argument has no value (it was not set when the project was read); give it in build_args")
 			continue
 		}
+		if name := t.secretRef(rawValue(t.p.raw, w.kind, w.name, "build", "args", k), k); name != "" {
+			t.note(w.path("build", "args", k), fmt.Sprintf("${%s} holds a secret, which ferry does not pass as a build argument (it would stay in the image's history): give it as a build secret, image(secrets = {%q: secret(...)}), read with RUN --mount=type=secret,id=%s", name, strings.ToLower(name), strings.ToLower(name)))
+			continue
+		}
 		args[k] = str(*v)
 	}
 	if len(args) > 0 {
@@ -530,12 +534,10 @@ func (t *translator) environment(w *workload) dict {
 // the service starts, from the project's .env or the environment, never
 // written into ferry.star. "" for any other value.
 func (t *translator) secretVar(w *workload, k string) string {
-	raw, _ := rawValue(t.p.raw, w.kind, w.name, "environment", k).(string)
-	m := wholeRef.FindStringSubmatch(raw)
-	if m == nil || !secretName.MatchString(k) && !secretName.MatchString(cmp.Or(m[1], m[2])) {
+	name := t.secretRef(rawValue(t.p.raw, w.kind, w.name, "environment", k), k)
+	if name == "" {
 		return ""
 	}
-	name := cmp.Or(m[1], m[2])
 	if v, ok := t.envSecrets[name]; ok {
 		return v
 	}
@@ -551,6 +553,22 @@ func (t *translator) secretVar(w *workload, k string) string {
 	t.envSecrets[name] = c.assign
 	t.calls = append(t.calls, c)
 	return c.assign
+}
+
+// secretRef returns the variable that raw, the value of key before
+// interpolation, is a whole reference to, when the variable or the key
+// names a secret; "" otherwise.
+func (t *translator) secretRef(raw any, key string) string {
+	s, _ := raw.(string)
+	m := wholeRef.FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	name := cmp.Or(m[1], m[2])
+	if !secretName.MatchString(key) && !secretName.MatchString(name) {
+		return ""
+	}
+	return name
 }
 
 var (
