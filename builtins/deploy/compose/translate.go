@@ -444,6 +444,15 @@ func (t *translator) image(w *workload, name string) (string, error) {
 	if len(b.CacheFrom) > 0 {
 		add("cache_from", strs(t.cacheFrom(w, b.CacheFrom)))
 	}
+	// The project's .env holds secrets more often than not: a build
+	// context that would send it leaves it out (ferry refuses to send a
+	// file its secrets are read from, FERRY-IMG001).
+	if env := filepath.Join(t.p.WorkingDir, ".env"); t.p.dotenv != nil {
+		if r, err := filepath.Rel(b.Context, env); err == nil && !strings.HasPrefix(r, "..") {
+			add("ignore", strs([]string{filepath.ToSlash(r)}))
+			c.comment = append(c.comment, "The project's .env stays out of the build context: it often holds secrets.")
+		}
+	}
 	var tags []string
 	if tag != "" && tag != "latest" {
 		tags = append(tags, tag)
