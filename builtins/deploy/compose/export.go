@@ -43,14 +43,21 @@ type builder interface {
 // image() rules become build: sections; secrets become compose secrets
 // with the source they have, never their values.
 func Export(g *engine.Graph, o ExportOptions) (*Exported, error) {
-	e := &exporter{g: g, o: o, p: &types.Project{Name: o.Project, Services: types.Services{}}}
+	e := &exporter{g: g, o: o, p: &types.Project{Name: o.Project, Services: types.Services{}}, built: map[string]bool{}}
+	var images []engine.Rule
 	for _, n := range slices.Sorted(slices.Values(g.Names())) {
 		switch r := g.Rule(n).(type) {
 		case *deploy.Rule:
 			e.rule(r)
 		case builder:
+			images = append(images, r.(engine.Rule))
 		default:
 			e.note(r.Info(), fmt.Sprintf("a %s: compose has no equivalent; `ferry run %s` runs it", r.Info().Kind, n))
+		}
+	}
+	for _, r := range images {
+		if !e.built[r.Info().Name] {
+			e.note(r.Info(), "no service or job runs the image, and compose builds only the images of services; `ferry run "+r.Info().Name+"` builds it")
 		}
 	}
 	if len(e.p.Services) == 0 {
@@ -74,6 +81,7 @@ type exporter struct {
 	o        ExportOptions
 	p        *types.Project
 	findings []Finding
+	built    map[string]bool // image rules a service or job runs
 }
 
 func (e *exporter) note(info *engine.RuleInfo, why string) {
@@ -183,6 +191,7 @@ func (e *exporter) rule(r *deploy.Rule) {
 }
 
 func (e *exporter) build(svc *types.ServiceConfig, b builder, info *engine.RuleInfo) {
+	e.built[info.Name] = true
 	ib := b.Build()
 	ctx := e.rel(ib.Context)
 	bc := &types.BuildConfig{Context: ctx, Target: ib.Target, CacheFrom: ib.CacheFrom}
