@@ -67,7 +67,11 @@ the end of the ferry.star. See docs/compose.md.`,
 			if err := engine.WriteFileAtomic(a.path(out), res.Starlark, 0o644); err != nil {
 				return err
 			}
-			a.bus.Logf(engine.LevelInfo, "wrote %s from compose project %q (%d not translated, listed above); check it with ferry plan and ferry lint", out, res.Project, len(res.Findings))
+			left := "everything translated"
+			if n := len(res.Findings); n > 0 {
+				left = fmt.Sprintf("%d not translated, listed above and at its end", n)
+			}
+			a.bus.Logf(engine.LevelInfo, "wrote %s from compose project %q (%s); check it with ferry plan and ferry lint", out, res.Project, left)
 			return nil
 		},
 	}

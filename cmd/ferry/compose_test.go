@@ -163,11 +163,13 @@ task(name = "unit", cmd = "true")
 image(name = "tools", repo = "acme/tools", context = "api")
 `,
 	})
-	r := ws.ferry(t, "export", "compose", "-o", "compose.yaml")
+	// Started in the workspace, as a user starts it: -C is ".".
+	t.Chdir(ws.dir)
+	r := runFerry(t, "export", "compose", "-o", "compose.yaml")
 	r.wantCode(t, 0)
 	r.wantStderr(t, "health.http is probed by ferry", "task unit", "image tools: not translated: no service or job runs the image")
 	first := ws.read(t, "compose.yaml")
-	for _, want := range []string{"file: ./secrets/db.txt", "environment: FERRY_TEST_TOKEN", "service_completed_successfully", "service_healthy", "x-ferry-job: true", "target: final", "host_ip: 127.0.0.1", "restart: on-failure:3"} {
+	for _, want := range []string{"file: ./secrets/db.txt", "environment: FERRY_TEST_TOKEN", "service_completed_successfully", "service_healthy", "x-ferry-job: true", "target: final", "host_ip: 127.0.0.1", "restart: on-failure:3", "source: ./conf"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("compose.yaml lacks %q:\n%s", want, first)
 		}

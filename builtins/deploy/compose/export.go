@@ -43,6 +43,13 @@ type builder interface {
 // image() rules become build: sections; secrets become compose secrets
 // with the source they have, never their values.
 func Export(g *engine.Graph, o ExportOptions) (*Exported, error) {
+	for _, p := range []*string{&o.Root, &o.OutDir} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, err
+		}
+		*p = abs
+	}
 	e := &exporter{g: g, o: o, p: &types.Project{Name: o.Project, Services: types.Services{}}, built: map[string]bool{}}
 	var images []engine.Rule
 	for _, n := range slices.Sorted(slices.Values(g.Names())) {
@@ -156,7 +163,6 @@ func (e *exporter) rule(r *deploy.Rule) {
 		m := types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		if v.Bind {
 			m.Type, m.Source = types.VolumeTypeBind, e.rel(v.HostPath(e.o.Root))
-			m.Bind = &types.ServiceVolumeBind{CreateHostPath: true}
 		} else {
 			e.volume(v.Source, v.External)
 		}
