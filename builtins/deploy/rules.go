@@ -540,3 +540,15 @@ func (healthType) Convert(v starlark.Value) (any, bool) {
 	h, ok := v.(*HealthCheck)
 	return h, ok
 }
+
+// An ImageBuild says how an image rule builds, for what writes the build
+// elsewhere (`ferry export compose`). Paths are workspace-relative.
+type ImageBuild struct {
+	Repo       string
+	Context    string
+	Dockerfile string
+	Target     string
+	Args       map[string]string
+	Secrets    map[string]engine.Secret // by build secret id
+	CacheFrom  []string
+}

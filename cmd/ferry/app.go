@@ -115,7 +115,8 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.project, "project", os.Getenv("FERRY_PROJECT"), "`NAME` that prefixes and labels what ferry creates in Docker (default: $FERRY_PROJECT, else the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pullCommand(), a.pushCommand(),
-		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand())
+		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand(),
+		a.importCommand(), a.exportCommand())
 	root.AddCommand(a.watchCommand(), a.triggerCommand())
 	// --version, as Go and Docker tools have it: the line `ferry version` prints.
 	root.Version = ferryVersion()
