@@ -61,7 +61,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
 		{Name: "secret_files", Type: engine.SecretDict, Default: "{}", Doc: "Files to put in the container, by absolute path: each `secret()` is written to a private folder on a host tmpfs and bind-mounted read-only (never copied into the container, where it would land on disk); `ferry down` removes them. See [secrets](secrets.md)."},
 		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"0.0.0.0:8080:80\"`, `\"[::1]:8080:80\"` (an IPv6 host address in brackets), `\"8080-8083:80\"`, `\"53/udp\"`. Without a host address a port is published on loopback (127.0.0.1) only on the docker target; write `\"0.0.0.0:…\"` to publish on every interface. See [services](services.md#ports)."},
-		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only."},
+		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path`, `~/dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only; `/path` alone is an anonymous volume: a fresh one for each container, removed with it (when the container is replaced, and by `ferry down`)."},
 		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
 		{Name: "network_mode", Type: engine.String, Default: `""`, Doc: "`\"host\"`: share the host's network stack (no isolation: every port it opens is open on the host; it joins no project network, so other services cannot reach it by name, and takes no `ports` or `networks`); `\"none\"`: no network but loopback; `\"bridge\"` or unset: the project's network. `ferry lint` flags `\"host\"` (FERRY-SV001). Not on Swarm."},
 		{Name: "privileged", Type: engine.Bool, Default: "False", Doc: "Run the container privileged: every capability and host device, no seccomp or AppArmor confinement, which is root on the host. `ferry lint` flags it (FERRY-SV005). Not on Swarm."},
@@ -93,7 +93,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
 			engine.Param{Name: "autoscale", Type: scale.PolicyType{}, Doc: "An `autoscale(...)` policy instead of a fixed `replicas`: `ferry up` starts `min` replicas (or keeps the count running, when it lies within min and max), and `ferry up --follow` or `ferry watch` adjusts it. See docs/scaling.md."},
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` (`on-failure:5`: at most 5 restarts) or `unless-stopped`."},
-			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
+			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check); `health.disable()` turns off the image's `HEALTHCHECK`. Without it the image's own check, if any, runs. Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
 			engine.Param{Name: "update", Type: engine.AnyValue, Default: "{}", Doc: "How a change is rolled out when there are several replicas: `{\"order\": \"start-first\" or \"stop-first\", \"parallelism\": 1}`. By default one replica at a time, start-first, or stop-first when a host port is fixed. Changing it replaces nothing."},
 			engine.Param{Name: "ready_after", Type: engine.Duration, Default: `"5s"`, Doc: "How long each replica must stay up (and healthy, with a `health` check) since its last start, without a restart, before `ferry up --wait`, `ferry ci`, a rolling update and, with a check, `depends_on` count it as ready; a replica that exits or restarts meanwhile fails the wait with its exit code and last log lines. `\"0s\"`: ready as soon as it runs (and is healthy). Changing it replaces nothing."},
 		)
@@ -175,7 +175,11 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		return nil, err
 	}
 	if h, ok := c.Value("health").(*HealthCheck); ok {
-		s.Health = h
+		if h == Disabled {
+			s.HealthDisabled = true
+		} else {
+			s.Health = h
+		}
 	}
 	if a, ok := c.Value("autoscale").(*scale.Policy); ok {
 		if c.Has("replicas") {
@@ -326,7 +330,7 @@ func (r *Rule) Link(lookup func(string) engine.Rule) error {
 		}
 	}
 	for i, v := range r.spec.Volumes {
-		r.spec.Volumes[i].External = !v.Bind && r.res.isExternal("volume", v.Source)
+		r.spec.Volumes[i].External = !v.Bind && !v.Anonymous && r.res.isExternal("volume", v.Source)
 	}
 	r.spec.External = map[string]bool{}
 	for _, n := range r.spec.Networks {

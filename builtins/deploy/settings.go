@@ -38,6 +38,8 @@ type Settings struct {
 	Devices         []Device
 	// MaxRestarts bounds restart = "on-failure:N"; 0: no bound.
 	MaxRestarts int
+	// HealthDisabled turns off the image's HEALTHCHECK (health.disable()).
+	HealthDisabled bool
 }
 
 // DefaultStopGrace is how long ferry gives a container after its stop
@@ -460,6 +462,9 @@ func (s *Settings) key() string {
 	}
 	if s.MaxRestarts != 0 {
 		fmt.Fprintf(&sb, "max_restarts=%d;", s.MaxRestarts)
+	}
+	if s.HealthDisabled {
+		sb.WriteString("health_disabled;")
 	}
 	return sb.String()
 }

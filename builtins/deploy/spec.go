@@ -211,6 +211,10 @@ type Volume struct {
 	ReadOnly bool
 	Bind     bool // Source is a host path
 	External bool // a named volume declared with volume(name, external = True)
+	// Anonymous is a volume written with its container path alone
+	// ("/data"): the Engine makes a fresh one for each container, removed
+	// with it. Source is "".
+	Anonymous bool
 }
 
 // HostPath is the host path of a bind mount: Source when it is absolute,
@@ -228,11 +232,21 @@ func (v Volume) HostPath(root string) string {
 }
 
 // ParseVolume parses "NAME:/path", "./dir:/path", "~/dir:/path" or "/abs:/path", with an
-// optional ":ro" or ":rw". dir is the declaring file's folder, which
-// relative host paths are resolved against.
+// optional ":ro" or ":rw", or "/path" alone (an anonymous volume). dir is the declaring file's folder, which relative host
+// paths are resolved against.
 func ParseVolume(dir, s string) (Volume, error) {
 	parts := strings.Split(s, ":")
 	var v Volume
+	if strings.HasPrefix(s, "/") && (len(parts) == 1 || len(parts) == 2 && (parts[1] == "ro" || parts[1] == "rw")) {
+		if path.Clean(parts[0]) == "/" {
+			return v, fmt.Errorf("volume %q: an anonymous volume needs a container path other than /", s)
+		}
+		if len(parts) == 2 && parts[1] == "ro" {
+			return v, fmt.Errorf("volume %q: an anonymous volume starts empty, so a read-only one holds nothing (the Engine refuses it); drop :ro, or mount a named volume (\"NAME:%s:ro\")", s, parts[0])
+		}
+		v.Target, v.Anonymous = path.Clean(parts[0]), true
+		return v, nil
+	}
 	switch len(parts) {
 	case 2:
 	case 3:
@@ -244,7 +258,7 @@ func ParseVolume(dir, s string) (Volume, error) {
 			return v, fmt.Errorf("volume %q: mode %q, want ro or rw", s, parts[2])
 		}
 	default:
-		return v, fmt.Errorf("volume %q: want SOURCE:TARGET[:ro]", s)
+		return v, fmt.Errorf("volume %q: want SOURCE:TARGET[:ro], or a container path alone (\"/data\") for an anonymous volume", s)
 	}
 	v.Source, v.Target = parts[0], parts[1]
 	if v.Source == "" || !strings.HasPrefix(v.Target, "/") {

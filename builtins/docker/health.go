@@ -29,6 +29,24 @@ func healthLabel(h *deploy.HealthCheck) (string, bool) {
 	return string(b), err == nil
 }
 
+// engineHealth is the health check the Engine runs in the containers of
+// s: its exec check, ["NONE"] when health.disable() turns the image's off,
+// or nil (the image's own; ferry probes http and tcp checks itself).
+func engineHealth(s *deploy.ServiceSpec) *dockerapi.HealthCheck {
+	h := s.Health
+	switch {
+	case s.HealthDisabled:
+		return &dockerapi.HealthCheck{Test: []string{"NONE"}}
+	case h == nil || !h.RunsInside():
+		return nil
+	}
+	test := append([]string{"CMD"}, h.Argv...)
+	if h.Argv == nil {
+		test = []string{"CMD-SHELL", h.Shell}
+	}
+	return &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval}
+}
+
 // Replicas lists the service's containers (not those a stopped rollout left
 // unadopted) with where its http or tcp check
 // reaches each: the container's address on the project's network when the

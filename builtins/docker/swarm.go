@@ -429,13 +429,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	if d.Job {
 		ss.Restart = "none"
 	}
-	if h := s.Health; h != nil && h.RunsInside() {
-		test := append([]string{"CMD"}, h.Argv...)
-		if h.Argv == nil {
-			test = []string{"CMD-SHELL", h.Shell}
-		}
-		ss.Health = &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
-	}
+	ss.Health = engineHealth(s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		ss.Env = append(ss.Env, k+"="+s.Env[k])
 	}
@@ -453,7 +447,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	for _, v := range s.Volumes {
 		m := dockerapi.ServiceMount{Mount: dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}}
 		switch {
-		case v.External:
+		case v.External, v.Anonymous: // an anonymous volume: the swarm makes one per task, removed with it
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
 			m.Labels = ownLabels(t.owner, map[string]string{labelProject: d.Project})

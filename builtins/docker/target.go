@@ -221,7 +221,7 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	}
 	for _, v := range d.Spec.Volumes {
 		switch {
-		case v.Bind:
+		case v.Bind, v.Anonymous:
 		case v.External:
 			if ok, err := t.c.VolumeExists(ctx, v.Source); err != nil || !ok {
 				return missingExternal("volume", v.Source, err)
@@ -301,13 +301,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 	if l, ok := healthLabel(s.Health); ok {
 		cs.Labels[labelHealth] = l
 	}
-	if h := s.Health; h != nil && h.RunsInside() {
-		test := append([]string{"CMD"}, h.Argv...)
-		if h.Argv == nil {
-			test = []string{"CMD-SHELL", h.Shell}
-		}
-		cs.Health = &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
-	}
+	cs.Health = engineHealth(s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		cs.Env = append(cs.Env, k+"="+s.Env[k])
 	}
@@ -335,7 +329,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 	for _, v := range s.Volumes {
 		m := dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		switch {
-		case v.External:
+		case v.External, v.Anonymous: // an anonymous volume has no source: the Engine makes one
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
 		default:

@@ -177,7 +177,7 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 		cs.Ulimits = append(cs.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
 	if h := s.Health; h != nil {
-		cs.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+		cs.Healthcheck = h.config()
 	}
 	for _, sec := range s.Secrets {
 		cs.Secrets = append(cs.Secrets, &swarm.SecretReference{
@@ -269,6 +269,9 @@ var ErrServiceExists = fmt.Errorf("service name already in use")
 
 // CreateService creates a service and returns its ID.
 func (c *Client) CreateService(ctx context.Context, s ServiceSpec) (string, error) {
+	if err := c.checkStartInterval(ctx, s.Health); err != nil {
+		return "", fmt.Errorf("create service %s: %w", s.Name, err)
+	}
 	cli, k, err := c.begin(ctx, "ServiceCreate", slowCall)
 	if err != nil {
 		return "", err
@@ -287,6 +290,9 @@ func (c *Client) CreateService(ctx context.Context, s ServiceSpec) (string, erro
 // UpdateService replaces the spec of the service at version; the Swarm
 // rolls its tasks over as the spec's update settings say.
 func (c *Client) UpdateService(ctx context.Context, id string, version uint64, s ServiceSpec) error {
+	if err := c.checkStartInterval(ctx, s.Health); err != nil {
+		return fmt.Errorf("update service %s: %w", s.Name, err)
+	}
 	return c.updateService(ctx, id, version, s.Name, s.swarm())
 }
 

@@ -1,0 +1,82 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/engine"
+)
+
+// hashOf returns the config hash of rule a as src declares it.
+func hashOf(t *testing.T, src string) engine.Digest {
+	t.Helper()
+	g, err := load(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := engine.NewHasher()
+	g.Rule("a").Definition(context.Background(), h)
+	return h.Sum()
+}
+
+// health.disable() turns the image's check off, with no check of ferry's;
+// start_interval is read, and both are in the config hash only when set.
+func TestHealthDisableAndStartInterval(t *testing.T) {
+	g, err := load(t, `
+service(name = "a", image = "x", health = health.disable())
+service(name = "b", image = "x", health = health.tcp(80, start_period = "30s", start_interval = "1s"))
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := g.Rule("a").(*Rule).Spec(); !s.HealthDisabled || s.Health != nil {
+		t.Errorf("a: disabled %v, health %v", s.HealthDisabled, s.Health)
+	}
+	if h := g.Rule("b").(*Rule).Spec().Health; h == nil || h.StartInterval != time.Second || !strings.HasSuffix(h.String(), ", every 1s meanwhile)") {
+		t.Errorf("b: %v", h)
+	}
+	base := hashOf(t, `service(name = "a", image = "x", health = health.tcp(80, start_period = "30s"))`)
+	if base == hashOf(t, `service(name = "a", image = "x", health = health.tcp(80, start_period = "30s", start_interval = "1s"))`) {
+		t.Error("start_interval is not in the config hash")
+	}
+	if hashOf(t, `service(name = "a", image = "x")`) == hashOf(t, `service(name = "a", image = "x", health = health.disable())`) {
+		t.Error("health.disable() is not in the config hash")
+	}
+	for src, want := range map[string]string{
+		`health.tcp(80, start_interval = "1s")`:                        `ferry.star:1:11: health.tcp: start_interval applies during the start period, and start_period is 0s`,
+		`health.tcp(80, start_period = "9s", start_interval = "0s")`:   `start_interval: got 0s, want a duration of more than 0`,
+		`service(name = "a", image = "x", health = health.disable(1))`: `ferry.star:1:57: health.disable: got 1 positional arguments, want at most 0`,
+	} {
+		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
+		}
+	}
+}
+
+// A volume written as a container path alone is anonymous; a read-only
+// one is refused, as the Engine would.
+func TestAnonymousVolumes(t *testing.T) {
+	g, err := load(t, `service(name = "a", image = "x", volumes = ["/cache/", "/tmp/x:rw", "data:/data"])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := g.Rule("a").(*Rule).Spec().Volumes
+	if len(v) != 3 || !v[0].Anonymous || v[0].Target != "/cache" || v[0].Source != "" || !v[1].Anonymous || v[1].Target != "/tmp/x" || v[2].Anonymous {
+		t.Errorf("volumes: %+v", v)
+	}
+	if hashOf(t, `service(name = "a", image = "x", volumes = ["/cache"])`) == hashOf(t, `service(name = "a", image = "x", volumes = ["/other"])`) {
+		t.Error("an anonymous volume's path is not in the config hash")
+	}
+	for src, want := range map[string]string{
+		`service(name = "a", image = "x", volumes = ["/cache:ro"])`:          `ferry.star:1:8: service "a": volumes: volume "/cache:ro": an anonymous volume starts empty, so a read-only one holds nothing`,
+		`service(name = "a", image = "x", volumes = ["/"])`:                  `an anonymous volume needs a container path other than /`,
+		`service(name = "a", image = "x", volumes = ["/cache", "c:/cache"])`: `volumes: /cache is mounted twice`,
+		`service(name = "a", image = "x", volumes = ["cache"])`:              `want SOURCE:TARGET[:ro], or a container path alone ("/data") for an anonymous volume`,
+	} {
+		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/versions"
+
+	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/redact"
+)
+
+// up evaluates w's ferry.star with the core, Docker and deploy plugins,
+// deploying to target, runs the named rules and returns the run's
+// error and the failure of each rule that failed.
+func (w *testWorkspace) up(target deploy.Target, names ...string) (error, map[string]string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
+	var mu sync.Mutex
+	failed := map[string]string{}
+	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
+		if e.Kind == engine.EventRuleFail {
+			mu.Lock()
+			failed[e.Rule] = e.Err
+			mu.Unlock()
+		}
+	}))
+	res, err := engine.Evaluate(ctx, engine.Options{
+		Workspace: ws,
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
+		Events:    bus,
+	})
+	if err != nil {
+		return err, nil
+	}
+	g, err := engine.NewGraph(res.Rules)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	st, err := engine.LoadState(ws, true)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	e := engine.NewEngine(ws, g, st, bus)
+	_, err = e.Run(ctx, names, engine.RunOptions{Jobs: 2})
+	if serr := e.Save(); serr != nil {
+		w.t.Fatal(serr)
+	}
+	return err, failed
+}
+
+// inspected is what the tests read of `docker inspect` of a container.
+type inspected struct {
+	State  struct{ Running bool }
+	Config struct {
+		Env         []string
+		Healthcheck *struct {
+			Test          []string
+			StartInterval int64
+		}
+	}
+	Mounts []struct {
+		Type, Name, Source, Destination string
+		RW                              bool
+	}
+	NetworkSettings struct {
+		Networks map[string]struct{ Aliases []string }
+	}
+}
+
+func dockerInspect(t *testing.T, names ...string) []inspected {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"inspect"}, names...)...).Output()
+	if err != nil {
+		t.Fatalf("docker inspect %v: %v", names, err)
+	}
+	var got []inspected
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(names) {
+		t.Fatalf("docker inspect: %v: %s", err, out)
+	}
+	return got
+}
+
+func volumeExists(name string) bool {
+	return exec.Command("docker", "volume", "inspect", name).Run() == nil
+}
+
+// Against the real Engine: health.disable() turns the image's check off
+// (Test NONE), and a volume written as a container path alone is an
+// anonymous volume, a fresh one per container, removed with the container
+// when it is replaced and by down.
+func TestHealthDisableAndAnonymousVolumes(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	image := serverImage(t)
+	src := `service(name = "web", image = %q, pull = "never", volumes = ["/cache", "/scratch:rw"], health = health.disable(), env = {"V": "%s"})`
+	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(src, image, "1")})
+	target := NewTarget(docker, nil)
+	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	if err, failed := w.up(target, "web"); err != nil {
+		t.Fatalf("up: %v %v", err, failed)
+	}
+	name := w.project + "-web-1"
+	c := dockerInspect(t, name)[0]
+	if h := c.Config.Healthcheck; h == nil || strings.Join(h.Test, " ") != "NONE" {
+		t.Errorf("health check: %+v, want Test [NONE]", h)
+	}
+	anon := map[string]string{} // destination: volume
+	for _, m := range c.Mounts {
+		if m.Type != "volume" || len(m.Name) != 64 {
+			t.Errorf("mount %+v: want an anonymous volume (a 64-hex name)", m)
+		}
+		if !m.RW {
+			t.Errorf("mount %s: read-only", m.Destination)
+		}
+		anon[m.Destination] = m.Name
+	}
+	if len(anon) != 2 || anon["/cache"] == "" || anon["/scratch"] == "" {
+		t.Fatalf("mounts: %+v", c.Mounts)
+	}
+
+	// A changed definition replaces the container, and its volumes go with it.
+	w.write("ferry.star", fmt.Sprintf(src, image, "2"))
+	if err, failed := w.up(target, "web"); err != nil {
+		t.Fatalf("up again: %v %v", err, failed)
+	}
+	for _, m := range dockerInspect(t, name)[0].Mounts {
+		if m.Name == anon[m.Destination] {
+			t.Errorf("%s: the new container kept the old anonymous volume %s", m.Destination, m.Name)
+		}
+		anon["new "+m.Destination] = m.Name
+	}
+	if volumeExists(anon["/cache"]) || volumeExists(anon["/scratch"]) {
+		t.Errorf("the replaced container's anonymous volumes are still there")
+	}
+	if !volumeExists(anon["new /cache"]) {
+		t.Errorf("the new container's volume %s does not exist", anon["new /cache"])
+	}
+	if _, err := target.Down(context.Background(), w.project, false); err != nil {
+		t.Fatal(err)
+	}
+	if volumeExists(anon["new /cache"]) {
+		t.Errorf("down left the anonymous volume %s", anon["new /cache"])
+	}
+}
+
+// Against the real Engine: a health.exec start_interval reaches the
+// container on an Engine that takes it (API 1.44), and on an older one
+// (such as this machine's 20.10) up fails saying what to do.
+func TestHealthStartInterval(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	image := serverImage(t)
+	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(`
+service(name = "web", image = %q, pull = "never", health = health.exec(["/server"], start_period = "30s", start_interval = "1s", interval = "1m"))
+`, image)})
+	target := NewTarget(docker, nil)
+	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	b, err := docker.Builder(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err, failed := w.up(target, "web")
+	if versions.LessThan(b.APIVersion, "1.44") {
+		want := "health.exec(start_interval = 1s): the Docker Engine runs exec checks, and this one speaks API " + b.APIVersion + ", while a start interval needs API 1.44 (Docker Engine 25 or later); drop start_interval"
+		if err == nil || !strings.Contains(failed["web"], want) {
+			t.Fatalf("up on API %s: %v %q, want %q", b.APIVersion, err, failed["web"], want)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("up: %v %v", err, failed)
+	}
+	if h := dockerInspect(t, w.project+"-web-1")[0].Config.Healthcheck; h == nil || h.StartInterval != int64(time.Second) {
+		t.Errorf("health check: %+v, want StartInterval 1s", h)
+	}
+}

@@ -1,0 +1,34 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
+)
+
+// A swarm service takes health.disable(), a start interval and anonymous
+// volumes as a container does.
+func TestSwarmHealthAndAnonymousVolumes(t *testing.T) {
+	spec := &deploy.ServiceSpec{Name: "web", Restart: "always", Replicas: 1,
+		Volumes:  []deploy.Volume{{Target: "/cache", Anonymous: true}},
+		Settings: deploy.Settings{HealthDisabled: true}}
+	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}}
+	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
+	if ss.Health == nil || strings.Join(ss.Health.Test, " ") != "NONE" {
+		t.Errorf("health: %+v, want Test [NONE]", ss.Health)
+	}
+	if m := ss.Mounts; len(m) != 1 || m[0].Source != "" || m[0].Target != "/cache" || m[0].Bind {
+		t.Errorf("mounts: %+v, want an anonymous volume (no source)", m)
+	}
+	if cs := (&Target{}).containerSpec(d, 1); len(cs.Mounts) != 1 || cs.Mounts[0].Source != "" || cs.Health == nil || cs.Health.Test[0] != "NONE" {
+		t.Errorf("container: mounts %+v, health %+v", cs.Mounts, cs.Health)
+	}
+	spec.HealthDisabled = false
+	spec.Health = &deploy.HealthCheck{Kind: "exec", Argv: []string{"/check"}, Interval: time.Minute, StartPeriod: time.Minute, StartInterval: time.Second}
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.Health == nil || ss.Health.StartInterval != time.Second || ss.Health.Interval != time.Minute {
+		t.Errorf("health: %+v", ss.Health)
+	}
+}
