@@ -40,6 +40,12 @@ type Settings struct {
 	MaxRestarts int
 	// HealthDisabled turns off the image's HEALTHCHECK (health.disable()).
 	HealthDisabled bool
+	// NoDefaultNetwork keeps the service off the project's network
+	// (default_network = False).
+	NoDefaultNetwork bool
+	// Aliases are the service's other names, by network (DefaultNetwork
+	// for the project's).
+	Aliases map[string][]string
 }
 
 // DefaultStopGrace is how long ferry gives a container after its stop
@@ -465,6 +471,12 @@ func (s *Settings) key() string {
 	}
 	if s.HealthDisabled {
 		sb.WriteString("health_disabled;")
+	}
+	if s.NoDefaultNetwork {
+		sb.WriteString("no_default_network;")
+	}
+	for _, n := range slices.Sorted(maps.Keys(s.Aliases)) {
+		fmt.Fprintf(&sb, "aliases=%q:%q;", n, s.Aliases[n])
 	}
 	return sb.String()
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,61 @@ func TestAnonymousVolumes(t *testing.T) {
 		`service(name = "a", image = "x", volumes = ["/"])`:                  `an anonymous volume needs a container path other than /`,
 		`service(name = "a", image = "x", volumes = ["/cache", "c:/cache"])`: `volumes: /cache is mounted twice`,
 		`service(name = "a", image = "x", volumes = ["cache"])`:              `want SOURCE:TARGET[:ro], or a container path alone ("/data") for an anonymous volume`,
+	} {
+		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
+		}
+	}
+}
+
+// networks = takes compose's long form, with aliases per network
+// ("default" is the project's); default_network = False keeps a service
+// off the project's network; network(internal = True) marks a network.
+func TestNetworksDeclared(t *testing.T) {
+	g, err := load(t, `
+network("backend", internal = True)
+service(name = "a", image = "x", default_network = False, networks = {"backend": {"aliases": ["db", "pg", "db"]}, "cache": None})
+service(name = "b", image = "x", networks = {"default": {"aliases": ["front"]}, "backend": {}})
+service(name = "c", image = "x", networks = ["backend"])
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := g.Rule("a").(*Rule).Spec()
+	if got := fmt.Sprintf("%v %v %v %v", a.Networks, a.Aliases, a.NoDefaultNetwork, a.Internal); got != "[backend cache] map[backend:[db pg]] true map[backend:true]" {
+		t.Errorf("a: %s", got)
+	}
+	if got := strings.Join(a.NetworkAliases("backend"), ","); got != "a,db,pg" {
+		t.Errorf("a's names on backend: %s", got)
+	}
+	b := g.Rule("b").(*Rule).Spec()
+	if got := fmt.Sprintf("%v %v %v", b.Networks, b.Aliases, b.NoDefaultNetwork); got != "[backend] map[default:[front]] false" {
+		t.Errorf("b: %s", got)
+	}
+	base := hashOf(t, `service(name = "a", image = "x", networks = ["backend"])`)
+	if base != hashOf(t, `service(name = "a", image = "x", networks = {"backend": None}, default_network = True)`) {
+		t.Error("the long form without options, or default_network = True, changed the config hash")
+	}
+	for _, src := range []string{
+		`service(name = "a", image = "x", networks = {"backend": {"aliases": ["db"]}})`,
+		`service(name = "a", image = "x", networks = ["backend"], default_network = False)`,
+		"network(\"backend\", internal = True)\nservice(name = \"a\", image = \"x\", networks = [\"backend\"])",
+	} {
+		if hashOf(t, src) == base {
+			t.Errorf("%s: config hash did not change", src)
+		}
+	}
+	for src, want := range map[string]string{
+		`service(name = "a", image = "x", default_network = False)`:                              `ferry.star:1:8: service "a": default_network = False leaves the service on no network; name the networks it joins`,
+		`service(name = "a", image = "x", default_network = False, networks = ["default"])`:      `networks: names "default", the project's network, and default_network = False keeps the service off it`,
+		`service(name = "a", image = "x", networks = {"backend": {"aliases": ["my_db"]}})`:       `networks: backend: alias "my_db" is not a DNS name`,
+		`service(name = "a", image = "x", networks = {"backend": {"ipv4_address": "10.0.0.2"}})`: `networks: backend: unknown option "ipv4_address"; a network takes aliases`,
+		`service(name = "a", image = "x", networks = {"backend": ["db"]})`:                       `networks: backend: got list, want a dict such as {"aliases": ["db"]}, or None`,
+		`service(name = "a", image = "x", networks = ["backend", "backend"])`:                    `networks: "backend" is named twice`,
+		`service(name = "a", image = "x", networks = "backend")`:                                 `networks: got string, want list of network names, or dict of name to {"aliases": [...]}`,
+		`network("default")`:                             `"default" is the project's own network`,
+		`network("n", internal = True, external = True)`: `network "n": internal = True is how ferry creates a network, and ferry creates no external network`,
+		`volume("v", internal = True)`:                   `unexpected keyword argument "internal"`,
 	} {
 		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s:\n got %v\nwant %q", src, err, want)

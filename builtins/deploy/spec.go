@@ -33,12 +33,16 @@ type ServiceSpec struct {
 	SecretFiles map[string]engine.Secret
 	Ports       []Port
 	Volumes     []Volume
-	Networks    []string // extra networks; every service joins the workspace network
+	// Networks are the project's or external networks the service joins
+	// besides the project's own network (which it joins unless
+	// Settings.NoDefaultNetwork).
+	Networks []string
 	// NetworkMode is "" (the project network, and Networks), "host" (the
 	// host's network stack) or "none" (no network but loopback).
 	NetworkMode string
 	Privileged  bool            // every capability and device of the host
 	External    map[string]bool // networks declared with network(name, external = True)
+	Internal    map[string]bool // networks declared with network(name, internal = True)
 	Labels      map[string]string
 	Replicas    int
 	Restart     string // "no", "always", "on-failure", "unless-stopped"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,5 +185,48 @@ service(name = "web", image = %q, pull = "never", health = health.exec(["/server
 	}
 	if h := dockerInspect(t, w.project+"-web-1")[0].Config.Healthcheck; h == nil || h.StartInterval != int64(time.Second) {
 		t.Errorf("health check: %+v, want StartInterval 1s", h)
+	}
+}
+
+// Against the real Engine: aliases on each network, an internal network,
+// and a service kept off the project's network (default_network = False).
+func TestNetworkAliasesInternalAndNoDefault(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	image := serverImage(t)
+	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(`
+network("backend", internal = True)
+service(name = "db", image = %[1]q, pull = "never", default_network = False, networks = {"backend": {"aliases": ["database", "pg"]}})
+service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"aliases": ["front"]}, "backend": None})
+`, image)})
+	target := NewTarget(docker, nil)
+	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	if err, failed := w.up(target, "db", "api"); err != nil {
+		t.Fatalf("up: %v %v", err, failed)
+	}
+	got := dockerInspect(t, w.project+"-db-1", w.project+"-api-1")
+	aliases := func(c inspected) string {
+		var out []string
+		for n, e := range c.NetworkSettings.Networks {
+			var names []string
+			for _, a := range e.Aliases {
+				if len(a) != 12 { // the Engine adds the container's short ID
+					names = append(names, a)
+				}
+			}
+			out = append(out, strings.TrimPrefix(n, w.project)+"="+strings.Join(names, ","))
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
+	}
+	if a := aliases(got[0]); a != "_backend=db,database,pg" {
+		t.Errorf("db's networks: %s, want _backend=db,database,pg only", a)
+	}
+	if a := aliases(got[1]); a != "_backend=api _default=api,front" {
+		t.Errorf("api's networks: %s", a)
+	}
+	out, err := exec.Command("docker", "network", "inspect", "-f", "{{.Internal}}", w.project+"_backend", w.project+"_default").Output()
+	if err != nil || strings.Fields(string(out))[0] != "true" || strings.Fields(string(out))[1] != "false" {
+		t.Errorf("internal: %s %v, want true (backend) false (default)", out, err)
 	}
 }

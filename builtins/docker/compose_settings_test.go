@@ -32,3 +32,30 @@ func TestSwarmHealthAndAnonymousVolumes(t *testing.T) {
 		t.Errorf("health: %+v", ss.Health)
 	}
 }
+
+// A swarm service joins its networks with its aliases on each, and only
+// those it names with default_network = False.
+func TestSwarmNetworkAliases(t *testing.T) {
+	spec := &deploy.ServiceSpec{Name: "db", Restart: "always", Replicas: 1, Networks: []string{"backend", "shared"},
+		External: map[string]bool{"shared": true},
+		Settings: deploy.Settings{Aliases: map[string][]string{"default": {"front"}, "backend": {"pg"}}}}
+	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/db:1", Key: engine.Digest{1}}
+	nets := func() string {
+		var out []string
+		for _, n := range (&SwarmTarget{}).serviceSpec(d, "sha256:abc").Networks {
+			out = append(out, n.Name+"="+strings.Join(n.Aliases, ","))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := nets(); got != "shop_swarm=db,front shop_swarm_backend=db,pg shared=db" {
+		t.Errorf("networks: %s", got)
+	}
+	spec.NoDefaultNetwork = true
+	if got := nets(); got != "shop_swarm_backend=db,pg shared=db" {
+		t.Errorf("networks with default_network = False: %s", got)
+	}
+	cs := (&Target{}).containerSpec(d, 1)
+	if cs.Network != "shop_backend" || strings.Join(cs.Aliases, ",") != "db,pg" {
+		t.Errorf("container made on %s as %v, want shop_backend as db,pg", cs.Network, cs.Aliases)
+	}
+}

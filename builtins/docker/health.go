@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -148,9 +149,14 @@ func localNets() []*net.IPNet {
 }
 
 // reach returns the host:port where the container's port answers from this
-// machine, given the Engine's address and the local networks.
+// machine, given the Engine's address and the local networks: its address
+// on network, or, when it is not on that one (default_network = False), on
+// the first of its networks by name.
 func reach(daemonHost string, nets []*net.IPNet, ep dockerapi.Endpoints, network string, port int) (string, error) {
 	local := strings.HasPrefix(daemonHost, "unix://")
+	if _, ok := ep.IPs[network]; !ok && len(ep.IPs) > 0 {
+		network = slices.Sorted(maps.Keys(ep.IPs))[0]
+	}
 	ip := net.ParseIP(ep.IPs[network])
 	if local && ip != nil {
 		for _, n := range nets {

@@ -339,7 +339,7 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 			return "", err
 		}
 	}
-	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own); err != nil {
+	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own, false); err != nil {
 		return "", err
 	}
 	for _, n := range d.Spec.Networks {
@@ -349,7 +349,14 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 			}
 			continue
 		}
-		if err := t.c.EnsureOverlayNetwork(ctx, swarmNetwork(d, n), own); err != nil {
+		if info, ok, err := t.c.Network(ctx, swarmNetwork(d, n)); err != nil {
+			return "", err
+		} else if ok {
+			if err := internalMismatch(swarmNetwork(d, n), info.Internal, d.Spec.Internal[n]); err != nil {
+				return "", err
+			}
+		}
+		if err := t.c.EnsureOverlayNetwork(ctx, swarmNetwork(d, n), own, d.Spec.Internal[n]); err != nil {
 			return "", err
 		}
 	}
@@ -415,7 +422,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		Name: SwarmServiceName(d.Project, s.Name), Labels: labels, ContainerLabels: clabels, Image: id,
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Replicas: uint64(s.Replicas), Job: d.Job,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
-		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: []string{s.Name}}},
+		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork)}},
 		UpdateOrder: "start-first",
 	}
 	switch s.Restart {
@@ -456,8 +463,11 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		}
 		ss.Mounts = append(ss.Mounts, m)
 	}
+	if s.NoDefaultNetwork {
+		ss.Networks = nil
+	}
 	for _, n := range s.Networks {
-		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: []string{s.Name}})
+		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: s.NetworkAliases(n)})
 	}
 	ss.Settings = containerSettings(s)
 	// The swarm's own default grace period, unless one is declared.

@@ -205,8 +205,10 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	// parallel must not both create it.
 	t.prepMu.Lock()
 	defer t.prepMu.Unlock()
-	if err := t.ensureNetwork(ctx, d.Project, NetworkName(d.Project), own); err != nil {
-		return err
+	if !d.Spec.NoDefaultNetwork && d.Spec.NetworkMode == "" {
+		if err := t.ensureNetwork(ctx, d.Project, NetworkName(d.Project), own, false); err != nil {
+			return err
+		}
 	}
 	for _, n := range d.Spec.Networks {
 		if d.Spec.External[n] {
@@ -215,7 +217,7 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 			}
 			continue
 		}
-		if err := t.ensureNetwork(ctx, d.Project, networkName(d, n), own); err != nil {
+		if err := t.ensureNetwork(ctx, d.Project, networkName(d, n), own, d.Spec.Internal[n]); err != nil {
 			return err
 		}
 	}
@@ -243,17 +245,34 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	return nil
 }
 
-// ensureNetwork creates the project's network name with labels own unless
-// it exists; one of another workspace is a *ForeignError.
-func (t *Target) ensureNetwork(ctx context.Context, project, name string, own map[string]string) error {
-	l, ok, err := t.c.NetworkLabels(ctx, name)
+// ensureNetwork creates the project's network name with labels own
+// (internal or not) unless it exists; one of another workspace is a
+// *ForeignError, and one that is internal when it should not be, or the
+// reverse, an error that says how to remake it.
+func (t *Target) ensureNetwork(ctx context.Context, project, name string, own map[string]string, internal bool) error {
+	n, ok, err := t.c.Network(ctx, name)
 	switch {
 	case err != nil:
 		return err
 	case ok:
-		return foreign(t.owner, project, "network", name, l)
+		if err := foreign(t.owner, project, "network", name, n.Labels); err != nil {
+			return err
+		}
+		return internalMismatch(name, n.Internal, internal)
 	}
-	return t.c.EnsureNetwork(ctx, name, own)
+	return t.c.EnsureNetwork(ctx, name, own, internal)
+}
+
+// internalMismatch says what to do when the network name exists, internal
+// or not (is), and is declared otherwise (want).
+func internalMismatch(name string, is, want bool) error {
+	switch {
+	case is == want:
+		return nil
+	case want:
+		return fmt.Errorf("network %s exists and is not internal, and network() now declares it internal = True; a network cannot change that in place: `ferry down` removes it (with the project's containers), and `ferry up` makes it again", name)
+	}
+	return fmt.Errorf("network %s exists and is internal, and network() no longer declares it internal = True; a network cannot change that in place: `ferry down` removes it (with the project's containers), and `ferry up` makes it again", name)
 }
 
 func missingExternal(kind, name string, err error) error {
@@ -287,14 +306,19 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 	s := d.Spec
 	cs := dockerapi.ContainerSpec{
 		Name: replicaName(d, i), Image: localRef(d.Image), Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
-		Network: NetworkName(d.Project), Aliases: []string{s.Name}, Restart: s.Restart,
+		Network: NetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork), Restart: s.Restart,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
 	cs.Labels[labelReplica] = strconv.Itoa(i)
-	if s.NetworkMode != "" {
+	switch {
+	case s.NetworkMode != "":
 		// The host's network stack, or none: no project network, so no
 		// DNS name on it either.
 		cs.Network, cs.Aliases = s.NetworkMode, nil
+	case s.NoDefaultNetwork:
+		// The first network named, made with the container; launch
+		// connects the others.
+		cs.Network, cs.Aliases = networkName(d, s.Networks[0]), s.NetworkAliases(s.Networks[0])
 	}
 	cs.Privileged = s.Privileged
 	cs.Settings = containerSettings(s)
@@ -460,8 +484,11 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerapi.
 		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
 		return "", ctx.Err()
 	}
-	for _, n := range d.Spec.Networks {
-		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, []string{d.Spec.Name}); err != nil {
+	for i, n := range d.Spec.Networks {
+		if i == 0 && d.Spec.NoDefaultNetwork {
+			continue // the container was made on it
+		}
+		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, d.Spec.NetworkAliases(n)); err != nil {
 			return t.discard(ctx, id, err)
 		}
 	}

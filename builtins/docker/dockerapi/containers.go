@@ -397,9 +397,10 @@ func copyLogs(ctx context.Context, rc io.ReadCloser, what string, out io.Writer)
 	return nil
 }
 
-// EnsureNetwork creates a bridge network with labels unless it exists.
-func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
-	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels}, "network")
+// EnsureNetwork creates a bridge network with labels unless it exists;
+// an internal one has no route out of it.
+func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[string]string, internal bool) error {
+	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels, Internal: internal}, "network")
 }
 
 // ensureNetwork creates the network name with opts unless one of that name
@@ -521,19 +522,31 @@ func (c *Client) NetworkExists(ctx context.Context, name string) (bool, error) {
 // NetworkLabels returns the labels of the network of that name, and
 // whether there is one.
 func (c *Client) NetworkLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	n, ok, err := c.Network(ctx, name)
+	return n.Labels, ok, err
+}
+
+// NetworkInfo is what ferry reads of a network.
+type NetworkInfo struct {
+	Labels   map[string]string
+	Internal bool
+}
+
+// Network inspects the network of that name, and says whether there is one.
+func (c *Client) Network(ctx context.Context, name string) (NetworkInfo, bool, error) {
 	cli, k, err := c.begin(ctx, "NetworkInspect", quickCall)
 	if err != nil {
-		return nil, false, err
+		return NetworkInfo{}, false, err
 	}
 	res, err := cli.NetworkInspect(k.ctx, name, network.InspectOptions{})
 	err = k.done(err)
 	switch {
 	case err == nil:
-		return res.Labels, true, nil
+		return NetworkInfo{Labels: res.Labels, Internal: res.Internal}, true, nil
 	case cerrdefs.IsNotFound(err):
-		return nil, false, nil
+		return NetworkInfo{}, false, nil
 	}
-	return nil, false, c.wrap("inspect network "+name, err)
+	return NetworkInfo{}, false, c.wrap("inspect network "+name, err)
 }
 
 // VolumeExists reports whether a volume of that name exists.

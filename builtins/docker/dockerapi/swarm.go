@@ -382,9 +382,9 @@ func (c *Client) TaskLogs(ctx context.Context, taskID string, follow bool, tail 
 }
 
 // EnsureOverlayNetwork creates an attachable overlay network with labels
-// unless one of that name exists.
-func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels map[string]string) error {
-	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels}, "overlay network")
+// unless one of that name exists; an internal one has no route out of it.
+func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels map[string]string, internal bool) error {
+	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels, Internal: internal}, "overlay network")
 }
 
 // RemoveSwarmNetworks removes the swarm-scoped networks carrying every label
