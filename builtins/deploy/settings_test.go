@@ -3,10 +3,14 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -132,6 +136,92 @@ service(name = "c", image = "x", networks = ["backend"])
 		`volume("v", internal = True)`:                   `unexpected keyword argument "internal"`,
 	} {
 		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
+		}
+	}
+}
+
+// loadFiles is load with more files in the workspace.
+func loadFiles(t *testing.T, files map[string]string) (*engine.Graph, []string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{core.Plugin{}, &Plugin{Project: "p"}},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var rel []string
+	for _, f := range res.Files {
+		r, _ := filepath.Rel(dir, f)
+		rel = append(rel, filepath.ToSlash(r))
+	}
+	g, err := engine.NewGraph(res.Rules)
+	return g, rel, err
+}
+
+// env_file reads files of variables relative to the declaring file, as
+// compose does: a later file's over an earlier one's, env ='s over both;
+// the files are inputs of the evaluation, and their values of the key.
+func TestEnvFile(t *testing.T) {
+	files := map[string]string{
+		"ferry.star":     `load("//api/api.star", "api")`,
+		"api/api.star":   `api = service(name = "a", image = "x", env_file = ["common.env", {"path": "local.env", "required": False}, "api.env"], env = {"PORT": "80"})`,
+		"api/common.env": "# shared\nLEVEL=info\nPORT=8080\nNAME=common\n",
+		"api/api.env":    "NAME=api\nGREETING=\"hello ${NAME}\"\n",
+	}
+	g, inputs, err := loadFiles(t, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := g.Rule("a").(*Rule).Spec()
+	if got := fmt.Sprint(s.Env); got != "map[GREETING:hello api LEVEL:info NAME:api PORT:80]" {
+		t.Errorf("env: %s", got)
+	}
+	if len(s.EnvFiles) != 3 || s.EnvFiles[1].Path != "api/local.env" || s.EnvFiles[1].Vars != nil || s.EnvFiles[2].Vars["NAME"] != "api" {
+		t.Errorf("env files: %+v", s.EnvFiles)
+	}
+	for _, f := range []string{"api/common.env", "api/local.env", "api/api.env"} {
+		if !slices.Contains(inputs, f) {
+			t.Errorf("%s is not an input of the evaluation: %v", f, inputs)
+		}
+	}
+	hash := func(files map[string]string) engine.Digest {
+		g, _, err := loadFiles(t, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := engine.NewHasher()
+		g.Rule("a").Definition(context.Background(), h)
+		return h.Sum()
+	}
+	base := hash(files)
+	files["api/common.env"] = "LEVEL=debug\nPORT=8080\nNAME=common\n"
+	if hash(files) == base {
+		t.Error("a changed env_file value did not change the config hash")
+	}
+	files["api/common.env"] = "LEVEL=info\nPORT=9090\nNAME=common\n"
+	if hash(files) != base {
+		t.Error("a value that env = overrides changed the config hash")
+	}
+	for src, want := range map[string]string{
+		`service(name = "a", image = "x", env_file = "nope.env")`:          `ferry.star:1:8: service "a": env_file: nope.env does not exist; create it, fix the path (relative to the file declaring the service), or write {"path": "nope.env", "required": False}`,
+		`service(name = "a", image = "x", env_file = "../x.env")`:          `env_file: "../x.env" leaves the workspace`,
+		`service(name = "a", image = "x", env_file = "bad.env")`:           `env_file: bad.env: `,
+		`service(name = "a", image = "x", env_file = "odd.env")`:           `env_file: odd.env: "1X" is not a variable name`,
+		`service(name = "a", image = "x", env_file = [{"file": "a.env"}])`: `env_file: got list, want path, or list of paths and of {"path": ..., "required": False}`,
+		`job(name = "a", image = "x", env_file = 3)`:                       `env_file: got int`,
+	} {
+		_, _, err := loadFiles(t, map[string]string{"ferry.star": src, "bad.env": "A='open\n", "odd.env": "1X=2\n"})
+		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
 		}
 	}

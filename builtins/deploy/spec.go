@@ -25,10 +25,12 @@ type ServiceSpec struct {
 	// Pull is when to pull Image from its registry: PullMissing,
 	// PullAlways or PullNever.
 	Pull       string
-	Command    []string // nil: the image's default
-	Entrypoint []string // nil: the image's default
-	Env        map[string]string
-	Secrets    map[string]engine.Secret // environment variables with secret values
+	Command    []string          // nil: the image's default
+	Entrypoint []string          // nil: the image's default
+	Env        map[string]string // with the variables of EnvFiles that env = does not set
+	// EnvFiles are the env_file = files, read when the spec was declared.
+	EnvFiles []EnvFile
+	Secrets  map[string]engine.Secret // environment variables with secret values
 	// SecretFiles maps container paths to the secrets bind-mounted there.
 	SecretFiles map[string]engine.Secret
 	Ports       []Port

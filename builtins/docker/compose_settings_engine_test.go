@@ -230,3 +230,46 @@ service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"al
 		t.Errorf("internal: %s %v, want true (backend) false (default)", out, err)
 	}
 }
+
+// Against the real Engine: the variables of env_file files, under env =,
+// and of dotenv(), reach the container's environment; a changed file
+// replaces the container.
+func TestEnvFileReachesContainer(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	image := serverImage(t)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star": fmt.Sprintf(`
+cfg = dotenv()
+service(name = "web", image = %q, pull = "never", env_file = ["config/common.env", "config/web.env"], env = {"PORT": "80", "TAG": cfg["TAG"]})
+`, image),
+		".env":              "TAG=1.4\n",
+		"config/common.env": "LEVEL=info\nPORT=8080\n",
+		"config/web.env":    "# web\nLEVEL=debug\nURL=\"http://${FERRY_TEST_UNSET_HOST:-db}/x\"\n",
+	})
+	target := NewTarget(docker, nil)
+	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	env := func() []string {
+		var out []string
+		for _, e := range dockerInspect(t, w.project+"-web-1")[0].Config.Env {
+			if k, _, _ := strings.Cut(e, "="); k != "PATH" {
+				out = append(out, e)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if err, failed := w.up(target, "web"); err != nil {
+		t.Fatalf("up: %v %v", err, failed)
+	}
+	if got := strings.Join(env(), " "); got != "LEVEL=debug PORT=80 TAG=1.4 URL=http://db/x" {
+		t.Errorf("env: %s", got)
+	}
+	w.write("config/common.env", "LEVEL=info\nPORT=8080\nEXTRA=1\n")
+	if err, failed := w.up(target, "web"); err != nil {
+		t.Fatalf("up again: %v %v", err, failed)
+	}
+	if got := env(); !slices.Contains(got, "EXTRA=1") {
+		t.Errorf("after the file changed: %v, want EXTRA=1 (the container replaced)", got)
+	}
+}
