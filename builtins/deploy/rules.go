@@ -61,6 +61,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
 		{Name: "env_file", Type: envFilesType{}, Default: "[]", Doc: "Files of environment variables, as compose's `env_file`: a path or a list, relative to the file declaring the service, read as compose reads them, with its parser (`VAR=value` lines, `#` comments, quotes, `${VAR}` and `${VAR:-default}` of a variable set above in the file or in the environment ferry runs in, recorded as an input). A later file's variables win over an earlier one's, and `env`'s over them all. The files are read while ferry.star is evaluated: a change to one replaces the containers that use its values. A missing file is an error, unless written `{\"path\": \".env.local\", \"required\": False}`. Keep secrets out of them: `ferry lint` flags a password-like value in one that git does not ignore (FERRY-SV011)."},
 		{Name: "secret_files", Type: engine.SecretDict, Default: "{}", Doc: "Files to put in the container, by absolute path: each `secret()` is written to a private folder on a host tmpfs and bind-mounted read-only (never copied into the container, where it would land on disk); `ferry down` removes them. See [secrets](secrets.md)."},
+		{Name: "configs", Type: configsType{}, Default: "{}", Doc: "Files mounted read-only into the container, as compose's `configs`: a dict of container path to a workspace file (relative to the file declaring the service), or to `{\"file\": \"nginx.conf\", \"mode\": 0o440}` or `{\"content\": \"...\"}`. The content is part of the service's definition: a changed config replaces the containers. On Swarm they are Swarm configs. See [services](services.md#configs)."},
 		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"0.0.0.0:8080:80\"`, `\"[::1]:8080:80\"` (an IPv6 host address in brackets), `\"8080-8083:80\"`, `\"53/udp\"`. Without a host address a port is published on loopback (127.0.0.1) only on the docker target; write `\"0.0.0.0:…\"` to publish on every interface. See [services](services.md#ports)."},
 		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path`, `~/dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only; `/path` alone is an anonymous volume: a fresh one for each container, removed with it (when the container is replaced, and by `ferry down`)."},
 		{Name: "networks", Type: networksType{}, Default: "[]", Doc: "Networks to join besides the project's own: names of the project's networks (created as `<project>_NAME`) or of `network()` declarations. As a dict, each with its options, as compose's long form: `{\"backend\": {\"aliases\": [\"db\"]}}` gives the service other DNS names on that network (`\"default\"` is the project's network). See [services](services.md#networks)."},
@@ -176,6 +177,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		s.Volumes = append(s.Volumes, v)
 	}
 	if err := declareNetworks(c, s); err != nil {
+		return nil, err
+	}
+	if err := declareConfigs(thread, c, s); err != nil {
 		return nil, err
 	}
 	if err := declareSettings(c, s); err != nil {
@@ -403,6 +407,7 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	if s.Health != nil {
 		h.String("health").String(s.Health.String())
 	}
+	s.configsKey(h)
 	// Left out at their defaults, so adding the settings replaced nothing.
 	if s.NetworkMode != "" {
 		h.String("network_mode").String(s.NetworkMode)

@@ -319,13 +319,16 @@ func declareSettings(c *engine.Call, s *ServiceSpec) error {
 	for _, v := range s.Volumes {
 		seen[v.Target] = true
 	}
+	for _, cf := range s.Configs {
+		seen[cf.Target] = true
+	}
 	for _, ts := range c.Strings("tmpfs") {
 		t, err := ParseTmpfs(ts)
 		if err != nil {
 			return c.Errorf("%v", err)
 		}
 		if seen[t.Path] {
-			return c.Errorf("tmpfs: %s is mounted twice (in volumes or tmpfs)", t.Path)
+			return c.Errorf("tmpfs: %s is mounted twice (in volumes, configs or tmpfs)", t.Path)
 		}
 		seen[t.Path] = true
 		s.Tmpfs = append(s.Tmpfs, t)

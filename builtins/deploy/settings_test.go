@@ -226,3 +226,55 @@ func TestEnvFile(t *testing.T) {
 		}
 	}
 }
+
+// configs = reads files relative to the declaring file (inputs of the
+// evaluation) or takes content; the content and mode are in the key.
+func TestConfigsDeclared(t *testing.T) {
+	files := map[string]string{
+		"ferry.star":     `load("//web/web.star", "web")`,
+		"web/web.star":   `web = service(name = "a", image = "x", configs = {"/etc/nginx/nginx.conf": "nginx.conf", "/etc/app/motd": {"content": "hi", "mode": 0o440}, "/etc/app/x.conf": {"file": "nginx.conf"}})`,
+		"web/nginx.conf": "worker_processes 1;\n",
+	}
+	g, inputs, err := loadFiles(t, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, cf := range g.Rule("a").(*Rule).Spec().Configs {
+		got = append(got, fmt.Sprintf("%s=%s:%q:%o", cf.Target, cf.Source, cf.Content, cf.Mode))
+	}
+	if want := `/etc/app/motd=:"hi":440 /etc/app/x.conf=web/nginx.conf:"worker_processes 1;\n":444 /etc/nginx/nginx.conf=web/nginx.conf:"worker_processes 1;\n":444`; strings.Join(got, " ") != want {
+		t.Errorf("configs: %s\nwant      %s", strings.Join(got, " "), want)
+	}
+	if !slices.Contains(inputs, "web/nginx.conf") {
+		t.Errorf("web/nginx.conf is not an input of the evaluation: %v", inputs)
+	}
+	base := hashOf(t, `service(name = "a", image = "x", configs = {"/c": {"content": "1"}})`)
+	for _, src := range []string{
+		`service(name = "a", image = "x", configs = {"/c": {"content": "2"}})`,
+		`service(name = "a", image = "x", configs = {"/c": {"content": "1", "mode": 0o400}})`,
+		`service(name = "a", image = "x", configs = {"/d": {"content": "1"}})`,
+	} {
+		if hashOf(t, src) == base {
+			t.Errorf("%s: config hash did not change", src)
+		}
+	}
+	if hashOf(t, `service(name = "a", image = "x")`) != hashOf(t, `service(name = "a", image = "x", configs = {})`) {
+		t.Error("no configs changed the config hash")
+	}
+	for src, want := range map[string]string{
+		`service(name = "a", image = "x", configs = {"etc/x": {"content": ""}})`:                  `ferry.star:1:8: service "a": configs: "etc/x" is not a clean absolute path`,
+		`service(name = "a", image = "x", configs = {"/x": "nope.conf"})`:                         `configs: /x: cannot read nope.conf`,
+		`service(name = "a", image = "x", configs = {"/x": {"file": "a", "content": "b"}})`:       `configs: /x: give file (a path) or content (the text), one of them`,
+		`service(name = "a", image = "x", configs = {"/x": {"content": "b", "mode": "0440"}})`:    `configs: /x: mode: got "0440", want permissions such as 0o440`,
+		`service(name = "a", image = "x", configs = {"/x": {"content": "b", "uid": "1"}})`:        `configs: /x: unknown option "uid"; want file, content or mode`,
+		`service(name = "a", image = "x", configs = {"/x": 3})`:                                   `configs: /x: got int, want a file's path`,
+		`service(name = "a", image = "x", volumes = ["d:/x"], configs = {"/x": {"content": ""}})`: `configs: /x is mounted twice`,
+		`service(name = "a", image = "x", tmpfs = ["/x"], configs = {"/x": {"content": ""}})`:     `tmpfs: /x is mounted twice (in volumes, configs or tmpfs)`,
+		`service(name = "a", image = "x", configs = {"/x": "../../etc/passwd"})`:                  `configs: /x: "../../etc/passwd" leaves the workspace`,
+	} {
+		if _, err := load(t, src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", src, err, want)
+		}
+	}
+}

@@ -33,8 +33,10 @@ type ServiceSpec struct {
 	Secrets  map[string]engine.Secret // environment variables with secret values
 	// SecretFiles maps container paths to the secrets bind-mounted there.
 	SecretFiles map[string]engine.Secret
-	Ports       []Port
-	Volumes     []Volume
+	// Configs are files mounted read-only, sorted by container path.
+	Configs []Config
+	Ports   []Port
+	Volumes []Volume
 	// Networks are the project's or external networks the service joins
 	// besides the project's own network (which it joins unless
 	// Settings.NoDefaultNetwork).

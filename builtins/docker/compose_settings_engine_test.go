@@ -1,9 +1,13 @@
 package docker
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -271,5 +275,72 @@ service(name = "web", image = %q, pull = "never", env_file = ["config/common.env
 	}
 	if got := env(); !slices.Contains(got, "EXTRA=1") {
 		t.Errorf("after the file changed: %v, want EXTRA=1 (the container replaced)", got)
+	}
+}
+
+// Against the real Engine: configs are mounted read-only with their
+// content and mode; a changed config replaces the container, and the copy
+// no container uses is removed, as down removes them all.
+func TestConfigsMounted(t *testing.T) {
+	t.Parallel()
+	docker := needDocker(t)
+	image := serverImage(t)
+	w := newWorkspace(t, docker, map[string]string{
+		"ferry.star": fmt.Sprintf(`
+service(name = "web", image = %q, pull = "never", configs = {
+    "/etc/app/app.conf": "conf/app.conf",
+    "/etc/app/inline.txt": {"content": "inline\n", "mode": 0o440},
+})
+`, image),
+		"conf/app.conf": "listen 8080\n",
+	})
+	target := NewTarget(docker, nil)
+	target.Own(deploy.OwnerOf(w.root))
+	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	name := w.project + "-web-1"
+	read := func(p string) (string, int64) {
+		t.Helper()
+		out, err := exec.Command("docker", "cp", name+":"+p, "-").Output()
+		if err != nil {
+			t.Fatalf("docker cp %s: %v", p, err)
+		}
+		tr := tar.NewReader(bytes.NewReader(out))
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		return string(b), h.Mode & 0o777
+	}
+	if err, failed := w.up(target, "web"); err != nil {
+		t.Fatalf("up: %v %v", err, failed)
+	}
+	for _, m := range dockerInspect(t, name)[0].Mounts {
+		if m.Type != "bind" || m.RW || !strings.HasPrefix(m.Source, filepath.Join(w.root, ".ferry", "configs")) {
+			t.Errorf("mount %+v: want a read-only bind mount of a copy in .ferry/configs", m)
+		}
+	}
+	if got, mode := read("/etc/app/app.conf"); got != "listen 8080\n" || mode != 0o444 {
+		t.Errorf("app.conf: %q mode %o", got, mode)
+	}
+	if got, mode := read("/etc/app/inline.txt"); got != "inline\n" || mode != 0o440 {
+		t.Errorf("inline.txt: %q mode %o", got, mode)
+	}
+	dir := filepath.Join(w.root, ".ferry", "configs", w.project, "web")
+	w.write("conf/app.conf", "listen 9090\n")
+	if err, failed := w.up(target, "web"); err != nil {
+		t.Fatalf("up again: %v %v", err, failed)
+	}
+	if got, _ := read("/etc/app/app.conf"); got != "listen 9090\n" {
+		t.Errorf("after the change, app.conf: %q", got)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 2 {
+		t.Errorf("copies in %s: %v %v, want the 2 in use", dir, entries, err)
+	}
+	if _, err := target.Down(context.Background(), w.project, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("down left %s: %v", dir, err)
 	}
 }

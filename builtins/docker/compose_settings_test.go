@@ -59,3 +59,22 @@ func TestSwarmNetworkAliases(t *testing.T) {
 		t.Errorf("container made on %s as %v, want shop_backend as db,pg", cs.Network, cs.Aliases)
 	}
 }
+
+// A Swarm config is named by the project, rule, file name and content;
+// a swarm refuses one larger than it stores.
+func TestSwarmConfigs(t *testing.T) {
+	a := deploy.Config{Target: "/etc/nginx/nginx.conf", Content: "a", Mode: 0o444}
+	b := a
+	b.Content = "b"
+	if n := SwarmConfigName("shop", "web", a); !strings.HasPrefix(n, "shop_web_nginx.conf_") || len(n) != len("shop_web_nginx.conf_")+8 || n == SwarmConfigName("shop", "web", b) {
+		t.Errorf("names: %s %s", n, SwarmConfigName("shop", "web", b))
+	}
+	spec := &deploy.ServiceSpec{Name: "web", Configs: []deploy.Config{a}}
+	if err := (&SwarmTarget{}).CheckSpec(spec); err != nil {
+		t.Errorf("a small config: %v", err)
+	}
+	spec.Configs[0].Content = strings.Repeat("x", maxSwarmConfig+1)
+	if err := (&SwarmTarget{}).CheckSpec(spec); err == nil || !strings.Contains(err.Error(), "configs: /etc/nginx/nginx.conf is 1024001 bytes, and a swarm stores configs of up to 1024000 bytes (1000 KiB)") {
+		t.Errorf("a large config: %v", err)
+	}
+}

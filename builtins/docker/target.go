@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -200,6 +201,9 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	if id == "" {
 		return absentImage(d)
 	}
+	if err := writeConfigs(d); err != nil {
+		return err
+	}
 	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	// The Engine allows two networks of one name: services deployed in
 	// parallel must not both create it.
@@ -350,6 +354,10 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 		}
 		cs.Ports = append(cs.Ports, b)
 	}
+	for _, cf := range s.Configs {
+		src := filepath.Join(configDir(d.Root, d.Project, s.Name), configFile(cf))
+		cs.Mounts = append(cs.Mounts, dockerapi.Mount{Bind: true, Source: src, Target: cf.Target, ReadOnly: true})
+	}
 	for _, v := range s.Volumes {
 		m := dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		switch {
@@ -415,7 +423,10 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 		d = withReplicas(d, wantReplicas(d.Spec, list))
 	}
 	if rollsOut(d, list) {
-		return t.rollout(ctx, d, list, log)
+		if err := t.rollout(ctx, d, list, log); err != nil {
+			return err
+		}
+		return pruneConfigs(d)
 	}
 	key := d.Key.String()
 	have := map[int]bool{}
@@ -440,7 +451,7 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 			return err
 		}
 	}
-	return nil
+	return pruneConfigs(d)
 }
 
 // start makes replica i of d (0 for a job) under its own name, and
@@ -645,11 +656,11 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if code != 0 {
 		return fmt.Errorf("job %s exited with code %d", d.Spec.Name, code)
 	}
-	return nil
+	return pruneConfigs(d)
 }
 
-// RemoveExcept removes the project's containers, and the secret files on
-// the host, of the rules not in keep.
+// RemoveExcept removes the project's containers, and the secret files and
+// copies of configs on the host, of the rules not in keep.
 func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
 	t.changed(project)
 	defer t.changed(project)
@@ -669,6 +680,9 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 			}
 			removed = append(removed, c.Name)
 		}
+	}
+	if err := removeConfigs(t.owner.Path, project, keep); err != nil {
+		return removed, err
 	}
 	return removed, deploy.RemoveSecretFiles(project, keep)
 }
