@@ -193,15 +193,18 @@ service(name = "web", image = %q, pull = "never", health = health.exec(["/server
 }
 
 // Against the real Engine: aliases on each network, an internal network,
-// and a service kept off the project's network (default_network = False).
+// and a service kept off the project's network (default_network = False),
+// which ferry probes on the network it is on before starting the service
+// that depends on it.
 func TestNetworkAliasesInternalAndNoDefault(t *testing.T) {
 	t.Parallel()
 	docker := needDocker(t)
 	image := serverImage(t)
 	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(`
 network("backend", internal = True)
-service(name = "db", image = %[1]q, pull = "never", default_network = False, networks = {"backend": {"aliases": ["database", "pg"]}})
-service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"aliases": ["front"]}, "backend": None})
+service(name = "db", image = %[1]q, pull = "never", default_network = False, networks = {"backend": {"aliases": ["database", "pg"]}},
+    health = health.tcp(8080, interval = "200ms"))
+service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"aliases": ["front"]}, "backend": None}, depends_on = ["db"])
 `, image)})
 	target := NewTarget(docker, nil)
 	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })

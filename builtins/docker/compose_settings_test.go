@@ -78,3 +78,19 @@ func TestSwarmConfigs(t *testing.T) {
 		t.Errorf("a large config: %v", err)
 	}
 }
+
+// A container off the project's network (default_network = False) is
+// reached at its address on the first of its networks by name.
+func TestIPNetwork(t *testing.T) {
+	ips := map[string]string{"shop_metrics": "10.0.2.5", "shop_backend": "10.0.1.5"}
+	if got := ipNetwork(ips, "shop_default"); got != "shop_backend" {
+		t.Errorf("off the default network: %s, want shop_backend", got)
+	}
+	ips["shop_default"] = "10.0.0.5"
+	if got := ipNetwork(ips, "shop_default"); got != "shop_default" {
+		t.Errorf("on the default network: %s", got)
+	}
+	if got := ipNetwork(nil, "shop_default"); got != "shop_default" {
+		t.Errorf("no network: %s", got)
+	}
+}

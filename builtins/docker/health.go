@@ -148,15 +148,23 @@ func localNets() []*net.IPNet {
 	return nets
 }
 
+// ipNetwork is the network whose address of a container's (ips, by
+// network) ferry uses: network, or, for a container not on it
+// (default_network = False), the first of its networks by name.
+func ipNetwork(ips map[string]string, network string) string {
+	if _, ok := ips[network]; !ok && len(ips) > 0 {
+		return slices.Sorted(maps.Keys(ips))[0]
+	}
+	return network
+}
+
 // reach returns the host:port where the container's port answers from this
 // machine, given the Engine's address and the local networks: its address
 // on network, or, when it is not on that one (default_network = False), on
 // the first of its networks by name.
 func reach(daemonHost string, nets []*net.IPNet, ep dockerapi.Endpoints, network string, port int) (string, error) {
 	local := strings.HasPrefix(daemonHost, "unix://")
-	if _, ok := ep.IPs[network]; !ok && len(ep.IPs) > 0 {
-		network = slices.Sorted(maps.Keys(ep.IPs))[0]
-	}
+	network = ipNetwork(ep.IPs, network)
 	ip := net.ParseIP(ep.IPs[network])
 	if local && ip != nil {
 		for _, n := range nets {
