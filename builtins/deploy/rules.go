@@ -352,6 +352,9 @@ func (r *Rule) Link(lookup func(string) engine.Rule) error {
 			r.spec.Internal[n] = true
 		}
 	}
+	if s := r.spec; s.NoDefaultNetwork && len(s.Ports) > 0 && len(s.Internal) == len(s.Networks) {
+		return fmt.Errorf("ports: the service is on internal networks only (default_network = False), and a port is not published through an internal network; drop ports, or let it join a network that is not internal (default_network = True)")
+	}
 	switch ir := lookup(r.spec.Image).(type) {
 	case ImageRule:
 		r.image = ir

@@ -124,13 +124,14 @@ service(name = "c", image = "x", networks = ["backend"])
 		}
 	}
 	for src, want := range map[string]string{
-		`service(name = "a", image = "x", default_network = False)`:                              `ferry.star:1:8: service "a": default_network = False leaves the service on no network; name the networks it joins`,
-		`service(name = "a", image = "x", default_network = False, networks = ["default"])`:      `networks: names "default", the project's network, and default_network = False keeps the service off it`,
-		`service(name = "a", image = "x", networks = {"backend": {"aliases": ["my_db"]}})`:       `networks: backend: alias "my_db" is not a DNS name`,
-		`service(name = "a", image = "x", networks = {"backend": {"ipv4_address": "10.0.0.2"}})`: `networks: backend: unknown option "ipv4_address"; a network takes aliases`,
-		`service(name = "a", image = "x", networks = {"backend": ["db"]})`:                       `networks: backend: got list, want a dict such as {"aliases": ["db"]}, or None`,
-		`service(name = "a", image = "x", networks = ["backend", "backend"])`:                    `networks: "backend" is named twice`,
-		`service(name = "a", image = "x", networks = "backend")`:                                 `networks: got string, want list of network names, or dict of name to {"aliases": [...]}`,
+		`service(name = "a", image = "x", default_network = False)`:                                                                            `ferry.star:1:8: service "a": default_network = False leaves the service on no network; name the networks it joins`,
+		`service(name = "a", image = "x", default_network = False, networks = ["default"])`:                                                    `networks: names "default", the project's network, and default_network = False keeps the service off it`,
+		`service(name = "a", image = "x", networks = {"backend": {"aliases": ["my_db"]}})`:                                                     `networks: backend: alias "my_db" is not a DNS name`,
+		`service(name = "a", image = "x", networks = {"backend": {"ipv4_address": "10.0.0.2"}})`:                                               `networks: backend: unknown option "ipv4_address"; a network takes aliases`,
+		`service(name = "a", image = "x", networks = {"backend": ["db"]})`:                                                                     `networks: backend: got list, want a dict such as {"aliases": ["db"]}, or None`,
+		`service(name = "a", image = "x", networks = ["backend", "backend"])`:                                                                  `networks: "backend" is named twice`,
+		`service(name = "a", image = "x", networks = "backend")`:                                                                               `networks: got string, want list of network names, or dict of name to {"aliases": [...]}`,
+		"network(\"b\", internal = True)\nservice(name = \"a\", image = \"x\", default_network = False, networks = [\"b\"], ports = [\"80\"])": `ferry.star:2:8: service "a": ports: the service is on internal networks only (default_network = False), and a port is not published through an internal network`,
 		`network("default")`:                             `"default" is the project's own network`,
 		`network("n", internal = True, external = True)`: `network "n": internal = True is how ferry creates a network, and ferry creates no external network`,
 		`volume("v", internal = True)`:                   `unexpected keyword argument "internal"`,
