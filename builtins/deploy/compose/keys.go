@@ -24,6 +24,9 @@ var translated = []string{
 	"services.*.command",
 	"services.*.entrypoint",
 	"services.*.environment.*",
+	"services.*.env_file",
+	"services.*.env_file.[].path",
+	"services.*.env_file.[].required",
 	"services.*.ports.[].target",
 	"services.*.ports.[].published",
 	"services.*.ports.[].host_ip",
@@ -40,6 +43,7 @@ var translated = []string{
 	"services.*.volumes.[].tmpfs.size",
 	"services.*.volumes.[].tmpfs.mode",
 	"services.*.networks.*",
+	"services.*.networks.*.aliases",
 	"services.*.network_mode",
 	"services.*.depends_on.*.condition",
 	"services.*.depends_on.*.required",
@@ -48,6 +52,8 @@ var translated = []string{
 	"services.*.healthcheck.timeout",
 	"services.*.healthcheck.retries",
 	"services.*.healthcheck.start_period",
+	"services.*.healthcheck.start_interval",
+	"services.*.healthcheck.disable",
 	"services.*.deploy.replicas",
 	"services.*.deploy.resources.limits.memory",
 	"services.*.deploy.resources.limits.cpus",
@@ -79,6 +85,9 @@ var translated = []string{
 	"services.*.devices.[].source",
 	"services.*.devices.[].target",
 	"services.*.devices.[].permissions",
+	"services.*.configs.[].source",
+	"services.*.configs.[].target",
+	"services.*.configs.[].mode",
 	"services.*.secrets.[].source",
 	"services.*.secrets.[].target",
 	"services.*.profiles",
@@ -89,28 +98,13 @@ var translated = []string{
 	"volumes.*.name",
 	"networks.*.external",
 	"networks.*.name",
+	"networks.*.internal",
+	"configs.*.file",
+	"configs.*.content",
+	"configs.*.name",
 	"secrets.*.file",
 	"secrets.*.environment",
 	"secrets.*.name",
-}
-
-// notYet are the compose attributes that ferry is gaining the settings for
-// (env_file, anonymous volumes, health start_interval and disable,
-// configs, network aliases, internal networks, keeping a service off the
-// default network): each is listed as "not translated yet", with what
-// ferry does meanwhile, until its translation is written. Keys are model
-// paths; Import adds the value-level ones (an anonymous volume, a service
-// on named networks only) itself.
-var notYet = map[string]string{
-	"services.*.env_file":                   "ferry has no env_file yet; give the variables in env, or secrets with secret(dotenv = ...)",
-	"services.*.healthcheck.start_interval": "ferry's health checks have no start_interval yet; probes run at interval from the start",
-	"services.*.healthcheck.disable":        "ferry cannot disable an image's health check yet",
-	"services.*.configs":                    "ferry has no configs yet; mount the file with volumes (\"./file:/path:ro\")",
-	"configs":                               "ferry has no configs yet; mount the files with volumes (\"./file:/path:ro\")",
-	"services.*.networks.*.aliases":         "ferry has no network aliases yet; the service is reached by its name",
-	"networks.*.internal":                   "ferry has no internal networks yet; the network reaches outside",
-	"anonymous volume":                      "ferry has no anonymous volumes yet; give the volume a name (NAME:/path)",
-	"default network":                       "ferry keeps every service on the project's network as well; a service cannot leave it yet",
 }
 
 // unsupportedWhy says why some attributes are not translated, and what to
@@ -129,6 +123,14 @@ var unsupportedWhy = map[string]string{
 	"secrets.*.external":                 "a Swarm secret; declare a secret() with a source ferry can read (env, file, encrypted, cmd)",
 	"secrets.*.content":                  "ferry.star holds no secret values; put the value in a file or an environment variable and read it with secret()",
 	"services.*.build.dockerfile_inline": "write the Dockerfile to a file and give image(dockerfile = ...)",
+	"services.*.env_file.[].format":      "ferry reads env files as compose's default format does (VAR=value lines); give the variables in env",
+	"services.*.configs.[].uid":          "a config belongs to the user running ferry; mode says who may read it",
+	"services.*.configs.[].gid":          "a config belongs to the user running ferry; mode says who may read it",
+	"configs.*.environment":              "ferry reads configs from files or content; write the value to a file, or give configs = {PATH: {\"content\": ...}}",
+	"configs.*.external":                 "a Swarm config made outside the project; ferry reads configs from files of the workspace",
+	"configs.*.template_driver":          "ferry mounts a config's content as it is",
+	"services.*.networks.*.ipv4_address": "ferry lets the Engine choose addresses; give the service aliases and reach it by name",
+	"services.*.networks.*.ipv6_address": "ferry lets the Engine choose addresses; give the service aliases and reach it by name",
 }
 
 // supportedPaths are the translated paths, for services and jobs alike
@@ -153,17 +155,12 @@ func serviceOnly(attr string) bool {
 	return false
 }
 
-// lookupWhy finds path's pattern in notYet (later = true) or unsupportedWhy.
-func lookupWhy(path tree.Path) (string, bool) {
-	for pattern, why := range notYet {
-		if !strings.Contains(pattern, " ") && path.Matches(tree.Path(pattern)) {
-			return why, true
-		}
-	}
+// lookupWhy finds path's pattern in unsupportedWhy.
+func lookupWhy(path tree.Path) string {
 	for pattern, why := range unsupportedWhy {
 		if path.Matches(tree.Path(pattern)) {
-			return why, false
+			return why
 		}
 	}
-	return "", false
+	return ""
 }

@@ -34,18 +34,12 @@ type Finding struct {
 	Path string // where in the compose model: "services.web.deploy.placement"
 	Pos  string // "compose.yaml:12", or the file alone when the line is not known
 	Why  string // what ferry does instead, or why it cannot
-	// Later marks a key that ferry does not take yet but is being added
-	// (see notYet): the translation is a line away once it is.
-	Later bool
 }
 
 func (f Finding) String() string {
 	s := f.Path
 	if f.Pos != "" {
 		s = f.Pos + ": " + s
-	}
-	if f.Later {
-		return s + ": not translated yet: " + f.Why
 	}
 	return s + ": not translated: " + f.Why
 }
@@ -162,11 +156,11 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 	pr.raw, pr.dotenv = rawModel(ctx, files, dir, o.Env)
 	for _, u := range unsupported {
 		path := u.Path.String()
-		why, later := lookupWhy(u.Path)
+		why := lookupWhy(u.Path)
 		if why == "" {
 			why = "ferry has no equivalent; see docs/compose.md"
 		}
-		pr.findings = append(pr.findings, Finding{Path: path, Pos: src.pos(path), Why: why, Later: later})
+		pr.findings = append(pr.findings, Finding{Path: path, Pos: src.pos(path), Why: why})
 	}
 	return pr, nil
 }

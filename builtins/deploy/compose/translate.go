@@ -71,6 +71,9 @@ type translator struct {
 	// values referred to ("${DB_PASSWORD}"), by variable name.
 	envSecrets map[string]string
 	vars       map[string]bool // Starlark variables declared
+	// dotenvVar is the variable of the dotenv() call that keeps values
+	// interpolated from the project's .env live; "" until one needs it.
+	dotenvVar string
 }
 
 // A workload is a compose service or job: what service() and job() share.
@@ -89,10 +92,6 @@ func (w *workload) path(parts ...string) string {
 
 func (t *translator) note(path, why string) {
 	t.findings = append(t.findings, Finding{Path: path, Pos: t.p.files.pos(path), Why: why})
-}
-
-func (t *translator) later(path, key string) {
-	t.findings = append(t.findings, Finding{Path: path, Pos: t.p.files.pos(path), Why: notYet[key], Later: true})
 }
 
 func (t *translator) translate() (*Result, error) {
@@ -122,7 +121,7 @@ func (t *translator) translate() (*Result, error) {
 	}
 	t.declareSecrets()
 	t.declareResources("volume", volumesOf(t.p.Volumes))
-	t.declareResources("network", networksOf(t.p.Networks))
+	t.declareResources("network", t.networksOf(t.p.Networks))
 	for _, w := range loads {
 		if err := t.workload(&w); err != nil {
 			return nil, err
@@ -241,6 +240,7 @@ func (t *translator) declareSecrets() {
 type resource struct {
 	key, name string // the compose key, and the name ferry uses
 	external  bool
+	internal  bool // a network without a route out
 }
 
 func volumesOf(vs types.Volumes) []resource {
@@ -255,13 +255,21 @@ func volumesOf(vs types.Volumes) []resource {
 	return out
 }
 
-func networksOf(ns types.Networks) []resource {
+func (t *translator) networksOf(ns types.Networks) []resource {
 	var out []resource
 	for k, n := range ns {
+		internal := n.Internal
+		switch {
+		case internal && bool(n.External):
+			t.note(pathOf("networks", k, "internal"), "an external network is made outside the project, internal or not: ferry does not create it (create it with docker network create --internal)")
+			internal = false
+		case internal && k == "default":
+			t.note(pathOf("networks", k, "internal"), "the project's own network, which every service joins unless default_network = False, cannot be internal: declare another network with internal = True, and put the services on it")
+		}
 		if k == "default" && !bool(n.External) {
 			continue // the project's own network, which every ferry service joins
 		}
-		r := resource{key: k, name: k, external: bool(n.External)}
+		r := resource{key: k, name: k, external: bool(n.External), internal: internal}
 		if r.external && n.Name != "" {
 			r.name = n.Name
 		}
@@ -276,6 +284,9 @@ func (t *translator) declareResources(fn string, rs []resource) {
 		c := call{fn: fn, args: []arg{{value: str(r.name)}}, comment: []string{fmt.Sprintf("compose: %ss.%s", fn, r.key)}}
 		if r.external {
 			c.args = append(c.args, arg{"external", boolean(true)})
+		}
+		if r.internal {
+			c.args = append(c.args, arg{"internal", boolean(true)})
 		}
 		t.calls = append(t.calls, c)
 	}
@@ -324,7 +335,7 @@ func (t *translator) workload(w *workload) error {
 	case t.built[w.Image] != "":
 		add("image", str(t.built[w.Image]))
 	case w.Image != "":
-		add("image", str(w.Image))
+		add("image", t.interpolated(rawValue(t.p.raw, w.kind, w.name, "image"), w.Image))
 	default:
 		t.note(w.path(), "it has neither image nor build; give image = by hand")
 		return nil
@@ -342,11 +353,19 @@ func (t *translator) workload(w *workload) error {
 	if w.Entrypoint != nil {
 		add("entrypoint", strs(w.Entrypoint))
 	}
-	if env := t.environment(w); len(env) > 0 {
+	env := t.environment(w)
+	envFiles := t.envFiles(w, env)
+	if len(env) > 0 {
 		add("env", env)
+	}
+	if envFiles != nil {
+		add("env_file", envFiles)
 	}
 	if files := t.secretFiles(w); len(files) > 0 {
 		add("secret_files", files)
+	}
+	if configs := t.configs(w); len(configs) > 0 {
+		add("configs", configs)
 	}
 	if ports := t.ports(w); len(ports) > 0 {
 		add("ports", strs(ports))
@@ -433,7 +452,7 @@ func (t *translator) image(w *workload, name string) (string, error) {
 			t.note(w.path("build", "args", k), fmt.Sprintf("${%s} holds a secret, which ferry does not pass as a build argument (it would stay in the image's history): give it as a build secret, image(secrets = {%q: secret(...)}), read with RUN --mount=type=secret,id=%s", name, strings.ToLower(name), strings.ToLower(name)))
 			continue
 		}
-		args[k] = str(*v)
+		args[k] = t.interpolated(rawValue(t.p.raw, w.kind, w.name, "build", "args", k), *v)
 	}
 	if len(args) > 0 {
 		add("build_args", args)
@@ -532,7 +551,12 @@ func (t *translator) environment(w *workload) dict {
 			env[k] = lit(s)
 			continue
 		}
-		env[k] = str(*v)
+		raw := rawEnv(t.p.raw, w.kind, w.name, k)
+		if name := t.secretInside(raw); name != "" {
+			t.note(w.path("environment", k), fmt.Sprintf("the value holds ${%s}, a secret, among other text: ferry.star would hold the secret's value, so it is left out; give the whole value as a secret (env = {%q: secret(...)}), or let the program build it from a variable that is one", name, k))
+			continue
+		}
+		env[k] = t.interpolated(raw, *v)
 	}
 	return env
 }
@@ -543,7 +567,7 @@ func (t *translator) environment(w *workload) dict {
 // the service starts, from the project's .env or the environment, never
 // written into ferry.star. "" for any other value.
 func (t *translator) secretVar(w *workload, k string) string {
-	name := t.secretRef(rawValue(t.p.raw, w.kind, w.name, "environment", k), k)
+	name := t.secretRef(rawEnv(t.p.raw, w.kind, w.name, k), k)
 	if name == "" {
 		return ""
 	}
@@ -611,6 +635,10 @@ func rawValue(m map[string]any, keys ...string) any {
 }
 
 func (t *translator) ports(w *workload) []string {
+	if len(w.Ports) > 0 && t.internalOnly(w) {
+		t.note(w.path("ports"), "the service is on internal networks only, where the Engine publishes no port (compose publishes none either); left out")
+		return nil
+	}
 	var out []string
 	for _, p := range w.Ports {
 		var sb strings.Builder
@@ -647,8 +675,12 @@ func (t *translator) volumes(w *workload) ([]string, []string) {
 		case types.VolumeTypeBind:
 			vols = append(vols, t.rel(v.Source)+":"+v.Target+mode)
 		case types.VolumeTypeVolume:
+			if v.Source == "" && v.ReadOnly {
+				t.note(p, "a read-only anonymous volume holds nothing; left out")
+				continue
+			}
 			if v.Source == "" {
-				t.later(p, "anonymous volume")
+				vols = append(vols, v.Target) // anonymous: a fresh volume for each container
 				continue
 			}
 			vols = append(vols, t.volumeName(v.Source)+":"+v.Target+mode)
@@ -683,20 +715,47 @@ func (t *translator) networks(w *workload, add func(string, expr)) {
 		return
 	}
 	var nets []string
-	onDefault := false
+	aliases := map[string][]string{}
 	for _, k := range slices.Sorted(maps.Keys(w.Networks)) {
-		if k == "default" {
-			onDefault = true
-			continue
+		name := t.networkName(k)
+		if n := w.Networks[k]; n != nil && len(n.Aliases) > 0 {
+			aliases[name] = n.Aliases
 		}
-		nets = append(nets, t.networkName(k))
+		if k != "default" {
+			nets = append(nets, name)
+		}
 	}
-	if !onDefault {
-		t.later(w.path("networks"), "default network")
-	}
-	if len(nets) > 0 {
+	switch {
+	case len(aliases) == 0 && len(nets) > 0:
 		add("networks", strs(nets))
+	case len(aliases) > 0:
+		d := dict{}
+		for _, n := range nets {
+			d[n] = lit("None")
+		}
+		for n, a := range aliases {
+			d[n] = dict{"aliases": strs(a)}
+		}
+		add("networks", d)
 	}
+	if _, onDefault := w.Networks["default"]; !onDefault {
+		// compose leaves a service that lists its networks off the default one.
+		add("default_network", boolean(false))
+	}
+}
+
+// internalOnly says whether w is on internal networks only, where the
+// Engine publishes no port.
+func (t *translator) internalOnly(w *workload) bool {
+	if _, onDefault := w.Networks["default"]; onDefault || len(w.Networks) == 0 || w.NetworkMode != "" {
+		return false
+	}
+	for k := range w.Networks {
+		if n, ok := t.p.Networks[k]; !ok || !n.Internal || bool(n.External) {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *translator) settings(w *workload, tmpfs []string, add func(string, expr)) {
@@ -865,12 +924,8 @@ func (t *translator) health(w *workload) expr {
 	if h == nil {
 		return nil
 	}
-	if h.Disable {
-		return nil // reported with the attribute
-	}
-	if len(h.Test) > 0 && h.Test[0] == "NONE" {
-		t.later(w.path("healthcheck", "test"), "services.*.healthcheck.disable")
-		return nil
+	if h.Disable || len(h.Test) > 0 && h.Test[0] == "NONE" {
+		return fnCall{fn: "health.disable"}
 	}
 	if len(h.Test) == 0 {
 		return nil
@@ -896,6 +951,13 @@ func (t *translator) health(w *workload) expr {
 	}
 	if h.Retries != nil {
 		c.args = append(c.args, arg{"retries", integer(*h.Retries)})
+	}
+	if h.StartInterval != nil {
+		if h.StartPeriod != nil && *h.StartPeriod > 0 {
+			c.args = append(c.args, arg{"start_interval", str(duration(*h.StartInterval))})
+		} else {
+			t.note(w.path("healthcheck", "start_interval"), "start_interval applies during the start period, and the check has none (start_period is 0s): left out; give start_period to probe more often while the service starts")
+		}
 	}
 	return c
 }
