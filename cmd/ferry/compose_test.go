@@ -124,10 +124,12 @@ func TestExportComposeRoundTrip(t *testing.T) {
 		"api/Dockerfile": "FROM scratch AS final\nCOPY app /app\n",
 		"secrets/db.txt": "hunter2-hunter2\n",
 		"conf/app.yaml":  "a: 1\n",
+		"conf/db.env":    "POSTGRES_DB=shop\nPOSTGRES_USER=shop\n",
+		"conf/pg.conf":   "max_connections = 20\n",
 		"ferry.star": `db_password = secret("db_password", file = "secrets/db.txt")
 token = secret("token", env = "FERRY_TEST_TOKEN")
 volume("data")
-network("backend")
+network("backend", internal = True)
 image(name = "api-image", repo = "acme/api", context = "api", target = "final", build_args = {"V": "1"}, secrets = {"tok": token})
 service(
     name = "db",
@@ -136,8 +138,26 @@ service(
     secret_files = {"/run/secrets/db_password": db_password},
     volumes = ["data:/var/lib/postgresql/data"],
     health = health.exec(["pg_isready"], interval = "2s"),
-    networks = ["backend"],
+    networks = {"backend": {"aliases": ["database", "pg"]}},
+    default_network = False,
     shm_size = "256m",
+    env_file = ["conf/db.env", {"path": "conf/local.env", "required": False}],
+    configs = {
+        "/etc/postgresql/pg.conf": {"file": "conf/pg.conf", "mode": 0o440},
+        "/etc/motd": {"content": "shop db\n"},
+    },
+)
+service(
+    name = "cache",
+    image = "redis:7.4",
+    volumes = ["/data"],
+    networks = {"default": {"aliases": ["redis"]}, "backend": None},
+    health = health.disable(),
+)
+service(
+    name = "queue",
+    image = "redis:7.4",
+    health = health.exec(["redis-cli", "ping"], start_period = "30s", start_interval = "1s"),
 )
 job(name = "migrate", image = "api-image", command = ["/app", "migrate"], depends_on = ["db"])
 service(
@@ -169,10 +189,15 @@ image(name = "tools", repo = "acme/tools", context = "api")
 	r.wantCode(t, 0)
 	r.wantStderr(t, "health.http is probed by ferry", "task unit", "image tools: not translated: no service or job runs the image")
 	first := ws.read(t, "compose.yaml")
-	for _, want := range []string{"file: ./secrets/db.txt", "environment: FERRY_TEST_TOKEN", "service_completed_successfully", "service_healthy", "x-ferry-job: true", "target: final", "host_ip: 127.0.0.1", "restart: on-failure:3", "source: ./conf"} {
+	for _, want := range []string{"file: ./secrets/db.txt", "environment: FERRY_TEST_TOKEN", "service_completed_successfully", "service_healthy", "x-ferry-job: true", "target: final", "host_ip: 127.0.0.1", "restart: on-failure:3", "source: ./conf",
+		"internal: true", "- database", "env_file:", "path: ./conf/db.env", "required: false", "file: ./conf/pg.conf", "content: |", "target: /etc/postgresql/pg.conf", `mode: "0440"`,
+		"target: /data", "disable: true", "start_interval: 1s"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("compose.yaml lacks %q:\n%s", want, first)
 		}
+	}
+	if db := first[strings.Index(first, "\n  db:"):strings.Index(first, "\n  migrate:")]; strings.Contains(db, "default") || strings.Contains(db, "POSTGRES_USER") {
+		t.Errorf("db is on the default network, or repeats its env_file in environment:\n%s", db)
 	}
 	if strings.Contains(first, "hunter2") || strings.Contains(first, "s3cr3t") {
 		t.Fatalf("compose.yaml holds a secret's value:\n%s", first)
@@ -183,7 +208,7 @@ image(name = "tools", repo = "acme/tools", context = "api")
 	}
 	ws.ferry(t, "import", "compose", "-o", "ferry.star", "compose.yaml").wantCode(t, 0)
 	star := ws.read(t, "ferry.star")
-	for _, want := range []string{`job(`, `name = "migrate"`, `secret_files = {"/run/secrets/db_password": db_password}`, `secret("token", env = "FERRY_TEST_TOKEN")`, `profiles = ["app"]`} {
+	for _, want := range []string{`job(`, `name = "migrate"`, `default_network = False`, `health = health.disable()`, `volumes = ["/data"]`, `network("backend", internal = True)`, `"/etc/motd": {"content": "shop db\n"}`, `env_file = ["conf/db.env", {"path": "conf/local.env", "required": False}]`, `secret_files = {"/run/secrets/db_password": db_password}`, `secret("token", env = "FERRY_TEST_TOKEN")`, `profiles = ["app"]`} {
 		if !strings.Contains(star, want) {
 			t.Errorf("the import lacks %s:\n%s", want, star)
 		}

@@ -130,11 +130,15 @@ func (e *exporter) rule(r *deploy.Rule) {
 	if s.Entrypoint != nil {
 		c.Entrypoint = types.ShellCommand(s.Entrypoint)
 	}
-	if len(s.Env) > 0 {
-		c.Environment = types.MappingWithEquals{}
-		for k, v := range s.Env {
-			c.Environment[k] = &v
+	fromFiles := e.envFiles(c, s.EnvFiles)
+	for k, v := range s.Env {
+		if f, ok := fromFiles[k]; ok && f == v {
+			continue // env_file gives it
 		}
+		if c.Environment == nil {
+			c.Environment = types.MappingWithEquals{}
+		}
+		c.Environment[k] = &v
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Secrets)) {
 		sec := s.Secrets[k]
@@ -159,23 +163,19 @@ func (e *exporter) rule(r *deploy.Rule) {
 		}
 		svc.Ports = append(svc.Ports, pc...)
 	}
+	e.configs(&svc, s)
 	for _, v := range s.Volumes {
 		m := types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
-		if v.Bind {
+		switch {
+		case v.Bind:
 			m.Type, m.Source = types.VolumeTypeBind, e.rel(v.HostPath(e.o.Root))
-		} else {
+		case v.Anonymous:
+		default:
 			e.volume(v.Source, v.External)
 		}
 		c.Volumes = append(c.Volumes, m)
 	}
-	if len(s.Networks) > 0 {
-		// Every ferry service is on the project's network too.
-		c.Networks = map[string]*types.ServiceNetworkConfig{"default": nil}
-		for _, n := range s.Networks {
-			c.Networks[n] = nil
-			e.network(n, s.External[n])
-		}
-	}
+	e.networks(c, s)
 	c.NetworkMode = s.NetworkMode
 	c.Privileged = s.Privileged
 	e.settings(c, &s.Settings)
@@ -243,6 +243,59 @@ func (e *exporter) secret(info *engine.RuleInfo, sec engine.Secret) {
 	e.p.Secrets[name] = c
 }
 
+// envFiles writes env_file: for files, and returns the variables they
+// give, which environment: need not repeat.
+func (e *exporter) envFiles(c *types.ContainerSpec, files []deploy.EnvFile) map[string]string {
+	vars := map[string]string{}
+	for _, f := range files {
+		c.EnvFiles = append(c.EnvFiles, types.EnvFile{Path: e.rel(f.Path), Required: types.OptOut(f.Vars != nil)})
+		maps.Copy(vars, f.Vars)
+	}
+	return vars
+}
+
+// configs writes configs: of the service, and declares each as a
+// top-level config with the file it was read from, or its content.
+func (e *exporter) configs(svc *types.ServiceConfig, s *deploy.ServiceSpec) {
+	for _, cf := range s.Configs {
+		name := s.Name + "_" + strings.Trim(strings.NewReplacer("/", "_", ".", "_").Replace(cf.Target), "_")
+		oc := types.ConfigObjConfig{Content: cf.Content}
+		if cf.Source != "" {
+			oc = types.ConfigObjConfig{File: e.rel(cf.Source)}
+		}
+		if e.p.Configs == nil {
+			e.p.Configs = types.Configs{}
+		}
+		e.p.Configs[name] = oc
+		ref := types.ServiceConfigObjConfig{Source: name, Target: cf.Target}
+		if cf.Mode != deploy.DefaultConfigMode {
+			m := types.FileMode(cf.Mode)
+			ref.Mode = &m
+		}
+		svc.Configs = append(svc.Configs, ref)
+	}
+}
+
+// networks writes the networks of a service: none when it is on the
+// project's network alone; else each with its aliases, and the project's
+// ("default") unless the service keeps off it.
+func (e *exporter) networks(c *types.ContainerSpec, s *deploy.ServiceSpec) {
+	if len(s.Networks) == 0 && len(s.Aliases) == 0 {
+		return
+	}
+	c.Networks = map[string]*types.ServiceNetworkConfig{}
+	if !s.NoDefaultNetwork {
+		c.Networks[deploy.DefaultNetwork] = nil
+	}
+	for _, n := range s.Networks {
+		c.Networks[n] = nil
+		e.network(n, s.External[n], s.Internal[n])
+	}
+	for n, a := range s.Aliases {
+		c.Networks[n] = &types.ServiceNetworkConfig{Aliases: a}
+	}
+}
+
 func (e *exporter) volume(name string, external bool) {
 	if e.p.Volumes == nil {
 		e.p.Volumes = types.Volumes{}
@@ -250,11 +303,11 @@ func (e *exporter) volume(name string, external bool) {
 	e.p.Volumes[name] = types.VolumeConfig{External: types.External(external)}
 }
 
-func (e *exporter) network(name string, external bool) {
+func (e *exporter) network(name string, external, internal bool) {
 	if e.p.Networks == nil {
 		e.p.Networks = types.Networks{}
 	}
-	e.p.Networks[name] = types.NetworkConfig{External: types.External(external)}
+	e.p.Networks[name] = types.NetworkConfig{External: types.External(external), Internal: internal}
 }
 
 func (e *exporter) settings(c *types.ContainerSpec, s *deploy.Settings) {
@@ -326,6 +379,9 @@ func (e *exporter) serviceOnly(svc *types.ServiceConfig, s *deploy.ServiceSpec, 
 	if s.Autoscale != nil {
 		e.note(info, fmt.Sprintf("autoscale: compose scales by hand; the compose file runs %d (min) replicas", s.Replicas))
 	}
+	if s.HealthDisabled {
+		svc.HealthCheck = &types.HealthCheckConfig{Disable: true}
+	}
 	if h := s.Health; h != nil {
 		switch h.Kind {
 		case "exec":
@@ -336,6 +392,9 @@ func (e *exporter) serviceOnly(svc *types.ServiceConfig, s *deploy.ServiceSpec, 
 			hc := &types.HealthCheckConfig{Test: test}
 			dur := func(d time.Duration) *types.Duration { x := types.Duration(d); return &x }
 			hc.Interval, hc.Timeout, hc.StartPeriod = dur(h.Interval), dur(h.Timeout), dur(h.StartPeriod)
+			if h.StartInterval != 0 {
+				hc.StartInterval = dur(h.StartInterval)
+			}
 			retries := uint64(h.Retries)
 			hc.Retries = &retries
 			svc.HealthCheck = hc
