@@ -5,10 +5,13 @@ package main
 // plan and lint; bad input; and export → import → export.
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -304,10 +307,13 @@ ENTRYPOINT ["/usr/local/bin/postgres"]
 		dir     string
 		running []string // containers that must run, by service-replica
 		ran     []string // jobs that must have exited 0
+		// check inspects the running project further.
+		check func(t *testing.T, ws *testWorkspace, project string)
 	}{
-		{"go-api-postgres", []string{"api-1", "db-1"}, []string{"migrate"}},
-		{"redis-worker", []string{"redis-1", "worker-1", "worker-2"}, []string{"migrate"}},
-		{"extends", []string{"api-1", "scheduler-1", "worker-1", "worker-2", "worker-3"}, nil},
+		{"go-api-postgres", []string{"api-1", "db-1"}, []string{"migrate"}, nil},
+		{"redis-worker", []string{"redis-1", "worker-1", "worker-2"}, []string{"migrate"}, nil},
+		{"extends", []string{"api-1", "scheduler-1", "worker-1", "worker-2", "worker-3"}, nil, nil},
+		{"internal-backend", []string{"api-1", "db-1", "reporter-1"}, nil, checkInternalBackend},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			ws := &testWorkspace{dir: copyTree(t, filepath.Join(composeCorpus, tc.dir))}
@@ -351,10 +357,131 @@ ENTRYPOINT ["/usr/local/bin/postgres"]
 					t.Errorf("job %s did not exit 0: %v", j, state)
 				}
 			}
+			if tc.check != nil {
+				tc.check(t, ws, project)
+			}
 			ws.ferry(t, "--project", project, "down", "--volumes").wantCode(t, 0)
 			if out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=ferry.project="+project).Output(); strings.TrimSpace(string(out)) != "" {
 				t.Errorf("ferry down left containers: %s", out)
 			}
 		})
+	}
+}
+
+// containerInfo is what docker inspect says of a container, as far as the
+// compose round trip checks it.
+type containerInfo struct {
+	Config struct {
+		Env         []string
+		Healthcheck *struct{ Test []string }
+	}
+	Mounts []struct {
+		Type, Name, Source, Destination string
+		RW                              bool
+	}
+	NetworkSettings struct {
+		Networks map[string]struct{ Aliases []string }
+	}
+}
+
+func inspectContainer(t *testing.T, name string) containerInfo {
+	t.Helper()
+	out, err := exec.Command("docker", "inspect", name).Output()
+	if err != nil {
+		t.Fatalf("docker inspect %s: %v", name, err)
+	}
+	var info []containerInfo
+	if err := json.Unmarshal(out, &info); err != nil || len(info) != 1 {
+		t.Fatalf("docker inspect %s: %v\n%s", name, err, out)
+	}
+	return info[0]
+}
+
+// checkInternalBackend checks the settings of corpus/internal-backend on
+// its running containers: env_file and .env values (and a secret of an
+// env file, which ferry.star does not hold), configs, anonymous volumes,
+// the internal network with aliases, db off the default network, the
+// health check turned off; then that editing .env changes the service.
+func checkInternalBackend(t *testing.T, ws *testWorkspace, project string) {
+	star := ws.read(t, "ferry.star")
+	if strings.Contains(star, "not-in-ferry-star") {
+		t.Errorf("ferry.star holds a secret's value:\n%s", star)
+	}
+	api, db, reporter := inspectContainer(t, project+"-api-1"), inspectContainer(t, project+"-db-1"), inspectContainer(t, project+"-reporter-1")
+	for _, want := range []string{"CACHE_DIR=/var/cache/api", "API_TOKEN=not-in-ferry-star-3", "LOG_LEVEL=debug", "DB_ADDR=database:5432"} {
+		if !slices.Contains(api.Config.Env, want) {
+			t.Errorf("api lacks %s in its environment: %v", want, api.Config.Env)
+		}
+	}
+	for _, want := range []string{"POSTGRES_DB=ledger", "POSTGRES_USER=ledger", "POSTGRES_PASSWORD=not-in-ferry-star-4"} {
+		if !slices.Contains(db.Config.Env, want) {
+			t.Errorf("db lacks %s in its environment: %v", want, db.Config.Env)
+		}
+	}
+	mounts := func(c containerInfo) map[string]string {
+		m := map[string]string{}
+		for _, mt := range c.Mounts {
+			switch {
+			case mt.Type == "volume" && mt.RW && len(mt.Name) == 64:
+				m[mt.Destination] = "anonymous"
+			case mt.Type == "bind" && !mt.RW:
+				b, err := os.ReadFile(mt.Source)
+				if err != nil {
+					t.Errorf("config %s: %v", mt.Destination, err)
+				}
+				info, _ := os.Stat(mt.Source)
+				m[mt.Destination] = fmt.Sprintf("%v %q", info.Mode().Perm(), b)
+			default:
+				m[mt.Destination] = mt.Type + " " + mt.Name
+			}
+		}
+		return m
+	}
+	apiMounts, dbMounts, reporterMounts := mounts(api), mounts(db), mounts(reporter)
+	for dest, want := range map[string]string{
+		"/etc/api/config.yaml": fmt.Sprintf("-r--r--r-- %q", ws.read(t, "config/api.yaml")),
+		"/etc/motd":            `-r--r----- "ledger 1.4\n"`,
+		"/var/cache/api":       "anonymous",
+	} {
+		if apiMounts[dest] != want {
+			t.Errorf("api's mount at %s is %q, want %q (all: %v)", dest, apiMounts[dest], want, apiMounts)
+		}
+	}
+	if dbMounts["/var/run/postgresql"] != "anonymous" || dbMounts["/var/lib/postgresql/data"] != "volume "+project+"_db-data" {
+		t.Errorf("db's volumes: %v", dbMounts)
+	}
+	if !strings.HasPrefix(reporterMounts["/api_config"], "-r--r--r--") {
+		t.Errorf("reporter's config: %v", reporterMounts)
+	}
+	if h := reporter.Config.Healthcheck; h == nil || !slices.Equal(h.Test, []string{"NONE"}) {
+		t.Errorf("reporter's health check is not turned off: %+v", h)
+	}
+	backend, def := project+"_backend", project+"_default"
+	if _, ok := db.NetworkSettings.Networks[def]; ok || len(db.NetworkSettings.Networks) != 1 {
+		t.Errorf("db is on %v, want %s alone", slices.Sorted(maps.Keys(db.NetworkSettings.Networks)), backend)
+	}
+	for c, want := range map[string][]string{"db " + backend: {"database", "pg"}, "api " + def: {"ledger-api"}, "api " + backend: nil} {
+		name, network, _ := strings.Cut(c, " ")
+		n, ok := map[string]containerInfo{"db": db, "api": api}[name].NetworkSettings.Networks[network]
+		if !ok {
+			t.Errorf("%s is not on %s", name, network)
+			continue
+		}
+		for _, a := range append(want, name) {
+			if !slices.Contains(n.Aliases, a) {
+				t.Errorf("%s has aliases %v on %s, want %s among them", name, n.Aliases, network, a)
+			}
+		}
+	}
+	out, err := exec.Command("docker", "network", "inspect", "-f", "{{.Internal}}", backend).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Errorf("%s is not internal: %q %v", backend, out, err)
+	}
+
+	// The .env stays live: a new value replaces the service that uses it.
+	ws.write(t, ".env", strings.Replace(ws.read(t, ".env"), "LOG_LEVEL=debug", "LOG_LEVEL=warn", 1))
+	ws.ferry(t, "--project", project, "up", "--wait").wantCode(t, 0)
+	if env := inspectContainer(t, project+"-api-1").Config.Env; !slices.Contains(env, "LOG_LEVEL=warn") {
+		t.Errorf("after editing .env, api's environment is %v, want LOG_LEVEL=warn", env)
 	}
 }
