@@ -143,15 +143,19 @@ func (ps templateParts) expr(vars string) expr {
 		case p.variable == "":
 			terms = append(terms, strconv.Quote(p.text))
 		case p.modifier == ":-":
-			terms = append(terms, fmt.Sprintf("(%s.get(%q) or %q)", vars, p.variable, p.fallback))
+			terms = append(terms, fmt.Sprintf("%s.get(%q) or %q", vars, p.variable, p.fallback))
 		case p.modifier == "-":
 			terms = append(terms, fmt.Sprintf("%s.get(%q, %q)", vars, p.variable, p.fallback))
 		default:
 			terms = append(terms, fmt.Sprintf("%s[%q]", vars, p.variable))
 		}
 	}
-	if len(terms) == 1 {
-		return lit(strings.TrimSuffix(strings.TrimPrefix(terms[0], "("), ")"))
+	if len(terms) > 1 {
+		for i, term := range terms {
+			if strings.Contains(term, " or ") && !strings.HasPrefix(term, `"`) {
+				terms[i] = "(" + term + ")"
+			}
+		}
 	}
 	return lit(strings.Join(terms, " + "))
 }
