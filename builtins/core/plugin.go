@@ -1,5 +1,5 @@
 // Package core provides ferry's core builtins: task, glob, read_file,
-// os.env, config.flag, config.env and yaml, and runs task commands and run-time actions.
+// dotenv, os.env, config.flag, config.env and yaml, and runs task commands and run-time actions.
 package core
 
 import (
@@ -23,7 +23,7 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	task.Impl = func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 		return declareTask(thread, c, p.Secrets)
 	}
-	return []*engine.Builtin{&task, globBuiltin, readFileBuiltin, envBuiltin, flagBuiltin, envConstant(p.Env), yamlEncode, yamlDecode, watchSettingsBuiltin}
+	return []*engine.Builtin{&task, globBuiltin, readFileBuiltin, dotenvBuiltin, envBuiltin, flagBuiltin, envConstant(p.Env), yamlEncode, yamlDecode, watchSettingsBuiltin}
 }
 
 // MethodDocs returns the run-time methods of `ctx`, for the reference.

@@ -24,6 +24,9 @@ type HealthCheck struct {
 	Timeout     time.Duration
 	Retries     int
 	StartPeriod time.Duration
+	// StartInterval is the time between probes during the start period;
+	// 0: Interval.
+	StartInterval time.Duration
 }
 
 // String describes the check, for the config hash and messages.
@@ -40,7 +43,21 @@ func (h *HealthCheck) String() string {
 			what = "sh -c " + h.Shell
 		}
 	}
-	return fmt.Sprintf("health.%s(%s every %s, timeout %s, %d retries, start period %s)", h.Kind, what, h.Interval, h.Timeout, h.Retries, h.StartPeriod)
+	s := fmt.Sprintf("health.%s(%s every %s, timeout %s, %d retries, start period %s", h.Kind, what, h.Interval, h.Timeout, h.Retries, h.StartPeriod)
+	if h.StartInterval != 0 {
+		// Only when set, so that adding it replaced no container.
+		s += fmt.Sprintf(", every %s meanwhile", h.StartInterval)
+	}
+	return s + ")"
+}
+
+// ProbeInterval is the time between probes of a replica that is starting
+// (within its start period, not yet healthy) or not.
+func (h *HealthCheck) ProbeInterval(starting bool) time.Duration {
+	if starting && h.StartInterval > 0 {
+		return h.StartInterval
+	}
+	return h.Interval
 }
 
 // The Starlark value of a health check.
@@ -54,6 +71,7 @@ var timingParams = []engine.Param{
 	{Name: "timeout", Type: engine.Duration, Default: `"2s"`, Doc: "How long one probe may take."},
 	{Name: "retries", Type: engine.Int, Default: "3", Doc: "Failed probes in a row before the service counts as unhealthy."},
 	{Name: "start_period", Type: engine.Duration, Default: `"0s"`, Doc: "Time to start up, during which failures do not count (a success still makes the service healthy)."},
+	{Name: "start_interval", Type: engine.Duration, Doc: "Time between probes during the start period, so a service that starts fast is found healthy early without probing it often later (`\"1s\"`); `interval` by default. For `health.exec`, Docker runs it and needs Engine 25 or later (API 1.44)."},
 }
 
 func healthBuiltin(kind, doc string, params ...engine.Param) *engine.Builtin {
@@ -71,6 +89,14 @@ func healthBuiltin(kind, doc string, params ...engine.Param) *engine.Builtin {
 				Timeout:     c.Duration("timeout", 2*time.Second),
 				Retries:     c.Int("retries", 3),
 				StartPeriod: c.Duration("start_period", 0),
+			}
+			if c.Has("start_interval") {
+				if h.StartInterval = c.Duration("start_interval", 0); h.StartInterval <= 0 {
+					return nil, c.Errorf("start_interval: got %s, want a duration of more than 0 (leave it out to probe every interval)", h.StartInterval)
+				}
+				if h.StartPeriod == 0 {
+					return nil, c.Errorf("start_interval applies during the start period, and start_period is 0s; give start_period too (start_period = \"30s\")")
+				}
 			}
 			if c.Has("cmd") {
 				cmd := c.Value("cmd").(engine.Cmd)
@@ -102,5 +128,18 @@ var healthBuiltins = []*engine.Builtin{
 		engine.Param{Name: "port", Type: engine.Int, Required: true, Positional: true, Doc: "Container port."}),
 	healthBuiltin("exec", "A health check that runs a command inside the container: healthy when it exits 0. It becomes the container's Docker `HEALTHCHECK`, so `ferry status` and `docker ps` show the health; the program must exist in the image.",
 		engine.Param{Name: "cmd", Type: engine.Command, Required: true, Positional: true, Doc: "A list (argv, no shell) or a string (run by the image's `/bin/sh -c`)."}),
+	disableBuiltin,
 	waitBuiltin,
+}
+
+// Disabled is the check of health.disable(): none, not even the image's
+// HEALTHCHECK. declare turns it into Settings.HealthDisabled.
+var Disabled = &HealthCheck{Kind: "none"}
+
+var disableBuiltin = &engine.Builtin{
+	Name: "health.disable",
+	Doc: "Turns off the image's own `HEALTHCHECK` (compose's `healthcheck: {disable: true}`): the container runs with no health check, " +
+		"and services that depend on it wait only for it to run. Without `health`, the image's check runs, if it has one.",
+	Returns: "a value for `service(health = ...)`.",
+	Impl:    func(*starlark.Thread, *engine.Call) (starlark.Value, error) { return Disabled, nil },
 }

@@ -217,6 +217,39 @@ func TestWaitHealthyLateServer(t *testing.T) {
 	}
 }
 
+// During the start period, probes come every start_interval: a replica
+// that answers soon is healthy long before the next interval.
+func TestWaitHealthyStartInterval(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	rounds, started := 0, time.Now()
+	ft := &fakeTarget{replicas: func() []Replica {
+		rounds++
+		if rounds == 3 {
+			if l, err = net.Listen("tcp", addr); err != nil {
+				t.Error(err)
+			}
+		}
+		return []Replica{{Name: "p-web-1", Running: true, Started: started, Addr: addr}}
+	}}
+	h := &HealthCheck{Kind: "tcp", Port: 1, Interval: time.Hour, Timeout: 100 * time.Millisecond, Retries: 1, StartPeriod: time.Hour, StartInterval: 10 * time.Millisecond}
+	d := &Deployment{Project: "p", Spec: &ServiceSpec{Name: "web", Replicas: 1, Health: h}}
+	if err := WaitHealthy(context.Background(), ft, d, 5*time.Second, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if rounds != 3 {
+		t.Errorf("healthy after %d rounds, want 3", rounds)
+	}
+	if got := h.ProbeInterval(false); got != time.Hour {
+		t.Errorf("interval once started: %s, want 1h", got)
+	}
+}
+
 // exitTarget is a fakeTarget that also says how a replica's last run
 // ended.
 type exitTarget struct {

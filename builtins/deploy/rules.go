@@ -40,7 +40,7 @@ func (*Plugin) NewState() any { return &Environments{} }
 // Each call returns builtins sharing a fresh register of the networks and
 // volumes declared, so call it once per evaluation, as engine.Evaluate does.
 func (p *Plugin) Builtins() []*engine.Builtin {
-	res := &resources{external: map[string]bool{}}
+	res := &resources{external: map[string]bool{}, internal: map[string]bool{}}
 	return append([]*engine.Builtin{p.builtin("service", res), p.builtin("job", res), resourceBuiltin("network", res), resourceBuiltin("volume", res), environmentBuiltin(), scale.Builtin}, healthBuiltins...)
 }
 
@@ -59,10 +59,13 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 		{Name: "command", Type: argv{}, Doc: "Replaces the image's command (the arguments of its entrypoint): a list, or a string split into words as a POSIX shell would (`sh -c \"a && b\"` is three words), but no shell runs it; a string that needs one ($VAR, &&, |, >) is refused."},
 		{Name: "entrypoint", Type: engine.StringList, Doc: "Replaces the image's entrypoint."},
 		{Name: "env", Type: engine.EnvDict, Default: "{}", Doc: "Environment variables; a value may be a `secret()`, read when the rule runs."},
+		{Name: "env_file", Type: envFilesType{}, Default: "[]", Doc: "Files of environment variables, as compose's `env_file`: a path or a list, relative to the file declaring the service, read as compose reads them, with its parser (`VAR=value` lines, `#` comments, quotes, `${VAR}` and `${VAR:-default}` of a variable set above in the file or in the environment ferry runs in, recorded as an input). A later file's variables win over an earlier one's, and `env`'s over them all. The files are read while ferry.star is evaluated: a change to one replaces the containers that use its values. A missing file is an error, unless written `{\"path\": \".env.local\", \"required\": False}`. Keep secrets out of them: `ferry lint` flags a password-like value in one that git does not ignore (FERRY-SV011)."},
 		{Name: "secret_files", Type: engine.SecretDict, Default: "{}", Doc: "Files to put in the container, by absolute path: each `secret()` is written to a private folder on a host tmpfs and bind-mounted read-only (never copied into the container, where it would land on disk); `ferry down` removes them. See [secrets](secrets.md)."},
+		{Name: "configs", Type: configsType{}, Default: "{}", Doc: "Files mounted read-only into the container, as compose's `configs`: a dict of container path to a workspace file (relative to the file declaring the service), or to `{\"file\": \"nginx.conf\", \"mode\": 0o440}` or `{\"content\": \"...\"}`. The content is part of the service's definition: a changed config replaces the containers. On Swarm they are Swarm configs. See [services](services.md#configs)."},
 		{Name: "ports", Type: engine.StringList, Default: "[]", Doc: "Published ports as compose writes them: `\"80\"` (a free host port), `\"8080:80\"`, `\"0.0.0.0:8080:80\"`, `\"[::1]:8080:80\"` (an IPv6 host address in brackets), `\"8080-8083:80\"`, `\"53/udp\"`. Without a host address a port is published on loopback (127.0.0.1) only on the docker target; write `\"0.0.0.0:…\"` to publish on every interface. See [services](services.md#ports)."},
-		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only."},
-		{Name: "networks", Type: engine.StringList, Default: "[]", Doc: "Extra networks of the project to join; every service joins the project's own network."},
+		{Name: "volumes", Type: engine.StringList, Default: "[]", Doc: "`NAME:/path` (a named volume of the project), `./dir:/path`, `~/dir:/path` or `/abs:/path` (bind mounts), with `:ro` for read-only; `/path` alone is an anonymous volume: a fresh one for each container, removed with it (when the container is replaced, and by `ferry down`)."},
+		{Name: "networks", Type: networksType{}, Default: "[]", Doc: "Networks to join besides the project's own: names of the project's networks (created as `<project>_NAME`) or of `network()` declarations. As a dict, each with its options, as compose's long form: `{\"backend\": {\"aliases\": [\"db\"]}}` gives the service other DNS names on that network (`\"default\"` is the project's network). See [services](services.md#networks)."},
+		{Name: "default_network", Type: engine.Bool, Default: "True", Doc: "Join the project's own network, as every service does by default; `False` keeps the service on the `networks` it names only (compose's behaviour when a service lists its networks), so services on other networks cannot reach it."},
 		{Name: "network_mode", Type: engine.String, Default: `""`, Doc: "`\"host\"`: share the host's network stack (no isolation: every port it opens is open on the host; it joins no project network, so other services cannot reach it by name, and takes no `ports` or `networks`); `\"none\"`: no network but loopback; `\"bridge\"` or unset: the project's network. `ferry lint` flags `\"host\"` (FERRY-SV001). Not on Swarm."},
 		{Name: "privileged", Type: engine.Bool, Default: "False", Doc: "Run the container privileged: every capability and host device, no seccomp or AppArmor confinement, which is root on the host. `ferry lint` flags it (FERRY-SV005). Not on Swarm."},
 		{Name: "cap_add", Type: engine.StringList, Default: "[]", Doc: "Linux capabilities to add (`\"NET_ADMIN\"`, `\"CAP_NET_ADMIN\"`, `\"ALL\"`). `ferry lint` flags the powerful ones (FERRY-SV008). See [services](services.md#capabilities-and-a-read-only-root)."},
@@ -93,7 +96,7 @@ func (p *Plugin) builtin(kind string, res *resources) *engine.Builtin {
 			engine.Param{Name: "replicas", Type: engine.Int, Default: "1", Doc: "How many containers to run; they share the service's DNS name, which round-robins between them."},
 			engine.Param{Name: "autoscale", Type: scale.PolicyType{}, Doc: "An `autoscale(...)` policy instead of a fixed `replicas`: `ferry up` starts `min` replicas (or keeps the count running, when it lies within min and max), and `ferry up --follow` or `ferry watch` adjusts it. See docs/scaling.md."},
 			engine.Param{Name: "restart", Type: engine.String, Default: `"unless-stopped"`, Doc: "Restart policy: `no`, `always`, `on-failure` (`on-failure:5`: at most 5 restarts) or `unless-stopped`."},
-			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check). Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
+			engine.Param{Name: "health", Type: healthType{}, Doc: "How to tell the service is healthy: `health.http`, `health.tcp` (probed by ferry) or `health.exec` (the container's Docker health check); `health.disable()` turns off the image's `HEALTHCHECK`. Without it the image's own check, if any, runs. Services that depend on it wait until it is healthy, and so does `ferry up --wait`."},
 			engine.Param{Name: "update", Type: engine.AnyValue, Default: "{}", Doc: "How a change is rolled out when there are several replicas: `{\"order\": \"start-first\" or \"stop-first\", \"parallelism\": 1}`. By default one replica at a time, start-first, or stop-first when a host port is fixed. Changing it replaces nothing."},
 			engine.Param{Name: "ready_after", Type: engine.Duration, Default: `"5s"`, Doc: "How long each replica must stay up (and healthy, with a `health` check) since its last start, without a restart, before `ferry up --wait`, `ferry ci`, a rolling update and, with a check, `depends_on` count it as ready; a replica that exits or restarts meanwhile fails the wait with its exit code and last log lines. `\"0s\"`: ready as soon as it runs (and is healthy). Changing it replaces nothing."},
 		)
@@ -120,7 +123,6 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		Image:      c.String("image"),
 		Pull:       c.String("pull"),
 		Entrypoint: c.Strings("entrypoint"),
-		Networks:   c.Strings("networks"),
 		Privileged: c.Bool("privileged", false),
 		Labels:     c.StringMap("labels"),
 		Replicas:   c.Int("replicas", 1),
@@ -130,6 +132,9 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		User:       c.String("user"),
 	}
 	if err := declareSecrets(c, s); err != nil {
+		return nil, err
+	}
+	if err := declareEnvFiles(thread, c, s); err != nil {
 		return nil, err
 	}
 	if s.Restart, s.MaxRestarts, err = parseRestart(s.Restart); err != nil {
@@ -172,11 +177,21 @@ func (p *Plugin) declare(thread *starlark.Thread, c *engine.Call, kind string, r
 		}
 		s.Volumes = append(s.Volumes, v)
 	}
+	if err := declareNetworks(c, s); err != nil {
+		return nil, err
+	}
+	if err := declareConfigs(thread, c, s); err != nil {
+		return nil, err
+	}
 	if err := declareSettings(c, s); err != nil {
 		return nil, err
 	}
 	if h, ok := c.Value("health").(*HealthCheck); ok {
-		s.Health = h
+		if h == Disabled {
+			s.HealthDisabled = true
+		} else {
+			s.Health = h
+		}
 	}
 	if a, ok := c.Value("autoscale").(*scale.Policy); ok {
 		if c.Has("replicas") {
@@ -327,13 +342,19 @@ func (r *Rule) Link(lookup func(string) engine.Rule) error {
 		}
 	}
 	for i, v := range r.spec.Volumes {
-		r.spec.Volumes[i].External = !v.Bind && r.res.isExternal("volume", v.Source)
+		r.spec.Volumes[i].External = !v.Bind && !v.Anonymous && r.res.isExternal("volume", v.Source)
 	}
-	r.spec.External = map[string]bool{}
+	r.spec.External, r.spec.Internal = map[string]bool{}, map[string]bool{}
 	for _, n := range r.spec.Networks {
 		if r.res.isExternal("network", n) {
 			r.spec.External[n] = true
 		}
+		if r.res.isInternal(n) {
+			r.spec.Internal[n] = true
+		}
+	}
+	if s := r.spec; s.NoDefaultNetwork && len(s.Ports) > 0 && len(s.Internal) == len(s.Networks) {
+		return fmt.Errorf("ports: the service is on internal networks only (default_network = False), and a port is not published through an internal network; drop ports, or let it join a network that is not internal (default_network = True)")
 	}
 	switch ir := lookup(r.spec.Image).(type) {
 	case ImageRule:
@@ -382,10 +403,15 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 	}
 	for _, n := range s.Networks {
 		h.String("network").String(n).String(strconv.FormatBool(s.External[n]))
+		if s.Internal[n] {
+			// Only when set, so that adding it replaced no container.
+			h.String("internal")
+		}
 	}
 	if s.Health != nil {
 		h.String("health").String(s.Health.String())
 	}
+	s.configsKey(h)
 	// Left out at their defaults, so adding the settings replaced nothing.
 	if s.NetworkMode != "" {
 		h.String("network_mode").String(s.NetworkMode)
@@ -476,6 +502,7 @@ func (r *Rule) Run(rc *engine.RunContext) error {
 type resources struct {
 	mu       sync.Mutex
 	external map[string]bool // "volume data", "network shared"
+	internal map[string]bool // networks declared internal
 }
 
 func (r *resources) isExternal(kind, name string) bool {
@@ -484,13 +511,19 @@ func (r *resources) isExternal(kind, name string) bool {
 	return r.external[kind+" "+name]
 }
 
+func (r *resources) isInternal(network string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.internal[network]
+}
+
 func resourceBuiltin(kind string, res *resources) *engine.Builtin {
 	owned := "Without a declaration, a name used in `" + kind + "s` is the project's own: created as `<project>_NAME` and removed by `ferry down"
 	if kind == "volume" {
 		owned += " --volumes"
 	}
 	owned += "`."
-	return &engine.Builtin{
+	b := &engine.Builtin{
 		Name:       kind,
 		Permission: "docker",
 		Doc: fmt.Sprintf("Declares a %s that services name in `%ss`. With `external = True` it is one that exists outside ferry: "+
@@ -498,20 +531,35 @@ func resourceBuiltin(kind string, res *resources) *engine.Builtin {
 		Params: []engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "The name services use."},
 			{Name: "external", Type: engine.Bool, Default: "False", Doc: "The " + kind + " exists outside ferry; ferry neither creates nor removes it."},
-			{Name: "doc", Type: engine.String, Doc: "What it is for."},
 		},
 		Returns: "the name.",
 		Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
-			key := kind + " " + c.String("name")
+			name := c.String("name")
+			key := kind + " " + name
+			if kind == "network" && name == DefaultNetwork {
+				return nil, c.Errorf("%q is the project's own network, which ferry makes as <project>_default; declare another name", name)
+			}
+			internal := c.Bool("internal", false)
+			if internal && c.Bool("external", false) {
+				return nil, c.Errorf("network %q: internal = True is how ferry creates a network, and ferry creates no external network; create it with `docker network create --internal %s`, or drop external = True", name, name)
+			}
 			res.mu.Lock()
 			defer res.mu.Unlock()
 			if _, dup := res.external[key]; dup {
-				return nil, c.Errorf("%s %q is declared twice", kind, c.String("name"))
+				return nil, c.Errorf("%s %q is declared twice", kind, name)
 			}
 			res.external[key] = c.Bool("external", false)
-			return starlark.String(c.String("name")), nil
+			if internal {
+				res.internal[name] = true
+			}
+			return starlark.String(name), nil
 		},
 	}
+	if kind == "network" {
+		b.Params = append(b.Params, engine.Param{Name: "internal", Type: engine.Bool, Default: "False", Doc: "An internal network: its containers reach each other but nothing outside it (no route out, no published port through it), for a database that should talk to its services only. Changing it replaces the services on it; the network itself is remade once `ferry down` has removed it."})
+	}
+	b.Params = append(b.Params, engine.Param{Name: "doc", Type: engine.String, Doc: "What it is for."})
+	return b
 }
 
 // argv is a command for a container: a list of strings, or a string split
@@ -541,4 +589,16 @@ func (healthType) Describe() string { return "health check (health.http, health.
 func (healthType) Convert(v starlark.Value) (any, bool) {
 	h, ok := v.(*HealthCheck)
 	return h, ok
+}
+
+// An ImageBuild says how an image rule builds, for what writes the build
+// elsewhere (`ferry export compose`). Paths are workspace-relative.
+type ImageBuild struct {
+	Repo       string
+	Context    string
+	Dockerfile string
+	Target     string
+	Args       map[string]string
+	Secrets    map[string]engine.Secret // by build secret id
+	CacheFrom  []string
 }

@@ -38,6 +38,14 @@ type Settings struct {
 	Devices         []Device
 	// MaxRestarts bounds restart = "on-failure:N"; 0: no bound.
 	MaxRestarts int
+	// HealthDisabled turns off the image's HEALTHCHECK (health.disable()).
+	HealthDisabled bool
+	// NoDefaultNetwork keeps the service off the project's network
+	// (default_network = False).
+	NoDefaultNetwork bool
+	// Aliases are the service's other names, by network (DefaultNetwork
+	// for the project's).
+	Aliases map[string][]string
 }
 
 // DefaultStopGrace is how long ferry gives a container after its stop
@@ -311,13 +319,16 @@ func declareSettings(c *engine.Call, s *ServiceSpec) error {
 	for _, v := range s.Volumes {
 		seen[v.Target] = true
 	}
+	for _, cf := range s.Configs {
+		seen[cf.Target] = true
+	}
 	for _, ts := range c.Strings("tmpfs") {
 		t, err := ParseTmpfs(ts)
 		if err != nil {
 			return c.Errorf("%v", err)
 		}
 		if seen[t.Path] {
-			return c.Errorf("tmpfs: %s is mounted twice (in volumes or tmpfs)", t.Path)
+			return c.Errorf("tmpfs: %s is mounted twice (in volumes, configs or tmpfs)", t.Path)
 		}
 		seen[t.Path] = true
 		s.Tmpfs = append(s.Tmpfs, t)
@@ -460,6 +471,15 @@ func (s *Settings) key() string {
 	}
 	if s.MaxRestarts != 0 {
 		fmt.Fprintf(&sb, "max_restarts=%d;", s.MaxRestarts)
+	}
+	if s.HealthDisabled {
+		sb.WriteString("health_disabled;")
+	}
+	if s.NoDefaultNetwork {
+		sb.WriteString("no_default_network;")
+	}
+	for _, n := range slices.Sorted(maps.Keys(s.Aliases)) {
+		fmt.Fprintf(&sb, "aliases=%q:%q;", n, s.Aliases[n])
 	}
 	return sb.String()
 }

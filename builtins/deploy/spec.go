@@ -25,20 +25,28 @@ type ServiceSpec struct {
 	// Pull is when to pull Image from its registry: PullMissing,
 	// PullAlways or PullNever.
 	Pull       string
-	Command    []string // nil: the image's default
-	Entrypoint []string // nil: the image's default
-	Env        map[string]string
-	Secrets    map[string]engine.Secret // environment variables with secret values
+	Command    []string          // nil: the image's default
+	Entrypoint []string          // nil: the image's default
+	Env        map[string]string // with the variables of EnvFiles that env = does not set
+	// EnvFiles are the env_file = files, read when the spec was declared.
+	EnvFiles []EnvFile
+	Secrets  map[string]engine.Secret // environment variables with secret values
 	// SecretFiles maps container paths to the secrets bind-mounted there.
 	SecretFiles map[string]engine.Secret
-	Ports       []Port
-	Volumes     []Volume
-	Networks    []string // extra networks; every service joins the workspace network
+	// Configs are files mounted read-only, sorted by container path.
+	Configs []Config
+	Ports   []Port
+	Volumes []Volume
+	// Networks are the project's or external networks the service joins
+	// besides the project's own network (which it joins unless
+	// Settings.NoDefaultNetwork).
+	Networks []string
 	// NetworkMode is "" (the project network, and Networks), "host" (the
 	// host's network stack) or "none" (no network but loopback).
 	NetworkMode string
 	Privileged  bool            // every capability and device of the host
 	External    map[string]bool // networks declared with network(name, external = True)
+	Internal    map[string]bool // networks declared with network(name, internal = True)
 	Labels      map[string]string
 	Replicas    int
 	Restart     string // "no", "always", "on-failure", "unless-stopped"
@@ -211,6 +219,10 @@ type Volume struct {
 	ReadOnly bool
 	Bind     bool // Source is a host path
 	External bool // a named volume declared with volume(name, external = True)
+	// Anonymous is a volume written with its container path alone
+	// ("/data"): the Engine makes a fresh one for each container, removed
+	// with it. Source is "".
+	Anonymous bool
 }
 
 // HostPath is the host path of a bind mount: Source when it is absolute,
@@ -228,11 +240,21 @@ func (v Volume) HostPath(root string) string {
 }
 
 // ParseVolume parses "NAME:/path", "./dir:/path", "~/dir:/path" or "/abs:/path", with an
-// optional ":ro" or ":rw". dir is the declaring file's folder, which
-// relative host paths are resolved against.
+// optional ":ro" or ":rw", or "/path" alone (an anonymous volume). dir is the declaring file's folder, which relative host
+// paths are resolved against.
 func ParseVolume(dir, s string) (Volume, error) {
 	parts := strings.Split(s, ":")
 	var v Volume
+	if strings.HasPrefix(s, "/") && (len(parts) == 1 || len(parts) == 2 && (parts[1] == "ro" || parts[1] == "rw")) {
+		if path.Clean(parts[0]) == "/" {
+			return v, fmt.Errorf("volume %q: an anonymous volume needs a container path other than /", s)
+		}
+		if len(parts) == 2 && parts[1] == "ro" {
+			return v, fmt.Errorf("volume %q: an anonymous volume starts empty, so a read-only one holds nothing (the Engine refuses it); drop :ro, or mount a named volume (\"NAME:%s:ro\")", s, parts[0])
+		}
+		v.Target, v.Anonymous = path.Clean(parts[0]), true
+		return v, nil
+	}
 	switch len(parts) {
 	case 2:
 	case 3:
@@ -244,7 +266,7 @@ func ParseVolume(dir, s string) (Volume, error) {
 			return v, fmt.Errorf("volume %q: mode %q, want ro or rw", s, parts[2])
 		}
 	default:
-		return v, fmt.Errorf("volume %q: want SOURCE:TARGET[:ro]", s)
+		return v, fmt.Errorf("volume %q: want SOURCE:TARGET[:ro], or a container path alone (\"/data\") for an anonymous volume", s)
 	}
 	v.Source, v.Target = parts[0], parts[1]
 	if v.Source == "" || !strings.HasPrefix(v.Target, "/") {

@@ -94,7 +94,11 @@ func WaitHealthy(ctx context.Context, t Target, d *Deployment, timeout time.Dura
 				return fmt.Errorf("service %s: cannot probe %s: %v", d.Spec.Name, r.Name, r.AddrErr)
 			}
 		}
-		if probed && (!round.Before(probedAt.Add(h.Interval)) || untracked(reps, trackers)) {
+		var interval time.Duration
+		if probed {
+			interval = h.ProbeInterval(starting(h, trackers, round))
+		}
+		if probed && (!round.Before(probedAt.Add(interval)) || untracked(reps, trackers)) {
 			probeAll(ctx, h, reps, trackers)
 			probedAt = round
 		}
@@ -117,7 +121,7 @@ func WaitHealthy(ctx context.Context, t Target, d *Deployment, timeout time.Dura
 		}
 		every := pollEvery
 		if probed {
-			every = min(every, h.Interval)
+			every = min(every, interval)
 		}
 		select {
 		case <-time.After(min(time.Until(round.Add(every)), time.Until(deadline))):
@@ -125,6 +129,17 @@ func WaitHealthy(ctx context.Context, t Target, d *Deployment, timeout time.Dura
 			return ctx.Err()
 		}
 	}
+}
+
+// starting reports whether a replica's check is starting within its start
+// period at now: probes then come every start_interval.
+func starting(h *HealthCheck, trackers map[string]*Tracker, now time.Time) bool {
+	for _, tr := range trackers {
+		if tr.Status == Starting && now.Sub(tr.Started) < h.StartPeriod {
+			return true
+		}
+	}
+	return len(trackers) == 0
 }
 
 // untracked reports whether a replica has no probe result yet.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -27,6 +28,24 @@ func healthLabel(h *deploy.HealthCheck) (string, bool) {
 	}
 	b, err := json.Marshal(h)
 	return string(b), err == nil
+}
+
+// engineHealth is the health check the Engine runs in the containers of
+// s: its exec check, ["NONE"] when health.disable() turns the image's off,
+// or nil (the image's own; ferry probes http and tcp checks itself).
+func engineHealth(s *deploy.ServiceSpec) *dockerapi.HealthCheck {
+	h := s.Health
+	switch {
+	case s.HealthDisabled:
+		return &dockerapi.HealthCheck{Test: []string{"NONE"}}
+	case h == nil || !h.RunsInside():
+		return nil
+	}
+	test := append([]string{"CMD"}, h.Argv...)
+	if h.Argv == nil {
+		test = []string{"CMD-SHELL", h.Shell}
+	}
+	return &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval}
 }
 
 // Replicas lists the service's containers (not those a stopped rollout left
@@ -129,10 +148,23 @@ func localNets() []*net.IPNet {
 	return nets
 }
 
+// ipNetwork is the network whose address of a container's (ips, by
+// network) ferry uses: network, or, for a container not on it
+// (default_network = False), the first of its networks by name.
+func ipNetwork(ips map[string]string, network string) string {
+	if _, ok := ips[network]; !ok && len(ips) > 0 {
+		return slices.Sorted(maps.Keys(ips))[0]
+	}
+	return network
+}
+
 // reach returns the host:port where the container's port answers from this
-// machine, given the Engine's address and the local networks.
+// machine, given the Engine's address and the local networks: its address
+// on network, or, when it is not on that one (default_network = False), on
+// the first of its networks by name.
 func reach(daemonHost string, nets []*net.IPNet, ep dockerapi.Endpoints, network string, port int) (string, error) {
 	local := strings.HasPrefix(daemonHost, "unix://")
+	network = ipNetwork(ep.IPs, network)
 	ip := net.ParseIP(ep.IPs[network])
 	if local && ip != nil {
 		for _, n := range nets {

@@ -220,6 +220,12 @@ func (i *Image) Repo() string { return i.repo }
 // (ssh =), sorted, for the security checks.
 func (i *Image) SSH() []string { return slices.Sorted(maps.Keys(i.ssh)) }
 
+// Build says how the image builds.
+func (i *Image) Build() deploy.ImageBuild {
+	return deploy.ImageBuild{Repo: i.repo, Context: i.context, Dockerfile: i.dockerfile, Target: i.target,
+		Args: i.buildArgs, Secrets: i.secrets, CacheFrom: i.cacheFrom}
+}
+
 // Ref returns the reference of the image built for key: "repo:<short key>".
 func (i *Image) Ref(key engine.Digest) string { return i.repo + ":" + key.Short() }
 

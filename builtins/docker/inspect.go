@@ -52,7 +52,7 @@ func (p Plugin) inspectBuiltin() *engine.Builtin {
 		Returns: "a read-only struct: `id`, `name` (the container's), `image` (the reference it was created from), `image_id`, " +
 			"`state` (`\"running\"`, `\"exited\"`, `\"restarting\"`, `\"created\"`…), `exit_code` (int; 0 while running), " +
 			"`health` (the Engine's health status, `\"starting\"`, `\"healthy\"` or `\"unhealthy\"`, for `health.exec` or an image's `HEALTHCHECK`; None otherwise), " +
-			"`ip` (its address on the project's network, or None), `ports` (dict from `\"PORT/PROTO\"` to the published host port, an int), " +
+			"`ip` (its address on the project's network, or on the first of its networks by name with `default_network = False`; None without one), `ports` (dict from `\"PORT/PROTO\"` to the published host port, an int), " +
 			"`labels` and `env` (dicts of strings, with secrets as secrets), `started_at` (a `time.time`, None before it first started) and `restart_count` (int).",
 		Impl: p.inspect,
 	}
@@ -277,7 +277,7 @@ func containerValue(d dockerapi.Details, network string, env, labels *starlark.D
 		"state":         starlark.String(d.State),
 		"exit_code":     starlark.MakeInt(d.ExitCode),
 		"health":        orNone(d.Health),
-		"ip":            orNone(d.IPs[network]),
+		"ip":            orNone(d.IPs[ipNetwork(d.IPs, network)]),
 		"ports":         ports,
 		"labels":        labels,
 		"env":           env,

@@ -123,12 +123,40 @@ func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([
 	return out, nil
 }
 
-// pruneSecrets removes the Swarm secrets of a project's rule that its
-// service no longer references (all of them when it has no service). One
-// the swarm counts as in use is left for a later up, and so are all of
-// them while the service's update has not settled: until it has, the
-// swarm may roll the service back to the secrets of its previous spec.
-func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([]string, error) {
+// SwarmConfigName is the Swarm config that holds a config of a project's
+// rule: <project>_<rule>_<basename>_<sha8>, sha8 the first 8 hex digits of
+// the SHA-256 of its content (a config is no secret). A Swarm config is
+// immutable, so a new content gets a new name.
+func SwarmConfigName(project, rule string, cf deploy.Config) string {
+	return SwarmSecretName(project, rule, cf.Target, cf.Digest())
+}
+
+// maxSwarmConfig is the largest config a swarm stores (swarmkit's limit).
+const maxSwarmConfig = 1000 * 1024
+
+// swarmConfigs makes sure the deployment's configs exist as Swarm configs,
+// labelled with the project and rule, and returns the references to give
+// the service.
+func (t *SwarmTarget) swarmConfigs(ctx context.Context, d *deploy.Deployment) ([]dockerapi.ServiceConfig, error) {
+	var out []dockerapi.ServiceConfig
+	labels := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name})
+	for _, cf := range d.Spec.Configs {
+		name := SwarmConfigName(d.Project, d.Spec.Name, cf)
+		id, err := t.c.EnsureConfig(ctx, name, []byte(cf.Content), labels)
+		if err != nil {
+			return nil, fmt.Errorf("configs %s: %w", cf.Target, err)
+		}
+		out = append(out, dockerapi.ServiceConfig{ID: id, Name: name, Target: cf.Target, Mode: cf.Mode})
+	}
+	return out, nil
+}
+
+// pruneStored removes the Swarm secrets and configs of a project's rule
+// that its service no longer references (all of them when it has no
+// service). One the swarm counts as in use is left for a later up, and so
+// are all of them while the service's update has not settled: until it
+// has, the swarm may roll the service back to those of its previous spec.
+func (t *SwarmTarget) pruneStored(ctx context.Context, project, rule string) ([]string, error) {
 	keep := map[string]bool{}
 	if s, err := t.service(ctx, project, rule); err != nil {
 		return nil, err
@@ -138,6 +166,9 @@ func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([
 		}
 		for _, n := range s.SecretNames {
 			keep[n] = true
+		}
+		for _, n := range s.ConfigNames {
+			keep["config "+n] = true
 		}
 	}
 	labels := map[string]string{labelProject: project}
@@ -159,6 +190,21 @@ func (t *SwarmTarget) pruneSecrets(ctx context.Context, project, rule string) ([
 			return removed, err
 		}
 		removed = append(removed, "swarm secret "+sec.Name)
+	}
+	configs, err := t.c.Configs(ctx, labels)
+	if err != nil {
+		return removed, err
+	}
+	for _, cf := range configs {
+		if keep["config "+cf.Name] || isForeign(t.owner, cf.Labels) {
+			continue
+		}
+		if err := t.c.RemoveConfig(ctx, cf.ID, cf.Name); errors.Is(err, dockerapi.ErrConfigInUse) {
+			continue
+		} else if err != nil {
+			return removed, err
+		}
+		removed = append(removed, "swarm config "+cf.Name)
 	}
 	return removed, nil
 }
@@ -230,6 +276,11 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	}
 	if err := checkSwarmSettings(s); err != nil {
 		return err
+	}
+	for _, cf := range s.Configs {
+		if len(cf.Content) > maxSwarmConfig {
+			return fmt.Errorf("configs: %s is %d bytes, and a swarm stores configs of up to %d bytes (1000 KiB); mount a larger file from a volume, or deploy it with the docker target", cf.Target, len(cf.Content), maxSwarmConfig)
+		}
 	}
 	published := false
 	for _, p := range s.Ports {
@@ -339,7 +390,7 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 			return "", err
 		}
 	}
-	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own); err != nil {
+	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own, false); err != nil {
 		return "", err
 	}
 	for _, n := range d.Spec.Networks {
@@ -349,7 +400,14 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 			}
 			continue
 		}
-		if err := t.c.EnsureOverlayNetwork(ctx, swarmNetwork(d, n), own); err != nil {
+		if info, ok, err := t.c.Network(ctx, swarmNetwork(d, n)); err != nil {
+			return "", err
+		} else if ok {
+			if err := internalMismatch(swarmNetwork(d, n), info.Internal, d.Spec.Internal[n]); err != nil {
+				return "", err
+			}
+		}
+		if err := t.c.EnsureOverlayNetwork(ctx, swarmNetwork(d, n), own, d.Spec.Internal[n]); err != nil {
 			return "", err
 		}
 	}
@@ -415,7 +473,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		Name: SwarmServiceName(d.Project, s.Name), Labels: labels, ContainerLabels: clabels, Image: id,
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Replicas: uint64(s.Replicas), Job: d.Job,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
-		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: []string{s.Name}}},
+		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork)}},
 		UpdateOrder: "start-first",
 	}
 	switch s.Restart {
@@ -429,13 +487,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	if d.Job {
 		ss.Restart = "none"
 	}
-	if h := s.Health; h != nil && h.RunsInside() {
-		test := append([]string{"CMD"}, h.Argv...)
-		if h.Argv == nil {
-			test = []string{"CMD-SHELL", h.Shell}
-		}
-		ss.Health = &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
-	}
+	ss.Health = engineHealth(s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		ss.Env = append(ss.Env, k+"="+s.Env[k])
 	}
@@ -453,7 +505,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	for _, v := range s.Volumes {
 		m := dockerapi.ServiceMount{Mount: dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}}
 		switch {
-		case v.External:
+		case v.External, v.Anonymous: // an anonymous volume: the swarm makes one per task, removed with it
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
 			m.Labels = ownLabels(t.owner, map[string]string{labelProject: d.Project})
@@ -462,8 +514,11 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		}
 		ss.Mounts = append(ss.Mounts, m)
 	}
+	if s.NoDefaultNetwork {
+		ss.Networks = nil
+	}
 	for _, n := range s.Networks {
-		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: []string{s.Name}})
+		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: s.NetworkAliases(n)})
 	}
 	ss.Settings = containerSettings(s)
 	// The swarm's own default grace period, unless one is declared.
@@ -515,6 +570,9 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	if spec.Secrets, err = t.swarmSecrets(ctx, d); err != nil {
 		return err
 	}
+	if spec.Configs, err = t.swarmConfigs(ctx, d); err != nil {
+		return err
+	}
 	same := cur != nil && cur.Labels[labelConfig] == d.Key.String() && cur.Labels[labelSecrets] == d.SecretsHash
 	since := time.Now()
 	switch {
@@ -539,7 +597,7 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	err = t.converge(ctx, d, since, cur != nil)
 	// Secrets of an older value go once no spec references them; after a
 	// rollback, those of the failed definition go.
-	removed, perr := t.pruneSecrets(ctx, d.Project, d.Spec.Name)
+	removed, perr := t.pruneStored(ctx, d.Project, d.Spec.Name)
 	for _, r := range removed {
 		fmt.Fprintf(log, "removed %s, which the service no longer uses\n", r)
 	}
@@ -676,10 +734,13 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 		}
 	}
 	// The job's earlier service is gone, and its secrets with it.
-	if _, err := t.pruneSecrets(ctx, d.Project, d.Spec.Name); err != nil {
+	if _, err := t.pruneStored(ctx, d.Project, d.Spec.Name); err != nil {
 		return err
 	}
 	if spec.Secrets, err = t.swarmSecrets(ctx, d); err != nil {
+		return err
+	}
+	if spec.Configs, err = t.swarmConfigs(ctx, d); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "running swarm job %s (%s)\n", spec.Name, d.Image)
@@ -762,7 +823,7 @@ func (t *SwarmTarget) RemoveExcept(ctx context.Context, project string, keep []s
 			return removed, err
 		}
 		removed = append(removed, "swarm service "+s.Name)
-		secs, err := t.pruneSecrets(ctx, project, s.Labels[labelRule])
+		secs, err := t.pruneStored(ctx, project, s.Labels[labelRule])
 		removed = append(removed, secs...)
 		if err != nil {
 			return removed, err
@@ -779,7 +840,7 @@ func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([
 		return removed, err
 	}
 	// Any secret of the project left (of a rule ferry.star no longer has).
-	secs, err := t.pruneSecrets(ctx, project, "")
+	secs, err := t.pruneStored(ctx, project, "")
 	removed = append(removed, secs...)
 	if err != nil {
 		return removed, err

@@ -210,7 +210,7 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 	if s, err := target.service(ctx, project, "web"); err != nil || s.UpdateState != "updating" {
 		t.Fatalf("service %+v, %v; want it updating", s, err)
 	}
-	removed, err := target.pruneSecrets(ctx, project, "web")
+	removed, err := target.pruneStored(ctx, project, "web")
 	if err != nil || len(removed) != 0 {
 		t.Errorf("pruning mid-update removed %v (%v)", removed, err)
 	}

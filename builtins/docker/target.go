@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -200,13 +201,18 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	if id == "" {
 		return absentImage(d)
 	}
+	if err := writeConfigs(d); err != nil {
+		return err
+	}
 	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
 	// The Engine allows two networks of one name: services deployed in
 	// parallel must not both create it.
 	t.prepMu.Lock()
 	defer t.prepMu.Unlock()
-	if err := t.ensureNetwork(ctx, d.Project, NetworkName(d.Project), own); err != nil {
-		return err
+	if !d.Spec.NoDefaultNetwork && d.Spec.NetworkMode == "" {
+		if err := t.ensureNetwork(ctx, d.Project, NetworkName(d.Project), own, false); err != nil {
+			return err
+		}
 	}
 	for _, n := range d.Spec.Networks {
 		if d.Spec.External[n] {
@@ -215,13 +221,13 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 			}
 			continue
 		}
-		if err := t.ensureNetwork(ctx, d.Project, networkName(d, n), own); err != nil {
+		if err := t.ensureNetwork(ctx, d.Project, networkName(d, n), own, d.Spec.Internal[n]); err != nil {
 			return err
 		}
 	}
 	for _, v := range d.Spec.Volumes {
 		switch {
-		case v.Bind:
+		case v.Bind, v.Anonymous:
 		case v.External:
 			if ok, err := t.c.VolumeExists(ctx, v.Source); err != nil || !ok {
 				return missingExternal("volume", v.Source, err)
@@ -243,17 +249,34 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	return nil
 }
 
-// ensureNetwork creates the project's network name with labels own unless
-// it exists; one of another workspace is a *ForeignError.
-func (t *Target) ensureNetwork(ctx context.Context, project, name string, own map[string]string) error {
-	l, ok, err := t.c.NetworkLabels(ctx, name)
+// ensureNetwork creates the project's network name with labels own
+// (internal or not) unless it exists; one of another workspace is a
+// *ForeignError, and one that is internal when it should not be, or the
+// reverse, an error that says how to remake it.
+func (t *Target) ensureNetwork(ctx context.Context, project, name string, own map[string]string, internal bool) error {
+	n, ok, err := t.c.Network(ctx, name)
 	switch {
 	case err != nil:
 		return err
 	case ok:
-		return foreign(t.owner, project, "network", name, l)
+		if err := foreign(t.owner, project, "network", name, n.Labels); err != nil {
+			return err
+		}
+		return internalMismatch(name, n.Internal, internal)
 	}
-	return t.c.EnsureNetwork(ctx, name, own)
+	return t.c.EnsureNetwork(ctx, name, own, internal)
+}
+
+// internalMismatch says what to do when the network name exists, internal
+// or not (is), and is declared otherwise (want).
+func internalMismatch(name string, is, want bool) error {
+	switch {
+	case is == want:
+		return nil
+	case want:
+		return fmt.Errorf("network %s exists and is not internal, and network() now declares it internal = True; a network cannot change that in place: `ferry down` removes it (with the project's containers), and `ferry up` makes it again", name)
+	}
+	return fmt.Errorf("network %s exists and is internal, and network() no longer declares it internal = True; a network cannot change that in place: `ferry down` removes it (with the project's containers), and `ferry up` makes it again", name)
 }
 
 func missingExternal(kind, name string, err error) error {
@@ -287,27 +310,26 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 	s := d.Spec
 	cs := dockerapi.ContainerSpec{
 		Name: replicaName(d, i), Image: localRef(d.Image), Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
-		Network: NetworkName(d.Project), Aliases: []string{s.Name}, Restart: s.Restart,
+		Network: NetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork), Restart: s.Restart,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
 	cs.Labels[labelReplica] = strconv.Itoa(i)
-	if s.NetworkMode != "" {
+	switch {
+	case s.NetworkMode != "":
 		// The host's network stack, or none: no project network, so no
 		// DNS name on it either.
 		cs.Network, cs.Aliases = s.NetworkMode, nil
+	case s.NoDefaultNetwork:
+		// The first network named, made with the container; launch
+		// connects the others.
+		cs.Network, cs.Aliases = networkName(d, s.Networks[0]), s.NetworkAliases(s.Networks[0])
 	}
 	cs.Privileged = s.Privileged
 	cs.Settings = containerSettings(s)
 	if l, ok := healthLabel(s.Health); ok {
 		cs.Labels[labelHealth] = l
 	}
-	if h := s.Health; h != nil && h.RunsInside() {
-		test := append([]string{"CMD"}, h.Argv...)
-		if h.Argv == nil {
-			test = []string{"CMD-SHELL", h.Shell}
-		}
-		cs.Health = &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
-	}
+	cs.Health = engineHealth(s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		cs.Env = append(cs.Env, k+"="+s.Env[k])
 	}
@@ -332,10 +354,14 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 		}
 		cs.Ports = append(cs.Ports, b)
 	}
+	for _, cf := range s.Configs {
+		src := filepath.Join(configDir(d.Root, d.Project, s.Name), configFile(cf))
+		cs.Mounts = append(cs.Mounts, dockerapi.Mount{Bind: true, Source: src, Target: cf.Target, ReadOnly: true})
+	}
 	for _, v := range s.Volumes {
 		m := dockerapi.Mount{Bind: v.Bind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		switch {
-		case v.External:
+		case v.External, v.Anonymous: // an anonymous volume has no source: the Engine makes one
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
 		default:
@@ -397,7 +423,10 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 		d = withReplicas(d, wantReplicas(d.Spec, list))
 	}
 	if rollsOut(d, list) {
-		return t.rollout(ctx, d, list, log)
+		if err := t.rollout(ctx, d, list, log); err != nil {
+			return err
+		}
+		return pruneConfigs(d)
 	}
 	key := d.Key.String()
 	have := map[int]bool{}
@@ -422,7 +451,7 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 			return err
 		}
 	}
-	return nil
+	return pruneConfigs(d)
 }
 
 // start makes replica i of d (0 for a job) under its own name, and
@@ -466,8 +495,11 @@ func (t *Target) launch(ctx context.Context, d *deploy.Deployment, cs dockerapi.
 		t.c.RemoveContainer(context.WithoutCancel(ctx), id)
 		return "", ctx.Err()
 	}
-	for _, n := range d.Spec.Networks {
-		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, []string{d.Spec.Name}); err != nil {
+	for i, n := range d.Spec.Networks {
+		if i == 0 && d.Spec.NoDefaultNetwork {
+			continue // the container was made on it
+		}
+		if err := t.c.ConnectNetwork(ctx, networkName(d, n), id, d.Spec.NetworkAliases(n)); err != nil {
 			return t.discard(ctx, id, err)
 		}
 	}
@@ -626,11 +658,11 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if code != 0 {
 		return fmt.Errorf("job %s exited with code %d", d.Spec.Name, code)
 	}
-	return nil
+	return pruneConfigs(d)
 }
 
-// RemoveExcept removes the project's containers, and the secret files on
-// the host, of the rules not in keep.
+// RemoveExcept removes the project's containers, and the secret files and
+// copies of configs on the host, of the rules not in keep.
 func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
 	t.changed(project)
 	defer t.changed(project)
@@ -650,6 +682,9 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 			}
 			removed = append(removed, c.Name)
 		}
+	}
+	if err := removeConfigs(t.owner.Path, project, keep); err != nil {
+		return removed, err
 	}
 	return removed, deploy.RemoveSecretFiles(project, keep)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -109,7 +110,7 @@ func checkRules(ctx context.Context, root string, rules []engine.Rule, r *Report
 			local[rule.Repo()] = true
 		case *deploy.Rule:
 			runners = append(runners, rule)
-			fs, err := checkService(root, rule)
+			fs, err := checkService(ctx, root, rule)
 			if err != nil {
 				return err
 			}
@@ -233,7 +234,7 @@ var dbPorts = map[int]string{
 
 // checkService runs the service rules on a service or job, positioned at
 // its call in ferry.star.
-func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
+func checkService(ctx context.Context, root string, rule *deploy.Rule) ([]Finding, error) {
 	info := rule.Info()
 	file := ruleFile(root, info)
 	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
@@ -298,6 +299,17 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 			}
 		}
 	}
+	for _, f := range s.EnvFiles {
+		names := secretVars(f.Vars)
+		if len(names) == 0 {
+			continue
+		}
+		if tracked, err := notIgnored(ctx, root, f.Path); err != nil {
+			return nil, err
+		} else if tracked {
+			add("FERRY-SV011", fmt.Sprintf("env_file %s sets %s in clear, and git does not ignore the file, so the value lands in the repository and its history", f.Path, strings.Join(names, ", ")))
+		}
+	}
 	if isRoot(s.User) {
 		add("FERRY-SV004", fmt.Sprintf("user = %q runs the container as root", s.User))
 	}
@@ -307,6 +319,38 @@ func checkService(root string, rule *deploy.Rule) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// secretVars lists, sorted, the variables of vars that look like
+// credentials: a credential's name with a value that is no placeholder
+// and no file's path (POSTGRES_PASSWORD_FILE=/run/secrets/db).
+func secretVars(vars map[string]string) []string {
+	var out []string
+	for k, v := range vars {
+		if secretName(k) && v != "" && notPlaceholder(v) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// notIgnored reports whether git would take the workspace file rel into
+// the repository at root: it is tracked, or no ignore rule covers it.
+// Outside a git repository it reports false.
+func notIgnored(ctx context.Context, root, rel string) (bool, error) {
+	if err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir").Run(); err != nil {
+		return false, nil
+	}
+	err := exec.CommandContext(ctx, "git", "-C", root, "check-ignore", "-q", "--", rel).Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return true, nil
+	}
+	return false, fmt.Errorf("git check-ignore %s in %s: %w", rel, root, err)
 }
 
 // powerfulCaps are the capabilities that let a container reach beyond

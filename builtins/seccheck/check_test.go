@@ -76,7 +76,7 @@ service(name = "homes", image = "agent:1", volumes = ["~:/h", "~/.ssh:/ssh:ro", 
 `})
 	var fs []Finding
 	for _, r := range rules {
-		got, err := checkService(dir, r.(*deploy.Rule))
+		got, err := checkService(context.Background(), dir, r.(*deploy.Rule))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ service(name = "vpn", image = "app:1", user = "1", cap_add = ["NET_ADMIN"], cap_
 `})
 	var fs []Finding
 	for _, r := range rules {
-		got, err := checkService(dir, r.(*deploy.Rule))
+		got, err := checkService(context.Background(), dir, r.(*deploy.Rule))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +342,7 @@ service(name = "f", image = "redis", user = "1")
 `})
 	var got []string
 	for _, r := range rules {
-		fs, err := checkService(dir, r.(*deploy.Rule))
+		fs, err := checkService(context.Background(), dir, r.(*deploy.Rule))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -384,5 +384,54 @@ image(name = "plain", repo = "acme/plain", context = "app")
 	}
 	if len(got) != 1 || got[0].Pos() != "ferry.star:2:6" || !strings.Contains(got[0].Message, `image "deps" forwards SSH credentials into its build (ssh = default)`) {
 		t.Errorf("FERRY-IMG002 findings: %+v", got)
+	}
+}
+
+// FERRY-SV011 flags an env_file that git takes into the repository (not
+// ignored, or tracked) with a credential-like value in clear; an ignored
+// one, placeholders and files' paths are not flagged, nor anything
+// outside a git repository.
+func TestEnvFileSecrets(t *testing.T) {
+	files := map[string]string{
+		"ferry.star": `
+service(name = "api", image = "api:1", user = "1", env_file = ["api.env", "local.env"])
+service(name = "db", image = "db:1", user = "1", env_file = "db.env")
+service(name = "web", image = "web:1", user = "1", env_file = "web.env")
+`,
+		"api.env":    "DB_PASSWORD=hunter2hunter2\nAPI_TOKEN=tok-4f9a8b7c6d5e\nLEVEL=info\n",
+		"local.env":  "DB_PASSWORD=s3cr3t-local\n",
+		"db.env":     "POSTGRES_PASSWORD_FILE=/run/secrets/db\nPOSTGRES_PASSWORD=changeme\nSECRET_KEY=${SECRET_KEY}\n",
+		"web.env":    "STRIPE_SECRET=sk-1234567890\n",
+		".gitignore": "local.env\n",
+	}
+	check := func(dir string, rules []engine.Rule) []string {
+		var out []string
+		for _, r := range rules {
+			fs, err := checkService(context.Background(), dir, r.(*deploy.Rule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs {
+				if f.Rule == "FERRY-SV011" {
+					out = append(out, f.Pos()+" "+f.Message)
+				}
+			}
+		}
+		return out
+	}
+	dir, rules := evaluate(t, files)
+	if got := check(dir, rules); len(got) != 0 {
+		t.Errorf("outside a git repository: %v", got)
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", "web.env")
+	git(t, dir, "commit", "-qm", "web")
+	writeFiles(t, dir, map[string]string{".gitignore": "local.env\nweb.env\n"}) // ignored, but tracked already
+	want := []string{
+		`ferry.star:2:8 service "api": env_file api.env sets API_TOKEN, DB_PASSWORD in clear, and git does not ignore the file, so the value lands in the repository and its history`,
+		`ferry.star:4:8 service "web": env_file web.env sets STRIPE_SECRET in clear, and git does not ignore the file, so the value lands in the repository and its history`,
+	}
+	if got := check(dir, rules); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

@@ -40,6 +40,8 @@ var Rules = []Rule{
 		"drop the security_opt that turns seccomp, AppArmor or SELinux off (unconfined, label=disable); if one system call is missing, give a seccomp profile that allows it (\"seccomp=\" + read_file(\"seccomp.json\"))"},
 	{"FERRY-SV010", Info, "container not hardened",
 		"add read_only = True (with tmpfs = [\"/tmp\"] for the paths it writes) and cap_drop = [\"ALL\"] (with cap_add = [...] for the few it needs), so a compromised process can neither change the image's files nor use Docker's default capabilities"},
+	{"FERRY-SV011", Warning, "password-like value in an env_file that git does not ignore",
+		"give the value with secret() (env = {\"DB_PASSWORD\": secret(\"db_password\")}, or secret_files = {...}) and drop it from the file; or add the file to .gitignore and keep a committed example without values. If the file was committed, revoke and rotate the credential"},
 	{"FERRY-SEC001", Error, "AWS access key id", rotateFix},
 	{"FERRY-SEC002", Error, "AWS secret access key", rotateFix},
 	{"FERRY-SEC003", Error, "GitHub token", rotateFix},

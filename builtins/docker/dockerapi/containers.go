@@ -94,6 +94,27 @@ type HealthCheck struct {
 	Timeout     time.Duration
 	Retries     int
 	StartPeriod time.Duration
+	// StartInterval needs API 1.44 (Engine 25); 0: Interval.
+	StartInterval time.Duration
+}
+
+// config returns h for the Engine's API.
+func (h *HealthCheck) config() *container.HealthConfig {
+	return &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval}
+}
+
+// checkStartInterval refuses a health check's start interval when the
+// Engine's API predates it (1.44), saying what to do; the Docker client's
+// own error names no setting of ferry's.
+func (c *Client) checkStartInterval(ctx context.Context, h *HealthCheck) error {
+	if h == nil || h.StartInterval == 0 {
+		return nil
+	}
+	b, err := c.Builder(ctx)
+	if err != nil || !versionBefore(b.APIVersion, "1.44") {
+		return err
+	}
+	return fmt.Errorf("health.exec(start_interval = %s): the Docker Engine runs exec checks, and this one speaks API %s, while a start interval needs API 1.44 (Docker Engine 25 or later); drop start_interval (the check then runs every interval from the start), or upgrade the Engine", h.StartInterval, b.APIVersion)
 }
 
 // PortBinding publishes a container port; HostPort "" lets the Engine choose.
@@ -180,7 +201,10 @@ func (c *Client) CreateContainer(ctx context.Context, s ContainerSpec) (string, 
 	grace := int(cmp.Or(s.StopGrace, defaultStopGrace) / time.Second)
 	cfg.StopTimeout = &grace
 	if h := s.Health; h != nil {
-		cfg.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+		if err := c.checkStartInterval(ctx, h); err != nil {
+			return "", fmt.Errorf("create container %s: %w", s.Name, err)
+		}
+		cfg.Healthcheck = h.config()
 	}
 	host := &container.HostConfig{
 		PortBindings:  nat.PortMap{},
@@ -241,7 +265,8 @@ func (c *Client) StartContainer(ctx context.Context, id string) error {
 }
 
 // RemoveContainer stops (with its grace period, see stopGrace) and removes
-// a container; one already gone is not an error.
+// a container with its anonymous volumes; one already gone is not an
+// error.
 func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 	if err := c.StopContainer(ctx, id); err != nil {
 		return err
@@ -250,7 +275,9 @@ func (c *Client) RemoveContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := k.done(cli.ContainerRemove(k.ctx, id, container.RemoveOptions{Force: true})); err != nil && !cerrdefs.IsNotFound(err) {
+	// RemoveVolumes removes the container's anonymous volumes, never a
+	// named one.
+	if err := k.done(cli.ContainerRemove(k.ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})); err != nil && !cerrdefs.IsNotFound(err) {
 		return c.wrap("remove container", err)
 	}
 	return nil
@@ -370,9 +397,10 @@ func copyLogs(ctx context.Context, rc io.ReadCloser, what string, out io.Writer)
 	return nil
 }
 
-// EnsureNetwork creates a bridge network with labels unless it exists.
-func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[string]string) error {
-	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels}, "network")
+// EnsureNetwork creates a bridge network with labels unless it exists;
+// an internal one has no route out of it.
+func (c *Client) EnsureNetwork(ctx context.Context, name string, labels map[string]string, internal bool) error {
+	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels, Internal: internal}, "network")
 }
 
 // ensureNetwork creates the network name with opts unless one of that name
@@ -494,19 +522,31 @@ func (c *Client) NetworkExists(ctx context.Context, name string) (bool, error) {
 // NetworkLabels returns the labels of the network of that name, and
 // whether there is one.
 func (c *Client) NetworkLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	n, ok, err := c.Network(ctx, name)
+	return n.Labels, ok, err
+}
+
+// NetworkInfo is what ferry reads of a network.
+type NetworkInfo struct {
+	Labels   map[string]string
+	Internal bool
+}
+
+// Network inspects the network of that name, and says whether there is one.
+func (c *Client) Network(ctx context.Context, name string) (NetworkInfo, bool, error) {
 	cli, k, err := c.begin(ctx, "NetworkInspect", quickCall)
 	if err != nil {
-		return nil, false, err
+		return NetworkInfo{}, false, err
 	}
 	res, err := cli.NetworkInspect(k.ctx, name, network.InspectOptions{})
 	err = k.done(err)
 	switch {
 	case err == nil:
-		return res.Labels, true, nil
+		return NetworkInfo{Labels: res.Labels, Internal: res.Internal}, true, nil
 	case cerrdefs.IsNotFound(err):
-		return nil, false, nil
+		return NetworkInfo{}, false, nil
 	}
-	return nil, false, c.wrap("inspect network "+name, err)
+	return NetworkInfo{}, false, c.wrap("inspect network "+name, err)
 }
 
 // VolumeExists reports whether a volume of that name exists.

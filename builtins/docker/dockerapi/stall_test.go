@@ -32,7 +32,7 @@ func TestStalledEngine(t *testing.T) {
 		}, "ContainerCreate within 600ms"},
 		{func() error { return c.StartContainer(ctx, "abc") }, "ContainerStart within 600ms"},
 		{func() error { return c.RemoveContainer(ctx, "abc") }, "ContainerInspect within 200ms"}, // the container's grace period, before its stop
-		{func() error { return c.EnsureNetwork(ctx, "p_default", nil) }, "NetworkInspect within 200ms"},
+		{func() error { return c.EnsureNetwork(ctx, "p_default", nil, false) }, "NetworkInspect within 200ms"},
 		{func() error { return c.Logs(ctx, "abc", true, "", &strings.Builder{}) }, "ContainerLogs within 200ms"},
 	} {
 		err := tc.call()

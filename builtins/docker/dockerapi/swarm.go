@@ -62,6 +62,7 @@ type ServiceSpec struct {
 	User            string
 	Health          *HealthCheck
 	Secrets         []ServiceSecret
+	Configs         []ServiceConfig
 	// UpdateOrder is start-first or stop-first; updates replace one task
 	// at a time, and roll back when a new task fails.
 	UpdateOrder string
@@ -102,6 +103,15 @@ type ServiceSecret struct {
 	Target string
 }
 
+// A ServiceConfig mounts a Swarm config in the task containers as the
+// file Target (an absolute path), owned by root, with mode Mode.
+type ServiceConfig struct {
+	ID     string
+	Name   string
+	Target string
+	Mode   os.FileMode
+}
+
 // A ServiceNetwork is a network a service joins, and the names it answers
 // to there.
 type ServiceNetwork struct {
@@ -120,6 +130,7 @@ type Service struct {
 	UpdateState string
 	UpdateMsg   string
 	SecretNames []string          // the Swarm secrets its spec references
+	ConfigNames []string          // the Swarm configs its spec references
 	Spec        swarm.ServiceSpec // kept to update the service from
 }
 
@@ -177,12 +188,18 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 		cs.Ulimits = append(cs.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
 	}
 	if h := s.Health; h != nil {
-		cs.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+		cs.Healthcheck = h.config()
 	}
 	for _, sec := range s.Secrets {
 		cs.Secrets = append(cs.Secrets, &swarm.SecretReference{
 			SecretID: sec.ID, SecretName: sec.Name,
 			File: &swarm.SecretReferenceFileTarget{Name: sec.Target, UID: "0", GID: "0", Mode: 0o444},
+		})
+	}
+	for _, cf := range s.Configs {
+		cs.Configs = append(cs.Configs, &swarm.ConfigReference{
+			ConfigID: cf.ID, ConfigName: cf.Name,
+			File: &swarm.ConfigReferenceFileTarget{Name: cf.Target, UID: "0", GID: "0", Mode: cf.Mode},
 		})
 	}
 	for _, m := range s.Mounts {
@@ -255,6 +272,9 @@ func (c *Client) Services(ctx context.Context, labels map[string]string) ([]Serv
 			for _, ref := range cs.Secrets {
 				sv.SecretNames = append(sv.SecretNames, ref.SecretName)
 			}
+			for _, ref := range cs.Configs {
+				sv.ConfigNames = append(sv.ConfigNames, ref.ConfigName)
+			}
 		}
 		if u := s.UpdateStatus; u != nil {
 			sv.UpdateState, sv.UpdateMsg = string(u.State), u.Message
@@ -269,6 +289,9 @@ var ErrServiceExists = fmt.Errorf("service name already in use")
 
 // CreateService creates a service and returns its ID.
 func (c *Client) CreateService(ctx context.Context, s ServiceSpec) (string, error) {
+	if err := c.checkStartInterval(ctx, s.Health); err != nil {
+		return "", fmt.Errorf("create service %s: %w", s.Name, err)
+	}
 	cli, k, err := c.begin(ctx, "ServiceCreate", slowCall)
 	if err != nil {
 		return "", err
@@ -287,6 +310,9 @@ func (c *Client) CreateService(ctx context.Context, s ServiceSpec) (string, erro
 // UpdateService replaces the spec of the service at version; the Swarm
 // rolls its tasks over as the spec's update settings say.
 func (c *Client) UpdateService(ctx context.Context, id string, version uint64, s ServiceSpec) error {
+	if err := c.checkStartInterval(ctx, s.Health); err != nil {
+		return fmt.Errorf("update service %s: %w", s.Name, err)
+	}
 	return c.updateService(ctx, id, version, s.Name, s.swarm())
 }
 
@@ -376,9 +402,9 @@ func (c *Client) TaskLogs(ctx context.Context, taskID string, follow bool, tail 
 }
 
 // EnsureOverlayNetwork creates an attachable overlay network with labels
-// unless one of that name exists.
-func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels map[string]string) error {
-	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels}, "overlay network")
+// unless one of that name exists; an internal one has no route out of it.
+func (c *Client) EnsureOverlayNetwork(ctx context.Context, name string, labels map[string]string, internal bool) error {
+	return c.ensureNetwork(ctx, name, network.CreateOptions{Driver: "overlay", Attachable: true, Labels: labels, Internal: internal}, "overlay network")
 }
 
 // RemoveSwarmNetworks removes the swarm-scoped networks carrying every label
@@ -467,4 +493,76 @@ func (c *Client) RemoveSecret(ctx context.Context, id, name string) error {
 		return fmt.Errorf("remove swarm secret %s: %w", name, ErrSecretInUse)
 	}
 	return c.wrap("remove swarm secret "+name, err)
+}
+
+// A Config is a Swarm config as listed.
+type Config struct {
+	ID     string
+	Name   string
+	Labels map[string]string
+}
+
+// EnsureConfig returns the ID of the Swarm config name, creating it with
+// data and labels unless it exists (a config is immutable: ferry names
+// each by its content).
+func (c *Client) EnsureConfig(ctx context.Context, name string, data []byte, labels map[string]string) (string, error) {
+	cli, k, err := c.begin(ctx, "ConfigCreate", slowCall)
+	if err != nil {
+		return "", err
+	}
+	res, err := cli.ConfigCreate(k.ctx, swarm.ConfigSpec{Annotations: swarm.Annotations{Name: name, Labels: labels}, Data: data})
+	err = k.done(err)
+	if err == nil {
+		return res.ID, nil
+	}
+	if !cerrdefs.IsConflict(err) && !cerrdefs.IsAlreadyExists(err) {
+		return "", c.wrap("create swarm config "+name, err)
+	}
+	list, lerr := c.Configs(ctx, nil)
+	if lerr != nil {
+		return "", lerr
+	}
+	for _, cf := range list {
+		if cf.Name == name {
+			return cf.ID, nil
+		}
+	}
+	return "", c.wrap("create swarm config "+name, err)
+}
+
+// Configs lists the Swarm configs that carry every label given.
+func (c *Client) Configs(ctx context.Context, labels map[string]string) ([]Config, error) {
+	cli, k, err := c.begin(ctx, "ConfigList", quickCall)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ConfigList(k.ctx, swarm.ConfigListOptions{Filters: labelFilter(labels)})
+	if err = k.done(err); err != nil {
+		return nil, c.wrap("list swarm configs", err)
+	}
+	out := make([]Config, 0, len(list))
+	for _, cf := range list {
+		out = append(out, Config{ID: cf.ID, Name: cf.Spec.Name, Labels: cf.Spec.Labels})
+	}
+	return out, nil
+}
+
+// ErrConfigInUse is wrapped by RemoveConfig when a service references the
+// config.
+var ErrConfigInUse = fmt.Errorf("swarm config in use")
+
+// RemoveConfig removes a Swarm config; one already gone is not an error.
+func (c *Client) RemoveConfig(ctx context.Context, id, name string) error {
+	cli, k, err := c.begin(ctx, "ConfigRemove", slowCall)
+	if err != nil {
+		return err
+	}
+	err = k.done(cli.ConfigRemove(k.ctx, id))
+	switch {
+	case err == nil || cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsInvalidArgument(err) && strings.Contains(err.Error(), "in use"):
+		return fmt.Errorf("remove swarm config %s: %w", name, ErrConfigInUse)
+	}
+	return c.wrap("remove swarm config "+name, err)
 }

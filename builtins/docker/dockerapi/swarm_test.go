@@ -40,3 +40,28 @@ func TestServiceSpecSettings(t *testing.T) {
 		t.Errorf("tmpfs mount: %+v", m)
 	}
 }
+
+// A config is referenced by ID and name, mounted at its target path,
+// owned by root, with its mode; a disabled health check is Test NONE, and
+// an anonymous volume a volume mount without a source.
+func TestServiceSpecConfigs(t *testing.T) {
+	spec := ServiceSpec{Name: "p_web", Image: "sha256:x",
+		Configs: []ServiceConfig{{ID: "c1", Name: "p_web_nginx.conf_01234567", Target: "/etc/nginx/nginx.conf", Mode: 0o440}},
+		Health:  &HealthCheck{Test: []string{"NONE"}},
+		Mounts:  []ServiceMount{{Mount: Mount{Target: "/cache"}}},
+	}.swarm()
+	cs := spec.TaskTemplate.ContainerSpec
+	if len(cs.Configs) != 1 {
+		t.Fatalf("config references: %+v", cs.Configs)
+	}
+	r := cs.Configs[0]
+	if r.ConfigID != "c1" || r.ConfigName != "p_web_nginx.conf_01234567" || r.File == nil || r.File.Name != "/etc/nginx/nginx.conf" || r.File.UID != "0" || r.File.Mode != 0o440 {
+		t.Errorf("config reference: %+v %+v", r, r.File)
+	}
+	if cs.Healthcheck == nil || fmt.Sprint(cs.Healthcheck.Test) != "[NONE]" {
+		t.Errorf("health check: %+v", cs.Healthcheck)
+	}
+	if len(cs.Mounts) != 1 || cs.Mounts[0].Type != mount.TypeVolume || cs.Mounts[0].Source != "" || cs.Mounts[0].Target != "/cache" {
+		t.Errorf("anonymous volume: %+v", cs.Mounts)
+	}
+}

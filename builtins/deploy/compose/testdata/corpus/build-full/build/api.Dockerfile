@@ -1,0 +1,2 @@
+FROM scratch AS final
+USER 65534

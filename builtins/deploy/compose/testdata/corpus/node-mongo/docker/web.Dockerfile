@@ -1,0 +1,2 @@
+FROM node:20 AS prod
+USER node
