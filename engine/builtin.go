@@ -130,7 +130,7 @@ func (b *Builtin) Value() starlark.Value {
 			return nil, fmt.Errorf("%s has effects, so it works only inside a run-time action (task(run = fn)), never while ferry.star is evaluated; move the call into the action's function", b.Name)
 		}
 		if b.Permission != "" {
-			if err := permit(thread, b.Permission, b.Name); err != nil {
+			if err := Permit(thread, b.Permission, b.Name); err != nil {
 				return nil, err
 			}
 		}
@@ -202,7 +202,7 @@ func (b *Builtin) unpack(thread *starlark.Thread, args starlark.Tuple, kwargs []
 			return nil, c.Errorf("%v", err)
 		}
 		if holdsSecret(v) {
-			if err := permit(thread, "secrets", b.Name+" with a secret in "+p.Name); err != nil {
+			if err := Permit(thread, "secrets", b.Name+" with a secret in "+p.Name); err != nil {
 				return nil, err
 			}
 		}

@@ -111,15 +111,17 @@ func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
 var Permissions = map[string]string{
 	"commands": "run commands (task, ctx.sh)",
 	"docker":   "use Docker: build images, declare services, jobs, networks, volumes and environments, inspect containers",
-	"files":    "read the workspace's files, outside the module's own tree (read_file, glob, ctx.read)",
-	"env":      "read environment variables (os.env)",
+	"files":    "read the workspace's files, outside the module's own tree (read_file, glob, ctx.read, dotenv, env_file, configs)",
+	"env":      "read environment variables (os.env, dotenv)",
 	"secrets":  "declare a secret, or pass one on",
 	"network":  "use the network in run-time actions (metrics.scrape, health.wait)",
 }
 
-// permit checks that every shared module whose code is on the thread's
-// call stack has permission perm, for what (a builtin's name).
-func permit(thread *starlark.Thread, perm, what string) error {
+// Permit checks that every shared module whose code is on the thread's
+// call stack has permission perm, for what (a builtin's name, and what in
+// its call needs it): for builtins that need a permission only for some
+// of their arguments, beside their Builtin.Permission.
+func Permit(thread *starlark.Thread, perm, what string) error {
 	ev := EvaluationOf(thread)
 	if ev == nil || ev.opts.Modules == nil {
 		return nil

@@ -16,7 +16,8 @@ import (
 // those of ferry's environment over them, as compose interpolates a
 // compose file. Starlark has no ${VAR}: the dict it returns is indexed.
 var dotenvBuiltin = &engine.Builtin{
-	Name: "dotenv",
+	Name:       "dotenv",
+	Permission: "files",
 	Doc: "Reads a `.env` file as compose does for `${VAR}` in a compose file, with compose's parser: `VAR=value` lines, `#` comments, quotes, `${VAR}` and `${VAR:-default}` of a variable set above in the file or in the environment. " +
 		"A variable also set in the environment ferry runs in takes that value, as in compose (the shell wins over `.env`). " +
 		"The file and the variables are recorded as inputs of the evaluation, so a change re-evaluates ferry.star (`ferry watch` re-reads it). " +
@@ -30,6 +31,11 @@ var dotenvBuiltin = &engine.Builtin{
 	Returns: "a dict of the variables' values (strings, or secrets).",
 	Impl: func(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 		ev := engine.EvaluationOf(thread)
+		if c.Bool("environ", true) {
+			if err := engine.Permit(thread, "env", "dotenv (environ = True reads the environment; environ = False does not)"); err != nil {
+				return nil, err
+			}
+		}
 		rel := c.String("path")
 		if rel == "" {
 			rel = ".env"

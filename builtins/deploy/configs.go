@@ -107,6 +107,9 @@ func declareConfigs(thread *starlark.Thread, c *engine.Call, s *ServiceSpec) err
 			return c.Errorf("configs: %s: got %s, want a file's path, or a dict such as {\"file\": \"nginx.conf\", \"mode\": 0o440}", target, item[1].Type())
 		}
 		if file != "" {
+			if err := engine.Permit(thread, "files", "configs (a file)"); err != nil {
+				return err
+			}
 			p, err := engine.JoinPath(engine.ModuleDir(thread), file)
 			if err != nil {
 				return c.Errorf("configs: %s: %v", target, err)

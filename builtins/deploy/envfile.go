@@ -88,6 +88,9 @@ func declareEnvFiles(thread *starlark.Thread, c *engine.Call, s *ServiceSpec) er
 	if len(refs) == 0 {
 		return nil
 	}
+	if err := engine.Permit(thread, "files", "env_file"); err != nil {
+		return err
+	}
 	ev := engine.EvaluationOf(thread)
 	merged := map[string]string{}
 	for _, ref := range refs {

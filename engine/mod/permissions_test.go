@@ -149,3 +149,31 @@ func TestPermissionSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Builtins that read the workspace's files or the environment for some of
+// their arguments only ask for that permission as well: a module cannot
+// read the workspace's .env (passwords, often) through dotenv(), nor hand
+// its files to a container through env_file or configs, with "docker"
+// alone.
+func TestPermissionsPerArgument(t *testing.T) {
+	for _, tt := range []struct {
+		code        string
+		have, needs []string
+	}{
+		{"dotenv(environ = False)", nil, []string{"files"}},
+		{"dotenv()", []string{"files"}, []string{"env"}},
+		{"service(name = 'svc', image = 'busybox', env_file = '.env')", []string{"docker"}, []string{"files"}},
+		{"service(name = 'svc', image = 'busybox', configs = {'/etc/app.conf': 'app.conf'})", []string{"docker"}, []string{"files"}},
+	} {
+		t.Run(tt.code, func(t *testing.T) {
+			lib := "def f():\n    " + tt.code + "\n"
+			star := "load('@lib//m.star', 'f')\nf()\n"
+			_, err := permEval(t, star, lib, tt.have, false)
+			wantErr(t, err, `has no permission "`+tt.needs[0]+`"`, "@lib//m.star:2:")
+			_, err = permEval(t, star, lib, append(tt.have, tt.needs...), false)
+			if err != nil && strings.Contains(err.Error(), "has no permission") {
+				t.Errorf("granted %v, still refused: %v", append(tt.have, tt.needs...), err)
+			}
+		})
+	}
+}
