@@ -52,9 +52,9 @@ func TestWatchWorkspaceDeleted(t *testing.T) {
 	eventually(t, "the first run and the watch to start", func() bool {
 		return strings.Contains(p.stderr.String(), "watching ")
 	})
-	if err := os.RemoveAll(ws.dir); err != nil {
-		t.Fatal(err)
-	}
+	// The watch may be saving its state into .ferry meanwhile, as it
+	// would while a user's rm -rf runs: remove until all is gone.
+	eventually(t, "the workspace to be removed", func() bool { return os.RemoveAll(ws.dir) == nil })
 	eventually(t, "the deletion to be reported", func() bool {
 		return strings.Contains(p.stderr.String(), "is gone (deleted or moved away)")
 	})
