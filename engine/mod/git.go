@@ -36,7 +36,7 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 // remoteTags lists the tags of the repository at url with the commits
 // they point to (annotated tags peeled).
 func remoteTags(ctx context.Context, url string) (map[string]string, error) {
-	out, err := git(ctx, "", "ls-remote", "--tags", url)
+	out, err := git(ctx, "", "ls-remote", "--tags", "--", url)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +78,9 @@ func fetchInto(ctx context.Context, dir, url, version, commit string) error {
 	}
 	var err error
 	if !IsCommit(version) {
-		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", url, "+refs/tags/"+version+":refs/tags/"+version)
+		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", url, "+refs/tags/"+version+":refs/tags/"+version)
 	} else {
-		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", url, commit)
+		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", url, commit)
 	}
 	if err == nil && has(ctx, dir, commit) {
 		return nil
@@ -89,7 +89,7 @@ func fetchInto(ctx context.Context, dir, url, version, commit string) error {
 	if out, _ := git(ctx, dir, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(out)) == "true" {
 		args = append(args, "--unshallow")
 	}
-	if _, err := git(ctx, dir, append(args, url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")...); err != nil {
+	if _, err := git(ctx, dir, append(args, "--", url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")...); err != nil {
 		return err
 	}
 	if !has(ctx, dir, commit) {

@@ -144,6 +144,9 @@ func (r *resolver) walk(mf *ModFile, by string, chain []string) error {
 
 func (r *resolver) visit(req *require) error {
 	d := req.dep
+	if req.by != "the workspace" && IsLocalRepo(d.Repo) {
+		return fmt.Errorf("%s: dep %q: %s is a local repository, and only the workspace's ferry.mod may name one: a module names the repositories it uses by a network address (https://, ssh://, git@host:path)\n  (%s)", d.Pos, d.Alias, d.Repo, req.explain())
+	}
 	r.mu.Lock()
 	for _, prev := range r.reqs[d.Alias] {
 		if prev.dep.Repo != d.Repo {
@@ -321,7 +324,7 @@ func (r *resolver) resolveTag(repo, tag string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, ferr := git(r.ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", repo, "+refs/tags/"+tag+":refs/tags/"+tag)
+	_, ferr := git(r.ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", repo, "+refs/tags/"+tag+":refs/tags/"+tag)
 	if c := r.o.Cache.mirrorTag(r.ctx, repo, tag); c != "" {
 		return c, nil
 	}

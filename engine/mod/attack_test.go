@@ -1,0 +1,72 @@
+package mod
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// A repository address is handed to git: one that git would read as an
+// option (--upload-pack runs a command), or as a transport helper (ext::
+// runs one too), is refused at its position, in the workspace's ferry.mod
+// as in a module's, and by ferry mod add; git runs nothing.
+func TestRepoInjection(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "pwned")
+	evil := "--upload-pack=touch " + marker + ";"
+	for _, tt := range []struct{ repo, want string }{
+		{evil, "would read it as an option"},
+		{"ext::sh -c touch% " + marker, "transport helper"},
+		{"fd::0", "transport helper"},
+		{"https://example.com/x v1.0.0", "spaces or control characters"},
+		{"https://example.com/x\nlib2 https://e/y", "spaces or control characters"},
+		{"gopher://example.com/x", `scheme "gopher"`},
+	} {
+		t.Run(tt.repo, func(t *testing.T) {
+			ws := workspace(t, map[string]string{
+				"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", tt.repo),
+				"ferry.star": "",
+			})
+			_, err := Resolve(context.Background(), ws, Options{Cache: &Cache{Dir: t.TempDir()}})
+			wantErr(t, err, "ferry.mod:1:", tt.want)
+		})
+	}
+	// In a module's own ferry.mod.
+	srv := newGitServer(t)
+	srv.Commit(t, "a", map[string]string{"a.star": "a = 1", "ferry.mod": fmt.Sprintf("dep(\"b\", repo = %q, version = \"v1.0.0\")\n", evil)}, "v1.0.0")
+	ws := workspace(t, map[string]string{
+		"ferry.mod":  fmt.Sprintf("dep(\"a\", repo = %q, version = \"v1.0.0\")\n", srv.URL("a")),
+		"ferry.star": "",
+	})
+	_, err := Resolve(context.Background(), ws, Options{Cache: &Cache{Dir: t.TempDir()}})
+	wantErr(t, err, "@a//ferry.mod:1:", "would read it as an option")
+	// ferry mod add, with and without a version.
+	for _, v := range []string{"", "v1.0.0"} {
+		_, err = Add(context.Background(), workspace(t, nil), "x", evil, v, Options{Cache: &Cache{Dir: t.TempDir()}})
+		wantErr(t, err, "would read it as an option")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("git ran the command of a repository address")
+	}
+}
+
+// A module's own ferry.mod names network repositories only: a module
+// cannot make ferry copy the user's local repositories (file://, paths)
+// into the cache and load them.
+func TestModuleLocalRepo(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "private", map[string]string{"secret.star": "token = 'hunter2'"}, "v1.0.0")
+	for _, local := range []string{srv.FileURL("private"), filepath.Join(srv.Base, "private"), "FILE://" + filepath.Join(srv.Base, "private")} {
+		t.Run(local, func(t *testing.T) {
+			srv.Commit(t, "a", map[string]string{"a.star": "load('@p//secret.star', 'token')\nleak = token",
+				"ferry.mod": fmt.Sprintf("dep(\"p\", repo = %q, version = \"v1.0.0\")\n", local)}, "v1.0.0")
+			ws := workspace(t, map[string]string{
+				"ferry.mod":  fmt.Sprintf("dep(\"a\", repo = %q, version = \"v1.0.0\")\n", srv.URL("a")),
+				"ferry.star": "load('@a//a.star', 'leak')\nprint(leak)",
+			})
+			_, err := evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}})
+			wantErr(t, err, "@a//ferry.mod:1:", "local repository", "only the workspace's ferry.mod")
+		})
+	}
+}
