@@ -41,7 +41,7 @@ func (f Finding) String() string {
 	if f.Pos != "" {
 		s = f.Pos + ": " + s
 	}
-	return s + ": not translated: " + f.Why
+	return oneLine(s + ": not translated: " + f.Why)
 }
 
 // LoadOptions say which compose project to read.

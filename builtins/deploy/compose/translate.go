@@ -157,10 +157,10 @@ func (t *translator) render() []byte {
 	for i, f := range t.p.ComposeFiles {
 		files[i] = strings.TrimPrefix(t.rel(f), "./")
 	}
-	fmt.Fprintf(&sb, "# Translated by `ferry import compose` from %s (compose project %q).\n", strings.Join(files, ", "), t.p.Name)
+	fmt.Fprintf(&sb, "# Translated by `ferry import compose` from %s (compose project %q).\n", oneLine(strings.Join(files, ", ")), t.p.Name)
 	sb.WriteString("# Review it before use: docs/compose.md says what maps to what.\n")
 	for _, w := range t.p.warnings {
-		sb.WriteString("# compose warned: " + w + "\n")
+		sb.WriteString("# compose warned: " + oneLine(w) + "\n")
 	}
 	for _, c := range t.calls {
 		sb.WriteString("\n")

@@ -1,0 +1,82 @@
+package compose
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.starlark.net/syntax"
+)
+
+// injectProject is a compose project whose names, paths and values try
+// to end a comment or a string of the generated ferry.star and start a
+// statement of their own: pwned().
+const injectProject = `
+name: inj
+services:
+  "W.x":
+    image: busybox
+  web:
+    image: "busybox\"\npwned()\n#"
+    command: ["sh", "-c", "echo \"\"\" \\\" \\\\ '''\npwned()"]
+    environment:
+      "A\npwned()": "x"
+      B: "\"\"\"\npwned()\n\"\"\""
+      C: "\\"
+      "D\npwned()\n#": "pre${DB_PASSWORD}post"
+      "E\npwned()": "${DB_PASSWORD}"
+    labels:
+      "l\"\npwned()\n": "v"
+    env_file: "e\npwned().env"
+    secrets: [s1]
+    configs:
+      - source: c1
+        target: /etc/c
+    volumes:
+      - "v1:/data"
+    networks: [n1]
+    healthcheck:
+      test: ["CMD-SHELL", "x\npwned()"]
+secrets:
+  s1:
+    file: ./s.txt
+configs:
+  c1:
+    content: "z\npwned()"
+volumes:
+  v1: {}
+networks:
+  n1: {}
+`
+
+// A compose file (a stranger's repository's) cannot make ferry import
+// compose write a statement of its own into ferry.star: every value lands
+// in a string literal, and every comment stays one line.
+func TestImportInjection(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"compose.yaml": injectProject, "s.txt": "s", ".env": "DB_PASSWORD=hunter2\n", "e\npwned().env": "X=1\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Import(t.Context(), ImportOptions{LoadOptions: LoadOptions{Dir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := (&syntax.FileOptions{}).Parse("ferry.star", res.Starlark, 0)
+	if err != nil {
+		t.Fatalf("the ferry.star does not parse: %v\n%s", err, res.Starlark)
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && id.Name == "pwned" {
+			t.Errorf("ferry.star:%s: pwned() is code of ferry.star:\n%s", id.NamePos, res.Starlark)
+		}
+		return true
+	})
+	for _, line := range strings.Split(string(res.Starlark), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "pwned()") {
+			t.Errorf("a line starts with pwned(): %q", line)
+		}
+	}
+}
