@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/pipeline"
 	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
@@ -51,7 +52,7 @@ func permEval(t *testing.T, star, lib string, perms []string, run bool) (string,
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
 		Plugins: []engine.Plugin{core.Plugin{Secrets: secrets}, docker.Plugin{Secrets: secrets}, &deploy.Plugin{Project: "permtest"},
-			metrics.Plugin{}, secrets, seccheck.Plugin{}},
+			metrics.Plugin{}, secrets, seccheck.Plugin{}, pipeline.Plugin{}},
 		Modules: mods,
 		Events:  bus,
 	})
@@ -81,6 +82,9 @@ func TestPermissions(t *testing.T) {
 		runTime    bool
 	}{
 		{"commands", "task(name = 'x', cmd = 'true')", false},
+		// A pipeline chooses which of the workspace's rules ferry ci runs,
+		// manual ones (a production deploy) included.
+		{"commands", "pipeline('ci', stages = [['deploy']])", false},
 		{"files", "read_file('ferry.star')", false},
 		{"files", "glob(['*.star'])", false},
 		{"env", "os.env('HOME')", false},
