@@ -70,3 +70,35 @@ func TestModuleLocalRepo(t *testing.T) {
 		})
 	}
 }
+
+// Every file a module loads is covered by the hash ferry.lock pins: a
+// file under a folder the hash leaves out (.ferry, .git), or reached
+// through a link, which the hash does not follow, cannot be changed in a
+// vendored copy (or in the cache) while the module still verifies.
+func TestLoadsOnlyHashedFiles(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{
+		"lib.star":         "load('//.ferry/impl.star', 'v')\nvalue = v\n",
+		".ferry/impl.star": "v = 'pinned'\n",
+		"other.star":       "value = 'other'\n",
+	}, "v1.0.0")
+	ws := workspace(t, map[string]string{
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")),
+		"ferry.star": "load('@lib//lib.star', 'value')\nprint(value)\n",
+	})
+	ctx := context.Background()
+	o := Options{Cache: &Cache{Dir: t.TempDir()}}
+	if _, err := Vendor(ctx, ws, o); err != nil {
+		t.Fatal(err)
+	}
+	vendored := filepath.Join(ws, VendorDir, "lib")
+	os.WriteFile(filepath.Join(vendored, ".ferry", "impl.star"), []byte("v = 'changed'\n"), 0o644)
+	_, err := evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}, Locked: true})
+	wantErr(t, err, ".ferry/impl.star", "not among the files ferry.lock pins")
+
+	// A link where the module has no file.
+	writeFiles(t, ws, map[string]string{"ferry.star": "load('@lib//new.star', 'value')\nprint(value)\n"})
+	os.Symlink("other.star", filepath.Join(vendored, "new.star"))
+	_, err = evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}, Locked: true})
+	wantErr(t, err, "new.star", "not among the files ferry.lock pins")
+}

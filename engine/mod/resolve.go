@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -608,9 +609,13 @@ func (g *Graph) Modules() *engine.Modules {
 		if gr := g.Root.Grants[a]; gr != nil {
 			grant = gr.Pos.String()
 		}
+		var src engine.ModuleSource = engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)}
+		if n.Override == nil {
+			src = hashedSource{src.(engine.DirSource)}
+		}
 		m.ByAlias[a] = &engine.SharedModule{
 			Alias:  a,
-			Source: engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)},
+			Source: src,
 			Hash:   n.Hash,
 			Deps:   set(g.Edges[a]),
 			Perms:  set(n.perms()),
@@ -628,4 +633,26 @@ func set(list []string) map[string]bool {
 		m[s] = true
 	}
 	return m
+}
+
+// hashedSource serves the files of a pinned module (from the cache or
+// ferry_modules) that its hash covers: regular files outside the folders
+// hashTree leaves out, reached through no link. Any other file could be
+// changed while the module still verifies against ferry.lock.
+type hashedSource struct{ engine.DirSource }
+
+func (s hashedSource) ReadModule(p string) (*engine.Module, error) {
+	parts := strings.Split(p, "/")
+	for i := range parts {
+		rel := strings.Join(parts[:i+1], "/")
+		fi, err := s.Tree.Lstat(rel)
+		if err != nil {
+			break // DirSource says what is missing
+		}
+		last := i == len(parts)-1
+		if slices.Contains(skipDirs, parts[i]) || fi.Mode()&fs.ModeSymlink != 0 || !last && !fi.IsDir() || last && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not among the files ferry.lock pins for @%s (its hash leaves out links and the folders %s): it is loaded only from the module's own regular files", rel, s.Repo, strings.Join(skipDirs, ", "))
+		}
+	}
+	return s.DirSource.ReadModule(p)
 }
