@@ -80,3 +80,54 @@ func TestImportInjection(t *testing.T) {
 		}
 	}
 }
+
+// A variable that names a secret never has its value written into
+// ferry.star, wherever compose interpolates it: the argument that would
+// hold it is left out and listed.
+func TestImportSecretsNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{".env": "DB_PASSWORD=hunter2sekret\nAPI_TOKEN=tok3nvalue\n", "compose.yaml": `
+services:
+  web:
+    image: busybox
+    command: ["--password=${DB_PASSWORD}"]
+    labels:
+      x: "${API_TOKEN}"
+    healthcheck:
+      test: ["CMD-SHELL", "check ${DB_PASSWORD}"]
+    configs:
+      - source: c
+        target: /etc/c
+    build:
+      context: .
+      args:
+        A: "pre-${DB_PASSWORD}"
+    extra_hosts: ["h:${DB_PASSWORD}"]
+    environment:
+      DB_PASSWORD: ${DB_PASSWORD}
+configs:
+  c:
+    content: "password=${DB_PASSWORD}"
+`}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Import(t.Context(), ImportOptions{LoadOptions: LoadOptions{Dir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.Starlark)
+	for _, v := range []string{"hunter2sekret", "tok3nvalue", markerOpen} {
+		if strings.Contains(out, v) {
+			t.Errorf("ferry.star holds %q:\n%s", v, out)
+		}
+	}
+	for _, want := range []string{"command holds ${DB_PASSWORD}", "labels holds ${API_TOKEN}", "health holds", "configs holds", "build_args holds", "extra_hosts holds",
+		`secret("db_password", dotenv = ".env", env = "DB_PASSWORD")`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ferry.star lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -141,7 +141,7 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 		cli.WithoutEnvironmentResolution,
 		cli.WithoutLabelsResolution,
 		cli.WithResolvedPaths(true),
-		cli.WithLoadOptions(loader.WithSupportedAttributes(supportedPaths(), report)),
+		cli.WithLoadOptions(loader.WithSupportedAttributes(supportedPaths(), report), maskSecretLookup),
 	)
 	if err != nil {
 		return nil, explain(err, dir, opts.ConfigPaths)

@@ -12,6 +12,7 @@ import (
 // A call is one Starlark call of the generated ferry.star, such as
 // service(...): its arguments in the order they are written.
 type call struct {
+	path    string   // the compose model path it translates, for findings
 	comment []string // lines above it, without "# "
 	assign  string   // "db_password = secret(...)"; "" for none
 	fn      string

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/distribution/reference"
 )
@@ -127,6 +128,7 @@ func (t *translator) translate() (*Result, error) {
 			return nil, err
 		}
 	}
+	t.leaveOutSecrets()
 	sortFindings(t.findings)
 	return &Result{Project: t.p.Name, Starlark: t.render(), Findings: t.findings, Warnings: t.p.warnings}, nil
 }
@@ -316,7 +318,7 @@ func (t *translator) workload(w *workload) error {
 		fn = "job"
 	}
 	pos := t.p.files.pos(w.path())
-	c := call{fn: fn, args: []arg{{"name", str(name)}}, comment: []string{fmt.Sprintf("compose: %s.%s (%s)", w.kind, w.name, pos)}}
+	c := call{path: w.path(), fn: fn, args: []arg{{"name", str(name)}}, comment: []string{fmt.Sprintf("compose: %s.%s (%s)", w.kind, w.name, pos)}}
 	if job && w.kind == "services" {
 		c.comment = append(c.comment, "A job: what depends on it waits until it exits with 0 (condition: service_completed_successfully).")
 	}
@@ -413,7 +415,7 @@ func (t *translator) image(w *workload, name string) (string, error) {
 		return "", nil
 	}
 	ruleName := name + "-image"
-	c := call{fn: "image", args: []arg{{"name", str(ruleName)}}, comment: []string{fmt.Sprintf("compose: %s.%s.build", w.kind, w.name)}}
+	c := call{path: w.path("build"), fn: "image", args: []arg{{"name", str(ruleName)}}, comment: []string{fmt.Sprintf("compose: %s.%s.build", w.kind, w.name)}}
 	add := func(k string, v expr) { c.args = append(c.args, arg{k, v}) }
 	repo, tag := t.p.Name+"-"+name, ""
 	if w.Image != "" {
@@ -984,4 +986,56 @@ func duration(d types.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// Compose interpolates a variable that names a secret (${DB_PASSWORD})
+// anywhere: in a command, a label, a health check, a config's content. The
+// project is read with a marker in place of each such value, and an
+// argument of ferry.star that would hold one is left out, with a finding:
+// a secret's value is never written into ferry.star, which is committed.
+// (Environment values that are one such reference become secret()s.)
+const (
+	markerOpen  = "⟪ferry-secret:"
+	markerClose = "⟫"
+)
+
+var secretMarkerRE = regexp.MustCompile(regexp.QuoteMeta(markerOpen) + `([A-Za-z0-9_]+)` + regexp.QuoteMeta(markerClose))
+
+func secretMarker(name string) string { return markerOpen + name + markerClose }
+
+// maskSecretLookup makes compose interpolate a set variable that names a
+// secret as its marker.
+func maskSecretLookup(o *loader.Options) {
+	if o.Interpolate == nil || o.Interpolate.LookupValue == nil {
+		return
+	}
+	lookup := o.Interpolate.LookupValue
+	o.Interpolate.LookupValue = func(name string) (string, bool) {
+		v, ok := lookup(name)
+		if ok && v != "" && secretName.MatchString(name) {
+			return secretMarker(name), true
+		}
+		return v, ok
+	}
+}
+
+// leaveOutSecrets removes the arguments that hold a secret's marker, and
+// writes the markers of findings as the ${VAR} they stand for.
+func (t *translator) leaveOutSecrets() {
+	for i := range t.calls {
+		c := &t.calls[i]
+		kept := c.args[:0]
+		for _, a := range c.args {
+			m := secretMarkerRE.FindStringSubmatch(a.value.inline())
+			if m == nil {
+				kept = append(kept, a)
+				continue
+			}
+			t.note(c.path, fmt.Sprintf("%s holds ${%s}, a secret: ferry.star would hold its value, so %s is left out; give the value with secret() (env, secret_files) or write %s by hand", a.name, m[1], a.name, a.name))
+		}
+		c.args = kept
+	}
+	for i := range t.findings {
+		t.findings[i].Why = secretMarkerRE.ReplaceAllString(t.findings[i].Why, "$${$1}")
+	}
 }
