@@ -102,3 +102,26 @@ func TestLoadsOnlyHashedFiles(t *testing.T) {
 	_, err = evaluate(t, ws, Options{Cache: &Cache{Dir: t.TempDir()}, Locked: true})
 	wantErr(t, err, "new.star", "not among the files ferry.lock pins")
 }
+
+// A tree of the cache is checked against its hash whenever it is used,
+// not only when ferry.lock pins it: a tree changed in the cache (a cache
+// a CI job restored, written by another job) is not loaded and pinned by
+// the first resolve of a workspace without ferry.lock.
+func TestCachedTreeVerifiedUnpinned(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 'pinned'\n"}, "v1.0.0")
+	files := map[string]string{
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")),
+		"ferry.star": "load('@lib//lib.star', 'value')\n",
+	}
+	cache := &Cache{Dir: t.TempDir()}
+	g, err := Resolve(context.Background(), workspace(t, files), Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(cache.TreeDir(g.Nodes["lib"].Hash), "lib.star")
+	os.Chmod(f, 0o644)
+	os.WriteFile(f, []byte("value = 'changed'\n"), 0o644)
+	_, err = Resolve(context.Background(), workspace(t, files), Options{Cache: cache})
+	wantErr(t, err, "module hash mismatch", "lib.star")
+}

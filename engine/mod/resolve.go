@@ -306,7 +306,8 @@ func (r *resolver) download(n *Node) error {
 	}
 	n.Commit, n.Hash = commit, hash
 	n.Dir = r.o.Cache.TreeDir(hash)
-	return nil
+	// A tree the cache already held may have been changed since.
+	return r.verify(n, n.Dir+".sum")
 }
 
 func mismatch(n *Node, file, got, why string) error {
