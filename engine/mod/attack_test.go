@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -124,4 +126,33 @@ func TestCachedTreeVerifiedUnpinned(t *testing.T) {
 	os.WriteFile(f, []byte("value = 'changed'\n"), 0o644)
 	_, err = Resolve(context.Background(), workspace(t, files), Options{Cache: cache})
 	wantErr(t, err, "module hash mismatch", "lib.star")
+}
+
+// ferry.lock pins a module's commit and the hash of its files, and both
+// are checked: a lock whose hash was changed to that of another tree the
+// cache holds (another module, another version) does not load that tree
+// as the module, though its files match the hash.
+func TestLockHashOfAnotherTree(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 'lib'\n"}, "v1.0.0")
+	srv.Commit(t, "other", map[string]string{"lib.star": "value = 'other'\n"}, "v1.0.0")
+	cache := &Cache{Dir: t.TempDir()}
+	ws := workspace(t, map[string]string{
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\ndep(\"other\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib"), srv.URL("other")),
+		"ferry.star": "",
+	})
+	g, err := Resolve(context.Background(), ws, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(ws, LockFileName)
+	lock := readFile(t, lockPath)
+	lock = strings.Replace(lock, g.Nodes["lib"].Hash, g.Nodes["other"].Hash, 1)
+	writeFiles(t, ws, map[string]string{
+		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")),
+		"ferry.lock": strings.Join(slices.DeleteFunc(strings.SplitAfter(lock, "\n"), func(l string) bool { return strings.HasPrefix(l, "other ") }), ""),
+		"ferry.star": "load('@lib//lib.star', 'value')\nprint(value)\n",
+	})
+	_, err = evaluate(t, ws, Options{Cache: cache, Locked: true})
+	wantErr(t, err, "module hash mismatch", "@lib v1.0.0")
 }

@@ -249,7 +249,10 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 			}
 			return n, r.readMod(n)
 		}
-		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) {
+		// The cache's tree is the module's only when the cache took it
+		// from the pinned commit of this repository: a lock whose hash
+		// names another tree of the cache is checked by fetching.
+		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) && r.o.Cache.cachedTree(d.Repo, pin.Commit) == pin.Hash {
 			n.Dir = dir
 			if err := r.verify(n, dir+".sum"); err != nil {
 				return nil, where(err)
