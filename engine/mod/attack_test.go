@@ -156,3 +156,28 @@ func TestLockHashOfAnotherTree(t *testing.T) {
 	_, err = evaluate(t, ws, Options{Cache: cache, Locked: true})
 	wantErr(t, err, "module hash mismatch", "@lib v1.0.0")
 }
+
+// A lock that pins a tag to an older commit of the module, which the
+// cache holds, does not downgrade the module under the tag's name.
+func TestLockOlderCommitOfTag(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 'old'\n"}, "v0.9.0")
+	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 'new'\n"}, "v1.0.0")
+	cache := &Cache{Dir: t.TempDir()}
+	mod := func(v string) string { return fmt.Sprintf("dep(\"lib\", repo = %q, version = %q)\n", srv.URL("lib"), v) }
+	old := workspace(t, map[string]string{"ferry.mod": mod("v0.9.0"), "ferry.star": ""})
+	gOld, err := Resolve(context.Background(), old, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := workspace(t, map[string]string{"ferry.mod": mod("v1.0.0"), "ferry.star": "load('@lib//lib.star', 'value')\n"})
+	g, err := Resolve(context.Background(), ws, Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := readFile(t, filepath.Join(ws, LockFileName))
+	lock = strings.NewReplacer(g.Nodes["lib"].Commit, gOld.Nodes["lib"].Commit, g.Nodes["lib"].Hash, gOld.Nodes["lib"].Hash).Replace(lock)
+	writeFiles(t, ws, map[string]string{"ferry.lock": lock})
+	_, err = evaluate(t, ws, Options{Cache: cache, Locked: true})
+	wantErr(t, err, "@lib v1.0.0", "module hash mismatch")
+}

@@ -252,7 +252,9 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 		// The cache's tree is the module's only when the cache took it
 		// from the pinned commit of this repository: a lock whose hash
 		// names another tree of the cache is checked by fetching.
-		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) && r.o.Cache.cachedTree(d.Repo, pin.Commit) == pin.Hash {
+		// The version must name the pinned commit too: a lock cannot pin
+		// a tag to an older commit the cache holds.
+		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) && r.o.Cache.cachedTree(d.Repo, pin.Commit) == pin.Hash && r.pinnedVersion(d.Repo, version, pin.Commit) {
 			n.Dir = dir
 			if err := r.verify(n, dir+".sum"); err != nil {
 				return nil, where(err)
@@ -266,6 +268,15 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 		return nil, where(err)
 	}
 	return n, r.readMod(n)
+}
+
+// pinnedVersion reports whether version (a commit, or a tag as the
+// cache's mirror of repo holds it) is commit.
+func (r *resolver) pinnedVersion(repo, version, commit string) bool {
+	if IsCommit(version) {
+		return version == commit
+	}
+	return r.o.Cache.mirrorTag(r.ctx, repo, version) == commit
 }
 
 func isDir(p string) bool {
