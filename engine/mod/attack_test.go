@@ -164,7 +164,9 @@ func TestLockOlderCommitOfTag(t *testing.T) {
 	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 'old'\n"}, "v0.9.0")
 	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 'new'\n"}, "v1.0.0")
 	cache := &Cache{Dir: t.TempDir()}
-	mod := func(v string) string { return fmt.Sprintf("dep(\"lib\", repo = %q, version = %q)\n", srv.URL("lib"), v) }
+	mod := func(v string) string {
+		return fmt.Sprintf("dep(\"lib\", repo = %q, version = %q)\n", srv.URL("lib"), v)
+	}
 	old := workspace(t, map[string]string{"ferry.mod": mod("v0.9.0"), "ferry.star": ""})
 	gOld, err := Resolve(context.Background(), old, Options{Cache: cache})
 	if err != nil {

@@ -276,6 +276,9 @@ func (r *resolver) pinnedVersion(repo, version, commit string) bool {
 	if IsCommit(version) {
 		return version == commit
 	}
+	if c := r.o.Cache.taggedCommit(repo, version); c != "" {
+		return c == commit
+	}
 	return r.o.Cache.mirrorTag(r.ctx, repo, version) == commit
 }
 
@@ -320,6 +323,9 @@ func (r *resolver) download(n *Node) error {
 	}
 	n.Commit, n.Hash = commit, hash
 	n.Dir = r.o.Cache.TreeDir(hash)
+	if !IsCommit(n.Version) {
+		r.o.Cache.recordTag(n.Repo, n.Version, commit)
+	}
 	// A tree the cache already held may have been changed since.
 	return r.verify(n, n.Dir+".sum")
 }
