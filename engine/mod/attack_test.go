@@ -183,3 +183,31 @@ func TestLockOlderCommitOfTag(t *testing.T) {
 	_, err = evaluate(t, ws, Options{Cache: cache, Locked: true})
 	wantErr(t, err, "@lib v1.0.0", "module hash mismatch")
 }
+
+// git runs in a folder of its own, never in ferry's current folder: a
+// folder of a repository laid out as a bare git repository (a pull
+// request can hold one) would otherwise give git its config, such as a
+// core.sshCommand that git runs for an ssh module.
+func TestGitIgnoresCurrentFolder(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "pwned")
+	runGit(t, dir, "init", "-q", "--bare", ".")
+	runGit(t, dir, "config", "core.sshCommand", "touch "+marker+"; false")
+	t.Chdir(dir)
+	remoteTags(context.Background(), "ssh://example.invalid/x.git")
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("git ran the core.sshCommand of the current folder's config")
+	}
+}
+
+// A cache folder given as a relative path still works: git init runs
+// in a folder of its own, and is given the mirror's absolute path.
+func TestRelativeCache(t *testing.T) {
+	srv := newGitServer(t)
+	srv.Commit(t, "lib", map[string]string{"lib.star": "value = 1\n"}, "v1.0.0")
+	ws := workspace(t, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\n", srv.URL("lib")), "ferry.star": ""})
+	t.Chdir(t.TempDir())
+	if _, err := Resolve(context.Background(), ws, Options{Cache: &Cache{Dir: "cache"}}); err != nil {
+		t.Fatal(err)
+	}
+}

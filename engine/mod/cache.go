@@ -94,7 +94,10 @@ func (c *Cache) lockRepo(ctx context.Context, url string) (func(), error) {
 // mirror returns the bare mirror of url, creating it. Called with the
 // repository's lock held.
 func (c *Cache) mirror(ctx context.Context, url string) (string, error) {
-	dir := filepath.Join(c.Dir, "git", repoID(url)+".git")
+	dir, err := filepath.Abs(filepath.Join(c.Dir, "git", repoID(url)+".git"))
+	if err != nil {
+		return "", err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return dir, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -16,10 +17,24 @@ import (
 // itself finds them (credential helpers, ssh keys and agents, .netrc).
 // It never prompts on a terminal: a repository that needs a password
 // fails with git's message instead of hanging while ferry holds a lock.
+//
+// With no dir (ls-remote, init), git runs in an empty folder of its own,
+// never in ferry's current folder: a folder of a repository laid out as a
+// bare git repository would otherwise give git its config (a
+// core.sshCommand, say), and git would run what it names.
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "ferry-git-")
+		if err != nil {
+			return nil, fmt.Errorf("git %s: %w", args[0], err)
+		}
+		defer os.RemoveAll(tmp)
+		cmd.Dir = tmp
+		cmd.Env = append(cmd.Env, "GIT_CEILING_DIRECTORIES="+filepath.Dir(tmp))
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
