@@ -211,3 +211,26 @@ func TestRelativeCache(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A grant is given to the module that ferry.lock pins under an alias: a
+// new version of another module that makes the alias name another
+// repository does not hand that repository the grant.
+func TestGrantFollowsRepository(t *testing.T) {
+	srv := newGitServer(t)
+	perms := "module(permissions = [\"commands\"])\n"
+	srv.Commit(t, "tools", map[string]string{"t.star": "x = 1\n", "ferry.mod": perms}, "v1.0.0")
+	srv.Commit(t, "evil", map[string]string{"t.star": "x = 2\n", "ferry.mod": perms}, "v1.0.0")
+	srv.Commit(t, "a", map[string]string{"a.star": "a = 1\n", "ferry.mod": fmt.Sprintf("dep(\"tools\", repo = %q, version = \"v1.0.0\")\n", srv.URL("tools"))}, "v1.0.0")
+	srv.Commit(t, "a", map[string]string{"ferry.mod": fmt.Sprintf("dep(\"tools\", repo = %q, version = \"v1.0.0\")\n", srv.URL("evil"))}, "v1.1.0")
+	mod := func(v string) string {
+		return fmt.Sprintf("dep(\"a\", repo = %q, version = %q)\ngrant(\"tools\", permissions = [\"commands\"])\n", srv.URL("a"), v)
+	}
+	ws := workspace(t, map[string]string{"ferry.mod": mod("v1.0.0"), "ferry.star": ""})
+	cache := &Cache{Dir: t.TempDir()}
+	if _, err := Resolve(context.Background(), ws, Options{Cache: cache}); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, ws, map[string]string{"ferry.mod": mod("v1.1.0")})
+	_, err := Resolve(context.Background(), ws, Options{Cache: cache})
+	wantErr(t, err, "@tools", srv.URL("evil"), srv.URL("tools"), "grant")
+}

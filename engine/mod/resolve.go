@@ -532,6 +532,14 @@ func (r *resolver) checkGrants() error {
 			granted = gr.Permissions
 			where = fmt.Sprintf("add them to grant(%q, ...) at %s", a, gr.Pos)
 		}
+		// A grant is for the repository ferry.lock pins under the alias: a
+		// module of the graph that now names another repository under it
+		// does not pass the grant on to that repository.
+		if old := g.OldLock.Modules[a]; old != nil && old.Repo != n.Repo && len(n.perms()) > 0 && g.Root.Grants[a] != nil {
+			errs = append(errs, fmt.Errorf("@%s now comes from %s, not from %s as ferry.lock pins, and the workspace's grant (%s) was given to that one: %s; if you trust %s with [%s], delete the line of %s from ferry.lock and run `ferry mod tidy`",
+				a, n.Repo, old.Repo, g.Root.Grants[a].Pos, r.requiredBy(a), n.Repo, strings.Join(n.perms(), ", "), a))
+			continue
+		}
 		var missing, added []string
 		for _, p := range n.perms() {
 			if !slices.Contains(granted, p) {
@@ -555,6 +563,15 @@ func (r *resolver) checkGrants() error {
 		errs = append(errs, fmt.Errorf("@%s %s needs permission %s (declared at %s), which the workspace does not grant%s; if you trust it to, %s", a, n.Version, strings.Join(what, ", "), n.Mod.PermPos, isNew, where))
 	}
 	return errors.Join(errs...)
+}
+
+// requiredBy explains which requirements name alias's repository.
+func (r *resolver) requiredBy(alias string) string {
+	var out []string
+	for _, q := range r.reqs[alias] {
+		out = append(out, q.explain())
+	}
+	return strings.Join(out, "; ")
 }
 
 // lock computes the new ferry.lock and writes it when it changed.
