@@ -338,7 +338,7 @@ func secretVars(vars map[string]string) []string {
 // the repository at root: it is tracked, or no ignore rule covers it.
 // Outside a git repository it reports false.
 func notIgnored(ctx context.Context, root, rel string) (bool, error) {
-	if err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir").Run(); err != nil {
+	if !isGitRepo(ctx, root, nil) {
 		return false, nil
 	}
 	err := exec.CommandContext(ctx, "git", "-C", root, "check-ignore", "-q", "--", rel).Run()
