@@ -131,3 +131,24 @@ configs:
 		}
 	}
 }
+
+// A secret file outside the folder of ferry.star is read with a command:
+// its path is one quoted word of it, so a path holding shell syntax (a
+// stranger's compose file can name any) runs nothing when the secret is
+// read.
+func TestImportSecretCommandQuoted(t *testing.T) {
+	base := t.TempDir()
+	proj := filepath.Join(base, "proj")
+	os.MkdirAll(proj, 0o755)
+	evil := "s;touch pwned $(id) 'x'"
+	os.WriteFile(filepath.Join(base, evil), []byte("v"), 0o644)
+	os.WriteFile(filepath.Join(proj, "compose.yaml"), []byte("services:\n  web:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    file: \"../"+strings.ReplaceAll(evil, "'", "'")+"\"\n"), 0o644)
+	res, err := Import(t.Context(), ImportOptions{LoadOptions: LoadOptions{Dir: proj}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `cmd = "cat '../s;touch pwned $(id) '\\''x'\\'''"`
+	if !strings.Contains(string(res.Starlark), want) {
+		t.Errorf("ferry.star lacks %s:\n%s", want, res.Starlark)
+	}
+}

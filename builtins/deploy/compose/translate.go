@@ -226,8 +226,9 @@ func (t *translator) declareSecrets() {
 			c.args = append(c.args, arg{"file", str(strings.TrimPrefix(rel, "./"))})
 		case s.File != "":
 			// ferry reads secret files inside the workspace only.
-			c.args = append(c.args, arg{"cmd", str("cat " + rel)})
-			t.note(pathOf("secrets", name, "file"), fmt.Sprintf("%s lies outside the folder of ferry.star, where secret(file = ...) reads: it is read with cmd = \"cat %s\" instead", rel, rel))
+			cmd := "cat " + shellPath(rel)
+			c.args = append(c.args, arg{"cmd", str(cmd)})
+			t.note(pathOf("secrets", name, "file"), fmt.Sprintf("%s lies outside the folder of ferry.star, where secret(file = ...) reads: it is read with cmd = %q instead", rel, cmd))
 		case s.Environment != "":
 			c.args = append(c.args, arg{"env", str(s.Environment)})
 		default:
@@ -1038,4 +1039,20 @@ func (t *translator) leaveOutSecrets() {
 	for i := range t.findings {
 		t.findings[i].Why = secretMarkerRE.ReplaceAllString(t.findings[i].Why, "$${$1}")
 	}
+}
+
+// shellPath writes the path p as one word of a shell command, quoted, so
+// that a compose file's path runs nothing however it is spelled; a leading
+// ~/ stays outside the quotes, for the shell to expand.
+func shellPath(p string) string {
+	home := ""
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		home, p = "~/", rest
+	}
+	if p != "" && !strings.ContainsFunc(p, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/+=:@,", r))
+	}) {
+		return home + p
+	}
+	return home + "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
 }
