@@ -109,7 +109,7 @@ func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
 // Permissions are what a shared module may be allowed to do beyond
 // declaring plain values and functions, with what each allows.
 var Permissions = map[string]string{
-	"commands": "run commands (task, ctx.sh)",
+	"commands": "run commands (task, ctx.sh), and choose which rules ferry ci runs (pipeline)",
 	"docker":   "use Docker: build images, declare services, jobs, networks, volumes and environments, inspect containers",
 	"files":    "read the workspace's files, outside the module's own tree (read_file, glob, ctx.read, dotenv, env_file, configs)",
 	"env":      "read environment variables (os.env, dotenv)",

@@ -39,6 +39,14 @@ func FindFiles(root string, paths []string, match func(base string) bool, what s
 		if err != nil {
 			return nil, fmt.Errorf("%w; give %s or folders of the workspace", err, what)
 		}
+		// A link on the way may lead out of the workspace, as ../ would.
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			if realRoot, err := filepath.EvalSymlinks(root); err == nil {
+				if rel, err := filepath.Rel(realRoot, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+					return nil, fmt.Errorf("%s is outside the workspace %s: a link leads to %s", p, root, real)
+				}
+			}
+		}
 		if !info.IsDir() {
 			if !match(filepath.Base(p)) {
 				return nil, fmt.Errorf("%s: want %s", p, what)

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"slices"
@@ -109,7 +110,23 @@ func declareEnvFiles(thread *starlark.Thread, c *engine.Call, s *ServiceSpec) er
 		case err != nil:
 			return c.Errorf("env_file: %v", err)
 		}
-		vars, err := dotenv.UnmarshalBytesWithLookup(b, lookupEnv(ev, c))
+		// ${VAR} of the environment: a module needs "env" to read it, as
+		// with dotenv(); without it, only the file's own variables fill
+		// ${VAR}s, and one that only the environment sets is an error.
+		var noEnv []string
+		lookup := lookupEnv(ev, c)
+		vars, err := dotenv.UnmarshalBytesWithLookup(b, func(name string) (string, bool) {
+			if engine.Permit(thread, "env", "env_file") != nil {
+				noEnv = append(noEnv, name)
+				return "", false
+			}
+			return lookup(name)
+		})
+		for _, name := range noEnv {
+			if _, inFile := vars[name]; !inFile && err == nil {
+				return engine.Permit(thread, "env", fmt.Sprintf("env_file (%s fills ${%s} from the environment)", p, name))
+			}
+		}
 		if err != nil {
 			return c.Errorf("env_file: %s: %v; write one VAR=VALUE a line, as compose reads them", p, err)
 		}

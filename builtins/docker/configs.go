@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,7 +24,12 @@ import (
 
 // configDir is the folder of the copies of the configs of a project's rule.
 func configDir(root, project, rule string) string {
-	return filepath.Join(root, engine.StateDir, "configs", project, rule)
+	return filepath.Join(root, configRel(project, rule))
+}
+
+// configRel is configDir relative to the workspace root.
+func configRel(project, rule string) string {
+	return filepath.Join(engine.StateDir, "configs", project, rule)
 }
 
 // configFile is the name of a config's copy in its rule's folder.
@@ -31,35 +37,45 @@ func configFile(cf deploy.Config) string {
 	return fmt.Sprintf("%s-%o", cf.Digest()[:32], cf.Mode)
 }
 
+// The copies are written and removed through an os.Root of the workspace:
+// a link under .ferry (a repository can hold one) never makes ferry write
+// a config outside the workspace, nor remove files there.
+
 // writeConfigs makes the copies of the deployment's configs that are not
 // there yet.
 func writeConfigs(d *deploy.Deployment) error {
 	if len(d.Spec.Configs) == 0 {
 		return nil
 	}
-	dir := configDir(d.Root, d.Project, d.Spec.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	r, err := os.OpenRoot(d.Root)
+	if err != nil {
 		return fmt.Errorf("configs: %w", err)
+	}
+	defer r.Close()
+	dir := configRel(d.Project, d.Spec.Name)
+	if err := r.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("configs: %w; ferry keeps the copies of configs in %s, a folder of the workspace (remove a link there)", err, dir)
 	}
 	for _, cf := range d.Spec.Configs {
 		p := filepath.Join(dir, configFile(cf))
-		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+		if fi, err := r.Lstat(p); err == nil && fi.Mode().IsRegular() {
 			continue
 		}
-		if err := writeCopy(p, cf); err != nil {
+		if err := writeCopy(r, p, cf); err != nil {
 			return fmt.Errorf("configs: %s: %w", cf.Target, err)
 		}
 	}
 	return nil
 }
 
-// writeCopy writes cf's content to p, with cf's mode, atomically.
-func writeCopy(p string, cf deploy.Config) error {
-	f, err := os.CreateTemp(filepath.Dir(p), ".new-*")
+// writeCopy writes cf's content to p in r, with cf's mode, atomically.
+func writeCopy(r *os.Root, p string, cf deploy.Config) error {
+	tmp := filepath.Join(filepath.Dir(p), ".new-"+rand.Text()[:12])
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer r.Remove(tmp)
 	if _, err := f.WriteString(cf.Content); err != nil {
 		f.Close()
 		return err
@@ -71,7 +87,7 @@ func writeCopy(p string, cf deploy.Config) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), p)
+	return r.Rename(tmp, p)
 }
 
 // pruneConfigs removes the copies of the rule's configs that the
@@ -80,8 +96,13 @@ func pruneConfigs(d *deploy.Deployment) error {
 	if d.Root == "" {
 		return nil
 	}
-	dir := configDir(d.Root, d.Project, d.Spec.Name)
-	entries, err := os.ReadDir(dir)
+	r, err := os.OpenRoot(d.Root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	dir := configRel(d.Project, d.Spec.Name)
+	entries, err := readDir(r, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
@@ -93,12 +114,22 @@ func pruneConfigs(d *deploy.Deployment) error {
 	}
 	for _, e := range entries {
 		if !keep[e.Name()] {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := r.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// readDir lists the folder dir of r, never through a link out of r.
+func readDir(r *os.Root, dir string) ([]fs.DirEntry, error) {
+	f, err := r.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 // removeConfigs removes the copies of the configs of the project's rules
@@ -107,8 +138,13 @@ func removeConfigs(root, project string, keep []string) error {
 	if root == "" {
 		return nil
 	}
-	dir := filepath.Join(root, engine.StateDir, "configs", project)
-	entries, err := os.ReadDir(dir)
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	dir := filepath.Join(engine.StateDir, "configs", project)
+	entries, err := readDir(r, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
@@ -120,7 +156,7 @@ func removeConfigs(root, project string, keep []string) error {
 	}
 	for _, e := range entries {
 		if !kept[e.Name()] {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			if err := r.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 				return err
 			}
 		}

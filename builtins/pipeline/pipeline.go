@@ -146,6 +146,10 @@ func (Plugin) NewState() any { return &Pipelines{} }
 func (p Plugin) Builtins() []*engine.Builtin {
 	return []*engine.Builtin{{
 		Name: "pipeline",
+		// A pipeline chooses which of the workspace's rules ferry ci runs,
+		// manual ones included: a shared module needs to be trusted with
+		// running commands to choose that.
+		Permission: "commands",
 		Doc: "Declares a pipeline for `ferry ci`: stages that run one after the other, each a list of rules that run in parallel, with their deps, " +
 			"as `ferry run` runs them; services and jobs in a stage are deployed as `ferry up --wait` deploys them, and must be healthy before the next stage starts. " +
 			"A failed stage stops the pipeline unless `ferry ci --keep-going`. Serve tasks cannot be in a stage; manual rules can. See [CI](ci.md).",

@@ -156,12 +156,12 @@ func checkSSH(root string, img ImageRule) (*Finding, error) {
 	}
 	info := img.Info()
 	file := ruleFile(root, info)
-	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	lines, err := sourceLines(root, file)
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", info.Name, err)
 	}
 	const id = "FERRY-IMG002"
-	if ignoredAt(strings.Split(string(src), "\n"), int(info.Pos.Line), id) {
+	if ignoredAt(lines, int(info.Pos.Line), id) {
 		return nil, nil
 	}
 	f := finding(id, file, int(info.Pos.Line), fmt.Sprintf("image %q forwards SSH credentials into its build (ssh = %s): any RUN --mount=type=ssh in it can use them, to reach whatever they open",
@@ -183,11 +183,11 @@ func checkSecretFiles(ctx context.Context, root string, img ImageRule) ([]Findin
 	for _, sf := range files {
 		file := posFile(root, sf.Pos)
 		if _, ok := lines[file]; !ok {
-			src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+			l, err := sourceLines(root, file)
 			if err != nil {
 				return nil, fmt.Errorf("secret %q: %w", sf.Secret, err)
 			}
-			lines[file] = strings.Split(string(src), "\n")
+			lines[file] = l
 		}
 		const id = "FERRY-IMG001"
 		if ignoredAt(lines[file], int(sf.Pos.Line), id) {
@@ -237,11 +237,10 @@ var dbPorts = map[int]string{
 func checkService(ctx context.Context, root string, rule *deploy.Rule) ([]Finding, error) {
 	info := rule.Info()
 	file := ruleFile(root, info)
-	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	lines, err := sourceLines(root, file)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
 	}
-	lines := strings.Split(string(src), "\n")
 	line := int(info.Pos.Line)
 	var out []Finding
 	// add returns the finding it added, for a fix that names the value
@@ -339,7 +338,7 @@ func secretVars(vars map[string]string) []string {
 // the repository at root: it is tracked, or no ignore rule covers it.
 // Outside a git repository it reports false.
 func notIgnored(ctx context.Context, root, rel string) (bool, error) {
-	if err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir").Run(); err != nil {
+	if !isGitRepo(ctx, root, nil) {
 		return false, nil
 	}
 	err := exec.CommandContext(ctx, "git", "-C", root, "check-ignore", "-q", "--", rel).Run()
@@ -475,6 +474,21 @@ func loopbackFix(port string) string {
 
 // ruleFile returns the workspace-relative file that declares a rule.
 func ruleFile(root string, info *engine.RuleInfo) string { return posFile(root, info.Pos) }
+
+// sourceLines returns the lines of file, a workspace-relative file that
+// declares a rule, for its ferry:ignore comments; none for a file of a
+// shared module (@lib//m.star), which is not in the workspace: a module's
+// comments never silence a finding of the workspace it is loaded into.
+func sourceLines(root, file string) ([]string, error) {
+	if strings.HasPrefix(file, "@") {
+		return nil, nil
+	}
+	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(string(src), "\n"), nil
+}
 
 // posFile returns the workspace-relative file of a position in ferry.star
 // or a file it loads.

@@ -110,6 +110,31 @@ func scanWorkspace(ctx context.Context, root string) (*workspaceScan, error) {
 	return ws, nil
 }
 
+// isGitRepo reports whether root is in a git repository whose folder is a
+// .git outside the workspace's own files, or its .git: a folder of the
+// workspace laid out as a repository (HEAD, objects, refs and a config,
+// which a pull request can add) is not one, so git never honours a config
+// the workspace's files hold (log.showSignature with gpg.program, or
+// core.fsmonitor, run the programs they name). git runs with env (nil:
+// ferry's environment).
+func isGitRepo(ctx context.Context, root string, env []string) bool {
+	rev := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--absolute-git-dir")
+	rev.Env = env
+	out, err := rev.Output()
+	if err != nil {
+		return false
+	}
+	dir := strings.TrimSpace(string(out))
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return false
+	}
+	if rel, err := filepath.Rel(realRoot, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel == ".git"
+	}
+	return true
+}
+
 // errNotGit says that the workspace is not in a git repository.
 var errNotGit = errors.New("not in a git repository")
 
@@ -118,9 +143,7 @@ var errNotGit = errors.New("not in a git repository")
 // Paths are relative to root. It returns errNotGit when root is not in a git
 // repository, and how many commits it read. git runs with environment env.
 func scanHistory(ctx context.Context, root string, env []string) ([]secretHit, int, error) {
-	rev := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir")
-	rev.Env = env
-	if err := rev.Run(); err != nil {
+	if !isGitRepo(ctx, root, env) {
 		return nil, 0, errNotGit
 	}
 	cmd := exec.CommandContext(ctx, "git", "-C", root, "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff",

@@ -14,7 +14,7 @@ import (
 // kept their key beside them, so a clone lets anyone test guesses offline.
 // It reports nothing outside a git repository.
 func checkTrackedState(ctx context.Context, root string) ([]Finding, error) {
-	if err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--git-dir").Run(); err != nil {
+	if !isGitRepo(ctx, root, nil) {
 		return nil, nil
 	}
 	out, err := exec.CommandContext(ctx, "git", "-C", root, "ls-files", "-z", "--", engine.StateDir).Output()

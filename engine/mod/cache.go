@@ -31,6 +31,7 @@ import (
 //	git/<id>.git    a bare mirror of each repository (id: hash of its URL)
 //	git/<id>.lock   held while the mirror is fetched into
 //	commit/<id>/<c> the tree hash of commit c, once extracted
+//	commit/<id>/tag-<t> the commit tag t pointed to when last resolved
 //	tree/<hash>/    a module's files, read-only
 //	tree/<hash>.sum one line per file: its SHA-256 and path
 type Cache struct {
@@ -93,7 +94,10 @@ func (c *Cache) lockRepo(ctx context.Context, url string) (func(), error) {
 // mirror returns the bare mirror of url, creating it. Called with the
 // repository's lock held.
 func (c *Cache) mirror(ctx context.Context, url string) (string, error) {
-	dir := filepath.Join(c.Dir, "git", repoID(url)+".git")
+	dir, err := filepath.Abs(filepath.Join(c.Dir, "git", repoID(url)+".git"))
+	if err != nil {
+		return "", err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return dir, nil
 	}
@@ -116,6 +120,26 @@ func (c *Cache) cachedTree(url, commit string) string {
 		return ""
 	}
 	return h
+}
+
+// taggedCommit returns the commit that tag of url pointed to when ferry
+// last resolved it, or "": read from a file, so that loads need not run
+// git to check a pin.
+func (c *Cache) taggedCommit(url, tag string) string {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "commit", repoID(url), "tag-"+tag))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// recordTag records that tag of url points to commit; a failure only
+// makes the next check run git.
+func (c *Cache) recordTag(url, tag, commit string) {
+	dir := filepath.Join(c.Dir, "commit", repoID(url))
+	if os.MkdirAll(dir, 0o755) == nil {
+		writeAtomic(filepath.Join(dir, "tag-"+tag), []byte(commit+"\n"))
+	}
 }
 
 // mirrorTag returns the commit the tag points to in the mirror of url, or

@@ -21,6 +21,9 @@ import (
 // moves to the version. ferry.mod is left as it was when resolving fails.
 // It returns the version added.
 func Add(ctx context.Context, dir, alias, repo, version string, o Options) (string, error) {
+	if msg := CheckRepo(repo); msg != "" {
+		return "", errors.New(msg)
+	}
 	if version == "" {
 		tags, err := remoteTags(ctx, repo)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -16,10 +17,24 @@ import (
 // itself finds them (credential helpers, ssh keys and agents, .netrc).
 // It never prompts on a terminal: a repository that needs a password
 // fails with git's message instead of hanging while ferry holds a lock.
+//
+// With no dir (ls-remote, init), git runs in an empty folder of its own,
+// never in ferry's current folder: a folder of a repository laid out as a
+// bare git repository would otherwise give git its config (a
+// core.sshCommand, say), and git would run what it names.
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "ferry-git-")
+		if err != nil {
+			return nil, fmt.Errorf("git %s: %w", args[0], err)
+		}
+		defer os.RemoveAll(tmp)
+		cmd.Dir = tmp
+		cmd.Env = append(cmd.Env, "GIT_CEILING_DIRECTORIES="+filepath.Dir(tmp))
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -36,7 +51,7 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 // remoteTags lists the tags of the repository at url with the commits
 // they point to (annotated tags peeled).
 func remoteTags(ctx context.Context, url string) (map[string]string, error) {
-	out, err := git(ctx, "", "ls-remote", "--tags", url)
+	out, err := git(ctx, "", "ls-remote", "--tags", "--", url)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +93,9 @@ func fetchInto(ctx context.Context, dir, url, version, commit string) error {
 	}
 	var err error
 	if !IsCommit(version) {
-		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", url, "+refs/tags/"+version+":refs/tags/"+version)
+		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", url, "+refs/tags/"+version+":refs/tags/"+version)
 	} else {
-		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", url, commit)
+		_, err = git(ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", url, commit)
 	}
 	if err == nil && has(ctx, dir, commit) {
 		return nil
@@ -89,7 +104,7 @@ func fetchInto(ctx context.Context, dir, url, version, commit string) error {
 	if out, _ := git(ctx, dir, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(out)) == "true" {
 		args = append(args, "--unshallow")
 	}
-	if _, err := git(ctx, dir, append(args, url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")...); err != nil {
+	if _, err := git(ctx, dir, append(args, "--", url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")...); err != nil {
 		return err
 	}
 	if !has(ctx, dir, commit) {

@@ -92,6 +92,46 @@ func checkVersion(v string) string {
 	return fmt.Sprintf("version %q: want a semver tag such as v1.2.3, or a full 40-character commit", v)
 }
 
+// repoSchemes are the URL schemes a repository address may have: the
+// transports git runs no program of its own for.
+var repoSchemes = []string{"https", "http", "ssh", "git", "git+ssh", "ssh+git", "file"}
+
+// CheckRepo explains what is wrong with the repository address repo, or
+// returns "". ferry hands it to git, so an address git would read as an
+// option (--upload-pack=… runs a command) or as a transport helper
+// (ext::…, fd::… run programs or read ferry's input) is refused, as is one
+// with spaces or control characters, which ferry.lock could not hold on
+// one line.
+func CheckRepo(repo string) string {
+	switch {
+	case repo == "":
+		return "repo is empty; give a git address such as https://git.example.com/team/rules.git"
+	case strings.HasPrefix(repo, "-"):
+		return fmt.Sprintf("repo %q starts with '-', and git would read it as an option; give a git address such as https://git.example.com/team/rules.git", repo)
+	}
+	if scheme, _, ok := strings.Cut(repo, "://"); ok {
+		if !slices.Contains(repoSchemes, strings.ToLower(scheme)) {
+			return fmt.Sprintf("repo %q: scheme %q is not a git transport ferry uses (%s)", repo, scheme, strings.Join(repoSchemes, ", "))
+		}
+	} else if strings.Contains(repo, "::") {
+		return fmt.Sprintf("repo %q names a git transport helper (helper::address), which runs a program; give an https://, ssh:// or git@host:path address", repo)
+	}
+	if strings.ContainsFunc(repo, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return fmt.Sprintf("repo %q has spaces or control characters; a git address has none (write a space as %%20)", repo)
+	}
+	return ""
+}
+
+// IsLocalRepo reports whether repo is on this machine: a file:// URL or a
+// path rather than an scp-like git@host:path.
+func IsLocalRepo(repo string) bool {
+	if scheme, _, ok := strings.Cut(repo, "://"); ok {
+		return strings.EqualFold(scheme, "file")
+	}
+	colon := strings.Index(repo, ":")
+	return colon < 0 || strings.Contains(repo[:colon], "/")
+}
+
 // ReadModFile reads and parses the ferry.mod at path; display is the name
 // shown in positions.
 func ReadModFile(path, display string) (*ModFile, error) {
@@ -172,6 +212,9 @@ func ParseModFile(display string, src []byte) (*ModFile, error) {
 			seen[d.Alias] = fn.NamePos
 			if msg := checkVersion(d.Version); msg != "" {
 				return nil, engine.Errorf(args.pos["version"], "dep %q: %s", d.Alias, msg)
+			}
+			if msg := CheckRepo(d.Repo); msg != "" {
+				return nil, engine.Errorf(args.pos["repo"], "dep %q: %s", d.Alias, msg)
 			}
 			d.verPos, d.verRaw = args.pos["version"], args.raw["version"]
 			mf.Deps = append(mf.Deps, d)

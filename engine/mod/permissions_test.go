@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker"
 	"github.com/ferryhq/ferry/builtins/metrics"
+	"github.com/ferryhq/ferry/builtins/pipeline"
 	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
@@ -25,7 +26,13 @@ import (
 // returns the evaluation's error, or the text of the events of the run.
 func permEval(t *testing.T, star, lib string, perms []string, run bool) (string, error) {
 	t.Helper()
-	dir := workspace(t, map[string]string{"ferry.star": star})
+	return permEvalIn(t, t.TempDir(), star, lib, perms, run)
+}
+
+// permEvalIn is permEval in the folder dir, which may hold other files.
+func permEvalIn(t *testing.T, dir, star, lib string, perms []string, run bool) (string, error) {
+	t.Helper()
+	writeFiles(t, dir, map[string]string{"ferry.star": star})
 	var mu sync.Mutex
 	var text strings.Builder
 	red := redact.New()
@@ -51,7 +58,7 @@ func permEval(t *testing.T, star, lib string, perms []string, run bool) (string,
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
 		Plugins: []engine.Plugin{core.Plugin{Secrets: secrets}, docker.Plugin{Secrets: secrets}, &deploy.Plugin{Project: "permtest"},
-			metrics.Plugin{}, secrets, seccheck.Plugin{}},
+			metrics.Plugin{}, secrets, seccheck.Plugin{}, pipeline.Plugin{}},
 		Modules: mods,
 		Events:  bus,
 	})
@@ -81,6 +88,9 @@ func TestPermissions(t *testing.T) {
 		runTime    bool
 	}{
 		{"commands", "task(name = 'x', cmd = 'true')", false},
+		// A pipeline chooses which of the workspace's rules ferry ci runs,
+		// manual ones (a production deploy) included.
+		{"commands", "pipeline('ci', stages = [['deploy']])", false},
 		{"files", "read_file('ferry.star')", false},
 		{"files", "glob(['*.star'])", false},
 		{"env", "os.env('HOME')", false},
@@ -175,5 +185,34 @@ func TestPermissionsPerArgument(t *testing.T) {
 				t.Errorf("granted %v, still refused: %v", append(tt.have, tt.needs...), err)
 			}
 		})
+	}
+}
+
+// env_file fills ${VAR} from the environment ferry runs in: a module
+// needs "env" for that, as for dotenv(), or a workspace file holding
+// TOKEN=${AWS_SECRET_ACCESS_KEY} would hand a module granted files and
+// docker the environment's value.
+func TestPermissionEnvFileInterpolation(t *testing.T) {
+	t.Setenv("FERRY_PERM_TEST", "from-the-environment")
+	lib := "def f(p):\n    service(name = 'svc', image = 'busybox', env_file = p)\n"
+	for _, tt := range []struct {
+		file    string
+		needEnv bool
+	}{
+		{"A=${FERRY_PERM_TEST}\n", true},
+		{"A=1\nB=${A}\n", false},
+	} {
+		star := "load('@lib//m.star', 'f')\nf('app.env')\n"
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"app.env": tt.file})
+		_, err := permEvalIn(t, dir, star, lib, []string{"docker", "files"}, false)
+		if tt.needEnv {
+			wantErr(t, err, `has no permission "env"`, "env_file")
+		} else if err != nil {
+			t.Errorf("%q: %v", tt.file, err)
+		}
+		if _, err := permEvalIn(t, dir, star, lib, []string{"docker", "env", "files"}, false); err != nil {
+			t.Errorf("%q with env: %v", tt.file, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -144,6 +145,9 @@ func (r *resolver) walk(mf *ModFile, by string, chain []string) error {
 
 func (r *resolver) visit(req *require) error {
 	d := req.dep
+	if req.by != "the workspace" && IsLocalRepo(d.Repo) {
+		return fmt.Errorf("%s: dep %q: %s is a local repository, and only the workspace's ferry.mod may name one: a module names the repositories it uses by a network address (https://, ssh://, git@host:path)\n  (%s)", d.Pos, d.Alias, d.Repo, req.explain())
+	}
 	r.mu.Lock()
 	for _, prev := range r.reqs[d.Alias] {
 		if prev.dep.Repo != d.Repo {
@@ -245,7 +249,12 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 			}
 			return n, r.readMod(n)
 		}
-		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) {
+		// The cache's tree is the module's only when the cache took it
+		// from the pinned commit of this repository: a lock whose hash
+		// names another tree of the cache is checked by fetching.
+		// The version must name the pinned commit too: a lock cannot pin
+		// a tag to an older commit the cache holds.
+		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) && r.o.Cache.cachedTree(d.Repo, pin.Commit) == pin.Hash && r.pinnedVersion(d.Repo, version, pin.Commit) {
 			n.Dir = dir
 			if err := r.verify(n, dir+".sum"); err != nil {
 				return nil, where(err)
@@ -259,6 +268,18 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 		return nil, where(err)
 	}
 	return n, r.readMod(n)
+}
+
+// pinnedVersion reports whether version (a commit, or a tag as the
+// cache's mirror of repo holds it) is commit.
+func (r *resolver) pinnedVersion(repo, version, commit string) bool {
+	if IsCommit(version) {
+		return version == commit
+	}
+	if c := r.o.Cache.taggedCommit(repo, version); c != "" {
+		return c == commit
+	}
+	return r.o.Cache.mirrorTag(r.ctx, repo, version) == commit
 }
 
 func isDir(p string) bool {
@@ -302,7 +323,11 @@ func (r *resolver) download(n *Node) error {
 	}
 	n.Commit, n.Hash = commit, hash
 	n.Dir = r.o.Cache.TreeDir(hash)
-	return nil
+	if !IsCommit(n.Version) {
+		r.o.Cache.recordTag(n.Repo, n.Version, commit)
+	}
+	// A tree the cache already held may have been changed since.
+	return r.verify(n, n.Dir+".sum")
 }
 
 func mismatch(n *Node, file, got, why string) error {
@@ -321,7 +346,7 @@ func (r *resolver) resolveTag(repo, tag string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, ferr := git(r.ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", repo, "+refs/tags/"+tag+":refs/tags/"+tag)
+	_, ferr := git(r.ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", repo, "+refs/tags/"+tag+":refs/tags/"+tag)
 	if c := r.o.Cache.mirrorTag(r.ctx, repo, tag); c != "" {
 		return c, nil
 	}
@@ -507,6 +532,14 @@ func (r *resolver) checkGrants() error {
 			granted = gr.Permissions
 			where = fmt.Sprintf("add them to grant(%q, ...) at %s", a, gr.Pos)
 		}
+		// A grant is for the repository ferry.lock pins under the alias: a
+		// module of the graph that now names another repository under it
+		// does not pass the grant on to that repository.
+		if old := g.OldLock.Modules[a]; old != nil && old.Repo != n.Repo && len(n.perms()) > 0 && g.Root.Grants[a] != nil {
+			errs = append(errs, fmt.Errorf("@%s now comes from %s, not from %s as ferry.lock pins, and the workspace's grant (%s) was given to that one: %s; if you trust %s with [%s], delete the line of %s from ferry.lock and run `ferry mod tidy`",
+				a, n.Repo, old.Repo, g.Root.Grants[a].Pos, r.requiredBy(a), n.Repo, strings.Join(n.perms(), ", "), a))
+			continue
+		}
 		var missing, added []string
 		for _, p := range n.perms() {
 			if !slices.Contains(granted, p) {
@@ -530,6 +563,15 @@ func (r *resolver) checkGrants() error {
 		errs = append(errs, fmt.Errorf("@%s %s needs permission %s (declared at %s), which the workspace does not grant%s; if you trust it to, %s", a, n.Version, strings.Join(what, ", "), n.Mod.PermPos, isNew, where))
 	}
 	return errors.Join(errs...)
+}
+
+// requiredBy explains which requirements name alias's repository.
+func (r *resolver) requiredBy(alias string) string {
+	var out []string
+	for _, q := range r.reqs[alias] {
+		out = append(out, q.explain())
+	}
+	return strings.Join(out, "; ")
 }
 
 // lock computes the new ferry.lock and writes it when it changed.
@@ -605,9 +647,13 @@ func (g *Graph) Modules() *engine.Modules {
 		if gr := g.Root.Grants[a]; gr != nil {
 			grant = gr.Pos.String()
 		}
+		var src engine.ModuleSource = engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)}
+		if n.Override == nil {
+			src = hashedSource{src.(engine.DirSource)}
+		}
 		m.ByAlias[a] = &engine.SharedModule{
 			Alias:  a,
-			Source: engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)},
+			Source: src,
 			Hash:   n.Hash,
 			Deps:   set(g.Edges[a]),
 			Perms:  set(n.perms()),
@@ -625,4 +671,26 @@ func set(list []string) map[string]bool {
 		m[s] = true
 	}
 	return m
+}
+
+// hashedSource serves the files of a pinned module (from the cache or
+// ferry_modules) that its hash covers: regular files outside the folders
+// hashTree leaves out, reached through no link. Any other file could be
+// changed while the module still verifies against ferry.lock.
+type hashedSource struct{ engine.DirSource }
+
+func (s hashedSource) ReadModule(p string) (*engine.Module, error) {
+	parts := strings.Split(p, "/")
+	for i := range parts {
+		rel := strings.Join(parts[:i+1], "/")
+		fi, err := s.Tree.Lstat(rel)
+		if err != nil {
+			break // DirSource says what is missing
+		}
+		last := i == len(parts)-1
+		if slices.Contains(skipDirs, parts[i]) || fi.Mode()&fs.ModeSymlink != 0 || !last && !fi.IsDir() || last && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not among the files ferry.lock pins for @%s (its hash leaves out links and the folders %s): it is loaded only from the module's own regular files", rel, s.Repo, strings.Join(skipDirs, ", "))
+		}
+	}
+	return s.DirSource.ReadModule(p)
 }

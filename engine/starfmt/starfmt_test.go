@@ -128,3 +128,23 @@ func TestShippedStarlarkIsFormatted(t *testing.T) {
 		}
 	}
 }
+
+// ferry fmt writes only files of the workspace: a folder or a file named
+// through a link that leads out of it (a repository can hold one) is
+// refused, as a ../ path is.
+func TestRunThroughLink(t *testing.T) {
+	root, out := t.TempDir(), t.TempDir()
+	victim := filepath.Join(out, "x.star")
+	if err := os.WriteFile(victim, []byte(messy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(out, filepath.Join(root, "sub"))
+	for _, p := range []string{"sub", "sub/x.star"} {
+		if _, err := starfmt.Run(root, []string{p}, false); err == nil || !strings.Contains(err.Error(), "outside the workspace") {
+			t.Errorf("ferry fmt %s: %v, want an error that it is outside the workspace", p, err)
+		}
+	}
+	if b, _ := os.ReadFile(victim); string(b) != messy {
+		t.Errorf("ferry fmt rewrote %s, outside the workspace", victim)
+	}
+}

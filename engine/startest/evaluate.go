@@ -96,6 +96,18 @@ func (r *runner) folder(rel, dir string) (string, error) {
 	if _, err := os.Stat(filepath.Join(abs, engine.FileName)); err != nil {
 		return "", fmt.Errorf("evaluate: dir %q: no %s in %s; give a folder that holds a workspace", dir, engine.FileName, abs)
 	}
+	// A link on the way may lead out of the workspace, as ../ would.
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("evaluate: dir %q: %w", dir, err)
+	}
+	root, err := filepath.EvalSymlinks(r.o.Root)
+	if err != nil {
+		return "", fmt.Errorf("evaluate: %w", err)
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("evaluate: dir %q leaves the workspace through a link (to %s); give a folder of the workspace", dir, real)
+	}
 	return abs, nil
 }
 

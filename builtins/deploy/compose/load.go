@@ -41,7 +41,7 @@ func (f Finding) String() string {
 	if f.Pos != "" {
 		s = f.Pos + ": " + s
 	}
-	return s + ": not translated: " + f.Why
+	return oneLine(s + ": not translated: " + f.Why)
 }
 
 // LoadOptions say which compose project to read.
@@ -141,7 +141,7 @@ func load(ctx context.Context, o LoadOptions) (*project, error) {
 		cli.WithoutEnvironmentResolution,
 		cli.WithoutLabelsResolution,
 		cli.WithResolvedPaths(true),
-		cli.WithLoadOptions(loader.WithSupportedAttributes(supportedPaths(), report)),
+		cli.WithLoadOptions(loader.WithSupportedAttributes(supportedPaths(), report), maskSecretLookup),
 	)
 	if err != nil {
 		return nil, explain(err, dir, opts.ConfigPaths)

@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // A call is one Starlark call of the generated ferry.star, such as
 // service(...): its arguments in the order they are written.
 type call struct {
+	path    string   // the compose model path it translates, for findings
 	comment []string // lines above it, without "# "
 	assign  string   // "db_password = secret(...)"; "" for none
 	fn      string
@@ -147,7 +149,7 @@ const maxLine = 100
 // a line.
 func (c call) render(sb *strings.Builder) {
 	for _, l := range c.comment {
-		sb.WriteString(strings.TrimRight("# "+l, " ") + "\n")
+		sb.WriteString(strings.TrimRight("# "+oneLine(l), " ") + "\n")
 	}
 	head := c.fn
 	if c.assign != "" {
@@ -163,4 +165,24 @@ func (c call) render(sb *strings.Builder) {
 		sb.WriteString("    " + a.block("    ") + ",\n")
 	}
 	sb.WriteString(")\n")
+}
+
+// oneLine escapes the control characters of s (a newline above all) as Go
+// and Starlark write them: a comment made of a compose file's names stays
+// one comment line of ferry.star, never a statement of its own, and a
+// finding stays one line of output.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/distribution/reference"
 )
@@ -127,6 +128,7 @@ func (t *translator) translate() (*Result, error) {
 			return nil, err
 		}
 	}
+	t.leaveOutSecrets()
 	sortFindings(t.findings)
 	return &Result{Project: t.p.Name, Starlark: t.render(), Findings: t.findings, Warnings: t.p.warnings}, nil
 }
@@ -157,10 +159,10 @@ func (t *translator) render() []byte {
 	for i, f := range t.p.ComposeFiles {
 		files[i] = strings.TrimPrefix(t.rel(f), "./")
 	}
-	fmt.Fprintf(&sb, "# Translated by `ferry import compose` from %s (compose project %q).\n", strings.Join(files, ", "), t.p.Name)
+	fmt.Fprintf(&sb, "# Translated by `ferry import compose` from %s (compose project %q).\n", oneLine(strings.Join(files, ", ")), t.p.Name)
 	sb.WriteString("# Review it before use: docs/compose.md says what maps to what.\n")
 	for _, w := range t.p.warnings {
-		sb.WriteString("# compose warned: " + w + "\n")
+		sb.WriteString("# compose warned: " + oneLine(w) + "\n")
 	}
 	for _, c := range t.calls {
 		sb.WriteString("\n")
@@ -224,8 +226,9 @@ func (t *translator) declareSecrets() {
 			c.args = append(c.args, arg{"file", str(strings.TrimPrefix(rel, "./"))})
 		case s.File != "":
 			// ferry reads secret files inside the workspace only.
-			c.args = append(c.args, arg{"cmd", str("cat " + rel)})
-			t.note(pathOf("secrets", name, "file"), fmt.Sprintf("%s lies outside the folder of ferry.star, where secret(file = ...) reads: it is read with cmd = \"cat %s\" instead", rel, rel))
+			cmd := "cat " + shellPath(rel)
+			c.args = append(c.args, arg{"cmd", str(cmd)})
+			t.note(pathOf("secrets", name, "file"), fmt.Sprintf("%s lies outside the folder of ferry.star, where secret(file = ...) reads: it is read with cmd = %q instead", rel, cmd))
 		case s.Environment != "":
 			c.args = append(c.args, arg{"env", str(s.Environment)})
 		default:
@@ -316,7 +319,7 @@ func (t *translator) workload(w *workload) error {
 		fn = "job"
 	}
 	pos := t.p.files.pos(w.path())
-	c := call{fn: fn, args: []arg{{"name", str(name)}}, comment: []string{fmt.Sprintf("compose: %s.%s (%s)", w.kind, w.name, pos)}}
+	c := call{path: w.path(), fn: fn, args: []arg{{"name", str(name)}}, comment: []string{fmt.Sprintf("compose: %s.%s (%s)", w.kind, w.name, pos)}}
 	if job && w.kind == "services" {
 		c.comment = append(c.comment, "A job: what depends on it waits until it exits with 0 (condition: service_completed_successfully).")
 	}
@@ -413,7 +416,7 @@ func (t *translator) image(w *workload, name string) (string, error) {
 		return "", nil
 	}
 	ruleName := name + "-image"
-	c := call{fn: "image", args: []arg{{"name", str(ruleName)}}, comment: []string{fmt.Sprintf("compose: %s.%s.build", w.kind, w.name)}}
+	c := call{path: w.path("build"), fn: "image", args: []arg{{"name", str(ruleName)}}, comment: []string{fmt.Sprintf("compose: %s.%s.build", w.kind, w.name)}}
 	add := func(k string, v expr) { c.args = append(c.args, arg{k, v}) }
 	repo, tag := t.p.Name+"-"+name, ""
 	if w.Image != "" {
@@ -984,4 +987,72 @@ func duration(d types.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// Compose interpolates a variable that names a secret (${DB_PASSWORD})
+// anywhere: in a command, a label, a health check, a config's content. The
+// project is read with a marker in place of each such value, and an
+// argument of ferry.star that would hold one is left out, with a finding:
+// a secret's value is never written into ferry.star, which is committed.
+// (Environment values that are one such reference become secret()s.)
+const (
+	markerOpen  = "⟪ferry-secret:"
+	markerClose = "⟫"
+)
+
+var secretMarkerRE = regexp.MustCompile(regexp.QuoteMeta(markerOpen) + `([A-Za-z0-9_]+)` + regexp.QuoteMeta(markerClose))
+
+func secretMarker(name string) string { return markerOpen + name + markerClose }
+
+// maskSecretLookup makes compose interpolate a set variable that names a
+// secret as its marker.
+func maskSecretLookup(o *loader.Options) {
+	if o.Interpolate == nil || o.Interpolate.LookupValue == nil {
+		return
+	}
+	lookup := o.Interpolate.LookupValue
+	o.Interpolate.LookupValue = func(name string) (string, bool) {
+		v, ok := lookup(name)
+		if ok && v != "" && secretName.MatchString(name) {
+			return secretMarker(name), true
+		}
+		return v, ok
+	}
+}
+
+// leaveOutSecrets removes the arguments that hold a secret's marker, and
+// writes the markers of findings as the ${VAR} they stand for.
+func (t *translator) leaveOutSecrets() {
+	for i := range t.calls {
+		c := &t.calls[i]
+		kept := c.args[:0]
+		for _, a := range c.args {
+			m := secretMarkerRE.FindStringSubmatch(a.value.inline())
+			if m == nil {
+				kept = append(kept, a)
+				continue
+			}
+			t.note(c.path, fmt.Sprintf("%s holds ${%s}, a secret: ferry.star would hold its value, so %s is left out; give the value with secret() (env, secret_files) or write %s by hand", a.name, m[1], a.name, a.name))
+		}
+		c.args = kept
+	}
+	for i := range t.findings {
+		t.findings[i].Why = secretMarkerRE.ReplaceAllString(t.findings[i].Why, "$${$1}")
+	}
+}
+
+// shellPath writes the path p as one word of a shell command, quoted, so
+// that a compose file's path runs nothing however it is spelled; a leading
+// ~/ stays outside the quotes, for the shell to expand.
+func shellPath(p string) string {
+	home := ""
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		home, p = "~/", rest
+	}
+	if p != "" && !strings.ContainsFunc(p, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/+=:@,", r))
+	}) {
+		return home + p
+	}
+	return home + "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
 }
