@@ -34,9 +34,15 @@ func TestSwarmServiceSpec(t *testing.T) {
 		Health:   &deploy.HealthCheck{Kind: "exec", Argv: []string{"/web", "healthcheck"}, Retries: 3},
 	}
 	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}, Root: "/ws"}
+	// ready_after is how long the swarm watches each new task.
+	spec.ReadyAfter = 7 * time.Second
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.UpdateMonitor != 7*time.Second {
+		t.Errorf("ready_after 7s: update monitor %s", ss.UpdateMonitor)
+	}
+	spec.ReadyAfter = 0
 	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
 
-	if ss.Name != "shop_web" || ss.Image != "sha256:abc" || ss.Replicas != 2 || ss.Restart != "any" || ss.UpdateOrder != "start-first" {
+	if ss.Name != "shop_web" || ss.Image != "sha256:abc" || ss.Replicas != 2 || ss.Restart != "any" || ss.UpdateOrder != "start-first" || ss.UpdateMonitor != 0 {
 		t.Errorf("spec: %+v", ss)
 	}
 	if ss.Labels[labelKind] != "service" || ss.Labels[labelImage] != "acme/web:1" || ss.Labels["team"] != "core" || ss.Labels[labelConfig] != d.Key.String() {

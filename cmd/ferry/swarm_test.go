@@ -150,7 +150,8 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	r = dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 0)
 	wantSet(t, "rules run", r.done(), []string{"web"}, r)
-	if got := serviceField(t, web, "{{.Spec.UpdateConfig.Parallelism}} {{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.FailureAction}}"); got != "1 start-first rollback" {
+	// The swarm watches each new task for ready_after (5 s by default).
+	if got := serviceField(t, web, "{{.Spec.UpdateConfig.Parallelism}} {{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.FailureAction}} {{.Spec.UpdateConfig.Monitor}}"); got != "1 start-first rollback 5000000000" {
 		t.Errorf("web's update config: %q", got)
 	}
 	if serviceField(t, side, "{{.Version.Index}}") != sideVersion {
