@@ -151,7 +151,7 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	r.wantCode(t, 0)
 	wantSet(t, "rules run", r.done(), []string{"web"}, r)
 	// The swarm watches each new task for ready_after (5 s by default).
-	if got := serviceField(t, web, "{{.Spec.UpdateConfig.Parallelism}} {{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.FailureAction}} {{.Spec.UpdateConfig.Monitor}}"); got != "1 start-first rollback 5000000000" {
+	if got := serviceField(t, web, "{{.Spec.UpdateConfig.Parallelism}} {{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.FailureAction}} {{.Spec.UpdateConfig.Monitor}}"); got != "1 start-first rollback 5s" {
 		t.Errorf("web's update config: %q", got)
 	}
 	if serviceField(t, side, "{{.Version.Index}}") != sideVersion {
