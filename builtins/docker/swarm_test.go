@@ -172,6 +172,7 @@ func TestSwarmRefusesPrivilegedAndNetworkMode(t *testing.T) {
 // rule's secrets: the swarm lets the older one be removed though the
 // previous spec references it, and may still roll the service back to it.
 func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
+	t.Parallel()
 	target, project, image := swarmProject(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -231,7 +232,7 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 func swarmProject(t *testing.T) (*SwarmTarget, string, string) {
 	t.Helper()
 	c := needDocker(t)
-	swarmtest.Up(t)
+	swarmtest.Shared(t) // with the other parallel swarm tests
 	image := autoscaleImage(t)
 	target := NewSwarmTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
 	project := "ferrytest-" + uniq(t)
