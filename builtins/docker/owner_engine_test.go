@@ -139,6 +139,7 @@ func TestUnlabelledContainersAdopted(t *testing.T) {
 // secrets and network with the workspace, and another workspace of the
 // same project refuses to touch them.
 func TestSwarmTwoWorkspacesOneProject(t *testing.T) {
+	t.Parallel()
 	ta, project, img := swarmProject(t)
 	ctx := context.Background()
 	tmp := t.TempDir()

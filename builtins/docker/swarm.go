@@ -474,7 +474,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Replicas: uint64(s.Replicas), Job: d.Job,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork)}},
-		UpdateOrder: "start-first",
+		UpdateOrder: "start-first", UpdateMonitor: s.ReadyAfter,
 	}
 	switch s.Restart {
 	case "no":

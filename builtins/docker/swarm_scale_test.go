@@ -16,6 +16,7 @@ import (
 // service's replica count, reads its tasks' CPU from the streaming stats,
 // and ferry up keeps the count it chose within min and max.
 func TestSwarmScaler(t *testing.T) {
+	t.Parallel()
 	target, project, image := swarmProject(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

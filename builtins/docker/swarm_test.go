@@ -34,9 +34,15 @@ func TestSwarmServiceSpec(t *testing.T) {
 		Health:   &deploy.HealthCheck{Kind: "exec", Argv: []string{"/web", "healthcheck"}, Retries: 3},
 	}
 	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}, Root: "/ws"}
+	// ready_after is how long the swarm watches each new task.
+	spec.ReadyAfter = 7 * time.Second
+	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.UpdateMonitor != 7*time.Second {
+		t.Errorf("ready_after 7s: update monitor %s", ss.UpdateMonitor)
+	}
+	spec.ReadyAfter = 0
 	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
 
-	if ss.Name != "shop_web" || ss.Image != "sha256:abc" || ss.Replicas != 2 || ss.Restart != "any" || ss.UpdateOrder != "start-first" {
+	if ss.Name != "shop_web" || ss.Image != "sha256:abc" || ss.Replicas != 2 || ss.Restart != "any" || ss.UpdateOrder != "start-first" || ss.UpdateMonitor != 0 {
 		t.Errorf("spec: %+v", ss)
 	}
 	if ss.Labels[labelKind] != "service" || ss.Labels[labelImage] != "acme/web:1" || ss.Labels["team"] != "core" || ss.Labels[labelConfig] != d.Key.String() {
@@ -166,6 +172,7 @@ func TestSwarmRefusesPrivilegedAndNetworkMode(t *testing.T) {
 // rule's secrets: the swarm lets the older one be removed though the
 // previous spec references it, and may still roll the service back to it.
 func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
+	t.Parallel()
 	target, project, image := swarmProject(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -225,7 +232,7 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 func swarmProject(t *testing.T) (*SwarmTarget, string, string) {
 	t.Helper()
 	c := needDocker(t)
-	swarmtest.Up(t)
+	swarmtest.Shared(t) // with the other parallel swarm tests
 	image := autoscaleImage(t)
 	target := NewSwarmTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
 	project := "ferrytest-" + uniq(t)

@@ -266,10 +266,9 @@ func main() {
 // so ferry pulls them), brings each up with ferry, checks its containers
 // run (and its jobs ran), and takes it down.
 func TestComposeUpRoundTrip(t *testing.T) {
+	t.Parallel()
 	requireDocker(t)
 	reg := newRegistry(t)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	t.Setenv("REGISTRY", reg.host())
 
 	app := t.TempDir()
 	os.WriteFile(filepath.Join(app, "main.go"), []byte(composeAppMain), 0o644)
@@ -316,7 +315,15 @@ ENTRYPOINT ["/usr/local/bin/postgres"]
 		{"internal-backend", []string{"api-1", "db-1", "reporter-1"}, nil, checkInternalBackend},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
+			t.Parallel()
 			ws := &testWorkspace{dir: copyTree(t, filepath.Join(composeCorpus, tc.dir))}
+			// The registry, as compose users give one: in .env (the
+			// environment is the whole test process's).
+			env := ""
+			if ws.exists(".env") {
+				env = ws.read(t, ".env")
+			}
+			ws.write(t, ".env", env+"REGISTRY="+reg.host()+"\n")
 			// A fixed host port would clash with what else runs here.
 			ws.write(t, "compose.yaml", strings.ReplaceAll(ws.read(t, "compose.yaml"), `"8080:8080"`, `"8080"`))
 			if ws.exists("api/Dockerfile") {

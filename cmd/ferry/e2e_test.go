@@ -12,6 +12,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -60,13 +62,29 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv(asFerryEnv, "1")
 	os.Setenv("NO_COLOR", "1")
-	// The secret of the leak tests; a test that changes it runs alone.
+	// The secret of the leak tests; a test that changes its secret has one
+	// of its own (secretEnv).
 	os.Setenv("FERRY_TEST_SECRET", leakValue)
 	// ferry keeps its secret keys here, not in the home folder.
 	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// secretEnv sets an environment variable of the test's own to value, for a
+// secret(env = ...) to read, and returns its name. A test that changes its
+// secret (a rotation) then runs in parallel with the others, which the
+// shared FERRY_TEST_SECRET or t.Setenv would not allow; the name is the
+// test's alone, so no other test sees the change.
+func secretEnv(t *testing.T, value string) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "FERRY_TEST_SECRET_" + strings.ToUpper(hex.EncodeToString(b))
+	os.Setenv(name, value)
+	t.Cleanup(func() { os.Unsetenv(name) })
+	return name
 }
 
 // ---------------------------------------------------------------------------

@@ -124,11 +124,12 @@ func TestDockerInspect(t *testing.T) {
 // the older value, which this ferry never read: it stays wrapped, and so
 // do the values baked into the image.
 func TestDockerInspectAfterRotation(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
-	dw := newDockerWorkspace(t, inspectRules)
+	t.Parallel()
+	env := secretEnv(t, leakValue)
+	dw := newDockerWorkspace(t, strings.ReplaceAll(inspectRules, "FERRY_TEST_SECRET", env))
 	dw.write(t, "app/Dockerfile", inspectDockerfile)
 	dw.run(t, "up", "web", "migrate").wantCode(t, 0)
-	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	os.Setenv(env, leakValue+"-rotated")
 	r := dw.ferry(t, "--project", dw.project, "run", "check")
 	r.wantCode(t, 0)
 	wantNoLeak(t, "run", r.stdout+r.stderr)

@@ -541,8 +541,9 @@ func main() {
 `
 
 func TestSecretsInContainers(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
-	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+	t.Parallel()
+	env := secretEnv(t, leakValue)
+	dw := newDockerWorkspace(t, `tok = secret("tok", env = "`+env+`")
 service(name = "web", image = "app-image", env = {"TOK": tok, "PLAIN": "plain"}, secret_files = {"/run/secrets/tok": tok})
 job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
 service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "unhealthy"], interval = "500ms", retries = 1))
@@ -606,14 +607,14 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 	if after := dw.containers(t); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("an unchanged service was replaced: %v -> %v", before, after)
 	}
-	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	os.Setenv(env, leakValue+"-rotated")
 	if p := dw.run(t, "plan", "web"); p.code != 0 || !strings.Contains(p.stdout, "up to date") {
 		t.Errorf("plan after rotation: %d\n%s%s", p.code, p.stdout, p.stderr)
 	}
 	r = dw.run(t, "up")
 	r.wantCode(t, 0)
 	wantNoLeak(t, "up after rotation", r.stdout+r.stderr)
-	if !strings.Contains(r.stdout+r.stderr, "secret tok from environment variable FERRY_TEST_SECRET changed") {
+	if !strings.Contains(r.stdout+r.stderr, "secret tok from environment variable "+env+" changed") {
 		t.Errorf("up after rotation does not say why web runs:\n%s%s", r.stdout, r.stderr)
 	}
 	if got := httpGet(t, "http://"+containerIP(t, name)+":8080/"); got != leakValue+"-rotated|"+leakValue+"-rotated" {
@@ -624,7 +625,7 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 	if files, err := os.ReadDir(filepath.Join(dir, "web")); err != nil || len(files) != 1 {
 		t.Errorf("web's secret files after rotation: %v, %v; want the new value's only", files, err)
 	}
-	dw.setRules(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+	dw.setRules(t, `tok = secret("tok", env = "`+env+`")
 job(name = "leak", image = "app-image", command = ["job"], env = {"TOK": tok})
 `)
 	dw.run(t, "up").wantCode(t, 0)
@@ -773,8 +774,9 @@ task(name = "b", cmd = "true", secrets = {"KEY": key}, cache = False)
 // hide the values the containers hold, which after a rotation are older
 // than the secrets' values, and which are there when a source is not.
 func TestSecretsHeldByContainersRedacted(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
-	dw := newDockerWorkspace(t, `tok = secret("tok", env = "FERRY_TEST_SECRET")
+	t.Parallel()
+	env := secretEnv(t, leakValue)
+	dw := newDockerWorkspace(t, `tok = secret("tok", env = "`+env+`")
 service(name = "web", image = "app-image", secret_files = {"/run/secrets/tok": tok})
 service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.exec(["/app", "unhealthy"], interval = "500ms", retries = 1))
 `)
@@ -804,9 +806,9 @@ service(name = "sick", image = "app-image", env = {"TOK": tok}, health = health.
 		}
 	}
 	// Rotated, but not yet brought up: the containers hold the old value.
-	t.Setenv("FERRY_TEST_SECRET", "a-new-value-of-the-token")
+	os.Setenv(env, "a-new-value-of-the-token")
 	check("after a rotation")
-	os.Unsetenv("FERRY_TEST_SECRET")
+	os.Unsetenv(env)
 	check("with the source unset")
 }
 

@@ -150,7 +150,8 @@ job(name = "migrate", image = "app-image", command = ["migrate"], volumes = ["da
 	r = dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 0)
 	wantSet(t, "rules run", r.done(), []string{"web"}, r)
-	if got := serviceField(t, web, "{{.Spec.UpdateConfig.Parallelism}} {{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.FailureAction}}"); got != "1 start-first rollback" {
+	// The swarm watches each new task for ready_after (5 s by default).
+	if got := serviceField(t, web, "{{.Spec.UpdateConfig.Parallelism}} {{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.FailureAction}} {{.Spec.UpdateConfig.Monitor}}"); got != "1 start-first rollback 5s" {
 		t.Errorf("web's update config: %q", got)
 	}
 	if serviceField(t, side, "{{.Version.Index}}") != sideVersion {
@@ -304,15 +305,18 @@ func (dw *dockerWorkspace) swarmSecrets(t *testing.T) []string {
 // removes them all. The value never shows in ferry's output, nor does its
 // wrapped base64 in ferry logs.
 func TestSwarmSecretFiles(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
-	dw := newDockerWorkspace(t, swarmEnv+`tok = secret("tok", env = "FERRY_TEST_SECRET")
+	t.Parallel()
+	// The value is in a file, rotated by writing it: the environment is
+	// the whole test process's.
+	dw := newDockerWorkspace(t, swarmEnv+`tok = secret("tok", file = "tok.txt")
 service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, ports = ["8080"],
         secret_files = {"/etc/app/tok.txt": tok})
 job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/secrets/tok"}, secret_files = {"/run/secrets/tok": tok})
 `)
+	dw.write(t, "tok.txt", leakValue)
 	dw.write(t, "app/main.go", swarmSecretAppMain)
 	dw.run(t, "run", "app-image").wantCode(t, 0)
-	swarmtest.Up(t)
+	swarmtest.Shared(t) // with the other parallel swarm tests
 	t.Cleanup(func() {
 		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
 	})
@@ -355,7 +359,7 @@ job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/
 	}
 
 	// Rotation: a new secret, the service moves to it, the old one goes.
-	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	dw.write(t, "tok.txt", leakValue+"-rotated")
 	r = dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 0)
 	wantNoLeak(t, "up after rotation", r.stdout+r.stderr)
@@ -381,15 +385,18 @@ job(name = "once", image = "app-image", command = ["job"], env = {"FILE": "/run/
 // removed. A later up of a fixed definition converges on the new value and
 // removes the old secret; down leaves nothing of the project.
 func TestSwarmSecretRotationRolledBack(t *testing.T) {
-	t.Setenv("FERRY_TEST_SECRET", leakValue)
-	rules := swarmEnv + `tok = secret("tok", env = "FERRY_TEST_SECRET")
+	t.Parallel()
+	// The value is in a file, rotated by writing it: the environment is
+	// the whole test process's.
+	rules := swarmEnv + `tok = secret("tok", file = "tok.txt")
 service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, ports = ["8080"],%s
         secret_files = {"/etc/app/tok.txt": tok})
 `
 	dw := newDockerWorkspace(t, fmt.Sprintf(rules, ""))
+	dw.write(t, "tok.txt", leakValue)
 	dw.write(t, "app/main.go", swarmSecretAppMain)
 	dw.run(t, "run", "app-image").wantCode(t, 0)
-	swarmtest.Up(t)
+	swarmtest.Shared(t) // with the other parallel swarm tests
 	t.Cleanup(func() {
 		exec.Command(ferryBin, "-C", dw.dir, "--project", dw.project, "--env", "staging", "down").Run()
 	})
@@ -408,7 +415,7 @@ service(name = "web", image = "app-image", env = {"FILE": "/etc/app/tok.txt"}, p
 	}
 
 	// Rotate the value and, at the same time, make the new tasks exit.
-	t.Setenv("FERRY_TEST_SECRET", leakValue+"-rotated")
+	dw.write(t, "tok.txt", leakValue+"-rotated")
 	dw.setRules(t, fmt.Sprintf(rules, ` command = ["fail"],`))
 	r := dw.run(t, "--env", "staging", "up")
 	r.wantCode(t, 1)

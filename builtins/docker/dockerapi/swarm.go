@@ -66,6 +66,10 @@ type ServiceSpec struct {
 	// UpdateOrder is start-first or stop-first; updates replace one task
 	// at a time, and roll back when a new task fails.
 	UpdateOrder string
+	// UpdateMonitor is how long a new task must run before the swarm
+	// counts it updated and goes on (ferry's ready_after); 0: as soon as
+	// it runs, not the swarm's default of 5 s.
+	UpdateMonitor time.Duration
 	// Settings of the task containers: a swarm takes neither SecurityOpt,
 	// ShmSize nor Devices; tmpfs mounts are Mounts; StopGrace 0 is the
 	// swarm's default.
@@ -245,9 +249,11 @@ func (s ServiceSpec) swarm() swarm.ServiceSpec {
 	}
 	replicas := s.Replicas
 	spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &replicas}
-	update := &swarm.UpdateConfig{Parallelism: 1, Order: s.UpdateOrder, FailureAction: swarm.UpdateFailureActionRollback}
-	spec.UpdateConfig = update
-	spec.RollbackConfig = &swarm.UpdateConfig{Parallelism: 1, Order: s.UpdateOrder, FailureAction: swarm.UpdateFailureActionPause}
+	// The Engine takes a Monitor of 0 as "the default", 5 s: the shortest
+	// duration it keeps stands for none.
+	monitor := max(s.UpdateMonitor, time.Nanosecond)
+	spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1, Order: s.UpdateOrder, Monitor: monitor, FailureAction: swarm.UpdateFailureActionRollback}
+	spec.RollbackConfig = &swarm.UpdateConfig{Parallelism: 1, Order: s.UpdateOrder, Monitor: monitor, FailureAction: swarm.UpdateFailureActionPause}
 	return spec
 }
 

@@ -65,3 +65,14 @@ func TestServiceSpecConfigs(t *testing.T) {
 		t.Errorf("anonymous volume: %+v", cs.Mounts)
 	}
 }
+
+// ready_after is the swarm's update monitor, for updates and rollbacks; 0
+// is no wait, which the Engine would take as its default of 5 s.
+func TestServiceSpecUpdateMonitor(t *testing.T) {
+	for _, tc := range []struct{ ready, want time.Duration }{{7 * time.Second, 7 * time.Second}, {0, time.Nanosecond}} {
+		spec := ServiceSpec{Name: "p_web", Image: "sha256:x", UpdateMonitor: tc.ready}.swarm()
+		if spec.UpdateConfig.Monitor != tc.want || spec.RollbackConfig.Monitor != tc.want {
+			t.Errorf("ready_after %s: monitor %s, rollback monitor %s; want %s", tc.ready, spec.UpdateConfig.Monitor, spec.RollbackConfig.Monitor, tc.want)
+		}
+	}
+}
