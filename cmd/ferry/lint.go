@@ -20,7 +20,8 @@ func (a *app) lintCommand() *cobra.Command {
 		Long: `ferry lint checks the Dockerfile and build context of every image() rule, every
 service() and job(), scans the workspace's files and git history for credentials, and
 lints every .star file (undefined names, unused loads and variables, unknown keyword
-arguments of builtins, shadowed builtins). Each finding has a rule id, a position, a
+arguments of builtins, shadowed builtins, loads of modules that ferry.mod does not
+list). Each finding has a rule id, a position, a
 severity and a fix (docs/security.md).
 
 It exits with 1 when a finding is an error. Leave a rule out with --ignore ID
