@@ -21,8 +21,7 @@ func (a *app) lintCommand() *cobra.Command {
 service() and job(), scans the workspace's files and git history for credentials, and
 lints every .star file (undefined names, unused loads and variables, unknown keyword
 arguments of builtins, shadowed builtins, loads of modules that ferry.mod does not
-list). Each finding has a rule id, a position, a
-severity and a fix (docs/security.md).
+list). Each finding has a rule id, a position, a severity and a fix (docs/security.md).
 
 It exits with 1 when a finding is an error. Leave a rule out with --ignore ID
 or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
