@@ -82,6 +82,28 @@ func (ev *Evaluation) visible(from, to Label) error {
 	return fmt.Errorf("@%s is not a dependency of @%s (in %s): a module loads only its own files and the modules its ferry.mod lists", to.Repo, from.Repo, file)
 }
 
+// Source returns the files of module alias of the graph, for tools that
+// read a module without evaluating the workspace (ferry doc @alias//...);
+// m may be nil (no ferry.mod, in file).
+func (m *Modules) Source(alias, file string) (ModuleSource, error) {
+	if m == nil {
+		return nil, fmt.Errorf("@%s: the workspace has no %s; add the module with `ferry mod add %s REPOSITORY@VERSION`", alias, file, alias)
+	}
+	if sm := m.ByAlias[alias]; sm != nil {
+		return sm.Source, nil
+	}
+	var known []string
+	for a := range m.ByAlias {
+		known = append(known, a)
+	}
+	slices.Sort(known)
+	msg := fmt.Sprintf("@%s is not a module of %s", alias, m.File)
+	if s := Suggest(alias, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean @%s?)", s)
+	}
+	return nil, fmt.Errorf("%s: add it with `ferry mod add %s REPOSITORY@VERSION`", msg, alias)
+}
+
 // moduleStamps returns the shared modules whose code is on the thread's
 // call stack, sorted by alias.
 func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {

@@ -52,6 +52,9 @@ func TestModulesExampleFromGit(t *testing.T) {
 	if _, logs, code := ferry("run"); code != 0 {
 		t.Fatalf("ferry run exited %d:\n%s", code, logs)
 	}
+	if out, logs, code := ferry("doc", "@greet//format.star", "line"); code != 0 || out != "### `line(who)`\n\nReturns the greeting for who.\n" {
+		t.Fatalf("ferry doc of a module from the cache exited %d:\n%s%s", code, out, logs)
+	}
 	if out, logs, code := ferry("mod", "graph"); code != 0 || out != "example/modules → @greet v1.0.0\n" {
 		t.Fatalf("ferry mod graph exited %d:\n%s%s", code, out, logs)
 	}
