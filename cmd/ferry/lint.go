@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/mod"
 )
 
 func (a *app) lintCommand() *cobra.Command {
@@ -85,6 +86,7 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags) (*seccheck.Report, error) {
 	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
 	o.History, o.Ignore, o.Starlark = !f.noHistory, append(f.ignore, o.Ignore...), true
+	o.ModuleDeps = mod.LintDeps(o.Root)
 	return seccheck.Check(ctx, o)
 }
 
