@@ -43,4 +43,3 @@ func lintStarlark(root string, builtins []*engine.Builtin, deps func(string) *st
 	}
 	return out, nil
 }
-
