@@ -28,6 +28,9 @@ type Modules struct {
 type SharedModule struct {
 	Alias  string
 	Source ModuleSource
+	// Version is the version selected (v1.2.0, or a commit); "" for an
+	// override, whose files are whatever its folder holds.
+	Version string
 	// Hash is the hash of the module's file tree: it enters the key of
 	// every rule declared while the module's code is on the call stack, so
 	// that bumping a module reruns what it declared and nothing else.
@@ -46,11 +49,13 @@ type SharedModule struct {
 	File string
 }
 
-// A ModuleStamp names a shared module whose code declared a rule, and the
-// hash of its file tree.
+// A ModuleStamp names a shared module whose code declared a rule, the
+// hash of its file tree, and its version ("" for an override), which the
+// reason for a rerun names.
 type ModuleStamp struct {
-	Alias string
-	Hash  string
+	Alias   string
+	Hash    string
+	Version string
 }
 
 // visible checks that a file of from's repository may load a file of to's:
@@ -122,7 +127,7 @@ func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
 		if sm == nil || slices.ContainsFunc(out, func(s ModuleStamp) bool { return s.Alias == alias }) {
 			continue
 		}
-		out = append(out, ModuleStamp{Alias: alias, Hash: sm.Hash})
+		out = append(out, ModuleStamp{Alias: alias, Hash: sm.Hash, Version: sm.Version})
 	}
 	slices.SortFunc(out, func(a, b ModuleStamp) int { return strings.Compare(a.Alias, b.Alias) })
 	return out

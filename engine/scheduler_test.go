@@ -227,6 +227,38 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\n got %+v %+v\nwant %+v %+v", back.Files, back.Rules["a"], sf.Files, sf.Rules["a"])
 	}
 	enc := encodeState(sf)
+	// The shared modules that declared a rule are appended, so a state
+	// without them is laid out as before they were recorded.
+	sf.Rules["m"] = &RuleState{Key: HashBytes([]byte("mk")), Def: HashBytes([]byte("md")), OwnDef: HashBytes([]byte("own")),
+		Modules: []ModuleStamp{{Alias: "lib", Hash: "h1:x", Version: "v1.2.0"}, {Alias: "dev", Hash: "h1:y"}}}
+	withMods := encodeState(sf)
+	back = stateFile{}
+	if err := decodeStatePayload(withMods, &back); err != nil {
+		t.Fatal(err)
+	}
+	if m := back.Rules["m"]; !reflect.DeepEqual(m.Modules, sf.Rules["m"].Modules) || m.OwnDef != sf.Rules["m"].OwnDef || back.Rules["a"].Modules != nil {
+		t.Errorf("modules round trip: %+v, a: %+v", m, back.Rules["a"])
+	}
+	delete(sf.Rules, "m")
+	back = stateFile{}
+	if err := decodeStatePayload(encodeState(sf), &back); err != nil || back.Rules["a"].Modules != nil || !back.Rules["a"].OwnDef.IsZero() {
+		t.Errorf("a state without modules: %v %+v", err, back.Rules["a"])
+	}
+	// A cut payload fails to decode, but where the modules begin: there it
+	// is a state written without them.
+	decoded := 0
+	for i := range withMods {
+		var x stateFile
+		if err := decodeStatePayload(withMods[:i], &x); err == nil {
+			decoded++
+			if x.Rules["m"].Modules != nil {
+				t.Errorf("cut at %d: modules %+v", i, x.Rules["m"].Modules)
+			}
+		}
+	}
+	if decoded != 1 {
+		t.Errorf("%d cuts of the payload with modules decoded, want 1", decoded)
+	}
 	for i := range enc {
 		var x stateFile
 		if err := decodeStatePayload(enc[:i], &x); err == nil {

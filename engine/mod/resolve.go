@@ -605,15 +605,20 @@ func (g *Graph) Modules() *engine.Modules {
 		if gr := g.Root.Grants[a]; gr != nil {
 			grant = gr.Pos.String()
 		}
+		version := n.Version
+		if n.Override != nil {
+			version = ""
+		}
 		m.ByAlias[a] = &engine.SharedModule{
-			Alias:  a,
-			Source: engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)},
-			Hash:   n.Hash,
-			Deps:   set(g.Edges[a]),
-			Perms:  set(n.perms()),
-			All:    n.Override != nil,
-			Grant:  grant,
-			File:   file,
+			Alias:   a,
+			Version: version,
+			Source:  engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)},
+			Hash:    n.Hash,
+			Deps:    set(g.Edges[a]),
+			Perms:   set(n.perms()),
+			All:     n.Override != nil,
+			Grant:   grant,
+			File:    file,
 		}
 	}
 	return m
