@@ -357,3 +357,32 @@ func TestPreparerBeforeKey(t *testing.T) {
 		t.Errorf("second run: %v, %+v; want img up to date", err, sum)
 	}
 }
+
+// The reason for a changed definition names the shared modules that
+// changed, and says "definition changed" when the rule's own definition
+// did too, or when the last success did not record its modules.
+func TestDefChanges(t *testing.T) {
+	own, other := HashBytes([]byte("own")), HashBytes([]byte("other"))
+	lib := func(hash, version string) ModuleStamp { return ModuleStamp{Alias: "lib", Hash: hash, Version: version} }
+	dev := ModuleStamp{Alias: "dev", Hash: "h1:d"}
+	for _, tc := range []struct {
+		name string
+		prev *RuleState
+		own  Digest
+		mods []ModuleStamp
+		want string
+	}{
+		{"bump", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, own, []ModuleStamp{lib("h1:b", "v1.3.0")}, "module @lib changed (v1.2.0 → v1.3.0)"},
+		{"bump and own", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, other, []ModuleStamp{lib("h1:b", "v1.3.0")}, "module @lib changed (v1.2.0 → v1.3.0); definition changed"},
+		{"same version", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, own, []ModuleStamp{lib("h1:b", "v1.2.0")}, "module @lib changed (its files, at v1.2.0)"},
+		{"override", &RuleState{OwnDef: own, Modules: []ModuleStamp{{Alias: "dev", Hash: "h1:c"}}}, own, []ModuleStamp{dev}, "module @dev changed"},
+		{"added and removed", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, own, []ModuleStamp{dev}, "module @dev now declares it; module @lib no longer declares it"},
+		{"own only", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, other, []ModuleStamp{lib("h1:a", "v1.2.0")}, "definition changed"},
+		{"not recorded", &RuleState{}, own, []ModuleStamp{lib("h1:b", "v1.3.0")}, "definition changed"},
+		{"no module now", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, Digest{}, nil, "definition changed"},
+	} {
+		if got := ReasonText(defChanges(tc.prev, &keyed{own: tc.own, modules: tc.mods})); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
