@@ -40,6 +40,8 @@ func (a *app) addCompletions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeRules(0, "image")
 		case "doc":
 			c.ValidArgsFunction = a.completeDoc
+		case "test":
+			_ = c.RegisterFlagCompletionFunc("run", a.completeTests)
 		}
 	}
 }
@@ -93,6 +95,21 @@ func (a *app) completeDoc(cmd *cobra.Command, args []string, toComplete string) 
 		}
 	}
 	return comps, directive
+}
+
+// completeTests completes the value of ferry test --run: the test
+// functions of the test files (of those given, when any), parsed only.
+func (a *app) completeTests(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	a.quiet()
+	root, _, err := a.starRoot()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var paths []string
+	for _, p := range args {
+		paths = append(paths, a.path(p))
+	}
+	return complete.Tests(root, paths, toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
 // quietModule returns the files of the shared module alias, resolved as

@@ -114,3 +114,27 @@ func TestCompletionScripts(t *testing.T) {
 		}
 	}
 }
+
+// ferry test -run completes the test functions of the test files, of
+// those given when any.
+func TestCompleteTests(t *testing.T) {
+	t.Parallel()
+	ws := newWorkspace(t, map[string]string{
+		"ferry.star":           "x = 1\n",
+		"lib/a_test.star":      "def test_alpha():\n    pass\n\ndef test_beta():\n    pass\n\ndef helper():\n    pass\n",
+		"lib/b_test.star":      "def test_also():\n    pass\n",
+		"other/c_test.star":    "def test_c():\n    pass\n",
+		"lib/broken_test.star": "def (\n",
+	})
+	for args, want := range map[string]string{
+		"test|-run|test_a":                "test_alpha\tlib/a_test.star|test_also\tlib/b_test.star",
+		"test|--run|":                     "test_alpha\tlib/a_test.star|test_also\tlib/b_test.star|test_beta\tlib/a_test.star|test_c\tother/c_test.star",
+		"test|" + ws.dir + "/other|-run|": "test_c\tother/c_test.star",
+		"test|--run=test_b":               "test_beta\tlib/a_test.star",
+	} {
+		got, directive := ws.completions(t, strings.Split(args, "|")...)
+		if got != want || directive != ":4" {
+			t.Errorf("ferry __complete %s:\ngot  %q %s\nwant %q :4", args, got, directive, want)
+		}
+	}
+}

@@ -6,9 +6,13 @@ package complete
 
 import (
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+
+	"go.starlark.net/syntax"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/stardoc"
@@ -118,6 +122,36 @@ func (d DocSource) repo(name string) fs.FS {
 		return nil
 	}
 	return d.Repo(name)
+}
+
+// Tests returns the completions of `ferry test -run` that start with
+// prefix: the test functions (top-level def test_*) of the *_test.star
+// files under root, or of paths (files and folders; see
+// engine.FindFiles), each with its file's path relative to root.
+func Tests(root string, paths []string, prefix string) []string {
+	files, err := engine.FindFiles(root, paths, func(base string) bool { return strings.HasSuffix(base, "_test.star") }, "test files")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		f, err := engine.FileOptions.Parse(file, src, 0)
+		if err != nil {
+			continue
+		}
+		rel, _ := filepath.Rel(root, file)
+		for _, s := range f.Stmts {
+			if def, ok := s.(*syntax.DefStmt); ok && strings.HasPrefix(def.Name.Name, "test_") && strings.HasPrefix(def.Name.Name, prefix) {
+				out = append(out, def.Name.Name+"\t"+filepath.ToSlash(rel))
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // funcs completes the exported functions of the module label names.

@@ -3,6 +3,8 @@ package complete_test
 import (
 	"context"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -89,5 +91,31 @@ func TestDoc(t *testing.T) {
 	// not an alias of ferry.mod.
 	if got := strings.Join(asked, ","); got != "std,lib,,std,lib,,lib" {
 		t.Errorf("Repo asked for %q", got)
+	}
+}
+
+func TestTests(t *testing.T) {
+	root := t.TempDir()
+	for name, src := range map[string]string{
+		"a_test.star":          "def test_one():\n    pass\n\ndef _test_private():\n    pass\n\ndef check():\n    pass\n",
+		"sub/b_test.star":      "def test_two():\n    pass\n",
+		"sub/b.star":           "def test_not_a_test_file():\n    pass\n",
+		"testdata/c_test.star": "def test_skipped():\n    pass\n",
+		"bad_test.star":        "def (\n",
+	} {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(complete.Tests(root, nil, "test_"), "|"); got != "test_one\ta_test.star|test_two\tsub/b_test.star" {
+		t.Errorf("all: %q", got)
+	}
+	if got := strings.Join(complete.Tests(root, []string{"sub"}, ""), "|"); got != "test_two\tsub/b_test.star" {
+		t.Errorf("sub: %q", got)
+	}
+	if got := complete.Tests(root, []string{"missing"}, ""); got != nil {
+		t.Errorf("missing folder: %q", got)
 	}
 }
