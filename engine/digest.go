@@ -22,7 +22,16 @@ func (d Digest) IsZero() bool { return d == Digest{} }
 
 // A Hasher builds a digest from a sequence of fields. Each field is
 // length-prefixed so that ("ab","c") and ("a","bc") differ.
-type Hasher struct{ h *blake3.Hasher }
+type Hasher struct {
+	h *blake3.Hasher
+	// also, when set, receives every field added after Also (see Also).
+	also *Hasher
+}
+
+// Also has h add every later field to o too, and returns h: the rule's
+// key digests its definition after the shared modules that declared it,
+// and the definition alone, to tell which one changed.
+func (h *Hasher) Also(o *Hasher) *Hasher { h.also = o; return h }
 
 // NewHasher returns a Hasher.
 func NewHasher() *Hasher { return &Hasher{h: blake3.New()} }
@@ -33,11 +42,20 @@ func (h *Hasher) String(s string) *Hasher {
 	binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
 	h.h.Write(n[:])
 	io.WriteString(h.h, s)
+	if h.also != nil {
+		h.also.String(s)
+	}
 	return h
 }
 
 // Digest adds a digest field.
-func (h *Hasher) Digest(d Digest) *Hasher { h.h.Write(d[:]); return h }
+func (h *Hasher) Digest(d Digest) *Hasher {
+	h.h.Write(d[:])
+	if h.also != nil {
+		h.also.Digest(d)
+	}
+	return h
+}
 
 // Sum returns the digest of the fields added so far.
 func (h *Hasher) Sum() Digest {

@@ -14,10 +14,15 @@ import (
 // keyed is a rule's key with the parts it was computed from, kept so the
 // reasons for a rerun can be told.
 type keyed struct {
-	key    Digest
-	def    Digest
-	inputs []FileSum
-	deps   map[string]Digest
+	key Digest
+	def Digest
+	// own is the digest of the definition without the shared modules that
+	// declared the rule, and modules are those; both zero for a rule that
+	// none declared, whose def is its own.
+	own     Digest
+	modules []ModuleStamp
+	inputs  []FileSum
+	deps    map[string]Digest
 	// secrets holds the HMACs of the values of the secrets the rule passes
 	// on, by secretKey; nil for a rule without secrets.
 	secrets map[string]Digest
@@ -39,13 +44,21 @@ const (
 func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest, secrets bool) (*keyed, error) {
 	info := r.Info()
 	dh := NewHasher().String(info.Kind)
-	for _, m := range info.Modules {
-		dh.String("module").String(m.Alias).String(m.Hash)
+	var own *Hasher
+	if len(info.Modules) > 0 {
+		own = NewHasher().String(info.Kind)
+		for _, m := range info.Modules {
+			dh.String("module").String(m.Alias).String(m.Hash)
+		}
+		dh.Also(own)
 	}
 	if err := r.Definition(ctx, dh); err != nil {
 		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
 	}
 	k := &keyed{def: dh.Sum(), deps: map[string]Digest{}}
+	if own != nil {
+		k.own, k.modules = own.Sum(), info.Modules
+	}
 	inputs, err := r.Inputs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
@@ -144,7 +157,7 @@ func (e *Engine) reasons(ctx context.Context, r Rule, k *keyed, force bool) ([]s
 		return append(why, "never ran"), nil
 	}
 	if prev.Def != k.def {
-		why = append(why, "definition changed")
+		why = append(why, defChanges(prev, k)...)
 	}
 	var depChanged []string
 	for d, key := range k.deps {
@@ -185,6 +198,44 @@ func (e *Engine) reasons(ctx context.Context, r Rule, k *keyed, force bool) ([]s
 		}
 	}
 	return why, nil
+}
+
+// defChanges says what changed in a rule's definition: the shared modules
+// that declared it ("module @lib changed (v1.2.0 → v1.3.0)"), the rule's
+// own definition, or both. A last success recorded without the modules
+// (by a ferry before they were recorded, or a rule no module declared)
+// tells nothing apart: "definition changed".
+func defChanges(prev *RuleState, k *keyed) []string {
+	if prev.Modules == nil || k.modules == nil {
+		return []string{"definition changed"}
+	}
+	var why []string
+	old := map[string]ModuleStamp{}
+	for _, m := range prev.Modules {
+		old[m.Alias] = m
+	}
+	for _, m := range k.modules {
+		p, ok := old[m.Alias]
+		delete(old, m.Alias)
+		switch {
+		case !ok:
+			why = append(why, fmt.Sprintf("module @%s now declares it", m.Alias))
+		case p.Hash == m.Hash:
+		case p.Version != "" && m.Version != "" && p.Version != m.Version:
+			why = append(why, fmt.Sprintf("module @%s changed (%s → %s)", m.Alias, p.Version, m.Version))
+		case m.Version != "":
+			why = append(why, fmt.Sprintf("module @%s changed (its files, at %s)", m.Alias, m.Version))
+		default:
+			why = append(why, fmt.Sprintf("module @%s changed", m.Alias))
+		}
+	}
+	for _, a := range slices.Sorted(maps.Keys(old)) {
+		why = append(why, fmt.Sprintf("module @%s no longer declares it", a))
+	}
+	if prev.OwnDef != k.own || len(why) == 0 {
+		why = append(why, "definition changed")
+	}
+	return why
 }
 
 func hasSum(sums []FileSum, path string, sum Digest) bool {

@@ -28,6 +28,9 @@ type Modules struct {
 type SharedModule struct {
 	Alias  string
 	Source ModuleSource
+	// Version is the version selected (v1.2.0, or a commit); "" for an
+	// override, whose files are whatever its folder holds.
+	Version string
 	// Hash is the hash of the module's file tree: it enters the key of
 	// every rule declared while the module's code is on the call stack, so
 	// that bumping a module reruns what it declared and nothing else.
@@ -46,11 +49,13 @@ type SharedModule struct {
 	File string
 }
 
-// A ModuleStamp names a shared module whose code declared a rule, and the
-// hash of its file tree.
+// A ModuleStamp names a shared module whose code declared a rule, the
+// hash of its file tree, and its version ("" for an override), which the
+// reason for a rerun names.
 type ModuleStamp struct {
-	Alias string
-	Hash  string
+	Alias   string
+	Hash    string
+	Version string
 }
 
 // visible checks that a file of from's repository may load a file of to's:
@@ -82,6 +87,28 @@ func (ev *Evaluation) visible(from, to Label) error {
 	return fmt.Errorf("@%s is not a dependency of @%s (in %s): a module loads only its own files and the modules its ferry.mod lists", to.Repo, from.Repo, file)
 }
 
+// Source returns the files of module alias of the graph, for tools that
+// read a module without evaluating the workspace (ferry doc @alias//...);
+// m may be nil (no ferry.mod, in file).
+func (m *Modules) Source(alias, file string) (ModuleSource, error) {
+	if m == nil {
+		return nil, fmt.Errorf("@%s: the workspace has no %s; add the module with `ferry mod add %s REPOSITORY@VERSION`", alias, file, alias)
+	}
+	if sm := m.ByAlias[alias]; sm != nil {
+		return sm.Source, nil
+	}
+	var known []string
+	for a := range m.ByAlias {
+		known = append(known, a)
+	}
+	slices.Sort(known)
+	msg := fmt.Sprintf("@%s is not a module of %s", alias, m.File)
+	if s := Suggest(alias, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean @%s?)", s)
+	}
+	return nil, fmt.Errorf("%s: add it with `ferry mod add %s REPOSITORY@VERSION`", msg, alias)
+}
+
 // moduleStamps returns the shared modules whose code is on the thread's
 // call stack, sorted by alias.
 func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
@@ -100,7 +127,7 @@ func (ev *Evaluation) moduleStamps(thread *starlark.Thread) []ModuleStamp {
 		if sm == nil || slices.ContainsFunc(out, func(s ModuleStamp) bool { return s.Alias == alias }) {
 			continue
 		}
-		out = append(out, ModuleStamp{Alias: alias, Hash: sm.Hash})
+		out = append(out, ModuleStamp{Alias: alias, Hash: sm.Hash, Version: sm.Version})
 	}
 	slices.SortFunc(out, func(a, b ModuleStamp) int { return strings.Compare(a.Alias, b.Alias) })
 	return out

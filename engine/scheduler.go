@@ -325,7 +325,7 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 		}
 		e.Events.Emit(Event{Kind: EventRetry, Rule: name, Err: err.Error(), Attempt: attempt})
 	}
-	rs := &RuleState{Key: k.key, Def: k.def, Inputs: k.inputs, Deps: k.deps, Secrets: k.secrets, Finished: time.Now(), Duration: time.Since(start)}
+	rs := &RuleState{Key: k.key, Def: k.def, Inputs: k.inputs, Deps: k.deps, Secrets: k.secrets, Modules: k.modules, OwnDef: k.own, Finished: time.Now(), Duration: time.Since(start)}
 	for _, out := range r.Outputs() {
 		sum, err := e.Index.Hash(out)
 		if err != nil {

@@ -227,6 +227,38 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\n got %+v %+v\nwant %+v %+v", back.Files, back.Rules["a"], sf.Files, sf.Rules["a"])
 	}
 	enc := encodeState(sf)
+	// The shared modules that declared a rule are appended, so a state
+	// without them is laid out as before they were recorded.
+	sf.Rules["m"] = &RuleState{Key: HashBytes([]byte("mk")), Def: HashBytes([]byte("md")), OwnDef: HashBytes([]byte("own")),
+		Modules: []ModuleStamp{{Alias: "lib", Hash: "h1:x", Version: "v1.2.0"}, {Alias: "dev", Hash: "h1:y"}}}
+	withMods := encodeState(sf)
+	back = stateFile{}
+	if err := decodeStatePayload(withMods, &back); err != nil {
+		t.Fatal(err)
+	}
+	if m := back.Rules["m"]; !reflect.DeepEqual(m.Modules, sf.Rules["m"].Modules) || m.OwnDef != sf.Rules["m"].OwnDef || back.Rules["a"].Modules != nil {
+		t.Errorf("modules round trip: %+v, a: %+v", m, back.Rules["a"])
+	}
+	delete(sf.Rules, "m")
+	back = stateFile{}
+	if err := decodeStatePayload(encodeState(sf), &back); err != nil || back.Rules["a"].Modules != nil || !back.Rules["a"].OwnDef.IsZero() {
+		t.Errorf("a state without modules: %v %+v", err, back.Rules["a"])
+	}
+	// A cut payload fails to decode, but where the modules begin: there it
+	// is a state written without them.
+	decoded := 0
+	for i := range withMods {
+		var x stateFile
+		if err := decodeStatePayload(withMods[:i], &x); err == nil {
+			decoded++
+			if x.Rules["m"].Modules != nil {
+				t.Errorf("cut at %d: modules %+v", i, x.Rules["m"].Modules)
+			}
+		}
+	}
+	if decoded != 1 {
+		t.Errorf("%d cuts of the payload with modules decoded, want 1", decoded)
+	}
 	for i := range enc {
 		var x stateFile
 		if err := decodeStatePayload(enc[:i], &x); err == nil {
@@ -323,5 +355,34 @@ func TestPreparerBeforeKey(t *testing.T) {
 	sum, err := e.Run(context.Background(), nil, RunOptions{})
 	if err != nil || len(sum.Cached) != 1 {
 		t.Errorf("second run: %v, %+v; want img up to date", err, sum)
+	}
+}
+
+// The reason for a changed definition names the shared modules that
+// changed, and says "definition changed" when the rule's own definition
+// did too, or when the last success did not record its modules.
+func TestDefChanges(t *testing.T) {
+	own, other := HashBytes([]byte("own")), HashBytes([]byte("other"))
+	lib := func(hash, version string) ModuleStamp { return ModuleStamp{Alias: "lib", Hash: hash, Version: version} }
+	dev := ModuleStamp{Alias: "dev", Hash: "h1:d"}
+	for _, tc := range []struct {
+		name string
+		prev *RuleState
+		own  Digest
+		mods []ModuleStamp
+		want string
+	}{
+		{"bump", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, own, []ModuleStamp{lib("h1:b", "v1.3.0")}, "module @lib changed (v1.2.0 → v1.3.0)"},
+		{"bump and own", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, other, []ModuleStamp{lib("h1:b", "v1.3.0")}, "module @lib changed (v1.2.0 → v1.3.0); definition changed"},
+		{"same version", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, own, []ModuleStamp{lib("h1:b", "v1.2.0")}, "module @lib changed (its files, at v1.2.0)"},
+		{"override", &RuleState{OwnDef: own, Modules: []ModuleStamp{{Alias: "dev", Hash: "h1:c"}}}, own, []ModuleStamp{dev}, "module @dev changed"},
+		{"added and removed", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, own, []ModuleStamp{dev}, "module @dev now declares it; module @lib no longer declares it"},
+		{"own only", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, other, []ModuleStamp{lib("h1:a", "v1.2.0")}, "definition changed"},
+		{"not recorded", &RuleState{}, own, []ModuleStamp{lib("h1:b", "v1.3.0")}, "definition changed"},
+		{"no module now", &RuleState{OwnDef: own, Modules: []ModuleStamp{lib("h1:a", "v1.2.0")}}, Digest{}, nil, "definition changed"},
+	} {
+		if got := ReasonText(defChanges(tc.prev, &keyed{own: tc.own, modules: tc.mods})); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -29,8 +29,14 @@ type RuleState struct {
 	Deps   map[string]Digest
 	// Secrets holds HMACs (under the workspace's secret key, never plain
 	// hashes) of the values of the secrets the rule passed on.
-	Secrets  map[string]Digest
-	Outputs  []FileSum
+	Secrets map[string]Digest
+	Outputs []FileSum
+	// Modules are the shared modules that declared the rule, and OwnDef
+	// the digest of its definition without them (Def is that of both);
+	// nil and zero for a rule that none declared, and in a state written
+	// before ferry recorded them.
+	Modules  []ModuleStamp
+	OwnDef   Digest
 	Finished time.Time
 	Duration time.Duration
 }

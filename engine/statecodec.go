@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -54,6 +55,30 @@ func encodeState(sf *stateFile) []byte {
 		w.uint(racy)
 		w.digest(fs.Sum)
 	}
+	// Added after the files, and only when a shared module declared a
+	// rule, so that a state file without any reads as it did before
+	// modules were recorded (and older ferry versions read it): for each
+	// such rule, its own definition's digest and its modules.
+	var stamped []string
+	for _, n := range names {
+		if len(sf.Rules[n].Modules) > 0 {
+			stamped = append(stamped, n)
+		}
+	}
+	if len(stamped) > 0 {
+		w.uint(uint64(len(stamped)))
+		for _, n := range stamped {
+			rs := sf.Rules[n]
+			w.str(n)
+			w.digest(rs.OwnDef)
+			w.uint(uint64(len(rs.Modules)))
+			for _, m := range rs.Modules {
+				w.str(m.Alias)
+				w.str(m.Hash)
+				w.str(m.Version)
+			}
+		}
+	}
 	return w.buf
 }
 
@@ -81,6 +106,21 @@ func decodeStatePayload(b []byte, sf *stateFile) error {
 		fs := fileStat{Size: r.int(), Mtime: r.int(), Ctime: r.int(), Ino: r.uint(), Racy: r.uint() == 1}
 		fs.Sum = r.digest()
 		sf.Files[p] = fs
+	}
+	if r.err == nil && len(r.buf) > 0 {
+		ns := r.count()
+		for i := 0; i < ns && r.err == nil; i++ {
+			name, own := r.str(), r.digest()
+			mods := make([]ModuleStamp, r.count())
+			for j := range mods {
+				mods[j] = ModuleStamp{Alias: r.str(), Hash: r.str(), Version: r.str()}
+			}
+			if rs := sf.Rules[name]; rs != nil && r.err == nil {
+				rs.OwnDef, rs.Modules = own, mods
+			} else if r.err == nil {
+				r.fail(fmt.Errorf("modules recorded for rule %q, which the state does not hold", name))
+			}
+		}
 	}
 	if r.err == nil && len(r.buf) != 0 {
 		r.err = errors.New("trailing bytes")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/starlint"
 )
 
 // An ImageRule is what the checks need of an image() rule: the
@@ -49,6 +50,9 @@ type Options struct {
 	// workspace, against Builtins, the builtins the files see.
 	Starlark bool
 	Builtins []*engine.Builtin
+	// ModuleDeps says which shared modules a .star file may load (see
+	// starlint.Checker.Deps); nil leaves those loads unchecked.
+	ModuleDeps func(file string) *starlint.Deps
 }
 
 // OptionsFor returns the Options that check the workspace at root as the
@@ -87,7 +91,7 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 	}
 	r.Findings = append(r.Findings, tracked...)
 	if o.Starlark {
-		found, err := lintStarlark(o.Root, o.Builtins)
+		found, err := lintStarlark(o.Root, o.Builtins, o.ModuleDeps)
 		if err != nil {
 			return nil, err
 		}

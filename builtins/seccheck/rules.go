@@ -68,6 +68,8 @@ var Rules = []Rule{
 		"rename the variable, function or load: the builtin it hides cannot be called below it in the same scope"},
 	{starlint.SyntaxError, Error, "Starlark file does not parse",
 		"fix the syntax: evaluating or loading the file fails"},
+	{starlint.UnknownModule, Error, "load of a module that ferry.mod does not list",
+		"add the module to ferry.mod (`ferry mod add ALIAS REPOSITORY@VERSION`), or fix the alias: loading the file fails at this line"},
 }
 
 const rotateFix = "revoke and rotate the credential, then read it at run time with secret() (env =, file = or encrypted =); " +

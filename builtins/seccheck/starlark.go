@@ -10,14 +10,16 @@ import (
 )
 
 // lintStarlark runs the Starlark lint on every .star file under root (as
-// engine.FindFiles finds them), with builtins, leaving out the findings a
+// engine.FindFiles finds them), with builtins and the modules each file
+// may load (deps, nil: unchecked), leaving out the findings a
 // "ferry:ignore" comment names.
-func lintStarlark(root string, builtins []*engine.Builtin) ([]Finding, error) {
+func lintStarlark(root string, builtins []*engine.Builtin, deps func(string) *starlint.Deps) ([]Finding, error) {
 	files, err := engine.FindFiles(root, nil, func(base string) bool { return strings.HasSuffix(base, ".star") }, "Starlark files (*.star)")
 	if err != nil {
 		return nil, err
 	}
 	c := starlint.New(builtins)
+	c.Deps = deps
 	var out []Finding
 	for _, abs := range files {
 		src, err := os.ReadFile(abs)

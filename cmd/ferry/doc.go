@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/mod"
 	"github.com/ferryhq/ferry/engine/stardoc"
 	"github.com/ferryhq/ferry/stdlib"
 )
@@ -70,11 +72,12 @@ func (a *app) docCommand() *cobra.Command {
   ferry doc health
   ferry doc @std//go.star
   ferry doc @std
+  ferry doc @lib//k8s.star deploy
   ferry doc //lib/deploy.star canary`,
 		Args: cobra.MaximumNArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && (strings.HasPrefix(args[0], "@") || strings.HasPrefix(args[0], "//")) {
-				return a.moduleDoc(args)
+				return a.moduleDoc(cmd.Context(), args)
 			}
 			if len(args) > 1 {
 				return fmt.Errorf("ferry doc %s: a second argument names a function of a Starlark module, such as ferry doc @std//go.star go_binary", args[0])
@@ -110,7 +113,7 @@ func (a *app) docCommand() *cobra.Command {
 
 // moduleDoc prints the docstrings of the Starlark module that args[0]
 // labels, or of its function args[1].
-func (a *app) moduleDoc(args []string) error {
+func (a *app) moduleDoc(ctx context.Context, args []string) error {
 	if args[0] == "@std" && len(args) == 1 {
 		page, err := stdlibReference()
 		if err != nil {
@@ -126,6 +129,20 @@ func (a *app) moduleDoc(args []string) error {
 			return err
 		}
 		sources[""] = engine.DirSource{Tree: engine.NewTree(root)}
+	} else if l, err := engine.ResolveLabel(engine.Label{}, args[0]); err == nil && sources[l.Repo] == nil {
+		// A module of ferry.mod: from the cache (fetched if ferry.lock pins
+		// it and the cache lacks it), a vendored copy or an override.
+		root, err := a.modRoot()
+		if err != nil {
+			return err
+		}
+		mods, err := mod.Load(ctx, root, a.modOptions())
+		if err != nil {
+			return err
+		}
+		if sources[l.Repo], err = mods.Source(l.Repo, mod.ModFileName); err != nil {
+			return err
+		}
 	}
 	m, err := stardoc.Read(args[0], sources)
 	if err != nil {

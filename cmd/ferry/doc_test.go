@@ -103,3 +103,33 @@ def _private():
 		}
 	}
 }
+
+// ferry doc @alias//file.star documents a module of ferry.mod, here an
+// override (TestModulesExampleFromGit documents one from the cache).
+func TestDocSharedModule(t *testing.T) {
+	t.Setenv("FERRY_MODCACHE", t.TempDir())
+	ws := &testWorkspace{dir: t.TempDir()}
+	if err := os.CopyFS(ws.dir, os.DirFS("../../examples/modules")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(ws.path(".ferry"))
+	r := ws.ferry(t, "doc", "@greet//greet.star", "greeting")
+	if want := "### `greeting(name, who)`\n\nDeclares a task that writes a greeting for who to out/NAME.txt.\n\nPaths in a module's rules are relative to the workspace that loads it.\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("got\n%s\nwant\n%s", r, want)
+	}
+	if r := ws.ferry(t, "doc", "@greet//format.star"); r.code != 0 || !strings.HasPrefix(r.stdout, "## `@greet//format.star`\n") || !strings.Contains(r.stdout, "### `line(who)`\n\nReturns the greeting for who.") {
+		t.Fatalf("ferry doc @greet//format.star:\n%s", r)
+	}
+	for args, want := range map[string]string{
+		"doc @gret//greet.star":          "@gret is not a module of " + ws.path("ferry.mod") + " (did you mean @greet?): add it with `ferry mod add gret REPOSITORY@VERSION`",
+		"doc @greet//greet.star greting": "@greet//greet.star exports no function \"greting\" (did you mean \"greeting\"?)",
+	} {
+		if r := ws.ferry(t, strings.Fields(args)...); r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("ferry %s: want exit 2 and %q:\n%s", args, want, r)
+		}
+	}
+	plain := newWorkspace(t, map[string]string{"ferry.star": "x = 1\n"})
+	if r := plain.ferry(t, "doc", "@lib//x.star"); r.code != 2 || !strings.Contains(r.stderr, "@lib: the workspace has no ferry.mod; add the module with `ferry mod add lib REPOSITORY@VERSION`") {
+		t.Errorf("no ferry.mod:\n%s", r)
+	}
+}

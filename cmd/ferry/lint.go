@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/engine"
+	"github.com/ferryhq/ferry/engine/mod"
 )
 
 func (a *app) lintCommand() *cobra.Command {
@@ -20,8 +21,8 @@ func (a *app) lintCommand() *cobra.Command {
 		Long: `ferry lint checks the Dockerfile and build context of every image() rule, every
 service() and job(), scans the workspace's files and git history for credentials, and
 lints every .star file (undefined names, unused loads and variables, unknown keyword
-arguments of builtins, shadowed builtins). Each finding has a rule id, a position, a
-severity and a fix (docs/security.md).
+arguments of builtins, shadowed builtins, loads of modules that ferry.mod does not
+list). Each finding has a rule id, a position, a severity and a fix (docs/security.md).
 
 It exits with 1 when a finding is an error. Leave a rule out with --ignore ID
 or lint_settings(ignore = [ID]) in ferry.star, or at one place with a
@@ -85,6 +86,7 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags) (*seccheck.Report, error) {
 	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
 	o.History, o.Ignore, o.Starlark = !f.noHistory, append(f.ignore, o.Ignore...), true
+	o.ModuleDeps = mod.LintDeps(o.Root)
 	return seccheck.Check(ctx, o)
 }
 

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -103,11 +105,12 @@ func logsFollow(args []string) []string {
 }
 
 // testRun lets `ferry test -run REGEXP` select tests as `go test -run`
-// does: when the command is test, -run means --run.
+// does: when the command is test, -run means --run (also in the line a
+// shell completes, after cobra's __complete).
 func testRun(args []string) []string {
 	out := append([]string{}, args...)
 	for i, a := range out {
-		if a == "--" || strings.HasPrefix(a, "-") {
+		if a == "--" || strings.HasPrefix(a, "-") || a == cobra.ShellCompRequestCmd || a == cobra.ShellCompNoDescRequestCmd {
 			continue
 		}
 		// The first word that is no flag's value is the command.

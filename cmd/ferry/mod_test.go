@@ -52,6 +52,9 @@ func TestModulesExampleFromGit(t *testing.T) {
 	if _, logs, code := ferry("run"); code != 0 {
 		t.Fatalf("ferry run exited %d:\n%s", code, logs)
 	}
+	if out, logs, code := ferry("doc", "@greet//format.star", "line"); code != 0 || out != "### `line(who)`\n\nReturns the greeting for who.\n" {
+		t.Fatalf("ferry doc of a module from the cache exited %d:\n%s%s", code, out, logs)
+	}
 	if out, logs, code := ferry("mod", "graph"); code != 0 || out != "example/modules → @greet v1.0.0\n" {
 		t.Fatalf("ferry mod graph exited %d:\n%s%s", code, out, logs)
 	}
@@ -72,6 +75,25 @@ func TestModulesExampleFromGit(t *testing.T) {
 		t.Fatalf("ferry --locked=false plan exited %d:\n%s", code, logs)
 	}
 	t.Setenv("CI", "")
+	// A bump: plan and run name the module and both versions.
+	os.WriteFile(filepath.Join(repo, "README.md"), []byte("greet\n"), 0o644)
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "readme"}, {"tag", "v1.1.0"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if out, logs, code := ferry("mod", "update", "greet"); code != 0 {
+		t.Fatalf("ferry mod update exited %d:\n%s%s", code, out, logs)
+	}
+	if out, logs, code := ferry("plan"); code != 0 || !strings.Contains(out, "hello  module @greet changed (v1.0.0 → v1.1.0)\n") || strings.Contains(out, "definition changed") {
+		t.Fatalf("ferry plan after the bump exited %d:\n%s%s", code, out, logs)
+	}
+	if out, logs, code := ferry("run"); code != 0 || !strings.Contains(logs, "started: module @greet changed (v1.0.0 → v1.1.0)") {
+		t.Fatalf("ferry run after the bump exited %d:\n%s%s", code, out, logs)
+	}
 	// A module that is not in ferry.mod: the load fails at its position.
 	os.WriteFile(filepath.Join(ws, "ferry.star"), []byte("load(\"@other//x.star\", \"x\")\n"), 0o644)
 	if _, logs, code := ferry("plan"); code == 0 || !strings.Contains(logs, "ferry.star:1:1") || !strings.Contains(logs, "@other is not a dependency in") {

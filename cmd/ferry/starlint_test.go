@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,5 +102,45 @@ func TestShippedStarlarkLintClean(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A .star file that loads a module ferry.mod does not list is a lint
+// error at the load's label, even when ferry.star does not load the file;
+// the module's own files answer to its own ferry.mod, and @std always
+// loads.
+func TestLintUnknownModule(t *testing.T) {
+	t.Setenv("FERRY_MODCACHE", t.TempDir())
+	ws := &testWorkspace{dir: t.TempDir()}
+	if err := os.CopyFS(ws.dir, os.DirFS("../../examples/modules")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(ws.path(".ferry"))
+	ws.write(t, "lib/extra.star", "load(\"@std//go.star\", \"go_binary\")\nload(\"@greet//greet.star\", \"greeting\")\nload(\"@gret//greet.star\", g = \"greeting\")\n\ngo_binary(greeting, g)\n")
+	ws.write(t, "greet/more.star", "load(\"@greet//format.star\", \"line\")\nline(1)\n")
+	r := ws.ferry(t, "lint", "--no-history", "--json")
+	var rep struct {
+		Findings []struct {
+			Rule, File, Message string
+			Line, Col           int
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, r)
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		if f.Rule == starlint.UnknownModule {
+			got = append(got, fmt.Sprintf("%s:%d:%d %s", f.File, f.Line, f.Col, f.Message))
+		}
+	}
+	want := []string{
+		"lib/extra.star:3:6 load of @gret: it is not a dependency in ferry.mod (did you mean @greet?); add it with `ferry mod add gret REPOSITORY@VERSION`",
+		"greet/more.star:1:6 load of @greet: it is not a dependency in greet/ferry.mod; add it with `ferry mod add greet REPOSITORY@VERSION`",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || r.code != 1 {
+		t.Errorf("exit %d, got\n%s\nwant\n%s\n%s", r.code, strings.Join(got, "\n"), strings.Join(want, "\n"), r)
 	}
 }

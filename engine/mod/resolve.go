@@ -648,18 +648,22 @@ func (g *Graph) Modules() *engine.Modules {
 			grant = gr.Pos.String()
 		}
 		var src engine.ModuleSource = engine.DirSource{Repo: a, Tree: engine.NewTree(n.Dir)}
+		version := n.Version
 		if n.Override == nil {
 			src = hashedSource{src.(engine.DirSource)}
+		} else {
+			version = ""
 		}
 		m.ByAlias[a] = &engine.SharedModule{
-			Alias:  a,
-			Source: src,
-			Hash:   n.Hash,
-			Deps:   set(g.Edges[a]),
-			Perms:  set(n.perms()),
-			All:    n.Override != nil,
-			Grant:  grant,
-			File:   file,
+			Alias:   a,
+			Version: version,
+			Source:  src,
+			Hash:    n.Hash,
+			Deps:    set(g.Edges[a]),
+			Perms:   set(n.perms()),
+			All:     n.Override != nil,
+			Grant:   grant,
+			File:    file,
 		}
 	}
 	return m

@@ -342,7 +342,7 @@ func TestRuleStampedWithModule(t *testing.T) {
 		info := r.Info()
 		switch info.Name {
 		case "from_module":
-			if len(info.Modules) != 1 || info.Modules[0].Alias != "lib" || info.Modules[0].Hash != lock.Modules["lib"].Hash {
+			if len(info.Modules) != 1 || info.Modules[0].Alias != "lib" || info.Modules[0].Hash != lock.Modules["lib"].Hash || info.Modules[0].Version != "v1.0.0" {
 				t.Errorf("from_module stamped with %+v", info.Modules)
 			}
 		case "own":
@@ -353,18 +353,21 @@ func TestRuleStampedWithModule(t *testing.T) {
 	}
 }
 
-// Bumping a module reruns the rules its code declared, and nothing else.
+// Bumping a module reruns the rules its code declared, and nothing else;
+// the reason names the module and both versions, and "definition changed"
+// only when the rule's own definition changed too.
 func TestBumpRerunsModuleRules(t *testing.T) {
 	srv := newGitServer(t)
 	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true')\n", "ferry.mod": "module(permissions = ['commands'])\n"}, "v1.0.0")
 	srv.Commit(t, "lib", map[string]string{"README.md": "a new file; m.star is unchanged\n"}, "v1.1.0")
+	srv.Commit(t, "lib", map[string]string{"m.star": "def build(name):\n    task(name = name, cmd = 'true 2')\n"}, "v1.2.0")
 	ws := workspace(t, map[string]string{
 		"ferry.mod":  fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.0.0\")\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib")),
 		"ferry.star": "load('@lib//m.star', 'build')\nbuild('from_module')\ntask(name = 'own', cmd = 'true')",
 	})
 	cache := &Cache{Dir: t.TempDir()}
 	ctx := context.Background()
-	plan := func() map[string]bool {
+	plan := func() map[string]string {
 		t.Helper()
 		res, err := evaluate(t, ws, Options{Cache: cache})
 		if err != nil {
@@ -384,9 +387,11 @@ func TestBumpRerunsModuleRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := map[string]bool{}
+		out := map[string]string{}
 		for _, it := range items {
-			out[it.Rule] = it.Run
+			if it.Run {
+				out[it.Rule] = engine.ReasonText(it.Reasons)
+			}
 		}
 		if _, err := e.Run(ctx, nil, engine.RunOptions{Jobs: 1}); err != nil {
 			t.Fatal(err)
@@ -396,14 +401,21 @@ func TestBumpRerunsModuleRules(t *testing.T) {
 		}
 		return out
 	}
-	if got := plan(); !got["own"] || !got["from_module"] {
+	if got := plan(); got["own"] != "never ran" || got["from_module"] != "never ran" {
 		t.Fatalf("first plan: %v", got)
 	}
-	if got := plan(); got["own"] || got["from_module"] {
+	if got := plan(); len(got) > 0 {
 		t.Fatalf("second plan, nothing changed: %v", got)
 	}
-	writeFiles(t, ws, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = \"v1.1.0\")\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib"))})
-	if got := plan(); got["own"] || !got["from_module"] {
-		t.Fatalf("after the bump: %v, want only from_module to run", got)
+	bump := func(v string) {
+		writeFiles(t, ws, map[string]string{"ferry.mod": fmt.Sprintf("dep(\"lib\", repo = %q, version = %q)\ngrant(\"lib\", permissions = [\"commands\"])\n", srv.URL("lib"), v)})
+	}
+	bump("v1.1.0")
+	if got := plan(); len(got) != 1 || got["from_module"] != "module @lib changed (v1.0.0 → v1.1.0)" {
+		t.Fatalf("after the bump: %v, want only from_module to run, as module @lib changed", got)
+	}
+	bump("v1.2.0")
+	if got := plan(); len(got) != 1 || got["from_module"] != "module @lib changed (v1.1.0 → v1.2.0); definition changed" {
+		t.Fatalf("after the bump that changes the command: %v", got)
 	}
 }

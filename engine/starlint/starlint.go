@@ -26,6 +26,7 @@ const (
 	UnknownKeyword  = "FERRY-STAR004"
 	ShadowedBuiltin = "FERRY-STAR005"
 	SyntaxError     = "FERRY-STAR006"
+	UnknownModule   = "FERRY-STAR007"
 )
 
 // A Finding is one mistake at one place.
@@ -42,6 +43,18 @@ var TestNames = []string{"assert", "evaluate"}
 type Checker struct {
 	builtins    map[string]*engine.Builtin // by name, "os.env" for a member
 	predeclared map[string]bool            // what every file sees, beyond Starlark's own
+	// Deps returns the module repositories that the file name may load
+	// with load("@alias//..."); a nil func, or a nil result, leaves its
+	// loads of modules unchecked. @std (ferry's standard library) is
+	// always loadable.
+	Deps func(name string) *Deps
+}
+
+// Deps are the shared modules a file may load: those of the ferry.mod
+// that governs it.
+type Deps struct {
+	ModFile string          // that ferry.mod as messages show it; "" when there is none
+	Aliases map[string]bool // the aliases it lists (and a module's own)
 }
 
 // New returns a Checker for files that see builtins (and json, math and
@@ -86,6 +99,11 @@ func (c *Checker) File(name string, src []byte, test bool) []Finding {
 		}
 	}
 	fc.stmts(f.Stmts, false)
+	if c.Deps != nil {
+		if deps := c.Deps(name); deps != nil {
+			fc.modules(f, deps)
+		}
+	}
 	// A name is used where it appears other than where it is bound.
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if id, ok := n.(*syntax.Ident); ok && id.Binding != nil && !fc.defs[id] {
@@ -311,6 +329,36 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// modules reports the loads of a module repository that deps does not
+// list, which evaluation refuses.
+func (fc *fileCheck) modules(f *syntax.File, deps *Deps) {
+	for _, s := range f.Stmts {
+		ld, ok := s.(*syntax.LoadStmt)
+		if !ok {
+			continue
+		}
+		spec, _ := ld.Module.Value.(string)
+		l, err := engine.ResolveLabel(engine.Label{}, spec)
+		if err != nil || l.Repo == "" || l.Repo == "std" || deps.Aliases[l.Repo] {
+			continue
+		}
+		where := "the workspace has no ferry.mod"
+		if deps.ModFile != "" {
+			where = "it is not a dependency in " + deps.ModFile
+		}
+		msg := fmt.Sprintf("load of @%s: %s", l.Repo, where)
+		var known []string
+		for a := range deps.Aliases {
+			known = append(known, a)
+		}
+		sort.Strings(known)
+		if s := engine.Suggest(l.Repo, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean @%s?)", s)
+		}
+		fc.add(UnknownModule, ld.Module.TokenPos, "%s; add it with `ferry mod add %s REPOSITORY@VERSION`", msg, l.Repo)
+	}
 }
 
 // unused reports the loads and the local variables never used. Names

@@ -86,3 +86,53 @@ func TestTestNames(t *testing.T) {
 		t.Errorf("module: want assert and evaluate undefined, got %v", got)
 	}
 }
+
+// A load of a module that the governing ferry.mod does not list is
+// reported at the label, with a hint; @std and the file's own repository
+// always load.
+func TestUnknownModule(t *testing.T) {
+	src := `load("@std//go.star", "go_binary")
+load("@libs//k8s.star", "deploy")
+load("@lib//x.star", "y")
+load("//own.star", "z")
+go_binary(deploy, y, z)
+`
+	c := starlint.New(builtins)
+	var asked []string
+	c.Deps = func(name string) *starlint.Deps {
+		asked = append(asked, name)
+		return &starlint.Deps{ModFile: "ferry.mod", Aliases: map[string]bool{"lib": true}}
+	}
+	var got []string
+	for _, f := range c.File("x.star", []byte(src), false) {
+		got = append(got, fmt.Sprintf("%s %s %s", f.Pos, f.Rule, f.Message))
+	}
+	want := "x.star:2:6 FERRY-STAR007 load of @libs: it is not a dependency in ferry.mod (did you mean @lib?); add it with `ferry mod add libs REPOSITORY@VERSION`"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+	if strings.Join(asked, ",") != "x.star" {
+		t.Errorf("Deps asked for %v, want x.star", asked)
+	}
+
+	// No ferry.mod: every module but @std is unknown.
+	c.Deps = func(string) *starlint.Deps { return &starlint.Deps{} }
+	got = nil
+	for _, f := range c.File("x.star", []byte(src), false) {
+		got = append(got, fmt.Sprintf("%s %s", f.Pos, f.Message))
+	}
+	want = "x.star:2:6 load of @libs: the workspace has no ferry.mod; add it with `ferry mod add libs REPOSITORY@VERSION`\n" +
+		"x.star:3:6 load of @lib: the workspace has no ferry.mod; add it with `ferry mod add lib REPOSITORY@VERSION`"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("no ferry.mod: got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+
+	// Without Deps, or when it does not know, loads of modules are not checked.
+	c.Deps = func(string) *starlint.Deps { return nil }
+	if got := c.File("x.star", []byte(src), false); len(got) > 0 {
+		t.Errorf("nil Deps: %v", got)
+	}
+	if got := starlint.New(builtins).File("x.star", []byte(src), false); len(got) > 0 {
+		t.Errorf("no Deps: %v", got)
+	}
+}
