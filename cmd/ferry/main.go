@@ -28,7 +28,10 @@ func main() {
 	sigs := engine.StopOnSignals(cancel)
 	cleanups := &engine.Cleanups{}
 	go engine.ExitWhenStuck(ctx, sigs, cleanups, exitConfig)
-	os.Exit(runCancel(engine.WithCleanups(ctx, cleanups), cancel, os.Args[1:], os.Stdout, os.Stderr))
+	stopProfiles := startProfiles()
+	code := runCancel(engine.WithCleanups(ctx, cleanups), cancel, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfiles()
+	os.Exit(code)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
