@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
+	"sync"
 
 	"github.com/zeebo/blake3"
 )
@@ -49,13 +50,20 @@ func (h *Hasher) Sum() Digest {
 // HashReader returns the digest of everything r yields.
 func HashReader(r io.Reader) (Digest, error) {
 	h := blake3.New()
-	if _, err := io.Copy(h, r); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	// Through a buffer of its own: io.Copy from an *os.File would make a
+	// new 32 KiB one for every file.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{h}, struct{ io.Reader }{r}, *buf); err != nil {
 		return Digest{}, err
 	}
 	var d Digest
 	h.Sum(d[:0])
 	return d, nil
 }
+
+// copyBufs are the buffers HashReader reads through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // HashBytes returns the digest of b.
 func HashBytes(b []byte) Digest { return blake3.Sum256(b) }
