@@ -21,7 +21,14 @@ type Builtin struct {
 	// RunTimeOnly builtins have effects; evaluation rejects them at load time
 	// and they work only inside run-time actions (task(run = fn)).
 	RunTimeOnly bool
-	Impl        func(thread *starlark.Thread, c *Call) (starlark.Value, error)
+	// Reusable builtins depend, while ferry.star is evaluated, on nothing
+	// but their arguments and what they record (files read with
+	// RecordFile, paths looked up with RecordLookup, environment variables
+	// read through Getenv), and have no effect a run must repeat. Calling
+	// any other builtin during evaluation makes the next run evaluate
+	// again rather than trust a no-op record (see Session.UpToDate).
+	Reusable bool
+	Impl     func(thread *starlark.Thread, c *Call) (starlark.Value, error)
 	// Constant, when set, makes the entry a documented value instead of a function.
 	Constant starlark.Value
 }
@@ -120,6 +127,11 @@ func (b *Builtin) Value() starlark.Value {
 	return starlark.NewBuiltin(short, func(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		if b.RunTimeOnly && !IsRunTime(thread) {
 			return nil, fmt.Errorf("%s has effects, so it works only inside a run-time action (task(run = fn)), never while ferry.star is evaluated; move the call into the action's function", b.Name)
+		}
+		if !b.Reusable && !IsRunTime(thread) {
+			if ev := EvaluationOf(thread); ev != nil {
+				ev.NotReusable(b.Name)
+			}
 		}
 		c, err := b.unpack(thread, args, kwargs)
 		if err != nil {

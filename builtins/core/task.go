@@ -37,7 +37,8 @@ type Task struct {
 }
 
 var taskBuiltin = &engine.Builtin{
-	Name: "task",
+	Name:     "task",
+	Reusable: true,
 	Doc: "Declares a build rule that runs a command, or a Starlark function at run time. " +
 		"It reruns only when its key changes: its definition, the contents of `srcs`, or the keys of `deps`; " +
 		"or when a declared output is missing or was modified. Paths are relative to the folder of the file that declares the task.",
