@@ -307,7 +307,6 @@ func (l *Loaded) noopRecord(ctx context.Context, e *Engine, names []string, flag
 	return rec, true
 }
 
-
 func encodeNoop(r *noopRecord) []byte {
 	b := []byte(noopMagic)
 	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
