@@ -57,7 +57,20 @@ type noopRecord struct {
 	state   Digest // the checksum of the state file it goes with
 	env     []noopEnv
 	rules   []string // the selected rules, in run order
-	stats   []noopStat
+	// stats holds the encoded noopStat of every path, one after the
+	// other: a record of 100,000 files is checked as it is read.
+	stats []byte
+}
+
+// addStat appends the encoding of e to r.stats.
+func (r *noopRecord) addStat(e noopStat) {
+	b := binary.AppendUvarint(r.stats, uint64(len(e.path)))
+	b = append(b, e.path...)
+	b = binary.AppendUvarint(b, boolNum(e.missing))
+	b = binary.AppendUvarint(b, uint64(e.st.Size))
+	b = binary.AppendUvarint(b, uint64(e.st.Mtime))
+	b = binary.AppendUvarint(b, uint64(e.st.Ctime))
+	r.stats = binary.AppendUvarint(b, e.st.Ino)
 }
 
 type noopEnv struct {
@@ -175,10 +188,32 @@ func (s *Session) UpToDate(ctx context.Context, names []string, flags map[string
 	return sum, true
 }
 
-// statsUnchanged reports whether every path is as recorded.
-func statsUnchanged(stats []noopStat) bool {
+// statsUnchanged reports whether every path of the encoded stats is as
+// recorded.
+func statsUnchanged(b []byte) bool {
 	var st syscall.Stat_t
-	for _, e := range stats {
+	bad := false
+	num := func() uint64 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			bad = true
+			return 0
+		}
+		b = b[k:]
+		return n
+	}
+	for len(b) > 0 {
+		var e noopStat
+		n := num()
+		if bad || n > uint64(len(b)) {
+			return false
+		}
+		e.path, b = string(b[:n]), b[n:]
+		e.missing = num() == 1
+		e.st.Size, e.st.Mtime, e.st.Ctime, e.st.Ino = int64(num()), int64(num()), int64(num()), num()
+		if bad {
+			return false
+		}
 		err := syscall.Lstat(e.path, &st)
 		if e.missing {
 			if !errors.Is(err, syscall.ENOENT) {
@@ -236,7 +271,7 @@ func (l *Loaded) noopRecord(ctx context.Context, e *Engine, names []string, flag
 		err := syscall.Lstat(p, &st)
 		switch {
 		case errors.Is(err, syscall.ENOENT):
-			rec.stats = append(rec.stats, noopStat{path: p, missing: true})
+			rec.addStat(noopStat{path: p, missing: true})
 			continue
 		case err != nil:
 			return nil, false
@@ -244,7 +279,7 @@ func (l *Loaded) noopRecord(ctx context.Context, e *Engine, names []string, flag
 		if st.Mtim.Nano() >= trust || st.Ctim.Nano() >= trust {
 			return nil, false
 		}
-		rec.stats = append(rec.stats, noopStat{path: p, st: fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}})
+		rec.addStat(noopStat{path: p, st: fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}})
 	}
 	for _, name := range slices.Sorted(maps.Keys(res.Env)) {
 		v, set := os.LookupEnv(name)
@@ -292,7 +327,7 @@ func (l *Loaded) noopRecord(ctx context.Context, e *Engine, names []string, flag
 				if !ok || c.Racy || c.Sum != f.Sum {
 					return nil, false
 				}
-				rec.stats = append(rec.stats, noopStat{path: s.Workspace.Path(f.Path), st: c})
+				rec.addStat(noopStat{path: s.Workspace.Path(f.Path), st: c})
 			}
 		}
 		if len(prev.Outputs) != len(r.Outputs()) {
@@ -323,15 +358,7 @@ func encodeNoop(r *noopRecord) []byte {
 	for _, n := range r.rules {
 		str(n)
 	}
-	num(uint64(len(r.stats)))
-	for _, s := range r.stats {
-		str(s.path)
-		num(boolNum(s.missing))
-		num(uint64(s.st.Size))
-		num(uint64(s.st.Mtime))
-		num(uint64(s.st.Ctime))
-		num(s.st.Ino)
-	}
+	b = append(b, r.stats...) // the rest
 	sum := HashBytes(b)
 	return append(b, sum[:]...)
 }
@@ -394,13 +421,7 @@ func decodeNoop(data []byte) (*noopRecord, error) {
 	for ; n > 0 && !bad; n-- {
 		r.rules = append(r.rules, str())
 	}
-	n = count()
-	r.stats = make([]noopStat, 0, n)
-	for ; n > 0 && !bad; n-- {
-		s := noopStat{path: str(), missing: num() == 1}
-		s.st.Size, s.st.Mtime, s.st.Ctime, s.st.Ino = int64(num()), int64(num()), int64(num()), num()
-		r.stats = append(r.stats, s)
-	}
+	r.stats, b = b, nil
 	if bad || len(b) != 0 {
 		return nil, errBadNoop
 	}
