@@ -15,11 +15,12 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 )
 
-// A run that finds nothing to do leaves a no-op record, .ferry/noop, so
+// A run that finds nothing to do leaves a no-op record, .ferry/noop-*, so
 // that the next run asked the same thing can say so without evaluating
 // ferry.star, building the graph or loading the state: it checks, with one
 // lstat each, that nothing the evaluation read (every file, every folder a
@@ -41,7 +42,16 @@ const noopMagic = "FERRYNO1"
 // maxNoop bounds what is read of a record.
 const maxNoop = 64 << 20
 
-func noopPath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "noop") }
+// noopPath is the record of the runs asked command: each command line (rule
+// names, flags, main file) has its own, so that two that alternate both
+// keep theirs.
+func noopPath(ws *Workspace, command Digest) string {
+	return filepath.Join(ws.Root, StateDir, "noop-"+command.Short())
+}
+
+// maxNoopRecords bounds the records kept: writing one removes the oldest
+// beyond it.
+const maxNoopRecords = 8
 
 // noopStat is what a no-op record holds of one path: its identity when it
 // was recorded, or that it did not exist.
@@ -142,12 +152,13 @@ func (s *Session) UpToDate(ctx context.Context, names []string, flags map[string
 		return nil, false
 	}
 	start := time.Now()
-	data, err := readCapped(noopPath(s.Workspace), maxNoop)
+	command := s.noopCommand(names, flags)
+	data, err := readCapped(noopPath(s.Workspace, command), maxNoop)
 	if err != nil {
 		return nil, false
 	}
 	rec, err := decodeNoop(data)
-	if err != nil || rec.command != s.noopCommand(names, flags) {
+	if err != nil || rec.command != command {
 		return nil, false
 	}
 	lock, err := AcquireLock(ctx, s.Workspace, func(pid int) {
@@ -234,19 +245,50 @@ func statsUnchanged(b []byte) bool {
 // removes any record, which no longer holds.
 func (l *Loaded) writeNoop(ctx context.Context, e *Engine, names []string) {
 	ws := l.Session.Workspace
+	p := noopPath(ws, l.Session.noopCommand(names, l.flags))
 	var rec *noopRecord
 	ok := false
 	if e != nil {
 		rec, ok = l.noopRecord(ctx, e, names, l.flags)
 	}
 	if !ok {
-		if err := os.Remove(noopPath(ws)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			l.Session.Events.Logf(LevelWarn, "could not remove %s (%v): remove it, or a run may skip a change", noopPath(ws), err)
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			l.Session.Events.Logf(LevelWarn, "could not remove %s (%v): remove it, or a run may skip a change", p, err)
 		}
 		return
 	}
-	if err := WriteFileAtomic(noopPath(ws), encodeNoop(rec), 0o600); err != nil {
-		os.Remove(noopPath(ws))
+	if err := WriteFileAtomic(p, encodeNoop(rec), 0o600); err != nil {
+		os.Remove(p)
+		return
+	}
+	pruneNoop(ws)
+}
+
+// pruneNoop removes the oldest records beyond maxNoopRecords.
+func pruneNoop(ws *Workspace) {
+	entries, err := os.ReadDir(ws.Path(StateDir))
+	if err != nil {
+		return
+	}
+	type rec struct {
+		name string
+		mod  time.Time
+	}
+	var recs []rec
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "noop-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			recs = append(recs, rec{e.Name(), fi.ModTime()})
+		}
+	}
+	if len(recs) <= maxNoopRecords {
+		return
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].mod.After(recs[j].mod) })
+	for _, r := range recs[maxNoopRecords:] {
+		os.Remove(filepath.Join(ws.Path(StateDir), r.name))
 	}
 }
 

@@ -212,12 +212,12 @@ func TestNoopRecordOtherRun(t *testing.T) {
 	if sum, ok := n.open().UpToDate(context.Background(), []string{"b"}, nil, false); ok {
 		t.Fatalf("a record of the default rules was trusted for rule b: %+v", sum)
 	}
-	// Another run changes the state.
+	// Another run changes the state: b runs again.
 	l, err := n.open().Load(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Run(context.Background(), []string{"b"}, engine.RunOptions{}); err != nil {
+	if _, err := l.Run(context.Background(), []string{"b"}, engine.RunOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if n.upToDate(nil) {
@@ -225,5 +225,24 @@ func TestNoopRecordOtherRun(t *testing.T) {
 	}
 	if _, ok := n.open().UpToDate(context.Background(), nil, nil, true); ok {
 		t.Fatal("--force trusted a record")
+	}
+}
+
+// TestNoopRecordPerCommand: two command lines that alternate (here the
+// default rules and rule b alone) each keep their record.
+func TestNoopRecordPerCommand(t *testing.T) {
+	n := primed(t, noopStar+"task(name = \"b\", cmd = \"true\", srcs = [\"msg.txt\"])\n")
+	l, err := n.open().Load(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Run(context.Background(), []string{"b"}, engine.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.open().UpToDate(context.Background(), []string{"b"}, nil, false); !ok {
+		t.Fatal("rule b's run left no record")
+	}
+	if !n.upToDate(nil) {
+		t.Fatal("rule b's run replaced the record of the default rules")
 	}
 }
