@@ -16,6 +16,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -200,9 +202,24 @@ func (s *Session) UpToDate(ctx context.Context, names []string, flags map[string
 }
 
 // statsUnchanged reports whether every path of the encoded stats is as
-// recorded.
+// recorded. The paths are checked by one goroutine per CPU, in batches, as
+// they are decoded; the first change or error stops them all.
 func statsUnchanged(b []byte) bool {
-	var st syscall.Stat_t
+	const batch = 256
+	var changed atomic.Bool
+	work := make(chan []noopStat, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for list := range work {
+				if !changed.Load() && !unchanged(list) {
+					changed.Store(true)
+				}
+			}
+		}()
+	}
 	bad := false
 	num := func() uint64 {
 		n, k := binary.Uvarint(b)
@@ -213,18 +230,32 @@ func statsUnchanged(b []byte) bool {
 		b = b[k:]
 		return n
 	}
-	for len(b) > 0 {
+	list := make([]noopStat, 0, batch)
+	for len(b) > 0 && !bad && !changed.Load() {
 		var e noopStat
 		n := num()
 		if bad || n > uint64(len(b)) {
-			return false
+			bad = true
+			break
 		}
 		e.path, b = string(b[:n]), b[n:]
 		e.missing = num() == 1
 		e.st.Size, e.st.Mtime, e.st.Ctime, e.st.Ino = int64(num()), int64(num()), int64(num()), num()
-		if bad {
-			return false
+		if list = append(list, e); len(list) == batch {
+			work <- list
+			list = make([]noopStat, 0, batch)
 		}
+	}
+	work <- list
+	close(work)
+	wg.Wait()
+	return !bad && !changed.Load()
+}
+
+// unchanged reports whether every path of list is as recorded.
+func unchanged(list []noopStat) bool {
+	var st syscall.Stat_t
+	for _, e := range list {
 		err := syscall.Lstat(e.path, &st)
 		if e.missing {
 			if !errors.Is(err, syscall.ENOENT) {
