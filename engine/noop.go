@@ -39,7 +39,7 @@ import (
 // times are too recent to trust (see racyWindow).
 
 // noopMagic starts the record; it changes with the record's format.
-const noopMagic = "FERRYNO1"
+const noopMagic = "FERRYNO2"
 
 // maxNoop bounds what is read of a record.
 const maxNoop = 64 << 20
@@ -85,9 +85,17 @@ func (r *noopRecord) addStat(e noopStat) {
 	r.stats = binary.AppendUvarint(b, e.st.Ino)
 }
 
+// noopEnv is an environment variable evaluation read: whether it was set,
+// and the digest of its value (the value itself may be sensitive).
 type noopEnv struct {
-	name, value string
-	set         bool
+	name string
+	sum  Digest
+	set  bool
+}
+
+// envSum is what a no-op record keeps of the value of variable name.
+func envSum(name, value string) Digest {
+	return NewHasher().String("ferry-noop-env").String(name).String(value).Sum()
 }
 
 // noopCommand digests what a run is asked: the session's settings, the
@@ -181,7 +189,7 @@ func (s *Session) UpToDate(ctx context.Context, names []string, flags map[string
 		return nil, false
 	}
 	for _, e := range rec.env {
-		if v, ok := os.LookupEnv(e.name); ok != e.set || v != e.value {
+		if v, ok := os.LookupEnv(e.name); ok != e.set || envSum(e.name, v) != e.sum {
 			return nil, false
 		}
 	}
@@ -359,7 +367,7 @@ func (l *Loaded) noopRecord(ctx context.Context, e *Engine, names []string, flag
 		if v != res.Env[name] {
 			return nil, false
 		}
-		rec.env = append(rec.env, noopEnv{name: name, value: v, set: set})
+		rec.env = append(rec.env, noopEnv{name: name, sum: envSum(name, v), set: set})
 	}
 	// The rules' inputs and outputs, as the stat cache has them: the
 	// identity they had when they were hashed.
@@ -424,7 +432,7 @@ func encodeNoop(r *noopRecord) []byte {
 	num(uint64(len(r.env)))
 	for _, e := range r.env {
 		str(e.name)
-		str(e.value)
+		b = append(b, e.sum[:]...)
 		num(boolNum(e.set))
 	}
 	num(uint64(len(r.rules)))
@@ -487,7 +495,15 @@ func decodeNoop(data []byte) (*noopRecord, error) {
 	copy(r.state[:], b[len(Digest{}):])
 	b = b[2*len(Digest{}):]
 	for n := count(); n > 0 && !bad; n-- {
-		r.env = append(r.env, noopEnv{name: str(), value: str(), set: num() == 1})
+		e := noopEnv{name: str()}
+		if len(b) < len(e.sum) {
+			bad = true
+			break
+		}
+		copy(e.sum[:], b)
+		b = b[len(e.sum):]
+		e.set = num() == 1
+		r.env = append(r.env, e)
 	}
 	n := count()
 	r.rules = make([]string, 0, n)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,5 +245,33 @@ func TestNoopRecordPerCommand(t *testing.T) {
 	}
 	if !n.upToDate(nil) {
 		t.Fatal("rule b's run replaced the record of the default rules")
+	}
+}
+
+// TestNoopRecordKeepsNoEnvValue: the record holds a digest of each
+// variable's value, never the value, which may be sensitive.
+func TestNoopRecordKeepsNoEnvValue(t *testing.T) {
+	const value = "ferry-noop-s3cr3t-value"
+	t.Setenv("FERRY_NOOP_TEST_MODE", value)
+	n := primed(t, noopStar)
+	entries, err := os.ReadDir(filepath.Join(n.dir, engine.StateDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(n.dir, engine.StateDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Name(), "noop-") {
+			found++
+			if strings.Contains(string(b), value) {
+				t.Errorf("%s holds the value of FERRY_NOOP_TEST_MODE", e.Name())
+			}
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d no-op records in %s, want 1", found, engine.StateDir)
 	}
 }
