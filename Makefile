@@ -22,6 +22,7 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./engine/exporter/
 	$(GO) test -run '^$$' -bench 'Modules|ColdFetch' -benchtime 10x ./engine/mod/
 	$(GO) run ./bench -ferry bin/ferry
+	$(GO) run ./bench -ferry bin/ferry -chains 100 -length 50 -plain-make=false -noop-runs 5 -edit-runs 3 -eval-runs 3
 	$(GO) run ./bench/up -ferry bin/ferry
 	$(GO) run ./bench/up -ferry bin/ferry -pulled
 	$(GO) run ./bench/context -ferry bin/ferry

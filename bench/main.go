@@ -45,6 +45,9 @@ type Config struct {
 	EditRuns  int // timed one-file runs per tool
 	EvalRuns  int // in-process evaluations
 	StartRuns int // `ferry version` runs
+	// PlainMake also measures make without -r. Its no-op takes seconds
+	// at 10,000 files (see README.md); at 100,000 files, minutes.
+	PlainMake bool
 }
 
 func main() {
@@ -60,13 +63,14 @@ func main() {
 	flag.IntVar(&c.EditRuns, "edit-runs", 5, "timed one-file runs per tool (the median is reported)")
 	flag.IntVar(&c.EvalRuns, "eval-runs", 20, "in-process evaluations of ferry.star (the median is reported)")
 	flag.IntVar(&c.StartRuns, "version-runs", 20, "runs of `ferry version` (the median is reported)")
+	flag.BoolVar(&c.PlainMake, "plain-make", true, "also measure plain make (with its built-in rules), besides make -r; false for large layouts, where its no-op takes minutes")
 	flag.Parse()
 	if c.Ferry == "" || flag.NArg() > 0 {
 		measure.Usage("go run ./bench -ferry bin/ferry [-keep DIR] [-json]")
 	}
-	if c.Layout.Chains < 1 || c.Layout.Chains > 100 || c.Layout.Length < 1 || c.Layout.FilesPerTask < 1 || c.Layout.FilesPerTask > 100 ||
+	if c.Layout.Chains < 1 || c.Layout.Chains > 1000 || c.Layout.Length < 1 || c.Layout.FilesPerTask < 1 || c.Layout.FilesPerTask > 100 ||
 		c.Jobs < 1 || c.NoopRuns < 1 || c.EditRuns < 1 || c.EvalRuns < 1 || c.StartRuns < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -chains and -files must be 1 to 100; -length, -j and the run counts at least 1")
+		fmt.Fprintln(os.Stderr, "bench: -chains must be 1 to 1000 and -files 1 to 100; -length, -j and the run counts at least 1")
 		os.Exit(2)
 	}
 	rep, err := bench(c, os.Stderr)
@@ -119,7 +123,8 @@ func bench(c Config, log io.Writer) (*Report, error) {
 		Layout: l, Tasks: l.Tasks(), Files: l.Files(), Jobs: c.Jobs,
 		Platform:     fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
 		FerryVersion: ferryVersion, MakeVersion: makeVersion,
-		Runs: RunCounts{Noop: c.NoopRuns, OneFile: c.EditRuns, Eval: c.EvalRuns, Version: c.StartRuns},
+		Runs:      RunCounts{Noop: c.NoopRuns, OneFile: c.EditRuns, Eval: c.EvalRuns, Version: c.StartRuns},
+		PlainMake: c.PlainMake,
 	}
 
 	step := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
@@ -132,7 +137,7 @@ func bench(c Config, log io.Writer) (*Report, error) {
 		rep.Workspace = trees.Root
 	}
 	step("generating %d tasks and %d source files per tool in %s", l.Tasks(), l.Files(), trees.Root)
-	if err := generate(l, trees); err != nil {
+	if err := generate(l, trees, c.PlainMake); err != nil {
 		return nil, err
 	}
 
@@ -146,6 +151,11 @@ func bench(c Config, log io.Writer) (*Report, error) {
 	mTool := &Tool{Name: "make", Dir: trees.Make, Argv: []string{"make", "-j", j}, ran: makeRan}
 	mrTool := &Tool{Name: "make -r", Dir: trees.MakeR, Argv: []string{"make", "-r", "-j", j}, ran: makeRan}
 	builders := []*Tool{fTool, mTool, mrTool}
+	built := []string{trees.Ferry, trees.Make, trees.MakeR} // the trees the builders write outputs in
+	noopTools := []*Tool{fTool, fExplicit, mTool, mrTool}
+	if !c.PlainMake {
+		builders, built, noopTools = []*Tool{fTool, mrTool}, []string{trees.Ferry, trees.MakeR}, []*Tool{fTool, fExplicit, mrTool}
+	}
 
 	// Everything from here on is measured; note what else the machine does.
 	before := measure.SampleCPU()
@@ -187,7 +197,7 @@ func bench(c Config, log io.Writer) (*Report, error) {
 		figures[t].Cold = statsOf([]time.Duration{r.Wall})
 		figures[t].ColdMaxRSSKB = r.MaxRSSKB
 	}
-	if err := l.checkOutputs(trees.Ferry, trees.Ferry, trees.Make, trees.MakeR); err != nil {
+	if err := l.checkOutputs(trees.Ferry, built...); err != nil {
 		return nil, fmt.Errorf("after the cold runs: %w", err)
 	}
 
@@ -195,9 +205,8 @@ func bench(c Config, log io.Writer) (*Report, error) {
 	// tools in turn, so that any slow patch of the machine hits all of them.
 	// The pause lets the last outputs age past ferry's racy-timestamp
 	// window, as they would have by the time a user runs again.
-	step("no-op runs: 1 warm-up and %d timed, for ferry, ferry with explicit srcs, make and make -r", c.NoopRuns)
+	step("no-op runs: 1 warm-up and %d timed, for ferry, ferry with explicit srcs, make (unless -plain-make=false) and make -r", c.NoopRuns)
 	time.Sleep(100 * time.Millisecond)
-	noopTools := []*Tool{fTool, fExplicit, mTool, mrTool}
 	noop := map[*Tool][]time.Duration{}
 	var noopRSS int64
 	for round := -1; round < c.NoopRuns; round++ {
@@ -216,7 +225,9 @@ func bench(c Config, log io.Writer) (*Report, error) {
 		}
 	}
 	for t, f := range figures {
-		f.Noop = statsOf(noop[t])
+		if len(noop[t]) > 0 {
+			f.Noop = statsOf(noop[t])
+		}
 	}
 	rep.Ferry.NoopMaxRSSKB = noopRSS
 	rep.FerryExplicitNoop = statsOf(noop[fExplicit])
@@ -232,7 +243,7 @@ func bench(c Config, log io.Writer) (*Report, error) {
 		// coarse clock: pause so the edit is strictly newer than the
 		// outputs of the previous run, as any human edit is.
 		time.Sleep(20 * time.Millisecond)
-		for _, tree := range []string{trees.Ferry, trees.Make, trees.MakeR} {
+		for _, tree := range built {
 			p := filepath.Join(tree, filepath.FromSlash(rep.EditedFile))
 			if err := os.WriteFile(p, editContent(chain, 0, file, n), 0o644); err != nil {
 				return nil, fmt.Errorf("edit source: %w", err)
@@ -246,13 +257,15 @@ func bench(c Config, log io.Writer) (*Report, error) {
 			edit[t] = append(edit[t], r.Wall)
 		}
 		for t := 0; t < l.Length; t++ {
-			if err := l.checkTask(trees.Ferry, chain, t, trees.Ferry, trees.Make, trees.MakeR); err != nil {
+			if err := l.checkTask(trees.Ferry, chain, t, built...); err != nil {
 				return nil, fmt.Errorf("after one-file run %d: %w", n+1, err)
 			}
 		}
 	}
 	for t, f := range figures {
-		f.OneFile = statsOf(edit[t])
+		if len(edit[t]) > 0 {
+			f.OneFile = statsOf(edit[t])
+		}
 	}
 
 	// The commands' own time: the chain's commands run one after the
@@ -280,7 +293,7 @@ func bench(c Config, log io.Writer) (*Report, error) {
 	rep.Machine = measure.LoadBetween(before, measure.SampleCPU(), runtime.NumCPU())
 
 	step("checking every output of every tool")
-	if err := l.checkOutputs(trees.Ferry, trees.Ferry, trees.Make, trees.MakeR); err != nil {
+	if err := l.checkOutputs(trees.Ferry, built...); err != nil {
 		return nil, fmt.Errorf("after all runs: %w", err)
 	}
 	rep.Targets = targets(rep)
@@ -343,8 +356,12 @@ func makeTrees(keep string) (*Trees, func(), error) {
 }
 
 // generate writes the sources and build files into the trees.
-func generate(l Layout, t *Trees) error {
-	for _, tree := range []string{t.Ferry, t.Make, t.MakeR} {
+func generate(l Layout, t *Trees, plainMake bool) error {
+	trees := []string{t.Ferry, t.MakeR}
+	if plainMake {
+		trees = append(trees, t.Make)
+	}
+	for _, tree := range trees {
 		if err := l.writeSources(tree); err != nil {
 			return err
 		}
@@ -360,8 +377,10 @@ func generate(l Layout, t *Trees) error {
 	files := map[string][]byte{
 		filepath.Join(t.Ferry, "ferry.star"):          l.FerryStar(true),
 		filepath.Join(t.Ferry, "ferry-explicit.star"): l.FerryStar(false),
-		filepath.Join(t.Make, "Makefile"):             l.Makefile(),
 		filepath.Join(t.MakeR, "Makefile"):            l.Makefile(),
+	}
+	if plainMake {
+		files[filepath.Join(t.Make, "Makefile")] = l.Makefile()
 	}
 	var errs []error
 	for p, data := range files {

@@ -29,7 +29,14 @@ type Builtin struct {
 	// (which security findings it ignores): no shared module may call
 	// them, whatever it is granted.
 	WorkspaceOnly bool
-	Impl          func(thread *starlark.Thread, c *Call) (starlark.Value, error)
+	// Reusable builtins depend, while ferry.star is evaluated, on nothing
+	// but their arguments and what they record (files read with
+	// RecordFile, paths looked up with RecordLookup, environment variables
+	// read through Getenv), and have no effect a run must repeat. Calling
+	// any other builtin during evaluation makes the next run evaluate
+	// again rather than trust a no-op record (see Session.UpToDate).
+	Reusable bool
+	Impl     func(thread *starlark.Thread, c *Call) (starlark.Value, error)
 	// Constant, when set, makes the entry a documented value instead of a function.
 	Constant starlark.Value
 }
@@ -137,6 +144,11 @@ func (b *Builtin) Value() starlark.Value {
 		if b.WorkspaceOnly {
 			if alias, pos := sharedOnStack(thread); alias != "" {
 				return nil, fmt.Errorf("%s: module @%s (%s) cannot call it: it is for the workspace's own files, which decide how ferry treats the workspace", b.Name, alias, pos)
+			}
+		}
+		if !b.Reusable && !IsRunTime(thread) {
+			if ev := EvaluationOf(thread); ev != nil {
+				ev.NotReusable(b.Name)
 			}
 		}
 		c, err := b.unpack(thread, args, kwargs)

@@ -21,7 +21,9 @@ func readDir(dir *os.File) ([]fs.DirEntry, error) {
 	}
 	var entries []fs.DirEntry
 	var readErr error
-	buf := make([]byte, 32<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	err = rc.Read(func(fd uintptr) bool {
 		for {
 			n, err := unix.Getdents(int(fd), buf)

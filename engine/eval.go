@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"reflect"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"go.starlark.net/lib/math"
 	"go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 )
 
@@ -66,18 +68,22 @@ type Evaluation struct {
 	opts        Options
 	predeclared starlark.StringDict
 
-	mu      sync.Mutex
-	rules   []Rule
-	byName  map[string]Rule
-	files   map[string]bool   // absolute paths of files read
-	lists   []Listing         // questions asked of the file tree, such as globs
-	sources map[string]Digest // module display name → digest of its source
-	flags   map[string]bool   // config flags declared
-	env     map[string]string // environment variables read
-	threads map[*starlark.Thread]bool
-	stopped string         // cancellation reason, once cancelled
-	watch   *WatchSettings // watch_settings(), once called
-	secrets []SecretFile   // files that hold secret values in clear
+	mu     sync.Mutex
+	rules  []Rule
+	byName map[string]Rule
+	files  map[string]bool // absolute paths of files read
+	lists  []Listing       // questions asked of the file tree, such as globs
+	looked map[string]bool // absolute paths whose kind or listing evaluation used
+	// notReusable says why no no-op record may stand for this evaluation
+	// (see NotReusable), "" when one may.
+	notReusable string
+	sources     map[string]Digest // module display name → digest of its source
+	flags       map[string]bool   // config flags declared
+	env         map[string]string // environment variables read
+	threads     map[*starlark.Thread]bool
+	stopped     string         // cancellation reason, once cancelled
+	watch       *WatchSettings // watch_settings(), once called
+	secrets     []SecretFile   // files that hold secret values in clear
 
 	envSecrets envSecrets // guarded by mu; see environ.go
 
@@ -136,7 +142,7 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	if err := ev.newStates(); err != nil {
 		return nil, err
 	}
-	ev.predeclared = starlark.StringDict{"json": json.Module, "math": math.Module, "time": time.Module, formatGuard: noSecret}
+	ev.predeclared = starlark.StringDict{"json": json.Module, "math": math.Module, "time": ev.timeModule(), formatGuard: noSecret}
 	for _, p := range opts.Plugins {
 		for k, v := range Predeclare(p.Builtins()) {
 			ev.predeclared[k] = v
@@ -179,6 +185,20 @@ func Evaluate(ctx context.Context, opts Options) (*Result, error) {
 	}
 	sort.Strings(res.Files)
 	return res, nil
+}
+
+// timeModule is Starlark's time module, whose now() makes the evaluation
+// depend on the clock (see NotReusable).
+func (ev *Evaluation) timeModule() *starlarkstruct.Module {
+	members := maps.Clone(time.Module.Members)
+	now := members["now"].(*starlark.Builtin)
+	members["now"] = starlark.NewBuiltin("now", func(t *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if !IsRunTime(t) {
+			ev.NotReusable("time.now")
+		}
+		return starlark.Call(t, now, args, kwargs)
+	})
+	return &starlarkstruct.Module{Name: time.Module.Name, Members: members}
 }
 
 // emitHeld emits what evaluation printed, and what run-time actions print
@@ -250,6 +270,50 @@ func (ev *Evaluation) SourceDigest(display string) Digest {
 
 // Events returns the bus that receives the evaluation's messages.
 func (ev *Evaluation) Events() *Bus { return ev.opts.Events }
+
+// RecordLookup notes that evaluation depended on what the path abs is
+// (whether it exists, what kind of file, which entries a folder lists), as
+// a glob does of the folders it looks into: a run that finds it unchanged
+// may trust a no-op record (see Session.UpToDate).
+func (ev *Evaluation) RecordLookup(abs string) {
+	ev.mu.Lock()
+	if ev.looked == nil {
+		ev.looked = map[string]bool{}
+	}
+	ev.looked[abs] = true
+	ev.mu.Unlock()
+}
+
+// lookedUp returns the paths RecordLookup noted.
+func (ev *Evaluation) lookedUp() []string {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	out := make([]string, 0, len(ev.looked))
+	for p := range ev.looked {
+		out = append(out, p)
+	}
+	return out
+}
+
+// NotReusable notes that evaluation depended on something that no record
+// can check (the time, a program's answer, the Docker Engine), or did
+// something a run must repeat (print): a run must evaluate again, never
+// trust a no-op record. why names it.
+func (ev *Evaluation) NotReusable(why string) {
+	ev.mu.Lock()
+	if ev.notReusable == "" {
+		ev.notReusable = why
+	}
+	ev.mu.Unlock()
+}
+
+// unreusable returns why a no-op record cannot stand for this evaluation,
+// or "".
+func (ev *Evaluation) unreusable() string {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return ev.notReusable
+}
 
 // RecordFile notes that evaluation read the file at abs.
 func (ev *Evaluation) RecordFile(abs string) {
@@ -423,6 +487,9 @@ func (ev *Evaluation) newThread(name string) *starlark.Thread {
 				pos = t.CallFrame(1).Pos.String()
 			}
 			rule, _ := t.Local(localRule).(string)
+			if !IsRunTime(t) {
+				ev.NotReusable("print")
+			}
 			e := Event{Kind: EventPrint, Rule: rule, Text: msg, Pos: pos}
 			ev.mu.Lock()
 			if ev.holding && (len(ev.held) > 0 || len(ev.envSecrets.readAt) > 0) {

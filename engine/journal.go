@@ -20,9 +20,12 @@ import (
 // SIGKILL or a power cut) does not run finished rules again. It holds a
 // header, then one record per success: the payload's length and CRC-32C
 // (4 bytes each, little endian), then the payload, a one-rule state in the
-// state file's encoding. Each record is written with one write and made
-// durable with fsync before the rule is reported done; rules that finish
-// together share an fsync. Loading the state folds the journal in; saving
+// state file's encoding. Each record is written with one write before the
+// rule is reported done, so a ferry that is killed keeps it (the kernel has
+// it); an fsync in the background then makes it survive a power cut too,
+// off the path of the rules that wait for this one (a record a power cut
+// takes away only runs its rule again). Records written while an fsync
+// runs share the next one. Loading the state folds the journal in; saving
 // the state moves it aside first and removes it once the state file is
 // written (see rotate). A record cut short by a crash fails its checksum
 // and ends the journal there.
@@ -57,13 +60,12 @@ type journal struct {
 	syncing bool       // a commit goroutine is running
 	next    *syncRound // the records written since the running fsync began
 	idle    *sync.Cond // on mu: syncing became false
+	syncErr error      // a background fsync failed: the next append says so
 }
 
 // A syncRound is one fsync and the records it makes durable.
 type syncRound struct {
-	f    *os.File
-	done chan struct{} // closed once the fsync has ended
-	err  error
+	f *os.File
 }
 
 func journalPath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "journal") }
@@ -141,9 +143,11 @@ func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
 	return names, states, int64(off), tooBig
 }
 
-// append records name's success durably: it returns once an fsync that
-// started after its write has ended. It opens the journal at its first
-// record, dropping what a crash left half written.
+// append records name's success: it returns once the record is written,
+// and an fsync that starts after the write makes it durable in the
+// background (rotate waits for it). It opens the journal at its first
+// record, dropping what a crash left half written. An fsync that failed is
+// returned by the next append.
 func (j *journal) append(name string, rs *RuleState) error {
 	payload := encodeState(&stateFile{Rules: map[string]*RuleState{name: rs}})
 	rec := make([]byte, journalRecordHead, journalRecordHead+len(payload))
@@ -170,19 +174,19 @@ func (j *journal) append(name string, rs *RuleState) error {
 		return fmt.Errorf("write %s: %w", j.path, err)
 	}
 	j.good += int64(len(rec))
-	r := j.next
-	if r == nil {
-		r = &syncRound{f: j.f, done: make(chan struct{})}
-		j.next = r
+	if j.next == nil {
+		j.next = &syncRound{f: j.f}
 	}
 	if !j.syncing {
+		r := j.next
 		j.syncing = true
 		j.next = nil
 		go j.commit(r)
 	}
+	err := j.syncErr
+	j.syncErr = nil
 	j.mu.Unlock()
-	<-r.done
-	return r.err
+	return err
 }
 
 // commit runs the fsync of r, then of the rounds that gathered meanwhile,
@@ -191,11 +195,11 @@ func (j *journal) commit(r *syncRound) {
 	for r != nil {
 		// fsync: an append changes the file's size, which fdatasync would
 		// flush as well, so it would save nothing.
-		if err := journalSync(r.f); err != nil {
-			r.err = fmt.Errorf("sync %s: %w", j.path, err)
-		}
-		close(r.done)
+		err := journalSync(r.f)
 		j.mu.Lock()
+		if err != nil {
+			j.syncErr = fmt.Errorf("sync %s: %w", j.path, err)
+		}
 		r, j.next = j.next, nil
 		if r == nil {
 			j.syncing = false

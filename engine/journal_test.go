@@ -181,9 +181,12 @@ func TestJournalWithConcurrentSaves(t *testing.T) {
 	}
 }
 
-// Rules that finish together share one fsync: records written while an
-// fsync runs wait for the next one, which covers them all, and none
-// returns before an fsync that started after its write has ended.
+// Recording a success does not wait for the disk: SetRule returns once the
+// record is written (a killed ferry keeps it), while the fsync that makes it
+// survive a power cut runs in the background, off the path of the rules
+// that wait for this one. Records written while an fsync runs share the
+// next one, and a save waits for the fsyncs before it moves the journal
+// aside.
 func TestJournalGroupCommit(t *testing.T) {
 	ws := journalWorkspace(t)
 	st := loadState(t, ws)
@@ -191,8 +194,16 @@ func TestJournalGroupCommit(t *testing.T) {
 	if err := st.SetRule("r8", &RuleState{Key: Digest{2}}); err != nil {
 		t.Fatal(err)
 	}
+	// Wait for the background fsync of r8's record, if it has not ended.
+	waitFor(t, "the first record's fsync to end", func() bool {
+		j := st.journal
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return !j.syncing
+	})
 	var mu sync.Mutex
 	syncs := 0
+	held := make(chan struct{})
 	release := make(chan struct{})
 	var releaseOnce sync.Once
 	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
@@ -202,6 +213,7 @@ func TestJournalGroupCommit(t *testing.T) {
 		n := syncs
 		mu.Unlock()
 		if n == 1 {
+			close(held)
 			<-release
 		}
 		return f.Sync()
@@ -217,34 +229,40 @@ func TestJournalGroupCommit(t *testing.T) {
 	before := size()
 	recSize := before - int64(len(journalMagic))
 	const rules = 8
-	errs := make(chan error, rules)
-	returned := make(chan string, rules)
-	for i := range rules {
-		go func() {
-			name := fmt.Sprintf("r%d", i)
-			errs <- st.SetRule(name, &RuleState{Key: Digest{2}})
-			returned <- name
-		}()
+	// The first record starts an fsync, which is held: SetRule returns all
+	// the same, and so do the records written meanwhile.
+	done := make(chan error, rules)
+	go func() { done <- st.SetRule("r0", &RuleState{Key: Digest{2}}) }()
+	<-held
+	for i := 1; i < rules; i++ {
+		go func() { done <- st.SetRule(fmt.Sprintf("r%d", i), &RuleState{Key: Digest{2}}) }()
 	}
-	// The first fsync is held: every other record is written meanwhile,
-	// and none of them may be reported durable yet.
-	waitFor(t, "all records written while the first fsync runs", func() bool {
-		return size()-before >= rules*recSize
-	})
-	select {
-	case name := <-returned:
-		t.Fatalf("SetRule(%s) returned while the fsync after its write had not run", name)
-	default:
-	}
-	releaseOnce.Do(func() { close(release) })
 	for range rules {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("SetRule waited for an fsync that was held")
 		}
 	}
-	// Two rounds: the held one, and one for the rest. Or a single one, when
-	// every record was written before the first round began its fsync (a
-	// loaded machine can stall the goroutine that began it).
+	if got := size() - before; got != rules*recSize {
+		t.Fatalf("journal grew by %d bytes, want the %d records of %d bytes written", got, rules, recSize)
+	}
+	// A save waits for the held fsync before it moves the journal aside.
+	saved := make(chan error, 1)
+	go func() { saved <- st.Save(ws, NewFileIndex(ws.Root, nil)) }()
+	select {
+	case err := <-saved:
+		t.Fatalf("Save returned (%v) while an fsync of the journal was held", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	releaseOnce.Do(func() { close(release) })
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	// Two rounds: the held one, and one for the rest.
 	mu.Lock()
 	n := syncs
 	mu.Unlock()
@@ -252,7 +270,7 @@ func TestJournalGroupCommit(t *testing.T) {
 		t.Errorf("%d fsyncs for %d records written together, want at most 2 (the held one, and one for the rest)", n, rules)
 	}
 	again := loadState(t, ws)
-	for i := range rules {
+	for i := range rules + 1 {
 		if again.Rule(fmt.Sprintf("r%d", i)) == nil {
 			t.Errorf("rule r%d lost", i)
 		}

@@ -43,7 +43,8 @@ const (
 // their values (see readSecrets). Unchanged files cost one stat each.
 func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest, secrets bool) (*keyed, error) {
 	info := r.Info()
-	dh := NewHasher().String(info.Kind)
+	dh, release := pooledHasher()
+	dh.String(info.Kind)
 	var own *Hasher
 	if len(info.Modules) > 0 {
 		own = NewHasher().String(info.Kind)
@@ -52,10 +53,13 @@ func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest, sec
 		}
 		dh.Also(own)
 	}
-	if err := r.Definition(ctx, dh); err != nil {
+	err := r.Definition(ctx, dh)
+	def := dh.Sum()
+	release()
+	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", info.Kind, info.Name, err)
 	}
-	k := &keyed{def: dh.Sum(), deps: map[string]Digest{}}
+	k := &keyed{def: def, deps: map[string]Digest{}}
 	if own != nil {
 		k.own, k.modules = own.Sum(), info.Modules
 	}
@@ -67,7 +71,9 @@ func (e *Engine) key(ctx context.Context, r Rule, depKeys map[string]Digest, sec
 	if err != nil {
 		return nil, e.inputError(info, err)
 	}
-	h := NewHasher().String("ferry-key-v1").Digest(k.def)
+	h, release := pooledHasher()
+	defer release()
+	h.String("ferry-key-v1").Digest(k.def)
 	for _, f := range k.inputs {
 		h.String(f.Path).Digest(f.Sum)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"time"
 )
 
 // SessionOptions configure a Session.
@@ -38,6 +39,11 @@ type SessionOptions struct {
 	Profiles []string
 	// MaxEvalMemory caps the memory of evaluation, as Options.MaxMemory.
 	MaxEvalMemory uint64
+	// Config names what else evaluation depends on that the session cannot
+	// see, such as the version of ferry and its plugins' settings: a no-op
+	// record (see UpToDate) is trusted only by a session with the same.
+	// "" writes no record.
+	Config string
 }
 
 // A Session is a workspace opened for one command: every command finds
@@ -77,6 +83,9 @@ type Loaded struct {
 	Session *Session
 	Result  *Result // what evaluation declared and read
 	Graph   *Graph  // the rules, with the session's profiles enabled
+
+	flags     map[string]string // the config flags evaluated with
+	evalStart time.Time         // when evaluation began
 }
 
 // Load evaluates the workspace with the config flags given (as from
@@ -105,6 +114,7 @@ func (s *Session) Load(ctx context.Context, flags map[string]string) (*Loaded, e
 		}
 	}
 	softLimit := debug.SetMemoryLimit(math.MaxInt64)
+	start := time.Now()
 	res, err := Evaluate(ctx, Options{
 		Workspace: s.Workspace,
 		Plugins:   plugins,
@@ -134,7 +144,7 @@ func (s *Session) Load(ctx context.Context, flags map[string]string) (*Loaded, e
 	if err := res.Eval.CheckGraph(g); err != nil {
 		return nil, err
 	}
-	return &Loaded{Session: s, Result: res, Graph: g}, nil
+	return &Loaded{Session: s, Result: res, Graph: g, flags: flags, evalStart: start}, nil
 }
 
 // OpenState loads the state of the session's workspace (see OpenState).
@@ -179,9 +189,11 @@ func (l *Loaded) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 }
 
 // Run brings the named rules (none: the default ones, see Graph.Select)
-// and their deps up to date, as RunThen does with no after.
+// and their deps up to date, as RunThen does with no after. After a
+// success it writes the no-op record that lets the next run of the same
+// names skip evaluation when nothing changed (see Session.UpToDate).
 func (l *Loaded) Run(ctx context.Context, names []string, o RunOptions) (*Summary, error) {
-	return l.RunThen(ctx, names, o, nil)
+	return l.runThen(ctx, names, o, nil, true)
 }
 
 // RunThen brings the named rules and their deps up to date under the
@@ -192,6 +204,10 @@ func (l *Loaded) Run(ctx context.Context, names []string, o RunOptions) (*Summar
 // the run, such as removing what ferry.star no longer declares. The error
 // of a failed rule wraps ErrFailed.
 func (l *Loaded) RunThen(ctx context.Context, names []string, o RunOptions, after func(*State) error) (*Summary, error) {
+	return l.runThen(ctx, names, o, after, false)
+}
+
+func (l *Loaded) runThen(ctx context.Context, names []string, o RunOptions, after func(*State) error, record bool) (*Summary, error) {
 	s := l.Session
 	st, release, err := s.OpenState(ctx, true)
 	if err != nil {
@@ -203,8 +219,16 @@ func (l *Loaded) RunThen(ctx context.Context, names []string, o RunOptions, afte
 	}
 	e := NewEngine(s.Workspace, l.Graph, st, s.Events)
 	sum, runErr := e.Run(ctx, names, o)
-	if err := e.Save(); err != nil {
-		s.Events.Logf(LevelError, "could not save state: %v", err)
+	saveErr := e.Save()
+	if saveErr != nil {
+		s.Events.Logf(LevelError, "could not save state: %v", saveErr)
+	}
+	if record {
+		if runErr == nil && saveErr == nil {
+			l.writeNoop(ctx, e, names)
+		} else {
+			l.writeNoop(ctx, nil, nil)
+		}
 	}
 	if runErr != nil || after == nil {
 		return sum, runErr

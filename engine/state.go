@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -183,26 +185,31 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 		return err
 	}
 	s.journal.rotate()
-	// Keep the stat cache to the files some rule's last success refers to.
-	files := map[string]fileStat{}
+	// Keep the stat cache to the files some rule's last success refers to,
+	// encoded straight from the index, after room for the header.
 	ix.mu.Lock()
+	var paths []string
 	for _, rs := range s.rules {
 		for _, list := range [][]FileSum{rs.Inputs, rs.Outputs} {
 			for _, f := range list {
-				if e, ok := ix.entries[f.Path]; ok {
-					files[f.Path] = e
+				if _, ok := ix.entries[f.Path]; ok {
+					paths = append(paths, f.Path)
 				}
 			}
 		}
 	}
+	sort.Strings(paths)
+	paths = slices.Compact(paths)
+	head := len(stateMagic) + len(Digest{})
+	data := make([]byte, head, head+64+120*len(paths)+128*len(s.rules))
+	copy(data, stateMagic)
+	data = appendState(data, s.rules, paths, func(p string) fileStat { return ix.entries[p] })
 	ix.dirty = false
 	ix.mu.Unlock()
-	payload := encodeState(&stateFile{Rules: s.rules, Files: files})
 	s.dirty = false
 	s.mu.Unlock()
-	sum := HashBytes(payload)
-	data := make([]byte, 0, len(stateMagic)+len(sum)+len(payload))
-	data = append(append(append(data, stateMagic...), sum[:]...), payload...)
+	sum := HashBytes(data[head:])
+	copy(data[len(stateMagic):], sum[:])
 	if err := writeStateFile(ws, data); err != nil {
 		// Not written: try again next time.
 		s.mu.Lock()

@@ -15,16 +15,24 @@ import (
 // uvarint-prefixed strings, fixed 32-byte digests, varints for numbers.
 
 func encodeState(sf *stateFile) []byte {
-	// About 120 bytes a file: size the buffer once.
-	w := &stateWriter{buf: make([]byte, 0, 64+120*len(sf.Files)+128*len(sf.Rules))}
-	names := make([]string, 0, len(sf.Rules))
-	for n := range sf.Rules {
+	paths := slices.Sorted(maps.Keys(sf.Files))
+	buf := make([]byte, 0, 64+120*len(sf.Files)+128*len(sf.Rules))
+	return appendState(buf, sf.Rules, paths, func(p string) fileStat { return sf.Files[p] })
+}
+
+// appendState appends to buf the encoding of the rules and of the stat
+// cache entries of paths (sorted, each once) that file returns: what
+// encodeState writes, without a map of the entries to keep.
+func appendState(buf []byte, rules map[string]*RuleState, paths []string, file func(string) fileStat) []byte {
+	w := &stateWriter{buf: buf}
+	names := make([]string, 0, len(rules))
+	for n := range rules {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	w.uint(uint64(len(names)))
 	for _, n := range names {
-		rs := sf.Rules[n]
+		rs := rules[n]
 		w.str(n)
 		w.digest(rs.Key)
 		w.digest(rs.Def)
@@ -35,14 +43,9 @@ func encodeState(sf *stateFile) []byte {
 		w.digests(rs.Deps)
 		w.digests(rs.Secrets)
 	}
-	paths := make([]string, 0, len(sf.Files))
-	for p := range sf.Files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
 	w.uint(uint64(len(paths)))
 	for _, p := range paths {
-		fs := sf.Files[p]
+		fs := file(p)
 		w.str(p)
 		w.int(fs.Size)
 		w.int(fs.Mtime)
@@ -61,14 +64,14 @@ func encodeState(sf *stateFile) []byte {
 	// such rule, its own definition's digest and its modules.
 	var stamped []string
 	for _, n := range names {
-		if len(sf.Rules[n].Modules) > 0 {
+		if len(rules[n].Modules) > 0 {
 			stamped = append(stamped, n)
 		}
 	}
 	if len(stamped) > 0 {
 		w.uint(uint64(len(stamped)))
 		for _, n := range stamped {
-			rs := sf.Rules[n]
+			rs := rules[n]
 			w.str(n)
 			w.digest(rs.OwnDef)
 			w.uint(uint64(len(rs.Modules)))

@@ -17,6 +17,7 @@ import (
 var globBuiltin = &engine.Builtin{
 	Name:       "glob",
 	Permission: "files",
+	Reusable:   true,
 	Doc: "Lists the files under the calling file's folder that match any `include` pattern and no `exclude` pattern. " +
 		"Patterns use `*`, `?`, `[...]`, `{a,b}` and `**` (any number of folders). `.git` and `.ferry` are never listed. " +
 		"A symbolic link is listed as itself and a linked folder is never entered; a folder named in a pattern may be a link that stays inside the workspace. " +
@@ -43,7 +44,8 @@ func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	// Through the workspace's Tree, not following links while matching: a
 	// link is listed as itself, a linked folder is not entered, and a folder
 	// written in a pattern that links out of the workspace is refused.
-	fsys := ev.Workspace().Tree().FS()
+	ws := ev.Workspace()
+	var fsys fs.FS = lookupFS{ws.Tree().FS(), func(rel string) { ev.RecordLookup(ws.Path(rel)) }}
 	if dir != "" {
 		sub, err := fs.Sub(fsys, dir)
 		if err != nil {
@@ -74,6 +76,45 @@ func doGlob(thread *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 	sort.Strings(out)
 	ev.RecordListing(&globListing{dir: dir, include: c.Strings("include"), exclude: c.Strings("exclude"), matched: seen})
 	return stringList(out), nil
+}
+
+// lookupFS is the workspace's file system as a glob sees it, noting every
+// path the glob looks at (a folder it lists, a path it finds missing), so a
+// run can tell that the glob's answer still holds (see
+// engine.Evaluation.RecordLookup).
+type lookupFS struct {
+	fsys   fs.FS // the Tree's: with ReadDir, Stat, Lstat, ReadFile and ReadLink
+	lookup func(rel string)
+}
+
+func (f lookupFS) Open(rel string) (fs.File, error) {
+	f.lookup(rel)
+	return f.fsys.Open(rel)
+}
+
+func (f lookupFS) ReadDir(rel string) ([]fs.DirEntry, error) {
+	f.lookup(rel)
+	return fs.ReadDir(f.fsys, rel)
+}
+
+func (f lookupFS) Stat(rel string) (fs.FileInfo, error) {
+	f.lookup(rel)
+	return fs.Stat(f.fsys, rel)
+}
+
+func (f lookupFS) Lstat(rel string) (fs.FileInfo, error) {
+	f.lookup(rel)
+	return fs.Lstat(f.fsys, rel)
+}
+
+func (f lookupFS) ReadFile(rel string) ([]byte, error) {
+	f.lookup(rel)
+	return fs.ReadFile(f.fsys, rel)
+}
+
+func (f lookupFS) ReadLink(rel string) (string, error) {
+	f.lookup(rel)
+	return fs.ReadLink(f.fsys, rel)
 }
 
 // globListing is one glob call, kept so a watch can tell when a file that
@@ -131,6 +172,7 @@ func matchesAny(p string, patterns []string) bool {
 var readFileBuiltin = &engine.Builtin{
 	Name:       "read_file",
 	Permission: "files",
+	Reusable:   true,
 	Doc: "Reads a file while ferry.star is evaluated; the file is recorded as an input of the evaluation, so watch mode re-reads ferry.star when it changes. " +
 		"Links on the way are followed only when they are relative and stay inside the workspace.",
 	Params:  []engine.Param{{Name: "path", Type: engine.String, Required: true, Positional: true, Doc: "Path relative to the calling file's folder."}},
@@ -166,6 +208,7 @@ func readError(p string, err error) error {
 var envBuiltin = &engine.Builtin{
 	Name:       "os.env",
 	Permission: "env",
+	Reusable:   true,
 	Doc: "Reads an environment variable while ferry.star is evaluated; the name and value are recorded as inputs of the evaluation. " +
 		"A variable that a `secret(env = ...)` declared before it is read from gives that secret, never the value; " +
 		"reading a variable before a `secret()` declares it a source is an error at the `secret()`. See [secrets](secrets.md#environment-variables).",
@@ -187,7 +230,8 @@ var envBuiltin = &engine.Builtin{
 }
 
 var flagBuiltin = &engine.Builtin{
-	Name: "config.flag",
+	Name:     "config.flag",
+	Reusable: true,
 	Doc: "Declares a command-line flag, set with `ferry run -- --name=value`. The value takes the type of `default` " +
 		"(string, int or bool; a bare `--name` sets a bool to True). A flag given on the command line that no `config.flag` declares is an error.",
 	Params: []engine.Param{

@@ -39,6 +39,7 @@ type Task struct {
 var taskBuiltin = &engine.Builtin{
 	Name:       "task",
 	Permission: "commands",
+	Reusable:   true,
 	Doc: "Declares a build rule that runs a command, or a Starlark function at run time. " +
 		"It reruns only when its key changes: its definition, the contents of `srcs`, or the keys of `deps`; " +
 		"or when a declared output is missing or was modified. Paths are relative to the folder of the file that declares the task.",

@@ -11,7 +11,8 @@ import (
 )
 
 var watchSettingsBuiltin = &engine.Builtin{
-	Name: "watch_settings",
+	Name:     "watch_settings",
+	Reusable: true,
 	Doc: "Sets how `ferry watch` batches and filters file changes. Call it at most once, at load time. " +
 		"The `--debounce` and `--max-batch-age` flags override it; a change takes effect when the watch starts again.",
 	Params: []engine.Param{

@@ -13,10 +13,11 @@ import (
 
 var (
 	yamlEncode = &engine.Builtin{
-		Name:    "yaml.encode",
-		Doc:     "Encodes a value (None, bool, int, float, string, list, tuple, dict with string keys) as YAML.",
-		Params:  []engine.Param{{Name: "x", Type: engine.AnyValue, Required: true, Positional: true, Doc: "The value."}},
-		Returns: "the YAML text.",
+		Name:     "yaml.encode",
+		Reusable: true,
+		Doc:      "Encodes a value (None, bool, int, float, string, list, tuple, dict with string keys) as YAML.",
+		Params:   []engine.Param{{Name: "x", Type: engine.AnyValue, Required: true, Positional: true, Doc: "The value."}},
+		Returns:  "the YAML text.",
 		Impl: func(_ *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			v, err := toGo(c.Raw("x"))
 			if err != nil {
@@ -30,10 +31,11 @@ var (
 		},
 	}
 	yamlDecode = &engine.Builtin{
-		Name:    "yaml.decode",
-		Doc:     "Decodes YAML text (the first document) into Starlark values: maps become dicts, sequences lists.",
-		Params:  []engine.Param{{Name: "x", Type: engine.String, Required: true, Positional: true, Doc: "The YAML text."}},
-		Returns: "the decoded value.",
+		Name:     "yaml.decode",
+		Reusable: true,
+		Doc:      "Decodes YAML text (the first document) into Starlark values: maps become dicts, sequences lists.",
+		Params:   []engine.Param{{Name: "x", Type: engine.String, Required: true, Positional: true, Doc: "The YAML text."}},
+		Returns:  "the decoded value.",
 		Impl: func(_ *starlark.Thread, c *engine.Call) (starlark.Value, error) {
 			var v any
 			if err := yaml.Unmarshal([]byte(c.String("x")), &v); err != nil {

@@ -184,6 +184,9 @@ func (a *app) session() (*engine.Session, error) {
 		Jobs:          a.jobs,
 		Profiles:      a.enabledProfiles(),
 		MaxEvalMemory: maxMemory,
+		// What evaluation depends on besides the session: a no-op
+		// record is trusted only under the same.
+		Config: strings.Join([]string{versionLine(), "env=" + a.env, "identity=" + a.identity, "eval-memory=" + a.evalMemory}, "\x00"),
 	})
 	if err != nil {
 		return nil, err

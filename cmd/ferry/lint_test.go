@@ -68,10 +68,15 @@ func TestLintExitCodes(t *testing.T) {
 		t.Fatalf("want exit 2 and a suggestion:\n%s", r)
 	}
 
-	// `ferry plan` shows the findings and does not fail.
-	r = ws.ferry(t, "plan")
+	// `ferry plan --check` shows the findings and does not fail.
+	r = ws.ferry(t, "plan", "--check")
 	if r.code != 0 || !strings.Contains(r.stdout, "app/.env:1:7: error FERRY-SEC005") || !strings.Contains(r.stdout, "security checks: 1 errors, 1 warnings") {
-		t.Fatalf("want plan to show the findings and exit 0:\n%s", r)
+		t.Fatalf("want plan --check to show the findings and exit 0:\n%s", r)
+	}
+	// A plain plan reads no file to check it: it says how to run the checks.
+	r = ws.ferry(t, "plan")
+	if r.code != 0 || strings.Contains(r.stdout, "FERRY-SEC005") || !strings.Contains(r.stdout, "security checks not run: `ferry plan --check` or `ferry lint` runs them") {
+		t.Fatalf("want plan without --check to skip the checks and say so:\n%s", r)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) planCommand() *cobra.Command {
-	var asJSON, force bool
+	var asJSON, force, check bool
 	cmd := &cobra.Command{
 		Use:   "plan [RULE...] [-- --flag=value...]",
 		Short: "Say which rules would run, and why, without running anything",
@@ -56,12 +56,17 @@ func (a *app) planCommand() *cobra.Command {
 				a.planDeployHint(l.Graph)
 			}
 			a.planImages(cmd.Context(), l, items)
-			a.planFindings(cmd.Context(), l)
+			if check {
+				a.planFindings(cmd.Context(), l)
+			} else {
+				fmt.Fprintln(a.stdout, "security checks not run: `ferry plan --check` or `ferry lint` runs them")
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "plan as `ferry run --force` would run")
+	cmd.Flags().BoolVar(&check, "check", false, "after the plan, show the errors and warnings of the security checks on the files, as `ferry lint --no-history` finds them (they read every file of the workspace)")
 	return cmd
 }
 

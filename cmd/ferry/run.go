@@ -18,6 +18,15 @@ names, run every build rule. Flags after -- set config.flag values.`,
   ferry run test api -j 4
   ferry run deploy -- --region=eu`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A run that would find nothing to do says so without
+			// evaluating ferry.star, when nothing it read changed.
+			if names, flags, err := splitDash(cmd, args); err == nil {
+				if s, err := a.session(); err == nil {
+					if _, ok := s.UpToDate(cmd.Context(), names, flags, o.Force); ok {
+						return nil
+					}
+				}
+			}
 			names, l, err := a.loadArgs(cmd, args)
 			if err != nil {
 				return err
