@@ -38,7 +38,7 @@ type Environment struct {
 	Context   string
 	Namespace string
 	Registry  string
-	Pos    syntax.Position // where it is declared
+	Pos       syntax.Position // where it is declared
 }
 
 // Environments collects the environment() declarations of one evaluation:
