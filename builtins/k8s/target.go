@@ -130,7 +130,7 @@ func (t *Target) configError(err error) error {
 	if clientcmd.IsEmptyConfig(err) {
 		return fmt.Errorf("%s deploys to Kubernetes, but no kubeconfig was found: set KUBECONFIG or write ~/.kube/config (`kubectl config view` shows what ferry reads)", where)
 	}
-	if t.env.Context != "" && strings.Contains(err.Error(), "context was not found") {
+	if t.env.Context != "" && (strings.Contains(err.Error(), "context was not found") || strings.Contains(err.Error(), "does not exist")) {
 		return fmt.Errorf("%s: the kubeconfig has no context %q; `kubectl config get-contexts` lists those it has", where, t.env.Context)
 	}
 	return fmt.Errorf("%s: reading the kubeconfig: %w", where, err)

@@ -2,6 +2,7 @@
 # cluster.sh: a real single-node Kubernetes cluster on 127.0.0.1 for ferry's tests.
 #
 #   hack/k8s/cluster.sh build     build the binaries once (cached; ~12 min cold on 2 cores)
+#   hack/k8s/cluster.sh built     exit 0 when the binaries are built and current
 #   hack/k8s/cluster.sh deps      install etcd, containerd and the CNI plugins if missing (apt)
 #   hack/k8s/cluster.sh up [api]  start the cluster ("api": etcd + kube-apiserver only)
 #   hack/k8s/cluster.sh env       print KUBECONFIG=... for the running cluster
@@ -457,9 +458,10 @@ cmd_down() {
 
 case "${1:-}" in
   build) cmd_build ;;
+  built) built ;;
   deps) cmd_deps ;;
   up) cmd_up "${2:-}" ;;
   env) cmd_env ;;
   down) cmd_down ;;
-  *) die "usage: $0 build|deps|up [api]|env|down" ;;
+  *) die "usage: $0 build|built|deps|up [api]|env|down" ;;
 esac
