@@ -70,6 +70,9 @@ func needCluster(t *testing.T, full bool) *k8stest.Cluster {
 		t.Skip("-short: no test cluster")
 	}
 	cluster.once.Do(func() {
+		if cluster.c = k8stest.FromEnv(); cluster.c != nil {
+			return
+		}
 		if !k8stest.Built() {
 			cluster.err = fmt.Errorf("the test cluster's binaries are not built: run hack/k8s/cluster.sh build (~12 min the first time)")
 			return

@@ -107,6 +107,9 @@ func (t *Target) load() {
 			return
 		}
 		cfg.UserAgent = "ferry"
+		// client-go's default (5 requests a second) would make an up of a
+		// few services wait on the client, not the cluster.
+		cfg.QPS, cfg.Burst = 50, 100
 		if t.wrap != nil {
 			cfg.Wrap(t.wrap)
 		}

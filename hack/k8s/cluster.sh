@@ -171,7 +171,7 @@ up_control_plane() {
   start etcd etcd --name ferry-test --data-dir "$RUN/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "ferry-test=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls "" \
+    --initial-cluster "ferry-test=http://127.0.0.1:$ETCD_PEER_PORT" \
     --quota-backend-bytes 1073741824
   wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
   local pki="$RUN/pki"
@@ -237,7 +237,7 @@ make_cgroups() {
 
 write_node_config() {
   local ctd="$RUN/containerd"
-  mkdir -p "$ctd/root" "$ctd/state" "$ctd/certs.d/$REGISTRY" "$RUN/cni/net.d" "$RUN/kubelet" "$RUN/sysctl"
+  mkdir -p "$ctd/root" "$ctd/state" "$ctd/certs.d/$REGISTRY" "$RUN/cni/net.d" "$RUN/kubelet" "$RUN/sysctl" "$RUN/pod-logs"
   cat >"$ctd/config.toml" <<TOML
 version = 2
 root = "$ctd/root"
@@ -325,6 +325,7 @@ evictionHard: {memory.available: 1Mi, nodefs.available: 1%, imagefs.available: 1
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 protectKernelDefaults: false
+podLogsDirectory: $RUN/pod-logs
 YAML
   # The node script runs in a private mount namespace: the sysctl files the kubelet rewrites are
   # bind-mounted from copies, so the host keeps its settings.
@@ -337,6 +338,12 @@ for f in vm/overcommit_memory kernel/panic kernel/panic_on_oops; do
   cat "/proc/sys/\$f" >"\$copy"
   mount --bind "\$copy" "/proc/sys/\$f"
 done
+# What containerd and the CNI plugins keep in fixed host folders (network namespace
+# files, shim sockets, the CNI cache) stays in this namespace too.
+mkdir -p /var/run/netns /run/containerd/s /var/lib/cni "$RUN/cni/cache"
+mount -t tmpfs tmpfs /var/run/netns
+mount -t tmpfs tmpfs /run/containerd/s
+mount --bind "$RUN/cni/cache" /var/lib/cni
 containerd --config "$ctd/config.toml" >"$RUN/log/containerd.log" 2>&1 &
 echo \$! >"$RUN/pid/containerd"
 for _ in \$(seq 1 100); do [[ -S "$ctd/containerd.sock" ]] && break; sleep 0.1; done

@@ -31,12 +31,30 @@ type Cluster struct {
 	Containerd string
 	run        string
 	env        []string
+	external   bool // not started here: Stop leaves it
 }
 
 // script is hack/k8s/cluster.sh of this repository.
 func script() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "hack", "k8s", "cluster.sh")
+}
+
+// FromEnv returns the cluster that FERRY_K8S_KUBECONFIG names, already
+// running (FERRY_K8S_MODE says whether it has a node, FERRY_K8S_CONTAINERD
+// where its containerd listens), or nil: `cluster.sh env` prints these
+// (as KUBECONFIG), so a CI run can bring one cluster up for every package.
+// Stop leaves such a cluster running.
+func FromEnv() *Cluster {
+	kc := os.Getenv("FERRY_K8S_KUBECONFIG")
+	if kc == "" {
+		return nil
+	}
+	mode := os.Getenv("FERRY_K8S_MODE")
+	if mode == "" {
+		mode = API
+	}
+	return &Cluster{Mode: mode, Kubeconfig: kc, Containerd: os.Getenv("FERRY_K8S_CONTAINERD"), external: true}
 }
 
 // Built reports whether the cluster's binaries are built (cluster.sh
@@ -105,6 +123,9 @@ func (c *Cluster) script(args ...string) ([]byte, error) {
 // Stop tears the cluster down: every process by its PID, the node's
 // mounts, bridge and cgroups, and its folder.
 func (c *Cluster) Stop() error {
+	if c.external {
+		return nil
+	}
 	out, err := c.script("down")
 	if err != nil {
 		return fmt.Errorf("cluster.sh down: %v\n%s", err, out)
