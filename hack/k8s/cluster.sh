@@ -200,7 +200,7 @@ up_controllers() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-    --use-service-account-credentials --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller' \
+    --use-service-account-credentials \
     --profiling=false
   start kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig "$RUN/admin.kubeconfig" --authentication-kubeconfig "$RUN/admin.kubeconfig" \
@@ -405,8 +405,20 @@ cmd_up() {
     up_node
     log "node Ready after $((SECONDS - start))s"
   fi
+  alive
   trap - ERR
   cmd_env
+}
+
+# alive fails when a process that up started has exited.
+alive() {
+  local f
+  for f in "$RUN"/pid/*; do
+    kill -0 "$(cat "$f")" 2>/dev/null && continue
+    log "$(basename "$f") exited; the end of its log ($RUN/log):"
+    tail -n 20 "$RUN/log/$(basename "$f").log" >&2 || true
+    return 1
+  done
 }
 
 cmd_env() {
