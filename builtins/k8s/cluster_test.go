@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -279,15 +284,7 @@ func TestDeploymentReadyOnNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := targetIn(ns, ownerA)
-	// Pods start in a namespace only once its service account is there.
-	for {
-		if _, err := admin.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err == nil {
-			break
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitServiceAccount(t, ctx, admin, ns)
 
 	d := service("web", ref, 1)
 	d.Spec.Replicas = 2
@@ -297,22 +294,7 @@ func TestDeploymentReadyOnNode(t *testing.T) {
 	if err := tg.Deploy(ctx, d, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		dep, err := admin.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if dep.Status.ReadyReplicas == 2 {
-			break
-		}
-		if err := sleep(ctx, 300*time.Millisecond); err != nil {
-			pods, _ := admin.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
-			for _, p := range pods.Items {
-				t.Logf("pod %s: %s %+v", p.Name, p.Status.Phase, p.Status.ContainerStatuses)
-			}
-			t.Fatalf("2 replicas not Ready: %v", err)
-		}
-	}
+	waitReady(t, ctx, admin, ns, "web", 2)
 	t.Logf("2 FROM-scratch replicas Ready %s after apply", time.Since(start).Round(100*time.Millisecond))
 
 	reps, err := tg.Replicas(ctx, d)
@@ -353,4 +335,37 @@ func TestDeploymentReadyOnNode(t *testing.T) {
 	if err := tg.RunJob(ctx, failing, io.Discard); err == nil || !strings.Contains(err.Error(), "failing on purpose") {
 		t.Errorf("a failing job: %v", err)
 	}
+}
+
+// The node pulls from a registry on loopback over plain HTTP, as images
+// that ferry pushes for the cluster will reach it.
+func TestPullFromLoopbackRegistry(t *testing.T) {
+	c := needCluster(t, true)
+	ns, admin := testNamespace(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := net.Listen("tcp", c.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	go srv.Serve(l)
+	defer srv.Close()
+	ref := c.Registry + "/k8stest/web:" + randomHex(t)
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, scratchImage(t, webSrc)); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceAccount(t, ctx, admin, ns)
+
+	d := service("pulled", ref, 1)
+	d.Spec.Pull = deploy.PullAlways
+	d.Spec.Health = &deploy.HealthCheck{Kind: "tcp", Port: 8080, Interval: time.Second, Timeout: time.Second, Retries: 3}
+	if err := targetIn(ns, ownerA).Deploy(ctx, d, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx, admin, ns, "pulled", 1)
 }

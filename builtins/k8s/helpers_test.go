@@ -165,6 +165,22 @@ func randomHex(t testing.TB) string {
 // scratch running it as ref, in docker save format, to a file it returns.
 func staticImage(t *testing.T, ref, src string) string {
 	t.Helper()
+	img := scratchImage(t, src)
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(out, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scratchImage is an image FROM scratch whose entrypoint is the Go program
+// src, built statically.
+func scratchImage(t *testing.T, src string) v1.Image {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -200,15 +216,43 @@ func staticImage(t *testing.T, ref, src string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
+	return img
+}
+
+// waitReady waits until the Deployment name of ns has n Ready replicas,
+// logging its pods' states if it times out.
+func waitReady(t *testing.T, ctx context.Context, admin kubernetes.Interface, ns, name string, n int32) {
+	t.Helper()
+	for {
+		dep, err := admin.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dep.Status.ReadyReplicas == n {
+			return
+		}
+		if err := sleep(ctx, 300*time.Millisecond); err != nil {
+			pods, _ := admin.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+			for _, p := range pods.Items {
+				t.Logf("pod %s: %s %+v", p.Name, p.Status.Phase, p.Status.ContainerStatuses)
+			}
+			t.Fatalf("%d replicas of %s not Ready: %v", n, name, err)
+		}
 	}
-	out := filepath.Join(dir, "image.tar")
-	if err := tarball.WriteToFile(out, tag, img); err != nil {
-		t.Fatal(err)
+}
+
+// waitServiceAccount waits for the default service account of ns, without
+// which no pod starts there.
+func waitServiceAccount(t *testing.T, ctx context.Context, admin kubernetes.Interface, ns string) {
+	t.Helper()
+	for {
+		if _, err := admin.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err == nil {
+			return
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			t.Fatalf("no default service account in %s: %v", ns, err)
+		}
 	}
-	return out
 }
 
 // mustConfigFile sets the platform, which an image FROM scratch lacks and

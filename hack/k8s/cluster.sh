@@ -325,6 +325,8 @@ evictionHard: {memory.available: 1Mi, nodefs.available: 1%, imagefs.available: 1
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 protectKernelDefaults: false
+# No KUBE-IPTABLES-HINT, KUBE-FIREWALL or canary chains in the host's iptables.
+makeIPTablesUtilChains: false
 podLogsDirectory: $RUN/pod-logs
 YAML
   # The node script runs in a private mount namespace: the sysctl files the kubelet rewrites are

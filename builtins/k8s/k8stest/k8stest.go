@@ -29,6 +29,9 @@ type Cluster struct {
 	Kubeconfig string
 	// Containerd is the socket of the node's containerd (full mode).
 	Containerd string
+	// Registry is the host:port on 127.0.0.1 that the node's containerd
+	// pulls from over plain HTTP: a test serves a registry there.
+	Registry string
 	run        string
 	env        []string
 	external   bool // not started here: Stop leaves it
@@ -42,7 +45,8 @@ func script() string {
 
 // FromEnv returns the cluster that FERRY_K8S_KUBECONFIG names, already
 // running (FERRY_K8S_MODE says whether it has a node, FERRY_K8S_CONTAINERD
-// where its containerd listens), or nil: `cluster.sh env` prints these
+// where its containerd listens, FERRY_K8S_REGISTRY the registry it trusts),
+// or nil: `cluster.sh env` prints these
 // (as KUBECONFIG), so a CI run can bring one cluster up for every package.
 // Stop leaves such a cluster running.
 func FromEnv() *Cluster {
@@ -54,7 +58,7 @@ func FromEnv() *Cluster {
 	if mode == "" {
 		mode = API
 	}
-	return &Cluster{Mode: mode, Kubeconfig: kc, Containerd: os.Getenv("FERRY_K8S_CONTAINERD"), external: true}
+	return &Cluster{Mode: mode, Kubeconfig: kc, Containerd: os.Getenv("FERRY_K8S_CONTAINERD"), Registry: os.Getenv("FERRY_K8S_REGISTRY"), external: true}
 }
 
 // Built reports whether the cluster's binaries are built (cluster.sh
@@ -76,7 +80,7 @@ func Start(mode string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Mode: mode, run: run}
+	c := &Cluster{Mode: mode, run: run, Registry: "127.0.0.1:" + strconv.Itoa(ports[3])}
 	c.env = append(os.Environ(),
 		"FERRY_K8S_RUN="+filepath.Join(run, "cluster"),
 		"FERRY_K8S_ETCD_PORT="+strconv.Itoa(ports[0]),
