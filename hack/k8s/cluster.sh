@@ -432,24 +432,31 @@ cmd_env() {
   echo "FERRY_K8S_CONTAINERD=$RUN/containerd/containerd.sock"
 }
 
-# stop NAME: SIGTERM the process recorded for NAME, SIGKILL it after 10 s.
+# stop NAME...: SIGTERM the processes recorded for the NAMEs, together, and SIGKILL those left
+# after 10 s.
 stop() {
-  local f="$RUN/pid/$1" pid
-  [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
+  local name f pids=()
+  for name in "$@"; do
+    f="$RUN/pid/$name"
+    [[ -f $f ]] || continue
+    pids+=("$(cat "$f")")
+    rm -f "$f"
+  done
+  [[ ${#pids[@]} -gt 0 ]] || return 0
+  kill "${pids[@]}" 2>/dev/null || true
+  local deadline=$((SECONDS + 10)) pid left
+  while ((SECONDS < deadline)); do
+    left=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+    ((left)) || return 0
+    sleep 0.1
+  done
+  kill -9 "${pids[@]}" 2>/dev/null || true
 }
 
 cmd_down() {
   [[ -d $RUN ]] || return 0
-  stop kubelet
-  stop containerd
-  stop node
+  stop kubelet containerd node
   # Whatever is left under the cluster's cgroups (container shims, pods' processes) is killed by
   # PID, then the cgroups are removed, deepest first.
   local c pid
@@ -465,9 +472,7 @@ cmd_down() {
       sleep 0.1
     done
   done
-  stop kube-scheduler
-  stop kube-controller-manager
-  stop kube-apiserver
+  stop kube-scheduler kube-controller-manager kube-apiserver
   stop etcd
   ip link del "$BRIDGE" 2>/dev/null || true
   # The node's mounts lived in its private namespace and went with it; only directories remain.
