@@ -81,6 +81,9 @@ func TestApplyNoopPrune(t *testing.T) {
 	if w := n.writes.Load(); w != 0 {
 		t.Errorf("a no-op up on 10 services sent %d mutating requests, want 0", w)
 	}
+	if r := n.reads.Load(); r > 2 {
+		t.Errorf("a no-op up on 10 services sent %d read requests, want one list of deployments and one of services", r)
+	}
 	t.Logf("no-op up on 10 services: %d read requests, %d mutating", n.reads.Load(), n.writes.Load())
 
 	// Server-side apply, as field manager ferry.
@@ -112,6 +115,9 @@ func TestApplyNoopPrune(t *testing.T) {
 	if env := dep.Spec.Template.Spec.Containers[0].Env; len(env) != 1 || env[0].Value != "2" {
 		t.Errorf("svc2 was not updated: env %v", env)
 	}
+	if ok, reason, err := tg.Current(ctx, changed); !ok {
+		t.Errorf("svc2 is not current right after its deploy: %s, %v", reason, err)
+	}
 	// svc2's ports went: its Service goes with them.
 	noPorts := service("svc2", "ferry.local/none:1", 3)
 	var log bytes.Buffer
@@ -136,11 +142,14 @@ func TestApplyNoopPrune(t *testing.T) {
 	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, manual, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := tg.Current(ctx, service("theirs", "ferry.local/none:1", 1)); err == nil || !strings.Contains(err.Error(), "belongs to the workspace at /src/b/shop") {
-		t.Errorf("another workspace's deployment: %v", err)
+	if ok, _, err := tg.Current(ctx, service("theirs", "ferry.local/none:1", 1)); ok || err != nil {
+		t.Errorf("another workspace's deployment is current: %v, %v", ok, err)
 	}
-	if _, _, err := tg.Current(ctx, service("manual", "ferry.local/none:1", 1)); err == nil || !strings.Contains(err.Error(), "ferry did not create it") {
-		t.Errorf("a deployment ferry did not create: %v", err)
+	if err := tg.Deploy(ctx, service("theirs", "ferry.local/none:1", 1), io.Discard); err == nil || !strings.Contains(err.Error(), "belongs to the workspace at /src/b/shop") {
+		t.Errorf("deploying over another workspace's deployment: %v", err)
+	}
+	if err := tg.Deploy(ctx, service("manual", "ferry.local/none:1", 1), io.Discard); err == nil || !strings.Contains(err.Error(), "ferry did not create it") {
+		t.Errorf("deploying over a deployment ferry did not create: %v", err)
 	}
 
 	// Prune: what ferry.star no longer declares, by label, nothing else.

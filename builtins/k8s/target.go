@@ -51,11 +51,27 @@ type Target struct {
 	wrap func(http.RoundTripper) http.RoundTripper
 
 	once      sync.Once
-	err       error
 	namespace string
 	clients   *clients
 	cfgErr    error // why the kubeconfig could not be read, for a target that renders only
+
+	// lists holds, by resource, what one list call found of the
+	// project's objects, for Current: an up of many services asks once
+	// per kind. A list is dropped when the target writes, and is kept for
+	// listFresh only, so what others change is seen soon after.
+	mu    sync.Mutex
+	lists map[schema.GroupVersionResource]*listed
 }
+
+type listed struct {
+	at      time.Time
+	project string
+	byName  map[string]*unstructured.Unstructured
+}
+
+// listFresh is how long Current trusts a list: one `ferry up` decides on
+// every service well within it.
+const listFresh = 2 * time.Second
 
 type clients struct {
 	typed   kubernetes.Interface
@@ -243,6 +259,37 @@ func (t *Target) owns(u *unstructured.Unstructured) error {
 	return nil
 }
 
+// listedObject returns the object of gvr named name among those ferry
+// created for project in this workspace (nil when there is none), from a
+// list made at most listFresh ago.
+func (t *Target) listedObject(ctx context.Context, c *clients, gvr schema.GroupVersionResource, project, name string) (*unstructured.Unstructured, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if l := t.lists[gvr]; l != nil && l.project == project && time.Since(l.at) < listFresh {
+		return l.byName[name], nil
+	}
+	list, err := t.resource(c, gvr).List(ctx, metav1.ListOptions{LabelSelector: t.selector(project)})
+	if err != nil {
+		return nil, t.apiError("listing "+gvr.Resource, err)
+	}
+	l := &listed{at: time.Now(), project: project, byName: map[string]*unstructured.Unstructured{}}
+	for i := range list.Items {
+		l.byName[list.Items[i].GetName()] = &list.Items[i]
+	}
+	if t.lists == nil {
+		t.lists = map[schema.GroupVersionResource]*listed{}
+	}
+	t.lists[gvr] = l
+	return l.byName[name], nil
+}
+
+// forget drops the lists of Current: the target is about to write.
+func (t *Target) forget() {
+	t.mu.Lock()
+	t.lists = nil
+	t.mu.Unlock()
+}
+
 // Current reports whether the service or job runs as declared: its
 // Deployment (or Job) carries the rule's key, its replica count is the
 // declared one, and the Service of its ports is there. It makes read
@@ -257,7 +304,7 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 	if d.Job {
 		gvr = resourceOf["Job"]
 	}
-	u, err := t.get(ctx, c, gvr, name)
+	u, err := t.listedObject(ctx, c, gvr, d.Project, name)
 	if err != nil || u == nil {
 		return false, "not deployed", err
 	}
@@ -274,7 +321,7 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		return false, fmt.Sprintf("%d replicas, %d declared", n, max(d.Spec.Replicas, 1)), nil
 	}
 	if len(d.Spec.Ports) > 0 {
-		svc, err := t.get(ctx, c, resourceOf["Service"], name)
+		svc, err := t.listedObject(ctx, c, resourceOf["Service"], d.Project, name)
 		if err != nil {
 			return false, "", err
 		}
@@ -307,7 +354,12 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if err != nil {
 		return err
 	}
+	t.forget()
+	defer t.forget()
 	objs := t.objects(d)
+	if err := t.checkOwned(ctx, c, objs); err != nil {
+		return err
+	}
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
 			return err
@@ -315,6 +367,17 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 		fmt.Fprintf(log, "applied %s/%s\n", strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind), o.GetName())
 	}
 	return t.pruneRule(ctx, c, d, objs, log)
+}
+
+// checkOwned refuses to apply objs when one of them exists and is not
+// this workspace's (see owns): an apply would take it over.
+func (t *Target) checkOwned(ctx context.Context, c *clients, objs []object) error {
+	for _, o := range objs {
+		if _, err := t.get(ctx, c, resourceOf[o.GetObjectKind().GroupVersionKind().Kind], o.GetName()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pruneRule deletes the objects of d's rule that objs does not hold.
@@ -364,8 +427,14 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if err != nil {
 		return err
 	}
+	t.forget()
+	defer t.forget()
 	name := objectName(d.Spec.Name)
 	jobs := t.resource(c, resourceOf["Job"])
+	objs := t.objects(d)
+	if err := t.checkOwned(ctx, c, objs); err != nil {
+		return err
+	}
 	old, err := t.get(ctx, c, resourceOf["Job"], name)
 	if err != nil {
 		return err
@@ -383,7 +452,6 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 			}
 		}
 	}
-	objs := t.objects(d)
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
 			return err
@@ -427,6 +495,8 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 	if err != nil {
 		return nil, err
 	}
+	t.forget()
+	defer t.forget()
 	kept := map[string]bool{}
 	for _, k := range keep {
 		kept[objectName(k)] = true
