@@ -46,7 +46,7 @@ func TestApplyNoopPrune(t *testing.T) {
 	c := needCluster(t, false)
 	ns, admin := testNamespace(t, c)
 	ctx := context.Background()
-	tg := targetIn(ns, ownerA)
+	tg := applyingIn(ns, ownerA)
 	n := counted(tg)
 
 	var ds []*deploy.Deployment
@@ -129,7 +129,7 @@ func TestApplyNoopPrune(t *testing.T) {
 	}
 
 	// Objects ferry did not create, or another workspace did, are left alone.
-	other := targetIn(ns, ownerB)
+	other := applyingIn(ns, ownerB)
 	if err := other.Deploy(ctx, service("theirs", "ferry.local/none:1", 1), io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestSecretRotation(t *testing.T) {
 	c := needCluster(t, false)
 	ns, admin := testNamespace(t, c)
 	ctx := context.Background()
-	tg := targetIn(ns, ownerA)
+	tg := applyingIn(ns, ownerA)
 
 	deploySecret := func(version int, value, hash string) string {
 		d := service("web", "ferry.local/none:1", version)
@@ -377,4 +377,33 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, ctx, admin, ns, "pulled", 1)
+}
+
+// A rollout whose pods cannot start ends with why: an image the node
+// cannot pull, a container that keeps crashing.
+func TestDeployReportsPodFailures(t *testing.T) {
+	c := needCluster(t, true)
+	ns, admin := testNamespace(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ref := "ferry.local/k8stest-web:" + randomHex(t)
+	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceAccount(t, ctx, admin, ns)
+	tg := targetIn(ns, ownerA)
+
+	crashing := service("crashing", ref, 1)
+	crashing.Spec.Command = []string{"fail"}
+	crashing.Spec.ReadyAfter = 5 * time.Second
+	if err := tg.Deploy(ctx, crashing, io.Discard); err == nil || !strings.Contains(err.Error(), "service crashing is crash-looping: pod crashing-") ||
+		!strings.Contains(err.Error(), "exited with code 3") || !strings.Contains(err.Error(), "failing on purpose") {
+		t.Errorf("a crash loop: %v", err)
+	}
+
+	missing := service("missing", "127.0.0.1:1/nothing/here:1", 1)
+	if err := tg.Deploy(ctx, missing, io.Discard); err == nil || !strings.Contains(err.Error(), "service missing: pod missing-") ||
+		!strings.Contains(err.Error(), "cannot get its image 127.0.0.1:1/nothing/here:1: ErrImagePull") && !strings.Contains(err.Error(), ": ImagePullBackOff") {
+		t.Errorf("an image the node cannot pull: %v", err)
+	}
 }

@@ -140,10 +140,18 @@ func testNamespace(t *testing.T, c *k8stest.Cluster) (string, kubernetes.Interfa
 	return ns, admin
 }
 
-// targetIn returns a counted Target for namespace ns, owned by owner.
+// targetIn returns a Target for namespace ns, owned by owner.
 func targetIn(ns string, owner deploy.Owner) *Target {
 	tg := NewTarget(&deploy.Environment{Name: "k", Target: deploy.TargetKubernetes, Namespace: ns})
 	tg.Own(owner)
+	return tg
+}
+
+// applyingIn returns a Target for namespace ns whose Deploy does not wait
+// for pods, which an API server without a node never runs.
+func applyingIn(ns string, owner deploy.Owner) *Target {
+	tg := targetIn(ns, owner)
+	tg.applyOnly = true
 	return tg
 }
 
@@ -256,7 +264,10 @@ func waitServiceAccount(t *testing.T, ctx context.Context, admin kubernetes.Inte
 }
 
 // mustConfigFile sets the platform, which an image FROM scratch lacks and
-// containerd's import needs.
+// containerd's import needs, and a label that makes each image's ID its
+// own: the kubelet pulls again an image it once pulled under another
+// name (its pull records are by image ID), which an imported image under
+// a name no registry serves cannot be.
 func mustConfigFile(t *testing.T, img v1.Image) *v1.ConfigFile {
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -264,5 +275,6 @@ func mustConfigFile(t *testing.T, img v1.Image) *v1.ConfigFile {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Labels = map[string]string{"ferry.test": randomHex(t)}
 	return cf
 }

@@ -49,6 +49,9 @@ type Target struct {
 
 	// wrap, when set, wraps the client's transport (tests count requests).
 	wrap func(http.RoundTripper) http.RoundTripper
+	// applyOnly makes Deploy return once applied, without waiting for the
+	// pods: for the tests of apply and prune on an API server alone.
+	applyOnly bool
 
 	once      sync.Once
 	namespace string
@@ -366,7 +369,139 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 		}
 		fmt.Fprintf(log, "applied %s/%s\n", strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind), o.GetName())
 	}
+	if !t.applyOnly {
+		if err := t.waitStarted(ctx, c, d, log); err != nil {
+			return err
+		}
+	}
 	return t.pruneRule(ctx, c, d, objs, log)
+}
+
+// startTimeout bounds how long Deploy waits for the pods of a rollout to
+// run.
+const startTimeout = 3 * time.Minute
+
+// waitStarted waits until the rollout of d is done, as `kubectl rollout
+// status` does: the Deployment's controller saw the new spec, every
+// replica runs the new template and is available (ready, by its probe,
+// for ready_after), and no pod of an older one is left. A pod that cannot
+// start (its image cannot be pulled, it crash-loops, its config is wrong)
+// ends the wait with its reason, as pods still not ready do at
+// startTimeout.
+func (t *Target) waitStarted(ctx context.Context, c *clients, d *deploy.Deployment, log io.Writer) error {
+	name := objectName(d.Spec.Name)
+	want := int32(max(d.Spec.Replicas, 1))
+	deadline := time.Now().Add(startTimeout)
+	for {
+		dep, err := c.typed.AppsV1().Deployments(t.namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return t.apiError("reading deployment/"+name, err)
+		}
+		pods, err := c.typed.CoreV1().Pods(t.namespace).List(ctx, metav1.ListOptions{
+			LabelSelector: t.selector(d.Project) + "," + LabelRule + "=" + name,
+		})
+		if err != nil {
+			return t.apiError("listing pods", err)
+		}
+		running, live := int32(0), int32(0)
+		var pending []string
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			live++
+			if err := t.podFailure(ctx, c, d, &p); err != nil {
+				return err
+			}
+			switch {
+			case !podRunning(&p):
+				pending = append(pending, podWaiting(&p))
+			case !podReady(&p):
+				running++
+				pending = append(pending, fmt.Sprintf("pod %s runs but is not ready (its health check fails)", p.Name))
+			default:
+				running++
+			}
+		}
+		st := dep.Status
+		if st.ObservedGeneration >= dep.Generation && st.UpdatedReplicas == want && st.AvailableReplicas == want && running == want && live == want {
+			fmt.Fprintf(log, "%d of %d replicas available\n", running, want)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			msg := fmt.Sprintf("service %s: %d of %d replicas run, %d available, after %s", d.Spec.Name, running, want, st.AvailableReplicas, startTimeout)
+			if len(pending) > 0 {
+				msg += ": " + strings.Join(pending, "; ")
+			}
+			return errors.New(msg)
+		}
+		if err := sleep(ctx, 300*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// podRunning reports whether every container of p runs.
+func podRunning(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) == 0 {
+		return false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// podReady reports whether p's Ready condition is true.
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podWaiting says why p does not run yet.
+func podWaiting(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return fmt.Sprintf("pod %s is not scheduled: %s", p.Name, c.Message)
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			return fmt.Sprintf("pod %s is waiting: %s %s", p.Name, w.Reason, w.Message)
+		}
+	}
+	return fmt.Sprintf("pod %s is %s", p.Name, p.Status.Phase)
+}
+
+// podFailure is the error of a pod that will not start on its own: its
+// image cannot be pulled, its container keeps crashing or cannot be made.
+func (t *Target) podFailure(ctx context.Context, c *clients, d *deploy.Deployment, p *corev1.Pod) error {
+	for _, cs := range p.Status.ContainerStatuses {
+		w := cs.State.Waiting
+		if w == nil {
+			continue
+		}
+		switch w.Reason {
+		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
+			return fmt.Errorf("service %s: pod %s cannot get its image %s: %s: %s", d.Spec.Name, p.Name, cs.Image, w.Reason, w.Message)
+		case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
+			return fmt.Errorf("service %s: pod %s cannot start its container: %s: %s", d.Spec.Name, p.Name, w.Reason, w.Message)
+		case "CrashLoopBackOff":
+			code := 0
+			if term := cs.LastTerminationState.Terminated; term != nil {
+				code = int(term.ExitCode)
+			}
+			return fmt.Errorf("service %s is crash-looping: pod %s exited with code %d and is being restarted (%d restart(s) so far)%s",
+				d.Spec.Name, p.Name, code, cs.RestartCount, t.podLines(ctx, c, p.Name))
+		}
+	}
+	return nil
 }
 
 // checkOwned refuses to apply objs when one of them exists and is not
@@ -645,6 +780,17 @@ func (t *Target) podLines(ctx context.Context, c *clients, pod string) string {
 	return "; its last lines:\n" + strings.TrimRight(string(b), "\n")
 }
 
+// podStarted reports whether a container of p has started, so that it
+// has logs.
+func podStarted(p *corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Logs prints the logs of the project's pods (all services when names is
 // empty), each line prefixed with its service's name.
 func (t *Target) Logs(ctx context.Context, project string, names []string, follow bool, out io.Writer) error {
@@ -666,7 +812,7 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, follo
 	slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	for _, p := range pods.Items {
 		rule := p.Labels[LabelRule]
-		if wanted != nil && !wanted[rule] {
+		if wanted != nil && !wanted[rule] || !podStarted(&p) {
 			continue
 		}
 		b, err := c.typed.CoreV1().Pods(t.namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)

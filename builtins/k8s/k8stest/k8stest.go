@@ -32,9 +32,9 @@ type Cluster struct {
 	// Registry is the host:port on 127.0.0.1 that the node's containerd
 	// pulls from over plain HTTP: a test serves a registry there.
 	Registry string
-	run        string
-	env        []string
-	external   bool // not started here: Stop leaves it
+	run      string
+	env      []string
+	external bool // not started here: Stop leaves it
 }
 
 // script is hack/k8s/cluster.sh of this repository.
