@@ -396,10 +396,13 @@ func TestDeployReportsPodFailures(t *testing.T) {
 	crashing := service("crashing", ref, 1)
 	crashing.Spec.Command = []string{"fail"}
 	crashing.Spec.ReadyAfter = 5 * time.Second
+	start := time.Now()
+	defer func() { t.Logf("both failures reported in %s", time.Since(start).Round(100*time.Millisecond)) }()
 	if err := tg.Deploy(ctx, crashing, io.Discard); err == nil || !strings.Contains(err.Error(), "service crashing is crash-looping: pod crashing-") ||
 		!strings.Contains(err.Error(), "exited with code 3") || !strings.Contains(err.Error(), "failing on purpose") {
 		t.Errorf("a crash loop: %v", err)
 	}
+	t.Logf("crash loop reported in %s", time.Since(start).Round(100*time.Millisecond))
 
 	missing := service("missing", "127.0.0.1:1/nothing/here:1", 1)
 	if err := tg.Deploy(ctx, missing, io.Discard); err == nil || !strings.Contains(err.Error(), "service missing: pod missing-") ||

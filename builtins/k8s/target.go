@@ -392,6 +392,7 @@ func (t *Target) waitStarted(ctx context.Context, c *clients, d *deploy.Deployme
 	name := objectName(d.Spec.Name)
 	want := int32(max(d.Spec.Replicas, 1))
 	deadline := time.Now().Add(startTimeout)
+	restarts := map[string]int32{} // each pod's restarts when first seen
 	for {
 		dep, err := c.typed.AppsV1().Deployments(t.namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -411,6 +412,9 @@ func (t *Target) waitStarted(ctx context.Context, c *clients, d *deploy.Deployme
 			}
 			live++
 			if err := t.podFailure(ctx, c, d, &p); err != nil {
+				return err
+			}
+			if err := t.podRestarted(ctx, c, d, &p, restarts); err != nil {
 				return err
 			}
 			switch {
@@ -452,6 +456,35 @@ func podRunning(p *corev1.Pod) bool {
 		}
 	}
 	return true
+}
+
+// podRestarted is the error of a pod whose container restarted while the
+// rollout was waited for (its restart count grew since first seen, or it
+// came with restarts and is not ready): it crashes, even if the kubelet
+// has not yet backed off from restarting it.
+func (t *Target) podRestarted(ctx context.Context, c *clients, d *deploy.Deployment, p *corev1.Pod, seen map[string]int32) error {
+	var n int32
+	var cs corev1.ContainerStatus
+	for _, s := range p.Status.ContainerStatuses {
+		if s.RestartCount > n {
+			n, cs = s.RestartCount, s
+		}
+	}
+	first, ok := seen[p.Name]
+	if !ok {
+		seen[p.Name] = n
+		if n == 0 || podReady(p) {
+			return nil
+		}
+	} else if n <= first {
+		return nil
+	}
+	code := 0
+	if term := cs.LastTerminationState.Terminated; term != nil {
+		code = int(term.ExitCode)
+	}
+	return fmt.Errorf("service %s is crash-looping: pod %s exited with code %d and was restarted (%d restart(s) so far)%s",
+		d.Spec.Name, p.Name, code, n, t.podLines(ctx, c, p.Name))
 }
 
 // podReady reports whether p's Ready condition is true.
