@@ -404,6 +404,12 @@ func TestDeployReportsPodFailures(t *testing.T) {
 	}
 	t.Logf("crash loop reported in %s", time.Since(start).Round(100*time.Millisecond))
 
+	job := service("unpullable-job", "127.0.0.1:1/nothing/here:1", 1)
+	job.Job = true
+	if err := tg.RunJob(ctx, job, io.Discard); err == nil || !strings.Contains(err.Error(), "cannot get its image 127.0.0.1:1/nothing/here:1") {
+		t.Errorf("a job whose image the node cannot pull: %v", err)
+	}
+
 	missing := service("missing", "127.0.0.1:1/nothing/here:1", 1)
 	if err := tg.Deploy(ctx, missing, io.Discard); err == nil || !strings.Contains(err.Error(), "service missing: pod missing-") ||
 		!strings.Contains(err.Error(), "cannot get its image 127.0.0.1:1/nothing/here:1: ErrImagePull") && !strings.Contains(err.Error(), ": ImagePullBackOff") {

@@ -522,9 +522,9 @@ func (t *Target) podFailure(ctx context.Context, c *clients, d *deploy.Deploymen
 		}
 		switch w.Reason {
 		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-			return fmt.Errorf("service %s: pod %s cannot get its image %s: %s: %s", d.Spec.Name, p.Name, cs.Image, w.Reason, w.Message)
+			return fmt.Errorf("%s %s: pod %s cannot get its image %s: %s: %s", kindOf(d), d.Spec.Name, p.Name, cs.Image, w.Reason, w.Message)
 		case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
-			return fmt.Errorf("service %s: pod %s cannot start its container: %s: %s", d.Spec.Name, p.Name, w.Reason, w.Message)
+			return fmt.Errorf("%s %s: pod %s cannot start its container: %s: %s", kindOf(d), d.Spec.Name, p.Name, w.Reason, w.Message)
 		case "CrashLoopBackOff":
 			code := 0
 			if term := cs.LastTerminationState.Terminated; term != nil {
@@ -640,6 +640,15 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 			return nil
 		case jobCondition(u, "Failed"):
 			return fmt.Errorf("job %s failed%s", d.Spec.Name, t.lastLinesOf(ctx, c, "job-name="+name))
+		}
+		pods, err := c.typed.CoreV1().Pods(t.namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + name})
+		if err != nil {
+			return t.apiError("listing the pods of job/"+name, err)
+		}
+		for i := range pods.Items {
+			if err := t.podFailure(ctx, c, d, &pods.Items[i]); err != nil {
+				return err
+			}
 		}
 		if err := sleep(ctx, 500*time.Millisecond); err != nil {
 			return err
