@@ -475,6 +475,8 @@ cmd_down() {
   stop kube-scheduler kube-controller-manager kube-apiserver
   stop etcd
   ip link del "$BRIDGE" 2>/dev/null || true
+  # The node made this folder (empty on the host: its files were in the node's namespace).
+  rmdir /var/run/netns 2>/dev/null || true
   # The node's mounts lived in its private namespace and went with it; only directories remain.
   if grep -q " $RUN/" /proc/mounts; then
     die "mounts under $RUN are still present; not removing it"
