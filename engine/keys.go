@@ -328,3 +328,22 @@ func changedPaths(prev *RuleState, k *keyed) []string {
 
 // ReasonText joins reasons for display.
 func ReasonText(why []string) string { return strings.Join(why, "; ") }
+
+// Keys computes the keys of the selected rules and their deps, in run
+// order, as Plan does: from the secret HMACs recorded at each rule's last
+// success, reading no secret. `ferry render` names what it renders by them.
+func (e *Engine) Keys(ctx context.Context, names []string) (map[string]Digest, error) {
+	sel, err := e.Graph.Select(names)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]Digest{}
+	for _, n := range sel {
+		k, err := e.key(ctx, e.Graph.Rule(n), keys, assumeSecrets)
+		if err != nil {
+			return nil, err
+		}
+		keys[n] = k.key
+	}
+	return keys, nil
+}

@@ -188,6 +188,17 @@ func (l *Loaded) Plan(ctx context.Context, names []string, force bool) ([]PlanIt
 	return NewEngine(s.Workspace, l.Graph, st, s.Events).Plan(ctx, names, force)
 }
 
+// Keys computes the keys of the named rules and their deps (see
+// Engine.Keys), without the workspace lock: it writes nothing.
+func (l *Loaded) Keys(ctx context.Context, names []string) (map[string]Digest, error) {
+	s := l.Session
+	st, _, err := s.OpenState(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return NewEngine(s.Workspace, l.Graph, st, s.Events).Keys(ctx, names)
+}
+
 // Run brings the named rules (none: the default ones, see Graph.Select)
 // and their deps up to date, as RunThen does with no after. After a
 // success it writes the no-op record that lets the next run of the same

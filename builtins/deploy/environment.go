@@ -16,19 +16,29 @@ import (
 const (
 	TargetDocker = "docker" // the local Docker Engine: containers
 	TargetSwarm  = "swarm"  // Docker Swarm: services
+	// TargetKubernetes is a Kubernetes cluster that the user's kubeconfig
+	// names: Deployments, Services, Jobs and Secrets (see builtins/k8s).
+	TargetKubernetes = "kubernetes"
 )
 
 // targetKinds are the targets environment() accepts; later ones are named
 // in the error so a user knows they are planned.
-var targetKinds = []string{TargetDocker, TargetSwarm}
+var targetKinds = []string{TargetDocker, TargetSwarm, TargetKubernetes}
 
 // An Environment is a place to deploy to, declared with environment() and
 // selected with `--env NAME` (or FERRY_ENV).
 type Environment struct {
 	Name   string
-	Target string // TargetDocker or TargetSwarm
+	Target string // TargetDocker, TargetSwarm or TargetKubernetes
 	Doc    string
-	Pos    syntax.Position // where it is declared
+	// Context, Namespace and Registry are a Kubernetes environment's: the
+	// kubeconfig context ("" for the current one), the namespace ("" for
+	// the context's, else default) and the registry that images built by
+	// image() are pushed to for the cluster to pull.
+	Context   string
+	Namespace string
+	Registry  string
+	Pos       syntax.Position // where it is declared
 }
 
 // Environments collects the environment() declarations of one evaluation:
@@ -94,10 +104,14 @@ func environmentBuiltin() *engine.Builtin {
 		Doc: "Declares an environment: a place to deploy the services and jobs to, selected with `ferry --env NAME` " +
 			"(or the FERRY_ENV variable) for `up`, `status`, `logs` and `down`; `config.env` is the selected name. " +
 			"Without `--env`, ferry deploys to the local Docker Engine, as with `target = \"docker\"`. " +
-			"With `target = \"swarm\"` the same service rules become Docker Swarm services (see docs/swarm.md).",
+			"With `target = \"swarm\"` the same service rules become Docker Swarm services (see docs/swarm.md); " +
+			"with `target = \"kubernetes\"` they become Deployments, Services and Jobs in the cluster the kubeconfig names (see docs/kubernetes.md).",
 		Params: []engine.Param{
 			{Name: "name", Type: engine.String, Required: true, Positional: true, Doc: "The name given to `--env`: lowercase letters, digits, `-` and `_`."},
-			{Name: "target", Type: engine.String, Default: `"docker"`, Doc: "Where it deploys: `docker` (containers on the local Docker Engine) or `swarm` (services on the Docker Swarm the Engine is a manager of)."},
+			{Name: "target", Type: engine.String, Default: `"docker"`, Doc: "Where it deploys: `docker` (containers on the local Docker Engine), `swarm` (services on the Docker Swarm the Engine is a manager of) or `kubernetes` (the cluster of the kubeconfig: `KUBECONFIG`, else ~/.kube/config)."},
+			{Name: "context", Type: engine.String, Doc: "Kubernetes only: the kubeconfig context to use (default: its current context)."},
+			{Name: "namespace", Type: engine.String, Doc: "Kubernetes only: the namespace to deploy to (default: the context's, else `default`)."},
+			{Name: "registry", Type: engine.String, Doc: "Kubernetes only: the registry (`host[:port][/path]`) that images built by image() are pushed to for the cluster to pull."},
 			{Name: "doc", Type: engine.String, Doc: "What it is for."},
 		},
 		Returns: "the name.",
@@ -105,7 +119,8 @@ func environmentBuiltin() *engine.Builtin {
 			if _, err := engine.Declaring(thread, c); err != nil {
 				return nil, err
 			}
-			env := &Environment{Name: c.String("name"), Target: c.String("target"), Doc: c.String("doc"), Pos: c.Pos}
+			env := &Environment{Name: c.String("name"), Target: c.String("target"), Doc: c.String("doc"), Pos: c.Pos,
+				Context: c.String("context"), Namespace: c.String("namespace"), Registry: c.String("registry")}
 			if env.Target == "" {
 				env.Target = TargetDocker
 			}
@@ -114,12 +129,19 @@ func environmentBuiltin() *engine.Builtin {
 			}
 			if !slices.Contains(targetKinds, env.Target) {
 				msg := fmt.Sprintf("target: got %q, want %s", env.Target, strings.Join(targetKinds, " or "))
-				if env.Target == "kubernetes" || env.Target == "k8s" {
-					msg += " (kubernetes is not supported yet)"
+				if env.Target == "k8s" {
+					msg += " (did you mean \"kubernetes\"?)"
 				} else if s := engine.Suggest(env.Target, targetKinds); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				return nil, c.Errorf("%s", msg)
+			}
+			if env.Target != TargetKubernetes {
+				for _, p := range []string{"context", "namespace", "registry"} {
+					if c.String(p) != "" {
+						return nil, c.Errorf("%s: only a kubernetes environment takes it (target is %q)", p, env.Target)
+					}
+				}
 			}
 			if err := engine.StateOf[*Environments](thread).add(env); err != nil {
 				return nil, err
@@ -158,6 +180,25 @@ func CheckRules(rules []engine.Rule, t Target, env *Environment) error {
 // environment, or the local one for nil; builtins/docker's Targets is one.
 type TargetMaker interface {
 	For(env *Environment) Target
+}
+
+// TargetMakers makes each environment's target with the maker of its
+// target kind, and the local one (and that of any kind not in ByKind)
+// with Local: the CLI registers each kind's maker here, and nothing else
+// in it knows which target an environment deploys to.
+type TargetMakers struct {
+	Local  TargetMaker
+	ByKind map[string]TargetMaker
+}
+
+// For returns the target of env: its kind's maker's, else Local's.
+func (t TargetMakers) For(env *Environment) Target {
+	if env != nil {
+		if m, ok := t.ByKind[env.Target]; ok {
+			return m.For(env)
+		}
+	}
+	return t.Local.For(env)
 }
 
 // SelectTarget finds the environment name ("" for none: the local target)

@@ -73,8 +73,9 @@ service(name = "web", image = "acme/web:1", replicas = {"staging": 3}.get(config
 
 func TestEnvironmentErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		`environment("staging", target = "swam")`:                          `ferry.star:1:12: environment "staging": target: got "swam", want docker or swarm (did you mean "swarm"?)`,
-		`environment("staging", target = "kubernetes")`:                    `kubernetes is not supported yet`,
+		`environment("staging", target = "swam")`:                          `ferry.star:1:12: environment "staging": target: got "swam", want docker or swarm or kubernetes (did you mean "swarm"?)`,
+		`environment("staging", target = "k8s")`:                           `target: got "k8s", want docker or swarm or kubernetes (did you mean "kubernetes"?)`,
+		`environment("staging", target = "swarm", namespace = "web")`:      `namespace: only a kubernetes environment takes it (target is "swarm")`,
 		`environment("Staging")`:                                           `environment "Staging": name must be lowercase letters`,
 		"environment(\"prod\")\nenvironment(\"prod\", target = \"swarm\")": `ferry.star:2:12: environment "prod" is declared twice: it is already declared at ferry.star:1:12`,
 		`environment("prod", targets = "swarm")`:                           `unexpected keyword argument "targets" (did you mean "target"?)`,
@@ -146,5 +147,19 @@ service(name = "dns", image = "acme/dns:1", ports = ["53/udp"])
 	}
 	if got, err := SelectTarget(envs, "prod", res.Rules, envTargets{local}); got != nil || err == nil {
 		t.Errorf("SelectTarget(prod) = %v, %v; want an unknown environment's error", got, err)
+	}
+}
+
+func TestEnvironmentKubernetes(t *testing.T) {
+	envs, _, err := evalEnvs(t, `environment("prod", target = "kubernetes", context = "ci", namespace = "web", registry = "127.0.0.1:5000/acme")`, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := envs.Select("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Target != TargetKubernetes || env.Context != "ci" || env.Namespace != "web" || env.Registry != "127.0.0.1:5000/acme" {
+		t.Errorf("got %+v", env)
 	}
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const kubernetesStar = `environment("cluster", target = "kubernetes", namespace = "shop")
+service(name = "web", image = "acme/web:1", replicas = 2, ports = ["8080"], env = {"TOKEN": secret("token", env = "FERRY_TEST_SECRET")})
+job(name = "migrate", image = "acme/migrate:1")
+`
+
+// ferry render writes the objects of a Kubernetes environment, the same
+// bytes each time, without a cluster, and never a secret's value.
+func TestRenderKubernetes(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": kubernetesStar})
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	first := ws.ferry(t, "--env", "cluster", "render")
+	first.wantCode(t, 0)
+	for _, want := range []string{"# deployment-web.yaml\n", "# job-migrate.yaml\n", "# secret-web-secrets.yaml\n", "# service-web.yaml\n", "namespace: shop\n"} {
+		if !strings.Contains(first.stdout, want) {
+			t.Errorf("render printed no %q:\n%s", want, first.stdout)
+		}
+	}
+	if strings.Contains(first.stdout, leakValue) {
+		t.Errorf("render printed the secret's value")
+	}
+	if again := ws.ferry(t, "--env", "cluster", "render"); again.stdout != first.stdout {
+		t.Errorf("two renders differ:\n%s\n---\n%s", first.stdout, again.stdout)
+	}
+
+	out := filepath.Join(t.TempDir(), "manifests")
+	r := ws.ferry(t, "--env", "cluster", "render", "--out", out)
+	r.wantCode(t, 0)
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"deployment-web.yaml", "job-migrate.yaml", "secret-web-secrets.yaml", "service-web.yaml"}; !slices.Equal(names, want) {
+		t.Errorf("render --out wrote %v, want %v", names, want)
+	}
+
+	noEnv := ws.ferry(t, "render")
+	noEnv.wantCode(t, 2)
+	noEnv.wantStderr(t, "ferry render writes the manifests of a Kubernetes environment; select one with --env NAME")
+}
+
+// What the Kubernetes target does not deploy yet is refused when the
+// environment is selected, with the line that declares it.
+func TestKubernetesRefusesVolumes(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": `environment("cluster", target = "kubernetes")
+service(name = "db", image = "acme/db:1", volumes = ["data:/var/lib/db"])
+`})
+	r := ws.ferry(t, "--env", "cluster", "render")
+	r.wantCode(t, 2)
+	r.wantStderr(t, `ferry.star:2:8: service "db": the kubernetes target does not deploy volumes (PersistentVolumeClaims are not done yet) yet (environment cluster deploys to kubernetes)`)
+}
