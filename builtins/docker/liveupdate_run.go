@@ -111,7 +111,11 @@ func fallBack(format string, args ...any) error {
 // (having said why, when it is not obvious); any other error when a
 // triggered step failed.
 func (i *Image) liveUpdate(rc *engine.RunContext) error {
-	files, err := i.syncFiles(rc.Changed)
+	err := i.depsLive(rc.DepsChanged)
+	var files []syncFile
+	if err == nil {
+		files, err = i.syncFiles(rc.Changed)
+	}
 	if err == nil {
 		err = i.applyLive(rc, files)
 	}
@@ -121,6 +125,21 @@ func (i *Image) liveUpdate(rc *engine.RunContext) error {
 		return nil
 	}
 	return err
+}
+
+// depsLive returns an *errFallBack when a dep whose key changed is another
+// image: what that changed is in no file of the context. A task that
+// wrote into the context (a binary it compiled) shows in the changed
+// files instead, which the sync steps must cover.
+func (i *Image) depsLive(changed []string) error {
+	for _, d := range changed {
+		for _, r := range i.images.all() {
+			if r != i && r.info.Name == d {
+				return fallBack("the image %s it depends on changed", d)
+			}
+		}
+	}
+	return nil
 }
 
 // syncFiles maps the changed paths to the files to copy or delete.
