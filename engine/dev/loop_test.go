@@ -572,3 +572,27 @@ func TestChanged(t *testing.T) {
 		}
 	}
 }
+
+// The loop writes the state once it is idle, not only when it ends: each
+// success is in the journal at once, and the state file follows without
+// a later `ferry run` having to fold the journal in.
+func TestLoopSavesTheStateWhenIdle(t *testing.T) {
+	a := rule("a", "a.txt")
+	h := newHarness(t, map[string]string{"a.txt": "1"}, a)
+	h.start()
+	h.waitRuns(1)
+	state := filepath.Join(h.ws.Root, engine.StateDir, "state")
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if _, err := os.Stat(state); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no state file while the loop is idle\n%s", h.rec.log())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := h.stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the loop ended with %v", err)
+	}
+}
