@@ -128,6 +128,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer l.saves.Wait() // before the lock is released
 	l.ev = ev
 	l.e = engine.NewEngine(ev.Workspace, ev.Graph, st, l.Bus)
+	// The watch started before this engine: it reports every change, so
+	// the inputs no change touched need no stat (see FileIndex.Watched).
+	l.e.Index.Watched()
 	l.o = engine.RunOptions{Jobs: l.Jobs, KeepGoing: true, LiveUpdate: true}
 	l.setFiles(ev.Result.Files, false)
 	l.keepInputs(ctx)

@@ -96,6 +96,9 @@ func (l *Loop) loop(ctx context.Context) error {
 				}
 				return nil
 			}
+			// Before anything runs for it, and while a run may be computing
+			// keys: the inputs it touches must be stat-ed again.
+			l.e.Index.Invalidate(b.Paths, b.Rescan)
 			if l.rootGone() {
 				if cur != nil {
 					cur.cancel()
@@ -316,6 +319,7 @@ func (l *Loop) awaitRoot(ctx context.Context) error {
 	l.src.Close()
 	l.src = src
 	l.e.Reopen()
+	l.e.Index.Watched()
 	l.keepInputs(ctx)
 	l.Bus.Logf(engine.LevelInfo, "the workspace folder %s is back: evaluating it again and running what is out of date", l.Root)
 	return nil
