@@ -587,7 +587,7 @@ service(name = "web", image = "img")
 	if !slices.Contains(r.sum.Cached, "web") {
 		t.Errorf("web not up to date after the live update: %+v", r.sum)
 	}
-	if out := r.output("img"); !strings.Contains(out, "synced 1 file(s) into") || !strings.Contains(out, "restarted ") {
+	if out := r.output("img"); !strings.Contains(out, "synced 1 file(s) into") || !strings.Contains(out, "restarted ") || !strings.Contains(out, "container(s) done in ") || !strings.Contains(out, ": sync ") || !strings.Contains(out, ", restart ") {
 		t.Errorf("output of the live update:\n%s", out)
 	}
 	if now, _ := w.container(); now != id {
@@ -619,5 +619,20 @@ func TestDepsLive(t *testing.T) {
 	var fb *errFallBack
 	if err := app.depsLive([]string{"bin", "base"}); !errors.As(err, &fb) || !strings.Contains(fb.reason, "the image base it depends on changed") {
 		t.Errorf("a changed base image: %v, want a fall back that names it", err)
+	}
+}
+
+// The live update's last line breaks its time down by phase, in the order
+// the phases began, each summed over the containers.
+func TestPhaseTimes(t *testing.T) {
+	var p phaseTimes
+	if got := p.String(); got != "" {
+		t.Errorf("no phase: %q, want nothing", got)
+	}
+	p.add("sync", 30*time.Millisecond)
+	p.add("restart", time.Second)
+	p.add("sync", 50*time.Millisecond)
+	if got, want := p.String(), ": sync 80ms, restart 1s"; got != want {
+		t.Errorf("phases %q, want %q", got, want)
 	}
 }
