@@ -101,6 +101,7 @@ func (ix *FileIndex) keep(p string, k *kept) {
 			return
 		}
 	}
+	k.files = append([]FileSum(nil), k.files...) // the caller's slice is sorted later
 	ix.memo[p] = k
 }
 
@@ -142,7 +143,7 @@ func (ix *FileIndex) sumsWatched(st *statter, dir string, out *[]FileSum, add fu
 			return err
 		}
 	}
-	k.files = append([]FileSum(nil), (*out)[from:]...)
+	k.files = (*out)[from:]
 	for _, d := range k.dirs {
 		if err := ix.sumsWatched(st, d, out, add); err != nil {
 			return err

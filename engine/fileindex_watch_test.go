@@ -111,6 +111,17 @@ func TestFileIndexWatched(t *testing.T) {
 		t.Errorf("a renamed folder reported: Sums(tree) = %v", got)
 	}
 
+	// File inputs out of order: what is kept of each is its own digest,
+	// whatever Sums does with its list afterwards.
+	ix.Invalidate(nil, true)
+	want := sumsOf(t, plain, "one.txt", "src/a.txt")
+	for i := range 3 {
+		if got := sumsOf(t, ix, "src/a.txt", "one.txt"); !slices.Equal(got, want) {
+			t.Errorf("file inputs out of order, Sums %d: %v, want %v", i+1, got, want)
+		}
+		ix.Invalidate([]string{"src/a.txt"}, false)
+	}
+
 	// An unreported change is not seen: that is the watch's promise.
 	sumsOf(t, ix, "src")
 	write("src/a.txt", "unreported")
