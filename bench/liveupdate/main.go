@@ -46,7 +46,7 @@ import (
 )
 
 // targetP50 is the target for the median latency.
-const targetP50 = 200 * time.Millisecond
+const targetP50 = 100 * time.Millisecond
 
 // busyPct is the machine load above which the report warns. The Docker
 // Engine's work for the live updates counts as load: about a quarter of
