@@ -83,7 +83,7 @@ func linkSum(target string) Digest { return NewHasher().String("symlink").String
 // (wrapped) for a missing file, and a *LinkError for a path that leads out
 // of the workspace through a link.
 func (ix *FileIndex) Hash(rel string) (Digest, error) {
-	ix.Invalidate([]string{rel}, false) // a rule's output, which it may have just written
+	ix.invalidateFile(rel) // a rule's output, which it may have just written
 	st := ix.newStatter()
 	defer st.close()
 	cur, kind, err := st.stat(rel)

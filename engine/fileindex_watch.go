@@ -79,6 +79,25 @@ func (ix *FileIndex) Invalidate(paths []string, all bool) {
 	}
 }
 
+// invalidateFile forgets what the index kept of the file rel and of every
+// folder above it (a rule may have created folders for it, whose events
+// have not arrived yet), without the search below rel that Invalidate
+// makes, which a file has nothing under: Hash calls it for every output
+// of every rule a run checks.
+func (ix *FileIndex) invalidateFile(rel string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(ix.memo) == 0 {
+		return
+	}
+	for d := rel; ; d = path.Dir(d) {
+		delete(ix.memo, d)
+		if d == "." || d == "/" {
+			return
+		}
+	}
+}
+
 // memoized returns what the index kept of the path p.
 func (ix *FileIndex) memoized(p string) (*kept, bool) {
 	ix.mu.Lock()

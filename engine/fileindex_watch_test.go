@@ -67,13 +67,20 @@ func TestFileIndexWatched(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "one.txt", "one.txt"},
+		{"a rule's output hashed in a folder it created", func() {
+			writeFiles(t, root, map[string]string{"deep/new/out.txt": "o"})
+			age(t, root)
+			if _, err := ix.Hash("deep/new/out.txt"); err != nil {
+				t.Fatal(err)
+			}
+		}, "deep", "deep/new/out.txt"},
 	} {
 		before := sumsOf(t, ix, c.input)
 		c.change()
 		after := sumsOf(t, ix, c.input)
 		i := slices.IndexFunc(after, func(s FileSum) bool { return s.Path == c.changed })
 		j := slices.IndexFunc(before, func(s FileSum) bool { return s.Path == c.changed })
-		if i < 0 || j < 0 || after[i].Sum == before[j].Sum {
+		if i < 0 || j >= 0 && after[i].Sum == before[j].Sum { // changed, or new
 			t.Errorf("%s: Sums(%s) did not see the change to %s", c.what, c.input, c.changed)
 		}
 	}
