@@ -188,13 +188,19 @@ func saveAnswer(ctx context.Context, c Config, log io.Writer) (rep *SaveReport, 
 	}
 	var answer []time.Duration
 	phases := map[string][]float64{}
-	for _, s := range saves {
+	for n, s := range saves {
 		answer = append(answer, s.answered.Sub(s.before))
-		// The events of this save: the build task's start and end, the
-		// live update's end; each the first after the write.
+		// The events of this save, up to the next one: the build task's
+		// start and end, the live update's end; each the first after the
+		// write. The replicas may answer before ferry reports the live
+		// update done (the restart has returned, the event is on its way).
+		end := time.Now()
+		if n+1 < len(saves) {
+			end = saves[n+1].before
+		}
 		var buildStart, buildEnd, liveEnd time.Time
 		for _, e := range evs {
-			if e.Time.Before(s.before) || e.Time.After(s.answered) {
+			if e.Time.Before(s.before) || e.Time.After(end) {
 				continue
 			}
 			switch {
@@ -212,7 +218,7 @@ func saveAnswer(ctx context.Context, c Config, log io.Writer) (rep *SaveReport, 
 		phases["save → build starts"] = append(phases["save → build starts"], measure.MS(buildStart.Sub(s.before)))
 		phases["go build"] = append(phases["go build"], measure.MS(buildEnd.Sub(buildStart)))
 		phases["live update (sync + restart)"] = append(phases["live update (sync + restart)"], measure.MS(liveEnd.Sub(buildEnd)))
-		phases["answering after it"] = append(phases["answering after it"], measure.MS(s.answered.Sub(liveEnd)))
+		phases["answering after it"] = append(phases["answering after it"], measure.MS(max(s.answered.Sub(liveEnd), 0)))
 	}
 	rep.Answer = measure.StatsOf(answer)
 	rep.Met = rep.Answer.Median <= measure.MS(targetSaveP50)

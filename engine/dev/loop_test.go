@@ -426,7 +426,9 @@ func TestLoopReloads(t *testing.T) {
 
 	// While broken, any .star file counts: it may be the fix.
 	h.breakLoad(nil)
-	h.setRules(a, rule("b"))
+	b := rule("b")
+	b.outs = []string{"b.out"}
+	h.setRules(a, b)
 	h.send("lib.star")
 	h.wait("b to run", 1, is(engine.EventRuleDone, "b"))
 	h.wait("the reload", 1, logged("1 path changed (lib.star); rules reloaded, running what is out of date"))
@@ -434,6 +436,9 @@ func TestLoopReloads(t *testing.T) {
 		t.Errorf("Graph().Names() = %q after the reload", got)
 	}
 	h.waitRuns(3)
+	// The new rule's output is known as one: writing it runs nothing.
+	h.send("b.out")
+	h.wait("the output's batch", 1, logged("1 paths changed, all outputs of rules: nothing to do"))
 	if err := h.stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)
 	}

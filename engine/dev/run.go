@@ -259,16 +259,7 @@ func (l *Loop) union(prev, rules []string) []string {
 }
 
 // serveTasks returns the serve tasks the loop runs.
-func (l *Loop) serveTasks() map[string]bool {
-	out := map[string]bool{}
-	sel, _ := l.e.Graph.Select(l.selection())
-	for _, n := range sel {
-		if l.e.Graph.Rule(n).Info().Serve {
-			out[n] = true
-		}
-	}
-	return out
-}
+func (l *Loop) serveTasks() map[string]bool { return l.perGraph().serve }
 
 // mergeBatch adds b to the batch a, which may be nil.
 func mergeBatch(a *watch.Batch, b watch.Batch) *watch.Batch {
