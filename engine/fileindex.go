@@ -43,6 +43,10 @@ type FileIndex struct {
 
 	hashed atomic.Int64 // files read and hashed
 	stated atomic.Int64 // files stat-ed
+
+	// memo holds the digests of the inputs no change touched since Sums
+	// took them, in a watch (see Watched); nil otherwise.
+	memo map[string]*kept
 }
 
 // NewFileIndex returns an index for root seeded with cached entries.
@@ -79,6 +83,7 @@ func linkSum(target string) Digest { return NewHasher().String("symlink").String
 // (wrapped) for a missing file, and a *LinkError for a path that leads out
 // of the workspace through a link.
 func (ix *FileIndex) Hash(rel string) (Digest, error) {
+	ix.invalidateFile(rel) // a rule's output, which it may have just written
 	st := ix.newStatter()
 	defer st.close()
 	cur, kind, err := st.stat(rel)
@@ -164,13 +169,31 @@ func (ix *FileIndex) Sums(inputs []string) ([]FileSum, error) {
 		out = append(out, FileSum{Path: rel, Sum: sum})
 		return nil
 	}
+	watching := ix.watching()
 	for _, in := range inputs {
+		if k, ok := ix.memoized(in); ok { // no change touched it
+			if !k.dir {
+				out = append(out, k.files...)
+				continue
+			}
+			if err := ix.sumsWatched(st, in, &out, add); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		cur, kind, err := st.stat(in)
 		if err != nil {
 			return nil, err
 		}
 		if kind != kindDir {
 			if err := add(in, cur, kind); err != nil {
+				return nil, err
+			}
+			ix.keep(in, &kept{files: out[len(out)-1:]})
+			continue
+		}
+		if watching {
+			if err := ix.sumsWatched(st, in, &out, add); err != nil {
 				return nil, err
 			}
 			continue

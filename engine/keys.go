@@ -304,6 +304,24 @@ func secretChanges(prev, cur map[string]Digest) []string {
 }
 
 // changedPaths lists the inputs whose contents differ from the last success.
+// changedDeps returns the deps whose keys differ between prev and cur (or
+// that only one has), sorted.
+func changedDeps(prev, cur map[string]Digest) []string {
+	var out []string
+	for d, k := range cur {
+		if pk, ok := prev[d]; !ok || pk != k {
+			out = append(out, d)
+		}
+	}
+	for d := range prev {
+		if _, ok := cur[d]; !ok {
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func changedPaths(prev *RuleState, k *keyed) []string {
 	if prev == nil {
 		return nil

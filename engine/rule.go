@@ -98,8 +98,16 @@ type RunContext struct {
 	// Servers keeps the processes of serve rules running after Run returns;
 	// nil outside a watch, where a serve rule runs in the foreground.
 	Servers *Supervisor
+	// DepsChanged lists the deps whose keys differ since the last success
+	// (none when there was none).
+	DepsChanged []string
 	// LiveUpdate allows Run to return ErrLiveUpdated: the session asked for
-	// it (ferry watch), the rule succeeded before, and only the contents of
-	// its inputs (Changed) differ since: same definition, same deps' keys.
+	// it (ferry watch), the rule succeeded before, and its definition is
+	// the same since; the contents of its inputs (Changed) and the keys of
+	// deps (DepsChanged) may differ. A rule does its full work instead when
+	// a changed dep matters to it beyond its inputs (an image built on
+	// another image's), as when its inputs changed in a way it cannot
+	// apply in place. A task that writes into the rule's inputs, such as a
+	// binary it compiles into an image's context, shows in Changed.
 	LiveUpdate bool
 }

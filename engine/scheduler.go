@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -301,7 +300,8 @@ func (e *Engine) runOne(ctx context.Context, name string, depKeys map[string]Dig
 	rc := &RunContext{Workspace: e.Workspace, Rule: name, Key: k.key, DepKeys: k.deps, Changed: changedPaths(prev, k), Events: e.Events, Servers: e.Servers}
 	if prev != nil {
 		rc.PrevKey = prev.Key
-		rc.LiveUpdate = o.LiveUpdate && prev.Def == k.def && maps.Equal(prev.Deps, k.deps)
+		rc.LiveUpdate = o.LiveUpdate && prev.Def == k.def
+		rc.DepsChanged = changedDeps(prev.Deps, k.deps)
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {

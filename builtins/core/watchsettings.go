@@ -16,7 +16,7 @@ var watchSettingsBuiltin = &engine.Builtin{
 	Doc: "Sets how `ferry watch` batches and filters file changes. Call it at most once, at load time. " +
 		"The `--debounce` and `--max-batch-age` flags override it; a change takes effect when the watch starts again.",
 	Params: []engine.Param{
-		{Name: "debounce", Type: engine.Duration, Default: `"30ms"`, Doc: "Quiet window: run once no file has changed for this long."},
+		{Name: "debounce", Type: engine.Duration, Default: `"30ms"`, Doc: "Quiet window: run once no file has changed for this long. A lone save (one file, after a quiet spell) does not wait for it: it runs after 4 ms of quiet on that file (see docs/watch.md)."},
 		{Name: "max_batch_age", Type: engine.Duration, Default: `"500ms"`, Doc: "While files keep changing, run at least this often; at least `debounce`."},
 		{Name: "ignore", Type: engine.StringList, Default: "[]", Doc: "Paths whose changes start nothing, as patterns relative to the workspace root in `.gitignore` syntax " +
 			"(`\"tmp/\"`, `\"*.log\"`, `\"!keep.log\"`); they rank above `.ferryignore` and the `.gitignore` files, on top of `.git`, `.ferry` and editors' temporary files."},

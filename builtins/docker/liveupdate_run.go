@@ -111,7 +111,11 @@ func fallBack(format string, args ...any) error {
 // (having said why, when it is not obvious); any other error when a
 // triggered step failed.
 func (i *Image) liveUpdate(rc *engine.RunContext) error {
-	files, err := i.syncFiles(rc.Changed)
+	err := i.depsLive(rc.DepsChanged)
+	var files []syncFile
+	if err == nil {
+		files, err = i.syncFiles(rc.Changed)
+	}
 	if err == nil {
 		err = i.applyLive(rc, files)
 	}
@@ -121,6 +125,21 @@ func (i *Image) liveUpdate(rc *engine.RunContext) error {
 		return nil
 	}
 	return err
+}
+
+// depsLive returns an *errFallBack when a dep whose key changed is another
+// image: what that changed is in no file of the context. A task that
+// wrote into the context (a binary it compiled) shows in the changed
+// files instead, which the sync steps must cover.
+func (i *Image) depsLive(changed []string) error {
+	for _, d := range changed {
+		for _, r := range i.images.all() {
+			if r != i && r.info.Name == d {
+				return fallBack("the image %s it depends on changed", d)
+			}
+		}
+	}
+	return nil
 }
 
 // syncFiles maps the changed paths to the files to copy or delete.
@@ -203,14 +222,17 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 		return err
 	}
 	todo := make([][]syncFile, len(targets))
+	var phases phaseTimes
 	for n, c := range targets {
 		todo[n] = i.synced.pending(c.ID, files)
 		if len(todo[n]) == 0 {
 			continue
 		}
+		t := time.Now()
 		if err := i.syncInto(rc, c, todo[n]); err != nil {
 			return i.whyFailed(rc, c, start, err)
 		}
+		phases.add("sync", time.Since(t))
 		fmt.Fprintf(rc.Stdout, "synced %s into %s\n", countFiles(todo[n]), c.Name)
 	}
 	for _, s := range i.live {
@@ -221,9 +243,11 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 			if len(todo[n]) == 0 || !s.triggered(localPaths(todo[n])) {
 				continue
 			}
+			t := time.Now()
 			if err := i.runStep(rc, s, c); err != nil {
 				return i.whyFailed(rc, c, start, err)
 			}
+			phases.add(stepPhase[s.kind], time.Since(t))
 		}
 	}
 	// Only now: after a failed step, the next live update copies the files
@@ -231,8 +255,40 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 	for n, c := range targets {
 		i.synced.done(c.ID, todo[n])
 	}
-	fmt.Fprintf(rc.Stdout, "live update of %d container(s) done in %s\n", len(targets), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(rc.Stdout, "live update of %d container(s) done in %s%s\n", len(targets), time.Since(start).Round(time.Millisecond), phases)
 	return engine.ErrLiveUpdated
+}
+
+// stepPhase names the phase of a live update each kind of step is part of.
+var stepPhase = map[string]string{"run": "run", "signal": "signal", "restart_container": "restart"}
+
+// phaseTimes adds up the time a live update spent in each phase (sync,
+// run, signal, restart), in the order they began.
+type phaseTimes struct {
+	names []string
+	took  map[string]time.Duration
+}
+
+func (p *phaseTimes) add(phase string, d time.Duration) {
+	if p.took == nil {
+		p.took = map[string]time.Duration{}
+	}
+	if _, ok := p.took[phase]; !ok {
+		p.names = append(p.names, phase)
+	}
+	p.took[phase] += d
+}
+
+// String is ": sync 80ms, restart 1.1s", or empty when nothing was done.
+func (p phaseTimes) String() string {
+	if len(p.names) == 0 {
+		return ""
+	}
+	parts := make([]string, len(p.names))
+	for n, name := range p.names {
+		parts[n] = name + " " + p.took[name].Round(time.Millisecond).String()
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 // liveTargets lists the running containers of the workspace's services

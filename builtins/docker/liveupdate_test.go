@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -545,5 +546,93 @@ func TestLiveUpdateReadOnly(t *testing.T) {
 	_, addr := w.container()
 	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); got != "0:0 v2" {
 		t.Errorf("file in the new container: %q", got)
+	}
+}
+
+// A binary that a task compiles into the image's context is synced into the
+// running container and the container restarted, without an image build:
+// the task's changed key does not stop the live update, as the file it
+// wrote is covered by a sync step. The services see no change; a later
+// `ferry run` builds the image.
+func TestLiveUpdateOfATaskBuiltBinary(t *testing.T) {
+	t.Parallel()
+	w := newLiveWorkspace(t)
+	body, err := os.ReadFile(filepath.Join(w.root, "app/server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.write("server.bin", string(body))
+	w.write("version.txt", "v1")
+	w.write("ferry.star", `task(name = "bin", cmd = "cat server.bin version.txt > app/server && chmod 755 app/server",
+     srcs = ["server.bin", "version.txt"], outs = ["app/server"])
+image(name = "img", repo = "REPO", context = "app", deps = ["bin"], live_update = [
+    sync("app/server", "/server"),
+    restart_container(trigger = ["app/server"]),
+])
+service(name = "web", image = "img")
+`)
+	w.liveRun(true).wantOutcome(t, "first run", []string{"bin", "img", "web"}, nil)
+	built := stateKey(t, w.testWorkspace, "img")
+	id, addr := w.container()
+	if out, err := exec.Command("docker", "kill", "-s", "HUP", id).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill -s HUP: %v\n%s", err, out)
+	}
+	if got := httpBodyBecomes(t, addr+"/hups", "1"); got != "1" {
+		t.Fatalf("SIGHUPs before the change: %s, want 1", got)
+	}
+
+	w.write("version.txt", "v2")
+	r := w.liveRun(true)
+	r.wantOutcome(t, "a rebuilt binary", []string{"bin"}, []string{"img"})
+	if !slices.Contains(r.sum.Cached, "web") {
+		t.Errorf("web not up to date after the live update: %+v", r.sum)
+	}
+	if out := r.output("img"); !strings.Contains(out, "synced 1 file(s) into") || !strings.Contains(out, "restarted ") || !strings.Contains(out, "container(s) done in ") || !strings.Contains(out, ": sync ") || !strings.Contains(out, ", restart ") {
+		t.Errorf("output of the live update:\n%s", out)
+	}
+	if now, _ := w.container(); now != id {
+		t.Errorf("the container was replaced, want it restarted")
+	}
+	if got := httpBody(t, addr+"/hups"); got != "0" {
+		t.Errorf("SIGHUPs after the live update: %s, want 0 from the restarted process", got)
+	}
+	if got := httpBody(t, addr+"/file?p=/server"); !strings.HasSuffix(got, "v2") {
+		t.Errorf("/server in the container does not end with the new version (%d bytes)", len(got))
+	}
+	if k := stateKey(t, w.testWorkspace, "img"); k != built {
+		t.Errorf("state key moved to %s after a live update, want the build's %s", k.Short(), built.Short())
+	}
+	w.liveRun(false).wantOutcome(t, "ferry run", []string{"img", "web"}, nil)
+}
+
+// An image whose base image (another image rule) changed is built: what
+// changed is in no file of its context.
+func TestDepsLive(t *testing.T) {
+	images := &catalog{}
+	base := &Image{info: engine.RuleInfo{Name: "base", Kind: "image"}, images: images}
+	app := &Image{info: engine.RuleInfo{Name: "app", Kind: "image"}, images: images}
+	images.add(base)
+	images.add(app)
+	if err := app.depsLive([]string{"bin"}); err != nil {
+		t.Errorf("a changed task: %v, want a live update", err)
+	}
+	var fb *errFallBack
+	if err := app.depsLive([]string{"bin", "base"}); !errors.As(err, &fb) || !strings.Contains(fb.reason, "the image base it depends on changed") {
+		t.Errorf("a changed base image: %v, want a fall back that names it", err)
+	}
+}
+
+// The live update's last line breaks its time down by phase, in the order
+// the phases began, each summed over the containers.
+func TestPhaseTimes(t *testing.T) {
+	var p phaseTimes
+	if got := p.String(); got != "" {
+		t.Errorf("no phase: %q, want nothing", got)
+	}
+	p.add("sync", 30*time.Millisecond)
+	p.add("restart", time.Second)
+	p.add("sync", 50*time.Millisecond)
+	if got, want := p.String(), ": sync 80ms, restart 1s"; got != want {
+		t.Errorf("phases %q, want %q", got, want)
 	}
 }

@@ -58,7 +58,7 @@ view). On a terminal, a status view shows each rule's state above the log
 			return err
 		},
 	}
-	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION` (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
+	cmd.Flags().DurationVar(&wo.Debounce, "debounce", 0, "run once no file has changed for `DURATION`; a lone save to one file goes after "+watch.DefaultQuick.String()+" (default: watch_settings() in ferry.star, or "+watch.DefaultDebounce.String()+")")
 	cmd.Flags().BoolVar(&keep, "keep", false, "on exit, leave the services this watch started running")
 	cmd.Flags().BoolVar(&noView, "no-view", false, "log lines instead of the status view on a terminal")
 	cmd.Flags().DurationVar(&wo.MaxBatchAge, "max-batch-age", 0, "while files keep changing, run at least every `DURATION` (default: watch_settings(), or "+watch.DefaultMaxBatchAge.String()+")")

@@ -426,7 +426,9 @@ func TestLoopReloads(t *testing.T) {
 
 	// While broken, any .star file counts: it may be the fix.
 	h.breakLoad(nil)
-	h.setRules(a, rule("b"))
+	b := rule("b")
+	b.outs = []string{"b.out"}
+	h.setRules(a, b)
 	h.send("lib.star")
 	h.wait("b to run", 1, is(engine.EventRuleDone, "b"))
 	h.wait("the reload", 1, logged("1 path changed (lib.star); rules reloaded, running what is out of date"))
@@ -434,6 +436,9 @@ func TestLoopReloads(t *testing.T) {
 		t.Errorf("Graph().Names() = %q after the reload", got)
 	}
 	h.waitRuns(3)
+	// The new rule's output is known as one: writing it runs nothing.
+	h.send("b.out")
+	h.wait("the output's batch", 1, logged("1 paths changed, all outputs of rules: nothing to do"))
 	if err := h.stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)
 	}
@@ -570,5 +575,66 @@ func TestChanged(t *testing.T) {
 		if got := changed(tt.paths, tt.rescan); got != tt.want {
 			t.Errorf("changed(%q, %v) = %q, want %q", tt.paths, tt.rescan, got, tt.want)
 		}
+	}
+}
+
+// The loop writes the state once it is idle, not only when it ends: each
+// success is in the journal at once, and the state file follows without
+// a later `ferry run` having to fold the journal in.
+func TestLoopSavesTheStateWhenIdle(t *testing.T) {
+	a := rule("a", "a.txt")
+	h := newHarness(t, map[string]string{"a.txt": "1"}, a)
+	h.start()
+	h.waitRuns(1)
+	state := filepath.Join(h.ws.Root, engine.StateDir, "state")
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if _, err := os.Stat(state); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no state file while the loop is idle\n%s", h.rec.log())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := h.stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the loop ended with %v", err)
+	}
+}
+
+// ageFiles sets the times of the workspace's files an hour back, out of the
+// window in which a hashed file is hashed again.
+func (h *harness) ageFiles() {
+	h.t.Helper()
+	old := time.Now().Add(-time.Hour)
+	filepath.Walk(h.ws.Root, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, old, old) })
+}
+
+// In a watch, the inputs no batch touched are taken as the last run saw
+// them, without a stat; a batch makes the inputs it touches be stat-ed
+// again before anything runs for it (the files here are aged, so that the
+// index keeps their digests).
+func TestLoopReadsWhatABatchTouches(t *testing.T) {
+	a := rule("a", "src")
+	b := rule("b", "b.txt")
+	h := newHarness(t, map[string]string{"b.txt": "1"}, a, b)
+	if err := os.MkdirAll(h.ws.Path("src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.write("src/a.txt", "1")
+	h.ageFiles()
+	h.start()
+	h.waitRuns(1)
+	for i, body := range []string{"22", "333"} {
+		h.write("src/a.txt", body)
+		h.ageFiles()
+		h.send("src/a.txt")
+		h.waitRuns(i + 2)
+		if n := h.ran("a"); n != i+2 {
+			t.Fatalf("after change %d to src/a.txt, a ran %d times, want %d\n%s", i+1, n, i+2, h.rec.log())
+		}
+	}
+	if n := h.ran("b"); n != 1 {
+		t.Errorf("b ran %d times, want once", n)
 	}
 }

@@ -58,6 +58,11 @@ func (l *Loop) loop(ctx context.Context) error {
 		}
 	}))
 	start := func(rules, force []string) *run { return l.start(ctx, rules, force, &active) }
+	// The state is written once the loop has been idle for saveIdle (see
+	// saveIdle), and when the loop ends.
+	saveTimer := time.NewTimer(time.Hour)
+	saveTimer.Stop()
+	defer l.saveLater()
 	sel := l.selection()
 	if len(sel) == 0 {
 		l.Bus.Logf(engine.LevelInfo, "every selected rule is manual: nothing runs until `ferry trigger RULE`")
@@ -77,6 +82,10 @@ func (l *Loop) loop(ctx context.Context) error {
 				<-cur.done
 			}
 			return ctx.Err()
+		case <-saveTimer.C:
+			if cur == nil {
+				l.saveLater()
+			} // else the end of the run arms the timer again
 		case err := <-l.src.Errors():
 			l.Bus.Logf(engine.LevelError, "%v", err)
 		case b, ok := <-l.src.Batches():
@@ -87,6 +96,9 @@ func (l *Loop) loop(ctx context.Context) error {
 				}
 				return nil
 			}
+			// Before anything runs for it, and while a run may be computing
+			// keys: the inputs it touches must be stat-ed again.
+			l.e.Index.Invalidate(b.Paths, b.Rescan)
 			if l.rootGone() {
 				if cur != nil {
 					cur.cancel()
@@ -136,6 +148,7 @@ func (l *Loop) loop(ctx context.Context) error {
 			}
 			prev := cur
 			cur = nil
+			saveTimer.Reset(saveIdle)
 			var rules []string
 			if pending != nil {
 				var err error
@@ -181,7 +194,6 @@ func (l *Loop) start(ctx context.Context, rules, force []string, active *atomic.
 		if (err == nil || errors.Is(err, engine.ErrFailed)) && l.Domain != nil {
 			l.Domain.Ran(rctx, l.e, l.o, sum)
 		}
-		l.saveLater()
 		if err != nil && rctx.Err() == nil && !errors.Is(err, engine.ErrFailed) {
 			l.Bus.Logf(engine.LevelError, "%v", err)
 		}
@@ -189,11 +201,18 @@ func (l *Loop) start(ctx context.Context, rules, force []string, active *atomic.
 	return r
 }
 
+// saveIdle is how long the loop waits, after a run, with no run in
+// progress, before it writes the state. Each rule's success is in the
+// journal the moment it is known (nothing is lost if ferry is killed
+// meanwhile), and writing the state holds the state and the stat cache
+// while it encodes them (over 100 ms at 100,000 files): a save after every
+// run made the next save of a file wait for it.
+const saveIdle = time.Second
+
 // saveLater writes the state in the background, so that a change saved
-// meanwhile does not wait for the write: at 100,000 files it takes over
-// 100 ms, fsync included. State.Save takes one snapshot at a time, and what
-// the next run changes is written by the save after it. Run waits for the
-// last save before it ends.
+// meanwhile does not wait for the write. State.Save takes one snapshot at
+// a time, and what the next run changes is written by the save after it.
+// Run waits for the last save before it ends.
 func (l *Loop) saveLater() {
 	l.saves.Add(1)
 	go func() {
@@ -240,16 +259,7 @@ func (l *Loop) union(prev, rules []string) []string {
 }
 
 // serveTasks returns the serve tasks the loop runs.
-func (l *Loop) serveTasks() map[string]bool {
-	out := map[string]bool{}
-	sel, _ := l.e.Graph.Select(l.selection())
-	for _, n := range sel {
-		if l.e.Graph.Rule(n).Info().Serve {
-			out[n] = true
-		}
-	}
-	return out
-}
+func (l *Loop) serveTasks() map[string]bool { return l.perGraph().serve }
 
 // mergeBatch adds b to the batch a, which may be nil.
 func mergeBatch(a *watch.Batch, b watch.Batch) *watch.Batch {
@@ -300,6 +310,7 @@ func (l *Loop) awaitRoot(ctx context.Context) error {
 	l.src.Close()
 	l.src = src
 	l.e.Reopen()
+	l.e.Index.Watched()
 	l.keepInputs(ctx)
 	l.Bus.Logf(engine.LevelInfo, "the workspace folder %s is back: evaluating it again and running what is out of date", l.Root)
 	return nil

@@ -23,12 +23,16 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Defaults for Options. The quiet window is nearly all of the latency from
-// a save to a run (bench/watch measures it); 30 ms still gathers a burst of
-// 1,000 files written back to back, as `git checkout` writes them, into one
-// batch or two on an idle machine (BenchmarkWatchBurstOfThousand).
+// Defaults for Options. 30 ms of quiet gathers a burst of 1,000 files
+// written back to back, as `git checkout` writes them, into one batch or
+// two on an idle machine (BenchmarkWatchBurstOfThousand). A lone save does
+// not wait for it: it goes out after DefaultQuick of quiet on its path,
+// which gathers the few events of one save (truncate and write, or create,
+// write and rename), so one save is one batch (bench/watch measures the
+// latency).
 const (
 	DefaultDebounce    = 30 * time.Millisecond
+	DefaultQuick       = 4 * time.Millisecond
 	DefaultMaxBatchAge = 500 * time.Millisecond
 )
 
@@ -37,6 +41,11 @@ type Options struct {
 	// Debounce is the quiet window: a batch is emitted once no change has
 	// arrived for this long. 0 means DefaultDebounce.
 	Debounce time.Duration
+	// Quick is the quiet window of a lone save: the first change after a
+	// quiet spell of Debounce, to one path, goes out once that path has
+	// been quiet this long; a change to a second path makes the batch wait
+	// for Debounce. 0 means DefaultQuick; it is never longer than Debounce.
+	Quick time.Duration
 	// MaxBatchAge bounds how long a batch collects during a steady stream
 	// of changes. 0 means DefaultMaxBatchAge.
 	MaxBatchAge time.Duration
@@ -115,6 +124,9 @@ func newWatcher(root string, opts Options) (*Watcher, error) {
 	}
 	if opts.MaxBatchAge <= 0 {
 		opts.MaxBatchAge = DefaultMaxBatchAge
+	}
+	if opts.Quick <= 0 {
+		opts.Quick = DefaultQuick
 	}
 	root, err := filepath.Abs(root)
 	if err != nil {
@@ -222,10 +234,11 @@ func (w *Watcher) Close() error {
 }
 
 // Ignored reports whether a workspace-relative slash path is never
-// reported: anything under .git or .ferry, and editors' temporary files
-// (Vim's *.swp and its 4913 probe, backups ending in ~, Emacs's .#lock
-// files, JetBrains' *___jb_tmp___ and *___jb_old___, gedit's
-// .goutputstream-*).
+// reported: anything under .git or .ferry, editors' temporary files (Vim's
+// *.swp, *.swo and *.swx and its 4913 probe, backups ending in ~, Emacs's
+// .#lock and #autosave# files, JetBrains' *___jb_tmp___ and
+// *___jb_old___, gedit's .goutputstream-*, Kate's *.kate-swp), and the
+// *-go-tmp-umask file that `go build -o` makes beside its output.
 func Ignored(rel string) bool {
 	for part := range strings.SplitSeq(rel, "/") {
 		if part == ".git" || part == ".ferry" {
@@ -233,10 +246,12 @@ func Ignored(rel string) bool {
 		}
 	}
 	base := path.Base(rel)
-	return strings.HasSuffix(base, ".swp") || strings.HasSuffix(base, "~") ||
-		strings.HasPrefix(base, ".#") || base == "4913" ||
+	return strings.HasSuffix(base, ".swp") || strings.HasSuffix(base, ".swo") || strings.HasSuffix(base, ".swx") ||
+		strings.HasSuffix(base, "~") || base == "4913" ||
+		strings.HasPrefix(base, ".#") || len(base) > 2 && base[0] == '#' && base[len(base)-1] == '#' ||
 		strings.HasSuffix(base, "___jb_tmp___") || strings.HasSuffix(base, "___jb_old___") ||
-		strings.HasPrefix(base, ".goutputstream-")
+		strings.HasPrefix(base, ".goutputstream-") || strings.HasSuffix(base, ".kate-swp") ||
+		strings.HasSuffix(base, "-go-tmp-umask")
 }
 
 // rel returns the workspace-relative slash path of abs.
@@ -385,27 +400,25 @@ func (w *Watcher) dropTree(dir string) {
 }
 
 // loop turns fsnotify's events into batches: changes collect in pending
-// until Debounce passes without one or the oldest is MaxBatchAge old; then
-// they wait in ready until the reader takes them, while new changes keep
+// until the debouncer says the batch is due (see debouncer); then they
+// wait in ready until the reader takes them, while new changes keep
 // collecting, so a busy reader gets one merged batch instead of a queue.
 func (w *Watcher) loop() {
 	defer w.wg.Done()
 	pending := map[string]bool{}
 	var pendingRescan bool
-	var first time.Time // when pending got its first change; zero when empty
-	var last time.Time  // when pending got its latest change
+	db := debouncer{quick: w.opts.Quick, debounce: w.opts.Debounce, maxAge: w.opts.MaxBatchAge}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var ready *Batch
 
-	// arm sets the timer to the end of the quiet window, or to the batch's
-	// maximum age if that comes first.
-	arm := func() {
-		if first.IsZero() {
-			first = time.Now()
+	// changed notes a change to paths (none for a rescan) and sets the
+	// timer to when the batch is due.
+	changed := func(paths []string) {
+		for _, rel := range paths {
+			pending[rel] = true
 		}
-		due := min(time.Until(first.Add(w.opts.MaxBatchAge)), w.opts.Debounce)
-		timer.Reset(max(due, 0))
+		timer.Reset(max(time.Until(db.add(time.Now(), paths)), 0))
 	}
 	report := func(err error) {
 		select {
@@ -433,16 +446,11 @@ func (w *Watcher) loop() {
 				// The watched folder itself went, and its watches with it:
 				// anything may have changed, and the reader must look.
 				pendingRescan = true
-				last = time.Now()
-				arm()
+				changed(nil)
 				continue
 			}
 			if paths := w.handle(ev, report); len(paths) > 0 {
-				for _, rel := range paths {
-					pending[rel] = true
-				}
-				last = time.Now()
-				arm()
+				changed(paths)
 			}
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
@@ -462,8 +470,7 @@ func (w *Watcher) loop() {
 				report(err)
 			}
 			pendingRescan = true
-			last = time.Now()
-			arm()
+			changed(nil)
 		case <-timer.C:
 			if len(pending) == 0 && !pendingRescan {
 				continue
@@ -476,12 +483,61 @@ func (w *Watcher) loop() {
 			}
 			ready.Paths = dedupe(ready.Paths)
 			ready.Rescan = ready.Rescan || pendingRescan
-			ready.Last = last
-			pending, pendingRescan, first = map[string]bool{}, false, time.Time{}
+			ready.Last = db.flush()
+			pending, pendingRescan = map[string]bool{}, false
 		case out <- next:
 			ready = nil
 		}
 	}
+}
+
+// A debouncer decides when a batch of changes is due. A lone save (changes
+// to one path, after a quiet spell of at least the quiet window) goes out
+// once that path has been quiet for the short quick window, so it does not
+// wait out the whole quiet window; as soon as a second path changes, the
+// batch is a burst (a `git checkout`, "save all", a build writing files),
+// and goes out once nothing has changed for the quiet window, or when it
+// reaches its maximum age. It is a value the loop owns, and keeps no clock
+// of its own, so tests give it the times.
+type debouncer struct {
+	quick, debounce, maxAge time.Duration
+
+	first, last time.Time // when the pending batch got its first and latest change; first is zero when none is pending
+	prev        time.Time // the latest change of the batches before
+	lone        string    // the one path changed, while the batch is a lone save
+}
+
+// add notes a change to paths at now (no paths for a change that is no
+// path's, such as lost events) and returns when the batch is due.
+func (d *debouncer) add(now time.Time, paths []string) time.Time {
+	if d.first.IsZero() {
+		d.first = now
+		if len(paths) == 1 && (d.prev.IsZero() || now.Sub(d.prev) >= d.debounce) {
+			d.lone = paths[0]
+		}
+	} else if d.lone != "" && (len(paths) != 1 || paths[0] != d.lone) {
+		d.lone = ""
+	}
+	d.last = now
+	window := d.debounce
+	if d.lone != "" {
+		window = min(d.quick, d.debounce)
+	}
+	return minTime(d.first.Add(d.maxAge), now.Add(window))
+}
+
+// flush ends the pending batch and returns the time of its latest change.
+func (d *debouncer) flush() time.Time {
+	last := d.last
+	d.prev, d.first, d.lone = last, time.Time{}, ""
+	return last
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // handle updates the watched folders for one event and returns the paths

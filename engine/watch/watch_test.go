@@ -3,6 +3,7 @@ package watch
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -161,12 +162,13 @@ func TestWatchIgnores(t *testing.T) {
 	if !slices.Equal(got, []string{"marker"}) {
 		t.Errorf("got %q, want only the marker", got)
 	}
-	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f", "main.go___jb_tmp___", "a/main.go___jb_old___", ".goutputstream-X1Y2"} {
+	for _, p := range []string{".git", ".ferry/x", "a/.git/b", "x.swp", "4913", "a/b~", ".#f", "main.go___jb_tmp___", "a/main.go___jb_old___", ".goutputstream-X1Y2",
+		"a.go.swo", "a.go.swx", "#main.go#", "a/.main.go.kate-swp", "bin/app-go-tmp-umask"} {
 		if !Ignored(p) {
 			t.Errorf("Ignored(%q) = false", p)
 		}
 	}
-	for _, p := range []string{"git/x", "a.ferry", "main.go", "49131"} {
+	for _, p := range []string{"git/x", "a.ferry", "main.go", "49131", "#", "a#b", "#issue"} {
 		if Ignored(p) {
 			t.Errorf("Ignored(%q) = true", p)
 		}
@@ -253,16 +255,101 @@ func TestWatchBurst(t *testing.T) {
 }
 
 // With a long quiet window, a batch still goes out when it reaches its
-// maximum age; with a long maximum age, when the window passes.
+// maximum age; with a long maximum age, when the window passes. Each
+// writes two files: the second is no lone save (a change came less than
+// the quiet window before it), so only the age, or the window, can send
+// it.
 func TestWatchQuietWindowAndMaxAge(t *testing.T) {
 	root := t.TempDir()
 	w := start(t, root, Options{Debounce: time.Hour, MaxBatchAge: 20 * time.Millisecond})
 	write(t, root, "a", "")
-	collect(t, w, "a")
+	write(t, root, "b", "")
+	collect(t, w, "a", "b")
 
 	w2 := start(t, t.TempDir(), Options{Debounce: 20 * time.Millisecond, MaxBatchAge: time.Hour})
-	write(t, w2.root, "b", "")
-	collect(t, w2, "b")
+	write(t, w2.root, "c", "")
+	write(t, w2.root, "d", "")
+	collect(t, w2, "c", "d")
+}
+
+// A lone save goes out after the quick window, without waiting for the
+// quiet window: with a quiet window and a maximum age of an hour, only the
+// quick window can send it.
+func TestWatchLoneSaveSkipsQuietWindow(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "main.go", "package main")
+	w := start(t, root, Options{Debounce: time.Hour, MaxBatchAge: time.Hour})
+	write(t, root, "main.go", "package main // saved")
+	if got := collect(t, w, "main.go"); !slices.Equal(got, []string{"main.go"}) {
+		t.Errorf("reported %q, want main.go", got)
+	}
+}
+
+// The debouncer's decisions, with the times given: a lone save is due
+// after the quick window from its latest event; a second path turns the
+// batch into a burst, due after the quiet window; a change soon after a
+// batch is no lone save; the maximum age caps every batch.
+func TestDebouncer(t *testing.T) {
+	const quick, quiet, age = 4 * time.Millisecond, 30 * time.Millisecond, 500 * time.Millisecond
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d := debouncer{quick: quick, debounce: quiet, maxAge: age}
+	check := func(what string, got, want time.Time) {
+		t.Helper()
+		if !got.Equal(want) {
+			t.Errorf("%s: due at +%v, want +%v", what, got.Sub(t0), want.Sub(t0))
+		}
+	}
+	// A save: truncate, then write, of one file.
+	check("first event of a lone save", d.add(at(0), []string{"a.go"}), at(0).Add(quick))
+	check("its second event", d.add(at(1), []string{"a.go"}), at(1).Add(quick))
+	if last := d.flush(); !last.Equal(at(1)) {
+		t.Errorf("flush returned +%v, want the latest change, +1ms", last.Sub(t0))
+	}
+	// Another file right after the save: part of the same activity.
+	check("a change within the quiet window of the last batch", d.add(at(10), []string{"b.go"}), at(10).Add(quiet))
+	d.flush()
+	// After a quiet spell, a burst: the first path looks like a lone save
+	// until the second arrives.
+	check("first path of a burst", d.add(at(100), []string{"c/1"}), at(100).Add(quick))
+	check("second path of a burst", d.add(at(101), []string{"c/2"}), at(101).Add(quiet))
+	check("the first path again, in the burst", d.add(at(102), []string{"c/1"}), at(102).Add(quiet))
+	check("a steady stream reaches the maximum age", d.add(at(590), []string{"c/3"}), at(100).Add(age))
+	d.flush()
+	// Several paths in one event (a new folder and its files), or lost
+	// events, are no lone save.
+	check("a new folder", d.add(at(1000), []string{"n", "n/x"}), at(1000).Add(quiet))
+	d.flush()
+	check("lost events", d.add(at(2000), nil), at(2000).Add(quiet))
+	d.flush()
+	// A quick window longer than the quiet window is cut to it.
+	d2 := debouncer{quick: time.Second, debounce: quiet, maxAge: age}
+	check("quick window above the quiet window", d2.add(at(0), []string{"a"}), at(0).Add(quiet))
+}
+
+// `go build -o` writes a *-go-tmp-umask file beside its output, and
+// removes it: the watch reports the output only, so a rule whose sources
+// hold the folder is not run again by the build's own files.
+func TestWatchGoBuildTemporaryFile(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	root := t.TempDir()
+	write(t, root, "go.mod", "module example.com/app\n\ngo 1.21\n")
+	write(t, root, "main.go", "package main\n\nfunc main() {}\n")
+	w := start(t, root, Options{})
+	cmd := exec.Command(goBin, "build", "-o", "bin/app", ".")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	write(t, root, "marker", "")
+	got := collect(t, w, "bin/app", "marker")
+	if !slices.Equal(got, []string{"bin", "bin/app", "marker"}) && !slices.Equal(got, []string{"bin/app", "marker"}) {
+		t.Errorf("go build reported %q, want only its output (and the folder it made)", got)
+	}
 }
 
 // A batch that the reader does not take yet keeps growing, and is
