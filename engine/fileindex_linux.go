@@ -101,6 +101,16 @@ func (s *statter) close() {
 	}
 }
 
+// lstatPath returns the stat of the file at absolute path p, without
+// following a link.
+func lstatPath(p string) (fileStat, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return fileStat{}, &fs.PathError{Op: "lstat", Path: p, Err: err}
+	}
+	return statOf(&st), nil
+}
+
 func statOf(st *unix.Stat_t) fileStat {
 	return fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}
 }

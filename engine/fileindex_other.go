@@ -13,6 +13,16 @@ type statter struct{ ix *FileIndex }
 
 func (ix *FileIndex) newStatter() *statter { return &statter{ix: ix} }
 
+// lstatPath returns the size and mtime of the file at absolute path p,
+// without following a link.
+func lstatPath(p string) (fileStat, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return fileStat{}, err
+	}
+	return fileStat{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}, nil
+}
+
 // stat returns the stat of rel and what it is, without following it.
 func (s *statter) stat(rel string) (fileStat, fileKind, error) {
 	s.ix.stated.Add(1)

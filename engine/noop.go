@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -106,8 +105,8 @@ func (s *Session) noopCommand(names []string, flags map[string]string) Digest {
 	if exe, err := os.Executable(); err == nil {
 		if fi, err := os.Stat(exe); err == nil {
 			h.String(exe).String(fmt.Sprint(fi.Size(), fi.ModTime().UnixNano()))
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				h.String(fmt.Sprint(st.Ino, st.Ctim.Nano()))
+			if st, err := lstatPath(exe); err == nil {
+				h.String(fmt.Sprint(st.Ino, st.Ctime))
 			}
 		}
 	}
@@ -262,16 +261,15 @@ func statsUnchanged(b []byte) bool {
 
 // unchanged reports whether every path of list is as recorded.
 func unchanged(list []noopStat) bool {
-	var st syscall.Stat_t
 	for _, e := range list {
-		err := syscall.Lstat(e.path, &st)
+		st, err := lstatPath(e.path)
 		if e.missing {
-			if !errors.Is(err, syscall.ENOENT) {
+			if !errors.Is(err, fs.ErrNotExist) {
 				return false
 			}
 			continue
 		}
-		if err != nil || st.Size != e.st.Size || st.Mtim.Nano() != e.st.Mtime || st.Ctim.Nano() != e.st.Ctime || st.Ino != e.st.Ino {
+		if err != nil || st.Size != e.st.Size || st.Mtime != e.st.Mtime || st.Ctime != e.st.Ctime || st.Ino != e.st.Ino {
 			return false
 		}
 	}
@@ -347,20 +345,19 @@ func (l *Loaded) noopRecord(ctx context.Context, e *Engine, names []string, flag
 	paths := append(slices.Clone(res.Files), res.Eval.lookedUp()...)
 	sort.Strings(paths)
 	paths = slices.Compact(paths)
-	var st syscall.Stat_t
 	for _, p := range paths {
-		err := syscall.Lstat(p, &st)
+		st, err := lstatPath(p)
 		switch {
-		case errors.Is(err, syscall.ENOENT):
+		case errors.Is(err, fs.ErrNotExist):
 			rec.addStat(noopStat{path: p, missing: true})
 			continue
 		case err != nil:
 			return nil, false
 		}
-		if st.Mtim.Nano() >= trust || st.Ctim.Nano() >= trust {
+		if st.Mtime >= trust || st.Ctime >= trust {
 			return nil, false
 		}
-		rec.addStat(noopStat{path: p, st: fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino}})
+		rec.addStat(noopStat{path: p, st: st})
 	}
 	for _, name := range slices.Sorted(maps.Keys(res.Env)) {
 		v, set := os.LookupEnv(name)
