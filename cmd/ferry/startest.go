@@ -38,7 +38,7 @@ docs/testing.md.`,
   ferry test lib/ -run 'test_go_.*'
   ferry test --junit star-junit.xml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := startest.Options{Out: a.stdout, Events: a.bus, Sources: moduleSources()}
+			o := startest.Options{Out: a.stdout, Events: a.bus, Sources: moduleSources(), Modules: a.modules}
 			if run != "" {
 				re, err := regexp.Compile(run)
 				if err != nil {
