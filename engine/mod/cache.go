@@ -1,7 +1,7 @@
 package mod
 
 import (
-	"archive/tar"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -203,11 +204,42 @@ func (c *Cache) fill(ctx context.Context, url, version, commit string) (string, 
 	return hash, writeAtomic(filepath.Join(c.Dir, "commit", repoID(url), commit), []byte(hash+"\n"))
 }
 
-// extract writes the files of commit from the mirror dir into dst.
-// Symbolic links are left out: a module is made of regular files.
+// extract writes the files of commit from the mirror dir into dst: the
+// blobs its tree names, byte for byte. It reads them with git ls-tree and
+// git cat-file --batch rather than git archive, which applies the
+// module's .gitattributes (export-ignore, export-subst, ident, eol) and
+// the user's filter drivers and core.autocrlf, so that the files would be
+// other than the commit's and a filter's command would run. Symbolic
+// links and submodules are left out: a module is made of regular files.
 func extract(ctx context.Context, dir, commit, dst string) error {
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
+	list, err := git(ctx, dir, "ls-tree", "-r", "-z", "--full-tree", commit+"^{tree}")
+	if err != nil {
+		return err
+	}
+	type blob struct{ id, name string }
+	var blobs []blob
+	for _, entry := range strings.Split(string(list), "\x00") {
+		meta, name, ok := strings.Cut(entry, "\t")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(meta) // mode type object
+		if len(f) != 3 || f[1] != "blob" || (f[0] != "100644" && f[0] != "100755") {
+			continue
+		}
+		if name = path.Clean(name); fs.ValidPath(name) {
+			blobs = append(blobs, blob{f[2], name})
+		}
+	}
+	if len(blobs) == 0 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
 	cmd.Dir = dir
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -217,24 +249,16 @@ func extract(ctx context.Context, dir, commit, dst string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	tr := tar.NewReader(out)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
+	go func() {
+		w := bufio.NewWriter(in)
+		for _, b := range blobs {
+			w.WriteString(b.id + "\n")
 		}
-		if err != nil {
-			cmd.Wait()
-			return fmt.Errorf("git archive %s: %w", commit, err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		name := path.Clean(h.Name)
-		if !fs.ValidPath(name) {
-			continue
-		}
-		p := filepath.Join(dst, filepath.FromSlash(name))
+		w.Flush()
+		in.Close()
+	}()
+	err = readBlobs(bufio.NewReader(out), len(blobs), func(i int, r io.Reader) error {
+		p := filepath.Join(dst, filepath.FromSlash(blobs[i].name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
@@ -242,16 +266,50 @@ func extract(ctx context.Context, dir, commit, dst string) error {
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(f, tr)
+		_, err = io.Copy(f, r)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+		return err
+	})
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fmt.Errorf("git cat-file %s: %w", commit, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git cat-file %s: %s", commit, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// readBlobs reads n objects of git cat-file --batch's output, each a
+// header line "<object> blob <size>", its contents, and a newline; it
+// calls write with each one's contents.
+func readBlobs(r *bufio.Reader, n int, write func(i int, r io.Reader) error) error {
+	for i := range n {
+		header, err := r.ReadString('\n')
 		if err != nil {
 			return err
 		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git archive %s: %s", commit, strings.TrimSpace(stderr.String()))
+		f := strings.Fields(header)
+		if len(f) != 3 || f[1] != "blob" {
+			return fmt.Errorf("unexpected object %q", strings.TrimSpace(header))
+		}
+		size, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("unexpected object %q", strings.TrimSpace(header))
+		}
+		lr := &io.LimitedReader{R: r, N: size}
+		if err := write(i, lr); err != nil {
+			return err
+		}
+		if lr.N != 0 {
+			return io.ErrUnexpectedEOF
+		}
+		if b, err := r.ReadByte(); err != nil || b != '\n' {
+			return fmt.Errorf("object %s: no newline after its contents", f[0])
+		}
 	}
 	return nil
 }
