@@ -21,7 +21,8 @@ func (a *app) testCommand() *cobra.Command {
 		Long: `ferry test runs the test functions (test_*) of the workspace's *_test.star files,
 or of the files and folders given (hidden folders, testdata and node_modules are
 skipped); outside a workspace (a module's repository with no ferry.star), those of
-the current folder (or -C DIR). A test file sees every builtin of ferry.star, plus:
+the current folder (or -C DIR). A test file sees every builtin of ferry.star and
+loads the shared modules of ferry.mod as ferry plan does (--locked holds), plus:
 
   assert.eq(got, want), assert.ne, assert.true, assert.contains(container, item),
   assert.fails(fn, pattern)   fail the test with both values and the position
@@ -38,7 +39,7 @@ docs/testing.md.`,
   ferry test lib/ -run 'test_go_.*'
   ferry test --junit star-junit.xml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := startest.Options{Out: a.stdout, Events: a.bus, Sources: moduleSources()}
+			o := startest.Options{Out: a.stdout, Events: a.bus, Sources: moduleSources(), Modules: a.modules}
 			if run != "" {
 				re, err := regexp.Compile(run)
 				if err != nil {

@@ -1,7 +1,7 @@
 package mod
 
 import (
-	"archive/tar"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,7 +14,9 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,18 +96,27 @@ func (c *Cache) lockRepo(ctx context.Context, url string) (func(), error) {
 // mirror returns the bare mirror of url, creating it. Called with the
 // repository's lock held.
 func (c *Cache) mirror(ctx context.Context, url string) (string, error) {
-	dir, err := filepath.Abs(filepath.Join(c.Dir, "git", repoID(url)+".git"))
+	dir, err := filepath.Abs(c.mirrorDir(url))
 	if err != nil {
+		return "", err
+	}
+	if err := checkPrivateTree(dir, "a git mirror"); err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		return dir, nil
 	}
 	os.RemoveAll(dir)
-	if _, err := git(ctx, "", "init", "-q", "--bare", dir); err != nil {
+	// --shared=0644: git makes the mirror's files and folders writable by
+	// the user alone, whatever the umask, as checkPrivateTree wants them.
+	if _, err := git(ctx, "", "init", "-q", "--bare", "--shared=0644", dir); err != nil {
 		return "", err
 	}
 	return dir, nil
+}
+
+func (c *Cache) mirrorDir(url string) string {
+	return filepath.Join(c.Dir, "git", repoID(url)+".git")
 }
 
 // cachedTree returns the tree hash of commit of url when the cache holds
@@ -145,7 +156,10 @@ func (c *Cache) recordTag(url, tag, commit string) {
 // mirrorTag returns the commit the tag points to in the mirror of url, or
 // "" when the mirror does not have it: for working offline.
 func (c *Cache) mirrorTag(ctx context.Context, url, tag string) string {
-	dir := filepath.Join(c.Dir, "git", repoID(url)+".git")
+	dir := c.mirrorDir(url)
+	if checkPrivateTree(dir, "a git mirror") != nil {
+		return "" // the fetch that follows says what is wrong
+	}
 	out, err := git(ctx, dir, "rev-parse", "--verify", "-q", "refs/tags/"+tag+"^{commit}")
 	if err != nil {
 		return ""
@@ -203,11 +217,42 @@ func (c *Cache) fill(ctx context.Context, url, version, commit string) (string, 
 	return hash, writeAtomic(filepath.Join(c.Dir, "commit", repoID(url), commit), []byte(hash+"\n"))
 }
 
-// extract writes the files of commit from the mirror dir into dst.
-// Symbolic links are left out: a module is made of regular files.
+// extract writes the files of commit from the mirror dir into dst: the
+// blobs its tree names, byte for byte. It reads them with git ls-tree and
+// git cat-file --batch rather than git archive, which applies the
+// module's .gitattributes (export-ignore, export-subst, ident, eol) and
+// the user's filter drivers and core.autocrlf, so that the files would be
+// other than the commit's and a filter's command would run. Symbolic
+// links and submodules are left out: a module is made of regular files.
 func extract(ctx context.Context, dir, commit, dst string) error {
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
+	list, err := git(ctx, dir, "ls-tree", "-r", "-z", "--full-tree", commit+"^{tree}")
+	if err != nil {
+		return err
+	}
+	type blob struct{ id, name string }
+	var blobs []blob
+	for _, entry := range strings.Split(string(list), "\x00") {
+		meta, name, ok := strings.Cut(entry, "\t")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(meta) // mode type object
+		if len(f) != 3 || f[1] != "blob" || (f[0] != "100644" && f[0] != "100755") {
+			continue
+		}
+		if name = path.Clean(name); fs.ValidPath(name) {
+			blobs = append(blobs, blob{f[2], name})
+		}
+	}
+	if len(blobs) == 0 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
 	cmd.Dir = dir
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -217,24 +262,16 @@ func extract(ctx context.Context, dir, commit, dst string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	tr := tar.NewReader(out)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
+	go func() {
+		w := bufio.NewWriter(in)
+		for _, b := range blobs {
+			w.WriteString(b.id + "\n")
 		}
-		if err != nil {
-			cmd.Wait()
-			return fmt.Errorf("git archive %s: %w", commit, err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		name := path.Clean(h.Name)
-		if !fs.ValidPath(name) {
-			continue
-		}
-		p := filepath.Join(dst, filepath.FromSlash(name))
+		w.Flush()
+		in.Close()
+	}()
+	err = readBlobs(bufio.NewReader(out), len(blobs), func(i int, r io.Reader) error {
+		p := filepath.Join(dst, filepath.FromSlash(blobs[i].name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
@@ -242,16 +279,50 @@ func extract(ctx context.Context, dir, commit, dst string) error {
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(f, tr)
+		_, err = io.Copy(f, r)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+		return err
+	})
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fmt.Errorf("git cat-file %s: %w", commit, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git cat-file %s: %s", commit, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// readBlobs reads n objects of git cat-file --batch's output, each a
+// header line "<object> blob <size>", its contents, and a newline; it
+// calls write with each one's contents.
+func readBlobs(r *bufio.Reader, n int, write func(i int, r io.Reader) error) error {
+	for i := range n {
+		header, err := r.ReadString('\n')
 		if err != nil {
 			return err
 		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git archive %s: %s", commit, strings.TrimSpace(stderr.String()))
+		f := strings.Fields(header)
+		if len(f) != 3 || f[1] != "blob" {
+			return fmt.Errorf("unexpected object %q", strings.TrimSpace(header))
+		}
+		size, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("unexpected object %q", strings.TrimSpace(header))
+		}
+		lr := &io.LimitedReader{R: r, N: size}
+		if err := write(i, lr); err != nil {
+			return err
+		}
+		if lr.N != 0 {
+			return io.ErrUnexpectedEOF
+		}
+		if b, err := r.ReadByte(); err != nil || b != '\n' {
+			return fmt.Errorf("object %s: no newline after its contents", f[0])
+		}
 	}
 	return nil
 }
@@ -376,6 +447,94 @@ func writeAtomic(p string, data []byte) error {
 	if err != nil {
 		os.Remove(f.Name())
 		return errors.Join(fmt.Errorf("write %s", p), err)
+	}
+	return nil
+}
+
+// check checks that the cache's own folders (its root, git/, commit/ and
+// tree/) belong to the current user and that no one else may write in
+// them: another user who could would choose the files of the modules
+// ferry loads, or the config and hooks of the git mirrors ferry runs git
+// in. Folders not made yet are fine: ferry makes them private.
+func (c *Cache) check() error {
+	if fi, err := os.Stat(c.Dir); err == nil {
+		if err := checkPrivate(c.Dir, fi, "the module cache"); err != nil {
+			return err
+		}
+	}
+	for _, sub := range []string{"git", "commit", "tree"} {
+		if err := checkPrivateDir(filepath.Join(c.Dir, sub), "a folder of the module cache"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRepo checks the cache's folder of what it knows of url's commits,
+// and url's git mirror.
+func (c *Cache) checkRepo(url string) error {
+	if err := c.checkCommits(url); err != nil {
+		return err
+	}
+	return checkPrivateTree(c.mirrorDir(url), "a git mirror")
+}
+
+// checkCommits checks the cache's folder of what it knows of url's
+// commits.
+func (c *Cache) checkCommits(url string) error {
+	return checkPrivateDir(filepath.Join(c.Dir, "commit", repoID(url)), "a folder of the module cache")
+}
+
+// checkPrivateDir checks the folder p with checkPrivate, when it exists;
+// a link there is an error, since ferry never makes one.
+func checkPrivateDir(p, what string) error {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("module cache: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s in the module cache is not a folder (%s): ferry keeps %s there and makes it afresh; remove it (rm %s)", p, fi.Mode().Type(), what, p)
+	}
+	return checkPrivate(p, fi, what)
+}
+
+// checkPrivateTree checks the folder p, when it exists, and every folder
+// and file under it with checkPrivate: a module's tree, or a git mirror.
+// FETCH_HEAD is left out: git writes it by the umask alone, and reads
+// nothing from it that ferry relies on.
+func checkPrivateTree(p, what string) error {
+	if err := checkPrivateDir(p, what); err != nil || !isDir(p) {
+		return err
+	}
+	return filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("module cache: %w", err)
+		}
+		if q == p || d.Name() == "FETCH_HEAD" || d.Type()&fs.ModeSymlink != 0 {
+			return nil // links: a module's tree leaves them out, git makes none
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("module cache: %w", err)
+		}
+		return checkPrivate(q, fi, "a file of "+what)
+	})
+}
+
+// checkPrivate checks that the file or folder p (fi) belongs to the
+// current user and that its group and others may not write it, as the
+// workspace's .ferry folder is checked: the module cache holds what ferry
+// trusts without checking again (git mirrors, and trees between their
+// check against ferry.lock and their load).
+func checkPrivate(p string, fi fs.FileInfo, what string) error {
+	if uid, ok := platform.Owner(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("%s (%s) belongs to uid %d, not to you (uid %d): ferry will not load modules from, or run git in, another user's folder, who could change them under it; remove it (as its owner or root; ferry fetches it again), or set FERRY_MODCACHE to a folder of your own", p, what, uid, os.Geteuid())
+	}
+	if m := fi.Mode().Perm(); m&0o022 != 0 && runtime.GOOS != "windows" {
+		return fmt.Errorf("%s (%s) may be written by other users (mode %v): ferry will not load modules from, or run git in, a folder others can change; make it yours alone (chmod -R go-w %s), or set FERRY_MODCACHE to a folder of your own", p, what, fi.Mode().Perm(), p)
 	}
 	return nil
 }

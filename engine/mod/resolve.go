@@ -108,6 +108,9 @@ func Resolve(ctx context.Context, dir string, o Options) (*Graph, error) {
 		return nil, err
 	}
 	g.Root = root
+	if err := o.Cache.check(); err != nil {
+		return nil, err
+	}
 	if g.OldLock, err = ReadLock(filepath.Join(dir, LockFileName), LockFileName); err != nil {
 		return nil, err
 	}
@@ -254,8 +257,14 @@ func (r *resolver) fetch(req *require, version string) (*Node, error) {
 		// names another tree of the cache is checked by fetching.
 		// The version must name the pinned commit too: a lock cannot pin
 		// a tag to an older commit the cache holds.
+		if err := r.o.Cache.checkCommits(d.Repo); err != nil {
+			return nil, where(err)
+		}
 		if dir := r.o.Cache.TreeDir(pin.Hash); isDir(dir) && r.o.Cache.cachedTree(d.Repo, pin.Commit) == pin.Hash && r.pinnedVersion(d.Repo, version, pin.Commit) {
 			n.Dir = dir
+			if err := checkPrivateTree(dir, "the files of @"+d.Alias); err != nil {
+				return nil, where(err)
+			}
 			if err := r.verify(n, dir+".sum"); err != nil {
 				return nil, where(err)
 			}
@@ -295,6 +304,9 @@ func (r *resolver) download(n *Node) error {
 		return err
 	}
 	defer unlock()
+	if err := r.o.Cache.checkRepo(n.Repo); err != nil {
+		return err
+	}
 	commit := n.Version
 	if !IsCommit(n.Version) {
 		if commit, err = r.resolveTag(n.Repo, n.Version); err != nil {
@@ -323,6 +335,9 @@ func (r *resolver) download(n *Node) error {
 	}
 	n.Commit, n.Hash = commit, hash
 	n.Dir = r.o.Cache.TreeDir(hash)
+	if err := checkPrivateTree(n.Dir, "the files of @"+n.Alias); err != nil {
+		return err
+	}
 	if !IsCommit(n.Version) {
 		r.o.Cache.recordTag(n.Repo, n.Version, commit)
 	}
@@ -347,6 +362,9 @@ func (r *resolver) resolveTag(repo, tag string) (string, error) {
 		return "", err
 	}
 	_, ferr := git(r.ctx, dir, "fetch", "-q", "--depth=1", "--no-tags", "--", repo, "+refs/tags/"+tag+":refs/tags/"+tag)
+	if err := checkPrivateTree(dir, "a git mirror"); err != nil {
+		return "", err
+	}
 	if c := r.o.Cache.mirrorTag(r.ctx, repo, tag); c != "" {
 		return c, nil
 	}

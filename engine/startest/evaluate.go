@@ -51,11 +51,16 @@ func (r *runner) evaluateBuiltin(rel string) *starlark.Builtin {
 			}
 			ws = r.workspace(abs, filepath.Join(abs, engine.FileName))
 		}
+		mods, err := r.modulesOf(ws)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
 		ctx := r.ctx
 		res, err := engine.Evaluate(ctx, engine.Options{
 			Workspace:   ws,
 			Plugins:     r.o.Plugins(),
 			Sources:     r.o.Sources,
+			Modules:     mods,
 			Flags:       flagMap,
 			Events:      r.o.Events,
 			MainSrc:     mainSrc,

@@ -42,6 +42,11 @@ type Options struct {
 	Plugins func() []engine.Plugin
 	// Sources are the module repositories beside the workspace (@std).
 	Sources map[string]engine.ModuleSource
+	// Modules resolves the shared modules of a workspace's ferry.mod, as
+	// ferry plan does (nil: none): the test files and evaluate(src = ...)
+	// load those of Root, evaluate(dir = ...) those of the folder it
+	// evaluates, each with its own grants.
+	Modules func(ctx context.Context, ws *engine.Workspace) (*engine.Modules, error)
 	// Events receives what the files evaluate() evaluates print; nil
 	// discards it. What tests print is in their Output.
 	Events *engine.Bus
@@ -146,6 +151,26 @@ type runner struct {
 	// opened are the workspaces opened for the current test file, whose
 	// folders are closed once its tests have run.
 	opened []*engine.Workspace
+	// modules are the module graphs resolved so far, by workspace root:
+	// each is resolved once a run.
+	modules map[string]*engine.Modules
+}
+
+// modulesOf returns the shared modules of the workspace ws, resolved once
+// a run.
+func (r *runner) modulesOf(ws *engine.Workspace) (*engine.Modules, error) {
+	if r.o.Modules == nil {
+		return nil, nil
+	}
+	if m, ok := r.modules[ws.Root]; ok {
+		return m, nil
+	}
+	m, err := r.o.Modules(r.ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	r.modules[ws.Root] = m
+	return m, nil
 }
 
 // workspace returns the workspace of root with main file file, closed
@@ -173,7 +198,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{ctx: ctx, o: o}
+	r := &runner{ctx: ctx, o: o, modules: map[string]*engine.Modules{}}
+	// The workspace's modules are resolved before any test file: an error
+	// there (a module ferry.lock does not pin, under --locked) fails the
+	// run, as it fails ferry plan.
+	if _, err := r.modulesOf(&engine.Workspace{Root: o.Root}); err != nil {
+		return nil, err
+	}
 	rep := &Report{}
 	start := time.Now()
 	for _, f := range files {
@@ -209,10 +240,16 @@ func (r *runner) file(abs string) *File {
 			fmt.Fprintf(r.o.Out, "ok  \t%s\t%.3fs\n", rel, f.Time.Seconds())
 		}
 	}()
+	mods, err := r.modulesOf(&engine.Workspace{Root: r.o.Root})
+	if err != nil {
+		f.Err = err
+		return f
+	}
 	res, err := engine.Evaluate(r.ctx, engine.Options{
 		Workspace:   r.workspace(r.o.Root, abs),
 		Plugins:     r.o.Plugins(),
 		Sources:     r.o.Sources,
+		Modules:     mods,
 		Events:      r.o.Events,
 		Predeclared: starlark.StringDict{"assert": assertModule, "evaluate": r.evaluateBuiltin(rel)},
 	})
