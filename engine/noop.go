@@ -227,27 +227,14 @@ func statsUnchanged(b []byte) bool {
 			}
 		}()
 	}
-	bad := false
-	num := func() uint64 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[k:]
-		return n
-	}
+	r := &stateReader{buf: b}
 	list := make([]noopStat, 0, batch)
-	for len(b) > 0 && !bad && !changed.Load() {
-		var e noopStat
-		n := num()
-		if bad || n > uint64(len(b)) {
-			bad = true
+	for len(r.buf) > 0 && r.err == nil && !changed.Load() {
+		e := noopStat{path: r.str(), missing: r.uint() == 1}
+		e.st.Size, e.st.Mtime, e.st.Ctime, e.st.Ino = int64(r.uint()), int64(r.uint()), int64(r.uint()), r.uint()
+		if r.err != nil {
 			break
 		}
-		e.path, b = string(b[:n]), b[n:]
-		e.missing = num() == 1
-		e.st.Size, e.st.Mtime, e.st.Ctime, e.st.Ino = int64(num()), int64(num()), int64(num()), num()
 		if list = append(list, e); len(list) == batch {
 			work <- list
 			list = make([]noopStat, 0, batch)
@@ -256,7 +243,7 @@ func statsUnchanged(b []byte) bool {
 	work <- list
 	close(work)
 	wg.Wait()
-	return !bad && !changed.Load()
+	return r.err == nil && !changed.Load()
 }
 
 // unchanged reports whether every path of list is as recorded.
@@ -458,58 +445,21 @@ func decodeNoop(data []byte) (*noopRecord, error) {
 	if HashBytes(body) != Digest(sum) {
 		return nil, errBadNoop
 	}
-	b := body[len(noopMagic):]
-	bad := false
-	num := func() uint64 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[k:]
-		return n
-	}
-	str := func() string {
-		n := num()
-		if bad || n > uint64(len(b)) {
-			bad = true
-			return ""
-		}
-		s := string(b[:n])
-		b = b[n:]
-		return s
-	}
-	count := func() int {
-		n := num()
-		if n > uint64(len(b)) {
-			bad = true
-			return 0
-		}
-		return int(n)
-	}
-	r := &noopRecord{}
-	copy(r.command[:], b)
-	copy(r.state[:], b[len(Digest{}):])
-	b = b[2*len(Digest{}):]
-	for n := count(); n > 0 && !bad; n-- {
-		e := noopEnv{name: str()}
-		if len(b) < len(e.sum) {
-			bad = true
-			break
-		}
-		copy(e.sum[:], b)
-		b = b[len(e.sum):]
-		e.set = num() == 1
+	d := &stateReader{buf: body[len(noopMagic):]}
+	r := &noopRecord{command: d.digest(), state: d.digest()}
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		e := noopEnv{name: d.str(), sum: d.digest()}
+		e.set = d.uint() == 1
 		r.env = append(r.env, e)
 	}
-	n := count()
+	n := d.count()
 	r.rules = make([]string, 0, n)
-	for ; n > 0 && !bad; n-- {
-		r.rules = append(r.rules, str())
+	for ; n > 0 && d.err == nil; n-- {
+		r.rules = append(r.rules, d.str())
 	}
-	r.stats, b = b, nil
-	if bad || len(b) != 0 {
+	if d.err != nil {
 		return nil, errBadNoop
 	}
+	r.stats = d.buf
 	return r, nil
 }
