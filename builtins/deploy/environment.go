@@ -76,6 +76,17 @@ func (e *Environments) Select(name string) (*Environment, error) {
 	return nil, fmt.Errorf("%s; the environments are %s", msg, strings.Join(names, ", "))
 }
 
+// All returns the declared environments, in the order ferry.star
+// declares them.
+func (e *Environments) All() []*Environment {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.list)
+}
+
 func (e *Environments) find(name string) *Environment {
 	for _, env := range e.list {
 		if env.Name == name {

@@ -276,6 +276,9 @@ func (t *Target) container(d *deploy.Deployment, name, secretName string) corev1
 		uid, gid, err := parseUser(s.User)
 		if err == nil { // checkSpec refused it otherwise
 			sc.RunAsUser, sc.RunAsGroup, set = uid, gid, true
+			if *uid != 0 { // the kubelet refuses to start it as root
+				sc.RunAsNonRoot = ptr(true)
+			}
 		}
 	}
 	if set {

@@ -127,7 +127,7 @@ func TestRenderDecodesStrictly(t *testing.T) {
 	if cpu := c.Resources.Limits[corev1.ResourceCPU]; cpu.MilliValue() != 500 {
 		t.Errorf("cpu limit %s", cpu.String())
 	}
-	if sc := c.SecurityContext; sc == nil || *sc.RunAsUser != 1000 || *sc.RunAsGroup != 1000 {
+	if sc := c.SecurityContext; sc == nil || *sc.RunAsUser != 1000 || *sc.RunAsGroup != 1000 || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 		t.Errorf("security context %+v", sc)
 	}
 

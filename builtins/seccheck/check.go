@@ -53,13 +53,21 @@ type Options struct {
 	// ModuleDeps says which shared modules a .star file may load (see
 	// starlint.Checker.Deps); nil leaves those loads unchecked.
 	ModuleDeps func(file string) *starlint.Deps
+
+	// Environments are the environments ferry.star declares, and Env the
+	// one selected with --env ("" for none): the Kubernetes rules check the
+	// services and jobs when Env deploys to Kubernetes or, with none
+	// selected, when any environment does.
+	Environments []*deploy.Environment
+	Env          string
 }
 
 // OptionsFor returns the Options that check the workspace at root as the
 // evaluation res declared it, leaving out the rule ids that
 // lint_settings(ignore =) names.
 func OptionsFor(root string, res *engine.Result) Options {
-	return Options{Root: root, Rules: res.Rules, Eval: res.Eval, Ignore: engine.EvaluationState[*Settings](res.Eval).Ignore(), Builtins: res.Eval.Builtins()}
+	return Options{Root: root, Rules: res.Rules, Eval: res.Eval, Ignore: engine.EvaluationState[*Settings](res.Eval).Ignore(), Builtins: res.Eval.Builtins(),
+		Environments: engine.EvaluationState[*deploy.Environments](res.Eval).All()}
 }
 
 // A Report is what Check found.
@@ -79,7 +87,7 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r := &Report{Findings: []Finding{}}
-	if err := checkRules(ctx, o.Root, o.Rules, r); err != nil {
+	if err := checkRules(ctx, o.Root, o.Rules, kubernetesEnvs(o.Environments, o.Env), r); err != nil {
 		return nil, err
 	}
 	if err := scanSecrets(ctx, o, r); err != nil {
@@ -102,8 +110,10 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 	return r, nil
 }
 
-// checkRules runs the Dockerfile, image and service rules.
-func checkRules(ctx context.Context, root string, rules []engine.Rule, r *Report) error {
+// checkRules runs the Dockerfile, image and service rules, and the
+// Kubernetes rules on the services and jobs when kube names environments
+// that deploy them to a cluster.
+func checkRules(ctx context.Context, root string, rules []engine.Rule, kube []string, r *Report) error {
 	var images []ImageRule
 	var runners []*deploy.Rule
 	local := map[string]bool{}
@@ -119,6 +129,12 @@ func checkRules(ctx context.Context, root string, rules []engine.Rule, r *Report
 				return err
 			}
 			r.Findings = append(r.Findings, fs...)
+			if len(kube) > 0 {
+				if fs, err = checkKubernetes(root, rule, kube); err != nil {
+					return err
+				}
+				r.Findings = append(r.Findings, fs...)
+			}
 		}
 	}
 	tree := engine.NewTree(root)

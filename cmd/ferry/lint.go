@@ -85,7 +85,7 @@ func (f *lintFlags) add(cmd *cobra.Command) {
 // the rules that --ignore and lint_settings(ignore =) name.
 func (a *app) securityChecks(ctx context.Context, l *engine.Loaded, f lintFlags) (*seccheck.Report, error) {
 	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
-	o.History, o.Ignore, o.Starlark = !f.noHistory, append(f.ignore, o.Ignore...), true
+	o.History, o.Ignore, o.Starlark, o.Env = !f.noHistory, append(f.ignore, o.Ignore...), true, a.env
 	o.ModuleDeps = mod.LintDeps(o.Root)
 	return seccheck.Check(ctx, o)
 }
@@ -106,7 +106,9 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 // security checks on the files (not the history, which `ferry lint`
 // scans), without failing the plan.
 func (a *app) planFindings(ctx context.Context, l *engine.Loaded) {
-	rep, err := seccheck.Check(ctx, seccheck.OptionsFor(l.Session.Workspace.Root, l.Result))
+	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
+	o.Env = a.env
+	rep, err := seccheck.Check(ctx, o)
 	if err != nil {
 		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
 		return
