@@ -55,6 +55,11 @@ func TestExamples(t *testing.T) {
 					t.Fatalf("ferry test exited %d:\n%s", code, out.String())
 				}
 			}
+			// An example that deploys to a cluster is checked without one.
+			if strings.Contains(string(star), `target = "kubernetes"`) {
+				testClusterExample(t, dir)
+				return
+			}
 			if strings.Contains(string(star), "service(") {
 				var setup exampleSetup
 				if f, ok := exampleSetups[filepath.Base(src)]; ok {
@@ -282,6 +287,43 @@ func testServiceExample(t *testing.T, name, dir, star string, setup exampleSetup
 	var plan strings.Builder
 	if code := run(t.Context(), args, &plan, io.Discard); code != 0 || !strings.Contains(plan.String(), "\n0 of ") {
 		t.Errorf("after up, plan still has work (exit %d):\n%s", code, plan.String())
+	}
+}
+
+// testClusterExample checks an example that deploys to a Kubernetes
+// environment, k8s, with no cluster: it plans, it passes the security
+// checks (the Kubernetes rules among them), and it renders the objects
+// that `up` would apply, without reading a secret's value.
+func testClusterExample(t *testing.T, dir string) {
+	ferry := func(args ...string) string {
+		t.Helper()
+		var out, logs strings.Builder
+		if code := run(t.Context(), append([]string{"-C", dir}, args...), &out, &logs); code != 0 {
+			t.Fatalf("ferry %s exited %d:\n%s%s", strings.Join(args, " "), code, out.String(), logs.String())
+		}
+		return out.String()
+	}
+	if plan := ferry("plan"); !strings.Contains(plan, "would run") {
+		t.Errorf("ferry plan planned nothing:\n%s", plan)
+	}
+	for _, env := range []string{"", "k8s"} {
+		if lint := ferry("--env", env, "lint", "--no-history"); !strings.Contains(lint, "0 errors, 0 warnings, 0 info") {
+			t.Errorf("ferry --env %q lint found problems:\n%s", env, lint)
+		}
+	}
+	out := ferry("--env", "k8s", "render")
+	for _, want := range []string{"# deployment-hello.yaml\n", "# service-hello.yaml\n", "# secret-hello-secrets.yaml\n",
+		"namespace: ferry-example\n", "runAsNonRoot: true\n", "memory: 32Mi\n", "path: /healthz\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("render printed no %q:\n%s", want, out)
+		}
+	}
+	if again := ferry("--env", "k8s", "render"); again != out {
+		t.Errorf("two renders differ:\n%s\n---\n%s", out, again)
+	}
+	// The token is made on first use, which render never is.
+	if _, err := os.Stat(filepath.Join(dir, ".hello-token")); !os.IsNotExist(err) {
+		t.Errorf("render read the secret (it made .hello-token): %v", err)
 	}
 }
 

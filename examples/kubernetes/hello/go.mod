@@ -1,0 +1,3 @@
+module example.com/kubernetes/hello
+
+go 1.22
