@@ -175,6 +175,78 @@ service(name = "web", image = "app-image", ports = ["8080"])
 	return nil
 }
 
+// A watched workspace is a generated workspace, under a project of its
+// own, in which ferry watch runs (its output in out), started by
+// startWatch and ended by stop.
+type watched struct {
+	ferry, root, dir, project string
+	out                       *syncBuffer
+	exited                    chan error    // the watch's exit, for waitFor (read at most once)
+	done                      chan struct{} // closed once the watch has exited
+	watch                     *exec.Cmd
+	step                      func(string, ...any)
+}
+
+// startWatch writes a workspace with write (given its folder and the image
+// repository to use) in a temporary folder, named for kind, starts ferry
+// watch in it with the flags args returns (given that folder; nil: none),
+// and waits for the watch to have run once.
+func startWatch(ctx context.Context, ferry, kind string, write func(dir, repo string) error, args func(root string) []string, step func(string, ...any)) (*watched, error) {
+	b := make([]byte, 4)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	root, err := os.MkdirTemp("", "ferry-bench-"+kind+"-")
+	if err != nil {
+		return nil, err
+	}
+	w := &watched{ferry: ferry, root: root, project: "ferrybench-" + kind + "-" + id, out: newSyncBuffer(), exited: make(chan error, 1), done: make(chan struct{}), step: step}
+	w.dir = filepath.Join(root, w.project)
+	if err := write(w.dir, "ferrybench/"+kind+"-"+id); err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	step("starting ferry watch in %s (project %s)", w.dir, w.project)
+	flags := []string{"--project", w.project, "--log-format", "json"}
+	if args != nil {
+		flags = append(flags, args(root)...)
+	}
+	w.watch = exec.Command(ferry, append(flags, "watch")...)
+	w.watch.Dir, w.watch.Env, w.watch.Stdout, w.watch.Stderr = w.dir, measure.ChildEnv(), w.out, w.out
+	if err := w.watch.Start(); err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	go func() {
+		w.exited <- w.watch.Wait()
+		close(w.done)
+	}()
+	if err := waitFor(ctx, 3*time.Minute, w.exited, w.out, func() bool { return strings.Contains(w.out.String(), `"watching `) }); err != nil {
+		err = fmt.Errorf("the watch did not start: %w\n%s", err, measure.Tail(w.out.String(), 20))
+		return nil, errors.Join(err, w.stop(ctx, "removing what the watch created"))
+	}
+	return w, nil
+}
+
+// stop ends the watch (Ctrl-C, then a kill after 30 s), removes the
+// containers, network and images of its project, and the workspace.
+func (w *watched) stop(ctx context.Context, say string) error {
+	w.watch.Process.Signal(os.Interrupt)
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		w.watch.Process.Kill()
+		<-w.done
+	}
+	defer os.RemoveAll(w.root)
+	w.step("%s", say)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if _, err := measure.Command(cctx, w.dir, nil, w.ferry, "--project", w.project, "down", "--rmi"); err != nil {
+		return fmt.Errorf("cleanup: %w", err)
+	}
+	return nil
+}
+
 // syncBuffer is a buffer a process writes while the bench reads it.
 type syncBuffer struct {
 	mu  chan struct{}
@@ -208,49 +280,12 @@ func bench(ctx context.Context, c Config, log io.Writer) (rep *Report, err error
 	if rep.Engine, err = firstLine(measure.Output(ctx, "docker", "version", "--format", "Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})")); err != nil {
 		return nil, fmt.Errorf("the Docker Engine is needed: %w", err)
 	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	project, repo := "ferrybench-live-"+id, "ferrybench/live-"+id
-	root, err := os.MkdirTemp("", "ferry-bench-live-")
+	w, err := startWatch(ctx, ferry, "live", writeWorkspace, nil, step)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(root)
-	ws := filepath.Join(root, project)
-	if err := writeWorkspace(ws, repo); err != nil {
-		return nil, err
-	}
-	defer func() {
-		step("removing the containers, network and images it created")
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if _, cerr := measure.Command(cctx, ws, nil, ferry, "--project", project, "down", "--rmi"); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
-		}
-	}()
-
-	step("starting ferry watch in %s (project %s)", ws, project)
-	var out = newSyncBuffer()
-	watch := exec.Command(ferry, "--project", project, "--log-format", "json", "watch")
-	watch.Dir, watch.Env, watch.Stdout, watch.Stderr = ws, measure.ChildEnv(), out, out
-	if err := watch.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- watch.Wait() }()
-	defer func() {
-		watch.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			watch.Process.Kill()
-			<-exited
-		}
-	}()
-	if err := waitFor(ctx, 3*time.Minute, exited, out, func() bool { return strings.Contains(out.String(), `"watching `) }); err != nil {
-		return nil, fmt.Errorf("the watch did not start: %w\n%s", err, measure.Tail(out.String(), 20))
-	}
+	defer func() { err = errors.Join(err, w.stop(ctx, "removing the containers, network and images it created")) }()
+	ws, project, out, watch, exited := w.dir, w.project, w.out, w.watch, w.exited
 	container, err := firstLine(measure.Output(ctx, "docker", "ps", "-q", "--no-trunc", "--filter", "label=ferry.project="+project, "--filter", "label=ferry.rule=web"))
 	if err != nil || container == "" {
 		return nil, fmt.Errorf("no web container after the first run (%v)\n%s", err, measure.Tail(out.String(), 20))

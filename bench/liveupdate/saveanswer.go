@@ -10,15 +10,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -96,50 +93,17 @@ func saveAnswer(ctx context.Context, c Config, log io.Writer) (rep *SaveReport, 
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	project, repo := "ferrybench-save-"+id, "ferrybench/save-"+id
-	root, err := os.MkdirTemp("", "ferry-bench-save-")
+	step("save → answer: ferry watch on a Go service with 2 replicas and a health check")
+	w, err := startWatch(ctx, ferry, "save", writeSaveWorkspace, func(root string) []string {
+		return []string{"--events", filepath.Join(root, "events.jsonl")}
+	}, step)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(root)
-	ws := filepath.Join(root, project)
-	if err := writeSaveWorkspace(ws, repo); err != nil {
-		return nil, err
-	}
 	defer func() {
-		step("removing the containers, network and images the save → answer part created")
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if _, cerr := measure.Command(cctx, ws, nil, ferry, "--project", project, "down", "--rmi"); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
-		}
+		err = errors.Join(err, w.stop(ctx, "removing the containers, network and images the save → answer part created"))
 	}()
-
-	step("save → answer: ferry watch on a Go service with 2 replicas and a health check (project %s)", project)
-	events := filepath.Join(root, "events.jsonl")
-	out := newSyncBuffer()
-	watch := exec.Command(ferry, "--project", project, "--log-format", "json", "--events", events, "watch")
-	watch.Dir, watch.Env, watch.Stdout, watch.Stderr = ws, measure.ChildEnv(), out, out
-	if err := watch.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- watch.Wait() }()
-	defer func() {
-		watch.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			watch.Process.Kill()
-			<-exited
-		}
-	}()
-	if err := waitFor(ctx, 3*time.Minute, exited, out, func() bool { return strings.Contains(out.String(), `"watching `) }); err != nil {
-		return nil, fmt.Errorf("the watch did not start: %w\n%s", err, measure.Tail(out.String(), 20))
-	}
+	ws, project, out, exited, events := w.dir, w.project, w.out, w.exited, filepath.Join(w.root, "events.jsonl")
 	ids, err := measure.Output(ctx, "docker", "ps", "-q", "--no-trunc", "--filter", "label=ferry.project="+project, "--filter", "label=ferry.rule=web")
 	if err != nil || len(strings.Fields(ids)) != 2 {
 		return nil, fmt.Errorf("want 2 web containers after the first run, have %q (%v)\n%s", ids, err, measure.Tail(out.String(), 20))
