@@ -67,6 +67,12 @@ type Target struct {
 	// listFresh only, so what others change is seen soon after.
 	mu    sync.Mutex
 	lists map[schema.GroupVersionResource]*listed
+
+	// images pushes what image() rules built to the environment's
+	// registry; pullAuth holds, by rule, the .dockerconfigjson of its
+	// imagePullSecret (see images.go).
+	images   ImagePusher
+	pullAuth map[string][]byte
 }
 
 type listed struct {
@@ -99,6 +105,10 @@ var (
 func NewTarget(env *deploy.Environment, red *redact.Redactor) *Target {
 	return &Target{env: env, red: red}
 }
+
+// PushWith makes the target push the images that image() rules build to
+// the environment's registry with p.
+func (t *Target) PushWith(p ImagePusher) { t.images = p }
 
 // Own makes the target label what it creates as o's, and prune only that.
 func (t *Target) Own(o deploy.Owner) { t.owner = o }
@@ -363,6 +373,9 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	}
 	t.forget()
 	defer t.forget()
+	if d, err = t.publish(ctx, d, log); err != nil {
+		return err
+	}
 	objs := t.objects(d)
 	if err := t.checkOwned(ctx, c, objs); err != nil {
 		return err
@@ -601,6 +614,9 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	}
 	t.forget()
 	defer t.forget()
+	if d, err = t.publish(ctx, d, log); err != nil {
+		return err
+	}
 	name := objectName(d.Spec.Name)
 	jobs := t.resource(c, resourceOf["Job"])
 	objs := t.objects(d)

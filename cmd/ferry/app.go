@@ -76,7 +76,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerapi.New()
 		a.targets = docker.NewTargets(a.docker, a.redactor, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
-		a.k8s = &k8s.Targets{Redactor: a.redactor}
+		a.k8s = &k8s.Targets{Redactor: a.redactor, Images: a.docker}
 	}
 	a.targets.Own(a.owner)
 	a.k8s.Own(a.owner)
