@@ -11,8 +11,8 @@ func (a *app) diffCommand() *cobra.Command {
 		Long: `diff compares ferry.star with a Kubernetes environment: each object that ` + "`ferry --env NAME up`" + `
 would apply is applied as a server-side dry run, and a unified diff of the live object and
 the result is printed; objects up would create and remove are named, and a job up would run
-again with why. Nothing changes in the cluster. Secret values are never read or shown:
-Secrets are compared by their keys. With nothing to change, it says so.`,
+again with why. Nothing changes in the cluster. ferry.star's secrets are not resolved, and
+no Secret's data is shown: Secrets are compared by their keys. With nothing to change, it says so.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, l, err := a.loadArgs(cmd, args)
 			if err != nil {
