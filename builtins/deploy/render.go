@@ -28,6 +28,13 @@ func (d *Deployer) Render(g *engine.Graph, keys map[string]engine.Digest) (map[s
 		}
 		return nil, fmt.Errorf("ferry render writes the manifests of a Kubernetes environment; environment %s's target has none", d.Env)
 	}
+	return r.Render(d.declared(g, keys))
+}
+
+// declared returns the Deployment of each service and job of g that its
+// profiles enable, as their keys (see engine.Loaded.Keys) make them, with
+// the image an image() rule's key tags.
+func (d *Deployer) declared(g *engine.Graph, keys map[string]engine.Digest) []*Deployment {
 	var ds []*Deployment
 	for _, n := range g.Names() {
 		dr, ok := g.Rule(n).(*Rule)
@@ -40,5 +47,5 @@ func (d *Deployer) Render(g *engine.Graph, keys map[string]engine.Digest) (map[s
 		}
 		ds = append(ds, dep)
 	}
-	return r.Render(ds)
+	return ds
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -39,6 +40,14 @@ type ExitReader interface {
 	LastExit(ctx context.Context, container string, since time.Time) (code int, ok bool)
 }
 
+// A ReadinessReporter is a Target whose Replicas give each replica's
+// readiness in Replica.Health (Healthy once ready, with or without a
+// health check), as the target itself checks it where the replicas run:
+// ferry probes nothing, and need not reach them.
+type ReadinessReporter interface {
+	ReportsReadiness()
+}
+
 // DefaultReadyAfter is how long a replica must stay up, without a restart,
 // to be ready, unless its service says otherwise (ready_after). It is as
 // long as Swarm's update monitor (5s): a container that dies within
@@ -68,7 +77,8 @@ func (s *ServiceSpec) MaxWait() time.Duration {
 // An error of the target itself is a *TargetError. Progress goes to log.
 func WaitHealthy(ctx context.Context, t Target, d *Deployment, timeout time.Duration, log io.Writer) error {
 	h := d.Spec.Health
-	probed := h != nil && h.Probed()
+	_, reported := t.(ReadinessReporter)
+	probed := h != nil && h.Probed() && !reported
 	start := time.Now()
 	deadline := start.Add(timeout)
 	trackers := map[string]*Tracker{}
@@ -102,7 +112,7 @@ func WaitHealthy(ctx context.Context, t Target, d *Deployment, timeout time.Dura
 			probeAll(ctx, h, reps, trackers)
 			probedAt = round
 		}
-		status, bad := overall(d.Spec, reps, trackers, time.Now())
+		status, bad := overall(d.Spec, reps, trackers, reported, time.Now())
 		switch {
 		case status == Healthy:
 			switch {
@@ -115,9 +125,9 @@ func WaitHealthy(ctx context.Context, t Target, d *Deployment, timeout time.Dura
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case status == Unhealthy:
-			return fmt.Errorf("service %s is unhealthy (if it only needs longer to start, give its check a start_period): %s", d.Spec.Name, describe(ctx, t, d.Spec, bad, trackers))
+			return fmt.Errorf("service %s is unhealthy (if it only needs longer to start, give its check a start_period): %s", d.Spec.Name, describe(ctx, t, d.Spec, bad, trackers, reported))
 		case !time.Now().Before(deadline):
-			return fmt.Errorf("service %s is not healthy after %s: %s", d.Spec.Name, timeout, describe(ctx, t, d.Spec, bad, trackers))
+			return fmt.Errorf("service %s is not healthy after %s: %s", d.Spec.Name, timeout, describe(ctx, t, d.Spec, bad, trackers, reported))
 		}
 		every := pollEvery
 		if probed {
@@ -239,13 +249,15 @@ func probeAll(ctx context.Context, h *HealthCheck, reps []Replica, trackers map[
 // overall is the service's status at now: unhealthy if a replica is, else
 // starting if one is (not yet healthy, or up for less than ReadyAfter),
 // else healthy; bad lists the replicas that are not ready.
-func overall(s *ServiceSpec, reps []Replica, trackers map[string]*Tracker, now time.Time) (string, []Replica) {
+func overall(s *ServiceSpec, reps []Replica, trackers map[string]*Tracker, reported bool, now time.Time) (string, []Replica) {
 	h := s.Health
 	status := Healthy
 	var bad []Replica
 	for _, r := range reps {
 		st := Healthy
 		switch {
+		case reported:
+			st = cmp.Or(r.Health, Starting)
 		case h == nil:
 		case h.Probed():
 			st = trackers[r.Name].Status
@@ -270,12 +282,20 @@ func overall(s *ServiceSpec, reps []Replica, trackers map[string]*Tracker, now t
 
 // describe says, for each replica that is not ready, its status, its last
 // probe errors (or how long it has been up) and its last log lines.
-func describe(ctx context.Context, t Target, s *ServiceSpec, bad []Replica, trackers map[string]*Tracker) string {
+func describe(ctx context.Context, t Target, s *ServiceSpec, bad []Replica, trackers map[string]*Tracker, reported bool) string {
 	h := s.Health
 	var parts []string
 	for _, r := range bad {
 		var sb strings.Builder
 		switch {
+		case reported && r.Health != Healthy:
+			fmt.Fprintf(&sb, "%s is %s", r.Name, cmp.Or(r.Health, Starting))
+			if h != nil {
+				fmt.Fprintf(&sb, " (%s)", h)
+			}
+			if r.HealthOutput != "" {
+				sb.WriteString(": " + r.HealthOutput)
+			}
 		case h != nil && h.Probed() && trackers[r.Name].Status != Healthy:
 			tr := trackers[r.Name]
 			fmt.Fprintf(&sb, "%s is %s (%s)", r.Name, tr.Status, h)

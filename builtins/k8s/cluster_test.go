@@ -320,20 +320,12 @@ func TestDeploymentReadyOnNode(t *testing.T) {
 		t.Fatalf("replicas %+v, %v", reps, err)
 	}
 	for _, r := range reps {
-		if !r.Running || r.Addr == "" {
+		if !r.Running || r.Health != deploy.Healthy {
 			t.Errorf("replica %+v", r)
-			continue
 		}
-		resp, err := http.Get("http://" + r.Addr + "/")
-		if err != nil {
-			t.Errorf("GET %s: %v", r.Addr, err)
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !strings.Contains(string(body), "hello from ferry") {
-			t.Errorf("GET %s: %q", r.Addr, body)
-		}
+	}
+	if err := deploy.WaitHealthy(ctx, tg, d, 30*time.Second, io.Discard); err != nil {
+		t.Errorf("up --wait: %v", err)
 	}
 	// What the pods print is shown redacted, each line after its service.
 	var logs bytes.Buffer

@@ -156,6 +156,10 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 		AutomountServiceAccountToken: ptr(false),
 		EnableServiceLinks:           ptr(false),
 	}
+	if ps := t.pullSecret(s.Name, meta); ps != nil {
+		out = append(out, ps)
+		pod.ImagePullSecrets = []corev1.LocalObjectReference{{Name: ps.Name}}
+	}
 	if len(s.SecretFiles) > 0 {
 		pod.Volumes = []corev1.Volume{{
 			Name:         "ferry-secrets",
@@ -222,13 +226,9 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 // container is the one container of a service's or job's pods.
 func (t *Target) container(d *deploy.Deployment, name, secretName string) corev1.Container {
 	s := d.Spec
-	image := d.Image
-	if d.Digest != "" {
-		image = d.Digest
-	}
 	c := corev1.Container{
 		Name:       name,
-		Image:      image,
+		Image:      t.imageRef(d),
 		Command:    s.Entrypoint,
 		Args:       s.Command,
 		WorkingDir: s.Workdir,

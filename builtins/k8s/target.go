@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +66,12 @@ type Target struct {
 	// listFresh only, so what others change is seen soon after.
 	mu    sync.Mutex
 	lists map[schema.GroupVersionResource]*listed
+
+	// images pushes what image() rules built to the environment's
+	// registry; pullAuth holds, by rule, the .dockerconfigjson of its
+	// imagePullSecret (see images.go).
+	images   ImagePusher
+	pullAuth map[string][]byte
 }
 
 type listed struct {
@@ -99,6 +104,10 @@ var (
 func NewTarget(env *deploy.Environment, red *redact.Redactor) *Target {
 	return &Target{env: env, red: red}
 }
+
+// PushWith makes the target push the images that image() rules build to
+// the environment's registry with p.
+func (t *Target) PushWith(p ImagePusher) { t.images = p }
 
 // Own makes the target label what it creates as o's, and prune only that.
 func (t *Target) Own(o deploy.Owner) { t.owner = o }
@@ -363,6 +372,9 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	}
 	t.forget()
 	defer t.forget()
+	if d, err = t.publish(ctx, d, log); err != nil {
+		return err
+	}
 	objs := t.objects(d)
 	if err := t.checkOwned(ctx, c, objs); err != nil {
 		return err
@@ -601,6 +613,9 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	}
 	t.forget()
 	defer t.forget()
+	if d, err = t.publish(ctx, d, log); err != nil {
+		return err
+	}
 	name := objectName(d.Spec.Name)
 	jobs := t.resource(c, resourceOf["Job"])
 	objs := t.objects(d)
@@ -756,9 +771,8 @@ func ptrOr[T any](p *T, def T) T {
 	return *p
 }
 
-// Replicas lists the pods of the service, with the pod IP and port its
-// http or tcp check answers on: reachable where the host routes to pod
-// IPs (the test cluster does); elsewhere AddrErr says so.
+// Replicas lists the pods of the service, each with its readiness (see
+// podHealth): a pod not yet started counts as running, and starting.
 func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
 	c, err := t.client()
 	if err != nil {
@@ -775,10 +789,13 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		r := deploy.Replica{Name: p.Name, Running: p.Status.Phase == corev1.PodRunning}
+		// A pod's first run starts when it is made: the time a wait first
+		// sees does not move when its container starts.
+		r := deploy.Replica{Name: p.Name, Running: p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending,
+			Started: p.CreationTimestamp.Time}
 		for _, cs := range p.Status.ContainerStatuses {
 			r.Restarts += int(cs.RestartCount)
-			if cs.State.Running != nil {
+			if cs.State.Running != nil && cs.RestartCount > 0 {
 				r.Started = cs.State.Running.StartedAt.Time
 			}
 			if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
@@ -787,14 +804,11 @@ func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.R
 			if term := cs.LastTerminationState.Terminated; term != nil {
 				r.ExitCode = int(term.ExitCode)
 			}
-		}
-		if h := d.Spec.Health; h != nil && (h.Kind == "http" || h.Kind == "tcp") {
-			if p.Status.PodIP == "" {
-				r.AddrErr = fmt.Errorf("pod %s has no IP yet", p.Name)
-			} else {
-				r.Addr = p.Status.PodIP + ":" + strconv.Itoa(h.Port)
+			if term := cs.State.Terminated; term != nil {
+				r.ExitCode = int(term.ExitCode)
 			}
 		}
+		r.Health, r.HealthOutput = t.podHealth(ctx, c, d, &p)
 		out = append(out, r)
 	}
 	return out, nil

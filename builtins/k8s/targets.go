@@ -13,6 +13,9 @@ type Targets struct {
 	// Redactor removes secret values from the pods' output that the
 	// targets show (logs, the last lines of a failed pod).
 	Redactor *redact.Redactor
+	// Images pushes the images that image() rules build to each
+	// environment's registry.
+	Images ImagePusher
 }
 
 var _ deploy.TargetMaker = (*Targets)(nil)
@@ -24,5 +27,6 @@ func (t *Targets) Own(o deploy.Owner) { t.owner = o }
 func (t *Targets) For(env *deploy.Environment) deploy.Target {
 	k := NewTarget(env, t.Redactor)
 	k.Own(t.owner)
+	k.PushWith(t.Images)
 	return k
 }

@@ -76,7 +76,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerapi.New()
 		a.targets = docker.NewTargets(a.docker, a.redactor, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
-		a.k8s = &k8s.Targets{Redactor: a.redactor}
+		a.k8s = &k8s.Targets{Redactor: a.redactor, Images: a.docker}
 	}
 	a.targets.Own(a.owner)
 	a.k8s.Own(a.owner)
@@ -119,7 +119,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 	f.StringVar(&a.evalMemory, "eval-memory", os.Getenv("FERRY_EVAL_MEMORY"), "cap the memory that evaluating ferry.star may use at `SIZE`, such as 512Mi or 4Gi (default: $FERRY_EVAL_MEMORY, else 2Gi or a quarter of the machine's memory if less)")
 	f.StringVar(&a.project, "project", os.Getenv("FERRY_PROJECT"), "`NAME` that prefixes and labels what ferry creates in Docker (default: $FERRY_PROJECT, else the workspace folder's name)")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.graphCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
-		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pullCommand(), a.pushCommand(), a.renderCommand(),
+		a.execCommand(), a.restartCommand(), a.pruneCommand(), a.pullCommand(), a.pushCommand(), a.renderCommand(), a.diffCommand(),
 		a.initCommand(), a.versionCommand(), a.docCommand(), a.secretCommand(), a.lintCommand(), a.ciCommand(), a.testCommand(), a.fmtCommand(),
 		a.importCommand(), a.exportCommand())
 	f.BoolVar(&a.locked, "locked", os.Getenv("CI") != "", "fetch no module that ferry.lock does not pin, and never change ferry.lock (default: $CI set, and under ferry ci)")

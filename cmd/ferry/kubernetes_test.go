@@ -62,3 +62,22 @@ service(name = "db", image = "acme/db:1", volumes = ["data:/var/lib/db"])
 	r.wantCode(t, 2)
 	r.wantStderr(t, `ferry.star:2:8: service "db": the kubernetes target does not deploy volumes (PersistentVolumeClaims are not done yet) yet (environment cluster deploys to kubernetes)`)
 }
+
+// ferry diff needs a Kubernetes environment, and says which kubeconfig
+// it could not read; what it shows is tested against a cluster in
+// builtins/k8s (TestDiff).
+func TestDiffKubernetesErrors(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": kubernetesStar})
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	noEnv := ws.ferry(t, "diff")
+	noEnv.wantCode(t, 2)
+	noEnv.wantStderr(t, "ferry diff compares ferry.star with a Kubernetes environment; select one with --env NAME")
+	noConfig := ws.ferry(t, "--env", "cluster", "diff")
+	if noConfig.code == 0 {
+		t.Fatalf("diff without a kubeconfig succeeded:\n%s", noConfig.stdout)
+	}
+	noConfig.wantStderr(t, "no kubeconfig was found")
+	if strings.Contains(noConfig.stdout+noConfig.stderr, leakValue) {
+		t.Errorf("diff printed the secret's value")
+	}
+}

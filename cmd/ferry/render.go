@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine"
 )
 
 func (a *app) renderCommand() *cobra.Command {
@@ -26,13 +27,7 @@ rendered: a Secret holds its keys with empty values.`,
 			if err != nil {
 				return err
 			}
-			var names []string
-			for _, n := range l.Graph.Names() {
-				if r := l.Graph.Rule(n); deploy.IsDeploy(r) && l.Graph.ProfileEnabled(r.Info()) {
-					names = append(names, n)
-				}
-			}
-			keys, err := l.Keys(cmd.Context(), names)
+			keys, err := deployKeys(cmd, l)
 			if err != nil {
 				return err
 			}
@@ -61,4 +56,16 @@ rendered: a Secret holds its keys with empty values.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write one file per object into `DIR` instead of stdout")
 	return cmd
+}
+
+// deployKeys returns the keys of the services and jobs the profiles
+// enable, and of what they depend on.
+func deployKeys(cmd *cobra.Command, l *engine.Loaded) (map[string]engine.Digest, error) {
+	var names []string
+	for _, n := range l.Graph.Names() {
+		if r := l.Graph.Rule(n); deploy.IsDeploy(r) && l.Graph.ProfileEnabled(r.Info()) {
+			names = append(names, n)
+		}
+	}
+	return l.Keys(cmd.Context(), names)
 }
