@@ -97,7 +97,9 @@ func pruneConfigs(d *deploy.Deployment) error {
 		return nil
 	}
 	r, err := os.OpenRoot(d.Root)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no workspace folder, so no copies in it
+	} else if err != nil {
 		return err
 	}
 	defer r.Close()
@@ -139,7 +141,9 @@ func removeConfigs(root, project string, keep []string) error {
 		return nil
 	}
 	r, err := os.OpenRoot(root)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no workspace folder, so no copies in it
+	} else if err != nil {
 		return err
 	}
 	defer r.Close()

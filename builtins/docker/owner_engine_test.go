@@ -28,8 +28,15 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 	ta.Own(a)
 	tb.Own(b)
 	t.Cleanup(func() {
-		ta.Down(context.Background(), project, true)
-		tb.Down(context.Background(), project+"-y", true)
+		// The workspaces' folders were never made: down still removes
+		// everything (it left the networks when it could not open the
+		// folder to look for copies of configs).
+		if _, err := ta.Down(context.Background(), project, true); err != nil {
+			t.Errorf("down x: %v", err)
+		}
+		if _, err := tb.Down(context.Background(), project+"-y", true); err != nil {
+			t.Errorf("down y: %v", err)
+		}
 	})
 	svc := func(project, name string, key byte) *deploy.Deployment {
 		return &deploy.Deployment{Project: project, Image: img, Key: engine.Digest{key}, Spec: &deploy.ServiceSpec{
