@@ -1,0 +1,66 @@
+package k8s
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+)
+
+// opsService deploys web (webSrc) with a start period and resources, and
+// waits until its pod is ready: the startup probe passed, then the
+// readiness probe.
+func opsService(t *testing.T) (context.Context, *Target, kubernetes.Interface, string, *deploy.Deployment) {
+	c := needCluster(t, true)
+	ns, admin := testNamespace(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	ref := "ferry.local/k8stest-web:" + randomHex(t)
+	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
+		t.Fatal(err)
+	}
+	tg := targetIn(ns, ownerA)
+	waitServiceAccount(t, ctx, admin, ns)
+	d := service("web", ref, 1)
+	d.Spec.Ports = []deploy.Port{{Container: 8080, Protocol: "tcp"}}
+	d.Spec.Memory, d.Spec.CPUs = 64<<20, 0.1
+	d.Spec.Health = &deploy.HealthCheck{Kind: "http", Port: 8080, Path: "/healthz", Interval: time.Second, Timeout: time.Second,
+		Retries: 3, StartPeriod: 5 * time.Second}
+	if err := tg.Deploy(ctx, d, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx, admin, ns, "web", 1)
+	return ctx, tg, admin, ns, d
+}
+
+func TestProbesAndRequestsOnCluster(t *testing.T) {
+	ctx, _, admin, ns, _ := opsService(t)
+	pods, err := admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRule + "=web"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods %v, %v", pods, err)
+	}
+	c := pods.Items[0].Spec.Containers[0]
+	if c.StartupProbe == nil || c.StartupProbe.FailureThreshold != 8 || c.ReadinessProbe == nil {
+		t.Errorf("probes: startup %+v, readiness %+v", c.StartupProbe, c.ReadinessProbe)
+	}
+	if m := c.Resources.Requests[corev1.ResourceMemory]; m.Value() != 64<<20 {
+		t.Errorf("memory request %s", m.String())
+	}
+	if cpu := c.Resources.Requests[corev1.ResourceCPU]; cpu.MilliValue() != 100 {
+		t.Errorf("cpu request %s", cpu.String())
+	}
+	if q := pods.Items[0].Status.QOSClass; q != corev1.PodQOSGuaranteed {
+		t.Errorf("QoS class %s, want Guaranteed", q)
+	}
+	for _, st := range pods.Items[0].Status.ContainerStatuses {
+		if st.Started == nil || !*st.Started || !st.Ready {
+			t.Errorf("container status %+v", st)
+		}
+	}
+}
