@@ -1,8 +1,11 @@
 package k8s
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +66,58 @@ func TestProbesAndRequestsOnCluster(t *testing.T) {
 			t.Errorf("container status %+v", st)
 		}
 	}
+}
+
+func TestExecAndRestartOnCluster(t *testing.T) {
+	ctx, tg, admin, ns, d := opsService(t)
+	var out, errs bytes.Buffer
+	code, err := tg.Exec(ctx, deploy.ExecRequest{Project: "shop", Service: "web", Cmd: []string{"/app", "cat"},
+		Stdin: strings.NewReader("hello through the pod\n"), Stdout: &out, Stderr: &errs})
+	if err != nil || code != 7 || out.String() != "hello through the pod\n" || errs.String() != "copied 22 bytes\n" {
+		t.Errorf("exec: code %d, %v, stdout %q, stderr %q", code, err, out.String(), errs.String())
+	}
+	_, err = tg.Exec(ctx, deploy.ExecRequest{Project: "shop", Service: "web", Cmd: []string{"sh"}, Stdout: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), `has no program "sh"`) {
+		t.Errorf("a program the image lacks: %v", err)
+	}
+	_, err = tg.Exec(ctx, deploy.ExecRequest{Project: "shop", Service: "api", Cmd: []string{"/app"},
+		Declared: func() (map[string]string, error) { return map[string]string{"web": "service"}, nil }})
+	if err == nil || !strings.Contains(err.Error(), "declares no service api") {
+		t.Errorf("an undeclared service: %v", err)
+	}
+
+	before := podNames(t, ctx, admin, ns)
+	var log bytes.Buffer
+	if err := tg.Restart(ctx, "shop", []string{"web"}, nil, &log); err != nil {
+		t.Fatal(err)
+	}
+	after := podNames(t, ctx, admin, ns)
+	if len(after) != 1 || slices.Contains(before, after[0]) || !strings.Contains(log.String(), "restarted web") {
+		t.Errorf("pods %v before the restart, %v after; log %q", before, after, log.String())
+	}
+	// Applying the service again keeps the restart: its pods stay.
+	if err := tg.Deploy(ctx, d, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if again := podNames(t, ctx, admin, ns); !slices.Equal(again, after) {
+		t.Errorf("pods %v after the restart, %v after applying again", after, again)
+	}
+	if err := tg.Restart(ctx, "shop", []string{"nope"}, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "runs no pod") {
+		t.Errorf("restart of a service that is not up: %v", err)
+	}
+}
+
+// podNames lists the live pods of ns, by name.
+func podNames(t *testing.T, ctx context.Context, admin kubernetes.Interface, ns string) []string {
+	pods, err := admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			names = append(names, p.Name)
+		}
+	}
+	return names
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
@@ -85,6 +86,7 @@ type listed struct {
 const listFresh = 2 * time.Second
 
 type clients struct {
+	config  *rest.Config // for the streams of exec
 	typed   kubernetes.Interface
 	dynamic dynamic.Interface
 }
@@ -95,6 +97,8 @@ var (
 	_ deploy.SpecChecker = (*Target)(nil)
 	_ deploy.Renderer    = (*Target)(nil)
 	_ deploy.Logger      = (*Target)(nil)
+	_ deploy.Execer      = (*Target)(nil)
+	_ deploy.Restarter   = (*Target)(nil)
 )
 
 // NewTarget returns the target of env, whose kubeconfig is read (with
@@ -155,7 +159,7 @@ func (t *Target) load() {
 			t.cfgErr = t.configError(err)
 			return
 		}
-		t.clients = &clients{typed: typed, dynamic: dyn}
+		t.clients = &clients{config: cfg, typed: typed, dynamic: dyn}
 	})
 }
 
