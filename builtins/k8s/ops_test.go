@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +15,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/engine/redact"
 )
+
+// opsToken is the secret value that web prints, redacted in its logs.
+const opsToken = "Open-Sesame-Ops-Value"
 
 // opsService deploys web (webSrc) with a start period and resources, and
 // waits until its pod is ready: the startup probe passed, then the
@@ -29,8 +34,11 @@ func opsService(t *testing.T) (context.Context, *Target, kubernetes.Interface, s
 		t.Fatal(err)
 	}
 	tg := targetIn(ns, ownerA)
+	tg.red = redact.New()
+	tg.red.Add("tok", opsToken)
 	waitServiceAccount(t, ctx, admin, ns)
 	d := service("web", ref, 1)
+	d.Spec.Env = map[string]string{"TOKEN": opsToken}
 	d.Spec.Ports = []deploy.Port{{Container: 8080, Protocol: "tcp"}}
 	d.Spec.Memory, d.Spec.CPUs = 64<<20, 0.1
 	d.Spec.Health = &deploy.HealthCheck{Kind: "http", Port: 8080, Path: "/healthz", Interval: time.Second, Timeout: time.Second,
@@ -120,4 +128,58 @@ func podNames(t *testing.T, ctx context.Context, admin kubernetes.Interface, ns 
 		}
 	}
 	return names
+}
+
+// syncBuffer is a bytes.Buffer that goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestLogsFollowOnCluster(t *testing.T) {
+	ctx, tg, _, _, _ := opsService(t)
+	fctx, stop := context.WithCancel(ctx)
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- tg.Logs(fctx, "shop", nil, deploy.LogOptions{Follow: true}, &out) }()
+	waitFor := func(what string, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); strings.Count(out.String(), what) < n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %d× %q in the followed logs:\n%s", n, what, out.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitFor("web | listening on :8080\n", 1)
+	// The pods of a rollout are followed as they start.
+	if err := tg.Restart(ctx, "shop", []string{"web"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("web | listening on :8080\n", 2)
+	waitFor("web | token: [redacted tok]\n", 2)
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("logs -f ended with %v at Ctrl-C", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("logs -f did not end with its context")
+	}
+	if strings.Contains(out.String(), opsToken) {
+		t.Errorf("the followed logs show the secret:\n%s", out.String())
+	}
 }
