@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -187,11 +188,15 @@ func (t *Target) Restart(ctx context.Context, project string, services []string,
 	var todo []*deploy.Deployment
 	for _, s := range services {
 		dep, err := c.typed.AppsV1().Deployments(t.namespace).Get(ctx, objectName(s), metav1.GetOptions{})
-		if err != nil || dep.Labels[LabelProject] != labelValue(project) || dep.Labels[LabelWorkspace] != t.owner.ID {
-			if err != nil && !strings.Contains(err.Error(), "not found") {
-				return t.apiError("reading deployment/"+objectName(s), err)
-			}
+		if apierrors.IsNotFound(err) || err == nil && dep.Labels[LabelProject] != labelValue(project) {
 			return t.notRunning(project, s, declared)
+		}
+		if err != nil {
+			return t.apiError("reading deployment/"+objectName(s), err)
+		}
+		if dep.Labels[LabelWorkspace] != t.owner.ID {
+			return fmt.Errorf("deployment/%s in namespace %s was deployed from another checkout (%s), and ferry restarts only what this workspace deployed; run ferry restart there, or ferry up here first",
+				dep.Name, t.namespace, dep.Annotations[AnnotationWorkspacePath])
 		}
 		todo = append(todo, &deploy.Deployment{Project: project,
 			Spec: &deploy.ServiceSpec{Name: s, Replicas: int(ptrOr(dep.Spec.Replicas, 1))}})

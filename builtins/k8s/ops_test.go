@@ -110,6 +110,10 @@ func TestExecAndRestartOnCluster(t *testing.T) {
 	if again := podNames(t, ctx, admin, ns); !slices.Equal(again, after) {
 		t.Errorf("pods %v after the restart, %v after applying again", after, again)
 	}
+	other := targetIn(ns, ownerB)
+	if err := other.Restart(ctx, "shop", []string{"web"}, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "another checkout (/src/a/shop)") {
+		t.Errorf("restart from another workspace: %v", err)
+	}
 	if err := tg.Restart(ctx, "shop", []string{"nope"}, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "runs no pod") {
 		t.Errorf("restart of a service that is not up: %v", err)
 	}
