@@ -84,6 +84,18 @@ func TestExecAndRestartOnCluster(t *testing.T) {
 	if err != nil || code != 7 || out.String() != "hello through the pod\n" || errs.String() != "copied 22 bytes\n" {
 		t.Errorf("exec: code %d, %v, stdout %q, stderr %q", code, err, out.String(), errs.String())
 	}
+	// With a terminal, one stream carries both outputs, its lines ended by the terminal.
+	var tty bytes.Buffer
+	resize := make(chan deploy.TermSize, 1)
+	resize <- deploy.TermSize{Height: 30, Width: 100}
+	code, err = tg.Exec(ctx, deploy.ExecRequest{Project: "shop", Service: "web", Cmd: []string{"/app", "fail"}, TTY: true,
+		Size: deploy.TermSize{Height: 24, Width: 80}, Resize: resize, Stdout: &tty, Stderr: &errs})
+	if err != nil || code != 3 || tty.String() != "failing on purpose\r\n" {
+		t.Errorf("exec with a terminal: code %d, %v, output %q", code, err, tty.String())
+	}
+	if _, err := tg.Exec(ctx, deploy.ExecRequest{Project: "shop", Service: "web", Cmd: []string{"/app"}, User: "0"}); err == nil || !strings.Contains(err.Error(), "--user cannot be given") {
+		t.Errorf("exec --user: %v", err)
+	}
 	_, err = tg.Exec(ctx, deploy.ExecRequest{Project: "shop", Service: "web", Cmd: []string{"sh"}, Stdout: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), `has no program "sh"`) {
 		t.Errorf("a program the image lacks: %v", err)
