@@ -261,16 +261,23 @@ current-context: ci
 }
 
 // webSrc serves /healthz on :8080, and says hello; with "fail" it exits 3.
-// It prints $TOKEN when set, for the logs' redaction.
+// It prints $TOKEN when set, for the logs' redaction; with "cat" it
+// copies its input to its output and says so on its error stream.
 const webSrc = `package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "cat" {
+		n, _ := io.Copy(os.Stdout, os.Stdin)
+		fmt.Fprintf(os.Stderr, "copied %d bytes\n", n)
+		os.Exit(7)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "fail" {
 		fmt.Println("failing on purpose")
 		os.Exit(3)

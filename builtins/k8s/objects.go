@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -256,6 +257,8 @@ func (t *Target) container(d *deploy.Deployment, name, secretName string) corev1
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: portName(p), ContainerPort: int32(p.Container), Protocol: protocol(p)})
 	}
 	if s.Memory > 0 || s.CPUs > 0 {
+		// service() declares no reservations: the scheduler reserves
+		// what the pod may use (requests = limits, QoS Guaranteed).
 		c.Resources.Limits = corev1.ResourceList{}
 		if s.Memory > 0 {
 			c.Resources.Limits[corev1.ResourceMemory] = *resource.NewQuantity(s.Memory, resource.BinarySI)
@@ -263,9 +266,11 @@ func (t *Target) container(d *deploy.Deployment, name, secretName string) corev1
 		if s.CPUs > 0 {
 			c.Resources.Limits[corev1.ResourceCPU] = *resource.NewMilliQuantity(int64(s.CPUs*1000), resource.DecimalSI)
 		}
+		c.Resources.Requests = c.Resources.Limits.DeepCopy()
 	}
 	if s.Health != nil {
 		c.ReadinessProbe = probe(s.Health)
+		c.StartupProbe = startupProbe(s.Health)
 	}
 	var sc corev1.SecurityContext
 	set := false
@@ -287,13 +292,14 @@ func (t *Target) container(d *deploy.Deployment, name, secretName string) corev1
 	return c
 }
 
-// probe is the readiness probe of a health check.
+// probe is the readiness probe of a health check. With a start period,
+// the startup probe runs first: the kubelet starts the readiness probe
+// once it has passed.
 func probe(h *deploy.HealthCheck) *corev1.Probe {
 	p := &corev1.Probe{
-		PeriodSeconds:       seconds(h.Interval),
-		TimeoutSeconds:      seconds(h.Timeout),
-		FailureThreshold:    int32(h.Retries),
-		InitialDelaySeconds: seconds(h.StartPeriod),
+		PeriodSeconds:    max(seconds(h.Interval), 1),
+		TimeoutSeconds:   max(seconds(h.Timeout), 1),
+		FailureThreshold: max(int32(h.Retries), 1),
 	}
 	switch h.Kind {
 	case "http":
@@ -307,6 +313,22 @@ func probe(h *deploy.HealthCheck) *corev1.Probe {
 		}
 		p.Exec = &corev1.ExecAction{Command: cmd}
 	}
+	return p
+}
+
+// startupProbe is the startup probe of a health check with a start
+// period: it probes every start_interval (else interval), and fails the
+// container, which the kubelet then restarts, only once the start period
+// is over and the retries too, as the health check's start period lets
+// failures go uncounted.
+func startupProbe(h *deploy.HealthCheck) *corev1.Probe {
+	if h.StartPeriod <= 0 {
+		return nil
+	}
+	p := probe(h)
+	every := max(h.ProbeInterval(true), time.Second)
+	p.PeriodSeconds = seconds(every)
+	p.FailureThreshold = int32((h.StartPeriod+every-1)/every) + max(int32(h.Retries), 1)
 	return p
 }
 

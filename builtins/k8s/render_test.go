@@ -118,14 +118,25 @@ func TestRenderDecodesStrictly(t *testing.T) {
 	}
 	p := c.ReadinessProbe
 	if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.IntValue() != 8080 ||
-		p.PeriodSeconds != 2 || p.TimeoutSeconds != 1 || p.FailureThreshold != 4 || p.InitialDelaySeconds != 3 {
+		p.PeriodSeconds != 2 || p.TimeoutSeconds != 1 || p.FailureThreshold != 4 || p.InitialDelaySeconds != 0 {
 		t.Errorf("readiness probe %+v", p)
+	}
+	// start_period 3s probed every 2s: 2 uncounted probes, then 4 retries.
+	if sp := c.StartupProbe; sp == nil || sp.HTTPGet == nil || sp.HTTPGet.Path != "/healthz" || sp.PeriodSeconds != 2 ||
+		sp.FailureThreshold != 6 || sp.TimeoutSeconds != 1 {
+		t.Errorf("startup probe %+v", sp)
+	}
+	if c.LivenessProbe != nil {
+		t.Errorf("liveness probe %+v: a failing health check takes the pod out of its Service, it does not restart it", c.LivenessProbe)
 	}
 	if m := c.Resources.Limits[corev1.ResourceMemory]; m.Value() != 64<<20 {
 		t.Errorf("memory limit %s", m.String())
 	}
 	if cpu := c.Resources.Limits[corev1.ResourceCPU]; cpu.MilliValue() != 500 {
 		t.Errorf("cpu limit %s", cpu.String())
+	}
+	if m, cpu := c.Resources.Requests[corev1.ResourceMemory], c.Resources.Requests[corev1.ResourceCPU]; m.Value() != 64<<20 || cpu.MilliValue() != 500 {
+		t.Errorf("requests %v, want the limits", c.Resources.Requests)
 	}
 	if sc := c.SecurityContext; sc == nil || *sc.RunAsUser != 1000 || *sc.RunAsGroup != 1000 || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 		t.Errorf("security context %+v", sc)

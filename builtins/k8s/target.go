@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
@@ -85,6 +86,7 @@ type listed struct {
 const listFresh = 2 * time.Second
 
 type clients struct {
+	config  *rest.Config // for the streams of exec
 	typed   kubernetes.Interface
 	dynamic dynamic.Interface
 }
@@ -95,6 +97,8 @@ var (
 	_ deploy.SpecChecker = (*Target)(nil)
 	_ deploy.Renderer    = (*Target)(nil)
 	_ deploy.Logger      = (*Target)(nil)
+	_ deploy.Execer      = (*Target)(nil)
+	_ deploy.Restarter   = (*Target)(nil)
 )
 
 // NewTarget returns the target of env, whose kubeconfig is read (with
@@ -155,7 +159,7 @@ func (t *Target) load() {
 			t.cfgErr = t.configError(err)
 			return
 		}
-		t.clients = &clients{typed: typed, dynamic: dyn}
+		t.clients = &clients{config: cfg, typed: typed, dynamic: dyn}
 	})
 }
 
@@ -863,15 +867,13 @@ func podStarted(p *corev1.Pod) bool {
 }
 
 // Logs prints the logs of the project's pods (all services when names is
-// empty), each line prefixed with its service's name.
+// empty), each line prefixed with its service's name. With o.Follow it
+// goes on with what they print, and with the pods that start meanwhile (a
+// rollout, a restarted container), until ctx ends.
 func (t *Target) Logs(ctx context.Context, project string, names []string, o deploy.LogOptions, out io.Writer) error {
 	c, err := t.client()
 	if err != nil {
 		return err
-	}
-	pods, err := c.typed.CoreV1().Pods(t.namespace).List(ctx, metav1.ListOptions{LabelSelector: t.selector(project)})
-	if err != nil {
-		return t.apiError("listing pods", err)
 	}
 	var wanted map[string]bool
 	if len(names) > 0 {
@@ -880,25 +882,97 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, o dep
 			wanted[objectName(n)] = true
 		}
 	}
-	slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	for _, p := range pods.Items {
-		rule := p.Labels[LabelRule]
-		if wanted != nil && !wanted[rule] || !podStarted(&p) {
-			continue
-		}
-		b, err := c.typed.CoreV1().Pods(t.namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	list := func() ([]corev1.Pod, error) {
+		pods, err := c.typed.CoreV1().Pods(t.namespace).List(ctx, metav1.ListOptions{LabelSelector: t.selector(project)})
 		if err != nil {
-			return t.apiError("reading the logs of pod "+p.Name, err)
+			return nil, t.apiError("listing pods", err)
 		}
-		// Redacted as one stream, then cut into lines and prefixed, so
-		// that no prefix hides a value wrapped over lines.
-		w := engine.NewOutputWriter(t.red, func(line string) { fmt.Fprintf(out, "%s | %s\n", rule, line) })
-		w.Color = o.Color
-		w.Write(b)
-		w.Flush()
+		var started []corev1.Pod
+		for _, p := range pods.Items {
+			if (wanted == nil || wanted[p.Labels[LabelRule]]) && podStarted(&p) {
+				started = append(started, p)
+			}
+		}
+		slices.SortFunc(started, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+		return started, nil
 	}
-	if o.Follow {
-		return fmt.Errorf("ferry logs --follow is not done for kubernetes yet (issue 16); use kubectl logs -f -l %s=%s", LabelProject, labelValue(project))
+	pods, err := list()
+	if err != nil {
+		return err
 	}
-	return nil
+	if !o.Follow {
+		for _, p := range pods {
+			b, err := c.typed.CoreV1().Pods(t.namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+			if err != nil {
+				return t.apiError("reading the logs of pod "+p.Name, err)
+			}
+			w := t.podOutput(p.Labels[LabelRule], o, nil, out)
+			w.Write(b)
+			w.Flush()
+		}
+		return nil
+	}
+	return t.followLogs(ctx, c, pods, list, o, out)
+}
+
+// podOutput redacts what one pod prints as one stream, then cuts it into
+// lines and prefixes them with rule, so that no prefix hides a value
+// wrapped over lines; mu, when set, serializes the lines of several pods.
+func (t *Target) podOutput(rule string, o deploy.LogOptions, mu *sync.Mutex, out io.Writer) *engine.OutputWriter {
+	w := engine.NewOutputWriter(t.red, func(line string) {
+		if mu != nil {
+			mu.Lock()
+			defer mu.Unlock()
+		}
+		fmt.Fprintf(out, "%s | %s\n", rule, line)
+	})
+	w.Color = o.Color
+	return w
+}
+
+// followPoll is how often a followed log looks for pods that started.
+const followPoll = time.Second
+
+// followLogs streams the logs of pods, and of each pod or container that
+// starts later, until ctx ends: each container's log once, from its start.
+func (t *Target) followLogs(ctx context.Context, c *clients, pods []corev1.Pod, list func() ([]corev1.Pod, error), o deploy.LogOptions, out io.Writer) error {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	followed := map[string]bool{} // pod/restart count
+	for {
+		for _, p := range pods {
+			restarts := int32(0)
+			for _, cs := range p.Status.ContainerStatuses {
+				restarts += cs.RestartCount
+			}
+			id := fmt.Sprintf("%s/%d", p.Name, restarts)
+			if followed[id] || p.DeletionTimestamp != nil && !podRunning(&p) {
+				continue
+			}
+			followed[id] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := t.podOutput(p.Labels[LabelRule], o, &mu, out)
+				defer w.Flush()
+				s, err := c.typed.CoreV1().Pods(t.namespace).GetLogs(p.Name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+				if err != nil {
+					return // the pod went away, or ctx ended
+				}
+				defer s.Close()
+				io.Copy(w, s)
+			}()
+		}
+		if err := sleep(ctx, followPoll); err != nil {
+			return nil // Ctrl-C: the end of a follow
+		}
+		var err error
+		if pods, err = list(); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
 }
