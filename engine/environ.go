@@ -69,6 +69,16 @@ func (ev *Evaluation) Getenv(name string, pos syntax.Position) (v starlark.Value
 	return nil, false
 }
 
+// GetenvPlain is Getenv for a file format that fills ${VAR} from the
+// environment (a .env file): the value as a string, and a variable that a
+// secret() reads from counts as unset, so its value never becomes plain
+// configuration.
+func (ev *Evaluation) GetenvPlain(name string, pos syntax.Position) (string, bool) {
+	v, ok := ev.Getenv(name, pos)
+	s, plain := v.(starlark.String)
+	return string(s), ok && plain
+}
+
 // Environ returns the environment of a process that ferry starts for a
 // rule of this evaluation (a task's command, ctx.sh, a secret's command):
 // ferry's own, less every variable a secret is read from, then extra, which

@@ -54,11 +54,7 @@ var dotenvBuiltin = &engine.Builtin{
 		default:
 			lookup := func(string) (string, bool) { return "", false }
 			if c.Bool("environ", true) {
-				lookup = func(name string) (string, bool) {
-					v, ok := ev.Getenv(name, c.Pos)
-					s, plain := v.(starlark.String)
-					return string(s), ok && plain
-				}
+				lookup = func(name string) (string, bool) { return ev.GetenvPlain(name, c.Pos) }
 			}
 			if vars, err = dotenv.UnmarshalBytesWithLookup(b, lookup); err != nil {
 				return nil, c.Errorf("%s: %v; write one VAR=VALUE a line, as compose reads them", p, err)

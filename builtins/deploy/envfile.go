@@ -114,13 +114,12 @@ func declareEnvFiles(thread *starlark.Thread, c *engine.Call, s *ServiceSpec) er
 		// with dotenv(); without it, only the file's own variables fill
 		// ${VAR}s, and one that only the environment sets is an error.
 		var noEnv []string
-		lookup := lookupEnv(ev, c)
 		vars, err := dotenv.UnmarshalBytesWithLookup(b, func(name string) (string, bool) {
 			if engine.Permit(thread, "env", "env_file") != nil {
 				noEnv = append(noEnv, name)
 				return "", false
 			}
-			return lookup(name)
+			return ev.GetenvPlain(name, c.Pos)
 		})
 		for _, name := range noEnv {
 			if _, inFile := vars[name]; !inFile && err == nil {
@@ -151,18 +150,6 @@ func declareEnvFiles(thread *starlark.Thread, c *engine.Call, s *ServiceSpec) er
 		s.Env[k] = merged[k]
 	}
 	return nil
-}
-
-// lookupEnv resolves ${VAR} in a file of variables, after the variables
-// set above it in the file, as compose does: from the environment ferry
-// runs in, recorded as an input of the evaluation. A variable a secret()
-// is read from counts as unset: its value stays out of plain settings.
-func lookupEnv(ev *engine.Evaluation, c *engine.Call) dotenv.LookupFn {
-	return func(name string) (string, bool) {
-		v, ok := ev.Getenv(name, c.Pos)
-		s, plain := v.(starlark.String)
-		return string(s), ok && plain
-	}
 }
 
 func validEnvName(k string) bool {
