@@ -1,4 +1,4 @@
-package docker
+package image
 
 // DockerfileSpec returns how the image is built, for the security checks:
 // the workspace-relative Dockerfile, the build arguments and the target

@@ -1,4 +1,4 @@
-package docker
+package image
 
 // The live_update steps of an image: how `ferry watch` updates the running
 // containers of an image in place instead of rebuilding it.

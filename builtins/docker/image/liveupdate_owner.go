@@ -1,4 +1,4 @@
-package docker
+package image
 
 // Who owns the files a live update copies into a container: its user, as
 // the runtime resolves it.

@@ -1,4 +1,4 @@
-package docker
+package image
 
 // Live update at run time: copying changed files into the running
 // containers of an image, and running the steps they trigger.

@@ -1,4 +1,4 @@
-package docker
+package image
 
 // Pulling the images that services and jobs name, for both the local and
 // the Swarm target: they run on the same Engine.
@@ -16,10 +16,6 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
-
-// labelDigest on a container records the repo@sha256:… of the registry
-// image it runs.
-const labelDigest = "ferry.image.digest"
 
 var (
 	_ deploy.ImagePuller = (*Target)(nil)

@@ -1,4 +1,4 @@
-package docker
+package image
 
 // Pulls from a real registry on loopback: the tests push images made
 // here (a static Go binary in one layer) to an in-process registry, and

@@ -1,4 +1,4 @@
-package docker
+package image
 
 // Pushing images to the registry their repository names.
 

@@ -1,4 +1,4 @@
-package docker
+package image
 
 // Secrets must not end up in an image: its layers keep every file they
 // copy for good, for anyone who can pull the image to read. An image rule

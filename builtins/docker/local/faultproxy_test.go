@@ -1,4 +1,4 @@
-package docker
+package local
 
 // A Docker Engine that fails chosen calls: a unix socket in front of the
 // real Engine's that passes every call through, except those a test picks,

@@ -1,4 +1,4 @@
-package docker
+package local
 
 import (
 	"context"
@@ -15,38 +15,6 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 )
-
-// labelHealth carries an http or tcp check on the containers, so that
-// `ferry status`, which does not evaluate ferry.star, can probe it.
-const labelHealth = "ferry.health"
-
-// healthLabel encodes the check ferry probes itself; exec checks are the
-// container's HEALTHCHECK and need no label.
-func healthLabel(h *deploy.HealthCheck) (string, bool) {
-	if h == nil || !h.Probed() {
-		return "", false
-	}
-	b, err := json.Marshal(h)
-	return string(b), err == nil
-}
-
-// engineHealth is the health check the Engine runs in the containers of
-// s: its exec check, ["NONE"] when health.disable() turns the image's off,
-// or nil (the image's own; ferry probes http and tcp checks itself).
-func engineHealth(s *deploy.ServiceSpec) *dockerapi.HealthCheck {
-	h := s.Health
-	switch {
-	case s.HealthDisabled:
-		return &dockerapi.HealthCheck{Test: []string{"NONE"}}
-	case h == nil || !h.RunsInside():
-		return nil
-	}
-	test := append([]string{"CMD"}, h.Argv...)
-	if h.Argv == nil {
-		test = []string{"CMD-SHELL", h.Shell}
-	}
-	return &dockerapi.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval}
-}
 
 // Replicas lists the service's containers (not those a stopped rollout left
 // unadopted) with where its http or tcp check

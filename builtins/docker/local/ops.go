@@ -1,4 +1,4 @@
-package docker
+package local
 
 // Operations on what a project runs and what its image rules built:
 // ferry exec, restart, prune and down --rmi.

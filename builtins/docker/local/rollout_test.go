@@ -1,4 +1,4 @@
-package docker
+package local
 
 // Rolling updates against the real Engine, checked with the Engine's own
 // event log (docker events) and with HTTP requests to the replicas while

@@ -1,4 +1,4 @@
-package docker
+package local
 
 // Scale steps against the real Engine: they make replicas as `ferry up`
 // does, secrets included, and take turns with rollouts of the service.

@@ -1,4 +1,4 @@
-package docker
+package local
 
 // Autoscaling against the real Engine: a load generator inside the project
 // network drives the service's request counter, and the loop scales it up,

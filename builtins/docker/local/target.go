@@ -1,4 +1,4 @@
-package docker
+package local
 
 import (
 	"context"
@@ -19,16 +19,6 @@ import (
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
-)
-
-// Labels on every object ferry creates.
-const (
-	labelProject = "ferry.project"
-	labelRule    = "ferry.rule"
-	labelConfig  = "ferry.config" // the rule's key: its config hash
-	labelKind    = "ferry.kind"   // service or job
-	labelReplica = "ferry.replica"
-	labelSecrets = "ferry.secrets" // a hash of HMACs of the secret values
 )
 
 // startupWatch is how long a started container is watched for exiting at once.
@@ -368,29 +358,6 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 			m.Source = v.HostPath(d.Root)
 		}
 		cs.Mounts = append(cs.Mounts, m)
-	}
-	return cs
-}
-
-// containerSettings converts the settings of s for a container or a
-// swarm service's tasks.
-func containerSettings(s *deploy.ServiceSpec) dockerapi.Settings {
-	cs := dockerapi.Settings{
-		CapAdd: s.CapAdd, CapDrop: s.CapDrop, ReadOnly: s.ReadOnly, SecurityOpt: s.SecurityOpt,
-		Init: s.Init, StopSignal: s.StopSignal, StopGrace: s.StopGrace(), ExtraHosts: s.ExtraHosts,
-		DNS: s.DNS, Hostname: s.Hostname, ShmSize: s.ShmSize, Sysctls: s.Sysctls, MaxRestarts: s.MaxRestarts,
-	}
-	if len(s.Tmpfs) > 0 {
-		cs.Tmpfs = map[string]string{}
-		for _, t := range s.Tmpfs {
-			cs.Tmpfs[t.Path] = t.Options
-		}
-	}
-	for _, u := range s.Ulimits {
-		cs.Ulimits = append(cs.Ulimits, dockerapi.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
-	}
-	for _, d := range s.Devices {
-		cs.Devices = append(cs.Devices, dockerapi.Device{Host: d.Host, Container: d.Container, Perms: d.Perms})
 	}
 	return cs
 }

@@ -1,4 +1,4 @@
-package docker
+package local
 
 // Waiting for a service against the real Engine: a replica is ready only
 // once it has stayed up, without a restart, for the service's ready_after

@@ -1,4 +1,4 @@
-package docker
+package objects
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ const (
 	LabelWorkspacePath = "ferry.workspace.path" // its root, to say whose an object is
 )
 
-// ownLabels adds o's labels to l, and returns l; the zero Owner adds none.
-func ownLabels(o deploy.Owner, l map[string]string) map[string]string {
+// OwnLabels adds o's labels to l, and returns l; the zero Owner adds none.
+func OwnLabels(o deploy.Owner, l map[string]string) map[string]string {
 	if o.ID != "" {
 		l[LabelWorkspace], l[LabelWorkspacePath] = o.ID, o.Path
 	}
@@ -38,12 +38,12 @@ func (e *ForeignError) Error() string {
 		e.Project, whose, e.Kind, e.Name, e.Mine.Path, where)
 }
 
-// foreign returns a *ForeignError when labels, those of an object of the
+// Foreign returns a *ForeignError when labels, those of an object of the
 // project, name another workspace than o. An object without the label,
 // made by a ferry that did not label workspaces, is adopted: it is o's,
 // and what ferry replaces it with carries o's label. With the zero Owner
 // nothing is foreign.
-func foreign(o deploy.Owner, project, kind, name string, labels map[string]string) error {
+func Foreign(o deploy.Owner, project, kind, name string, labels map[string]string) error {
 	id := labels[LabelWorkspace]
 	if o.ID == "" || id == "" || id == o.ID {
 		return nil
@@ -51,7 +51,7 @@ func foreign(o deploy.Owner, project, kind, name string, labels map[string]strin
 	return &ForeignError{Project: project, Kind: kind, Name: name, Other: deploy.Owner{ID: id, Path: labels[LabelWorkspacePath]}, Mine: o}
 }
 
-// isForeign reports whether labels name another workspace than o.
-func isForeign(o deploy.Owner, labels map[string]string) bool {
-	return foreign(o, "", "", "", labels) != nil
+// IsForeign reports whether labels name another workspace than o.
+func IsForeign(o deploy.Owner, labels map[string]string) bool {
+	return Foreign(o, "", "", "", labels) != nil
 }

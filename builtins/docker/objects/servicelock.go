@@ -1,17 +1,26 @@
-package docker
+package objects
 
 import (
 	"slices"
 	"sync"
 )
 
-// serviceLocks serialises, per project and service, every change that
+// LockServices waits for the locks of the project's services, taken in
+// the order of their names (so that two callers locking several services
+// cannot wait for each other), and returns what unlocks them.
+//
+// The locks serialise, per project and service, every change that
 // ferry makes to a service's containers in this process: Deploy and its
 // rollouts, scale steps, restarts and live updates take turns instead of
 // replacing, restarting or syncing each other's replicas. It is one table
 // for the process rather than one per Target: the image rules that
 // live-update containers are made anew by each evaluation and know no
 // Target, and every Target of the process changes the same containers.
+func LockServices(project string, services ...string) func() {
+	return serviceLocks.lock(project, services...)
+}
+
+// serviceLocks is the process's table of locks (see LockServices).
 var serviceLocks lockTable
 
 // A lockTable holds a lock for each project and service.
@@ -20,9 +29,7 @@ type lockTable struct {
 	m  map[[2]string]*sync.Mutex
 }
 
-// lock waits for the locks of the project's services, taken in the order
-// of their names (so that two callers locking several services cannot
-// wait for each other), and returns what unlocks them.
+// lock is LockServices on l.
 func (l *lockTable) lock(project string, services ...string) func() {
 	services = slices.Compact(slices.Sorted(slices.Values(services)))
 	locks := make([]*sync.Mutex, len(services))
