@@ -188,15 +188,16 @@ func CheckRules(rules []engine.Rule, t Target, env *Environment) error {
 }
 
 // A TargetMaker makes the Target that services deploy to in an
-// environment, or the local one for nil; builtins/docker's Targets is one.
+// environment, or the local one for nil; each TargetKind has one.
 type TargetMaker interface {
 	For(env *Environment) Target
 }
 
 // TargetMakers makes each environment's target with the maker of its
 // target kind, and the local one (and that of any kind not in ByKind)
-// with Local: the CLI registers each kind's maker here, and nothing else
-// in it knows which target an environment deploys to.
+// with Local: NewTargetMakers makes it from the kinds the domains
+// register, and nothing else in the CLI knows which target an environment
+// deploys to.
 type TargetMakers struct {
 	Local  TargetMaker
 	ByKind map[string]TargetMaker

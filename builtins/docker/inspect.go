@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,21 +18,9 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/local"
 	"github.com/ferryhq/ferry/engine"
-	"github.com/ferryhq/ferry/engine/redact"
 )
-
-// SecretFinder recognises secret values among what the Engine tells of a
-// container, so that they reach Starlark as secrets, never as strings.
-// *secret.Plugin implements it.
-type SecretFinder interface {
-	engine.SecretFinder
-	// Wrap returns a secret named name standing for value.
-	Wrap(name, value, from string) engine.Secret
-	// Matcher finds the values of the secrets that ferry has read so
-	// far; it is nil when there are none.
-	Matcher() *redact.Matcher
-}
 
 func (p Plugin) inspectBuiltin() *engine.Builtin {
 	return &engine.Builtin{
@@ -70,12 +56,12 @@ func (p Plugin) inspect(thread *starlark.Thread, c *engine.Call) (starlark.Value
 	if err != nil {
 		return nil, c.Errorf("%v", err)
 	}
-	t, ok := r.Target().(*Target)
+	t, ok := r.Target().(*local.Target)
 	if !ok {
 		return nil, c.Errorf("the selected environment (--env) deploys %s %s to another target (Docker Swarm, say) than containers of the local Docker Engine, which docker.inspect looks at; inspect it with that target's own tools (docker service ps), or drop --env (and FERRY_ENV)", r.Info().Kind, name)
 	}
 	ctx := engine.RunTimeContext(thread)
-	d, err := t.inspect(ctx, r, n)
+	d, err := t.Inspect(ctx, r, n)
 	if err != nil {
 		return nil, c.Errorf("%v", err)
 	}
@@ -84,7 +70,7 @@ func (p Plugin) inspect(thread *starlark.Thread, c *engine.Call) (starlark.Value
 	if err != nil {
 		return nil, c.Errorf("%v", err)
 	}
-	return containerValue(d, NetworkName(r.Project()), env, p.labelDict(d.Labels, from)), nil
+	return containerValue(d, local.NetworkName(r.Project()), env, p.labelDict(d.Labels, from)), nil
 }
 
 // deployRule returns the service or job name of the evaluation, or an
@@ -116,29 +102,6 @@ func deployRule(ev *engine.Evaluation, name string) (*deploy.Rule, error) {
 	return nil, errors.New(msg + ". docker.inspect looks at the project's own containers only; for another container, run `docker inspect` in ctx.sh")
 }
 
-// inspect describes the container of replica n of the service r, or the
-// container of the job r, whatever its state.
-func (t *Target) inspect(ctx context.Context, r *deploy.Rule, n int) (dockerapi.Details, error) {
-	project, name := r.Project(), r.Info().Name
-	t.changed(project)
-	list, err := t.ruleContainers(ctx, project, name)
-	if err != nil {
-		return dockerapi.Details{}, err
-	}
-	if len(list) == 0 {
-		why := "it is not up"
-		if r.IsJob() {
-			why = "it has not run"
-		}
-		return dockerapi.Details{}, fmt.Errorf("%s %s has no container in project %s: %s; run `ferry up %s` first, or add %q to the task's deps so that ferry runs it before the action", r.Info().Kind, name, project, why, name, name)
-	}
-	c, err := pickReplica(list, name, n, "replica = N")
-	if err != nil {
-		return dockerapi.Details{}, err
-	}
-	return t.c.Inspect(ctx, c.ID)
-}
-
 // envDict returns a container's environment, with the value of every
 // variable that r gets from a secret, and every value that holds a secret
 // ferry has read, as a secret. r's secrets are read first, and the
@@ -153,7 +116,7 @@ func (p Plugin) envDict(ctx context.Context, r *deploy.Rule, env []string, from 
 		return nil, err
 	}
 	from = "the environment of " + from
-	vars := envVars(env)
+	vars := local.EnvVars(env)
 	vals := map[string]starlark.Value{}
 	for k, s := range r.Spec().Secrets {
 		v, ok := vars[k]
@@ -174,53 +137,6 @@ func (p Plugin) envDict(ctx context.Context, r *deploy.Rule, env []string, from 
 		out.SetKey(starlark.String(k), val)
 	}
 	return out, nil
-}
-
-// envVars maps the variables of env, as KEY=VALUE, to their values.
-func envVars(env []string) map[string]string {
-	vars := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	return vars
-}
-
-// HeldSecrets calls learn with the name and value of each secret that
-// the containers of r hold: the variables r fills from secrets in env,
-// as each container's config holds them, and r's secret_files, read from
-// the host secret folder (deploy.SecretDir) they are bind-mounted from.
-// After a rotation, until the next `ferry up`, these are older values than
-// the secrets read now; they are there even when a secret cannot be read.
-func (t *Target) HeldSecrets(ctx context.Context, r *deploy.Rule, learn func(name, value string)) error {
-	list, err := t.ruleContainers(ctx, r.Project(), r.Info().Name)
-	if err != nil {
-		return err
-	}
-	base, baseErr := deploy.SecretDir(r.Project())
-	spec := r.Spec()
-	for _, c := range list {
-		d, err := t.c.Inspect(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		vars := envVars(d.Env)
-		for k, s := range spec.Secrets {
-			if v, ok := vars[k]; ok && v != "" {
-				learn(s.SecretName(), v)
-			}
-		}
-		for p, s := range spec.SecretFiles {
-			host, ok := d.Binds[p]
-			if !ok || baseErr != nil || !strings.HasPrefix(host, base+string(filepath.Separator)) {
-				continue // not one of ferry's secret files
-			}
-			if b, err := os.ReadFile(host); err == nil {
-				learn(s.SecretName(), string(b))
-			}
-		}
-	}
-	return nil
 }
 
 // plainOrSecret returns v as a string, or as a secret when it holds the
@@ -277,7 +193,7 @@ func containerValue(d dockerapi.Details, network string, env, labels *starlark.D
 		"state":         starlark.String(d.State),
 		"exit_code":     starlark.MakeInt(d.ExitCode),
 		"health":        orNone(d.Health),
-		"ip":            orNone(d.IPs[ipNetwork(d.IPs, network)]),
+		"ip":            orNone(d.IPs[local.IPNetwork(d.IPs, network)]),
 		"ports":         ports,
 		"labels":        labels,
 		"env":           env,

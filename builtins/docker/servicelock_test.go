@@ -4,9 +4,10 @@ package docker
 // scale steps) through its lock.
 
 import (
-	"context"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 )
 
 // A live update waits while another change of the service holds its

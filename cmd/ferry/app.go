@@ -63,8 +63,7 @@ type app struct {
 	sink    *console.Sink
 	bus     *engine.Bus
 	docker  *dockerapi.Client
-	targets *docker.Targets // the deploy target of each local and Swarm environment
-	k8s     *k8s.Targets    // that of each Kubernetes environment
+	targets deploy.TargetMakers // the deploy target of each environment, by its kind
 
 	deployPlugin *deploy.Plugin
 	deployTo     deploy.Target // the selected environment's target (see selectEnv)
@@ -75,11 +74,10 @@ type app struct {
 func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerapi.New()
-		a.targets = docker.NewTargets(a.docker, a.redactor, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
-		a.k8s = &k8s.Targets{Redactor: a.redactor, Images: a.docker}
+		setup := deploy.TargetSetup{Redactor: a.redactor, Warn: func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) }}
+		a.targets = deploy.NewTargetMakers(setup, append(docker.TargetKinds(a.docker), k8s.TargetKind(a.docker))...)
 	}
 	a.targets.Own(a.owner)
-	a.k8s.Own(a.owner)
 	a.deployTo = a.targets.For(nil)
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.deployTo}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}

@@ -9,7 +9,7 @@ import (
 // ferry.star declares, and makes its target the one services deploy to:
 // the local Docker Engine when none is selected.
 func (a *app) selectEnv(l *engine.Loaded) error {
-	t, err := deploy.SelectTarget(engine.EvaluationState[*deploy.Environments](l.Result.Eval), a.env, l.Result.Rules, a.targetMakers())
+	t, err := deploy.SelectTarget(engine.EvaluationState[*deploy.Environments](l.Result.Eval), a.env, l.Result.Rules, a.targets)
 	if t != nil {
 		a.deployTo = t
 		a.deployPlugin.Target = t
@@ -21,9 +21,4 @@ func (a *app) selectEnv(l *engine.Loaded) error {
 // environment's target.
 func (a *app) deployer(ws *engine.Workspace, project string) *deploy.Deployer {
 	return &deploy.Deployer{Target: a.deployTo, Env: a.env, Project: project, Root: ws.Root, Bus: a.bus}
-}
-
-// targetMakers makes each environment's target by its kind.
-func (a *app) targetMakers() deploy.TargetMakers {
-	return deploy.TargetMakers{Local: a.targets, ByKind: map[string]deploy.TargetMaker{deploy.TargetKubernetes: a.k8s}}
 }

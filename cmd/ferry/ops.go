@@ -145,8 +145,7 @@ ferry did not give it loses only ferry's tags.`,
 			if err != nil {
 				return err
 			}
-			imgs := docker.Images(l.Graph)
-			if len(imgs) == 0 {
+			if !a.images().Declared(l.Graph) {
 				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
 				return nil
 			}
@@ -155,10 +154,8 @@ ferry did not give it loses only ferry's tags.`,
 				return err
 			}
 			defer release()
-			res, err := docker.PruneImages(cmd.Context(), a.docker, docker.PruneOptions{
-				Project: l.Session.Project, Owner: a.owner, Rules: imgs, Keep: keep, Protect: docker.LastBuilt(imgs, st),
-			})
-			a.reportPrune(res, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
+			res, err := a.images().Prune(cmd.Context(), l.Session.Project, l.Graph, st, keep)
+			a.reportPrune(res.Removed, res.Kept, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 			return err
 		},
 	}
@@ -166,16 +163,19 @@ ferry did not give it loses only ferry's tags.`,
 	return cmd
 }
 
-// reportPrune logs the images res removed and kept, or none when there
-// were none.
-func (a *app) reportPrune(res docker.PruneResult, none string) {
-	for _, r := range res.Removed {
+// images carries out the image commands on the workspace's images.
+func (a *app) images() docker.Images { return docker.Images{Client: a.docker, Owner: a.owner} }
+
+// reportPrune logs the images removed and kept, or none when there were
+// none.
+func (a *app) reportPrune(removed, kept []string, none string) {
+	for _, r := range removed {
 		a.bus.Logf(engine.LevelInfo, "removed image %s", r)
 	}
-	for _, k := range res.Kept {
+	for _, k := range kept {
 		a.bus.Logf(engine.LevelInfo, "kept image %s", k)
 	}
-	if len(res.Removed)+len(res.Kept) == 0 {
+	if len(removed)+len(kept) == 0 {
 		a.bus.Logf(engine.LevelInfo, "%s", none)
 	}
 }
@@ -184,8 +184,8 @@ func (a *app) reportPrune(res docker.PruneResult, none string) {
 // (ferry down --rmi), except those a container uses. It does not evaluate
 // ferry.star: the images carry the project's label.
 func (a *app) downImages(ctx context.Context, project string) error {
-	res, err := docker.PruneImages(ctx, a.docker, docker.PruneOptions{Project: project, Owner: a.owner, All: true})
-	a.reportPrune(res, "no image built by this workspace is in the Docker Engine")
+	res, err := a.images().PruneAll(ctx, project)
+	a.reportPrune(res.Removed, res.Kept, "no image built by this workspace is in the Docker Engine")
 	return err
 }
 
@@ -256,26 +256,7 @@ may speak plain HTTP. See docs/registries.md.`,
 			if err != nil {
 				return err
 			}
-			sel, err := docker.SelectPush(l.Graph, names)
-			if err != nil {
-				return err
-			}
-			selNames := make([]string, len(sel))
-			for i, img := range sel {
-				selNames[i] = img.Info().Name
-			}
-			_, err = l.RunThen(docker.DeferPush(cmd.Context()), selNames, o, func(st *engine.State) error {
-				for _, img := range sel {
-					w := a.bus.RuleOutput(img.Info().Name, "stdout")
-					err := img.PushLast(cmd.Context(), st, w)
-					w.Flush()
-					if err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			return err
+			return a.images().Push(cmd.Context(), l, names, o, a.bus)
 		},
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "rebuild the images even when they are up to date")

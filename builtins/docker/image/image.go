@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -521,10 +522,10 @@ func (i *Image) Run(rc *engine.RunContext) error {
 			return err
 		}
 	}
-	dockerfile := df.render(refs, ownLabels(deploy.OwnerOf(rc.Workspace.Root), map[string]string{
-		LabelKey:     rc.Key.String(),
-		LabelRule:    i.info.Name,
-		LabelProject: i.project(rc.Workspace),
+	dockerfile := df.render(refs, objects.OwnLabels(deploy.OwnerOf(rc.Workspace.Root), map[string]string{
+		LabelKey:             rc.Key.String(),
+		objects.LabelRule:    i.info.Name,
+		objects.LabelProject: i.project(rc.Workspace),
 	}))
 	var values *redact.Matcher // of the secrets read so far
 	if i.images.secrets != nil {

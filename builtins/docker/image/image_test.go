@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -88,7 +89,7 @@ func TestImageBuildTagAndCache(t *testing.T) {
 			t.Errorf("image tags %v lack %s", img.Tags, want)
 		}
 	}
-	if img.Labels[LabelRule] != "hello" || img.Labels[LabelProject] != w.project {
+	if img.Labels[objects.LabelRule] != "hello" || img.Labels[objects.LabelProject] != w.project {
 		t.Errorf("labels = %v", img.Labels)
 	}
 
@@ -340,7 +341,7 @@ image(name = "fails", repo = "REPO-fails", context = "fails", deps = ["base"])
 	if out := r.output("fails"); !strings.Contains(out, "failing on purpose") {
 		t.Errorf("the failing command's output is not in the log:\n%s", out)
 	}
-	if imgs, _ := docker.ImagesByLabel(context.Background(), LabelRule, "fails"); len(imgs) != 0 {
+	if imgs, _ := docker.ImagesByLabel(context.Background(), objects.LabelRule, "fails"); len(imgs) != 0 {
 		t.Errorf("a failed build left an image: %v", imgs)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -215,9 +216,9 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 	// containers are listed again under the services' locks.
 	services := make([]string, len(targets))
 	for n, c := range targets {
-		services[n] = c.Labels[labelRule]
+		services[n] = c.Labels[objects.LabelRule]
 	}
-	defer serviceLocks.lock(i.project(rc.Workspace), services...)()
+	defer objects.LockServices(i.project(rc.Workspace), services...)()
 	if targets, err = i.liveTargets(rc, img.ID); err != nil {
 		return err
 	}
@@ -295,14 +296,14 @@ func (p phaseTimes) String() string {
 // made from image id; a container of one that is not running, and no
 // container at all, are reasons to fall back.
 func (i *Image) liveTargets(rc *engine.RunContext, id string) ([]dockerapi.Container, error) {
-	list, err := i.docker.Containers(rc, map[string]string{labelProject: i.project(rc.Workspace), labelKind: "service"})
+	list, err := i.docker.Containers(rc, map[string]string{objects.LabelProject: i.project(rc.Workspace), objects.LabelKind: "service"})
 	if err != nil {
 		return nil, err
 	}
 	var targets []dockerapi.Container
 	owner := deploy.OwnerOf(rc.Workspace.Root)
 	for _, c := range list {
-		if c.ImageID != id || isForeign(owner, c.Labels) {
+		if c.ImageID != id || objects.IsForeign(owner, c.Labels) {
 			continue
 		}
 		if c.State != "running" {

@@ -17,11 +17,6 @@ import (
 	"github.com/ferryhq/ferry/engine"
 )
 
-var (
-	_ deploy.ImagePuller = (*Target)(nil)
-	_ deploy.ImagePuller = (*SwarmTarget)(nil)
-)
-
 // A PullClient is a Client that can pull images; *dockerapi.Client is
 // one.
 type PullClient interface {
@@ -32,33 +27,10 @@ type PullClient interface {
 	Pull(ctx context.Context, ref, auth string, layer func(dockerapi.LayerProgress)) error
 }
 
-// PullImage makes ref present in the Engine as policy says (see
-// deploy.ImagePuller).
-func (t *Target) PullImage(ctx context.Context, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
-	return PullImage(ctx, t.c, ref, policy, progress)
-}
-
-// PullImage makes ref present in the Engine as policy says (see
-// deploy.ImagePuller). The Swarm's node is this Engine: its tasks find
-// the image there.
-func (t *SwarmTarget) PullImage(ctx context.Context, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
-	return PullImage(ctx, t.c, ref, policy, progress)
-}
-
-// LocalImage says what ref resolves to in the Engine now, without asking
-// a registry (see deploy.ImagePuller).
-func (t *Target) LocalImage(ctx context.Context, ref string) (deploy.ResolvedImage, bool, error) {
-	return localImage(ctx, t.c, ref)
-}
-
-// LocalImage says what ref resolves to in the Engine now, without asking
-// a registry (see deploy.ImagePuller).
-func (t *SwarmTarget) LocalImage(ctx context.Context, ref string) (deploy.ResolvedImage, bool, error) {
-	return localImage(ctx, t.c, ref)
-}
-
-func localImage(ctx context.Context, c PullClient, ref string) (deploy.ResolvedImage, bool, error) {
-	img, ok, err := c.ImageRef(ctx, localRef(ref))
+// LocalImage says what ref resolves to in the Engine c now, without
+// asking a registry (see deploy.ImagePuller).
+func LocalImage(ctx context.Context, c PullClient, ref string) (deploy.ResolvedImage, bool, error) {
+	img, ok, err := c.ImageRef(ctx, LocalRef(ref))
 	if err != nil || !ok {
 		return deploy.ResolvedImage{}, false, err
 	}
@@ -72,7 +44,7 @@ func localImage(ctx context.Context, c PullClient, ref string) (deploy.ResolvedI
 // Engine has is used as it is, without asking its registry. Both targets
 // pull through it, and so can an image build for its base images.
 func PullImage(ctx context.Context, c PullClient, ref, policy string, progress func(engine.PullState)) (deploy.ResolvedImage, error) {
-	local := localRef(ref)
+	local := LocalRef(ref)
 	have, ok, err := c.ImageRef(ctx, local)
 	if err != nil {
 		return deploy.ResolvedImage{}, err
@@ -110,20 +82,20 @@ func missingImage(ref string) error {
 	return fmt.Errorf("image %s is not in the Docker Engine, and pull = %q: build it with an image() rule, load it (docker load / docker import), or let ferry pull it (pull = %q)", ref, deploy.PullNever, deploy.PullMissing)
 }
 
-// absentImage is the error for d's image missing from the Engine as a
+// Absent is the error for d's image missing from the Engine as a
 // container is made from it: it was pulled or built before, and has been
 // removed since.
-func absentImage(d *deploy.Deployment) error {
+func Absent(d *deploy.Deployment) error {
 	if d.Pull == deploy.PullNever {
 		return missingImage(d.Image)
 	}
 	return fmt.Errorf("image %s is not in the Docker Engine: it was removed while ferry up ran; run ferry up again", d.Image)
 }
 
-// localRef is ref as the Engine finds a pinned image: "name@sha256:…"
+// LocalRef is ref as the Engine finds a pinned image: "name@sha256:…"
 // for "name:tag@sha256:…", since the tag of a pinned reference is only a
 // note for people.
-func localRef(ref string) string {
+func LocalRef(ref string) string {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return ref
@@ -155,14 +127,14 @@ func resolved(ref string, img dockerapi.ImageRef) deploy.ResolvedImage {
 	return res
 }
 
-// resolveLocal returns d with the digest of the image the Engine holds
+// ResolveLocal returns d with the digest of the image the Engine holds
 // for it (see deploy.Deployment.Resolved), without asking a registry;
 // why, when not "", says that a pull is due first.
-func resolveLocal(ctx context.Context, c PullClient, d *deploy.Deployment) (_ *deploy.Deployment, why string, err error) {
+func ResolveLocal(ctx context.Context, c PullClient, d *deploy.Deployment) (_ *deploy.Deployment, why string, err error) {
 	if d.Pull == "" {
 		return d, "", nil
 	}
-	img, ok, err := c.ImageRef(ctx, localRef(d.Image))
+	img, ok, err := c.ImageRef(ctx, LocalRef(d.Image))
 	switch {
 	case err != nil:
 		return nil, "", err
@@ -174,18 +146,6 @@ func resolveLocal(ctx context.Context, c PullClient, d *deploy.Deployment) (_ *d
 		return nil, fmt.Sprintf("pull = %q: ferry up asks the registry for a newer %s", deploy.PullAlways, d.Image), nil
 	}
 	return d.Resolved(resolved(d.Image, img)), "", nil
-}
-
-// imageChanged says how the image of d differs from the one that a
-// container of list runs, when it does: "" when they run the same digest,
-// or none is known.
-func imageChanged(d *deploy.Deployment, list []dockerapi.Container) string {
-	for _, c := range list {
-		if old := c.Labels[labelDigest]; old != "" && d.Digest != "" && old != d.Digest {
-			return fmt.Sprintf("its image changed: %s runs %s, and %s is now %s", c.Name, old, d.Image, d.Digest)
-		}
-	}
-	return ""
 }
 
 // pullFailure says what went wrong with a pull of ref, and what to do.

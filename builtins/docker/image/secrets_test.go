@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -125,7 +126,7 @@ func TestWriteTarStopsAtSecretValue(t *testing.T) {
 // projectImages returns the IDs of the images labelled with w's project.
 func projectImages(t *testing.T, w *testWorkspace) []string {
 	t.Helper()
-	imgs, err := w.docker.ImagesByLabel(context.Background(), LabelProject, w.project)
+	imgs, err := w.docker.ImagesByLabel(context.Background(), objects.LabelProject, w.project)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 )
 
 // A faultProxy passes the Engine's API calls through to the real Engine,
@@ -145,7 +146,7 @@ func TestRolloutEngineFailure(t *testing.T) {
 	if err := f.target.Deploy(ctx, f.deployment(1, 2, map[string]string{"VERSION": "v1"}), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project})
+	list, err := f.target.c.Containers(ctx, map[string]string{objects.LabelProject: f.project})
 	if err != nil || len(list) != 2 {
 		t.Fatalf("v1: %d containers (%v), want 2", len(list), err)
 	}
@@ -214,7 +215,7 @@ func TestRolloutEngineFailure(t *testing.T) {
 
 	// An Engine that fails to start the new replica, and to remove it: the
 	// created container is left, and said to be.
-	if list, err = direct.c.Containers(ctx, map[string]string{labelProject: f.project}); err != nil || len(list) != 2 {
+	if list, err = direct.c.Containers(ctx, map[string]string{objects.LabelProject: f.project}); err != nil || len(list) != 2 {
 		t.Fatalf("v2: %d containers (%v), want 2", len(list), err)
 	}
 	old = old[:0]

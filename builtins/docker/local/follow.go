@@ -9,16 +9,17 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
 
-// Crash loops: a replica that Docker restarted loopRestarts times within
-// loopWindow is in a crash loop; while it is, it is reported at most once
-// every loopQuiet, and its single deaths and restarts not at all.
+// Crash loops: a replica that Docker restarted LoopRestarts times within
+// LoopWindow is in a crash loop; while it is, it is reported at most once
+// every LoopQuiet, and its single deaths and restarts not at all.
 const (
-	loopRestarts = 3
-	loopWindow   = time.Minute
-	loopQuiet    = 30 * time.Second
+	LoopRestarts = 3
+	LoopWindow   = time.Minute
+	LoopQuiet    = 30 * time.Second
 )
 
 // followRetry is how long Follow waits before following the Engine's
@@ -34,7 +35,7 @@ var _ deploy.Follower = (*Target)(nil)
 // happens to the project's service containers until ctx ends: a replica
 // that died (its exit code, whether it ran out of memory, its last log
 // lines), Docker restarting it, a crash loop (how many restarts within
-// loopWindow, the last exit code, the last log lines), and an exec health
+// LoopWindow, the last exit code, the last log lines), and an exec health
 // check turning unhealthy or healthy again. Deaths that were
 // asked for (ferry up replacing a replica, ferry down, docker stop) are
 // not reported. Docker's restart policy is the only restarter: Follow
@@ -47,7 +48,7 @@ func (t *Target) Follow(ctx context.Context, project string, bus *engine.Bus) er
 	var since time.Time
 	broken := false
 	for {
-		evs, errc, err := t.c.ContainerEvents(ctx, map[string]string{labelProject: project, labelKind: "service"}, followedActions, since)
+		evs, errc, err := t.c.ContainerEvents(ctx, map[string]string{objects.LabelProject: project, objects.LabelKind: "service"}, followedActions, since)
 		if err == nil {
 			if broken {
 				bus.Logf(engine.LevelInfo, "following the Docker Engine's events again")
@@ -55,7 +56,7 @@ func (t *Target) Follow(ctx context.Context, project string, bus *engine.Bus) er
 			}
 			for e := range evs {
 				since = e.Time.Add(time.Nanosecond)
-				if isForeign(t.owner, e.Labels) {
+				if objects.IsForeign(t.owner, e.Labels) {
 					continue
 				}
 				for _, r := range tr.observe(e) {
@@ -111,7 +112,7 @@ type tracked struct {
 	// (zero: before ferry followed it): its last run's output lies between.
 	lastDie, runFrom time.Time
 	unhealthy        bool
-	restarts         []time.Time // by Docker, within loopWindow
+	restarts         []time.Time // by Docker, within LoopWindow
 	loopSaid         time.Time   // when a crash loop was last reported
 }
 
@@ -130,7 +131,7 @@ func (c *crashTracker) observe(e dockerapi.ContainerEvent) []crashReport {
 		s = &tracked{}
 		c.byID[e.ID] = s
 	}
-	service := e.Labels[labelRule]
+	service := e.Labels[objects.LabelRule]
 	// r returns an event of kind about the container, said at level when
 	// text is not empty.
 	r := func(kind engine.EventKind, st engine.ServiceState, level, reason, text string) crashReport {
@@ -138,8 +139,8 @@ func (c *crashTracker) observe(e dockerapi.ContainerEvent) []crashReport {
 		return crashReport{Event: engine.Event{Kind: kind, Level: level, Text: text, Reason: reason, Service: &st}, since: s.runFrom, until: s.lastDie}
 	}
 	// Once reported, a crash loop lasts while Docker keeps restarting the
-	// container within loopWindow of the restart before.
-	looping := !s.loopSaid.IsZero() && len(s.restarts) > 0 && e.Time.Sub(s.restarts[len(s.restarts)-1]) < loopWindow
+	// container within LoopWindow of the restart before.
+	looping := !s.loopSaid.IsZero() && len(s.restarts) > 0 && e.Time.Sub(s.restarts[len(s.restarts)-1]) < LoopWindow
 	switch {
 	case e.Action == "kill":
 		s.killed = true
@@ -170,24 +171,24 @@ func (c *crashTracker) observe(e dockerapi.ContainerEvent) []crashReport {
 	case e.Action == "start" && s.died:
 		s.died = false
 		s.restarts = append(s.restarts, e.Time)
-		for len(s.restarts) > 0 && e.Time.Sub(s.restarts[0]) > loopWindow {
+		for len(s.restarts) > 0 && e.Time.Sub(s.restarts[0]) > LoopWindow {
 			s.restarts = s.restarts[1:]
 		}
 		n := len(s.restarts)
 		restart := r(engine.EventServiceRestart, engine.ServiceState{Restarts: n}, "", "", "")
 		switch {
-		case n >= loopRestarts && (s.loopSaid.IsZero() || e.Time.Sub(s.loopSaid) >= loopQuiet):
+		case n >= LoopRestarts && (s.loopSaid.IsZero() || e.Time.Sub(s.loopSaid) >= LoopQuiet):
 			s.loopSaid = e.Time
 			span := e.Time.Sub(s.restarts[0]).Round(100 * time.Millisecond)
 			reason := fmt.Sprintf("%s is in a crash loop: Docker restarted it %d times in %s, last exit code %d", e.Name, n, span, s.exitCode)
 			loop := r(engine.EventServiceCrashLoop, engine.ServiceState{Restarts: n, Exit: &engine.ExitState{Code: s.exitCode}}, engine.LevelError, reason,
-				fmt.Sprintf("%s (ferry says so again every %s while it lasts; `ferry logs %s` shows more)", reason, loopQuiet, service))
+				fmt.Sprintf("%s (ferry says so again every %s while it lasts; `ferry logs %s` shows more)", reason, LoopQuiet, service))
 			loop.lines = true
 			return []crashReport{restart, loop}
-		case n >= loopRestarts || looping:
+		case n >= LoopRestarts || looping:
 			return []crashReport{restart}
 		}
-		restart.Level, restart.Text = engine.LevelInfo, fmt.Sprintf("Docker restarted %s (restart %d within %s)", e.Name, n, loopWindow)
+		restart.Level, restart.Text = engine.LevelInfo, fmt.Sprintf("Docker restarted %s (restart %d within %s)", e.Name, n, LoopWindow)
 		return []crashReport{restart}
 	case strings.HasPrefix(e.Action, "health_status: unhealthy") && !s.unhealthy:
 		s.unhealthy = true
@@ -205,5 +206,5 @@ func (c *crashTracker) observe(e dockerapi.ContainerEvent) []crashReport {
 // runLines returns the last lines a container wrote between since and until
 // (one run, for a container Docker restarts), formatted to follow a report.
 func (t *Target) runLines(ctx context.Context, id string, since, until time.Time) string {
-	return t.tail(func(out io.Writer) error { return t.c.LogsBetween(ctx, id, since, until, "10", out) })
+	return t.Tail(func(out io.Writer) error { return t.c.LogsBetween(ctx, id, since, until, "10", out) })
 }

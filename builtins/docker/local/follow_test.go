@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -80,7 +81,7 @@ func TestCrashTracker(t *testing.T) {
 			died := false // a death not asked for (no kill before it): Docker's start next is a restart
 			for i, s := range tc.steps {
 				e := dockerapi.ContainerEvent{Time: t0.Add(time.Duration(s.at * float64(time.Second))), Action: s.action, ID: "c1", Name: "web-1",
-					Labels: map[string]string{labelRule: "web"}, ExitCode: s.exit}
+					Labels: map[string]string{objects.LabelRule: "web"}, ExitCode: s.exit}
 				got, restarts := "", 0
 				for _, r := range tr.observe(e) {
 					if r.Service == nil || r.Service.Name != "web" || r.Service.Replica != "web-1" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 )
 
 // Replicas lists the service's containers (not those a stopped rollout left
@@ -22,18 +23,18 @@ import (
 // Engine runs on this machine and that network is reachable, else the
 // port's published host port.
 func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
-	list, err := t.c.Containers(ctx, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name, labelKind: "service"})
+	list, err := t.c.Containers(ctx, map[string]string{objects.LabelProject: d.Project, objects.LabelRule: d.Spec.Name, objects.LabelKind: "service"})
 	if err != nil {
 		return nil, err
 	}
-	list = slices.DeleteFunc(list, func(c dockerapi.Container) bool { return isForeign(t.owner, c.Labels) })
+	list = slices.DeleteFunc(list, func(c dockerapi.Container) bool { return objects.IsForeign(t.owner, c.Labels) })
 	var host string
 	var nets []*net.IPNet
 	if h := d.Spec.Health; h != nil && h.Probed() {
 		if host, err = t.c.DaemonHost(ctx); err != nil {
 			return nil, err
 		}
-		nets = localNets()
+		nets = LocalNets()
 	}
 	out := make([]deploy.Replica, 0, len(list))
 	for _, c := range list {
@@ -56,9 +57,9 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 	if err != nil {
 		return deploy.Replica{}, err
 	}
-	r := replica(ep, t.checkOutput(ep))
+	r := ReplicaAt(ep, t.CheckOutput(ep))
 	if h := d.Spec.Health; h != nil && h.Probed() {
-		r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(d.Project), h.Port)
+		r.Addr, r.AddrErr = Reach(host, nets, ep, NetworkName(d.Project), h.Port)
 		if d.Spec.NetworkMode == "host" {
 			// The container's ports are the Engine host's own.
 			addr := "127.0.0.1"
@@ -73,7 +74,7 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 
 // replica is the container ep as deploy.WaitHealthy sees it, given what its
 // last failed exec check printed.
-func replica(ep dockerapi.Endpoints, checkOutput string) deploy.Replica {
+func ReplicaAt(ep dockerapi.Endpoints, checkOutput string) deploy.Replica {
 	return deploy.Replica{Name: ep.Name, Running: ep.Running, Restarting: ep.Restarting, Restarts: ep.Restarts, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: checkOutput}
 }
 
@@ -96,7 +97,7 @@ func (t *Target) LastLines(ctx context.Context, container string) string {
 // health check printed, with t's redactor's values removed while it is
 // whole: a health wait's error shows it indented, where a value wrapped
 // over its lines (such as base64 at 76 columns) is no longer found.
-func (t *Target) checkOutput(ep dockerapi.Endpoints) string {
+func (t *Target) CheckOutput(ep dockerapi.Endpoints) string {
 	if t.red == nil {
 		return ep.HealthOutput
 	}
@@ -105,7 +106,7 @@ func (t *Target) checkOutput(ep dockerapi.Endpoints) string {
 
 // localNets lists the networks of this machine's interfaces: a container
 // address in one of them is reachable (a bridge of a local Engine).
-func localNets() []*net.IPNet {
+func LocalNets() []*net.IPNet {
 	addrs, _ := net.InterfaceAddrs()
 	var nets []*net.IPNet
 	for _, a := range addrs {
@@ -116,10 +117,10 @@ func localNets() []*net.IPNet {
 	return nets
 }
 
-// ipNetwork is the network whose address of a container's (ips, by
+// IPNetwork is the network whose address of a container's (ips, by
 // network) ferry uses: network, or, for a container not on it
 // (default_network = False), the first of its networks by name.
-func ipNetwork(ips map[string]string, network string) string {
+func IPNetwork(ips map[string]string, network string) string {
 	if _, ok := ips[network]; !ok && len(ips) > 0 {
 		return slices.Sorted(maps.Keys(ips))[0]
 	}
@@ -130,9 +131,9 @@ func ipNetwork(ips map[string]string, network string) string {
 // machine, given the Engine's address and the local networks: its address
 // on network, or, when it is not on that one (default_network = False), on
 // the first of its networks by name.
-func reach(daemonHost string, nets []*net.IPNet, ep dockerapi.Endpoints, network string, port int) (string, error) {
+func Reach(daemonHost string, nets []*net.IPNet, ep dockerapi.Endpoints, network string, port int) (string, error) {
 	local := strings.HasPrefix(daemonHost, "unix://")
-	network = ipNetwork(ep.IPs, network)
+	network = IPNetwork(ep.IPs, network)
 	ip := net.ParseIP(ep.IPs[network])
 	if local && ip != nil {
 		for _, n := range nets {
@@ -193,8 +194,8 @@ func daemonHostname(daemonHost string) string {
 // containerHealth is a container's health for `ferry status`: for a check
 // ferry probes, one probe now (ProbeOnce); for an exec check, the Engine's
 // status and what its last failed run printed.
-func (t *Target) containerHealth(ctx context.Context, project string, c dockerapi.Container, st dockerapi.ContainerState) (health, problem string, err error) {
-	label := c.Labels[labelHealth]
+func (t *Target) ContainerHealth(ctx context.Context, project string, c dockerapi.Container, st dockerapi.ContainerState) (health, problem string, err error) {
+	label := c.Labels[objects.LabelHealth]
 	if label == "" && (st.Health == "" || st.Health == deploy.Healthy) {
 		return st.Health, "", nil
 	}
@@ -204,7 +205,7 @@ func (t *Target) containerHealth(ctx context.Context, project string, c dockerap
 	}
 	var h deploy.HealthCheck
 	if err := json.Unmarshal([]byte(label), &h); err != nil {
-		return "", "", fmt.Errorf("container %s: label %s: %v", c.Name, labelHealth, err)
+		return "", "", fmt.Errorf("container %s: label %s: %v", c.Name, objects.LabelHealth, err)
 	}
 	if !ep.Running {
 		return "", "", nil
@@ -214,7 +215,7 @@ func (t *Target) containerHealth(ctx context.Context, project string, c dockerap
 		return "", "", err
 	}
 	r := deploy.Replica{Name: ep.Name, Started: ep.StartedAt}
-	r.Addr, r.AddrErr = reach(host, localNets(), ep, NetworkName(project), h.Port)
+	r.Addr, r.AddrErr = Reach(host, LocalNets(), ep, NetworkName(project), h.Port)
 	health, perr := h.ProbeOnce(ctx, r, time.Now())
 	if perr != nil {
 		problem = perr.Error()

@@ -99,7 +99,7 @@ func TestProbeThroughEngine(t *testing.T) {
 		t.Errorf("a local Engine's replica is probed at %q, want its container address %s", reps[0].Addr, want)
 	}
 	for _, host := range []string{"unix:///var/run/docker.sock", "tcp://127.0.0.1:2376"} {
-		addr, err := reach(host, nil, ep, NetworkName(project), 8080)
+		addr, err := Reach(host, nil, ep, NetworkName(project), 8080)
 		if err != nil || !strings.HasPrefix(addr, "127.0.0.1:") {
 			t.Fatalf("%s, container address unreachable: %q, %v; want the published port on 127.0.0.1", host, addr, err)
 		}
@@ -107,7 +107,7 @@ func TestProbeThroughEngine(t *testing.T) {
 			t.Errorf("%s: the published port %s does not answer: %v", host, addr, err)
 		}
 	}
-	if _, err := reach("unix:///var/run/docker.sock", nil, ep, NetworkName(project), 9090); err == nil || !strings.Contains(err.Error(), "port 9090 is not published") {
+	if _, err := Reach("unix:///var/run/docker.sock", nil, ep, NetworkName(project), 9090); err == nil || !strings.Contains(err.Error(), "port 9090 is not published") {
 		t.Errorf("unpublished port: got %v", err)
 	}
 }

@@ -42,7 +42,7 @@ func TestReach(t *testing.T) {
 		{"VM and not published", "unix:///var/run/docker.sock", nil, ep(),
 			"its address on p_default (172.18.0.5) is not reachable from this machine (the Engine runs its containers elsewhere, as Docker Desktop does in a VM), and port 8080 is not published; publish it", true},
 	} {
-		addr, err := reach(tc.host, tc.nets, tc.ep, "p_default", 8080)
+		addr, err := Reach(tc.host, tc.nets, tc.ep, "p_default", 8080)
 		got := addr
 		if err != nil {
 			got = err.Error()

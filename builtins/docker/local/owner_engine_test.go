@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -47,7 +48,7 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	running := func() []string {
-		list, err := c.Containers(ctx, map[string]string{labelProject: project})
+		list, err := c.Containers(ctx, map[string]string{objects.LabelProject: project})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +69,7 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 	want := "project " + project + " belongs to the workspace at " + a.Path + " (its container " + project + "-web-1 carries that workspace's label), and this workspace, " + b.Path + ", has the same project name"
 	check := func(what string, err error) {
 		t.Helper()
-		var fe *ForeignError
+		var fe *objects.ForeignError
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--project NAME, or FERRY_PROJECT=NAME") {
 			t.Errorf("%s: got %v\nwant %s", what, err, want)
 		}
@@ -86,12 +87,12 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 	}
 
 	// What x made carries its identity.
-	list, err := c.Containers(ctx, map[string]string{labelProject: project})
+	list, err := c.Containers(ctx, map[string]string{objects.LabelProject: project})
 	if err != nil || len(list) != 1 {
 		t.Fatal(list, err)
 	}
-	if l := list[0].Labels; l[LabelWorkspace] != a.ID || l[LabelWorkspacePath] != a.Path {
-		t.Errorf("container labels %v, want %s=%s and %s=%s", l, LabelWorkspace, a.ID, LabelWorkspacePath, a.Path)
+	if l := list[0].Labels; l[objects.LabelWorkspace] != a.ID || l[objects.LabelWorkspacePath] != a.Path {
+		t.Errorf("container labels %v, want %s=%s and %s=%s", l, objects.LabelWorkspace, a.ID, objects.LabelWorkspacePath, a.Path)
 	}
 	for kind, name := range map[string]string{"network": NetworkName(project), "volume": project + "_data"} {
 		var l map[string]string
@@ -101,8 +102,8 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 		} else {
 			l, ok, err = c.VolumeLabels(ctx, name)
 		}
-		if err != nil || !ok || l[LabelWorkspace] != a.ID {
-			t.Errorf("%s %s: labels %v, %v, %v; want %s=%s", kind, name, l, ok, err, LabelWorkspace, a.ID)
+		if err != nil || !ok || l[objects.LabelWorkspace] != a.ID {
+			t.Errorf("%s %s: labels %v, %v, %v; want %s=%s", kind, name, l, ok, err, objects.LabelWorkspace, a.ID)
 		}
 	}
 
@@ -136,9 +137,9 @@ func TestUnlabelledContainersAdopted(t *testing.T) {
 	if err := cur.Deploy(ctx, d(2), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	list, err := c.Containers(ctx, map[string]string{labelProject: project})
-	if err != nil || len(list) != 1 || list[0].Labels[LabelWorkspace] != o.ID {
-		t.Fatalf("containers %+v, %v; want one, labelled %s=%s", list, err, LabelWorkspace, o.ID)
+	list, err := c.Containers(ctx, map[string]string{objects.LabelProject: project})
+	if err != nil || len(list) != 1 || list[0].Labels[objects.LabelWorkspace] != o.ID {
+		t.Fatalf("containers %+v, %v; want one, labelled %s=%s", list, err, objects.LabelWorkspace, o.ID)
 	}
 }
 
@@ -162,26 +163,26 @@ func TestSwarmTwoWorkspacesOneProject(t *testing.T) {
 	if err := ta.Deploy(ctx, d(1), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	list, err := ta.c.Services(ctx, map[string]string{labelProject: project})
-	if err != nil || len(list) != 1 || list[0].Labels[LabelWorkspace] != a.ID {
-		t.Fatalf("services %+v, %v; want one labelled %s=%s", list, err, LabelWorkspace, a.ID)
+	list, err := ta.c.Services(ctx, map[string]string{objects.LabelProject: project})
+	if err != nil || len(list) != 1 || list[0].Labels[objects.LabelWorkspace] != a.ID {
+		t.Fatalf("services %+v, %v; want one labelled %s=%s", list, err, objects.LabelWorkspace, a.ID)
 	}
-	secs, err := ta.c.Secrets(ctx, map[string]string{labelProject: project})
-	if err != nil || len(secs) != 1 || secs[0].Labels[LabelWorkspace] != a.ID {
-		t.Errorf("secrets %+v, %v; want one labelled %s=%s", secs, err, LabelWorkspace, a.ID)
+	secs, err := ta.c.Secrets(ctx, map[string]string{objects.LabelProject: project})
+	if err != nil || len(secs) != 1 || secs[0].Labels[objects.LabelWorkspace] != a.ID {
+		t.Errorf("secrets %+v, %v; want one labelled %s=%s", secs, err, objects.LabelWorkspace, a.ID)
 	}
 	want := "project " + project + " belongs to the workspace at " + a.Path
 	for what, err := range map[string]error{
 		"deploy": tb.Deploy(ctx, d(2), io.Discard),
 		"down":   func() error { _, err := tb.Down(ctx, project, true); return err }(),
 	} {
-		var fe *ForeignError
+		var fe *objects.ForeignError
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %s", what, err, want)
 		}
 	}
-	after, err := ta.c.Services(ctx, map[string]string{labelProject: project})
-	if err != nil || len(after) != 1 || after[0].ID != list[0].ID || after[0].Labels[labelConfig] != list[0].Labels[labelConfig] {
+	after, err := ta.c.Services(ctx, map[string]string{objects.LabelProject: project})
+	if err != nil || len(after) != 1 || after[0].ID != list[0].ID || after[0].Labels[objects.LabelConfig] != list[0].Labels[objects.LabelConfig] {
 		t.Errorf("workspace y changed x's service: %+v, then %+v (%v)", list, after, err)
 	}
 }

@@ -3,6 +3,8 @@ package local
 import (
 	"context"
 	"slices"
+
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 )
 
 // noteDeployed records that this Target deployed (started or replaced)
@@ -36,7 +38,7 @@ func (t *Target) RemoveDeployed(ctx context.Context, project string) ([]string, 
 	}
 	var removed []string
 	for _, c := range list {
-		if c.Labels[labelKind] != "service" || !slices.Contains(rules, c.Labels[labelRule]) {
+		if c.Labels[objects.LabelKind] != "service" || !slices.Contains(rules, c.Labels[objects.LabelRule]) {
 			continue
 		}
 		if err := t.c.RemoveContainer(ctx, c.ID); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -26,7 +27,7 @@ func rollsOut(d *deploy.Deployment, list []dockerapi.Container) bool {
 	}
 	key := d.Key.String()
 	for _, c := range list {
-		if c.Labels[labelConfig] != key && c.State == "running" {
+		if c.Labels[objects.LabelConfig] != key && c.State == "running" {
 			return true
 		}
 	}
@@ -43,7 +44,7 @@ func stopReason(s *deploy.ServiceSpec) string {
 
 // replicaNumber is the replica number a container's label gives (0 for none).
 func replicaNumber(c dockerapi.Container) int {
-	i, _ := strconv.Atoi(c.Labels[labelReplica])
+	i, _ := strconv.Atoi(c.Labels[objects.LabelReplica])
 	return i
 }
 
@@ -62,7 +63,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 	current := map[int]dockerapi.Container{}
 	for _, c := range list {
 		i := replicaNumber(c)
-		if _, dup := current[i]; !dup && c.Labels[labelConfig] == key && c.State == "running" && i >= 1 && i <= n && !unadopted(c, list) {
+		if _, dup := current[i]; !dup && c.Labels[objects.LabelConfig] == key && c.State == "running" && i >= 1 && i <= n && !unadopted(c, list) {
 			current[i] = c
 		}
 	}
@@ -111,7 +112,7 @@ func (t *Target) rollout(ctx context.Context, d *deploy.Deployment, list []docke
 		}
 	}
 	updated := len(current)
-	log = &lockedWriter{w: log}
+	log = LockWriter(log)
 	k := max(d.Spec.Update.Parallelism, 1)
 	for len(order) > 0 {
 		batch := order[:min(k, len(order))]
@@ -268,7 +269,7 @@ func (t *Target) gate(ctx context.Context, d *deploy.Deployment, name, id string
 // its temporary name (its own, then the first 8 digits of its config
 // hash) and has not renamed yet.
 func interim(c dockerapi.Container) bool {
-	key := c.Labels[labelConfig]
+	key := c.Labels[objects.LabelConfig]
 	return len(key) >= 8 && strings.HasSuffix(c.Name, "-"+key[:8])
 }
 
@@ -283,7 +284,7 @@ func unadopted(c dockerapi.Container, list []dockerapi.Container) bool {
 		return false
 	}
 	for _, o := range list {
-		if o.ID != c.ID && o.Labels[labelRule] == c.Labels[labelRule] && o.Labels[labelReplica] == c.Labels[labelReplica] {
+		if o.ID != c.ID && o.Labels[objects.LabelRule] == c.Labels[objects.LabelRule] && o.Labels[objects.LabelReplica] == c.Labels[objects.LabelReplica] {
 			return true
 		}
 	}
@@ -303,7 +304,7 @@ func (o oneReplica) Replicas(ctx context.Context, d *deploy.Deployment) ([]deplo
 	if err != nil {
 		return nil, err
 	}
-	r, err := o.probeTarget(ctx, d, o.id, host, localNets())
+	r, err := o.probeTarget(ctx, d, o.id, host, LocalNets())
 	if err != nil {
 		return nil, err
 	}

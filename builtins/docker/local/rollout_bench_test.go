@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	ferryengine "github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -82,7 +83,7 @@ func BenchmarkCrashReport(b *testing.B) {
 			reports <- time.Now()
 		}
 	})))
-	dies, _, err := f.target.c.ContainerEvents(ctx, map[string]string{labelProject: f.project}, []string{"die"}, time.Time{})
+	dies, _, err := f.target.c.ContainerEvents(ctx, map[string]string{objects.LabelProject: f.project}, []string{"die"}, time.Time{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -149,7 +150,7 @@ func (f *rolloutFixture) deployment(key byte, n int, env map[string]string, port
 // answers returns what each running replica of the project answers on /,
 // by container name; a replica that does not answer is left out.
 func (f *rolloutFixture) answers(ctx context.Context) (map[string]string, error) {
-	list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project})
+	list, err := f.target.c.Containers(ctx, map[string]string{objects.LabelProject: f.project})
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +425,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 	// Each new replica starts after the old one of its slot died.
 	died := map[string]bool{}
 	for _, e := range evs {
-		slot := e.Actor.Attributes[labelReplica]
+		slot := e.Actor.Attributes[objects.LabelReplica]
 		switch {
 		case e.Action == "die":
 			died[slot] = true
@@ -531,7 +532,7 @@ func TestRollingUpdateInterrupted(t *testing.T) {
 			t.Fatalf("a rollout cancelled %s after starting a replica returned %v", after, err)
 		}
 		f.wantVersions(t, ctx, "v1", "web-1", "web-2")
-		list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project})
+		list, err := f.target.c.Containers(ctx, map[string]string{objects.LabelProject: f.project})
 		if err != nil || len(list) != 2 {
 			t.Errorf("after a rollout cancelled %s after starting a replica: %v containers (%v), want the 2 old ones", after, len(list), err)
 		}

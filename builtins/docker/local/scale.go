@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -33,7 +34,7 @@ func wantReplicas(s *deploy.ServiceSpec, list []dockerapi.Container) int {
 }
 
 // withReplicas returns d with a copy of its spec that runs n replicas.
-func withReplicas(d *deploy.Deployment, n int) *deploy.Deployment {
+func WithReplicas(d *deploy.Deployment, n int) *deploy.Deployment {
 	spec := *d.Spec
 	spec.Replicas, spec.Autoscale = n, nil
 	dd := *d
@@ -50,7 +51,7 @@ type Scaler struct {
 	root    string
 	specs   map[string]*deploy.ServiceSpec
 	log     io.Writer
-	cpu     *cpuStreams
+	cpu     *CPUStreams
 }
 
 var _ deploy.Scaling = (*Target)(nil)
@@ -59,18 +60,18 @@ var _ deploy.Scaling = (*Target)(nil)
 // root is the workspace root (for bind mounts) and log receives what
 // Deploy says when it starts and removes replicas. Close it when done.
 func (t *Target) NewScaler(project, root string, specs map[string]*deploy.ServiceSpec, log io.Writer) deploy.Scaler {
-	return &Scaler{t: t, project: project, root: root, specs: specs, log: log, cpu: newCPUStreams(t.c)}
+	return &Scaler{t: t, project: project, root: root, specs: specs, log: log, cpu: NewCPUStreams(t.c)}
 }
 
 // running lists the service's running containers.
 func (s *Scaler) running(ctx context.Context, service string) ([]dockerapi.Container, error) {
-	list, err := s.t.c.Containers(ctx, map[string]string{labelProject: s.project, labelRule: service, labelKind: "service"})
+	list, err := s.t.c.Containers(ctx, map[string]string{objects.LabelProject: s.project, objects.LabelRule: service, objects.LabelKind: "service"})
 	if err != nil {
 		return nil, err
 	}
 	var out []dockerapi.Container
 	for _, c := range list {
-		if c.State == "running" && !isForeign(s.t.owner, c.Labels) {
+		if c.State == "running" && !objects.IsForeign(s.t.owner, c.Labels) {
 			out = append(out, c)
 		}
 	}
@@ -88,7 +89,7 @@ func (s *Scaler) Replicas(ctx context.Context, service string, port int) ([]scal
 	if err != nil {
 		return nil, err
 	}
-	nets := localNets()
+	nets := LocalNets()
 	out := make([]scale.Replica, 0, len(list))
 	for _, c := range list {
 		ep, err := s.t.c.InspectEndpoints(ctx, c.ID)
@@ -96,7 +97,7 @@ func (s *Scaler) Replicas(ctx context.Context, service string, port int) ([]scal
 			return nil, err
 		}
 		r := scale.Replica{Name: c.Name}
-		r.Addr, r.AddrErr = reach(host, nets, ep, NetworkName(s.project), port)
+		r.Addr, r.AddrErr = Reach(host, nets, ep, NetworkName(s.project), port)
 		out = append(out, r)
 	}
 	return out, nil
@@ -111,7 +112,7 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	if spec == nil {
 		return fmt.Errorf("ferry.star declares no service %s", service)
 	}
-	defer serviceLocks.lock(s.project, service)()
+	defer objects.LockServices(s.project, service)()
 	list, err := s.running(ctx, service)
 	if err != nil {
 		return err
@@ -120,16 +121,16 @@ func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 		return fmt.Errorf("no replica of %s runs to copy; `ferry up` starts it", service)
 	}
 	var key engine.Digest
-	b, err := hex.DecodeString(list[0].Labels[labelConfig])
+	b, err := hex.DecodeString(list[0].Labels[objects.LabelConfig])
 	if err != nil || len(b) != len(key) {
-		return fmt.Errorf("container %s: label %s is not a config hash; run `ferry up` to replace it", list[0].Name, labelConfig)
+		return fmt.Errorf("container %s: label %s is not a config hash; run `ferry up` to replace it", list[0].Name, objects.LabelConfig)
 	}
 	copy(key[:], b)
-	d := &deploy.Deployment{Project: s.project, Spec: spec, Image: list[0].Image, Key: key, Root: s.root, Digest: list[0].Labels[labelDigest]}
+	d := &deploy.Deployment{Project: s.project, Spec: spec, Image: list[0].Image, Key: key, Root: s.root, Digest: list[0].Labels[objects.LabelDigest]}
 	if err := s.secrets(ctx, d, list[0]); err != nil {
 		return err
 	}
-	return s.t.deploy(ctx, withReplicas(d, n), s.log)
+	return s.t.deploy(ctx, WithReplicas(d, n), s.log)
 }
 
 // secrets sets d's secrets to those the running replica c was made with
@@ -145,7 +146,7 @@ func (s *Scaler) secrets(ctx context.Context, d *deploy.Deployment, c dockerapi.
 	if err != nil {
 		return err
 	}
-	d.SecretsHash = in.Labels[labelSecrets]
+	d.SecretsHash = in.Labels[objects.LabelSecrets]
 	d.SecretEnv = map[string]string{}
 	for _, kv := range in.Env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -165,7 +166,7 @@ func (s *Scaler) secrets(ctx context.Context, d *deploy.Deployment, c dockerapi.
 }
 
 // CPU returns how many replicas run, and the CPU use of each, in percent of
-// one core, from the Engine's streaming stats (see cpuStreams).
+// one core, from the Engine's streaming stats (see CPUStreams).
 func (s *Scaler) CPU(ctx context.Context, service string) (int, map[string]float64, error) {
 	list, err := s.running(ctx, service)
 	if err != nil {
@@ -173,7 +174,7 @@ func (s *Scaler) CPU(ctx context.Context, service string) (int, map[string]float
 	}
 	out := map[string]float64{}
 	for _, c := range list {
-		if pct, ok := s.cpu.latest(c.ID); ok {
+		if pct, ok := s.cpu.Latest(c.ID); ok {
 			out[c.Name] = pct
 		}
 	}
@@ -181,24 +182,24 @@ func (s *Scaler) CPU(ctx context.Context, service string) (int, map[string]float
 }
 
 // Close ends the stats streams.
-func (s *Scaler) Close() { s.cpu.close() }
+func (s *Scaler) Close() { s.cpu.Close() }
 
-// cpuStreams keeps a stats stream open for each container asked about, and
+// CPUStreams keeps a stats stream open for each container asked about, and
 // gives the latest frame's CPU figure, so asking does not wait: a container
 // has a figure once its stream has had two frames (about 2 s).
-type cpuStreams struct {
+type CPUStreams struct {
 	c  *dockerapi.Client
 	mu sync.Mutex
 	m  map[string]*cpuStream // container ID → its stats stream
 }
 
-func newCPUStreams(c *dockerapi.Client) *cpuStreams {
-	return &cpuStreams{c: c, m: map[string]*cpuStream{}}
+func NewCPUStreams(c *dockerapi.Client) *CPUStreams {
+	return &CPUStreams{c: c, m: map[string]*cpuStream{}}
 }
 
 // latest returns the container's latest CPU figure, opening its stream
 // on the first call.
-func (s *cpuStreams) latest(id string) (float64, bool) {
+func (s *CPUStreams) Latest(id string) (float64, bool) {
 	s.mu.Lock()
 	st := s.m[id]
 	if st == nil {
@@ -217,7 +218,7 @@ func (s *cpuStreams) latest(id string) (float64, bool) {
 }
 
 // close ends the streams.
-func (s *cpuStreams) close() {
+func (s *CPUStreams) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.m {

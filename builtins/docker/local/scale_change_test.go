@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -22,7 +23,7 @@ import (
 // webReplicas inspects the project's containers of the service web, by name.
 func (f *rolloutFixture) webReplicas(t *testing.T, ctx context.Context) map[string]dockerapi.Details {
 	t.Helper()
-	list, err := f.target.c.Containers(ctx, map[string]string{labelProject: f.project, labelRule: "web"})
+	list, err := f.target.c.Containers(ctx, map[string]string{objects.LabelProject: f.project, objects.LabelRule: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +77,8 @@ func TestScaleKeepsSecrets(t *testing.T) {
 			if !slices.Contains(c.Env, "TOKEN="+value) {
 				t.Errorf("after scaling to %d, %s has no TOKEN=<the value> in its environment", n, name)
 			}
-			if c.Labels[labelSecrets] != d.SecretsHash {
-				t.Errorf("after scaling to %d, %s has label %s=%q, want %q", n, name, labelSecrets, c.Labels[labelSecrets], d.SecretsHash)
+			if c.Labels[objects.LabelSecrets] != d.SecretsHash {
+				t.Errorf("after scaling to %d, %s has label %s=%q, want %q", n, name, objects.LabelSecrets, c.Labels[objects.LabelSecrets], d.SecretsHash)
 			}
 		}
 		if one := got[f.project+"-web-1"]; one.ID != first.ID || fmt.Sprint(one.Ports) != fmt.Sprint(first.Ports) {
@@ -138,8 +139,8 @@ func TestScaleDuringRollout(t *testing.T) {
 	var names []string
 	for name, c := range got {
 		names = append(names, name)
-		if c.State != "running" || c.Labels[labelConfig] != v2.Key.String() {
-			t.Errorf("%s is %s with %s=%.8s, want running the new definition", name, c.State, labelConfig, c.Labels[labelConfig])
+		if c.State != "running" || c.Labels[objects.LabelConfig] != v2.Key.String() {
+			t.Errorf("%s is %s with %s=%.8s, want running the new definition", name, c.State, objects.LabelConfig, c.Labels[objects.LabelConfig])
 		}
 	}
 	slices.Sort(names)

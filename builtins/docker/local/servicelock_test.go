@@ -7,6 +7,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 )
 
 // A restart waits while another change of the service holds its lock:
@@ -51,4 +53,3 @@ func TestRestartWaitsForServiceLock(t *testing.T) {
 		t.Errorf("web-1 started %s, want after %s: not restarted", now, before)
 	}
 }
-

@@ -17,6 +17,8 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/image"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -63,6 +65,14 @@ func NewTarget(c *dockerapi.Client, red *redact.Redactor) *Target { return &Targ
 // claims every object of its project.
 func (t *Target) Own(o deploy.Owner) { t.owner = o }
 
+var _ deploy.TargetMaker = (*Target)(nil)
+
+// For returns t whatever env, since every environment of the local
+// Engine deploys to it: t is the maker registered for deploy.TargetDocker,
+// made once per command and kept, for it remembers what it deployed (see
+// RemoveDeployed).
+func (t *Target) For(*deploy.Environment) deploy.Target { return t }
+
 // NetworkName is the project's network.
 func NetworkName(project string) string { return project + "_default" }
 
@@ -78,12 +88,12 @@ func (t *Target) containers(ctx context.Context, project string) ([]dockerapi.Co
 	}
 	// Containers made from an image ferry built inherit that image's labels:
 	// only ferry.kind, set on containers alone, marks one ferry started.
-	list, err := t.c.Containers(ctx, map[string]string{labelProject: project, labelKind: ""})
+	list, err := t.c.Containers(ctx, map[string]string{objects.LabelProject: project, objects.LabelKind: ""})
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range list {
-		if err := foreign(t.owner, project, "container", c.Name, c.Labels); err != nil {
+		if err := objects.Foreign(t.owner, project, "container", c.Name, c.Labels); err != nil {
 			return nil, err
 		}
 	}
@@ -107,7 +117,7 @@ func (t *Target) ruleContainers(ctx context.Context, project, rule string) ([]do
 	}
 	var out []dockerapi.Container
 	for _, c := range all {
-		if c.Labels[labelRule] == rule {
+		if c.Labels[objects.LabelRule] == rule {
 			out = append(out, c)
 		}
 	}
@@ -117,7 +127,7 @@ func (t *Target) ruleContainers(ctx context.Context, project, rule string) ([]do
 // Current reports whether the service runs, or the job has completed, as
 // declared with config hash d.Key.
 func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
-	d, why, err := resolveLocal(ctx, t.c, d)
+	d, why, err := image.ResolveLocal(ctx, t.c, d)
 	if err != nil || why != "" {
 		return false, why, err
 	}
@@ -128,7 +138,7 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 	key := d.Key.String()
 	if d.Job {
 		for _, c := range list {
-			if c.Labels[labelConfig] == key && c.State == "exited" && strings.HasPrefix(c.Status, "Exited (0)") {
+			if c.Labels[objects.LabelConfig] == key && c.State == "exited" && strings.HasPrefix(c.Status, "Exited (0)") {
 				return true, "", nil
 			}
 		}
@@ -137,9 +147,9 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 	running, stale, want := 0, 0, wantReplicas(d.Spec, list)
 	secrets := map[string]bool{}
 	for _, c := range list {
-		secrets[c.Labels[labelSecrets]] = true
+		secrets[c.Labels[objects.LabelSecrets]] = true
 		switch {
-		case c.Labels[labelConfig] != key:
+		case c.Labels[objects.LabelConfig] != key:
 			stale++
 		case c.State == "running":
 			running++
@@ -171,11 +181,11 @@ func (t *Target) labels(d *deploy.Deployment) map[string]string {
 	if d.Job {
 		kind = "job"
 	}
-	l[labelProject], l[labelRule], l[labelConfig], l[labelKind] = d.Project, d.Spec.Name, d.Key.String(), kind
+	l[objects.LabelProject], l[objects.LabelRule], l[objects.LabelConfig], l[objects.LabelKind] = d.Project, d.Spec.Name, d.Key.String(), kind
 	if d.Digest != "" {
-		l[labelDigest] = d.Digest
+		l[objects.LabelDigest] = d.Digest
 	}
-	return ownLabels(t.owner, l)
+	return objects.OwnLabels(t.owner, l)
 }
 
 // prepare makes sure the image, network and volumes the deployment needs
@@ -184,17 +194,17 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	if _, err := t.containers(ctx, d.Project); err != nil {
 		return err
 	}
-	id, err := t.c.ImageID(ctx, localRef(d.Image))
+	id, err := t.c.ImageID(ctx, image.LocalRef(d.Image))
 	if err != nil {
 		return err
 	}
 	if id == "" {
-		return absentImage(d)
+		return image.Absent(d)
 	}
 	if err := writeConfigs(d); err != nil {
 		return err
 	}
-	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
+	own := objects.OwnLabels(t.owner, map[string]string{objects.LabelProject: d.Project})
 	// The Engine allows two networks of one name: services deployed in
 	// parallel must not both create it.
 	t.prepMu.Lock()
@@ -207,7 +217,7 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 	for _, n := range d.Spec.Networks {
 		if d.Spec.External[n] {
 			if ok, err := t.c.NetworkExists(ctx, n); err != nil || !ok {
-				return missingExternal("network", n, err)
+				return MissingExternal("network", n, err)
 			}
 			continue
 		}
@@ -220,13 +230,13 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) error {
 		case v.Bind, v.Anonymous:
 		case v.External:
 			if ok, err := t.c.VolumeExists(ctx, v.Source); err != nil || !ok {
-				return missingExternal("volume", v.Source, err)
+				return MissingExternal("volume", v.Source, err)
 			}
 		default:
 			name := d.Project + "_" + v.Source
 			l, _, err := t.c.VolumeLabels(ctx, name)
 			if err == nil {
-				err = foreign(t.owner, d.Project, "volume", name, l)
+				err = objects.Foreign(t.owner, d.Project, "volume", name, l)
 			}
 			if err == nil {
 				err = t.c.EnsureVolume(ctx, name, own)
@@ -249,17 +259,17 @@ func (t *Target) ensureNetwork(ctx context.Context, project, name string, own ma
 	case err != nil:
 		return err
 	case ok:
-		if err := foreign(t.owner, project, "network", name, n.Labels); err != nil {
+		if err := objects.Foreign(t.owner, project, "network", name, n.Labels); err != nil {
 			return err
 		}
-		return internalMismatch(name, n.Internal, internal)
+		return InternalMismatch(name, n.Internal, internal)
 	}
 	return t.c.EnsureNetwork(ctx, name, own, internal)
 }
 
 // internalMismatch says what to do when the network name exists, internal
 // or not (is), and is declared otherwise (want).
-func internalMismatch(name string, is, want bool) error {
+func InternalMismatch(name string, is, want bool) error {
 	switch {
 	case is == want:
 		return nil
@@ -269,7 +279,7 @@ func internalMismatch(name string, is, want bool) error {
 	return fmt.Errorf("network %s exists and is internal, and network() no longer declares it internal = True; a network cannot change that in place: `ferry down` removes it (with the project's containers), and `ferry up` makes it again", name)
 }
 
-func missingExternal(kind, name string, err error) error {
+func MissingExternal(kind, name string, err error) error {
 	if err != nil {
 		return err
 	}
@@ -299,11 +309,11 @@ func replicaName(d *deploy.Deployment, i int) string {
 func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerSpec {
 	s := d.Spec
 	cs := dockerapi.ContainerSpec{
-		Name: replicaName(d, i), Image: localRef(d.Image), Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
+		Name: replicaName(d, i), Image: image.LocalRef(d.Image), Cmd: s.Command, Entrypoint: s.Entrypoint, Labels: t.labels(d),
 		Network: NetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork), Restart: s.Restart,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
 	}
-	cs.Labels[labelReplica] = strconv.Itoa(i)
+	cs.Labels[objects.LabelReplica] = strconv.Itoa(i)
 	switch {
 	case s.NetworkMode != "":
 		// The host's network stack, or none: no project network, so no
@@ -315,11 +325,11 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 		cs.Network, cs.Aliases = networkName(d, s.Networks[0]), s.NetworkAliases(s.Networks[0])
 	}
 	cs.Privileged = s.Privileged
-	cs.Settings = containerSettings(s)
-	if l, ok := healthLabel(s.Health); ok {
-		cs.Labels[labelHealth] = l
+	cs.Settings = objects.ContainerSettings(s)
+	if l, ok := objects.HealthLabel(s.Health); ok {
+		cs.Labels[objects.LabelHealth] = l
 	}
-	cs.Health = engineHealth(s)
+	cs.Health = objects.EngineHealth(s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		cs.Env = append(cs.Env, k+"="+s.Env[k])
 	}
@@ -330,7 +340,7 @@ func (t *Target) containerSpec(d *deploy.Deployment, i int) dockerapi.ContainerS
 		cs.Mounts = append(cs.Mounts, dockerapi.Mount{Bind: true, Source: d.SecretFiles[p], Target: p, ReadOnly: true})
 	}
 	if d.SecretsHash != "" {
-		cs.Labels[labelSecrets] = d.SecretsHash
+		cs.Labels[objects.LabelSecrets] = d.SecretsHash
 	}
 	for _, p := range s.Ports {
 		b := dockerapi.PortBinding{HostIP: p.HostIP, ContainerPort: p.Container, Protocol: p.Protocol}
@@ -371,7 +381,7 @@ func (t *Target) MountsSecretFiles() {}
 // left alone. It waits for other changes of the service (scale steps) to
 // end first.
 func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
-	defer serviceLocks.lock(d.Project, d.Spec.Name)()
+	defer objects.LockServices(d.Project, d.Spec.Name)()
 	return t.deploy(ctx, d, log)
 }
 
@@ -387,7 +397,7 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 		return err
 	}
 	if d.Spec.Autoscale != nil {
-		d = withReplicas(d, wantReplicas(d.Spec, list))
+		d = WithReplicas(d, wantReplicas(d.Spec, list))
 	}
 	if rollsOut(d, list) {
 		if err := t.rollout(ctx, d, list, log); err != nil {
@@ -398,8 +408,8 @@ func (t *Target) deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	key := d.Key.String()
 	have := map[int]bool{}
 	for _, c := range list {
-		i, _ := strconv.Atoi(c.Labels[labelReplica])
-		if c.Labels[labelConfig] == key && c.Labels[labelSecrets] == d.SecretsHash && c.State == "running" && i >= 1 && i <= d.Spec.Replicas && !have[i] {
+		i, _ := strconv.Atoi(c.Labels[objects.LabelReplica])
+		if c.Labels[objects.LabelConfig] == key && c.Labels[objects.LabelSecrets] == d.SecretsHash && c.State == "running" && i >= 1 && i <= d.Spec.Replicas && !have[i] {
 			have[i] = true
 			continue
 		}
@@ -488,13 +498,13 @@ func (t *Target) nameInUse(ctx context.Context, d *deploy.Deployment, name strin
 	if err != nil {
 		return fmt.Errorf("a container named %s already exists, and inspecting it failed: %w", name, err)
 	}
-	if c.Labels[labelProject] != d.Project || c.Labels[labelKind] == "" {
-		return fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", name, labelProject, d.Project)
+	if c.Labels[objects.LabelProject] != d.Project || c.Labels[objects.LabelKind] == "" {
+		return fmt.Errorf("a container named %s already exists and ferry does not own it (it lacks the label %s=%s); remove or rename it, or pick another project with --project", name, objects.LabelProject, d.Project)
 	}
-	if err := foreign(t.owner, d.Project, "container", name, c.Labels); err != nil {
+	if err := objects.Foreign(t.owner, d.Project, "container", name, c.Labels); err != nil {
 		return err
 	}
-	return fmt.Errorf("a container named %s, of service %s, was made by ferry while this change of it ran (another ferry process is changing the project: `ferry watch`, `up --follow` or an autoscaler); run `ferry up` again once it is done", name, c.Labels[labelRule])
+	return fmt.Errorf("a container named %s, of service %s, was made by ferry while this change of it ran (another ferry process is changing the project: `ferry watch`, `up --follow` or an autoscaler); run `ferry up` again once it is done", name, c.Labels[objects.LabelRule])
 }
 
 // discard removes the container id that launch could not start and returns
@@ -554,13 +564,13 @@ func portError(err error) error {
 // lastLines returns the container's last log lines, formatted to follow an
 // error message.
 func (t *Target) lastLines(ctx context.Context, id string) string {
-	return t.tail(func(out io.Writer) error { return t.c.Logs(ctx, id, false, "10", out) })
+	return t.Tail(func(out io.Writer) error { return t.c.Logs(ctx, id, false, "10", out) })
 }
 
 // tail returns the lines of the output that logs writes, redacted as one
 // stream (see lines), formatted to follow an error message: "" when there
 // are none; empty lines are left out.
-func (t *Target) tail(logs func(out io.Writer) error) string {
+func (t *Target) Tail(logs func(out io.Writer) error) string {
 	var sb strings.Builder
 	w := engine.NewOutputWriter(t.red, func(line string) {
 		if line != "" {
@@ -582,7 +592,7 @@ func (t *Target) tail(logs func(out io.Writer) error) string {
 // nor the lines of other containers in between hide a value, or an
 // encoding of it such as wrapped base64. With color, the lines keep their
 // colour sequences. It returns logs' error.
-func (t *Target) lines(prefix string, out io.Writer, color bool, logs func(io.Writer) error) error {
+func (t *Target) Lines(prefix string, out io.Writer, color bool, logs func(io.Writer) error) error {
 	w := engine.NewOutputWriter(t.red, func(line string) { fmt.Fprintf(out, "%s%s\n", prefix, line) })
 	w.Color = color
 	err := logs(w)
@@ -643,7 +653,7 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 	}
 	var removed []string
 	for _, c := range list {
-		if !wanted[c.Labels[labelRule]] {
+		if !wanted[c.Labels[objects.LabelRule]] {
 			if err := t.c.RemoveContainer(ctx, c.ID); err != nil {
 				return removed, err
 			}
@@ -663,15 +673,15 @@ func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]stri
 	if err != nil {
 		return removed, err
 	}
-	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, t.owner, project, volumes, removed)
+	return RemoveNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, t.owner, project, volumes, removed)
 }
 
 // removeNetworksAndVolumes removes the project's networks with removeNets
 // and, when volumes is set, its volumes, but those of another workspace
 // than o, and returns removed with what it removed added.
-func removeNetworksAndVolumes(ctx context.Context, c *dockerapi.Client, removeNets func(context.Context, map[string]string, func(map[string]string) bool) ([]string, error), o deploy.Owner, project string, volumes bool, removed []string) ([]string, error) {
-	own := map[string]string{labelProject: project}
-	theirs := func(l map[string]string) bool { return isForeign(o, l) }
+func RemoveNetworksAndVolumes(ctx context.Context, c *dockerapi.Client, removeNets func(context.Context, map[string]string, func(map[string]string) bool) ([]string, error), o deploy.Owner, project string, volumes bool, removed []string) ([]string, error) {
+	own := map[string]string{objects.LabelProject: project}
+	theirs := func(l map[string]string) bool { return objects.IsForeign(o, l) }
 	nets, err := removeNets(ctx, own, theirs)
 	for _, n := range nets {
 		removed = append(removed, "network "+n)
@@ -695,10 +705,10 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 	byRule := map[string]*deploy.ServiceStatus{}
 	var names []string
 	for _, c := range list {
-		name := c.Labels[labelRule]
+		name := c.Labels[objects.LabelRule]
 		s := byRule[name]
 		if s == nil {
-			s = &deploy.ServiceStatus{Name: name, Image: c.Image, Digest: c.Labels[labelDigest]}
+			s = &deploy.ServiceStatus{Name: name, Image: c.Image, Digest: c.Labels[objects.LabelDigest]}
 			byRule[name] = s
 			names = append(names, name)
 		}
@@ -715,7 +725,7 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 		}
 		s.Desired++
 		s.Restarts += st.Restarts
-		health, problem, err := t.containerHealth(ctx, project, c, st)
+		health, problem, err := t.ContainerHealth(ctx, project, c, st)
 		if err != nil {
 			return nil, err
 		}
@@ -733,9 +743,9 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 		}
 		s.Ports = append(s.Ports, c.Ports...)
 		switch {
-		case c.Labels[labelKind] == "job" && c.State == "exited" && st.ExitCode == 0:
+		case c.Labels[objects.LabelKind] == "job" && c.State == "exited" && st.ExitCode == 0:
 			s.State = "completed (exit 0)"
-		case c.Labels[labelKind] == "job" && c.State == "exited":
+		case c.Labels[objects.LabelKind] == "job" && c.State == "exited":
 			s.State = fmt.Sprintf("failed (exit %d)", st.ExitCode)
 		case s.State == "" || c.State != "running":
 			s.State = c.State
@@ -763,24 +773,24 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, o dep
 	}
 	have := map[string]bool{}
 	for _, c := range list {
-		have[c.Labels[labelRule]] = true
+		have[c.Labels[objects.LabelRule]] = true
 	}
 	for _, n := range names {
 		if !have[n] {
 			return fmt.Errorf("project %s runs no service or job named %q; `ferry status` lists what runs", project, n)
 		}
 	}
-	w := &lockedWriter{w: out}
+	w := LockWriter(out)
 	errs := make(chan error, len(list))
 	n := 0
 	for _, c := range list {
-		if len(names) > 0 && !want[c.Labels[labelRule]] {
+		if len(names) > 0 && !want[c.Labels[objects.LabelRule]] {
 			continue
 		}
 		n++
-		prefix := fmt.Sprintf("%s-%s | ", c.Labels[labelRule], c.Labels[labelReplica])
+		prefix := fmt.Sprintf("%s-%s | ", c.Labels[objects.LabelRule], c.Labels[objects.LabelReplica])
 		go func() {
-			errs <- t.lines(prefix, w, o.Color, func(lw io.Writer) error { return t.c.Logs(ctx, c.ID, o.Follow, "", lw) })
+			errs <- t.Lines(prefix, w, o.Color, func(lw io.Writer) error { return t.c.Logs(ctx, c.ID, o.Follow, "", lw) })
 		}()
 	}
 	var first error
@@ -791,6 +801,10 @@ func (t *Target) Logs(ctx context.Context, project string, names []string, o dep
 	}
 	return first
 }
+
+// LockWriter returns a writer that passes each Write on to w, one at a
+// time, for the output of several goroutines.
+func LockWriter(w io.Writer) io.Writer { return &lockedWriter{w: w} }
 
 type lockedWriter struct {
 	mu sync.Mutex

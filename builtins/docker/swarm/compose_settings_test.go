@@ -16,7 +16,7 @@ func TestSwarmHealthAndAnonymousVolumes(t *testing.T) {
 		Volumes:  []deploy.Volume{{Target: "/cache", Anonymous: true}},
 		Settings: deploy.Settings{HealthDisabled: true}}
 	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}}
-	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
+	ss := (&Target{}).serviceSpec(d, "sha256:abc")
 	if ss.Health == nil || strings.Join(ss.Health.Test, " ") != "NONE" {
 		t.Errorf("health: %+v, want Test [NONE]", ss.Health)
 	}
@@ -28,7 +28,7 @@ func TestSwarmHealthAndAnonymousVolumes(t *testing.T) {
 	}
 	spec.HealthDisabled = false
 	spec.Health = &deploy.HealthCheck{Kind: "exec", Argv: []string{"/check"}, Interval: time.Minute, StartPeriod: time.Minute, StartInterval: time.Second}
-	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.Health == nil || ss.Health.StartInterval != time.Second || ss.Health.Interval != time.Minute {
+	if ss := (&Target{}).serviceSpec(d, "sha256:abc"); ss.Health == nil || ss.Health.StartInterval != time.Second || ss.Health.Interval != time.Minute {
 		t.Errorf("health: %+v", ss.Health)
 	}
 }
@@ -42,7 +42,7 @@ func TestSwarmNetworkAliases(t *testing.T) {
 	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/db:1", Key: engine.Digest{1}}
 	nets := func() string {
 		var out []string
-		for _, n := range (&SwarmTarget{}).serviceSpec(d, "sha256:abc").Networks {
+		for _, n := range (&Target{}).serviceSpec(d, "sha256:abc").Networks {
 			out = append(out, n.Name+"="+strings.Join(n.Aliases, ","))
 		}
 		return strings.Join(out, " ")
@@ -66,15 +66,15 @@ func TestSwarmConfigs(t *testing.T) {
 	a := deploy.Config{Target: "/etc/nginx/nginx.conf", Content: "a", Mode: 0o444}
 	b := a
 	b.Content = "b"
-	if n := SwarmConfigName("shop", "web", a); !strings.HasPrefix(n, "shop_web_nginx.conf_") || len(n) != len("shop_web_nginx.conf_")+8 || n == SwarmConfigName("shop", "web", b) {
-		t.Errorf("names: %s %s", n, SwarmConfigName("shop", "web", b))
+	if n := ConfigName("shop", "web", a); !strings.HasPrefix(n, "shop_web_nginx.conf_") || len(n) != len("shop_web_nginx.conf_")+8 || n == ConfigName("shop", "web", b) {
+		t.Errorf("names: %s %s", n, ConfigName("shop", "web", b))
 	}
 	spec := &deploy.ServiceSpec{Name: "web", Configs: []deploy.Config{a}}
-	if err := (&SwarmTarget{}).CheckSpec(spec); err != nil {
+	if err := (&Target{}).CheckSpec(spec); err != nil {
 		t.Errorf("a small config: %v", err)
 	}
 	spec.Configs[0].Content = strings.Repeat("x", maxSwarmConfig+1)
-	if err := (&SwarmTarget{}).CheckSpec(spec); err == nil || !strings.Contains(err.Error(), "configs: /etc/nginx/nginx.conf is 1024001 bytes, and a swarm stores configs of up to 1024000 bytes (1000 KiB)") {
+	if err := (&Target{}).CheckSpec(spec); err == nil || !strings.Contains(err.Error(), "configs: /etc/nginx/nginx.conf is 1024001 bytes, and a swarm stores configs of up to 1024000 bytes (1000 KiB)") {
 		t.Errorf("a large config: %v", err)
 	}
 }
@@ -83,14 +83,14 @@ func TestSwarmConfigs(t *testing.T) {
 // reached at its address on the first of its networks by name.
 func TestIPNetwork(t *testing.T) {
 	ips := map[string]string{"shop_metrics": "10.0.2.5", "shop_backend": "10.0.1.5"}
-	if got := ipNetwork(ips, "shop_default"); got != "shop_backend" {
+	if got := IPNetwork(ips, "shop_default"); got != "shop_backend" {
 		t.Errorf("off the default network: %s, want shop_backend", got)
 	}
 	ips["shop_default"] = "10.0.0.5"
-	if got := ipNetwork(ips, "shop_default"); got != "shop_default" {
+	if got := IPNetwork(ips, "shop_default"); got != "shop_default" {
 		t.Errorf("on the default network: %s", got)
 	}
-	if got := ipNetwork(nil, "shop_default"); got != "shop_default" {
+	if got := IPNetwork(nil, "shop_default"); got != "shop_default" {
 		t.Errorf("no network: %s", got)
 	}
 }

@@ -16,6 +16,9 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/image"
+	"github.com/ferryhq/ferry/builtins/docker/local"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -27,16 +30,16 @@ const labelImage = "ferry.image"
 // convergeTimeout bounds how long Deploy waits for a service's tasks to run.
 const convergeTimeout = 2 * time.Minute
 
-// SwarmTarget runs services and jobs as Docker Swarm services, on the swarm
+// Target runs services and jobs as Docker Swarm services, on the swarm
 // the Engine is a manager of: one attachable overlay network per project,
 // on which each service answers to its rule's name by DNS round-robin
 // (dnsrr), and ports published in host mode. Neither needs IPVS, which the
 // ingress routing mesh and virtual IPs do. Images are referenced by ID, so
 // no node tries a pull: on a swarm of several nodes, every node must have
 // the image (push it to a registry they pull from).
-type SwarmTarget struct {
+type Target struct {
 	c     *dockerapi.Client
-	local *Target // task containers on this node (health, last log lines); redacts the tasks' output
+	local *local.Target // task containers on this node (health, last log lines); redacts the tasks' output
 	env   *deploy.Environment
 	warn  func(string)
 	owner deploy.Owner // the workspace: see Own
@@ -51,40 +54,40 @@ type SwarmTarget struct {
 // The capabilities of the Swarm target, beyond deploy.Target (see also
 // Follower in swarm_follow.go and Scaling in swarm_scale.go).
 var (
-	_ deploy.Target      = (*SwarmTarget)(nil)
-	_ deploy.Logger      = (*SwarmTarget)(nil)
-	_ deploy.Owned       = (*SwarmTarget)(nil)
-	_ deploy.SpecChecker = (*SwarmTarget)(nil)
+	_ deploy.Target      = (*Target)(nil)
+	_ deploy.Logger      = (*Target)(nil)
+	_ deploy.Owned       = (*Target)(nil)
+	_ deploy.SpecChecker = (*Target)(nil)
 )
 
-// NewSwarmTarget returns a SwarmTarget for the environment env, using c,
+// NewTarget returns a Target for the environment env, using c,
 // which removes red's values from the tasks' output that it shows
 // (nothing when red is nil); warn receives what the user should know but
 // that does not stop a deployment (no IPVS in the kernel, a swarm of
 // several nodes).
-func NewSwarmTarget(c *dockerapi.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *SwarmTarget {
-	return &SwarmTarget{c: c, local: NewTarget(c, red), env: env, warn: warn}
+func NewTarget(c *dockerapi.Client, red *redact.Redactor, env *deploy.Environment, warn func(string)) *Target {
+	return &Target{c: c, local: local.NewTarget(c, red), env: env, warn: warn}
 }
 
 // Own makes t label what it creates (services, secrets, networks,
 // volumes) as the workspace o's, and refuse to touch the services of its
 // project that another workspace's labels claim, as Target.Own does.
-func (t *SwarmTarget) Own(o deploy.Owner) {
+func (t *Target) Own(o deploy.Owner) {
 	t.owner = o
 	t.local.Own(o)
 }
 
-// SwarmServiceName is the swarm service that runs a rule of a project.
-func SwarmServiceName(project, rule string) string { return project + "_" + rule }
+// ServiceName is the swarm service that runs a rule of a project.
+func ServiceName(project, rule string) string { return project + "_" + rule }
 
-// SwarmSecretName is the Swarm secret that holds a secret file of a
+// SecretName is the Swarm secret that holds a secret file of a
 // project's rule: <project>_<rule>_<basename>_<hmac8>, where hmac8 is the
 // first 8 hex digits of the HMAC of the value under the workspace's
 // secret key (never a plain hash, which could be checked against
 // guesses). A Swarm secret is immutable, so a new value gets a new name.
 // Characters a secret name cannot hold become '-', and a name longer than
 // Swarm's 64 characters is shortened before its HMAC.
-func SwarmSecretName(project, rule, containerPath, hmac string) string {
+func SecretName(project, rule, containerPath, hmac string) string {
 	base := path.Base(containerPath)
 	clean := func(s string) string {
 		return strings.Map(func(r rune) rune {
@@ -103,17 +106,17 @@ func SwarmSecretName(project, rule, containerPath, hmac string) string {
 
 // StoresSecretFiles says that the target passes secret_files as Swarm
 // secrets, which it makes from their values.
-func (t *SwarmTarget) StoresSecretFiles() {}
+func (t *Target) StoresSecretFiles() {}
 
 // swarmSecrets makes sure the deployment's secret files exist as Swarm
 // secrets, labelled with the project and rule, and returns the references
 // to give the service.
-func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerapi.ServiceSecret, error) {
+func (t *Target) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([]dockerapi.ServiceSecret, error) {
 	var out []dockerapi.ServiceSecret
-	labels := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name})
+	labels := objects.OwnLabels(t.owner, map[string]string{objects.LabelProject: d.Project, objects.LabelRule: d.Spec.Name})
 	for _, p := range slices.Sorted(maps.Keys(d.SecretFileValues)) {
 		v := d.SecretFileValues[p]
-		name := SwarmSecretName(d.Project, d.Spec.Name, p, v.HMAC)
+		name := SecretName(d.Project, d.Spec.Name, p, v.HMAC)
 		id, err := t.c.EnsureSecret(ctx, name, []byte(v.Value), labels)
 		if err != nil {
 			return nil, fmt.Errorf("secret_files %s: %w", p, err)
@@ -123,12 +126,12 @@ func (t *SwarmTarget) swarmSecrets(ctx context.Context, d *deploy.Deployment) ([
 	return out, nil
 }
 
-// SwarmConfigName is the Swarm config that holds a config of a project's
+// ConfigName is the Swarm config that holds a config of a project's
 // rule: <project>_<rule>_<basename>_<sha8>, sha8 the first 8 hex digits of
 // the SHA-256 of its content (a config is no secret). A Swarm config is
 // immutable, so a new content gets a new name.
-func SwarmConfigName(project, rule string, cf deploy.Config) string {
-	return SwarmSecretName(project, rule, cf.Target, cf.Digest())
+func ConfigName(project, rule string, cf deploy.Config) string {
+	return SecretName(project, rule, cf.Target, cf.Digest())
 }
 
 // maxSwarmConfig is the largest config a swarm stores (swarmkit's limit).
@@ -137,11 +140,11 @@ const maxSwarmConfig = 1000 * 1024
 // swarmConfigs makes sure the deployment's configs exist as Swarm configs,
 // labelled with the project and rule, and returns the references to give
 // the service.
-func (t *SwarmTarget) swarmConfigs(ctx context.Context, d *deploy.Deployment) ([]dockerapi.ServiceConfig, error) {
+func (t *Target) swarmConfigs(ctx context.Context, d *deploy.Deployment) ([]dockerapi.ServiceConfig, error) {
 	var out []dockerapi.ServiceConfig
-	labels := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: d.Spec.Name})
+	labels := objects.OwnLabels(t.owner, map[string]string{objects.LabelProject: d.Project, objects.LabelRule: d.Spec.Name})
 	for _, cf := range d.Spec.Configs {
-		name := SwarmConfigName(d.Project, d.Spec.Name, cf)
+		name := ConfigName(d.Project, d.Spec.Name, cf)
 		id, err := t.c.EnsureConfig(ctx, name, []byte(cf.Content), labels)
 		if err != nil {
 			return nil, fmt.Errorf("configs %s: %w", cf.Target, err)
@@ -156,7 +159,7 @@ func (t *SwarmTarget) swarmConfigs(ctx context.Context, d *deploy.Deployment) ([
 // service). One the swarm counts as in use is left for a later up, and so
 // are all of them while the service's update has not settled: until it
 // has, the swarm may roll the service back to those of its previous spec.
-func (t *SwarmTarget) pruneStored(ctx context.Context, project, rule string) ([]string, error) {
+func (t *Target) pruneStored(ctx context.Context, project, rule string) ([]string, error) {
 	keep := map[string]bool{}
 	if s, err := t.service(ctx, project, rule); err != nil {
 		return nil, err
@@ -171,9 +174,9 @@ func (t *SwarmTarget) pruneStored(ctx context.Context, project, rule string) ([]
 			keep["config "+n] = true
 		}
 	}
-	labels := map[string]string{labelProject: project}
+	labels := map[string]string{objects.LabelProject: project}
 	if rule != "" {
-		labels[labelRule] = rule
+		labels[objects.LabelRule] = rule
 	}
 	list, err := t.c.Secrets(ctx, labels)
 	if err != nil {
@@ -181,7 +184,7 @@ func (t *SwarmTarget) pruneStored(ctx context.Context, project, rule string) ([]
 	}
 	var removed []string
 	for _, sec := range list {
-		if keep[sec.Name] || isForeign(t.owner, sec.Labels) {
+		if keep[sec.Name] || objects.IsForeign(t.owner, sec.Labels) {
 			continue
 		}
 		if err := t.c.RemoveSecret(ctx, sec.ID, sec.Name); errors.Is(err, dockerapi.ErrSecretInUse) {
@@ -196,7 +199,7 @@ func (t *SwarmTarget) pruneStored(ctx context.Context, project, rule string) ([]
 		return removed, err
 	}
 	for _, cf := range configs {
-		if keep["config "+cf.Name] || isForeign(t.owner, cf.Labels) {
+		if keep["config "+cf.Name] || objects.IsForeign(t.owner, cf.Labels) {
 			continue
 		}
 		if err := t.c.RemoveConfig(ctx, cf.ID, cf.Name); errors.Is(err, dockerapi.ErrConfigInUse) {
@@ -209,25 +212,25 @@ func (t *SwarmTarget) pruneStored(ctx context.Context, project, rule string) ([]
 	return removed, nil
 }
 
-// SwarmNetworkName is the project's overlay network; its name differs from
+// NetworkName is the project's overlay network; its name differs from
 // the Docker target's bridge network so both can exist on one Engine.
-func SwarmNetworkName(project string) string { return project + "_swarm" }
+func NetworkName(project string) string { return project + "_swarm" }
 
 func swarmNetwork(d *deploy.Deployment, n string) string {
 	if d.Spec.External[n] {
 		return n
 	}
-	return SwarmNetworkName(d.Project) + "_" + n
+	return NetworkName(d.Project) + "_" + n
 }
 
 // ready checks, once, that the Engine is a manager of an active swarm, and
 // warns about what this machine and swarm cannot do.
-func (t *SwarmTarget) ready(ctx context.Context) error {
+func (t *Target) ready(ctx context.Context) error {
 	t.readyOnce.Do(func() { t.readyErr = t.check(ctx) })
 	return t.readyErr
 }
 
-func (t *SwarmTarget) check(ctx context.Context) error {
+func (t *Target) check(ctx context.Context) error {
 	info, err := t.c.SwarmInfo(ctx)
 	if err != nil {
 		return err
@@ -249,7 +252,7 @@ func (t *SwarmTarget) check(ctx context.Context) error {
 
 // warnOnce tells, the first time something is deployed, what this machine
 // and swarm cannot do.
-func (t *SwarmTarget) warnOnce(ctx context.Context) {
+func (t *Target) warnOnce(ctx context.Context) {
 	t.warnedOnce.Do(func() {
 		if host, err := t.c.DaemonHost(ctx); err == nil && strings.HasPrefix(host, "unix://") {
 			if why := ipvsMissing(); why != "" {
@@ -267,7 +270,7 @@ func (t *SwarmTarget) warnOnce(ctx context.Context) {
 // lacks (checkSwarmSettings), a host address or a range of host ports, and an http or tcp
 // check on a port that is not published (ferry probes tasks through their
 // published host port: overlay addresses cannot be reached from the host).
-func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
+func (t *Target) CheckSpec(s *deploy.ServiceSpec) error {
 	if s.Privileged {
 		return fmt.Errorf("privileged: a swarm service cannot run privileged (the Engine's service API has no such setting); drop privileged = True, or deploy it with the docker target")
 	}
@@ -298,16 +301,16 @@ func (t *SwarmTarget) CheckSpec(s *deploy.ServiceSpec) error {
 	return checkSwarmAutoscale(s)
 }
 
-func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerapi.Service, error) {
+func (t *Target) services(ctx context.Context, project string) ([]dockerapi.Service, error) {
 	if err := t.ready(ctx); err != nil {
 		return nil, err
 	}
-	list, err := t.c.Services(ctx, map[string]string{labelProject: project, labelKind: ""})
+	list, err := t.c.Services(ctx, map[string]string{objects.LabelProject: project, objects.LabelKind: ""})
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range list {
-		if err := foreign(t.owner, project, "swarm service", s.Name, s.Labels); err != nil {
+		if err := objects.Foreign(t.owner, project, "swarm service", s.Name, s.Labels); err != nil {
 			return nil, err
 		}
 	}
@@ -315,13 +318,13 @@ func (t *SwarmTarget) services(ctx context.Context, project string) ([]dockerapi
 }
 
 // service returns the project's service for rule, or nil.
-func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*dockerapi.Service, error) {
+func (t *Target) service(ctx context.Context, project, rule string) (*dockerapi.Service, error) {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range list {
-		if s.Labels[labelRule] == rule {
+		if s.Labels[objects.LabelRule] == rule {
 			return &s, nil
 		}
 	}
@@ -330,8 +333,8 @@ func (t *SwarmTarget) service(ctx context.Context, project, rule string) (*docke
 
 // Current reports whether the service runs, or the job has completed, as
 // declared with config hash d.Key and d.Spec.Replicas.
-func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
-	d, why, err := resolveLocal(ctx, t.c, d)
+func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, string, error) {
+	d, why, err := image.ResolveLocal(ctx, t.c, d)
 	if err != nil || why != "" {
 		return false, why, err
 	}
@@ -341,7 +344,7 @@ func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, 
 		return false, "", err
 	case s == nil:
 		return false, "no swarm service runs it", nil
-	case s.Labels[labelConfig] != d.Key.String():
+	case s.Labels[objects.LabelConfig] != d.Key.String():
 		return false, "its swarm service runs an older definition", nil
 	case d.Job:
 		tasks, err := t.c.Tasks(ctx, s.ID)
@@ -362,7 +365,7 @@ func (t *SwarmTarget) Current(ctx context.Context, d *deploy.Deployment) (bool, 
 
 // prepare makes sure the image is in the Engine and the networks exist,
 // and returns the image's ID.
-func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string, error) {
+func (t *Target) prepare(ctx context.Context, d *deploy.Deployment) (string, error) {
 	if err := t.ready(ctx); err != nil {
 		return "", err
 	}
@@ -370,40 +373,40 @@ func (t *SwarmTarget) prepare(ctx context.Context, d *deploy.Deployment) (string
 		return "", err
 	}
 	t.warnOnce(ctx)
-	id, err := t.c.ImageID(ctx, localRef(d.Image))
+	id, err := t.c.ImageID(ctx, image.LocalRef(d.Image))
 	if err != nil {
 		return "", err
 	}
 	if id == "" {
-		return "", absentImage(d)
+		return "", image.Absent(d)
 	}
 	if _, err := t.services(ctx, d.Project); err != nil {
 		return "", err
 	}
-	own := ownLabels(t.owner, map[string]string{labelProject: d.Project})
+	own := objects.OwnLabels(t.owner, map[string]string{objects.LabelProject: d.Project})
 	t.prepMu.Lock()
 	defer t.prepMu.Unlock()
-	if l, ok, err := t.c.NetworkLabels(ctx, SwarmNetworkName(d.Project)); err != nil {
+	if l, ok, err := t.c.NetworkLabels(ctx, NetworkName(d.Project)); err != nil {
 		return "", err
 	} else if ok {
-		if err := foreign(t.owner, d.Project, "network", SwarmNetworkName(d.Project), l); err != nil {
+		if err := objects.Foreign(t.owner, d.Project, "network", NetworkName(d.Project), l); err != nil {
 			return "", err
 		}
 	}
-	if err := t.c.EnsureOverlayNetwork(ctx, SwarmNetworkName(d.Project), own, false); err != nil {
+	if err := t.c.EnsureOverlayNetwork(ctx, NetworkName(d.Project), own, false); err != nil {
 		return "", err
 	}
 	for _, n := range d.Spec.Networks {
 		if d.Spec.External[n] {
 			if ok, err := t.c.NetworkExists(ctx, n); err != nil || !ok {
-				return "", missingExternal("network", n, err)
+				return "", local.MissingExternal("network", n, err)
 			}
 			continue
 		}
 		if info, ok, err := t.c.Network(ctx, swarmNetwork(d, n)); err != nil {
 			return "", err
 		} else if ok {
-			if err := internalMismatch(swarmNetwork(d, n), info.Internal, d.Spec.Internal[n]); err != nil {
+			if err := local.InternalMismatch(swarmNetwork(d, n), info.Internal, d.Spec.Internal[n]); err != nil {
 				return "", err
 			}
 		}
@@ -442,7 +445,7 @@ func checkSwarmSettings(s *deploy.ServiceSpec) error {
 }
 
 // serviceSpec is the swarm service for the deployment, running image id.
-func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.ServiceSpec {
+func (t *Target) serviceSpec(d *deploy.Deployment, id string) dockerapi.ServiceSpec {
 	s := d.Spec
 	kind := "service"
 	if d.Job {
@@ -452,12 +455,12 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	own := ownLabels(t.owner, map[string]string{labelProject: d.Project, labelRule: s.Name, labelConfig: d.Key.String()})
+	own := objects.OwnLabels(t.owner, map[string]string{objects.LabelProject: d.Project, objects.LabelRule: s.Name, objects.LabelConfig: d.Key.String()})
 	if d.SecretsHash != "" {
-		own[labelSecrets] = d.SecretsHash
+		own[objects.LabelSecrets] = d.SecretsHash
 	}
 	maps.Copy(labels, own)
-	labels[labelKind], labels[labelImage] = kind, d.Image
+	labels[objects.LabelKind], labels[labelImage] = kind, d.Image
 	// Task containers carry no ferry.kind: the Docker target counts a
 	// container with it as one of its own. They carry the secrets' hash,
 	// so a task of an older value counts as one of an older definition.
@@ -466,14 +469,14 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		clabels = map[string]string{}
 	}
 	maps.Copy(clabels, own)
-	if l, ok := healthLabel(s.Health); ok {
-		clabels[labelHealth] = l
+	if l, ok := objects.HealthLabel(s.Health); ok {
+		clabels[objects.LabelHealth] = l
 	}
 	ss := dockerapi.ServiceSpec{
-		Name: SwarmServiceName(d.Project, s.Name), Labels: labels, ContainerLabels: clabels, Image: id,
+		Name: ServiceName(d.Project, s.Name), Labels: labels, ContainerLabels: clabels, Image: id,
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Replicas: uint64(s.Replicas), Job: d.Job,
 		Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9), WorkingDir: s.Workdir, User: s.User,
-		Networks:    []dockerapi.ServiceNetwork{{Name: SwarmNetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork)}},
+		Networks:    []dockerapi.ServiceNetwork{{Name: NetworkName(d.Project), Aliases: s.NetworkAliases(deploy.DefaultNetwork)}},
 		UpdateOrder: "start-first", UpdateMonitor: s.ReadyAfter,
 	}
 	switch s.Restart {
@@ -487,7 +490,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	if d.Job {
 		ss.Restart = "none"
 	}
-	ss.Health = engineHealth(s)
+	ss.Health = objects.EngineHealth(s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		ss.Env = append(ss.Env, k+"="+s.Env[k])
 	}
@@ -508,7 +511,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 		case v.External, v.Anonymous: // an anonymous volume: the swarm makes one per task, removed with it
 		case !v.Bind:
 			m.Source = d.Project + "_" + v.Source
-			m.Labels = ownLabels(t.owner, map[string]string{labelProject: d.Project})
+			m.Labels = objects.OwnLabels(t.owner, map[string]string{objects.LabelProject: d.Project})
 		default:
 			m.Source = v.HostPath(d.Root)
 		}
@@ -520,7 +523,7 @@ func (t *SwarmTarget) serviceSpec(d *deploy.Deployment, id string) dockerapi.Ser
 	for _, n := range s.Networks {
 		ss.Networks = append(ss.Networks, dockerapi.ServiceNetwork{Name: swarmNetwork(d, n), Aliases: s.NetworkAliases(n)})
 	}
-	ss.Settings = containerSettings(s)
+	ss.Settings = objects.ContainerSettings(s)
 	// The swarm's own default grace period, unless one is declared.
 	ss.StopGrace, ss.Tmpfs = s.StopGracePeriod, nil
 	for _, tm := range s.Tmpfs {
@@ -549,7 +552,7 @@ func swarmTmpfs(options string) *dockerapi.TmpfsOptions {
 // Deploy creates the service, scales it, or rolls it over to a changed
 // definition one task at a time (rolled back by the swarm when a new task
 // fails), and waits until its tasks run.
-func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
 	id, err := t.prepare(ctx, d)
 	if err != nil {
 		return err
@@ -559,7 +562,7 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 		return err
 	}
 	if d.Spec.Autoscale != nil {
-		d = withReplicas(d, int(swarmReplicas(d, cur)))
+		d = local.WithReplicas(d, int(swarmReplicas(d, cur)))
 	}
 	for _, p := range d.Spec.Ports {
 		if p.HostIP == "" {
@@ -573,7 +576,7 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 	if spec.Configs, err = t.swarmConfigs(ctx, d); err != nil {
 		return err
 	}
-	same := cur != nil && cur.Labels[labelConfig] == d.Key.String() && cur.Labels[labelSecrets] == d.SecretsHash
+	same := cur != nil && cur.Labels[objects.LabelConfig] == d.Key.String() && cur.Labels[objects.LabelSecrets] == d.SecretsHash
 	since := time.Now()
 	switch {
 	case cur == nil:
@@ -609,10 +612,10 @@ func (t *SwarmTarget) Deploy(ctx context.Context, d *deploy.Deployment, log io.W
 
 // create creates the service, refusing to take over one of that name that
 // ferry does not own.
-func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec dockerapi.ServiceSpec) (string, error) {
+func (t *Target) create(ctx context.Context, d *deploy.Deployment, spec dockerapi.ServiceSpec) (string, error) {
 	id, err := t.c.CreateService(ctx, spec)
 	if errors.Is(err, dockerapi.ErrServiceExists) {
-		return "", fmt.Errorf("a swarm service named %s already exists and ferry does not own it (it lacks the label %s=%s); remove it (`docker service rm %s`), or pick another project with --project", spec.Name, labelProject, d.Project, spec.Name)
+		return "", fmt.Errorf("a swarm service named %s already exists and ferry does not own it (it lacks the label %s=%s); remove it (`docker service rm %s`), or pick another project with --project", spec.Name, objects.LabelProject, d.Project, spec.Name)
 	}
 	return id, err
 }
@@ -622,14 +625,14 @@ func (t *SwarmTarget) create(ctx context.Context, d *deploy.Deployment, spec doc
 // cannot be placed; when a task of an update fails, it waits for the swarm
 // to roll the service back and for the previous definition's tasks to run
 // again, so nothing is left half-updated, and says so.
-func (t *SwarmTarget) converge(ctx context.Context, d *deploy.Deployment, since time.Time, update bool) error {
-	name := SwarmServiceName(d.Project, d.Spec.Name)
+func (t *Target) converge(ctx context.Context, d *deploy.Deployment, since time.Time, update bool) error {
+	name := ServiceName(d.Project, d.Spec.Name)
 	// ours says whether a task runs this definition with these secret
 	// values; one without the secrets' label (started by an older ferry)
 	// is judged by its definition alone.
 	ours := func(task dockerapi.Task) bool {
-		h, ok := task.Labels[labelSecrets]
-		return task.Labels[labelConfig] == d.Key.String() && (h == d.SecretsHash || !ok)
+		h, ok := task.Labels[objects.LabelSecrets]
+		return task.Labels[objects.LabelConfig] == d.Key.String() && (h == d.SecretsHash || !ok)
 	}
 	deadline := time.Now().Add(convergeTimeout)
 	var failure string // the first failed task of this definition
@@ -712,13 +715,13 @@ func taskFailure(task dockerapi.Task) string {
 
 // taskLines returns a task's last log lines, formatted to follow an error
 // message.
-func (t *SwarmTarget) taskLines(ctx context.Context, task dockerapi.Task) string {
-	return t.local.tail(func(out io.Writer) error { return t.c.TaskLogs(ctx, task.ID, false, "10", out) })
+func (t *Target) taskLines(ctx context.Context, task dockerapi.Task) string {
+	return t.local.Tail(func(out io.Writer) error { return t.c.TaskLogs(ctx, task.ID, false, "10", out) })
 }
 
 // RunJob runs the job as a replicated-job service with one task, replacing
 // the one of an earlier run, and writes its output once it ends.
-func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
 	id, err := t.prepare(ctx, d)
 	if err != nil {
 		return err
@@ -781,7 +784,7 @@ func (t *SwarmTarget) RunJob(ctx context.Context, d *deploy.Deployment, log io.W
 // containers on this node are gone, so its networks and volumes are free.
 // The swarm stops the running ones; ferry removes those that have exited
 // (a job's, which the swarm leaves behind).
-func (t *SwarmTarget) removeAndWait(ctx context.Context, s dockerapi.Service) error {
+func (t *Target) removeAndWait(ctx context.Context, s dockerapi.Service) error {
 	if err := t.c.RemoveService(ctx, s.ID); err != nil {
 		return err
 	}
@@ -809,21 +812,21 @@ func (t *SwarmTarget) removeAndWait(ctx context.Context, s dockerapi.Service) er
 
 // RemoveExcept removes the project's swarm services whose rule is not in
 // keep.
-func (t *SwarmTarget) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
+func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string) ([]string, error) {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	for _, s := range list {
-		if slices.Contains(keep, s.Labels[labelRule]) {
+		if slices.Contains(keep, s.Labels[objects.LabelRule]) {
 			continue
 		}
 		if err := t.removeAndWait(ctx, s); err != nil {
 			return removed, err
 		}
 		removed = append(removed, "swarm service "+s.Name)
-		secs, err := t.pruneStored(ctx, project, s.Labels[labelRule])
+		secs, err := t.pruneStored(ctx, project, s.Labels[objects.LabelRule])
 		removed = append(removed, secs...)
 		if err != nil {
 			return removed, err
@@ -834,7 +837,7 @@ func (t *SwarmTarget) RemoveExcept(ctx context.Context, project string, keep []s
 
 // Down removes the project's swarm services and overlay networks, and its
 // volumes on this node when asked.
-func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
+func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
 	removed, err := t.RemoveExcept(ctx, project, nil)
 	if err != nil {
 		return removed, err
@@ -845,18 +848,18 @@ func (t *SwarmTarget) Down(ctx context.Context, project string, volumes bool) ([
 	if err != nil {
 		return removed, err
 	}
-	return removeNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, t.owner, project, volumes, removed)
+	return local.RemoveNetworksAndVolumes(ctx, t.c, t.c.RemoveSwarmNetworks, t.owner, project, volumes, removed)
 }
 
 // Status describes each swarm service and job of the project.
-func (t *SwarmTarget) Status(ctx context.Context, project string) ([]deploy.ServiceStatus, error) {
+func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceStatus, error) {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return nil, err
 	}
 	var out []deploy.ServiceStatus
 	for _, s := range list {
-		st := deploy.ServiceStatus{Name: s.Labels[labelRule], Image: s.Labels[labelImage], Desired: int(s.Replicas)}
+		st := deploy.ServiceStatus{Name: s.Labels[objects.LabelRule], Image: s.Labels[labelImage], Desired: int(s.Replicas)}
 		tasks, err := t.c.Tasks(ctx, s.ID)
 		if err != nil {
 			return nil, err
@@ -910,7 +913,7 @@ func (t *SwarmTarget) Status(ctx context.Context, project string) ([]deploy.Serv
 // taskHealth folds a running task's health into st, when its container is
 // on this node (ferry probes http and tcp checks through the published
 // host port; the Engine runs exec checks).
-func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task dockerapi.Task, st *deploy.ServiceStatus) error {
+func (t *Target) taskHealth(ctx context.Context, project string, task dockerapi.Task, st *deploy.ServiceStatus) error {
 	if task.ContainerID == "" {
 		return nil
 	}
@@ -919,8 +922,8 @@ func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task docke
 		// On another node: its health is not known here.
 		return nil
 	}
-	c := dockerapi.Container{ID: task.ContainerID, Name: SwarmServiceName(project, st.Name) + fmt.Sprintf(".%d", task.Slot), Labels: task.Labels}
-	health, problem, err := t.local.containerHealth(ctx, project, c, cst)
+	c := dockerapi.Container{ID: task.ContainerID, Name: ServiceName(project, st.Name) + fmt.Sprintf(".%d", task.Slot), Labels: task.Labels}
+	health, problem, err := t.local.ContainerHealth(ctx, project, c, cst)
 	if err != nil {
 		return err
 	}
@@ -939,25 +942,25 @@ func (t *SwarmTarget) taskHealth(ctx context.Context, project string, task docke
 // Logs streams the logs of the project's current tasks (of the named
 // services only, when names are given), each line prefixed with its
 // service and slot.
-func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, o deploy.LogOptions, out io.Writer) error {
+func (t *Target) Logs(ctx context.Context, project string, names []string, o deploy.LogOptions, out io.Writer) error {
 	list, err := t.services(ctx, project)
 	if err != nil {
 		return err
 	}
 	have := map[string]bool{}
 	for _, s := range list {
-		have[s.Labels[labelRule]] = true
+		have[s.Labels[objects.LabelRule]] = true
 	}
 	for _, n := range names {
 		if !have[n] {
 			return fmt.Errorf("project %s runs no swarm service or job named %q; `ferry status --env %s` lists what runs", project, n, t.env.Name)
 		}
 	}
-	w := &lockedWriter{w: out}
+	w := local.LockWriter(out)
 	errs := make(chan error)
 	n := 0
 	for _, s := range list {
-		rule := s.Labels[labelRule]
+		rule := s.Labels[objects.LabelRule]
 		if len(names) > 0 && !slices.Contains(names, rule) {
 			continue
 		}
@@ -972,7 +975,7 @@ func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, 
 			n++
 			prefix := fmt.Sprintf("%s-%d | ", rule, task.Slot)
 			go func() {
-				errs <- t.local.lines(prefix, w, o.Color, func(lw io.Writer) error { return t.c.TaskLogs(ctx, task.ID, o.Follow, "", lw) })
+				errs <- t.local.Lines(prefix, w, o.Color, func(lw io.Writer) error { return t.c.TaskLogs(ctx, task.ID, o.Follow, "", lw) })
 			}()
 		}
 	}
@@ -988,7 +991,7 @@ func (t *SwarmTarget) Logs(ctx context.Context, project string, names []string, 
 // Replicas lists the service's running tasks whose containers are on this
 // node, with where an http or tcp check reaches each: its published host
 // port, since overlay addresses are not reachable from the host.
-func (t *SwarmTarget) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
+func (t *Target) Replicas(ctx context.Context, d *deploy.Deployment) ([]deploy.Replica, error) {
 	s, err := t.service(ctx, d.Project, d.Spec.Name)
 	if err != nil || s == nil {
 		return nil, err
@@ -1013,9 +1016,9 @@ func (t *SwarmTarget) Replicas(ctx context.Context, d *deploy.Deployment) ([]dep
 		if err != nil {
 			return nil, fmt.Errorf("swarm service %s: task %d runs on another node, whose containers ferry cannot inspect from here: %w", s.Name, task.Slot, err)
 		}
-		r := replica(ep, t.local.checkOutput(ep))
+		r := local.ReplicaAt(ep, t.local.CheckOutput(ep))
 		if probed {
-			r.Addr, r.AddrErr = reach(host, nil, ep, SwarmNetworkName(d.Project), d.Spec.Health.Port)
+			r.Addr, r.AddrErr = local.Reach(host, nil, ep, NetworkName(d.Project), d.Spec.Health.Port)
 		}
 		out = append(out, r)
 	}
@@ -1024,6 +1027,6 @@ func (t *SwarmTarget) Replicas(ctx context.Context, d *deploy.Deployment) ([]dep
 
 // LastLines returns a task container's last log lines, formatted to follow
 // an error message.
-func (t *SwarmTarget) LastLines(ctx context.Context, container string) string {
-	return t.local.lastLines(ctx, container)
+func (t *Target) LastLines(ctx context.Context, container string) string {
+	return t.local.LastLines(ctx, container)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/local"
 	"github.com/ferryhq/ferry/builtins/scale"
 )
 
@@ -37,27 +38,27 @@ func checkSwarmAutoscale(s *deploy.ServiceSpec) error {
 	return fmt.Errorf("autoscale: on a swarm ferry reads %s through each task's published host port, since overlay addresses cannot be reached from the host, and port %d is not published; publish it (ports = [\"%d\"]), or scale on metric = \"cpu\"", a.Metric, a.Port, a.Port)
 }
 
-// A SwarmScaler scales the services of one project on a swarm for the
+// A Scaler scales the services of one project on a swarm for the
 // autoscaler: it sets the swarm service's replica count, which the swarm
 // then converges to.
-type SwarmScaler struct {
-	t       *SwarmTarget
+type Scaler struct {
+	t       *Target
 	project string
-	cpu     *cpuStreams
+	cpu     *local.CPUStreams
 }
 
-var _ deploy.Scaling = (*SwarmTarget)(nil)
+var _ deploy.Scaling = (*Target)(nil)
 
-// NewScaler returns a SwarmScaler for project. The swarm keeps the
+// NewScaler returns a Scaler for project. The swarm keeps the
 // services' specs, and says nothing as it converges, so specs, root and
 // log are not used. Close it when done.
-func (t *SwarmTarget) NewScaler(project, _ string, _ map[string]*deploy.ServiceSpec, _ io.Writer) deploy.Scaler {
-	return &SwarmScaler{t: t, project: project, cpu: newCPUStreams(t.c)}
+func (t *Target) NewScaler(project, _ string, _ map[string]*deploy.ServiceSpec, _ io.Writer) deploy.Scaler {
+	return &Scaler{t: t, project: project, cpu: local.NewCPUStreams(t.c)}
 }
 
 // tasks lists the running tasks of the service whose containers are on
 // this node, by container name.
-func (s *SwarmScaler) tasks(ctx context.Context, service string) (map[string]string, error) {
+func (s *Scaler) tasks(ctx context.Context, service string) (map[string]string, error) {
 	sv, err := s.t.service(ctx, s.project, service)
 	if err != nil || sv == nil {
 		return nil, err
@@ -83,7 +84,7 @@ func (s *SwarmScaler) tasks(ctx context.Context, service string) (map[string]str
 // Replicas lists the service's running tasks, with where port answers:
 // its published host port, since overlay addresses are not reachable from
 // the host.
-func (s *SwarmScaler) Replicas(ctx context.Context, service string, port int) ([]scale.Replica, error) {
+func (s *Scaler) Replicas(ctx context.Context, service string, port int) ([]scale.Replica, error) {
 	tasks, err := s.tasks(ctx, service)
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func (s *SwarmScaler) Replicas(ctx context.Context, service string, port int) ([
 			return nil, err
 		}
 		r := scale.Replica{Name: name}
-		r.Addr, r.AddrErr = reach(host, nil, ep, SwarmNetworkName(s.project), port)
+		r.Addr, r.AddrErr = local.Reach(host, nil, ep, NetworkName(s.project), port)
 		out = append(out, r)
 	}
 	return out, nil
@@ -107,14 +108,14 @@ func (s *SwarmScaler) Replicas(ctx context.Context, service string, port int) ([
 
 // CPU returns how many tasks run, and the CPU use of each one's container,
 // in percent of one core, from the Engine's streaming stats.
-func (s *SwarmScaler) CPU(ctx context.Context, service string) (int, map[string]float64, error) {
+func (s *Scaler) CPU(ctx context.Context, service string) (int, map[string]float64, error) {
 	tasks, err := s.tasks(ctx, service)
 	if err != nil {
 		return 0, nil, err
 	}
 	out := map[string]float64{}
 	for name, id := range tasks {
-		if pct, ok := s.cpu.latest(id); ok {
+		if pct, ok := s.cpu.Latest(id); ok {
 			out[name] = pct
 		}
 	}
@@ -122,7 +123,7 @@ func (s *SwarmScaler) CPU(ctx context.Context, service string) (int, map[string]
 }
 
 // Scale sets the swarm service's replica count to n.
-func (s *SwarmScaler) Scale(ctx context.Context, service string, n int) error {
+func (s *Scaler) Scale(ctx context.Context, service string, n int) error {
 	sv, err := s.t.service(ctx, s.project, service)
 	if err != nil {
 		return err
@@ -134,4 +135,4 @@ func (s *SwarmScaler) Scale(ctx context.Context, service string, n int) error {
 }
 
 // Close ends the stats streams.
-func (s *SwarmScaler) Close() { s.cpu.close() }
+func (s *Scaler) Close() { s.cpu.Close() }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/builtins/docker/swarmtest"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
@@ -36,20 +37,20 @@ func TestSwarmServiceSpec(t *testing.T) {
 	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}, Root: "/ws"}
 	// ready_after is how long the swarm watches each new task.
 	spec.ReadyAfter = 7 * time.Second
-	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.UpdateMonitor != 7*time.Second {
+	if ss := (&Target{}).serviceSpec(d, "sha256:abc"); ss.UpdateMonitor != 7*time.Second {
 		t.Errorf("ready_after 7s: update monitor %s", ss.UpdateMonitor)
 	}
 	spec.ReadyAfter = 0
-	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
+	ss := (&Target{}).serviceSpec(d, "sha256:abc")
 
 	if ss.Name != "shop_web" || ss.Image != "sha256:abc" || ss.Replicas != 2 || ss.Restart != "any" || ss.UpdateOrder != "start-first" || ss.UpdateMonitor != 0 {
 		t.Errorf("spec: %+v", ss)
 	}
-	if ss.Labels[labelKind] != "service" || ss.Labels[labelImage] != "acme/web:1" || ss.Labels["team"] != "core" || ss.Labels[labelConfig] != d.Key.String() {
+	if ss.Labels[objects.LabelKind] != "service" || ss.Labels[labelImage] != "acme/web:1" || ss.Labels["team"] != "core" || ss.Labels[objects.LabelConfig] != d.Key.String() {
 		t.Errorf("service labels: %v", ss.Labels)
 	}
-	if _, ok := ss.ContainerLabels[labelKind]; ok || ss.ContainerLabels[labelConfig] != d.Key.String() || ss.ContainerLabels[labelRule] != "web" {
-		t.Errorf("task container labels (no %s, so the Docker target ignores them): %v", labelKind, ss.ContainerLabels)
+	if _, ok := ss.ContainerLabels[objects.LabelKind]; ok || ss.ContainerLabels[objects.LabelConfig] != d.Key.String() || ss.ContainerLabels[objects.LabelRule] != "web" {
+		t.Errorf("task container labels (no %s, so the Docker target ignores them): %v", objects.LabelKind, ss.ContainerLabels)
 	}
 	if strings.Join(ss.Env, " ") != "A=1 B=2" {
 		t.Errorf("env: %v", ss.Env)
@@ -57,7 +58,7 @@ func TestSwarmServiceSpec(t *testing.T) {
 	if len(ss.Ports) != 1 || ss.Ports[0].Published != 0 || ss.Ports[0].Target != 8080 {
 		t.Errorf("ports: %+v", ss.Ports)
 	}
-	if m := ss.Mounts; len(m) != 2 || m[0].Source != "shop_data" || m[0].Labels[labelProject] != "shop" || m[1].Source != "/ws/conf" || !m[1].ReadOnly {
+	if m := ss.Mounts; len(m) != 2 || m[0].Source != "shop_data" || m[0].Labels[objects.LabelProject] != "shop" || m[1].Source != "/ws/conf" || !m[1].ReadOnly {
 		t.Errorf("mounts: %+v", m)
 	}
 	var nets []string
@@ -70,23 +71,23 @@ func TestSwarmServiceSpec(t *testing.T) {
 	if ss.Health == nil || strings.Join(ss.Health.Test, " ") != "CMD /web healthcheck" {
 		t.Errorf("health: %+v", ss.Health)
 	}
-	if _, ok := ss.ContainerLabels[labelSecrets]; ok {
+	if _, ok := ss.ContainerLabels[objects.LabelSecrets]; ok {
 		t.Errorf("task container labels of a service without secrets: %v", ss.ContainerLabels)
 	}
 	// The tasks of another secret value count as another definition's.
 	d.SecretsHash = "feed"
-	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.Labels[labelSecrets] != "feed" || ss.ContainerLabels[labelSecrets] != "feed" {
+	if ss := (&Target{}).serviceSpec(d, "sha256:abc"); ss.Labels[objects.LabelSecrets] != "feed" || ss.ContainerLabels[objects.LabelSecrets] != "feed" {
 		t.Errorf("secrets' hash: service labels %v, task container labels %v", ss.Labels, ss.ContainerLabels)
 	}
 	d.SecretsHash = ""
 
 	// A fixed host port is held by the old task until it stops.
 	spec.Ports, spec.Replicas, spec.Restart = []deploy.Port{port("8080:8080")}, 1, "no"
-	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.UpdateOrder != "stop-first" || ss.Ports[0].Published != 8080 || ss.Restart != "none" {
+	if ss := (&Target{}).serviceSpec(d, "sha256:abc"); ss.UpdateOrder != "stop-first" || ss.Ports[0].Published != 8080 || ss.Restart != "none" {
 		t.Errorf("fixed port: order %s, ports %+v, restart %s", ss.UpdateOrder, ss.Ports, ss.Restart)
 	}
 	d.Job = true
-	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); !ss.Job || ss.Labels[labelKind] != "job" || ss.Restart != "none" {
+	if ss := (&Target{}).serviceSpec(d, "sha256:abc"); !ss.Job || ss.Labels[objects.LabelKind] != "job" || ss.Restart != "none" {
 		t.Errorf("job: %+v", ss)
 	}
 }
@@ -121,7 +122,7 @@ func TestSwarmCheckSpec(t *testing.T) {
 			}
 			s.Ports = append(s.Ports, port)
 		}
-		err := (&SwarmTarget{}).CheckSpec(s)
+		err := (&Target{}).CheckSpec(s)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("ports %v, health %+v: got %v, want %q", tc.ports, tc.health, err, tc.want)
 		}
@@ -137,16 +138,16 @@ func TestSwarmSecretName(t *testing.T) {
 		{"shop", "web", "/etc/ünï", "shop_web_-n-_01234567"},
 		{"p", strings.Repeat("r", 80), "/x", "p_" + strings.Repeat("r", 53) + "_01234567"},
 	} {
-		got := SwarmSecretName(c.project, c.rule, c.path, hmac)
+		got := SecretName(c.project, c.rule, c.path, hmac)
 		if got != c.want {
-			t.Errorf("SwarmSecretName(%q, %q, %q) = %q, want %q", c.project, c.rule, c.path, got, c.want)
+			t.Errorf("SecretName(%q, %q, %q) = %q, want %q", c.project, c.rule, c.path, got, c.want)
 		}
 		if len(got) > 64 || !valid.MatchString(got) {
 			t.Errorf("%q is not a valid Swarm secret name", got)
 		}
 	}
 	// Another value (another HMAC) gets another name.
-	if a, b := SwarmSecretName("p", "r", "/x", hmac), SwarmSecretName("p", "r", "/x", "fedcba98"+hmac[8:]); a == b {
+	if a, b := SecretName("p", "r", "/x", hmac), SecretName("p", "r", "/x", "fedcba98"+hmac[8:]); a == b {
 		t.Errorf("two values share the name %s", a)
 	}
 }
@@ -161,7 +162,7 @@ func TestSwarmRefusesPrivilegedAndNetworkMode(t *testing.T) {
 		{deploy.ServiceSpec{Name: "a", NetworkMode: "none"}, `network_mode = "none"`},
 		{deploy.ServiceSpec{Name: "a"}, ""},
 	} {
-		err := (&SwarmTarget{}).CheckSpec(&tc.spec)
+		err := (&Target{}).CheckSpec(&tc.spec)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%+v: got %v, want %q", tc.spec, err, tc.want)
 		}
@@ -221,7 +222,7 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 	if err != nil || len(removed) != 0 {
 		t.Errorf("pruning mid-update removed %v (%v)", removed, err)
 	}
-	if list, err := target.c.Secrets(ctx, map[string]string{labelProject: project}); err != nil || len(list) != 2 {
+	if list, err := target.c.Secrets(ctx, map[string]string{objects.LabelProject: project}); err != nil || len(list) != 2 {
 		t.Errorf("swarm secrets mid-update: %+v %v, want the old one and the new one", list, err)
 	}
 }
@@ -229,18 +230,18 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 // swarmProject joins a real single-node swarm (left at the end) and returns
 // a Swarm target, a project that Down removes at the end (checking that no
 // Swarm secret of it is left), and the autoscale test image.
-func swarmProject(t *testing.T) (*SwarmTarget, string, string) {
+func swarmProject(t *testing.T) (*Target, string, string) {
 	t.Helper()
 	c := needDocker(t)
 	swarmtest.Shared(t) // with the other parallel swarm tests
 	image := autoscaleImage(t)
-	target := NewSwarmTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
+	target := NewTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
 	project := "ferrytest-" + uniq(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {
 			t.Errorf("down: %v", err)
 		}
-		if left, err := c.Secrets(context.Background(), map[string]string{labelProject: project}); err != nil || len(left) != 0 {
+		if left, err := c.Secrets(context.Background(), map[string]string{objects.LabelProject: project}); err != nil || len(left) != 0 {
 			t.Errorf("swarm secrets left after down: %v %v", left, err)
 		}
 	})
@@ -259,7 +260,7 @@ func TestSwarmSettings(t *testing.T) {
 		Tmpfs: []deploy.Tmpfs{{Path: "/run", Options: "size=1m,mode=1777"}},
 	}}
 	d := &deploy.Deployment{Project: "shop", Spec: spec, Image: "acme/web:1", Key: engine.Digest{1}}
-	ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc")
+	ss := (&Target{}).serviceSpec(d, "sha256:abc")
 	if ss.StopGrace != 30*time.Second || ss.MaxRestarts != 3 || !ss.ReadOnly || !ss.Init || ss.Hostname != "box" || ss.Tmpfs != nil {
 		t.Errorf("settings: %+v", ss.Settings)
 	}
@@ -267,10 +268,10 @@ func TestSwarmSettings(t *testing.T) {
 		t.Errorf("tmpfs mounts: %+v", m)
 	}
 	spec.StopGracePeriod = 0
-	if ss := (&SwarmTarget{}).serviceSpec(d, "sha256:abc"); ss.StopGrace != 0 {
+	if ss := (&Target{}).serviceSpec(d, "sha256:abc"); ss.StopGrace != 0 {
 		t.Errorf("grace period of a service that declares none: %s, want 0 (the swarm's default)", ss.StopGrace)
 	}
-	if err := (&SwarmTarget{}).CheckSpec(spec); err != nil {
+	if err := (&Target{}).CheckSpec(spec); err != nil {
 		t.Errorf("settings a swarm takes: %v", err)
 	}
 	for _, tc := range []struct {
@@ -287,7 +288,7 @@ func TestSwarmSettings(t *testing.T) {
 	} {
 		s := &deploy.ServiceSpec{Name: "web"}
 		tc.set(&s.Settings)
-		if err := (&SwarmTarget{}).CheckSpec(s); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := (&Target{}).CheckSpec(s); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want %q", err, tc.want)
 		}
 	}

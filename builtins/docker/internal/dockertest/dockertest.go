@@ -200,7 +200,7 @@ func removeProjectImages(t testing.TB, docker *dockerapi.Client, project string)
 	defer cancel()
 	var last error
 	for pass := 0; pass < 20; pass++ {
-		imgs, err := docker.ImagesByLabel(ctx, LabelProject, project)
+		imgs, err := docker.ImagesByLabel(ctx, objects.LabelProject, project)
 		if err != nil {
 			t.Errorf("cleanup: %v", err)
 			return
