@@ -1,3 +1,7 @@
+// Package dockertest holds what the tests of the Docker packages share:
+// static binaries to put in images, the real Engine (NeedDocker), and
+// workspaces in temporary folders that are evaluated and run with the
+// Docker builtins the test gives.
 package dockertest
 
 import (
@@ -5,27 +9,26 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
 
-// helloSrc is a program for FROM scratch images: it prints a greeting,
+// HelloSrc is a program for FROM scratch images: it prints a greeting,
 // fails with "fail" and sleeps with "sleep".
-const helloSrc = `package main
+const HelloSrc = `package main
 
 import (
 	"fmt"
@@ -53,7 +56,10 @@ var (
 	bins   = map[string]string{} // name → path
 )
 
-func TestMain(m *testing.M) {
+// Main runs the tests of m, as a package's TestMain does: the secret HMAC
+// keys of the tests' workspaces go into a temporary state folder, and the
+// binaries that StaticBinary built are removed at the end.
+func Main(m *testing.M) {
 	// The secret HMAC keys of the tests' workspaces go here, not into the
 	// home folder of whoever runs the tests.
 	state, err := os.MkdirTemp("", "ferry-state-")
@@ -70,12 +76,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// hello returns the path of a static hello binary, built once per run.
-func hello(t testing.TB) string { return staticBinary(t, "hello", helloSrc) }
+// Hello returns the path of a static hello binary, built once per run.
+func Hello(t testing.TB) string { return StaticBinary(t, "hello", HelloSrc) }
 
-// staticBinary returns the path of a static Linux binary built from the Go
+// StaticBinary returns the path of a static Linux binary built from the Go
 // program src, once per run for each name.
-func staticBinary(t testing.TB, name, src string) string {
+func StaticBinary(t testing.TB, name, src string) string {
 	t.Helper()
 	binMu.Lock()
 	defer binMu.Unlock()
@@ -108,22 +114,22 @@ func staticBinary(t testing.TB, name, src string) string {
 	return bin
 }
 
-// inCI reports whether the tests run under CI, where a missing Docker
+// InCI reports whether the tests run under CI, where a missing Docker
 // Engine is a failure, not a reason to skip.
-func inCI() bool {
+func InCI() bool {
 	v := os.Getenv("CI")
 	return v != "" && v != "false" && v != "0"
 }
 
-// needDocker returns a client for the real Engine, or skips the test when
+// NeedDocker returns a client for the real Engine, or skips the test when
 // there is none (and fails it under CI).
-func needDocker(t *testing.T) *dockerapi.Client {
+func NeedDocker(t *testing.T) *dockerapi.Client {
 	t.Helper()
 	c := dockerapi.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
-		if inCI() {
+		if InCI() {
 			t.Fatalf("these tests need the Docker Engine, and CI is set: %v", err)
 		}
 		t.Skipf("no Docker Engine: %v", err)
@@ -131,43 +137,26 @@ func needDocker(t *testing.T) *dockerapi.Client {
 	return c
 }
 
-// countingEngine counts the builds and tags it passes on.
-type countingEngine struct {
-	Client
-	builds, tags atomic.Int32
-}
-
-func (c *countingEngine) Build(ctx context.Context, r io.Reader, o dockerapi.BuildOptions, out io.Writer) (string, error) {
-	c.builds.Add(1)
-	return c.Client.Build(ctx, r, o, out)
-}
-
-func (c *countingEngine) BuildWithBuildKit(ctx context.Context, o dockerapi.BuildKitOptions, out io.Writer) (string, error) {
-	c.builds.Add(1)
-	return c.Client.BuildWithBuildKit(ctx, o, out)
-}
-
-func (c *countingEngine) Tag(ctx context.Context, id, ref string) error {
-	c.tags.Add(1)
-	return c.Client.Tag(ctx, id, ref)
-}
-
-// A testWorkspace is a workspace in a temp folder whose name is also its
+// A Workspace is a workspace in a temp folder whose name is also its
 // project label; REPO in its files stands for a repository prefix unique
 // to the test.
-type testWorkspace struct {
-	t       testing.TB
-	root    string
-	project string
-	repo    string
-	docker  *dockerapi.Client
-	eng     *countingEngine
-	onEvent func(engine.Event) // sees every event of a run, if set
-	// redactor learns the values of the secrets the runs read.
-	redactor *redact.Redactor
+type Workspace struct {
+	T       testing.TB
+	Root    string
+	Project string
+	Repo    string
+	Docker  *dockerapi.Client
+	OnEvent func(engine.Event) // sees every event of a run, if set
+	// Redactor learns the values of the secrets the runs read.
+	Redactor *redact.Redactor
+	// Plugin returns the plugin of the Docker builtins that the runs
+	// evaluate ferry.star with, beside the core and secret plugins; the
+	// secret plugin is given.
+	Plugin func(secrets *secret.Plugin) engine.Plugin
 }
 
-func randomHex(t testing.TB) string {
+// RandomHex returns 8 random hex digits, to name what a test makes.
+func RandomHex(t testing.TB) string {
 	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -175,27 +164,26 @@ func randomHex(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
-// newWorkspace writes files into a fresh workspace and removes every image
+// NewWorkspace writes files into a fresh workspace and removes every image
 // labelled with its project when the test ends.
-func newWorkspace(t testing.TB, docker *dockerapi.Client, files map[string]string) *testWorkspace {
+func NewWorkspace(t testing.TB, docker *dockerapi.Client, files map[string]string) *Workspace {
 	t.Helper()
-	id := randomHex(t)
-	w := &testWorkspace{t: t, project: "ferrytest-" + id, repo: "ferrytest/" + id, docker: docker, redactor: redact.New()}
-	w.root = filepath.Join(t.TempDir(), w.project)
+	id := RandomHex(t)
+	w := &Workspace{T: t, Project: "ferrytest-" + id, Repo: "ferrytest/" + id, Docker: docker, Redactor: redact.New()}
+	w.Root = filepath.Join(t.TempDir(), w.Project)
 	if docker != nil {
-		w.eng = &countingEngine{Client: docker}
-		t.Cleanup(func() { removeProjectImages(t, docker, w.project) })
+		t.Cleanup(func() { RemoveProjectImages(t, docker, w.Project) })
 	}
 	for name, body := range files {
-		w.write(name, body)
+		w.Write(name, body)
 	}
 	return w
 }
 
-// removeProjectImages removes the images labelled with project, children
+// RemoveProjectImages removes the images labelled with project, children
 // before parents, retrying while a cancelled build's container still uses
 // one.
-func removeProjectImages(t testing.TB, docker *dockerapi.Client, project string) {
+func RemoveProjectImages(t testing.TB, docker *dockerapi.Client, project string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var last error
@@ -219,56 +207,55 @@ func removeProjectImages(t testing.TB, docker *dockerapi.Client, project string)
 	t.Errorf("cleanup: images of %s remain: %v", project, last)
 }
 
-func (w *testWorkspace) write(name, body string) {
-	w.t.Helper()
-	p := filepath.Join(w.root, name)
+// Write writes body to the file name of the workspace, with REPO replaced
+// by its repository prefix.
+func (w *Workspace) Write(name, body string) {
+	w.T.Helper()
+	p := filepath.Join(w.Root, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte(strings.ReplaceAll(body, "REPO", w.repo)), 0o644); err != nil {
-		w.t.Fatal(err)
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(body, "REPO", w.Repo)), 0o644); err != nil {
+		w.T.Fatal(err)
 	}
 }
 
-// copyHello puts the hello binary at name. The workspace's repository is
+// CopyHello puts the hello binary at name. The workspace's repository is
 // appended to it (an ELF binary ignores trailing bytes), so that no two
 // tests build the same layers: the classic builder would share cached
 // intermediate images between them, and one test's cleanup could remove an
 // image that another is building on.
-func (w *testWorkspace) copyHello(name string) {
-	w.t.Helper()
-	w.copyFile(hello(w.t), name)
+func (w *Workspace) CopyHello(name string) {
+	w.T.Helper()
+	w.CopyFile(Hello(w.T), name)
 }
 
-// copyFile copies the binary at src to name, with the workspace's
-// repository appended (see copyHello).
-func (w *testWorkspace) copyFile(src, name string) {
-	w.t.Helper()
+// CopyFile copies the binary at src to name, with the workspace's
+// repository appended (see CopyHello).
+func (w *Workspace) CopyFile(src, name string) {
+	w.T.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	b = append(b, w.repo...)
-	p := filepath.Join(w.root, name)
+	b = append(b, w.Repo...)
+	p := filepath.Join(w.Root, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if err := os.WriteFile(p, b, 0o755); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 }
 
-// load evaluates the workspace with the core, Docker and secret plugins.
-func (w *testWorkspace) load(ctx context.Context, bus *engine.Bus) (*engine.Engine, error) {
-	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
-	var eng Client = w.eng
-	if w.eng == nil {
-		eng = nil
-	}
-	secrets := &secret.Plugin{Redactor: w.redactor}
+// Load evaluates the workspace with the core, Docker (see Plugin) and
+// secret plugins.
+func (w *Workspace) Load(ctx context.Context, bus *engine.Bus) (*engine.Engine, error) {
+	ws := &engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}
+	secrets := &secret.Plugin{Redactor: w.Redactor}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: eng, Secrets: secrets}, secrets},
+		Plugins:   []engine.Plugin{core.Plugin{}, w.Plugin(secrets), secrets},
 		Events:    bus,
 	})
 	if err != nil {
@@ -285,16 +272,16 @@ func (w *testWorkspace) load(ctx context.Context, bus *engine.Bus) (*engine.Engi
 	return engine.NewEngine(ws, g, st, bus), nil
 }
 
-// runResult is what a run reported.
-type runResult struct {
-	sum    *engine.Summary
-	err    error
-	events []engine.Event
+// RunResult is what a run reported.
+type RunResult struct {
+	Sum    *engine.Summary
+	Err    error
+	Events []engine.Event
 }
 
-// failure returns the error of the rule that failed, or "".
-func (r runResult) failure(rule string) string {
-	for _, e := range r.events {
+// Failure returns the error of the rule that failed, or "".
+func (r RunResult) Failure(rule string) string {
+	for _, e := range r.Events {
 		if e.Kind == engine.EventRuleFail && e.Rule == rule {
 			return e.Err
 		}
@@ -302,10 +289,10 @@ func (r runResult) failure(rule string) string {
 	return ""
 }
 
-// output returns the output lines of rule.
-func (r runResult) output(rule string) string {
+// Output returns the output lines of rule.
+func (r RunResult) Output(rule string) string {
 	var sb strings.Builder
-	for _, e := range r.events {
+	for _, e := range r.Events {
 		if e.Kind == engine.EventOutput && e.Rule == rule {
 			sb.WriteString(e.Text + "\n")
 		}
@@ -313,62 +300,62 @@ func (r runResult) output(rule string) string {
 	return sb.String()
 }
 
-// run runs the named rules (every build rule when none) and saves state.
-func (w *testWorkspace) run(ctx context.Context, names ...string) runResult {
-	w.t.Helper()
-	var r runResult
+// Run runs the named rules (every build rule when none) and saves state.
+func (w *Workspace) Run(ctx context.Context, names ...string) RunResult {
+	w.T.Helper()
+	var r RunResult
 	var mu sync.Mutex
-	bus := engine.NewBus(w.redactor, engine.SinkFunc(func(e engine.Event) {
+	bus := engine.NewBus(w.Redactor, engine.SinkFunc(func(e engine.Event) {
 		mu.Lock()
-		r.events = append(r.events, e)
+		r.Events = append(r.Events, e)
 		mu.Unlock()
-		if w.onEvent != nil {
-			w.onEvent(e)
+		if w.OnEvent != nil {
+			w.OnEvent(e)
 		}
 	}))
-	e, err := w.load(ctx, bus)
+	e, err := w.Load(ctx, bus)
 	if err != nil {
-		w.t.Fatalf("load: %v", err)
+		w.T.Fatalf("load: %v", err)
 	}
-	r.sum, r.err = e.Run(ctx, names, engine.RunOptions{Jobs: 2})
+	r.Sum, r.Err = e.Run(ctx, names, engine.RunOptions{Jobs: 2})
 	if err := e.Save(); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return r
 }
 
-// mustRun runs and fails the test unless the run succeeded; it returns the
+// MustRun runs and fails the test unless the run succeeded; it returns the
 // rules that ran and those that were cached.
-func (w *testWorkspace) mustRun(names ...string) (ran, cached []string) {
-	w.t.Helper()
-	r := w.run(context.Background(), names...)
-	if r.err != nil {
-		for _, e := range r.events {
+func (w *Workspace) MustRun(names ...string) (ran, cached []string) {
+	w.T.Helper()
+	r := w.Run(context.Background(), names...)
+	if r.Err != nil {
+		for _, e := range r.Events {
 			if e.Kind == engine.EventRuleFail || e.Kind == engine.EventOutput {
-				w.t.Logf("%s %s: %s%s", e.Kind, e.Rule, e.Text, e.Err)
+				w.T.Logf("%s %s: %s%s", e.Kind, e.Rule, e.Text, e.Err)
 			}
 		}
-		w.t.Fatalf("run: %v", r.err)
+		w.T.Fatalf("run: %v", r.Err)
 	}
-	return r.sum.Ran, r.sum.Cached
+	return r.Sum.Ran, r.Sum.Cached
 }
 
-// plan returns the plan item of rule.
-func (w *testWorkspace) plan(rule string) engine.PlanItem {
-	w.t.Helper()
-	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+// Plan returns the plan item of rule.
+func (w *Workspace) Plan(rule string) engine.PlanItem {
+	w.T.Helper()
+	e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
-		w.t.Fatalf("load: %v", err)
+		w.T.Fatalf("load: %v", err)
 	}
 	items, err := e.Plan(context.Background(), []string{rule}, false)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	for _, it := range items {
 		if it.Rule == rule {
 			return it
 		}
 	}
-	w.t.Fatalf("no plan item for %s", rule)
+	w.T.Fatalf("no plan item for %s", rule)
 	return engine.PlanItem{}
 }
