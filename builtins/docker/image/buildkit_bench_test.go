@@ -29,7 +29,7 @@ COPY --from=build /app /app
 // the classic builder (the whole context, every source compiled again).
 // 40 sources of 4 KiB, 100 assets of 20 KiB.
 //
-//	go test ./builtins/docker -run '^$' -bench ImageRebuild -benchtime 5x
+//	go test ./builtins/docker/image -run '^$' -bench ImageRebuild -benchtime 5x
 func BenchmarkImageRebuild(b *testing.B) {
 	c := dockerapi.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -50,17 +50,17 @@ func BenchmarkImageRebuild(b *testing.B) {
 				files[fmt.Sprintf("app/assets/a%03d.css", i)] = strings.Repeat(fmt.Sprintf("/* asset %d */\n", i), 1400)
 			}
 			w := toolWorkspace(b, c, fmt.Sprintf(`image(name = "app", repo = "REPO", context = "app", builder = %q, deps = ["base"])`, tc.builder), files)
-			w.mustRun()
+			w.MustRun()
 			n := 0
 			for b.Loop() {
 				n++
-				w.write("app/src/f07.go", fmt.Sprintf("package main // edit %d\n", n))
-				r := w.run(context.Background(), "app")
-				if r.err != nil {
-					b.Fatalf("rebuild: %v: %s", r.err, r.failure("app"))
+				w.Write("app/src/f07.go", fmt.Sprintf("package main // edit %d\n", n))
+				r := w.Run(context.Background(), "app")
+				if r.Err != nil {
+					b.Fatalf("rebuild: %v: %s", r.Err, r.Failure("app"))
 				}
-				if tc.builder == "buildkit" && !strings.Contains(r.output("app"), "compiled 1 of 40") {
-					b.Fatalf("the cache mount did not spare the unchanged sources:\n%s", r.output("app"))
+				if tc.builder == "buildkit" && !strings.Contains(r.Output("app"), "compiled 1 of 40") {
+					b.Fatalf("the cache mount did not spare the unchanged sources:\n%s", r.Output("app"))
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/rebuild")

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -129,7 +130,7 @@ func toolWorkspace(t testing.TB, docker *dockerapi.Client, star string, files ma
 	files["ferry.star"] = `image(name = "base", repo = "REPO-base", context = "base")` + "\n" + star
 	files["base/Dockerfile"] = "FROM scratch\nCOPY tool /tool\n"
 	w := newWorkspace(t, docker, files)
-	w.copyFile(staticBinary(t, "tool", toolSrc), "base/tool")
+	w.CopyFile(dockertest.StaticBinary(t, "tool", toolSrc), "base/tool")
 	return w
 }
 
@@ -170,27 +171,27 @@ func imageFiles(t testing.TB, ref string) (map[string]string, []byte) {
 
 func TestBuildKitCacheMount(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := toolWorkspace(t, docker, `image(name = "app", repo = "REPO", context = "app")`, map[string]string{
 		"app/Dockerfile": "FROM REPO-base\nCOPY src.txt /src.txt\nRUN --mount=type=cache,target=/cache,id=REPO [\"/tool\", \"count\", \"/cache\"]\n",
 		"app/src.txt":    "v1\n",
 	})
-	r := w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("first build: %v: %s", r.err, r.failure("app"))
+	r := w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("first build: %v: %s", r.Err, r.Failure("app"))
 	}
-	if out := r.output("app"); !strings.Contains(out, "runs: 1") {
+	if out := r.Output("app"); !strings.Contains(out, "runs: 1") {
 		t.Fatalf("first build output lacks runs: 1:\n%s", out)
 	}
-	w.write("app/src.txt", "v2\n")
-	r = w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("second build: %v: %s", r.err, r.failure("app"))
+	w.Write("app/src.txt", "v2\n")
+	r = w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("second build: %v: %s", r.Err, r.Failure("app"))
 	}
-	if out := r.output("app"); !strings.Contains(out, "runs: 2") {
+	if out := r.Output("app"); !strings.Contains(out, "runs: 2") {
 		t.Errorf("the second build did not find the cache the first left:\n%s", out)
 	}
-	files, _ := imageFiles(t, w.repo+":"+stateKey(t, w, "app").Short())
+	files, _ := imageFiles(t, w.Repo+":"+stateKey(t, w, "app").Short())
 	if _, ok := files["/cache/count"]; ok {
 		t.Error("the cache mount's contents are in the image")
 	}
@@ -198,7 +199,7 @@ func TestBuildKitCacheMount(t *testing.T) {
 
 func TestBuildKitSecret(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	const value = "npm-token-5f3c9a1e7b"
 	w := toolWorkspace(t, docker, `
 npmrc = secret("npmrc", file = "npmrc.txt")
@@ -207,16 +208,16 @@ image(name = "app", repo = "REPO", context = "app", secrets = {"npmrc": npmrc})
 		"npmrc.txt":      value,
 		"app/Dockerfile": "FROM REPO-base\nRUN --mount=type=secret,id=npmrc [\"/tool\", \"show\", \"/run/secrets/npmrc\", \"/seen\"]\n",
 	})
-	r := w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("build: %v: %s", r.err, r.failure("app"))
+	r := w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("build: %v: %s", r.Err, r.Failure("app"))
 	}
-	out := r.output("app")
+	out := r.Output("app")
 	if !strings.Contains(out, "the secret is ") {
 		t.Fatalf("the step's output is missing:\n%s", out)
 	}
 	noValue(t, r, value)
-	ref := w.repo + ":" + stateKey(t, w, "app").Short()
+	ref := w.Repo + ":" + stateKey(t, w, "app").Short()
 	files, saved := imageFiles(t, ref)
 	if files["/seen"] != "length=20" {
 		t.Errorf("the step did not read the secret: /seen = %q", files["/seen"])
@@ -233,15 +234,15 @@ image(name = "app", repo = "REPO", context = "app", secrets = {"npmrc": npmrc})
 	}
 
 	// A new value rebuilds nothing: it is not in the key.
-	w.write("npmrc.txt", value+"-rotated")
-	if ran, _ := w.mustRun(); len(ran) != 0 {
+	w.Write("npmrc.txt", value+"-rotated")
+	if ran, _ := w.MustRun(); len(ran) != 0 {
 		t.Errorf("a new secret value rebuilt %v", ran)
 	}
 }
 
 func TestBuildKitSecretErrors(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	for _, tc := range []struct{ name, star, want string }{
 		{"no value", `image(name = "app", repo = "REPO", context = "app", secrets = {"npmrc": secret("npmrc", env = "FERRY_TEST_UNSET_VAR")})`,
 			`build secret "npmrc": secret "npmrc" (from environment variable FERRY_TEST_UNSET_VAR, declared at ferry.star:2:`},
@@ -252,8 +253,8 @@ func TestBuildKitSecretErrors(t *testing.T) {
 			w := toolWorkspace(t, docker, tc.star, map[string]string{
 				"app/Dockerfile": "FROM REPO-base\nRUN --mount=type=secret,id=npmrc [\"/tool\", \"show\", \"/run/secrets/npmrc\", \"/seen\"]\n",
 			})
-			r := w.run(context.Background(), "app")
-			if msg := r.failure("app"); !strings.Contains(msg, tc.want) {
+			r := w.Run(context.Background(), "app")
+			if msg := r.Failure("app"); !strings.Contains(msg, tc.want) {
 				t.Errorf("error %q lacks %q", msg, tc.want)
 			}
 		})
@@ -262,7 +263,7 @@ func TestBuildKitSecretErrors(t *testing.T) {
 
 func TestBuildKitTargetBuildArgsAndBind(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := toolWorkspace(t, docker, `
 image(name = "first", repo = "REPO-first", context = "app", target = "first", build_args = {"GREETING": "hello"}, deps = ["base"])
 image(name = "last", repo = "REPO-last", context = "app", build_args = {"GREETING": "hello"}, deps = ["base"])
@@ -278,9 +279,9 @@ RUN ["/tool", "env", "GREETING", "/second"]
 `,
 		"app/data/in.txt": "bound\n",
 	})
-	w.mustRun()
-	first, _ := imageFiles(t, w.repo+"-first:"+stateKey(t, w, "first").Short())
-	last, _ := imageFiles(t, w.repo+"-last:"+stateKey(t, w, "last").Short())
+	w.MustRun()
+	first, _ := imageFiles(t, w.Repo+"-first:"+stateKey(t, w, "first").Short())
+	last, _ := imageFiles(t, w.Repo+"-last:"+stateKey(t, w, "last").Short())
 	if first["/greeting"] != "hello" || first["/copied"] != "bound\n" {
 		t.Errorf("first stage: /greeting = %q, /copied = %q", first["/greeting"], first["/copied"])
 	}
@@ -297,7 +298,7 @@ RUN ["/tool", "env", "GREETING", "/second"]
 
 func TestBuildKitClassic(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := toolWorkspace(t, docker, `
 image(name = "classic", repo = "REPO-classic", context = "plain", builder = "classic", deps = ["base"])
 image(name = "mount", repo = "REPO-mount", context = "mount", builder = "classic", deps = ["base"])
@@ -306,12 +307,12 @@ image(name = "mount", repo = "REPO-mount", context = "mount", builder = "classic
 		"plain/in.txt":     "x\n",
 		"mount/Dockerfile": "FROM REPO-base\n\nRUN --mount=type=cache,target=/c [\"/tool\", \"count\", \"/c\"]\n",
 	})
-	r := w.run(context.Background(), "classic", "mount")
-	if out := r.output("classic"); !strings.Contains(out, "Step 2/3 : COPY in.txt /in.txt") {
+	r := w.Run(context.Background(), "classic", "mount")
+	if out := r.Output("classic"); !strings.Contains(out, "Step 2/3 : COPY in.txt /in.txt") {
 		t.Errorf("builder = \"classic\" did not build with the classic builder:\n%s", out)
 	}
 	want := `image "mount": mount/Dockerfile:3: RUN --mount needs BuildKit, and builder = "classic" is set; remove builder = "classic"`
-	if msg := r.failure("mount"); !strings.HasPrefix(msg, want) {
+	if msg := r.Failure("mount"); !strings.HasPrefix(msg, want) {
 		t.Errorf("error %q, want %q…", msg, want)
 	}
 }
@@ -325,7 +326,7 @@ func (classicEngine) Builder(context.Context) (dockerapi.BuilderInfo, error) {
 
 func TestBuildKitFallbackToClassic(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := toolWorkspace(t, docker, `
 image(name = "plain", repo = "REPO-plain", context = "plain", deps = ["base"])
 image(name = "mount", repo = "REPO-mount", context = "mount", deps = ["base"])
@@ -336,22 +337,22 @@ image(name = "forced", repo = "REPO-forced", context = "plain", builder = "build
 		"mount/Dockerfile": "FROM REPO-base\nRUN --mount=type=cache,target=/c [\"/tool\", \"count\", \"/c\"]\n",
 	})
 	w.eng = &countingEngine{Client: classicEngine{w.eng}}
-	r := w.run(context.Background(), "plain")
-	if out := r.output("plain"); !strings.Contains(out, "Step 2/3 : COPY in.txt /in.txt") {
-		t.Errorf("an Engine without BuildKit did not build with the classic builder: %s\n%s", r.failure("plain"), out)
+	r := w.Run(context.Background(), "plain")
+	if out := r.Output("plain"); !strings.Contains(out, "Step 2/3 : COPY in.txt /in.txt") {
+		t.Errorf("an Engine without BuildKit did not build with the classic builder: %s\n%s", r.Failure("plain"), out)
 	}
-	r = w.run(context.Background(), "mount", "forced")
-	if msg := r.failure("mount"); !strings.Contains(msg, "mount/Dockerfile:2: RUN --mount needs BuildKit, and the Docker Engine builds with the classic builder only") {
+	r = w.Run(context.Background(), "mount", "forced")
+	if msg := r.Failure("mount"); !strings.Contains(msg, "mount/Dockerfile:2: RUN --mount needs BuildKit, and the Docker Engine builds with the classic builder only") {
 		t.Errorf("mount: %q", msg)
 	}
-	if msg := r.failure("forced"); !strings.Contains(msg, `builder = "buildkit" (image declared at ferry.star:5:6), but the Docker Engine (API 1.38) builds with the classic builder only`) {
+	if msg := r.Failure("forced"); !strings.Contains(msg, `builder = "buildkit" (image declared at ferry.star:5:6), but the Docker Engine (API 1.38) builds with the classic builder only`) {
 		t.Errorf("forced: %q", msg)
 	}
 }
 
 func TestBuildKitFrontendErrors(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	for _, tc := range []struct{ name, dockerfile, want string }{
 		{"heredoc", "FROM REPO-base\n\nCOPY <<EOF /x\nhi\nEOF\n", `app/Dockerfile:3: a heredoc (COPY <<EOF) needs a newer Dockerfile frontend than the one built into this Docker Engine`},
 		{"syntax", "# syntax=ferrytest/no-such-frontend:1\nFROM REPO-base\n", `app/Dockerfile:1: the "# syntax=ferrytest/no-such-frontend:1" line asks for a Dockerfile frontend image, and BuildKit could not get it`},
@@ -369,14 +370,14 @@ func TestBuildKitFrontendErrors(t *testing.T) {
 			if (tc.name == "heredoc" || tc.name == "copy link") && b.Heredocs {
 				t.Skip("this Engine's frontend reads heredocs")
 			}
-			r := w.run(context.Background())
-			if !errors.Is(r.err, engine.ErrFailed) || !strings.Contains(r.failure("app"), tc.want) {
-				t.Errorf("run: %v: %q, want %q", r.err, r.failure("app"), tc.want)
+			r := w.Run(context.Background())
+			if !errors.Is(r.Err, engine.ErrFailed) || !strings.Contains(r.Failure("app"), tc.want) {
+				t.Errorf("run: %v: %q, want %q", r.Err, r.Failure("app"), tc.want)
 			}
-			if strings.HasPrefix(tc.name, "syntax") && !strings.Contains(r.failure("app"), "or mirror it into a registry you reach and pin it there") {
-				t.Errorf("run: %q does not say how to pin or mirror the frontend", r.failure("app"))
+			if strings.HasPrefix(tc.name, "syntax") && !strings.Contains(r.Failure("app"), "or mirror it into a registry you reach and pin it there") {
+				t.Errorf("run: %q does not say how to pin or mirror the frontend", r.Failure("app"))
 			}
-			if ran := r.sum.Ran; slices.Contains(ran, "app") {
+			if ran := r.Sum.Ran; slices.Contains(ran, "app") {
 				t.Errorf("app ran")
 			}
 		})
@@ -392,7 +393,7 @@ func TestContextFSWalkOrder(t *testing.T) {
 }
 
 func TestBuildKitSSH(t *testing.T) {
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -411,23 +412,23 @@ image(name = "agent", repo = "REPO-agent", context = "app", ssh = ["default"], d
 `, key), map[string]string{
 		"app/Dockerfile": "FROM REPO-base\nRUN --mount=type=ssh [\"/tool\", \"ssh\"]\n",
 	})
-	r := w.run(context.Background(), "app")
-	if r.err != nil {
-		t.Fatalf("build: %v: %s", r.err, r.failure("app"))
+	r := w.Run(context.Background(), "app")
+	if r.Err != nil {
+		t.Fatalf("build: %v: %s", r.Err, r.Failure("app"))
 	}
-	if out := r.output("app"); !strings.Contains(out, "agent answer 12, keys: 1") {
+	if out := r.Output("app"); !strings.Contains(out, "agent answer 12, keys: 1") {
 		t.Errorf("the step did not reach the forwarded key:\n%s", out)
 	}
 	t.Setenv("SSH_AUTH_SOCK", "")
-	r = w.run(context.Background(), "agent")
-	if msg := r.failure("agent"); !strings.Contains(msg, `ssh = forwards the SSH agent as "default" (image declared at ferry.star:4:6), but SSH_AUTH_SOCK is not set`) {
+	r = w.Run(context.Background(), "agent")
+	if msg := r.Failure("agent"); !strings.Contains(msg, `ssh = forwards the SSH agent as "default" (image declared at ferry.star:4:6), but SSH_AUTH_SOCK is not set`) {
 		t.Errorf("without an agent: %q", msg)
 	}
 }
 
 func TestBuildKitCacheFrom(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := toolWorkspace(t, docker, `
 image(name = "first", repo = "REPO-first", context = "app", deps = ["base"])
 image(name = "second", repo = "REPO-second", context = "app", cache_from = ["REPO-first:latest"], tag = ["v2"], deps = ["base", "first"])
@@ -435,15 +436,15 @@ image(name = "second", repo = "REPO-second", context = "app", cache_from = ["REP
 		"app/Dockerfile": "FROM REPO-base\nCOPY in.txt /in.txt\n",
 		"app/in.txt":     "x\n",
 	})
-	w.mustRun("first")
-	if err := docker.Tag(context.Background(), w.repo+"-first:"+stateKey(t, w, "first").Short(), w.repo+"-first:latest"); err != nil {
+	w.MustRun("first")
+	if err := docker.Tag(context.Background(), w.Repo+"-first:"+stateKey(t, w, "first").Short(), w.Repo+"-first:latest"); err != nil {
 		t.Fatal(err)
 	}
-	r := w.run(context.Background(), "second")
-	if r.err != nil {
-		t.Fatalf("build: %v: %s", r.err, r.failure("second"))
+	r := w.Run(context.Background(), "second")
+	if r.Err != nil {
+		t.Fatalf("build: %v: %s", r.Err, r.Failure("second"))
 	}
-	if out := r.output("second"); !strings.Contains(out, "importing cache manifest from "+w.repo+"-first:latest") {
+	if out := r.Output("second"); !strings.Contains(out, "importing cache manifest from "+w.Repo+"-first:latest") {
 		t.Errorf("the build did not use cache_from:\n%s", out)
 	}
 }
@@ -453,13 +454,13 @@ image(name = "second", repo = "REPO-second", context = "app", cache_from = ["REP
 // base (which ferry pulls first with them) and an image that RUN
 // --mount=from= reads (which only BuildKit fetches).
 func TestBuildKitRegistryAuth(t *testing.T) {
-	docker := needDocker(t)
-	private := startPullRegistry(t, "alice", "s3cret")
-	repo := "ferrytest/" + randomHex(t)
-	private.pushHello(t, repo, "base", repo+"-base")
-	private.pushHello(t, repo, "data", repo+"-data")
-	base, data := private.host()+"/"+repo+":base", private.host()+"/"+repo+":data"
-	forgetImages(t, docker, base, data)
+	docker := dockertest.NeedDocker(t)
+	private := dockertest.StartPullRegistry(t, "alice", "s3cret")
+	repo := "ferrytest/" + dockertest.RandomHex(t)
+	private.PushHello(t, repo, "base", repo+"-base")
+	private.PushHello(t, repo, "data", repo+"-data")
+	base, data := private.Host()+"/"+repo+":base", private.Host()+"/"+repo+":data"
+	dockertest.ForgetImages(t, docker, base, data)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": `
 image(name = "app", repo = "REPO", context = "app", builder = "buildkit")
@@ -471,29 +472,29 @@ image(name = "mount", repo = "REPO-mount", context = "mount", builder = "buildki
 
 	// Without credentials: ferry's pull of the base says so, and so does
 	// the build where only BuildKit asks the registry.
-	writeDockerConfig(t, `{}`)
-	r := w.run(context.Background(), "app", "mount")
-	if msg := r.failure("app"); !strings.Contains(msg, private.host()+" wants credentials") {
-		t.Errorf("without credentials: %v: %q", r.err, msg)
+	dockertest.WriteDockerConfig(t, `{}`)
+	r := w.Run(context.Background(), "app", "mount")
+	if msg := r.Failure("app"); !strings.Contains(msg, private.Host()+" wants credentials") {
+		t.Errorf("without credentials: %v: %q", r.Err, msg)
 	}
-	if msg := r.failure("mount"); !strings.Contains(msg, "build of mount/Dockerfile failed: BuildKit could not pull an image the build needs: ") ||
-		!strings.Contains(msg, private.host()+" wants credentials, and the Docker config has none for it: log in with `docker login "+private.host()+"`") {
-		t.Errorf("without credentials, BuildKit's own pull: %v: %q", r.err, msg)
+	if msg := r.Failure("mount"); !strings.Contains(msg, "build of mount/Dockerfile failed: BuildKit could not pull an image the build needs: ") ||
+		!strings.Contains(msg, private.Host()+" wants credentials, and the Docker config has none for it: log in with `docker login "+private.Host()+"`") {
+		t.Errorf("without credentials, BuildKit's own pull: %v: %q", r.Err, msg)
 	}
 
 	b64 := base64.StdEncoding.EncodeToString
-	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:wrong"))+`"}}}`)
-	r = w.run(context.Background(), "mount")
-	if msg := r.failure("mount"); !strings.Contains(msg, private.host()+" refused the credentials ferry found for it in the Docker config: log in again with `docker login "+private.host()+"`") {
-		t.Errorf("wrong credentials, BuildKit's own pull: %v: %q", r.err, msg)
+	dockertest.WriteDockerConfig(t, `{"auths": {"`+private.Host()+`": {"auth": "`+b64([]byte("alice:wrong"))+`"}}}`)
+	r = w.Run(context.Background(), "mount")
+	if msg := r.Failure("mount"); !strings.Contains(msg, private.Host()+" refused the credentials ferry found for it in the Docker config: log in again with `docker login "+private.Host()+"`") {
+		t.Errorf("wrong credentials, BuildKit's own pull: %v: %q", r.Err, msg)
 	}
 
-	writeDockerConfig(t, `{"auths": {"`+private.host()+`": {"auth": "`+b64([]byte("alice:s3cret"))+`"}}}`)
-	r = w.run(context.Background(), "app", "mount")
-	if r.err != nil {
-		t.Fatalf("with the credentials of config.json: %v: %s\n%s", r.err, r.failure("app"), r.output("app"))
+	dockertest.WriteDockerConfig(t, `{"auths": {"`+private.Host()+`": {"auth": "`+b64([]byte("alice:s3cret"))+`"}}}`)
+	r = w.Run(context.Background(), "app", "mount")
+	if r.Err != nil {
+		t.Fatalf("with the credentials of config.json: %v: %s\n%s", r.Err, r.Failure("app"), r.Output("app"))
 	}
-	if out := r.output("app"); !strings.Contains(out, "hello from ferry") {
+	if out := r.Output("app"); !strings.Contains(out, "hello from ferry") {
 		t.Errorf("the step did not run the mounted image's program:\n%s", out)
 	}
 	if _, ok, err := docker.ImageRef(context.Background(), data); ok || err != nil {

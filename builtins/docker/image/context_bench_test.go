@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -18,10 +19,10 @@ import (
 // the page cache) as the build does, with no secret known (no scan), and
 // with 1 and 10 secret values to look for in every file.
 //
-//	go test ./builtins/docker -run '^$' -bench ContextTar -benchtime 10x
+//	go test ./builtins/docker/image -run '^$' -bench ContextTar -benchtime 10x
 func BenchmarkContextTar(b *testing.B) {
 	const files, mean = 2000, 64 << 10
-	w := &testWorkspace{root: b.TempDir(), redactor: redact.New()}
+	w := &testWorkspace{Workspace: &dockertest.Workspace{Root: b.TempDir(), Redactor: redact.New()}}
 	pool := make([]byte, 4<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range pool {
@@ -31,12 +32,12 @@ func BenchmarkContextTar(b *testing.B) {
 	for i := range files {
 		size := mean/2 + r.IntN(mean)
 		off := r.IntN(len(pool) - size)
-		writeBench(b, w.root, fmt.Sprintf("ctx/d%02d/f%04d.bin", i%40, i), pool[off:off+size])
+		writeBench(b, w.Root, fmt.Sprintf("ctx/d%02d/f%04d.bin", i%40, i), pool[off:off+size])
 		total += int64(size)
 	}
-	writeBench(b, w.root, "ctx/Dockerfile", []byte("FROM scratch\nCOPY . /data\n"))
-	writeBench(b, w.root, "ferry.star", []byte(`image(name = "big", repo = "acme/big", context = "ctx")`+"\n"))
-	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+	writeBench(b, w.Root, "ctx/Dockerfile", []byte("FROM scratch\nCOPY . /data\n"))
+	writeBench(b, w.Root, "ferry.star", []byte(`image(name = "big", repo = "acme/big", context = "ctx")`+"\n"))
+	e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		b.Fatal(err)
 	}

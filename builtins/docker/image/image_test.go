@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -36,7 +37,7 @@ func helloWorkspace(t *testing.T, docker *dockerapi.Client) *testWorkspace {
 		"app/notes/a.md":    "ignored by .dockerignore\n",
 		"app/debug.log":     "ignored by ignore=\n",
 	})
-	w.copyHello("app/hello")
+	w.CopyHello("app/hello")
 	return w
 }
 
@@ -56,7 +57,7 @@ func imageFor(t *testing.T, docker *dockerapi.Client, key string) dockerapi.Imag
 
 func stateKey(t testing.TB, w *testWorkspace, rule string) engine.Digest {
 	t.Helper()
-	st, err := engine.LoadState(&engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}, false)
+	st, err := engine.LoadState(&engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,35 +70,35 @@ func stateKey(t testing.TB, w *testWorkspace, rule string) engine.Digest {
 
 func TestImageBuildTagAndCache(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
 
-	r := w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("first run: %v: %s", r.err, r.failure("hello"))
+	r := w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("first run: %v: %s", r.Err, r.Failure("hello"))
 	}
-	if !slices.Equal(r.sum.Ran, []string{"hello"}) || w.eng.builds.Load() != 1 {
-		t.Fatalf("first run ran %v with %d builds, want hello built once", r.sum.Ran, w.eng.builds.Load())
+	if !slices.Equal(r.Sum.Ran, []string{"hello"}) || w.eng.builds.Load() != 1 {
+		t.Fatalf("first run ran %v with %d builds, want hello built once", r.Sum.Ran, w.eng.builds.Load())
 	}
-	if out := r.output("hello"); !strings.Contains(out, "] COPY hello /hello") || !strings.Contains(out, "built "+w.repo+":") {
+	if out := r.Output("hello"); !strings.Contains(out, "] COPY hello /hello") || !strings.Contains(out, "built "+w.Repo+":") {
 		t.Errorf("build output does not show the steps:\n%s", out)
 	}
 	key := stateKey(t, w, "hello")
 	img := imageFor(t, docker, key.String())
-	for _, want := range []string{w.repo + ":" + key.Short(), w.repo + ":latest"} {
+	for _, want := range []string{w.Repo + ":" + key.Short(), w.Repo + ":latest"} {
 		if !slices.Contains(img.Tags, want) {
 			t.Errorf("image tags %v lack %s", img.Tags, want)
 		}
 	}
-	if img.Labels[objects.LabelRule] != "hello" || img.Labels[objects.LabelProject] != w.project {
+	if img.Labels[objects.LabelRule] != "hello" || img.Labels[objects.LabelProject] != w.Project {
 		t.Errorf("labels = %v", img.Labels)
 	}
 
 	// Nothing changed: the plan says up to date and the run starts no build.
-	if it := w.plan("hello"); it.Run || it.Err != "" {
+	if it := w.Plan("hello"); it.Run || it.Err != "" {
 		t.Errorf("plan after a build: %+v", it)
 	}
-	if ran, cached := w.mustRun(); len(ran) != 0 || !slices.Equal(cached, []string{"hello"}) {
+	if ran, cached := w.MustRun(); len(ran) != 0 || !slices.Equal(cached, []string{"hello"}) {
 		t.Errorf("second run ran %v, cached %v", ran, cached)
 	}
 	if n := w.eng.builds.Load(); n != 1 {
@@ -107,25 +108,25 @@ func TestImageBuildTagAndCache(t *testing.T) {
 
 func TestImageKeyFollowsContext(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
-	w.mustRun()
+	w.MustRun()
 	first := stateKey(t, w, "hello")
 
 	// Files left out by .dockerignore or ignore= do not change the key.
-	w.write("app/notes/b.md", "more\n")
-	w.write("app/debug.log", "changed\n")
-	w.write("app/trace.log", "new\n")
-	if it := w.plan("hello"); it.Run {
+	w.Write("app/notes/b.md", "more\n")
+	w.Write("app/debug.log", "changed\n")
+	w.Write("app/trace.log", "new\n")
+	if it := w.Plan("hello"); it.Run {
 		t.Errorf("an ignored file changed the key: %+v", it)
 	}
 
 	// A file of the context does.
-	w.write("app/conf.txt", "v2\n")
-	if it := w.plan("hello"); !it.Run || !slices.Contains(it.Reasons, "app/conf.txt changed") {
+	w.Write("app/conf.txt", "v2\n")
+	if it := w.Plan("hello"); !it.Run || !slices.Contains(it.Reasons, "app/conf.txt changed") {
 		t.Errorf("plan after a context change: %+v", it)
 	}
-	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"hello"}) {
+	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"hello"}) {
 		t.Fatalf("ran %v after a context change", ran)
 	}
 	second := stateKey(t, w, "hello")
@@ -137,35 +138,35 @@ func TestImageKeyFollowsContext(t *testing.T) {
 	// Back to the first contents: the image built for that key is still
 	// there, so it is tagged again and nothing is built.
 	builds := w.eng.builds.Load()
-	w.write("app/conf.txt", "v1\n")
-	r := w.run(context.Background())
-	if r.err != nil || !slices.Equal(r.sum.Ran, []string{"hello"}) {
-		t.Fatalf("run after reverting: %v %v", r.err, r.failure("hello"))
+	w.Write("app/conf.txt", "v1\n")
+	r := w.Run(context.Background())
+	if r.Err != nil || !slices.Equal(r.Sum.Ran, []string{"hello"}) {
+		t.Fatalf("run after reverting: %v %v", r.Err, r.Failure("hello"))
 	}
 	if w.eng.builds.Load() != builds {
 		t.Errorf("reverting to an earlier key started a build")
 	}
-	if img := imageFor(t, docker, first.String()); !slices.Contains(img.Tags, w.repo+":latest") {
+	if img := imageFor(t, docker, first.String()); !slices.Contains(img.Tags, w.Repo+":latest") {
 		t.Errorf("latest does not point at the reverted image: %v", img.Tags)
 	}
 }
 
 func TestImageRemovedByHand(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
-	w.mustRun()
+	w.MustRun()
 	key := stateKey(t, w, "hello")
 	img := imageFor(t, docker, key.String())
 	if err := docker.Remove(context.Background(), img.ID); err != nil {
 		t.Fatal(err)
 	}
-	it := w.plan("hello")
-	want := "image " + w.repo + ":" + key.Short() + " is not in the Docker Engine"
+	it := w.Plan("hello")
+	want := "image " + w.Repo + ":" + key.Short() + " is not in the Docker Engine"
 	if !it.Run || !slices.Equal(it.Reasons, []string{want}) {
 		t.Errorf("plan after docker rmi: %+v, want reason %q", it, want)
 	}
-	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"hello"}) {
+	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"hello"}) {
 		t.Errorf("ran %v after docker rmi", ran)
 	}
 	imageFor(t, docker, key.String())
@@ -173,19 +174,19 @@ func TestImageRemovedByHand(t *testing.T) {
 	// A tag removed by hand is put back without a build: plan only says so
 	// (it changes nothing), and the run re-tags.
 	builds := w.eng.builds.Load()
-	if err := docker.Remove(context.Background(), w.repo+":latest"); err != nil {
+	if err := docker.Remove(context.Background(), w.Repo+":latest"); err != nil {
 		t.Fatal(err)
 	}
-	if it := w.plan("hello"); !it.Run || !strings.Contains(strings.Join(it.Reasons, ";"), "lacks the tag(s) "+w.repo+":latest") {
+	if it := w.Plan("hello"); !it.Run || !strings.Contains(strings.Join(it.Reasons, ";"), "lacks the tag(s) "+w.Repo+":latest") {
 		t.Errorf("plan after a tag was removed: %+v", it)
 	}
-	if img := imageFor(t, docker, key.String()); slices.Contains(img.Tags, w.repo+":latest") {
+	if img := imageFor(t, docker, key.String()); slices.Contains(img.Tags, w.Repo+":latest") {
 		t.Error("plan put the tag back: it must change nothing")
 	}
-	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"hello"}) {
+	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"hello"}) {
 		t.Errorf("ran %v, want hello (a re-tag)", ran)
 	}
-	if img := imageFor(t, docker, key.String()); !slices.Contains(img.Tags, w.repo+":latest") || w.eng.builds.Load() != builds {
+	if img := imageFor(t, docker, key.String()); !slices.Contains(img.Tags, w.Repo+":latest") || w.eng.builds.Load() != builds {
 		t.Errorf("tags %v after retagging, %d builds", img.Tags, w.eng.builds.Load()-builds)
 	}
 }
@@ -195,7 +196,7 @@ func TestImageRemovedByHand(t *testing.T) {
 // multi-stage and ARG-substituted FROM lines.
 func TestImageFromImage(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": `
 task(name = "bin", cmd = "cp hello.bin base/hello", srcs = ["hello.bin"], outs = ["base/hello"])
@@ -211,8 +212,8 @@ FROM build
 `,
 		"app/greeting.txt": "hi\n",
 	})
-	w.copyHello("hello.bin") // a task copies it into the base's context
-	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"bin", "base", "app"}) {
+	w.CopyHello("hello.bin") // a task copies it into the base's context
+	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"bin", "base", "app"}) {
 		t.Fatalf("ran %v, want bin, base, then app", ran)
 	}
 	baseKey, appKey := stateKey(t, w, "base"), stateKey(t, w, "app")
@@ -222,36 +223,36 @@ FROM build
 	}
 
 	// A change to the base rebuilds both; the app then uses the new base.
-	w.write("base/extra.txt", "x\n")
-	w.write("base/Dockerfile", "FROM scratch\nCOPY hello /hello\nCOPY extra.txt /extra.txt\n")
-	r := w.run(context.Background())
-	if r.err != nil || !slices.Equal(r.sum.Ran, []string{"base", "app"}) {
-		t.Fatalf("after a base change: ran %v, %v %s", r.sum.Ran, r.err, r.failure("app"))
+	w.Write("base/extra.txt", "x\n")
+	w.Write("base/Dockerfile", "FROM scratch\nCOPY hello /hello\nCOPY extra.txt /extra.txt\n")
+	r := w.Run(context.Background())
+	if r.Err != nil || !slices.Equal(r.Sum.Ran, []string{"base", "app"}) {
+		t.Fatalf("after a base change: ran %v, %v %s", r.Sum.Ran, r.Err, r.Failure("app"))
 	}
 	newBase := stateKey(t, w, "base")
-	if out := r.output("app"); !strings.Contains(out, "] FROM docker.io/"+w.repo+"-base:"+newBase.Short()) {
+	if out := r.Output("app"); !strings.Contains(out, "] FROM docker.io/"+w.Repo+"-base:"+newBase.Short()) {
 		t.Errorf("app was not built FROM the new base:\n%s", out)
 	}
 
 	// Without the dep, FROM alone makes base a dep: the same key, so app is
 	// still up to date.
-	w.write("ferry.star", `
+	w.Write("ferry.star", `
 task(name = "bin", cmd = "cp hello.bin base/hello", srcs = ["hello.bin"], outs = ["base/hello"])
 image(name = "base", repo = "REPO-base", context = "base", deps = ["bin"])
 image(name = "app", repo = "REPO-app", context = "app", build_args = {"BASE": "REPO-base"})
 `)
-	if it := w.plan("app"); it.Err != "" || it.Run {
+	if it := w.Plan("app"); it.Err != "" || it.Run {
 		t.Errorf("plan of app with base implied by FROM: %+v", it)
 	}
 }
 
 func TestImageErrors(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
-	down := startRegistry(t) // a registry that is down: its address refuses connections
-	downHost := down.host()
+	docker := dockertest.NeedDocker(t)
+	down := dockertest.StartRegistry(t) // a registry that is down: its address refuses connections
+	downHost := down.Host()
 	down.Close()
-	absent := downHost + "/ferrytest/absent-" + randomHex(t) + ":3.19"
+	absent := downHost + "/ferrytest/absent-" + dockertest.RandomHex(t) + ":3.19"
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -281,14 +282,14 @@ func TestImageErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorkspace(t, docker, map[string]string{"ferry.star": `image(name = "api", repo = "REPO")` + "\n"})
 			for name, body := range tc.files {
-				w.write(name, body)
+				w.Write(name, body)
 			}
-			w.copyHello("hello")
-			r := w.run(context.Background())
-			if !errors.Is(r.err, engine.ErrFailed) {
-				t.Fatalf("run: %v, want a failure", r.err)
+			w.CopyHello("hello")
+			r := w.Run(context.Background())
+			if !errors.Is(r.Err, engine.ErrFailed) {
+				t.Fatalf("run: %v, want a failure", r.Err)
 			}
-			msg := r.failure("api")
+			msg := r.Failure("api")
 			for _, want := range tc.want {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q lacks %q", msg, want)
@@ -310,7 +311,7 @@ func TestImageMissingContext(t *testing.T) {
 		"ferry.star":        `image(name = "api", repo = "acme/api", context = "api", dockerfile = "docker/Dockerfile")` + "\n",
 		"docker/Dockerfile": "FROM scratch\n",
 	})
-	it := w.plan("api")
+	it := w.Plan("api")
 	if want := `image "api": context folder api does not exist (image declared at ferry.star:1:6); create it, or fix context =`; it.Err != want {
 		t.Errorf("plan error %q, want %q", it.Err, want)
 	}
@@ -318,7 +319,7 @@ func TestImageMissingContext(t *testing.T) {
 
 func TestImageBuildFailures(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": `
 image(name = "base", repo = "REPO-base", context = "base")
@@ -327,18 +328,18 @@ image(name = "fails", repo = "REPO-fails", context = "fails", deps = ["base"])
 		"base/Dockerfile":  "FROM scratch\nCOPY hello /hello\n",
 		"fails/Dockerfile": "FROM REPO-base\n\n# fails on purpose\nRUN [\"/hello\", \"fail\"]\n",
 	})
-	w.copyHello("base/hello")
-	r := w.run(context.Background())
-	if !errors.Is(r.err, engine.ErrFailed) {
-		t.Fatalf("run: %v, want a failure", r.err)
+	w.CopyHello("base/hello")
+	r := w.Run(context.Background())
+	if !errors.Is(r.Err, engine.ErrFailed) {
+		t.Fatalf("run: %v, want a failure", r.Err)
 	}
-	msg := r.failure("fails")
+	msg := r.Failure("fails")
 	for _, want := range []string{`build failed at fails/Dockerfile:4 (RUN ["/hello", "fail"])`, "exit code: 3"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
 	}
-	if out := r.output("fails"); !strings.Contains(out, "failing on purpose") {
+	if out := r.Output("fails"); !strings.Contains(out, "failing on purpose") {
 		t.Errorf("the failing command's output is not in the log:\n%s", out)
 	}
 	if imgs, _ := docker.ImagesByLabel(context.Background(), objects.LabelRule, "fails"); len(imgs) != 0 {
@@ -348,7 +349,7 @@ image(name = "fails", repo = "REPO-fails", context = "fails", deps = ["base"])
 
 func TestImageBuildCancelled(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": `
 image(name = "base", repo = "REPO-base", context = "base")
@@ -357,19 +358,19 @@ image(name = "slow", repo = "REPO", context = "slow", deps = ["base"])
 		"base/Dockerfile": "FROM scratch\nCOPY hello /hello\n",
 		"slow/Dockerfile": "FROM REPO-base\nRUN [\"/hello\", \"sleep\"]\n",
 	})
-	w.copyHello("base/hello")
+	w.CopyHello("base/hello")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var cancelled time.Time
-	w.onEvent = func(e engine.Event) {
+	w.OnEvent = func(e engine.Event) {
 		if e.Rule == "slow" && strings.Contains(e.Text, `] RUN ["/hello", "sleep"]`) && cancelled.IsZero() {
 			cancelled = time.Now()
 			cancel()
 		}
 	}
-	r := w.run(ctx)
-	if r.err == nil || !r.sum.Interrupted || slices.Contains(r.sum.Ran, "slow") {
-		t.Fatalf("run: %v, summary %+v, want slow interrupted", r.err, r.sum)
+	r := w.Run(ctx)
+	if r.Err == nil || !r.Sum.Interrupted || slices.Contains(r.Sum.Ran, "slow") {
+		t.Fatalf("run: %v, summary %+v, want slow interrupted", r.Err, r.Sum)
 	}
 	if cancelled.IsZero() {
 		t.Fatal("the slow step never started")
@@ -388,7 +389,7 @@ func TestNoDockerForTasks(t *testing.T) {
 	t.Parallel()
 	w := newWorkspace(t, nil, map[string]string{"ferry.star": `task(name = "t", cmd = "true")` + "\n"})
 	w.eng = &countingEngine{Client: panicEngine{t: t}}
-	if ran, _ := w.mustRun(); !slices.Equal(ran, []string{"t"}) {
+	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"t"}) {
 		t.Errorf("ran %v", ran)
 	}
 }
@@ -450,8 +451,8 @@ func TestEngineUnreachable(t *testing.T) {
 		"ferry.star": `image(name = "api", repo = "acme/api")` + "\n",
 		"Dockerfile": "FROM scratch\n",
 	})
-	r := w.run(context.Background())
-	if got := r.failure("api"); got != want {
+	r := w.Run(context.Background())
+	if got := r.Failure("api"); got != want {
 		t.Errorf("rule error %q, want %q", got, want)
 	}
 }
@@ -469,7 +470,7 @@ func TestImageDeclarationErrors(t *testing.T) {
 		`image(name = "a", repo = "acme/api", build_args = {"A": 1})`: `build_args: got dict, want dict of string to string`,
 	} {
 		w := newWorkspace(t, nil, map[string]string{"ferry.star": src + "\n"})
-		_, err := w.load(context.Background(), engine.NewBus(redact.New()))
+		_, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", src, err, want)
 		}
@@ -500,8 +501,8 @@ image(name = "c", repo = "acme/c")
 		".git/HEAD":           "",
 		"notes.txt":           "",
 	})
-	w.write(".ferry/junk", "")
-	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+	w.Write(".ferry/junk", "")
+	e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +520,7 @@ image(name = "c", repo = "acme/c")
 			t.Errorf("inputs of %s:\n got %v\nwant %v", rule, got, want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(w.root, ".ferry")); err != nil {
+	if _, err := os.Stat(filepath.Join(w.Root, ".ferry")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -579,19 +580,19 @@ func (c *lostCacheEngine) Build(ctx context.Context, r io.Reader, o dockerapi.Bu
 
 func TestImageBuildRetriesLostCachedImage(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
 	eng := &lostCacheEngine{Client: docker, fails: 1}
 	w.eng = &countingEngine{Client: eng}
-	r := w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("run: %v: %s", r.err, r.failure("hello"))
+	r := w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("run: %v: %s", r.Err, r.Failure("hello"))
 	}
 	if n := eng.attempts.Load(); n != 2 {
 		t.Errorf("%d build attempts, want 2: one lost its cached image, the next built", n)
 	}
-	out := r.output("hello")
-	for _, want := range []string{"lost an image that the build used from its cache", "building again (attempt 2 of 3)", "built " + w.repo + ":"} {
+	out := r.Output("hello")
+	for _, want := range []string{"lost an image that the build used from its cache", "building again (attempt 2 of 3)", "built " + w.Repo + ":"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
 		}
@@ -601,18 +602,18 @@ func TestImageBuildRetriesLostCachedImage(t *testing.T) {
 
 func TestImageBuildLostCachedImageGivesUp(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
 	eng := &lostCacheEngine{Client: docker, fails: 5}
 	w.eng = &countingEngine{Client: eng}
-	r := w.run(context.Background())
-	if r.err == nil {
+	r := w.Run(context.Background())
+	if r.Err == nil {
 		t.Fatal("the run worked, want the build to fail after 3 attempts")
 	}
 	if n := eng.attempts.Load(); n != 3 {
 		t.Errorf("%d build attempts, want 3", n)
 	}
-	if got := r.failure("hello"); !strings.Contains(got, `unable to find image "sha256:0123`) || !strings.Contains(got, "Dockerfile:2") {
+	if got := r.Failure("hello"); !strings.Contains(got, `unable to find image "sha256:0123`) || !strings.Contains(got, "Dockerfile:2") {
 		t.Errorf("the failure does not give the Engine's error at its line: %s", got)
 	}
 }

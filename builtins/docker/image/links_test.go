@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -39,12 +40,12 @@ func outsideFiles(t *testing.T) string {
 // links makes the links (link → target) in w; "OUT" in a target stands for
 // the folder out.
 func (w *testWorkspace) links(out string, links map[string]string) {
-	w.t.Helper()
+	w.T.Helper()
 	for link, target := range links {
-		p := filepath.Join(w.root, link)
+		p := filepath.Join(w.Root, link)
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.Symlink(strings.ReplaceAll(target, "OUT", out), p); err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 	}
 }
@@ -82,7 +83,7 @@ func TestContextLinks(t *testing.T) {
 		"lib/x.go":       "package lib\n",
 	})
 	w.links(out, contextLinks)
-	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+	e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ image(name = "in", repo = "acme/in", context = "app2")
 		"shared/Dockerfile": "FROM scratch\nCOPY main.go /\n",
 	})
 	w.links(out, map[string]string{"app/Dockerfile": "OUT/passwd", "app2/Dockerfile": "../shared/Dockerfile"})
-	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+	e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ image(name = "in", repo = "acme/in", context = "app2")
 	if err := in.Definition(context.Background(), before); err != nil {
 		t.Fatal(err)
 	}
-	w.write("shared/Dockerfile", "FROM scratch\nCOPY main.go /main.go\n")
+	w.Write("shared/Dockerfile", "FROM scratch\nCOPY main.go /main.go\n")
 	after := engine.NewHasher()
 	if err := in.Definition(context.Background(), after); err != nil {
 		t.Fatal(err)
@@ -193,21 +194,21 @@ image(name = "in", repo = "acme/in", context = "app2")
 // The Engine builds a context that holds links to folders and loops.
 func TestImageBuildContextWithLinks(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	out := outsideFiles(t)
 	w := helloWorkspace(t, docker)
-	w.write("lib/x.go", "package lib\n")
+	w.Write("lib/x.go", "package lib\n")
 	w.links(out, contextLinks)
-	r := w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("run: %v: %s", r.err, r.failure("hello"))
+	r := w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("run: %v: %s", r.Err, r.Failure("hello"))
 	}
 	var all strings.Builder
-	for _, ev := range r.events {
+	for _, ev := range r.Events {
 		all.WriteString(ev.Text + ev.Err + "\n")
 	}
 	noMarker(t, "the events", []byte(all.String()))
-	if !slices.Equal(r.sum.Ran, []string{"hello"}) {
-		t.Errorf("ran %v, want hello", r.sum.Ran)
+	if !slices.Equal(r.Sum.Ran, []string{"hello"}) {
+		t.Errorf("ran %v, want hello", r.Sum.Ran)
 	}
 }

@@ -6,18 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 )
 
 // Push makes the tests' countingEngine a Pusher, as the real client is.
@@ -25,111 +20,59 @@ func (c *countingEngine) Push(ctx context.Context, ref, auth string, out io.Writ
 	return c.Client.(Pusher).Push(ctx, ref, auth, out)
 }
 
-// testRegistry is an in-process registry on loopback that counts the
-// manifests pushed to it.
-type testRegistry struct {
-	*httptest.Server
-	manifests atomic.Int32
-}
-
-func startRegistry(t *testing.T) *testRegistry {
-	reg := &testRegistry{}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	reg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
-			reg.manifests.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(reg.Close)
-	return reg
-}
-
-func (reg *testRegistry) host() string { return strings.TrimPrefix(reg.URL, "http://") }
-
-// manifest returns the manifest of name:tag, or nil when there is none.
-func (reg *testRegistry) manifest(t *testing.T, name, tag string) map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, reg.URL+"/v2/"+name+"/manifests/"+tag, nil)
-	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		t.Fatalf("manifest of %s:%s: %v", name, tag, err)
-	}
-	return m
-}
-
 // An image with push = True is pushed, under its key tag and its extra
 // tags, when it is built, and not again while it is up to date; under
 // DeferPush it is built but not pushed.
 func TestImagePushOnBuild(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
-	reg := startRegistry(t)
+	docker := dockertest.NeedDocker(t)
+	reg := dockertest.StartRegistry(t)
 	w := newWorkspace(t, docker, map[string]string{
-		"ferry.star":     `image(name = "hello", repo = "` + reg.host() + `/REPO", context = "app", tag = ["v1"], push = True)` + "\n",
+		"ferry.star":     `image(name = "hello", repo = "` + reg.Host() + `/REPO", context = "app", tag = ["v1"], push = True)` + "\n",
 		"app/Dockerfile": "FROM scratch\nCOPY hello /hello\n",
 	})
-	w.copyHello("app/hello")
+	w.CopyHello("app/hello")
 
-	r := w.run(context.Background())
-	if r.err != nil {
-		t.Fatalf("run: %v: %s\n%s", r.err, r.failure("hello"), r.output("hello"))
+	r := w.Run(context.Background())
+	if r.Err != nil {
+		t.Fatalf("run: %v: %s\n%s", r.Err, r.Failure("hello"), r.Output("hello"))
 	}
 	key := stateKey(t, w, "hello")
 	for _, tag := range []string{key.Short(), "v1"} {
-		m := reg.manifest(t, w.repo, tag)
+		m := reg.Manifest(t, w.Repo, tag)
 		if m == nil {
-			t.Fatalf("the registry has no manifest for %s:%s\n%s", w.repo, tag, r.output("hello"))
+			t.Fatalf("the registry has no manifest for %s:%s\n%s", w.Repo, tag, r.Output("hello"))
 		}
 		if layers, _ := m["layers"].([]any); len(layers) != 1 {
 			t.Errorf("manifest of %s has %d layers, want 1 (COPY hello)", tag, len(layers))
 		}
 	}
-	if out := r.output("hello"); !strings.Contains(out, "pushed "+reg.host()+"/"+w.repo+":"+key.Short()+" (sha256:") {
+	if out := r.Output("hello"); !strings.Contains(out, "pushed "+reg.Host()+"/"+w.Repo+":"+key.Short()+" (sha256:") {
 		t.Errorf("the push is not in the rule's output:\n%s", out)
 	}
-	if n := reg.manifests.Load(); n != 2 {
+	if n := reg.Manifests.Load(); n != 2 {
 		t.Errorf("%d manifests pushed, want 2", n)
 	}
 
 	// Up to date: no build, no push.
-	w.mustRun()
-	if n := reg.manifests.Load(); n != 2 {
+	w.MustRun()
+	if n := reg.Manifests.Load(); n != 2 {
 		t.Errorf("an up-to-date run pushed: %d manifests", n)
 	}
 
 	// A change is built; under DeferPush it is not pushed.
-	w.write("app/extra.txt", "x\n")
-	w.write("app/Dockerfile", "FROM scratch\nCOPY hello /hello\nCOPY extra.txt /\n")
-	r = w.run(DeferPush(context.Background()))
-	if r.err != nil {
-		t.Fatalf("run: %v: %s", r.err, r.failure("hello"))
+	w.Write("app/extra.txt", "x\n")
+	w.Write("app/Dockerfile", "FROM scratch\nCOPY hello /hello\nCOPY extra.txt /\n")
+	r = w.Run(DeferPush(context.Background()))
+	if r.Err != nil {
+		t.Fatalf("run: %v: %s", r.Err, r.Failure("hello"))
 	}
-	if n := reg.manifests.Load(); n != 2 {
+	if n := reg.Manifests.Load(); n != 2 {
 		t.Errorf("a run under DeferPush pushed: %d manifests", n)
 	}
-	if m := reg.manifest(t, w.repo, stateKey(t, w, "hello").Short()); m != nil {
+	if m := reg.Manifest(t, w.Repo, stateKey(t, w, "hello").Short()); m != nil {
 		t.Errorf("the new key tag reached the registry under DeferPush")
 	}
-}
-
-// writeDockerConfig writes a Docker CLI config.json into a new folder and
-// points DOCKER_CONFIG at it.
-func writeDockerConfig(t *testing.T, cfg string) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("DOCKER_CONFIG", dir)
 }
 
 func decodeAuth(t *testing.T, s string) map[string]string {
@@ -159,7 +102,7 @@ func fakeCredentialHelper(t *testing.T, name, user, pass string) {
 func TestRegistryAuth(t *testing.T) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	fakeCredentialHelper(t, "ferrytest", "carol", "helper-pw")
-	writeDockerConfig(t, `{
+	dockertest.WriteDockerConfig(t, `{
 		"auths": {
 			"reg.example.com": {"auth": "`+b64("alice:s3cret")+`"},
 			"https://index.docker.io/v1/": {"auth": "`+b64("bob:hub:pw")+`"},
@@ -194,15 +137,15 @@ func TestRegistryAuth(t *testing.T) {
 	}
 
 	// A credential store keeps every registry's credentials.
-	writeDockerConfig(t, `{"credsStore": "ferrytest"}`)
+	dockertest.WriteDockerConfig(t, `{"credsStore": "ferrytest"}`)
 	if auth, err := dockerapi.RegistryAuth("reg.example.com/a:1"); err != nil || decodeAuth(t, auth)["username"] != "carol" {
 		t.Errorf("credsStore: %q, %v", auth, err)
 	}
-	writeDockerConfig(t, `{"credsStore": "nosuchhelper"}`)
+	dockertest.WriteDockerConfig(t, `{"credsStore": "nosuchhelper"}`)
 	if _, err := dockerapi.RegistryAuth("reg.example.com/a:1"); err == nil || !strings.Contains(err.Error(), "docker-credential-nosuchhelper") || !strings.Contains(err.Error(), "docker login reg.example.com") {
 		t.Errorf("a missing credential helper: %v", err)
 	}
-	writeDockerConfig(t, `{not json`)
+	dockertest.WriteDockerConfig(t, `{not json`)
 	if _, err := dockerapi.RegistryAuth("reg.example.com/a:1"); err == nil || !strings.Contains(err.Error(), "config.json") {
 		t.Errorf("a broken config.json: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/core"
+	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -23,7 +24,7 @@ func imageGraph(t *testing.T, src string) (*engine.Graph, *engine.State) {
 	ws := &engine.Workspace{Root: dir, File: filepath.Join(dir, engine.FileName)}
 	res, err := engine.Evaluate(context.Background(), engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Project: "p"}},
+		Plugins:   []engine.Plugin{core.Plugin{}, builtins{c: dockerapi.New()}},
 	})
 	if err != nil {
 		t.Fatal(err)

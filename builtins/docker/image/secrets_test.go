@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -47,12 +48,12 @@ image(name = "gone", repo = "acme/gone", context = "gone")
 		"other/Dockerfile":  "FROM scratch\n",
 		// Only paths matter: the files are not read, nor need to exist.
 	})
-	e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+	e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"ctx/a.token", "ctx/keys/b.token", "ctx/.env", "ctx/d.age", "outside.token", "ctx/f.token"} {
-		w.write(name, "written after evaluation\n")
+		w.Write(name, "written after evaluation\n")
 	}
 	for rule, want := range map[string][]string{
 		"open":     {"a ctx/a.token ferry.star:2:11", "c ctx/.env ferry.star:4:11", "f ctx/f.token ferry.star:7:11"},
@@ -94,7 +95,7 @@ func TestWriteTarStopsAtSecretValue(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			files["ferry.star"] = `image(name = "app", repo = "acme/app", context = "ctx")` + "\n"
 			w := newWorkspace(t, nil, files)
-			e, err := w.load(context.Background(), engine.NewBus(redact.New()))
+			e, err := w.Load(context.Background(), engine.NewBus(redact.New()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +127,7 @@ func TestWriteTarStopsAtSecretValue(t *testing.T) {
 // projectImages returns the IDs of the images labelled with w's project.
 func projectImages(t *testing.T, w *testWorkspace) []string {
 	t.Helper()
-	imgs, err := w.docker.ImagesByLabel(context.Background(), objects.LabelProject, w.project)
+	imgs, err := w.Docker.ImagesByLabel(context.Background(), objects.LabelProject, w.Project)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +139,9 @@ func projectImages(t *testing.T, w *testWorkspace) []string {
 }
 
 // noValue fails the test when a run's events show value.
-func noValue(t *testing.T, r runResult, value string) {
+func noValue(t *testing.T, r dockertest.RunResult, value string) {
 	t.Helper()
-	for _, e := range r.events {
+	for _, e := range r.Events {
 		if strings.Contains(e.Text+e.Err, value) {
 			t.Fatalf("event %s of %s shows the value: %s%s", e.Kind, e.Rule, e.Text, e.Err)
 		}
@@ -151,7 +152,7 @@ func noValue(t *testing.T, r runResult, value string) {
 // Engine sees anything, until .dockerignore leaves the file out.
 func TestImageRefusesSecretFileInContext(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	const value = "file-secret-value-0123"
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": `tok = secret("tok", file = "ctx/api.token")
@@ -161,11 +162,11 @@ image(name = "app", repo = "REPO", context = "ctx")
 		"ctx/api.token":  value,
 		"ctx/conf.txt":   "REPO\n",
 	})
-	r := w.run(context.Background())
-	msg := r.failure("app")
-	if r.err == nil || !strings.Contains(msg, "its build context ctx sends ctx/api.token (the value of secret tok, declared at ferry.star:1:13)") ||
+	r := w.Run(context.Background())
+	msg := r.Failure("app")
+	if r.Err == nil || !strings.Contains(msg, "its build context ctx sends ctx/api.token (the value of secret tok, declared at ferry.star:1:13)") ||
 		!strings.Contains(msg, "add api.token to ctx/.dockerignore") {
-		t.Fatalf("want the build refused, naming the file and the secret; got %v: %s", r.err, msg)
+		t.Fatalf("want the build refused, naming the file and the secret; got %v: %s", r.Err, msg)
 	}
 	noValue(t, r, value)
 	if n := w.eng.builds.Load(); n != 0 {
@@ -175,8 +176,8 @@ image(name = "app", repo = "REPO", context = "ctx")
 		t.Errorf("images %v exist, want none", ids)
 	}
 
-	w.write("ctx/.dockerignore", "api.token\n")
-	w.mustRun()
+	w.Write("ctx/.dockerignore", "api.token\n")
+	w.MustRun()
 	if n := w.eng.builds.Load(); n != 1 {
 		t.Errorf("%d builds once .dockerignore leaves the file out, want 1", n)
 	}
@@ -187,7 +188,7 @@ image(name = "app", repo = "REPO", context = "ctx")
 // no image is made.
 func TestImageRefusesSecretValueInContext(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	const value = "task-secret-value-4567"
 	const star = `tok = secret("tok", file = "secrets/tok")
 task(name = "gen", cmd = 'mkdir -p out && head -c 70000 /dev/zero > ctx/token && printf %s "$TOK" >> ctx/token', secrets = {"TOK": tok}, outs = ["ctx/token"])
@@ -199,10 +200,10 @@ image(name = "app", repo = "REPO", context = "ctx", deps = ["gen"])
 		"ctx/Dockerfile": "FROM scratch\nCOPY . /app\n",
 		"ctx/conf.txt":   "REPO\n",
 	})
-	r := w.run(context.Background())
-	msg := r.failure("app")
-	if r.err == nil || !strings.Contains(msg, "context file ctx/token holds the value of secret tok") || !strings.Contains(msg, "secret_files") {
-		t.Fatalf("want the build refused, naming the file and the secret; got %v: %s", r.err, msg)
+	r := w.Run(context.Background())
+	msg := r.Failure("app")
+	if r.Err == nil || !strings.Contains(msg, "context file ctx/token holds the value of secret tok") || !strings.Contains(msg, "secret_files") {
+		t.Fatalf("want the build refused, naming the file and the secret; got %v: %s", r.Err, msg)
 	}
 	noValue(t, r, value)
 	if ids := projectImages(t, w); len(ids) != 0 {
@@ -210,9 +211,9 @@ image(name = "app", repo = "REPO", context = "ctx", deps = ["gen"])
 	}
 
 	// Written elsewhere, the value is no longer in the context.
-	if err := os.Remove(filepath.Join(w.root, "ctx/token")); err != nil {
+	if err := os.Remove(filepath.Join(w.Root, "ctx/token")); err != nil {
 		t.Fatal(err)
 	}
-	w.write("ferry.star", strings.ReplaceAll(star, "ctx/token", "out/token"))
-	w.mustRun()
+	w.Write("ferry.star", strings.ReplaceAll(star, "ctx/token", "out/token"))
+	w.MustRun()
 }

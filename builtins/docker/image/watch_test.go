@@ -35,16 +35,16 @@ image(name = "b", repo = "acme/b", context = "ctx2")
 		"notes.txt":           "",
 	})
 	ctx := context.Background()
-	e, err := w.load(ctx, engine.NewBus(redact.New()))
+	e, err := w.Load(ctx, engine.NewBus(redact.New()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var files []string
-	err = filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(w.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, _ := filepath.Rel(w.root, p)
+		rel, _ := filepath.Rel(w.Root, p)
 		files = append(files, filepath.ToSlash(rel))
 		return nil
 	})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -28,10 +29,10 @@ import (
 // deploying to target, runs the named rules and returns the run's
 // error and the failure of each rule that failed.
 func (w *testWorkspace) up(target deploy.Target, names ...string) (error, map[string]string) {
-	w.t.Helper()
+	w.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
+	ws := &engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}
 	var mu sync.Mutex
 	failed := map[string]string{}
 	bus := engine.NewBus(redact.New(), engine.SinkFunc(func(e engine.Event) {
@@ -43,7 +44,7 @@ func (w *testWorkspace) up(target deploy.Target, names ...string) (error, map[st
 	}))
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {
@@ -51,16 +52,16 @@ func (w *testWorkspace) up(target deploy.Target, names ...string) (error, map[st
 	}
 	g, err := engine.NewGraph(res.Rules)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	st, err := engine.LoadState(ws, true)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	e := engine.NewEngine(ws, g, st, bus)
 	_, err = e.Run(ctx, names, engine.RunOptions{Jobs: 2})
 	if serr := e.Save(); serr != nil {
-		w.t.Fatal(serr)
+		w.T.Fatal(serr)
 	}
 	return err, failed
 }
@@ -107,16 +108,16 @@ func volumeExists(name string) bool {
 // when it is replaced and by down.
 func TestHealthDisableAndAnonymousVolumes(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	src := `service(name = "web", image = %q, pull = "never", volumes = ["/cache", "/scratch:rw"], health = health.disable(), env = {"V": "%s"})`
 	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(src, image, "1")})
 	target := NewTarget(docker, nil)
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
 	if err, failed := w.up(target, "web"); err != nil {
 		t.Fatalf("up: %v %v", err, failed)
 	}
-	name := w.project + "-web-1"
+	name := w.Project + "-web-1"
 	c := dockerInspect(t, name)[0]
 	if h := c.Config.Healthcheck; h == nil || strings.Join(h.Test, " ") != "NONE" {
 		t.Errorf("health check: %+v, want Test [NONE]", h)
@@ -136,7 +137,7 @@ func TestHealthDisableAndAnonymousVolumes(t *testing.T) {
 	}
 
 	// A changed definition replaces the container, and its volumes go with it.
-	w.write("ferry.star", fmt.Sprintf(src, image, "2"))
+	w.Write("ferry.star", fmt.Sprintf(src, image, "2"))
 	if err, failed := w.up(target, "web"); err != nil {
 		t.Fatalf("up again: %v %v", err, failed)
 	}
@@ -152,7 +153,7 @@ func TestHealthDisableAndAnonymousVolumes(t *testing.T) {
 	if !volumeExists(anon["new /cache"]) {
 		t.Errorf("the new container's volume %s does not exist", anon["new /cache"])
 	}
-	if _, err := target.Down(context.Background(), w.project, false); err != nil {
+	if _, err := target.Down(context.Background(), w.Project, false); err != nil {
 		t.Fatal(err)
 	}
 	if volumeExists(anon["new /cache"]) {
@@ -165,13 +166,13 @@ func TestHealthDisableAndAnonymousVolumes(t *testing.T) {
 // (such as this machine's 20.10) up fails saying what to do.
 func TestHealthStartInterval(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(`
 service(name = "web", image = %q, pull = "never", health = health.exec(["/server"], start_period = "30s", start_interval = "1s", interval = "1m"))
 `, image)})
 	target := NewTarget(docker, nil)
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
 	b, err := docker.Builder(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +188,7 @@ service(name = "web", image = %q, pull = "never", health = health.exec(["/server
 	if err != nil {
 		t.Fatalf("up: %v %v", err, failed)
 	}
-	if h := dockerInspect(t, w.project+"-web-1")[0].Config.Healthcheck; h == nil || h.StartInterval != int64(time.Second) {
+	if h := dockerInspect(t, w.Project+"-web-1")[0].Config.Healthcheck; h == nil || h.StartInterval != int64(time.Second) {
 		t.Errorf("health check: %+v, want StartInterval 1s", h)
 	}
 }
@@ -198,7 +199,7 @@ service(name = "web", image = %q, pull = "never", health = health.exec(["/server
 // that depends on it.
 func TestNetworkAliasesInternalAndNoDefault(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(`
 network("backend", internal = True)
@@ -207,11 +208,11 @@ service(name = "db", image = %[1]q, pull = "never", default_network = False, net
 service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"aliases": ["front"]}, "backend": None}, depends_on = ["db"])
 `, image)})
 	target := NewTarget(docker, nil)
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
 	if err, failed := w.up(target, "db", "api"); err != nil {
 		t.Fatalf("up: %v %v", err, failed)
 	}
-	got := dockerInspect(t, w.project+"-db-1", w.project+"-api-1")
+	got := dockerInspect(t, w.Project+"-db-1", w.Project+"-api-1")
 	aliases := func(c inspected) string {
 		var out []string
 		for n, e := range c.NetworkSettings.Networks {
@@ -221,7 +222,7 @@ service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"al
 					names = append(names, a)
 				}
 			}
-			out = append(out, strings.TrimPrefix(n, w.project)+"="+strings.Join(names, ","))
+			out = append(out, strings.TrimPrefix(n, w.Project)+"="+strings.Join(names, ","))
 		}
 		slices.Sort(out)
 		return strings.Join(out, " ")
@@ -232,7 +233,7 @@ service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"al
 	if a := aliases(got[1]); a != "_backend=api _default=api,front" {
 		t.Errorf("api's networks: %s", a)
 	}
-	out, err := exec.Command("docker", "network", "inspect", "-f", "{{.Internal}}", w.project+"_backend", w.project+"_default").Output()
+	out, err := exec.Command("docker", "network", "inspect", "-f", "{{.Internal}}", w.Project+"_backend", w.Project+"_default").Output()
 	if err != nil || strings.Fields(string(out))[0] != "true" || strings.Fields(string(out))[1] != "false" {
 		t.Errorf("internal: %s %v, want true (backend) false (default)", out, err)
 	}
@@ -243,7 +244,7 @@ service(name = "api", image = %[1]q, pull = "never", networks = {"default": {"al
 // replaces the container.
 func TestEnvFileReachesContainer(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": fmt.Sprintf(`
@@ -255,10 +256,10 @@ service(name = "web", image = %q, pull = "never", env_file = ["config/common.env
 		"config/web.env":    "# web\nLEVEL=debug\nURL=\"http://${FERRY_TEST_UNSET_HOST:-db}/x\"\n",
 	})
 	target := NewTarget(docker, nil)
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
 	env := func() []string {
 		var out []string
-		for _, e := range dockerInspect(t, w.project+"-web-1")[0].Config.Env {
+		for _, e := range dockerInspect(t, w.Project+"-web-1")[0].Config.Env {
 			if k, _, _ := strings.Cut(e, "="); k != "PATH" {
 				out = append(out, e)
 			}
@@ -272,7 +273,7 @@ service(name = "web", image = %q, pull = "never", env_file = ["config/common.env
 	if got := strings.Join(env(), " "); got != "LEVEL=debug PORT=80 TAG=1.4 URL=http://db/x" {
 		t.Errorf("env: %s", got)
 	}
-	w.write("config/common.env", "LEVEL=info\nPORT=8080\nEXTRA=1\n")
+	w.Write("config/common.env", "LEVEL=info\nPORT=8080\nEXTRA=1\n")
 	if err, failed := w.up(target, "web"); err != nil {
 		t.Fatalf("up again: %v %v", err, failed)
 	}
@@ -286,7 +287,7 @@ service(name = "web", image = %q, pull = "never", env_file = ["config/common.env
 // no container uses is removed, as down removes them all.
 func TestConfigsMounted(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star": fmt.Sprintf(`
@@ -298,9 +299,9 @@ service(name = "web", image = %q, pull = "never", configs = {
 		"conf/app.conf": "listen 8080\n",
 	})
 	target := NewTarget(docker, nil)
-	target.Own(deploy.OwnerOf(w.root))
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
-	name := w.project + "-web-1"
+	target.Own(deploy.OwnerOf(w.Root))
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
+	name := w.Project + "-web-1"
 	read := func(p string) (string, int64) {
 		t.Helper()
 		out, err := exec.Command("docker", "cp", name+":"+p, "-").Output()
@@ -319,7 +320,7 @@ service(name = "web", image = %q, pull = "never", configs = {
 		t.Fatalf("up: %v %v", err, failed)
 	}
 	for _, m := range dockerInspect(t, name)[0].Mounts {
-		if m.Type != "bind" || m.RW || !strings.HasPrefix(m.Source, filepath.Join(w.root, ".ferry", "configs")) {
+		if m.Type != "bind" || m.RW || !strings.HasPrefix(m.Source, filepath.Join(w.Root, ".ferry", "configs")) {
 			t.Errorf("mount %+v: want a read-only bind mount of a copy in .ferry/configs", m)
 		}
 	}
@@ -329,8 +330,8 @@ service(name = "web", image = %q, pull = "never", configs = {
 	if got, mode := read("/etc/app/inline.txt"); got != "inline\n" || mode != 0o440 {
 		t.Errorf("inline.txt: %q mode %o", got, mode)
 	}
-	dir := filepath.Join(w.root, ".ferry", "configs", w.project, "web")
-	w.write("conf/app.conf", "listen 9090\n")
+	dir := filepath.Join(w.Root, ".ferry", "configs", w.Project, "web")
+	w.Write("conf/app.conf", "listen 9090\n")
 	if err, failed := w.up(target, "web"); err != nil {
 		t.Fatalf("up again: %v %v", err, failed)
 	}
@@ -340,7 +341,7 @@ service(name = "web", image = %q, pull = "never", configs = {
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 2 {
 		t.Errorf("copies in %s: %v %v, want the 2 in use", dir, entries, err)
 	}
-	if _, err := target.Down(context.Background(), w.project, false); err != nil {
+	if _, err := target.Down(context.Background(), w.Project, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 )
 
@@ -133,7 +134,7 @@ var containerCall = regexp.MustCompile(`^(?:/v[0-9.]+)?/containers/([^/]+)(?:/([
 // status does not count it as a replica; and the next up removes it and
 // completes the rollout.
 func TestRolloutEngineFailure(t *testing.T) {
-	c := needDocker(t) // made before DOCKER_HOST names the proxy
+	c := dockertest.NeedDocker(t) // made before DOCKER_HOST names the proxy
 	direct := NewTarget(c, nil)
 	proxy := newFaultProxy(t)
 	f := &rolloutFixture{target: NewTarget(proxy.client(t), nil), project: "ferrytest-" + uniq(t), image: versionImage(t)}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 )
 
 const serverSrc = `package main
@@ -35,7 +36,7 @@ func serverImage(t *testing.T) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	tag := "ferrytest/health-" + randomHex(t)
+	tag := "ferrytest/health-" + dockertest.RandomHex(t)
 	docker := exec.Command("docker", "build", "-q", "-t", tag, dir)
 	docker.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := docker.CombinedOutput(); err != nil {
@@ -50,10 +51,10 @@ func serverImage(t *testing.T) string {
 // is neither reachable nor published is an error, not a wait.
 func TestProbeThroughEngine(t *testing.T) {
 	t.Parallel()
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	target := NewTarget(c, nil)
-	project := "ferrytest-" + randomHex(t)
+	project := "ferrytest-" + dockertest.RandomHex(t)
 	t.Cleanup(func() { target.Down(context.Background(), project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -20,7 +21,7 @@ import (
 // saying whose they are, until it takes another project name.
 func TestTwoWorkspacesOneProject(t *testing.T) {
 	t.Parallel()
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	ctx := context.Background()
 	project, img := "ferrytest-"+uniq(t), versionImage(t)
 	tmp := t.TempDir()
@@ -121,7 +122,7 @@ func TestTwoWorkspacesOneProject(t *testing.T) {
 // its label.
 func TestUnlabelledContainersAdopted(t *testing.T) {
 	t.Parallel()
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	ctx := context.Background()
 	project, img := "ferrytest-"+uniq(t), versionImage(t)
 	old, cur := NewTarget(c, nil), NewTarget(c, nil) // old: no workspace label

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 )
 
 // Against the real Engine: the containers the target creates carry
@@ -16,10 +17,10 @@ import (
 // privileged container.
 func TestContainerPrivilegedAndNetworkMode(t *testing.T) {
 	t.Parallel()
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	target := NewTarget(c, nil)
-	project := "ferrytest-" + randomHex(t)
+	project := "ferrytest-" + dockertest.RandomHex(t)
 	ctx := context.Background()
 	t.Cleanup(func() { target.Down(context.Background(), project, true) })
 	const format = "{{.HostConfig.Privileged}} {{.HostConfig.NetworkMode}} {{range $n, $e := .NetworkSettings.Networks}}{{$n}}{{$e.Aliases}}{{end}}"

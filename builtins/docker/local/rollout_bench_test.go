@@ -33,7 +33,7 @@ func benchFixture(b *testing.B) *rolloutFixture {
 // that is ready at once (an http check every 100ms), against starting the
 // same 3 replicas afresh, the cost of the replace-at-once it supersedes.
 //
-//	go test ./builtins/docker -run '^$' -bench Rollout -benchtime 5x
+//	go test ./builtins/docker/local -run '^$' -bench Rollout -benchtime 5x
 func BenchmarkRollout(b *testing.B) {
 	f := benchFixture(b)
 	ctx := context.Background()
@@ -72,7 +72,7 @@ func BenchmarkRollout(b *testing.B) {
 // Engine's FinishedAt) to Follow reporting it, and the part of it the
 // Engine takes to send its die event (stamped with the Engine's time).
 //
-//	go test ./builtins/docker -run '^$' -bench CrashReport -benchtime 5x
+//	go test ./builtins/docker/local -run '^$' -bench CrashReport -benchtime 5x
 func BenchmarkCrashReport(b *testing.B) {
 	f := benchFixture(b)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -118,7 +119,7 @@ type rolloutFixture struct {
 }
 
 func newRolloutFixture(t *testing.T) *rolloutFixture {
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + uniq(t), image: versionImage(t)}
 	t.Cleanup(func() { f.target.Down(context.Background(), f.project, true) })
 	return f

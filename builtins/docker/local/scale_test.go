@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/exporter"
@@ -82,7 +83,7 @@ func (l *logLines) String() string {
 
 func TestAutoscaleUnderLoad(t *testing.T) {
 	// Alone: it measures rates, which other tests running at once skew.
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	start := time.Now()
 	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
 	t.Cleanup(func() {
@@ -191,7 +192,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 // uses next to none.
 func TestAutoscaleOnCPU(t *testing.T) {
 	// Alone: it measures rates, which other tests running at once skew.
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -25,7 +26,7 @@ import (
 // docker inspect shows; one without them gets ferry's 5 s grace period.
 func TestContainerSettings(t *testing.T) {
 	t.Parallel()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	w := newWorkspace(t, docker, map[string]string{"ferry.star": fmt.Sprintf(`
 service(
@@ -52,14 +53,14 @@ service(
 service(name = "plain", image = %q, pull = "never")
 `, image, image), "seccomp.json": `{"defaultAction": "SCMP_ACT_ALLOW"}`})
 	target := NewTarget(docker, nil)
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
+	ws := &engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}
 	bus := engine.NewBus(redact.New())
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {
@@ -102,7 +103,7 @@ service(name = "plain", image = %q, pull = "never")
 			}
 		}
 	}
-	out, err := exec.Command("docker", "inspect", w.project+"-web-1", w.project+"-plain-1").Output()
+	out, err := exec.Command("docker", "inspect", w.Project+"-web-1", w.Project+"-plain-1").Output()
 	if err != nil {
 		t.Fatalf("docker inspect: %v", err)
 	}
@@ -130,7 +131,7 @@ service(name = "plain", image = %q, pull = "never")
 	check("ExtraHosts", hc.ExtraHosts, []string{"host.docker.internal:host-gateway", "db.local:10.0.0.5"})
 	// The Engine resolves host-gateway to its address on the host when it
 	// writes /etc/hosts (docker cp gives a tar of the file).
-	hosts, err := exec.Command("docker", "cp", w.project+"-web-1:/etc/hosts", "-").Output()
+	hosts, err := exec.Command("docker", "cp", w.Project+"-web-1:/etc/hosts", "-").Output()
 	if err != nil || !regexp.MustCompile(`\d+\.\d+\.\d+\.\d+\s+host\.docker\.internal`).Match(hosts) || strings.Contains(string(hosts), "host-gateway") {
 		t.Errorf("/etc/hosts of web does not give host.docker.internal an address (%v):\n%s", err, hosts)
 	}
@@ -153,7 +154,7 @@ service(name = "plain", image = %q, pull = "never")
 // stop_grace_period's or the 5 s default. Not parallel: the proxy's
 // client is made with DOCKER_HOST set.
 func TestStopGracePeriod(t *testing.T) {
-	direct := needDocker(t)
+	direct := dockertest.NeedDocker(t)
 	image := serverImage(t)
 	proxy := newFaultProxy(t)
 	var mu sync.Mutex
@@ -168,7 +169,7 @@ func TestStopGracePeriod(t *testing.T) {
 	})
 	c := proxy.client(t)
 	target := NewTarget(c, nil)
-	project := "ferrytest-" + randomHex(t)
+	project := "ferrytest-" + dockertest.RandomHex(t)
 	t.Cleanup(func() { NewTarget(direct, nil).Down(context.Background(), project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

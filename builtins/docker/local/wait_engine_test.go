@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -51,21 +52,21 @@ func main() {
 // that failed.
 func upAndWait(t *testing.T, rules string) error {
 	t.Helper()
-	docker := needDocker(t)
+	docker := dockertest.NeedDocker(t)
 	w := newWorkspace(t, docker, map[string]string{
 		"ferry.star":     `image(name = "img", repo = "REPO", context = "app")` + "\n" + rules,
 		"app/Dockerfile": "FROM scratch\nCOPY exiter /exiter\nENTRYPOINT [\"/exiter\"]\n",
 	})
-	body, err := os.ReadFile(staticBinary(t, "exiter", exiterSrc))
+	body, err := os.ReadFile(dockertest.StaticBinary(t, "exiter", exiterSrc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.write("app/exiter", string(body)+w.repo) // unique layers, as copyHello does
-	if err := os.Chmod(filepath.Join(w.root, "app/exiter"), 0o755); err != nil {
+	w.Write("app/exiter", string(body)+w.Repo) // unique layers, as copyHello does
+	if err := os.Chmod(filepath.Join(w.Root, "app/exiter"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	target := NewTarget(docker, nil)
-	t.Cleanup(func() { target.Down(context.Background(), w.project, true) })
+	t.Cleanup(func() { target.Down(context.Background(), w.Project, true) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -78,10 +79,10 @@ func upAndWait(t *testing.T, rules string) error {
 			mu.Unlock()
 		}
 	}))
-	ws := &engine.Workspace{Root: w.root, File: filepath.Join(w.root, engine.FileName)}
+	ws := &engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.project}, &deploy.Plugin{Project: w.project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/builtins/docker/swarmtest"
 	"github.com/ferryhq/ferry/builtins/scale"
@@ -232,7 +233,7 @@ func TestSwarmSecretsKeptMidUpdate(t *testing.T) {
 // Swarm secret of it is left), and the autoscale test image.
 func swarmProject(t *testing.T) (*Target, string, string) {
 	t.Helper()
-	c := needDocker(t)
+	c := dockertest.NeedDocker(t)
 	swarmtest.Shared(t) // with the other parallel swarm tests
 	image := autoscaleImage(t)
 	target := NewTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
