@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+	"github.com/ferryhq/ferry/builtins/docker/local"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -127,7 +128,7 @@ ENTRYPOINT ["/server"]
 // live_update steps, and a service running it.
 type liveWorkspace struct {
 	*testWorkspace
-	target *Target
+	target *local.Target
 	graph  *engine.Graph // evaluated once, as in one watch session
 }
 
@@ -141,7 +142,7 @@ func newLiveWorkspace(t *testing.T) *liveWorkspace {
 		"app/static/index.html": "v1",
 		"app/static/app.conf":   "a=1",
 		"app/other.txt":         "not synced",
-	}), target: NewTarget(docker, nil)}
+	}), target: local.NewTarget(docker, nil)}
 	body, err := os.ReadFile(liveServer(t))
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func (w *liveWorkspace) liveRun(live bool) dockertest.RunResult {
 	if w.graph == nil {
 		res, err := engine.Evaluate(ctx, engine.Options{
 			Workspace: ws,
-			Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: w.target}},
+			Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.client(), Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: w.target}},
 			Events:    bus,
 		})
 		if err != nil {
@@ -261,7 +262,7 @@ func TestLiveUpdate(t *testing.T) {
 	t.Parallel()
 	w := newLiveWorkspace(t)
 	wantOutcome(t, w.liveRun(true), "first run", []string{"img", "web"}, nil)
-	built := stateKey(t, w.testWorkspace, "img")
+	built := w.StateKey("img")
 	id, addr := w.container()
 	if got := httpBody(t, addr+"/file?p=/srv/static/index.html"); got != "0:0 v1" {
 		t.Fatalf("built file: %q", got)
@@ -290,7 +291,7 @@ func TestLiveUpdate(t *testing.T) {
 	if now, _ := w.container(); now != id {
 		t.Errorf("container replaced by a live update")
 	}
-	if k := stateKey(t, w.testWorkspace, "img"); k != built {
+	if k := w.StateKey("img"); k != built {
 		t.Errorf("state key moved to %s after a live update, want the build's %s", k.Short(), built.Short())
 	}
 
@@ -434,7 +435,7 @@ image(name = "img", repo = "REPO", context = "app", deps = ["bin"], live_update 
 service(name = "web", image = "img")
 `)
 	wantOutcome(t, w.liveRun(true), "first run", []string{"bin", "img", "web"}, nil)
-	built := stateKey(t, w.testWorkspace, "img")
+	built := w.StateKey("img")
 	id, addr := w.container()
 	if out, err := exec.Command("docker", "kill", "-s", "HUP", id).CombinedOutput(); err != nil {
 		t.Fatalf("docker kill -s HUP: %v\n%s", err, out)
@@ -461,7 +462,7 @@ service(name = "web", image = "img")
 	if got := httpBody(t, addr+"/file?p=/server"); !strings.HasSuffix(got, "v2") {
 		t.Errorf("/server in the container does not end with the new version (%d bytes)", len(got))
 	}
-	if k := stateKey(t, w.testWorkspace, "img"); k != built {
+	if k := w.StateKey("img"); k != built {
 		t.Errorf("state key moved to %s after a live update, want the build's %s", k.Short(), built.Short())
 	}
 	wantOutcome(t, w.liveRun(false), "ferry run", []string{"img", "web"}, nil)

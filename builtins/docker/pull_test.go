@@ -20,7 +20,10 @@ import (
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi/enginetest"
+	"github.com/ferryhq/ferry/builtins/docker/image"
 	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+	"github.com/ferryhq/ferry/builtins/docker/local"
+	"github.com/ferryhq/ferry/builtins/docker/objects"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
 )
@@ -31,7 +34,7 @@ func (w *testWorkspace) deployEngine(ctx context.Context, target deploy.Target, 
 	ws := &engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.client(), Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {
@@ -97,9 +100,9 @@ func pulls(r dockertest.RunResult) []*engine.PullState {
 
 // newPullWorkspace makes a workspace whose ferry.star is star (IMG
 // stands for ref), on the local target, removed when the test ends.
-func newPullWorkspace(t *testing.T, docker *dockerapi.Client, ref, star string) (*testWorkspace, *Target) {
+func newPullWorkspace(t *testing.T, docker *dockerapi.Client, ref, star string) (*testWorkspace, *local.Target) {
 	w := newWorkspace(t, docker, map[string]string{"ferry.star": strings.ReplaceAll(star, "IMG", ref)})
-	target := NewTarget(docker, nil)
+	target := local.NewTarget(docker, nil)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -110,7 +113,7 @@ func newPullWorkspace(t *testing.T, docker *dockerapi.Client, ref, star string) 
 	return w, target
 }
 
-func serviceStatus(t *testing.T, target *Target, project, name string) deploy.ServiceStatus {
+func serviceStatus(t *testing.T, target *local.Target, project, name string) deploy.ServiceStatus {
 	t.Helper()
 	list, err := target.Status(context.Background(), project)
 	if err != nil {
@@ -185,7 +188,7 @@ func TestPullAlwaysReplacesOnlyOnNewDigest(t *testing.T) {
 		`job(name = "once", image = "IMG", pull = "always", command = ["hi"])`+"\n")
 	ctx := context.Background()
 	containerID := func(rule string) string {
-		list, err := target.ruleContainers(ctx, w.Project, rule)
+		list, err := docker.Containers(ctx, map[string]string{objects.LabelProject: w.Project, objects.LabelKind: "", objects.LabelRule: rule})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("want one container of %s: %v %v", rule, list, err)
 		}
@@ -287,7 +290,7 @@ func TestPullErrors(t *testing.T) {
 		{"registry down", downHost + "/" + repo + ":v1", []string{"cannot reach the registry " + downHost}},
 		{"private without credentials", privRef, []string{private.Host() + " wants credentials", "docker login " + private.Host()}},
 	} {
-		_, err := PullImage(ctx, docker, tc.ref, deploy.PullMissing, nil)
+		_, err := image.PullImage(ctx, docker, tc.ref, deploy.PullMissing, nil)
 		for _, w := range tc.want {
 			if err == nil || !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: %v; want it to say %q", tc.name, err, w)
@@ -297,11 +300,11 @@ func TestPullErrors(t *testing.T) {
 
 	b64 := base64.StdEncoding.EncodeToString
 	dockertest.WriteDockerConfig(t, `{"auths": {"`+private.Host()+`": {"auth": "`+b64([]byte("alice:wrong"))+`"}}}`)
-	if _, err := PullImage(ctx, docker, privRef, deploy.PullMissing, nil); err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+private.Host()) {
+	if _, err := image.PullImage(ctx, docker, privRef, deploy.PullMissing, nil); err == nil || !strings.Contains(err.Error(), "refused the credentials") || !strings.Contains(err.Error(), "docker login "+private.Host()) {
 		t.Errorf("wrong credentials: %v", err)
 	}
 	dockertest.WriteDockerConfig(t, `{"auths": {"`+private.Host()+`": {"auth": "`+b64([]byte("alice:s3cret"))+`"}}}`)
-	res, err := PullImage(ctx, docker, privRef, deploy.PullMissing, nil)
+	res, err := image.PullImage(ctx, docker, privRef, deploy.PullMissing, nil)
 	if err != nil || !res.Pulled || res.Digest == "" {
 		t.Errorf("with the credentials of config.json: %+v, %v", res, err)
 	}
@@ -322,7 +325,7 @@ func TestPullInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := PullImage(ctx, docker, ref, deploy.PullMissing, nil)
+		_, err := image.PullImage(ctx, docker, ref, deploy.PullMissing, nil)
 		done <- err
 	}()
 	select {
@@ -338,7 +341,7 @@ func TestPullInterrupted(t *testing.T) {
 	if _, ok, err := docker.ImageRef(context.Background(), ref); err != nil || ok {
 		t.Fatalf("after an interrupted pull the Engine has %s: %v %v", ref, ok, err)
 	}
-	res, err := PullImage(context.Background(), docker, ref, deploy.PullMissing, nil)
+	res, err := image.PullImage(context.Background(), docker, ref, deploy.PullMissing, nil)
 	if err != nil || !res.Pulled {
 		t.Fatalf("the pull after an interrupted one: %+v %v", res, err)
 	}
@@ -367,7 +370,7 @@ func TestUpInterruptedDuringPull(t *testing.T) {
 	if r.Err == nil || !r.Sum.Interrupted && len(r.Sum.Failed) == 0 {
 		t.Fatalf("an up interrupted during its pull: %v, %+v", r.Err, r.Sum)
 	}
-	if list, err := target.ruleContainers(context.Background(), w.Project, "app"); err != nil || len(list) != 0 {
+	if list, err := docker.Containers(context.Background(), map[string]string{objects.LabelProject: w.Project, objects.LabelKind: "", objects.LabelRule: "app"}); err != nil || len(list) != 0 {
 		t.Errorf("an interrupted up left containers: %v %v", list, err)
 	}
 	if _, ok, err := docker.ImageRef(context.Background(), ref); err != nil || ok {
@@ -406,7 +409,7 @@ func TestPullDiskFull(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var reports []engine.PullState
-	_, err := PullImage(ctx, dockerapi.New(), ref, deploy.PullMissing, func(p engine.PullState) { reports = append(reports, p) })
+	_, err := image.PullImage(ctx, dockerapi.New(), ref, deploy.PullMissing, func(p engine.PullState) { reports = append(reports, p) })
 	want := "pull " + ref + ": the Docker Engine ran out of disk space while it pulled the image: " + enospc + "; " +
 		"nothing was tagged, so nothing half-pulled runs: free space where the Engine keeps its data (`docker system df` shows what takes it; " +
 		"`docker image prune` and `docker builder prune` remove what nothing uses), then run ferry again, which keeps the layers already in"

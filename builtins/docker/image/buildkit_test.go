@@ -191,7 +191,7 @@ func TestBuildKitCacheMount(t *testing.T) {
 	if out := r.Output("app"); !strings.Contains(out, "runs: 2") {
 		t.Errorf("the second build did not find the cache the first left:\n%s", out)
 	}
-	files, _ := imageFiles(t, w.Repo+":"+stateKey(t, w, "app").Short())
+	files, _ := imageFiles(t, w.Repo+":"+w.StateKey("app").Short())
 	if _, ok := files["/cache/count"]; ok {
 		t.Error("the cache mount's contents are in the image")
 	}
@@ -217,7 +217,7 @@ image(name = "app", repo = "REPO", context = "app", secrets = {"npmrc": npmrc})
 		t.Fatalf("the step's output is missing:\n%s", out)
 	}
 	noValue(t, r, value)
-	ref := w.Repo + ":" + stateKey(t, w, "app").Short()
+	ref := w.Repo + ":" + w.StateKey("app").Short()
 	files, saved := imageFiles(t, ref)
 	if files["/seen"] != "length=20" {
 		t.Errorf("the step did not read the secret: /seen = %q", files["/seen"])
@@ -280,8 +280,8 @@ RUN ["/tool", "env", "GREETING", "/second"]
 		"app/data/in.txt": "bound\n",
 	})
 	w.MustRun()
-	first, _ := imageFiles(t, w.Repo+"-first:"+stateKey(t, w, "first").Short())
-	last, _ := imageFiles(t, w.Repo+"-last:"+stateKey(t, w, "last").Short())
+	first, _ := imageFiles(t, w.Repo+"-first:"+w.StateKey("first").Short())
+	last, _ := imageFiles(t, w.Repo+"-last:"+w.StateKey("last").Short())
 	if first["/greeting"] != "hello" || first["/copied"] != "bound\n" {
 		t.Errorf("first stage: /greeting = %q, /copied = %q", first["/greeting"], first["/copied"])
 	}
@@ -437,7 +437,7 @@ image(name = "second", repo = "REPO-second", context = "app", cache_from = ["REP
 		"app/in.txt":     "x\n",
 	})
 	w.MustRun("first")
-	if err := docker.Tag(context.Background(), w.Repo+"-first:"+stateKey(t, w, "first").Short(), w.Repo+"-first:latest"); err != nil {
+	if err := docker.Tag(context.Background(), w.Repo+"-first:"+w.StateKey("first").Short(), w.Repo+"-first:latest"); err != nil {
 		t.Fatal(err)
 	}
 	r := w.Run(context.Background(), "second")

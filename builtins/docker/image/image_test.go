@@ -55,19 +55,6 @@ func imageFor(t *testing.T, docker *dockerapi.Client, key string) dockerapi.Imag
 	return imgs[0]
 }
 
-func stateKey(t testing.TB, w *testWorkspace, rule string) engine.Digest {
-	t.Helper()
-	st, err := engine.LoadState(&engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs := st.Rule(rule)
-	if rs == nil {
-		t.Fatalf("no state for %s", rule)
-	}
-	return rs.Key
-}
-
 func TestImageBuildTagAndCache(t *testing.T) {
 	t.Parallel()
 	docker := dockertest.NeedDocker(t)
@@ -83,7 +70,7 @@ func TestImageBuildTagAndCache(t *testing.T) {
 	if out := r.Output("hello"); !strings.Contains(out, "] COPY hello /hello") || !strings.Contains(out, "built "+w.Repo+":") {
 		t.Errorf("build output does not show the steps:\n%s", out)
 	}
-	key := stateKey(t, w, "hello")
+	key := w.StateKey("hello")
 	img := imageFor(t, docker, key.String())
 	for _, want := range []string{w.Repo + ":" + key.Short(), w.Repo + ":latest"} {
 		if !slices.Contains(img.Tags, want) {
@@ -111,7 +98,7 @@ func TestImageKeyFollowsContext(t *testing.T) {
 	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
 	w.MustRun()
-	first := stateKey(t, w, "hello")
+	first := w.StateKey("hello")
 
 	// Files left out by .dockerignore or ignore= do not change the key.
 	w.Write("app/notes/b.md", "more\n")
@@ -129,7 +116,7 @@ func TestImageKeyFollowsContext(t *testing.T) {
 	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"hello"}) {
 		t.Fatalf("ran %v after a context change", ran)
 	}
-	second := stateKey(t, w, "hello")
+	second := w.StateKey("hello")
 	if second == first {
 		t.Fatal("key unchanged after a context change")
 	}
@@ -156,7 +143,7 @@ func TestImageRemovedByHand(t *testing.T) {
 	docker := dockertest.NeedDocker(t)
 	w := helloWorkspace(t, docker)
 	w.MustRun()
-	key := stateKey(t, w, "hello")
+	key := w.StateKey("hello")
 	img := imageFor(t, docker, key.String())
 	if err := docker.Remove(context.Background(), img.ID); err != nil {
 		t.Fatal(err)
@@ -216,7 +203,7 @@ FROM build
 	if ran, _ := w.MustRun(); !slices.Equal(ran, []string{"bin", "base", "app"}) {
 		t.Fatalf("ran %v, want bin, base, then app", ran)
 	}
-	baseKey, appKey := stateKey(t, w, "base"), stateKey(t, w, "app")
+	baseKey, appKey := w.StateKey("base"), w.StateKey("app")
 	base, app := imageFor(t, docker, baseKey.String()), imageFor(t, docker, appKey.String())
 	if base.ID == app.ID {
 		t.Fatal("app is the same image as base")
@@ -229,7 +216,7 @@ FROM build
 	if r.Err != nil || !slices.Equal(r.Sum.Ran, []string{"base", "app"}) {
 		t.Fatalf("after a base change: ran %v, %v %s", r.Sum.Ran, r.Err, r.Failure("app"))
 	}
-	newBase := stateKey(t, w, "base")
+	newBase := w.StateKey("base")
 	if out := r.Output("app"); !strings.Contains(out, "] FROM docker.io/"+w.Repo+"-base:"+newBase.Short()) {
 		t.Errorf("app was not built FROM the new base:\n%s", out)
 	}
@@ -597,7 +584,7 @@ func TestImageBuildRetriesLostCachedImage(t *testing.T) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
 		}
 	}
-	imageFor(t, docker, stateKey(t, w, "hello").String())
+	imageFor(t, docker, w.StateKey("hello").String())
 }
 
 func TestImageBuildLostCachedImageGivesUp(t *testing.T) {

@@ -37,7 +37,7 @@ func TestImagePushOnBuild(t *testing.T) {
 	if r.Err != nil {
 		t.Fatalf("run: %v: %s\n%s", r.Err, r.Failure("hello"), r.Output("hello"))
 	}
-	key := stateKey(t, w, "hello")
+	key := w.StateKey("hello")
 	for _, tag := range []string{key.Short(), "v1"} {
 		m := reg.Manifest(t, w.Repo, tag)
 		if m == nil {
@@ -70,7 +70,7 @@ func TestImagePushOnBuild(t *testing.T) {
 	if n := reg.Manifests.Load(); n != 2 {
 		t.Errorf("a run under DeferPush pushed: %d manifests", n)
 	}
-	if m := reg.Manifest(t, w.Repo, stateKey(t, w, "hello").Short()); m != nil {
+	if m := reg.Manifest(t, w.Repo, w.StateKey("hello").Short()); m != nil {
 		t.Errorf("the new key tag reached the registry under DeferPush")
 	}
 }

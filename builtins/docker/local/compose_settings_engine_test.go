@@ -44,7 +44,7 @@ func (w *testWorkspace) up(target deploy.Target, names ...string) (error, map[st
 	}))
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, w.images(nil), &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {

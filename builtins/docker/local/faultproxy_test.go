@@ -137,7 +137,7 @@ func TestRolloutEngineFailure(t *testing.T) {
 	c := dockertest.NeedDocker(t) // made before DOCKER_HOST names the proxy
 	direct := NewTarget(c, nil)
 	proxy := newFaultProxy(t)
-	f := &rolloutFixture{target: NewTarget(proxy.client(t), nil), project: "ferrytest-" + uniq(t), image: versionImage(t)}
+	f := &rolloutFixture{target: NewTarget(proxy.client(t), nil), project: "ferrytest-" + dockertest.RandomHex(t), image: versionImage(t)}
 	t.Cleanup(func() { direct.Down(context.Background(), f.project, true) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -192,7 +192,7 @@ func TestLinesColor(t *testing.T) {
 		{true, "web-1 | \x1b[31mred\x1b[0m title\\x1b]0;pwned\\x07 [redacted tok]"},
 	} {
 		var sb strings.Builder
-		err := tg.lines("web-1 | ", &sb, c.color, func(w io.Writer) error {
+		err := tg.Lines("web-1 | ", &sb, c.color, func(w io.Writer) error {
 			_, err := io.WriteString(w, out)
 			return err
 		})

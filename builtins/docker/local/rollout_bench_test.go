@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	ferryengine "github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -24,7 +25,7 @@ func benchFixture(b *testing.B) *rolloutFixture {
 	if err := c.Ping(ctx); err != nil {
 		b.Skipf("no Docker Engine: %v", err)
 	}
-	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + uniq(b), image: versionImage(b)}
+	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + dockertest.RandomHex(b), image: versionImage(b)}
 	b.Cleanup(func() { f.target.Down(context.Background(), f.project, true) })
 	return f
 }

@@ -7,8 +7,6 @@ package local
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,14 +71,6 @@ func main() {
 }
 `
 
-func uniq(tb testing.TB) string {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 // versionImage builds a FROM scratch image of versionSrc, removed when the
 // test ends.
 func versionImage(tb testing.TB) string {
@@ -101,7 +91,7 @@ func versionImage(tb testing.TB) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}
-	tag := "ferrytest/version-" + uniq(tb)
+	tag := "ferrytest/version-" + dockertest.RandomHex(tb)
 	docker := exec.Command("docker", "build", "-q", "-t", tag, dir)
 	docker.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := docker.CombinedOutput(); err != nil {
@@ -120,7 +110,7 @@ type rolloutFixture struct {
 
 func newRolloutFixture(t *testing.T) *rolloutFixture {
 	c := dockertest.NeedDocker(t)
-	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + uniq(t), image: versionImage(t)}
+	f := &rolloutFixture{target: NewTarget(c, nil), project: "ferrytest-" + dockertest.RandomHex(t), image: versionImage(t)}
 	t.Cleanup(func() { f.target.Down(context.Background(), f.project, true) })
 	return f
 }

@@ -7,9 +7,6 @@ package local
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,37 +20,6 @@ import (
 	"github.com/ferryhq/ferry/engine/exporter"
 	"github.com/ferryhq/ferry/engine/redact"
 )
-
-// autoscaleImage builds examples/autoscale/app FROM scratch, removed when
-// the test ends.
-func autoscaleImage(t *testing.T) string {
-	t.Helper()
-	src, err := filepath.Abs("../../examples/autoscale/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "app"), ".")
-	build.Dir, build.Env = src, append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile(filepath.Join(src, "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tag := "ferrytest/autoscale-" + uniq(t)
-	docker := exec.Command("docker", "build", "-q", "-t", tag, dir)
-	docker.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := docker.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
-	return tag
-}
 
 // logLines collects what the loop says for people (events with text), as
 // "level service: text" (or "level text" for log lines).
@@ -85,7 +51,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 	// Alone: it measures rates, which other tests running at once skew.
 	c := dockertest.NeedDocker(t)
 	start := time.Now()
-	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
+	target, project, image := NewTarget(c, nil), "ferrytest-"+dockertest.RandomHex(t), dockertest.AutoscaleImage(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {
 			t.Errorf("ferry down: %v", err)
@@ -193,7 +159,7 @@ func TestAutoscaleUnderLoad(t *testing.T) {
 func TestAutoscaleOnCPU(t *testing.T) {
 	// Alone: it measures rates, which other tests running at once skew.
 	c := dockertest.NeedDocker(t)
-	target, project, image := NewTarget(c, nil), "ferrytest-"+uniq(t), autoscaleImage(t)
+	target, project, image := NewTarget(c, nil), "ferrytest-"+dockertest.RandomHex(t), dockertest.AutoscaleImage(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {
 			t.Errorf("ferry down: %v", err)

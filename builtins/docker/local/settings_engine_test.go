@@ -60,7 +60,7 @@ service(name = "plain", image = %q, pull = "never")
 	bus := engine.NewBus(redact.New())
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, w.images(nil), &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {

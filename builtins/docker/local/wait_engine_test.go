@@ -82,7 +82,7 @@ func upAndWait(t *testing.T, rules string) error {
 	ws := &engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}
 	res, err := engine.Evaluate(ctx, engine.Options{
 		Workspace: ws,
-		Plugins:   []engine.Plugin{core.Plugin{}, Plugin{Client: w.eng, Project: w.Project}, &deploy.Plugin{Project: w.Project, Target: target}},
+		Plugins:   []engine.Plugin{core.Plugin{}, w.images(nil), &deploy.Plugin{Project: w.Project, Target: target}},
 		Events:    bus,
 	})
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 )
 
 // A swarm service takes health.disable(), a start interval and anonymous
-// volumes as a container does.
+// volumes as a container does (see TestContainerHealthAndAnonymousVolumes
+// of the local target).
 func TestSwarmHealthAndAnonymousVolumes(t *testing.T) {
 	spec := &deploy.ServiceSpec{Name: "web", Restart: "always", Replicas: 1,
 		Volumes:  []deploy.Volume{{Target: "/cache", Anonymous: true}},
@@ -22,9 +23,6 @@ func TestSwarmHealthAndAnonymousVolumes(t *testing.T) {
 	}
 	if m := ss.Mounts; len(m) != 1 || m[0].Source != "" || m[0].Target != "/cache" || m[0].Bind {
 		t.Errorf("mounts: %+v, want an anonymous volume (no source)", m)
-	}
-	if cs := (&Target{}).containerSpec(d, 1); len(cs.Mounts) != 1 || cs.Mounts[0].Source != "" || cs.Health == nil || cs.Health.Test[0] != "NONE" {
-		t.Errorf("container: mounts %+v, health %+v", cs.Mounts, cs.Health)
 	}
 	spec.HealthDisabled = false
 	spec.Health = &deploy.HealthCheck{Kind: "exec", Argv: []string{"/check"}, Interval: time.Minute, StartPeriod: time.Minute, StartInterval: time.Second}
@@ -54,10 +52,6 @@ func TestSwarmNetworkAliases(t *testing.T) {
 	if got := nets(); got != "shop_swarm_backend=db,pg shared=db" {
 		t.Errorf("networks with default_network = False: %s", got)
 	}
-	cs := (&Target{}).containerSpec(d, 1)
-	if cs.Network != "shop_backend" || strings.Join(cs.Aliases, ",") != "db,pg" {
-		t.Errorf("container made on %s as %v, want shop_backend as db,pg", cs.Network, cs.Aliases)
-	}
 }
 
 // A Swarm config is named by the project, rule, file name and content;
@@ -76,21 +70,5 @@ func TestSwarmConfigs(t *testing.T) {
 	spec.Configs[0].Content = strings.Repeat("x", maxSwarmConfig+1)
 	if err := (&Target{}).CheckSpec(spec); err == nil || !strings.Contains(err.Error(), "configs: /etc/nginx/nginx.conf is 1024001 bytes, and a swarm stores configs of up to 1024000 bytes (1000 KiB)") {
 		t.Errorf("a large config: %v", err)
-	}
-}
-
-// A container off the project's network (default_network = False) is
-// reached at its address on the first of its networks by name.
-func TestIPNetwork(t *testing.T) {
-	ips := map[string]string{"shop_metrics": "10.0.2.5", "shop_backend": "10.0.1.5"}
-	if got := IPNetwork(ips, "shop_default"); got != "shop_backend" {
-		t.Errorf("off the default network: %s, want shop_backend", got)
-	}
-	ips["shop_default"] = "10.0.0.5"
-	if got := IPNetwork(ips, "shop_default"); got != "shop_default" {
-		t.Errorf("on the default network: %s", got)
-	}
-	if got := IPNetwork(nil, "shop_default"); got != "shop_default" {
-		t.Errorf("no network: %s", got)
 	}
 }

@@ -235,9 +235,9 @@ func swarmProject(t *testing.T) (*Target, string, string) {
 	t.Helper()
 	c := dockertest.NeedDocker(t)
 	swarmtest.Shared(t) // with the other parallel swarm tests
-	image := autoscaleImage(t)
+	image := dockertest.AutoscaleImage(t)
 	target := NewTarget(c, nil, &deploy.Environment{Name: "staging", Target: deploy.TargetSwarm}, func(string) {})
-	project := "ferrytest-" + uniq(t)
+	project := "ferrytest-" + dockertest.RandomHex(t)
 	t.Cleanup(func() {
 		if _, err := target.Down(context.Background(), project, true); err != nil {
 			t.Errorf("down: %v", err)

@@ -359,3 +359,17 @@ func (w *Workspace) Plan(rule string) engine.PlanItem {
 	w.T.Fatalf("no plan item for %s", rule)
 	return engine.PlanItem{}
 }
+
+// StateKey returns the key that the workspace's state records for rule.
+func (w *Workspace) StateKey(rule string) engine.Digest {
+	w.T.Helper()
+	st, err := engine.LoadState(&engine.Workspace{Root: w.Root, File: filepath.Join(w.Root, engine.FileName)}, false)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	rs := st.Rule(rule)
+	if rs == nil {
+		w.T.Fatalf("no state for %s", rule)
+	}
+	return rs.Key
+}

@@ -1,0 +1,9 @@
+package swarm
+
+import (
+	"testing"
+
+	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+)
+
+func TestMain(m *testing.M) { dockertest.Main(m) }
