@@ -35,7 +35,7 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) run ./bench/watch -ferry bin/ferry
 	$(GO) test -run '^$$' -bench 'WatchBurst' -benchtime 5x ./engine/watch/
 	$(GO) test -run '^$$' -bench 'Batch5000' -benchtime 50x ./engine/dev/
-	$(GO) test -run '^$$' -bench 'Rollout|CrashReport|ContextTar|ImageRebuild' -benchtime 5x ./builtins/docker/
+	$(GO) test -run '^$$' -bench 'Rollout|CrashReport|ContextTar|ImageRebuild' -benchtime 5x ./builtins/docker/local/ ./builtins/docker/image/
 	$(GO) run ./bench/liveupdate -ferry bin/ferry
 	$(GO) test -run '^$$' -bench 'OutputPath' -benchtime 2s ./engine/console/
 	$(GO) run ./bench/output -ferry bin/ferry

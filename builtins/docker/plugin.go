@@ -1,10 +1,11 @@
-// Package docker provides ferry's Docker builtins: image() builds an image
-// with the Docker Engine's classic builder, keyed on its context, Dockerfile,
-// build arguments and base images, and is rebuilt only when that key
-// changes or the image was removed from the Engine.
-//
-// All Docker Engine calls go through the Client interface; the dockerapi
-// package implements it with the Docker SDK.
+// Package docker is ferry's Docker domain as the CLI sees it: its
+// Starlark plugin (the image builtins of package image, and
+// docker.inspect), the kinds of target it registers with deploy
+// (TargetKinds: the local Engine's containers, package local, and Swarm
+// services, package swarm), and Images, which carries out ferry prune,
+// push and down --rmi. What those packages share about the Engine objects
+// ferry makes is in package objects; every Engine call goes through
+// package dockerapi, the Engine client.
 package docker
 
 import (

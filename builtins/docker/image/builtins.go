@@ -10,7 +10,7 @@ import (
 	"github.com/ferryhq/ferry/engine/redact"
 )
 
-// Client is what the Docker rules need from the Docker Engine.
+// Client is what the image rules need from the Docker Engine.
 // *dockerapi.Client implements it.
 type Client interface {
 	// Ping checks that the Engine answers.

@@ -72,7 +72,7 @@ func (t *Target) probeTarget(ctx context.Context, d *deploy.Deployment, id, host
 	return r, nil
 }
 
-// replica is the container ep as deploy.WaitHealthy sees it, given what its
+// ReplicaAt is the container ep as deploy.WaitHealthy sees it, given what its
 // last failed exec check printed.
 func ReplicaAt(ep dockerapi.Endpoints, checkOutput string) deploy.Replica {
 	return deploy.Replica{Name: ep.Name, Running: ep.Running, Restarting: ep.Restarting, Restarts: ep.Restarts, ExitCode: ep.ExitCode, Started: ep.StartedAt, Health: ep.Health, HealthOutput: checkOutput}
@@ -93,7 +93,7 @@ func (t *Target) LastLines(ctx context.Context, container string) string {
 	return t.lastLines(ctx, container)
 }
 
-// checkOutput returns what the last failed run of the container's exec
+// CheckOutput returns what the last failed run of the container's exec
 // health check printed, with t's redactor's values removed while it is
 // whole: a health wait's error shows it indented, where a value wrapped
 // over its lines (such as base64 at 76 columns) is no longer found.
@@ -104,7 +104,7 @@ func (t *Target) CheckOutput(ep dockerapi.Endpoints) string {
 	return t.red.String(ep.HealthOutput)
 }
 
-// localNets lists the networks of this machine's interfaces: a container
+// LocalNets lists the networks of this machine's interfaces: a container
 // address in one of them is reachable (a bridge of a local Engine).
 func LocalNets() []*net.IPNet {
 	addrs, _ := net.InterfaceAddrs()
@@ -127,7 +127,7 @@ func IPNetwork(ips map[string]string, network string) string {
 	return network
 }
 
-// reach returns the host:port where the container's port answers from this
+// Reach returns the host:port where the container's port answers from this
 // machine, given the Engine's address and the local networks: its address
 // on network, or, when it is not on that one (default_network = False), on
 // the first of its networks by name.
@@ -191,7 +191,7 @@ func daemonHostname(daemonHost string) string {
 	return u.Hostname()
 }
 
-// containerHealth is a container's health for `ferry status`: for a check
+// ContainerHealth is a container's health for `ferry status`: for a check
 // ferry probes, one probe now (ProbeOnce); for an exec check, the Engine's
 // status and what its last failed run printed.
 func (t *Target) ContainerHealth(ctx context.Context, project string, c dockerapi.Container, st dockerapi.ContainerState) (health, problem string, err error) {

@@ -33,7 +33,7 @@ func wantReplicas(s *deploy.ServiceSpec, list []dockerapi.Container) int {
 	return min(max(running, a.Min), a.Max)
 }
 
-// withReplicas returns d with a copy of its spec that runs n replicas.
+// WithReplicas returns d with a copy of its spec that runs n replicas.
 func WithReplicas(d *deploy.Deployment, n int) *deploy.Deployment {
 	spec := *d.Spec
 	spec.Replicas, spec.Autoscale = n, nil
@@ -193,11 +193,12 @@ type CPUStreams struct {
 	m  map[string]*cpuStream // container ID → its stats stream
 }
 
+// NewCPUStreams returns the CPUStreams of the containers of c.
 func NewCPUStreams(c *dockerapi.Client) *CPUStreams {
 	return &CPUStreams{c: c, m: map[string]*cpuStream{}}
 }
 
-// latest returns the container's latest CPU figure, opening its stream
+// Latest returns the container's latest CPU figure, opening its stream
 // on the first call.
 func (s *CPUStreams) Latest(id string) (float64, bool) {
 	s.mu.Lock()
@@ -217,7 +218,7 @@ func (s *CPUStreams) Latest(id string) (float64, bool) {
 	return st.latest()
 }
 
-// close ends the streams.
+// Close ends the streams.
 func (s *CPUStreams) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -267,7 +267,7 @@ func (t *Target) ensureNetwork(ctx context.Context, project, name string, own ma
 	return t.c.EnsureNetwork(ctx, name, own, internal)
 }
 
-// internalMismatch says what to do when the network name exists, internal
+// InternalMismatch says what to do when the network name exists, internal
 // or not (is), and is declared otherwise (want).
 func InternalMismatch(name string, is, want bool) error {
 	switch {
@@ -279,6 +279,9 @@ func InternalMismatch(name string, is, want bool) error {
 	return fmt.Errorf("network %s exists and is internal, and network() no longer declares it internal = True; a network cannot change that in place: `ferry down` removes it (with the project's containers), and `ferry up` makes it again", name)
 }
 
+// MissingExternal is the error for an external network or volume,
+// kind, that the Engine lacks (err is that of looking it up, returned
+// when not nil).
 func MissingExternal(kind, name string, err error) error {
 	if err != nil {
 		return err
@@ -567,8 +570,8 @@ func (t *Target) lastLines(ctx context.Context, id string) string {
 	return t.Tail(func(out io.Writer) error { return t.c.Logs(ctx, id, false, "10", out) })
 }
 
-// tail returns the lines of the output that logs writes, redacted as one
-// stream (see lines), formatted to follow an error message: "" when there
+// Tail returns the lines of the output that logs writes, redacted as one
+// stream (see Lines), formatted to follow an error message: "" when there
 // are none; empty lines are left out.
 func (t *Target) Tail(logs func(out io.Writer) error) string {
 	var sb strings.Builder
@@ -585,7 +588,7 @@ func (t *Target) Tail(logs func(out io.Writer) error) string {
 	return "; its last log lines:" + sb.String()
 }
 
-// lines writes the output that logs writes, of one container (or task),
+// Lines writes the output that logs writes, of one container (or task),
 // stdout and stderr as the Engine sends them: t's redactor removes the
 // secret values from it as one stream, and only then is it cut into
 // lines, each written to out after prefix, so that neither the prefixes
@@ -676,7 +679,7 @@ func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]stri
 	return RemoveNetworksAndVolumes(ctx, t.c, t.c.RemoveNetworks, t.owner, project, volumes, removed)
 }
 
-// removeNetworksAndVolumes removes the project's networks with removeNets
+// RemoveNetworksAndVolumes removes the project's networks with removeNets
 // and, when volumes is set, its volumes, but those of another workspace
 // than o, and returns removed with what it removed added.
 func RemoveNetworksAndVolumes(ctx context.Context, c *dockerapi.Client, removeNets func(context.Context, map[string]string, func(map[string]string) bool) ([]string, error), o deploy.Owner, project string, volumes bool, removed []string) ([]string, error) {

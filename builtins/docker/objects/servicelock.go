@@ -13,9 +13,9 @@ import (
 // ferry makes to a service's containers in this process: Deploy and its
 // rollouts, scale steps, restarts and live updates take turns instead of
 // replacing, restarting or syncing each other's replicas. It is one table
-// for the process rather than one per Target: the image rules that
+// for the process rather than one per local.Target: the image rules that
 // live-update containers are made anew by each evaluation and know no
-// Target, and every Target of the process changes the same containers.
+// target, and every target of the process changes the same containers.
 func LockServices(project string, services ...string) func() {
 	return serviceLocks.lock(project, services...)
 }
