@@ -33,7 +33,7 @@ import (
 )
 
 // Registry is an in-process registry on loopback that counts the
-// Manifests pushed to it.
+// manifests pushed to it.
 type Registry struct {
 	*httptest.Server
 	Manifests atomic.Int32
@@ -44,7 +44,7 @@ func StartRegistry(t testing.TB) *Registry {
 	reg := &Registry{}
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	reg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/Manifests/") {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
 			reg.Manifests.Add(1)
 		}
 		h.ServeHTTP(w, r)
@@ -59,7 +59,7 @@ func (reg *Registry) Host() string { return strings.TrimPrefix(reg.URL, "http://
 // Manifest returns the manifest of name:tag, or nil when there is none.
 func (reg *Registry) Manifest(t testing.TB, name, tag string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, reg.URL+"/v2/"+name+"/Manifests/"+tag, nil)
+	req, _ := http.NewRequest(http.MethodGet, reg.URL+"/v2/"+name+"/manifests/"+tag, nil)
 	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -86,7 +86,7 @@ func WriteDockerConfig(t testing.TB, cfg string) {
 	t.Setenv("DOCKER_CONFIG", dir)
 }
 
-// PullRegistry is a registry on loopback that counts the Requests it is
+// PullRegistry is a registry on loopback that counts the requests it is
 // sent, can ask for basic credentials, and can hold blob downloads back.
 type PullRegistry struct {
 	*Registry
