@@ -22,15 +22,6 @@ func (a *app) modules(ctx context.Context, ws *engine.Workspace) (*engine.Module
 	return mod.Load(ctx, ws.Root, a.modOptions())
 }
 
-// modRoot finds the workspace that -C and -f name.
-func (a *app) modRoot() (string, error) {
-	ws, err := engine.FindWorkspace(a.dir, a.file)
-	if err != nil {
-		return "", err
-	}
-	return ws.Root, nil
-}
-
 func (a *app) modCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mod",
@@ -42,7 +33,7 @@ verifies them. See docs/modules.md.`,
 	}
 	withRoot := func(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, root string, args []string) error) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-			root, err := a.modRoot()
+			root, err := a.workspaceRoot()
 			if err != nil {
 				return err
 			}
