@@ -104,7 +104,9 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 			},
 		},
 	}
-	loop.Loaded = func(g *engine.Graph) { a.viewRules(g, names, loop) }
+	if v := a.view; v != nil {
+		loop.Loaded = func(g *engine.Graph) { v.Show(g, names, loop) }
+	}
 	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, func(rule string) string {
 		if g := loop.Graph(); g != nil {
 			return ruleKind(g, rule)
