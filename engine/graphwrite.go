@@ -6,6 +6,15 @@ import (
 	"sort"
 )
 
+// Kind returns the kind of the rule name ("task", "service"), or "" when
+// g has no such rule.
+func (g *Graph) Kind(name string) string {
+	if r := g.Rule(name); r != nil {
+		return r.Info().Kind
+	}
+	return ""
+}
+
 // treeDepth bounds the nesting of the text tree: a rule deeper than that
 // starts a tree of its own further down, so that a long chain of deps does
 // not indent each line further than the last.

@@ -78,3 +78,13 @@ func TestGraphWriteDOT(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", sb.String(), want)
 	}
 }
+
+func TestGraphKind(t *testing.T) {
+	g, err := NewGraph(rules("base"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Kind("base") != "rule" || g.Kind("nothing") != "" {
+		t.Errorf("Kind = %q, %q", g.Kind("base"), g.Kind("nothing"))
+	}
+}

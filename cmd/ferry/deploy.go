@@ -65,7 +65,7 @@ See ferry status and ferry logs --follow.`,
 				return err
 			}
 			if follow {
-				stopMetrics, err := exporter.Publish(l.Session.Workspace, a.bus, a.metricsPort, func(rule string) string { return ruleKind(l.Graph, rule) })
+				stopMetrics, err := exporter.Publish(l.Session.Workspace, a.bus, a.metricsPort, l.Graph.Kind)
 				if err != nil {
 					return err
 				}
