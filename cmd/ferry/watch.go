@@ -106,12 +106,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 	if v := a.view; v != nil {
 		loop.Loaded = func(g *engine.Graph) { v.Show(g, names, loop) }
 	}
-	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, func(rule string) string {
-		if g := loop.Graph(); g != nil {
-			return g.Kind(rule)
-		}
-		return ""
-	})
+	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, loop.Kind)
 	if err != nil {
 		return err
 	}

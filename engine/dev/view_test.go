@@ -59,6 +59,9 @@ func TestView(t *testing.T) {
 		t.Fatal(err)
 	}
 	loop := &Loop{}
+	if k := loop.Kind("build"); k != "" {
+		t.Errorf("Kind before an evaluation = %q, want \"\"", k)
+	}
 	v.Show(g, []string{"build", "seed"}, loop)
 	keys.Trigger("seed") // the loop has not evaluated ferry.star
 	if n := rec.count(logged("trigger once it runs")); n != 1 {
