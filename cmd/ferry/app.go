@@ -23,6 +23,7 @@ import (
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/console"
+	"github.com/ferryhq/ferry/engine/dev"
 	"github.com/ferryhq/ferry/engine/redact"
 	"github.com/ferryhq/ferry/stdlib"
 )
@@ -52,7 +53,7 @@ type app struct {
 	eventsFile *os.File
 	eventsOut  *redact.Writer // redacts what goes to eventsFile
 	eventLog   *console.EventLog
-	view       *watchView // the watch's status view, when open
+	view       *dev.View // the watch's status view, when open
 
 	evalMemory string                  // --eval-memory: the memory cap of evaluation, "" for the default
 	stop       context.CancelCauseFunc // ends the command, for what it cannot go on after

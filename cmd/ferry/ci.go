@@ -151,7 +151,7 @@ func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhea
 }
 
 // Kind returns the kind of rule name.
-func (c *ciRun) Kind(name string) string { return c.l.Graph.Rule(name).Info().Kind }
+func (c *ciRun) Kind(name string) string { return c.l.Graph.Kind(name) }
 
 // writeReport writes a report with write to f, opened from file (the value
 // of flag), through the redactor, and closes it; kind names the report in

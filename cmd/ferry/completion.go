@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/complete"
-	"github.com/ferryhq/ferry/engine/mod"
 	"github.com/ferryhq/ferry/stdlib"
 )
 
@@ -67,34 +62,17 @@ func (a *app) completeRules(max int, kinds ...string) cobra.CompletionFunc {
 // ferry.mod come from parsing it; a module's files are read only to
 // complete a label of it.
 func (a *app) completeDoc(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	d := complete.DocSource{Builtins: documented()}
 	ws, err := engine.FindWorkspace(a.dir, a.file)
+	root := ""
 	if err == nil {
-		if mf, err := mod.ReadModFile(filepath.Join(ws.Root, mod.ModFileName), mod.ModFileName); err == nil {
-			for _, dep := range mf.Deps {
-				d.Aliases = append(d.Aliases, dep.Alias)
-			}
-		}
+		root = ws.Root
 	}
-	d.Repo = func(name string) fs.FS {
-		switch {
-		case name == "std":
-			return stdlib.FS
-		case ws == nil:
-			return nil
-		case name == "":
-			return os.DirFS(ws.Root)
-		}
-		return a.quietModule(cmd.Context(), ws, name)
-	}
+	d := complete.WorkspaceDoc(documented(), stdlib.FS, root, func() (*engine.Modules, error) { return a.quietModules(cmd.Context(), ws) })
 	comps := complete.Doc(d, args, toComplete)
-	directive := cobra.ShellCompDirectiveNoFileComp
-	for _, c := range comps {
-		if strings.HasSuffix(strings.SplitN(c, "\t", 2)[0], "//") {
-			directive |= cobra.ShellCompDirectiveNoSpace // @std// goes on with a file's name
-		}
+	if complete.NoSpace(comps) {
+		return comps, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
-	return comps, directive
+	return comps, cobra.ShellCompDirectiveNoFileComp
 }
 
 // completeTests completes the value of ferry test --run: the test
@@ -112,20 +90,13 @@ func (a *app) completeTests(_ *cobra.Command, args []string, toComplete string) 
 	return complete.Tests(root, paths, toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
-// quietModule returns the files of the shared module alias, resolved as
-// quietLoad resolves modules; nil when that fails.
-func (a *app) quietModule(ctx context.Context, ws *engine.Workspace, alias string) fs.FS {
+// quietModules resolves the shared modules of ws as quietLoad resolves
+// them.
+func (a *app) quietModules(ctx context.Context, ws *engine.Workspace) (*engine.Modules, error) {
 	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
 	defer cancel()
 	a.quiet()
-	mods, err := a.modules(ctx, ws)
-	if err != nil || mods == nil || mods.ByAlias[alias] == nil {
-		return nil
-	}
-	if src, ok := mods.ByAlias[alias].Source.(engine.DirSource); ok {
-		return os.DirFS(src.Tree.Path("."))
-	}
-	return nil
+	return a.modules(ctx, ws)
 }
 
 // quiet sets the app up for a completion: a bus with no sink, so nothing

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,8 +41,8 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	return ws, project, nil
 }
 
-// isDeploy reports whether a rule is something `ferry up` runs.
-func isDeploy(r engine.Rule) bool { return deploy.IsDeploy(r) }
+// defaultWaitTimeout is how long `ferry up --wait` waits for health.
+const defaultWaitTimeout = 60 * time.Second
 
 func (a *app) upCommand() *cobra.Command {
 	var o engine.RunOptions
@@ -68,7 +65,7 @@ See ferry status and ferry logs --follow.`,
 				return err
 			}
 			if follow {
-				stopMetrics, err := exporter.Publish(l.Session.Workspace, a.bus, a.metricsPort, func(rule string) string { return ruleKind(l.Graph, rule) })
+				stopMetrics, err := exporter.Publish(l.Session.Workspace, a.bus, a.metricsPort, l.Graph.Kind)
 				if err != nil {
 					return err
 				}
@@ -161,41 +158,11 @@ func (a *app) statusCommand() *cobra.Command {
 				enc.SetEscapeHTML(false)
 				return enc.Encode(list)
 			}
-			if len(list) == 0 {
-				fmt.Fprintf(a.stdout, "project %s has no services running; `ferry up` starts them\n", project)
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SERVICE\tSTATE\tREPLICAS\tHEALTH\tPORTS\tIMAGE\tUPTIME\tRESTARTS")
-			for _, s := range list {
-				health, up := s.Health, ""
-				if health == "" {
-					health = "-"
-				}
-				if !s.Started.IsZero() && s.Replicas > 0 {
-					up = time.Since(s.Started).Round(time.Second).String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%d\n", s.Name, s.State, s.Replicas, s.Desired, health, strings.Join(s.Ports, ","), imageColumn(s), up, s.Restarts)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			printHealthErrors(a.stdout, list)
-			return nil
+			return deploy.WriteStatus(a.stdout, project, list, time.Now())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	return cmd
-}
-
-// imageColumn is a status's image, with the short digest it resolved to
-// when it came from a registry and its reference does not pin it.
-func imageColumn(s deploy.ServiceStatus) string {
-	_, d, ok := strings.Cut(s.Digest, "@sha256:")
-	if !ok || len(d) < 12 || strings.Contains(s.Image, "@sha256:") {
-		return s.Image
-	}
-	return s.Image + " (sha256:" + d[:12] + ")"
 }
 
 func (a *app) logsCommand() *cobra.Command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/spf13/cobra"
 )
 
@@ -18,7 +19,7 @@ no Secret's data is shown: Secrets are compared by their keys. With nothing to c
 			if err != nil {
 				return err
 			}
-			keys, err := deployKeys(cmd, l)
+			keys, err := l.Keys(cmd.Context(), deploy.Enabled(l.Graph))
 			if err != nil {
 				return err
 			}

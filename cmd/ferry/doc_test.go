@@ -19,27 +19,6 @@ func TestReferenceIsCurrent(t *testing.T) {
 	}
 }
 
-// docs/stdlib.md is generated from the standard library's docstrings.
-func TestStdlibReferenceIsCurrent(t *testing.T) {
-	t.Parallel()
-	want, err := os.ReadFile("../../docs/stdlib.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := stdlibReference()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Fatal("docs/stdlib.md is stale: run `make docs`")
-	}
-	for _, m := range []string{"ci.star", "deps.star", "go.star", "health.star", "node.star"} {
-		if !strings.Contains(got, "## `@std//"+m+"`") {
-			t.Errorf("docs/stdlib.md lacks %s", m)
-		}
-	}
-}
-
 func TestLogsFollow(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{

@@ -166,38 +166,6 @@ func TestStackOverflowTracebackIsBounded(t *testing.T) {
 	}
 }
 
-// A chain deeper than the tree's nesting continues in a tree of its own,
-// and a rule reached twice shows its deps once.
-func TestGraphTreeDeepChain(t *testing.T) {
-	t.Parallel()
-	ws := newWorkspace(t, map[string]string{
-		"ferry.star": `for i in range(11):
-    task(name = "r%d" % i, cmd = "true", deps = ["r%d" % (i - 1)] if i > 0 else [])
-task(name = "top", cmd = "true", deps = ["r10", "r2"], doc = "both")
-`,
-	})
-	r := ws.ferry(t, "graph")
-	r.wantCode(t, 0)
-	want := `top (task) — both
-├── r10 (task)
-│   └── r9 (task)
-│       └── r8 (task)
-│           └── r7 (task)
-│               └── r6 (task)
-│                   └── r5 (task)
-│                       └── r4 (task)
-│                           └── r3 (deps shown below)
-└── r2 (task)
-    └── r1 (task)
-        └── r0 (task)
-r3 (task)
-└── r2 (deps shown above)
-`
-	if r.stdout != want {
-		t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
-	}
-}
-
 // Ctrl-C during ferry up ends ferry only after the container it started is
 // removed, although the container ignores SIGTERM and takes the whole stop
 // grace to go: a second Ctrl-C is what cuts that short.

@@ -41,7 +41,7 @@ func main() {
 	sigs := engine.StopOnSignals(cancel)
 	cleanups := &engine.Cleanups{}
 	go engine.ExitWhenStuck(ctx, sigs, cleanups, exitConfig)
-	stopProfiles := startProfiles()
+	stopProfiles := engine.StartProfiling(os.Stderr)
 	code := runCancel(engine.WithCleanups(ctx, cleanups), cancel, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfiles()
 	os.Exit(code)

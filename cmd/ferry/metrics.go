@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/exporter"
 )
 
@@ -16,12 +15,4 @@ const metricsAddrFile = exporter.AddrFile
 func (a *app) addMetricsFlag(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&a.metricsPort, "metrics-port", 0,
 		"while the loop runs (watch, up --follow), serve ferry's own Prometheus metrics on 127.0.0.1:`PORT` (0: a free port; -1: none); the address is logged and written to "+metricsAddrFile)
-}
-
-// ruleKind returns the kind of a rule of g, or "" for a rule g lacks.
-func ruleKind(g *engine.Graph, rule string) string {
-	if r := g.Rule(rule); r != nil {
-		return r.Info().Kind
-	}
-	return ""
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,15 +21,6 @@ func (a *app) modules(ctx context.Context, ws *engine.Workspace) (*engine.Module
 	return mod.Load(ctx, ws.Root, a.modOptions())
 }
 
-// modRoot finds the workspace that -C and -f name.
-func (a *app) modRoot() (string, error) {
-	ws, err := engine.FindWorkspace(a.dir, a.file)
-	if err != nil {
-		return "", err
-	}
-	return ws.Root, nil
-}
-
 func (a *app) modCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mod",
@@ -42,7 +32,7 @@ verifies them. See docs/modules.md.`,
 	}
 	withRoot := func(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, root string, args []string) error) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
-			root, err := a.modRoot()
+			root, err := a.workspaceRoot()
 			if err != nil {
 				return err
 			}
@@ -52,7 +42,7 @@ verifies them. See docs/modules.md.`,
 	cmd.AddCommand(
 		withRoot("add ALIAS REPOSITORY[@VERSION]", "Add a module (at its newest semver tag when no version is given) and pin it", cobra.ExactArgs(2),
 			func(ctx context.Context, root string, args []string) error {
-				repo, version := splitVersion(args[1])
+				repo, version := mod.SplitVersion(args[1])
 				v, err := mod.Add(ctx, root, args[0], repo, version, a.modOptions())
 				if err == nil {
 					fmt.Fprintf(a.stdout, "added @%s %s (load(\"@%s//file.star\", ...))\n", args[0], v, args[0])
@@ -108,14 +98,4 @@ verifies them. See docs/modules.md.`,
 			}),
 	)
 	return cmd
-}
-
-// splitVersion splits REPOSITORY@VERSION; an ssh address (git@host:path)
-// keeps its user.
-func splitVersion(s string) (repo, version string) {
-	i := strings.LastIndex(s, "@")
-	if i <= 0 || strings.ContainsAny(s[i:], "/:") {
-		return s, ""
-	}
-	return s[:i], s[i+1:]
 }

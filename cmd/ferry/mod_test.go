@@ -100,17 +100,3 @@ func TestModulesExampleFromGit(t *testing.T) {
 		t.Fatalf("ferry plan with an unknown alias exited %d:\n%s", code, logs)
 	}
 }
-
-func TestSplitVersion(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"https://git.example/lib.git@v1.2.0":  {"https://git.example/lib.git", "v1.2.0"},
-		"https://git.example/lib.git":         {"https://git.example/lib.git", ""},
-		"git@git.example:team/lib.git":        {"git@git.example:team/lib.git", ""},
-		"git@git.example:team/lib.git@v2.0.0": {"git@git.example:team/lib.git", "v2.0.0"},
-		"ssh://git@git.example/lib":           {"ssh://git@git.example/lib", ""},
-	} {
-		if repo, v := splitVersion(in); repo != want[0] || v != want[1] {
-			t.Errorf("splitVersion(%q) = %q, %q; want %q, %q", in, repo, v, want[0], want[1])
-		}
-	}
-}

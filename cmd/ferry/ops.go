@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -212,29 +211,13 @@ next ferry up replaces the replicas that run an older digest. See docs/registrie
 			}
 			res, err := deploy.Pull(cmd.Context(), sel, a.bus)
 			for _, r := range res {
-				who := strings.Join(r.Rules, ", ")
-				switch {
-				case r.Skipped != "":
-					a.bus.Logf(engine.LevelInfo, "%s: %s not pulled: %s", who, r.Image, r.Skipped)
-				case r.Resolved.ID == "":
-				case r.Resolved.Pulled:
-					a.bus.Logf(engine.LevelInfo, "%s: pulled %s (%s); ferry up replaces what runs an older image", who, r.Image, digestOrID(r.Resolved))
-				default:
-					a.bus.Logf(engine.LevelInfo, "%s: %s is up to date (%s)", who, r.Image, digestOrID(r.Resolved))
+				if msg := r.Message(); msg != "" {
+					a.bus.Logf(engine.LevelInfo, "%s", msg)
 				}
 			}
 			return err
 		},
 	}
-}
-
-// digestOrID is the digest an image resolved to, or its ID when it came
-// from no registry.
-func digestOrID(r deploy.ResolvedImage) string {
-	if r.Digest != "" {
-		return r.Digest
-	}
-	return r.ID
 }
 
 func (a *app) pushCommand() *cobra.Command {

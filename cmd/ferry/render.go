@@ -1,16 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
-
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/engine"
 )
 
 func (a *app) renderCommand() *cobra.Command {
@@ -27,7 +20,7 @@ rendered: a Secret holds its keys with empty values.`,
 			if err != nil {
 				return err
 			}
-			keys, err := deployKeys(cmd, l)
+			keys, err := l.Keys(cmd.Context(), deploy.Enabled(l.Graph))
 			if err != nil {
 				return err
 			}
@@ -35,37 +28,9 @@ rendered: a Secret holds its keys with empty values.`,
 			if err != nil {
 				return err
 			}
-			for _, f := range slices.Sorted(maps.Keys(files)) {
-				if out == "" {
-					fmt.Fprintf(a.stdout, "---\n# %s\n%s", f, files[f])
-					continue
-				}
-				p := filepath.Join(out, filepath.FromSlash(f))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					return err
-				}
-				if err := os.WriteFile(p, files[f], 0o644); err != nil {
-					return err
-				}
-			}
-			if out != "" {
-				fmt.Fprintf(a.stdout, "wrote %d manifests to %s\n", len(files), out)
-			}
-			return nil
+			return deploy.WriteManifests(a.stdout, out, files)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write one file per object into `DIR` instead of stdout")
 	return cmd
-}
-
-// deployKeys returns the keys of the services and jobs the profiles
-// enable, and of what they depend on.
-func deployKeys(cmd *cobra.Command, l *engine.Loaded) (map[string]engine.Digest, error) {
-	var names []string
-	for _, n := range l.Graph.Names() {
-		if r := l.Graph.Rule(n); deploy.IsDeploy(r) && l.Graph.ProfileEnabled(r.Info()) {
-			names = append(names, n)
-		}
-	}
-	return l.Keys(cmd.Context(), names)
 }

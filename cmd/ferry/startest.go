@@ -85,18 +85,12 @@ docs/testing.md.`,
 
 // testOutcome prints the summary line of a run and returns its exit code.
 func testOutcome(a *app, rep *startest.Report) error {
-	passed, failed := rep.Counts()
+	fmt.Fprintln(a.stdout, rep.Summary())
 	switch {
-	case len(rep.Files) == 0:
-		fmt.Fprintf(a.stdout, "no test files (*%s)\n", startest.Suffix)
 	case rep.Broken():
-		fmt.Fprintf(a.stdout, "FAIL: %d passed, %d failed; a test file did not load (%.3fs)\n", passed, failed, rep.Time.Seconds())
 		return &exitCodeError{code: exitConfig, msg: "ferry test: a test file did not load; fix the error above"}
-	case failed > 0:
-		fmt.Fprintf(a.stdout, "FAIL: %d passed, %d failed (%.3fs)\n", passed, failed, rep.Time.Seconds())
+	case rep.Failed():
 		return &exitCodeError{code: exitFailed}
-	default:
-		fmt.Fprintf(a.stdout, "ok: %d passed in %d files (%.3fs)\n", passed, len(rep.Files), rep.Time.Seconds())
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -71,7 +70,7 @@ view). On a terminal, a status view shows each rule's state above the log
 // holding the workspace lock. The services it deployed are removed when it
 // ends, unless keep.
 func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options, keep bool) error {
-	limitMemory()
+	dev.LimitMemory()
 	project, err := engine.ResolveProject(ws, a.project)
 	if err != nil {
 		return err
@@ -104,31 +103,13 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 			},
 		},
 	}
-	loop.Loaded = func(g *engine.Graph) { a.viewRules(g, names, loop) }
-	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, func(rule string) string {
-		if g := loop.Graph(); g != nil {
-			return ruleKind(g, rule)
-		}
-		return ""
-	})
+	if v := a.view; v != nil {
+		loop.Loaded = func(g *engine.Graph) { v.Show(g, names, loop) }
+	}
+	stopMetrics, err := exporter.Publish(ws, a.bus, a.metricsPort, loop.Kind)
 	if err != nil {
 		return err
 	}
 	defer stopMetrics()
 	return loop.Run(ctx)
-}
-
-// watchMemoryLimit is the soft limit on the Go heap of a watch, unless
-// GOMEMLIMIT sets one. A watch lives for hours, and each run leaves garbage
-// the size of the state file (14 MB at 100,000 files) behind: without a
-// limit the heap grows to twice its peak before a collection, while the live
-// heap of a 100,000-file watch is under 50 MB. The limit is soft: a
-// workspace that needs more gets it, with more frequent collections.
-const watchMemoryLimit = 100 << 20
-
-// limitMemory sets watchMemoryLimit unless the user set GOMEMLIMIT.
-func limitMemory() {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
-		debug.SetMemoryLimit(watchMemoryLimit)
-	}
 }

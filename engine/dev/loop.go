@@ -133,6 +133,15 @@ func (l *Loop) perGraph() *perGraph {
 // first.
 func (l *Loop) Graph() *engine.Graph { return l.graph.Load() }
 
+// Kind returns the kind of the rule name of the last good evaluation, ""
+// when it has none (or before the first).
+func (l *Loop) Kind(name string) string {
+	if g := l.Graph(); g != nil {
+		return g.Kind(name)
+	}
+	return ""
+}
+
 // Run runs the selected rules once, and then the rules each batch of
 // changes and each trigger calls for, holding the workspace lock, until
 // ctx ends; it returns ctx's error then, or nil if the source ends. A

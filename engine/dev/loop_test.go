@@ -280,6 +280,9 @@ func TestLoopRunsWhatABatchAffects(t *testing.T) {
 	if got := []int{h.ran("gen"), h.ran("lib"), h.ran("out")}; !slices.Equal(got, []int{1, 1, 1}) {
 		t.Fatalf("first run: gen, lib, out ran %v times\n%s", got, h.rec.log())
 	}
+	if k, none := h.loop.Kind("gen"), h.loop.Kind("nothing"); k != "task" || none != "" {
+		t.Errorf("Kind = %q, %q; want task and \"\"", k, none)
+	}
 	h.src.mu.Lock()
 	keep := h.src.keep
 	h.src.mu.Unlock()

@@ -15,6 +15,16 @@ import (
 	"golang.org/x/mod/semver"
 )
 
+// SplitVersion splits the argument of `ferry mod add`, REPOSITORY@VERSION; an ssh address (git@host:path)
+// keeps its user.
+func SplitVersion(s string) (repo, version string) {
+	i := strings.LastIndex(s, "@")
+	if i <= 0 || strings.ContainsAny(s[i:], "/:") {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
+}
+
 // Add adds the module at repo, loaded as @alias, to the ferry.mod in dir
 // (creating it), at version, or at the repository's newest semver tag when
 // version is "", and pins it in ferry.lock. An existing dep of that alias

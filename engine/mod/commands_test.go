@@ -141,3 +141,17 @@ func TestPermissionGrants(t *testing.T) {
 	_, err = ParseModFile("ferry.mod", []byte("module(permissions = ['root'])"))
 	wantErr(t, err, `ferry.mod:1:22: module: unknown permission "root" (there are commands, docker, env, files, network, secrets)`)
 }
+
+func TestSplitVersion(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"https://git.example/lib.git@v1.2.0":  {"https://git.example/lib.git", "v1.2.0"},
+		"https://git.example/lib.git":         {"https://git.example/lib.git", ""},
+		"git@git.example:team/lib.git":        {"git@git.example:team/lib.git", ""},
+		"git@git.example:team/lib.git@v2.0.0": {"git@git.example:team/lib.git", "v2.0.0"},
+		"ssh://git@git.example/lib":           {"ssh://git@git.example/lib", ""},
+	} {
+		if repo, v := SplitVersion(in); repo != want[0] || v != want[1] {
+			t.Errorf("SplitVersion(%q) = %q, %q; want %q, %q", in, repo, v, want[0], want[1])
+		}
+	}
+}

@@ -96,6 +96,21 @@ func (r *Report) Broken() bool {
 	return slices.ContainsFunc(r.Files, func(f *File) bool { return f.Err != nil })
 }
 
+// Summary is the line that ends a run, as `ferry test` prints it: no test
+// files, FAIL with the counts (and that a file did not load), or ok.
+func (r *Report) Summary() string {
+	passed, failed := r.Counts()
+	switch {
+	case len(r.Files) == 0:
+		return fmt.Sprintf("no test files (*%s)", Suffix)
+	case r.Broken():
+		return fmt.Sprintf("FAIL: %d passed, %d failed; a test file did not load (%.3fs)", passed, failed, r.Time.Seconds())
+	case failed > 0:
+		return fmt.Sprintf("FAIL: %d passed, %d failed (%.3fs)", passed, failed, r.Time.Seconds())
+	}
+	return fmt.Sprintf("ok: %d passed in %d files (%.3fs)", passed, len(r.Files), r.Time.Seconds())
+}
+
 // Counts returns how many tests passed and failed.
 func (r *Report) Counts() (passed, failed int) {
 	for _, f := range r.Files {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/builtins/core"
 	"github.com/ferryhq/ferry/engine"
@@ -94,6 +96,9 @@ def helper():
 	passed, failed := rep.Counts()
 	if passed != 2 || failed != 2 || !rep.Failed() || !rep.Broken() {
 		t.Errorf("passed %d, failed %d, failed %v, broken %v", passed, failed, rep.Failed(), rep.Broken())
+	}
+	if s := rep.Summary(); !strings.HasPrefix(s, "FAIL: 2 passed, 2 failed; a test file did not load (") {
+		t.Errorf("Summary = %q", s)
 	}
 	for _, want := range []string{
 		"--- PASS: test_first (",
@@ -320,5 +325,20 @@ func TestFoldersClosed(t *testing.T) {
 	}
 	if after := fds(); after > before+5 {
 		t.Errorf("%d file descriptors open before, %d after: the folders of 400 evaluations stay open", before, after)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	for _, tc := range []struct {
+		rep  startest.Report
+		want string
+	}{
+		{startest.Report{}, "no test files (*_test.star)"},
+		{startest.Report{Files: []*startest.File{{Tests: []*startest.Test{{}, {}}}, {Tests: []*startest.Test{{}}}}, Time: 1500 * time.Millisecond}, "ok: 3 passed in 2 files (1.500s)"},
+		{startest.Report{Files: []*startest.File{{Tests: []*startest.Test{{}, {Err: errors.New("x")}}}}, Time: time.Second}, "FAIL: 1 passed, 1 failed (1.000s)"},
+	} {
+		if got := tc.rep.Summary(); got != tc.want {
+			t.Errorf("Summary = %q, want %q", got, tc.want)
+		}
 	}
 }

@@ -1,25 +1,27 @@
-package main
+package engine
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
 )
 
-// startProfiles writes a CPU profile of the whole process to the file
+// StartProfiling writes a CPU profile of the whole process to the file
 // FERRY_CPUPROFILE names, and a heap profile at exit to FERRY_MEMPROFILE's,
-// for `go tool pprof` (see docs/performance.md). The returned function
-// stops them; it does nothing when neither is set.
-func startProfiles() func() {
+// for `go tool pprof` (see docs/performance.md), saying on stderr what
+// fails. The returned function stops them; it does nothing when neither
+// is set.
+func StartProfiling(stderr io.Writer) func() {
 	cpu, mem := os.Getenv("FERRY_CPUPROFILE"), os.Getenv("FERRY_MEMPROFILE")
 	var stops []func()
 	if cpu != "" {
 		f, err := os.Create(cpu)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "ferry: FERRY_CPUPROFILE: %v\n", err)
+			fmt.Fprintf(stderr, "ferry: FERRY_CPUPROFILE: %v\n", err)
 		} else if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(os.Stderr, "ferry: FERRY_CPUPROFILE: %v\n", err)
+			fmt.Fprintf(stderr, "ferry: FERRY_CPUPROFILE: %v\n", err)
 			f.Close()
 		} else {
 			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
@@ -30,12 +32,12 @@ func startProfiles() func() {
 		stops = append(stops, func() {
 			f, err := os.Create(mem)
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "ferry: FERRY_MEMPROFILE: %v\n", err)
+				fmt.Fprintf(stderr, "ferry: FERRY_MEMPROFILE: %v\n", err)
 				return
 			}
 			defer f.Close()
 			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-				fmt.Fprintf(os.Stderr, "ferry: FERRY_MEMPROFILE: %v\n", err)
+				fmt.Fprintf(stderr, "ferry: FERRY_MEMPROFILE: %v\n", err)
 			}
 		})
 	}
