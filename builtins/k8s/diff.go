@@ -150,7 +150,7 @@ func (t *Target) asLive(d *deploy.Deployment, live map[string]*unstructured.Unst
 			if sec := live["Secret/"+n]; sec != nil {
 				data, _, _ := unstructured.NestedString(sec.Object, "data", corev1.DockerConfigJsonKey)
 				if cfg, err := base64Decode(data); err == nil {
-					t.setPullAuth(d.Spec.Name, cfg)
+					t.setPullAuth(d.Spec.Name, &pullCred{name: n, cfg: cfg})
 				}
 			}
 		}

@@ -69,10 +69,16 @@ type Target struct {
 	lists map[schema.GroupVersionResource]*listed
 
 	// images pushes what image() rules built to the environment's
-	// registry; pullAuth holds, by rule, the .dockerconfigjson of its
-	// imagePullSecret (see images.go).
+	// registry; pullAuth holds, by rule, its imagePullSecret (see
+	// images.go).
 	images   ImagePusher
-	pullAuth map[string][]byte
+	pullAuth map[string]*pullCred
+
+	// warn receives what the user should know but that is no error (the
+	// log of the rule being deployed when nil); noRegistry says once that
+	// built images are not pushed.
+	warn       func(string)
+	noRegistry sync.Once
 }
 
 type listed struct {

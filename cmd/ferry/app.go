@@ -75,8 +75,9 @@ type app struct {
 func (a *app) plugins(project string) []engine.Plugin {
 	if a.docker == nil {
 		a.docker = dockerapi.New()
-		a.targets = docker.NewTargets(a.docker, a.redactor, func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
-		a.k8s = &k8s.Targets{Redactor: a.redactor, Images: a.docker}
+		warn := func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) }
+		a.targets = docker.NewTargets(a.docker, a.redactor, warn)
+		a.k8s = &k8s.Targets{Redactor: a.redactor, Images: a.docker, Warn: warn}
 	}
 	a.targets.Own(a.owner)
 	a.k8s.Own(a.owner)
