@@ -240,6 +240,9 @@ type ServiceStatus struct {
 	// counted as replicas (see the docker target's rollout): the next
 	// `ferry up` removes them.
 	Unadopted []string `json:"unadopted,omitempty"`
+	// Scaling says what scales an autoscaled service, where the target
+	// can tell ("" otherwise).
+	Scaling string `json:"scaling,omitempty"`
 }
 
 // HeldSecrets learns the secret values that the containers of r hold,

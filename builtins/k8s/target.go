@@ -36,11 +36,12 @@ var kinds = []schema.GroupVersionResource{
 	{Group: "apps", Version: "v1", Resource: "deployments"},
 	{Group: "batch", Version: "v1", Resource: "jobs"},
 	{Version: "v1", Resource: "services"},
+	hpaResource,
 }
 
 // resourceOf is the resource of a typed object's kind.
 var resourceOf = map[string]schema.GroupVersionResource{
-	"Secret": kinds[0], "Deployment": kinds[1], "Job": kinds[2], "Service": kinds[3],
+	"Secret": kinds[0], "Deployment": kinds[1], "Job": kinds[2], "Service": kinds[3], "HorizontalPodAutoscaler": hpaResource,
 }
 
 // A Target deploys an environment's services and jobs to the Kubernetes
@@ -67,6 +68,9 @@ type Target struct {
 	// listFresh only, so what others change is seen soon after.
 	mu    sync.Mutex
 	lists map[schema.GroupVersionResource]*listed
+	// metrics says whether the cluster serves the resource metrics API
+	// (nil until asked; see autoscale.go).
+	metrics *bool
 
 	// images pushes what image() rules built to the environment's
 	// registry; pullAuth holds, by rule, its imagePullSecret (see
@@ -95,6 +99,7 @@ type clients struct {
 	config  *rest.Config // for the streams of exec
 	typed   kubernetes.Interface
 	dynamic dynamic.Interface
+	groups  groupLister // discovery, for the metrics API
 }
 
 var (
@@ -165,7 +170,7 @@ func (t *Target) load() {
 			t.cfgErr = t.configError(err)
 			return
 		}
-		t.clients = &clients{config: cfg, typed: typed, dynamic: dyn}
+		t.clients = &clients{config: cfg, typed: typed, dynamic: dyn, groups: typed.Discovery()}
 	})
 }
 
@@ -343,6 +348,12 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		}
 		return true, "", nil
 	}
+	if d.Spec.Autoscale != nil {
+		if ok, why, err := t.currentScaling(ctx, c, d, u); err != nil || !ok {
+			return false, why, err
+		}
+		d = withLiveReplicas(d, u)
+	}
 	if n, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); int(n) != max(d.Spec.Replicas, 1) {
 		return false, fmt.Sprintf("%d replicas, %d declared", n, max(d.Spec.Replicas, 1)), nil
 	}
@@ -383,6 +394,9 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	t.forget()
 	defer t.forget()
 	if d, err = t.publish(ctx, d, log); err != nil {
+		return err
+	}
+	if d, err = t.autoscaled(ctx, c, d); err != nil {
 		return err
 	}
 	objs := t.objects(d)
@@ -743,10 +757,14 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 	if err != nil {
 		return nil, t.apiError("listing deployments", err)
 	}
+	hpas, err := t.hpaNames(ctx, c, project, deps.Items)
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range deps.Items {
 		st := deploy.ServiceStatus{
 			Name: d.Labels[LabelRule], Replicas: int(d.Status.ReadyReplicas), Desired: int(ptrOr(d.Spec.Replicas, 1)),
-			State: "running", Started: d.CreationTimestamp.Time,
+			State: "running", Started: d.CreationTimestamp.Time, Scaling: scaling(&d, hpas),
 		}
 		if len(d.Spec.Template.Spec.Containers) > 0 {
 			st.Image = d.Spec.Template.Spec.Containers[0].Image

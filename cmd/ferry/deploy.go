@@ -180,7 +180,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			printHealthErrors(a.stdout, list)
+			printStatusNotes(a.stdout, list)
 			return nil
 		},
 	}
