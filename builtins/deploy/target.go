@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"go.starlark.net/syntax"
+
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -176,7 +178,8 @@ type Deployment struct {
 	Project string
 	Spec    *ServiceSpec
 	Job     bool
-	Image   string        // the image reference to run
+	Pos     syntax.Position // where ferry.star declares the service or job, for messages
+	Image   string          // the image reference to run
 	Key     engine.Digest // the config hash
 	// Pull is the pull policy of Image, "" when nothing is left to pull:
 	// an image() rule of the workspace builds it, or it is Resolved.

@@ -89,7 +89,7 @@ func (t *Target) Diff(ctx context.Context, project string, ds []*deploy.Deployme
 			}
 			after, err := t.dryRun(ctx, c, o)
 			if err != nil {
-				return 0, err
+				return 0, declaredAt(d, err)
 			}
 			text, err := objectDiff(cur, after)
 			if err != nil {

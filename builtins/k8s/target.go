@@ -205,11 +205,23 @@ func (t *Target) apiError(what string, err error) error {
 	if apierrors.IsForbidden(err) {
 		return fmt.Errorf("%s in namespace %s: the cluster refused: %v (ask for the permission, or choose another namespace with environment(%q, namespace = ...))", what, t.namespace, err, t.env.Name)
 	}
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		return fmt.Errorf("%s in namespace %s: the cluster rejected it: %v", what, t.namespace, err)
+	}
 	var se *apierrors.StatusError
 	if errors.As(err, &se) {
 		return fmt.Errorf("%s in namespace %s: %v", what, t.namespace, err)
 	}
 	return fmt.Errorf("%s: cannot reach the cluster of environment %s: %w", what, t.env.Name, err)
+}
+
+// declaredAt prefixes err, which applying d's objects returned (the API
+// server rejected one, say), with where ferry.star declares d.
+func declaredAt(d *deploy.Deployment, err error) error {
+	if !d.Pos.IsValid() {
+		return err
+	}
+	return fmt.Errorf("%s: %s %s: %w", d.Pos, kindOf(d), d.Spec.Name, err)
 }
 
 // applied is the stripped object sent by a server-side apply: no status,
@@ -405,7 +417,7 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	}
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
-			return err
+			return declaredAt(d, err)
 		}
 		fmt.Fprintf(log, "applied %s/%s\n", strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind), o.GetName())
 	}
@@ -665,7 +677,7 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	}
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
-			return err
+			return declaredAt(d, err)
 		}
 	}
 	if err := t.pruneRule(ctx, c, d, objs, log); err != nil {

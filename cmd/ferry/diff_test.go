@@ -1,44 +1,10 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ferryhq/ferry/builtins/k8s/k8stest"
 )
-
-// apiCluster returns a cluster of the API server alone (FERRY_K8S_KUBECONFIG's,
-// else one started for the test and stopped after it), and points
-// KUBECONFIG at it; the test is skipped when the cluster's binaries are
-// not built.
-func apiCluster(t *testing.T) *k8stest.Cluster {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no test cluster")
-	}
-	c := k8stest.FromEnv()
-	if c == nil {
-		if !k8stest.Built() {
-			if os.Getenv("FERRY_K8S_REQUIRED") != "" {
-				t.Fatal("the test cluster's binaries are not built: run hack/k8s/cluster.sh build")
-			}
-			t.Skip("the test cluster's binaries are not built: run hack/k8s/cluster.sh build")
-		}
-		var err error
-		if c, err = k8stest.Start(k8stest.API); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := c.Stop(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Setenv("KUBECONFIG", c.Kubeconfig)
-	return c
-}
 
 // ferry diff --exit-code exits 1 when up would change something, 0 when
 // not, and 2 on an error, as git diff --exit-code and kubectl diff do.

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferryhq/ferry/builtins/k8s/k8stest"
+)
+
+// apiCluster returns a cluster of the API server alone (FERRY_K8S_KUBECONFIG's,
+// else one started for the test and stopped after it), and points
+// KUBECONFIG at it; the test is skipped when the cluster's binaries are
+// not built.
+func apiCluster(t *testing.T) *k8stest.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no test cluster")
+	}
+	c := k8stest.FromEnv()
+	if c == nil {
+		if !k8stest.Built() {
+			if os.Getenv("FERRY_K8S_REQUIRED") != "" {
+				t.Fatal("the test cluster's binaries are not built: run hack/k8s/cluster.sh build")
+			}
+			t.Skip("the test cluster's binaries are not built: run hack/k8s/cluster.sh build")
+		}
+		var err error
+		if c, err = k8stest.Start(k8stest.API); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := c.Stop(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Setenv("KUBECONFIG", c.Kubeconfig)
+	return c
+}
+
+// clusterNamespace makes a namespace of its own in c, removed when the
+// test ends.
+func clusterNamespace(t *testing.T, c *k8stest.Cluster) string {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := kubernetes.NewForConfigOrDie(cfg)
+	b := make([]byte, 4)
+	rand.Read(b)
+	ns := "t-" + hex.EncodeToString(b)
+	if _, err := admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	return ns
+}
+
+// A manifest the API server rejects fails up with the server's message
+// and the line of ferry.star that declares the service.
+func TestUpQuotesRejectedManifest(t *testing.T) {
+	ns := clusterNamespace(t, apiCluster(t))
+	ws := newWorkspace(t, map[string]string{"ferry.star": `environment("cluster", target = "kubernetes", namespace = "` + ns + `")
+
+service(name = "9lives", image = "acme/web:1", ports = ["8080"])
+`})
+	r := ws.ferry(t, "--env", "cluster", "up")
+	if r.code == 0 {
+		t.Fatalf("up of a Service the cluster rejects succeeded:\n%s", r.stdout)
+	}
+	for _, want := range []string{"ferry.star:3:8: service 9lives: applying service/9lives in namespace " + ns + ": the cluster rejected it:", "DNS-1035"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("up does not say %q:\n%s\n%s", want, r.stdout, r.stderr)
+		}
+	}
+}
