@@ -396,30 +396,52 @@ func jobCondition(u *unstructured.Unstructured, kind string) bool {
 	return false
 }
 
-// Deploy applies the service's objects, then removes those of the rule it
-// no longer needs: an older Secret (a rotation), a Service whose ports went.
-func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+// prepare is how Deploy and RunJob begin: the clients, d as its objects
+// are applied (its image pushed, an autoscaled service with the replicas
+// that run), and those objects, none of which is another's. It drops the
+// lists of Current, as the caller is about to write (and drops them again
+// when done).
+func (t *Target) prepare(ctx context.Context, d *deploy.Deployment, log io.Writer) (*clients, *deploy.Deployment, []object, error) {
 	c, err := t.client()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	t.forget()
-	defer t.forget()
 	if d, err = t.publish(ctx, d, log); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if d, err = t.autoscaled(ctx, c, d); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	objs := t.objects(d)
 	if err := t.checkOwned(ctx, c, objs); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
+	return c, d, objs, nil
+}
+
+// applyAll applies objs, the objects of d, saying each to log; an
+// object the cluster rejects is an error with where d is declared.
+func (t *Target) applyAll(ctx context.Context, c *clients, d *deploy.Deployment, objs []object, log io.Writer) error {
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
 			return declaredAt(d, err)
 		}
 		fmt.Fprintf(log, "applied %s/%s\n", strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind), o.GetName())
+	}
+	return nil
+}
+
+// Deploy applies the service's objects, then removes those of the rule it
+// no longer needs: an older Secret (a rotation), a Service whose ports went.
+func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	defer t.forget()
+	c, d, objs, err := t.prepare(ctx, d, log)
+	if err != nil {
+		return err
+	}
+	if err := t.applyAll(ctx, c, d, objs, log); err != nil {
+		return err
 	}
 	if !t.applyOnly {
 		if err := t.waitStarted(ctx, c, d, log); err != nil {
@@ -643,21 +665,13 @@ func (t *Target) delete(ctx context.Context, c *clients, gvr schema.GroupVersion
 // waits until it completes; a failure is an error with the pod's last
 // lines.
 func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
-	c, err := t.client()
-	if err != nil {
-		return err
-	}
-	t.forget()
 	defer t.forget()
-	if d, err = t.publish(ctx, d, log); err != nil {
+	c, d, objs, err := t.prepare(ctx, d, log)
+	if err != nil {
 		return err
 	}
 	name := objectName(d.Spec.Name)
 	jobs := t.resource(c, resourceOf["Job"])
-	objs := t.objects(d)
-	if err := t.checkOwned(ctx, c, objs); err != nil {
-		return err
-	}
 	old, err := t.get(ctx, c, resourceOf["Job"], name)
 	if err != nil {
 		return err
@@ -675,10 +689,9 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 			}
 		}
 	}
-	for _, o := range objs {
-		if err := t.apply(ctx, c, o); err != nil {
-			return declaredAt(d, err)
-		}
+	// "started job/NAME" says it all.
+	if err := t.applyAll(ctx, c, d, objs, io.Discard); err != nil {
+		return err
 	}
 	if err := t.pruneRule(ctx, c, d, objs, log); err != nil {
 		return err
