@@ -180,7 +180,7 @@ type Deployment struct {
 	Job     bool
 	Pos     syntax.Position // where ferry.star declares the service or job, for messages
 	Image   string          // the image reference to run
-	Key     engine.Digest // the config hash
+	Key     engine.Digest   // the config hash
 	// Pull is the pull policy of Image, "" when nothing is left to pull:
 	// an image() rule of the workspace builds it, or it is Resolved.
 	Pull string
