@@ -52,22 +52,23 @@ func TestRejectedManifestQuoted(t *testing.T) {
 	c := needCluster(t, false)
 	ns, _ := testNamespace(t, c)
 	tg := applyingIn(ns, ownerA)
-	// A Deployment's name may start with a digit, a Service's may not.
-	d := service("9lives", "ferry.local/none:1", 1)
-	d.Spec.Ports = []deploy.Port{{Container: 8080, Protocol: "tcp"}}
-	d.Pos = syntax.MakePosition(ptr("ferry.star"), 7, 1)
+	// A container's environment variable may not be named with '='.
+	d := service("web", "ferry.local/none:1", 1)
+	d.Spec.Env = map[string]string{"BAD=NAME": "x"}
+	d.Pos = syntax.MakePosition(ptr("ferry.star"), 7, 8)
 
 	err := tg.Deploy(context.Background(), d, io.Discard)
 	if err == nil {
-		t.Fatal("the cluster took a Service named 9lives")
+		t.Fatal("the cluster took an environment variable named BAD=NAME")
 	}
-	for _, want := range []string{"ferry.star:7:1: service 9lives: applying service/9lives in namespace " + ns + ": the cluster rejected it:", "DNS-1035"} {
+	t.Log(err)
+	for _, want := range []string{"ferry.star:7:8: service web: applying deployment/web in namespace " + ns + ": the cluster rejected it:", `"BAD=NAME"`, "environment variable name"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("up's error does not say %q: %v", want, err)
 		}
 	}
 	_, err = tg.Diff(context.Background(), "shop", []*deploy.Deployment{d}, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "ferry.star:7:1: service 9lives: dry-run applying service/9lives") || !strings.Contains(err.Error(), "DNS-1035") {
+	if err == nil || !strings.Contains(err.Error(), "ferry.star:7:8: service web: dry-run applying deployment/web") || !strings.Contains(err.Error(), "environment variable name") {
 		t.Errorf("diff's error: %v", err)
 	}
 }

@@ -72,13 +72,13 @@ func TestUpQuotesRejectedManifest(t *testing.T) {
 	ns := clusterNamespace(t, apiCluster(t))
 	ws := newWorkspace(t, map[string]string{"ferry.star": `environment("cluster", target = "kubernetes", namespace = "` + ns + `")
 
-service(name = "9lives", image = "acme/web:1", ports = ["8080"])
+service(name = "web", image = "acme/web:1", env = {"BAD=NAME": "x"})
 `})
 	r := ws.ferry(t, "--env", "cluster", "up")
 	if r.code == 0 {
 		t.Fatalf("up of a Service the cluster rejects succeeded:\n%s", r.stdout)
 	}
-	for _, want := range []string{"ferry.star:3:8: service 9lives: applying service/9lives in namespace " + ns + ": the cluster rejected it:", "DNS-1035"} {
+	for _, want := range []string{"ferry.star:3:8: service web: applying deployment/web in namespace " + ns + ": the cluster rejected it:", "environment variable name"} {
 		if !strings.Contains(r.stderr+r.stdout, want) {
 			t.Errorf("up does not say %q:\n%s\n%s", want, r.stdout, r.stderr)
 		}
