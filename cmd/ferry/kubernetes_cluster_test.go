@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,35 +17,52 @@ import (
 	"github.com/ferryhq/ferry/builtins/k8s/k8stest"
 )
 
+// The API-only cluster of the tests, started by the first test that needs
+// one and stopped by TestMain (see stopAPICluster).
+var apiTestCluster struct {
+	once    sync.Once
+	c       *k8stest.Cluster
+	err     error
+	skipped string // why there is none
+}
+
 // apiCluster returns a cluster of the API server alone (FERRY_K8S_KUBECONFIG's,
-// else one started for the test and stopped after it), and points
-// KUBECONFIG at it; the test is skipped when the cluster's binaries are
-// not built.
+// else one started for the package's tests), and points KUBECONFIG at it;
+// the test is skipped when the cluster's binaries are not built.
 func apiCluster(t *testing.T) *k8stest.Cluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: no test cluster")
 	}
-	c := k8stest.FromEnv()
-	if c == nil {
+	a := &apiTestCluster
+	a.once.Do(func() {
+		if a.c = k8stest.FromEnv(); a.c != nil {
+			return
+		}
 		if !k8stest.Built() {
-			if os.Getenv("FERRY_K8S_REQUIRED") != "" {
-				t.Fatal("the test cluster's binaries are not built: run hack/k8s/cluster.sh build")
-			}
-			t.Skip("the test cluster's binaries are not built: run hack/k8s/cluster.sh build")
+			a.skipped = "the test cluster's binaries are not built: run hack/k8s/cluster.sh build"
+			return
 		}
-		var err error
-		if c, err = k8stest.Start(k8stest.API); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := c.Stop(); err != nil {
-				t.Error(err)
-			}
-		})
+		a.c, a.err = k8stest.Start(k8stest.API)
+	})
+	switch {
+	case a.err != nil:
+		t.Fatal(a.err)
+	case a.skipped != "" && os.Getenv("FERRY_K8S_REQUIRED") != "":
+		t.Fatal(a.skipped)
+	case a.skipped != "":
+		t.Skip(a.skipped)
 	}
-	t.Setenv("KUBECONFIG", c.Kubeconfig)
-	return c
+	t.Setenv("KUBECONFIG", a.c.Kubeconfig)
+	return a.c
+}
+
+// stopAPICluster stops the cluster apiCluster started, if it did.
+func stopAPICluster() error {
+	if apiTestCluster.c == nil {
+		return nil
+	}
+	return apiTestCluster.c.Stop()
 }
 
 // clusterNamespace makes a namespace of its own in c, removed when the
