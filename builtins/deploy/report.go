@@ -44,6 +44,9 @@ func WriteStatus(w io.Writer, project string, list []ServiceStatus, now time.Tim
 		if s.HealthError != "" {
 			fmt.Fprintf(w, "%s is %s: %s\n", s.Name, s.Health, s.HealthError)
 		}
+		if s.Scaling != "" {
+			fmt.Fprintf(w, "%s is autoscaled by %s\n", s.Name, s.Scaling)
+		}
 		for _, c := range s.Unadopted {
 			fmt.Fprintf(w, "%s: %s is the new replica of a rollout that stopped; it is not counted, and the next `ferry up` removes it\n", s.Name, c)
 		}

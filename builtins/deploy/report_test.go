@@ -17,7 +17,7 @@ func TestWriteStatus(t *testing.T) {
 	}
 	sb.Reset()
 	list := []ServiceStatus{
-		{Name: "web", Replicas: 2, Desired: 2, State: "running", Health: "healthy", Ports: []string{"8080", "8443"}, Image: "nginx:1", Digest: "nginx@sha256:0123456789abcdef", Started: now.Add(-90 * time.Second), Restarts: 1},
+		{Name: "web", Replicas: 2, Desired: 2, State: "running", Health: "healthy", Ports: []string{"8080", "8443"}, Image: "nginx:1", Digest: "nginx@sha256:0123456789abcdef", Started: now.Add(-90 * time.Second), Restarts: 1, Scaling: "a HorizontalPodAutoscaler"},
 		{Name: "db", Desired: 1, State: "exited", Health: "unhealthy", HealthError: "connection refused", Image: "postgres@sha256:0123456789abcdef", Digest: "postgres@sha256:0123456789abcdef", Unadopted: []string{"shop-db-2"}},
 	}
 	if err := WriteStatus(&sb, "shop", list, now); err != nil {
@@ -26,6 +26,7 @@ func TestWriteStatus(t *testing.T) {
 	want := `SERVICE  STATE    REPLICAS  HEALTH     PORTS      IMAGE                             UPTIME  RESTARTS
 web      running  2/2       healthy    8080,8443  nginx:1 (sha256:0123456789ab)     1m30s   1
 db       exited   0/1       unhealthy             postgres@sha256:0123456789abcdef          0
+web is autoscaled by a HorizontalPodAutoscaler
 db is unhealthy: connection refused
 db: shop-db-2 is the new replica of a rollout that stopped; it is not counted, and the next ` + "`ferry up`" + ` removes it
 `

@@ -430,7 +430,7 @@ func (r *Rule) Definition(_ context.Context, h *engine.Hasher) error {
 }
 
 func (r *Rule) deployment(rc *engine.RunContext, key engine.Digest, root string) *Deployment {
-	d := &Deployment{Project: r.plugin.Project, Spec: r.spec, Job: r.job, Image: r.spec.Image, Key: key, Root: root, Pull: r.spec.Pull}
+	d := &Deployment{Project: r.plugin.Project, Spec: r.spec, Job: r.job, Pos: r.info.Pos, Image: r.spec.Image, Key: key, Root: root, Pull: r.spec.Pull}
 	if r.image != nil {
 		d.Pull = ""
 		if rc != nil {

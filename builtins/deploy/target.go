@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"go.starlark.net/syntax"
+
 	"github.com/ferryhq/ferry/builtins/scale"
 	"github.com/ferryhq/ferry/engine"
 )
@@ -176,8 +178,9 @@ type Deployment struct {
 	Project string
 	Spec    *ServiceSpec
 	Job     bool
-	Image   string        // the image reference to run
-	Key     engine.Digest // the config hash
+	Pos     syntax.Position // where ferry.star declares the service or job, for messages
+	Image   string          // the image reference to run
+	Key     engine.Digest   // the config hash
 	// Pull is the pull policy of Image, "" when nothing is left to pull:
 	// an image() rule of the workspace builds it, or it is Resolved.
 	Pull string
@@ -240,6 +243,9 @@ type ServiceStatus struct {
 	// counted as replicas (see the docker target's rollout): the next
 	// `ferry up` removes them.
 	Unadopted []string `json:"unadopted,omitempty"`
+	// Scaling says what scales an autoscaled service, where the target
+	// can tell ("" otherwise).
+	Scaling string `json:"scaling,omitempty"`
 }
 
 // HeldSecrets learns the secret values that the containers of r hold,

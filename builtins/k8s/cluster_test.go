@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -296,19 +293,11 @@ func main() {
 `
 
 func TestDeploymentReadyOnNode(t *testing.T) {
-	c := needCluster(t, true)
-	ns, admin := testNamespace(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	ref := "ferry.local/k8stest-web:" + randomHex(t)
-	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
-		t.Fatal(err)
-	}
+	ctx, ns, admin, ref := onNode(t, 3*time.Minute)
 	tg := targetIn(ns, ownerA)
 	tg.red = redact.New()
 	const value = "Hunter2-Sesame-Value"
 	tg.red.Add("tok", value)
-	waitServiceAccount(t, ctx, admin, ns)
 
 	d := service("web", ref, 1)
 	d.Spec.Env = map[string]string{"TOKEN": value}
@@ -369,13 +358,7 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 	ns, admin := testNamespace(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	l, err := net.Listen("tcp", c.Registry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
-	go srv.Serve(l)
-	defer srv.Close()
+	serveRegistry(t, c, func(reg http.Handler) http.Handler { return reg })
 	ref := c.Registry + "/k8stest/web:" + randomHex(t)
 	tag, err := name.NewTag(ref)
 	if err != nil {
@@ -398,15 +381,7 @@ func TestPullFromLoopbackRegistry(t *testing.T) {
 // A rollout whose pods cannot start ends with why: an image the node
 // cannot pull, a container that keeps crashing.
 func TestDeployReportsPodFailures(t *testing.T) {
-	c := needCluster(t, true)
-	ns, admin := testNamespace(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	ref := "ferry.local/k8stest-web:" + randomHex(t)
-	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
-		t.Fatal(err)
-	}
-	waitServiceAccount(t, ctx, admin, ns)
+	ctx, ns, _, ref := onNode(t, 3*time.Minute)
 	tg := targetIn(ns, ownerA)
 
 	crashing := service("crashing", ref, 1)

@@ -1,7 +1,6 @@
 package k8s
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,15 +20,7 @@ import (
 // pods ready by their readiness probe, which here passes no sooner than
 // 3s after they start. Both run at once if nothing orders them.
 func TestDependsOnAvailable(t *testing.T) {
-	c := needCluster(t, true)
-	ns, admin := testNamespace(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	ref := "ferry.local/k8stest-web:" + randomHex(t)
-	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
-		t.Fatal(err)
-	}
-	waitServiceAccount(t, ctx, admin, ns)
+	ctx, ns, admin, ref := onNode(t, 3*time.Minute)
 
 	dir := t.TempDir()
 	src := fmt.Sprintf(`

@@ -56,6 +56,9 @@ func (t *Target) Diff(ctx context.Context, project string, ds []*deploy.Deployme
 		if err := checkSpec(d.Spec); err != nil {
 			return 0, fmt.Errorf("%s %q: %w", kindOf(d), d.Spec.Name, err)
 		}
+		if err := t.decideScaling(ctx, c, d); err != nil {
+			return 0, err
+		}
 		d = t.asLive(d, live)
 		for _, o := range t.objects(d) {
 			kind := o.GetObjectKind().GroupVersionKind().Kind
@@ -86,7 +89,7 @@ func (t *Target) Diff(ctx context.Context, project string, ds []*deploy.Deployme
 			}
 			after, err := t.dryRun(ctx, c, o)
 			if err != nil {
-				return 0, err
+				return 0, declaredAt(d, err)
 			}
 			text, err := objectDiff(cur, after)
 			if err != nil {
@@ -120,8 +123,9 @@ func (t *Target) Diff(ctx context.Context, project string, ds []*deploy.Deployme
 
 // asLive returns d as up would deploy it when what diff cannot know is
 // unchanged: its secret values (diff never reveals them) are those of the
-// Secret it runs with, and an image() rule's image, when the rule's key
-// is that of the live object, is the one pushed then.
+// Secret it runs with, an image() rule's image, when the rule's key is
+// that of the live object, is the one pushed then, and an autoscaled
+// service keeps the replicas it runs.
 func (t *Target) asLive(d *deploy.Deployment, live map[string]*unstructured.Unstructured) *deploy.Deployment {
 	c := *d
 	name := objectName(d.Spec.Name)
@@ -137,6 +141,7 @@ func (t *Target) asLive(d *deploy.Deployment, live map[string]*unstructured.Unst
 		kind = "Job"
 	}
 	cur := live[kind+"/"+name]
+	c = *withLiveReplicas(&c, cur)
 	if built(d) && t.env.Registry != "" && cur != nil && cur.GetAnnotations()[AnnotationKey] == d.Key.String() {
 		containers, _, _ := unstructured.NestedSlice(cur.Object, "spec", "template", "spec", "containers")
 		if len(containers) == 1 {
@@ -150,7 +155,7 @@ func (t *Target) asLive(d *deploy.Deployment, live map[string]*unstructured.Unst
 			if sec := live["Secret/"+n]; sec != nil {
 				data, _, _ := unstructured.NestedString(sec.Object, "data", corev1.DockerConfigJsonKey)
 				if cfg, err := base64Decode(data); err == nil {
-					t.setPullAuth(d.Spec.Name, cfg)
+					t.setPullAuth(d.Spec.Name, &pullCred{name: n, cfg: cfg})
 				}
 			}
 		}

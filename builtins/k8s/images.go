@@ -7,6 +7,7 @@ package k8s
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/secret"
 )
 
 // An ImagePusher copies an image of the local Docker Engine to a
@@ -74,7 +76,11 @@ func (t *Target) imageRef(d *deploy.Deployment) string {
 // some, are kept for the rule's imagePullSecret (see pullSecret).
 func (t *Target) publish(ctx context.Context, d *deploy.Deployment, log io.Writer) (*deploy.Deployment, error) {
 	t.setPullAuth(d.Spec.Name, nil)
-	if !built(d) || t.env.Registry == "" {
+	if !built(d) {
+		return d, nil
+	}
+	if t.env.Registry == "" {
+		t.warnNoRegistry(d, log)
 		return d, nil
 	}
 	if t.images == nil {
@@ -103,11 +109,31 @@ func (t *Target) publish(ctx context.Context, d *deploy.Deployment, log io.Write
 		if err != nil {
 			return nil, err
 		}
-		t.setPullAuth(d.Spec.Name, cfg)
+		name, err := t.pullSecretName(d.Spec.Name, cfg)
+		if err != nil {
+			return nil, err
+		}
+		t.setPullAuth(d.Spec.Name, &pullCred{name: name, cfg: cfg})
 	}
 	c := *d
 	c.Digest = ref[:strings.LastIndex(ref, ":")] + "@" + digest
 	return &c, nil
+}
+
+// warnNoRegistry says, once per target, that d runs an image built in the
+// local Docker Engine that no registry carries to the cluster: only
+// nodes that share that Engine (Docker Desktop's cluster, say) find it.
+func (t *Target) warnNoRegistry(d *deploy.Deployment, log io.Writer) {
+	t.noRegistry.Do(func() {
+		msg := fmt.Sprintf("environment %s (declared at %s) has no registry, so %s's image %s, built by an image() rule, stays in the local Docker Engine: "+
+			"a cluster whose nodes do not share that Engine cannot pull it (ErrImagePull); set environment(%q, ..., registry = \"HOST[:PORT]\") and ferry pushes it there",
+			t.env.Name, t.env.Pos, d.Spec.Name, d.Image, t.env.Name)
+		if t.warn != nil {
+			t.warn(msg)
+			return
+		}
+		fmt.Fprintf(log, "warning: %s\n", msg)
+	})
 }
 
 // dockerConfigJSON is the .dockerconfigjson of an imagePullSecret holding
@@ -132,37 +158,57 @@ func dockerConfigJSON(ref, auth string) ([]byte, error) {
 	}}})
 }
 
-// setPullAuth records the .dockerconfigjson the pods of rule pull with,
-// nil for none.
-func (t *Target) setPullAuth(rule string, cfg []byte) {
+// A pullCred is a rule's imagePullSecret: its name and its
+// .dockerconfigjson.
+type pullCred struct {
+	name string
+	cfg  []byte
+}
+
+// setPullAuth records the imagePullSecret the pods of rule pull with, nil
+// for none.
+func (t *Target) setPullAuth(rule string, p *pullCred) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if cfg == nil {
+	if p == nil {
 		delete(t.pullAuth, rule)
 		return
 	}
 	if t.pullAuth == nil {
-		t.pullAuth = map[string][]byte{}
+		t.pullAuth = map[string]*pullCred{}
 	}
-	t.pullAuth[rule] = cfg
+	t.pullAuth[rule] = p
 }
 
-// pullSecret returns the imagePullSecret of rule, named by a hash of its
-// content (a new login makes a new one, and pruning removes the old), or
-// nil when its pods pull without credentials.
+// pullSecretName names the imagePullSecret of rule holding cfg by an HMAC
+// of cfg under the workspace's secret key (see secret.WorkspaceKey): a new
+// login makes a new Secret, which pruning removes once unused, and the
+// name, which anyone who may list Secrets sees, does not let them test
+// guesses of the credentials offline, as a plain hash would.
+func (t *Target) pullSecretName(rule string, cfg []byte) (string, error) {
+	key, err := secret.WorkspaceKey(t.owner.Path)
+	if err != nil {
+		return "", fmt.Errorf("%s: naming its imagePullSecret: %w", rule, err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(cfg)
+	return objectName(rule) + "-pull-" + hex.EncodeToString(m.Sum(nil))[:10], nil
+}
+
+// pullSecret returns the imagePullSecret of rule, or nil when its pods
+// pull without credentials.
 func (t *Target) pullSecret(rule string, meta func(string) metav1.ObjectMeta) *corev1.Secret {
 	t.mu.Lock()
-	cfg := t.pullAuth[rule]
+	p := t.pullAuth[rule]
 	t.mu.Unlock()
-	if cfg == nil {
+	if p == nil {
 		return nil
 	}
-	sum := sha256.Sum256(cfg)
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: meta(objectName(rule) + "-pull-" + hex.EncodeToString(sum[:5])),
+		ObjectMeta: meta(p.name),
 		Immutable:  ptr(true),
 		Type:       corev1.SecretTypeDockerConfigJson,
-		Data:       map[string][]byte{corev1.DockerConfigJsonKey: cfg},
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: p.cfg},
 	}
 }

@@ -3,9 +3,6 @@ package k8s
 import (
 	"context"
 	"encoding/base64"
-	"io"
-	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,21 +64,16 @@ func TestBuiltImageReachesCluster(t *testing.T) {
 	// while needAuth is set.
 	var needAuth atomic.Bool
 	needAuth.Store(true)
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	l, err := net.Listen("tcp", c.Registry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); needAuth.Load() && (!ok || u != "ferry" || p != "s3cret") {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	})}
-	go srv.Serve(l)
-	defer srv.Close()
+	serveRegistry(t, c, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); needAuth.Load() && (!ok || u != "ferry" || p != "s3cret") {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			reg.ServeHTTP(w, r)
+		})
+	})
 
 	dir := t.TempDir()
 	cfg := `{"auths":{"` + c.Registry + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("ferry:s3cret")) + `"}}}`

@@ -7,6 +7,6 @@ import "github.com/ferryhq/ferry/builtins/deploy"
 // rules build with images.
 func TargetKind(images ImagePusher) deploy.TargetKind {
 	return deploy.TargetKind{Name: deploy.TargetKubernetes, New: func(s deploy.TargetSetup) deploy.TargetMaker {
-		return &Targets{Redactor: s.Redactor, Images: images}
+		return &Targets{Redactor: s.Redactor, Images: images, Warn: s.Warn}
 	}}
 }

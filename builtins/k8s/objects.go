@@ -203,7 +203,13 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 			MinReadySeconds: int32(s.ReadyAfter.Seconds()),
 		},
 	}
+	if s.Autoscale != nil {
+		dep.Annotations[AnnotationAutoscale] = s.Autoscale.String()
+	}
 	out = append(out, dep)
+	if h := t.hpa(d, meta); h != nil {
+		out = append(out, h)
+	}
 
 	if len(s.Ports) > 0 {
 		svc := &corev1.Service{

@@ -25,18 +25,10 @@ const opsToken = "Open-Sesame-Ops-Value"
 // waits until its pod is ready: the startup probe passed, then the
 // readiness probe.
 func opsService(t *testing.T) (context.Context, *Target, kubernetes.Interface, string, *deploy.Deployment) {
-	c := needCluster(t, true)
-	ns, admin := testNamespace(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	ref := "ferry.local/k8stest-web:" + randomHex(t)
-	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
-		t.Fatal(err)
-	}
+	ctx, ns, admin, ref := onNode(t, 4*time.Minute)
 	tg := targetIn(ns, ownerA)
 	tg.red = redact.New()
 	tg.red.Add("tok", opsToken)
-	waitServiceAccount(t, ctx, admin, ns)
 	d := service("web", ref, 1)
 	d.Spec.Env = map[string]string{"TOKEN": opsToken}
 	d.Spec.Ports = []deploy.Port{{Container: 8080, Protocol: "tcp"}}

@@ -15,15 +15,7 @@ import (
 // with the pull error as soon as the pull fails ("unhealthy", not "not
 // healthy after" the wait's timeout).
 func TestWaitReadsReadiness(t *testing.T) {
-	c := needCluster(t, true)
-	ns, admin := testNamespace(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	ref := "ferry.local/k8stest-web:" + randomHex(t)
-	if err := c.ImportImage(staticImage(t, ref, webSrc)); err != nil {
-		t.Fatal(err)
-	}
-	waitServiceAccount(t, ctx, admin, ns)
+	ctx, ns, _, ref := onNode(t, 3*time.Minute)
 	tg := targetIn(ns, ownerA)
 
 	// The probe asks a port nothing listens on: the pod runs, never ready.

@@ -16,6 +16,11 @@ import (
 // up` fills them).
 func (t *Target) Render(ds []*deploy.Deployment) (map[string][]byte, error) {
 	t.load()
+	// The manifests are for a cluster that ferry's autoscaler does not
+	// watch: a cpu policy is an HPA.
+	t.mu.Lock()
+	t.metrics = ptr(true)
+	t.mu.Unlock()
 	out := map[string][]byte{}
 	for _, d := range ds {
 		if err := checkSpec(d.Spec); err != nil {

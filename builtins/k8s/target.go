@@ -36,11 +36,12 @@ var kinds = []schema.GroupVersionResource{
 	{Group: "apps", Version: "v1", Resource: "deployments"},
 	{Group: "batch", Version: "v1", Resource: "jobs"},
 	{Version: "v1", Resource: "services"},
+	hpaResource,
 }
 
 // resourceOf is the resource of a typed object's kind.
 var resourceOf = map[string]schema.GroupVersionResource{
-	"Secret": kinds[0], "Deployment": kinds[1], "Job": kinds[2], "Service": kinds[3],
+	"Secret": kinds[0], "Deployment": kinds[1], "Job": kinds[2], "Service": kinds[3], "HorizontalPodAutoscaler": hpaResource,
 }
 
 // A Target deploys an environment's services and jobs to the Kubernetes
@@ -67,12 +68,21 @@ type Target struct {
 	// listFresh only, so what others change is seen soon after.
 	mu    sync.Mutex
 	lists map[schema.GroupVersionResource]*listed
+	// metrics says whether the cluster serves the resource metrics API
+	// (nil until asked; see autoscale.go).
+	metrics *bool
 
 	// images pushes what image() rules built to the environment's
-	// registry; pullAuth holds, by rule, the .dockerconfigjson of its
-	// imagePullSecret (see images.go).
+	// registry; pullAuth holds, by rule, its imagePullSecret (see
+	// images.go).
 	images   ImagePusher
-	pullAuth map[string][]byte
+	pullAuth map[string]*pullCred
+
+	// warn receives what the user should know but that is no error (the
+	// log of the rule being deployed when nil); noRegistry says once that
+	// built images are not pushed.
+	warn       func(string)
+	noRegistry sync.Once
 }
 
 type listed struct {
@@ -89,6 +99,7 @@ type clients struct {
 	config  *rest.Config // for the streams of exec
 	typed   kubernetes.Interface
 	dynamic dynamic.Interface
+	groups  groupLister // discovery, for the metrics API
 }
 
 var (
@@ -159,7 +170,7 @@ func (t *Target) load() {
 			t.cfgErr = t.configError(err)
 			return
 		}
-		t.clients = &clients{config: cfg, typed: typed, dynamic: dyn}
+		t.clients = &clients{config: cfg, typed: typed, dynamic: dyn, groups: typed.Discovery()}
 	})
 }
 
@@ -194,11 +205,23 @@ func (t *Target) apiError(what string, err error) error {
 	if apierrors.IsForbidden(err) {
 		return fmt.Errorf("%s in namespace %s: the cluster refused: %v (ask for the permission, or choose another namespace with environment(%q, namespace = ...))", what, t.namespace, err, t.env.Name)
 	}
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		return fmt.Errorf("%s in namespace %s: the cluster rejected it: %v", what, t.namespace, err)
+	}
 	var se *apierrors.StatusError
 	if errors.As(err, &se) {
 		return fmt.Errorf("%s in namespace %s: %v", what, t.namespace, err)
 	}
 	return fmt.Errorf("%s: cannot reach the cluster of environment %s: %w", what, t.env.Name, err)
+}
+
+// declaredAt prefixes err, which applying d's objects returned (the API
+// server rejected one, say), with where ferry.star declares d.
+func declaredAt(d *deploy.Deployment, err error) error {
+	if !d.Pos.IsValid() {
+		return err
+	}
+	return fmt.Errorf("%s: %s %s: %w", d.Pos, kindOf(d), d.Spec.Name, err)
 }
 
 // applied is the stripped object sent by a server-side apply: no status,
@@ -337,6 +360,12 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		}
 		return true, "", nil
 	}
+	if d.Spec.Autoscale != nil {
+		if ok, why, err := t.currentScaling(ctx, c, d, u); err != nil || !ok {
+			return false, why, err
+		}
+		d = withLiveReplicas(d, u)
+	}
 	if n, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); int(n) != max(d.Spec.Replicas, 1) {
 		return false, fmt.Sprintf("%d replicas, %d declared", n, max(d.Spec.Replicas, 1)), nil
 	}
@@ -367,27 +396,52 @@ func jobCondition(u *unstructured.Unstructured, kind string) bool {
 	return false
 }
 
-// Deploy applies the service's objects, then removes those of the rule it
-// no longer needs: an older Secret (a rotation), a Service whose ports went.
-func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+// prepare is how Deploy and RunJob begin: the clients, d as its objects
+// are applied (its image pushed, an autoscaled service with the replicas
+// that run), and those objects, none of which is another's. It drops the
+// lists of Current, as the caller is about to write (and drops them again
+// when done).
+func (t *Target) prepare(ctx context.Context, d *deploy.Deployment, log io.Writer) (*clients, *deploy.Deployment, []object, error) {
 	c, err := t.client()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	t.forget()
-	defer t.forget()
 	if d, err = t.publish(ctx, d, log); err != nil {
-		return err
+		return nil, nil, nil, err
+	}
+	if d, err = t.autoscaled(ctx, c, d); err != nil {
+		return nil, nil, nil, err
 	}
 	objs := t.objects(d)
 	if err := t.checkOwned(ctx, c, objs); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
+	return c, d, objs, nil
+}
+
+// applyAll applies objs, the objects of d, saying each to log; an
+// object the cluster rejects is an error with where d is declared.
+func (t *Target) applyAll(ctx context.Context, c *clients, d *deploy.Deployment, objs []object, log io.Writer) error {
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
-			return err
+			return declaredAt(d, err)
 		}
 		fmt.Fprintf(log, "applied %s/%s\n", strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind), o.GetName())
+	}
+	return nil
+}
+
+// Deploy applies the service's objects, then removes those of the rule it
+// no longer needs: an older Secret (a rotation), a Service whose ports went.
+func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
+	defer t.forget()
+	c, d, objs, err := t.prepare(ctx, d, log)
+	if err != nil {
+		return err
+	}
+	if err := t.applyAll(ctx, c, d, objs, log); err != nil {
+		return err
 	}
 	if !t.applyOnly {
 		if err := t.waitStarted(ctx, c, d, log); err != nil {
@@ -611,21 +665,13 @@ func (t *Target) delete(ctx context.Context, c *clients, gvr schema.GroupVersion
 // waits until it completes; a failure is an error with the pod's last
 // lines.
 func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer) error {
-	c, err := t.client()
-	if err != nil {
-		return err
-	}
-	t.forget()
 	defer t.forget()
-	if d, err = t.publish(ctx, d, log); err != nil {
+	c, d, objs, err := t.prepare(ctx, d, log)
+	if err != nil {
 		return err
 	}
 	name := objectName(d.Spec.Name)
 	jobs := t.resource(c, resourceOf["Job"])
-	objs := t.objects(d)
-	if err := t.checkOwned(ctx, c, objs); err != nil {
-		return err
-	}
 	old, err := t.get(ctx, c, resourceOf["Job"], name)
 	if err != nil {
 		return err
@@ -643,10 +689,9 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 			}
 		}
 	}
-	for _, o := range objs {
-		if err := t.apply(ctx, c, o); err != nil {
-			return err
-		}
+	// "started job/NAME" says it all.
+	if err := t.applyAll(ctx, c, d, objs, io.Discard); err != nil {
+		return err
 	}
 	if err := t.pruneRule(ctx, c, d, objs, log); err != nil {
 		return err
@@ -737,10 +782,14 @@ func (t *Target) Status(ctx context.Context, project string) ([]deploy.ServiceSt
 	if err != nil {
 		return nil, t.apiError("listing deployments", err)
 	}
+	hpas, err := t.hpaNames(ctx, c, project, deps.Items)
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range deps.Items {
 		st := deploy.ServiceStatus{
 			Name: d.Labels[LabelRule], Replicas: int(d.Status.ReadyReplicas), Desired: int(ptrOr(d.Spec.Replicas, 1)),
-			State: "running", Started: d.CreationTimestamp.Time,
+			State: "running", Started: d.CreationTimestamp.Time, Scaling: scaling(&d, hpas),
 		}
 		if len(d.Spec.Template.Spec.Containers) > 0 {
 			st.Image = d.Spec.Template.Spec.Containers[0].Image

@@ -16,6 +16,9 @@ type Targets struct {
 	// Images pushes the images that image() rules build to each
 	// environment's registry.
 	Images ImagePusher
+	// Warn receives what the targets say the user should know but is no
+	// error (an environment without a registry for built images).
+	Warn func(string)
 }
 
 var _ deploy.TargetMaker = (*Targets)(nil)
@@ -28,5 +31,6 @@ func (t *Targets) For(env *deploy.Environment) deploy.Target {
 	k := NewTarget(env, t.Redactor)
 	k.Own(t.owner)
 	k.PushWith(t.Images)
+	k.warn = t.Warn
 	return k
 }

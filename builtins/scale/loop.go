@@ -2,6 +2,7 @@ package scale
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -32,6 +33,11 @@ type Scaler interface {
 	Scale(ctx context.Context, service string, n int) error
 }
 
+// ErrScaledElsewhere, wrapped in what a Scaler returns, says that
+// something other than ferry scales the service (a Kubernetes
+// HorizontalPodAutoscaler): the loop says so once and ends.
+var ErrScaledElsewhere = errors.New("scaled elsewhere")
+
 // A Loop keeps services scaled as their policies say. It reports on Bus
 // each decision as a service.scale event (with the measured value and the
 // target, also when it keeps the count; said for people, at info level,
@@ -43,7 +49,9 @@ type Loop struct {
 	Bus    *engine.Bus
 }
 
-// Run scales service by p until ctx ends, and returns ctx's error.
+// Run scales service by p until ctx ends, and returns ctx's error; it
+// returns nil at once when the Scaler says that something else scales
+// the service (see ErrScaledElsewhere).
 func (l *Loop) Run(ctx context.Context, service string, p *Policy) error {
 	c := NewController(service, p)
 	tick := time.NewTicker(p.Tick())
@@ -56,6 +64,9 @@ func (l *Loop) Run(ctx context.Context, service string, p *Policy) error {
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.Is(err, ErrScaledElsewhere):
+			l.log(engine.LevelInfo, service, err.Error())
+			return nil
 		case err != nil && err.Error() != said:
 			l.log(engine.LevelWarn, service, err.Error())
 			said = err.Error()

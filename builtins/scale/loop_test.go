@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -138,5 +139,34 @@ func TestLoopDoesNotStartAStoppedService(t *testing.T) {
 	err := l.step(context.Background(), c, &engine.ReplicaCount{})
 	if err == nil || !strings.Contains(err.Error(), "no replica of api runs, so there is nothing to scale") || len(f.scaled) != 0 {
 		t.Errorf("got %v and scaled %v, want an error and no scaling", err, f.scaled)
+	}
+}
+
+// elsewhere is a Scaler of a service that something else scales.
+type elsewhere struct{ fakeScaler }
+
+func (elsewhere) CPU(context.Context, string) (int, map[string]float64, error) {
+	return 0, nil, fmt.Errorf("a HorizontalPodAutoscaler scales it: %w", ErrScaledElsewhere)
+}
+
+// A service that something else scales (a Kubernetes HPA) is left to
+// it: the loop says so once, at info level, scales nothing, and ends.
+func TestLoopEndsWhenScaledElsewhere(t *testing.T) {
+	var events []string
+	f := &elsewhere{}
+	l := &Loop{Scaler: f, Bus: record(&events)}
+	done := make(chan error, 1)
+	go func() {
+		done <- l.Run(t.Context(), "api", &Policy{Min: 1, Max: 5, Metric: CPU, Target: 50, Window: time.Second})
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if len(f.scaled) != 0 {
+		t.Errorf("scaled to %v", f.scaled)
+	}
+	want := []string{"log info: autoscale api: a HorizontalPodAutoscaler scales it: scaled elsewhere"}
+	if !slices.Equal(events, want) {
+		t.Errorf("events %q, want %q", events, want)
 	}
 }

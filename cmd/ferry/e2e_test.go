@@ -68,6 +68,10 @@ func TestMain(m *testing.M) {
 	// ferry keeps its secret keys here, not in the home folder.
 	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	code := m.Run()
+	if err := stopAPICluster(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
