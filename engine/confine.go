@@ -29,6 +29,11 @@ type Tree struct {
 	once sync.Once
 	root *os.Root
 	err  error
+
+	// top is the tree's folder opened through root, for the folders
+	// that openDir opens beneath it in one system call (Linux).
+	topOnce sync.Once
+	top     *os.File
 }
 
 // NewTree returns the tree of the folder dir. It opens the folder on first
@@ -50,6 +55,10 @@ func (t *Tree) open() (*os.Root, error) {
 // Close closes the folder; the tree cannot be used afterwards.
 func (t *Tree) Close() error {
 	t.once.Do(func() { t.err = fs.ErrClosed })
+	t.topOnce.Do(func() {})
+	if t.top != nil {
+		t.top.Close()
+	}
 	if t.root != nil {
 		return t.root.Close()
 	}
@@ -138,17 +147,26 @@ func (f treeFS) Open(rel string) (fs.File, error) {
 }
 
 func (f treeFS) ReadDir(rel string) ([]fs.DirEntry, error) {
-	file, err := f.Open(rel)
-	if err != nil {
-		return nil, err
+	entries, ok := f.t.readDirFast(rel)
+	var err error
+	if !ok {
+		entries, err = f.readDir(rel)
 	}
-	defer file.Close()
-	entries, err := readDir(file.(*os.File))
 	for i, e := range entries {
 		entries[i] = treeDirEntry{e, f.t, path.Join(rel, e.Name())}
 	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, err
+}
+
+// readDir lists rel opened through the tree's os.Root.
+func (f treeFS) readDir(rel string) ([]fs.DirEntry, error) {
+	file, err := f.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return readDir(file.(*os.File))
 }
 
 // A treeDirEntry is a folder entry whose Info goes through the Tree.
