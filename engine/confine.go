@@ -153,7 +153,7 @@ func (f treeFS) ReadDir(rel string) ([]fs.DirEntry, error) {
 		entries, err = f.readDir(rel)
 	}
 	for i, e := range entries {
-		entries[i] = treeDirEntry{e, f.t, path.Join(rel, e.Name())}
+		entries[i] = treeDirEntry{e, f.t, rel}
 	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, err
@@ -173,10 +173,12 @@ func (f treeFS) readDir(rel string) ([]fs.DirEntry, error) {
 type treeDirEntry struct {
 	fs.DirEntry
 	t   *Tree
-	rel string
+	dir string // the folder listed; the entry's path is joined only for Info
 }
 
-func (e treeDirEntry) Info() (fs.FileInfo, error) { return e.t.Lstat(e.rel) }
+func (e treeDirEntry) Info() (fs.FileInfo, error) {
+	return e.t.Lstat(path.Join(e.dir, e.Name()))
+}
 
 func (f treeFS) Stat(rel string) (fs.FileInfo, error)  { return f.t.Stat(rel) }
 func (f treeFS) Lstat(rel string) (fs.FileInfo, error) { return f.t.Lstat(rel) }

@@ -46,7 +46,12 @@ func TestTreeOpenDirFast(t *testing.T) {
 			entries, err := tr.FS().(fs.ReadDirFS).ReadDir(p)
 			fmt.Fprintf(&b, "%s: %v\n", p, err)
 			for _, e := range entries {
-				fmt.Fprintf(&b, "  %s %v\n", e.Name(), e.Type())
+				fi, err := e.Info()
+				if err != nil {
+					t.Errorf("Info of %s in %q: %v", e.Name(), p, err)
+					continue
+				}
+				fmt.Fprintf(&b, "  %s %v %s %v\n", e.Name(), e.Type(), fi.Name(), fi.Mode().Type())
 			}
 		}
 		ix := NewFileIndex(dir, nil)
