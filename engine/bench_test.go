@@ -56,9 +56,11 @@ func evaluate(b *testing.B, ws *engine.Workspace) *engine.Graph {
 func BenchmarkEvaluate500(b *testing.B) {
 	ws := benchWorkspace(b)
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		evaluate(b, ws)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkNoOp500 measures a whole no-op run after a warm-up (evaluate,
@@ -100,10 +102,12 @@ func BenchmarkNoOp500(b *testing.B) {
 	floor := time.Since(start)
 
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		noop(false)
 	}
 	b.StopTimer()
+	reportCPU(b, cpu)
 	per := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(per)/float64(floor), "x-stat-floor")
 	b.ReportMetric(float64(floor.Microseconds())/1000, "stat-floor-ms")

@@ -29,6 +29,11 @@ type Tree struct {
 	once sync.Once
 	root *os.Root
 	err  error
+
+	// top is the tree's folder opened through root, for the folders
+	// that openDir opens beneath it in one system call (Linux).
+	topOnce sync.Once
+	top     *os.File
 }
 
 // NewTree returns the tree of the folder dir. It opens the folder on first
@@ -50,6 +55,10 @@ func (t *Tree) open() (*os.Root, error) {
 // Close closes the folder; the tree cannot be used afterwards.
 func (t *Tree) Close() error {
 	t.once.Do(func() { t.err = fs.ErrClosed })
+	t.topOnce.Do(func() {})
+	if t.top != nil {
+		t.top.Close()
+	}
 	if t.root != nil {
 		return t.root.Close()
 	}
@@ -138,27 +147,38 @@ func (f treeFS) Open(rel string) (fs.File, error) {
 }
 
 func (f treeFS) ReadDir(rel string) ([]fs.DirEntry, error) {
+	entries, ok := f.t.readDirFast(rel)
+	var err error
+	if !ok {
+		entries, err = f.readDir(rel)
+	}
+	for i, e := range entries {
+		entries[i] = treeDirEntry{e, f.t, rel}
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
+}
+
+// readDir lists rel opened through the tree's os.Root.
+func (f treeFS) readDir(rel string) ([]fs.DirEntry, error) {
 	file, err := f.Open(rel)
 	if err != nil {
 		return nil, err
 	}
 	defer file.Close()
-	entries, err := readDir(file.(*os.File))
-	for i, e := range entries {
-		entries[i] = treeDirEntry{e, f.t, path.Join(rel, e.Name())}
-	}
-	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return entries, err
+	return readDir(file.(*os.File))
 }
 
 // A treeDirEntry is a folder entry whose Info goes through the Tree.
 type treeDirEntry struct {
 	fs.DirEntry
 	t   *Tree
-	rel string
+	dir string // the folder listed; the entry's path is joined only for Info
 }
 
-func (e treeDirEntry) Info() (fs.FileInfo, error) { return e.t.Lstat(e.rel) }
+func (e treeDirEntry) Info() (fs.FileInfo, error) {
+	return e.t.Lstat(path.Join(e.dir, e.Name()))
+}
 
 func (f treeFS) Stat(rel string) (fs.FileInfo, error)  { return f.t.Stat(rel) }
 func (f treeFS) Lstat(rel string) (fs.FileInfo, error) { return f.t.Lstat(rel) }

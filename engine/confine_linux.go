@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,24 +22,9 @@ func readDir(dir *os.File) ([]fs.DirEntry, error) {
 	}
 	var entries []fs.DirEntry
 	var readErr error
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := *bp
 	err = rc.Read(func(fd uintptr) bool {
-		for {
-			n, err := unix.Getdents(int(fd), buf)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				readErr = err
-				return true
-			}
-			if n <= 0 {
-				return true
-			}
-			entries = parseDirents(int(fd), buf[:n], entries)
-		}
+		entries, readErr = readDirents(int(fd))
+		return true
 	})
 	if err == nil {
 		err = readErr
@@ -47,6 +33,27 @@ func readDir(dir *os.File) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdirent", Path: dir.Name(), Err: err}
 	}
 	return entries, nil
+}
+
+// readDirents lists the open folder fd with getdents.
+func readDirents(fd int) ([]fs.DirEntry, error) {
+	var entries []fs.DirEntry
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return entries, nil
+		}
+		entries = parseDirents(fd, buf[:n], entries)
+	}
 }
 
 // parseDirents appends the entries of the linux_dirent64 records in buf,
@@ -142,3 +149,75 @@ func (d dirent) Name() string               { return d.name }
 func (d dirent) IsDir() bool                { return d.typ.IsDir() }
 func (d dirent) Type() fs.FileMode          { return d.typ }
 func (d dirent) Info() (fs.FileInfo, error) { return nil, fs.ErrInvalid }
+
+// openDir opens the folder rel beneath the tree's folder in one system call
+// that follows no link (openat2 with RESOLVE_BENEATH and
+// RESOLVE_NO_SYMLINKS), and returns its descriptor. It reports false
+// whenever it cannot (a link on the way, a missing folder, a kernel without
+// openat2): the caller then opens rel through the tree's os.Root, which
+// follows the links that stay inside and says why it refuses one, so the
+// answer is the same either way, only slower.
+func (t *Tree) openDir(rel string) (int, bool) {
+	if rel != "" && !fs.ValidPath(rel) {
+		return -1, false
+	}
+	top := t.topFD()
+	if top < 0 {
+		return -1, false
+	}
+	how := unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
+	}
+	for {
+		fd, err := unix.Openat2(top, name(rel), &how)
+		switch err {
+		case nil:
+			return fd, true
+		case unix.EINTR, unix.EAGAIN:
+			continue
+		case unix.ENOSYS, unix.EPERM:
+			noOpenat2.Store(true)
+		}
+		return -1, false
+	}
+}
+
+// noOpenat2 is set once openat2 is found missing or forbidden (an old
+// kernel, a seccomp filter): every folder is then opened through os.Root.
+var noOpenat2 atomic.Bool
+
+// topFD returns the descriptor of the tree's folder, opened through its
+// os.Root at first use, or -1.
+func (t *Tree) topFD() int {
+	if noOpenat2.Load() {
+		return -1
+	}
+	t.topOnce.Do(func() {
+		if r, err := t.open(); err == nil {
+			t.top, _ = r.Open(".")
+		}
+	})
+	if t.top == nil {
+		return -1
+	}
+	return int(t.top.Fd())
+}
+
+// readDirFast lists the folder rel (an fs.FS path) as readDir does, opened
+// with openDir; false when openDir could not open it.
+func (t *Tree) readDirFast(rel string) ([]fs.DirEntry, bool) {
+	if !fs.ValidPath(rel) {
+		return nil, false
+	}
+	fd, ok := t.openDir(rel)
+	if !ok {
+		return nil, false
+	}
+	defer unix.Close(fd)
+	entries, err := readDirents(fd)
+	if err != nil {
+		return nil, false
+	}
+	return entries, true
+}

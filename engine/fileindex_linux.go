@@ -17,11 +17,11 @@ import (
 type statter struct {
 	ix  *FileIndex
 	dir string   // workspace-relative folder held open, with a trailing slash
-	f   *os.File // that folder, or nil
-	fd  int
+	fd  int      // that folder, or -1
+	f   *os.File // the file of fd when it was opened through the os.Root
 }
 
-func (ix *FileIndex) newStatter() *statter { return &statter{ix: ix} }
+func (ix *FileIndex) newStatter() *statter { return &statter{ix: ix, fd: -1} }
 
 // stat returns the stat of rel and what it is, without following it.
 func (s *statter) stat(rel string) (fileStat, fileKind, error) {
@@ -72,10 +72,14 @@ func (s *statter) open(rel string) (*os.File, fileStat, error) {
 // enter holds the folder of rel open.
 func (s *statter) enter(rel string) error {
 	dir, _ := path.Split(rel)
-	if s.f != nil && dir == s.dir {
+	if s.fd >= 0 && dir == s.dir {
 		return nil
 	}
 	s.close()
+	if fd, ok := s.ix.tree.openDir(strings.TrimSuffix(dir, "/")); ok {
+		s.dir, s.fd = dir, fd
+		return nil
+	}
 	f, err := s.ix.tree.Open(strings.TrimSuffix(dir, "/"))
 	if err != nil {
 		var pe *fs.PathError
@@ -95,10 +99,13 @@ func (s *statter) enter(rel string) error {
 }
 
 func (s *statter) close() {
-	if s.f != nil {
+	switch {
+	case s.f != nil:
 		s.f.Close()
-		s.f, s.dir = nil, ""
+	case s.fd >= 0:
+		unix.Close(s.fd)
 	}
+	s.f, s.fd, s.dir = nil, -1, ""
 }
 
 // lstatPath returns the stat of the file at absolute path p, without

@@ -193,6 +193,11 @@ func (s *Session) UpToDate(ctx context.Context, names []string, flags map[string
 		}
 	}
 	if !statsUnchanged(rec.stats) {
+		// A file the last run depended on changed: this run will most
+		// likely start commands, so the supervisor they run under starts
+		// now, beside the evaluation, rather than on the way of the
+		// first command. An error is reported when a command starts.
+		go theSupervisor()
 		return nil, false
 	}
 	jobs := s.opts.Jobs

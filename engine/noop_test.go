@@ -275,3 +275,23 @@ func TestNoopRecordKeepsNoEnvValue(t *testing.T) {
 		t.Fatalf("%d no-op records in %s, want 1", found, engine.StateDir)
 	}
 }
+
+// TestNoopChangeStartsSupervisor: when the no-op record finds that a file
+// changed, the supervisor that commands run under starts at once, while
+// ferry.star is evaluated, not when the first command starts.
+func TestNoopChangeStartsSupervisor(t *testing.T) {
+	n := primed(t, noopStar)
+	engine.KillCommands()
+	if engine.SupervisorStarted() {
+		t.Fatal("the supervisor runs after KillCommands")
+	}
+	n.write("src/a.txt", "changed\n")
+	if n.upToDate(nil) {
+		t.Fatal("the no-op record stands after a source changed")
+	}
+	for deadline := time.Now().Add(30 * time.Second); !engine.SupervisorStarted(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no supervisor started after the no-op record found a change")
+		}
+	}
+}

@@ -21,7 +21,8 @@ import (
 // Every command ferry runs for a rule runs under ferry's supervisor: one
 // second copy of ferry's own executable per ferry process, started with
 // shimArg0 as its argv[0] when the first command starts (a run that starts
-// no command starts no supervisor). Ferry asks it over a socket to start
+// no command starts no supervisor), or earlier when a run will most likely
+// start one (see Session.UpToDate). Ferry asks it over a socket to start
 // each command, passing the command's standard descriptors; the supervisor
 // starts it in a process group of its own, stays its parent, answers with
 // its pid and later with its wait status. Ferry keeps one end of the socket
