@@ -60,10 +60,10 @@ func checkSpec(s *deploy.ServiceSpec) error {
 	if errs := validation.IsDNS1123Label(objectName(s.Name)); len(errs) > 0 {
 		return fmt.Errorf("its name %q is not a Kubernetes object name: %s; rename it", objectName(s.Name), strings.Join(errs, "; "))
 	}
-	var unsupported []string
-	if len(s.Volumes) > 0 {
-		unsupported = append(unsupported, "volumes (PersistentVolumeClaims are not done yet)")
+	if err := checkVolumes(s); err != nil {
+		return err
 	}
+	var unsupported []string
 	if len(s.Networks) > 0 || s.NetworkMode != "" {
 		unsupported = append(unsupported, "networks and network_mode (every pod shares the cluster network)")
 	}
@@ -167,6 +167,7 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secretName, DefaultMode: ptr(int32(0o400))}},
 		}}
 	}
+	podVolumes(s, &pod, &pod.Containers[0])
 	if s.StopGrace() > 0 {
 		pod.TerminationGracePeriodSeconds = ptr(int64(s.StopGrace().Seconds()))
 	}

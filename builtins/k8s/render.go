@@ -21,7 +21,11 @@ func (t *Target) Render(ds []*deploy.Deployment) (map[string][]byte, error) {
 		if err := checkSpec(d.Spec); err != nil {
 			return nil, fmt.Errorf("%s %q: %w", kindOf(d), d.Spec.Name, err)
 		}
-		for _, o := range t.objects(d) {
+		objs := t.objects(d)
+		for _, pvc := range t.volumeClaims(d) {
+			objs = append(objs, pvc)
+		}
+		for _, o := range objs {
 			u, err := applied(o)
 			if err != nil {
 				return nil, err
@@ -31,6 +35,9 @@ func (t *Target) Render(ds []*deploy.Deployment) (map[string][]byte, error) {
 				return nil, err
 			}
 			file := strings.ToLower(u.GetKind()) + "-" + u.GetName() + ".yaml"
+			if prev, dup := out[file]; dup && u.GetKind() == "PersistentVolumeClaim" && string(prev) == string(b) {
+				continue // a volume that several services mount
+			}
 			if _, dup := out[file]; dup {
 				return nil, fmt.Errorf("two services or jobs make %s/%s: rename one (object names turn '_' into '-')", strings.ToLower(u.GetKind()), u.GetName())
 			}

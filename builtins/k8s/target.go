@@ -41,6 +41,7 @@ var kinds = []schema.GroupVersionResource{
 // resourceOf is the resource of a typed object's kind.
 var resourceOf = map[string]schema.GroupVersionResource{
 	"Secret": kinds[0], "Deployment": kinds[1], "Job": kinds[2], "Service": kinds[3],
+	"PersistentVolumeClaim": claims,
 }
 
 // A Target deploys an environment's services and jobs to the Kubernetes
@@ -383,6 +384,9 @@ func (t *Target) Deploy(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if err := t.checkOwned(ctx, c, objs); err != nil {
 		return err
 	}
+	if err := t.claimVolumes(ctx, c, d, log); err != nil {
+		return err
+	}
 	for _, o := range objs {
 		if err := t.apply(ctx, c, o); err != nil {
 			return err
@@ -626,6 +630,9 @@ func (t *Target) RunJob(ctx context.Context, d *deploy.Deployment, log io.Writer
 	if err := t.checkOwned(ctx, c, objs); err != nil {
 		return err
 	}
+	if err := t.claimVolumes(ctx, c, d, log); err != nil {
+		return err
+	}
 	old, err := t.get(ctx, c, resourceOf["Job"], name)
 	if err != nil {
 		return err
@@ -720,10 +727,16 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 	return removed, nil
 }
 
-// Down removes everything ferry created for project in this workspace;
-// there are no volumes yet.
-func (t *Target) Down(ctx context.Context, project string, _ bool) ([]string, error) {
-	return t.RemoveExcept(ctx, project, nil)
+// Down removes everything ferry created for project in this workspace
+// but the PersistentVolumeClaims of its volumes, which go too when
+// volumes is set (down --volumes), as a local down keeps named volumes.
+func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
+	removed, err := t.RemoveExcept(ctx, project, nil)
+	if err != nil || !volumes {
+		return removed, err
+	}
+	vols, err := t.removeVolumes(ctx, project)
+	return append(removed, vols...), err
 }
 
 // Status lists the project's Deployments and Jobs.
