@@ -67,12 +67,6 @@ func checkSpec(s *deploy.ServiceSpec) error {
 	if len(s.Networks) > 0 || s.NetworkMode != "" {
 		unsupported = append(unsupported, "networks and network_mode (every pod shares the cluster network)")
 	}
-	for _, p := range s.Ports {
-		if p.HostStart != 0 {
-			unsupported = append(unsupported, fmt.Sprintf("the host port of %s (use the Service's cluster port, or port-forward)", p))
-			break
-		}
-	}
 	if s.User != "" {
 		if _, _, err := parseUser(s.User); err != nil {
 			unsupported = append(unsupported, err.Error())
@@ -210,16 +204,9 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 		svc := &corev1.Service{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 			ObjectMeta: meta(name),
-			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector},
+			Spec:       corev1.ServiceSpec{Selector: selector},
 		}
-		for _, p := range s.Ports {
-			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
-				Name:       portName(p),
-				Protocol:   protocol(p),
-				Port:       int32(p.Container),
-				TargetPort: intstr.FromInt32(int32(p.Container)),
-			})
-		}
+		t.service(s, svc)
 		out = append(out, svc)
 	}
 	return out

@@ -18,7 +18,7 @@ func (t *Target) Render(ds []*deploy.Deployment) (map[string][]byte, error) {
 	t.load()
 	out := map[string][]byte{}
 	for _, d := range ds {
-		if err := checkSpec(d.Spec); err != nil {
+		if err := t.CheckSpec(d.Spec); err != nil {
 			return nil, fmt.Errorf("%s %q: %w", kindOf(d), d.Spec.Name, err)
 		}
 		objs := t.objects(d)

@@ -118,7 +118,12 @@ func (t *Target) PushWith(p ImagePusher) { t.images = p }
 func (t *Target) Own(o deploy.Owner) { t.owner = o }
 
 // CheckSpec refuses what the target does not deploy yet (see checkSpec).
-func (t *Target) CheckSpec(s *deploy.ServiceSpec) error { return checkSpec(s) }
+func (t *Target) CheckSpec(s *deploy.ServiceSpec) error {
+	if err := checkSpec(s); err != nil {
+		return err
+	}
+	return t.checkPorts(s)
+}
 
 // StoresSecretFiles says that secret_files become keys of the rule's
 // Secret, mounted into its pods, instead of host files.
@@ -346,7 +351,7 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		if err != nil {
 			return false, "", err
 		}
-		if svc == nil || svc.GetAnnotations()[AnnotationKey] != d.Key.String() {
+		if svc == nil || svc.GetAnnotations()[AnnotationKey] != d.Key.String() || !t.serviceTypeCurrent(svc) {
 			return false, "its Service differs", nil
 		}
 	}
