@@ -1,0 +1,86 @@
+package k8s
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// forwarded matches the line that says where a forward listens.
+var forwarded = regexp.MustCompile(`forwarding (127\.0\.0\.1:\d+) to web:8080 \(pod ([^)]+)\)`)
+
+// TestPortForwardOnCluster forwards web's declared port (a free local
+// one) to its pod: an HTTP request through it reaches the pod, and still
+// does through the same local port once a restart replaced the pod.
+func TestPortForwardOnCluster(t *testing.T) {
+	ctx, tg, _, _, _ := opsService(t)
+	fctx, stop := context.WithCancel(ctx)
+	var log syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- tg.PortForward(fctx, "shop", "web", nil, nil, &log) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("port-forward: %v", err)
+		}
+	}()
+	waitForwards := func(n int) (string, string) {
+		t.Helper()
+		for {
+			if m := forwarded.FindAllStringSubmatch(log.String(), -1); len(m) >= n {
+				return m[n-1][1], m[n-1][2]
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("port-forward ended: %v; log %q", err, log.String())
+			case <-time.After(100 * time.Millisecond):
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("no forward %d; log %q", n, log.String())
+			}
+		}
+	}
+	get := func(addr string) string {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatalf("GET through %s: %v; log %q", addr, err, log.String())
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	addr, pod := waitForwards(1)
+	if body := get(addr); body != "hello from ferry\n" {
+		t.Errorf("through the forward: %q", body)
+	}
+
+	if err := tg.Restart(ctx, "shop", []string{"web"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	addr2, pod2 := waitForwards(2)
+	if addr2 != addr || pod2 == pod || !strings.Contains(log.String(), "pod "+pod+" of web went away") {
+		t.Errorf("after the restart: forward from %s to pod %s (was %s to %s); log %q", addr2, pod2, addr, pod, log.String())
+	}
+	if body := get(addr); body != "hello from ferry\n" {
+		t.Errorf("through the forward after the restart: %q", body)
+	}
+}
+
+func TestPortForwardErrorsOnCluster(t *testing.T) {
+	ctx, tg, _, _, _ := opsService(t)
+	for specs, want := range map[string]string{
+		"nope":       "service nope of project shop runs no pod",
+		"web 8080:x": `"x" is not a port number`,
+	} {
+		f := strings.Fields(specs)
+		err := tg.PortForward(ctx, "shop", f[0], f[1:], nil, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", specs, err, want)
+		}
+	}
+}
