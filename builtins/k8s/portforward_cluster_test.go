@@ -84,3 +84,35 @@ func TestPortForwardErrorsOnCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardDeclaredOnCluster forwards the declared port of web, as ferry
+// watch does: the log says which local port reaches it, and a request
+// through that port reaches the pod.
+func TestForwardDeclaredOnCluster(t *testing.T) {
+	ctx, tg, _, _, _ := opsService(t)
+	fctx, stop := context.WithCancel(ctx)
+	var log syncBuffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tg.ForwardDeclared(fctx, "shop", &log)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	for !forwarded.MatchString(log.String()) {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			t.Fatalf("no forward: %v; log %q", err, log.String())
+		}
+	}
+	addr := forwarded.FindStringSubmatch(log.String())[1]
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); string(b) != "hello from ferry\n" {
+		t.Errorf("through the forward: %q", b)
+	}
+}

@@ -389,3 +389,84 @@ func (b *lockedBuffer) suffix() string {
 	}
 	return ": " + strings.ReplaceAll(s, "\n", "; ")
 }
+
+// forwardPoll is how often ForwardDeclared looks for services to forward.
+const forwardPoll = 2 * time.Second
+
+// ForwardDeclared forwards the declared ports of each of the project's
+// services (ferry watch) once it has a ready pod, until ctx ends: the
+// services deployed later too, again when their ports change, and no
+// longer when they are removed. It says to log which local address
+// reaches which service; a forward that fails (its local port is taken)
+// is said once, and tried again when the service's ports change.
+func (t *Target) ForwardDeclared(ctx context.Context, project string, log io.Writer) {
+	c, err := t.client()
+	if err != nil || t.portAccess() != deploy.PortForward {
+		return
+	}
+	type running struct {
+		ports  string
+		cancel context.CancelFunc
+	}
+	forwards := map[string]*running{}
+	failed := map[string]string{} // service → the ports that failed
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var mu sync.Mutex
+	for {
+		list, err := t.resource(c, resourceOf["Service"]).List(ctx, metav1.ListOptions{LabelSelector: t.selector(project)})
+		if err == nil {
+			seen := map[string]bool{}
+			for _, svc := range list.Items {
+				rule, ports := svc.GetLabels()[LabelRule], svc.GetAnnotations()[AnnotationLocalPorts]
+				if ports == "" {
+					continue
+				}
+				seen[rule] = true
+				mu.Lock()
+				f, failedPorts := forwards[rule], failed[rule]
+				mu.Unlock()
+				if f != nil && f.ports == ports || failedPorts == ports {
+					continue
+				}
+				if f != nil {
+					f.cancel()
+				}
+				if _, err := t.readyPod(ctx, c, project, rule, nil); err != nil {
+					continue
+				}
+				fctx, cancel := context.WithCancel(ctx)
+				mu.Lock()
+				forwards[rule] = &running{ports: ports, cancel: cancel}
+				delete(failed, rule)
+				mu.Unlock()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := t.PortForward(fctx, project, rule, strings.Split(ports, ","), nil, log)
+					if err == nil || fctx.Err() != nil {
+						return
+					}
+					fmt.Fprintf(log, "cannot forward the ports of %s: %v\n", rule, err)
+					mu.Lock()
+					failed[rule] = ports
+					if forwards[rule] != nil && forwards[rule].ports == ports {
+						delete(forwards, rule)
+					}
+					mu.Unlock()
+				}()
+			}
+			mu.Lock()
+			for rule, f := range forwards {
+				if !seen[rule] {
+					f.cancel()
+					delete(forwards, rule)
+				}
+			}
+			mu.Unlock()
+		}
+		if err := sleep(ctx, forwardPoll); err != nil {
+			return
+		}
+	}
+}

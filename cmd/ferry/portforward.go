@@ -16,6 +16,22 @@ import (
 // service (the kubernetes one).
 type portForwarder interface {
 	PortForward(ctx context.Context, project, service string, specs []string, declared deploy.Declared, log io.Writer) error
+	// ForwardDeclared forwards the declared ports of every service of
+	// project, as they come and go, until ctx ends.
+	ForwardDeclared(ctx context.Context, project string, log io.Writer)
+}
+
+// forwardDeclared forwards the declared ports of the project's services
+// on a Kubernetes environment until ctx ends (ferry watch), saying in the
+// log which local port reaches which service.
+func (a *app) forwardDeclared(ctx context.Context, project string) {
+	pf, ok := a.deployTo.(portForwarder)
+	if !ok {
+		return
+	}
+	log := a.bus.Output(func(line string) { a.bus.Logf(engine.LevelInfo, "%s", line) })
+	defer log.Flush()
+	pf.ForwardDeclared(ctx, project, log)
 }
 
 func (a *app) portForwardCommand() *cobra.Command {
