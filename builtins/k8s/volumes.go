@@ -37,7 +37,11 @@ func checkVolumes(s *deploy.ServiceSpec) error {
 	for _, v := range s.Volumes {
 		switch {
 		case v.Bind:
-			return fmt.Errorf("volumes: %s:%s mounts a folder of this machine, which a pod on a node of the cluster cannot reach; use a named volume (\"NAME:%s\"), which becomes a PersistentVolumeClaim, or copy the files into the image", v.Source, v.Target, v.Target)
+			src := v.Source
+			if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, "~") {
+				src = "./" + src // workspace-relative
+			}
+			return fmt.Errorf("volumes: %s:%s mounts a folder of this machine, which a pod on a node of the cluster cannot reach; use a named volume (\"NAME:%s\"), which becomes a PersistentVolumeClaim, or copy the files into the image", src, v.Target, v.Target)
 		case v.Anonymous:
 		default:
 			if errs := validation.IsDNS1123Subdomain(claimName(v)); len(errs) > 0 {
