@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/builtins/deploy"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // forwarded matches the line that says where a forward listens.
@@ -114,5 +118,41 @@ func TestForwardDeclaredOnCluster(t *testing.T) {
 	defer resp.Body.Close()
 	if b, _ := io.ReadAll(resp.Body); string(b) != "hello from ferry\n" {
 		t.Errorf("through the forward: %q", b)
+	}
+}
+
+// TestPortAccessSwitchOnAPI applies a service's Service as a NodePort with
+// the node port declared, then, once the environment's port_access
+// changes (which changes no rule's key), as a ClusterIP again.
+func TestPortAccessSwitchOnAPI(t *testing.T) {
+	c := needCluster(t, false)
+	ns, admin := testNamespace(t, c)
+	ctx := context.Background()
+	d := service("web", "ferry.local/none:1", 1)
+	d.Spec.Ports = []deploy.Port{{HostStart: 30080, HostEnd: 30080, Container: 8080, Protocol: "tcp"}}
+
+	np := applyingIn(ns, ownerA)
+	np.env.PortAccess = deploy.NodePort
+	if err := np.Deploy(ctx, d, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := admin.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Spec.Ports[0].NodePort != 30080 {
+		t.Fatalf("nodeport: %+v, %v", svc, err)
+	}
+	if ok, reason, err := np.Current(ctx, d); !ok || err != nil {
+		t.Errorf("nodeport after applying: not current (%s, %v)", reason, err)
+	}
+
+	pf := applyingIn(ns, ownerA)
+	if ok, reason, err := pf.Current(ctx, d); ok || err != nil || reason != "its Service differs" {
+		t.Errorf("port-forward, with a NodePort there: ok %v, %q, %v", ok, reason, err)
+	}
+	if err := pf.Deploy(ctx, d, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	svc, err = admin.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || svc.Spec.Type != corev1.ServiceTypeClusterIP || svc.Spec.Ports[0].NodePort != 0 || svc.Annotations[AnnotationLocalPorts] != "30080:8080" {
+		t.Fatalf("port-forward: %+v, %v", svc, err)
 	}
 }

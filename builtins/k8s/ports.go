@@ -281,10 +281,11 @@ func (t *Target) forwardTo(ctx context.Context, c *clients, service, pod string,
 	url := c.typed.CoreV1().RESTClient().Post().Resource("pods").Namespace(t.namespace).Name(pod).SubResource("portforward").URL()
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, url)
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// The forwarders stop (cancel) before they are waited for.
 	var done sync.WaitGroup
 	defer done.Wait()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	ready := make(chan struct{})
 	errs := &lockedBuffer{}
 	// One forwarder per address: each listens on its own.
