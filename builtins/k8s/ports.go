@@ -223,10 +223,18 @@ func (t *Target) PortForward(ctx context.Context, project, service string, specs
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil && !errors.Is(err, errPodGone) && !errors.Is(err, portforward.ErrLostConnectionToPod) {
+		switch {
+		case err == nil || errors.Is(err, errPodGone) || errors.Is(err, portforward.ErrLostConnectionToPod):
+			fmt.Fprintf(log, "pod %s of %s went away; forwarding to another\n", pod, service)
+		case first:
 			return err
+		default:
+			// The pod went away as the forward started, say.
+			fmt.Fprintf(log, "%v; trying again\n", err)
+			if err := sleep(ctx, forwardRetry); err != nil {
+				return nil
+			}
 		}
-		fmt.Fprintf(log, "pod %s of %s went away; forwarding to another\n", pod, service)
 		first = false
 	}
 }
@@ -265,6 +273,10 @@ func (t *Target) readyPod(ctx context.Context, c *clients, project, service stri
 }
 
 var errPodGone = errors.New("the pod went away")
+
+// forwardRetry is how long a forward that failed to move to another pod
+// waits before it tries again.
+const forwardRetry = 2 * time.Second
 
 // podWatch is how often a forward checks that its pod is still there and
 // ready.
