@@ -21,6 +21,16 @@ const (
 	TargetKubernetes = "kubernetes"
 )
 
+// The ways a Kubernetes environment gives this machine access to the
+// declared ports of its services (environment(port_access = ...)).
+const (
+	// PortForward: ClusterIP Services, reached through port-forwards
+	// (ferry port-forward, ferry watch) to their pods.
+	PortForward = "port-forward"
+	// NodePort: NodePort Services, reached on every node's address.
+	NodePort = "nodeport"
+)
+
 // targetKinds are the targets environment() accepts; later ones are named
 // in the error so a user knows they are planned.
 var targetKinds = []string{TargetDocker, TargetSwarm, TargetKubernetes}
@@ -38,7 +48,10 @@ type Environment struct {
 	Context   string
 	Namespace string
 	Registry  string
-	Pos       syntax.Position // where it is declared
+	// PortAccess is how this machine reaches the declared ports of a
+	// Kubernetes environment's services: PortForward or NodePort.
+	PortAccess string
+	Pos        syntax.Position // where it is declared
 }
 
 // Environments collects the environment() declarations of one evaluation:
@@ -123,6 +136,7 @@ func environmentBuiltin() *engine.Builtin {
 			{Name: "context", Type: engine.String, Doc: "Kubernetes only: the kubeconfig context to use (default: its current context)."},
 			{Name: "namespace", Type: engine.String, Doc: "Kubernetes only: the namespace to deploy to (default: the context's, else `default`)."},
 			{Name: "registry", Type: engine.String, Doc: "Kubernetes only: the registry (`host[:port][/path]`) that images built by image() are pushed to for the cluster to pull."},
+			{Name: "port_access", Type: engine.String, Doc: "Kubernetes only: how this machine reaches the services' declared `ports`: `port-forward` (the default: ClusterIP Services, forwarded from loopback by `ferry port-forward` and `ferry watch`, a host port in `ports` being the local port) or `nodeport` (NodePort Services on every node, a host port in `ports` being the node port, 30000-32767)."},
 			{Name: "doc", Type: engine.String, Doc: "What it is for."},
 		},
 		Returns: "the name.",
@@ -131,7 +145,7 @@ func environmentBuiltin() *engine.Builtin {
 				return nil, err
 			}
 			env := &Environment{Name: c.String("name"), Target: c.String("target"), Doc: c.String("doc"), Pos: c.Pos,
-				Context: c.String("context"), Namespace: c.String("namespace"), Registry: c.String("registry")}
+				Context: c.String("context"), Namespace: c.String("namespace"), Registry: c.String("registry"), PortAccess: c.String("port_access")}
 			if env.Target == "" {
 				env.Target = TargetDocker
 			}
@@ -148,11 +162,20 @@ func environmentBuiltin() *engine.Builtin {
 				return nil, c.Errorf("%s", msg)
 			}
 			if env.Target != TargetKubernetes {
-				for _, p := range []string{"context", "namespace", "registry"} {
+				for _, p := range []string{"context", "namespace", "registry", "port_access"} {
 					if c.String(p) != "" {
 						return nil, c.Errorf("%s: only a kubernetes environment takes it (target is %q)", p, env.Target)
 					}
 				}
+			}
+			switch env.PortAccess {
+			case "":
+				if env.Target == TargetKubernetes {
+					env.PortAccess = PortForward
+				}
+			case PortForward, NodePort:
+			default:
+				return nil, c.Errorf("port_access: got %q, want %q or %q", env.PortAccess, PortForward, NodePort)
 			}
 			if err := engine.StateOf[*Environments](thread).add(env); err != nil {
 				return nil, err

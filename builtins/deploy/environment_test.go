@@ -71,14 +71,31 @@ service(name = "web", image = "acme/web:1", replicas = {"staging": 3}.get(config
 	}
 }
 
+func TestEnvironmentPortAccess(t *testing.T) {
+	envs, _, err := evalEnvs(t, `environment("a", target = "kubernetes")
+environment("b", target = "kubernetes", port_access = "nodeport")
+environment("local")
+`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"a": PortForward, "b": NodePort, "local": ""} {
+		if env, _ := envs.Select(name); env.PortAccess != want {
+			t.Errorf("%s: port access %q, want %q", name, env.PortAccess, want)
+		}
+	}
+}
+
 func TestEnvironmentErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		`environment("staging", target = "swam")`:                          `ferry.star:1:12: environment "staging": target: got "swam", want docker or swarm or kubernetes (did you mean "swarm"?)`,
-		`environment("staging", target = "k8s")`:                           `target: got "k8s", want docker or swarm or kubernetes (did you mean "kubernetes"?)`,
-		`environment("staging", target = "swarm", namespace = "web")`:      `namespace: only a kubernetes environment takes it (target is "swarm")`,
-		`environment("Staging")`:                                           `environment "Staging": name must be lowercase letters`,
-		"environment(\"prod\")\nenvironment(\"prod\", target = \"swarm\")": `ferry.star:2:12: environment "prod" is declared twice: it is already declared at ferry.star:1:12`,
-		`environment("prod", targets = "swarm")`:                           `unexpected keyword argument "targets" (did you mean "target"?)`,
+		`environment("staging", target = "swam")`:                            `ferry.star:1:12: environment "staging": target: got "swam", want docker or swarm or kubernetes (did you mean "swarm"?)`,
+		`environment("staging", target = "k8s")`:                             `target: got "k8s", want docker or swarm or kubernetes (did you mean "kubernetes"?)`,
+		`environment("staging", target = "swarm", namespace = "web")`:        `namespace: only a kubernetes environment takes it (target is "swarm")`,
+		`environment("Staging")`:                                             `environment "Staging": name must be lowercase letters`,
+		`environment("staging", target = "swarm", port_access = "nodeport")`: `port_access: only a kubernetes environment takes it (target is "swarm")`,
+		`environment("k", target = "kubernetes", port_access = "ingress")`:   `port_access: got "ingress", want "port-forward" or "nodeport"`,
+		"environment(\"prod\")\nenvironment(\"prod\", target = \"swarm\")":   `ferry.star:2:12: environment "prod" is declared twice: it is already declared at ferry.star:1:12`,
+		`environment("prod", targets = "swarm")`:                             `unexpected keyword argument "targets" (did you mean "target"?)`,
 	} {
 		_, _, err := evalEnvs(t, src, "")
 		if err == nil || !strings.Contains(err.Error(), want) {

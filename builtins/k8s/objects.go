@@ -60,18 +60,12 @@ func checkSpec(s *deploy.ServiceSpec) error {
 	if errs := validation.IsDNS1123Label(objectName(s.Name)); len(errs) > 0 {
 		return fmt.Errorf("its name %q is not a Kubernetes object name: %s; rename it", objectName(s.Name), strings.Join(errs, "; "))
 	}
-	var unsupported []string
-	if len(s.Volumes) > 0 {
-		unsupported = append(unsupported, "volumes (PersistentVolumeClaims are not done yet)")
+	if err := checkVolumes(s); err != nil {
+		return err
 	}
+	var unsupported []string
 	if len(s.Networks) > 0 || s.NetworkMode != "" {
 		unsupported = append(unsupported, "networks and network_mode (every pod shares the cluster network)")
-	}
-	for _, p := range s.Ports {
-		if p.HostStart != 0 {
-			unsupported = append(unsupported, fmt.Sprintf("the host port of %s (use the Service's cluster port, or port-forward)", p))
-			break
-		}
 	}
 	if s.User != "" {
 		if _, _, err := parseUser(s.User); err != nil {
@@ -167,6 +161,7 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secretName, DefaultMode: ptr(int32(0o400))}},
 		}}
 	}
+	podVolumes(s, &pod, &pod.Containers[0])
 	if s.StopGrace() > 0 {
 		pod.TerminationGracePeriodSeconds = ptr(int64(s.StopGrace().Seconds()))
 	}
@@ -215,16 +210,9 @@ func (t *Target) objects(d *deploy.Deployment) []object {
 		svc := &corev1.Service{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 			ObjectMeta: meta(name),
-			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector},
+			Spec:       corev1.ServiceSpec{Selector: selector},
 		}
-		for _, p := range s.Ports {
-			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
-				Name:       portName(p),
-				Protocol:   protocol(p),
-				Port:       int32(p.Container),
-				TargetPort: intstr.FromInt32(int32(p.Container)),
-			})
-		}
+		t.service(s, svc)
 		out = append(out, svc)
 	}
 	return out

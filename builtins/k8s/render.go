@@ -23,10 +23,14 @@ func (t *Target) Render(ds []*deploy.Deployment) (map[string][]byte, error) {
 	t.mu.Unlock()
 	out := map[string][]byte{}
 	for _, d := range ds {
-		if err := checkSpec(d.Spec); err != nil {
+		if err := t.CheckSpec(d.Spec); err != nil {
 			return nil, fmt.Errorf("%s %q: %w", kindOf(d), d.Spec.Name, err)
 		}
-		for _, o := range t.objects(d) {
+		objs := t.objects(d)
+		for _, pvc := range t.volumeClaims(d) {
+			objs = append(objs, pvc)
+		}
+		for _, o := range objs {
 			u, err := applied(o)
 			if err != nil {
 				return nil, err
@@ -36,6 +40,9 @@ func (t *Target) Render(ds []*deploy.Deployment) (map[string][]byte, error) {
 				return nil, err
 			}
 			file := strings.ToLower(u.GetKind()) + "-" + u.GetName() + ".yaml"
+			if prev, dup := out[file]; dup && u.GetKind() == "PersistentVolumeClaim" && string(prev) == string(b) {
+				continue // a volume that several services mount
+			}
 			if _, dup := out[file]; dup {
 				return nil, fmt.Errorf("two services or jobs make %s/%s: rename one (object names turn '_' into '-')", strings.ToLower(u.GetKind()), u.GetName())
 			}

@@ -220,8 +220,8 @@ func TestCheckSpecRefusesWhatIsNotDone(t *testing.T) {
 		spec deploy.ServiceSpec
 		want string
 	}{
-		{deploy.ServiceSpec{Name: "web", Volumes: []deploy.Volume{{Source: "data", Target: "/data"}}}, "volumes (PersistentVolumeClaims are not done yet)"},
-		{deploy.ServiceSpec{Name: "web", Ports: []deploy.Port{{HostStart: 8080, HostEnd: 8080, Container: 80, Protocol: "tcp"}}}, "the host port of"},
+		{deploy.ServiceSpec{Name: "web", Volumes: []deploy.Volume{{Source: "/src/shop/data", Target: "/data", Bind: true}}}, "volumes: /src/shop/data:/data mounts a folder of this machine"},
+		{deploy.ServiceSpec{Name: "web", Volumes: []deploy.Volume{{Source: "My.Data", Target: "/data"}}}, `volumes: "My.Data" is not a Kubernetes object name`},
 		{deploy.ServiceSpec{Name: "web", User: "nobody"}, `user "nobody" (Kubernetes takes a numeric UID[:GID])`},
 		{deploy.ServiceSpec{Name: "web", NetworkMode: "host"}, "networks and network_mode"},
 	} {

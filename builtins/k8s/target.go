@@ -42,6 +42,7 @@ var kinds = []schema.GroupVersionResource{
 // resourceOf is the resource of a typed object's kind.
 var resourceOf = map[string]schema.GroupVersionResource{
 	"Secret": kinds[0], "Deployment": kinds[1], "Job": kinds[2], "Service": kinds[3], "HorizontalPodAutoscaler": hpaResource,
+	"PersistentVolumeClaim": claims,
 }
 
 // A Target deploys an environment's services and jobs to the Kubernetes
@@ -128,7 +129,12 @@ func (t *Target) PushWith(p ImagePusher) { t.images = p }
 func (t *Target) Own(o deploy.Owner) { t.owner = o }
 
 // CheckSpec refuses what the target does not deploy yet (see checkSpec).
-func (t *Target) CheckSpec(s *deploy.ServiceSpec) error { return checkSpec(s) }
+func (t *Target) CheckSpec(s *deploy.ServiceSpec) error {
+	if err := checkSpec(s); err != nil {
+		return err
+	}
+	return t.checkPorts(s)
+}
 
 // StoresSecretFiles says that secret_files become keys of the rule's
 // Secret, mounted into its pods, instead of host files.
@@ -374,7 +380,7 @@ func (t *Target) Current(ctx context.Context, d *deploy.Deployment) (bool, strin
 		if err != nil {
 			return false, "", err
 		}
-		if svc == nil || svc.GetAnnotations()[AnnotationKey] != d.Key.String() {
+		if svc == nil || svc.GetAnnotations()[AnnotationKey] != d.Key.String() || !t.serviceTypeCurrent(svc) {
 			return false, "its Service differs", nil
 		}
 	}
@@ -415,6 +421,9 @@ func (t *Target) prepare(ctx context.Context, d *deploy.Deployment, log io.Write
 	}
 	objs := t.objects(d)
 	if err := t.checkOwned(ctx, c, objs); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := t.claimVolumes(ctx, c, d, log); err != nil {
 		return nil, nil, nil, err
 	}
 	return c, d, objs, nil
@@ -765,10 +774,16 @@ func (t *Target) RemoveExcept(ctx context.Context, project string, keep []string
 	return removed, nil
 }
 
-// Down removes everything ferry created for project in this workspace;
-// there are no volumes yet.
-func (t *Target) Down(ctx context.Context, project string, _ bool) ([]string, error) {
-	return t.RemoveExcept(ctx, project, nil)
+// Down removes everything ferry created for project in this workspace
+// but the PersistentVolumeClaims of its volumes, which go too when
+// volumes is set (down --volumes), as a local down keeps named volumes.
+func (t *Target) Down(ctx context.Context, project string, volumes bool) ([]string, error) {
+	removed, err := t.RemoveExcept(ctx, project, nil)
+	if err != nil || !volumes {
+		return removed, err
+	}
+	vols, err := t.removeVolumes(ctx, project)
+	return append(removed, vols...), err
 }
 
 // Status lists the project's Deployments and Jobs.

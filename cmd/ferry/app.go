@@ -123,6 +123,7 @@ graph of rules it declares, and runs the rules whose inputs changed.
 		a.importCommand(), a.exportCommand())
 	f.BoolVar(&a.locked, "locked", os.Getenv("CI") != "", "fetch no module that ferry.lock does not pin, and never change ferry.lock (default: $CI set, and under ferry ci)")
 	root.AddCommand(a.watchCommand(), a.triggerCommand(), a.modCommand())
+	root.AddCommand(a.portForwardCommand())
 	a.addCompletions(root)
 	// --version, as Go and Docker tools have it: the line `ferry version` prints.
 	root.Version = ferryVersion()

@@ -29,7 +29,7 @@ func (a *app) addCompletions(root *cobra.Command) {
 			c.ValidArgsFunction = a.completeRules(0, "service", "job")
 		case "restart":
 			c.ValidArgsFunction = a.completeRules(0, "service")
-		case "exec":
+		case "exec", "port-forward":
 			c.ValidArgsFunction = a.completeRules(1, "service")
 		case "push":
 			c.ValidArgsFunction = a.completeRules(0, "image")

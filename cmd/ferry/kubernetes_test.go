@@ -52,15 +52,34 @@ func TestRenderKubernetes(t *testing.T) {
 	noEnv.wantStderr(t, "ferry render writes the manifests of a Kubernetes environment; select one with --env NAME")
 }
 
-// What the Kubernetes target does not deploy yet is refused when the
-// environment is selected, with the line that declares it.
-func TestKubernetesRefusesVolumes(t *testing.T) {
+// A host folder in volumes is refused on Kubernetes with the line that
+// declares it; a named volume renders as a PersistentVolumeClaim.
+func TestKubernetesVolumes(t *testing.T) {
 	ws := newWorkspace(t, map[string]string{"ferry.star": `environment("cluster", target = "kubernetes")
-service(name = "db", image = "acme/db:1", volumes = ["data:/var/lib/db"])
+service(name = "db", image = "acme/db:1", volumes = ["db_data:/var/lib/db"])
+service(name = "web", image = "acme/web:1", volumes = ["./static:/srv/static"])
 `})
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
 	r := ws.ferry(t, "--env", "cluster", "render")
 	r.wantCode(t, 2)
-	r.wantStderr(t, `ferry.star:2:8: service "db": the kubernetes target does not deploy volumes (PersistentVolumeClaims are not done yet) yet (environment cluster deploys to kubernetes)`)
+	r.wantStderr(t, `ferry.star:3:8: service "web": volumes: ./static:/srv/static mounts a folder of this machine, which a pod on a node of the cluster cannot reach; use a named volume ("NAME:/srv/static")`)
+
+	ws.write(t, "ferry.star", `environment("cluster", target = "kubernetes")
+service(name = "db", image = "acme/db:1", volumes = ["db_data:/var/lib/db"])
+`)
+	r = ws.ferry(t, "--env", "cluster", "render")
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "# persistentvolumeclaim-db-data.yaml\n") || !strings.Contains(r.stdout, "claimName: db-data") {
+		t.Errorf("render printed no claim of db_data:\n%s", r.stdout)
+	}
+}
+
+// ferry port-forward needs a Kubernetes environment.
+func TestPortForwardNeedsKubernetes(t *testing.T) {
+	ws := newWorkspace(t, map[string]string{"ferry.star": kubernetesStar})
+	r := ws.ferry(t, "port-forward", "web", "8080")
+	r.wantCode(t, 2)
+	r.wantStderr(t, "ferry port-forward reaches the pods of a Kubernetes environment, and no environment is selected: select one with --env NAME")
 }
 
 // ferry diff needs a Kubernetes environment, and says which kubeconfig

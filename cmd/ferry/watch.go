@@ -97,7 +97,10 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 			Bus:  a.bus,
 			Keep: keep,
 			// The target is known once ferry.star is evaluated.
-			Follow: func(ctx context.Context) { a.deployer(ws, project).FollowEvents(ctx) },
+			Follow: func(ctx context.Context) {
+				go a.forwardDeclared(ctx, project)
+				a.deployer(ws, project).FollowEvents(ctx)
+			},
 			Autoscale: func(ctx context.Context, g *engine.Graph) {
 				a.deployer(ws, project).Autoscale(ctx, g)
 			},
