@@ -50,10 +50,8 @@ type app struct {
 	profiles []string     // --profile
 	events   string       // --events FILE
 
-	eventsFile *os.File
-	eventsOut  *redact.Writer // redacts what goes to eventsFile
-	eventLog   *console.EventLog
-	view       *dev.View // the watch's status view, when open
+	eventFile *console.EventFile // of --events, nil without it
+	view      *dev.View          // the watch's status view, when open
 
 	evalMemory string                  // --eval-memory: the memory cap of evaluation, "" for the default
 	stop       context.CancelCauseFunc // ends the command, for what it cannot go on after
@@ -142,7 +140,11 @@ func (a *app) setupLogging() error {
 	a.bus = engine.NewBus(a.redactor, a.sink)
 	a.bus.KeepColor(a.rawColor)
 	a.redactor.SetWarn(func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
-	return a.openEvents()
+	// Every event is appended to --events FILE as a JSON line.
+	if a.eventFile, err = console.CreateEventFile("--events", a.events, a.path(a.events), a.redactor); a.eventFile != nil {
+		a.bus.Add(a.eventFile)
+	}
+	return err
 }
 
 // path resolves p, a path given on the command line, against -C DIR, as
@@ -155,18 +157,9 @@ func (a *app) path(p string) string {
 }
 
 // create creates (or truncates) the file that flag names, p as given on the
-// command line, resolved by a.path. An error names the flag and the path as
-// the user wrote it.
-func (a *app) create(flag, p string) (*os.File, error) {
-	f, err := os.OpenFile(a.path(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			pe.Path = p
-		}
-		return nil, fmt.Errorf("%s: %w; give a file in a folder you can write to", flag, err)
-	}
-	return f, nil
+// command line, resolved by a.path; nil when p is "".
+func (a *app) create(flag, p string) (*console.FlagFile, error) {
+	return console.CreateFlagFile(flag, p, a.path(p), a.redactor)
 }
 
 // session opens the workspace that -C and -f name, with ferry's plugins,

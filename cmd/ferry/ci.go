@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -89,13 +88,10 @@ type ciRun struct {
 // summary.
 func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 	a := c.a
-	var report *os.File
-	if c.junit != "" {
-		// Created first, so a wrong path fails at once, not after the stages.
-		var err error
-		if report, err = a.create("--junit", c.junit); err != nil {
-			return err
-		}
+	// Created first, so a wrong path fails at once, not after the stages.
+	report, err := a.create("--junit", c.junit)
+	if err != nil {
+		return err
 	}
 	ci := pipeline.NewCI(pl, c, a.bus.Logf)
 	ci.KeepGoing, ci.NoLint = c.o.KeepGoing, c.noLint
@@ -103,17 +99,15 @@ func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 		ci.Commands = a.stderr
 	}
 	a.bus.Add(ci)
-	err := ci.Run(ctx)
+	err = ci.Run(ctx)
 	if errors.Is(err, pipeline.ErrLintFailed) {
 		err = &exitCodeError{code: exitFailed, msg: err.Error()}
 	}
-	if report != nil {
-		if werr := a.writeReport(report, "--junit", c.junit, "JUnit", ci.Report().Write); werr != nil {
-			if err != nil {
-				a.bus.Logf(engine.LevelError, "%v", werr)
-			} else {
-				err = werr
-			}
+	if werr := report.WriteReport("JUnit", ci.Report().Write, a.bus.Logf); werr != nil {
+		if err != nil {
+			a.bus.Logf(engine.LevelError, "%v", werr)
+		} else {
+			err = werr
 		}
 	}
 	ci.Summarize()
@@ -152,22 +146,3 @@ func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhea
 
 // Kind returns the kind of rule name.
 func (c *ciRun) Kind(name string) string { return c.l.Graph.Kind(name) }
-
-// writeReport writes a report with write to f, opened from file (the value
-// of flag), through the redactor, and closes it; kind names the report in
-// the log ("JUnit").
-func (a *app) writeReport(f *os.File, flag, file, kind string, write func(io.Writer) error) error {
-	w := a.redactor.Writer(f)
-	err := write(w)
-	if ferr := w.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w; the report is incomplete", flag, file, err)
-	}
-	a.bus.Logf(engine.LevelInfo, "%s report written to %s", kind, file)
-	return nil
-}

@@ -97,9 +97,9 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 	if err != nil {
 		return err
 	}
-	return a.writeReport(out, "--sarif", file, "SARIF", func(w io.Writer) error {
+	return out.WriteReport("SARIF", func(w io.Writer) error {
 		return rep.WriteSARIF(w, ferryVersion())
-	})
+	}, a.bus.Logf)
 }
 
 // planFindings prints, after a plan, the errors and warnings of the

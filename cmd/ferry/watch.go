@@ -76,7 +76,7 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 		return err
 	}
 	// ferry's own output, redirected to a file in the workspace, is no change.
-	wo.Own = watch.OwnFiles(os.Stdout, os.Stderr, a.eventsFile)
+	wo.Own = watch.OwnFiles(os.Stdout, os.Stderr, a.eventFile.File())
 	loop := &dev.Loop{
 		Root:  ws.Root,
 		Names: names,
