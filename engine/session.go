@@ -67,11 +67,7 @@ func Open(o SessionOptions) (*Session, error) {
 	if dir == "" {
 		dir = "."
 	}
-	ws, err := FindWorkspace(dir, o.File)
-	if err != nil {
-		return nil, err
-	}
-	project, err := ResolveProject(ws, o.Project)
+	ws, project, err := FindProject(dir, o.File, o.Project)
 	if err != nil {
 		return nil, err
 	}

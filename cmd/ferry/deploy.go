@@ -28,11 +28,7 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 		}
 		return l.Session.Workspace, l.Session.Project, nil
 	}
-	ws, err := engine.FindWorkspace(a.dir, a.file)
-	if err != nil {
-		return nil, "", err
-	}
-	project, err := engine.ResolveProject(ws, a.project)
+	ws, project, err := engine.FindProject(a.dir, a.file, a.project)
 	if err != nil {
 		return nil, "", err
 	}
