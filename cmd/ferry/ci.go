@@ -72,8 +72,7 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 	return cmd
 }
 
-// ciRun is one run of `ferry ci`: its flags, and the work that its
-// pipeline.CI asks of the CLI (pipeline.Stages).
+// ciRun is one run of `ferry ci`: its flags and its workspace.
 type ciRun struct {
 	a           *app
 	l           *engine.Loaded
@@ -93,7 +92,8 @@ func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 	if err != nil {
 		return err
 	}
-	ci := pipeline.NewCI(pl, c, a.bus.Logf)
+	work := &pipeline.Work{Loaded: c.l, Options: c.o, Checks: c.checks, Health: a.deployer(c.l.Session.Workspace, c.l.Session.Project), WaitTimeout: c.waitTimeout}
+	ci := pipeline.NewCI(pl, work, a.bus.Logf)
 	ci.KeepGoing, ci.NoLint = c.o.KeepGoing, c.noLint
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
 		ci.Commands = a.stderr
@@ -114,8 +114,8 @@ func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 	return err
 }
 
-// Lint runs and prints the checks of `ferry lint`, and writes --sarif.
-func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
+// checks runs and prints the checks of `ferry lint`, and writes --sarif.
+func (c *ciRun) checks(ctx context.Context) (pipeline.Findings, error) {
 	rep, err := c.a.securityChecks(ctx, c.l, c.lint)
 	if err != nil {
 		return nil, err
@@ -126,23 +126,3 @@ func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
 	}
 	return rep, nil
 }
-
-// Run runs the rules of a stage as `ferry run` does.
-func (c *ciRun) Run(ctx context.Context, names []string) error {
-	_, err := c.l.RunThen(ctx, names, c.o, nil)
-	return err
-}
-
-// Unhealthy waits, as `ferry up --wait` does, until the services of a
-// stage are healthy.
-func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhealthy, error) {
-	bad, err := c.a.deployer(c.l.Session.Workspace, c.l.Session.Project).Unhealthy(ctx, c.l.Graph, names, c.waitTimeout)
-	out := make([]pipeline.Unhealthy, len(bad))
-	for i, u := range bad {
-		out[i] = pipeline.Unhealthy{Rule: u.Rule, Err: u.Err}
-	}
-	return out, err
-}
-
-// Kind returns the kind of rule name.
-func (c *ciRun) Kind(name string) string { return c.l.Graph.Kind(name) }
