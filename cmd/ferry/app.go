@@ -244,13 +244,6 @@ func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, 
 	if at < 0 {
 		return args, nil, nil
 	}
-	flags := map[string]string{}
-	for _, f := range args[at:] {
-		if !strings.HasPrefix(f, "--") || len(f) < 3 {
-			return nil, nil, fmt.Errorf("after --, want config flags as --name=value or --name, got %q", f)
-		}
-		k, v, _ := strings.Cut(f[2:], "=")
-		flags[k] = v
-	}
-	return args[:at], flags, nil
+	flags, err := engine.ParseFlags(args[at:])
+	return args[:at], flags, err
 }

@@ -154,7 +154,7 @@ ferry did not give it loses only ferry's tags.`,
 			}
 			defer release()
 			res, err := a.images().Prune(cmd.Context(), l.Session.Project, l.Graph, st, keep)
-			a.reportPrune(res.Removed, res.Kept, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
+			res.Log(a.bus.Logf, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 			return err
 		},
 	}
@@ -165,26 +165,12 @@ ferry did not give it loses only ferry's tags.`,
 // images carries out the image commands on the workspace's images.
 func (a *app) images() docker.Images { return docker.Images{Client: a.docker, Owner: a.owner} }
 
-// reportPrune logs the images removed and kept, or none when there were
-// none.
-func (a *app) reportPrune(removed, kept []string, none string) {
-	for _, r := range removed {
-		a.bus.Logf(engine.LevelInfo, "removed image %s", r)
-	}
-	for _, k := range kept {
-		a.bus.Logf(engine.LevelInfo, "kept image %s", k)
-	}
-	if len(removed)+len(kept) == 0 {
-		a.bus.Logf(engine.LevelInfo, "%s", none)
-	}
-}
-
 // downImages removes every image that this workspace's image rules built
 // (ferry down --rmi), except those a container uses. It does not evaluate
 // ferry.star: the images carry the project's label.
 func (a *app) downImages(ctx context.Context, project string) error {
 	res, err := a.images().PruneAll(ctx, project)
-	a.reportPrune(res.Removed, res.Kept, "no image built by this workspace is in the Docker Engine")
+	res.Log(a.bus.Logf, "no image built by this workspace is in the Docker Engine")
 	return err
 }
 
