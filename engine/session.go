@@ -171,6 +171,18 @@ func OpenState(ctx context.Context, ws *Workspace, lock bool, events *Bus) (*Sta
 	return st, release, nil
 }
 
+// WithState runs f with the state of ws, holding the workspace lock (see
+// OpenState) until f returns: for a command that changes what the state
+// records, such as what runs in Docker, without running rules.
+func WithState(ctx context.Context, ws *Workspace, events *Bus, f func(*State) error) error {
+	st, release, err := OpenState(ctx, ws, true, events)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return f(st)
+}
+
 // Plan says which of the named rules (none: the default ones, see
 // Graph.Select), and of their deps, a run would run, and why, from the
 // saved state; force plans as RunOptions.Force runs. It takes no lock and

@@ -105,16 +105,13 @@ it is: it says where the environment deploys).`,
 			if err != nil {
 				return err
 			}
-			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
-			if err != nil {
+			return engine.WithState(cmd.Context(), ws, a.bus, func(*engine.State) error {
+				err := a.deployer(ws, project).Down(cmd.Context(), volumes)
+				if err == nil && rmi {
+					err = a.downImages(cmd.Context(), project)
+				}
 				return err
-			}
-			defer release()
-			err = a.deployer(ws, project).Down(cmd.Context(), volumes)
-			if err == nil && rmi {
-				err = a.downImages(cmd.Context(), project)
-			}
-			return err
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes (their data is lost)")
