@@ -156,6 +156,15 @@ func (a *app) path(p string) string {
 	return filepath.Join(a.dir, p)
 }
 
+// paths resolves each of ps as path does.
+func (a *app) paths(ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, a.path(p))
+	}
+	return out
+}
+
 // create creates (or truncates) the file that flag names, p as given on the
 // command line, resolved by a.path; nil when p is "".
 func (a *app) create(flag, p string) (*console.FlagFile, error) {

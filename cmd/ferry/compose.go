@@ -30,10 +30,7 @@ the end of the ferry.star. See docs/compose.md.`,
   ferry import compose -o ferry.star docker-compose.yml docker-compose.override.yml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := a.dir
-			files := make([]string, len(args))
-			for i, f := range args {
-				files[i] = a.path(f)
-			}
+			files := a.paths(args)
 			if len(files) > 0 {
 				dir = filepath.Dir(files[0])
 			}

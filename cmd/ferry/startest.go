@@ -52,9 +52,7 @@ docs/testing.md.`,
 			}
 			o.Root = root
 			o.Plugins = func() []engine.Plugin { return a.plugins(project) }
-			for _, p := range args {
-				o.Paths = append(o.Paths, a.path(p))
-			}
+			o.Paths = a.paths(args)
 			// Created first, so a wrong path fails at once.
 			report, err := a.create("--junit", junit)
 			if err != nil {
