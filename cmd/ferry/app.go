@@ -64,8 +64,7 @@ type app struct {
 	docker  *dockerapi.Client
 	targets deploy.TargetMakers // the deploy target of each environment, by its kind
 
-	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target // the selected environment's target (see selectEnv)
+	deployPlugin *deploy.Plugin // its Target is the selected environment's
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -77,8 +76,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.targets = deploy.NewTargetMakers(setup, append(docker.TargetKinds(a.docker), k8s.TargetKind(a.docker))...)
 	}
 	a.targets.Own(a.owner)
-	a.deployTo = a.targets.For(nil)
-	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.deployTo}
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.targets.For(nil)}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
 	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
@@ -206,7 +204,8 @@ func moduleSources() map[string]engine.ModuleSource {
 }
 
 // load finds the workspace, evaluates it with the given config flags,
-// checks the graph and selects the environment to deploy to.
+// checks the graph and selects the environment to deploy to: the one
+// --env (or FERRY_ENV) names, else the local Docker Engine.
 func (a *app) load(ctx context.Context, flags map[string]string) (*engine.Loaded, error) {
 	s, err := a.session()
 	if err != nil {
@@ -221,7 +220,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*engine.Loaded
 	if err != nil {
 		return nil, err
 	}
-	return ld, a.selectEnv(ld)
+	return ld, a.deployPlugin.SelectEnv(ld.Result, a.env, a.targets)
 }
 
 // maxEvalMemory returns --eval-memory in bytes, or 0 for the default.

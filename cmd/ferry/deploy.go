@@ -37,6 +37,12 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 	return ws, project, nil
 }
 
+// deployer returns the Deployer of the project on the selected
+// environment's target.
+func (a *app) deployer(ws *engine.Workspace, project string) *deploy.Deployer {
+	return &deploy.Deployer{Target: a.deployPlugin.Target, Env: a.env, Project: project, Root: ws.Root, Bus: a.bus}
+}
+
 // defaultWaitTimeout is how long `ferry up --wait` waits for health.
 const defaultWaitTimeout = 60 * time.Second
 
@@ -129,7 +135,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := a.deployTo.Status(cmd.Context(), project)
+			list, err := a.deployPlugin.Target.Status(cmd.Context(), project)
 			if err != nil {
 				return err
 			}
