@@ -4,6 +4,7 @@ package deploy
 // package reports.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -16,6 +17,15 @@ import (
 
 	"github.com/ferryhq/ferry/engine"
 )
+
+// WriteStatusJSON prints list as `ferry status --json` does: indented,
+// with the field names of ServiceStatus, and <, > and & as they are.
+func WriteStatusJSON(w io.Writer, list []ServiceStatus) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(list)
+}
 
 // WriteStatus prints list, the services of project, as the table of
 // `ferry status`, uptimes counted up to now, followed by why services are

@@ -34,6 +34,20 @@ db: shop-db-2 is the new replica of a rollout that stopped; it is not counted, a
 	}
 }
 
+// The JSON of status keeps its field names, and a health error as it is.
+func TestWriteStatusJSON(t *testing.T) {
+	var sb strings.Builder
+	list := []ServiceStatus{{Name: "web", Replicas: 1, Desired: 2, State: "running", HealthError: "GET /health -> 500 <html>", Image: "nginx:1"}}
+	if err := WriteStatusJSON(&sb, list); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[\n  {\n    \"name\": \"web\",\n", `"replicas": 1,`, `"containers": 2,`, `"health_error": "GET /health -> 500 <html>",`} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("no %q in\n%s", want, sb.String())
+		}
+	}
+}
+
 func TestWritePlanImages(t *testing.T) {
 	target := &pullTarget{}
 	g := loadTo(t, target, `service(name = "db", image = "postgres:16", pull = "always")

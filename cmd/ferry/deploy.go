@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -152,10 +151,7 @@ func (a *app) statusCommand() *cobra.Command {
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				return enc.Encode(list)
+				return deploy.WriteStatusJSON(a.stdout, list)
 			}
 			return deploy.WriteStatus(a.stdout, project, list, time.Now())
 		},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -26,9 +25,7 @@ func (a *app) planCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(items)
+				return engine.WritePlanJSON(a.stdout, items)
 			}
 			engine.WritePlan(a.stdout, items)
 			if len(names) == 0 {
