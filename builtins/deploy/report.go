@@ -4,6 +4,7 @@ package deploy
 // package reports.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,6 +89,22 @@ func WriteLeftToUp(w io.Writer, g *engine.Graph) {
 	default:
 		fmt.Fprintf(w, "%d services and jobs are left to `ferry up`: `ferry plan %s` plans them\n", len(left), strings.Join(left, " "))
 	}
+}
+
+// WriteImagesOfPlan prints, after the plan items, the registry images of
+// their services and jobs as WritePlanImages does (see PlanImages), or
+// why they could not be looked up: that does not fail the plan.
+func WriteImagesOfPlan(ctx context.Context, w io.Writer, g *engine.Graph, items []engine.PlanItem) {
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.Rule
+	}
+	imgs, err := PlanImages(ctx, g, names)
+	if err != nil {
+		fmt.Fprintf(w, "images: %v\n", err)
+		return
+	}
+	WritePlanImages(w, imgs)
 }
 
 // WritePlanImages prints, after a plan, the registry images of its

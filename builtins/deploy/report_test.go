@@ -2,11 +2,14 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/engine"
 )
 
 func TestWriteStatus(t *testing.T) {
@@ -67,6 +70,19 @@ service(name = "web", image = "web:1")
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("lacks %q:\n%s", want, sb.String())
 		}
+	}
+	// After a plan of web alone, only its image; a target that cannot
+	// look is said in a line.
+	sb.Reset()
+	WriteImagesOfPlan(context.Background(), &sb, g, []engine.PlanItem{{Rule: "web"}})
+	if got := sb.String(); !strings.Contains(got, "  web  web:1  not in the Engine: up pulls it\n") || strings.Contains(got, "postgres") {
+		t.Errorf("images of a plan of web:\n%s", got)
+	}
+	target.localErr = errors.New("the Engine is not running")
+	sb.Reset()
+	WriteImagesOfPlan(context.Background(), &sb, g, []engine.PlanItem{{Rule: "web"}})
+	if got := sb.String(); got != "images: the Engine is not running\n" {
+		t.Errorf("images of a plan, with a failing target: %q", got)
 	}
 	sb.Reset()
 	WriteLeftToUp(&sb, g)

@@ -101,17 +101,3 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 		return rep.WriteSARIF(w, ferryVersion())
 	}, a.bus.Logf)
 }
-
-// planFindings prints, after a plan, the errors and warnings of the
-// security checks on the files (not the history, which `ferry lint`
-// scans), without failing the plan.
-func (a *app) planFindings(ctx context.Context, l *engine.Loaded) {
-	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
-	o.Env = a.env
-	rep, err := seccheck.Check(ctx, o)
-	if err != nil {
-		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
-		return
-	}
-	rep.WriteProblems(a.stdout)
-}
