@@ -109,15 +109,10 @@ recipients as they are now, use ferry secret rekey.`,
 				return err
 			}
 			outcome, err := secret.Edit(cmd.Context(), a.path(args[0]), args[0], a.identity, rs)
-			switch {
-			case err != nil:
-				return err
-			case outcome == secret.NotCreated:
-				fmt.Fprintf(a.stderr, "%s not created: nothing was saved\n", args[0])
-			case outcome == secret.Unchanged:
-				fmt.Fprintf(a.stderr, "%s unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey %s`\n", args[0], args[0])
+			if msg := outcome.Message(args[0]); err == nil && msg != "" {
+				fmt.Fprintln(a.stderr, msg)
 			}
-			return nil
+			return err
 		},
 	}
 	rflag(edit)
