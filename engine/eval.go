@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"go.starlark.net/lib/json"
@@ -243,6 +244,20 @@ func (ev *Evaluation) Flag(name string) (string, bool) {
 	ev.mu.Unlock()
 	v, ok := ev.opts.Flags[name]
 	return v, ok
+}
+
+// ParseFlags reads the config flags given on the command line after "--",
+// as --name=value or --name (the empty value), into Options.Flags.
+func ParseFlags(args []string) (map[string]string, error) {
+	flags := map[string]string{}
+	for _, f := range args {
+		if !strings.HasPrefix(f, "--") || len(f) < 3 {
+			return nil, fmt.Errorf("after --, want config flags as --name=value or --name, got %q", f)
+		}
+		k, v, _ := strings.Cut(f[2:], "=")
+		flags[k] = v
+	}
+	return flags, nil
 }
 
 // UndeclaredFlags returns the flags given on the command line that no

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +171,22 @@ func TestStackOverflowTraceIsBounded(t *testing.T) {
 	var pe *Error
 	if !errors.As(err, &pe) || len(pe.Trace) != 2*traceEnds+1 {
 		t.Fatalf("got %d trace lines, want %d:\n%v", len(pe.Trace), 2*traceEnds+1, err)
+	}
+}
+
+// The config flags after "--" are --name=value or --name; anything else
+// is refused with the form they take.
+func TestParseFlags(t *testing.T) {
+	got, err := ParseFlags([]string{"--region=eu", "--dry-run", "--empty=", "--url=a=b"})
+	if want := map[string]string{"region": "eu", "dry-run": "", "empty": "", "url": "a=b"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseFlags = %v, %v; want %v", got, err, want)
+	}
+	if got, err := ParseFlags(nil); err != nil || len(got) != 0 {
+		t.Errorf("ParseFlags(nil) = %v, %v", got, err)
+	}
+	for _, bad := range []string{"region=eu", "-r", "--"} {
+		if _, err := ParseFlags([]string{bad}); err == nil || !strings.Contains(err.Error(), "want config flags as --name=value or --name, got "+strconv.Quote(bad)) {
+			t.Errorf("ParseFlags(%q): err = %v", bad, err)
+		}
 	}
 }

@@ -120,6 +120,13 @@ type ServiceState struct {
 	Scale    *ScaleDecision `json:"scale,omitempty"`
 }
 
+// An UnhealthyService is a service that did not become healthy, and why:
+// what the deploy targets' waits find and a CI reports.
+type UnhealthyService struct {
+	Rule string
+	Err  error
+}
+
 // An ExitState is how a replica's run ended.
 type ExitState struct {
 	Code int  `json:"code"`

@@ -15,6 +15,28 @@ func (g *Graph) Kind(name string) string {
 	return ""
 }
 
+// Write prints, as `ferry graph --format` does, the rules names select and
+// their deps (every rule when names is empty) in format: "text" (see
+// WriteTree) or "dot" (see WriteDOT).
+func (g *Graph) Write(w io.Writer, names []string, format string) error {
+	if format != "text" && format != "dot" {
+		return fmt.Errorf("unknown --format %q: want text or dot", format)
+	}
+	if len(names) == 0 {
+		names = g.Names()
+	}
+	sel, err := g.Select(names)
+	if err != nil {
+		return err
+	}
+	if format == "dot" {
+		g.WriteDOT(w, sel)
+	} else {
+		g.WriteTree(w, sel)
+	}
+	return nil
+}
+
 // treeDepth bounds the nesting of the text tree: a rule deeper than that
 // starts a tree of its own further down, so that a long chain of deps does
 // not indent each line further than the last.

@@ -79,6 +79,31 @@ func TestGraphWriteDOT(t *testing.T) {
 	}
 }
 
+// Write selects every rule, or the rules named and their deps, in the
+// format asked for.
+func TestGraphWrite(t *testing.T) {
+	g, err := NewGraph(rules("base", "top:base", "alone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, top, dot strings.Builder
+	if err := g.Write(&all, nil, "text"); err != nil || all.String() != "top (rule)\n└── base (rule)\nalone (rule)\n" {
+		t.Errorf("every rule as text: %v\n%s", err, all.String())
+	}
+	if err := g.Write(&top, []string{"top"}, "text"); err != nil || top.String() != "top (rule)\n└── base (rule)\n" {
+		t.Errorf("top as text: %v\n%s", err, top.String())
+	}
+	if err := g.Write(&dot, []string{"alone"}, "dot"); err != nil || !strings.Contains(dot.String(), `"alone" [label=`) || strings.Contains(dot.String(), `"base"`) {
+		t.Errorf("alone as dot: %v\n%s", err, dot.String())
+	}
+	if err := g.Write(&strings.Builder{}, nil, "svg"); err == nil || err.Error() != `unknown --format "svg": want text or dot` {
+		t.Errorf("format svg: err = %v", err)
+	}
+	if err := g.Write(&strings.Builder{}, []string{"nope"}, "text"); err == nil {
+		t.Error("an unknown rule was written")
+	}
+}
+
 func TestGraphKind(t *testing.T) {
 	g, err := NewGraph(rules("base"))
 	if err != nil {

@@ -1,10 +1,19 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
 )
+
+// WritePlanJSON prints items as `ferry plan --json` does: indented, with
+// the field names of PlanItem.
+func WritePlanJSON(w io.Writer, items []PlanItem) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(items)
+}
 
 // WritePlan prints items as `ferry plan` does: a line per rule, saying
 // whether it would run and why, or fail, then how many would run.

@@ -53,4 +53,19 @@ func ResolveProject(ws *Workspace, given string) (string, error) {
 	return given, nil
 }
 
+// FindProject finds the workspace for dir and file (see FindWorkspace)
+// and resolves its project from given (see ResolveProject), without
+// evaluating it.
+func FindProject(dir, file, given string) (*Workspace, string, error) {
+	ws, err := FindWorkspace(dir, file)
+	if err != nil {
+		return nil, "", err
+	}
+	project, err := ResolveProject(ws, given)
+	if err != nil {
+		return nil, "", err
+	}
+	return ws, project, nil
+}
+
 var validProject = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,5 +59,31 @@ func TestResolveProject(t *testing.T) {
 		if got != want || (err == nil) != (want != "") {
 			t.Errorf("ResolveProject(%q) = %q, %v; want %q", given, got, err, want)
 		}
+	}
+}
+
+// FindProject finds the workspace from a folder below its root and
+// resolves its project, without evaluating ferry.star.
+func TestFindProject(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "My Shop")
+	sub := filepath.Join(root, "api")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "ferry.star"), []byte("this is not Starlark ("), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, project, err := FindProject(sub, "", "")
+	if err != nil || ws.Root != root || project != "my-shop" {
+		t.Errorf("FindProject = %v, %q, %v; want root %s, project my-shop", ws, project, err, root)
+	}
+	if _, project, err := FindProject(sub, "", "shop"); err != nil || project != "shop" {
+		t.Errorf("FindProject with --project shop = %q, %v", project, err)
+	}
+	if _, _, err := FindProject(sub, "", "Bad"); err == nil || !strings.Contains(err.Error(), `--project "Bad"`) {
+		t.Errorf("FindProject with --project Bad: err = %v", err)
+	}
+	if _, _, err := FindProject(t.TempDir(), "", ""); !errors.Is(err, ErrNoWorkspace) {
+		t.Errorf("FindProject outside a workspace: err = %v, want ErrNoWorkspace", err)
 	}
 }

@@ -67,11 +67,7 @@ func Open(o SessionOptions) (*Session, error) {
 	if dir == "" {
 		dir = "."
 	}
-	ws, err := FindWorkspace(dir, o.File)
-	if err != nil {
-		return nil, err
-	}
-	project, err := ResolveProject(ws, o.Project)
+	ws, project, err := FindProject(dir, o.File, o.Project)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +169,18 @@ func OpenState(ctx context.Context, ws *Workspace, lock bool, events *Bus) (*Sta
 		events.Logf(LevelWarn, "%v", err)
 	}
 	return st, release, nil
+}
+
+// WithState runs f with the state of ws, holding the workspace lock (see
+// OpenState) until f returns: for a command that changes what the state
+// records, such as what runs in Docker, without running rules.
+func WithState(ctx context.Context, ws *Workspace, events *Bus, f func(*State) error) error {
+	st, release, err := OpenState(ctx, ws, true, events)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return f(st)
 }
 
 // Plan says which of the named rules (none: the default ones, see

@@ -112,3 +112,30 @@ func TestSessionRunFailureSkipsAfter(t *testing.T) {
 		t.Fatalf("err %v, after called: %v", err, called)
 	}
 }
+
+// WithState holds the workspace lock while f runs, and gives it back
+// after, also when f fails.
+func TestWithState(t *testing.T) {
+	ws := testWorkspace(t)
+	bus := NewBus(redact.New())
+	held := false
+	boom := errors.New("boom")
+	err := WithState(t.Context(), ws, bus, func(st *State) error {
+		if st == nil {
+			t.Error("no state")
+		}
+		tried, cancel := context.WithCancel(context.Background())
+		cancel() // one try, no wait
+		_, err := AcquireLock(tried, ws, func(int) {})
+		held = err != nil
+		return boom
+	})
+	if !errors.Is(err, boom) || !held {
+		t.Errorf("WithState = %v, lock held while f ran: %v; want f's error and the lock held", err, held)
+	}
+	lk, err := AcquireLock(t.Context(), ws, nil)
+	if err != nil {
+		t.Fatalf("after WithState: %v", err)
+	}
+	lk.Release()
+}

@@ -187,15 +187,9 @@ func (d *Deployer) noCapability(command, what string) error {
 	return fmt.Errorf("ferry %s works on the containers of the local Docker Engine, and environment %s's target cannot %s; use the target's own tools there (`docker service` for Swarm), or drop --env (and FERRY_ENV)", command, d.Env, what)
 }
 
-// An UnhealthyService is a service that did not become healthy, and why.
-type UnhealthyService struct {
-	Rule string
-	Err  error
-}
-
 // An UnhealthyError says which services did not become healthy.
 type UnhealthyError struct {
-	Services []UnhealthyService
+	Services []engine.UnhealthyService
 }
 
 func (e *UnhealthyError) Error() string {
@@ -224,7 +218,7 @@ func (d *Deployer) Wait(ctx context.Context, g *engine.Graph, names []string, ti
 // and what they depend on is healthy, and returns those that are not, in
 // the graph's order. What the waits print goes to the bus as the
 // services' output.
-func (d *Deployer) Unhealthy(ctx context.Context, g *engine.Graph, names []string, timeout time.Duration) ([]UnhealthyService, error) {
+func (d *Deployer) Unhealthy(ctx context.Context, g *engine.Graph, names []string, timeout time.Duration) ([]engine.UnhealthyService, error) {
 	sel, err := g.Select(names)
 	if err != nil {
 		return nil, err
@@ -261,7 +255,7 @@ func (d *Deployer) Unhealthy(ctx context.Context, g *engine.Graph, names []strin
 		})
 	}
 	wg.Wait()
-	var bad []UnhealthyService
+	var bad []engine.UnhealthyService
 	var cut []string
 	for i, err := range errs {
 		switch {
@@ -269,7 +263,7 @@ func (d *Deployer) Unhealthy(ctx context.Context, g *engine.Graph, names []strin
 		case ctx.Err() == nil && errors.Is(err, context.Canceled):
 			cut = append(cut, rules[i].Info().Name)
 		default:
-			bad = append(bad, UnhealthyService{Rule: rules[i].Info().Name, Err: err})
+			bad = append(bad, engine.UnhealthyService{Rule: rules[i].Info().Name, Err: err})
 		}
 	}
 	if len(cut) > 0 && len(bad) > 0 {

@@ -236,6 +236,18 @@ func (t TargetMakers) For(env *Environment) Target {
 	return t.Local.For(env)
 }
 
+// SelectEnv makes the target of environment name ("" for none: the local
+// target), among those that res, an evaluation with p, declared, the one
+// that p's services deploy to. It fails as SelectTarget does; p.Target is
+// left as it was when name is unknown.
+func (p *Plugin) SelectEnv(res *engine.Result, name string, targets TargetMaker) error {
+	t, err := SelectTarget(engine.EvaluationState[*Environments](res.Eval), name, res.Rules, targets)
+	if t != nil {
+		p.Target = t
+	}
+	return err
+}
+
 // SelectTarget finds the environment name ("" for none: the local target)
 // among those envs declares and returns the target that services deploy
 // to there, made by targets, with the error of CheckRules on rules when it

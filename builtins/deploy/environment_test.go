@@ -167,6 +167,35 @@ service(name = "dns", image = "acme/dns:1", ports = ["53/udp"])
 	}
 }
 
+// The Plugin's target becomes that of the environment selected, and
+// stays as it was for an unknown one.
+func TestPluginSelectEnv(t *testing.T) {
+	_, res, err := evalEnvs(t, `environment("edge", target = "swarm")
+environment("dev")
+service(name = "web", image = "acme/web:1")
+`, "edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := &fakeTarget{}
+	p := &Plugin{Project: "p", Target: local}
+	if err := p.SelectEnv(res, "edge", envTargets{local}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Target.(refuseUDP); !ok {
+		t.Errorf("after selecting edge, the target is %T, want the swarm one", p.Target)
+	}
+	if err := p.SelectEnv(res, "prod", envTargets{local}); err == nil {
+		t.Error("an unknown environment was selected")
+	}
+	if _, ok := p.Target.(refuseUDP); !ok {
+		t.Errorf("an unknown environment changed the target to %T", p.Target)
+	}
+	if err := p.SelectEnv(res, "", envTargets{local}); err != nil || p.Target != local {
+		t.Errorf("no environment: target %T, %v; want the local one", p.Target, err)
+	}
+}
+
 func TestEnvironmentKubernetes(t *testing.T) {
 	envs, _, err := evalEnvs(t, `environment("prod", target = "kubernetes", context = "ci", namespace = "web", registry = "127.0.0.1:5000/acme")`, "prod")
 	if err != nil {

@@ -14,7 +14,8 @@ import (
 // images named "bad…".
 type pullTarget struct {
 	Target
-	pulled []string
+	pulled   []string
+	localErr error // what LocalImage fails with, when set
 }
 
 func (p *pullTarget) PullImage(_ context.Context, ref, policy string, progress func(engine.PullState)) (ResolvedImage, error) {
@@ -27,6 +28,9 @@ func (p *pullTarget) PullImage(_ context.Context, ref, policy string, progress f
 }
 
 func (p *pullTarget) LocalImage(_ context.Context, ref string) (ResolvedImage, bool, error) {
+	if p.localErr != nil {
+		return ResolvedImage{}, false, p.localErr
+	}
 	if ref == "postgres:16" {
 		return ResolvedImage{ID: "sha256:id", Digest: "postgres@sha256:1"}, true, nil
 	}

@@ -4,6 +4,8 @@ package deploy
 // package reports.
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -16,6 +18,15 @@ import (
 
 	"github.com/ferryhq/ferry/engine"
 )
+
+// WriteStatusJSON prints list as `ferry status --json` does: indented,
+// with the field names of ServiceStatus, and <, > and & as they are.
+func WriteStatusJSON(w io.Writer, list []ServiceStatus) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(list)
+}
 
 // WriteStatus prints list, the services of project, as the table of
 // `ferry status`, uptimes counted up to now, followed by why services are
@@ -81,6 +92,22 @@ func WriteLeftToUp(w io.Writer, g *engine.Graph) {
 	default:
 		fmt.Fprintf(w, "%d services and jobs are left to `ferry up`: `ferry plan %s` plans them\n", len(left), strings.Join(left, " "))
 	}
+}
+
+// WriteImagesOfPlan prints, after the plan items, the registry images of
+// their services and jobs as WritePlanImages does (see PlanImages), or
+// why they could not be looked up: that does not fail the plan.
+func WriteImagesOfPlan(ctx context.Context, w io.Writer, g *engine.Graph, items []engine.PlanItem) {
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.Rule
+	}
+	imgs, err := PlanImages(ctx, g, names)
+	if err != nil {
+		fmt.Fprintf(w, "images: %v\n", err)
+		return
+	}
+	WritePlanImages(w, imgs)
 }
 
 // WritePlanImages prints, after a plan, the registry images of its

@@ -2,11 +2,14 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/engine"
 )
 
 func TestWriteStatus(t *testing.T) {
@@ -35,6 +38,20 @@ db: shop-db-2 is the new replica of a rollout that stopped; it is not counted, a
 	}
 }
 
+// The JSON of status keeps its field names, and a health error as it is.
+func TestWriteStatusJSON(t *testing.T) {
+	var sb strings.Builder
+	list := []ServiceStatus{{Name: "web", Replicas: 1, Desired: 2, State: "running", HealthError: "GET /health -> 500 <html>", Image: "nginx:1"}}
+	if err := WriteStatusJSON(&sb, list); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[\n  {\n    \"name\": \"web\",\n", `"replicas": 1,`, `"containers": 2,`, `"health_error": "GET /health -> 500 <html>",`} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("no %q in\n%s", want, sb.String())
+		}
+	}
+}
+
 func TestWritePlanImages(t *testing.T) {
 	target := &pullTarget{}
 	g := loadTo(t, target, `service(name = "db", image = "postgres:16", pull = "always")
@@ -54,6 +71,19 @@ service(name = "web", image = "web:1")
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("lacks %q:\n%s", want, sb.String())
 		}
+	}
+	// After a plan of web alone, only its image; a target that cannot
+	// look is said in a line.
+	sb.Reset()
+	WriteImagesOfPlan(context.Background(), &sb, g, []engine.PlanItem{{Rule: "web"}})
+	if got := sb.String(); !strings.Contains(got, "  web  web:1  not in the Engine: up pulls it\n") || strings.Contains(got, "postgres") {
+		t.Errorf("images of a plan of web:\n%s", got)
+	}
+	target.localErr = errors.New("the Engine is not running")
+	sb.Reset()
+	WriteImagesOfPlan(context.Background(), &sb, g, []engine.PlanItem{{Rule: "web"}})
+	if got := sb.String(); got != "images: the Engine is not running\n" {
+		t.Errorf("images of a plan, with a failing target: %q", got)
 	}
 	sb.Reset()
 	WriteLeftToUp(&sb, g)

@@ -29,7 +29,7 @@ type Stages interface {
 	Run(ctx context.Context, names []string) error
 	// Unhealthy waits until the services among names and what they depend
 	// on are healthy, and returns those that are not.
-	Unhealthy(ctx context.Context, names []string) ([]Unhealthy, error)
+	Unhealthy(ctx context.Context, names []string) ([]engine.UnhealthyService, error)
 	// Kind returns the kind of the rule named name ("task", "service").
 	Kind(name string) string
 }
@@ -44,11 +44,43 @@ type Findings interface {
 	Failed() bool
 }
 
-// Unhealthy is a service that did not become healthy, and why.
-type Unhealthy struct {
-	Rule string
-	Err  error
+// Work is the Stages of an evaluated workspace: its rules run as `ferry
+// run` runs them, and the security checks and the waits for health are
+// asked of the domains that do them.
+type Work struct {
+	Loaded  *engine.Loaded
+	Options engine.RunOptions // of the runs of the stages' rules
+	// Checks runs the security checks (see Stages.Lint).
+	Checks func(ctx context.Context) (Findings, error)
+	// Health waits for the services of a stage, for at most WaitTimeout.
+	Health      Health
+	WaitTimeout time.Duration
 }
+
+// Health waits, for at most timeout, until the services among names and
+// what they depend on are healthy, and returns those that are not, as
+// `ferry up --wait` does: a deploy.Deployer is one.
+type Health interface {
+	Unhealthy(ctx context.Context, g *engine.Graph, names []string, timeout time.Duration) ([]engine.UnhealthyService, error)
+}
+
+// Lint runs w.Checks.
+func (w *Work) Lint(ctx context.Context) (Findings, error) { return w.Checks(ctx) }
+
+// Run runs the named rules and their deps on w.Loaded with w.Options.
+func (w *Work) Run(ctx context.Context, names []string) error {
+	_, err := w.Loaded.RunThen(ctx, names, w.Options, nil)
+	return err
+}
+
+// Unhealthy asks w.Health for the services among names that are not
+// healthy within w.WaitTimeout.
+func (w *Work) Unhealthy(ctx context.Context, names []string) ([]engine.UnhealthyService, error) {
+	return w.Health.Unhealthy(ctx, w.Loaded.Graph, names, w.WaitTimeout)
+}
+
+// Kind returns the kind of the rule named name in w.Loaded's graph.
+func (w *Work) Kind(name string) string { return w.Loaded.Graph.Kind(name) }
 
 // A CI runs a pipeline as `ferry ci` does: the security checks, then the
 // stages one after the other, recorded as a JUnit report. Add it to the
@@ -198,7 +230,7 @@ func (c *CI) runStage(ctx context.Context, i int) (bool, error) {
 	start := time.Now()
 	err := c.stages.Run(ctx, names)
 	if err == nil {
-		var bad []Unhealthy
+		var bad []engine.UnhealthyService
 		bad, err = c.stages.Unhealthy(ctx, names)
 		if err == nil && ctx.Err() != nil {
 			// Interrupted while waiting: the services are not at fault.

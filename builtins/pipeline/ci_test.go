@@ -90,16 +90,16 @@ func (f *fakeStages) Run(ctx context.Context, names []string) error {
 	return nil
 }
 
-func (f *fakeStages) Unhealthy(_ context.Context, names []string) ([]Unhealthy, error) {
+func (f *fakeStages) Unhealthy(_ context.Context, names []string) ([]engine.UnhealthyService, error) {
 	f.waited = append(f.waited, names)
 	if f.cancel != nil {
 		f.cancel()
 	}
-	var bad []Unhealthy
+	var bad []engine.UnhealthyService
 	for _, n := range names {
 		if f.unhealthy[n] {
 			err := fmt.Errorf("service %s is not healthy", n)
-			bad = append(bad, Unhealthy{Rule: n, Err: err})
+			bad = append(bad, engine.UnhealthyService{Rule: n, Err: err})
 			if f.cancel == nil {
 				// As a Deployer's wait does: its health event fails the case.
 				f.ci.Handle(engine.Event{Kind: engine.EventServiceHealth, Reason: err.Error(), Service: &engine.ServiceState{Name: n, Health: "unhealthy"}})

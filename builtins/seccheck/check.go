@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -75,6 +76,22 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Notes say what was not checked, and what the secret scan read.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// WritePlanChecks runs the checks that `ferry plan --check` shows on the
+// workspace at root, as res declared it, deploying to environment env:
+// those of the files, not of the git history (which `ferry lint` scans).
+// It writes their errors and warnings (see Report.WriteProblems), or a
+// line saying why the checks could not run: they never fail the plan.
+func WritePlanChecks(ctx context.Context, w io.Writer, root string, res *engine.Result, env string) {
+	o := OptionsFor(root, res)
+	o.Env = env
+	rep, err := Check(ctx, o)
+	if err != nil {
+		fmt.Fprintf(w, "security checks: %v\n", err)
+		return
+	}
+	rep.WriteProblems(w)
 }
 
 // Check runs every check on the workspace: the Dockerfile of each image

@@ -47,6 +47,25 @@ func TestLintSettings(t *testing.T) {
 	}
 }
 
+// What plan --check shows: the findings of the files, one line each, and
+// the summary.
+func TestWritePlanChecks(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ferry.star": "x = 1\n", "app/.env": "AWS=" + awsID + "\n"})
+	res, err := engine.Evaluate(context.Background(), engine.Options{
+		Workspace: &engine.Workspace{Root: dir, File: filepath.Join(dir, "ferry.star")},
+		Plugins:   []engine.Plugin{Plugin{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	WritePlanChecks(context.Background(), &sb, dir, res, "")
+	if !strings.Contains(sb.String(), "app/.env:1:") || !strings.Contains(sb.String(), "security checks: ") || strings.Contains(sb.String(), awsID) {
+		t.Errorf("plan checks wrote:\n%s", sb.String())
+	}
+}
+
 func TestOptionsFor(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -32,6 +32,18 @@ const (
 	Unchanged
 )
 
+// Message says, for `ferry secret edit`, what an edit of the file name
+// left undone, with what to do about it; "" for Edited.
+func (o EditOutcome) Message(name string) string {
+	switch o {
+	case NotCreated:
+		return fmt.Sprintf("%s not created: nothing was saved", name)
+	case Unchanged:
+		return fmt.Sprintf("%s unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey %s`", name, name)
+	}
+	return ""
+}
+
 // Edit decrypts the age file at path (called name in errors) with the
 // identities of identity, or starts empty when it does not exist; runs
 // $EDITOR (else vi) on the plaintext in a private folder (see

@@ -131,3 +131,20 @@ func TestRemoveLeftoverEdits(t *testing.T) {
 		t.Errorf("said %q, want %q and nothing of %s", out.String(), want, held)
 	}
 }
+
+// What an edit left undone is said with what to do.
+func TestEditOutcomeMessage(t *testing.T) {
+	for o, want := range map[EditOutcome]string{
+		Edited:     "",
+		NotCreated: "new.age not created: nothing was saved",
+		Unchanged:  "tok.age unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey tok.age`",
+	} {
+		name := "tok.age"
+		if o == NotCreated {
+			name = "new.age"
+		}
+		if got := o.Message(name); got != want {
+			t.Errorf("%d.Message(%s) = %q, want %q", o, name, got, want)
+		}
+	}
+}

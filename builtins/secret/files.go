@@ -13,29 +13,49 @@ import (
 // RecipientsFile is the default recipients file, at the workspace root.
 const RecipientsFile = "ferry.recipients"
 
-// NewIdentity writes a new age identity to path, readable only by its
-// owner, making its folder (0700) when needed, and returns its public key.
-// It never replaces a file.
-func NewIdentity(path string) (string, error) {
+// NewIdentity writes a new age identity to path (KeyFile when path is
+// ""), readable only by its owner, making its folder (0700) when needed,
+// and returns its public key and the path written. It never replaces a
+// file.
+func NewIdentity(path string) (pub, written string, err error) {
+	if path == "" {
+		if path, err = KeyFile(); err != nil {
+			return "", "", err
+		}
+	}
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", err
+		return "", "", err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("%s already exists: keygen does not replace an identity; give --output FILE for another", path)
+		return "", "", fmt.Errorf("%s already exists: keygen does not replace an identity; give --output FILE for another", path)
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	fmt.Fprintf(f, "# public key: %s\n%s\n", id.Recipient(), id)
 	if err := f.Close(); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return id.Recipient().String(), nil
+	return id.Recipient().String(), path, nil
+}
+
+// Recipients reads the recipients file: file when given, else
+// RecipientsFile at the workspace root that root returns (asked only
+// then).
+func Recipients(file string, root func() (string, error)) ([]age.Recipient, error) {
+	if file == "" {
+		r, err := root()
+		if err != nil {
+			return nil, err
+		}
+		file = filepath.Join(r, RecipientsFile)
+	}
+	return ParseRecipients(file)
 }
 
 // DecryptFile decrypts the age file at path (called name in errors) with

@@ -14,9 +14,9 @@ import (
 func identity(t *testing.T) (string, []age.Recipient) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "keys", "age.key")
-	pub, err := NewIdentity(path)
-	if err != nil {
-		t.Fatal(err)
+	pub, written, err := NewIdentity(path)
+	if err != nil || written != path {
+		t.Fatalf("NewIdentity(%s) wrote %s: %v", path, written, err)
 	}
 	r, err := age.ParseX25519Recipient(pub)
 	if err != nil {
@@ -36,8 +36,56 @@ func TestNewIdentity(t *testing.T) {
 			t.Errorf("%s has mode %v, want %v", p, fi.Mode().Perm(), want)
 		}
 	}
-	if _, err := NewIdentity(path); err == nil || !strings.Contains(err.Error(), "already exists: keygen does not replace an identity") {
+	if _, _, err := NewIdentity(path); err == nil || !strings.Contains(err.Error(), "already exists: keygen does not replace an identity") {
 		t.Errorf("a second identity at the same path: %v", err)
+	}
+}
+
+// Without a path, the identity goes to KeyFile, in the user's config
+// folder.
+func TestNewIdentityDefaultPath(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("AppData", filepath.Join(home, "AppData"))
+	want, err := KeyFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(want, home) {
+		t.Fatalf("KeyFile() = %s, not under the test's home %s", want, home)
+	}
+	pub, written, err := NewIdentity("")
+	if err != nil || written != want || !strings.HasPrefix(pub, "age1") {
+		t.Fatalf("NewIdentity(\"\") = %q, %s, %v; want a public key written to %s", pub, written, err, want)
+	}
+	if _, err := os.Stat(want); err != nil {
+		t.Error(err)
+	}
+}
+
+// The recipients come from the file given, else from ferry.recipients at
+// the root, which is looked for only then.
+func TestRecipients(t *testing.T) {
+	_, rs := identity(t)
+	line := rs[0].(*age.X25519Recipient).String() + "\n"
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, RecipientsFile), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	given := filepath.Join(t.TempDir(), "team.recipients")
+	if err := os.WriteFile(given, []byte("# the team\n"+line+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noRoot := func() (string, error) { t.Error("the root was looked for although a file was given"); return "", nil }
+	if got, err := Recipients(given, noRoot); err != nil || len(got) != 2 {
+		t.Errorf("Recipients(given) = %d recipients, %v; want 2", len(got), err)
+	}
+	if got, err := Recipients("", func() (string, error) { return root, nil }); err != nil || len(got) != 1 {
+		t.Errorf("Recipients at the root = %d recipients, %v; want 1", len(got), err)
+	}
+	if _, err := Recipients("", func() (string, error) { return "", os.ErrNotExist }); err != os.ErrNotExist {
+		t.Errorf("Recipients without a root: err = %v", err)
 	}
 }
 

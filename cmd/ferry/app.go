@@ -50,10 +50,8 @@ type app struct {
 	profiles []string     // --profile
 	events   string       // --events FILE
 
-	eventsFile *os.File
-	eventsOut  *redact.Writer // redacts what goes to eventsFile
-	eventLog   *console.EventLog
-	view       *dev.View // the watch's status view, when open
+	eventFile *console.EventFile // of --events, nil without it
+	view      *dev.View          // the watch's status view, when open
 
 	evalMemory string                  // --eval-memory: the memory cap of evaluation, "" for the default
 	stop       context.CancelCauseFunc // ends the command, for what it cannot go on after
@@ -66,8 +64,7 @@ type app struct {
 	docker  *dockerapi.Client
 	targets deploy.TargetMakers // the deploy target of each environment, by its kind
 
-	deployPlugin *deploy.Plugin
-	deployTo     deploy.Target // the selected environment's target (see selectEnv)
+	deployPlugin *deploy.Plugin // its Target is the selected environment's
 }
 
 // plugins lists the domains whose builtins ferry.star can use, sharing one
@@ -79,8 +76,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 		a.targets = deploy.NewTargetMakers(setup, append(docker.TargetKinds(a.docker), k8s.TargetKind(a.docker))...)
 	}
 	a.targets.Own(a.owner)
-	a.deployTo = a.targets.For(nil)
-	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.deployTo}
+	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.targets.For(nil)}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
 	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
@@ -143,7 +139,11 @@ func (a *app) setupLogging() error {
 	a.bus = engine.NewBus(a.redactor, a.sink)
 	a.bus.KeepColor(a.rawColor)
 	a.redactor.SetWarn(func(msg string) { a.bus.Logf(engine.LevelWarn, "%s", msg) })
-	return a.openEvents()
+	// Every event is appended to --events FILE as a JSON line.
+	if a.eventFile, err = console.CreateEventFile("--events", a.events, a.path(a.events), a.redactor); a.eventFile != nil {
+		a.bus.Add(a.eventFile)
+	}
+	return err
 }
 
 // path resolves p, a path given on the command line, against -C DIR, as
@@ -155,19 +155,19 @@ func (a *app) path(p string) string {
 	return filepath.Join(a.dir, p)
 }
 
-// create creates (or truncates) the file that flag names, p as given on the
-// command line, resolved by a.path. An error names the flag and the path as
-// the user wrote it.
-func (a *app) create(flag, p string) (*os.File, error) {
-	f, err := os.OpenFile(a.path(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			pe.Path = p
-		}
-		return nil, fmt.Errorf("%s: %w; give a file in a folder you can write to", flag, err)
+// paths resolves each of ps as path does.
+func (a *app) paths(ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, a.path(p))
 	}
-	return f, nil
+	return out
+}
+
+// create creates (or truncates) the file that flag names, p as given on the
+// command line, resolved by a.path; nil when p is "".
+func (a *app) create(flag, p string) (*console.FlagFile, error) {
+	return console.CreateFlagFile(flag, p, a.path(p), a.redactor)
 }
 
 // session opens the workspace that -C and -f name, with ferry's plugins,
@@ -205,7 +205,8 @@ func moduleSources() map[string]engine.ModuleSource {
 }
 
 // load finds the workspace, evaluates it with the given config flags,
-// checks the graph and selects the environment to deploy to.
+// checks the graph and selects the environment to deploy to: the one
+// --env (or FERRY_ENV) names, else the local Docker Engine.
 func (a *app) load(ctx context.Context, flags map[string]string) (*engine.Loaded, error) {
 	s, err := a.session()
 	if err != nil {
@@ -220,7 +221,7 @@ func (a *app) load(ctx context.Context, flags map[string]string) (*engine.Loaded
 	if err != nil {
 		return nil, err
 	}
-	return ld, a.selectEnv(ld)
+	return ld, a.deployPlugin.SelectEnv(ld.Result, a.env, a.targets)
 }
 
 // maxEvalMemory returns --eval-memory in bytes, or 0 for the default.
@@ -252,13 +253,6 @@ func splitDash(cmd *cobra.Command, args []string) ([]string, map[string]string, 
 	if at < 0 {
 		return args, nil, nil
 	}
-	flags := map[string]string{}
-	for _, f := range args[at:] {
-		if !strings.HasPrefix(f, "--") || len(f) < 3 {
-			return nil, nil, fmt.Errorf("after --, want config flags as --name=value or --name, got %q", f)
-		}
-		k, v, _ := strings.Cut(f[2:], "=")
-		flags[k] = v
-	}
-	return args[:at], flags, nil
+	flags, err := engine.ParseFlags(args[at:])
+	return args[:at], flags, err
 }

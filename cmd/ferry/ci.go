@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -73,8 +72,7 @@ health failed; 2 bad usage or ferry.star; 130 or 143 interrupted. See docs/ci.md
 	return cmd
 }
 
-// ciRun is one run of `ferry ci`: its flags, and the work that its
-// pipeline.CI asks of the CLI (pipeline.Stages).
+// ciRun is one run of `ferry ci`: its flags and its workspace.
 type ciRun struct {
 	a           *app
 	l           *engine.Loaded
@@ -89,39 +87,35 @@ type ciRun struct {
 // summary.
 func (c *ciRun) run(ctx context.Context, pl *pipeline.Pipeline) error {
 	a := c.a
-	var report *os.File
-	if c.junit != "" {
-		// Created first, so a wrong path fails at once, not after the stages.
-		var err error
-		if report, err = a.create("--junit", c.junit); err != nil {
-			return err
-		}
+	// Created first, so a wrong path fails at once, not after the stages.
+	report, err := a.create("--junit", c.junit)
+	if err != nil {
+		return err
 	}
-	ci := pipeline.NewCI(pl, c, a.bus.Logf)
+	work := &pipeline.Work{Loaded: c.l, Options: c.o, Checks: c.checks, Health: a.deployer(c.l.Session.Workspace, c.l.Session.Project), WaitTimeout: c.waitTimeout}
+	ci := pipeline.NewCI(pl, work, a.bus.Logf)
 	ci.KeepGoing, ci.NoLint = c.o.KeepGoing, c.noLint
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
 		ci.Commands = a.stderr
 	}
 	a.bus.Add(ci)
-	err := ci.Run(ctx)
+	err = ci.Run(ctx)
 	if errors.Is(err, pipeline.ErrLintFailed) {
 		err = &exitCodeError{code: exitFailed, msg: err.Error()}
 	}
-	if report != nil {
-		if werr := a.writeReport(report, "--junit", c.junit, "JUnit", ci.Report().Write); werr != nil {
-			if err != nil {
-				a.bus.Logf(engine.LevelError, "%v", werr)
-			} else {
-				err = werr
-			}
+	if werr := report.WriteReport("JUnit", ci.Report().Write, a.bus.Logf); werr != nil {
+		if err != nil {
+			a.bus.Logf(engine.LevelError, "%v", werr)
+		} else {
+			err = werr
 		}
 	}
 	ci.Summarize()
 	return err
 }
 
-// Lint runs and prints the checks of `ferry lint`, and writes --sarif.
-func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
+// checks runs and prints the checks of `ferry lint`, and writes --sarif.
+func (c *ciRun) checks(ctx context.Context) (pipeline.Findings, error) {
 	rep, err := c.a.securityChecks(ctx, c.l, c.lint)
 	if err != nil {
 		return nil, err
@@ -131,43 +125,4 @@ func (c *ciRun) Lint(ctx context.Context) (pipeline.Findings, error) {
 		return rep, c.a.writeSARIF(c.lint.sarif, rep)
 	}
 	return rep, nil
-}
-
-// Run runs the rules of a stage as `ferry run` does.
-func (c *ciRun) Run(ctx context.Context, names []string) error {
-	_, err := c.l.RunThen(ctx, names, c.o, nil)
-	return err
-}
-
-// Unhealthy waits, as `ferry up --wait` does, until the services of a
-// stage are healthy.
-func (c *ciRun) Unhealthy(ctx context.Context, names []string) ([]pipeline.Unhealthy, error) {
-	bad, err := c.a.deployer(c.l.Session.Workspace, c.l.Session.Project).Unhealthy(ctx, c.l.Graph, names, c.waitTimeout)
-	out := make([]pipeline.Unhealthy, len(bad))
-	for i, u := range bad {
-		out[i] = pipeline.Unhealthy{Rule: u.Rule, Err: u.Err}
-	}
-	return out, err
-}
-
-// Kind returns the kind of rule name.
-func (c *ciRun) Kind(name string) string { return c.l.Graph.Kind(name) }
-
-// writeReport writes a report with write to f, opened from file (the value
-// of flag), through the redactor, and closes it; kind names the report in
-// the log ("JUnit").
-func (a *app) writeReport(f *os.File, flag, file, kind string, write func(io.Writer) error) error {
-	w := a.redactor.Writer(f)
-	err := write(w)
-	if ferr := w.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w; the report is incomplete", flag, file, err)
-	}
-	a.bus.Logf(engine.LevelInfo, "%s report written to %s", kind, file)
-	return nil
 }

@@ -83,11 +83,7 @@ func (a *app) completeTests(_ *cobra.Command, args []string, toComplete string) 
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	var paths []string
-	for _, p := range args {
-		paths = append(paths, a.path(p))
-	}
-	return complete.Tests(root, paths, toComplete), cobra.ShellCompDirectiveNoFileComp
+	return complete.Tests(root, a.paths(args), toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
 // quietModules resolves the shared modules of ws as quietLoad resolves

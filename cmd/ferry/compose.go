@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -31,26 +30,17 @@ the end of the ferry.star. See docs/compose.md.`,
   ferry import compose -o ferry.star docker-compose.yml docker-compose.override.yml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := a.dir
-			files := make([]string, len(args))
-			for i, f := range args {
-				files[i] = a.path(f)
-			}
+			files := a.paths(args)
 			if len(files) > 0 {
 				dir = filepath.Dir(files[0])
 			}
-			outDir := a.dir
-			if out != "" {
-				outDir = filepath.Dir(a.path(out))
-				if _, err := os.Stat(a.path(out)); err == nil && !force {
-					return fmt.Errorf("-o %s: the file exists; give --force to overwrite it", out)
-				} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return err
-				}
-			}
 			res, err := compose.Import(cmd.Context(), compose.ImportOptions{
 				LoadOptions: compose.LoadOptions{Files: files, Dir: dir, Env: os.Environ()},
-				OutDir:      outDir,
+				OutDir:      a.dir, File: a.path(out), Force: force,
 			})
+			if errors.Is(err, compose.ErrFileExists) {
+				return fmt.Errorf("-o %s: %w", out, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -62,9 +52,6 @@ the end of the ferry.star. See docs/compose.md.`,
 			}
 			if out == "" {
 				_, err = a.stdout.Write(res.Starlark)
-				return err
-			}
-			if err := engine.WriteFileAtomic(a.path(out), res.Starlark, 0o644); err != nil {
 				return err
 			}
 			left := "everything translated"

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -28,17 +27,19 @@ func (a *app) workspaceProject() (*engine.Workspace, string, error) {
 		}
 		return l.Session.Workspace, l.Session.Project, nil
 	}
-	ws, err := engine.FindWorkspace(a.dir, a.file)
-	if err != nil {
-		return nil, "", err
-	}
-	project, err := engine.ResolveProject(ws, a.project)
+	ws, project, err := engine.FindProject(a.dir, a.file, a.project)
 	if err != nil {
 		return nil, "", err
 	}
 	a.owner = deploy.OwnerOf(ws.Root)
 	a.plugins(project)
 	return ws, project, nil
+}
+
+// deployer returns the Deployer of the project on the selected
+// environment's target.
+func (a *app) deployer(ws *engine.Workspace, project string) *deploy.Deployer {
+	return &deploy.Deployer{Target: a.deployPlugin.Target, Env: a.env, Project: project, Root: ws.Root, Bus: a.bus}
 }
 
 // defaultWaitTimeout is how long `ferry up --wait` waits for health.
@@ -109,16 +110,13 @@ it is: it says where the environment deploys).`,
 			if err != nil {
 				return err
 			}
-			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
-			if err != nil {
+			return engine.WithState(cmd.Context(), ws, a.bus, func(*engine.State) error {
+				err := a.deployer(ws, project).Down(cmd.Context(), volumes)
+				if err == nil && rmi {
+					err = a.downImages(cmd.Context(), project)
+				}
 				return err
-			}
-			defer release()
-			err = a.deployer(ws, project).Down(cmd.Context(), volumes)
-			if err == nil && rmi {
-				err = a.downImages(cmd.Context(), project)
-			}
-			return err
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove the project's named volumes (their data is lost)")
@@ -136,7 +134,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := a.deployTo.Status(cmd.Context(), project)
+			list, err := a.deployPlugin.Target.Status(cmd.Context(), project)
 			if err != nil {
 				return err
 			}
@@ -153,10 +151,7 @@ func (a *app) statusCommand() *cobra.Command {
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				return enc.Encode(list)
+				return deploy.WriteStatusJSON(a.stdout, list)
 			}
 			return deploy.WriteStatus(a.stdout, project, list, time.Now())
 		},

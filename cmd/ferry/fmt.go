@@ -32,11 +32,7 @@ loop) is left as it is, with a warning.`,
 			if err != nil {
 				return err
 			}
-			var paths []string
-			for _, p := range args {
-				paths = append(paths, a.path(p))
-			}
-			res, err := starfmt.Run(root, paths, check)
+			res, err := starfmt.Run(root, a.paths(args), check)
 			if err != nil {
 				return err
 			}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 )
 
@@ -18,23 +16,7 @@ func (a *app) graphCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := args
-			if len(names) == 0 {
-				names = l.Graph.Names()
-			}
-			sel, err := l.Graph.Select(names)
-			if err != nil {
-				return err
-			}
-			switch format {
-			case "text":
-				l.Graph.WriteTree(a.stdout, sel)
-			case "dot":
-				l.Graph.WriteDOT(a.stdout, sel)
-			default:
-				return fmt.Errorf("unknown --format %q: want text or dot", format)
-			}
-			return nil
+			return l.Graph.Write(a.stdout, args, format)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "text (a tree) or dot (Graphviz)")

@@ -47,6 +47,12 @@ func TestRenderKubernetes(t *testing.T) {
 		t.Errorf("render --out wrote %v, want %v", names, want)
 	}
 
+	// A relative --out is taken from -C DIR, as --junit, --events and -o are.
+	ws.ferry(t, "--env", "cluster", "render", "--out", "rel").wantCode(t, 0)
+	if _, err := os.Stat(filepath.Join(ws.dir, "rel", "service-web.yaml")); err != nil {
+		t.Errorf("render --out rel under -C %s: %v", ws.dir, err)
+	}
+
 	noEnv := ws.ferry(t, "render")
 	noEnv.wantCode(t, 2)
 	noEnv.wantStderr(t, "ferry render writes the manifests of a Kubernetes environment; select one with --env NAME")

@@ -97,21 +97,7 @@ func (a *app) writeSARIF(file string, rep *seccheck.Report) error {
 	if err != nil {
 		return err
 	}
-	return a.writeReport(out, "--sarif", file, "SARIF", func(w io.Writer) error {
+	return out.WriteReport("SARIF", func(w io.Writer) error {
 		return rep.WriteSARIF(w, ferryVersion())
-	})
-}
-
-// planFindings prints, after a plan, the errors and warnings of the
-// security checks on the files (not the history, which `ferry lint`
-// scans), without failing the plan.
-func (a *app) planFindings(ctx context.Context, l *engine.Loaded) {
-	o := seccheck.OptionsFor(l.Session.Workspace.Root, l.Result)
-	o.Env = a.env
-	rep, err := seccheck.Check(ctx, o)
-	if err != nil {
-		fmt.Fprintf(a.stdout, "security checks: %v\n", err)
-		return
-	}
-	rep.WriteProblems(a.stdout)
+	}, a.bus.Logf)
 }

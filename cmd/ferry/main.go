@@ -67,7 +67,9 @@ func runCancel(ctx context.Context, cancel context.CancelCauseFunc, args []strin
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
-	a.closeEvents()
+	if cerr := a.eventFile.Close(); cerr != nil {
+		a.printErr(cerr.Error())
+	}
 	if err == nil {
 		return 0
 	}

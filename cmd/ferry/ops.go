@@ -116,12 +116,9 @@ ferry.star, run ferry up. A replica that exits at once is reported with its last
 			if len(args) == 0 {
 				return errors.New("name the services to restart, as in `ferry restart web`")
 			}
-			_, release, err := engine.OpenState(cmd.Context(), ws, true, a.bus)
-			if err != nil {
-				return err
-			}
-			defer release()
-			return a.deployer(ws, project).Restart(cmd.Context(), args, a.declared(cmd.Context()))
+			return engine.WithState(cmd.Context(), ws, a.bus, func(*engine.State) error {
+				return a.deployer(ws, project).Restart(cmd.Context(), args, a.declared(cmd.Context()))
+			})
 		},
 	}
 }
@@ -148,14 +145,11 @@ ferry did not give it loses only ferry's tags.`,
 				a.bus.Logf(engine.LevelInfo, "ferry.star declares no image rule: nothing to prune")
 				return nil
 			}
-			st, release, err := engine.OpenState(cmd.Context(), l.Session.Workspace, true, a.bus)
-			if err != nil {
+			return engine.WithState(cmd.Context(), l.Session.Workspace, a.bus, func(st *engine.State) error {
+				res, err := a.images().Prune(cmd.Context(), l.Session.Project, l.Graph, st, keep)
+				res.Log(a.bus.Logf, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
 				return err
-			}
-			defer release()
-			res, err := a.images().Prune(cmd.Context(), l.Session.Project, l.Graph, st, keep)
-			a.reportPrune(res.Removed, res.Kept, fmt.Sprintf("no image to remove: each repository has at most %d image(s) built by this workspace beyond those in use", keep))
-			return err
+			})
 		},
 	}
 	cmd.Flags().IntVar(&keep, "keep", 3, "keep the newest `N` images of each repository")
@@ -165,26 +159,12 @@ ferry did not give it loses only ferry's tags.`,
 // images carries out the image commands on the workspace's images.
 func (a *app) images() docker.Images { return docker.Images{Client: a.docker, Owner: a.owner} }
 
-// reportPrune logs the images removed and kept, or none when there were
-// none.
-func (a *app) reportPrune(removed, kept []string, none string) {
-	for _, r := range removed {
-		a.bus.Logf(engine.LevelInfo, "removed image %s", r)
-	}
-	for _, k := range kept {
-		a.bus.Logf(engine.LevelInfo, "kept image %s", k)
-	}
-	if len(removed)+len(kept) == 0 {
-		a.bus.Logf(engine.LevelInfo, "%s", none)
-	}
-}
-
 // downImages removes every image that this workspace's image rules built
 // (ferry down --rmi), except those a container uses. It does not evaluate
 // ferry.star: the images carry the project's label.
 func (a *app) downImages(ctx context.Context, project string) error {
 	res, err := a.images().PruneAll(ctx, project)
-	a.reportPrune(res.Removed, res.Kept, "no image built by this workspace is in the Docker Engine")
+	res.Log(a.bus.Logf, "no image built by this workspace is in the Docker Engine")
 	return err
 }
 

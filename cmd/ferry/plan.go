@@ -1,13 +1,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
+	"github.com/ferryhq/ferry/builtins/seccheck"
 	"github.com/ferryhq/ferry/engine"
 )
 
@@ -26,17 +25,15 @@ func (a *app) planCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(items)
+				return engine.WritePlanJSON(a.stdout, items)
 			}
 			engine.WritePlan(a.stdout, items)
 			if len(names) == 0 {
 				deploy.WriteLeftToUp(a.stdout, l.Graph)
 			}
-			a.planImages(cmd.Context(), l, items)
+			deploy.WriteImagesOfPlan(cmd.Context(), a.stdout, l.Graph, items)
 			if check {
-				a.planFindings(cmd.Context(), l)
+				seccheck.WritePlanChecks(cmd.Context(), a.stdout, l.Session.Workspace.Root, l.Result, a.env)
 			} else {
 				fmt.Fprintln(a.stdout, "security checks not run: `ferry plan --check` or `ferry lint` runs them")
 			}
@@ -47,20 +44,4 @@ func (a *app) planCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&force, "force", false, "plan as `ferry run --force` would run")
 	cmd.Flags().BoolVar(&check, "check", false, "after the plan, show the errors and warnings of the security checks on the files, as `ferry lint --no-history` finds them (they read every file of the workspace)")
 	return cmd
-}
-
-// planImages prints, after a plan, the registry images of its services
-// and jobs and the digest each resolves to in the Engine now, or that up
-// pulls it.
-func (a *app) planImages(ctx context.Context, l *engine.Loaded, items []engine.PlanItem) {
-	names := make([]string, len(items))
-	for i, it := range items {
-		names[i] = it.Rule
-	}
-	imgs, err := deploy.PlanImages(ctx, l.Graph, names)
-	if err != nil {
-		fmt.Fprintf(a.stdout, "images: %v\n", err)
-		return
-	}
-	deploy.WritePlanImages(a.stdout, imgs)
 }

@@ -28,7 +28,7 @@ rendered: a Secret holds its keys with empty values.`,
 			if err != nil {
 				return err
 			}
-			return deploy.WriteManifests(a.stdout, out, files)
+			return deploy.WriteManifests(a.stdout, a.path(out), files)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write one file per object into `DIR` instead of stdout")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -30,17 +29,7 @@ the files, from an account that can read them. See docs/secrets.md.`,
 	rflag := func(c *cobra.Command) {
 		c.Flags().StringVar(&recipients, "recipients", "", "`FILE` of age public keys to encrypt for, one per line (default: ferry.recipients at the workspace root)")
 	}
-	loadRecipients := func() ([]age.Recipient, error) {
-		path := a.path(recipients)
-		if path == "" {
-			root, err := a.workspaceRoot()
-			if err != nil {
-				return nil, err
-			}
-			path = filepath.Join(root, secret.RecipientsFile)
-		}
-		return secret.ParseRecipients(path)
-	}
+	loadRecipients := func() ([]age.Recipient, error) { return secret.Recipients(a.path(recipients), a.workspaceRoot) }
 
 	var output string
 	keygen := &cobra.Command{
@@ -51,14 +40,7 @@ the files, from an account that can read them. See docs/secrets.md.`,
 to the recipients file so that others can encrypt secrets for you.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path := a.path(output)
-			if path == "" {
-				var err error
-				if path, err = secret.KeyFile(); err != nil {
-					return err
-				}
-			}
-			pub, err := secret.NewIdentity(path)
+			pub, path, err := secret.NewIdentity(a.path(output))
 			if err != nil {
 				return err
 			}
@@ -127,15 +109,10 @@ recipients as they are now, use ferry secret rekey.`,
 				return err
 			}
 			outcome, err := secret.Edit(cmd.Context(), a.path(args[0]), args[0], a.identity, rs)
-			switch {
-			case err != nil:
-				return err
-			case outcome == secret.NotCreated:
-				fmt.Fprintf(a.stderr, "%s not created: nothing was saved\n", args[0])
-			case outcome == secret.Unchanged:
-				fmt.Fprintf(a.stderr, "%s unchanged; to re-encrypt it for the current recipients, run `ferry secret rekey %s`\n", args[0], args[0])
+			if msg := outcome.Message(args[0]); err == nil && msg != "" {
+				fmt.Fprintln(a.stderr, msg)
 			}
-			return nil
+			return err
 		},
 	}
 	rflag(edit)

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 
@@ -53,27 +52,19 @@ docs/testing.md.`,
 			}
 			o.Root = root
 			o.Plugins = func() []engine.Plugin { return a.plugins(project) }
-			for _, p := range args {
-				o.Paths = append(o.Paths, a.path(p))
-			}
-			var report *os.File
-			if junit != "" {
-				// Created first, so a wrong path fails at once.
-				if report, err = a.create("--junit", junit); err != nil {
-					return err
-				}
+			o.Paths = a.paths(args)
+			// Created first, so a wrong path fails at once.
+			report, err := a.create("--junit", junit)
+			if err != nil {
+				return err
 			}
 			rep, err := startest.Run(cmd.Context(), o)
 			if err != nil {
-				if report != nil {
-					report.Close()
-				}
+				report.Close()
 				return err
 			}
-			if report != nil {
-				if err := a.writeReport(report, "--junit", junit, "JUnit", rep.JUnit().Write); err != nil {
-					return err
-				}
+			if err := report.WriteReport("JUnit", rep.JUnit().Write, a.bus.Logf); err != nil {
+				return err
 			}
 			return testOutcome(a, rep)
 		},

@@ -28,8 +28,8 @@ func (a *app) startView(ctx context.Context, noView bool, ws *engine.Workspace) 
 		return ctx, func() bool { return false }
 	}
 	var sinks []engine.Sink
-	if a.eventLog != nil {
-		sinks = append(sinks, a.eventLog)
+	if a.eventFile != nil {
+		sinks = append(sinks, a.eventFile)
 	}
 	v, vctx, err := dev.OpenView(ctx, os.Stdin, out, ws.Root, lvl, a.bus, sinks...)
 	if err != nil {

@@ -42,7 +42,7 @@ view). On a terminal, a status view shows each rule's state above the log
 			if err != nil {
 				return err
 			}
-			ws, err := engine.FindWorkspace(a.dir, a.file)
+			ws, project, err := engine.FindProject(a.dir, a.file, a.project)
 			if err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ view). On a terminal, a status view shows each rule's state above the log
 			// deleted and made anew (say by a branch switch) during a watch.
 			a.dir, a.file = ws.Root, ws.File
 			ctx, closeView := a.startView(cmd.Context(), noView, ws)
-			err = a.watch(ctx, ws, names, flags, wo, keep)
+			err = a.watch(ctx, ws, project, names, flags, wo, keep)
 			if closeView() {
 				return nil // q in the view
 			}
@@ -65,18 +65,14 @@ view). On a terminal, a status view shows each rule's state above the log
 	return cmd
 }
 
-// watch runs the dev loop on ws (see engine/dev) until ctx ends: the
+// watch runs the dev loop on ws, of project, (see engine/dev) until ctx ends: the
 // selected rules once, then after every batch of changes and trigger,
 // holding the workspace lock. The services it deployed are removed when it
 // ends, unless keep.
-func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, flags map[string]string, wo watch.Options, keep bool) error {
+func (a *app) watch(ctx context.Context, ws *engine.Workspace, project string, names []string, flags map[string]string, wo watch.Options, keep bool) error {
 	dev.LimitMemory()
-	project, err := engine.ResolveProject(ws, a.project)
-	if err != nil {
-		return err
-	}
 	// ferry's own output, redirected to a file in the workspace, is no change.
-	wo.Own = watch.OwnFiles(os.Stdout, os.Stderr, a.eventsFile)
+	wo.Own = watch.OwnFiles(os.Stdout, os.Stderr, a.eventFile.File())
 	loop := &dev.Loop{
 		Root:  ws.Root,
 		Names: names,
@@ -86,9 +82,6 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, names []string, f
 				return nil, err
 			}
 			return &dev.Evaluation{Workspace: l.Session.Workspace, Graph: l.Graph, Result: l.Result}, nil
-		},
-		Lock: func(ctx context.Context, ws *engine.Workspace) (*engine.State, func(), error) {
-			return engine.OpenState(ctx, ws, true, a.bus)
 		},
 		Options: wo,
 		Jobs:    a.jobs,

@@ -65,7 +65,8 @@ type Loop struct {
 	// calls for it.
 	Load func(ctx context.Context) (*Evaluation, error)
 	// Lock takes the workspace lock and loads the state, once the first
-	// evaluation worked; release ends the lock when the loop ends.
+	// evaluation worked; release ends the lock when the loop ends. nil
+	// means engine.OpenState, waiting for the lock with a word on Bus.
 	Lock func(ctx context.Context, ws *engine.Workspace) (st *engine.State, release func(), err error)
 	// Watch starts a Source on root with o; nil means watch.New.
 	Watch func(root string, o watch.Options) (Source, error)
@@ -165,7 +166,13 @@ func (l *Loop) Run(ctx context.Context) error {
 	if err := l.applySettings(ev); err != nil {
 		return err
 	}
-	st, release, err := l.Lock(ctx, ev.Workspace)
+	lock := l.Lock
+	if lock == nil {
+		lock = func(ctx context.Context, ws *engine.Workspace) (*engine.State, func(), error) {
+			return engine.OpenState(ctx, ws, true, l.Bus)
+		}
+	}
+	st, release, err := lock(ctx, ev.Workspace)
 	if err != nil {
 		return err
 	}

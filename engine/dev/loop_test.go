@@ -177,14 +177,6 @@ func newHarness(t *testing.T, files map[string]string, rules ...engine.Rule) *ha
 			}
 			return &Evaluation{Workspace: ws, Graph: g, Result: &engine.Result{Files: []string{ws.File}}}, nil
 		},
-		Lock: func(ctx context.Context, ws *engine.Workspace) (*engine.State, func(), error) {
-			lk, err := engine.AcquireLock(ctx, ws, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			st, err := engine.LoadState(ws, true)
-			return st, lk.Release, err
-		},
 	}
 	return h
 }
@@ -266,6 +258,28 @@ func logged(text string) func(engine.Event) bool {
 
 // ran counts the successes of rule.
 func (h *harness) ran(rule string) int { return h.rec.count(is(engine.EventRuleDone, rule)) }
+
+// Without a Lock of its own, the loop holds the workspace lock from its
+// first run until it ends.
+func TestLoopHoldsTheWorkspaceLock(t *testing.T) {
+	h := newHarness(t, map[string]string{"a.txt": "1"}, rule("a", "a.txt"))
+	h.start()
+	h.waitRuns(1)
+	held, cancel := context.WithCancel(context.Background())
+	cancel() // one try, no wait
+	holder := 0
+	if _, err := engine.AcquireLock(held, h.ws, func(pid int) { holder = pid }); err == nil || holder != os.Getpid() {
+		t.Errorf("while the loop runs, AcquireLock = %v and the holder is pid %d; want the lock held by this process (%d)", err, holder, os.Getpid())
+	}
+	if err := h.stop(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	lk, err := engine.AcquireLock(context.Background(), h.ws, nil)
+	if err != nil {
+		t.Fatalf("after the loop ended: %v", err)
+	}
+	lk.Release()
+}
 
 func TestLoopRunsWhatABatchAffects(t *testing.T) {
 	gen := rule("gen", "gen.txt")

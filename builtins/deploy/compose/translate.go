@@ -3,7 +3,9 @@ package compose
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/distribution/reference"
+	"github.com/ferryhq/ferry/engine"
 )
 
 // ImportOptions say which compose project to translate, and where the
@@ -23,9 +26,20 @@ import (
 type ImportOptions struct {
 	LoadOptions
 	// OutDir is the folder of the ferry.star written: paths in it are
-	// relative to that folder. "": the project's folder.
+	// relative to that folder. "": the project's folder. With File, the
+	// folder of File.
 	OutDir string
+	// File is the file Import writes the ferry.star to; "": none (the
+	// caller has Result.Starlark).
+	File string
+	// Force overwrites File when it exists; without it, Import refuses
+	// with ErrFileExists before it reads the project.
+	Force bool
 }
+
+// ErrFileExists is returned by Import when ImportOptions.File exists and
+// Force is not set.
+var ErrFileExists = errors.New("the file exists; give --force to overwrite it")
 
 // A Result is a translated compose project.
 type Result struct {
@@ -41,6 +55,14 @@ type Result struct {
 
 // Import reads a compose project and translates it into a ferry.star.
 func Import(ctx context.Context, o ImportOptions) (*Result, error) {
+	if o.File != "" {
+		o.OutDir = filepath.Dir(o.File)
+		if _, err := os.Stat(o.File); err == nil && !o.Force {
+			return nil, ErrFileExists
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	p, err := load(ctx, o.LoadOptions)
 	if err != nil {
 		return nil, err
@@ -50,7 +72,11 @@ func Import(ctx context.Context, o ImportOptions) (*Result, error) {
 		return nil, err
 	}
 	t := &translator{p: p, out: out, home: homeDir(), secrets: map[string]string{}, findings: p.findings, jobs: map[string]bool{}, names: map[string]string{}, built: map[string]string{}, envSecrets: map[string]string{}, vars: map[string]bool{}}
-	return t.translate()
+	res, err := t.translate()
+	if err != nil || o.File == "" {
+		return res, err
+	}
+	return res, engine.WriteFileAtomic(o.File, res.Starlark, 0o644)
 }
 
 func homeDir() string {

@@ -58,6 +58,20 @@ type PruneResult struct {
 	Kept    []string // old images kept, each with the reason
 }
 
+// Log logs each image removed and kept with logf (engine.Bus.Logf), or
+// none when there was no image to remove or keep.
+func (r PruneResult) Log(logf func(level, format string, args ...any), none string) {
+	for _, img := range r.Removed {
+		logf(engine.LevelInfo, "removed image %s", img)
+	}
+	for _, img := range r.Kept {
+		logf(engine.LevelInfo, "kept image %s", img)
+	}
+	if len(r.Removed)+len(r.Kept) == 0 {
+		logf(engine.LevelInfo, "%s", none)
+	}
+}
+
 // ferryImage is an image ferry built, found in a repository.
 type ferryImage struct {
 	img     dockerapi.Image
