@@ -25,7 +25,7 @@ type portForwarder interface {
 // on a Kubernetes environment until ctx ends (ferry watch), saying in the
 // log which local port reaches which service.
 func (a *app) forwardDeclared(ctx context.Context, project string) {
-	pf, ok := a.deployTo.(portForwarder)
+	pf, ok := a.deployPlugin.Target.(portForwarder)
 	if !ok {
 		return
 	}
@@ -59,7 +59,7 @@ the same local ports are forwarded to another ready pod.
 			if err != nil {
 				return err
 			}
-			pf, ok := a.deployTo.(portForwarder)
+			pf, ok := a.deployPlugin.Target.(portForwarder)
 			if !ok {
 				where := "no environment is selected"
 				if a.env != "" {
