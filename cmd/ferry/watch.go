@@ -91,8 +91,9 @@ func (a *app) watch(ctx context.Context, ws *engine.Workspace, project string, n
 			Keep: keep,
 			// The target is known once ferry.star is evaluated.
 			Follow: func(ctx context.Context) {
-				go a.forwardDeclared(ctx, project)
-				a.deployer(ws, project).FollowEvents(ctx)
+				d := a.deployer(ws, project)
+				go d.ForwardDeclared(ctx)
+				d.FollowEvents(ctx)
 			},
 			Autoscale: func(ctx context.Context, g *engine.Graph) {
 				a.deployer(ws, project).Autoscale(ctx, g)
