@@ -82,7 +82,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 	a.deployTo = a.targets.For(nil)
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.deployTo}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
-	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
+	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets, Deploy: a.deployPlugin}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
 }
 
