@@ -53,9 +53,9 @@ type LiveReplica interface {
 var (
 	// ErrNoTar says that a replica's image has no tar to extract the
 	// synced files with.
-	ErrNoTar = errors.New("the image has no tar program")
+	ErrNoTar = errors.New("no tar program")
 	// ErrNoProgram says that a replica's image lacks the program to run.
-	ErrNoProgram = errors.New("the image has no such program")
+	ErrNoProgram = errors.New("no such program")
 	// ErrLiveUnsupported says that a target cannot do a live_update step
 	// in place, so the image is rebuilt and rolled out instead.
 	ErrLiveUnsupported = errors.New("not possible in place on this target")

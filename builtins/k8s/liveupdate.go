@@ -72,9 +72,10 @@ func (p *livePod) Image() string   { return p.pod.Spec.Containers[0].Image }
 func (p *livePod) Extract(ctx context.Context, tarStream io.Reader) error {
 	var stderr strings.Builder
 	code, err := p.t.execInPod(ctx, p.c, &p.pod, []string{"tar", "-xmf", "-", "-C", "/"}, tarStream, io.Discard, &stderr)
+	var np *noProgramError
 	switch {
-	case errors.Is(err, deploy.ErrNoProgram):
-		return fmt.Errorf("%w: %v", deploy.ErrNoTar, err)
+	case errors.As(err, &np):
+		return fmt.Errorf("%w in pod %s: %v", deploy.ErrNoTar, p.pod.Name, np.cause)
 	case err != nil:
 		return err
 	case code != 0:

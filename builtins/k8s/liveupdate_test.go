@@ -162,7 +162,7 @@ func TestLiveUpdatePods(t *testing.T) {
 		t.Fatalf("replicas of %s: %v, %v", bare, reps, err)
 	}
 	err = reps[0].Extract(ctx, strings.NewReader(""))
-	if !errors.Is(err, deploy.ErrNoTar) || !strings.Contains(err.Error(), `no program "tar"`) {
+	if !errors.Is(err, deploy.ErrNoTar) || !strings.Contains(err.Error(), "no tar program in pod bare-") {
 		t.Errorf("extract without tar: %v", err)
 	}
 }

@@ -109,12 +109,25 @@ func (t *Target) exec(ctx context.Context, c *clients, pod *corev1.Pod, r deploy
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "executable file not found") || strings.Contains(err.Error(), "no such file or directory") {
-			return 0, fmt.Errorf("the image of pod %s (%s) has no program %q, so there is nothing to run (%v); an image built FROM scratch holds only what its Dockerfile copies in: run a program that the image contains (%w)", pod.Name, pod.Spec.Containers[0].Image, r.Cmd[0], err, deploy.ErrNoProgram)
+			return 0, &noProgramError{pod: pod.Name, image: pod.Spec.Containers[0].Image, program: r.Cmd[0], cause: err}
 		}
 		return 0, fmt.Errorf("exec %s in pod %s: %w", r.Cmd[0], pod.Name, err)
 	}
 	return 0, nil
 }
+
+// A noProgramError says that the image of a pod lacks the program an exec
+// was to run; it is a deploy.ErrNoProgram.
+type noProgramError struct {
+	pod, image, program string
+	cause               error
+}
+
+func (e *noProgramError) Error() string {
+	return fmt.Sprintf("the image of pod %s (%s) has no program %q, so there is nothing to run (%v); an image built FROM scratch holds only what its Dockerfile copies in: run a program that the image contains", e.pod, e.image, e.program, e.cause)
+}
+
+func (e *noProgramError) Is(target error) bool { return target == deploy.ErrNoProgram }
 
 // sizeQueue passes a terminal's sizes on to the exec stream: the first,
 // then each resize, until ctx ends.
