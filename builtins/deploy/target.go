@@ -19,7 +19,7 @@ import (
 // The interface holds what every target does; what only some can do is
 // an optional capability, an interface of its own that a Deployer finds
 // by type assertion: Follower, Scaling, Logger, Execer, Restarter,
-// SecretHolder, DeployedRemover, Owned and SpecChecker. Each target
+// SecretHolder, DeployedRemover, Owned, SpecChecker and LiveUpdater. Each target
 // converts a Deployment into its own objects (containers, Swarm services)
 // in one place, from which every path that makes them starts.
 type Target interface {

@@ -9,6 +9,7 @@
 package docker
 
 import (
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/builtins/docker/image"
 	"github.com/ferryhq/ferry/engine"
@@ -28,6 +29,10 @@ type Plugin struct {
 	// back from the Engine, and in the files of a build context; without
 	// it, docker.inspect fails and build contexts are not scanned.
 	Secrets image.SecretFinder
+	// Deploy, when set, is the deploy domain's plugin, whose Target
+	// (the selected environment's, once selected) live updates reach
+	// the running replicas through when it is a deploy.LiveUpdater.
+	Deploy *deploy.Plugin
 }
 
 // Builtins returns the Docker builtins. Each call returns fresh builtins
@@ -39,5 +44,9 @@ func (p Plugin) Builtins() []*engine.Builtin {
 	if eng == nil {
 		eng = dockerapi.New()
 	}
-	return append(image.Builtins(eng, p.Project, p.Secrets), p.inspectBuiltin())
+	var target func() deploy.Target
+	if p.Deploy != nil {
+		target = func() deploy.Target { return p.Deploy.Target }
+	}
+	return append(image.Builtins(eng, p.Project, p.Secrets, target), p.inspectBuiltin())
 }

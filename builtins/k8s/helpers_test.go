@@ -173,7 +173,13 @@ func randomHex(t testing.TB) string {
 // scratch running it as ref, in docker save format, to a file it returns.
 func staticImage(t *testing.T, ref, src string) string {
 	t.Helper()
-	img := scratchImage(t, src)
+	return imageFile(t, ref, scratchImage(t, src))
+}
+
+// imageFile writes img as ref, in docker save format, to a file it
+// returns.
+func imageFile(t *testing.T, ref string, img v1.Image) string {
+	t.Helper()
 	tag, err := name.NewTag(ref)
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +194,14 @@ func staticImage(t *testing.T, ref, src string) string {
 // scratchImage is an image FROM scratch whose entrypoint is the Go program
 // src, built statically.
 func scratchImage(t *testing.T, src string) v1.Image {
+	t.Helper()
+	return scratchImageAt(t, src, "app")
+}
+
+// scratchImageAt is an image FROM scratch holding the Go program src,
+// built statically, at each of paths (relative to /), the first its
+// entrypoint.
+func scratchImageAt(t *testing.T, src string, paths ...string) v1.Image {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
@@ -205,8 +219,15 @@ func scratchImage(t *testing.T, src string) v1.Image {
 	}
 	var layerTar bytes.Buffer
 	tw := tar.NewWriter(&layerTar)
-	tw.WriteHeader(&tar.Header{Name: "app", Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg})
-	tw.Write(content)
+	dirs := map[string]bool{}
+	for _, p := range paths {
+		if d := filepath.Dir(p); d != "." && !dirs[d] {
+			dirs[d] = true
+			tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, Typeflag: tar.TypeDir})
+		}
+		tw.WriteHeader(&tar.Header{Name: p, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg})
+		tw.Write(content)
+	}
 	tw.Close()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar.Bytes())), nil })
 	if err != nil {
@@ -216,7 +237,7 @@ func scratchImage(t *testing.T, src string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err = mutate.Config(img, v1.Config{Entrypoint: []string{"/app"}})
+	img, err = mutate.Config(img, v1.Config{Entrypoint: []string{"/" + paths[0]}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,19 @@ func (t *Target) Exec(ctx context.Context, r deploy.ExecRequest) (int, error) {
 		return 0, fmt.Errorf("service %s has %d running pod(s), so no replica %d; `ferry --env %s status` lists them", r.Service, len(pods), r.Replica, t.env.Name)
 	}
 	pod := pods[r.Replica-1]
+	return t.exec(ctx, c, &pod, r)
+}
+
+// execInPod runs argv in the first container of pod, without a terminal,
+// and returns its exit code; an error wrapping deploy.ErrNoProgram when
+// the image lacks argv[0].
+func (t *Target) execInPod(ctx context.Context, c *clients, pod *corev1.Pod, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	return t.exec(ctx, c, pod, deploy.ExecRequest{Cmd: argv, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// exec runs r's command in the first container of pod, through the pod's
+// exec subresource (WebSocket, else SPDY).
+func (t *Target) exec(ctx context.Context, c *clients, pod *corev1.Pod, r deploy.ExecRequest) (int, error) {
 	req := c.typed.CoreV1().RESTClient().Post().Resource("pods").Namespace(t.namespace).Name(pod.Name).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: pod.Spec.Containers[0].Name, Command: r.Cmd,
@@ -96,12 +109,25 @@ func (t *Target) Exec(ctx context.Context, r deploy.ExecRequest) (int, error) {
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "executable file not found") || strings.Contains(err.Error(), "no such file or directory") {
-			return 0, fmt.Errorf("the image of pod %s (%s) has no program %q, so there is nothing to run (%v); an image built FROM scratch holds only what its Dockerfile copies in: run a program that the image contains", pod.Name, pod.Spec.Containers[0].Image, r.Cmd[0], err)
+			return 0, &noProgramError{pod: pod.Name, image: pod.Spec.Containers[0].Image, program: r.Cmd[0], cause: err}
 		}
 		return 0, fmt.Errorf("exec %s in pod %s: %w", r.Cmd[0], pod.Name, err)
 	}
 	return 0, nil
 }
+
+// A noProgramError says that the image of a pod lacks the program an exec
+// was to run; it is a deploy.ErrNoProgram.
+type noProgramError struct {
+	pod, image, program string
+	cause               error
+}
+
+func (e *noProgramError) Error() string {
+	return fmt.Sprintf("the image of pod %s (%s) has no program %q, so there is nothing to run (%v); an image built FROM scratch holds only what its Dockerfile copies in: run a program that the image contains", e.pod, e.image, e.program, e.cause)
+}
+
+func (e *noProgramError) Is(target error) bool { return target == deploy.ErrNoProgram }
 
 // sizeQueue passes a terminal's sizes on to the exec stream: the first,
 // then each resize, until ctx ends.

@@ -78,7 +78,7 @@ func (a *app) plugins(project string) []engine.Plugin {
 	a.targets.Own(a.owner)
 	a.deployPlugin = &deploy.Plugin{Project: project, Target: a.targets.For(nil)}
 	secrets := &secret.Plugin{Redactor: a.redactor, Env: a.env, Identity: a.identity}
-	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets}, a.deployPlugin, metrics.Plugin{},
+	return []engine.Plugin{core.Plugin{Env: a.env, Secrets: secrets}, docker.Plugin{Client: a.docker, Project: project, Secrets: secrets, Deploy: a.deployPlugin}, a.deployPlugin, metrics.Plugin{},
 		secrets, seccheck.Plugin{}, pipeline.Plugin{}}
 }
 

@@ -51,6 +51,9 @@ type Image struct {
 	Tags    []string          // "repo:tag" references that point at it
 	Labels  map[string]string // the image's labels
 	Created time.Time
+	// RepoDigests are the repo@sha256:… references it was pushed or
+	// pulled as.
+	RepoDigests []string
 }
 
 // BuildOptions say what to build from a context stream.
@@ -213,7 +216,7 @@ func (c *Client) ImagesByLabel(ctx context.Context, key, value string) ([]Image,
 				tags = append(tags, t)
 			}
 		}
-		out = append(out, Image{ID: s.ID, Tags: tags, Labels: s.Labels, Created: time.Unix(s.Created, 0)})
+		out = append(out, Image{ID: s.ID, Tags: tags, Labels: s.Labels, Created: time.Unix(s.Created, 0), RepoDigests: s.RepoDigests})
 	}
 	return out, nil
 }

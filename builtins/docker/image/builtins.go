@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ferryhq/ferry/builtins/deploy"
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
 	"github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"
@@ -58,9 +59,11 @@ type SecretFinder interface {
 // client c and know each other (an image may be the base of another), so
 // call it once per evaluation. The images built are labelled with project
 // (objects.LabelProject); secrets, when not nil, finds the secret values
-// among the files of a build context.
-func Builtins(c Client, project string, secrets SecretFinder) []*engine.Builtin {
-	return append(liveUpdateBuiltins(), imageBuiltin(c, &catalog{project: project, secrets: secrets}))
+// among the files of a build context; target, when not nil, returns the
+// deploy target selected when a live update runs, whose replicas it
+// updates when the target is a deploy.LiveUpdater.
+func Builtins(c Client, project string, secrets SecretFinder, target func() deploy.Target) []*engine.Builtin {
+	return append(liveUpdateBuiltins(), imageBuiltin(c, &catalog{project: project, secrets: secrets, target: target}))
 }
 
 // A catalog holds the image rules of one evaluation, so that a Dockerfile's
@@ -68,6 +71,7 @@ func Builtins(c Client, project string, secrets SecretFinder) []*engine.Builtin 
 type catalog struct {
 	project string
 	secrets SecretFinder // nil: build contexts are not scanned
+	target  func() deploy.Target
 
 	mu     sync.Mutex
 	images []*Image

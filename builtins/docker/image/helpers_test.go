@@ -44,7 +44,7 @@ type builtins struct {
 	secrets SecretFinder
 }
 
-func (b builtins) Builtins() []*engine.Builtin { return Builtins(b.c, "", b.secrets) }
+func (b builtins) Builtins() []*engine.Builtin { return Builtins(b.c, "", b.secrets, nil) }
 
 // countingEngine counts the builds and tags it passes on.
 type countingEngine struct {

@@ -113,7 +113,8 @@ func liveUpdateBuiltins() []*engine.Builtin {
 		{
 			Name: "sync",
 			Doc: "A live_update step: in `ferry watch`, when only files under `src` changed, copy them into every running container of the services using the image, at `dest`, " +
-				"through the Docker Engine's copy API (no shell or tar is needed in the image, so images FROM scratch work), owned by the container's user (resolved through its `/etc/passwd` when a name), creating missing folders. " +
+				"through the Docker Engine's copy API (no shell or tar is needed in the image, so images FROM scratch work), owned by the container's user (resolved through its `/etc/passwd` when a name), creating missing folders; " +
+				"on a Kubernetes environment, into the running pods, through `exec` of the image's own `tar` (see [live update](live-update.md#on-kubernetes)). " +
 				"The image is not rebuilt; a later `ferry run` or `ferry up` builds it.",
 			Params: []engine.Param{
 				{Name: "src", Type: engine.String, Required: true, Positional: true, Doc: "A folder or file of the image's context, relative to the file's folder."},

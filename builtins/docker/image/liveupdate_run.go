@@ -62,9 +62,27 @@ type syncFile struct {
 // container that replaced another (from the same image) gets every file
 // changed since the image was built. It is shared by the image's runs.
 type synced struct {
-	mu    sync.Mutex
-	sum   map[string]map[string]string // container ID → path → sum
-	owner map[string][2]int            // container ID → uid, gid of its user
+	mu      sync.Mutex
+	sum     map[string]map[string]string // container ID → path → sum
+	owner   map[string][2]int            // container ID → uid, gid of its user
+	tarless map[string]bool              // services whose image has no tar (see syncIntoReplica)
+}
+
+// noTar reports whether service was found to run an image without tar.
+func (s *synced) noTar(service string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tarless[service]
+}
+
+// setNoTar records that service runs an image without tar.
+func (s *synced) setNoTar(service string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tarless == nil {
+		s.tarless = map[string]bool{}
+	}
+	s.tarless[service] = true
 }
 
 // pending returns the files container id lacks.
@@ -206,6 +224,9 @@ func (i *Image) applyLive(rc *engine.RunContext, files []syncFile) error {
 	}
 	if img == nil {
 		return fallBack("the image of the last build, %s, is no longer in the Docker Engine", i.Ref(rc.PrevKey))
+	}
+	if lu := i.liveUpdater(); lu != nil {
+		return i.applyLiveTo(rc, lu, img, files, start)
 	}
 	targets, err := i.liveTargets(rc, img.ID)
 	if err != nil {

@@ -41,4 +41,6 @@ type imagePlugin struct {
 	secrets image.SecretFinder
 }
 
-func (p imagePlugin) Builtins() []*engine.Builtin { return image.Builtins(p.c, p.project, p.secrets) }
+func (p imagePlugin) Builtins() []*engine.Builtin {
+	return image.Builtins(p.c, p.project, p.secrets, nil)
+}
