@@ -250,6 +250,18 @@ func TestSaveRewritesWhenAppendingCannot(t *testing.T) {
 		{"success not journaled", func(t *testing.T, ws *Workspace, st *State, ix *FileIndex) {
 			st.journal = nil
 		}},
+		{"journal due once the entries are appended", func(t *testing.T, ws *Workspace, st *State, ix *FileIndex) {
+			writeFiles(t, ws.Root, map[string]string{"b.txt": "b"})
+			if _, err := ix.Hash("b.txt"); err != nil {
+				t.Fatal(err)
+			}
+			old := saveWhole
+			saveWhole = func(journal, _ int64) bool {
+				fi, err := os.Stat(journalPath(ws))
+				return err == nil && journal > fi.Size()
+			}
+			t.Cleanup(func() { saveWhole = old })
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ws, st, ix := savedWorkspace(t)
