@@ -86,10 +86,7 @@ func appendState(buf []byte, rules map[string]*RuleState, paths []string, file f
 }
 
 func decodeStatePayload(b []byte, sf *stateFile) error {
-	// One copy of the payload backs every string decoded from it: a state
-	// of 10,000 files holds twice as many paths, each otherwise its own
-	// allocation.
-	r := &stateReader{buf: b, text: string(b)}
+	r := &stateReader{buf: b}
 	n := r.count()
 	sf.Rules = make(map[string]*RuleState, n)
 	for i := 0; i < n && r.err == nil; i++ {
@@ -163,13 +160,10 @@ func (w *stateWriter) sums(fs []FileSum) {
 }
 
 // stateReader decodes what stateWriter wrote; the first error sticks and
-// every later read returns zero values. When text is set, it is a copy of
-// what buf held at the start, and strings are cut from it rather than
-// copied one by one.
+// every later read returns zero values.
 type stateReader struct {
-	buf  []byte
-	text string
-	err  error
+	buf []byte
+	err error
 }
 
 var errShort = errors.New("unexpected end of data")
@@ -213,13 +207,7 @@ func (r *stateReader) count() int {
 
 func (r *stateReader) str() string {
 	n := r.count()
-	var s string
-	if r.text != "" {
-		off := len(r.text) - len(r.buf)
-		s = r.text[off : off+n]
-	} else {
-		s = string(r.buf[:n])
-	}
+	s := string(r.buf[:n])
 	r.buf = r.buf[n:]
 	return s
 }
