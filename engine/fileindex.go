@@ -40,6 +40,11 @@ type FileIndex struct {
 	mu      sync.Mutex
 	entries map[string]fileStat // by workspace-relative slash path
 	dirty   bool                // entries changed since loaded
+	// changed holds the entries set since the last save, for a save that
+	// writes only those; untracked is set when that is not enough (an
+	// entry was removed, or too many changed to be worth tracking).
+	changed   map[string]struct{}
+	untracked bool
 
 	hashed atomic.Int64 // files read and hashed
 	stated atomic.Int64 // files stat-ed
@@ -48,6 +53,11 @@ type FileIndex struct {
 	// took them, in a watch (see Watched); nil otherwise.
 	memo map[string]*kept
 }
+
+// maxTrackedChanges bounds FileIndex.changed: past it, the next save
+// rewrites the whole state file, which a run that hashed that many files
+// barely notices.
+const maxTrackedChanges = 4096
 
 // NewFileIndex returns an index for root seeded with cached entries.
 func NewFileIndex(root string, entries map[string]fileStat) *FileIndex {
@@ -133,6 +143,15 @@ func (ix *FileIndex) hash(st *statter, rel string, cur fileStat, kind fileKind) 
 	ix.mu.Lock()
 	ix.entries[rel] = cur
 	ix.dirty = true
+	if !ix.untracked {
+		if ix.changed == nil {
+			ix.changed = map[string]struct{}{}
+		}
+		ix.changed[rel] = struct{}{}
+		if len(ix.changed) > maxTrackedChanges {
+			ix.changed, ix.untracked = nil, true
+		}
+	}
 	ix.mu.Unlock()
 	return sum, nil
 }
@@ -146,6 +165,7 @@ func (ix *FileIndex) forget(rel string) {
 	if _, ok := ix.entries[rel]; ok {
 		delete(ix.entries, rel)
 		ix.dirty = true
+		ix.changed, ix.untracked = nil, true
 	}
 	ix.mu.Unlock()
 }

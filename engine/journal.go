@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,6 +30,12 @@ import (
 // the state moves it aside first and removes it once the state file is
 // written (see rotate). A record cut short by a crash fails its checksum
 // and ends the journal there.
+//
+// A save that finds little changed does not rewrite the state file: it
+// appends one more record, the stat cache entries that changed, and
+// fsyncs the journal before it returns (see State.Save). The state is then
+// the state file with its journal folded in, and a save rewrites the file
+// (compacts) once the journal grows past a share of it (saveWhole).
 
 // journalMagic starts the journal; it names the state format of the
 // records, so a journal of another version is ignored.
@@ -87,31 +94,38 @@ func openJournalFile(path string, flag int) (*os.File, error) {
 	return f, nil
 }
 
-// readJournal returns the journal of ws and the rule states it records, in
-// the order they were recorded: those moved aside by a save that did not
-// finish, then the others. A missing journal records nothing.
-func readJournal(ws *Workspace) (*journal, []string, []*RuleState, error) {
-	j := &journal{ws: ws, path: journalPath(ws)}
-	names, states, _, err := readJournalFile(j.old())
-	names2, states2, good, err2 := readJournalFile(j.path)
-	j.good = good
-	return j, append(names, names2...), append(states, states2...), errors.Join(err, err2)
+// journalRecords is what a journal holds: rule successes, in the order
+// they were recorded, and stat cache entries, the later ones replacing the
+// earlier.
+type journalRecords struct {
+	names  []string
+	states []*RuleState
+	files  map[string]fileStat
+	old    bool // some came from a save that did not finish (journal.old)
 }
 
-// readJournalFile returns the records of one journal file and where the
-// valid ones end.
-func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
-	f, err := openJournalFile(path, os.O_RDONLY)
+// readJournal returns the journal of ws and what it records: what a save
+// that did not finish moved aside, then the rest. A missing journal
+// records nothing.
+func readJournal(ws *Workspace) (*journal, *journalRecords, error) {
+	j := &journal{ws: ws, path: journalPath(ws)}
+	recs := &journalRecords{files: map[string]fileStat{}}
+	_, err := readJournalFile(j.old(), recs)
+	recs.old = len(recs.names)+len(recs.files) > 0
+	good, err2 := readJournalFile(j.path, recs)
+	j.good = good
+	return j, recs, errors.Join(err, err2)
+}
+
+// readJournalFile adds the records of one journal file to recs and
+// returns where the valid ones end.
+func readJournalFile(path string, recs *journalRecords) (int64, error) {
+	data, err := readJournalBytes(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, 0, nil
+		return 0, nil
 	}
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("rules recorded since the last save run again: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("read %s: %w", path, err)
+		return 0, fmt.Errorf("rules recorded since the last save run again: %w", err)
 	}
 	var tooBig error
 	if len(data) > maxJournal {
@@ -119,10 +133,8 @@ func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
 		tooBig = fmt.Errorf("%s is larger than %d MiB: read only its start, so some rules recorded there run again", path, maxJournal>>20)
 	}
 	if len(data) < len(journalMagic) || string(data[:len(journalMagic)]) != journalMagic {
-		return nil, nil, 0, tooBig
+		return 0, tooBig
 	}
-	var names []string
-	var states []*RuleState
 	off := len(journalMagic)
 	for len(data)-off >= journalRecordHead {
 		n := int(binary.LittleEndian.Uint32(data[off:]))
@@ -131,16 +143,33 @@ func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
 		if n > len(data)-off-journalRecordHead || crc32.Checksum(data[off+journalRecordHead:end], journalCRC) != sum {
 			break
 		}
+		// A record is one success, or stat cache entries.
 		var sf stateFile
-		if decodeStatePayload(data[off+journalRecordHead:end], &sf) != nil || len(sf.Rules) != 1 {
+		if decodeStatePayload(data[off+journalRecordHead:end], &sf) != nil || len(sf.Rules)+min(len(sf.Files), 1) != 1 {
 			break
 		}
 		for name, rs := range sf.Rules {
-			names, states = append(names, name), append(states, rs)
+			recs.names, recs.states = append(recs.names, name), append(recs.states, rs)
 		}
+		maps.Copy(recs.files, sf.Files)
 		off = end
 	}
-	return names, states, int64(off), tooBig
+	return int64(off), tooBig
+}
+
+// readJournalBytes reads the journal file at path, at most one byte more
+// than maxJournal.
+func readJournalBytes(path string) ([]byte, error) {
+	f, err := openJournalFile(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
 }
 
 // append records name's success: it returns once the record is written,
@@ -149,31 +178,12 @@ func readJournalFile(path string) ([]string, []*RuleState, int64, error) {
 // record, dropping what a crash left half written. An fsync that failed is
 // returned by the next append.
 func (j *journal) append(name string, rs *RuleState) error {
-	payload := encodeState(&stateFile{Rules: map[string]*RuleState{name: rs}})
-	rec := make([]byte, journalRecordHead, journalRecordHead+len(payload))
-	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
-	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, journalCRC))
-	rec = append(rec, payload...)
+	rec := journalRecord(&stateFile{Rules: map[string]*RuleState{name: rs}})
 	j.mu.Lock()
-	if j.f == nil {
-		if err := j.open(); err != nil {
-			j.mu.Unlock()
-			return err
-		}
-	}
-	if _, err := j.f.Write(rec); err != nil {
-		// Take back what was written of the record (a full disk may cut
-		// it short): the records appended after it must stay readable.
-		if j.f.Truncate(j.good) != nil {
-			j.f.Close() // the next record reopens it, truncating
-			j.f = nil
-		} else {
-			j.f.Seek(j.good, io.SeekStart)
-		}
+	if err := j.write(rec); err != nil {
 		j.mu.Unlock()
-		return fmt.Errorf("write %s: %w", j.path, err)
+		return err
 	}
-	j.good += int64(len(rec))
 	if j.next == nil {
 		j.next = &syncRound{f: j.f}
 	}
@@ -187,6 +197,71 @@ func (j *journal) append(name string, rs *RuleState) error {
 	j.syncErr = nil
 	j.mu.Unlock()
 	return err
+}
+
+// errJournalFull is returned by appendFiles when the record would make the
+// journal due to be folded into the state file (see saveWhole).
+var errJournalFull = errors.New("the journal is due to be folded into the state file")
+
+// appendFiles records stat cache entries (none: it writes no record) and
+// returns once they, and every record before them, are durable. It writes
+// nothing and returns errJournalFull when the journal would then be too
+// long for a state file of state bytes.
+func (j *journal) appendFiles(files map[string]fileStat, state int64) error {
+	j.mu.Lock()
+	if len(files) > 0 {
+		rec := journalRecord(&stateFile{Files: files})
+		if saveWhole(max(j.good, int64(len(journalMagic)))+int64(len(rec)), state) {
+			j.mu.Unlock()
+			return errJournalFull
+		}
+		if err := j.write(rec); err != nil {
+			j.mu.Unlock()
+			return err
+		}
+	}
+	f := j.f
+	j.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	if err := journalSync(f); err != nil {
+		return fmt.Errorf("sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// journalRecord returns the record of sf: its length, checksum and
+// encoding.
+func journalRecord(sf *stateFile) []byte {
+	payload := encodeState(sf)
+	rec := make([]byte, journalRecordHead, journalRecordHead+len(payload))
+	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, journalCRC))
+	return append(rec, payload...)
+}
+
+// write appends rec to the journal, opening it at the first record and
+// taking back what a failed write left; j.mu is held.
+func (j *journal) write(rec []byte) error {
+	if j.f == nil {
+		if err := j.open(); err != nil {
+			return err
+		}
+	}
+	if _, err := j.f.Write(rec); err != nil {
+		// Take back what was written of the record (a full disk may cut
+		// it short): the records appended after it must stay readable.
+		if j.f.Truncate(j.good) != nil {
+			j.f.Close() // the next record reopens it, truncating
+			j.f = nil
+		} else {
+			j.f.Seek(j.good, io.SeekStart)
+		}
+		return fmt.Errorf("write %s: %w", j.path, err)
+	}
+	j.good += int64(len(rec))
+	return nil
 }
 
 // commit runs the fsync of r, then of the rounds that gathered meanwhile,

@@ -130,8 +130,10 @@ func (s *Session) noopCommand(names []string, flags map[string]string) Digest {
 	return h.Sum()
 }
 
-// stateSum returns the checksum in the header of the workspace's state
-// file.
+// stateSum returns what identifies the workspace's state: the checksum in
+// the header of its state file, with the journal's bytes when there is a
+// journal (saves since the file was written appended to it). A save that
+// did not finish (journal.old) is an error.
 func stateSum(ws *Workspace) (Digest, error) {
 	if err := checkStateFolder(ws.Path(StateDir)); err != nil {
 		return Digest{}, err
@@ -148,7 +150,18 @@ func stateSum(ws *Workspace) (Digest, error) {
 	if string(head[:len(stateMagic)]) != stateMagic {
 		return Digest{}, errors.New("bad state header")
 	}
-	return Digest(head[len(stateMagic):]), nil
+	sum := Digest(head[len(stateMagic):])
+	if _, err := os.Lstat(journalPath(ws) + ".old"); !errors.Is(err, fs.ErrNotExist) {
+		return Digest{}, errors.New("a save of the state did not finish")
+	}
+	journal, err := readJournalBytes(journalPath(ws))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return sum, nil
+	case err != nil:
+		return Digest{}, err
+	}
+	return NewHasher().String("ferry-state-journal").Digest(sum).Digest(HashBytes(journal)).Sum(), nil
 }
 
 // UpToDate reports, from the no-op record, that a run of names with flags
@@ -178,13 +191,6 @@ func (s *Session) UpToDate(ctx context.Context, names []string, flags map[string
 	}
 	defer lock.Release()
 	if sum, err := stateSum(s.Workspace); err != nil || sum != rec.state {
-		return nil, false
-	}
-	// Successes recorded since the last save change the state.
-	if _, err := os.Lstat(journalPath(s.Workspace)); !errors.Is(err, fs.ErrNotExist) {
-		return nil, false
-	}
-	if _, err := os.Lstat(journalPath(s.Workspace) + ".old"); !errors.Is(err, fs.ErrNotExist) {
 		return nil, false
 	}
 	for _, e := range rec.env {

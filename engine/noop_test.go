@@ -295,3 +295,36 @@ func TestNoopChangeStartsSupervisor(t *testing.T) {
 		}
 	}
 }
+
+// A save that appended to the journal instead of rewriting the state file
+// leaves a state the no-op record can stand on: the record names the
+// journal's contents too, so that anything appended to it invalidates the
+// record.
+func TestNoopRecordWithJournal(t *testing.T) {
+	n := primed(t, noopStar)
+	journal := filepath.Join(n.dir, engine.StateDir, "journal")
+	n.write("src/a.txt", "A\n")
+	settle()
+	if ran := n.run(nil); len(ran) != 1 {
+		t.Fatalf("after an input changed, the run ran %v, want a", ran)
+	}
+	if _, err := os.Stat(journal); err != nil {
+		t.Fatalf("journal after a run of one rule: %v, want the save appended to it", err)
+	}
+	settle()
+	if ran := n.run(nil); len(ran) != 0 {
+		t.Fatalf("a run with nothing changed ran %v", ran)
+	}
+	if !n.upToDate(nil) {
+		t.Fatal("the no-op record written with a journal is not trusted")
+	}
+	f, err := os.OpenFile(journal, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{1})
+	f.Close()
+	if n.upToDate(nil) {
+		t.Fatal("the no-op record was trusted after the journal changed")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,8 +51,24 @@ type State struct {
 	rules  map[string]*RuleState
 	files  map[string]fileStat
 	dirty  bool // rules changed since the last snapshot written
-	// journal records each success durably until the next Save.
+	// journal records each success durably until the next Save that
+	// rewrites the state file; the saves between append to it.
 	journal *journal
+	// base is the size of the state file as loaded or last written, 0
+	// when there is none: a save appends to the journal only when there
+	// is a state file to fold it into.
+	base int64
+	// unjournaled is set when a success could not be journaled since the
+	// state file was last written: only rewriting it keeps that success.
+	unjournaled bool
+}
+
+// saveWhole reports whether a save rewrites the state file rather than
+// append to a journal of journal bytes (state being the state file's size):
+// once the journal holds more than a quarter of what the file does, reading
+// it costs more than rewriting the file saves.
+var saveWhole = func(journal, state int64) bool {
+	return journal > max(64<<10, state/4)
 }
 
 type stateFile struct {
@@ -72,11 +89,18 @@ func (s *State) SetRule(name string, rs *RuleState) error {
 	s.mu.Lock()
 	s.dirty = true
 	s.rules[name] = rs
+	s.unjournaled = s.unjournaled || s.journal == nil
 	s.mu.Unlock()
 	if s.journal == nil {
 		return nil
 	}
-	return s.journal.append(name, rs)
+	err := s.journal.append(name, rs)
+	if err != nil {
+		s.mu.Lock()
+		s.unjournaled = true
+		s.mu.Unlock()
+	}
+	return err
 }
 
 func statePath(ws *Workspace) string { return filepath.Join(ws.Root, StateDir, "state") }
@@ -101,13 +125,19 @@ func LoadState(ws *Workspace, keep bool) (*State, error) {
 		// Not a folder of ferry's: read no journal through it.
 		return s, err
 	}
-	j, names, states, jerr := readJournal(ws)
+	j, recs, jerr := readJournal(ws)
 	s.journal = j
-	for i, rs := range states {
-		if old := s.rules[names[i]]; old == nil || !rs.Finished.Before(old.Finished) {
-			s.rules[names[i]] = rs
-			s.dirty = true
+	for i, rs := range recs.states {
+		if old := s.rules[recs.names[i]]; old == nil || !rs.Finished.Before(old.Finished) {
+			s.rules[recs.names[i]] = rs
 		}
+	}
+	maps.Copy(s.files, recs.files)
+	// The journal is folded into the state file by the next save when
+	// there is no file to append to, when a save did not finish, or when
+	// it has grown too long.
+	if len(recs.names)+len(recs.files) > 0 && (s.base == 0 || recs.old || saveWhole(j.good, s.base)) {
+		s.dirty = true
 	}
 	return s, errors.Join(err, jerr)
 }
@@ -151,6 +181,7 @@ func loadStateFile(ws *Workspace, keep bool) (*State, error) {
 	if sf.Files != nil {
 		s.files = sf.Files
 	}
+	s.base = int64(len(data))
 	return s, nil
 }
 
@@ -166,9 +197,13 @@ func decodeState(data []byte, sf *stateFile) error {
 	return decodeStatePayload(payload, sf)
 }
 
-// Save writes the state atomically, with the file index's stat cache. When
-// neither changed since they were loaded, it writes nothing. It is safe to
-// call while rules run: what changes after its snapshot is written next time.
+// Save writes the state and the file index's stat cache. When neither
+// changed since they were last saved, it writes nothing. When the state
+// file is there, the successes since are in the journal and the journal is
+// short, it appends the stat cache entries that changed to the journal;
+// otherwise it rewrites the state file atomically and empties the journal.
+// Either way, what it saved is durable when it returns. It is safe to call
+// while rules run: what changes after its snapshot is written next time.
 func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
@@ -183,6 +218,19 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 	if _, err := ws.StateFolder(); err != nil {
 		s.mu.Unlock()
 		return err
+	}
+	if changed := s.changedFiles(ix); changed != nil {
+		s.mu.Unlock()
+		err := s.journal.appendFiles(changed, s.base)
+		if err == nil {
+			return nil
+		}
+		// Rewrite the state file instead.
+		s.mu.Lock()
+		ix.mu.Lock()
+		ix.dirty = true
+		ix.mu.Unlock()
+		s.dirty = true
 	}
 	s.journal.rotate()
 	// Keep the stat cache to the files some rule's last success refers to,
@@ -205,20 +253,63 @@ func (s *State) Save(ws *Workspace, ix *FileIndex) error {
 	copy(data, stateMagic)
 	data = appendState(data, s.rules, paths, func(p string) fileStat { return ix.entries[p] })
 	ix.dirty = false
+	ix.changed, ix.untracked = nil, false
 	ix.mu.Unlock()
 	s.dirty = false
+	s.unjournaled = false
 	s.mu.Unlock()
 	sum := HashBytes(data[head:])
 	copy(data[len(stateMagic):], sum[:])
 	if err := writeStateFile(ws, data); err != nil {
-		// Not written: try again next time.
+		// Not written: try again next time, the whole state again.
 		s.mu.Lock()
 		s.dirty = true
+		ix.mu.Lock()
+		ix.untracked = true
+		ix.mu.Unlock()
 		s.mu.Unlock()
 		return err
 	}
+	s.mu.Lock()
+	s.base = int64(len(data))
+	s.mu.Unlock()
 	s.journal.saved()
 	return nil
+}
+
+// changedFiles returns the stat cache entries that changed since the last
+// save, and marks them saved, when appending them to the journal saves all
+// that changed: there is a state file to fold the journal into, every
+// success since it was written is in the journal, no save is unfinished,
+// the index knows each entry that changed and none was removed, and the
+// journal is short enough (see saveWhole). Otherwise it returns nil and
+// changes nothing. s.mu is held.
+func (s *State) changedFiles(ix *FileIndex) map[string]fileStat {
+	if s.base == 0 || s.journal == nil || s.unjournaled {
+		return nil
+	}
+	if _, err := os.Lstat(s.journal.old()); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	s.journal.mu.Lock()
+	full := saveWhole(s.journal.good, s.base)
+	s.journal.mu.Unlock()
+	if full {
+		return nil
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.untracked {
+		return nil
+	}
+	changed := make(map[string]fileStat, len(ix.changed))
+	for p := range ix.changed {
+		changed[p] = ix.entries[p]
+	}
+	ix.changed = nil
+	ix.dirty = false
+	s.dirty = false
+	return changed
 }
 
 // Files returns the stat cache loaded with the state.

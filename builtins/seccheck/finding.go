@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Severity says how bad a finding is. Errors fail `ferry lint`.
@@ -132,7 +133,9 @@ func Count(fs []Finding, s Severity) int {
 }
 
 // ignoreComment matches "ferry:ignore ID[,ID...]" in a comment.
-var ignoreComment = regexp.MustCompile(`ferry:ignore\s+(FERRY-[A-Z]+[0-9]+(?:\s*,\s*FERRY-[A-Z]+[0-9]+)*)`)
+var ignoreComment = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`ferry:ignore\s+(FERRY-[A-Z]+[0-9]+(?:\s*,\s*FERRY-[A-Z]+[0-9]+)*)`)
+})
 
 // ignoredAt reports whether line n (1-based) of lines, or the line before
 // it, carries a "ferry:ignore" comment naming id.
@@ -141,7 +144,7 @@ func ignoredAt(lines []string, n int, id string) bool {
 		if i < 0 || i >= len(lines) {
 			continue
 		}
-		for _, m := range ignoreComment.FindAllStringSubmatch(lines[i], -1) {
+		for _, m := range ignoreComment().FindAllStringSubmatch(lines[i], -1) {
 			for part := range strings.SplitSeq(m[1], ",") {
 				if strings.TrimSpace(part) == id {
 					return true

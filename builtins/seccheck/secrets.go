@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // A secretPattern finds one kind of credential. The regexp runs only on
@@ -35,24 +36,29 @@ func assignment(words string, minLen int) *regexp.Regexp {
 	return regexp.MustCompile(`(?im)(?:^|[^/a-z0-9_.-])[a-z0-9_.-]*(?:` + words + `)[a-z0-9_.-]*["']?\s*(?::=|=|:)\s*["']([^"'\s]{` + fmt.Sprint(minLen) + `,})["']`)
 }
 
-var secretPatterns = []secretPattern{
-	{id: "FERRY-SEC001", keywords: []string{"akia", "asia"}, re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`), accept: realToken},
-	{id: "FERRY-SEC002", keywords: []string{"aws"}, re: regexp.MustCompile(`(?i)aws_?secret_?(?:access_?)?key["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`), accept: realToken},
-	{id: "FERRY-SEC003", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`), accept: realToken},
-	// GitLab's token prefixes, with the shortest random part each kind has;
-	// a routable token ends in .<version>.<length and CRC>.
-	{id: "FERRY-SEC004", keywords: []string{"glpat-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glffct-", "gr1348941"},
-		re:     regexp.MustCompile(`\b((?:(?:glpat|gldt|glrtr?|glcbt|glptt|glft|glsoat|glffct)-[A-Za-z0-9_-]{20,}|glimt-[A-Za-z0-9_-]{25,}|glagent-[A-Za-z0-9_-]{50,}|gloas-[A-Za-z0-9_-]{64,}|GR1348941[A-Za-z0-9_-]{20,})(?:\.[0-9a-z]{2}\.[0-9a-z]{9}\b)?)`),
-		accept: realToken},
-	// Every Slack token has a numeric id after its prefix.
-	{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[0-9]+-[A-Za-z0-9-]{8,})`), accept: realToken},
-	{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`), accept: realToken},
-	{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`), accept: realToken},
-	{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`), headerOnly: true},
-	{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`), accept: realJWT},
-	{id: "FERRY-SEC010", keywords: []string{"pass", "pwd"}, re: assignment(`password|passwd|pwd|pass`, 4), accept: notPlaceholder},
-	{id: "FERRY-SEC011", keywords: []string{"secret", "token", "key", "auth", "credential"}, re: assignment(`secret|token|api_?key|apikey|auth|credential|private_?key|access_?key`, 16), accept: highEntropy},
-}
+// secretPatterns compiles the patterns at their first use, not at
+// start-up: every ferry process, the supervisor included, would pay for
+// them.
+var secretPatterns = sync.OnceValue(func() []secretPattern {
+	return []secretPattern{
+		{id: "FERRY-SEC001", keywords: []string{"akia", "asia"}, re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`), accept: realToken},
+		{id: "FERRY-SEC002", keywords: []string{"aws"}, re: regexp.MustCompile(`(?i)aws_?secret_?(?:access_?)?key["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`), accept: realToken},
+		{id: "FERRY-SEC003", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`), accept: realToken},
+		// GitLab's token prefixes, with the shortest random part each kind has;
+		// a routable token ends in .<version>.<length and CRC>.
+		{id: "FERRY-SEC004", keywords: []string{"glpat-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glffct-", "gr1348941"},
+			re:     regexp.MustCompile(`\b((?:(?:glpat|gldt|glrtr?|glcbt|glptt|glft|glsoat|glffct)-[A-Za-z0-9_-]{20,}|glimt-[A-Za-z0-9_-]{25,}|glagent-[A-Za-z0-9_-]{50,}|gloas-[A-Za-z0-9_-]{64,}|GR1348941[A-Za-z0-9_-]{20,})(?:\.[0-9a-z]{2}\.[0-9a-z]{9}\b)?)`),
+			accept: realToken},
+		// Every Slack token has a numeric id after its prefix.
+		{id: "FERRY-SEC005", keywords: []string{"xox"}, re: regexp.MustCompile(`\b(xox[abposr]-[0-9]+-[A-Za-z0-9-]{8,})`), accept: realToken},
+		{id: "FERRY-SEC006", keywords: []string{"_live_"}, re: regexp.MustCompile(`\b((?:sk|rk)_live_[A-Za-z0-9]{16,})`), accept: realToken},
+		{id: "FERRY-SEC007", keywords: []string{"aiza"}, re: regexp.MustCompile(`\b(AIza[0-9A-Za-z_-]{35})(?:[^0-9A-Za-z_-]|$)`), accept: realToken},
+		{id: "FERRY-SEC008", keywords: []string{"private key"}, re: regexp.MustCompile(`(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)`), headerOnly: true},
+		{id: "FERRY-SEC009", keywords: []string{"eyj"}, re: regexp.MustCompile(`\b(eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`), accept: realJWT},
+		{id: "FERRY-SEC010", keywords: []string{"pass", "pwd"}, re: assignment(`password|passwd|pwd|pass`, 4), accept: notPlaceholder},
+		{id: "FERRY-SEC011", keywords: []string{"secret", "token", "key", "auth", "credential"}, re: assignment(`secret|token|api_?key|apikey|auth|credential|private_?key|access_?key`, 16), accept: highEntropy},
+	}
+})
 
 // docExamples are credentials published in documentation, there to be
 // copied: jwt.io's example token, by its signature. (AWS's examples end in
@@ -165,7 +171,7 @@ func scanText(file string, src []byte, first int) []secretHit {
 	var hits []secretHit
 	var lines []string
 	var spans [][2]int // where the secrets found so far are
-	for _, p := range secretPatterns {
+	for _, p := range secretPatterns() {
 		for _, i := range keywordLines(lower, starts, p.keywords) {
 			lo, hi := starts[i], len(src)
 			if i+1 < len(starts) {
