@@ -3,6 +3,7 @@
 #
 #   hack/k8s/cluster.sh build     build the binaries once (cached; ~12 min cold on 2 cores)
 #   hack/k8s/cluster.sh built     exit 0 when the binaries are built and current
+#   hack/k8s/cluster.sh bin       print the folder of the binaries (kubectl is there)
 #   hack/k8s/cluster.sh deps      install etcd, containerd and the CNI plugins if missing (apt)
 #   hack/k8s/cluster.sh up [api]  start the cluster ("api": etcd + kube-apiserver only)
 #   hack/k8s/cluster.sh env       print KUBECONFIG=... for the running cluster
@@ -487,9 +488,10 @@ cmd_down() {
 case "${1:-}" in
   build) cmd_build ;;
   built) built ;;
+  bin) echo "$BIN" ;;
   deps) cmd_deps ;;
   up) cmd_up "${2:-}" ;;
   env) cmd_env ;;
   down) cmd_down ;;
-  *) die "usage: $0 build|built|deps|up [api]|env|down" ;;
+  *) die "usage: $0 build|built|bin|deps|up [api]|env|down" ;;
 esac
