@@ -182,6 +182,8 @@ func run(ctx context.Context, name string, args ...string) error {
 // do not load the node while the next iteration runs.
 func removeNamespace(b *testing.B, ctx context.Context, admin kubernetes.Interface, ns string) {
 	b.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	if err := admin.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		b.Fatal(err)
 	}
