@@ -39,6 +39,7 @@ bench: build ## measure ferry against GNU make on a generated workspace (see ben
 	$(GO) run ./bench/liveupdate -ferry bin/ferry
 	$(GO) test -run '^$$' -bench 'OutputPath' -benchtime 2s ./engine/console/
 	$(GO) run ./bench/output -ferry bin/ferry
+	$(GO) test -run '^$$' -bench 'BenchmarkUp' -benchtime 5x -timeout 20m ./builtins/k8s/
 
 FUZZTIME ?= 10s
 

@@ -64,7 +64,7 @@ func required() bool {
 
 // needCluster returns the test cluster, starting it once; full asks for a
 // node, and skips the test when the cluster has none.
-func needCluster(t *testing.T, full bool) *k8stest.Cluster {
+func needCluster(t testing.TB, full bool) *k8stest.Cluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: no test cluster")
@@ -122,7 +122,7 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // testNamespace makes a namespace of its own in the cluster, removed when
 // the test ends, points KUBECONFIG at the cluster and returns an admin
 // client.
-func testNamespace(t *testing.T, c *k8stest.Cluster) (string, kubernetes.Interface) {
+func testNamespace(t testing.TB, c *k8stest.Cluster) (string, kubernetes.Interface) {
 	t.Helper()
 	t.Setenv("KUBECONFIG", c.Kubeconfig)
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
@@ -171,14 +171,14 @@ func randomHex(t testing.TB) string {
 
 // staticImage builds the Go program src statically and writes an image FROM
 // scratch running it as ref, in docker save format, to a file it returns.
-func staticImage(t *testing.T, ref, src string) string {
+func staticImage(t testing.TB, ref, src string) string {
 	t.Helper()
 	return imageFile(t, ref, scratchImage(t, src))
 }
 
 // imageFile writes img as ref, in docker save format, to a file it
 // returns.
-func imageFile(t *testing.T, ref string, img v1.Image) string {
+func imageFile(t testing.TB, ref string, img v1.Image) string {
 	t.Helper()
 	tag, err := name.NewTag(ref)
 	if err != nil {
@@ -193,7 +193,7 @@ func imageFile(t *testing.T, ref string, img v1.Image) string {
 
 // scratchImage is an image FROM scratch whose entrypoint is the Go program
 // src, built statically.
-func scratchImage(t *testing.T, src string) v1.Image {
+func scratchImage(t testing.TB, src string) v1.Image {
 	t.Helper()
 	return scratchImageAt(t, src, "app")
 }
@@ -201,7 +201,7 @@ func scratchImage(t *testing.T, src string) v1.Image {
 // scratchImageAt is an image FROM scratch holding the Go program src,
 // built statically, at each of paths (relative to /), the first its
 // entrypoint.
-func scratchImageAt(t *testing.T, src string, paths ...string) v1.Image {
+func scratchImageAt(t testing.TB, src string, paths ...string) v1.Image {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
@@ -272,7 +272,7 @@ func waitReady(t *testing.T, ctx context.Context, admin kubernetes.Interface, ns
 
 // waitServiceAccount waits for the default service account of ns, without
 // which no pod starts there.
-func waitServiceAccount(t *testing.T, ctx context.Context, admin kubernetes.Interface, ns string) {
+func waitServiceAccount(t testing.TB, ctx context.Context, admin kubernetes.Interface, ns string) {
 	t.Helper()
 	for {
 		if _, err := admin.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err == nil {
@@ -289,7 +289,7 @@ func waitServiceAccount(t *testing.T, ctx context.Context, admin kubernetes.Inte
 // own: the kubelet pulls again an image it once pulled under another
 // name (its pull records are by image ID), which an imported image under
 // a name no registry serves cannot be.
-func mustConfigFile(t *testing.T, img v1.Image) *v1.ConfigFile {
+func mustConfigFile(t testing.TB, img v1.Image) *v1.ConfigFile {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)

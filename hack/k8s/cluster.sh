@@ -3,6 +3,7 @@
 #
 #   hack/k8s/cluster.sh build     build the binaries once (cached; ~12 min cold on 2 cores)
 #   hack/k8s/cluster.sh built     exit 0 when the binaries are built and current
+#   hack/k8s/cluster.sh bin       print the folder of the binaries (kubectl is there)
 #   hack/k8s/cluster.sh deps      install etcd, containerd and the CNI plugins if missing (apt)
 #   hack/k8s/cluster.sh up [api]  start the cluster ("api": etcd + kube-apiserver only)
 #   hack/k8s/cluster.sh env       print KUBECONFIG=... for the running cluster
@@ -457,8 +458,21 @@ stop() {
 cmd_down() {
   [[ -d $RUN ]] || return 0
   stop kubelet containerd node
-  # Whatever is left under the cluster's cgroups (container shims, pods' processes) is killed by
-  # PID, then the cgroups are removed, deepest first.
+  # The cgroups and the bridge have fixed names: only a full cluster's down touches them, so
+  # the down of an API-only cluster leaves the node of the full one running beside it.
+  [[ "$(cat "$RUN/mode" 2>/dev/null)" == full ]] && down_node
+  stop kube-scheduler kube-controller-manager kube-apiserver
+  stop etcd
+  # The node's mounts lived in its private namespace and went with it; only directories remain.
+  if grep -q " $RUN/" /proc/mounts; then
+    die "mounts under $RUN are still present; not removing it"
+  fi
+  rm -rf "$RUN"
+}
+
+# down_node kills by PID whatever is left under the node's cgroups (container shims, pods'
+# processes), removes the cgroups, deepest first, and the bridge.
+down_node() {
   local c pid
   for c in $(cgroup_dirs); do
     [[ -d "$c/$CGROUP_ROOT" ]] || continue
@@ -472,24 +486,18 @@ cmd_down() {
       sleep 0.1
     done
   done
-  stop kube-scheduler kube-controller-manager kube-apiserver
-  stop etcd
   ip link del "$BRIDGE" 2>/dev/null || true
   # The node made this folder (empty on the host: its files were in the node's namespace).
   rmdir /var/run/netns 2>/dev/null || true
-  # The node's mounts lived in its private namespace and went with it; only directories remain.
-  if grep -q " $RUN/" /proc/mounts; then
-    die "mounts under $RUN are still present; not removing it"
-  fi
-  rm -rf "$RUN"
 }
 
 case "${1:-}" in
   build) cmd_build ;;
   built) built ;;
+  bin) echo "$BIN" ;;
   deps) cmd_deps ;;
   up) cmd_up "${2:-}" ;;
   env) cmd_env ;;
   down) cmd_down ;;
-  *) die "usage: $0 build|built|deps|up [api]|env|down" ;;
+  *) die "usage: $0 build|built|bin|deps|up [api]|env|down" ;;
 esac

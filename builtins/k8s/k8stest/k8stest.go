@@ -67,6 +67,20 @@ func Built() bool {
 	return exec.Command(script(), "built").Run() == nil
 }
 
+// Kubectl returns the path of the kubectl built with the cluster's
+// binaries, or an error when it is not built.
+func Kubectl() (string, error) {
+	out, err := exec.Command(script(), "bin").Output()
+	if err != nil {
+		return "", fmt.Errorf("cluster.sh bin: %v", err)
+	}
+	kubectl := filepath.Join(strings.TrimSpace(string(out)), "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		return "", fmt.Errorf("kubectl is not built: run hack/k8s/cluster.sh build: %v", err)
+	}
+	return kubectl, nil
+}
+
 // Start brings up a cluster in mode, with its own folder and free ports, so
 // it stays apart from any other cluster of the machine (the full mode's
 // bridge and cgroup names are fixed: one full cluster at a time). The
