@@ -8,11 +8,12 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 build: ## build bin/ferry
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ferry ./cmd/ferry
 
-# TESTFLAGS: the Docker tests mostly wait on the Engine, so each package runs
-# up to 4 of its tests at once (-parallel 4), more than the 2 cores of CI.
+# TESTFLAGS: the Docker and Kubernetes tests mostly wait on the Engine or the
+# cluster, so up to 4 packages (-p 4) each run up to 4 of their tests at once
+# (-parallel 4), more than the 2 cores of CI.
 # Tests that change the process environment run alone, before the others;
 # the Swarm tests run after them all (see test).
-TESTFLAGS ?= -parallel 4
+TESTFLAGS ?= -p 4 -parallel 4
 
 # The Swarm tests (named TestSwarm*) run after the others, not beside them:
 # leaving a swarm breaks the embedded DNS of containers on bridge networks
