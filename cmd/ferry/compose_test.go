@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 )
 
 const composeCorpus = "../../builtins/deploy/compose/testdata/corpus"
@@ -268,7 +270,7 @@ func main() {
 func TestComposeUpRoundTrip(t *testing.T) {
 	t.Parallel()
 	requireDocker(t)
-	reg := newRegistry(t)
+	reg := dockertest.StartRegistry(t)
 
 	app := t.TempDir()
 	os.WriteFile(filepath.Join(app, "main.go"), []byte(composeAppMain), 0o644)
@@ -286,7 +288,7 @@ COPY app /api
 ENV PATH=/usr/local/bin
 ENTRYPOINT ["/usr/local/bin/postgres"]
 `), 0o644)
-	refs := []string{reg.host() + "/postgres:16", reg.host() + "/redis:7", reg.host() + "/shop/api:dev"}
+	refs := []string{reg.Host() + "/postgres:16", reg.Host() + "/redis:7", reg.Host() + "/shop/api:dev"}
 	docker := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
@@ -323,7 +325,7 @@ ENTRYPOINT ["/usr/local/bin/postgres"]
 			if ws.exists(".env") {
 				env = ws.read(t, ".env")
 			}
-			ws.write(t, ".env", env+"REGISTRY="+reg.host()+"\n")
+			ws.write(t, ".env", env+"REGISTRY="+reg.Host()+"\n")
 			// A fixed host port would clash with what else runs here.
 			ws.write(t, "compose.yaml", strings.ReplaceAll(ws.read(t, "compose.yaml"), `"8080:8080"`, `"8080"`))
 			if ws.exists("api/Dockerfile") {

@@ -6,16 +6,11 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 )
 
 // opsAppMain is the app of the ops tests: a server by default, and a few
@@ -281,47 +276,12 @@ func TestPruneAndDownRmi(t *testing.T) {
 	wantSet(t, "rules run after down --rmi", r.done(), []string{"app-image"}, r)
 }
 
-// countingRegistry is an in-process OCI registry that counts manifest
-// uploads.
-type countingRegistry struct {
-	*httptest.Server
-	manifests atomic.Int32
-}
-
-func newRegistry(t *testing.T) *countingRegistry {
-	reg := &countingRegistry{}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	reg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
-			reg.manifests.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(reg.Close)
-	return reg
-}
-
-func (reg *countingRegistry) host() string { return strings.TrimPrefix(reg.URL, "http://") }
-
-// hasManifest reports whether the registry serves name:tag.
-func (reg *countingRegistry) hasManifest(t *testing.T, name, tag string) bool {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, reg.URL+"/v2/"+name+"/manifests/"+tag, nil)
-	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
 func TestPush(t *testing.T) {
 	t.Parallel()
-	reg := newRegistry(t)
+	reg := dockertest.StartRegistry(t)
 	dw := newOpsWorkspace(t, "")
 	name := "ferrytest/push-" + strings.TrimPrefix(dw.project, "ferrytest-")
-	repo := reg.host() + "/" + name
+	repo := reg.Host() + "/" + name
 	t.Cleanup(func() {
 		ids, _ := exec.Command("docker", "images", "-q", repo).Output()
 		for _, id := range strings.Fields(string(ids)) {
@@ -346,7 +306,7 @@ service(name = "web", image = "app-image")
 		t.Fatalf("no key tag in %v", tags)
 	}
 	for _, tg := range []string{key, "v1"} {
-		if !reg.hasManifest(t, name, tg) {
+		if reg.Manifest(t, name, tg) == nil {
 			t.Errorf("the registry lacks %s:%s after the build\n%s", name, tg, r)
 		}
 	}
@@ -354,26 +314,26 @@ service(name = "web", image = "app-image")
 	if !strings.Contains(out, "pushed "+repo+":"+key+" (sha256:") {
 		t.Errorf("the push is not reported:\n%s", out)
 	}
-	pushes := reg.manifests.Load()
+	pushes := reg.Manifests.Load()
 
 	// Up to date: ferry run does not push again; ferry push always does.
 	dw.run(t, "run", "pushed").wantCode(t, 0)
-	if n := reg.manifests.Load(); n != pushes {
+	if n := reg.Manifests.Load(); n != pushes {
 		t.Errorf("an up-to-date run pushed %d manifests", n-pushes)
 	}
 	r = dw.run(t, "push")
 	r.wantCode(t, 0)
-	if n := reg.manifests.Load(); n != pushes+2 {
+	if n := reg.Manifests.Load(); n != pushes+2 {
 		t.Errorf("ferry push put %d manifests, want 2 (key tag and v1)\n%s", n-pushes, r)
 	}
 	wantSet(t, "rules run by ferry push", r.done(), nil, r)
 
 	// A changed image is built once and pushed once by ferry push.
 	dw.write(t, "app/main.go", opsAppMain+"// changed\n")
-	pushes = reg.manifests.Load()
+	pushes = reg.Manifests.Load()
 	r = dw.run(t, "push", "pushed")
 	r.wantCode(t, 0)
-	if n := reg.manifests.Load(); n != pushes+2 {
+	if n := reg.Manifests.Load(); n != pushes+2 {
 		t.Errorf("ferry push of a changed image put %d manifests, want 2\n%s", n-pushes, r)
 	}
 
@@ -403,5 +363,5 @@ service(name = "web", image = "app-image")
 	reg.Close()
 	r = dw.ferry(t, "--project", dw.project, "push")
 	r.wantCode(t, 2)
-	r.wantStderr(t, "the Docker daemon cannot reach the registry "+reg.host())
+	r.wantStderr(t, "the Docker daemon cannot reach the registry "+reg.Host())
 }

@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 )
 
 func TestPullCommand(t *testing.T) {
-	reg := newRegistry(t)
+	reg := dockertest.StartRegistry(t)
 	dw := newOpsWorkspace(t, "")
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	dw.run(t, "run", "app-image").wantCode(t, 0)
@@ -19,7 +21,7 @@ func TestPullCommand(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("want one image of %s, got %v", dw.repo, ids)
 	}
-	ref := reg.host() + "/" + strings.TrimPrefix(dw.repo, "ferrytest/") + ":v1"
+	ref := reg.Host() + "/" + strings.TrimPrefix(dw.repo, "ferrytest/") + ":v1"
 	for _, args := range [][]string{{"tag", ids[0], ref}, {"push", ref}, {"rmi", ref}} {
 		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
 			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
-	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 )
 
 // Push makes the tests' countingEngine a Pusher, as the real client is.

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/image"
-	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
 	"github.com/ferryhq/ferry/builtins/secret"
 	"github.com/ferryhq/ferry/engine"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/builtins/deploy"
-	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 )
 
 // Against the real Engine: the containers the target creates carry

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/builtins/docker/dockerapi"
-	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 	"github.com/ferryhq/ferry/builtins/docker/objects"
 	ferryengine "github.com/ferryhq/ferry/engine"
 	"github.com/ferryhq/ferry/engine/redact"

@@ -3,7 +3,7 @@ package swarm
 import (
 	"testing"
 
-	"github.com/ferryhq/ferry/builtins/docker/internal/dockertest"
+	"github.com/ferryhq/ferry/builtins/docker/dockertest"
 )
 
 func TestMain(m *testing.M) { dockertest.Main(m) }
